@@ -10193,6 +10193,11 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire [11:0] \$2 ;
   wire [55:0] \$3 ;
   wire access_start;
+  wire alt_match;
+  wire [7:0] alt_pid;
+  wire [7:0] \alt_pid$248 ;
+  wire [35:0] alt_vpn;
+  wire [35:0] \alt_vpn$250 ;
   output [31:0] axi__araddr;
   wire [31:0] axi__araddr;
   wire [31:0] \axi__araddr$35 ;
@@ -10307,10 +10312,10 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire csr__w_stb;
   wire \csr__w_stb$9 ;
   wire done;
-  wire \done$273 ;
-  wire \done$296 ;
+  wire \done$279 ;
+  wire \done$302 ;
   wire drain;
-  wire \drain$282 ;
+  wire \drain$288 ;
   wire drained;
   wire [153:0] entry;
   wire \entry.has_data ;
@@ -10380,12 +10385,12 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire go;
   wire has_write;
   wire hdr_ready;
-  wire \hdr_ready$294 ;
+  wire \hdr_ready$300 ;
   wire hdr_valid;
-  wire \hdr_valid$292 ;
+  wire \hdr_valid$298 ;
   wire [126:0] head;
-  wire [126:0] \head$248 ;
-  wire [7:0] \head$248.dst ;
+  wire [126:0] \head$254 ;
+  wire [7:0] \head$254.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -10395,19 +10400,19 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \head$248.kind ;
-  wire [15:0] \head$248.length ;
-  wire [15:0] \head$248.pid ;
-  wire [7:0] \head$248.src ;
+  wire [3:0] \head$254.kind ;
+  wire [15:0] \head$254.length ;
+  wire [15:0] \head$254.pid ;
+  wire [7:0] \head$254.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \head$248.status ;
-  wire [7:0] \head$248.tag ;
-  wire [63:0] \head$248.vaddr ;
+  wire [2:0] \head$254.status ;
+  wire [7:0] \head$254.tag ;
+  wire [63:0] \head$254.vaddr ;
   wire [7:0] \head.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -10432,7 +10437,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire [7:0] \head.tag ;
   wire [63:0] \head.vaddr ;
   wire [1:0] head_cmd;
-  wire [1:0] \head_cmd$250 ;
+  wire [1:0] \head_cmd$256 ;
   wire head_pop;
   wire head_rearm;
   wire head_take;
@@ -10449,10 +10454,10 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   output irq;
   wire irq;
   wire [15:0] length;
-  wire [15:0] \length$290 ;
+  wire [15:0] \length$296 ;
   wire [2:0] level;
   wire line;
-  wire \line$288 ;
+  wire \line$294 ;
   wire lk_busy;
   wire lk_hit;
   wire [19:0] lk_pfn;
@@ -10534,71 +10539,71 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire [35:0] match_vpn;
   wire [35:0] \match_vpn$244 ;
   wire [31:0] mem__araddr;
-  wire [31:0] \mem__araddr$358 ;
-  wire [31:0] \mem__araddr$402 ;
+  wire [31:0] \mem__araddr$364 ;
+  wire [31:0] \mem__araddr$408 ;
   wire [7:0] mem__arlen;
-  wire [7:0] \mem__arlen$360 ;
-  wire [7:0] \mem__arlen$404 ;
+  wire [7:0] \mem__arlen$366 ;
+  wire [7:0] \mem__arlen$410 ;
   wire mem__arready;
-  wire \mem__arready$361 ;
-  wire \mem__arready$405 ;
+  wire \mem__arready$367 ;
+  wire \mem__arready$411 ;
   wire mem__arvalid;
-  wire \mem__arvalid$364 ;
-  wire \mem__arvalid$408 ;
+  wire \mem__arvalid$370 ;
+  wire \mem__arvalid$414 ;
   wire [31:0] mem__awaddr;
-  wire [31:0] \mem__awaddr$366 ;
-  wire [31:0] \mem__awaddr$410 ;
+  wire [31:0] \mem__awaddr$372 ;
+  wire [31:0] \mem__awaddr$416 ;
   wire [7:0] mem__awlen;
-  wire [7:0] \mem__awlen$368 ;
-  wire [7:0] \mem__awlen$412 ;
+  wire [7:0] \mem__awlen$374 ;
+  wire [7:0] \mem__awlen$418 ;
   wire mem__awready;
-  wire \mem__awready$369 ;
-  wire \mem__awready$413 ;
+  wire \mem__awready$375 ;
+  wire \mem__awready$419 ;
   wire mem__awvalid;
-  wire \mem__awvalid$372 ;
-  wire \mem__awvalid$416 ;
+  wire \mem__awvalid$378 ;
+  wire \mem__awvalid$422 ;
   wire mem__bready;
-  wire \mem__bready$374 ;
-  wire \mem__bready$418 ;
+  wire \mem__bready$380 ;
+  wire \mem__bready$424 ;
   wire [1:0] mem__bresp;
-  wire [1:0] \mem__bresp$375 ;
-  wire [1:0] \mem__bresp$419 ;
+  wire [1:0] \mem__bresp$381 ;
+  wire [1:0] \mem__bresp$425 ;
   wire mem__bvalid;
-  wire \mem__bvalid$377 ;
-  wire \mem__bvalid$421 ;
+  wire \mem__bvalid$383 ;
+  wire \mem__bvalid$427 ;
   wire [63:0] mem__rdata;
-  wire [63:0] \mem__rdata$379 ;
-  wire [63:0] \mem__rdata$423 ;
+  wire [63:0] \mem__rdata$385 ;
+  wire [63:0] \mem__rdata$429 ;
   wire mem__req;
-  wire \mem__req$382 ;
-  wire \mem__req$426 ;
+  wire \mem__req$388 ;
+  wire \mem__req$432 ;
   wire mem__rlast;
-  wire \mem__rlast$383 ;
-  wire \mem__rlast$427 ;
+  wire \mem__rlast$389 ;
+  wire \mem__rlast$433 ;
   wire mem__rready;
-  wire \mem__rready$386 ;
-  wire \mem__rready$430 ;
+  wire \mem__rready$392 ;
+  wire \mem__rready$436 ;
   wire [1:0] mem__rresp;
-  wire [1:0] \mem__rresp$387 ;
-  wire [1:0] \mem__rresp$431 ;
+  wire [1:0] \mem__rresp$393 ;
+  wire [1:0] \mem__rresp$437 ;
   wire mem__rvalid;
-  wire \mem__rvalid$389 ;
-  wire \mem__rvalid$433 ;
+  wire \mem__rvalid$395 ;
+  wire \mem__rvalid$439 ;
   wire [63:0] mem__wdata;
-  wire [63:0] \mem__wdata$392 ;
-  wire [63:0] \mem__wdata$436 ;
+  wire [63:0] \mem__wdata$398 ;
+  wire [63:0] \mem__wdata$442 ;
   wire mem__wlast;
-  wire \mem__wlast$394 ;
-  wire \mem__wlast$438 ;
+  wire \mem__wlast$400 ;
+  wire \mem__wlast$444 ;
   wire mem__wready;
-  wire \mem__wready$395 ;
-  wire \mem__wready$439 ;
+  wire \mem__wready$401 ;
+  wire \mem__wready$445 ;
   wire [7:0] mem__wstrb;
-  wire [7:0] \mem__wstrb$398 ;
-  wire [7:0] \mem__wstrb$442 ;
+  wire [7:0] \mem__wstrb$404 ;
+  wire [7:0] \mem__wstrb$448 ;
   wire mem__wvalid;
-  wire \mem__wvalid$400 ;
-  wire \mem__wvalid$444 ;
+  wire \mem__wvalid$406 ;
+  wire \mem__wvalid$450 ;
   wire mover_done;
   wire [64:0] net_rx__data__payload;
   wire [63:0] \net_rx__data__payload.data ;
@@ -10669,7 +10674,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   output net_tx__hdr__valid;
   wire net_tx__hdr__valid;
   wire next_read;
-  wire \next_read$298 ;
+  wire \next_read$304 ;
   wire [7:0] node_id;
   wire [7:0] \node_id$172 ;
   wire owner_en;
@@ -10684,7 +10689,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire owner_set__valid;
   wire owner_valid;
   wire [31:0] paddr;
-  wire [31:0] \paddr$284 ;
+  wire [31:0] \paddr$290 ;
   wire park;
   wire [126:0] park_hdr;
   wire [7:0] \park_hdr.dst ;
@@ -10710,6 +10715,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire [2:0] \park_hdr.status ;
   wire [7:0] \park_hdr.tag ;
   wire [63:0] \park_hdr.vaddr ;
+  wire parked_alt_match;
   wire parked_full;
   wire parked_match;
   wire parked_room2;
@@ -10730,7 +10736,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire [7:0] pt_max_probes;
   wire [7:0] \pt_max_probes$208 ;
   wire push;
-  wire \push$258 ;
+  wire \push$264 ;
   wire [126:0] push_hdr;
   wire [7:0] \push_hdr.dst ;
   (* enum_base_type = "MsgKind" *)
@@ -10849,7 +10855,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire set__stb;
   wire set__valid;
   wire start;
-  wire \start$279 ;
+  wire \start$285 ;
   wire take;
   wire tlb_busy;
   wire tlb_hit;
@@ -10925,7 +10931,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire window_done;
   wire window_go;
   wire write;
-  wire \write$286 ;
+  wire \write$292 ;
   assign queue_room2 = level <= 2'h2;
   assign queue_room3 = level <= 1'h1;
   assign \$1  = ~ r_rdy;
@@ -10964,45 +10970,48 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .m0__wready(mem__wready),
     .m1__araddr(m1__araddr),
     .m1__arlen(m1__arlen),
-    .m1__arready(\mem__arready$361 ),
+    .m1__arready(\mem__arready$367 ),
     .m1__arvalid(m1__arvalid),
     .m1__awaddr(m1__awaddr),
     .m1__awlen(m1__awlen),
-    .m1__awready(\mem__awready$369 ),
+    .m1__awready(\mem__awready$375 ),
     .m1__awvalid(m1__awvalid),
     .m1__bready(m1__bready),
-    .m1__bvalid(\mem__bvalid$377 ),
+    .m1__bvalid(\mem__bvalid$383 ),
     .m1__req(m1__req),
-    .m1__rlast(\mem__rlast$383 ),
+    .m1__rlast(\mem__rlast$389 ),
     .m1__rready(m1__rready),
-    .m1__rvalid(\mem__rvalid$389 ),
+    .m1__rvalid(\mem__rvalid$395 ),
     .m1__wdata(m1__wdata),
     .m1__wlast(m1__wlast),
-    .m1__wready(\mem__wready$395 ),
+    .m1__wready(\mem__wready$401 ),
     .m1__wstrb(m1__wstrb),
     .m1__wvalid(m1__wvalid),
     .m2__araddr(m2__araddr),
     .m2__arlen(m2__arlen),
-    .m2__arready(\mem__arready$405 ),
+    .m2__arready(\mem__arready$411 ),
     .m2__arvalid(m2__arvalid),
     .m2__awaddr(m2__awaddr),
     .m2__awlen(m2__awlen),
-    .m2__awready(\mem__awready$413 ),
+    .m2__awready(\mem__awready$419 ),
     .m2__awvalid(m2__awvalid),
     .m2__bready(m2__bready),
-    .m2__bvalid(\mem__bvalid$421 ),
+    .m2__bvalid(\mem__bvalid$427 ),
     .m2__req(m2__req),
-    .m2__rlast(\mem__rlast$427 ),
+    .m2__rlast(\mem__rlast$433 ),
     .m2__rready(m2__rready),
-    .m2__rvalid(\mem__rvalid$433 ),
+    .m2__rvalid(\mem__rvalid$439 ),
     .m2__wdata(m2__wdata),
     .m2__wlast(m2__wlast),
-    .m2__wready(\mem__wready$439 ),
+    .m2__wready(\mem__wready$445 ),
     .m2__wstrb(m2__wstrb),
     .m2__wvalid(m2__wvalid),
     .rst(rst)
   );
   \memory_component.memory.mmu.faults  faults (
+    .alt_match(parked_alt_match),
+    .alt_pid(alt_pid),
+    .alt_vpn(alt_vpn),
     .clk(clk),
     .fault__resolve(fault__resolve),
     .fault__resolve_cmd(csr__w_data[1:0]),
@@ -11013,12 +11022,12 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .\head$16 (head),
     .head_cmd(head_cmd),
     .match(parked_match),
-    .match_pid(check_pid[7:0]),
-    .match_vpn(lk_vpn),
+    .match_pid(rx_hdr__payload[38:31]),
+    .match_vpn(rx_hdr__payload[94:59]),
     .pending(irq),
     .pop(pop),
-    .\port$3265$0 (\$2 ),
-    .\port$3265$20 (\$3 ),
+    .\port$3295$0 (\$2 ),
+    .\port$3295$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -11036,30 +11045,30 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .\length$10 (queue__payload[115:100]),
     .mem__araddr(m1__araddr),
     .mem__arlen(m1__arlen),
-    .mem__arready(\mem__arready$361 ),
+    .mem__arready(\mem__arready$367 ),
     .mem__arvalid(m1__arvalid),
     .mem__awaddr(m1__awaddr),
     .mem__awlen(m1__awlen),
-    .mem__awready(\mem__awready$369 ),
+    .mem__awready(\mem__awready$375 ),
     .mem__awvalid(m1__awvalid),
     .mem__bready(m1__bready),
-    .mem__bvalid(\mem__bvalid$377 ),
+    .mem__bvalid(\mem__bvalid$383 ),
     .mem__rdata(axi__rdata),
     .mem__req(m1__req),
     .mem__rready(m1__rready),
-    .mem__rvalid(\mem__rvalid$389 ),
+    .mem__rvalid(\mem__rvalid$395 ),
     .mem__wdata(m1__wdata),
     .mem__wlast(m1__wlast),
-    .mem__wready(\mem__wready$395 ),
+    .mem__wready(\mem__wready$401 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$1005$119 (queue__payload[152:119]),
+    .\port$1026$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(rx_data__payload),
     .rx_data__ready(net_rx__data__ready),
     .rx_data__valid(rx_data__valid),
-    .start(\start$279 ),
+    .start(\start$285 ),
     .tx_data__payload(net_tx__data__payload),
     .tx_data__ready(tx_data__ready),
     .tx_data__valid(net_tx__data__valid)
@@ -11118,8 +11127,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3265$0 (\$2 ),
-    .\port$3265$20 (\$3 ),
+    .\port$3295$0 (\$2 ),
+    .\port$3295$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -11132,7 +11141,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .window__wdata(regs__wdata)
   );
   \memory_component.memory.mmu.responder  responder (
-    .access_start(\start$279 ),
+    .access_start(\start$285 ),
     .clk(clk),
     .drain(drain),
     .hdr_ready(hdr_ready),
@@ -11174,6 +11183,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .tag_inv__en(inv)
   );
   \memory_component.memory.mmu.translator  translator (
+    .alt_pid(alt_pid),
+    .alt_vpn(alt_vpn),
     .clk(clk),
     .d_req(push_hdr),
     .drained(drained),
@@ -11188,6 +11199,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .owner_pid(check_pid),
     .owner_valid(owner_valid),
     .park(push),
+    .parked_alt_match(parked_alt_match),
     .parked_full(parked_full),
     .parked_match(parked_match),
     .parked_room2(parked_room2),
@@ -11255,21 +11267,21 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .go(go),
     .mem__araddr(m2__araddr),
     .mem__arlen(m2__arlen),
-    .mem__arready(\mem__arready$405 ),
+    .mem__arready(\mem__arready$411 ),
     .mem__arvalid(m2__arvalid),
     .mem__awaddr(m2__awaddr),
     .mem__awlen(m2__awlen),
-    .mem__awready(\mem__awready$413 ),
+    .mem__awready(\mem__awready$419 ),
     .mem__awvalid(m2__awvalid),
     .mem__bready(m2__bready),
-    .mem__bvalid(\mem__bvalid$421 ),
+    .mem__bvalid(\mem__bvalid$427 ),
     .mem__rdata(axi__rdata),
     .mem__req(m2__req),
     .mem__rready(m2__rready),
-    .mem__rvalid(\mem__rvalid$433 ),
+    .mem__rvalid(\mem__rvalid$439 ),
     .mem__wdata(m2__wdata),
     .mem__wlast(m2__wlast),
-    .mem__wready(\mem__wready$439 ),
+    .mem__wready(\mem__wready$445 ),
     .mem__wstrb(m2__wstrb),
     .mem__wvalid(m2__wvalid),
     .regs__addr(regs__addr),
@@ -11439,39 +11451,42 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   assign room2 = parked_room2;
   assign room3 = parked_room3;
   assign has_write = parked_write;
-  assign match_pid = check_pid[7:0];
-  assign \match_pid$242  = check_pid[7:0];
-  assign match_vpn = lk_vpn;
-  assign \match_vpn$244  = lk_vpn;
+  assign match_pid = rx_hdr__payload[38:31];
+  assign \match_pid$242  = rx_hdr__payload[38:31];
+  assign match_vpn = rx_hdr__payload[94:59];
+  assign \match_vpn$244  = rx_hdr__payload[94:59];
   assign match = parked_match;
-  assign \head$248  = head;
-  assign \head_cmd$250  = head_cmd;
+  assign \alt_pid$248  = alt_pid;
+  assign \alt_vpn$250  = alt_vpn;
+  assign alt_match = parked_alt_match;
+  assign \head$254  = head;
+  assign \head_cmd$256  = head_cmd;
   assign head_take = take;
   assign head_pop = pop;
   assign head_rearm = rearm;
-  assign \push$258  = w_en;
+  assign \push$264  = w_en;
   assign entry = w_data;
   assign w_rdy = queue_room;
   assign window_busy = window__busy;
   assign window_go = go;
-  assign \done$273  = window_done;
+  assign \done$279  = window_done;
   assign queue__valid = r_rdy;
   assign r_data = queue__payload;
   assign queue__ready = r_en;
-  assign access_start = \start$279 ;
-  assign \drain$282  = drain;
+  assign access_start = \start$285 ;
+  assign \drain$288  = drain;
   assign paddr = queue__payload[150:119];
-  assign \paddr$284  = queue__payload[150:119];
+  assign \paddr$290  = queue__payload[150:119];
   assign write = queue__payload[151];
-  assign \write$286  = queue__payload[151];
+  assign \write$292  = queue__payload[151];
   assign line = queue__payload[152];
-  assign \line$288  = queue__payload[152];
+  assign \line$294  = queue__payload[152];
   assign length = queue__payload[115:100];
-  assign \length$290  = queue__payload[115:100];
-  assign \hdr_valid$292  = hdr_valid;
-  assign \hdr_ready$294  = hdr_ready;
-  assign \done$296  = mover_done;
-  assign \next_read$298  = next_read;
+  assign \length$296  = queue__payload[115:100];
+  assign \hdr_valid$298  = hdr_valid;
+  assign \hdr_ready$300  = hdr_ready;
+  assign \done$302  = mover_done;
+  assign \next_read$304  = next_read;
   assign tlb_hit_event = events__tlb_hit;
   assign tlb_miss_event = events__tlb_miss;
   assign walk_started = events__walk;
@@ -11512,56 +11527,56 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   assign mem__wstrb = 8'h00;
   assign m0__wvalid = 1'h0;
   assign mem__wvalid = 1'h0;
-  assign \mem__araddr$358  = m1__araddr;
-  assign \mem__arlen$360  = m1__arlen;
-  assign m1__arready = \mem__arready$361 ;
-  assign \mem__arvalid$364  = m1__arvalid;
-  assign \mem__awaddr$366  = m1__awaddr;
-  assign \mem__awlen$368  = m1__awlen;
-  assign m1__awready = \mem__awready$369 ;
-  assign \mem__awvalid$372  = m1__awvalid;
-  assign \mem__bready$374  = m1__bready;
-  assign \mem__bresp$375  = 2'h0;
+  assign \mem__araddr$364  = m1__araddr;
+  assign \mem__arlen$366  = m1__arlen;
+  assign m1__arready = \mem__arready$367 ;
+  assign \mem__arvalid$370  = m1__arvalid;
+  assign \mem__awaddr$372  = m1__awaddr;
+  assign \mem__awlen$374  = m1__awlen;
+  assign m1__awready = \mem__awready$375 ;
+  assign \mem__awvalid$378  = m1__awvalid;
+  assign \mem__bready$380  = m1__bready;
+  assign \mem__bresp$381  = 2'h0;
   assign m1__bresp = 2'h0;
-  assign m1__bvalid = \mem__bvalid$377 ;
-  assign \mem__rdata$379  = axi__rdata;
+  assign m1__bvalid = \mem__bvalid$383 ;
+  assign \mem__rdata$385  = axi__rdata;
   assign m1__rdata = axi__rdata;
-  assign \mem__req$382  = m1__req;
-  assign m1__rlast = \mem__rlast$383 ;
-  assign \mem__rready$386  = m1__rready;
-  assign \mem__rresp$387  = 2'h0;
+  assign \mem__req$388  = m1__req;
+  assign m1__rlast = \mem__rlast$389 ;
+  assign \mem__rready$392  = m1__rready;
+  assign \mem__rresp$393  = 2'h0;
   assign m1__rresp = 2'h0;
-  assign m1__rvalid = \mem__rvalid$389 ;
-  assign \mem__wdata$392  = m1__wdata;
-  assign \mem__wlast$394  = m1__wlast;
-  assign m1__wready = \mem__wready$395 ;
-  assign \mem__wstrb$398  = m1__wstrb;
-  assign \mem__wvalid$400  = m1__wvalid;
-  assign \mem__araddr$402  = m2__araddr;
-  assign \mem__arlen$404  = m2__arlen;
-  assign m2__arready = \mem__arready$405 ;
-  assign \mem__arvalid$408  = m2__arvalid;
-  assign \mem__awaddr$410  = m2__awaddr;
-  assign \mem__awlen$412  = m2__awlen;
-  assign m2__awready = \mem__awready$413 ;
-  assign \mem__awvalid$416  = m2__awvalid;
-  assign \mem__bready$418  = m2__bready;
-  assign \mem__bresp$419  = 2'h0;
+  assign m1__rvalid = \mem__rvalid$395 ;
+  assign \mem__wdata$398  = m1__wdata;
+  assign \mem__wlast$400  = m1__wlast;
+  assign m1__wready = \mem__wready$401 ;
+  assign \mem__wstrb$404  = m1__wstrb;
+  assign \mem__wvalid$406  = m1__wvalid;
+  assign \mem__araddr$408  = m2__araddr;
+  assign \mem__arlen$410  = m2__arlen;
+  assign m2__arready = \mem__arready$411 ;
+  assign \mem__arvalid$414  = m2__arvalid;
+  assign \mem__awaddr$416  = m2__awaddr;
+  assign \mem__awlen$418  = m2__awlen;
+  assign m2__awready = \mem__awready$419 ;
+  assign \mem__awvalid$422  = m2__awvalid;
+  assign \mem__bready$424  = m2__bready;
+  assign \mem__bresp$425  = 2'h0;
   assign m2__bresp = 2'h0;
-  assign m2__bvalid = \mem__bvalid$421 ;
-  assign \mem__rdata$423  = axi__rdata;
+  assign m2__bvalid = \mem__bvalid$427 ;
+  assign \mem__rdata$429  = axi__rdata;
   assign m2__rdata = axi__rdata;
-  assign \mem__req$426  = m2__req;
-  assign m2__rlast = \mem__rlast$427 ;
-  assign \mem__rready$430  = m2__rready;
-  assign \mem__rresp$431  = 2'h0;
+  assign \mem__req$432  = m2__req;
+  assign m2__rlast = \mem__rlast$433 ;
+  assign \mem__rready$436  = m2__rready;
+  assign \mem__rresp$437  = 2'h0;
   assign m2__rresp = 2'h0;
-  assign m2__rvalid = \mem__rvalid$433 ;
-  assign \mem__wdata$436  = m2__wdata;
-  assign \mem__wlast$438  = m2__wlast;
-  assign m2__wready = \mem__wready$439 ;
-  assign \mem__wstrb$442  = m2__wstrb;
-  assign \mem__wvalid$444  = m2__wvalid;
+  assign m2__rvalid = \mem__rvalid$439 ;
+  assign \mem__wdata$442  = m2__wdata;
+  assign \mem__wlast$444  = m2__wlast;
+  assign m2__wready = \mem__wready$445 ;
+  assign \mem__wstrb$448  = m2__wstrb;
+  assign \mem__wvalid$450  = m2__wvalid;
   assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
   assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
   assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
@@ -11626,14 +11641,14 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   assign \head.pid  = head[46:31];
   assign \head.vaddr  = head[110:47];
   assign \head.length  = head[126:111];
-  assign \head$248.kind  = head[3:0];
-  assign \head$248.status  = head[6:4];
-  assign \head$248.src  = head[14:7];
-  assign \head$248.dst  = head[22:15];
-  assign \head$248.tag  = head[30:23];
-  assign \head$248.pid  = head[46:31];
-  assign \head$248.vaddr  = head[110:47];
-  assign \head$248.length  = head[126:111];
+  assign \head$254.kind  = head[3:0];
+  assign \head$254.status  = head[6:4];
+  assign \head$254.src  = head[14:7];
+  assign \head$254.dst  = head[22:15];
+  assign \head$254.tag  = head[30:23];
+  assign \head$254.pid  = head[46:31];
+  assign \head$254.vaddr  = head[110:47];
+  assign \head$254.length  = head[126:111];
   assign \entry.kind  = w_data[3:0];
   assign \entry.src  = w_data[11:4];
   assign \entry.tag  = w_data[19:12];
@@ -12029,8 +12044,8 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$3265$0 , \port$3265$20 , \head$16 , head_cmd, push, pop, take, rearm
-, push_hdr, fault__resolve_cmd);
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, match_pid, match_vpn, fault__resolve, \port$3295$0 , \port$3295$20 , \head$16 , head_cmd, push, pop, take
+, rearm, alt_pid, alt_vpn, push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
   wire \$10 ;
@@ -12081,23 +12096,37 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
-  wire [3:0] \$54 ;
-  wire [3:0] \$55 ;
-  reg [91:0] \$56 ;
-  reg [3:0] \$57 ;
-  reg [3:0] \$58 ;
-  reg [91:0] \$59 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire [2:0] \$6 ;
-  reg [91:0] \$60 ;
-  reg [91:0] \$61 ;
-  reg [1:0] \$62 ;
-  reg \$63 ;
-  reg [1:0] \$64 ;
-  reg [1:0] \$65 ;
-  reg [2:0] \$66 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire [3:0] \$62 ;
+  wire [3:0] \$63 ;
+  reg [91:0] \$64 ;
+  reg [3:0] \$65 ;
+  reg [3:0] \$66 ;
+  reg [91:0] \$67 ;
+  reg [91:0] \$68 ;
+  reg [91:0] \$69 ;
   wire \$7 ;
+  reg [1:0] \$70 ;
+  reg \$71 ;
+  reg [1:0] \$72 ;
+  reg [1:0] \$73 ;
+  reg [2:0] \$74 ;
   wire \$8 ;
   wire \$9 ;
+  output alt_match;
+  wire alt_match;
+  input [7:0] alt_pid;
+  wire [7:0] alt_pid;
+  input [35:0] alt_vpn;
+  wire [35:0] alt_vpn;
   input clk;
   wire clk;
   (* init = 2'h0 *)
@@ -12177,10 +12206,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3265$0 ;
-  wire [11:0] \port$3265$0 ;
-  output [55:0] \port$3265$20 ;
-  wire [55:0] \port$3265$20 ;
+  output [11:0] \port$3295$0 ;
+  wire [11:0] \port$3295$0 ;
+  output [55:0] \port$3295$20 ;
+  wire [55:0] \port$3295$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12286,59 +12315,76 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire take;
   reg [3:0] used = 4'h0;
   reg [3:0] writes = 4'h0;
-  assign \$25  = ! tail;
-  assign \$26  = push_hdr[3:0] == 1'h1;
-  assign \$27  = push_hdr[3:0] == 2'h3;
-  assign \$28  = \$26  | \$27 ;
-  assign \$29  = tail == 1'h1;
-  assign \$30  = push_hdr[3:0] == 1'h1;
-  assign \$31  = push_hdr[3:0] == 2'h3;
-  assign \$32  = \$30  | \$31 ;
-  assign \$33  = tail == 2'h2;
+  assign \$18  = used[0] & \$17 ;
+  assign \$19  = { slot_1[27:20], slot_1[75:40] } == { match_pid, match_vpn };
+  assign \$20  = used[1] & \$19 ;
+  assign \$21  = { slot_2[27:20], slot_2[75:40] } == { match_pid, match_vpn };
+  assign \$22  = used[2] & \$21 ;
+  assign \$23  = { slot_3[27:20], slot_3[75:40] } == { match_pid, match_vpn };
+  assign \$24  = used[3] & \$23 ;
+  assign match = | { \$24 , \$22 , \$20 , \$18  };
+  assign \$25  = { slot_0[27:20], slot_0[75:40] } == { alt_pid, alt_vpn };
+  assign \$26  = used[0] & \$25 ;
+  assign \$27  = { slot_1[27:20], slot_1[75:40] } == { alt_pid, alt_vpn };
+  assign \$28  = used[1] & \$27 ;
+  assign \$29  = { slot_2[27:20], slot_2[75:40] } == { alt_pid, alt_vpn };
+  assign \$30  = used[2] & \$29 ;
+  assign \$31  = { slot_3[27:20], slot_3[75:40] } == { alt_pid, alt_vpn };
+  assign \$32  = used[3] & \$31 ;
+  assign alt_match = | { \$32 , \$30 , \$28 , \$26  };
+  assign \$33  = ! tail;
   assign \$34  = push_hdr[3:0] == 1'h1;
   assign \$35  = push_hdr[3:0] == 2'h3;
   assign \$36  = \$34  | \$35 ;
-  assign \$37  = tail == 2'h3;
+  assign \$37  = tail == 1'h1;
   assign \$38  = push_hdr[3:0] == 1'h1;
   assign \$39  = push_hdr[3:0] == 2'h3;
   assign \$40  = \$38  | \$39 ;
-  assign \$41  = fault__resolve & pending;
-  assign \$42  = fault__resolve_cmd == 1'h1;
-  assign \$43  = fault__resolve_cmd == 2'h2;
+  assign \$41  = tail == 2'h2;
+  assign \$42  = push_hdr[3:0] == 1'h1;
+  assign \$43  = push_hdr[3:0] == 2'h3;
   assign \$44  = \$42  | \$43 ;
-  assign \$45  = \$41  & \$44 ;
-  assign \$46  = ! head;
-  assign \$47  = head == 1'h1;
-  assign \$48  = head == 2'h2;
-  assign \$49  = head == 2'h3;
-  assign \$50  = ~ pop;
-  assign \$51  = push & \$50 ;
-  assign \$52  = ~ push;
-  assign \$53  = pop & \$52 ;
-  assign \$54  = count + 1'h1;
-  assign \$55  = count - 1'h1;
+  assign \$45  = tail == 2'h3;
+  assign \$46  = push_hdr[3:0] == 1'h1;
+  assign \$47  = push_hdr[3:0] == 2'h3;
+  assign \$48  = \$46  | \$47 ;
+  assign \$49  = fault__resolve & pending;
+  assign \$50  = fault__resolve_cmd == 1'h1;
+  assign \$51  = fault__resolve_cmd == 2'h2;
+  assign \$52  = \$50  | \$51 ;
+  assign \$53  = \$49  & \$52 ;
+  assign \$54  = ! head;
+  assign \$55  = head == 1'h1;
+  assign \$56  = head == 2'h2;
+  assign \$57  = head == 2'h3;
+  assign \$58  = ~ pop;
+  assign \$59  = push & \$58 ;
+  assign \$60  = ~ push;
+  assign \$61  = pop & \$60 ;
+  assign \$62  = count + 1'h1;
+  assign \$63  = count - 1'h1;
   always @(posedge clk)
-    slot_0 <= \$56 ;
+    slot_0 <= \$64 ;
   always @(posedge clk)
-    used <= \$57 ;
+    used <= \$65 ;
   always @(posedge clk)
-    writes <= \$58 ;
+    writes <= \$66 ;
   always @(posedge clk)
-    slot_1 <= \$59 ;
+    slot_1 <= \$67 ;
   always @(posedge clk)
-    slot_2 <= \$60 ;
+    slot_2 <= \$68 ;
   always @(posedge clk)
-    slot_3 <= \$61 ;
+    slot_3 <= \$69 ;
   always @(posedge clk)
-    tail <= \$62 ;
+    tail <= \$70 ;
   always @(posedge clk)
-    shown <= \$63 ;
+    shown <= \$71 ;
   always @(posedge clk)
-    head_cmd <= \$64 ;
+    head_cmd <= \$72 ;
   always @(posedge clk)
-    head <= \$65 ;
+    head <= \$73 ;
   always @(posedge clk)
-    count <= \$66 ;
+    count <= \$74 ;
   assign full = count == 3'h4;
   assign empty = ! count;
   assign \$1  = count + 2'h2;
@@ -12364,14 +12410,6 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__write = \$15  | \$16 ;
   assign fault_event = push | rearm;
   assign \$17  = { slot_0[27:20], slot_0[75:40] } == { match_pid, match_vpn };
-  assign \$18  = used[0] & \$17 ;
-  assign \$19  = { slot_1[27:20], slot_1[75:40] } == { match_pid, match_vpn };
-  assign \$20  = used[1] & \$19 ;
-  assign \$21  = { slot_2[27:20], slot_2[75:40] } == { match_pid, match_vpn };
-  assign \$22  = used[2] & \$21 ;
-  assign \$23  = { slot_3[27:20], slot_3[75:40] } == { match_pid, match_vpn };
-  assign \$24  = used[3] & \$23 ;
-  assign match = | { \$24 , \$22 , \$20 , \$18  };
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     h = 92'h00000000000000000000000;
@@ -12390,193 +12428,193 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$56  = slot_0;
+    \$64  = slot_0;
     if (push) begin
-      if (\$25 ) begin
-        \$56 [3:0] = push_hdr[3:0];
-        \$56 [11:4] = push_hdr[14:7];
-        \$56 [19:12] = push_hdr[30:23];
-        \$56 [27:20] = push_hdr[38:31];
-        \$56 [75:28] = push_hdr[94:47];
-        \$56 [91:76] = push_hdr[126:111];
+      if (\$33 ) begin
+        \$64 [3:0] = push_hdr[3:0];
+        \$64 [11:4] = push_hdr[14:7];
+        \$64 [19:12] = push_hdr[30:23];
+        \$64 [27:20] = push_hdr[38:31];
+        \$64 [75:28] = push_hdr[94:47];
+        \$64 [91:76] = push_hdr[126:111];
       end
     end
     if (rst) begin
-      \$56  = 92'h00000000000000000000000;
+      \$64  = 92'h00000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$57  = used;
+    \$65  = used;
     if (push) begin
-      if (\$25 ) begin
-        \$57 [0] = 1'h1;
-      end
-      if (\$29 ) begin
-        \$57 [1] = 1'h1;
-      end
       if (\$33 ) begin
-        \$57 [2] = 1'h1;
+        \$65 [0] = 1'h1;
       end
       if (\$37 ) begin
-        \$57 [3] = 1'h1;
+        \$65 [1] = 1'h1;
+      end
+      if (\$41 ) begin
+        \$65 [2] = 1'h1;
+      end
+      if (\$45 ) begin
+        \$65 [3] = 1'h1;
       end
     end
     if (pop) begin
-      if (\$46 ) begin
-        \$57 [0] = 1'h0;
+      if (\$54 ) begin
+        \$65 [0] = 1'h0;
       end
-      if (\$47 ) begin
-        \$57 [1] = 1'h0;
+      if (\$55 ) begin
+        \$65 [1] = 1'h0;
       end
-      if (\$48 ) begin
-        \$57 [2] = 1'h0;
+      if (\$56 ) begin
+        \$65 [2] = 1'h0;
       end
-      if (\$49 ) begin
-        \$57 [3] = 1'h0;
+      if (\$57 ) begin
+        \$65 [3] = 1'h0;
       end
     end
     if (rst) begin
-      \$57  = 4'h0;
+      \$65  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$58  = writes;
-    if (push) begin
-      if (\$25 ) begin
-        \$58 [0] = \$28 ;
-      end
-      if (\$29 ) begin
-        \$58 [1] = \$32 ;
-      end
-      if (\$33 ) begin
-        \$58 [2] = \$36 ;
-      end
-      if (\$37 ) begin
-        \$58 [3] = \$40 ;
-      end
-    end
-    if (rst) begin
-      \$58  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$59  = slot_1;
-    if (push) begin
-      if (\$29 ) begin
-        \$59 [3:0] = push_hdr[3:0];
-        \$59 [11:4] = push_hdr[14:7];
-        \$59 [19:12] = push_hdr[30:23];
-        \$59 [27:20] = push_hdr[38:31];
-        \$59 [75:28] = push_hdr[94:47];
-        \$59 [91:76] = push_hdr[126:111];
-      end
-    end
-    if (rst) begin
-      \$59  = 92'h00000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$60  = slot_2;
+    \$66  = writes;
     if (push) begin
       if (\$33 ) begin
-        \$60 [3:0] = push_hdr[3:0];
-        \$60 [11:4] = push_hdr[14:7];
-        \$60 [19:12] = push_hdr[30:23];
-        \$60 [27:20] = push_hdr[38:31];
-        \$60 [75:28] = push_hdr[94:47];
-        \$60 [91:76] = push_hdr[126:111];
+        \$66 [0] = \$36 ;
+      end
+      if (\$37 ) begin
+        \$66 [1] = \$40 ;
+      end
+      if (\$41 ) begin
+        \$66 [2] = \$44 ;
+      end
+      if (\$45 ) begin
+        \$66 [3] = \$48 ;
       end
     end
     if (rst) begin
-      \$60  = 92'h00000000000000000000000;
+      \$66  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$61  = slot_3;
+    \$67  = slot_1;
     if (push) begin
       if (\$37 ) begin
-        \$61 [3:0] = push_hdr[3:0];
-        \$61 [11:4] = push_hdr[14:7];
-        \$61 [19:12] = push_hdr[30:23];
-        \$61 [27:20] = push_hdr[38:31];
-        \$61 [75:28] = push_hdr[94:47];
-        \$61 [91:76] = push_hdr[126:111];
+        \$67 [3:0] = push_hdr[3:0];
+        \$67 [11:4] = push_hdr[14:7];
+        \$67 [19:12] = push_hdr[30:23];
+        \$67 [27:20] = push_hdr[38:31];
+        \$67 [75:28] = push_hdr[94:47];
+        \$67 [91:76] = push_hdr[126:111];
       end
     end
     if (rst) begin
-      \$61  = 92'h00000000000000000000000;
+      \$67  = 92'h00000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$62  = tail;
+    \$68  = slot_2;
     if (push) begin
-      \$62  = \$6 [1:0];
+      if (\$41 ) begin
+        \$68 [3:0] = push_hdr[3:0];
+        \$68 [11:4] = push_hdr[14:7];
+        \$68 [19:12] = push_hdr[30:23];
+        \$68 [27:20] = push_hdr[38:31];
+        \$68 [75:28] = push_hdr[94:47];
+        \$68 [91:76] = push_hdr[126:111];
+      end
     end
     if (rst) begin
-      \$62  = 2'h0;
+      \$68  = 92'h00000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$63  = shown;
-    if (\$45 ) begin
-      \$63  = 1'h0;
+    \$69  = slot_3;
+    if (push) begin
+      if (\$45 ) begin
+        \$69 [3:0] = push_hdr[3:0];
+        \$69 [11:4] = push_hdr[14:7];
+        \$69 [19:12] = push_hdr[30:23];
+        \$69 [27:20] = push_hdr[38:31];
+        \$69 [75:28] = push_hdr[94:47];
+        \$69 [91:76] = push_hdr[126:111];
+      end
+    end
+    if (rst) begin
+      \$69  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$70  = tail;
+    if (push) begin
+      \$70  = \$6 [1:0];
+    end
+    if (rst) begin
+      \$70  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$71  = shown;
+    if (\$53 ) begin
+      \$71  = 1'h0;
     end
     if (rearm) begin
-      \$63  = 1'h1;
+      \$71  = 1'h1;
     end
     if (pop) begin
-      \$63  = 1'h1;
+      \$71  = 1'h1;
     end
     if (rst) begin
-      \$63  = 1'h1;
+      \$71  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$64  = head_cmd;
-    if (\$45 ) begin
-      \$64  = fault__resolve_cmd;
+    \$72  = head_cmd;
+    if (\$53 ) begin
+      \$72  = fault__resolve_cmd;
     end
     if (take) begin
-      \$64  = 2'h0;
+      \$72  = 2'h0;
     end
     if (rearm) begin
-      \$64  = 2'h0;
+      \$72  = 2'h0;
     end
     if (pop) begin
-      \$64  = 2'h0;
+      \$72  = 2'h0;
     end
     if (rst) begin
-      \$64  = 2'h0;
+      \$72  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$65  = head;
+    \$73  = head;
     if (pop) begin
-      \$65  = \$13 [1:0];
+      \$73  = \$13 [1:0];
     end
     if (rst) begin
-      \$65  = 2'h0;
+      \$73  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$66  = count;
-    if (\$51 ) begin
-      \$66  = \$54 [2:0];
-    end else if (\$53 ) begin
-      \$66  = \$55 [2:0];
+    \$74  = count;
+    if (\$59 ) begin
+      \$74  = \$62 [2:0];
+    end else if (\$61 ) begin
+      \$74  = \$63 [2:0];
     end
     if (rst) begin
-      \$66  = 3'h0;
+      \$74  = 3'h0;
     end
   end
   assign nxt_tail = \$6 [1:0];
@@ -12587,8 +12625,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3265$0  = h[11:0];
-  assign \port$3265$20  = h[75:20];
+  assign \port$3295$0  = h[11:0];
+  assign \port$3295$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -12645,7 +12683,7 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req, mem__awvalid
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1026$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req, mem__awvalid
 , mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [11:0] \$1 ;
@@ -12838,8 +12876,8 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , ne
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1005$119 ;
-  wire [33:0] \port$1005$119 ;
+  input [33:0] \port$1026$119 ;
+  wire [33:0] \port$1026$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -12921,7 +12959,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , ne
   assign \$53  = \$49 [10:0] < 9'h100;
   assign \$54  = \$53  ? \$49 [10:0] : 11'h100;
   assign \$55  = \$52  ? { 1'h0, a_left } : \$54 ;
-  assign n_left = \port$1005$119 [33] ? \$57 [9:0] : 10'h001;
+  assign n_left = \port$1026$119 [33] ? \$57 [9:0] : 10'h001;
   assign \$58  = 13'h1000 - \$56 [11:0];
   assign \$60  = n_left < \$59 [10:0];
   assign \$61  = n_left < 9'h100;
@@ -12999,7 +13037,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$104  = paddr;
     if (start) begin
-      \$104  = \port$1005$119 [31:0];
+      \$104  = \port$1026$119 [31:0];
     end
     if (rst) begin
       \$104  = 32'd0;
@@ -13009,7 +13047,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$105  = \$signal ;
     if (start) begin
-      \$105  = \port$1005$119 [32];
+      \$105  = \port$1026$119 [32];
     end
     if (rst) begin
       \$105  = 1'h0;
@@ -13019,7 +13057,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$106  = line;
     if (start) begin
-      \$106  = \port$1005$119 [33];
+      \$106  = \port$1026$119 [33];
     end
     if (rst) begin
       \$106  = 1'h0;
@@ -13564,9 +13602,9 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , ne
           pre_decide = \$89 ;
     endcase
   end
-  assign \paddr$4  = \port$1005$119 [31:0];
-  assign write = \port$1005$119 [32];
-  assign \line$8  = \port$1005$119 [33];
+  assign \paddr$4  = \port$1026$119 [31:0];
+  assign write = \port$1026$119 [32];
+  assign \line$8  = \port$1026$119 [33];
   assign n_addr = \$56 [31:0];
   assign n_burst = \$65 [8:0];
   assign burst = \$55 [8:0];
@@ -13579,7 +13617,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , ne
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$56 [2:0] = 3'h0;
-  assign \$56 [32:3] = { 1'h0, \port$1005$119 [31:3] };
+  assign \$56 [32:3] = { 1'h0, \port$1026$119 [31:3] };
   assign \$57  = { 3'h0, \length$10 [15:3] };
   assign \$49  = { \$48 [13], \$48 [13], \$48 [13], \$48 [13:3] };
   assign \$6  = { \$55 [8:0], 3'h0 };
@@ -14078,7 +14116,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3265$0 , \port$3265$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3295$0 , \port$3295$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -14185,10 +14223,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3265$0 ;
-  wire [11:0] \port$3265$0 ;
-  input [55:0] \port$3265$20 ;
-  wire [55:0] \port$3265$20 ;
+  input [11:0] \port$3295$0 ;
+  wire [11:0] \port$3295$0 ;
+  input [55:0] \port$3295$20 ;
+  wire [55:0] \port$3295$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -14244,12 +14282,12 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$3168$0 (owner_get_valid),
-    .\port$3169$0 (owner_get_node),
-    .\port$3265$0 (\port$3265$0 ),
-    .\port$3265$20 (\port$3265$20 [7:0]),
-    .\port$3444$0 (window__busy),
-    .\port$3448$0 (window__error),
+    .\port$3198$0 (owner_get_valid),
+    .\port$3199$0 (owner_get_node),
+    .\port$3295$0 (\port$3295$0 ),
+    .\port$3295$20 (\port$3295$20 [7:0]),
+    .\port$3474$0 (window__busy),
+    .\port$3478$0 (window__error),
     .\port$606$0 (fault__pending),
     .\port$609$0 (fault__write),
     .rst(rst),
@@ -14267,7 +14305,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3265$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3295$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -14291,11 +14329,11 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3265$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3265$20 [7:0], \port$3265$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$3265$0 [3:0];
-  assign fault__src = \port$3265$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3265$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3295$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3295$20 [7:0], \port$3295$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$3295$0 [3:0];
+  assign fault__src = \port$3295$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3295$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -14325,7 +14363,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$606$0 , \port$609$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$3168$0 , \port$3169$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3265$0 , \port$3265$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3444$0 , \port$3448$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$3198$0 , \port$3199$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3295$0 , \port$3295$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3474$0 , \port$3478$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14489,18 +14527,18 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3168$0 ;
-  wire \port$3168$0 ;
-  input [7:0] \port$3169$0 ;
-  wire [7:0] \port$3169$0 ;
-  input [11:0] \port$3265$0 ;
-  wire [11:0] \port$3265$0 ;
-  input [7:0] \port$3265$20 ;
-  wire [7:0] \port$3265$20 ;
-  input \port$3444$0 ;
-  wire \port$3444$0 ;
-  input \port$3448$0 ;
-  wire \port$3448$0 ;
+  input \port$3198$0 ;
+  wire \port$3198$0 ;
+  input [7:0] \port$3199$0 ;
+  wire [7:0] \port$3199$0 ;
+  input [11:0] \port$3295$0 ;
+  wire [11:0] \port$3295$0 ;
+  input [7:0] \port$3295$20 ;
+  wire [7:0] \port$3295$20 ;
+  input \port$3474$0 ;
+  wire \port$3474$0 ;
+  input \port$3478$0 ;
+  wire \port$3478$0 ;
   input \port$606$0 ;
   wire \port$606$0 ;
   input \port$609$0 ;
@@ -14547,7 +14585,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3448$0 , \port$3444$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3478$0 , \port$3474$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14555,10 +14593,10 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3265$20 , \port$3265$0 , 2'h0, \port$609$0 , \port$606$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3295$20 , \port$3295$0 , 2'h0, \port$609$0 , \port$606$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3168$0 , 23'h000000, \port$3169$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3198$0 , 23'h000000, \port$3199$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -17246,9 +17284,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3168$0 , 23'h000000, \port$3169$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3265$20 , \port$3265$0 , 2'h0, \port$609$0 , \port$606$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3448$0 , \port$3444$0  };
+  assign csr__OWNER_GET__r_data = { \port$3198$0 , 23'h000000, \port$3199$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3295$20 , \port$3295$0 , 2'h0, \port$609$0 , \port$606$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3478$0 , \port$3474$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -19572,9 +19610,9 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, rx_hdr__valid, rx_hdr__payload, tlb_pfn, tlb_r, tlb_w, tlb_stale
-, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req
-, window_done, window_busy, clk);
+module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, parked_alt_match, owner_pid, tlb_vpn, queue_room, rx_hdr__valid, rx_hdr__payload, tlb_pfn, tlb_r, tlb_w
+, tlb_stale, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm
+, alt_pid, alt_vpn, d_req, window_done, window_busy, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -19618,8 +19656,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire \$134 ;
   wire \$135 ;
   wire \$136 ;
-  wire [15:0] \$137 ;
-  wire \$138 ;
+  wire \$137 ;
+  wire [15:0] \$138 ;
   wire \$139 ;
   wire \$14 ;
   wire \$140 ;
@@ -19683,31 +19721,41 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire \$193 ;
   wire \$194 ;
   wire \$195 ;
-  reg \$196 ;
-  reg [126:0] \$197 ;
-  reg \$198 ;
-  reg \$199 ;
+  wire \$196 ;
+  wire \$197 ;
+  wire \$198 ;
+  wire \$199 ;
   wire \$2 ;
   wire \$20 ;
-  reg \$200 ;
-  reg \$201 ;
-  reg \$202 ;
-  reg \$203 ;
-  reg \$204 ;
-  reg [126:0] \$205 ;
-  reg \$206 ;
+  wire \$200 ;
+  wire \$201 ;
+  wire \$202 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire \$205 ;
+  reg [126:0] \$206 ;
   reg \$207 ;
-  reg \$208 ;
+  reg [126:0] \$208 ;
   reg \$209 ;
   wire \$21 ;
   reg \$210 ;
   reg \$211 ;
   reg \$212 ;
   reg \$213 ;
-  reg [126:0] \$214 ;
-  reg [1:0] \$215 ;
-  reg \$216 ;
+  reg \$214 ;
+  reg \$215 ;
+  reg [126:0] \$216 ;
+  reg \$217 ;
+  reg \$218 ;
+  reg \$219 ;
   wire \$22 ;
+  reg \$220 ;
+  reg \$221 ;
+  reg \$222 ;
+  reg \$223 ;
+  reg \$224 ;
+  reg [1:0] \$225 ;
+  reg \$226 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
@@ -19793,16 +19841,20 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire \$98 ;
   wire \$99 ;
   reg \$signal  = 1'h0;
-  reg \$signal$35  = 1'h0;
-  reg \$signal$36  = 1'h0;
-  reg \$signal$44  = 1'h0;
-  reg \$signal$45  = 1'h0;
-  reg \$signal$68  = 1'h0;
-  reg \$signal$69  = 1'h0;
+  reg \$signal$37  = 1'h0;
+  reg \$signal$38  = 1'h0;
+  reg \$signal$46  = 1'h0;
+  reg \$signal$47  = 1'h0;
   reg \$signal$70  = 1'h0;
   reg \$signal$71  = 1'h0;
+  reg \$signal$72  = 1'h0;
+  reg \$signal$73  = 1'h0;
   reg \$signal$8  = 1'h0;
   reg \$signal$9  = 1'h0;
+  output [7:0] alt_pid;
+  wire [7:0] alt_pid;
+  output [35:0] alt_vpn;
+  wire [35:0] alt_vpn;
   input clk;
   wire clk;
   output [126:0] d_req;
@@ -19962,6 +20014,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire [2:0] \park_hdr.status ;
   wire [7:0] \park_hdr.tag ;
   wire [63:0] \park_hdr.vaddr ;
+  input parked_alt_match;
+  wire parked_alt_match;
   input parked_full;
   wire parked_full;
   input parked_match;
@@ -20155,8 +20209,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$23  = \$11  & \$22 ;
   assign \$24  = ~ parked_write;
   assign \$25  = \$23  & \$24 ;
-  assign \$26  = d_valid & \$signal$35 ;
-  assign \$27  = l_valid & \$signal$36 ;
+  assign \$26  = d_valid & \$signal$37 ;
+  assign \$27  = l_valid & \$signal$38 ;
   assign \$28  = \$26  | \$27 ;
   assign \$29  = ~ \$28 ;
   assign \$30  = \$25  & \$29 ;
@@ -20186,8 +20240,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$54  = \$42  & \$53 ;
   assign \$55  = ~ parked_write;
   assign \$56  = \$54  & \$55 ;
-  assign \$57  = d_valid & \$signal$35 ;
-  assign \$58  = l_valid & \$signal$36 ;
+  assign \$57  = d_valid & \$signal$37 ;
+  assign \$58  = l_valid & \$signal$38 ;
   assign \$59  = \$57  | \$58 ;
   assign \$60  = ~ \$59 ;
   assign \$61  = \$56  & \$60 ;
@@ -20217,8 +20271,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$85  = \$73  & \$84 ;
   assign \$86  = ~ parked_write;
   assign \$87  = \$85  & \$86 ;
-  assign \$88  = d_valid & \$signal$35 ;
-  assign \$89  = l_valid & \$signal$36 ;
+  assign \$88  = d_valid & \$signal$37 ;
+  assign \$89  = l_valid & \$signal$38 ;
   assign \$90  = \$88  | \$89 ;
   assign \$91  = ~ \$90 ;
   assign \$92  = \$87  & \$91 ;
@@ -20235,7 +20289,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$103  = ~ \$signal$8 ;
   assign \$104  = ~ tlb_stale;
   assign \$105  = tlb_hit & \$104 ;
-  assign \$106  = \$signal$35  ? tlb_w : tlb_r;
+  assign \$106  = \$signal$37  ? tlb_w : tlb_r;
   assign \$107  = ~ l_valid;
   assign \$108  = ~ d_valid;
   assign \$109  = \$107  & \$108 ;
@@ -20250,122 +20304,132 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$118  = head[3:0] == 1'h1;
   assign \$119  = head[3:0] == 2'h3;
   assign \$120  = \$118  | \$119 ;
-  assign \$121  = \$signal$35  ? walk_w : walk_r;
+  assign \$121  = \$signal$37  ? walk_w : walk_r;
   assign \$122  = ! translator_fsm_state;
   assign \$123  = translator_fsm_state == 1'h1;
   assign \$124  = translator_fsm_state == 2'h2;
   assign \$125  = translator_fsm_state == 2'h3;
-  assign \$126  = ~ d_walks;
-  assign \$127  = l_valid & \$126 ;
-  assign \$128  = ~ d_walks;
-  assign \$129  = \$signal$71  & owner_valid;
-  assign \$130  = owner_node == l_req[14:7];
-  assign \$131  = \$129  & \$130 ;
-  assign \$132  = d_valid & \$signal ;
-  assign \$133  = \$132  & \$signal$8 ;
-  assign \$134  = \$133  & \$signal$9 ;
-  assign \$135  = l_same_d & \$134 ;
-  assign \$136  = l_pm | \$135 ;
-  assign \$138  = ! \$137 ;
-  assign \$139  = d_valid & \$signal ;
-  assign \$140  = \$139  & \$signal$8 ;
-  assign \$141  = \$140  & \$signal$9 ;
-  assign \$142  = { src[38:31], src[94:59] } == { d_req[38:31], d_req[94:59] };
-  assign \$143  = \$141  & \$142 ;
-  assign \$144  = parked_match | \$143 ;
-  assign \$145  = { src[38:31], src[94:59] } == { l_req[38:31], l_req[94:59] };
-  assign \$146  = l_valid & \$145 ;
-  assign \$147  = d_valid & l_valid;
-  assign \$148  = d_valid | l_valid;
-  assign \$149  = \$148  ? queue_room2 : queue_room;
-  assign \$150  = \$147  ? queue_room3 : \$149 ;
-  assign \$151  = d_valid & \$signal$9 ;
-  assign \$152  = l_pm | l_same_d;
-  assign \$153  = l_valid & \$152 ;
-  assign \$154  = \$151  & \$153 ;
-  assign \$155  = d_valid & \$signal$9 ;
-  assign \$156  = l_pm | l_same_d;
-  assign \$157  = l_valid & \$156 ;
-  assign \$158  = \$155  | \$157 ;
-  assign \$159  = ~ parked_full;
-  assign \$160  = \$158  ? parked_room2 : \$159 ;
-  assign \$161  = \$154  ? parked_room3 : \$160 ;
-  assign \$162  = \$150  & \$161 ;
-  assign \$163  = ~ parked_write;
-  assign \$164  = \$162  & \$163 ;
-  assign \$165  = d_valid & \$signal$35 ;
-  assign \$166  = l_valid & \$signal$36 ;
-  assign \$167  = \$165  | \$166 ;
-  assign \$168  = ~ \$167 ;
-  assign \$169  = \$164  & \$168 ;
-  assign \$170  = ~ window_busy;
-  assign \$171  = \$169  & \$170 ;
-  assign \$172  = ! head_cmd;
-  assign \$173  = \$171  & \$172 ;
-  assign \$174  = ~ tlb_busy;
-  assign \$175  = \$173  & \$174 ;
-  assign \$176  = ~ d_walks;
-  assign \$177  = \$175  & \$176 ;
-  assign \$178  = ~ \$signal ;
-  assign \$179  = ~ \$signal$8 ;
-  assign \$180  = ~ tlb_stale;
-  assign \$181  = tlb_hit & \$180 ;
-  assign \$182  = ~ l_valid;
-  assign \$183  = ~ d_valid;
-  assign \$184  = \$182  & \$183 ;
-  assign \$185  = head_cmd == 2'h2;
-  assign \$186  = head_cmd == 1'h1;
-  assign \$187  = head[3:0] == 1'h1;
-  assign \$188  = head[3:0] == 2'h3;
-  assign \$189  = \$187  | \$188 ;
-  assign \$190  = ! head[3:0];
-  assign \$191  = head[3:0] == 1'h1;
-  assign \$192  = \$190  | \$191 ;
-  assign \$193  = head[3:0] == 1'h1;
-  assign \$194  = head[3:0] == 2'h3;
-  assign \$195  = \$193  | \$194 ;
+  assign \$126  = ~ skid_valid;
+  assign \$127  = ~ d_walks;
+  assign \$128  = l_valid & \$127 ;
+  assign \$129  = ~ d_walks;
+  assign \$130  = \$signal$73  & owner_valid;
+  assign \$131  = owner_node == l_req[14:7];
+  assign \$132  = \$130  & \$131 ;
+  assign \$133  = d_valid & \$signal ;
+  assign \$134  = \$133  & \$signal$8 ;
+  assign \$135  = \$134  & \$signal$9 ;
+  assign \$136  = l_same_d & \$135 ;
+  assign \$137  = l_pm | \$136 ;
+  assign \$139  = ! \$138 ;
+  assign \$140  = d_valid & \$signal ;
+  assign \$141  = \$140  & \$signal$8 ;
+  assign \$142  = \$141  & \$signal$9 ;
+  assign \$143  = { skid[38:31], skid[94:59] } == { d_req[38:31], d_req[94:59] };
+  assign \$144  = \$142  & \$143 ;
+  assign \$145  = parked_alt_match | \$144 ;
+  assign \$146  = d_valid & \$signal ;
+  assign \$147  = \$146  & \$signal$8 ;
+  assign \$148  = \$147  & \$signal$9 ;
+  assign \$149  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { d_req[38:31], d_req[94:59] };
+  assign \$150  = \$148  & \$149 ;
+  assign \$151  = parked_match | \$150 ;
+  assign \$152  = skid_valid ? \$145  : \$151 ;
+  assign \$153  = { skid[38:31], skid[94:59] } == { l_req[38:31], l_req[94:59] };
+  assign \$154  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { l_req[38:31], l_req[94:59] };
+  assign \$155  = skid_valid ? \$153  : \$154 ;
+  assign \$156  = l_valid & \$155 ;
+  assign \$157  = d_valid & l_valid;
+  assign \$158  = d_valid | l_valid;
+  assign \$159  = \$158  ? queue_room2 : queue_room;
+  assign \$160  = \$157  ? queue_room3 : \$159 ;
+  assign \$161  = d_valid & \$signal$9 ;
+  assign \$162  = l_pm | l_same_d;
+  assign \$163  = l_valid & \$162 ;
+  assign \$164  = \$161  & \$163 ;
+  assign \$165  = d_valid & \$signal$9 ;
+  assign \$166  = l_pm | l_same_d;
+  assign \$167  = l_valid & \$166 ;
+  assign \$168  = \$165  | \$167 ;
+  assign \$169  = ~ parked_full;
+  assign \$170  = \$168  ? parked_room2 : \$169 ;
+  assign \$171  = \$164  ? parked_room3 : \$170 ;
+  assign \$172  = \$160  & \$171 ;
+  assign \$173  = ~ parked_write;
+  assign \$174  = \$172  & \$173 ;
+  assign \$175  = d_valid & \$signal$37 ;
+  assign \$176  = l_valid & \$signal$38 ;
+  assign \$177  = \$175  | \$176 ;
+  assign \$178  = ~ \$177 ;
+  assign \$179  = \$174  & \$178 ;
+  assign \$180  = ~ window_busy;
+  assign \$181  = \$179  & \$180 ;
+  assign \$182  = ! head_cmd;
+  assign \$183  = \$181  & \$182 ;
+  assign \$184  = ~ tlb_busy;
+  assign \$185  = \$183  & \$184 ;
+  assign \$186  = ~ d_walks;
+  assign \$187  = \$185  & \$186 ;
+  assign \$188  = ~ \$signal ;
+  assign \$189  = ~ \$signal$8 ;
+  assign \$190  = ~ tlb_stale;
+  assign \$191  = tlb_hit & \$190 ;
+  assign \$192  = ~ l_valid;
+  assign \$193  = ~ d_valid;
+  assign \$194  = \$192  & \$193 ;
+  assign \$195  = head_cmd == 2'h2;
+  assign \$196  = head_cmd == 1'h1;
+  assign \$197  = head[3:0] == 1'h1;
+  assign \$198  = head[3:0] == 2'h3;
+  assign \$199  = \$197  | \$198 ;
+  assign \$200  = ! head[3:0];
+  assign \$201  = head[3:0] == 1'h1;
+  assign \$202  = \$200  | \$201 ;
+  assign \$203  = head[3:0] == 1'h1;
+  assign \$204  = head[3:0] == 2'h3;
+  assign \$205  = \$203  | \$204 ;
   always @(posedge clk)
-    d_valid <= \$196 ;
+    skid <= \$206 ;
   always @(posedge clk)
-    d_req <= \$197 ;
+    d_valid <= \$207 ;
   always @(posedge clk)
-    \$signal  <= \$198 ;
+    d_req <= \$208 ;
   always @(posedge clk)
-    \$signal$35  <= \$199 ;
+    \$signal  <= \$209 ;
   always @(posedge clk)
-    \$signal$44  <= \$200 ;
+    \$signal$37  <= \$210 ;
   always @(posedge clk)
-    \$signal$45  <= \$201 ;
+    \$signal$46  <= \$211 ;
   always @(posedge clk)
-    \$signal$8  <= \$202 ;
+    \$signal$47  <= \$212 ;
   always @(posedge clk)
-    \$signal$9  <= \$203 ;
+    \$signal$8  <= \$213 ;
   always @(posedge clk)
-    l_valid <= \$204 ;
+    \$signal$9  <= \$214 ;
   always @(posedge clk)
-    l_req <= \$205 ;
+    l_valid <= \$215 ;
   always @(posedge clk)
-    \$signal$68  <= \$206 ;
+    l_req <= \$216 ;
   always @(posedge clk)
-    \$signal$36  <= \$207 ;
+    \$signal$70  <= \$217 ;
   always @(posedge clk)
-    \$signal$69  <= \$208 ;
+    \$signal$38  <= \$218 ;
   always @(posedge clk)
-    \$signal$70  <= \$209 ;
+    \$signal$71  <= \$219 ;
   always @(posedge clk)
-    \$signal$71  <= \$210 ;
+    \$signal$72  <= \$220 ;
   always @(posedge clk)
-    l_pm <= \$211 ;
+    \$signal$73  <= \$221 ;
   always @(posedge clk)
-    l_same_d <= \$212 ;
+    l_pm <= \$222 ;
   always @(posedge clk)
-    skid_valid <= \$213 ;
+    l_same_d <= \$223 ;
   always @(posedge clk)
-    skid <= \$214 ;
+    skid_valid <= \$224 ;
   always @(posedge clk)
-    translator_fsm_state <= \$215 ;
+    translator_fsm_state <= \$225 ;
   always @(posedge clk)
-    replay <= \$216 ;
+    replay <= \$226 ;
   \memory_component.memory.mmu.translator.check  check (
     .has_data(has_data),
     .is_line(is_line),
@@ -20467,9 +20531,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h3;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$35 ;
-              entry[152] = \$signal$44 ;
-              entry[153] = \$signal$45 ;
+              entry[151] = \$signal$37 ;
+              entry[152] = \$signal$46 ;
+              entry[153] = \$signal$47 ;
             end else if (\$103 ) begin
               entry[3:0] = d_req[3:0];
               entry[11:4] = d_req[14:7];
@@ -20479,9 +20543,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h2;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$35 ;
-              entry[152] = \$signal$44 ;
-              entry[153] = \$signal$45 ;
+              entry[151] = \$signal$37 ;
+              entry[152] = \$signal$46 ;
+              entry[153] = \$signal$47 ;
             end else if (\$signal$9 ) begin
             end else if (\$105 ) begin
               (* full_case = 32'd1 *)
@@ -20494,9 +20558,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { tlb_pfn, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$44 ;
-                entry[153] = \$signal$45 ;
+                entry[151] = \$signal$37 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end else begin
                 entry[3:0] = d_req[3:0];
                 entry[11:4] = d_req[14:7];
@@ -20506,9 +20570,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$44 ;
-                entry[153] = \$signal$45 ;
+                entry[151] = \$signal$37 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end
             end
           end
@@ -20546,9 +20610,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { walk_pfn, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$44 ;
-                entry[153] = \$signal$45 ;
+                entry[151] = \$signal$37 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end else begin
                 entry[3:0] = d_req[3:0];
                 entry[11:4] = d_req[14:7];
@@ -20558,9 +20622,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$44 ;
-                entry[153] = \$signal$45 ;
+                entry[151] = \$signal$37 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end
             end
           end
@@ -20714,189 +20778,20 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$196  = d_valid;
-    casez (translator_fsm_state)
-      2'h0:
-          \$196  = \$127 ;
-    endcase
+    \$206  = skid;
+    if (\$126 ) begin
+      \$206  = l_req;
+    end
     if (rst) begin
-      \$196  = 1'h0;
+      \$206  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$197  = d_req;
+    \$207  = d_valid;
     casez (translator_fsm_state)
       2'h0:
-        begin
-          if (\$128 ) begin
-            \$197  = l_req;
-          end
-          if (\$184 ) begin
-            if (window_busy) begin
-            end else if (\$185 ) begin
-            end else if (\$186 ) begin
-              if (queue_room) begin
-                \$197  = head;
-              end
-            end
-          end
-        end
-    endcase
-    if (rst) begin
-      \$197  = 127'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$198  = \$signal ;
-    casez (translator_fsm_state)
-      2'h0:
-          if (\$128 ) begin
-            \$198  = \$signal$68 ;
-          end
-    endcase
-    if (rst) begin
-      \$198  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$199  = \$signal$35 ;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          if (\$128 ) begin
-            \$199  = \$signal$36 ;
-          end
-          if (\$184 ) begin
-            if (window_busy) begin
-            end else if (\$185 ) begin
-            end else if (\$186 ) begin
-              if (queue_room) begin
-                \$199  = \$189 ;
-              end
-            end
-          end
-        end
-    endcase
-    if (rst) begin
-      \$199  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$200  = \$signal$44 ;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          if (\$128 ) begin
-            \$200  = \$signal$69 ;
-          end
-          if (\$184 ) begin
-            if (window_busy) begin
-            end else if (\$185 ) begin
-            end else if (\$186 ) begin
-              if (queue_room) begin
-                \$200  = \$192 ;
-              end
-            end
-          end
-        end
-    endcase
-    if (rst) begin
-      \$200  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$201  = \$signal$45 ;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          if (\$128 ) begin
-            \$201  = \$signal$70 ;
-          end
-          if (\$184 ) begin
-            if (window_busy) begin
-            end else if (\$185 ) begin
-            end else if (\$186 ) begin
-              if (queue_room) begin
-                \$201  = \$195 ;
-              end
-            end
-          end
-        end
-    endcase
-    if (rst) begin
-      \$201  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$202  = \$signal$8 ;
-    casez (translator_fsm_state)
-      2'h0:
-          if (\$128 ) begin
-            \$202  = \$131 ;
-          end
-    endcase
-    if (rst) begin
-      \$202  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$203  = \$signal$9 ;
-    casez (translator_fsm_state)
-      2'h0:
-          if (\$128 ) begin
-            \$203  = \$136 ;
-          end
-    endcase
-    if (rst) begin
-      \$203  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$204  = l_valid;
-    casez (translator_fsm_state)
-      2'h0:
-          \$204  = take;
-    endcase
-    if (rst) begin
-      \$204  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$205  = l_req;
-    casez (translator_fsm_state)
-      2'h0:
-          \$205  = src;
-    endcase
-    if (rst) begin
-      \$205  = 127'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$206  = \$signal$68 ;
-    casez (translator_fsm_state)
-      2'h0:
-          \$206  = well_formed;
-    endcase
-    if (rst) begin
-      \$206  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$207  = \$signal$36 ;
-    casez (translator_fsm_state)
-      2'h0:
-          \$207  = is_write;
+          \$207  = \$128 ;
     endcase
     if (rst) begin
       \$207  = 1'h0;
@@ -20904,21 +20799,36 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$208  = \$signal$69 ;
+    \$208  = d_req;
     casez (translator_fsm_state)
       2'h0:
-          \$208  = is_line;
+        begin
+          if (\$129 ) begin
+            \$208  = l_req;
+          end
+          if (\$194 ) begin
+            if (window_busy) begin
+            end else if (\$195 ) begin
+            end else if (\$196 ) begin
+              if (queue_room) begin
+                \$208  = head;
+              end
+            end
+          end
+        end
     endcase
     if (rst) begin
-      \$208  = 1'h0;
+      \$208  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$209  = \$signal$70 ;
+    \$209  = \$signal ;
     casez (translator_fsm_state)
       2'h0:
-          \$209  = has_data;
+          if (\$129 ) begin
+            \$209  = \$signal$70 ;
+          end
     endcase
     if (rst) begin
       \$209  = 1'h0;
@@ -20926,10 +20836,23 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$210  = \$signal$71 ;
+    \$210  = \$signal$37 ;
     casez (translator_fsm_state)
       2'h0:
-          \$210  = \$138 ;
+        begin
+          if (\$129 ) begin
+            \$210  = \$signal$38 ;
+          end
+          if (\$194 ) begin
+            if (window_busy) begin
+            end else if (\$195 ) begin
+            end else if (\$196 ) begin
+              if (queue_room) begin
+                \$210  = \$199 ;
+              end
+            end
+          end
+        end
     endcase
     if (rst) begin
       \$210  = 1'h0;
@@ -20937,10 +20860,23 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$211  = l_pm;
+    \$211  = \$signal$46 ;
     casez (translator_fsm_state)
       2'h0:
-          \$211  = \$144 ;
+        begin
+          if (\$129 ) begin
+            \$211  = \$signal$71 ;
+          end
+          if (\$194 ) begin
+            if (window_busy) begin
+            end else if (\$195 ) begin
+            end else if (\$196 ) begin
+              if (queue_room) begin
+                \$211  = \$202 ;
+              end
+            end
+          end
+        end
     endcase
     if (rst) begin
       \$211  = 1'h0;
@@ -20948,10 +20884,23 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$212  = l_same_d;
+    \$212  = \$signal$47 ;
     casez (translator_fsm_state)
       2'h0:
-          \$212  = \$146 ;
+        begin
+          if (\$129 ) begin
+            \$212  = \$signal$72 ;
+          end
+          if (\$194 ) begin
+            if (window_busy) begin
+            end else if (\$195 ) begin
+            end else if (\$196 ) begin
+              if (queue_room) begin
+                \$212  = \$205 ;
+              end
+            end
+          end
+        end
     endcase
     if (rst) begin
       \$212  = 1'h0;
@@ -20959,26 +20908,12 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$213  = skid_valid;
+    \$213  = \$signal$8 ;
     casez (translator_fsm_state)
       2'h0:
-        begin
-          if (skid_valid) begin
-            if (\$177 ) begin
-              \$213  = 1'h0;
-            end
+          if (\$129 ) begin
+            \$213  = \$132 ;
           end
-          if (d_valid) begin
-            (* full_case = 32'd1 *)
-            if (\$178 ) begin
-            end else if (\$179 ) begin
-            end else if (\$signal$9 ) begin
-            end else if (\$181 ) begin
-            end else begin
-              \$213  = l_valid;
-            end
-          end
-        end
     endcase
     if (rst) begin
       \$213  = 1'h0;
@@ -20986,80 +20921,199 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$214  = skid;
+    \$214  = \$signal$9 ;
     casez (translator_fsm_state)
       2'h0:
-          if (d_valid) begin
-            (* full_case = 32'd1 *)
-            if (\$178 ) begin
-            end else if (\$179 ) begin
-            end else if (\$signal$9 ) begin
-            end else if (\$181 ) begin
-            end else begin
-              \$214  = l_req;
-            end
+          if (\$129 ) begin
+            \$214  = \$137 ;
           end
     endcase
     if (rst) begin
-      \$214  = 127'h00000000000000000000000000000000;
+      \$214  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$215  = translator_fsm_state;
+    \$215  = l_valid;
+    casez (translator_fsm_state)
+      2'h0:
+          \$215  = take;
+    endcase
+    if (rst) begin
+      \$215  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$216  = l_req;
+    casez (translator_fsm_state)
+      2'h0:
+          \$216  = src;
+    endcase
+    if (rst) begin
+      \$216  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$217  = \$signal$70 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$217  = well_formed;
+    endcase
+    if (rst) begin
+      \$217  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$218  = \$signal$38 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$218  = is_write;
+    endcase
+    if (rst) begin
+      \$218  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$219  = \$signal$71 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$219  = is_line;
+    endcase
+    if (rst) begin
+      \$219  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$220  = \$signal$72 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$220  = has_data;
+    endcase
+    if (rst) begin
+      \$220  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$221  = \$signal$73 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$221  = \$139 ;
+    endcase
+    if (rst) begin
+      \$221  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$222  = l_pm;
+    casez (translator_fsm_state)
+      2'h0:
+          \$222  = \$152 ;
+    endcase
+    if (rst) begin
+      \$222  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$223  = l_same_d;
+    casez (translator_fsm_state)
+      2'h0:
+          \$223  = \$156 ;
+    endcase
+    if (rst) begin
+      \$223  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$224  = skid_valid;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          if (skid_valid) begin
+            if (\$187 ) begin
+              \$224  = 1'h0;
+            end
+          end
+          if (d_valid) begin
+            (* full_case = 32'd1 *)
+            if (\$188 ) begin
+            end else if (\$189 ) begin
+            end else if (\$signal$9 ) begin
+            end else if (\$191 ) begin
+            end else begin
+              \$224  = l_valid;
+            end
+          end
+        end
+    endcase
+    if (rst) begin
+      \$224  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$225  = translator_fsm_state;
     (* full_case = 32'd1 *)
     casez (translator_fsm_state)
       2'h0:
         begin
           if (d_valid) begin
             (* full_case = 32'd1 *)
-            if (\$178 ) begin
-            end else if (\$179 ) begin
+            if (\$188 ) begin
+            end else if (\$189 ) begin
             end else if (\$signal$9 ) begin
-            end else if (\$181 ) begin
+            end else if (\$191 ) begin
             end else begin
-              \$215  = 2'h1;
+              \$225  = 2'h1;
             end
           end
-          if (\$184 ) begin
+          if (\$194 ) begin
             if (window_busy) begin
               if (drained) begin
-                \$215  = 2'h2;
+                \$225  = 2'h2;
               end
-            end else if (\$185 ) begin
-            end else if (\$186 ) begin
+            end else if (\$195 ) begin
+            end else if (\$196 ) begin
               if (queue_room) begin
-                \$215  = 2'h3;
+                \$225  = 2'h3;
               end
             end
           end
         end
       2'h3:
-          \$215  = 2'h1;
+          \$225  = 2'h1;
       2'h1:
           if (walk_done) begin
-            \$215  = 2'h0;
+            \$225  = 2'h0;
           end
       2'h2:
           if (window_done) begin
-            \$215  = 2'h0;
+            \$225  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$215  = 2'h0;
+      \$225  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$216  = replay;
+    \$226  = replay;
     casez (translator_fsm_state)
       2'h0:
-          if (\$184 ) begin
+          if (\$194 ) begin
             if (window_busy) begin
-            end else if (\$185 ) begin
-            end else if (\$186 ) begin
+            end else if (\$195 ) begin
+            end else if (\$196 ) begin
               if (queue_room) begin
-                \$216  = 1'h1;
+                \$226  = 1'h1;
               end
             end
           end
@@ -21067,11 +21121,11 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
           /* empty */;
       2'h1:
           if (walk_done) begin
-            \$216  = 1'h0;
+            \$226  = 1'h0;
           end
     endcase
     if (rst) begin
-      \$216  = 1'h0;
+      \$226  = 1'h0;
     end
   end
   assign req = src;
@@ -21079,11 +21133,13 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign tlb_stb = owner_en;
   assign walk_pid = d_req[46:31];
   assign walk_vpn = d_req[94:59];
-  assign match_pid = src[38:31];
-  assign match_vpn = src[94:59];
+  assign match_pid = rx_hdr__payload[38:31];
+  assign match_vpn = rx_hdr__payload[94:59];
   assign park_hdr = d_req;
   assign owner_pid = src[46:31];
   assign tlb_vpn = src[94:59];
+  assign alt_pid = skid[38:31];
+  assign alt_vpn = skid[94:59];
   assign \src.kind  = src[3:0];
   assign \src.status  = src[6:4];
   assign \src.src  = src[14:7];
@@ -21159,7 +21215,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \l_req.pid  = l_req[46:31];
   assign \l_req.vaddr  = l_req[110:47];
   assign \l_req.length  = l_req[126:111];
-  assign \$137  = { 8'h00, src[46:39] };
+  assign \$138  = { 8'h00, src[46:39] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -23286,7 +23342,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$3707$0 (\$15 ),
+    .\port$3741$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -23391,7 +23447,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$3728$0 (\$16 ),
+    .\port$3762$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -23638,7 +23694,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3707$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3741$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -23788,8 +23844,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$3707$0 ;
-  wire \port$3707$0 ;
+  input \port$3741$0 ;
+  wire \port$3741$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -24019,7 +24075,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$3707$0 (\port$3707$0 ),
+    .\port$3741$0 (\port$3741$0 ),
     .rst(rst)
   );
   always @* begin
@@ -27047,7 +27103,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3707$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3741$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -28574,7 +28630,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3707$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3741$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28583,26 +28639,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3707$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3707$0 ;
-  wire \port$3707$0 ;
+  input \port$3741$0 ;
+  wire \port$3741$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3707$0 (\port$3707$0 ),
+    .\port$3741$0 (\port$3741$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3707$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3707$0  };
+  assign inc = { 7'h00, \port$3741$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3741$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3707$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3741$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -28616,8 +28672,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3707$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3707$0 ;
-  wire \port$3707$0 ;
+  input \port$3741$0 ;
+  wire \port$3741$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -28643,10 +28699,10 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3707$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$3707$0  };
+  assign inc = { 7'h00, \port$3741$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$3707$0  };
+  assign \$2  = { 7'h00, \port$3741$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -29236,123 +29292,123 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
+module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
 , rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_crc, rx_drop_misrouted, rx_drop_truncated, rx_drop_oversize, rx_drop_malformed, rx_drop_nobuf, naks_received, buffer__commit, s_axis__tdata);
   reg \$auto$verilog_backend.cc:2355:dump_module$64  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [30:0] \$100 ;
+  wire [31:0] \$100 ;
   wire [31:0] \$101 ;
   wire [31:0] \$102 ;
-  wire [31:0] \$103 ;
-  wire [30:0] \$104 ;
+  wire [30:0] \$103 ;
+  wire [31:0] \$104 ;
   wire [31:0] \$105 ;
   wire [31:0] \$106 ;
   wire [31:0] \$107 ;
   wire [31:0] \$108 ;
-  wire [31:0] \$109 ;
+  wire [30:0] \$109 ;
   wire \$11 ;
-  wire [30:0] \$110 ;
+  wire [31:0] \$110 ;
   wire [31:0] \$111 ;
   wire [31:0] \$112 ;
   wire [31:0] \$113 ;
   wire [31:0] \$114 ;
-  wire [31:0] \$115 ;
-  wire [25:0] \$116 ;
-  wire [31:0] \$117 ;
-  wire [26:0] \$118 ;
-  wire [31:0] \$119 ;
+  wire [25:0] \$115 ;
+  wire [31:0] \$116 ;
+  wire [26:0] \$117 ;
+  wire [31:0] \$118 ;
+  wire [27:0] \$119 ;
   wire \$12 ;
-  wire [27:0] \$120 ;
-  wire [31:0] \$121 ;
-  wire [28:0] \$122 ;
-  wire [31:0] \$123 ;
-  wire [29:0] \$124 ;
-  wire [31:0] \$125 ;
-  wire [30:0] \$126 ;
+  wire [31:0] \$120 ;
+  wire [28:0] \$121 ;
+  wire [31:0] \$122 ;
+  wire [29:0] \$123 ;
+  wire [31:0] \$124 ;
+  wire [30:0] \$125 ;
+  wire [31:0] \$126 ;
   wire [31:0] \$127 ;
   wire [31:0] \$128 ;
-  wire [31:0] \$129 ;
+  wire [29:0] \$129 ;
   wire \$13 ;
-  wire [29:0] \$130 ;
-  wire [31:0] \$131 ;
-  wire [30:0] \$132 ;
+  wire [31:0] \$130 ;
+  wire [30:0] \$131 ;
+  wire [31:0] \$132 ;
   wire [31:0] \$133 ;
   wire [31:0] \$134 ;
-  wire [31:0] \$135 ;
-  wire [30:0] \$136 ;
+  wire [30:0] \$135 ;
+  wire [31:0] \$136 ;
   wire [31:0] \$137 ;
   wire [31:0] \$138 ;
   wire [31:0] \$139 ;
-  wire [16:0] \$14 ;
+  wire [31:0] \$14 ;
   wire [31:0] \$140 ;
-  wire [31:0] \$141 ;
-  wire [30:0] \$142 ;
+  wire [30:0] \$141 ;
+  wire [31:0] \$142 ;
   wire [31:0] \$143 ;
   wire [31:0] \$144 ;
   wire [31:0] \$145 ;
   wire [31:0] \$146 ;
-  wire [31:0] \$147 ;
-  wire [30:0] \$148 ;
+  wire [30:0] \$147 ;
+  wire [31:0] \$148 ;
   wire [31:0] \$149 ;
-  wire [16:0] \$15 ;
+  wire \$15 ;
   wire [31:0] \$150 ;
-  wire [31:0] \$151 ;
-  wire [29:0] \$152 ;
-  wire [31:0] \$153 ;
-  wire [30:0] \$154 ;
+  wire [29:0] \$151 ;
+  wire [31:0] \$152 ;
+  wire [30:0] \$153 ;
+  wire [31:0] \$154 ;
   wire [31:0] \$155 ;
   wire [31:0] \$156 ;
   wire [31:0] \$157 ;
   wire [31:0] \$158 ;
   wire [31:0] \$159 ;
-  wire [16:0] \$16 ;
+  wire \$16 ;
   wire [31:0] \$160 ;
-  wire [31:0] \$161 ;
-  wire [29:0] \$162 ;
-  wire [31:0] \$163 ;
-  wire [30:0] \$164 ;
+  wire [29:0] \$161 ;
+  wire [31:0] \$162 ;
+  wire [30:0] \$163 ;
+  wire [31:0] \$164 ;
   wire [31:0] \$165 ;
   wire [31:0] \$166 ;
-  wire [31:0] \$167 ;
-  wire [30:0] \$168 ;
+  wire [30:0] \$167 ;
+  wire [31:0] \$168 ;
   wire [31:0] \$169 ;
   wire \$17 ;
   wire [31:0] \$170 ;
   wire [31:0] \$171 ;
   wire [31:0] \$172 ;
-  wire [31:0] \$173 ;
-  wire [30:0] \$174 ;
+  wire [30:0] \$173 ;
+  wire [31:0] \$174 ;
   wire [31:0] \$175 ;
   wire [31:0] \$176 ;
   wire [31:0] \$177 ;
   wire [31:0] \$178 ;
-  wire [31:0] \$179 ;
+  wire [25:0] \$179 ;
   wire \$18 ;
-  wire [25:0] \$180 ;
-  wire [31:0] \$181 ;
-  wire [26:0] \$182 ;
-  wire [31:0] \$183 ;
-  wire [27:0] \$184 ;
-  wire [31:0] \$185 ;
-  wire [28:0] \$186 ;
-  wire [31:0] \$187 ;
-  wire [29:0] \$188 ;
-  wire [31:0] \$189 ;
+  wire [31:0] \$180 ;
+  wire [26:0] \$181 ;
+  wire [31:0] \$182 ;
+  wire [27:0] \$183 ;
+  wire [31:0] \$184 ;
+  wire [28:0] \$185 ;
+  wire [31:0] \$186 ;
+  wire [29:0] \$187 ;
+  wire [31:0] \$188 ;
+  wire [30:0] \$189 ;
   wire \$19 ;
-  wire [30:0] \$190 ;
+  wire [31:0] \$190 ;
   wire [31:0] \$191 ;
   wire [31:0] \$192 ;
-  wire [31:0] \$193 ;
-  wire [29:0] \$194 ;
-  wire [31:0] \$195 ;
-  wire [30:0] \$196 ;
+  wire [29:0] \$193 ;
+  wire [31:0] \$194 ;
+  wire [30:0] \$195 ;
+  wire [31:0] \$196 ;
   wire [31:0] \$197 ;
   wire [31:0] \$198 ;
-  wire [31:0] \$199 ;
+  wire [30:0] \$199 ;
   wire \$2 ;
-  wire [4:0] \$20 ;
-  wire [30:0] \$200 ;
+  wire \$20 ;
+  wire [31:0] \$200 ;
   wire [31:0] \$201 ;
   wire [31:0] \$202 ;
   wire [31:0] \$203 ;
@@ -29364,109 +29420,116 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire [31:0] \$209 ;
   wire \$21 ;
   wire [31:0] \$210 ;
-  wire [31:0] \$211 ;
-  wire [30:0] \$212 ;
+  wire [30:0] \$211 ;
+  wire [31:0] \$212 ;
   wire [31:0] \$213 ;
   wire [31:0] \$214 ;
   wire [31:0] \$215 ;
   wire [31:0] \$216 ;
   wire [31:0] \$217 ;
   wire [31:0] \$218 ;
-  wire [31:0] \$219 ;
+  wire [24:0] \$219 ;
   wire \$22 ;
-  wire [24:0] \$220 ;
-  wire [31:0] \$221 ;
-  wire [25:0] \$222 ;
-  wire [31:0] \$223 ;
-  wire [26:0] \$224 ;
-  wire [31:0] \$225 ;
-  wire [27:0] \$226 ;
-  wire [31:0] \$227 ;
-  wire [28:0] \$228 ;
-  wire [31:0] \$229 ;
+  wire [31:0] \$220 ;
+  wire [25:0] \$221 ;
+  wire [31:0] \$222 ;
+  wire [26:0] \$223 ;
+  wire [31:0] \$224 ;
+  wire [27:0] \$225 ;
+  wire [31:0] \$226 ;
+  wire [28:0] \$227 ;
+  wire [31:0] \$228 ;
+  wire [29:0] \$229 ;
   wire \$23 ;
-  wire [29:0] \$230 ;
-  wire [31:0] \$231 ;
-  wire [30:0] \$232 ;
+  wire [31:0] \$230 ;
+  wire [30:0] \$231 ;
+  wire [31:0] \$232 ;
   wire [31:0] \$233 ;
   wire [31:0] \$234 ;
-  wire [31:0] \$235 ;
-  wire [28:0] \$236 ;
-  wire [31:0] \$237 ;
-  wire [29:0] \$238 ;
-  wire [31:0] \$239 ;
-  wire [4:0] \$24 ;
-  wire [30:0] \$240 ;
+  wire [28:0] \$235 ;
+  wire [31:0] \$236 ;
+  wire [29:0] \$237 ;
+  wire [31:0] \$238 ;
+  wire [30:0] \$239 ;
+  wire \$24 ;
+  wire [31:0] \$240 ;
   wire [31:0] \$241 ;
   wire [31:0] \$242 ;
-  wire [31:0] \$243 ;
-  wire [30:0] \$244 ;
+  wire [30:0] \$243 ;
+  wire [31:0] \$244 ;
   wire [31:0] \$245 ;
   wire [31:0] \$246 ;
   wire [31:0] \$247 ;
   wire [31:0] \$248 ;
-  wire [31:0] \$249 ;
-  wire [4:0] \$25 ;
-  wire [29:0] \$250 ;
-  wire [31:0] \$251 ;
-  wire [30:0] \$252 ;
+  wire [29:0] \$249 ;
+  wire \$25 ;
+  wire [31:0] \$250 ;
+  wire [30:0] \$251 ;
+  wire [31:0] \$252 ;
   wire [31:0] \$253 ;
   wire [31:0] \$254 ;
-  wire [31:0] \$255 ;
-  wire [26:0] \$256 ;
-  wire [31:0] \$257 ;
-  wire [27:0] \$258 ;
-  wire [31:0] \$259 ;
-  wire [4:0] \$26 ;
-  wire [28:0] \$260 ;
-  wire [31:0] \$261 ;
-  wire [29:0] \$262 ;
-  wire [31:0] \$263 ;
-  wire [30:0] \$264 ;
+  wire [26:0] \$255 ;
+  wire [31:0] \$256 ;
+  wire [27:0] \$257 ;
+  wire [31:0] \$258 ;
+  wire [28:0] \$259 ;
+  wire \$26 ;
+  wire [31:0] \$260 ;
+  wire [29:0] \$261 ;
+  wire [31:0] \$262 ;
+  wire [30:0] \$263 ;
+  wire [31:0] \$264 ;
   wire [31:0] \$265 ;
   wire [31:0] \$266 ;
-  wire [31:0] \$267 ;
+  wire \$267 ;
   wire \$268 ;
-  wire \$269 ;
+  wire [4:0] \$269 ;
   wire \$27 ;
-  wire [4:0] \$270 ;
+  wire \$270 ;
   wire \$271 ;
-  reg \$272 ;
-  reg [191:0] \$273 ;
-  reg [31:0] \$274 ;
-  reg \$275 ;
-  reg [3:0] \$276 ;
-  reg [1:0] \$277 ;
-  reg [15:0] \$278 ;
-  reg [1:0] \$279 ;
-  wire [16:0] \$28 ;
-  reg [1:0] \$280 ;
-  reg [1:0] \$281 ;
-  reg [1:0] \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg \$285 ;
-  reg \$286 ;
-  reg \$287 ;
-  reg \$288 ;
-  reg \$289 ;
+  wire \$272 ;
+  wire \$273 ;
+  wire \$274 ;
+  wire [4:0] \$275 ;
+  wire \$276 ;
+  reg [3:0] \$277 ;
+  reg \$278 ;
+  reg [191:0] \$279 ;
+  wire \$28 ;
+  reg [31:0] \$280 ;
+  reg \$281 ;
+  reg [3:0] \$282 ;
+  reg [3:0] \$283 ;
+  reg [1:0] \$284 ;
+  reg [15:0] \$285 ;
+  reg [1:0] \$286 ;
+  reg [1:0] \$287 ;
+  reg [1:0] \$288 ;
+  reg [1:0] \$289 ;
   wire \$29 ;
   reg \$290 ;
   reg \$291 ;
   reg \$292 ;
   reg \$293 ;
   reg \$294 ;
+  reg \$295 ;
+  reg \$296 ;
+  reg \$297 ;
+  reg \$298 ;
+  reg \$299 ;
   wire \$3 ;
   wire \$30 ;
+  reg \$300 ;
+  reg \$301 ;
   wire \$31 ;
   wire \$32 ;
-  wire [31:0] \$33 ;
+  wire \$33 ;
   wire \$34 ;
   wire \$35 ;
   wire \$36 ;
-  wire \$37 ;
+  wire [4:0] \$37 ;
   wire \$38 ;
-  wire \$39 ;
+  wire [4:0] \$39 ;
   wire \$4 ;
   wire \$40 ;
   wire \$41 ;
@@ -29485,9 +29548,9 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire [4:0] \$56 ;
+  wire \$56 ;
   wire \$57 ;
-  wire [4:0] \$58 ;
+  wire \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
@@ -29496,43 +29559,43 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire \$68 ;
+  wire [16:0] \$66 ;
+  wire [16:0] \$67 ;
+  wire [16:0] \$68 ;
   wire \$69 ;
-  wire \$7 ;
+  wire [4:0] \$7 ;
   wire \$70 ;
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire \$75 ;
+  wire [31:0] \$75 ;
   wire [31:0] \$76 ;
-  wire [31:0] \$77 ;
-  wire [30:0] \$78 ;
+  wire [30:0] \$77 ;
+  wire [31:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
   wire [31:0] \$80 ;
   wire [31:0] \$81 ;
   wire [31:0] \$82 ;
-  wire [31:0] \$83 ;
-  wire [30:0] \$84 ;
+  wire [30:0] \$83 ;
+  wire [31:0] \$84 ;
   wire [31:0] \$85 ;
   wire [31:0] \$86 ;
-  wire [31:0] \$87 ;
-  wire [29:0] \$88 ;
-  wire [31:0] \$89 ;
-  wire \$9 ;
-  wire [30:0] \$90 ;
+  wire [29:0] \$87 ;
+  wire [31:0] \$88 ;
+  wire [30:0] \$89 ;
+  wire [16:0] \$9 ;
+  wire [31:0] \$90 ;
   wire [31:0] \$91 ;
   wire [31:0] \$92 ;
   wire [31:0] \$93 ;
   wire [31:0] \$94 ;
   wire [31:0] \$95 ;
   wire [31:0] \$96 ;
-  wire [31:0] \$97 ;
-  wire [29:0] \$98 ;
-  wire [31:0] \$99 ;
+  wire [29:0] \$97 ;
+  wire [31:0] \$98 ;
+  wire [30:0] \$99 ;
   output [1:0] ack_in;
   reg [1:0] ack_in = 2'h0;
   output [15:0] ack_value;
@@ -29547,6 +29610,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   reg buffer__beat_last;
   output buffer__commit;
   reg buffer__commit = 1'h0;
+  (* init = 4'h0 *)
   wire [3:0] buffer__commit_beats;
   output [126:0] buffer__commit_hdr;
   wire [126:0] buffer__commit_hdr;
@@ -29592,8 +29656,9 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   reg [1:0] nak_in = 2'h0;
   output naks_received;
   reg naks_received = 1'h0;
+  reg [3:0] pay_idx = 4'h0;
   output [3:0] r_pay;
-  wire [3:0] r_pay;
+  reg [3:0] r_pay = 4'h0;
   reg [3:0] rbeat = 4'h0;
   reg [31:0] rcrc = 32'd4294967295;
   reg rkeep_bad = 1'h0;
@@ -29650,326 +29715,335 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   reg v_rx_dup;
   reg v_rx_frames;
   reg v_rx_msgs;
-  assign \$1  = hdr_reg[23:16] == 1'h1;
-  assign \$2  = hdr_reg[27:24] == 1'h1;
-  assign \$3  = hdr_reg[27:24] == 2'h3;
-  assign \$4  = \$2  | \$3 ;
-  assign \$5  = hdr_reg[27:24] == 3'h4;
-  assign \$6  = hdr_reg[27:24] == 3'h6;
-  assign \$7  = \$5  | \$6 ;
-  assign \$8  = ! hdr_reg[30:28];
-  assign \$9  = \$7  & \$8 ;
-  assign \$10  = \$4  | \$9 ;
-  assign \$11  = \$1  & \$10 ;
-  assign \$12  = hdr_reg[111:96] <= 7'h40;
-  assign \$13  = \$11  & \$12 ;
-  assign \$14  = hdr_reg[111:96] + 3'h7;
-  assign \$16  = \$13  ? \$15  : 17'h00000;
-  assign \$17  = ~ s_axis__tlast;
-  assign \$18  = rbeat >= 2'h3;
-  assign \$19  = \$17  & \$18 ;
-  assign \$20  = rbeat - 2'h3;
-  assign \$21  = \$20  < \$16 [3:0];
-  assign \$22  = \$19  & \$21 ;
-  assign \$23  = \$22  & rspace;
-  assign \$24  = rbeat - 2'h3;
-  assign \$25  = rbeat - 2'h3;
-  assign \$26  = \$16 [3:0] - 1'h1;
-  assign \$27  = $signed({ 1'h0, \$25  }) == $signed(\$26 );
-  assign \$28  = hdr_reg[47:32] - expected;
-  assign \$29  = s_axis__tvalid & s_axis__tlast;
-  assign \$30  = rbeat < 2'h3;
-  assign \$31  = s_axis__tkeep != 4'hf;
-  assign \$32  = rkeep_bad | \$31 ;
-  assign \$33  = ~ rcrc;
-  assign \$34  = s_axis__tdata[31:0] != \$33 ;
-  assign \$35  = hdr_reg[23:16] != 1'h1;
-  assign \$36  = hdr_reg[23:16] != 2'h2;
-  assign \$37  = \$35  & \$36 ;
-  assign \$38  = | hdr_reg[79:72];
-  assign \$39  = \$37  | \$38 ;
-  assign \$40  = | hdr_reg[127:112];
-  assign \$41  = \$39  | \$40 ;
-  assign \$42  = hdr_reg[23:16] == 1'h1;
-  assign \$43  = hdr_reg[27:24] == 1'h1;
-  assign \$44  = hdr_reg[27:24] == 2'h3;
-  assign \$45  = \$43  | \$44 ;
-  assign \$46  = hdr_reg[27:24] == 3'h4;
-  assign \$47  = hdr_reg[27:24] == 3'h6;
-  assign \$48  = \$46  | \$47 ;
-  assign \$49  = ! hdr_reg[30:28];
-  assign \$50  = \$48  & \$49 ;
-  assign \$51  = \$45  | \$50 ;
-  assign \$52  = \$42  & \$51 ;
-  assign \$53  = hdr_reg[111:96] <= 7'h40;
-  assign \$54  = ~ \$53 ;
-  assign \$55  = \$52  & \$54 ;
-  assign \$56  = rbeat - 2'h3;
-  assign \$57  = $signed(\$56 ) < $signed({ 1'h0, \$16 [3:0] });
-  assign \$58  = rbeat - 2'h3;
-  assign \$59  = $signed(\$58 ) > $signed({ 1'h0, \$16 [3:0] });
-  assign \$60  = hdr_reg[7:0] != 1'h1;
-  assign \$61  = hdr_reg[15:8] < 2'h2;
-  assign \$62  = hdr_reg[15:8] != 1'h1;
-  assign \$63  = \$61  & \$62 ;
-  assign \$64  = ~ \$63 ;
-  assign \$65  = \$60  | \$64 ;
-  assign \$66  = hdr_reg[23:16] == 2'h2;
-  assign \$67  = ! \$28 [15:0];
-  assign \$68  = rspace & buffer__hdr_room;
-  assign \$69  = ~ \$28 [15];
-  assign \$70  = rbeat == 1'h1;
-  assign \$71  = rbeat < 2'h3;
-  assign \$72  = ! rbeat;
-  assign \$73  = rbeat == 1'h1;
-  assign \$74  = rbeat == 2'h2;
-  assign \$75  = ~ s_axis__tlast;
-  assign \$76  = rcrc[0] ? 32'd3433693342 : 32'd0;
-  assign \$78  = rcrc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$79  = \$77  ^ { 1'h0, \$78  };
-  assign \$80  = rcrc[2] ? 32'd2219446010 : 32'd0;
-  assign \$81  = \$79  ^ \$80 ;
-  assign \$82  = rcrc[3] ? 32'd3555007413 : 32'd0;
-  assign \$83  = \$81  ^ \$82 ;
-  assign \$84  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$85  = \$83  ^ { 1'h0, \$84  };
-  assign \$86  = rcrc[5] ? 32'd4185285206 : 32'd0;
-  assign \$87  = \$85  ^ \$86 ;
-  assign \$88  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$89  = \$87  ^ { 2'h0, \$88  };
-  assign \$90  = rcrc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$91  = \$89  ^ { 1'h0, \$90  };
-  assign \$92  = rcrc[8] ? 32'd2792819636 : 32'd0;
-  assign \$93  = \$91  ^ \$92 ;
-  assign \$94  = rcrc[9] ? 32'd2543784233 : 32'd0;
-  assign \$95  = \$93  ^ \$94 ;
-  assign \$96  = rcrc[10] ? 32'd4098827283 : 32'd0;
-  assign \$97  = \$95  ^ \$96 ;
-  assign \$98  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$99  = \$97  ^ { 2'h0, \$98  };
-  assign \$100  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$101  = \$99  ^ { 1'h0, \$100  };
-  assign \$102  = rcrc[13] ? 32'd3485284764 : 32'd0;
-  assign \$103  = \$101  ^ \$102 ;
-  assign \$104  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$105  = \$103  ^ { 1'h0, \$104  };
-  assign \$106  = rcrc[15] ? 32'd2283203314 : 32'd0;
-  assign \$107  = \$105  ^ \$106 ;
-  assign \$108  = rcrc[16] ? 32'd3411858341 : 32'd0;
-  assign \$109  = \$107  ^ \$108 ;
-  assign \$110  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$111  = \$109  ^ { 1'h0, \$110  };
-  assign \$112  = rcrc[18] ? 32'd2609988118 : 32'd0;
-  assign \$113  = \$111  ^ \$112 ;
-  assign \$114  = rcrc[19] ? 32'd3964895853 : 32'd0;
-  assign \$115  = \$113  ^ \$114 ;
-  assign \$116  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$117  = \$115  ^ { 6'h00, \$116  };
-  assign \$118  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$119  = \$117  ^ { 5'h00, \$118  };
-  assign \$120  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$121  = \$119  ^ { 4'h0, \$120  };
-  assign \$122  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$123  = \$121  ^ { 3'h0, \$122  };
-  assign \$124  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$125  = \$123  ^ { 2'h0, \$124  };
-  assign \$126  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$127  = \$125  ^ { 1'h0, \$126  };
-  assign \$128  = rcrc[26] ? 32'd4118849216 : 32'd0;
-  assign \$129  = \$127  ^ \$128 ;
-  assign \$130  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$131  = \$129  ^ { 2'h0, \$130  };
-  assign \$132  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$133  = \$131  ^ { 1'h0, \$132  };
-  assign \$134  = rcrc[29] ? 32'd3250663172 : 32'd0;
-  assign \$135  = \$133  ^ \$134 ;
-  assign \$136  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$137  = \$135  ^ { 1'h0, \$136  };
-  assign \$138  = rcrc[31] ? 32'd2984685714 : 32'd0;
-  assign \$139  = \$137  ^ \$138 ;
-  assign \$140  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$141  = \$139  ^ \$140 ;
-  assign \$142  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$143  = \$141  ^ { 1'h0, \$142  };
-  assign \$144  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
-  assign \$145  = \$143  ^ \$144 ;
-  assign \$146  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$147  = \$145  ^ \$146 ;
-  assign \$148  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$149  = \$147  ^ { 1'h0, \$148  };
-  assign \$150  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$151  = \$149  ^ \$150 ;
-  assign \$152  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$153  = \$151  ^ { 2'h0, \$152  };
-  assign \$154  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$155  = \$153  ^ { 1'h0, \$154  };
-  assign \$156  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
-  assign \$157  = \$155  ^ \$156 ;
-  assign \$158  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
-  assign \$159  = \$157  ^ \$158 ;
-  assign \$160  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$161  = \$159  ^ \$160 ;
-  assign \$162  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$163  = \$161  ^ { 2'h0, \$162  };
-  assign \$164  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$165  = \$163  ^ { 1'h0, \$164  };
-  assign \$166  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
-  assign \$167  = \$165  ^ \$166 ;
-  assign \$168  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$169  = \$167  ^ { 1'h0, \$168  };
-  assign \$170  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
-  assign \$171  = \$169  ^ \$170 ;
-  assign \$172  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$173  = \$171  ^ \$172 ;
-  assign \$174  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$175  = \$173  ^ { 1'h0, \$174  };
-  assign \$176  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
-  assign \$177  = \$175  ^ \$176 ;
-  assign \$178  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
-  assign \$179  = \$177  ^ \$178 ;
-  assign \$180  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$181  = \$179  ^ { 6'h00, \$180  };
-  assign \$182  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$183  = \$181  ^ { 5'h00, \$182  };
-  assign \$184  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$185  = \$183  ^ { 4'h0, \$184  };
-  assign \$186  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$187  = \$185  ^ { 3'h0, \$186  };
-  assign \$188  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$189  = \$187  ^ { 2'h0, \$188  };
-  assign \$190  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$191  = \$189  ^ { 1'h0, \$190  };
-  assign \$192  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$193  = \$191  ^ \$192 ;
-  assign \$194  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$195  = \$193  ^ { 2'h0, \$194  };
-  assign \$196  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$197  = \$195  ^ { 1'h0, \$196  };
-  assign \$198  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$199  = \$197  ^ \$198 ;
-  assign \$200  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$201  = \$199  ^ { 1'h0, \$200  };
-  assign \$202  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
-  assign \$203  = \$201  ^ \$202 ;
-  assign \$204  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
-  assign \$205  = \$203  ^ \$204 ;
-  assign \$206  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
-  assign \$207  = \$205  ^ \$206 ;
-  assign \$208  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
-  assign \$209  = \$207  ^ \$208 ;
-  assign \$210  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$211  = \$209  ^ \$210 ;
-  assign \$212  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
-  assign \$213  = \$211  ^ { 1'h0, \$212  };
-  assign \$214  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
-  assign \$215  = \$213  ^ \$214 ;
-  assign \$216  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
-  assign \$217  = \$215  ^ \$216 ;
-  assign \$218  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$219  = \$217  ^ \$218 ;
-  assign \$220  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$221  = \$219  ^ { 7'h00, \$220  };
-  assign \$222  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$223  = \$221  ^ { 6'h00, \$222  };
-  assign \$224  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$225  = \$223  ^ { 5'h00, \$224  };
-  assign \$226  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$227  = \$225  ^ { 4'h0, \$226  };
-  assign \$228  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$229  = \$227  ^ { 3'h0, \$228  };
-  assign \$230  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$231  = \$229  ^ { 2'h0, \$230  };
-  assign \$232  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$233  = \$231  ^ { 1'h0, \$232  };
-  assign \$234  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$235  = \$233  ^ \$234 ;
-  assign \$236  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$237  = \$235  ^ { 3'h0, \$236  };
-  assign \$238  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$239  = \$237  ^ { 2'h0, \$238  };
-  assign \$240  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$241  = \$239  ^ { 1'h0, \$240  };
-  assign \$242  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$243  = \$241  ^ \$242 ;
-  assign \$244  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$245  = \$243  ^ { 1'h0, \$244  };
-  assign \$246  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
-  assign \$247  = \$245  ^ \$246 ;
-  assign \$248  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$249  = \$247  ^ \$248 ;
-  assign \$250  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$251  = \$249  ^ { 2'h0, \$250  };
-  assign \$252  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$253  = \$251  ^ { 1'h0, \$252  };
-  assign \$254  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$255  = \$253  ^ \$254 ;
-  assign \$256  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$257  = \$255  ^ { 5'h00, \$256  };
-  assign \$258  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$259  = \$257  ^ { 4'h0, \$258  };
-  assign \$260  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$261  = \$259  ^ { 3'h0, \$260  };
-  assign \$262  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$263  = \$261  ^ { 2'h0, \$262  };
-  assign \$264  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$265  = \$263  ^ { 1'h0, \$264  };
-  assign \$266  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$267  = \$265  ^ \$266 ;
-  assign \$268  = s_axis__tkeep != 8'hff;
-  assign \$269  = rbeat != 4'hd;
-  assign \$270  = rbeat + 1'h1;
-  assign \$271  = s_axis__tvalid & s_axis__tlast;
+  assign \$1  = ~ s_axis__tlast;
+  assign \$2  = rbeat >= 2'h3;
+  assign \$3  = \$1  & \$2 ;
+  assign \$4  = pay_idx < r_pay;
+  assign \$5  = \$3  & \$4 ;
+  assign \$6  = \$5  & rspace;
+  assign \$7  = r_pay - 1'h1;
+  assign \$8  = pay_idx == \$7 ;
+  assign \$9  = hdr_reg[47:32] - expected;
+  assign \$10  = s_axis__tvalid & s_axis__tlast;
+  assign \$11  = rbeat < 2'h3;
+  assign \$12  = s_axis__tkeep != 4'hf;
+  assign \$13  = rkeep_bad | \$12 ;
+  assign \$14  = ~ rcrc;
+  assign \$15  = s_axis__tdata[31:0] != \$14 ;
+  assign \$16  = hdr_reg[23:16] != 1'h1;
+  assign \$17  = hdr_reg[23:16] != 2'h2;
+  assign \$18  = \$16  & \$17 ;
+  assign \$19  = | hdr_reg[79:72];
+  assign \$20  = \$18  | \$19 ;
+  assign \$21  = | hdr_reg[127:112];
+  assign \$22  = \$20  | \$21 ;
+  assign \$23  = hdr_reg[23:16] == 1'h1;
+  assign \$24  = hdr_reg[27:24] == 1'h1;
+  assign \$25  = hdr_reg[27:24] == 2'h3;
+  assign \$26  = \$24  | \$25 ;
+  assign \$27  = hdr_reg[27:24] == 3'h4;
+  assign \$28  = hdr_reg[27:24] == 3'h6;
+  assign \$29  = \$27  | \$28 ;
+  assign \$30  = ! hdr_reg[30:28];
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = \$26  | \$31 ;
+  assign \$33  = \$23  & \$32 ;
+  assign \$34  = hdr_reg[111:96] <= 7'h40;
+  assign \$35  = ~ \$34 ;
+  assign \$36  = \$33  & \$35 ;
+  assign \$37  = rbeat - 2'h3;
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, r_pay });
+  assign \$39  = rbeat - 2'h3;
+  assign \$40  = $signed(\$39 ) > $signed({ 1'h0, r_pay });
+  assign \$41  = hdr_reg[7:0] != 1'h1;
+  assign \$42  = hdr_reg[15:8] < 2'h2;
+  assign \$43  = hdr_reg[15:8] != 1'h1;
+  assign \$44  = \$42  & \$43 ;
+  assign \$45  = ~ \$44 ;
+  assign \$46  = \$41  | \$45 ;
+  assign \$47  = hdr_reg[23:16] == 2'h2;
+  assign \$48  = ! \$9 [15:0];
+  assign \$49  = rspace & buffer__hdr_room;
+  assign \$50  = ~ \$9 [15];
+  assign \$51  = rbeat == 2'h2;
+  assign \$52  = s_axis__tvalid & \$51 ;
+  assign \$53  = hdr_reg[23:16] == 1'h1;
+  assign \$54  = hdr_reg[27:24] == 1'h1;
+  assign \$55  = hdr_reg[27:24] == 2'h3;
+  assign \$56  = \$54  | \$55 ;
+  assign \$57  = hdr_reg[27:24] == 3'h4;
+  assign \$58  = hdr_reg[27:24] == 3'h6;
+  assign \$59  = \$57  | \$58 ;
+  assign \$60  = ! hdr_reg[30:28];
+  assign \$61  = \$59  & \$60 ;
+  assign \$62  = \$56  | \$61 ;
+  assign \$63  = \$53  & \$62 ;
+  assign \$64  = hdr_reg[111:96] <= 7'h40;
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = hdr_reg[111:96] + 3'h7;
+  assign \$68  = \$65  ? \$67  : 17'h00000;
+  assign \$69  = rbeat == 1'h1;
+  assign \$70  = rbeat < 2'h3;
+  assign \$71  = ! rbeat;
+  assign \$72  = rbeat == 1'h1;
+  assign \$73  = rbeat == 2'h2;
+  assign \$74  = ~ s_axis__tlast;
+  assign \$75  = rcrc[0] ? 32'd3433693342 : 32'd0;
+  assign \$77  = rcrc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$78  = \$76  ^ { 1'h0, \$77  };
+  assign \$79  = rcrc[2] ? 32'd2219446010 : 32'd0;
+  assign \$80  = \$78  ^ \$79 ;
+  assign \$81  = rcrc[3] ? 32'd3555007413 : 32'd0;
+  assign \$82  = \$80  ^ \$81 ;
+  assign \$83  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$84  = \$82  ^ { 1'h0, \$83  };
+  assign \$85  = rcrc[5] ? 32'd4185285206 : 32'd0;
+  assign \$86  = \$84  ^ \$85 ;
+  assign \$87  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$88  = \$86  ^ { 2'h0, \$87  };
+  assign \$89  = rcrc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$90  = \$88  ^ { 1'h0, \$89  };
+  assign \$91  = rcrc[8] ? 32'd2792819636 : 32'd0;
+  assign \$92  = \$90  ^ \$91 ;
+  assign \$93  = rcrc[9] ? 32'd2543784233 : 32'd0;
+  assign \$94  = \$92  ^ \$93 ;
+  assign \$95  = rcrc[10] ? 32'd4098827283 : 32'd0;
+  assign \$96  = \$94  ^ \$95 ;
+  assign \$97  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$98  = \$96  ^ { 2'h0, \$97  };
+  assign \$99  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$100  = \$98  ^ { 1'h0, \$99  };
+  assign \$101  = rcrc[13] ? 32'd3485284764 : 32'd0;
+  assign \$102  = \$100  ^ \$101 ;
+  assign \$103  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$104  = \$102  ^ { 1'h0, \$103  };
+  assign \$105  = rcrc[15] ? 32'd2283203314 : 32'd0;
+  assign \$106  = \$104  ^ \$105 ;
+  assign \$107  = rcrc[16] ? 32'd3411858341 : 32'd0;
+  assign \$108  = \$106  ^ \$107 ;
+  assign \$109  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$110  = \$108  ^ { 1'h0, \$109  };
+  assign \$111  = rcrc[18] ? 32'd2609988118 : 32'd0;
+  assign \$112  = \$110  ^ \$111 ;
+  assign \$113  = rcrc[19] ? 32'd3964895853 : 32'd0;
+  assign \$114  = \$112  ^ \$113 ;
+  assign \$115  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$116  = \$114  ^ { 6'h00, \$115  };
+  assign \$117  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$118  = \$116  ^ { 5'h00, \$117  };
+  assign \$119  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$120  = \$118  ^ { 4'h0, \$119  };
+  assign \$121  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$122  = \$120  ^ { 3'h0, \$121  };
+  assign \$123  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$124  = \$122  ^ { 2'h0, \$123  };
+  assign \$125  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$126  = \$124  ^ { 1'h0, \$125  };
+  assign \$127  = rcrc[26] ? 32'd4118849216 : 32'd0;
+  assign \$128  = \$126  ^ \$127 ;
+  assign \$129  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$130  = \$128  ^ { 2'h0, \$129  };
+  assign \$131  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$132  = \$130  ^ { 1'h0, \$131  };
+  assign \$133  = rcrc[29] ? 32'd3250663172 : 32'd0;
+  assign \$134  = \$132  ^ \$133 ;
+  assign \$135  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$136  = \$134  ^ { 1'h0, \$135  };
+  assign \$137  = rcrc[31] ? 32'd2984685714 : 32'd0;
+  assign \$138  = \$136  ^ \$137 ;
+  assign \$139  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
+  assign \$140  = \$138  ^ \$139 ;
+  assign \$141  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$142  = \$140  ^ { 1'h0, \$141  };
+  assign \$143  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$144  = \$142  ^ \$143 ;
+  assign \$145  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$146  = \$144  ^ \$145 ;
+  assign \$147  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$148  = \$146  ^ { 1'h0, \$147  };
+  assign \$149  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$150  = \$148  ^ \$149 ;
+  assign \$151  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$152  = \$150  ^ { 2'h0, \$151  };
+  assign \$153  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$154  = \$152  ^ { 1'h0, \$153  };
+  assign \$155  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$156  = \$154  ^ \$155 ;
+  assign \$157  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$158  = \$156  ^ \$157 ;
+  assign \$159  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
+  assign \$160  = \$158  ^ \$159 ;
+  assign \$161  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$162  = \$160  ^ { 2'h0, \$161  };
+  assign \$163  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$164  = \$162  ^ { 1'h0, \$163  };
+  assign \$165  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$166  = \$164  ^ \$165 ;
+  assign \$167  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$168  = \$166  ^ { 1'h0, \$167  };
+  assign \$169  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$170  = \$168  ^ \$169 ;
+  assign \$171  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
+  assign \$172  = \$170  ^ \$171 ;
+  assign \$173  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$174  = \$172  ^ { 1'h0, \$173  };
+  assign \$175  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$176  = \$174  ^ \$175 ;
+  assign \$177  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$178  = \$176  ^ \$177 ;
+  assign \$179  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$180  = \$178  ^ { 6'h00, \$179  };
+  assign \$181  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$182  = \$180  ^ { 5'h00, \$181  };
+  assign \$183  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$184  = \$182  ^ { 4'h0, \$183  };
+  assign \$185  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$186  = \$184  ^ { 3'h0, \$185  };
+  assign \$187  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$188  = \$186  ^ { 2'h0, \$187  };
+  assign \$189  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$190  = \$188  ^ { 1'h0, \$189  };
+  assign \$191  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$192  = \$190  ^ \$191 ;
+  assign \$193  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$194  = \$192  ^ { 2'h0, \$193  };
+  assign \$195  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$196  = \$194  ^ { 1'h0, \$195  };
+  assign \$197  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$198  = \$196  ^ \$197 ;
+  assign \$199  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$200  = \$198  ^ { 1'h0, \$199  };
+  assign \$201  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$202  = \$200  ^ \$201 ;
+  assign \$203  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$204  = \$202  ^ \$203 ;
+  assign \$205  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$206  = \$204  ^ \$205 ;
+  assign \$207  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$208  = \$206  ^ \$207 ;
+  assign \$209  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$210  = \$208  ^ \$209 ;
+  assign \$211  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$212  = \$210  ^ { 1'h0, \$211  };
+  assign \$213  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$214  = \$212  ^ \$213 ;
+  assign \$215  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$216  = \$214  ^ \$215 ;
+  assign \$217  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$218  = \$216  ^ \$217 ;
+  assign \$219  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$220  = \$218  ^ { 7'h00, \$219  };
+  assign \$221  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$222  = \$220  ^ { 6'h00, \$221  };
+  assign \$223  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$224  = \$222  ^ { 5'h00, \$223  };
+  assign \$225  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$226  = \$224  ^ { 4'h0, \$225  };
+  assign \$227  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$228  = \$226  ^ { 3'h0, \$227  };
+  assign \$229  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$230  = \$228  ^ { 2'h0, \$229  };
+  assign \$231  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$232  = \$230  ^ { 1'h0, \$231  };
+  assign \$233  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$234  = \$232  ^ \$233 ;
+  assign \$235  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$236  = \$234  ^ { 3'h0, \$235  };
+  assign \$237  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$238  = \$236  ^ { 2'h0, \$237  };
+  assign \$239  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$240  = \$238  ^ { 1'h0, \$239  };
+  assign \$241  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$242  = \$240  ^ \$241 ;
+  assign \$243  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$244  = \$242  ^ { 1'h0, \$243  };
+  assign \$245  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$246  = \$244  ^ \$245 ;
+  assign \$247  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
+  assign \$248  = \$246  ^ \$247 ;
+  assign \$249  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$250  = \$248  ^ { 2'h0, \$249  };
+  assign \$251  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$252  = \$250  ^ { 1'h0, \$251  };
+  assign \$253  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$254  = \$252  ^ \$253 ;
+  assign \$255  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$256  = \$254  ^ { 5'h00, \$255  };
+  assign \$257  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$258  = \$256  ^ { 4'h0, \$257  };
+  assign \$259  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$260  = \$258  ^ { 3'h0, \$259  };
+  assign \$261  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$262  = \$260  ^ { 2'h0, \$261  };
+  assign \$263  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$264  = \$262  ^ { 1'h0, \$263  };
+  assign \$265  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$266  = \$264  ^ \$265 ;
+  assign \$267  = s_axis__tkeep != 8'hff;
+  assign \$268  = rbeat != 4'hd;
+  assign \$269  = rbeat + 1'h1;
+  assign \$270  = ~ s_axis__tlast;
+  assign \$271  = rbeat >= 2'h3;
+  assign \$272  = \$270  & \$271 ;
+  assign \$273  = pay_idx != 4'ha;
+  assign \$274  = \$272  & \$273 ;
+  assign \$275  = pay_idx + 1'h1;
+  assign \$276  = s_axis__tvalid & s_axis__tlast;
   always @(posedge clk)
-    rspace <= \$272 ;
+    r_pay <= \$277 ;
   always @(posedge clk)
-    hdr_reg <= \$273 ;
+    rspace <= \$278 ;
   always @(posedge clk)
-    rcrc <= \$274 ;
+    hdr_reg <= \$279 ;
   always @(posedge clk)
-    rkeep_bad <= \$275 ;
+    rcrc <= \$280 ;
   always @(posedge clk)
-    rbeat <= \$276 ;
+    rkeep_bad <= \$281 ;
   always @(posedge clk)
-    ack_in <= \$277 ;
+    rbeat <= \$282 ;
   always @(posedge clk)
-    ack_value <= \$278 ;
+    pay_idx <= \$283 ;
   always @(posedge clk)
-    nak_in <= \$279 ;
+    ack_in <= \$284 ;
   always @(posedge clk)
-    msg_in <= \$280 ;
+    ack_value <= \$285 ;
   always @(posedge clk)
-    gap_in <= \$281 ;
+    nak_in <= \$286 ;
   always @(posedge clk)
-    delivered <= \$282 ;
+    msg_in <= \$287 ;
   always @(posedge clk)
-    rx_frames <= \$283 ;
+    gap_in <= \$288 ;
   always @(posedge clk)
-    rx_msgs <= \$284 ;
+    delivered <= \$289 ;
   always @(posedge clk)
-    rx_acks <= \$285 ;
+    rx_frames <= \$290 ;
   always @(posedge clk)
-    rx_dup <= \$286 ;
+    rx_msgs <= \$291 ;
   always @(posedge clk)
-    rx_drop_crc <= \$287 ;
+    rx_acks <= \$292 ;
   always @(posedge clk)
-    rx_drop_misrouted <= \$288 ;
+    rx_dup <= \$293 ;
   always @(posedge clk)
-    rx_drop_truncated <= \$289 ;
+    rx_drop_crc <= \$294 ;
   always @(posedge clk)
-    rx_drop_oversize <= \$290 ;
+    rx_drop_misrouted <= \$295 ;
   always @(posedge clk)
-    rx_drop_malformed <= \$291 ;
+    rx_drop_truncated <= \$296 ;
   always @(posedge clk)
-    rx_drop_nobuf <= \$292 ;
+    rx_drop_oversize <= \$297 ;
   always @(posedge clk)
-    naks_received <= \$293 ;
+    rx_drop_malformed <= \$298 ;
   always @(posedge clk)
-    buffer__commit <= \$294 ;
+    rx_drop_nobuf <= \$299 ;
+  always @(posedge clk)
+    naks_received <= \$300 ;
+  always @(posedge clk)
+    buffer__commit <= \$301 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$23 ) begin
+      if (\$6 ) begin
         buffer__beat_en = 1'h1;
       end
     end
@@ -29978,8 +30052,8 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
-      if (\$23 ) begin
-        buffer__beat_index = \$24 [2:0];
+      if (\$6 ) begin
+        buffer__beat_index = pay_idx[2:0];
       end
     end
   end
@@ -29987,7 +30061,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
-      if (\$23 ) begin
+      if (\$6 ) begin
         buffer__beat_data = s_axis__tdata;
       end
     end
@@ -29996,29 +30070,29 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$23 ) begin
-        buffer__beat_last = \$27 ;
+      if (\$6 ) begin
+        buffer__beat_last = \$8 ;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_rx_frames = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       v_rx_frames = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_rx_drop_truncated = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
+    if (\$10 ) begin
+      if (\$11 ) begin
         v_rx_drop_truncated = 1'h1;
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
         v_rx_drop_truncated = 1'h1;
       end
     end
@@ -30026,12 +30100,12 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_rx_drop_malformed = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+    if (\$10 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
         v_rx_drop_malformed = 1'h1;
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
         v_rx_drop_malformed = 1'h1;
       end
     end
@@ -30039,10 +30113,10 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_rx_drop_crc = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
+    if (\$10 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
         v_rx_drop_crc = 1'h1;
       end
     end
@@ -30050,15 +30124,15 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_rx_drop_oversize = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+    if (\$10 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
         v_rx_drop_oversize = 1'h1;
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
         v_rx_drop_oversize = 1'h1;
       end
     end
@@ -30066,15 +30140,15 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_rx_drop_misrouted = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+    if (\$10 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
         v_rx_drop_misrouted = 1'h1;
       end
     end
@@ -30082,16 +30156,16 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_ack_in = 2'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[8])
@@ -30106,16 +30180,16 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_ack_value = 16'h0000;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         v_ack_value = hdr_reg[63:48];
       end
@@ -30124,16 +30198,16 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_nak_in = 2'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[8])
@@ -30148,16 +30222,16 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_naks_received = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         v_naks_received = hdr_reg[31];
       end
@@ -30166,18 +30240,18 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_rx_acks = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
-        if (\$66 ) begin
+        if (\$47 ) begin
           v_rx_acks = 1'h1;
         end
       end
@@ -30186,19 +30260,19 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_msg_in = 2'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
           (* full_case = 32'd1 *)
           casez (hdr_reg[8])
@@ -30214,22 +30288,22 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_delivered = 2'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
-          if (\$67 ) begin
-            if (\$68 ) begin
+          if (\$48 ) begin
+            if (\$49 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[8])
                 1'h0:
@@ -30246,22 +30320,22 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_rx_msgs = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
-          if (\$67 ) begin
-            if (\$68 ) begin
+          if (\$48 ) begin
+            if (\$49 ) begin
               v_rx_msgs = 1'h1;
             end
           end
@@ -30272,22 +30346,22 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_commit = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
-          if (\$67 ) begin
-            if (\$68 ) begin
+          if (\$48 ) begin
+            if (\$49 ) begin
               v_commit = 1'h1;
             end
           end
@@ -30298,23 +30372,23 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_rx_drop_nobuf = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
-          if (\$67 ) begin
+          if (\$48 ) begin
             (* full_case = 32'd1 *)
-            if (\$68 ) begin
+            if (\$49 ) begin
             end else begin
               v_rx_drop_nobuf = 1'h1;
             end
@@ -30326,22 +30400,22 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_rx_dup = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$67 ) begin
+          if (\$48 ) begin
           end else begin
             v_rx_dup = 1'h1;
           end
@@ -30352,24 +30426,24 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     v_gap_in = 2'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$67 ) begin
+          if (\$48 ) begin
           end else begin
-            if (\$69 ) begin
+            if (\$50 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[8])
                 1'h0:
@@ -30385,215 +30459,239 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$272  = rspace;
+    \$277  = r_pay;
+    if (\$52 ) begin
+      \$277  = \$68 [3:0];
+    end
+    if (rst) begin
+      \$277  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$278  = rspace;
+    if (s_axis__tvalid) begin
+      if (\$69 ) begin
+        \$278  = buffer__room;
+      end
+    end
+    if (rst) begin
+      \$278  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$279  = hdr_reg;
     if (s_axis__tvalid) begin
       if (\$70 ) begin
-        \$272  = buffer__room;
-      end
-    end
-    if (rst) begin
-      \$272  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$273  = hdr_reg;
-    if (s_axis__tvalid) begin
-      if (\$71 ) begin
+        if (\$71 ) begin
+          \$279 [63:0] = s_axis__tdata;
+        end
         if (\$72 ) begin
-          \$273 [63:0] = s_axis__tdata;
+          \$279 [127:64] = s_axis__tdata;
         end
         if (\$73 ) begin
-          \$273 [127:64] = s_axis__tdata;
-        end
-        if (\$74 ) begin
-          \$273 [191:128] = s_axis__tdata;
+          \$279 [191:128] = s_axis__tdata;
         end
       end
     end
     if (rst) begin
-      \$273  = 192'h000000000000000000000000000000000000000000000000;
+      \$279  = 192'h000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$274  = rcrc;
+    \$280  = rcrc;
     if (s_axis__tvalid) begin
-      if (\$75 ) begin
-        \$274  = \$267 ;
+      if (\$74 ) begin
+        \$280  = \$266 ;
       end
     end
-    if (\$271 ) begin
-      \$274  = 32'd4294967295;
+    if (\$276 ) begin
+      \$280  = 32'd4294967295;
     end
     if (rst) begin
-      \$274  = 32'd4294967295;
+      \$280  = 32'd4294967295;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$275  = rkeep_bad;
+    \$281  = rkeep_bad;
     if (s_axis__tvalid) begin
-      if (\$75 ) begin
+      if (\$74 ) begin
+        if (\$267 ) begin
+          \$281  = 1'h1;
+        end
+      end
+    end
+    if (\$276 ) begin
+      \$281  = 1'h0;
+    end
+    if (rst) begin
+      \$281  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$282  = rbeat;
+    if (s_axis__tvalid) begin
+      if (\$74 ) begin
         if (\$268 ) begin
-          \$275  = 1'h1;
+          \$282  = \$269 [3:0];
         end
       end
     end
-    if (\$271 ) begin
-      \$275  = 1'h0;
+    if (\$276 ) begin
+      \$282  = 4'h0;
     end
     if (rst) begin
-      \$275  = 1'h0;
+      \$282  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$276  = rbeat;
+    \$283  = pay_idx;
     if (s_axis__tvalid) begin
-      if (\$75 ) begin
-        if (\$269 ) begin
-          \$276  = \$270 [3:0];
-        end
+      if (\$274 ) begin
+        \$283  = \$275 [3:0];
       end
     end
-    if (\$271 ) begin
-      \$276  = 4'h0;
+    if (\$276 ) begin
+      \$283  = 4'h0;
     end
     if (rst) begin
-      \$276  = 4'h0;
+      \$283  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$277  = v_ack_in;
+    \$284  = v_ack_in;
     if (rst) begin
-      \$277  = 2'h0;
+      \$284  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$278  = v_ack_value;
+    \$285  = v_ack_value;
     if (rst) begin
-      \$278  = 16'h0000;
+      \$285  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$279  = v_nak_in;
+    \$286  = v_nak_in;
     if (rst) begin
-      \$279  = 2'h0;
+      \$286  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$280  = v_msg_in;
+    \$287  = v_msg_in;
     if (rst) begin
-      \$280  = 2'h0;
+      \$287  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$281  = v_gap_in;
+    \$288  = v_gap_in;
     if (rst) begin
-      \$281  = 2'h0;
+      \$288  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$282  = v_delivered;
+    \$289  = v_delivered;
     if (rst) begin
-      \$282  = 2'h0;
+      \$289  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$283  = v_rx_frames;
-    if (rst) begin
-      \$283  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$284  = v_rx_msgs;
-    if (rst) begin
-      \$284  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$285  = v_rx_acks;
-    if (rst) begin
-      \$285  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$286  = v_rx_dup;
-    if (rst) begin
-      \$286  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$287  = v_rx_drop_crc;
-    if (rst) begin
-      \$287  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$288  = v_rx_drop_misrouted;
-    if (rst) begin
-      \$288  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$289  = v_rx_drop_truncated;
-    if (rst) begin
-      \$289  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$290  = v_rx_drop_oversize;
+    \$290  = v_rx_frames;
     if (rst) begin
       \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$291  = v_rx_drop_malformed;
+    \$291  = v_rx_msgs;
     if (rst) begin
       \$291  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$292  = v_rx_drop_nobuf;
+    \$292  = v_rx_acks;
     if (rst) begin
       \$292  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$293  = v_naks_received;
+    \$293  = v_rx_dup;
     if (rst) begin
       \$293  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$294  = v_commit;
+    \$294  = v_rx_drop_crc;
     if (rst) begin
       \$294  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$295  = v_rx_drop_misrouted;
+    if (rst) begin
+      \$295  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$296  = v_rx_drop_truncated;
+    if (rst) begin
+      \$296  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$297  = v_rx_drop_oversize;
+    if (rst) begin
+      \$297  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$298  = v_rx_drop_malformed;
+    if (rst) begin
+      \$298  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$299  = v_rx_drop_nobuf;
+    if (rst) begin
+      \$299  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$300  = v_naks_received;
+    if (rst) begin
+      \$300  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$301  = v_commit;
+    if (rst) begin
+      \$301  = 1'h0;
+    end
+  end
   assign s_axis__tready = 1'h1;
-  assign buffer__commit_beats = \$16 [3:0];
-  assign seq_delta = \$28 [15:0];
-  assign r_pay = \$16 [3:0];
+  assign buffer__commit_beats = r_pay;
+  assign seq_delta = \$9 [15:0];
   assign src = hdr_reg[8];
   assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
   assign \buffer__commit_hdr.status  = buffer__commit_hdr[6:4];
@@ -30611,12 +30709,12 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   assign buffer__commit_hdr[14:7] = hdr_reg[15:8];
   assign buffer__commit_hdr[6:4] = hdr_reg[30:28];
   assign buffer__commit_hdr[3:0] = hdr_reg[27:24];
-  assign \$15  = { 3'h0, \$14 [16:3] };
-  assign \$77  = \$76 ;
+  assign \$67  = { 3'h0, \$66 [16:3] };
+  assign \$76  = \$75 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, clk);
+module \memory_component.netif.rx_buffer (rst, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$65  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
@@ -30963,7 +31061,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3728$0 , m_axis__tready);
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3762$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -31354,8 +31452,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$3728$0 ;
-  wire \port$3728$0 ;
+  input \port$3762$0 ;
+  wire \port$3762$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31782,7 +31880,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3728$0 ) begin
+            if (\port$3762$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -32428,7 +32526,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3728$0  };
+  assign expired = { 1'h0, \port$3762$0  };
   assign \pick$21  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -32450,7 +32548,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3728$0 ;
+  assign any_expired = \port$3762$0 ;
   assign \$15  = \$14 ;
   assign \$252  = { 3'h0, \$251 [16:3] };
   assign \$266  = { 3'h0, \$265 [16:3] };

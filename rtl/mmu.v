@@ -9,6 +9,11 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [11:0] \$2 ;
   wire [55:0] \$3 ;
   wire access_start;
+  wire alt_match;
+  wire [7:0] alt_pid;
+  wire [7:0] \alt_pid$250 ;
+  wire [35:0] alt_vpn;
+  wire [35:0] \alt_vpn$252 ;
   output [31:0] axi__araddr;
   wire [31:0] axi__araddr;
   wire [31:0] \axi__araddr$74 ;
@@ -137,10 +142,10 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire csr__w_stb;
   wire \csr__w_stb$61 ;
   wire done;
-  wire \done$275 ;
-  wire \done$298 ;
+  wire \done$281 ;
+  wire \done$304 ;
   wire drain;
-  wire \drain$284 ;
+  wire \drain$290 ;
   wire drained;
   wire [153:0] entry;
   wire \entry.has_data ;
@@ -210,12 +215,12 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire go;
   wire has_write;
   wire hdr_ready;
-  wire \hdr_ready$296 ;
+  wire \hdr_ready$302 ;
   wire hdr_valid;
-  wire \hdr_valid$294 ;
+  wire \hdr_valid$300 ;
   wire [126:0] head;
-  wire [126:0] \head$250 ;
-  wire [7:0] \head$250.dst ;
+  wire [126:0] \head$256 ;
+  wire [7:0] \head$256.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -225,19 +230,19 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \head$250.kind ;
-  wire [15:0] \head$250.length ;
-  wire [15:0] \head$250.pid ;
-  wire [7:0] \head$250.src ;
+  wire [3:0] \head$256.kind ;
+  wire [15:0] \head$256.length ;
+  wire [15:0] \head$256.pid ;
+  wire [7:0] \head$256.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \head$250.status ;
-  wire [7:0] \head$250.tag ;
-  wire [63:0] \head$250.vaddr ;
+  wire [2:0] \head$256.status ;
+  wire [7:0] \head$256.tag ;
+  wire [63:0] \head$256.vaddr ;
   wire [7:0] \head.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -262,7 +267,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [7:0] \head.tag ;
   wire [63:0] \head.vaddr ;
   wire [1:0] head_cmd;
-  wire [1:0] \head_cmd$252 ;
+  wire [1:0] \head_cmd$258 ;
   wire head_pop;
   wire head_rearm;
   wire head_take;
@@ -279,10 +284,10 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   output irq;
   wire irq;
   wire [15:0] length;
-  wire [15:0] \length$292 ;
+  wire [15:0] \length$298 ;
   wire [2:0] level;
   wire line;
-  wire \line$290 ;
+  wire \line$296 ;
   wire lk_busy;
   wire lk_hit;
   wire [19:0] lk_pfn;
@@ -364,71 +369,71 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [35:0] match_vpn;
   wire [35:0] \match_vpn$246 ;
   wire [31:0] mem__araddr;
-  wire [31:0] \mem__araddr$360 ;
-  wire [31:0] \mem__araddr$404 ;
+  wire [31:0] \mem__araddr$366 ;
+  wire [31:0] \mem__araddr$410 ;
   wire [7:0] mem__arlen;
-  wire [7:0] \mem__arlen$362 ;
-  wire [7:0] \mem__arlen$406 ;
+  wire [7:0] \mem__arlen$368 ;
+  wire [7:0] \mem__arlen$412 ;
   wire mem__arready;
-  wire \mem__arready$363 ;
-  wire \mem__arready$407 ;
+  wire \mem__arready$369 ;
+  wire \mem__arready$413 ;
   wire mem__arvalid;
-  wire \mem__arvalid$366 ;
-  wire \mem__arvalid$410 ;
+  wire \mem__arvalid$372 ;
+  wire \mem__arvalid$416 ;
   wire [31:0] mem__awaddr;
-  wire [31:0] \mem__awaddr$368 ;
-  wire [31:0] \mem__awaddr$412 ;
+  wire [31:0] \mem__awaddr$374 ;
+  wire [31:0] \mem__awaddr$418 ;
   wire [7:0] mem__awlen;
-  wire [7:0] \mem__awlen$370 ;
-  wire [7:0] \mem__awlen$414 ;
+  wire [7:0] \mem__awlen$376 ;
+  wire [7:0] \mem__awlen$420 ;
   wire mem__awready;
-  wire \mem__awready$371 ;
-  wire \mem__awready$415 ;
+  wire \mem__awready$377 ;
+  wire \mem__awready$421 ;
   wire mem__awvalid;
-  wire \mem__awvalid$374 ;
-  wire \mem__awvalid$418 ;
+  wire \mem__awvalid$380 ;
+  wire \mem__awvalid$424 ;
   wire mem__bready;
-  wire \mem__bready$376 ;
-  wire \mem__bready$420 ;
+  wire \mem__bready$382 ;
+  wire \mem__bready$426 ;
   wire [1:0] mem__bresp;
-  wire [1:0] \mem__bresp$377 ;
-  wire [1:0] \mem__bresp$421 ;
+  wire [1:0] \mem__bresp$383 ;
+  wire [1:0] \mem__bresp$427 ;
   wire mem__bvalid;
-  wire \mem__bvalid$379 ;
-  wire \mem__bvalid$423 ;
+  wire \mem__bvalid$385 ;
+  wire \mem__bvalid$429 ;
   wire [63:0] mem__rdata;
-  wire [63:0] \mem__rdata$381 ;
-  wire [63:0] \mem__rdata$425 ;
+  wire [63:0] \mem__rdata$387 ;
+  wire [63:0] \mem__rdata$431 ;
   wire mem__req;
-  wire \mem__req$384 ;
-  wire \mem__req$428 ;
+  wire \mem__req$390 ;
+  wire \mem__req$434 ;
   wire mem__rlast;
-  wire \mem__rlast$385 ;
-  wire \mem__rlast$429 ;
+  wire \mem__rlast$391 ;
+  wire \mem__rlast$435 ;
   wire mem__rready;
-  wire \mem__rready$388 ;
-  wire \mem__rready$432 ;
+  wire \mem__rready$394 ;
+  wire \mem__rready$438 ;
   wire [1:0] mem__rresp;
-  wire [1:0] \mem__rresp$389 ;
-  wire [1:0] \mem__rresp$433 ;
+  wire [1:0] \mem__rresp$395 ;
+  wire [1:0] \mem__rresp$439 ;
   wire mem__rvalid;
-  wire \mem__rvalid$391 ;
-  wire \mem__rvalid$435 ;
+  wire \mem__rvalid$397 ;
+  wire \mem__rvalid$441 ;
   wire [63:0] mem__wdata;
-  wire [63:0] \mem__wdata$394 ;
-  wire [63:0] \mem__wdata$438 ;
+  wire [63:0] \mem__wdata$400 ;
+  wire [63:0] \mem__wdata$444 ;
   wire mem__wlast;
-  wire \mem__wlast$396 ;
-  wire \mem__wlast$440 ;
+  wire \mem__wlast$402 ;
+  wire \mem__wlast$446 ;
   wire mem__wready;
-  wire \mem__wready$397 ;
-  wire \mem__wready$441 ;
+  wire \mem__wready$403 ;
+  wire \mem__wready$447 ;
   wire [7:0] mem__wstrb;
-  wire [7:0] \mem__wstrb$400 ;
-  wire [7:0] \mem__wstrb$444 ;
+  wire [7:0] \mem__wstrb$406 ;
+  wire [7:0] \mem__wstrb$450 ;
   wire mem__wvalid;
-  wire \mem__wvalid$402 ;
-  wire \mem__wvalid$446 ;
+  wire \mem__wvalid$408 ;
+  wire \mem__wvalid$452 ;
   wire mover_done;
   input [64:0] net_rx__data__payload;
   wire [64:0] net_rx__data__payload;
@@ -505,7 +510,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   output net_tx__hdr__valid;
   wire net_tx__hdr__valid;
   wire next_read;
-  wire \next_read$300 ;
+  wire \next_read$306 ;
   wire [7:0] node_id;
   wire [7:0] \node_id$174 ;
   wire owner_en;
@@ -520,7 +525,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire owner_set__valid;
   wire owner_valid;
   wire [31:0] paddr;
-  wire [31:0] \paddr$286 ;
+  wire [31:0] \paddr$292 ;
   wire park;
   wire [126:0] park_hdr;
   wire [7:0] \park_hdr.dst ;
@@ -546,6 +551,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [2:0] \park_hdr.status ;
   wire [7:0] \park_hdr.tag ;
   wire [63:0] \park_hdr.vaddr ;
+  wire parked_alt_match;
   wire parked_full;
   wire parked_match;
   wire parked_room2;
@@ -566,7 +572,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [7:0] pt_max_probes;
   wire [7:0] \pt_max_probes$210 ;
   wire push;
-  wire \push$260 ;
+  wire \push$266 ;
   wire [126:0] push_hdr;
   wire [7:0] \push_hdr.dst ;
   (* enum_base_type = "MsgKind" *)
@@ -681,7 +687,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire set__stb;
   wire set__valid;
   wire start;
-  wire \start$281 ;
+  wire \start$287 ;
   wire take;
   wire tlb_busy;
   wire tlb_hit;
@@ -755,7 +761,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire window_done;
   wire window_go;
   wire write;
-  wire \write$288 ;
+  wire \write$294 ;
   assign queue_room2 = level <= 2'h2;
   assign queue_room3 = level <= 1'h1;
   assign \$1  = ~ r_rdy;
@@ -796,45 +802,48 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .m0__wready(mem__wready),
     .m1__araddr(m1__araddr),
     .m1__arlen(m1__arlen),
-    .m1__arready(\mem__arready$363 ),
+    .m1__arready(\mem__arready$369 ),
     .m1__arvalid(m1__arvalid),
     .m1__awaddr(m1__awaddr),
     .m1__awlen(m1__awlen),
-    .m1__awready(\mem__awready$371 ),
+    .m1__awready(\mem__awready$377 ),
     .m1__awvalid(m1__awvalid),
     .m1__bready(m1__bready),
-    .m1__bvalid(\mem__bvalid$379 ),
+    .m1__bvalid(\mem__bvalid$385 ),
     .m1__req(m1__req),
-    .m1__rlast(\mem__rlast$385 ),
+    .m1__rlast(\mem__rlast$391 ),
     .m1__rready(m1__rready),
-    .m1__rvalid(\mem__rvalid$391 ),
+    .m1__rvalid(\mem__rvalid$397 ),
     .m1__wdata(m1__wdata),
     .m1__wlast(m1__wlast),
-    .m1__wready(\mem__wready$397 ),
+    .m1__wready(\mem__wready$403 ),
     .m1__wstrb(m1__wstrb),
     .m1__wvalid(m1__wvalid),
     .m2__araddr(m2__araddr),
     .m2__arlen(m2__arlen),
-    .m2__arready(\mem__arready$407 ),
+    .m2__arready(\mem__arready$413 ),
     .m2__arvalid(m2__arvalid),
     .m2__awaddr(m2__awaddr),
     .m2__awlen(m2__awlen),
-    .m2__awready(\mem__awready$415 ),
+    .m2__awready(\mem__awready$421 ),
     .m2__awvalid(m2__awvalid),
     .m2__bready(m2__bready),
-    .m2__bvalid(\mem__bvalid$423 ),
+    .m2__bvalid(\mem__bvalid$429 ),
     .m2__req(m2__req),
-    .m2__rlast(\mem__rlast$429 ),
+    .m2__rlast(\mem__rlast$435 ),
     .m2__rready(m2__rready),
-    .m2__rvalid(\mem__rvalid$435 ),
+    .m2__rvalid(\mem__rvalid$441 ),
     .m2__wdata(m2__wdata),
     .m2__wlast(m2__wlast),
-    .m2__wready(\mem__wready$441 ),
+    .m2__wready(\mem__wready$447 ),
     .m2__wstrb(m2__wstrb),
     .m2__wvalid(m2__wvalid),
     .rst(rst)
   );
   \mmu.faults  faults (
+    .alt_match(parked_alt_match),
+    .alt_pid(alt_pid),
+    .alt_vpn(alt_vpn),
     .clk(clk),
     .fault__resolve(fault__resolve),
     .fault__resolve_cmd(csr__w_data[1:0]),
@@ -845,12 +854,12 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .\head$16 (head),
     .head_cmd(head_cmd),
     .match(parked_match),
-    .match_pid(check_pid[7:0]),
-    .match_vpn(lk_vpn),
+    .match_pid(net_rx__hdr__payload[38:31]),
+    .match_vpn(net_rx__hdr__payload[94:59]),
     .pending(irq),
     .pop(pop),
-    .\port$1614$0 (\$2 ),
-    .\port$1614$20 (\$3 ),
+    .\port$1635$0 (\$2 ),
+    .\port$1635$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -868,30 +877,30 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .\length$10 (queue__payload[115:100]),
     .mem__araddr(m1__araddr),
     .mem__arlen(m1__arlen),
-    .mem__arready(\mem__arready$363 ),
+    .mem__arready(\mem__arready$369 ),
     .mem__arvalid(m1__arvalid),
     .mem__awaddr(m1__awaddr),
     .mem__awlen(m1__awlen),
-    .mem__awready(\mem__awready$371 ),
+    .mem__awready(\mem__awready$377 ),
     .mem__awvalid(m1__awvalid),
     .mem__bready(m1__bready),
-    .mem__bvalid(\mem__bvalid$379 ),
+    .mem__bvalid(\mem__bvalid$385 ),
     .mem__rdata(axi__rdata),
     .mem__req(m1__req),
     .mem__rready(m1__rready),
-    .mem__rvalid(\mem__rvalid$391 ),
+    .mem__rvalid(\mem__rvalid$397 ),
     .mem__wdata(m1__wdata),
     .mem__wlast(m1__wlast),
-    .mem__wready(\mem__wready$397 ),
+    .mem__wready(\mem__wready$403 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$960$119 (queue__payload[152:119]),
+    .\port$981$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
     .rx_data__ready(net_rx__data__ready),
     .rx_data__valid(net_rx__data__valid),
-    .start(\start$281 ),
+    .start(\start$287 ),
     .tx_data__payload(net_tx__data__payload),
     .tx_data__ready(net_tx__data__ready),
     .tx_data__valid(net_tx__data__valid)
@@ -950,8 +959,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1614$0 (\$2 ),
-    .\port$1614$20 (\$3 ),
+    .\port$1635$0 (\$2 ),
+    .\port$1635$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -964,7 +973,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .window__wdata(regs__wdata)
   );
   \mmu.responder  responder (
-    .access_start(\start$281 ),
+    .access_start(\start$287 ),
     .clk(clk),
     .drain(drain),
     .hdr_ready(hdr_ready),
@@ -1006,6 +1015,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .tag_inv__en(inv)
   );
   \mmu.translator  translator (
+    .alt_pid(alt_pid),
+    .alt_vpn(alt_vpn),
     .clk(clk),
     .d_req(push_hdr),
     .drained(drained),
@@ -1020,6 +1031,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_pid(check_pid),
     .owner_valid(owner_valid),
     .park(push),
+    .parked_alt_match(parked_alt_match),
     .parked_full(parked_full),
     .parked_match(parked_match),
     .parked_room2(parked_room2),
@@ -1087,21 +1099,21 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .go(go),
     .mem__araddr(m2__araddr),
     .mem__arlen(m2__arlen),
-    .mem__arready(\mem__arready$407 ),
+    .mem__arready(\mem__arready$413 ),
     .mem__arvalid(m2__arvalid),
     .mem__awaddr(m2__awaddr),
     .mem__awlen(m2__awlen),
-    .mem__awready(\mem__awready$415 ),
+    .mem__awready(\mem__awready$421 ),
     .mem__awvalid(m2__awvalid),
     .mem__bready(m2__bready),
-    .mem__bvalid(\mem__bvalid$423 ),
+    .mem__bvalid(\mem__bvalid$429 ),
     .mem__rdata(axi__rdata),
     .mem__req(m2__req),
     .mem__rready(m2__rready),
-    .mem__rvalid(\mem__rvalid$435 ),
+    .mem__rvalid(\mem__rvalid$441 ),
     .mem__wdata(m2__wdata),
     .mem__wlast(m2__wlast),
-    .mem__wready(\mem__wready$441 ),
+    .mem__wready(\mem__wready$447 ),
     .mem__wstrb(m2__wstrb),
     .mem__wvalid(m2__wvalid),
     .regs__addr(regs__addr),
@@ -1257,39 +1269,42 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign room2 = parked_room2;
   assign room3 = parked_room3;
   assign has_write = parked_write;
-  assign match_pid = check_pid[7:0];
-  assign \match_pid$244  = check_pid[7:0];
-  assign match_vpn = lk_vpn;
-  assign \match_vpn$246  = lk_vpn;
+  assign match_pid = net_rx__hdr__payload[38:31];
+  assign \match_pid$244  = net_rx__hdr__payload[38:31];
+  assign match_vpn = net_rx__hdr__payload[94:59];
+  assign \match_vpn$246  = net_rx__hdr__payload[94:59];
   assign match = parked_match;
-  assign \head$250  = head;
-  assign \head_cmd$252  = head_cmd;
+  assign \alt_pid$250  = alt_pid;
+  assign \alt_vpn$252  = alt_vpn;
+  assign alt_match = parked_alt_match;
+  assign \head$256  = head;
+  assign \head_cmd$258  = head_cmd;
   assign head_take = take;
   assign head_pop = pop;
   assign head_rearm = rearm;
-  assign \push$260  = w_en;
+  assign \push$266  = w_en;
   assign entry = w_data;
   assign w_rdy = queue_room;
   assign window_busy = window__busy;
   assign window_go = go;
-  assign \done$275  = window_done;
+  assign \done$281  = window_done;
   assign queue__valid = r_rdy;
   assign r_data = queue__payload;
   assign queue__ready = r_en;
-  assign access_start = \start$281 ;
-  assign \drain$284  = drain;
+  assign access_start = \start$287 ;
+  assign \drain$290  = drain;
   assign paddr = queue__payload[150:119];
-  assign \paddr$286  = queue__payload[150:119];
+  assign \paddr$292  = queue__payload[150:119];
   assign write = queue__payload[151];
-  assign \write$288  = queue__payload[151];
+  assign \write$294  = queue__payload[151];
   assign line = queue__payload[152];
-  assign \line$290  = queue__payload[152];
+  assign \line$296  = queue__payload[152];
   assign length = queue__payload[115:100];
-  assign \length$292  = queue__payload[115:100];
-  assign \hdr_valid$294  = hdr_valid;
-  assign \hdr_ready$296  = hdr_ready;
-  assign \done$298  = mover_done;
-  assign \next_read$300  = next_read;
+  assign \length$298  = queue__payload[115:100];
+  assign \hdr_valid$300  = hdr_valid;
+  assign \hdr_ready$302  = hdr_ready;
+  assign \done$304  = mover_done;
+  assign \next_read$306  = next_read;
   assign tlb_hit_event = events__tlb_hit;
   assign tlb_miss_event = events__tlb_miss;
   assign walk_started = events__walk;
@@ -1330,56 +1345,56 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign mem__wstrb = 8'h00;
   assign m0__wvalid = 1'h0;
   assign mem__wvalid = 1'h0;
-  assign \mem__araddr$360  = m1__araddr;
-  assign \mem__arlen$362  = m1__arlen;
-  assign m1__arready = \mem__arready$363 ;
-  assign \mem__arvalid$366  = m1__arvalid;
-  assign \mem__awaddr$368  = m1__awaddr;
-  assign \mem__awlen$370  = m1__awlen;
-  assign m1__awready = \mem__awready$371 ;
-  assign \mem__awvalid$374  = m1__awvalid;
-  assign \mem__bready$376  = m1__bready;
-  assign \mem__bresp$377  = axi__bresp;
+  assign \mem__araddr$366  = m1__araddr;
+  assign \mem__arlen$368  = m1__arlen;
+  assign m1__arready = \mem__arready$369 ;
+  assign \mem__arvalid$372  = m1__arvalid;
+  assign \mem__awaddr$374  = m1__awaddr;
+  assign \mem__awlen$376  = m1__awlen;
+  assign m1__awready = \mem__awready$377 ;
+  assign \mem__awvalid$380  = m1__awvalid;
+  assign \mem__bready$382  = m1__bready;
+  assign \mem__bresp$383  = axi__bresp;
   assign m1__bresp = axi__bresp;
-  assign m1__bvalid = \mem__bvalid$379 ;
-  assign \mem__rdata$381  = axi__rdata;
+  assign m1__bvalid = \mem__bvalid$385 ;
+  assign \mem__rdata$387  = axi__rdata;
   assign m1__rdata = axi__rdata;
-  assign \mem__req$384  = m1__req;
-  assign m1__rlast = \mem__rlast$385 ;
-  assign \mem__rready$388  = m1__rready;
-  assign \mem__rresp$389  = axi__rresp;
+  assign \mem__req$390  = m1__req;
+  assign m1__rlast = \mem__rlast$391 ;
+  assign \mem__rready$394  = m1__rready;
+  assign \mem__rresp$395  = axi__rresp;
   assign m1__rresp = axi__rresp;
-  assign m1__rvalid = \mem__rvalid$391 ;
-  assign \mem__wdata$394  = m1__wdata;
-  assign \mem__wlast$396  = m1__wlast;
-  assign m1__wready = \mem__wready$397 ;
-  assign \mem__wstrb$400  = m1__wstrb;
-  assign \mem__wvalid$402  = m1__wvalid;
-  assign \mem__araddr$404  = m2__araddr;
-  assign \mem__arlen$406  = m2__arlen;
-  assign m2__arready = \mem__arready$407 ;
-  assign \mem__arvalid$410  = m2__arvalid;
-  assign \mem__awaddr$412  = m2__awaddr;
-  assign \mem__awlen$414  = m2__awlen;
-  assign m2__awready = \mem__awready$415 ;
-  assign \mem__awvalid$418  = m2__awvalid;
-  assign \mem__bready$420  = m2__bready;
-  assign \mem__bresp$421  = axi__bresp;
+  assign m1__rvalid = \mem__rvalid$397 ;
+  assign \mem__wdata$400  = m1__wdata;
+  assign \mem__wlast$402  = m1__wlast;
+  assign m1__wready = \mem__wready$403 ;
+  assign \mem__wstrb$406  = m1__wstrb;
+  assign \mem__wvalid$408  = m1__wvalid;
+  assign \mem__araddr$410  = m2__araddr;
+  assign \mem__arlen$412  = m2__arlen;
+  assign m2__arready = \mem__arready$413 ;
+  assign \mem__arvalid$416  = m2__arvalid;
+  assign \mem__awaddr$418  = m2__awaddr;
+  assign \mem__awlen$420  = m2__awlen;
+  assign m2__awready = \mem__awready$421 ;
+  assign \mem__awvalid$424  = m2__awvalid;
+  assign \mem__bready$426  = m2__bready;
+  assign \mem__bresp$427  = axi__bresp;
   assign m2__bresp = axi__bresp;
-  assign m2__bvalid = \mem__bvalid$423 ;
-  assign \mem__rdata$425  = axi__rdata;
+  assign m2__bvalid = \mem__bvalid$429 ;
+  assign \mem__rdata$431  = axi__rdata;
   assign m2__rdata = axi__rdata;
-  assign \mem__req$428  = m2__req;
-  assign m2__rlast = \mem__rlast$429 ;
-  assign \mem__rready$432  = m2__rready;
-  assign \mem__rresp$433  = axi__rresp;
+  assign \mem__req$434  = m2__req;
+  assign m2__rlast = \mem__rlast$435 ;
+  assign \mem__rready$438  = m2__rready;
+  assign \mem__rresp$439  = axi__rresp;
   assign m2__rresp = axi__rresp;
-  assign m2__rvalid = \mem__rvalid$435 ;
-  assign \mem__wdata$438  = m2__wdata;
-  assign \mem__wlast$440  = m2__wlast;
-  assign m2__wready = \mem__wready$441 ;
-  assign \mem__wstrb$444  = m2__wstrb;
-  assign \mem__wvalid$446  = m2__wvalid;
+  assign m2__rvalid = \mem__rvalid$441 ;
+  assign \mem__wdata$444  = m2__wdata;
+  assign \mem__wlast$446  = m2__wlast;
+  assign m2__wready = \mem__wready$447 ;
+  assign \mem__wstrb$450  = m2__wstrb;
+  assign \mem__wvalid$452  = m2__wvalid;
   assign axi__awid = 1'h0;
   assign axi__awsize = 3'h3;
   assign axi__awburst = 2'h1;
@@ -1456,14 +1471,14 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign \head.pid  = head[46:31];
   assign \head.vaddr  = head[110:47];
   assign \head.length  = head[126:111];
-  assign \head$250.kind  = head[3:0];
-  assign \head$250.status  = head[6:4];
-  assign \head$250.src  = head[14:7];
-  assign \head$250.dst  = head[22:15];
-  assign \head$250.tag  = head[30:23];
-  assign \head$250.pid  = head[46:31];
-  assign \head$250.vaddr  = head[110:47];
-  assign \head$250.length  = head[126:111];
+  assign \head$256.kind  = head[3:0];
+  assign \head$256.status  = head[6:4];
+  assign \head$256.src  = head[14:7];
+  assign \head$256.dst  = head[22:15];
+  assign \head$256.tag  = head[30:23];
+  assign \head$256.pid  = head[46:31];
+  assign \head$256.vaddr  = head[110:47];
+  assign \head$256.length  = head[126:111];
   assign \entry.kind  = w_data[3:0];
   assign \entry.src  = w_data[11:4];
   assign \entry.tag  = w_data[19:12];
@@ -1859,8 +1874,8 @@ module \mmu.arbiter (axi__arready, axi__wready, m0__bresp, axi__bvalid, m0__rdat
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1614$0 , \port$1614$20 , \head$16 , head_cmd, push, pop, take, rearm
-, push_hdr, fault__resolve_cmd);
+module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, fault__resolve, \port$1635$0 , \port$1635$20 , \head$16 , head_cmd, push, pop, take
+, rearm, alt_pid, alt_vpn, push_hdr, match_pid);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
   wire \$10 ;
@@ -1911,23 +1926,37 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
-  wire [3:0] \$54 ;
-  wire [3:0] \$55 ;
-  reg [91:0] \$56 ;
-  reg [3:0] \$57 ;
-  reg [3:0] \$58 ;
-  reg [91:0] \$59 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire [2:0] \$6 ;
-  reg [91:0] \$60 ;
-  reg [91:0] \$61 ;
-  reg [1:0] \$62 ;
-  reg \$63 ;
-  reg [1:0] \$64 ;
-  reg [1:0] \$65 ;
-  reg [2:0] \$66 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire [3:0] \$62 ;
+  wire [3:0] \$63 ;
+  reg [91:0] \$64 ;
+  reg [3:0] \$65 ;
+  reg [3:0] \$66 ;
+  reg [91:0] \$67 ;
+  reg [91:0] \$68 ;
+  reg [91:0] \$69 ;
   wire \$7 ;
+  reg [1:0] \$70 ;
+  reg \$71 ;
+  reg [1:0] \$72 ;
+  reg [1:0] \$73 ;
+  reg [2:0] \$74 ;
   wire \$8 ;
   wire \$9 ;
+  output alt_match;
+  wire alt_match;
+  input [7:0] alt_pid;
+  wire [7:0] alt_pid;
+  input [35:0] alt_vpn;
+  wire [35:0] alt_vpn;
   input clk;
   wire clk;
   (* init = 2'h0 *)
@@ -2007,10 +2036,10 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$1614$0 ;
-  wire [11:0] \port$1614$0 ;
-  output [55:0] \port$1614$20 ;
-  wire [55:0] \port$1614$20 ;
+  output [11:0] \port$1635$0 ;
+  wire [11:0] \port$1635$0 ;
+  output [55:0] \port$1635$20 ;
+  wire [55:0] \port$1635$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2116,59 +2145,76 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire take;
   reg [3:0] used = 4'h0;
   reg [3:0] writes = 4'h0;
-  assign \$25  = ! tail;
-  assign \$26  = push_hdr[3:0] == 1'h1;
-  assign \$27  = push_hdr[3:0] == 2'h3;
-  assign \$28  = \$26  | \$27 ;
-  assign \$29  = tail == 1'h1;
-  assign \$30  = push_hdr[3:0] == 1'h1;
-  assign \$31  = push_hdr[3:0] == 2'h3;
-  assign \$32  = \$30  | \$31 ;
-  assign \$33  = tail == 2'h2;
+  assign \$18  = used[0] & \$17 ;
+  assign \$19  = { slot_1[27:20], slot_1[75:40] } == { match_pid, match_vpn };
+  assign \$20  = used[1] & \$19 ;
+  assign \$21  = { slot_2[27:20], slot_2[75:40] } == { match_pid, match_vpn };
+  assign \$22  = used[2] & \$21 ;
+  assign \$23  = { slot_3[27:20], slot_3[75:40] } == { match_pid, match_vpn };
+  assign \$24  = used[3] & \$23 ;
+  assign match = | { \$24 , \$22 , \$20 , \$18  };
+  assign \$25  = { slot_0[27:20], slot_0[75:40] } == { alt_pid, alt_vpn };
+  assign \$26  = used[0] & \$25 ;
+  assign \$27  = { slot_1[27:20], slot_1[75:40] } == { alt_pid, alt_vpn };
+  assign \$28  = used[1] & \$27 ;
+  assign \$29  = { slot_2[27:20], slot_2[75:40] } == { alt_pid, alt_vpn };
+  assign \$30  = used[2] & \$29 ;
+  assign \$31  = { slot_3[27:20], slot_3[75:40] } == { alt_pid, alt_vpn };
+  assign \$32  = used[3] & \$31 ;
+  assign alt_match = | { \$32 , \$30 , \$28 , \$26  };
+  assign \$33  = ! tail;
   assign \$34  = push_hdr[3:0] == 1'h1;
   assign \$35  = push_hdr[3:0] == 2'h3;
   assign \$36  = \$34  | \$35 ;
-  assign \$37  = tail == 2'h3;
+  assign \$37  = tail == 1'h1;
   assign \$38  = push_hdr[3:0] == 1'h1;
   assign \$39  = push_hdr[3:0] == 2'h3;
   assign \$40  = \$38  | \$39 ;
-  assign \$41  = fault__resolve & pending;
-  assign \$42  = fault__resolve_cmd == 1'h1;
-  assign \$43  = fault__resolve_cmd == 2'h2;
+  assign \$41  = tail == 2'h2;
+  assign \$42  = push_hdr[3:0] == 1'h1;
+  assign \$43  = push_hdr[3:0] == 2'h3;
   assign \$44  = \$42  | \$43 ;
-  assign \$45  = \$41  & \$44 ;
-  assign \$46  = ! head;
-  assign \$47  = head == 1'h1;
-  assign \$48  = head == 2'h2;
-  assign \$49  = head == 2'h3;
-  assign \$50  = ~ pop;
-  assign \$51  = push & \$50 ;
-  assign \$52  = ~ push;
-  assign \$53  = pop & \$52 ;
-  assign \$54  = count + 1'h1;
-  assign \$55  = count - 1'h1;
+  assign \$45  = tail == 2'h3;
+  assign \$46  = push_hdr[3:0] == 1'h1;
+  assign \$47  = push_hdr[3:0] == 2'h3;
+  assign \$48  = \$46  | \$47 ;
+  assign \$49  = fault__resolve & pending;
+  assign \$50  = fault__resolve_cmd == 1'h1;
+  assign \$51  = fault__resolve_cmd == 2'h2;
+  assign \$52  = \$50  | \$51 ;
+  assign \$53  = \$49  & \$52 ;
+  assign \$54  = ! head;
+  assign \$55  = head == 1'h1;
+  assign \$56  = head == 2'h2;
+  assign \$57  = head == 2'h3;
+  assign \$58  = ~ pop;
+  assign \$59  = push & \$58 ;
+  assign \$60  = ~ push;
+  assign \$61  = pop & \$60 ;
+  assign \$62  = count + 1'h1;
+  assign \$63  = count - 1'h1;
   always @(posedge clk)
-    slot_0 <= \$56 ;
+    slot_0 <= \$64 ;
   always @(posedge clk)
-    used <= \$57 ;
+    used <= \$65 ;
   always @(posedge clk)
-    writes <= \$58 ;
+    writes <= \$66 ;
   always @(posedge clk)
-    slot_1 <= \$59 ;
+    slot_1 <= \$67 ;
   always @(posedge clk)
-    slot_2 <= \$60 ;
+    slot_2 <= \$68 ;
   always @(posedge clk)
-    slot_3 <= \$61 ;
+    slot_3 <= \$69 ;
   always @(posedge clk)
-    tail <= \$62 ;
+    tail <= \$70 ;
   always @(posedge clk)
-    shown <= \$63 ;
+    shown <= \$71 ;
   always @(posedge clk)
-    head_cmd <= \$64 ;
+    head_cmd <= \$72 ;
   always @(posedge clk)
-    head <= \$65 ;
+    head <= \$73 ;
   always @(posedge clk)
-    count <= \$66 ;
+    count <= \$74 ;
   assign full = count == 3'h4;
   assign empty = ! count;
   assign \$1  = count + 2'h2;
@@ -2194,14 +2240,6 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   assign fault__write = \$15  | \$16 ;
   assign fault_event = push | rearm;
   assign \$17  = { slot_0[27:20], slot_0[75:40] } == { match_pid, match_vpn };
-  assign \$18  = used[0] & \$17 ;
-  assign \$19  = { slot_1[27:20], slot_1[75:40] } == { match_pid, match_vpn };
-  assign \$20  = used[1] & \$19 ;
-  assign \$21  = { slot_2[27:20], slot_2[75:40] } == { match_pid, match_vpn };
-  assign \$22  = used[2] & \$21 ;
-  assign \$23  = { slot_3[27:20], slot_3[75:40] } == { match_pid, match_vpn };
-  assign \$24  = used[3] & \$23 ;
-  assign match = | { \$24 , \$22 , \$20 , \$18  };
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     h = 92'h00000000000000000000000;
@@ -2220,193 +2258,193 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$56  = slot_0;
+    \$64  = slot_0;
     if (push) begin
-      if (\$25 ) begin
-        \$56 [3:0] = push_hdr[3:0];
-        \$56 [11:4] = push_hdr[14:7];
-        \$56 [19:12] = push_hdr[30:23];
-        \$56 [27:20] = push_hdr[38:31];
-        \$56 [75:28] = push_hdr[94:47];
-        \$56 [91:76] = push_hdr[126:111];
+      if (\$33 ) begin
+        \$64 [3:0] = push_hdr[3:0];
+        \$64 [11:4] = push_hdr[14:7];
+        \$64 [19:12] = push_hdr[30:23];
+        \$64 [27:20] = push_hdr[38:31];
+        \$64 [75:28] = push_hdr[94:47];
+        \$64 [91:76] = push_hdr[126:111];
       end
     end
     if (rst) begin
-      \$56  = 92'h00000000000000000000000;
+      \$64  = 92'h00000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$57  = used;
+    \$65  = used;
     if (push) begin
-      if (\$25 ) begin
-        \$57 [0] = 1'h1;
-      end
-      if (\$29 ) begin
-        \$57 [1] = 1'h1;
-      end
       if (\$33 ) begin
-        \$57 [2] = 1'h1;
+        \$65 [0] = 1'h1;
       end
       if (\$37 ) begin
-        \$57 [3] = 1'h1;
+        \$65 [1] = 1'h1;
+      end
+      if (\$41 ) begin
+        \$65 [2] = 1'h1;
+      end
+      if (\$45 ) begin
+        \$65 [3] = 1'h1;
       end
     end
     if (pop) begin
-      if (\$46 ) begin
-        \$57 [0] = 1'h0;
+      if (\$54 ) begin
+        \$65 [0] = 1'h0;
       end
-      if (\$47 ) begin
-        \$57 [1] = 1'h0;
+      if (\$55 ) begin
+        \$65 [1] = 1'h0;
       end
-      if (\$48 ) begin
-        \$57 [2] = 1'h0;
+      if (\$56 ) begin
+        \$65 [2] = 1'h0;
       end
-      if (\$49 ) begin
-        \$57 [3] = 1'h0;
+      if (\$57 ) begin
+        \$65 [3] = 1'h0;
       end
     end
     if (rst) begin
-      \$57  = 4'h0;
+      \$65  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$58  = writes;
-    if (push) begin
-      if (\$25 ) begin
-        \$58 [0] = \$28 ;
-      end
-      if (\$29 ) begin
-        \$58 [1] = \$32 ;
-      end
-      if (\$33 ) begin
-        \$58 [2] = \$36 ;
-      end
-      if (\$37 ) begin
-        \$58 [3] = \$40 ;
-      end
-    end
-    if (rst) begin
-      \$58  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$59  = slot_1;
-    if (push) begin
-      if (\$29 ) begin
-        \$59 [3:0] = push_hdr[3:0];
-        \$59 [11:4] = push_hdr[14:7];
-        \$59 [19:12] = push_hdr[30:23];
-        \$59 [27:20] = push_hdr[38:31];
-        \$59 [75:28] = push_hdr[94:47];
-        \$59 [91:76] = push_hdr[126:111];
-      end
-    end
-    if (rst) begin
-      \$59  = 92'h00000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$60  = slot_2;
+    \$66  = writes;
     if (push) begin
       if (\$33 ) begin
-        \$60 [3:0] = push_hdr[3:0];
-        \$60 [11:4] = push_hdr[14:7];
-        \$60 [19:12] = push_hdr[30:23];
-        \$60 [27:20] = push_hdr[38:31];
-        \$60 [75:28] = push_hdr[94:47];
-        \$60 [91:76] = push_hdr[126:111];
+        \$66 [0] = \$36 ;
+      end
+      if (\$37 ) begin
+        \$66 [1] = \$40 ;
+      end
+      if (\$41 ) begin
+        \$66 [2] = \$44 ;
+      end
+      if (\$45 ) begin
+        \$66 [3] = \$48 ;
       end
     end
     if (rst) begin
-      \$60  = 92'h00000000000000000000000;
+      \$66  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$61  = slot_3;
+    \$67  = slot_1;
     if (push) begin
       if (\$37 ) begin
-        \$61 [3:0] = push_hdr[3:0];
-        \$61 [11:4] = push_hdr[14:7];
-        \$61 [19:12] = push_hdr[30:23];
-        \$61 [27:20] = push_hdr[38:31];
-        \$61 [75:28] = push_hdr[94:47];
-        \$61 [91:76] = push_hdr[126:111];
+        \$67 [3:0] = push_hdr[3:0];
+        \$67 [11:4] = push_hdr[14:7];
+        \$67 [19:12] = push_hdr[30:23];
+        \$67 [27:20] = push_hdr[38:31];
+        \$67 [75:28] = push_hdr[94:47];
+        \$67 [91:76] = push_hdr[126:111];
       end
     end
     if (rst) begin
-      \$61  = 92'h00000000000000000000000;
+      \$67  = 92'h00000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$62  = tail;
+    \$68  = slot_2;
     if (push) begin
-      \$62  = \$6 [1:0];
+      if (\$41 ) begin
+        \$68 [3:0] = push_hdr[3:0];
+        \$68 [11:4] = push_hdr[14:7];
+        \$68 [19:12] = push_hdr[30:23];
+        \$68 [27:20] = push_hdr[38:31];
+        \$68 [75:28] = push_hdr[94:47];
+        \$68 [91:76] = push_hdr[126:111];
+      end
     end
     if (rst) begin
-      \$62  = 2'h0;
+      \$68  = 92'h00000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$63  = shown;
-    if (\$45 ) begin
-      \$63  = 1'h0;
+    \$69  = slot_3;
+    if (push) begin
+      if (\$45 ) begin
+        \$69 [3:0] = push_hdr[3:0];
+        \$69 [11:4] = push_hdr[14:7];
+        \$69 [19:12] = push_hdr[30:23];
+        \$69 [27:20] = push_hdr[38:31];
+        \$69 [75:28] = push_hdr[94:47];
+        \$69 [91:76] = push_hdr[126:111];
+      end
+    end
+    if (rst) begin
+      \$69  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$70  = tail;
+    if (push) begin
+      \$70  = \$6 [1:0];
+    end
+    if (rst) begin
+      \$70  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$71  = shown;
+    if (\$53 ) begin
+      \$71  = 1'h0;
     end
     if (rearm) begin
-      \$63  = 1'h1;
+      \$71  = 1'h1;
     end
     if (pop) begin
-      \$63  = 1'h1;
+      \$71  = 1'h1;
     end
     if (rst) begin
-      \$63  = 1'h1;
+      \$71  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$64  = head_cmd;
-    if (\$45 ) begin
-      \$64  = fault__resolve_cmd;
+    \$72  = head_cmd;
+    if (\$53 ) begin
+      \$72  = fault__resolve_cmd;
     end
     if (take) begin
-      \$64  = 2'h0;
+      \$72  = 2'h0;
     end
     if (rearm) begin
-      \$64  = 2'h0;
+      \$72  = 2'h0;
     end
     if (pop) begin
-      \$64  = 2'h0;
+      \$72  = 2'h0;
     end
     if (rst) begin
-      \$64  = 2'h0;
+      \$72  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$65  = head;
+    \$73  = head;
     if (pop) begin
-      \$65  = \$13 [1:0];
+      \$73  = \$13 [1:0];
     end
     if (rst) begin
-      \$65  = 2'h0;
+      \$73  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$66  = count;
-    if (\$51 ) begin
-      \$66  = \$54 [2:0];
-    end else if (\$53 ) begin
-      \$66  = \$55 [2:0];
+    \$74  = count;
+    if (\$59 ) begin
+      \$74  = \$62 [2:0];
+    end else if (\$61 ) begin
+      \$74  = \$63 [2:0];
     end
     if (rst) begin
-      \$66  = 3'h0;
+      \$74  = 3'h0;
     end
   end
   assign nxt_tail = \$6 [1:0];
@@ -2417,8 +2455,8 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$1614$0  = h[11:0];
-  assign \port$1614$20  = h[75:20];
+  assign \port$1635$0  = h[11:0];
+  assign \port$1635$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -2475,7 +2513,7 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$960$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen
+module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$981$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen
 , mem__req, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [11:0] \$1 ;
@@ -2668,8 +2706,8 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$960$119 ;
-  wire [33:0] \port$960$119 ;
+  input [33:0] \port$981$119 ;
+  wire [33:0] \port$981$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -2751,7 +2789,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$53  = \$49 [10:0] < 9'h100;
   assign \$54  = \$53  ? \$49 [10:0] : 11'h100;
   assign \$55  = \$52  ? { 1'h0, a_left } : \$54 ;
-  assign n_left = \port$960$119 [33] ? \$57 [9:0] : 10'h001;
+  assign n_left = \port$981$119 [33] ? \$57 [9:0] : 10'h001;
   assign \$58  = 13'h1000 - \$56 [11:0];
   assign \$60  = n_left < \$59 [10:0];
   assign \$61  = n_left < 9'h100;
@@ -2829,7 +2867,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$104  = paddr;
     if (start) begin
-      \$104  = \port$960$119 [31:0];
+      \$104  = \port$981$119 [31:0];
     end
     if (rst) begin
       \$104  = 32'd0;
@@ -2839,7 +2877,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$105  = \$signal ;
     if (start) begin
-      \$105  = \port$960$119 [32];
+      \$105  = \port$981$119 [32];
     end
     if (rst) begin
       \$105  = 1'h0;
@@ -2849,7 +2887,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$106  = line;
     if (start) begin
-      \$106  = \port$960$119 [33];
+      \$106  = \port$981$119 [33];
     end
     if (rst) begin
       \$106  = 1'h0;
@@ -3394,9 +3432,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
           pre_decide = \$89 ;
     endcase
   end
-  assign \paddr$4  = \port$960$119 [31:0];
-  assign write = \port$960$119 [32];
-  assign \line$8  = \port$960$119 [33];
+  assign \paddr$4  = \port$981$119 [31:0];
+  assign write = \port$981$119 [32];
+  assign \line$8  = \port$981$119 [33];
   assign n_addr = \$56 [31:0];
   assign n_burst = \$65 [8:0];
   assign burst = \$55 [8:0];
@@ -3409,7 +3447,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$56 [2:0] = 3'h0;
-  assign \$56 [32:3] = { 1'h0, \port$960$119 [31:3] };
+  assign \$56 [32:3] = { 1'h0, \port$981$119 [31:3] };
   assign \$57  = { 3'h0, \length$10 [15:3] };
   assign \$49  = { \$48 [13], \$48 [13], \$48 [13], \$48 [13:3] };
   assign \$6  = { \$55 [8:0], 3'h0 };
@@ -3908,7 +3946,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1614$0 , \port$1614$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1635$0 , \port$1635$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4015,10 +4053,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$1614$0 ;
-  wire [11:0] \port$1614$0 ;
-  input [55:0] \port$1614$20 ;
-  wire [55:0] \port$1614$20 ;
+  input [11:0] \port$1635$0 ;
+  wire [11:0] \port$1635$0 ;
+  input [55:0] \port$1635$20 ;
+  wire [55:0] \port$1635$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4074,12 +4112,12 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1517$0 (owner_get_valid),
-    .\port$1518$0 (owner_get_node),
-    .\port$1614$0 (\port$1614$0 ),
-    .\port$1614$20 (\port$1614$20 [7:0]),
-    .\port$1793$0 (window__busy),
-    .\port$1797$0 (window__error),
+    .\port$1538$0 (owner_get_valid),
+    .\port$1539$0 (owner_get_node),
+    .\port$1635$0 (\port$1635$0 ),
+    .\port$1635$20 (\port$1635$20 [7:0]),
+    .\port$1814$0 (window__busy),
+    .\port$1818$0 (window__error),
     .\port$561$0 (fault__pending),
     .\port$564$0 (fault__write),
     .rst(rst),
@@ -4097,7 +4135,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$1614$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$1635$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -4121,11 +4159,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$1614$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1614$20 [7:0], \port$1614$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$1614$0 [3:0];
-  assign fault__src = \port$1614$0 [11:4];
-  assign fault__pid = { 8'h00, \port$1614$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$1635$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1635$20 [7:0], \port$1635$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$1635$0 [3:0];
+  assign fault__src = \port$1635$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1635$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -4155,7 +4193,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$561$0 , \port$564$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$1517$0 , \port$1518$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1614$0 , \port$1614$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1793$0 , \port$1797$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$1538$0 , \port$1539$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1635$0 , \port$1635$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1814$0 , \port$1818$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4319,18 +4357,18 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1517$0 ;
-  wire \port$1517$0 ;
-  input [7:0] \port$1518$0 ;
-  wire [7:0] \port$1518$0 ;
-  input [11:0] \port$1614$0 ;
-  wire [11:0] \port$1614$0 ;
-  input [7:0] \port$1614$20 ;
-  wire [7:0] \port$1614$20 ;
-  input \port$1793$0 ;
-  wire \port$1793$0 ;
-  input \port$1797$0 ;
-  wire \port$1797$0 ;
+  input \port$1538$0 ;
+  wire \port$1538$0 ;
+  input [7:0] \port$1539$0 ;
+  wire [7:0] \port$1539$0 ;
+  input [11:0] \port$1635$0 ;
+  wire [11:0] \port$1635$0 ;
+  input [7:0] \port$1635$20 ;
+  wire [7:0] \port$1635$20 ;
+  input \port$1814$0 ;
+  wire \port$1814$0 ;
+  input \port$1818$0 ;
+  wire \port$1818$0 ;
   input \port$561$0 ;
   wire \port$561$0 ;
   input \port$564$0 ;
@@ -4377,7 +4415,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1797$0 , \port$1793$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1818$0 , \port$1814$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4385,10 +4423,10 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1614$20 , \port$1614$0 , 2'h0, \port$564$0 , \port$561$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1635$20 , \port$1635$0 , 2'h0, \port$564$0 , \port$561$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1517$0 , 23'h000000, \port$1518$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1538$0 , 23'h000000, \port$1539$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -7076,9 +7114,9 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$1517$0 , 23'h000000, \port$1518$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1614$20 , \port$1614$0 , 2'h0, \port$564$0 , \port$561$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1797$0 , \port$1793$0  };
+  assign csr__OWNER_GET__r_data = { \port$1538$0 , 23'h000000, \port$1539$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1635$20 , \port$1635$0 , 2'h0, \port$564$0 , \port$561$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1818$0 , \port$1814$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -9402,9 +9440,9 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w, tlb_stale
-, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req
-, window_done, window_busy, rx_hdr__payload);
+module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, parked_alt_match, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w
+, tlb_stale, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm
+, alt_pid, alt_vpn, d_req, window_done, window_busy, rx_hdr__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -9448,8 +9486,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire \$134 ;
   wire \$135 ;
   wire \$136 ;
-  wire [15:0] \$137 ;
-  wire \$138 ;
+  wire \$137 ;
+  wire [15:0] \$138 ;
   wire \$139 ;
   wire \$14 ;
   wire \$140 ;
@@ -9513,31 +9551,41 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire \$193 ;
   wire \$194 ;
   wire \$195 ;
-  reg \$196 ;
-  reg [126:0] \$197 ;
-  reg \$198 ;
-  reg \$199 ;
+  wire \$196 ;
+  wire \$197 ;
+  wire \$198 ;
+  wire \$199 ;
   wire \$2 ;
   wire \$20 ;
-  reg \$200 ;
-  reg \$201 ;
-  reg \$202 ;
-  reg \$203 ;
-  reg \$204 ;
-  reg [126:0] \$205 ;
-  reg \$206 ;
+  wire \$200 ;
+  wire \$201 ;
+  wire \$202 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire \$205 ;
+  reg [126:0] \$206 ;
   reg \$207 ;
-  reg \$208 ;
+  reg [126:0] \$208 ;
   reg \$209 ;
   wire \$21 ;
   reg \$210 ;
   reg \$211 ;
   reg \$212 ;
   reg \$213 ;
-  reg [126:0] \$214 ;
-  reg [1:0] \$215 ;
-  reg \$216 ;
+  reg \$214 ;
+  reg \$215 ;
+  reg [126:0] \$216 ;
+  reg \$217 ;
+  reg \$218 ;
+  reg \$219 ;
   wire \$22 ;
+  reg \$220 ;
+  reg \$221 ;
+  reg \$222 ;
+  reg \$223 ;
+  reg \$224 ;
+  reg [1:0] \$225 ;
+  reg \$226 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
@@ -9623,16 +9671,20 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire \$98 ;
   wire \$99 ;
   reg \$signal  = 1'h0;
-  reg \$signal$35  = 1'h0;
-  reg \$signal$36  = 1'h0;
-  reg \$signal$44  = 1'h0;
-  reg \$signal$45  = 1'h0;
-  reg \$signal$68  = 1'h0;
-  reg \$signal$69  = 1'h0;
+  reg \$signal$37  = 1'h0;
+  reg \$signal$38  = 1'h0;
+  reg \$signal$46  = 1'h0;
+  reg \$signal$47  = 1'h0;
   reg \$signal$70  = 1'h0;
   reg \$signal$71  = 1'h0;
+  reg \$signal$72  = 1'h0;
+  reg \$signal$73  = 1'h0;
   reg \$signal$8  = 1'h0;
   reg \$signal$9  = 1'h0;
+  output [7:0] alt_pid;
+  wire [7:0] alt_pid;
+  output [35:0] alt_vpn;
+  wire [35:0] alt_vpn;
   input clk;
   wire clk;
   output [126:0] d_req;
@@ -9792,6 +9844,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire [2:0] \park_hdr.status ;
   wire [7:0] \park_hdr.tag ;
   wire [63:0] \park_hdr.vaddr ;
+  input parked_alt_match;
+  wire parked_alt_match;
   input parked_full;
   wire parked_full;
   input parked_match;
@@ -9985,8 +10039,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$23  = \$11  & \$22 ;
   assign \$24  = ~ parked_write;
   assign \$25  = \$23  & \$24 ;
-  assign \$26  = d_valid & \$signal$35 ;
-  assign \$27  = l_valid & \$signal$36 ;
+  assign \$26  = d_valid & \$signal$37 ;
+  assign \$27  = l_valid & \$signal$38 ;
   assign \$28  = \$26  | \$27 ;
   assign \$29  = ~ \$28 ;
   assign \$30  = \$25  & \$29 ;
@@ -10016,8 +10070,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$54  = \$42  & \$53 ;
   assign \$55  = ~ parked_write;
   assign \$56  = \$54  & \$55 ;
-  assign \$57  = d_valid & \$signal$35 ;
-  assign \$58  = l_valid & \$signal$36 ;
+  assign \$57  = d_valid & \$signal$37 ;
+  assign \$58  = l_valid & \$signal$38 ;
   assign \$59  = \$57  | \$58 ;
   assign \$60  = ~ \$59 ;
   assign \$61  = \$56  & \$60 ;
@@ -10047,8 +10101,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$85  = \$73  & \$84 ;
   assign \$86  = ~ parked_write;
   assign \$87  = \$85  & \$86 ;
-  assign \$88  = d_valid & \$signal$35 ;
-  assign \$89  = l_valid & \$signal$36 ;
+  assign \$88  = d_valid & \$signal$37 ;
+  assign \$89  = l_valid & \$signal$38 ;
   assign \$90  = \$88  | \$89 ;
   assign \$91  = ~ \$90 ;
   assign \$92  = \$87  & \$91 ;
@@ -10065,7 +10119,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$103  = ~ \$signal$8 ;
   assign \$104  = ~ tlb_stale;
   assign \$105  = tlb_hit & \$104 ;
-  assign \$106  = \$signal$35  ? tlb_w : tlb_r;
+  assign \$106  = \$signal$37  ? tlb_w : tlb_r;
   assign \$107  = ~ l_valid;
   assign \$108  = ~ d_valid;
   assign \$109  = \$107  & \$108 ;
@@ -10080,122 +10134,132 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$118  = head[3:0] == 1'h1;
   assign \$119  = head[3:0] == 2'h3;
   assign \$120  = \$118  | \$119 ;
-  assign \$121  = \$signal$35  ? walk_w : walk_r;
+  assign \$121  = \$signal$37  ? walk_w : walk_r;
   assign \$122  = ! translator_fsm_state;
   assign \$123  = translator_fsm_state == 1'h1;
   assign \$124  = translator_fsm_state == 2'h2;
   assign \$125  = translator_fsm_state == 2'h3;
-  assign \$126  = ~ d_walks;
-  assign \$127  = l_valid & \$126 ;
-  assign \$128  = ~ d_walks;
-  assign \$129  = \$signal$71  & owner_valid;
-  assign \$130  = owner_node == l_req[14:7];
-  assign \$131  = \$129  & \$130 ;
-  assign \$132  = d_valid & \$signal ;
-  assign \$133  = \$132  & \$signal$8 ;
-  assign \$134  = \$133  & \$signal$9 ;
-  assign \$135  = l_same_d & \$134 ;
-  assign \$136  = l_pm | \$135 ;
-  assign \$138  = ! \$137 ;
-  assign \$139  = d_valid & \$signal ;
-  assign \$140  = \$139  & \$signal$8 ;
-  assign \$141  = \$140  & \$signal$9 ;
-  assign \$142  = { src[38:31], src[94:59] } == { d_req[38:31], d_req[94:59] };
-  assign \$143  = \$141  & \$142 ;
-  assign \$144  = parked_match | \$143 ;
-  assign \$145  = { src[38:31], src[94:59] } == { l_req[38:31], l_req[94:59] };
-  assign \$146  = l_valid & \$145 ;
-  assign \$147  = d_valid & l_valid;
-  assign \$148  = d_valid | l_valid;
-  assign \$149  = \$148  ? queue_room2 : queue_room;
-  assign \$150  = \$147  ? queue_room3 : \$149 ;
-  assign \$151  = d_valid & \$signal$9 ;
-  assign \$152  = l_pm | l_same_d;
-  assign \$153  = l_valid & \$152 ;
-  assign \$154  = \$151  & \$153 ;
-  assign \$155  = d_valid & \$signal$9 ;
-  assign \$156  = l_pm | l_same_d;
-  assign \$157  = l_valid & \$156 ;
-  assign \$158  = \$155  | \$157 ;
-  assign \$159  = ~ parked_full;
-  assign \$160  = \$158  ? parked_room2 : \$159 ;
-  assign \$161  = \$154  ? parked_room3 : \$160 ;
-  assign \$162  = \$150  & \$161 ;
-  assign \$163  = ~ parked_write;
-  assign \$164  = \$162  & \$163 ;
-  assign \$165  = d_valid & \$signal$35 ;
-  assign \$166  = l_valid & \$signal$36 ;
-  assign \$167  = \$165  | \$166 ;
-  assign \$168  = ~ \$167 ;
-  assign \$169  = \$164  & \$168 ;
-  assign \$170  = ~ window_busy;
-  assign \$171  = \$169  & \$170 ;
-  assign \$172  = ! head_cmd;
-  assign \$173  = \$171  & \$172 ;
-  assign \$174  = ~ tlb_busy;
-  assign \$175  = \$173  & \$174 ;
-  assign \$176  = ~ d_walks;
-  assign \$177  = \$175  & \$176 ;
-  assign \$178  = ~ \$signal ;
-  assign \$179  = ~ \$signal$8 ;
-  assign \$180  = ~ tlb_stale;
-  assign \$181  = tlb_hit & \$180 ;
-  assign \$182  = ~ l_valid;
-  assign \$183  = ~ d_valid;
-  assign \$184  = \$182  & \$183 ;
-  assign \$185  = head_cmd == 2'h2;
-  assign \$186  = head_cmd == 1'h1;
-  assign \$187  = head[3:0] == 1'h1;
-  assign \$188  = head[3:0] == 2'h3;
-  assign \$189  = \$187  | \$188 ;
-  assign \$190  = ! head[3:0];
-  assign \$191  = head[3:0] == 1'h1;
-  assign \$192  = \$190  | \$191 ;
-  assign \$193  = head[3:0] == 1'h1;
-  assign \$194  = head[3:0] == 2'h3;
-  assign \$195  = \$193  | \$194 ;
+  assign \$126  = ~ skid_valid;
+  assign \$127  = ~ d_walks;
+  assign \$128  = l_valid & \$127 ;
+  assign \$129  = ~ d_walks;
+  assign \$130  = \$signal$73  & owner_valid;
+  assign \$131  = owner_node == l_req[14:7];
+  assign \$132  = \$130  & \$131 ;
+  assign \$133  = d_valid & \$signal ;
+  assign \$134  = \$133  & \$signal$8 ;
+  assign \$135  = \$134  & \$signal$9 ;
+  assign \$136  = l_same_d & \$135 ;
+  assign \$137  = l_pm | \$136 ;
+  assign \$139  = ! \$138 ;
+  assign \$140  = d_valid & \$signal ;
+  assign \$141  = \$140  & \$signal$8 ;
+  assign \$142  = \$141  & \$signal$9 ;
+  assign \$143  = { skid[38:31], skid[94:59] } == { d_req[38:31], d_req[94:59] };
+  assign \$144  = \$142  & \$143 ;
+  assign \$145  = parked_alt_match | \$144 ;
+  assign \$146  = d_valid & \$signal ;
+  assign \$147  = \$146  & \$signal$8 ;
+  assign \$148  = \$147  & \$signal$9 ;
+  assign \$149  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { d_req[38:31], d_req[94:59] };
+  assign \$150  = \$148  & \$149 ;
+  assign \$151  = parked_match | \$150 ;
+  assign \$152  = skid_valid ? \$145  : \$151 ;
+  assign \$153  = { skid[38:31], skid[94:59] } == { l_req[38:31], l_req[94:59] };
+  assign \$154  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { l_req[38:31], l_req[94:59] };
+  assign \$155  = skid_valid ? \$153  : \$154 ;
+  assign \$156  = l_valid & \$155 ;
+  assign \$157  = d_valid & l_valid;
+  assign \$158  = d_valid | l_valid;
+  assign \$159  = \$158  ? queue_room2 : queue_room;
+  assign \$160  = \$157  ? queue_room3 : \$159 ;
+  assign \$161  = d_valid & \$signal$9 ;
+  assign \$162  = l_pm | l_same_d;
+  assign \$163  = l_valid & \$162 ;
+  assign \$164  = \$161  & \$163 ;
+  assign \$165  = d_valid & \$signal$9 ;
+  assign \$166  = l_pm | l_same_d;
+  assign \$167  = l_valid & \$166 ;
+  assign \$168  = \$165  | \$167 ;
+  assign \$169  = ~ parked_full;
+  assign \$170  = \$168  ? parked_room2 : \$169 ;
+  assign \$171  = \$164  ? parked_room3 : \$170 ;
+  assign \$172  = \$160  & \$171 ;
+  assign \$173  = ~ parked_write;
+  assign \$174  = \$172  & \$173 ;
+  assign \$175  = d_valid & \$signal$37 ;
+  assign \$176  = l_valid & \$signal$38 ;
+  assign \$177  = \$175  | \$176 ;
+  assign \$178  = ~ \$177 ;
+  assign \$179  = \$174  & \$178 ;
+  assign \$180  = ~ window_busy;
+  assign \$181  = \$179  & \$180 ;
+  assign \$182  = ! head_cmd;
+  assign \$183  = \$181  & \$182 ;
+  assign \$184  = ~ tlb_busy;
+  assign \$185  = \$183  & \$184 ;
+  assign \$186  = ~ d_walks;
+  assign \$187  = \$185  & \$186 ;
+  assign \$188  = ~ \$signal ;
+  assign \$189  = ~ \$signal$8 ;
+  assign \$190  = ~ tlb_stale;
+  assign \$191  = tlb_hit & \$190 ;
+  assign \$192  = ~ l_valid;
+  assign \$193  = ~ d_valid;
+  assign \$194  = \$192  & \$193 ;
+  assign \$195  = head_cmd == 2'h2;
+  assign \$196  = head_cmd == 1'h1;
+  assign \$197  = head[3:0] == 1'h1;
+  assign \$198  = head[3:0] == 2'h3;
+  assign \$199  = \$197  | \$198 ;
+  assign \$200  = ! head[3:0];
+  assign \$201  = head[3:0] == 1'h1;
+  assign \$202  = \$200  | \$201 ;
+  assign \$203  = head[3:0] == 1'h1;
+  assign \$204  = head[3:0] == 2'h3;
+  assign \$205  = \$203  | \$204 ;
   always @(posedge clk)
-    d_valid <= \$196 ;
+    skid <= \$206 ;
   always @(posedge clk)
-    d_req <= \$197 ;
+    d_valid <= \$207 ;
   always @(posedge clk)
-    \$signal  <= \$198 ;
+    d_req <= \$208 ;
   always @(posedge clk)
-    \$signal$35  <= \$199 ;
+    \$signal  <= \$209 ;
   always @(posedge clk)
-    \$signal$44  <= \$200 ;
+    \$signal$37  <= \$210 ;
   always @(posedge clk)
-    \$signal$45  <= \$201 ;
+    \$signal$46  <= \$211 ;
   always @(posedge clk)
-    \$signal$8  <= \$202 ;
+    \$signal$47  <= \$212 ;
   always @(posedge clk)
-    \$signal$9  <= \$203 ;
+    \$signal$8  <= \$213 ;
   always @(posedge clk)
-    l_valid <= \$204 ;
+    \$signal$9  <= \$214 ;
   always @(posedge clk)
-    l_req <= \$205 ;
+    l_valid <= \$215 ;
   always @(posedge clk)
-    \$signal$68  <= \$206 ;
+    l_req <= \$216 ;
   always @(posedge clk)
-    \$signal$36  <= \$207 ;
+    \$signal$70  <= \$217 ;
   always @(posedge clk)
-    \$signal$69  <= \$208 ;
+    \$signal$38  <= \$218 ;
   always @(posedge clk)
-    \$signal$70  <= \$209 ;
+    \$signal$71  <= \$219 ;
   always @(posedge clk)
-    \$signal$71  <= \$210 ;
+    \$signal$72  <= \$220 ;
   always @(posedge clk)
-    l_pm <= \$211 ;
+    \$signal$73  <= \$221 ;
   always @(posedge clk)
-    l_same_d <= \$212 ;
+    l_pm <= \$222 ;
   always @(posedge clk)
-    skid_valid <= \$213 ;
+    l_same_d <= \$223 ;
   always @(posedge clk)
-    skid <= \$214 ;
+    skid_valid <= \$224 ;
   always @(posedge clk)
-    translator_fsm_state <= \$215 ;
+    translator_fsm_state <= \$225 ;
   always @(posedge clk)
-    replay <= \$216 ;
+    replay <= \$226 ;
   \mmu.translator.check  check (
     .has_data(has_data),
     .is_line(is_line),
@@ -10297,9 +10361,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h3;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$35 ;
-              entry[152] = \$signal$44 ;
-              entry[153] = \$signal$45 ;
+              entry[151] = \$signal$37 ;
+              entry[152] = \$signal$46 ;
+              entry[153] = \$signal$47 ;
             end else if (\$103 ) begin
               entry[3:0] = d_req[3:0];
               entry[11:4] = d_req[14:7];
@@ -10309,9 +10373,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h2;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$35 ;
-              entry[152] = \$signal$44 ;
-              entry[153] = \$signal$45 ;
+              entry[151] = \$signal$37 ;
+              entry[152] = \$signal$46 ;
+              entry[153] = \$signal$47 ;
             end else if (\$signal$9 ) begin
             end else if (\$105 ) begin
               (* full_case = 32'd1 *)
@@ -10324,9 +10388,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { tlb_pfn, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$44 ;
-                entry[153] = \$signal$45 ;
+                entry[151] = \$signal$37 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end else begin
                 entry[3:0] = d_req[3:0];
                 entry[11:4] = d_req[14:7];
@@ -10336,9 +10400,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$44 ;
-                entry[153] = \$signal$45 ;
+                entry[151] = \$signal$37 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end
             end
           end
@@ -10376,9 +10440,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { walk_pfn, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$44 ;
-                entry[153] = \$signal$45 ;
+                entry[151] = \$signal$37 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end else begin
                 entry[3:0] = d_req[3:0];
                 entry[11:4] = d_req[14:7];
@@ -10388,9 +10452,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$44 ;
-                entry[153] = \$signal$45 ;
+                entry[151] = \$signal$37 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end
             end
           end
@@ -10544,189 +10608,20 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$196  = d_valid;
-    casez (translator_fsm_state)
-      2'h0:
-          \$196  = \$127 ;
-    endcase
+    \$206  = skid;
+    if (\$126 ) begin
+      \$206  = l_req;
+    end
     if (rst) begin
-      \$196  = 1'h0;
+      \$206  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$197  = d_req;
+    \$207  = d_valid;
     casez (translator_fsm_state)
       2'h0:
-        begin
-          if (\$128 ) begin
-            \$197  = l_req;
-          end
-          if (\$184 ) begin
-            if (window_busy) begin
-            end else if (\$185 ) begin
-            end else if (\$186 ) begin
-              if (queue_room) begin
-                \$197  = head;
-              end
-            end
-          end
-        end
-    endcase
-    if (rst) begin
-      \$197  = 127'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$198  = \$signal ;
-    casez (translator_fsm_state)
-      2'h0:
-          if (\$128 ) begin
-            \$198  = \$signal$68 ;
-          end
-    endcase
-    if (rst) begin
-      \$198  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$199  = \$signal$35 ;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          if (\$128 ) begin
-            \$199  = \$signal$36 ;
-          end
-          if (\$184 ) begin
-            if (window_busy) begin
-            end else if (\$185 ) begin
-            end else if (\$186 ) begin
-              if (queue_room) begin
-                \$199  = \$189 ;
-              end
-            end
-          end
-        end
-    endcase
-    if (rst) begin
-      \$199  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$200  = \$signal$44 ;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          if (\$128 ) begin
-            \$200  = \$signal$69 ;
-          end
-          if (\$184 ) begin
-            if (window_busy) begin
-            end else if (\$185 ) begin
-            end else if (\$186 ) begin
-              if (queue_room) begin
-                \$200  = \$192 ;
-              end
-            end
-          end
-        end
-    endcase
-    if (rst) begin
-      \$200  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$201  = \$signal$45 ;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          if (\$128 ) begin
-            \$201  = \$signal$70 ;
-          end
-          if (\$184 ) begin
-            if (window_busy) begin
-            end else if (\$185 ) begin
-            end else if (\$186 ) begin
-              if (queue_room) begin
-                \$201  = \$195 ;
-              end
-            end
-          end
-        end
-    endcase
-    if (rst) begin
-      \$201  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$202  = \$signal$8 ;
-    casez (translator_fsm_state)
-      2'h0:
-          if (\$128 ) begin
-            \$202  = \$131 ;
-          end
-    endcase
-    if (rst) begin
-      \$202  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$203  = \$signal$9 ;
-    casez (translator_fsm_state)
-      2'h0:
-          if (\$128 ) begin
-            \$203  = \$136 ;
-          end
-    endcase
-    if (rst) begin
-      \$203  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$204  = l_valid;
-    casez (translator_fsm_state)
-      2'h0:
-          \$204  = take;
-    endcase
-    if (rst) begin
-      \$204  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$205  = l_req;
-    casez (translator_fsm_state)
-      2'h0:
-          \$205  = src;
-    endcase
-    if (rst) begin
-      \$205  = 127'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$206  = \$signal$68 ;
-    casez (translator_fsm_state)
-      2'h0:
-          \$206  = well_formed;
-    endcase
-    if (rst) begin
-      \$206  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$207  = \$signal$36 ;
-    casez (translator_fsm_state)
-      2'h0:
-          \$207  = is_write;
+          \$207  = \$128 ;
     endcase
     if (rst) begin
       \$207  = 1'h0;
@@ -10734,21 +10629,36 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$208  = \$signal$69 ;
+    \$208  = d_req;
     casez (translator_fsm_state)
       2'h0:
-          \$208  = is_line;
+        begin
+          if (\$129 ) begin
+            \$208  = l_req;
+          end
+          if (\$194 ) begin
+            if (window_busy) begin
+            end else if (\$195 ) begin
+            end else if (\$196 ) begin
+              if (queue_room) begin
+                \$208  = head;
+              end
+            end
+          end
+        end
     endcase
     if (rst) begin
-      \$208  = 1'h0;
+      \$208  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$209  = \$signal$70 ;
+    \$209  = \$signal ;
     casez (translator_fsm_state)
       2'h0:
-          \$209  = has_data;
+          if (\$129 ) begin
+            \$209  = \$signal$70 ;
+          end
     endcase
     if (rst) begin
       \$209  = 1'h0;
@@ -10756,10 +10666,23 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$210  = \$signal$71 ;
+    \$210  = \$signal$37 ;
     casez (translator_fsm_state)
       2'h0:
-          \$210  = \$138 ;
+        begin
+          if (\$129 ) begin
+            \$210  = \$signal$38 ;
+          end
+          if (\$194 ) begin
+            if (window_busy) begin
+            end else if (\$195 ) begin
+            end else if (\$196 ) begin
+              if (queue_room) begin
+                \$210  = \$199 ;
+              end
+            end
+          end
+        end
     endcase
     if (rst) begin
       \$210  = 1'h0;
@@ -10767,10 +10690,23 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$211  = l_pm;
+    \$211  = \$signal$46 ;
     casez (translator_fsm_state)
       2'h0:
-          \$211  = \$144 ;
+        begin
+          if (\$129 ) begin
+            \$211  = \$signal$71 ;
+          end
+          if (\$194 ) begin
+            if (window_busy) begin
+            end else if (\$195 ) begin
+            end else if (\$196 ) begin
+              if (queue_room) begin
+                \$211  = \$202 ;
+              end
+            end
+          end
+        end
     endcase
     if (rst) begin
       \$211  = 1'h0;
@@ -10778,10 +10714,23 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$212  = l_same_d;
+    \$212  = \$signal$47 ;
     casez (translator_fsm_state)
       2'h0:
-          \$212  = \$146 ;
+        begin
+          if (\$129 ) begin
+            \$212  = \$signal$72 ;
+          end
+          if (\$194 ) begin
+            if (window_busy) begin
+            end else if (\$195 ) begin
+            end else if (\$196 ) begin
+              if (queue_room) begin
+                \$212  = \$205 ;
+              end
+            end
+          end
+        end
     endcase
     if (rst) begin
       \$212  = 1'h0;
@@ -10789,26 +10738,12 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$213  = skid_valid;
+    \$213  = \$signal$8 ;
     casez (translator_fsm_state)
       2'h0:
-        begin
-          if (skid_valid) begin
-            if (\$177 ) begin
-              \$213  = 1'h0;
-            end
+          if (\$129 ) begin
+            \$213  = \$132 ;
           end
-          if (d_valid) begin
-            (* full_case = 32'd1 *)
-            if (\$178 ) begin
-            end else if (\$179 ) begin
-            end else if (\$signal$9 ) begin
-            end else if (\$181 ) begin
-            end else begin
-              \$213  = l_valid;
-            end
-          end
-        end
     endcase
     if (rst) begin
       \$213  = 1'h0;
@@ -10816,80 +10751,199 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$214  = skid;
+    \$214  = \$signal$9 ;
     casez (translator_fsm_state)
       2'h0:
-          if (d_valid) begin
-            (* full_case = 32'd1 *)
-            if (\$178 ) begin
-            end else if (\$179 ) begin
-            end else if (\$signal$9 ) begin
-            end else if (\$181 ) begin
-            end else begin
-              \$214  = l_req;
-            end
+          if (\$129 ) begin
+            \$214  = \$137 ;
           end
     endcase
     if (rst) begin
-      \$214  = 127'h00000000000000000000000000000000;
+      \$214  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$215  = translator_fsm_state;
+    \$215  = l_valid;
+    casez (translator_fsm_state)
+      2'h0:
+          \$215  = take;
+    endcase
+    if (rst) begin
+      \$215  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$216  = l_req;
+    casez (translator_fsm_state)
+      2'h0:
+          \$216  = src;
+    endcase
+    if (rst) begin
+      \$216  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$217  = \$signal$70 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$217  = well_formed;
+    endcase
+    if (rst) begin
+      \$217  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$218  = \$signal$38 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$218  = is_write;
+    endcase
+    if (rst) begin
+      \$218  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$219  = \$signal$71 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$219  = is_line;
+    endcase
+    if (rst) begin
+      \$219  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$220  = \$signal$72 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$220  = has_data;
+    endcase
+    if (rst) begin
+      \$220  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$221  = \$signal$73 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$221  = \$139 ;
+    endcase
+    if (rst) begin
+      \$221  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$222  = l_pm;
+    casez (translator_fsm_state)
+      2'h0:
+          \$222  = \$152 ;
+    endcase
+    if (rst) begin
+      \$222  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$223  = l_same_d;
+    casez (translator_fsm_state)
+      2'h0:
+          \$223  = \$156 ;
+    endcase
+    if (rst) begin
+      \$223  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$224  = skid_valid;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          if (skid_valid) begin
+            if (\$187 ) begin
+              \$224  = 1'h0;
+            end
+          end
+          if (d_valid) begin
+            (* full_case = 32'd1 *)
+            if (\$188 ) begin
+            end else if (\$189 ) begin
+            end else if (\$signal$9 ) begin
+            end else if (\$191 ) begin
+            end else begin
+              \$224  = l_valid;
+            end
+          end
+        end
+    endcase
+    if (rst) begin
+      \$224  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$225  = translator_fsm_state;
     (* full_case = 32'd1 *)
     casez (translator_fsm_state)
       2'h0:
         begin
           if (d_valid) begin
             (* full_case = 32'd1 *)
-            if (\$178 ) begin
-            end else if (\$179 ) begin
+            if (\$188 ) begin
+            end else if (\$189 ) begin
             end else if (\$signal$9 ) begin
-            end else if (\$181 ) begin
+            end else if (\$191 ) begin
             end else begin
-              \$215  = 2'h1;
+              \$225  = 2'h1;
             end
           end
-          if (\$184 ) begin
+          if (\$194 ) begin
             if (window_busy) begin
               if (drained) begin
-                \$215  = 2'h2;
+                \$225  = 2'h2;
               end
-            end else if (\$185 ) begin
-            end else if (\$186 ) begin
+            end else if (\$195 ) begin
+            end else if (\$196 ) begin
               if (queue_room) begin
-                \$215  = 2'h3;
+                \$225  = 2'h3;
               end
             end
           end
         end
       2'h3:
-          \$215  = 2'h1;
+          \$225  = 2'h1;
       2'h1:
           if (walk_done) begin
-            \$215  = 2'h0;
+            \$225  = 2'h0;
           end
       2'h2:
           if (window_done) begin
-            \$215  = 2'h0;
+            \$225  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$215  = 2'h0;
+      \$225  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$216  = replay;
+    \$226  = replay;
     casez (translator_fsm_state)
       2'h0:
-          if (\$184 ) begin
+          if (\$194 ) begin
             if (window_busy) begin
-            end else if (\$185 ) begin
-            end else if (\$186 ) begin
+            end else if (\$195 ) begin
+            end else if (\$196 ) begin
               if (queue_room) begin
-                \$216  = 1'h1;
+                \$226  = 1'h1;
               end
             end
           end
@@ -10897,11 +10951,11 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
           /* empty */;
       2'h1:
           if (walk_done) begin
-            \$216  = 1'h0;
+            \$226  = 1'h0;
           end
     endcase
     if (rst) begin
-      \$216  = 1'h0;
+      \$226  = 1'h0;
     end
   end
   assign req = src;
@@ -10909,11 +10963,13 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign tlb_stb = owner_en;
   assign walk_pid = d_req[46:31];
   assign walk_vpn = d_req[94:59];
-  assign match_pid = src[38:31];
-  assign match_vpn = src[94:59];
+  assign match_pid = rx_hdr__payload[38:31];
+  assign match_vpn = rx_hdr__payload[94:59];
   assign park_hdr = d_req;
   assign owner_pid = src[46:31];
   assign tlb_vpn = src[94:59];
+  assign alt_pid = skid[38:31];
+  assign alt_vpn = skid[94:59];
   assign \src.kind  = src[3:0];
   assign \src.status  = src[6:4];
   assign \src.src  = src[14:7];
@@ -10989,7 +11045,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \l_req.pid  = l_req[46:31];
   assign \l_req.vaddr  = l_req[110:47];
   assign \l_req.length  = l_req[126:111];
-  assign \$137  = { 8'h00, src[46:39] };
+  assign \$138  = { 8'h00, src[46:39] };
 endmodule
 
 (* generator = "Amaranth" *)

@@ -604,9 +604,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$1905$0 (\$22 ),
-    .\port$1931$0 (\$23 ),
-    .\port$1957$0 (\$24 ),
+    .\port$1918$0 (\$22 ),
+    .\port$1944$0 (\$23 ),
+    .\port$1970$0 (\$24 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -7277,123 +7277,123 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
+module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
 , rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_crc, rx_drop_misrouted, rx_drop_truncated, rx_drop_oversize, rx_drop_malformed, rx_drop_nobuf, naks_received, buffer__commit, s_axis__tdata);
   reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [30:0] \$100 ;
+  wire [31:0] \$100 ;
   wire [31:0] \$101 ;
   wire [31:0] \$102 ;
-  wire [31:0] \$103 ;
-  wire [30:0] \$104 ;
+  wire [30:0] \$103 ;
+  wire [31:0] \$104 ;
   wire [31:0] \$105 ;
   wire [31:0] \$106 ;
   wire [31:0] \$107 ;
   wire [31:0] \$108 ;
-  wire [31:0] \$109 ;
+  wire [30:0] \$109 ;
   wire \$11 ;
-  wire [30:0] \$110 ;
+  wire [31:0] \$110 ;
   wire [31:0] \$111 ;
   wire [31:0] \$112 ;
   wire [31:0] \$113 ;
   wire [31:0] \$114 ;
-  wire [31:0] \$115 ;
-  wire [25:0] \$116 ;
-  wire [31:0] \$117 ;
-  wire [26:0] \$118 ;
-  wire [31:0] \$119 ;
+  wire [25:0] \$115 ;
+  wire [31:0] \$116 ;
+  wire [26:0] \$117 ;
+  wire [31:0] \$118 ;
+  wire [27:0] \$119 ;
   wire \$12 ;
-  wire [27:0] \$120 ;
-  wire [31:0] \$121 ;
-  wire [28:0] \$122 ;
-  wire [31:0] \$123 ;
-  wire [29:0] \$124 ;
-  wire [31:0] \$125 ;
-  wire [30:0] \$126 ;
+  wire [31:0] \$120 ;
+  wire [28:0] \$121 ;
+  wire [31:0] \$122 ;
+  wire [29:0] \$123 ;
+  wire [31:0] \$124 ;
+  wire [30:0] \$125 ;
+  wire [31:0] \$126 ;
   wire [31:0] \$127 ;
   wire [31:0] \$128 ;
-  wire [31:0] \$129 ;
+  wire [29:0] \$129 ;
   wire \$13 ;
-  wire [29:0] \$130 ;
-  wire [31:0] \$131 ;
-  wire [30:0] \$132 ;
+  wire [31:0] \$130 ;
+  wire [30:0] \$131 ;
+  wire [31:0] \$132 ;
   wire [31:0] \$133 ;
   wire [31:0] \$134 ;
-  wire [31:0] \$135 ;
-  wire [30:0] \$136 ;
+  wire [30:0] \$135 ;
+  wire [31:0] \$136 ;
   wire [31:0] \$137 ;
   wire [31:0] \$138 ;
   wire [31:0] \$139 ;
-  wire [16:0] \$14 ;
+  wire [31:0] \$14 ;
   wire [31:0] \$140 ;
-  wire [31:0] \$141 ;
-  wire [30:0] \$142 ;
+  wire [30:0] \$141 ;
+  wire [31:0] \$142 ;
   wire [31:0] \$143 ;
   wire [31:0] \$144 ;
   wire [31:0] \$145 ;
   wire [31:0] \$146 ;
-  wire [31:0] \$147 ;
-  wire [30:0] \$148 ;
+  wire [30:0] \$147 ;
+  wire [31:0] \$148 ;
   wire [31:0] \$149 ;
-  wire [16:0] \$15 ;
+  wire \$15 ;
   wire [31:0] \$150 ;
-  wire [31:0] \$151 ;
-  wire [29:0] \$152 ;
-  wire [31:0] \$153 ;
-  wire [30:0] \$154 ;
+  wire [29:0] \$151 ;
+  wire [31:0] \$152 ;
+  wire [30:0] \$153 ;
+  wire [31:0] \$154 ;
   wire [31:0] \$155 ;
   wire [31:0] \$156 ;
   wire [31:0] \$157 ;
   wire [31:0] \$158 ;
   wire [31:0] \$159 ;
-  wire [16:0] \$16 ;
+  wire \$16 ;
   wire [31:0] \$160 ;
-  wire [31:0] \$161 ;
-  wire [29:0] \$162 ;
-  wire [31:0] \$163 ;
-  wire [30:0] \$164 ;
+  wire [29:0] \$161 ;
+  wire [31:0] \$162 ;
+  wire [30:0] \$163 ;
+  wire [31:0] \$164 ;
   wire [31:0] \$165 ;
   wire [31:0] \$166 ;
-  wire [31:0] \$167 ;
-  wire [30:0] \$168 ;
+  wire [30:0] \$167 ;
+  wire [31:0] \$168 ;
   wire [31:0] \$169 ;
   wire \$17 ;
   wire [31:0] \$170 ;
   wire [31:0] \$171 ;
   wire [31:0] \$172 ;
-  wire [31:0] \$173 ;
-  wire [30:0] \$174 ;
+  wire [30:0] \$173 ;
+  wire [31:0] \$174 ;
   wire [31:0] \$175 ;
   wire [31:0] \$176 ;
   wire [31:0] \$177 ;
   wire [31:0] \$178 ;
-  wire [31:0] \$179 ;
+  wire [25:0] \$179 ;
   wire \$18 ;
-  wire [25:0] \$180 ;
-  wire [31:0] \$181 ;
-  wire [26:0] \$182 ;
-  wire [31:0] \$183 ;
-  wire [27:0] \$184 ;
-  wire [31:0] \$185 ;
-  wire [28:0] \$186 ;
-  wire [31:0] \$187 ;
-  wire [29:0] \$188 ;
-  wire [31:0] \$189 ;
+  wire [31:0] \$180 ;
+  wire [26:0] \$181 ;
+  wire [31:0] \$182 ;
+  wire [27:0] \$183 ;
+  wire [31:0] \$184 ;
+  wire [28:0] \$185 ;
+  wire [31:0] \$186 ;
+  wire [29:0] \$187 ;
+  wire [31:0] \$188 ;
+  wire [30:0] \$189 ;
   wire \$19 ;
-  wire [30:0] \$190 ;
+  wire [31:0] \$190 ;
   wire [31:0] \$191 ;
   wire [31:0] \$192 ;
-  wire [31:0] \$193 ;
-  wire [29:0] \$194 ;
-  wire [31:0] \$195 ;
-  wire [30:0] \$196 ;
+  wire [29:0] \$193 ;
+  wire [31:0] \$194 ;
+  wire [30:0] \$195 ;
+  wire [31:0] \$196 ;
   wire [31:0] \$197 ;
   wire [31:0] \$198 ;
-  wire [31:0] \$199 ;
+  wire [30:0] \$199 ;
   wire \$2 ;
-  wire [4:0] \$20 ;
-  wire [30:0] \$200 ;
+  wire \$20 ;
+  wire [31:0] \$200 ;
   wire [31:0] \$201 ;
   wire [31:0] \$202 ;
   wire [31:0] \$203 ;
@@ -7405,109 +7405,116 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   wire [31:0] \$209 ;
   wire \$21 ;
   wire [31:0] \$210 ;
-  wire [31:0] \$211 ;
-  wire [30:0] \$212 ;
+  wire [30:0] \$211 ;
+  wire [31:0] \$212 ;
   wire [31:0] \$213 ;
   wire [31:0] \$214 ;
   wire [31:0] \$215 ;
   wire [31:0] \$216 ;
   wire [31:0] \$217 ;
   wire [31:0] \$218 ;
-  wire [31:0] \$219 ;
+  wire [24:0] \$219 ;
   wire \$22 ;
-  wire [24:0] \$220 ;
-  wire [31:0] \$221 ;
-  wire [25:0] \$222 ;
-  wire [31:0] \$223 ;
-  wire [26:0] \$224 ;
-  wire [31:0] \$225 ;
-  wire [27:0] \$226 ;
-  wire [31:0] \$227 ;
-  wire [28:0] \$228 ;
-  wire [31:0] \$229 ;
+  wire [31:0] \$220 ;
+  wire [25:0] \$221 ;
+  wire [31:0] \$222 ;
+  wire [26:0] \$223 ;
+  wire [31:0] \$224 ;
+  wire [27:0] \$225 ;
+  wire [31:0] \$226 ;
+  wire [28:0] \$227 ;
+  wire [31:0] \$228 ;
+  wire [29:0] \$229 ;
   wire \$23 ;
-  wire [29:0] \$230 ;
-  wire [31:0] \$231 ;
-  wire [30:0] \$232 ;
+  wire [31:0] \$230 ;
+  wire [30:0] \$231 ;
+  wire [31:0] \$232 ;
   wire [31:0] \$233 ;
   wire [31:0] \$234 ;
-  wire [31:0] \$235 ;
-  wire [28:0] \$236 ;
-  wire [31:0] \$237 ;
-  wire [29:0] \$238 ;
-  wire [31:0] \$239 ;
-  wire [4:0] \$24 ;
-  wire [30:0] \$240 ;
+  wire [28:0] \$235 ;
+  wire [31:0] \$236 ;
+  wire [29:0] \$237 ;
+  wire [31:0] \$238 ;
+  wire [30:0] \$239 ;
+  wire \$24 ;
+  wire [31:0] \$240 ;
   wire [31:0] \$241 ;
   wire [31:0] \$242 ;
-  wire [31:0] \$243 ;
-  wire [30:0] \$244 ;
+  wire [30:0] \$243 ;
+  wire [31:0] \$244 ;
   wire [31:0] \$245 ;
   wire [31:0] \$246 ;
   wire [31:0] \$247 ;
   wire [31:0] \$248 ;
-  wire [31:0] \$249 ;
-  wire [4:0] \$25 ;
-  wire [29:0] \$250 ;
-  wire [31:0] \$251 ;
-  wire [30:0] \$252 ;
+  wire [29:0] \$249 ;
+  wire \$25 ;
+  wire [31:0] \$250 ;
+  wire [30:0] \$251 ;
+  wire [31:0] \$252 ;
   wire [31:0] \$253 ;
   wire [31:0] \$254 ;
-  wire [31:0] \$255 ;
-  wire [26:0] \$256 ;
-  wire [31:0] \$257 ;
-  wire [27:0] \$258 ;
-  wire [31:0] \$259 ;
-  wire [4:0] \$26 ;
-  wire [28:0] \$260 ;
-  wire [31:0] \$261 ;
-  wire [29:0] \$262 ;
-  wire [31:0] \$263 ;
-  wire [30:0] \$264 ;
+  wire [26:0] \$255 ;
+  wire [31:0] \$256 ;
+  wire [27:0] \$257 ;
+  wire [31:0] \$258 ;
+  wire [28:0] \$259 ;
+  wire \$26 ;
+  wire [31:0] \$260 ;
+  wire [29:0] \$261 ;
+  wire [31:0] \$262 ;
+  wire [30:0] \$263 ;
+  wire [31:0] \$264 ;
   wire [31:0] \$265 ;
   wire [31:0] \$266 ;
-  wire [31:0] \$267 ;
+  wire \$267 ;
   wire \$268 ;
-  wire \$269 ;
+  wire [4:0] \$269 ;
   wire \$27 ;
-  wire [4:0] \$270 ;
+  wire \$270 ;
   wire \$271 ;
-  reg \$272 ;
-  reg [191:0] \$273 ;
-  reg [31:0] \$274 ;
-  reg \$275 ;
-  reg [3:0] \$276 ;
+  wire \$272 ;
+  wire \$273 ;
+  wire \$274 ;
+  wire [4:0] \$275 ;
+  wire \$276 ;
   reg [3:0] \$277 ;
-  reg [15:0] \$278 ;
-  reg [3:0] \$279 ;
-  wire [16:0] \$28 ;
-  reg [3:0] \$280 ;
-  reg [3:0] \$281 ;
+  reg \$278 ;
+  reg [191:0] \$279 ;
+  wire \$28 ;
+  reg [31:0] \$280 ;
+  reg \$281 ;
   reg [3:0] \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg \$285 ;
-  reg \$286 ;
-  reg \$287 ;
-  reg \$288 ;
-  reg \$289 ;
+  reg [3:0] \$283 ;
+  reg [3:0] \$284 ;
+  reg [15:0] \$285 ;
+  reg [3:0] \$286 ;
+  reg [3:0] \$287 ;
+  reg [3:0] \$288 ;
+  reg [3:0] \$289 ;
   wire \$29 ;
   reg \$290 ;
   reg \$291 ;
   reg \$292 ;
   reg \$293 ;
   reg \$294 ;
+  reg \$295 ;
+  reg \$296 ;
+  reg \$297 ;
+  reg \$298 ;
+  reg \$299 ;
   wire \$3 ;
   wire \$30 ;
+  reg \$300 ;
+  reg \$301 ;
   wire \$31 ;
   wire \$32 ;
-  wire [31:0] \$33 ;
+  wire \$33 ;
   wire \$34 ;
   wire \$35 ;
   wire \$36 ;
-  wire \$37 ;
+  wire [4:0] \$37 ;
   wire \$38 ;
-  wire \$39 ;
+  wire [4:0] \$39 ;
   wire \$4 ;
   wire \$40 ;
   wire \$41 ;
@@ -7526,9 +7533,9 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire [4:0] \$56 ;
+  wire \$56 ;
   wire \$57 ;
-  wire [4:0] \$58 ;
+  wire \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
@@ -7537,43 +7544,43 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   wire \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire \$68 ;
+  wire [16:0] \$66 ;
+  wire [16:0] \$67 ;
+  wire [16:0] \$68 ;
   wire \$69 ;
-  wire \$7 ;
+  wire [4:0] \$7 ;
   wire \$70 ;
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire \$75 ;
+  wire [31:0] \$75 ;
   wire [31:0] \$76 ;
-  wire [31:0] \$77 ;
-  wire [30:0] \$78 ;
+  wire [30:0] \$77 ;
+  wire [31:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
   wire [31:0] \$80 ;
   wire [31:0] \$81 ;
   wire [31:0] \$82 ;
-  wire [31:0] \$83 ;
-  wire [30:0] \$84 ;
+  wire [30:0] \$83 ;
+  wire [31:0] \$84 ;
   wire [31:0] \$85 ;
   wire [31:0] \$86 ;
-  wire [31:0] \$87 ;
-  wire [29:0] \$88 ;
-  wire [31:0] \$89 ;
-  wire \$9 ;
-  wire [30:0] \$90 ;
+  wire [29:0] \$87 ;
+  wire [31:0] \$88 ;
+  wire [30:0] \$89 ;
+  wire [16:0] \$9 ;
+  wire [31:0] \$90 ;
   wire [31:0] \$91 ;
   wire [31:0] \$92 ;
   wire [31:0] \$93 ;
   wire [31:0] \$94 ;
   wire [31:0] \$95 ;
   wire [31:0] \$96 ;
-  wire [31:0] \$97 ;
-  wire [29:0] \$98 ;
-  wire [31:0] \$99 ;
+  wire [29:0] \$97 ;
+  wire [31:0] \$98 ;
+  wire [30:0] \$99 ;
   output [3:0] ack_in;
   reg [3:0] ack_in = 4'h0;
   output [15:0] ack_value;
@@ -7588,6 +7595,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   reg buffer__beat_last;
   output buffer__commit;
   reg buffer__commit = 1'h0;
+  (* init = 4'h0 *)
   wire [3:0] buffer__commit_beats;
   output [126:0] buffer__commit_hdr;
   wire [126:0] buffer__commit_hdr;
@@ -7633,8 +7641,9 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   reg [3:0] nak_in = 4'h0;
   output naks_received;
   reg naks_received = 1'h0;
+  reg [3:0] pay_idx = 4'h0;
   output [3:0] r_pay;
-  wire [3:0] r_pay;
+  reg [3:0] r_pay = 4'h0;
   reg [3:0] rbeat = 4'h0;
   reg [31:0] rcrc = 32'd4294967295;
   reg rkeep_bad = 1'h0;
@@ -7691,326 +7700,335 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   reg v_rx_dup;
   reg v_rx_frames;
   reg v_rx_msgs;
-  assign \$1  = hdr_reg[23:16] == 1'h1;
-  assign \$2  = hdr_reg[27:24] == 1'h1;
-  assign \$3  = hdr_reg[27:24] == 2'h3;
-  assign \$4  = \$2  | \$3 ;
-  assign \$5  = hdr_reg[27:24] == 3'h4;
-  assign \$6  = hdr_reg[27:24] == 3'h6;
-  assign \$7  = \$5  | \$6 ;
-  assign \$8  = ! hdr_reg[30:28];
-  assign \$9  = \$7  & \$8 ;
-  assign \$10  = \$4  | \$9 ;
-  assign \$11  = \$1  & \$10 ;
-  assign \$12  = hdr_reg[111:96] <= 7'h40;
-  assign \$13  = \$11  & \$12 ;
-  assign \$14  = hdr_reg[111:96] + 3'h7;
-  assign \$16  = \$13  ? \$15  : 17'h00000;
-  assign \$17  = ~ s_axis__tlast;
-  assign \$18  = rbeat >= 2'h3;
-  assign \$19  = \$17  & \$18 ;
-  assign \$20  = rbeat - 2'h3;
-  assign \$21  = \$20  < \$16 [3:0];
-  assign \$22  = \$19  & \$21 ;
-  assign \$23  = \$22  & rspace;
-  assign \$24  = rbeat - 2'h3;
-  assign \$25  = rbeat - 2'h3;
-  assign \$26  = \$16 [3:0] - 1'h1;
-  assign \$27  = $signed({ 1'h0, \$25  }) == $signed(\$26 );
-  assign \$28  = hdr_reg[47:32] - expected;
-  assign \$29  = s_axis__tvalid & s_axis__tlast;
-  assign \$30  = rbeat < 2'h3;
-  assign \$31  = s_axis__tkeep != 4'hf;
-  assign \$32  = rkeep_bad | \$31 ;
-  assign \$33  = ~ rcrc;
-  assign \$34  = s_axis__tdata[31:0] != \$33 ;
-  assign \$35  = hdr_reg[23:16] != 1'h1;
-  assign \$36  = hdr_reg[23:16] != 2'h2;
-  assign \$37  = \$35  & \$36 ;
-  assign \$38  = | hdr_reg[79:72];
-  assign \$39  = \$37  | \$38 ;
-  assign \$40  = | hdr_reg[127:112];
-  assign \$41  = \$39  | \$40 ;
-  assign \$42  = hdr_reg[23:16] == 1'h1;
-  assign \$43  = hdr_reg[27:24] == 1'h1;
-  assign \$44  = hdr_reg[27:24] == 2'h3;
-  assign \$45  = \$43  | \$44 ;
-  assign \$46  = hdr_reg[27:24] == 3'h4;
-  assign \$47  = hdr_reg[27:24] == 3'h6;
-  assign \$48  = \$46  | \$47 ;
-  assign \$49  = ! hdr_reg[30:28];
-  assign \$50  = \$48  & \$49 ;
-  assign \$51  = \$45  | \$50 ;
-  assign \$52  = \$42  & \$51 ;
-  assign \$53  = hdr_reg[111:96] <= 7'h40;
-  assign \$54  = ~ \$53 ;
-  assign \$55  = \$52  & \$54 ;
-  assign \$56  = rbeat - 2'h3;
-  assign \$57  = $signed(\$56 ) < $signed({ 1'h0, \$16 [3:0] });
-  assign \$58  = rbeat - 2'h3;
-  assign \$59  = $signed(\$58 ) > $signed({ 1'h0, \$16 [3:0] });
-  assign \$60  = | hdr_reg[7:0];
-  assign \$61  = hdr_reg[15:8] < 3'h4;
-  assign \$62  = | hdr_reg[15:8];
-  assign \$63  = \$61  & \$62 ;
-  assign \$64  = ~ \$63 ;
-  assign \$65  = \$60  | \$64 ;
-  assign \$66  = hdr_reg[23:16] == 2'h2;
-  assign \$67  = ! \$28 [15:0];
-  assign \$68  = rspace & buffer__hdr_room;
-  assign \$69  = ~ \$28 [15];
-  assign \$70  = rbeat == 1'h1;
-  assign \$71  = rbeat < 2'h3;
-  assign \$72  = ! rbeat;
-  assign \$73  = rbeat == 1'h1;
-  assign \$74  = rbeat == 2'h2;
-  assign \$75  = ~ s_axis__tlast;
-  assign \$76  = rcrc[0] ? 32'd3433693342 : 32'd0;
-  assign \$78  = rcrc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$79  = \$77  ^ { 1'h0, \$78  };
-  assign \$80  = rcrc[2] ? 32'd2219446010 : 32'd0;
-  assign \$81  = \$79  ^ \$80 ;
-  assign \$82  = rcrc[3] ? 32'd3555007413 : 32'd0;
-  assign \$83  = \$81  ^ \$82 ;
-  assign \$84  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$85  = \$83  ^ { 1'h0, \$84  };
-  assign \$86  = rcrc[5] ? 32'd4185285206 : 32'd0;
-  assign \$87  = \$85  ^ \$86 ;
-  assign \$88  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$89  = \$87  ^ { 2'h0, \$88  };
-  assign \$90  = rcrc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$91  = \$89  ^ { 1'h0, \$90  };
-  assign \$92  = rcrc[8] ? 32'd2792819636 : 32'd0;
-  assign \$93  = \$91  ^ \$92 ;
-  assign \$94  = rcrc[9] ? 32'd2543784233 : 32'd0;
-  assign \$95  = \$93  ^ \$94 ;
-  assign \$96  = rcrc[10] ? 32'd4098827283 : 32'd0;
-  assign \$97  = \$95  ^ \$96 ;
-  assign \$98  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$99  = \$97  ^ { 2'h0, \$98  };
-  assign \$100  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$101  = \$99  ^ { 1'h0, \$100  };
-  assign \$102  = rcrc[13] ? 32'd3485284764 : 32'd0;
-  assign \$103  = \$101  ^ \$102 ;
-  assign \$104  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$105  = \$103  ^ { 1'h0, \$104  };
-  assign \$106  = rcrc[15] ? 32'd2283203314 : 32'd0;
-  assign \$107  = \$105  ^ \$106 ;
-  assign \$108  = rcrc[16] ? 32'd3411858341 : 32'd0;
-  assign \$109  = \$107  ^ \$108 ;
-  assign \$110  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$111  = \$109  ^ { 1'h0, \$110  };
-  assign \$112  = rcrc[18] ? 32'd2609988118 : 32'd0;
-  assign \$113  = \$111  ^ \$112 ;
-  assign \$114  = rcrc[19] ? 32'd3964895853 : 32'd0;
-  assign \$115  = \$113  ^ \$114 ;
-  assign \$116  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$117  = \$115  ^ { 6'h00, \$116  };
-  assign \$118  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$119  = \$117  ^ { 5'h00, \$118  };
-  assign \$120  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$121  = \$119  ^ { 4'h0, \$120  };
-  assign \$122  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$123  = \$121  ^ { 3'h0, \$122  };
-  assign \$124  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$125  = \$123  ^ { 2'h0, \$124  };
-  assign \$126  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$127  = \$125  ^ { 1'h0, \$126  };
-  assign \$128  = rcrc[26] ? 32'd4118849216 : 32'd0;
-  assign \$129  = \$127  ^ \$128 ;
-  assign \$130  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$131  = \$129  ^ { 2'h0, \$130  };
-  assign \$132  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$133  = \$131  ^ { 1'h0, \$132  };
-  assign \$134  = rcrc[29] ? 32'd3250663172 : 32'd0;
-  assign \$135  = \$133  ^ \$134 ;
-  assign \$136  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$137  = \$135  ^ { 1'h0, \$136  };
-  assign \$138  = rcrc[31] ? 32'd2984685714 : 32'd0;
-  assign \$139  = \$137  ^ \$138 ;
-  assign \$140  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$141  = \$139  ^ \$140 ;
-  assign \$142  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$143  = \$141  ^ { 1'h0, \$142  };
-  assign \$144  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
-  assign \$145  = \$143  ^ \$144 ;
-  assign \$146  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$147  = \$145  ^ \$146 ;
-  assign \$148  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$149  = \$147  ^ { 1'h0, \$148  };
-  assign \$150  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$151  = \$149  ^ \$150 ;
-  assign \$152  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$153  = \$151  ^ { 2'h0, \$152  };
-  assign \$154  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$155  = \$153  ^ { 1'h0, \$154  };
-  assign \$156  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
-  assign \$157  = \$155  ^ \$156 ;
-  assign \$158  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
-  assign \$159  = \$157  ^ \$158 ;
-  assign \$160  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$161  = \$159  ^ \$160 ;
-  assign \$162  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$163  = \$161  ^ { 2'h0, \$162  };
-  assign \$164  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$165  = \$163  ^ { 1'h0, \$164  };
-  assign \$166  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
-  assign \$167  = \$165  ^ \$166 ;
-  assign \$168  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$169  = \$167  ^ { 1'h0, \$168  };
-  assign \$170  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
-  assign \$171  = \$169  ^ \$170 ;
-  assign \$172  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$173  = \$171  ^ \$172 ;
-  assign \$174  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$175  = \$173  ^ { 1'h0, \$174  };
-  assign \$176  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
-  assign \$177  = \$175  ^ \$176 ;
-  assign \$178  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
-  assign \$179  = \$177  ^ \$178 ;
-  assign \$180  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$181  = \$179  ^ { 6'h00, \$180  };
-  assign \$182  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$183  = \$181  ^ { 5'h00, \$182  };
-  assign \$184  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$185  = \$183  ^ { 4'h0, \$184  };
-  assign \$186  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$187  = \$185  ^ { 3'h0, \$186  };
-  assign \$188  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$189  = \$187  ^ { 2'h0, \$188  };
-  assign \$190  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$191  = \$189  ^ { 1'h0, \$190  };
-  assign \$192  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$193  = \$191  ^ \$192 ;
-  assign \$194  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$195  = \$193  ^ { 2'h0, \$194  };
-  assign \$196  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$197  = \$195  ^ { 1'h0, \$196  };
-  assign \$198  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$199  = \$197  ^ \$198 ;
-  assign \$200  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$201  = \$199  ^ { 1'h0, \$200  };
-  assign \$202  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
-  assign \$203  = \$201  ^ \$202 ;
-  assign \$204  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
-  assign \$205  = \$203  ^ \$204 ;
-  assign \$206  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
-  assign \$207  = \$205  ^ \$206 ;
-  assign \$208  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
-  assign \$209  = \$207  ^ \$208 ;
-  assign \$210  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$211  = \$209  ^ \$210 ;
-  assign \$212  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
-  assign \$213  = \$211  ^ { 1'h0, \$212  };
-  assign \$214  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
-  assign \$215  = \$213  ^ \$214 ;
-  assign \$216  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
-  assign \$217  = \$215  ^ \$216 ;
-  assign \$218  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$219  = \$217  ^ \$218 ;
-  assign \$220  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$221  = \$219  ^ { 7'h00, \$220  };
-  assign \$222  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$223  = \$221  ^ { 6'h00, \$222  };
-  assign \$224  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$225  = \$223  ^ { 5'h00, \$224  };
-  assign \$226  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$227  = \$225  ^ { 4'h0, \$226  };
-  assign \$228  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$229  = \$227  ^ { 3'h0, \$228  };
-  assign \$230  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$231  = \$229  ^ { 2'h0, \$230  };
-  assign \$232  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$233  = \$231  ^ { 1'h0, \$232  };
-  assign \$234  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$235  = \$233  ^ \$234 ;
-  assign \$236  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$237  = \$235  ^ { 3'h0, \$236  };
-  assign \$238  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$239  = \$237  ^ { 2'h0, \$238  };
-  assign \$240  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$241  = \$239  ^ { 1'h0, \$240  };
-  assign \$242  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$243  = \$241  ^ \$242 ;
-  assign \$244  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$245  = \$243  ^ { 1'h0, \$244  };
-  assign \$246  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
-  assign \$247  = \$245  ^ \$246 ;
-  assign \$248  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$249  = \$247  ^ \$248 ;
-  assign \$250  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$251  = \$249  ^ { 2'h0, \$250  };
-  assign \$252  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$253  = \$251  ^ { 1'h0, \$252  };
-  assign \$254  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$255  = \$253  ^ \$254 ;
-  assign \$256  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$257  = \$255  ^ { 5'h00, \$256  };
-  assign \$258  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$259  = \$257  ^ { 4'h0, \$258  };
-  assign \$260  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$261  = \$259  ^ { 3'h0, \$260  };
-  assign \$262  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$263  = \$261  ^ { 2'h0, \$262  };
-  assign \$264  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$265  = \$263  ^ { 1'h0, \$264  };
-  assign \$266  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$267  = \$265  ^ \$266 ;
-  assign \$268  = s_axis__tkeep != 8'hff;
-  assign \$269  = rbeat != 4'hd;
-  assign \$270  = rbeat + 1'h1;
-  assign \$271  = s_axis__tvalid & s_axis__tlast;
+  assign \$1  = ~ s_axis__tlast;
+  assign \$2  = rbeat >= 2'h3;
+  assign \$3  = \$1  & \$2 ;
+  assign \$4  = pay_idx < r_pay;
+  assign \$5  = \$3  & \$4 ;
+  assign \$6  = \$5  & rspace;
+  assign \$7  = r_pay - 1'h1;
+  assign \$8  = pay_idx == \$7 ;
+  assign \$9  = hdr_reg[47:32] - expected;
+  assign \$10  = s_axis__tvalid & s_axis__tlast;
+  assign \$11  = rbeat < 2'h3;
+  assign \$12  = s_axis__tkeep != 4'hf;
+  assign \$13  = rkeep_bad | \$12 ;
+  assign \$14  = ~ rcrc;
+  assign \$15  = s_axis__tdata[31:0] != \$14 ;
+  assign \$16  = hdr_reg[23:16] != 1'h1;
+  assign \$17  = hdr_reg[23:16] != 2'h2;
+  assign \$18  = \$16  & \$17 ;
+  assign \$19  = | hdr_reg[79:72];
+  assign \$20  = \$18  | \$19 ;
+  assign \$21  = | hdr_reg[127:112];
+  assign \$22  = \$20  | \$21 ;
+  assign \$23  = hdr_reg[23:16] == 1'h1;
+  assign \$24  = hdr_reg[27:24] == 1'h1;
+  assign \$25  = hdr_reg[27:24] == 2'h3;
+  assign \$26  = \$24  | \$25 ;
+  assign \$27  = hdr_reg[27:24] == 3'h4;
+  assign \$28  = hdr_reg[27:24] == 3'h6;
+  assign \$29  = \$27  | \$28 ;
+  assign \$30  = ! hdr_reg[30:28];
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = \$26  | \$31 ;
+  assign \$33  = \$23  & \$32 ;
+  assign \$34  = hdr_reg[111:96] <= 7'h40;
+  assign \$35  = ~ \$34 ;
+  assign \$36  = \$33  & \$35 ;
+  assign \$37  = rbeat - 2'h3;
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, r_pay });
+  assign \$39  = rbeat - 2'h3;
+  assign \$40  = $signed(\$39 ) > $signed({ 1'h0, r_pay });
+  assign \$41  = | hdr_reg[7:0];
+  assign \$42  = hdr_reg[15:8] < 3'h4;
+  assign \$43  = | hdr_reg[15:8];
+  assign \$44  = \$42  & \$43 ;
+  assign \$45  = ~ \$44 ;
+  assign \$46  = \$41  | \$45 ;
+  assign \$47  = hdr_reg[23:16] == 2'h2;
+  assign \$48  = ! \$9 [15:0];
+  assign \$49  = rspace & buffer__hdr_room;
+  assign \$50  = ~ \$9 [15];
+  assign \$51  = rbeat == 2'h2;
+  assign \$52  = s_axis__tvalid & \$51 ;
+  assign \$53  = hdr_reg[23:16] == 1'h1;
+  assign \$54  = hdr_reg[27:24] == 1'h1;
+  assign \$55  = hdr_reg[27:24] == 2'h3;
+  assign \$56  = \$54  | \$55 ;
+  assign \$57  = hdr_reg[27:24] == 3'h4;
+  assign \$58  = hdr_reg[27:24] == 3'h6;
+  assign \$59  = \$57  | \$58 ;
+  assign \$60  = ! hdr_reg[30:28];
+  assign \$61  = \$59  & \$60 ;
+  assign \$62  = \$56  | \$61 ;
+  assign \$63  = \$53  & \$62 ;
+  assign \$64  = hdr_reg[111:96] <= 7'h40;
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = hdr_reg[111:96] + 3'h7;
+  assign \$68  = \$65  ? \$67  : 17'h00000;
+  assign \$69  = rbeat == 1'h1;
+  assign \$70  = rbeat < 2'h3;
+  assign \$71  = ! rbeat;
+  assign \$72  = rbeat == 1'h1;
+  assign \$73  = rbeat == 2'h2;
+  assign \$74  = ~ s_axis__tlast;
+  assign \$75  = rcrc[0] ? 32'd3433693342 : 32'd0;
+  assign \$77  = rcrc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$78  = \$76  ^ { 1'h0, \$77  };
+  assign \$79  = rcrc[2] ? 32'd2219446010 : 32'd0;
+  assign \$80  = \$78  ^ \$79 ;
+  assign \$81  = rcrc[3] ? 32'd3555007413 : 32'd0;
+  assign \$82  = \$80  ^ \$81 ;
+  assign \$83  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$84  = \$82  ^ { 1'h0, \$83  };
+  assign \$85  = rcrc[5] ? 32'd4185285206 : 32'd0;
+  assign \$86  = \$84  ^ \$85 ;
+  assign \$87  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$88  = \$86  ^ { 2'h0, \$87  };
+  assign \$89  = rcrc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$90  = \$88  ^ { 1'h0, \$89  };
+  assign \$91  = rcrc[8] ? 32'd2792819636 : 32'd0;
+  assign \$92  = \$90  ^ \$91 ;
+  assign \$93  = rcrc[9] ? 32'd2543784233 : 32'd0;
+  assign \$94  = \$92  ^ \$93 ;
+  assign \$95  = rcrc[10] ? 32'd4098827283 : 32'd0;
+  assign \$96  = \$94  ^ \$95 ;
+  assign \$97  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$98  = \$96  ^ { 2'h0, \$97  };
+  assign \$99  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$100  = \$98  ^ { 1'h0, \$99  };
+  assign \$101  = rcrc[13] ? 32'd3485284764 : 32'd0;
+  assign \$102  = \$100  ^ \$101 ;
+  assign \$103  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$104  = \$102  ^ { 1'h0, \$103  };
+  assign \$105  = rcrc[15] ? 32'd2283203314 : 32'd0;
+  assign \$106  = \$104  ^ \$105 ;
+  assign \$107  = rcrc[16] ? 32'd3411858341 : 32'd0;
+  assign \$108  = \$106  ^ \$107 ;
+  assign \$109  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$110  = \$108  ^ { 1'h0, \$109  };
+  assign \$111  = rcrc[18] ? 32'd2609988118 : 32'd0;
+  assign \$112  = \$110  ^ \$111 ;
+  assign \$113  = rcrc[19] ? 32'd3964895853 : 32'd0;
+  assign \$114  = \$112  ^ \$113 ;
+  assign \$115  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$116  = \$114  ^ { 6'h00, \$115  };
+  assign \$117  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$118  = \$116  ^ { 5'h00, \$117  };
+  assign \$119  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$120  = \$118  ^ { 4'h0, \$119  };
+  assign \$121  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$122  = \$120  ^ { 3'h0, \$121  };
+  assign \$123  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$124  = \$122  ^ { 2'h0, \$123  };
+  assign \$125  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$126  = \$124  ^ { 1'h0, \$125  };
+  assign \$127  = rcrc[26] ? 32'd4118849216 : 32'd0;
+  assign \$128  = \$126  ^ \$127 ;
+  assign \$129  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$130  = \$128  ^ { 2'h0, \$129  };
+  assign \$131  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$132  = \$130  ^ { 1'h0, \$131  };
+  assign \$133  = rcrc[29] ? 32'd3250663172 : 32'd0;
+  assign \$134  = \$132  ^ \$133 ;
+  assign \$135  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$136  = \$134  ^ { 1'h0, \$135  };
+  assign \$137  = rcrc[31] ? 32'd2984685714 : 32'd0;
+  assign \$138  = \$136  ^ \$137 ;
+  assign \$139  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
+  assign \$140  = \$138  ^ \$139 ;
+  assign \$141  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$142  = \$140  ^ { 1'h0, \$141  };
+  assign \$143  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$144  = \$142  ^ \$143 ;
+  assign \$145  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$146  = \$144  ^ \$145 ;
+  assign \$147  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$148  = \$146  ^ { 1'h0, \$147  };
+  assign \$149  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$150  = \$148  ^ \$149 ;
+  assign \$151  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$152  = \$150  ^ { 2'h0, \$151  };
+  assign \$153  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$154  = \$152  ^ { 1'h0, \$153  };
+  assign \$155  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$156  = \$154  ^ \$155 ;
+  assign \$157  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$158  = \$156  ^ \$157 ;
+  assign \$159  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
+  assign \$160  = \$158  ^ \$159 ;
+  assign \$161  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$162  = \$160  ^ { 2'h0, \$161  };
+  assign \$163  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$164  = \$162  ^ { 1'h0, \$163  };
+  assign \$165  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$166  = \$164  ^ \$165 ;
+  assign \$167  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$168  = \$166  ^ { 1'h0, \$167  };
+  assign \$169  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$170  = \$168  ^ \$169 ;
+  assign \$171  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
+  assign \$172  = \$170  ^ \$171 ;
+  assign \$173  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$174  = \$172  ^ { 1'h0, \$173  };
+  assign \$175  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$176  = \$174  ^ \$175 ;
+  assign \$177  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$178  = \$176  ^ \$177 ;
+  assign \$179  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$180  = \$178  ^ { 6'h00, \$179  };
+  assign \$181  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$182  = \$180  ^ { 5'h00, \$181  };
+  assign \$183  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$184  = \$182  ^ { 4'h0, \$183  };
+  assign \$185  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$186  = \$184  ^ { 3'h0, \$185  };
+  assign \$187  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$188  = \$186  ^ { 2'h0, \$187  };
+  assign \$189  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$190  = \$188  ^ { 1'h0, \$189  };
+  assign \$191  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$192  = \$190  ^ \$191 ;
+  assign \$193  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$194  = \$192  ^ { 2'h0, \$193  };
+  assign \$195  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$196  = \$194  ^ { 1'h0, \$195  };
+  assign \$197  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$198  = \$196  ^ \$197 ;
+  assign \$199  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$200  = \$198  ^ { 1'h0, \$199  };
+  assign \$201  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$202  = \$200  ^ \$201 ;
+  assign \$203  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$204  = \$202  ^ \$203 ;
+  assign \$205  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$206  = \$204  ^ \$205 ;
+  assign \$207  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$208  = \$206  ^ \$207 ;
+  assign \$209  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$210  = \$208  ^ \$209 ;
+  assign \$211  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$212  = \$210  ^ { 1'h0, \$211  };
+  assign \$213  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$214  = \$212  ^ \$213 ;
+  assign \$215  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$216  = \$214  ^ \$215 ;
+  assign \$217  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$218  = \$216  ^ \$217 ;
+  assign \$219  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$220  = \$218  ^ { 7'h00, \$219  };
+  assign \$221  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$222  = \$220  ^ { 6'h00, \$221  };
+  assign \$223  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$224  = \$222  ^ { 5'h00, \$223  };
+  assign \$225  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$226  = \$224  ^ { 4'h0, \$225  };
+  assign \$227  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$228  = \$226  ^ { 3'h0, \$227  };
+  assign \$229  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$230  = \$228  ^ { 2'h0, \$229  };
+  assign \$231  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$232  = \$230  ^ { 1'h0, \$231  };
+  assign \$233  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$234  = \$232  ^ \$233 ;
+  assign \$235  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$236  = \$234  ^ { 3'h0, \$235  };
+  assign \$237  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$238  = \$236  ^ { 2'h0, \$237  };
+  assign \$239  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$240  = \$238  ^ { 1'h0, \$239  };
+  assign \$241  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$242  = \$240  ^ \$241 ;
+  assign \$243  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$244  = \$242  ^ { 1'h0, \$243  };
+  assign \$245  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$246  = \$244  ^ \$245 ;
+  assign \$247  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
+  assign \$248  = \$246  ^ \$247 ;
+  assign \$249  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$250  = \$248  ^ { 2'h0, \$249  };
+  assign \$251  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$252  = \$250  ^ { 1'h0, \$251  };
+  assign \$253  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$254  = \$252  ^ \$253 ;
+  assign \$255  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$256  = \$254  ^ { 5'h00, \$255  };
+  assign \$257  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$258  = \$256  ^ { 4'h0, \$257  };
+  assign \$259  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$260  = \$258  ^ { 3'h0, \$259  };
+  assign \$261  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$262  = \$260  ^ { 2'h0, \$261  };
+  assign \$263  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$264  = \$262  ^ { 1'h0, \$263  };
+  assign \$265  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$266  = \$264  ^ \$265 ;
+  assign \$267  = s_axis__tkeep != 8'hff;
+  assign \$268  = rbeat != 4'hd;
+  assign \$269  = rbeat + 1'h1;
+  assign \$270  = ~ s_axis__tlast;
+  assign \$271  = rbeat >= 2'h3;
+  assign \$272  = \$270  & \$271 ;
+  assign \$273  = pay_idx != 4'ha;
+  assign \$274  = \$272  & \$273 ;
+  assign \$275  = pay_idx + 1'h1;
+  assign \$276  = s_axis__tvalid & s_axis__tlast;
   always @(posedge clk)
-    rspace <= \$272 ;
+    r_pay <= \$277 ;
   always @(posedge clk)
-    hdr_reg <= \$273 ;
+    rspace <= \$278 ;
   always @(posedge clk)
-    rcrc <= \$274 ;
+    hdr_reg <= \$279 ;
   always @(posedge clk)
-    rkeep_bad <= \$275 ;
+    rcrc <= \$280 ;
   always @(posedge clk)
-    rbeat <= \$276 ;
+    rkeep_bad <= \$281 ;
   always @(posedge clk)
-    ack_in <= \$277 ;
+    rbeat <= \$282 ;
   always @(posedge clk)
-    ack_value <= \$278 ;
+    pay_idx <= \$283 ;
   always @(posedge clk)
-    nak_in <= \$279 ;
+    ack_in <= \$284 ;
   always @(posedge clk)
-    msg_in <= \$280 ;
+    ack_value <= \$285 ;
   always @(posedge clk)
-    gap_in <= \$281 ;
+    nak_in <= \$286 ;
   always @(posedge clk)
-    delivered <= \$282 ;
+    msg_in <= \$287 ;
   always @(posedge clk)
-    rx_frames <= \$283 ;
+    gap_in <= \$288 ;
   always @(posedge clk)
-    rx_msgs <= \$284 ;
+    delivered <= \$289 ;
   always @(posedge clk)
-    rx_acks <= \$285 ;
+    rx_frames <= \$290 ;
   always @(posedge clk)
-    rx_dup <= \$286 ;
+    rx_msgs <= \$291 ;
   always @(posedge clk)
-    rx_drop_crc <= \$287 ;
+    rx_acks <= \$292 ;
   always @(posedge clk)
-    rx_drop_misrouted <= \$288 ;
+    rx_dup <= \$293 ;
   always @(posedge clk)
-    rx_drop_truncated <= \$289 ;
+    rx_drop_crc <= \$294 ;
   always @(posedge clk)
-    rx_drop_oversize <= \$290 ;
+    rx_drop_misrouted <= \$295 ;
   always @(posedge clk)
-    rx_drop_malformed <= \$291 ;
+    rx_drop_truncated <= \$296 ;
   always @(posedge clk)
-    rx_drop_nobuf <= \$292 ;
+    rx_drop_oversize <= \$297 ;
   always @(posedge clk)
-    naks_received <= \$293 ;
+    rx_drop_malformed <= \$298 ;
   always @(posedge clk)
-    buffer__commit <= \$294 ;
+    rx_drop_nobuf <= \$299 ;
+  always @(posedge clk)
+    naks_received <= \$300 ;
+  always @(posedge clk)
+    buffer__commit <= \$301 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$23 ) begin
+      if (\$6 ) begin
         buffer__beat_en = 1'h1;
       end
     end
@@ -8019,8 +8037,8 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
-      if (\$23 ) begin
-        buffer__beat_index = \$24 [2:0];
+      if (\$6 ) begin
+        buffer__beat_index = pay_idx[2:0];
       end
     end
   end
@@ -8028,7 +8046,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
-      if (\$23 ) begin
+      if (\$6 ) begin
         buffer__beat_data = s_axis__tdata;
       end
     end
@@ -8037,29 +8055,29 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$23 ) begin
-        buffer__beat_last = \$27 ;
+      if (\$6 ) begin
+        buffer__beat_last = \$8 ;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_frames = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       v_rx_frames = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_drop_truncated = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
+    if (\$10 ) begin
+      if (\$11 ) begin
         v_rx_drop_truncated = 1'h1;
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
         v_rx_drop_truncated = 1'h1;
       end
     end
@@ -8067,12 +8085,12 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_drop_malformed = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+    if (\$10 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
         v_rx_drop_malformed = 1'h1;
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
         v_rx_drop_malformed = 1'h1;
       end
     end
@@ -8080,10 +8098,10 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_drop_crc = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
+    if (\$10 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
         v_rx_drop_crc = 1'h1;
       end
     end
@@ -8091,15 +8109,15 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_drop_oversize = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+    if (\$10 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
         v_rx_drop_oversize = 1'h1;
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
         v_rx_drop_oversize = 1'h1;
       end
     end
@@ -8107,15 +8125,15 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_drop_misrouted = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+    if (\$10 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
         v_rx_drop_misrouted = 1'h1;
       end
     end
@@ -8123,16 +8141,16 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_ack_in = 4'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[9:8])
@@ -8151,16 +8169,16 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_ack_value = 16'h0000;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         v_ack_value = hdr_reg[63:48];
       end
@@ -8169,16 +8187,16 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_nak_in = 4'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[9:8])
@@ -8197,16 +8215,16 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_naks_received = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         v_naks_received = hdr_reg[31];
       end
@@ -8215,18 +8233,18 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_acks = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
-        if (\$66 ) begin
+        if (\$47 ) begin
           v_rx_acks = 1'h1;
         end
       end
@@ -8235,19 +8253,19 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_msg_in = 4'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
           (* full_case = 32'd1 *)
           casez (hdr_reg[9:8])
@@ -8267,22 +8285,22 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_delivered = 4'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
-          if (\$67 ) begin
-            if (\$68 ) begin
+          if (\$48 ) begin
+            if (\$49 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[9:8])
                 2'h0:
@@ -8303,22 +8321,22 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_msgs = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
-          if (\$67 ) begin
-            if (\$68 ) begin
+          if (\$48 ) begin
+            if (\$49 ) begin
               v_rx_msgs = 1'h1;
             end
           end
@@ -8329,22 +8347,22 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_commit = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
-          if (\$67 ) begin
-            if (\$68 ) begin
+          if (\$48 ) begin
+            if (\$49 ) begin
               v_commit = 1'h1;
             end
           end
@@ -8355,23 +8373,23 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_drop_nobuf = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
-          if (\$67 ) begin
+          if (\$48 ) begin
             (* full_case = 32'd1 *)
-            if (\$68 ) begin
+            if (\$49 ) begin
             end else begin
               v_rx_drop_nobuf = 1'h1;
             end
@@ -8383,22 +8401,22 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_dup = 1'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$67 ) begin
+          if (\$48 ) begin
           end else begin
             v_rx_dup = 1'h1;
           end
@@ -8409,24 +8427,24 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_gap_in = 4'h0;
-    if (\$29 ) begin
+    if (\$10 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-      end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$47 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$67 ) begin
+          if (\$48 ) begin
           end else begin
-            if (\$69 ) begin
+            if (\$50 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[9:8])
                 2'h0:
@@ -8446,215 +8464,239 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$272  = rspace;
-    if (s_axis__tvalid) begin
-      if (\$70 ) begin
-        \$272  = buffer__room;
-      end
+    \$277  = r_pay;
+    if (\$52 ) begin
+      \$277  = \$68 [3:0];
     end
-    if (rst) begin
-      \$272  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$273  = hdr_reg;
-    if (s_axis__tvalid) begin
-      if (\$71 ) begin
-        if (\$72 ) begin
-          \$273 [63:0] = s_axis__tdata;
-        end
-        if (\$73 ) begin
-          \$273 [127:64] = s_axis__tdata;
-        end
-        if (\$74 ) begin
-          \$273 [191:128] = s_axis__tdata;
-        end
-      end
-    end
-    if (rst) begin
-      \$273  = 192'h000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$274  = rcrc;
-    if (s_axis__tvalid) begin
-      if (\$75 ) begin
-        \$274  = \$267 ;
-      end
-    end
-    if (\$271 ) begin
-      \$274  = 32'd4294967295;
-    end
-    if (rst) begin
-      \$274  = 32'd4294967295;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$275  = rkeep_bad;
-    if (s_axis__tvalid) begin
-      if (\$75 ) begin
-        if (\$268 ) begin
-          \$275  = 1'h1;
-        end
-      end
-    end
-    if (\$271 ) begin
-      \$275  = 1'h0;
-    end
-    if (rst) begin
-      \$275  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$276  = rbeat;
-    if (s_axis__tvalid) begin
-      if (\$75 ) begin
-        if (\$269 ) begin
-          \$276  = \$270 [3:0];
-        end
-      end
-    end
-    if (\$271 ) begin
-      \$276  = 4'h0;
-    end
-    if (rst) begin
-      \$276  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$277  = v_ack_in;
     if (rst) begin
       \$277  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$278  = v_ack_value;
+    \$278  = rspace;
+    if (s_axis__tvalid) begin
+      if (\$69 ) begin
+        \$278  = buffer__room;
+      end
+    end
     if (rst) begin
-      \$278  = 16'h0000;
+      \$278  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$279  = v_nak_in;
+    \$279  = hdr_reg;
+    if (s_axis__tvalid) begin
+      if (\$70 ) begin
+        if (\$71 ) begin
+          \$279 [63:0] = s_axis__tdata;
+        end
+        if (\$72 ) begin
+          \$279 [127:64] = s_axis__tdata;
+        end
+        if (\$73 ) begin
+          \$279 [191:128] = s_axis__tdata;
+        end
+      end
+    end
     if (rst) begin
-      \$279  = 4'h0;
+      \$279  = 192'h000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$280  = v_msg_in;
+    \$280  = rcrc;
+    if (s_axis__tvalid) begin
+      if (\$74 ) begin
+        \$280  = \$266 ;
+      end
+    end
+    if (\$276 ) begin
+      \$280  = 32'd4294967295;
+    end
     if (rst) begin
-      \$280  = 4'h0;
+      \$280  = 32'd4294967295;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$281  = v_gap_in;
+    \$281  = rkeep_bad;
+    if (s_axis__tvalid) begin
+      if (\$74 ) begin
+        if (\$267 ) begin
+          \$281  = 1'h1;
+        end
+      end
+    end
+    if (\$276 ) begin
+      \$281  = 1'h0;
+    end
     if (rst) begin
-      \$281  = 4'h0;
+      \$281  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$282  = v_delivered;
+    \$282  = rbeat;
+    if (s_axis__tvalid) begin
+      if (\$74 ) begin
+        if (\$268 ) begin
+          \$282  = \$269 [3:0];
+        end
+      end
+    end
+    if (\$276 ) begin
+      \$282  = 4'h0;
+    end
     if (rst) begin
       \$282  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$283  = v_rx_frames;
+    \$283  = pay_idx;
+    if (s_axis__tvalid) begin
+      if (\$274 ) begin
+        \$283  = \$275 [3:0];
+      end
+    end
+    if (\$276 ) begin
+      \$283  = 4'h0;
+    end
     if (rst) begin
-      \$283  = 1'h0;
+      \$283  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$284  = v_rx_msgs;
+    \$284  = v_ack_in;
     if (rst) begin
-      \$284  = 1'h0;
+      \$284  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$285  = v_rx_acks;
+    \$285  = v_ack_value;
     if (rst) begin
-      \$285  = 1'h0;
+      \$285  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$286  = v_rx_dup;
+    \$286  = v_nak_in;
     if (rst) begin
-      \$286  = 1'h0;
+      \$286  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$287  = v_rx_drop_crc;
+    \$287  = v_msg_in;
     if (rst) begin
-      \$287  = 1'h0;
+      \$287  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$288  = v_rx_drop_misrouted;
+    \$288  = v_gap_in;
     if (rst) begin
-      \$288  = 1'h0;
+      \$288  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$289  = v_rx_drop_truncated;
+    \$289  = v_delivered;
     if (rst) begin
-      \$289  = 1'h0;
+      \$289  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$290  = v_rx_drop_oversize;
+    \$290  = v_rx_frames;
     if (rst) begin
       \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$291  = v_rx_drop_malformed;
+    \$291  = v_rx_msgs;
     if (rst) begin
       \$291  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$292  = v_rx_drop_nobuf;
+    \$292  = v_rx_acks;
     if (rst) begin
       \$292  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$293  = v_naks_received;
+    \$293  = v_rx_dup;
     if (rst) begin
       \$293  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$294  = v_commit;
+    \$294  = v_rx_drop_crc;
     if (rst) begin
       \$294  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$295  = v_rx_drop_misrouted;
+    if (rst) begin
+      \$295  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$296  = v_rx_drop_truncated;
+    if (rst) begin
+      \$296  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$297  = v_rx_drop_oversize;
+    if (rst) begin
+      \$297  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$298  = v_rx_drop_malformed;
+    if (rst) begin
+      \$298  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$299  = v_rx_drop_nobuf;
+    if (rst) begin
+      \$299  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$300  = v_naks_received;
+    if (rst) begin
+      \$300  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$301  = v_commit;
+    if (rst) begin
+      \$301  = 1'h0;
+    end
+  end
   assign s_axis__tready = 1'h1;
-  assign buffer__commit_beats = \$16 [3:0];
-  assign seq_delta = \$28 [15:0];
-  assign r_pay = \$16 [3:0];
+  assign buffer__commit_beats = r_pay;
+  assign seq_delta = \$9 [15:0];
   assign src = hdr_reg[9:8];
   assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
   assign \buffer__commit_hdr.status  = buffer__commit_hdr[6:4];
@@ -8672,12 +8714,12 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   assign buffer__commit_hdr[14:7] = hdr_reg[15:8];
   assign buffer__commit_hdr[6:4] = hdr_reg[30:28];
   assign buffer__commit_hdr[3:0] = hdr_reg[27:24];
-  assign \$15  = { 3'h0, \$14 [16:3] };
-  assign \$77  = \$76 ;
+  assign \$67  = { 3'h0, \$66 [16:3] };
+  assign \$76  = \$75 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.rx_buffer (rx__data__ready, clk, rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, r_en);
+module \netif.rx_buffer (rx__data__ready, clk, rst, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire [6:0] \$1 ;
   wire [6:0] \$2 ;
@@ -9040,7 +9082,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$1905$0 , \port$1931$0 , \port$1957$0 , m_axis__tready);
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$1918$0 , \port$1944$0 , \port$1970$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -9431,12 +9473,12 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   wire [1:0] \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$1905$0 ;
-  wire \port$1905$0 ;
-  input \port$1931$0 ;
-  wire \port$1931$0 ;
-  input \port$1957$0 ;
-  wire \port$1957$0 ;
+  input \port$1918$0 ;
+  wire \port$1918$0 ;
+  input \port$1944$0 ;
+  wire \port$1944$0 ;
+  input \port$1970$0 ;
+  wire \port$1970$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -9504,7 +9546,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign any_expired = | { \port$1957$0 , \port$1931$0 , \port$1905$0 , 1'h0 };
+  assign any_expired = | { \port$1970$0 , \port$1944$0 , \port$1918$0 , 1'h0 };
   assign \$14  = crc[0] ? 32'd3433693342 : 32'd0;
   assign \$16  = crc[1] ? 31'h4225077d : 31'h00000000;
   assign \$17  = \$15  ^ { 1'h0, \$16  };
@@ -9948,13 +9990,13 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$1957$0 ) begin
+            if (\port$1970$0 ) begin
               go_back = 4'h8;
             end
-            if (\port$1931$0 ) begin
+            if (\port$1944$0 ) begin
               go_back = 4'h4;
             end
-            if (\port$1905$0 ) begin
+            if (\port$1918$0 ) begin
               go_back = 4'h2;
             end
           end
@@ -10624,7 +10666,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer };
-  assign expired = { \port$1957$0 , \port$1931$0 , \port$1905$0 , 1'h0 };
+  assign expired = { \port$1970$0 , \port$1944$0 , \port$1918$0 , 1'h0 };
   assign \pick$21  = peer;
   assign \hdr_out.dst  = { 6'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
