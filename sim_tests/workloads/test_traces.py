@@ -12,6 +12,7 @@ from emu.traces import lackey
 from emu.traces.lackey import LackeyParser, split_aligned
 from emu.workload_format import OP_READ, OP_WRITE, validate
 from emu.workloads import generate
+from sim_tests.lib.runner import default_seed
 
 DATA = Path(__file__).parent / "data"
 SNIPPET = DATA / "lackey_list.txt"
@@ -172,11 +173,14 @@ def _read_line_by_line(path, **options):
 
 
 @pytest.mark.parametrize("block", [64, 1000, 1 << 19])
-def test_vectorised_reader_equals_line_reader(tmp_path, monkeypatch, block):
+def test_vectorised_reader_equals_line_reader(request, tmp_path, monkeypatch, block):
     """The vectorised block reader gives the line reader's workload (bit for bit), instruction count and error
     message (same line number) on generated traces, with text fed in pieces of random sizes."""
-    seed = int(np.random.SeedSequence().entropy % 2**32)
-    print(f"seed {seed}")
+    # A fixed seed per block size (--seed overrides): with a fresh entropy seed the mix of failing and comparable
+    # traces, and so `compared > 4` below, was luck (a CI run drew only 4 comparable traces of 12).
+    seed = request.config.getoption("--seed")
+    seed = default_seed(f"sim_tests/workloads/test_traces.py::vectorised[{block}]") if seed is None else seed
+    print(f"seed {seed} (reproduce with --seed {seed})")
     rng = np.random.default_rng(seed)
     monkeypatch.setattr(lackey, "_BLOCK", block)
     compared = errors = 0
