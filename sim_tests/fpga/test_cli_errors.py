@@ -114,3 +114,48 @@ def test_small_and_config_exclude_each_other(capsys, tmp_path):
     config = tmp_path / "c.json"
     config.write_text("{}")
     assert "--small and --config both" in _error(capsys, "--small", "--target", "ice40", "--config", str(config))
+
+
+def test_seed_out_of_range(capsys):
+    assert "--seed must be an integer from 0 to 2147483647, not -1" in _error(capsys, "--seed", "-1")
+    assert "not 2147483648" in _error(capsys, "--seed", "2147483648")
+
+
+def test_seed_given_twice(capsys):
+    assert "--seed 3 is given more than once" in _error(capsys, "--seed", "3", "1", "3")
+
+
+def test_several_seeds_only_for_block_runs(capsys):
+    assert "give one --seed with --sweep" in _error(capsys, "--sweep", "--seed", "1", "2")
+    assert "give one --seed with --library" in _error(capsys, "--library", "--seed", "1", "2")
+    assert "--seed is for the blocks' place and route" in _error(capsys, "--board", "--seed", "2")
+
+
+def _placed(seed, fmax, **kw):
+    base = dict(block="mmu", target="ecp5", device="LFE5U-85F-6BG381", luts=8845, ffs=3792, brams=0, lutram=247,
+                fmax_mhz=fmax, fits=True, note="", freq_constraint_mhz=125.0, seed=seed)
+    return _result(**{**base, **kw})
+
+
+def test_several_seeds_get_a_seed_column_and_a_summary():
+    from emu.synth.table import format_markdown, format_seed_summary
+    rows = [_placed(1, 66.3), _placed(2, 79.0), _placed(3, 70.5)]
+    lines = format_table(rows).splitlines()
+    assert lines[0].split()[:4] == ["block", "target", "seed", "LUTs"]
+    assert [line.split()[2] for line in lines[2:]] == ["1", "2", "3"]
+    assert [line.split()[7] for line in lines[2:]] == ["66.3", "79.0", "70.5"]
+    assert format_markdown(rows).splitlines()[0].startswith("| block | target | seed | LUTs |")
+    assert format_seed_summary(rows).splitlines() == [
+        "fmax over seeds:", "  mmu/ecp5: fmax min 66.3, median 70.5, max 79.0 MHz over seeds 1, 2, 3"]
+    # Two seeds: the median is their mean; a row without fmax (did not finish) is counted apart.
+    late = _placed(4, None, finished=False, luts=None)
+    assert format_seed_summary([rows[0], rows[1], late]).splitlines()[1] == (
+        "  mmu/ecp5: fmax min 66.3, median 72.7, max 79.0 MHz over seeds 1, 2, 4 "
+        "(1 without fmax: did not fit or did not finish)")
+
+
+def test_one_seed_keeps_the_plain_table():
+    from emu.synth.table import format_seed_summary
+    rows = [_placed(1, 66.3), _placed(1, 94.7, block="excache")]
+    assert format_table(rows).splitlines()[0].split()[:3] == ["block", "target", "LUTs"]
+    assert format_seed_summary(rows) == ""

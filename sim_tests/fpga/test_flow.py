@@ -126,6 +126,28 @@ def test_design_too_big_for_ice40_is_a_table_row(cache):
     assert result.fmax_mhz is None
 
 
+def test_the_seed_reaches_nextpnr_and_the_cache_key(cache, monkeypatch):
+    from emu.synth import flow
+    real, calls = flow.run_tool, []
+
+    def recording(package, args, cwd, log_name, timeout=None):
+        calls.append((package, list(args)))
+        return real(package, args, cwd, log_name, timeout)
+
+    monkeypatch.setattr(flow, "run_tool", recording)
+    design = ASYNC_READ.replace("module lutram", "module lutram_seeded")
+    first = synthesize(design, "lutram_seeded", "ecp5", seed=1)
+    second = synthesize(design, "lutram_seeded", "ecp5", seed=7)
+    assert (first.seed, second.seed) == (1, 7) and not second.cached
+    assert first.workdir != second.workdir
+    seeds = [args[args.index("--seed") + 1] for package, args in calls if package.startswith("yowasp-nextpnr")]
+    assert seeds == ["1", "7"]
+    again = synthesize(design, "lutram_seeded", "ecp5", seed=7)
+    assert again.cached and again.seed == 7 and again.fmax_mhz == second.fmax_mhz
+    with pytest.raises(ValueError, match="placer seed must be an integer from 0 to 2147483647, not -2"):
+        synthesize(design, "lutram_seeded", "ecp5", seed=-2)
+
+
 ROUTER_LOG = """Info: Running router2...
 Info: Running main router loop...
 Info:     iter=1 wires=151056 overused=6847 overuse=8107 archfail=NA
