@@ -11074,7 +11074,6 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .tx_data__valid(net_tx__data__valid)
   );
   \memory_component.memory.mmu.owners  owners (
-    .check_en(check_en),
     .check_node(owner_node),
     .check_pid(check_pid),
     .check_valid(owner_valid),
@@ -11194,7 +11193,6 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .head_pop(pop),
     .head_rearm(rearm),
     .head_take(take),
-    .owner_en(check_en),
     .owner_node(owner_node),
     .owner_pid(check_pid),
     .owner_valid(owner_valid),
@@ -11220,6 +11218,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .tlb_pfn(tlb_pfn),
     .tlb_r(tlb_r),
     .tlb_stale(tlb_stale),
+    .tlb_stb(lk_stb),
     .tlb_vpn(lk_vpn),
     .tlb_w(tlb_w),
     .walk_done(walk_done),
@@ -11410,12 +11409,12 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   assign regs__rdata = window__rdata;
   assign window__wdata = regs__wdata;
   assign \node_id$172  = node_id;
-  assign owner_en = check_en;
+  assign check_en = 1'h1;
+  assign owner_en = 1'h1;
   assign owner_pid = check_pid;
   assign check_valid = owner_valid;
   assign check_node = owner_node;
-  assign lk_stb = check_en;
-  assign tlb_stb = check_en;
+  assign tlb_stb = lk_stb;
   assign lk_pid = check_pid[7:0];
   assign tlb_pid = check_pid[7:0];
   assign tlb_vpn = lk_vpn;
@@ -13626,7 +13625,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1026$119 , ne
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, set__stb, get_pid, get_valid, get_node, check_en, \port$0$92 );
+module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, set__stb, get_pid, get_valid, get_node, \port$0$92 );
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -13635,7 +13634,6 @@ module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, c
   wire [15:0] \$5 ;
   wire \$6 ;
   reg \$7 ;
-  input check_en;
   wire check_en;
   output [7:0] check_node;
   wire [7:0] check_node;
@@ -13933,16 +13931,12 @@ module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, c
     if (wr__en)
       \table [\port$0$92 [7:0]] <= { set__valid, \port$0$92 [23:16] };
   end
-  reg [8:0] _0_;
+  reg [7:0] _0_;
   always @(posedge clk) begin
-    if (check_en) begin
-      _0_ <= \table [check_pid[7:0]];
-      if (wr__en && check_pid[7:0] == \port$0$92 [7:0])
-        _0_ <= { set__valid, \port$0$92 [23:16] };
-    end
+    _0_ <= check_pid[7:0];
   end
   assign get__data = \table [get_pid[7:0]];
-  assign chk__data = _0_;
+  assign chk__data = \table [_0_];
   assign \$4  = ! \$3 ;
   assign wr__en = set__stb & \$4 ;
   assign check_valid = chk_in_range & chk__data[8];
@@ -13952,10 +13946,7 @@ module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, c
   assign \$2  = ! \$1 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$7  = chk_in_range;
-    if (check_en) begin
-      \$7  = \$2 ;
-    end
+    \$7  = \$2 ;
     if (rst) begin
       \$7  = 1'h0;
     end
@@ -13974,12 +13965,13 @@ module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, c
       get_node = get__data[7:0];
     end
   end
+  assign check_en = 1'h1;
   assign wr__addr = \port$0$92 [7:0];
   assign set__pid = \port$0$92 [15:0];
   assign wr__data = { set__valid, \port$0$92 [23:16] };
   assign set__node = \port$0$92 [23:16];
   assign chk__addr = check_pid[7:0];
-  assign chk__en = check_en;
+  assign chk__en = 1'h1;
   assign get__addr = get_pid[7:0];
   assign check_node = chk__data[7:0];
   assign \$1  = { 8'h00, check_pid[15:8] };
@@ -14286,8 +14278,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .\port$3199$0 (owner_get_node),
     .\port$3295$0 (\port$3295$0 ),
     .\port$3295$20 (\port$3295$20 [7:0]),
-    .\port$3474$0 (window__busy),
-    .\port$3478$0 (window__error),
+    .\port$3482$0 (window__busy),
+    .\port$3486$0 (window__error),
     .\port$606$0 (fault__pending),
     .\port$609$0 (fault__write),
     .rst(rst),
@@ -14363,7 +14355,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$606$0 , \port$609$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$3198$0 , \port$3199$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3295$0 , \port$3295$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3474$0 , \port$3478$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$3198$0 , \port$3199$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3295$0 , \port$3295$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3482$0 , \port$3486$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14535,10 +14527,10 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   wire [11:0] \port$3295$0 ;
   input [7:0] \port$3295$20 ;
   wire [7:0] \port$3295$20 ;
-  input \port$3474$0 ;
-  wire \port$3474$0 ;
-  input \port$3478$0 ;
-  wire \port$3478$0 ;
+  input \port$3482$0 ;
+  wire \port$3482$0 ;
+  input \port$3486$0 ;
+  wire \port$3486$0 ;
   input \port$606$0 ;
   wire \port$606$0 ;
   input \port$609$0 ;
@@ -14585,7 +14577,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3478$0 , \port$3474$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3486$0 , \port$3482$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -17286,7 +17278,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign csr__INFO1__r_data = 32'd67371072;
   assign csr__OWNER_GET__r_data = { \port$3198$0 , 23'h000000, \port$3199$0  };
   assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3295$20 , \port$3295$0 , 2'h0, \port$609$0 , \port$606$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3478$0 , \port$3474$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3486$0 , \port$3482$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -19611,7 +19603,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, parked_alt_match, owner_pid, tlb_vpn, queue_room, rx_hdr__valid, rx_hdr__payload, tlb_pfn, tlb_r, tlb_w
-, tlb_stale, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm
+, tlb_stale, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, tlb_stb, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm
 , alt_pid, alt_vpn, d_req, window_done, window_busy, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire \$1 ;
@@ -19656,8 +19648,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire \$134 ;
   wire \$135 ;
   wire \$136 ;
-  wire \$137 ;
-  wire [15:0] \$138 ;
+  wire [15:0] \$137 ;
+  wire \$138 ;
   wire \$139 ;
   wire \$14 ;
   wire \$140 ;
@@ -19756,7 +19748,11 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   reg \$224 ;
   reg [1:0] \$225 ;
   reg \$226 ;
+  reg [126:0] \$227 ;
+  reg \$228 ;
+  reg \$229 ;
   wire \$23 ;
+  reg \$230 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
@@ -19841,8 +19837,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire \$98 ;
   wire \$99 ;
   reg \$signal  = 1'h0;
+  reg \$signal$36  = 1'h0;
   reg \$signal$37  = 1'h0;
-  reg \$signal$38  = 1'h0;
   reg \$signal$46  = 1'h0;
   reg \$signal$47  = 1'h0;
   reg \$signal$70  = 1'h0;
@@ -19850,6 +19846,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   reg \$signal$72  = 1'h0;
   reg \$signal$73  = 1'h0;
   reg \$signal$8  = 1'h0;
+  reg \$signal$83  = 1'h0;
+  reg \$signal$84  = 1'h0;
   reg \$signal$9  = 1'h0;
   output [7:0] alt_pid;
   wire [7:0] alt_pid;
@@ -19979,8 +19977,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   reg l_valid = 1'h0;
   wire [7:0] match_pid;
   wire [35:0] match_vpn;
-  output owner_en;
-  reg owner_en;
+  wire owner_en;
   input [7:0] owner_node;
   wire [7:0] owner_node;
   output [15:0] owner_pid;
@@ -20155,12 +20152,38 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire tlb_r;
   input tlb_stale;
   wire tlb_stale;
-  wire tlb_stb;
+  output tlb_stb;
+  reg tlb_stb;
   output [35:0] tlb_vpn;
   wire [35:0] tlb_vpn;
   input tlb_w;
   wire tlb_w;
   reg [1:0] translator_fsm_state = 2'h0;
+  reg w_data = 1'h0;
+  reg [126:0] w_req = 127'h00000000000000000000000000000000;
+  wire [7:0] \w_req.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \w_req.kind ;
+  wire [15:0] \w_req.length ;
+  wire [15:0] \w_req.pid ;
+  wire [7:0] \w_req.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \w_req.status ;
+  wire [7:0] \w_req.tag ;
+  wire [63:0] \w_req.vaddr ;
   input walk_done;
   wire walk_done;
   input walk_found;
@@ -20209,8 +20232,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$23  = \$11  & \$22 ;
   assign \$24  = ~ parked_write;
   assign \$25  = \$23  & \$24 ;
-  assign \$26  = d_valid & \$signal$37 ;
-  assign \$27  = l_valid & \$signal$38 ;
+  assign \$26  = d_valid & \$signal$36 ;
+  assign \$27  = l_valid & \$signal$37 ;
   assign \$28  = \$26  | \$27 ;
   assign \$29  = ~ \$28 ;
   assign \$30  = \$25  & \$29 ;
@@ -20240,8 +20263,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$54  = \$42  & \$53 ;
   assign \$55  = ~ parked_write;
   assign \$56  = \$54  & \$55 ;
-  assign \$57  = d_valid & \$signal$37 ;
-  assign \$58  = l_valid & \$signal$38 ;
+  assign \$57  = d_valid & \$signal$36 ;
+  assign \$58  = l_valid & \$signal$37 ;
   assign \$59  = \$57  | \$58 ;
   assign \$60  = ~ \$59 ;
   assign \$61  = \$56  & \$60 ;
@@ -20271,8 +20294,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$85  = \$73  & \$84 ;
   assign \$86  = ~ parked_write;
   assign \$87  = \$85  & \$86 ;
-  assign \$88  = d_valid & \$signal$37 ;
-  assign \$89  = l_valid & \$signal$38 ;
+  assign \$88  = d_valid & \$signal$36 ;
+  assign \$89  = l_valid & \$signal$37 ;
   assign \$90  = \$88  | \$89 ;
   assign \$91  = ~ \$90 ;
   assign \$92  = \$87  & \$91 ;
@@ -20289,7 +20312,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$103  = ~ \$signal$8 ;
   assign \$104  = ~ tlb_stale;
   assign \$105  = tlb_hit & \$104 ;
-  assign \$106  = \$signal$37  ? tlb_w : tlb_r;
+  assign \$106  = \$signal$36  ? tlb_w : tlb_r;
   assign \$107  = ~ l_valid;
   assign \$108  = ~ d_valid;
   assign \$109  = \$107  & \$108 ;
@@ -20304,7 +20327,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$118  = head[3:0] == 1'h1;
   assign \$119  = head[3:0] == 2'h3;
   assign \$120  = \$118  | \$119 ;
-  assign \$121  = \$signal$37  ? walk_w : walk_r;
+  assign \$121  = \$signal$36  ? walk_w : walk_r;
   assign \$122  = ! translator_fsm_state;
   assign \$123  = translator_fsm_state == 1'h1;
   assign \$124  = translator_fsm_state == 2'h2;
@@ -20312,82 +20335,82 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$126  = ~ skid_valid;
   assign \$127  = ~ d_walks;
   assign \$128  = l_valid & \$127 ;
-  assign \$129  = ~ d_walks;
-  assign \$130  = \$signal$73  & owner_valid;
-  assign \$131  = owner_node == l_req[14:7];
-  assign \$132  = \$130  & \$131 ;
-  assign \$133  = d_valid & \$signal ;
-  assign \$134  = \$133  & \$signal$8 ;
-  assign \$135  = \$134  & \$signal$9 ;
-  assign \$136  = l_same_d & \$135 ;
-  assign \$137  = l_pm | \$136 ;
-  assign \$139  = ! \$138 ;
-  assign \$140  = d_valid & \$signal ;
-  assign \$141  = \$140  & \$signal$8 ;
-  assign \$142  = \$141  & \$signal$9 ;
-  assign \$143  = { skid[38:31], skid[94:59] } == { d_req[38:31], d_req[94:59] };
-  assign \$144  = \$142  & \$143 ;
-  assign \$145  = parked_alt_match | \$144 ;
-  assign \$146  = d_valid & \$signal ;
-  assign \$147  = \$146  & \$signal$8 ;
-  assign \$148  = \$147  & \$signal$9 ;
-  assign \$149  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { d_req[38:31], d_req[94:59] };
-  assign \$150  = \$148  & \$149 ;
-  assign \$151  = parked_match | \$150 ;
-  assign \$152  = skid_valid ? \$145  : \$151 ;
-  assign \$153  = { skid[38:31], skid[94:59] } == { l_req[38:31], l_req[94:59] };
-  assign \$154  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { l_req[38:31], l_req[94:59] };
-  assign \$155  = skid_valid ? \$153  : \$154 ;
-  assign \$156  = l_valid & \$155 ;
-  assign \$157  = d_valid & l_valid;
-  assign \$158  = d_valid | l_valid;
-  assign \$159  = \$158  ? queue_room2 : queue_room;
-  assign \$160  = \$157  ? queue_room3 : \$159 ;
-  assign \$161  = d_valid & \$signal$9 ;
-  assign \$162  = l_pm | l_same_d;
-  assign \$163  = l_valid & \$162 ;
-  assign \$164  = \$161  & \$163 ;
-  assign \$165  = d_valid & \$signal$9 ;
-  assign \$166  = l_pm | l_same_d;
-  assign \$167  = l_valid & \$166 ;
-  assign \$168  = \$165  | \$167 ;
-  assign \$169  = ~ parked_full;
-  assign \$170  = \$168  ? parked_room2 : \$169 ;
-  assign \$171  = \$164  ? parked_room3 : \$170 ;
-  assign \$172  = \$160  & \$171 ;
-  assign \$173  = ~ parked_write;
-  assign \$174  = \$172  & \$173 ;
-  assign \$175  = d_valid & \$signal$37 ;
-  assign \$176  = l_valid & \$signal$38 ;
-  assign \$177  = \$175  | \$176 ;
-  assign \$178  = ~ \$177 ;
-  assign \$179  = \$174  & \$178 ;
-  assign \$180  = ~ window_busy;
-  assign \$181  = \$179  & \$180 ;
-  assign \$182  = ! head_cmd;
-  assign \$183  = \$181  & \$182 ;
-  assign \$184  = ~ tlb_busy;
-  assign \$185  = \$183  & \$184 ;
-  assign \$186  = ~ d_walks;
-  assign \$187  = \$185  & \$186 ;
-  assign \$188  = ~ \$signal ;
-  assign \$189  = ~ \$signal$8 ;
-  assign \$190  = ~ tlb_stale;
-  assign \$191  = tlb_hit & \$190 ;
-  assign \$192  = ~ l_valid;
-  assign \$193  = ~ d_valid;
-  assign \$194  = \$192  & \$193 ;
-  assign \$195  = head_cmd == 2'h2;
-  assign \$196  = head_cmd == 1'h1;
-  assign \$197  = head[3:0] == 1'h1;
-  assign \$198  = head[3:0] == 2'h3;
-  assign \$199  = \$197  | \$198 ;
-  assign \$200  = ! head[3:0];
-  assign \$201  = head[3:0] == 1'h1;
-  assign \$202  = \$200  | \$201 ;
-  assign \$203  = head[3:0] == 1'h1;
-  assign \$204  = head[3:0] == 2'h3;
-  assign \$205  = \$203  | \$204 ;
+  assign \$129  = \$signal$73  & owner_valid;
+  assign \$130  = owner_node == l_req[14:7];
+  assign \$131  = \$129  & \$130 ;
+  assign \$132  = d_valid & \$signal ;
+  assign \$133  = \$132  & \$signal$8 ;
+  assign \$134  = \$133  & \$signal$9 ;
+  assign \$135  = l_same_d & \$134 ;
+  assign \$136  = l_pm | \$135 ;
+  assign \$138  = ! \$137 ;
+  assign \$139  = d_valid & \$signal ;
+  assign \$140  = \$139  & \$signal$8 ;
+  assign \$141  = \$140  & \$signal$9 ;
+  assign \$142  = { skid[38:31], skid[94:59] } == { d_req[38:31], d_req[94:59] };
+  assign \$143  = \$141  & \$142 ;
+  assign \$144  = parked_alt_match | \$143 ;
+  assign \$145  = d_valid & \$signal ;
+  assign \$146  = \$145  & \$signal$8 ;
+  assign \$147  = \$146  & \$signal$9 ;
+  assign \$148  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { d_req[38:31], d_req[94:59] };
+  assign \$149  = \$147  & \$148 ;
+  assign \$150  = parked_match | \$149 ;
+  assign \$151  = skid_valid ? \$144  : \$150 ;
+  assign \$152  = { skid[38:31], skid[94:59] } == { l_req[38:31], l_req[94:59] };
+  assign \$153  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { l_req[38:31], l_req[94:59] };
+  assign \$154  = skid_valid ? \$152  : \$153 ;
+  assign \$155  = l_valid & \$154 ;
+  assign \$156  = d_valid & l_valid;
+  assign \$157  = d_valid | l_valid;
+  assign \$158  = \$157  ? queue_room2 : queue_room;
+  assign \$159  = \$156  ? queue_room3 : \$158 ;
+  assign \$160  = d_valid & \$signal$9 ;
+  assign \$161  = l_pm | l_same_d;
+  assign \$162  = l_valid & \$161 ;
+  assign \$163  = \$160  & \$162 ;
+  assign \$164  = d_valid & \$signal$9 ;
+  assign \$165  = l_pm | l_same_d;
+  assign \$166  = l_valid & \$165 ;
+  assign \$167  = \$164  | \$166 ;
+  assign \$168  = ~ parked_full;
+  assign \$169  = \$167  ? parked_room2 : \$168 ;
+  assign \$170  = \$163  ? parked_room3 : \$169 ;
+  assign \$171  = \$159  & \$170 ;
+  assign \$172  = ~ parked_write;
+  assign \$173  = \$171  & \$172 ;
+  assign \$174  = d_valid & \$signal$36 ;
+  assign \$175  = l_valid & \$signal$37 ;
+  assign \$176  = \$174  | \$175 ;
+  assign \$177  = ~ \$176 ;
+  assign \$178  = \$173  & \$177 ;
+  assign \$179  = ~ window_busy;
+  assign \$180  = \$178  & \$179 ;
+  assign \$181  = ! head_cmd;
+  assign \$182  = \$180  & \$181 ;
+  assign \$183  = ~ tlb_busy;
+  assign \$184  = \$182  & \$183 ;
+  assign \$185  = ~ d_walks;
+  assign \$186  = \$184  & \$185 ;
+  assign \$187  = ~ \$signal ;
+  assign \$188  = ~ \$signal$8 ;
+  assign \$189  = ~ tlb_stale;
+  assign \$190  = tlb_hit & \$189 ;
+  assign \$191  = ~ l_valid;
+  assign \$192  = ~ d_valid;
+  assign \$193  = \$191  & \$192 ;
+  assign \$194  = head_cmd == 2'h2;
+  assign \$195  = head_cmd == 1'h1;
+  assign \$196  = head[3:0] == 1'h1;
+  assign \$197  = head[3:0] == 2'h3;
+  assign \$198  = \$196  | \$197 ;
+  assign \$199  = ! head[3:0];
+  assign \$200  = head[3:0] == 1'h1;
+  assign \$201  = \$199  | \$200 ;
+  assign \$202  = head[3:0] == 1'h1;
+  assign \$203  = head[3:0] == 2'h3;
+  assign \$204  = \$202  | \$203 ;
+  assign \$205  = ~ \$123 ;
   always @(posedge clk)
     skid <= \$206 ;
   always @(posedge clk)
@@ -20397,7 +20420,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   always @(posedge clk)
     \$signal  <= \$209 ;
   always @(posedge clk)
-    \$signal$37  <= \$210 ;
+    \$signal$36  <= \$210 ;
   always @(posedge clk)
     \$signal$46  <= \$211 ;
   always @(posedge clk)
@@ -20413,7 +20436,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   always @(posedge clk)
     \$signal$70  <= \$217 ;
   always @(posedge clk)
-    \$signal$38  <= \$218 ;
+    \$signal$37  <= \$218 ;
   always @(posedge clk)
     \$signal$71  <= \$219 ;
   always @(posedge clk)
@@ -20430,6 +20453,14 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     translator_fsm_state <= \$225 ;
   always @(posedge clk)
     replay <= \$226 ;
+  always @(posedge clk)
+    w_req <= \$227 ;
+  always @(posedge clk)
+    \$signal$83  <= \$228 ;
+  always @(posedge clk)
+    \$signal$84  <= \$229 ;
+  always @(posedge clk)
+    w_data <= \$230 ;
   \memory_component.memory.mmu.translator.check  check (
     .has_data(has_data),
     .is_line(is_line),
@@ -20464,10 +20495,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    owner_en = 1'h0;
+    tlb_stb = 1'h0;
     casez (translator_fsm_state)
       2'h0:
-          owner_en = take;
+          tlb_stb = take;
     endcase
   end
   always @* begin
@@ -20531,7 +20562,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h3;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$37 ;
+              entry[151] = \$signal$36 ;
               entry[152] = \$signal$46 ;
               entry[153] = \$signal$47 ;
             end else if (\$103 ) begin
@@ -20543,7 +20574,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h2;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$37 ;
+              entry[151] = \$signal$36 ;
               entry[152] = \$signal$46 ;
               entry[153] = \$signal$47 ;
             end else if (\$signal$9 ) begin
@@ -20558,7 +20589,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { tlb_pfn, d_req[58:47] };
-                entry[151] = \$signal$37 ;
+                entry[151] = \$signal$36 ;
                 entry[152] = \$signal$46 ;
                 entry[153] = \$signal$47 ;
               end else begin
@@ -20570,7 +20601,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$37 ;
+                entry[151] = \$signal$36 ;
                 entry[152] = \$signal$46 ;
                 entry[153] = \$signal$47 ;
               end
@@ -20610,7 +20641,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { walk_pfn, d_req[58:47] };
-                entry[151] = \$signal$37 ;
+                entry[151] = \$signal$36 ;
                 entry[152] = \$signal$46 ;
                 entry[153] = \$signal$47 ;
               end else begin
@@ -20622,7 +20653,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$37 ;
+                entry[151] = \$signal$36 ;
                 entry[152] = \$signal$46 ;
                 entry[153] = \$signal$47 ;
               end
@@ -20803,19 +20834,21 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     casez (translator_fsm_state)
       2'h0:
         begin
-          if (\$129 ) begin
-            \$208  = l_req;
-          end
-          if (\$194 ) begin
+          \$208  = l_req;
+          if (\$193 ) begin
             if (window_busy) begin
+            end else if (\$194 ) begin
             end else if (\$195 ) begin
-            end else if (\$196 ) begin
               if (queue_room) begin
                 \$208  = head;
               end
             end
           end
         end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$208  = w_req;
     endcase
     if (rst) begin
       \$208  = 127'h00000000000000000000000000000000;
@@ -20826,9 +20859,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     \$209  = \$signal ;
     casez (translator_fsm_state)
       2'h0:
-          if (\$129 ) begin
-            \$209  = \$signal$70 ;
-          end
+          \$209  = \$signal$70 ;
     endcase
     if (rst) begin
       \$209  = 1'h0;
@@ -20836,23 +20867,25 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$210  = \$signal$37 ;
+    \$210  = \$signal$36 ;
     casez (translator_fsm_state)
       2'h0:
         begin
-          if (\$129 ) begin
-            \$210  = \$signal$38 ;
-          end
-          if (\$194 ) begin
+          \$210  = \$signal$37 ;
+          if (\$193 ) begin
             if (window_busy) begin
+            end else if (\$194 ) begin
             end else if (\$195 ) begin
-            end else if (\$196 ) begin
               if (queue_room) begin
-                \$210  = \$199 ;
+                \$210  = \$198 ;
               end
             end
           end
         end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$210  = \$signal$83 ;
     endcase
     if (rst) begin
       \$210  = 1'h0;
@@ -20864,19 +20897,21 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     casez (translator_fsm_state)
       2'h0:
         begin
-          if (\$129 ) begin
-            \$211  = \$signal$71 ;
-          end
-          if (\$194 ) begin
+          \$211  = \$signal$71 ;
+          if (\$193 ) begin
             if (window_busy) begin
+            end else if (\$194 ) begin
             end else if (\$195 ) begin
-            end else if (\$196 ) begin
               if (queue_room) begin
-                \$211  = \$202 ;
+                \$211  = \$201 ;
               end
             end
           end
         end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$211  = \$signal$84 ;
     endcase
     if (rst) begin
       \$211  = 1'h0;
@@ -20888,19 +20923,21 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     casez (translator_fsm_state)
       2'h0:
         begin
-          if (\$129 ) begin
-            \$212  = \$signal$72 ;
-          end
-          if (\$194 ) begin
+          \$212  = \$signal$72 ;
+          if (\$193 ) begin
             if (window_busy) begin
+            end else if (\$194 ) begin
             end else if (\$195 ) begin
-            end else if (\$196 ) begin
               if (queue_room) begin
-                \$212  = \$205 ;
+                \$212  = \$204 ;
               end
             end
           end
         end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$212  = w_data;
     endcase
     if (rst) begin
       \$212  = 1'h0;
@@ -20911,9 +20948,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     \$213  = \$signal$8 ;
     casez (translator_fsm_state)
       2'h0:
-          if (\$129 ) begin
-            \$213  = \$132 ;
-          end
+          \$213  = \$131 ;
     endcase
     if (rst) begin
       \$213  = 1'h0;
@@ -20924,9 +20959,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     \$214  = \$signal$9 ;
     casez (translator_fsm_state)
       2'h0:
-          if (\$129 ) begin
-            \$214  = \$137 ;
-          end
+          \$214  = \$136 ;
     endcase
     if (rst) begin
       \$214  = 1'h0;
@@ -20967,7 +21000,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$218  = \$signal$38 ;
+    \$218  = \$signal$37 ;
     casez (translator_fsm_state)
       2'h0:
           \$218  = is_write;
@@ -21003,7 +21036,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     \$221  = \$signal$73 ;
     casez (translator_fsm_state)
       2'h0:
-          \$221  = \$139 ;
+          \$221  = \$138 ;
     endcase
     if (rst) begin
       \$221  = 1'h0;
@@ -21014,7 +21047,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     \$222  = l_pm;
     casez (translator_fsm_state)
       2'h0:
-          \$222  = \$152 ;
+          \$222  = \$151 ;
     endcase
     if (rst) begin
       \$222  = 1'h0;
@@ -21025,7 +21058,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     \$223  = l_same_d;
     casez (translator_fsm_state)
       2'h0:
-          \$223  = \$156 ;
+          \$223  = \$155 ;
     endcase
     if (rst) begin
       \$223  = 1'h0;
@@ -21038,16 +21071,16 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
       2'h0:
         begin
           if (skid_valid) begin
-            if (\$187 ) begin
+            if (\$186 ) begin
               \$224  = 1'h0;
             end
           end
           if (d_valid) begin
             (* full_case = 32'd1 *)
-            if (\$188 ) begin
-            end else if (\$189 ) begin
+            if (\$187 ) begin
+            end else if (\$188 ) begin
             end else if (\$signal$9 ) begin
-            end else if (\$191 ) begin
+            end else if (\$190 ) begin
             end else begin
               \$224  = l_valid;
             end
@@ -21067,21 +21100,21 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
         begin
           if (d_valid) begin
             (* full_case = 32'd1 *)
-            if (\$188 ) begin
-            end else if (\$189 ) begin
+            if (\$187 ) begin
+            end else if (\$188 ) begin
             end else if (\$signal$9 ) begin
-            end else if (\$191 ) begin
+            end else if (\$190 ) begin
             end else begin
               \$225  = 2'h1;
             end
           end
-          if (\$194 ) begin
+          if (\$193 ) begin
             if (window_busy) begin
               if (drained) begin
                 \$225  = 2'h2;
               end
+            end else if (\$194 ) begin
             end else if (\$195 ) begin
-            end else if (\$196 ) begin
               if (queue_room) begin
                 \$225  = 2'h3;
               end
@@ -21108,10 +21141,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     \$226  = replay;
     casez (translator_fsm_state)
       2'h0:
-          if (\$194 ) begin
+          if (\$193 ) begin
             if (window_busy) begin
+            end else if (\$194 ) begin
             end else if (\$195 ) begin
-            end else if (\$196 ) begin
               if (queue_room) begin
                 \$226  = 1'h1;
               end
@@ -21128,9 +21161,49 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
       \$226  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$227  = w_req;
+    if (\$205 ) begin
+      \$227  = d_req;
+    end
+    if (rst) begin
+      \$227  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$228  = \$signal$83 ;
+    if (\$205 ) begin
+      \$228  = \$signal$36 ;
+    end
+    if (rst) begin
+      \$228  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$229  = \$signal$84 ;
+    if (\$205 ) begin
+      \$229  = \$signal$46 ;
+    end
+    if (rst) begin
+      \$229  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$230  = w_data;
+    if (\$205 ) begin
+      \$230  = \$signal$47 ;
+    end
+    if (rst) begin
+      \$230  = 1'h0;
+    end
+  end
   assign req = src;
   assign tlb_pid = src[38:31];
-  assign tlb_stb = owner_en;
+  assign owner_en = 1'h1;
   assign walk_pid = d_req[46:31];
   assign walk_vpn = d_req[94:59];
   assign match_pid = rx_hdr__payload[38:31];
@@ -21215,7 +21288,15 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \l_req.pid  = l_req[46:31];
   assign \l_req.vaddr  = l_req[110:47];
   assign \l_req.length  = l_req[126:111];
-  assign \$138  = { 8'h00, src[46:39] };
+  assign \w_req.kind  = w_req[3:0];
+  assign \w_req.status  = w_req[6:4];
+  assign \w_req.src  = w_req[14:7];
+  assign \w_req.dst  = w_req[22:15];
+  assign \w_req.tag  = w_req[30:23];
+  assign \w_req.pid  = w_req[46:31];
+  assign \w_req.vaddr  = w_req[110:47];
+  assign \w_req.length  = w_req[126:111];
+  assign \$137  = { 8'h00, src[46:39] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -23342,7 +23423,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$3741$0 (\$15 ),
+    .\port$3749$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -23447,7 +23528,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$3762$0 (\$16 ),
+    .\port$3770$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -23694,7 +23775,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3741$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3749$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -23844,8 +23925,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$3741$0 ;
-  wire \port$3741$0 ;
+  input \port$3749$0 ;
+  wire \port$3749$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -24075,7 +24156,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$3741$0 (\port$3741$0 ),
+    .\port$3749$0 (\port$3749$0 ),
     .rst(rst)
   );
   always @* begin
@@ -27103,7 +27184,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3741$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3749$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -28630,7 +28711,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3741$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3749$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28639,26 +28720,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3741$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3741$0 ;
-  wire \port$3741$0 ;
+  input \port$3749$0 ;
+  wire \port$3749$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3741$0 (\port$3741$0 ),
+    .\port$3749$0 (\port$3749$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3741$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3741$0  };
+  assign inc = { 7'h00, \port$3749$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3749$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3741$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3749$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -28672,8 +28753,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3741$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3741$0 ;
-  wire \port$3741$0 ;
+  input \port$3749$0 ;
+  wire \port$3749$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -28699,10 +28780,10 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3741$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$3741$0  };
+  assign inc = { 7'h00, \port$3749$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$3741$0  };
+  assign \$2  = { 7'h00, \port$3749$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -31061,7 +31142,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3762$0 , m_axis__tready);
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3770$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -31452,8 +31533,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$3762$0 ;
-  wire \port$3762$0 ;
+  input \port$3770$0 ;
+  wire \port$3770$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31880,7 +31961,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3762$0 ) begin
+            if (\port$3770$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -32526,7 +32607,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3762$0  };
+  assign expired = { 1'h0, \port$3770$0  };
   assign \pick$21  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -32548,7 +32629,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3762$0 ;
+  assign any_expired = \port$3770$0 ;
   assign \$15  = \$14 ;
   assign \$252  = { 3'h0, \$251 [16:3] };
   assign \$266  = { 3'h0, \$265 [16:3] };

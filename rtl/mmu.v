@@ -906,7 +906,6 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .tx_data__valid(net_tx__data__valid)
   );
   \mmu.owners  owners (
-    .check_en(check_en),
     .check_node(owner_node),
     .check_pid(check_pid),
     .check_valid(owner_valid),
@@ -1026,7 +1025,6 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .head_pop(pop),
     .head_rearm(rearm),
     .head_take(take),
-    .owner_en(check_en),
     .owner_node(owner_node),
     .owner_pid(check_pid),
     .owner_valid(owner_valid),
@@ -1052,6 +1050,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .tlb_pfn(tlb_pfn),
     .tlb_r(tlb_r),
     .tlb_stale(tlb_stale),
+    .tlb_stb(lk_stb),
     .tlb_vpn(lk_vpn),
     .tlb_w(tlb_w),
     .walk_done(walk_done),
@@ -1228,12 +1227,12 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign regs__rdata = window__rdata;
   assign window__wdata = regs__wdata;
   assign \node_id$174  = node_id;
-  assign owner_en = check_en;
+  assign check_en = 1'h1;
+  assign owner_en = 1'h1;
   assign owner_pid = check_pid;
   assign check_valid = owner_valid;
   assign check_node = owner_node;
-  assign lk_stb = check_en;
-  assign tlb_stb = check_en;
+  assign tlb_stb = lk_stb;
   assign lk_pid = check_pid[7:0];
   assign tlb_pid = check_pid[7:0];
   assign tlb_vpn = lk_vpn;
@@ -3456,7 +3455,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, set__stb, get_pid, get_valid, get_node, check_en, \port$0$281 );
+module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, set__stb, get_pid, get_valid, get_node, \port$0$281 );
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -3465,7 +3464,6 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, se
   wire [15:0] \$5 ;
   wire \$6 ;
   reg \$7 ;
-  input check_en;
   wire check_en;
   output [7:0] check_node;
   wire [7:0] check_node;
@@ -3763,16 +3761,12 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, se
     if (wr__en)
       \table [\port$0$281 [7:0]] <= { set__valid, \port$0$281 [23:16] };
   end
-  reg [8:0] _0_;
+  reg [7:0] _0_;
   always @(posedge clk) begin
-    if (check_en) begin
-      _0_ <= \table [check_pid[7:0]];
-      if (wr__en && check_pid[7:0] == \port$0$281 [7:0])
-        _0_ <= { set__valid, \port$0$281 [23:16] };
-    end
+    _0_ <= check_pid[7:0];
   end
   assign get__data = \table [get_pid[7:0]];
-  assign chk__data = _0_;
+  assign chk__data = \table [_0_];
   assign \$4  = ! \$3 ;
   assign wr__en = set__stb & \$4 ;
   assign check_valid = chk_in_range & chk__data[8];
@@ -3782,10 +3776,7 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, se
   assign \$2  = ! \$1 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$7  = chk_in_range;
-    if (check_en) begin
-      \$7  = \$2 ;
-    end
+    \$7  = \$2 ;
     if (rst) begin
       \$7  = 1'h0;
     end
@@ -3804,12 +3795,13 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, se
       get_node = get__data[7:0];
     end
   end
+  assign check_en = 1'h1;
   assign wr__addr = \port$0$281 [7:0];
   assign set__pid = \port$0$281 [15:0];
   assign wr__data = { set__valid, \port$0$281 [23:16] };
   assign set__node = \port$0$281 [23:16];
   assign chk__addr = check_pid[7:0];
-  assign chk__en = check_en;
+  assign chk__en = 1'h1;
   assign get__addr = get_pid[7:0];
   assign check_node = chk__data[7:0];
   assign \$1  = { 8'h00, check_pid[15:8] };
@@ -4116,8 +4108,8 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .\port$1539$0 (owner_get_node),
     .\port$1635$0 (\port$1635$0 ),
     .\port$1635$20 (\port$1635$20 [7:0]),
-    .\port$1814$0 (window__busy),
-    .\port$1818$0 (window__error),
+    .\port$1822$0 (window__busy),
+    .\port$1826$0 (window__error),
     .\port$561$0 (fault__pending),
     .\port$564$0 (fault__write),
     .rst(rst),
@@ -4193,7 +4185,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$561$0 , \port$564$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$1538$0 , \port$1539$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1635$0 , \port$1635$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1814$0 , \port$1818$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$1538$0 , \port$1539$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1635$0 , \port$1635$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1822$0 , \port$1826$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4365,10 +4357,10 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   wire [11:0] \port$1635$0 ;
   input [7:0] \port$1635$20 ;
   wire [7:0] \port$1635$20 ;
-  input \port$1814$0 ;
-  wire \port$1814$0 ;
-  input \port$1818$0 ;
-  wire \port$1818$0 ;
+  input \port$1822$0 ;
+  wire \port$1822$0 ;
+  input \port$1826$0 ;
+  wire \port$1826$0 ;
   input \port$561$0 ;
   wire \port$561$0 ;
   input \port$564$0 ;
@@ -4415,7 +4407,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1818$0 , \port$1814$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1826$0 , \port$1822$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -7116,7 +7108,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign csr__INFO1__r_data = 32'd67371072;
   assign csr__OWNER_GET__r_data = { \port$1538$0 , 23'h000000, \port$1539$0  };
   assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1635$20 , \port$1635$0 , 2'h0, \port$564$0 , \port$561$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1818$0 , \port$1814$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1826$0 , \port$1822$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -9441,7 +9433,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, parked_alt_match, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w
-, tlb_stale, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm
+, tlb_stale, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, tlb_stb, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm
 , alt_pid, alt_vpn, d_req, window_done, window_busy, rx_hdr__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire \$1 ;
@@ -9486,8 +9478,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire \$134 ;
   wire \$135 ;
   wire \$136 ;
-  wire \$137 ;
-  wire [15:0] \$138 ;
+  wire [15:0] \$137 ;
+  wire \$138 ;
   wire \$139 ;
   wire \$14 ;
   wire \$140 ;
@@ -9586,7 +9578,11 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   reg \$224 ;
   reg [1:0] \$225 ;
   reg \$226 ;
+  reg [126:0] \$227 ;
+  reg \$228 ;
+  reg \$229 ;
   wire \$23 ;
+  reg \$230 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
@@ -9671,8 +9667,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire \$98 ;
   wire \$99 ;
   reg \$signal  = 1'h0;
+  reg \$signal$36  = 1'h0;
   reg \$signal$37  = 1'h0;
-  reg \$signal$38  = 1'h0;
   reg \$signal$46  = 1'h0;
   reg \$signal$47  = 1'h0;
   reg \$signal$70  = 1'h0;
@@ -9680,6 +9676,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   reg \$signal$72  = 1'h0;
   reg \$signal$73  = 1'h0;
   reg \$signal$8  = 1'h0;
+  reg \$signal$83  = 1'h0;
+  reg \$signal$84  = 1'h0;
   reg \$signal$9  = 1'h0;
   output [7:0] alt_pid;
   wire [7:0] alt_pid;
@@ -9809,8 +9807,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   reg l_valid = 1'h0;
   wire [7:0] match_pid;
   wire [35:0] match_vpn;
-  output owner_en;
-  reg owner_en;
+  wire owner_en;
   input [7:0] owner_node;
   wire [7:0] owner_node;
   output [15:0] owner_pid;
@@ -9985,12 +9982,38 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire tlb_r;
   input tlb_stale;
   wire tlb_stale;
-  wire tlb_stb;
+  output tlb_stb;
+  reg tlb_stb;
   output [35:0] tlb_vpn;
   wire [35:0] tlb_vpn;
   input tlb_w;
   wire tlb_w;
   reg [1:0] translator_fsm_state = 2'h0;
+  reg w_data = 1'h0;
+  reg [126:0] w_req = 127'h00000000000000000000000000000000;
+  wire [7:0] \w_req.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \w_req.kind ;
+  wire [15:0] \w_req.length ;
+  wire [15:0] \w_req.pid ;
+  wire [7:0] \w_req.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \w_req.status ;
+  wire [7:0] \w_req.tag ;
+  wire [63:0] \w_req.vaddr ;
   input walk_done;
   wire walk_done;
   input walk_found;
@@ -10039,8 +10062,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$23  = \$11  & \$22 ;
   assign \$24  = ~ parked_write;
   assign \$25  = \$23  & \$24 ;
-  assign \$26  = d_valid & \$signal$37 ;
-  assign \$27  = l_valid & \$signal$38 ;
+  assign \$26  = d_valid & \$signal$36 ;
+  assign \$27  = l_valid & \$signal$37 ;
   assign \$28  = \$26  | \$27 ;
   assign \$29  = ~ \$28 ;
   assign \$30  = \$25  & \$29 ;
@@ -10070,8 +10093,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$54  = \$42  & \$53 ;
   assign \$55  = ~ parked_write;
   assign \$56  = \$54  & \$55 ;
-  assign \$57  = d_valid & \$signal$37 ;
-  assign \$58  = l_valid & \$signal$38 ;
+  assign \$57  = d_valid & \$signal$36 ;
+  assign \$58  = l_valid & \$signal$37 ;
   assign \$59  = \$57  | \$58 ;
   assign \$60  = ~ \$59 ;
   assign \$61  = \$56  & \$60 ;
@@ -10101,8 +10124,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$85  = \$73  & \$84 ;
   assign \$86  = ~ parked_write;
   assign \$87  = \$85  & \$86 ;
-  assign \$88  = d_valid & \$signal$37 ;
-  assign \$89  = l_valid & \$signal$38 ;
+  assign \$88  = d_valid & \$signal$36 ;
+  assign \$89  = l_valid & \$signal$37 ;
   assign \$90  = \$88  | \$89 ;
   assign \$91  = ~ \$90 ;
   assign \$92  = \$87  & \$91 ;
@@ -10119,7 +10142,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$103  = ~ \$signal$8 ;
   assign \$104  = ~ tlb_stale;
   assign \$105  = tlb_hit & \$104 ;
-  assign \$106  = \$signal$37  ? tlb_w : tlb_r;
+  assign \$106  = \$signal$36  ? tlb_w : tlb_r;
   assign \$107  = ~ l_valid;
   assign \$108  = ~ d_valid;
   assign \$109  = \$107  & \$108 ;
@@ -10134,7 +10157,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$118  = head[3:0] == 1'h1;
   assign \$119  = head[3:0] == 2'h3;
   assign \$120  = \$118  | \$119 ;
-  assign \$121  = \$signal$37  ? walk_w : walk_r;
+  assign \$121  = \$signal$36  ? walk_w : walk_r;
   assign \$122  = ! translator_fsm_state;
   assign \$123  = translator_fsm_state == 1'h1;
   assign \$124  = translator_fsm_state == 2'h2;
@@ -10142,82 +10165,82 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$126  = ~ skid_valid;
   assign \$127  = ~ d_walks;
   assign \$128  = l_valid & \$127 ;
-  assign \$129  = ~ d_walks;
-  assign \$130  = \$signal$73  & owner_valid;
-  assign \$131  = owner_node == l_req[14:7];
-  assign \$132  = \$130  & \$131 ;
-  assign \$133  = d_valid & \$signal ;
-  assign \$134  = \$133  & \$signal$8 ;
-  assign \$135  = \$134  & \$signal$9 ;
-  assign \$136  = l_same_d & \$135 ;
-  assign \$137  = l_pm | \$136 ;
-  assign \$139  = ! \$138 ;
-  assign \$140  = d_valid & \$signal ;
-  assign \$141  = \$140  & \$signal$8 ;
-  assign \$142  = \$141  & \$signal$9 ;
-  assign \$143  = { skid[38:31], skid[94:59] } == { d_req[38:31], d_req[94:59] };
-  assign \$144  = \$142  & \$143 ;
-  assign \$145  = parked_alt_match | \$144 ;
-  assign \$146  = d_valid & \$signal ;
-  assign \$147  = \$146  & \$signal$8 ;
-  assign \$148  = \$147  & \$signal$9 ;
-  assign \$149  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { d_req[38:31], d_req[94:59] };
-  assign \$150  = \$148  & \$149 ;
-  assign \$151  = parked_match | \$150 ;
-  assign \$152  = skid_valid ? \$145  : \$151 ;
-  assign \$153  = { skid[38:31], skid[94:59] } == { l_req[38:31], l_req[94:59] };
-  assign \$154  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { l_req[38:31], l_req[94:59] };
-  assign \$155  = skid_valid ? \$153  : \$154 ;
-  assign \$156  = l_valid & \$155 ;
-  assign \$157  = d_valid & l_valid;
-  assign \$158  = d_valid | l_valid;
-  assign \$159  = \$158  ? queue_room2 : queue_room;
-  assign \$160  = \$157  ? queue_room3 : \$159 ;
-  assign \$161  = d_valid & \$signal$9 ;
-  assign \$162  = l_pm | l_same_d;
-  assign \$163  = l_valid & \$162 ;
-  assign \$164  = \$161  & \$163 ;
-  assign \$165  = d_valid & \$signal$9 ;
-  assign \$166  = l_pm | l_same_d;
-  assign \$167  = l_valid & \$166 ;
-  assign \$168  = \$165  | \$167 ;
-  assign \$169  = ~ parked_full;
-  assign \$170  = \$168  ? parked_room2 : \$169 ;
-  assign \$171  = \$164  ? parked_room3 : \$170 ;
-  assign \$172  = \$160  & \$171 ;
-  assign \$173  = ~ parked_write;
-  assign \$174  = \$172  & \$173 ;
-  assign \$175  = d_valid & \$signal$37 ;
-  assign \$176  = l_valid & \$signal$38 ;
-  assign \$177  = \$175  | \$176 ;
-  assign \$178  = ~ \$177 ;
-  assign \$179  = \$174  & \$178 ;
-  assign \$180  = ~ window_busy;
-  assign \$181  = \$179  & \$180 ;
-  assign \$182  = ! head_cmd;
-  assign \$183  = \$181  & \$182 ;
-  assign \$184  = ~ tlb_busy;
-  assign \$185  = \$183  & \$184 ;
-  assign \$186  = ~ d_walks;
-  assign \$187  = \$185  & \$186 ;
-  assign \$188  = ~ \$signal ;
-  assign \$189  = ~ \$signal$8 ;
-  assign \$190  = ~ tlb_stale;
-  assign \$191  = tlb_hit & \$190 ;
-  assign \$192  = ~ l_valid;
-  assign \$193  = ~ d_valid;
-  assign \$194  = \$192  & \$193 ;
-  assign \$195  = head_cmd == 2'h2;
-  assign \$196  = head_cmd == 1'h1;
-  assign \$197  = head[3:0] == 1'h1;
-  assign \$198  = head[3:0] == 2'h3;
-  assign \$199  = \$197  | \$198 ;
-  assign \$200  = ! head[3:0];
-  assign \$201  = head[3:0] == 1'h1;
-  assign \$202  = \$200  | \$201 ;
-  assign \$203  = head[3:0] == 1'h1;
-  assign \$204  = head[3:0] == 2'h3;
-  assign \$205  = \$203  | \$204 ;
+  assign \$129  = \$signal$73  & owner_valid;
+  assign \$130  = owner_node == l_req[14:7];
+  assign \$131  = \$129  & \$130 ;
+  assign \$132  = d_valid & \$signal ;
+  assign \$133  = \$132  & \$signal$8 ;
+  assign \$134  = \$133  & \$signal$9 ;
+  assign \$135  = l_same_d & \$134 ;
+  assign \$136  = l_pm | \$135 ;
+  assign \$138  = ! \$137 ;
+  assign \$139  = d_valid & \$signal ;
+  assign \$140  = \$139  & \$signal$8 ;
+  assign \$141  = \$140  & \$signal$9 ;
+  assign \$142  = { skid[38:31], skid[94:59] } == { d_req[38:31], d_req[94:59] };
+  assign \$143  = \$141  & \$142 ;
+  assign \$144  = parked_alt_match | \$143 ;
+  assign \$145  = d_valid & \$signal ;
+  assign \$146  = \$145  & \$signal$8 ;
+  assign \$147  = \$146  & \$signal$9 ;
+  assign \$148  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { d_req[38:31], d_req[94:59] };
+  assign \$149  = \$147  & \$148 ;
+  assign \$150  = parked_match | \$149 ;
+  assign \$151  = skid_valid ? \$144  : \$150 ;
+  assign \$152  = { skid[38:31], skid[94:59] } == { l_req[38:31], l_req[94:59] };
+  assign \$153  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { l_req[38:31], l_req[94:59] };
+  assign \$154  = skid_valid ? \$152  : \$153 ;
+  assign \$155  = l_valid & \$154 ;
+  assign \$156  = d_valid & l_valid;
+  assign \$157  = d_valid | l_valid;
+  assign \$158  = \$157  ? queue_room2 : queue_room;
+  assign \$159  = \$156  ? queue_room3 : \$158 ;
+  assign \$160  = d_valid & \$signal$9 ;
+  assign \$161  = l_pm | l_same_d;
+  assign \$162  = l_valid & \$161 ;
+  assign \$163  = \$160  & \$162 ;
+  assign \$164  = d_valid & \$signal$9 ;
+  assign \$165  = l_pm | l_same_d;
+  assign \$166  = l_valid & \$165 ;
+  assign \$167  = \$164  | \$166 ;
+  assign \$168  = ~ parked_full;
+  assign \$169  = \$167  ? parked_room2 : \$168 ;
+  assign \$170  = \$163  ? parked_room3 : \$169 ;
+  assign \$171  = \$159  & \$170 ;
+  assign \$172  = ~ parked_write;
+  assign \$173  = \$171  & \$172 ;
+  assign \$174  = d_valid & \$signal$36 ;
+  assign \$175  = l_valid & \$signal$37 ;
+  assign \$176  = \$174  | \$175 ;
+  assign \$177  = ~ \$176 ;
+  assign \$178  = \$173  & \$177 ;
+  assign \$179  = ~ window_busy;
+  assign \$180  = \$178  & \$179 ;
+  assign \$181  = ! head_cmd;
+  assign \$182  = \$180  & \$181 ;
+  assign \$183  = ~ tlb_busy;
+  assign \$184  = \$182  & \$183 ;
+  assign \$185  = ~ d_walks;
+  assign \$186  = \$184  & \$185 ;
+  assign \$187  = ~ \$signal ;
+  assign \$188  = ~ \$signal$8 ;
+  assign \$189  = ~ tlb_stale;
+  assign \$190  = tlb_hit & \$189 ;
+  assign \$191  = ~ l_valid;
+  assign \$192  = ~ d_valid;
+  assign \$193  = \$191  & \$192 ;
+  assign \$194  = head_cmd == 2'h2;
+  assign \$195  = head_cmd == 1'h1;
+  assign \$196  = head[3:0] == 1'h1;
+  assign \$197  = head[3:0] == 2'h3;
+  assign \$198  = \$196  | \$197 ;
+  assign \$199  = ! head[3:0];
+  assign \$200  = head[3:0] == 1'h1;
+  assign \$201  = \$199  | \$200 ;
+  assign \$202  = head[3:0] == 1'h1;
+  assign \$203  = head[3:0] == 2'h3;
+  assign \$204  = \$202  | \$203 ;
+  assign \$205  = ~ \$123 ;
   always @(posedge clk)
     skid <= \$206 ;
   always @(posedge clk)
@@ -10227,7 +10250,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   always @(posedge clk)
     \$signal  <= \$209 ;
   always @(posedge clk)
-    \$signal$37  <= \$210 ;
+    \$signal$36  <= \$210 ;
   always @(posedge clk)
     \$signal$46  <= \$211 ;
   always @(posedge clk)
@@ -10243,7 +10266,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   always @(posedge clk)
     \$signal$70  <= \$217 ;
   always @(posedge clk)
-    \$signal$38  <= \$218 ;
+    \$signal$37  <= \$218 ;
   always @(posedge clk)
     \$signal$71  <= \$219 ;
   always @(posedge clk)
@@ -10260,6 +10283,14 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     translator_fsm_state <= \$225 ;
   always @(posedge clk)
     replay <= \$226 ;
+  always @(posedge clk)
+    w_req <= \$227 ;
+  always @(posedge clk)
+    \$signal$83  <= \$228 ;
+  always @(posedge clk)
+    \$signal$84  <= \$229 ;
+  always @(posedge clk)
+    w_data <= \$230 ;
   \mmu.translator.check  check (
     .has_data(has_data),
     .is_line(is_line),
@@ -10294,10 +10325,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    owner_en = 1'h0;
+    tlb_stb = 1'h0;
     casez (translator_fsm_state)
       2'h0:
-          owner_en = take;
+          tlb_stb = take;
     endcase
   end
   always @* begin
@@ -10361,7 +10392,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h3;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$37 ;
+              entry[151] = \$signal$36 ;
               entry[152] = \$signal$46 ;
               entry[153] = \$signal$47 ;
             end else if (\$103 ) begin
@@ -10373,7 +10404,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h2;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$37 ;
+              entry[151] = \$signal$36 ;
               entry[152] = \$signal$46 ;
               entry[153] = \$signal$47 ;
             end else if (\$signal$9 ) begin
@@ -10388,7 +10419,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { tlb_pfn, d_req[58:47] };
-                entry[151] = \$signal$37 ;
+                entry[151] = \$signal$36 ;
                 entry[152] = \$signal$46 ;
                 entry[153] = \$signal$47 ;
               end else begin
@@ -10400,7 +10431,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$37 ;
+                entry[151] = \$signal$36 ;
                 entry[152] = \$signal$46 ;
                 entry[153] = \$signal$47 ;
               end
@@ -10440,7 +10471,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { walk_pfn, d_req[58:47] };
-                entry[151] = \$signal$37 ;
+                entry[151] = \$signal$36 ;
                 entry[152] = \$signal$46 ;
                 entry[153] = \$signal$47 ;
               end else begin
@@ -10452,7 +10483,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$37 ;
+                entry[151] = \$signal$36 ;
                 entry[152] = \$signal$46 ;
                 entry[153] = \$signal$47 ;
               end
@@ -10633,19 +10664,21 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     casez (translator_fsm_state)
       2'h0:
         begin
-          if (\$129 ) begin
-            \$208  = l_req;
-          end
-          if (\$194 ) begin
+          \$208  = l_req;
+          if (\$193 ) begin
             if (window_busy) begin
+            end else if (\$194 ) begin
             end else if (\$195 ) begin
-            end else if (\$196 ) begin
               if (queue_room) begin
                 \$208  = head;
               end
             end
           end
         end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$208  = w_req;
     endcase
     if (rst) begin
       \$208  = 127'h00000000000000000000000000000000;
@@ -10656,9 +10689,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     \$209  = \$signal ;
     casez (translator_fsm_state)
       2'h0:
-          if (\$129 ) begin
-            \$209  = \$signal$70 ;
-          end
+          \$209  = \$signal$70 ;
     endcase
     if (rst) begin
       \$209  = 1'h0;
@@ -10666,23 +10697,25 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$210  = \$signal$37 ;
+    \$210  = \$signal$36 ;
     casez (translator_fsm_state)
       2'h0:
         begin
-          if (\$129 ) begin
-            \$210  = \$signal$38 ;
-          end
-          if (\$194 ) begin
+          \$210  = \$signal$37 ;
+          if (\$193 ) begin
             if (window_busy) begin
+            end else if (\$194 ) begin
             end else if (\$195 ) begin
-            end else if (\$196 ) begin
               if (queue_room) begin
-                \$210  = \$199 ;
+                \$210  = \$198 ;
               end
             end
           end
         end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$210  = \$signal$83 ;
     endcase
     if (rst) begin
       \$210  = 1'h0;
@@ -10694,19 +10727,21 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     casez (translator_fsm_state)
       2'h0:
         begin
-          if (\$129 ) begin
-            \$211  = \$signal$71 ;
-          end
-          if (\$194 ) begin
+          \$211  = \$signal$71 ;
+          if (\$193 ) begin
             if (window_busy) begin
+            end else if (\$194 ) begin
             end else if (\$195 ) begin
-            end else if (\$196 ) begin
               if (queue_room) begin
-                \$211  = \$202 ;
+                \$211  = \$201 ;
               end
             end
           end
         end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$211  = \$signal$84 ;
     endcase
     if (rst) begin
       \$211  = 1'h0;
@@ -10718,19 +10753,21 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     casez (translator_fsm_state)
       2'h0:
         begin
-          if (\$129 ) begin
-            \$212  = \$signal$72 ;
-          end
-          if (\$194 ) begin
+          \$212  = \$signal$72 ;
+          if (\$193 ) begin
             if (window_busy) begin
+            end else if (\$194 ) begin
             end else if (\$195 ) begin
-            end else if (\$196 ) begin
               if (queue_room) begin
-                \$212  = \$205 ;
+                \$212  = \$204 ;
               end
             end
           end
         end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$212  = w_data;
     endcase
     if (rst) begin
       \$212  = 1'h0;
@@ -10741,9 +10778,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     \$213  = \$signal$8 ;
     casez (translator_fsm_state)
       2'h0:
-          if (\$129 ) begin
-            \$213  = \$132 ;
-          end
+          \$213  = \$131 ;
     endcase
     if (rst) begin
       \$213  = 1'h0;
@@ -10754,9 +10789,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     \$214  = \$signal$9 ;
     casez (translator_fsm_state)
       2'h0:
-          if (\$129 ) begin
-            \$214  = \$137 ;
-          end
+          \$214  = \$136 ;
     endcase
     if (rst) begin
       \$214  = 1'h0;
@@ -10797,7 +10830,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$218  = \$signal$38 ;
+    \$218  = \$signal$37 ;
     casez (translator_fsm_state)
       2'h0:
           \$218  = is_write;
@@ -10833,7 +10866,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     \$221  = \$signal$73 ;
     casez (translator_fsm_state)
       2'h0:
-          \$221  = \$139 ;
+          \$221  = \$138 ;
     endcase
     if (rst) begin
       \$221  = 1'h0;
@@ -10844,7 +10877,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     \$222  = l_pm;
     casez (translator_fsm_state)
       2'h0:
-          \$222  = \$152 ;
+          \$222  = \$151 ;
     endcase
     if (rst) begin
       \$222  = 1'h0;
@@ -10855,7 +10888,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     \$223  = l_same_d;
     casez (translator_fsm_state)
       2'h0:
-          \$223  = \$156 ;
+          \$223  = \$155 ;
     endcase
     if (rst) begin
       \$223  = 1'h0;
@@ -10868,16 +10901,16 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
       2'h0:
         begin
           if (skid_valid) begin
-            if (\$187 ) begin
+            if (\$186 ) begin
               \$224  = 1'h0;
             end
           end
           if (d_valid) begin
             (* full_case = 32'd1 *)
-            if (\$188 ) begin
-            end else if (\$189 ) begin
+            if (\$187 ) begin
+            end else if (\$188 ) begin
             end else if (\$signal$9 ) begin
-            end else if (\$191 ) begin
+            end else if (\$190 ) begin
             end else begin
               \$224  = l_valid;
             end
@@ -10897,21 +10930,21 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
         begin
           if (d_valid) begin
             (* full_case = 32'd1 *)
-            if (\$188 ) begin
-            end else if (\$189 ) begin
+            if (\$187 ) begin
+            end else if (\$188 ) begin
             end else if (\$signal$9 ) begin
-            end else if (\$191 ) begin
+            end else if (\$190 ) begin
             end else begin
               \$225  = 2'h1;
             end
           end
-          if (\$194 ) begin
+          if (\$193 ) begin
             if (window_busy) begin
               if (drained) begin
                 \$225  = 2'h2;
               end
+            end else if (\$194 ) begin
             end else if (\$195 ) begin
-            end else if (\$196 ) begin
               if (queue_room) begin
                 \$225  = 2'h3;
               end
@@ -10938,10 +10971,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     \$226  = replay;
     casez (translator_fsm_state)
       2'h0:
-          if (\$194 ) begin
+          if (\$193 ) begin
             if (window_busy) begin
+            end else if (\$194 ) begin
             end else if (\$195 ) begin
-            end else if (\$196 ) begin
               if (queue_room) begin
                 \$226  = 1'h1;
               end
@@ -10958,9 +10991,49 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
       \$226  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$227  = w_req;
+    if (\$205 ) begin
+      \$227  = d_req;
+    end
+    if (rst) begin
+      \$227  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$228  = \$signal$83 ;
+    if (\$205 ) begin
+      \$228  = \$signal$36 ;
+    end
+    if (rst) begin
+      \$228  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$229  = \$signal$84 ;
+    if (\$205 ) begin
+      \$229  = \$signal$46 ;
+    end
+    if (rst) begin
+      \$229  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$230  = w_data;
+    if (\$205 ) begin
+      \$230  = \$signal$47 ;
+    end
+    if (rst) begin
+      \$230  = 1'h0;
+    end
+  end
   assign req = src;
   assign tlb_pid = src[38:31];
-  assign tlb_stb = owner_en;
+  assign owner_en = 1'h1;
   assign walk_pid = d_req[46:31];
   assign walk_vpn = d_req[94:59];
   assign match_pid = rx_hdr__payload[38:31];
@@ -11045,7 +11118,15 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \l_req.pid  = l_req[46:31];
   assign \l_req.vaddr  = l_req[110:47];
   assign \l_req.length  = l_req[126:111];
-  assign \$138  = { 8'h00, src[46:39] };
+  assign \w_req.kind  = w_req[3:0];
+  assign \w_req.status  = w_req[6:4];
+  assign \w_req.src  = w_req[14:7];
+  assign \w_req.dst  = w_req[22:15];
+  assign \w_req.tag  = w_req[30:23];
+  assign \w_req.pid  = w_req[46:31];
+  assign \w_req.vaddr  = w_req[110:47];
+  assign \w_req.length  = w_req[126:111];
+  assign \$137  = { 8'h00, src[46:39] };
 endmodule
 
 (* generator = "Amaranth" *)

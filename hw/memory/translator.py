@@ -112,6 +112,13 @@ class Translator(wiring.Component):
     # D starts a walk and only ``skid_valid`` is set by that decision: the TLB's hits -> miss -> the clock
     # enables of the skid's ~180 flip-flops was the MMU's critical path (issue 18).
 
+    # _walk_note: D loads L in every RUN cycle, so D's ~180 flip-flops have no enable from the walk decision
+    # (the TLB's hits -> D's miss -> their clock enables was the MMU's critical path, issue 18). The walk's
+    # request is copied to w_req at the edge that starts the walk (w_req follows D outside WALK) and D is
+    # loaded back from it in WALK, in time: the walker's done comes three cycles after its start at the
+    # earliest (hash, a bucket's address and beat, evaluate), D holds the walk's request from the second
+    # WALK cycle on. A replay's request is loaded into D in RUN and held in REPLAY (D loads only in RUN/WALK).
+
     def _can_take(self, d_valid, d_write, d_pm, d_walks, l_valid, l_write, l_may_park):
         """Whether a header may be taken this cycle (see the comment at its use)."""
         queue_ok = Mux(d_valid & l_valid, self.queue_room3,
@@ -140,6 +147,10 @@ class Translator(wiring.Component):
         d_valid = Signal()
         d_req = Signal(MsgHeader())
         d_wf, d_write, d_line, d_data, d_owned, d_pm = Signal(), Signal(), Signal(), Signal(), Signal(), Signal()
+        # The walk's request: D's, loaded in every cycle outside WALK (its enable is the FSM state). D loads L
+        # in every RUN cycle, also when it starts a walk, and is loaded back from here in WALK (_walk_note).
+        w_req = Signal(MsgHeader())
+        w_write, w_line, w_data = Signal(), Signal(), Signal()
         skid = Signal(MsgHeader())
         skid_valid = Signal()
         replay = Signal()                # the request in WALK is the fault queue's head
@@ -166,7 +177,10 @@ class Translator(wiring.Component):
         head_line = (self.head.kind == MsgKind.LINE_READ) | (self.head.kind == MsgKind.LINE_WRITE)
         m.d.comb += [
             self.tlb_pid.eq(src.pid[:p.pid_width]), self.tlb_vpn.eq(src.vaddr[p.page_bits:p.vaddr_width]),
-            self.owner_pid.eq(src.pid), self.owner_en.eq(self.tlb_stb),
+            # The owner lookup runs in every cycle, as the TLB's does: its answer is used only for a header
+            # taken (l_valid). Enabling it by the take made the TLB's hits -> D's walk decision -> take the
+            # clock enable of the lookup's register, the MMU's critical path (issue 18).
+            self.owner_pid.eq(src.pid), self.owner_en.eq(1),
             self.walk_pid.eq(d_req.pid), self.walk_vpn.eq(d_req.vaddr[p.page_bits:p.vaddr_width]),
             self.match_pid.eq(self.rx_hdr.payload.pid[:p.pid_width]),
             self.match_vpn.eq(self.rx_hdr.payload.vaddr[p.page_bits:p.vaddr_width]),
@@ -198,14 +212,13 @@ class Translator(wiring.Component):
         can_take = self._can_take(d_valid, d_write, d_pm, d_walks, l_valid, l_write, l_pm | l_same_d)
         empty = ~l_valid & ~d_valid
 
-        with m.FSM(name="translator_fsm"):
+        with m.FSM(name="translator_fsm") as fsm:
             with m.State("RUN"):
-                # L -> D (D's registers hold while D starts a walk: its request is the walk's).
+                # L -> D in every cycle; the request D walks is kept in w_req (_walk_note).
                 owned = l_pid_ok & self.owner_valid & (self.owner_node == l_req.src)
-                m.d.sync += d_valid.eq(l_valid & ~d_walks)
-                with m.If(~d_walks):
-                    m.d.sync += [d_req.eq(l_req), d_wf.eq(l_wf), d_write.eq(l_write), d_line.eq(l_line),
-                                 d_data.eq(l_data), d_owned.eq(owned), d_pm.eq(l_pm | (l_same_d & d_parks))]
+                m.d.sync += [d_valid.eq(l_valid & ~d_walks),
+                             d_req.eq(l_req), d_wf.eq(l_wf), d_write.eq(l_write), d_line.eq(l_line),
+                             d_data.eq(l_data), d_owned.eq(owned), d_pm.eq(l_pm | (l_same_d & d_parks))]
                 # Take -> L.
                 m.d.sync += [l_valid.eq(take), l_req.eq(src), l_wf.eq(check.well_formed),
                              l_write.eq(check.is_write), l_line.eq(check.is_line), l_data.eq(check.has_data),
@@ -260,6 +273,7 @@ class Translator(wiring.Component):
                 m.d.comb += self.walk_start.eq(1)
                 m.next = "WALK"
             with m.State("WALK"):
+                m.d.sync += [d_req.eq(w_req), d_write.eq(w_write), d_line.eq(w_line), d_data.eq(w_data)]
                 with m.If(self.walk_done):
                     with m.If(self.walk_found):
                         translated(self.walk_pfn, self.walk_r, self.walk_w)
@@ -273,4 +287,6 @@ class Translator(wiring.Component):
             with m.State("WINDOW"):
                 with m.If(self.window_done):
                     m.next = "RUN"
+        with m.If(~fsm.ongoing("WALK")):
+            m.d.sync += [w_req.eq(d_req), w_write.eq(d_write), w_line.eq(d_line), w_data.eq(d_data)]
         return m
