@@ -119,6 +119,28 @@ class Translator(wiring.Component):
     # earliest (hash, a bucket's address and beat, evaluate), D holds the walk's request from the second
     # WALK cycle on. A replay's request is loaded into D in RUN and held in REPLAY (D loads only in RUN/WALK).
 
+    def _idle(self, m, push, d, replay):
+        """In RUN with nothing in L or D: let a pending memory-window command run once the data path is
+        drained, else refuse the fault queue's head (PAGE_FAULT) or load it into D (``d``: D's request, write,
+        line and data registers) for its replay."""
+        head_write = (self.head.kind == MsgKind.LINE_WRITE) | (self.head.kind == MsgKind.WORD_WRITE)
+        head_line = (self.head.kind == MsgKind.LINE_READ) | (self.head.kind == MsgKind.LINE_WRITE)
+        with m.If(self.window_busy):
+            with m.If(self.drained):
+                m.d.comb += self.window_go.eq(1)
+                m.next = "WINDOW"
+        with m.Elif(self.head_cmd == HEAD_REFUSE):
+            with m.If(self.queue_room):
+                push(self.head, Status.PAGE_FAULT, write=head_write, line=head_line, data=head_write)
+                m.d.comb += self.head_pop.eq(1)
+        with m.Elif(self.head_cmd == HEAD_REPLAY):
+            with m.If(self.queue_room):
+                m.d.comb += self.head_take.eq(1)
+                d_req, d_write, d_line, d_data = d
+                m.d.sync += [d_req.eq(self.head), d_write.eq(head_write), d_line.eq(head_line),
+                             d_data.eq(head_write), replay.eq(1)]
+                m.next = "REPLAY"
+
     def _can_take(self, d_valid, d_write, d_pm, d_walks, l_valid, l_write, l_may_park):
         """Whether a header may be taken this cycle (see the comment at its use)."""
         queue_ok = Mux(d_valid & l_valid, self.queue_room3,
@@ -173,8 +195,6 @@ class Translator(wiring.Component):
         d_walks = Signal()
         m.d.comb += d_walks.eq(d_ok & ~d_pm & ~d_hit)
 
-        head_write = (self.head.kind == MsgKind.LINE_WRITE) | (self.head.kind == MsgKind.WORD_WRITE)
-        head_line = (self.head.kind == MsgKind.LINE_READ) | (self.head.kind == MsgKind.LINE_WRITE)
         m.d.comb += [
             self.tlb_pid.eq(src.pid[:p.pid_width]), self.tlb_vpn.eq(src.vaddr[p.page_bits:p.vaddr_width]),
             # The owner lookup runs in every cycle, as the TLB's does: its answer is used only for a header
@@ -255,20 +275,7 @@ class Translator(wiring.Component):
 
                 # With nothing in flight: a memory-window command, or the memory monitor's answer.
                 with m.If(empty):
-                    with m.If(self.window_busy):
-                        with m.If(self.drained):
-                            m.d.comb += self.window_go.eq(1)
-                            m.next = "WINDOW"
-                    with m.Elif(self.head_cmd == HEAD_REFUSE):
-                        with m.If(self.queue_room):
-                            push(self.head, Status.PAGE_FAULT, write=head_write, line=head_line, data=head_write)
-                            m.d.comb += self.head_pop.eq(1)
-                    with m.Elif(self.head_cmd == HEAD_REPLAY):
-                        with m.If(self.queue_room):
-                            m.d.comb += self.head_take.eq(1)
-                            m.d.sync += [d_req.eq(self.head), d_write.eq(head_write), d_line.eq(head_line),
-                                         d_data.eq(head_write), replay.eq(1)]
-                            m.next = "REPLAY"
+                    self._idle(m, push, (d_req, d_write, d_line, d_data), replay)
             with m.State("REPLAY"):
                 m.d.comb += self.walk_start.eq(1)
                 m.next = "WALK"
