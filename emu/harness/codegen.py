@@ -30,8 +30,6 @@ __all__ = ["PortInfo", "SystemPorts", "describe", "generate_header"]
 CONTRACT_SCALARS = ("cpu_req__valid", "cpu_req__ready", "cpu_resp__valid", "cpu_resp__ready", "csr__addr",
                     "csr__r_stb", "csr__r_data", "csr__w_stb", "csr__w_data", "irq_proc", "irq_mem")
 REQ_FIELDS = ("op", "pid", "vaddr", "strb", "wdata")
-#: Members of the optional registered ``sample`` port (``hw.system.top.HarnessTop``).
-SAMPLE_FIELDS = ("cpu_req_ready", "cpu_resp_valid", "cpu_resp_payload", "csr_r_data", "irq_proc", "irq_mem", "probe")
 RESP_FIELDS = ("rdata", "status")
 
 
@@ -61,9 +59,10 @@ class SystemPorts:
         Probe strobes that mark consecutive miss-stage boundaries, in order.
     status_names : dict of int to str
         Names of the response status values (for reports).
-    reset_delay : int
-        Cycles between the ``rst`` input and the reset of the design: 0 for a plain Amaranth top, 1 for
-        ``hw.system.top.HarnessTop`` (reset through a register that powers up high).
+    registered_inputs : bool
+        Every input of the top feeds only a register clocked by a second clock input ``clk_in``
+        (``hw.system.top.HarnessTop``): the driver presents the inputs of a cycle before the edge that starts it and
+        reads that cycle's outputs after it, one ``eval()`` per cycle. False for a plain Amaranth top.
     """
     ports: dict
     req_fields: dict
@@ -74,7 +73,7 @@ class SystemPorts:
     probe_fields: list
     chain: list
     status_names: dict
-    reset_delay: int = 0
+    registered_inputs: bool = False
 
     @property
     def data_bytes(self) -> int:
@@ -86,7 +85,7 @@ class SystemPorts:
                 "req_fields": self.req_fields, "resp_fields": self.resp_fields, "op_read": self.op_read,
                 "op_write": self.op_write, "status_ok": self.status_ok, "probe_fields": self.probe_fields,
                 "chain": self.chain, "status_names": {str(k): v for k, v in self.status_names.items()},
-                "reset_delay": self.reset_delay}
+                "registered_inputs": self.registered_inputs}
 
     @classmethod
     def from_json(cls, d) -> SystemPorts:
@@ -96,7 +95,7 @@ class SystemPorts:
                    op_read=d["op_read"], op_write=d["op_write"], status_ok=d["status_ok"],
                    probe_fields=[tuple(x) for x in d["probe_fields"]], chain=list(d["chain"]),
                    status_names={int(k): v for k, v in d["status_names"].items()},
-                   reset_delay=int(d.get("reset_delay", 0)))
+                   registered_inputs=bool(d.get("registered_inputs", False)))
 
 
 def _port_map(component) -> dict:
@@ -192,15 +191,17 @@ def describe(component, chain=None) -> SystemPorts:
         op_write=_enum_value(req_layout, "op", "WRITE", "cpu_req"),
         status_ok=_enum_value(resp_layout, "status", "OK", "cpu_resp"),
         probe_fields=probe_fields, chain=chain, status_names=status_names,
-        reset_delay=_reset_delay(component),
+        registered_inputs=_registered_inputs(component, ports),
     )
 
 
-def _reset_delay(component) -> int:
-    delay = getattr(component, "reset_delay", 0)
-    if delay not in (0, 1):
-        raise DisaggError(f"{type(component).__name__}.reset_delay must be 0 or 1, not {delay!r}")
-    return delay
+def _registered_inputs(component, ports) -> bool:
+    registered = getattr(component, "registered_inputs", False)
+    if registered not in (False, True):
+        raise DisaggError(f"{type(component).__name__}.registered_inputs must be a bool, not {registered!r}")
+    if registered and "clk_in" not in ports:
+        raise DisaggError(f"{type(component).__name__} registers its inputs but has no clk_in port")
+    return registered
 
 
 def cxx_name(port_name):
@@ -262,8 +263,6 @@ def generate_header(sp: SystemPorts) -> str:
         f"constexpr uint64_t STATUS_OK = {sp.status_ok};",
         f"constexpr int CSR_ADDR_W = {p['csr__addr'].width};",
         f"constexpr int PROBE_N = {len(sp.probe_fields)};",
-        "// Cycles between the rst input and the design's reset (1: reset through a register powering up high).",
-        f"constexpr int RESET_DELAY = {sp.reset_delay};",
         "// Probe index of each miss-stage chain boundary, in order.",
         f"constexpr int CHAIN_N = {len(sp.chain)};",
         "constexpr int CHAIN[CHAIN_N > 0 ? CHAIN_N : 1] = {"
@@ -278,17 +277,9 @@ def generate_header(sp: SystemPorts) -> str:
     lines.append(axi_memory.port_header(sp, cxx_name=cxx_name, store_fn=_store_fn, load_fn=_load_fn))
     # The ExCache's local-memory port of a top with line_store="axi" (or HARNESS_LMEM 0).
     lines.append(local_memory.port_header(sp, cxx_name=cxx_name, store_fn=_store_fn, load_fn=_load_fn))
-    # Registered copies of the sampled outputs (hw.system.top.HarnessTop): one eval() per cycle.
-    sampled = all(f"sample__{n}" in p for n in SAMPLE_FIELDS)
-    lines.append("// 1: the top has the registered `sample` port (values before the last rising edge).")
-    lines.append(f"#define HARNESS_SAMPLED {1 if sampled else 0}")
-    if sampled:
-        if p["sample__cpu_resp_payload"].width != p["cpu_resp__payload"].width:
-            raise DisaggError("sample.cpu_resp_payload and cpu_resp.payload differ in width")
-        lines += [f"#define P_S_{n} {cxx_name('sample__' + n)}" for n in SAMPLE_FIELDS]
-        lines.append(_load_fn("resp_sampled", p["sample__cpu_resp_payload"]))
-        lines.append("static inline uint64_t load_probe_sampled(const Vtop* t) "
-                     "{ return (uint64_t)t->sample___05Fprobe; }\n")
+    # Inputs registered on clk_in (hw.system.top.HarnessTop): one eval() per cycle, the outputs read after it.
+    lines.append("// 1: every input feeds only a register clocked by clk_in (inputs presented before the edge).")
+    lines.append(f"#define HARNESS_REGISTERED_INPUTS {1 if sp.registered_inputs else 0}")
     return "\n".join(lines) + "\n"
 
 

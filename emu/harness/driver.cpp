@@ -25,13 +25,9 @@
 #include "harness_records.h"
 #if HARNESS_AXI_MEM
 #include "axi_memory.h"   // the memory component's DRAM, served in C++ (top built with external_dram)
-static_assert(!HARNESS_SAMPLED || HARNESS_AXI_SAMPLED,
-              "a top with registered samples must register the DRAM port's outputs too");
 #endif
 #if HARNESS_LMEM
 #include "local_memory.h"  // the ExCache's local memory (line_store="axi"), served in C++
-static_assert(!HARNESS_SAMPLED || HARNESS_LMEM_SAMPLED,
-              "a top with registered samples must register the local-memory port's outputs too");
 #endif
 
 #if HARNESS_TRACE_FST
@@ -62,6 +58,15 @@ constexpr bool can_force_edge = requires(Root* r) { r->__Vtrigprevexpr___TOP__cl
 template <class Root>
 inline void force_edge(Root* r) {
     if constexpr (can_force_edge<Root>) r->__Vtrigprevexpr___TOP__clk__0 = 0;
+}
+
+// The same for clk_in, the clock of a top's input registers (hw.system.top.HarnessTop).
+template <class Root>
+constexpr bool can_force_edge_in = requires(Root* r) { r->__Vtrigprevexpr___TOP__clk_in__0 = 0; };
+
+template <class Root>
+inline void force_edge_in(Root* r) {
+    if constexpr (can_force_edge_in<Root>) r->__Vtrigprevexpr___TOP__clk_in__0 = 0;
 }
 
 enum RunStatus { RUN_DONE = 0, RUN_IRQ = 1, RUN_BATCH = 2, RUN_HANG = 3 };
@@ -258,6 +263,9 @@ struct Harness {
         for (int i = 0; i < MAX_PROBES; i++) chain_pos[i] = -1;
         for (int i = 0; i < CHAIN_N; i++) chain_pos[CHAIN[i]] = i;
         top->clk = 0;
+#if HARNESS_REGISTERED_INPUTS
+        top->clk_in = 0;
+#endif
         top->rst = 0;
         top->P_cpu_req__valid = 0;
         top->P_cpu_resp__ready = 1;
@@ -353,43 +361,96 @@ struct Harness {
         for (int i = 0; i <= FW_BIN; i++) st.miss_stage_sum[i] += head_bins[i];
     }
 
-    // The rising edge, with the outputs of the cycle before it captured in `smp`. With the registered
-    // `sample` port of hw.system.top.HarnessTop one eval() does both: Verilator settles the logic that
-    // reads the new inputs, then evaluates the edge, and the sample registers hold the settled values. The
-    // edge is seen because the clock's previous value is set low first (no clk=0 eval() is needed: no
-    // logic of an Amaranth design reads the clock other than at its rising edge). Without that port, or
-    // with waveforms (which show the clock), it is settle at clk=0, sample, then the edge at clk=1.
+    // One clock cycle's evaluation, its outputs captured in `smp`.
+    //
+    // A top with registered inputs (HARNESS_REGISTERED_INPUTS, hw.system.top.HarnessTop): the inputs of this cycle
+    // are on the ports; the rising edge of clk and clk_in advances the system into this cycle and loads them, and
+    // Verilator settles the logic after it, so when eval() returns the outputs are this cycle's, final (they read
+    // registers only). One eval() per cycle: the edges are seen because the clocks' previous values are set low
+    // first (no logic of an Amaranth design reads a clock other than at its rising edge). At power-up clk_in rises
+    // alone (the inputs of cycle 0 loaded, the system not advanced). With waveforms, or a Verilator without the
+    // members below, the clocks also fall in each cycle (two eval() calls).
+    //
+    // A plain top (SystemTop, the reference of sim_tests/harness/test_speed_equivalence.py): settle at clk=0 with
+    // the inputs of this cycle, sample the outputs, then the rising edge at clk=1 (two eval() calls).
     struct Sample {
         bool req_ready, resp_valid, irq_proc, irq_mem;
         uint32_t csr_rdata;
         uint64_t probe;
     };
 
+#if HARNESS_REGISTERED_INPUTS
+    bool inputs_loaded = false;   // clk_in has risen once (the power-up load of cycle 0's inputs)
+    static constexpr bool fast_edge = can_force_edge<Vtop___024root> && can_force_edge_in<Vtop___024root>
+                                      && !(HARNESS_TRACE_FST || HARNESS_TRACE_VCD);
+
     void edge(Sample& smp) {
-        bool rst_now = design_reset();
-#if HARNESS_SAMPLED && !(HARNESS_TRACE_FST || HARNESS_TRACE_VCD)
-        if (can_force_edge<Vtop___024root>) {
+        const bool rst_now = top->rst;
+        const bool first = !inputs_loaded;
+        inputs_loaded = true;
 #if HARNESS_AXI_MEM
-            dram.drive(top.get());
-            dram.settle(top.get());   // arvalid as settled after the last edge (checked below)
+        dram.drive(top.get());   // awready as "idle": HarnessTop ANDs it with arvalid
 #endif
 #if HARNESS_LMEM
-            lmem.drive(top.get());
+        lmem.drive(top.get());
 #endif
-            force_edge(top->rootp);
-            top->clk = 1;
-            top->eval();
-            sample_registered(smp);
-#if HARNESS_AXI_MEM
-            check_dram();
-            dram.sample(top.get(), rst_now);
-#endif
-#if HARNESS_LMEM
-            lmem.sample(top.get(), rst_now);
-#endif
-            return;
+        if constexpr (fast_edge) {
+            if (!first) force_edge(top->rootp);
+            force_edge_in(top->rootp);
         }
+        top->clk = !first;
+        top->clk_in = 1;
+        top->eval();
+        if constexpr (!fast_edge) {
+            trace_dump(cycle * 10);
+            top->clk = 0;
+            top->clk_in = 0;
+            top->eval();
+            trace_dump(cycle * 10 + 5);
+        }
+        smp.req_ready = top->P_cpu_req__ready;
+        smp.resp_valid = top->P_cpu_resp__valid;
+        smp.irq_proc = top->P_irq_proc;
+        smp.irq_mem = top->P_irq_mem;
+        smp.csr_rdata = top->P_csr__r_data;
+        smp.probe = load_probe(top.get());
+        if (smp.resp_valid) load_resp(top.get(), resp_words);
+#if HARNESS_AXI_MEM
+        dram.sample(top.get(), rst_now);
 #endif
+#if HARNESS_LMEM
+        lmem.sample(top.get(), rst_now);
+#endif
+    }
+
+    // The interrupt lines as the plain top shows them between two cycles: after the rising edge into the next
+    // cycle, settled with the inputs of the last one. That edge is not taken yet (the next cycle's inputs are not
+    // known), so it is taken on a copy: the root is saved, the edge evaluated with the ports as they are (the
+    // last cycle's inputs), the lines read and the root restored byte for byte. Once per cycle at most.
+    uint64_t irq_peek_cycle = ~0ull;
+    uint32_t irq_peek = 0;
+    std::vector<uint8_t> peek_snap;
+
+    uint32_t irqs() {
+        if (!inputs_loaded) return (top->P_irq_proc ? 1u : 0u) | (top->P_irq_mem ? 2u : 0u);   // power-up values
+        if (irq_peek_cycle == cycle) return irq_peek;
+        auto* r = top->rootp;
+        const size_t size = sizeof(*r);
+        peek_snap.resize(size);
+        std::memcpy(peek_snap.data(), (const void*)r, size);
+        force_edge(r);
+        force_edge_in(r);
+        top->clk = 1;
+        top->clk_in = 1;
+        top->eval();
+        irq_peek = (top->P_irq_proc ? 1u : 0u) | (top->P_irq_mem ? 2u : 0u);
+        std::memcpy((void*)r, peek_snap.data(), size);
+        irq_peek_cycle = cycle;
+        return irq_peek;
+    }
+#else
+    void edge(Sample& smp) {
+        const bool rst_now = top->rst;
 #if HARNESS_AXI_MEM
         dram.drive(top.get());
 #endif
@@ -402,18 +463,6 @@ struct Harness {
         if (dram.settle(top.get())) top->eval();
 #endif
         trace_dump(cycle * 10);
-#if HARNESS_SAMPLED
-        top->clk = 1;
-        top->eval();
-        trace_dump(cycle * 10 + 5);
-        sample_registered(smp);
-#if HARNESS_AXI_MEM
-        dram.sample(top.get(), rst_now);   // from the registered copies (HARNESS_AXI_SAMPLED)
-#endif
-#if HARNESS_LMEM
-        lmem.sample(top.get(), rst_now);
-#endif
-#else
         smp.req_ready = top->P_cpu_req__ready;
         smp.resp_valid = top->P_cpu_resp__valid;
         smp.irq_proc = top->P_irq_proc;
@@ -430,39 +479,10 @@ struct Harness {
         top->clk = 1;
         top->eval();
         trace_dump(cycle * 10 + 5);
-#endif
     }
 
-    // Whether the design is in reset in the cycle being stepped: the rst input itself, or (RESET_DELAY 1)
-    // a register that powers up high and then holds the rst input of the cycle before.
-    bool rst_prev = true;
-    bool design_reset() {
-        bool now = RESET_DELAY ? rst_prev : (bool)top->rst;
-        rst_prev = top->rst;
-        return now;
-    }
-
-#if HARNESS_AXI_MEM
-    void check_dram() {
-        if (!dram.consistent(top.get())) {
-            std::fprintf(stderr, "disagg harness: the DRAM port's arvalid changed with this cycle's inputs at "
-                                 "cycle %llu; one eval() per cycle is not exact for this top\n",
-                         (unsigned long long)cycle);
-            std::abort();
-        }
-    }
-#endif
-
-#if HARNESS_SAMPLED
-    void sample_registered(Sample& smp) {
-        smp.req_ready = top->P_S_cpu_req_ready;
-        smp.resp_valid = top->P_S_cpu_resp_valid;
-        smp.irq_proc = top->P_S_irq_proc;
-        smp.irq_mem = top->P_S_irq_mem;
-        smp.csr_rdata = top->P_S_csr_r_data;
-        smp.probe = load_probe_sampled(top.get());
-        if (smp.resp_valid) load_resp_sampled(top.get(), resp_words);
-    }
+    // The interrupt lines after the last rising edge.
+    uint32_t irqs() { return (top->P_irq_proc ? 1u : 0u) | (top->P_irq_mem ? 2u : 0u); }
 #endif
 
     bool all_issued() const {
@@ -732,20 +752,12 @@ EXPORT void h_configure(void* p, uint64_t max_outstanding, uint64_t hang_cycles)
     h->hang_cycles = hang_cycles;
 }
 
-// Hold the design in reset for ``cycles`` cycles. With RESET_DELAY = 1 (hw.system.top.HarnessTop) the
-// design's reset is a register that powers up high and then follows rst one cycle late: at power-up rst
-// is high for the first cycles-1 cycles, so the reset covers cycles 0..cycles-1 exactly as with a plain
-// rst input; a later reset starts one cycle late (one more cycle is stepped).
+// Hold the design in reset for ``cycles`` cycles (rst high for them; with registered inputs, hw.system.top.HarnessTop,
+// rst is loaded at the edge that starts its cycle, so the reset covers the same cycles as with a plain rst input).
 EXPORT void h_reset(void* p, uint32_t cycles) {
     Harness* h = static_cast<Harness*>(p);
-    uint32_t steps = cycles;
-    uint32_t high = cycles;
-    if (RESET_DELAY && cycles > 0) {
-        if (h->cycle == 0) high = cycles - 1;
-        else steps = cycles + 1;
-    }
-    for (uint32_t i = 0; i < steps; i++) {
-        h->top->rst = i < high;
+    for (uint32_t i = 0; i < cycles; i++) {
+        h->top->rst = 1;
         h->step();
     }
     h->top->rst = 0;
@@ -799,8 +811,7 @@ EXPORT void h_csr_write(void* p, uint32_t addr, uint32_t data) {
 }
 
 EXPORT uint32_t h_irqs(void* p) {
-    Harness* h = static_cast<Harness*>(p);
-    return (h->top->P_irq_proc ? 1u : 0u) | (h->top->P_irq_mem ? 2u : 0u);  // current after the last edge
+    return static_cast<Harness*>(p)->irqs();  // as after the rising edge into the next cycle
 }
 
 EXPORT uint64_t h_position(void* p) { return static_cast<Harness*>(p)->issue_idx; }

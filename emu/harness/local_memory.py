@@ -4,9 +4,8 @@ A system top whose ExCache keeps its line data in local memory (``ExCacheParams.
 ExCache's AXI4 manager port as top-level ports ``lmem__*``. :func:`port_header` writes, into ``harness_ports.h``:
 
 * ``HARNESS_LMEM`` (1 if the top has the port, else 0), so the driver includes the compiled local memory;
-* ``L_<signal>`` macros (Verilator's C++ names of the scalar AXI signals it drives) and ``LS_<signal>`` (where it
-  reads the manager's outputs: the registered copies of ``hw.system.top.HarnessTop``'s ``sample`` port when the
-  top has them, else the ports themselves);
+* ``L_<signal>`` macros (Verilator's C++ names of the scalar AXI signals it drives) and ``LS_<signal>`` (the
+  manager's outputs it reads, the ports themselves);
 * ``LMEM_DATA_W``, ``LMEM_DATA_WORDS`` and the word-array copies of the data channels.
 """
 
@@ -37,14 +36,12 @@ def port_header(sp, *, cxx_name, store_fn, load_fn) -> str:
     data_w = p["lmem__rdata"].width
     if p["lmem__wdata"].width != data_w or p["lmem__wstrb"].width * 8 != data_w or data_w > 512:
         raise ValueError(f"lmem port: rdata/wdata/wstrb widths do not match ({data_w} bits)")
-    registered = all(f"sample__lmem_{s}" in p for s in SAMPLED + ("wdata",))
-    prefix = "sample__lmem_" if registered else "lmem__"
+    prefix = "lmem__"
     return "\n".join([
         "// The ExCache's local-memory port, served by the compiled memory of local_memory.h.",
         "#define HARNESS_LMEM 1",
         *[f"#define L_{s} {cxx_name('lmem__' + s)}" for s in DRIVEN],
         *[f"#define LS_{s} t->{cxx_name(prefix + s)}" for s in SAMPLED],
-        f"#define HARNESS_LMEM_SAMPLED {1 if registered else 0}",
         f"constexpr int LMEM_DATA_W = {data_w};",
         f"constexpr int LMEM_DATA_WORDS = {(data_w + 31) // 32};",
         store_fn("lmem_rdata", p["lmem__rdata"]),

@@ -137,94 +137,83 @@ class SystemTop(wiring.Component):
 
 
 class HarnessTop(wiring.Component):
-    """:class:`SystemTop` as the compiled harness simulates it: reset through a register, and a registered
-    copy of every output the harness samples.
+    """:class:`SystemTop` as the compiled harness simulates it: every input registered, so that no logic of the
+    system reads a top-level input combinationally.
 
-    Two things make a Verilated Amaranth design slow, and both are about Verilator's input-combinational
-    ("ico") region, the logic that reads a top-level input, which runs at every ``eval()`` call:
+    Verilator's input-combinational ("ico") region holds the logic that reads a top-level input, and it runs at
+    every ``eval()`` call, before the clock edge; logic that also reads registers is evaluated a second time after
+    the edge. With ``rst`` a top-level input (every Amaranth next-state block reads its domain's reset) most of the
+    design lands there; with only the system's ports it still held 11-15 % of the model's work (the CSR decoders,
+    the DRAM port's R/B channels, the CPU port, the local-memory port; ``docs/harness.md``). Here each input (``rst``
+    included) feeds only a reset-less register of the ``inp`` domain, clocked by ``clk_in``, whose output drives the
+    system: the ico region is empty, and every output of the top is a function of registers only.
 
-    * every next-state block reads its domain's reset, so with ``rst`` a top-level input most of the design
-      lands in the ico region. Here ``rst`` only feeds ``rst_q``, a reset-less register that is the reset
-      of the system's ``sync`` domain.
-    * a harness that samples the outputs before the rising edge needs two ``eval()`` per cycle (settle,
-      then edge), so the ico region runs twice. Here the ``sample`` port holds, after each rising edge, the
-      values the outputs had just before it: one ``eval()`` with the new inputs and the edge gives the
-      same samples (``emu/harness/driver.cpp``).
+    Timing: the harness presents the inputs of cycle ``c`` before the rising edge that starts it, with ``clk`` and
+    ``clk_in`` rising together; that edge advances the system into cycle ``c`` and loads the inputs, so during cycle
+    ``c`` the system sees exactly them, as the plain :class:`SystemTop` would, and the outputs of cycle ``c`` are
+    settled when ``eval()`` returns (``emu/harness/driver.cpp``). At power-up ``clk_in`` rises alone once: it
+    loads the inputs of cycle 0 without advancing the system. The system is in reset in cycle ``c`` iff ``rst`` was
+    presented high for it, as with the plain top.
 
-    Timing: ``rst_q`` powers up high, so the system is in reset in cycle 0 whatever ``rst`` is; in every
-    later cycle it is in reset iff ``rst`` was high in the cycle before. A harness that wants the reset
-    of the plain :class:`SystemTop` held for cycles ``0..n-1`` drives ``rst`` high in cycles ``0..n-2``.
-    Not a catalog block: ``rtl/`` and the cocotb tests keep :class:`SystemTop` with its plain reset.
+    One combinational path of a subordinate cannot be presented ahead of its cycle: the compiled DRAM
+    (``emu/harness/axi_memory.h``), when idle, grants a write address only in a cycle without a read address (reads
+    win), so its ``awready`` depends on the manager's ``arvalid`` of the same cycle. With ``external_dram`` the
+    harness therefore presents the DRAM's ``awready`` as "idle" and the AND with ``~arvalid`` is made here, inside
+    the model; ``arvalid`` is a register output of the system, so the path stays out of the ico region.
+
+    Not a catalog block: ``rtl/`` and the cocotb tests keep :class:`SystemTop` with its plain ports.
 
     Parameters
     ----------
     params : SystemParams
     external_dram : bool
-        As for :class:`SystemTop`; the ``sample`` port then also holds every output of the ``dram`` port
-        (``dram_<name>``). With the ExCache's line data in local memory, it holds every output of the ``lmem``
-        port too (``lmem_<name>``).
+        As for :class:`SystemTop`.
 
     Attributes
     ----------
     clk : In(1)
-        The clock of the whole system.
+        The clock of the system.
+    clk_in : In(1)
+        The clock of the input registers: rises with ``clk``, and once alone at power-up.
     rst : In(1)
-        Reset request: the system is in reset during the next cycle.
-    sample : Out(wiring.Signature)
-        After each rising edge: ``cpu_req.ready``, ``cpu_resp.valid``/``payload``, ``csr.r_data``,
-        ``irq_proc``, ``irq_mem``, ``probe`` (and the ``dram`` outputs) as they were just before it.
+        Reset of the system in the cycle the inputs are presented for.
     (others)
-        Exactly those of :class:`SystemTop`.
+        Exactly those of :class:`SystemTop`, each input registered on ``clk_in``.
     """
 
-    #: Cycles from the ``rst`` input to the system's reset (read by ``emu/harness/codegen.py``).
-    reset_delay = 1
+    #: Every input is registered (read by ``emu/harness/codegen.py``; the driver presents inputs ahead).
+    registered_inputs = True
 
     def __init__(self, params, *, external_dram=False):
         self.system = SystemTop(params, external_dram=external_dram)
         self.params = params
-        members = self.system.signature.members
-        sampled = {
-            "cpu_req_ready": Out(1),
-            "cpu_resp_valid": Out(1),
-            "cpu_resp_payload": Out(members["cpu_resp"].signature.members["payload"].shape),
-            "csr_r_data": Out(members["csr"].signature.members["r_data"].shape),
-            "irq_proc": Out(1),
-            "irq_mem": Out(1),
-            "probe": Out(members["probe"].shape),
-        }
-        for port in ("dram", "lmem"):
-            if port in members:
-                for name, member in members[port].signature.members.items():
-                    if member.flow == Out:
-                        sampled[f"{port}_{name}"] = Out(member.shape)
-        super().__init__({"clk": In(1), "rst": In(1), **members, "sample": Out(wiring.Signature(sampled))})
+        self.external_dram = external_dram
+        super().__init__({"clk": In(1), "clk_in": In(1), "rst": In(1), **self.system.signature.members})
 
     def elaborate(self, platform):
         m = Module()
         m.domains.sync = ClockDomain("sync")
-        m.domains.por = ClockDomain("por", reset_less=True)
+        m.domains.inp = ClockDomain("inp", reset_less=True)
         m.submodules.system = system = self.system
         rst_q = Signal(init=1, reset_less=True)
-        m.d.comb += [ClockSignal("sync").eq(self.clk), ClockSignal("por").eq(self.clk), ResetSignal("sync").eq(rst_q)]
-        m.d.por += rst_q.eq(self.rst)
-        for name, member in self.system.signature.members.items():
-            port, inner = getattr(self, name), getattr(system, name)
-            if member.is_signature:
-                wiring.connect(m, wiring.flipped(port), inner)
-            elif member.flow == In:
-                m.d.comb += inner.eq(port)
+        m.d.comb += [ClockSignal("sync").eq(self.clk), ClockSignal("inp").eq(self.clk_in),
+                     ResetSignal("sync").eq(rst_q)]
+        m.d.inp += rst_q.eq(self.rst)
+        awready = system.dram.awready if self.external_dram else None
+        for path, member, inner in system.signature.flatten(system):
+            outer = self
+            for part in path:
+                outer = getattr(outer, part) if isinstance(part, str) else outer[part]
+            if member.flow == Out:
+                m.d.comb += outer.eq(inner)
+                continue
+            name = "in_" + "_".join(str(p) for p in path)
+            q = Signal(inner.shape(), name=name, reset_less=True)
+            m.d.inp += q.eq(outer)
+            if inner is awready:
+                m.d.comb += inner.eq(q & ~system.dram.arvalid)
             else:
-                m.d.comb += port.eq(inner)
-        s = self.sample
-        m.d.por += [s.cpu_req_ready.eq(self.cpu_req.ready), s.cpu_resp_valid.eq(self.cpu_resp.valid),
-                    s.cpu_resp_payload.eq(self.cpu_resp.payload), s.csr_r_data.eq(self.csr.r_data),
-                    s.irq_proc.eq(self.irq_proc), s.irq_mem.eq(self.irq_mem), s.probe.eq(self.probe)]
-        for port in ("dram", "lmem"):
-            if port in self.signature.members:
-                for name, member in getattr(self, port).signature.members.items():
-                    if member.flow == Out:
-                        m.d.por += getattr(s, f"{port}_{name}").eq(getattr(getattr(self, port), name))
+                m.d.comb += inner.eq(q)
         return m
 
 

@@ -1,7 +1,8 @@
 """The harness's fast model is exact: the same runs as the plain system top driven the slow way.
 
-``emu.system.model_cache`` compiles :class:`hw.system.top.HarnessTop`: reset through a register, the outputs the
-driver samples registered, one ``eval()`` per cycle (``emu/harness/driver.cpp``). The plain
+``emu.system.model_cache`` compiles :class:`hw.system.top.HarnessTop`: every input (reset included) registered on
+a second clock, presented before the edge that starts its cycle, one ``eval()`` per cycle, the interrupt lines between
+calls read from an edge taken on a copy of the model (``emu/harness/driver.cpp``). The plain
 :class:`hw.system.top.SystemTop` (``rst`` a top-level input, outputs sampled live between a settle ``eval()`` at
 the falling edge and the rising-edge ``eval()``) is the reference here: on the same workload (three processes,
 refused faults, a process exit and a start) every statistic of the run must be identical, and so must every
@@ -42,13 +43,13 @@ def _run(config, w, procs, top_class, monkeypatch):
         def build_plain(cfg, *, trace=None, log=None):
             top = SystemTop(cfg.params, external_dram=cfg.memory.dram_model == "compiled")
             verilog, ports = convert(top, chain=list(PROBE_CHAIN[:-1]))
-            assert ports.reset_delay == 0
+            assert not ports.registered_inputs
             return build_model(verilog=verilog, ports=ports, trace=trace, log=log)
         monkeypatch.setattr(runner_module, "build_system", build_plain)
     runner = SystemRunner(config)
     monkeypatch.undo()
     try:
-        assert runner.built.ports.reset_delay == (1 if top_class is HarnessTop else 0)
+        assert runner.built.ports.registered_inputs == (top_class is HarnessTop)
         return runner.run(w, procs), runner.model.stats()
     finally:
         runner.close()
