@@ -287,11 +287,13 @@ struct Harness {
         top->final();
     }
 
-    void trace_dump(uint64_t t) {
+    // Dump the values at time ``t`` if the cycle period it falls in (``at``, default this cycle) is in the window.
+    void trace_dump(uint64_t t, uint64_t at = ~0ull) {
+        if (at == ~0ull) at = cycle;
 #if HARNESS_TRACE_FST || HARNESS_TRACE_VCD
         if (trace_done || trace_path.empty()) return;
-        if (cycle < win_start) return;
-        if (cycle > win_end) {
+        if (at < win_start) return;
+        if (at > win_end) {
             if (tfp) { tfp->close(); tfp.reset(); }
             trace_done = true;
             return;
@@ -303,7 +305,7 @@ struct Harness {
         }
         tfp->dump(t);
 #else
-        (void)t;
+        (void)t; (void)at;
 #endif
     }
 
@@ -402,11 +404,13 @@ struct Harness {
         top->clk_in = 1;
         top->eval();
         if constexpr (!fast_edge) {
-            trace_dump(cycle * 10);
+            // The plain top's timeline: the state of cycle c shown from time 10c (clk low), the edge into c + 1 at
+            // 10c + 5, in cycle c's period.
+            if (!first) trace_dump(cycle * 10 - 5, cycle - 1);
             top->clk = 0;
             top->clk_in = 0;
             top->eval();
-            trace_dump(cycle * 10 + 5);
+            trace_dump(cycle * 10);
         }
         smp.req_ready = top->P_cpu_req__ready;
         smp.resp_valid = top->P_cpu_resp__valid;
