@@ -71,3 +71,27 @@ def pytest_runtest_call(item):
 @_pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item):
     yield from _record_cpu(item, "teardown")
+
+
+# --- xdist groups --------------------------------------------------------------------------------------------------
+# `make test` runs `pytest -n JOBS --dist loadgroup`: the tests of one `xdist_group` share a worker, so a model that
+# several tests use is built once, and tests that hand results to each other in one process (test_system's memory
+# images) find them. pytest 9.2 with pytest-xdist 3.8 silently stops grouping (pytest-dev/pytest-xdist#1386: the
+# group travels in the node id, which pytest 9.2 no longer lets a plugin change), and the suite then paid for two
+# builds of the 2 x 2 rack and extra runs of the system tests; pyproject.toml pins pytest below 9.2. With that pair
+# installed anyway, the run stops here with one line instead of getting slower.
+_LOADGROUP_BROKEN = ((9, 2), (3, 8))    # (first pytest, last pytest-xdist) of pytest-xdist#1386
+
+
+def _version(text):
+    return tuple(int(p) for p in text.split(".")[:2] if p.isdigit())
+
+
+def pytest_configure(config):
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return
+    import xdist
+    if _version(_pytest.__version__) >= _LOADGROUP_BROKEN[0] and _version(xdist.__version__) <= _LOADGROUP_BROKEN[1]:
+        raise _pytest.UsageError(f"pytest {_pytest.__version__} with pytest-xdist {xdist.__version__} does not honour "
+                                 f"--dist loadgroup (pytest-dev/pytest-xdist#1386): install the versions "
+                                 f"pyproject.toml pins (make setup)")

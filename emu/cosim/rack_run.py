@@ -57,7 +57,8 @@ def run_rack(config: SystemConfig, workload: np.ndarray, *, log=None) -> dict:
     from ..system.model_cache import source_digest
     # Keyed by the configuration and the sources of the RTL, so a changed hw/ never reuses a stale model.
     key = hashlib.sha1(json.dumps([params.as_dict(), source_digest()], sort_keys=True).encode()).hexdigest()[:10]
-    sim = CocotbRun(build_root=_build_root() / key, test_module="emu.cosim.cocotb_rack", toplevel="top")
+    sim = CocotbRun(build_root=_build_root() / key, test_module="emu.cosim.cocotb_rack", toplevel="top",
+                    public="ports")    # the bench uses the top's ports only (docs/decisions.md)
     source = sim.build_root / "top.v"
     t0 = time.monotonic()
     if not source.exists():

@@ -101,6 +101,10 @@ class SimRun:
     coverage : bool
         Build with Verilator line and toggle coverage (``--coverage-rtl`` on pytest): each run's ``coverage.dat``
         is kept as ``build/coverage/<block>/<test>.dat`` for ``disagg coverage``.
+    public : str
+        What the Verilator build makes visible to the test module (``emu.cosim.runner.PUBLIC``): ``"ports"`` (the
+        default: the benches drive and sample the top's ports only, and the model builds in about a third of the
+        CPU time) or ``"all"`` (cocotb's ``--public-flat-rw``, for a bench that reads signals inside the design).
     """
     block: str
     component_factory: object
@@ -113,6 +117,7 @@ class SimRun:
     extra_env: dict = field(default_factory=dict)
     sim: str | None = None
     coverage: bool = False
+    public: str = "ports"
 
     @property
     def build_root(self) -> Path:
@@ -138,7 +143,7 @@ class SimRun:
         sim = self.simulator
         return CocotbRun(build_root=self.build_root, test_module=self.test_module, toplevel=self.toplevel,
                          sim=sim, build_args=self.build_args if sim == "verilator" else [],
-                         python_path=[str(REPO)], coverage=self.coverage)
+                         python_path=[str(REPO)], coverage=self.coverage, public=self.public)
 
     def run(self, *, testcase=None, seed: int, waves: bool = False, test_name: str = "", cross_check=None):
         """Run the tests; raise AssertionError naming seed, simulator and artifacts unless every test ran and passed.

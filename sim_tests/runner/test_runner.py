@@ -108,3 +108,19 @@ def test_cocotb_failure_on_one_simulator_only_is_reported_as_such(request, tmp_p
 def test_sim_is_validated():
     with pytest.raises(ValueError, match="sim must be one of verilator, icarus or None, not 'vcs'"):
         _counter("vcs")
+
+
+def test_public_is_validated():
+    from emu.cosim.runner import CocotbRun
+    with pytest.raises(ValueError, match="public must be one of all, ports, not 'some'"):
+        CocotbRun(build_root="unused", test_module="m", public="some")
+
+
+def test_ports_build_makes_only_the_top_public(request):
+    """The suite's builds (``public="ports"``) leave out cocotb's --public-flat-rw and mark only the top's
+    signals public; the counter bench, which uses the ports, passes on it (test_cocotb_run_passes)."""
+    run = _counter()
+    assert run.public == "ports"
+    run_cocotb(request, run)
+    verilated = (run.cocotb_run().build_dir() / "Vtop__verFiles.dat").read_text()
+    assert "--public-flat-rw" not in verilated and f"public-ports-{run.toplevel}.vlt" in verilated
