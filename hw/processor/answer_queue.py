@@ -15,6 +15,15 @@ Completing at the head keeps every access's effect in request order: a merged wr
 merged read of the same line. A read's word is on the line store's output in the cycle after its read
 (the answer is taken from there in that cycle: hit latency 3 as in the blocking controller) and is kept in its
 entry from then on, since the store's output changes with the next read.
+
+With the local-memory store (``line_store="axi"``) a read's word comes back on the store's R channel, through
+:class:`~hw.processor.local_read_port.LocalReadPort`: the read request names the entry (``rd_slot``: the tail
+for a read hit pushed at this edge, the head for a completion), the port hands each R beat back with its slot
+(``word_valid``, ``word_slot``, ``word_data``), and the entry is answerable from that cycle on (answered from the
+beat itself when it is the head). A read is requested only when the port takes it (``data_rd.ready``) and a
+write only when the store takes it and no read is held before it (``wr_ok``). The queue then has
+``mshrs + local_reads`` entries, so that read hits keep coming at one per cycle while earlier ones wait for
+the local memory.
 """
 
 from amaranth import Array, Cat, Const, Module, Mux, Signal
@@ -31,8 +40,9 @@ __all__ = ["AnswerQueue", "queue_depth"]
 
 
 def queue_depth(params):
-    """Entries of the answer queue: ``mshrs + 2`` (every MSHR's missing access and two hits behind them)."""
-    return params.mshrs + 2
+    """Entries of the answer queue: ``mshrs + 2`` (every MSHR's missing access and two hits behind them); with the
+    local-memory store ``mshrs + local_reads`` (the hits waiting for their words)."""
+    return params.mshrs + (2 if params.line_store == "onchip" else params.local_reads)
 
 
 class AnswerQueue(wiring.Component):
@@ -60,7 +70,14 @@ class AnswerQueue(wiring.Component):
         An entry is free.
     empty : Out(1)
     rdata : In(data_width)
-        The line store's read data.
+        On-chip store: the line store's read data.
+    word_valid, word_slot, word_data : In
+        Local-memory store: a read's word for entry ``word_slot`` (:class:`~hw.processor.local_read_port.
+        LocalReadPort`).
+    rd_slot : Out(range(queue_depth))
+        Local-memory store: the entry a read request in this cycle is for (the head's completion, else the tail).
+    wr_ok : In(1)
+        Local-memory store: a completion's write is taken in this cycle (else it waits).
     cpu_resp : Out(stream of CpuResp)
     hd_idx : Out(range(mshrs))
         MSHR the head waits on.
@@ -101,6 +118,9 @@ class AnswerQueue(wiring.Component):
             "space":       Out(1),
             "empty":       Out(1),
             "rdata":       In(p.data_width),
+            **({} if p.line_store == "onchip" else {
+                "word_valid": In(1), "word_slot": In(range(queue_depth(p))), "word_data": In(p.data_width),
+                "rd_slot": Out(range(queue_depth(p))), "wr_ok": In(1)}),
             "cpu_resp":    Out(stream.Signature(CpuResp(p))),
             "hd_idx":      Out(n),
             "hd":          In(MshrView(p)),
@@ -120,6 +140,7 @@ class AnswerQueue(wiring.Component):
         p = self.params
         m = Module()
         depth = queue_depth(p)
+        onchip = p.line_store == "onchip"
 
         def field(name, shape):
             return Array(Signal(shape, name=f"q_{name}{i}") for i in range(depth))
@@ -137,18 +158,24 @@ class AnswerQueue(wiring.Component):
         pop = Signal()
         m.d.comb += [self.space.eq(count != depth), self.empty.eq(count == 0), self.hd_idx.eq(q_idx[head])]
 
-        # Answers.
-        bypass = cap & (cap_slot == head)
+        # Answers: a read's word captured from the store's output (on chip: in the cycle after its read; local
+        # memory: when its R beat comes), or taken straight from there when the read is the head.
+        if onchip:
+            got_word, got_slot, word = cap, cap_slot, self.rdata
+        else:
+            got_word, got_slot, word = self.word_valid, self.word_slot, self.word_data
+        bypass = got_word & (got_slot == head)
         answerable = (count != 0) & ~q_wait[head] & (~q_read[head] | q_have[head] | bypass)
         m.d.comb += [
             self.cpu_resp.valid.eq(answerable),
-            self.cpu_resp.payload.rdata.eq(Mux(q_read[head], Mux(bypass, self.rdata, q_data[head]), 0)),
+            self.cpu_resp.payload.rdata.eq(Mux(q_read[head], Mux(bypass, word, q_data[head]), 0)),
             self.cpu_resp.payload.status.eq(q_status[head]),
             pop.eq(answerable & self.cpu_resp.ready),
         ]
-        with m.If(cap):
-            m.d.sync += [q_data[cap_slot].eq(self.rdata), q_have[cap_slot].eq(1)]
-        m.d.sync += cap.eq(0)
+        with m.If(got_word):
+            m.d.sync += [q_data[got_slot].eq(word), q_have[got_slot].eq(1)]
+        if onchip:
+            m.d.sync += cap.eq(0)
 
         with m.If(self.push):
             m.d.sync += [
@@ -157,15 +184,22 @@ class AnswerQueue(wiring.Component):
                 q_word[tail].eq(self.push_word), q_strb[tail].eq(self.push_strb), q_wdata[tail].eq(self.push_wdata),
                 tail.eq(Mux(tail == depth - 1, 0, tail + 1)),
             ]
-            with m.If(self.push_cap):
-                m.d.sync += [cap.eq(1), cap_slot.eq(tail)]
+            if onchip:
+                with m.If(self.push_cap):
+                    m.d.sync += [cap.eq(1), cap_slot.eq(tail)]
         with m.If(pop):
             m.d.sync += head.eq(Mux(head == depth - 1, 0, head + 1))
         m.d.sync += count.eq(count + self.push - pop)
 
         # Completion of the head's wait.
         hd = self.hd
-        with m.If((count != 0) & q_wait[head] & hd.done & self.grant & (q_read[head] | ~hd.ok | ~self.wr_busy)):
+        if onchip:
+            completes = (count != 0) & q_wait[head] & hd.done & self.grant & (q_read[head] | ~hd.ok | ~self.wr_busy)
+        else:
+            completes = ((count != 0) & q_wait[head] & hd.done & self.grant
+                         & (~hd.ok | Mux(q_read[head], self.data_rd.ready, ~self.wr_busy & self.wr_ok)))
+            m.d.comb += self.rd_slot.eq(Mux(self.data_rd.en, head, tail))
+        with m.If(completes):
             m.d.comb += [self.busy.eq(1), self.complete.eq(1),
                          self.count_hit.eq(~q_first[head] & hd.ok), self.count_miss.eq(~q_first[head] & ~hd.ok)]
             m.d.sync += q_wait[head].eq(0)
@@ -174,7 +208,10 @@ class AnswerQueue(wiring.Component):
             with m.Elif(q_read[head]):
                 m.d.comb += [self.data_rd.set.eq(hd.set), self.data_rd.way.eq(hd.way),
                              self.data_rd.word.eq(q_word[head]), self.data_rd.en.eq(1)]
-                m.d.sync += [cap.eq(1), cap_slot.eq(head), q_status[head].eq(Status.OK)]
+                if onchip:
+                    m.d.sync += [cap.eq(1), cap_slot.eq(head), q_status[head].eq(Status.OK)]
+                else:
+                    m.d.sync += q_status[head].eq(Status.OK)
             with m.Else():
                 m.d.comb += [self.data_wr.set.eq(hd.set), self.data_wr.way.eq(hd.way),
                              self.data_wr.word.eq(q_word[head]), self.data_wr.data.eq(q_wdata[head]),

@@ -92,6 +92,8 @@ class ExCacheTop(wiring.Component):
             wiring.connect(m, ctrl.net_tx, wiring.flipped(self.net_tx))
             wiring.connect(m, wiring.flipped(self.net_rx), ctrl.net_rx)
             wiring.connect(m, wiring.flipped(self.csr), dec.bus)
+            if p.line_store == "axi":
+                wiring.connect(m, ctrl.lmem, wiring.flipped(self.lmem))
         else:
             m.submodules.ctrl = ctrl = ExCacheController(p)
             m.submodules.handler = handler = MissHandler(p, software=software)

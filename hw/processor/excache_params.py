@@ -46,6 +46,8 @@ class ExCacheParams:
     local_reads : int
         ``"axi"`` only: read hits in flight on the ``lmem`` port at most (1 .. 64). Back-to-back read hits run
         at one per cycle while the local memory's first-beat latency is at most ``local_reads - 2`` cycles.
+        The non-blocking controller's answer queue has ``mshrs + local_reads`` entries with this store
+        (:func:`~hw.processor.answer_queue.queue_depth`).
     overlap_writeback : bool
         A dirty victim's LINE_WRITE and the LINE_READ are both sent before either is answered (the fetch does
         not wait for the write-back's answer). This needs the two answers in request order, which holds when
@@ -54,7 +56,8 @@ class ExCacheParams:
     mshrs : int
         Miss status holding registers (1 .. 16). 1 is the blocking controller (one miss open, the pipeline
         stops behind it); more is the non-blocking one (:mod:`hw.processor.nb_controller`: hit-under-miss,
-        miss-under-miss, merging), which needs ``line_store="onchip"`` and ``overlap_writeback``.
+        miss-under-miss, merging), which needs ``overlap_writeback``; with ``line_store="axi"`` its read hits and
+        completions go through :class:`~hw.processor.local_read_port.LocalReadPort`.
     rx_cut_through : bool
         ``net_rx`` is a verdict port (``MessagePort(data_width, verdict=True)``, the network interface's
         ``NetIfParams.rx_cut_through``): a line read response is handed over while its frame still arrives, and
@@ -101,9 +104,6 @@ class ExCacheParams:
             raise TypeError(f"rx_cut_through must be a bool, not {self.rx_cut_through!r}")
         if not is_int(self.mshrs) or not 1 <= self.mshrs <= MAX_MSHRS:
             raise ValueError(f"mshrs must be an integer from 1 to {MAX_MSHRS}, not {self.mshrs!r}")
-        if self.mshrs > 1 and self.line_store != "onchip":
-            raise ValueError(f"mshrs > 1 (the non-blocking controller) needs line_store 'onchip', "
-                             f"not {self.line_store!r}")
         if self.mshrs > 1 and not self.overlap_writeback:
             raise ValueError("mshrs > 1 (the non-blocking controller) needs overlap_writeback: a victim's "
                              "LINE_WRITE must be answered before its MSHR's LINE_READ (one memory component)")

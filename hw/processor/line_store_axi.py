@@ -20,6 +20,11 @@ The store offers the same request ports as :class:`~hw.processor.line_data.LineD
 AXI4 orders nothing between its read and write channels, so the store does: a read is not issued while a
 write is buffered or has not had its B response, and a write is not taken while a read burst has not returned
 its last beat. Hits of one direction run back to back; changing direction waits for the other side to drain.
+
+With ``mshrs`` > 1 (the non-blocking controller) a fill's line write may be requested while a read is offered
+(:class:`~hw.processor.local_read_port.LocalReadPort` holds it on ``rd``): a write is then not taken in a cycle
+where AR is valid, since the write would end the "no write in flight" that AR's valid rests on before the AR's
+ready came (AXI: a valid stays up until its ready). The blocking controller never requests both at once.
 """
 
 from amaranth import Const, Module, Mux, Signal
@@ -131,7 +136,8 @@ class AxiLineStore(wiring.Component):
             m.d.sync += buf_full.eq(0)
 
         wr = self.wr
-        m.d.comb += wr.ready.eq((reads == 0) & (~buf_full | drains) & ~writes[7])
+        wr_ready = (reads == 0) & (~buf_full | drains) & ~writes[7]
+        m.d.comb += wr.ready.eq(wr_ready & ~axi.arvalid if p.mshrs > 1 else wr_ready)
         with m.If(wr.en.any() & wr.ready):
             in_burst = wr.word[:(beats - 1).bit_length()] if beats > 1 else Const(0, 1)
             m.d.sync += [

@@ -20,6 +20,13 @@ write, a victim's words (LineWriteBack busy: the read port), a refused write-bac
 at the queue's head, then the pipeline (``stall`` tells it it cannot move, ``wr_busy`` that a write must wait;
 ``stale`` that a tag entry changed under it). A response header taken also stalls the pipeline for that cycle,
 so no two events of one counter meet in a cycle.
+
+Line store: on chip (:class:`~hw.processor.line_data.LineData`), or in local memory on the ``lmem`` AXI4 port
+(:class:`~hw.processor.line_store_axi.AxiLineStore`, ``line_store="axi"``). With the local memory, every read
+goes through :class:`~hw.processor.local_read_port.LocalReadPort` (requests held for AR, R beats routed in
+request order to the answer queue's entries or to the victim's write-back stream), a hit or a completion
+leaves only when the store takes its request, and a fill's beats go at the store's pace (the store orders a
+read after the writes it took: a read hit waits while a fill's burst has not had its B response).
 """
 
 from amaranth import Module, Mux
@@ -32,8 +39,10 @@ from hw.processor.excache_layouts import CpuReq, CpuResp, MaintOp, MissEvent
 from hw.processor.excache_params import ExCacheParams
 from hw.processor.excache_sequencer import ExCacheSequencer
 from hw.processor.line_data import LineData
+from hw.processor.line_store_axi import AxiLineStore, local_signature
 from hw.processor.line_fill import LineFill
 from hw.processor.line_writeback import LineWriteBack
+from hw.processor.local_read_port import LocalReadPort
 from hw.processor.maintenance import MaintenanceWalker
 from hw.processor.miss_decisions import FirmwareMissPort
 from hw.processor.miss_handler import MissHandler
@@ -86,6 +95,8 @@ class NonBlockingController(wiring.Component):
         Software mode: a miss event waits for firmware.
     fw_stb, fw_action, fw_way, fw_status : In
         Software mode: firmware's ``miss_cmd`` write (ignored in hardware mode).
+    lmem : Out(AXI4Signature(local_addr_width, data_width, 1))
+        Only with ``line_store="axi"``: the local memory holding the line data.
     """
 
     def __init__(self, params, *, software=False):
@@ -97,7 +108,7 @@ class NonBlockingController(wiring.Component):
             raise TypeError(f"software must be a bool, not {software!r}")
         self.params = p = params
         self.software = software
-        super().__init__({
+        ports = {
             "cpu_req":     In(stream.Signature(CpuReq(p))),
             "cpu_resp":    Out(stream.Signature(CpuResp(p))),
             "net_tx":      Out(MessagePort(p.data_width)),
@@ -115,13 +126,17 @@ class NonBlockingController(wiring.Component):
             "fw_action":   In(1),
             "fw_way":      In(8),
             "fw_status":   In(Status),
-        })
+        }
+        if p.line_store == "axi":
+            ports["lmem"] = Out(local_signature(p))
+        super().__init__(ports)
 
     def elaborate(self, platform):
         p = self.params
         m = Module()
         m.submodules.tags = tags = TagStore(p)
-        m.submodules.data = line_data = LineData(p)
+        onchip = p.line_store == "onchip"
+        m.submodules.data = line_data = LineData(p) if onchip else AxiLineStore(p)
         m.submodules.pipe = pipe = NonBlockingPipeline(p, software=self.software)
         m.submodules.queue = queue = AnswerQueue(p)
         m.submodules.mshr = mshr = MshrFile(p)
@@ -140,13 +155,31 @@ class NonBlockingController(wiring.Component):
                        fallback=True)
         m.d.comb += tags.load.eq(pipe.tag_load | maint.tag_load)
         wiring.connect(m, repl.repl_wr, tags.repl_wr)
-        merge_requests(m, line_data.rd, [wb.data_rd, queue.data_rd, pipe.data_rd], fallback=True)
+        if onchip:
+            merge_requests(m, line_data.rd, [wb.data_rd, queue.data_rd, pipe.data_rd], fallback=True)
+        else:
+            m.submodules.reads = reads = LocalReadPort(p)
+            merge_requests(m, reads.req, [wb.data_rd, queue.data_rd, pipe.data_rd], fallback=True)
+            wiring.connect(m, reads.store, line_data.rd)
+            wiring.connect(m, line_data.axi, wiring.flipped(self.lmem))
         merge_requests(m, line_data.wr, [fill.data_wr, queue.data_wr, pipe.data_wr], fallback=True)
         ways = tags.ways
         m.d.comb += [pipe.ways.eq(ways), repl.ways.eq(ways), wb.ways.eq(ways), fill.ways.eq(ways),
-                     maint.ways.eq(ways), repl.state.eq(tags.repl), pipe.victim.eq(repl.victim),
-                     queue.rdata.eq(line_data.rdata), wb.rdata.eq(line_data.rdata), wb.rvalid.eq(line_data.rvalid),
-                     line_data.rready.eq(1)]
+                     maint.ways.eq(ways), repl.state.eq(tags.repl), pipe.victim.eq(repl.victim)]
+        if onchip:
+            m.d.comb += [queue.rdata.eq(line_data.rdata), wb.rdata.eq(line_data.rdata),
+                         wb.rvalid.eq(line_data.rvalid), line_data.rready.eq(1)]
+        else:
+            # R beats: the answer queue's words and the victim's line, in request order (the read port's routes).
+            # A write of the pipeline or of a completion is not taken while a read waits before it in the port.
+            wr_ok = line_data.wr.ready & ~reads.pending
+            m.d.comb += [
+                reads.slot.eq(queue.rd_slot), reads.rdata.eq(line_data.rdata), reads.rvalid.eq(line_data.rvalid),
+                line_data.rready.eq(reads.rready),
+                queue.word_valid.eq(reads.word_valid), queue.word_slot.eq(reads.word_slot),
+                queue.word_data.eq(reads.word_data), queue.wr_ok.eq(wr_ok), pipe.wr_ok.eq(wr_ok),
+                wb.rdata.eq(line_data.rdata), wb.rvalid.eq(reads.line_valid), reads.line_ready.eq(wb.rready),
+            ]
 
         # A victim's words own the read port (the store's held output is the beat on offer); a fill's beats own
         # the write port only; tag writes of the fill and of a re-validation stop everything for a cycle.

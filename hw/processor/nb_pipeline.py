@@ -23,9 +23,13 @@ Other blocks use the arrays too (write-back streams, completions at the queue's 
 in a cycle with ``stall`` nothing moves here; ``stale`` says a tag entry was written, so S0's and S1's tags
 are read again (S1: a read, then a load, two cycles) before S1 compares. A fill's beats only take the line
 store's write port (``wr_busy``): meanwhile reads hit, misses allocate and accesses merge; a write hit waits.
+
+With the local-memory store (``line_store="axi"``) a hit leaves S1 only when the store takes its word request:
+a read hit when :class:`~hw.processor.local_read_port.LocalReadPort` takes the read (``data_rd.ready``), a write
+hit when the store takes the write and no read waits before it (``wr_ok``).
 """
 
-from amaranth import Cat, Const, Module, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -69,6 +73,8 @@ class NonBlockingPipeline(wiring.Component):
         Another block wrote a tag entry in this cycle (comes with ``stall``).
     wr_busy : In(1)
         The line store's write port is taken in this cycle (a fill's beat): a write hit waits.
+    wr_ok : In(1)
+        Only with ``line_store="axi"``: a write hit's word is taken by the store in this cycle.
     ways : In(TagSet)
         The tag store's loaded set (S1's).
     victim : In(way_bits)
@@ -121,6 +127,7 @@ class NonBlockingPipeline(wiring.Component):
             "stall":        In(1),
             "stale":        In(1),
             "wr_busy":      In(1),
+            **({"wr_ok": In(1)} if p.line_store == "axi" else {}),
             "ways":         In(TagSet(p)),
             "victim":       In(p.way_bits),
             "tag_rd":       Out(TagReadSignature(p)),
@@ -222,13 +229,17 @@ class NonBlockingPipeline(wiring.Component):
                 self.data_wr.set.eq(s1_set), self.data_wr.way.eq(hit_way), self.data_wr.word.eq(s1_word),
                 self.data_wr.data.eq(s1.wdata), self.tag_wr.set.eq(s1_set),
             ]
+            if p.line_store == "onchip":
+                store_ok = is_read | ~self.wr_busy
+            else:
+                store_ok = Mux(is_read, self.data_rd.ready, ~self.wr_busy & self.wr_ok)
             can_miss = ~self.lk_block & ~self.lk_match & ~hit & ~self.lk_busy & self.free & self.q_space
             with m.If(s1_compare & self.q_space & ~self.lk_block):
                 with m.If(self.lk_match):
                     m.d.comb += [s1_adv.eq(1), s0_may.eq(1), self.merge.eq(1),
                                  self.q_push.eq(1), self.q_wait.eq(1), self.q_idx.eq(self.lk_idx),
                                  self.touch.en.eq(1), self.touch.set.eq(s1_set), self.touch.way.eq(self.lk_way)]
-                with m.Elif(hit & (is_read | ~self.wr_busy)):
+                with m.Elif(hit & store_ok):
                     m.d.comb += [s1_adv.eq(1), s0_may.eq(1), self.hit.eq(1),
                                  self.q_push.eq(1), self.q_cap.eq(is_read), self.q_status.eq(Status.OK),
                                  self.touch.en.eq(1), self.touch.set.eq(s1_set), self.touch.way.eq(hit_way)]

@@ -412,7 +412,9 @@ async def random_traffic(dut):
         st = bench.local.stats
         dut._log.info("local memory: %s", st)
         assert st["ar"] and st["aw"] and st["r"] > st["ar"] and st["b"] == st["aw"], st
-    # S0, S1 and the answer queue (local_reads deep with the local-memory store) hold the outstanding accesses.
-    window.check(block="excache", block_params={"cpu_outstanding": 2 + PARAMS.local_reads} if AXI else
-                 {"cpu_outstanding": 2 + queue_depth(PARAMS), "net_outstanding": 2 * PARAMS.mshrs} if NB else None)  # AssertionError listing any handshake or invariant violation
+    # S0, S1 and the answer queue (local_reads deep with the local-memory store; the non-blocking one's
+    # queue_depth) hold the outstanding accesses.
+    window.check(block="excache", block_params=(
+        {"cpu_outstanding": 2 + queue_depth(PARAMS), "net_outstanding": 2 * PARAMS.mshrs} if NB else
+        {"cpu_outstanding": 2 + PARAMS.local_reads} if AXI else None))  # AssertionError listing any handshake or invariant violation
     await compare_state(bus, bench, model, mem_rtl, mem_model)

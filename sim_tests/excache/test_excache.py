@@ -14,6 +14,8 @@ w4l4kswaxi     4-way, 4 sets, 4 KiB lines, local mem   plru      software    30k
 nb8 (slow)     default, 8 MSHRs                        lru       hardware    100k
 nb4sw (slow)   w4l256sw, 4 MSHRs                       plru      software    100k
 nb8dm (slow)   dm64, 8 MSHRs                           (none)    hardware    100k
+nb8axi (slow)  axi, 8 MSHRs                            lru       hardware    100k
+nb4swaxi (sl.) w4l4kswaxi, 4 MSHRs                     plru      software    30k
 =============  ======================================  ========  ==========  =========
 
 (*) a direct-mapped cache has no choice to make; FIFO is additionally covered by the model tests below
@@ -60,6 +62,10 @@ NB_CONFIGS = {
                                                              mshrs=4).as_dict()},
     "nb8dm": {**CONFIGS["dm64"], "params": ExCacheParams(line_bytes=64, sets=256, ways=1, policy="fifo",
                                                          mshrs=8).as_dict()},
+    # the local-memory line store (disagg run's default ExCache) with 8 MSHRs, and 4 MSHRs with 4 KiB lines
+    "nb8axi": {**CONFIGS["axi"], "params": ExCacheParams(line_store="axi", mshrs=8).as_dict()},
+    "nb4swaxi": {**CONFIGS["w4l4kswaxi"], "params": ExCacheParams(line_bytes=4096, sets=4, ways=4, policy="plru",
+                                                                  line_store="axi", local_reads=4, mshrs=4).as_dict()},
 }
 SLOW_CONFIGS = {
     **NB_CONFIGS,
@@ -137,7 +143,7 @@ def test_excache_rtl_slow(request, config):
     ({"vaddr_width": 12}, "vaddr_width"), ({"vaddr_width": 65}, "vaddr_width"),
     ({"line_store": "dram"}, "line_store"), ({"local_reads": 0}, "local_reads"), ({"local_reads": 65}, "local_reads"),
     ({"mshrs": 0}, "mshrs"), ({"mshrs": 17}, "mshrs"), ({"mshrs": 2.0}, "mshrs"),
-    ({"mshrs": 8, "line_store": "axi"}, "onchip"), ({"mshrs": 8, "overlap_writeback": False}, "overlap_writeback"),
+    ({"mshrs": 8, "overlap_writeback": False}, "overlap_writeback"),
 ])
 def test_params_are_validated(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -26,8 +26,12 @@ class AxiSubordinate:
     ready (``bp``), first beat ``latency`` cycles late plus random gaps. Checks that a valid holds with its
     payload until its ready."""
 
-    def __init__(self, port, params, rng, bp=0.3, latency=(0, 6)):
+    def __init__(self, port, params, rng, bp=0.3, latency=(0, 6), b_gaps=0.0, b_latency=None, r_gaps=0.2):
         self.port, self.p, self.rng, self.bp, self.latency = port, params, rng, bp, latency
+        self.r_gaps = r_gaps
+        self.b_latency = latency if b_latency is None else b_latency
+        self.b_gaps = b_gaps     # probability per cycle that a due B response is held back (B idle cycles)
+        self.b_offered = False
         self.mem = {}
         self.cycle = 0
         self.reads, self.writes, self.bresp = [], [], []   # [due, addr, beats left], [addr, len], [due]
@@ -42,12 +46,14 @@ class AxiSubordinate:
             ctx.set(getattr(a, f"{ch}ready"), self.ready[ch])
         r = self.reads[0] if self.reads else None
         if not self.r_offered:   # an offered beat stays until taken (AXI); gaps only delay the next one
-            self.rvalid = r is not None and r[0] <= self.cycle and rnd() > 0.2
+            self.rvalid = r is not None and r[0] <= self.cycle and rnd() >= self.r_gaps
         ctx.set(a.rvalid, self.rvalid)
         if self.rvalid:
             ctx.set(a.rdata, self.mem.get(r[1], 0))
             ctx.set(a.rlast, r[2] == 1)
-        self.bvalid = bool(self.bresp) and self.bresp[0] <= self.cycle
+        if not self.b_offered:
+            self.bvalid = bool(self.bresp) and self.bresp[0] <= self.cycle and not (
+                self.b_gaps and rnd() < self.b_gaps)
         ctx.set(a.bvalid, self.bvalid)
 
     def _check_held(self, ctx, ch, fields):
@@ -97,17 +103,18 @@ class AxiSubordinate:
             assert bool(last) == (w[1] == 0), "wlast not on the burst's last beat"
             if last:
                 self.writes.pop(0)
-                self.bresp.append(self.cycle + self.rng.randint(lo, hi))
+                self.bresp.append(self.cycle + self.rng.randint(*self.b_latency))
         if "aw" in moves:
             addr, length = moves["aw"]
             self.writes.append([addr, length + 1])
             self.aw_bursts += 1
+        self.b_offered = self.bvalid and not ctx.get(a.bready)
         if self.bvalid and ctx.get(a.bready):
             self.bresp.pop(0)
 
 
 def run_rtl(params, accesses, seed, miss_path="hardware", *, memory=None, reorder=False, stats=None, latency=0,
-            attempts=None):
+            attempts=None, local_timing=None):
     """Run ``accesses`` through ExCacheTop in Amaranth's simulator; return [(rdata, status)].
 
     ``memory``: the responder's BackingMemory (faults); ``reorder``: line read responses may overtake each
@@ -116,6 +123,8 @@ def run_rtl(params, accesses, seed, miss_path="hardware", *, memory=None, reorde
     ``latency``: a response is offered no earlier than this many cycles after its request; the counter
     registers read at the end go into ``stats["counters"]``. In software mode a firmware written here serves
     every miss through the CSRs with :func:`sim_tests.excache.traffic.fw_choose`.
+
+    ``local_timing``: keyword arguments of the local memory (:class:`AxiSubordinate`: ``latency``, ``b_latency``).
 
     ``params.rx_cut_through``: ``net_rx`` is a verdict port; each response's beats carry ``discard`` = 0, its
     beats come with random gaps (an offered beat held until taken), and ``attempts(hdr, beats, rng)`` (if given)
@@ -133,7 +142,9 @@ def run_rtl(params, accesses, seed, miss_path="hardware", *, memory=None, reorde
         nonlocal local
         rng = random.Random(seed)
         if params.line_store == "axi":
-            local = AxiSubordinate(dut.lmem, params, random.Random(seed + 1))
+            # The non-blocking controller's stores also see B responses held back (its reads wait for them).
+            local = AxiSubordinate(dut.lmem, params, random.Random(seed + 1),
+                                   b_gaps=0.3 if params.mshrs > 1 else 0.0, **(local_timing or {}))
         queue = list(accesses)
         rx_pending, rx_beats, hdr_cur, hdr_beats, writing, beats = [], [], None, [], None, []
         ct_rng, rx_now, hdr_real, rx_held = random.Random(seed + 7), [], False, False
@@ -302,9 +313,10 @@ def test_axi_line_store_matches_model(line_bytes, sets, ways, policy):
 
 # ---- the non-blocking controller (mshrs > 1) --------------------------------------------------------------
 
-def _nb_case(policy, ways, sets, mshrs, miss_path, n):
-    params = ExCacheParams(line_bytes=64, sets=sets, ways=ways, policy=policy, mshrs=mshrs)
-    seed = f"nb-{policy}{ways}x{sets}m{mshrs}{miss_path}"
+def _nb_case(policy, ways, sets, mshrs, miss_path, n, line_store="onchip", line_bytes=64):
+    params = ExCacheParams(line_bytes=line_bytes, sets=sets, ways=ways, policy=policy, mshrs=mshrs,
+                           line_store=line_store, local_reads=4)
+    seed = f"nb-{policy}{ways}x{sets}m{mshrs}{miss_path}" + ("" if line_store == "onchip" else f"-{line_store}{line_bytes}")
     rng = random.Random(seed)
     read_fault, write_fault = (1, 0x1000 * 64), (2, 0x2040)
     # random: a refused line's repeated misses step the model's LFSR more often than the RTL's (emu/models/excache.py)
@@ -314,11 +326,11 @@ def _nb_case(policy, ways, sets, mshrs, miss_path, n):
     accesses = make_traffic(params, n, rng, shape, fault_lines=fault_lines)
 
     def memory():
-        return BackingMemory(64, read_faults={read_fault: Status.PAGE_FAULT.value} if policy != "random" else {},
+        return BackingMemory(line_bytes, read_faults={read_fault: Status.PAGE_FAULT.value} if policy != "random" else {},
                              write_faults={write_fault: Status.PROT_FAULT.value})
 
     chooser = (lambda ev: fw_choose(params, ev)) if miss_path == "software" else None
-    model = ExCacheModel(line_bytes=64, sets=sets, ways=ways, policy=policy, memory=memory(), chooser=chooser,
+    model = ExCacheModel(line_bytes=line_bytes, sets=sets, ways=ways, policy=policy, memory=memory(), chooser=chooser,
                          mshrs=mshrs)
     expected = [model.access(*a)[:2] for a in accesses]
     stats = {}
@@ -343,11 +355,50 @@ def test_non_blocking_matches_model(policy, ways, sets, mshrs, miss_path):
     assert stats["outstanding"] > 2, stats
 
 
-def run_timed(params, accesses, latency, wait_at=()):
+@pytest.mark.parametrize("policy,ways,sets,mshrs,miss_path,line_bytes,n", [
+    ("lru", 4, 4, 8, "hardware", 64, 250), ("plru", 4, 4, 4, "software", 64, 250), ("lru", 1, 8, 8, "hardware", 64, 200),
+    ("lru", 2, 4, 4, "hardware", 256, 100),
+    pytest.param("lru", 2, 4, 4, "hardware", 4096, 60, marks=pytest.mark.slow),   # ~2 min
+])
+def test_non_blocking_axi_matches_model(policy, ways, sets, mshrs, miss_path, line_bytes, n):
+    """The non-blocking controller with its lines in local memory (``line_store="axi"``) against the model: as
+    above, and the local memory's AR/AW/W ready held low 30 % of the cycles, R and B beats held back (idle cycles),
+    first beats 0-6 cycles late; read hits, completions, victims' line reads and fills share the port (256 B
+    lines: 32-beat bursts; 4 KiB lines, slow: two 256-beat bursts per line move)."""
+    stats = _nb_case(policy, ways, sets, mshrs, miss_path, n, line_store="axi", line_bytes=line_bytes)
+    assert stats["outstanding"] > 2, stats
+
+
+def test_non_blocking_axi_keeps_read_write_order():
+    """Write, read, write, read of one word, now and then a miss into another set, B responses late: a read hit that
+    waits for an earlier write's (or a fill's) B response (the store orders a read after the writes it took) is
+    not overtaken by the write hit behind it."""
+    from emu.models.excache import OP_READ, OP_WRITE
+    params = ExCacheParams(line_bytes=64, sets=4, ways=2, mshrs=4, line_store="axi", local_reads=4)
+    x = 0x40 * 4 * 100          # set 0
+    accesses = [(OP_READ, 1, x, 0, 0)]
+    for i in range(30):
+        if i % 5 == 0:
+            accesses.append((OP_READ, 1, 0x40 * (1 + i % 3) + 0x40 * 4 * (200 + i), 0, 0))   # a miss in set 1..3
+        accesses += [(OP_WRITE, 1, x + 8, 0xFF, 0x1000 + i), (OP_READ, 1, x + 8, 0, 0),
+                     (OP_WRITE, 1, x + 8, 0xFF, 0x2000 + i), (OP_READ, 1, x + 8, 0, 0)]
+    model = ExCacheModel(line_bytes=64, sets=4, ways=2, policy="lru", memory=BackingMemory(64), mshrs=4)
+    expected = [model.access(*a)[:2] for a in accesses]
+    for seed in range(2):
+        # B responses late (8-20 cycles): read hits wait for them while write hits come behind.
+        got = run_rtl(params, accesses, seed=seed, latency=10, reorder=True, local_timing={"b_latency": (8, 20)})
+        for i, (g, e) in enumerate(zip(got, expected)):
+            assert g == e, f"seed {seed}: access #{i} {accesses[i]}: RTL {g}, model {e}"
+
+
+def run_timed(params, accesses, latency, wait_at=(), local_latency=0):
     """``accesses`` offered back to back (access ``i`` in ``wait_at`` only once every earlier one is answered), no
     backpressure, the memory answering each request ``latency`` cycles after its header (or its last beat), in
-    order; returns (accept cycles, answer cycles, LINE_READ header cycles)."""
+    order; returns (accept cycles, answer cycles, LINE_READ header cycles). With ``line_store="axi"`` the local
+    memory takes every request at once and answers ``local_latency`` cycles late, without gaps."""
     dut = ExCacheTop(params)
+    local = (AxiSubordinate(dut.lmem, params, random.Random(0), bp=0, latency=(local_latency,) * 2, r_gaps=0)
+             if params.line_store == "axi" else None)
     mem = BackingMemory(params.line_bytes)
     wb = params.word_bytes
     accepted, answered, reads = [], [], []
@@ -374,7 +425,11 @@ def run_timed(params, accesses, latency, wait_at=()):
             ctx.set(dut.net_rx.data.valid, bool(beats))
             if beats:
                 ctx.set(dut.net_rx.data.payload, beats[0])
+            if local:
+                local.drive(ctx)
             await ctx.delay(1e-9)
+            if local:
+                local.sample(ctx)
             took_req = offer and ctx.get(dut.cpu_req.ready)
             resp = ctx.get(dut.cpu_resp.valid)
             txh = ctx.get(dut.net_tx.hdr.payload) if ctx.get(dut.net_tx.hdr.valid) else None
@@ -420,6 +475,27 @@ def run_timed(params, accesses, latency, wait_at=()):
 #: Cycles of a clean miss of the non-blocking controller beyond one per line beat and the memory's latency
 #: (the blocking controller's: 10, ``test_miss_latency.py``).
 NB_MISS_OVERHEAD = 7
+
+
+@pytest.mark.parametrize("mshrs", [1, 8])
+@pytest.mark.parametrize("local_latency", [0, 4])
+def test_axi_hit_latency(mshrs, local_latency):
+    """Local-memory store: back-to-back read hits at one per cycle, answered HIT_LATENCY + L cycles after
+    acceptance by the blocking controller and one cycle later by the non-blocking one (its read request is
+    registered before AR: docs/excache.md); a write hit is posted: HIT_LATENCY in both (this local memory takes a
+    W beat only after its AW, so writes go one per two cycles)."""
+    from emu.models.excache import OP_READ, OP_WRITE
+    params = ExCacheParams(line_bytes=64, sets=64, ways=4, mshrs=mshrs, line_store="axi", local_reads=8)
+    w = params.words_per_line
+    reads = [(OP_READ, 1, 0x10000 + 8 * i, 0, 0) for i in range(w)]
+    writes = [(OP_WRITE, 1, 0x10000 + 8 * i, 0xFF, i) for i in range(w)]
+    acc, ans, _ = run_timed(params, reads[:1] + reads + writes + reads, 20, wait_at={1, 1 + w, 1 + 2 * w},
+                            local_latency=local_latency)
+    lat = [a - b for a, b in zip(ans, acc)]
+    extra = 0 if mshrs == 1 else 1
+    assert lat[1:1 + w] == [3 + local_latency + extra] * w, lat
+    assert acc[w] - acc[1] == w - 1, acc
+    assert lat[1 + w] == 3, lat
 
 
 @pytest.mark.parametrize("mshrs", [1, 8])
