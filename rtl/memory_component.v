@@ -11026,8 +11026,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .match_vpn(rx_hdr__payload[94:59]),
     .pending(irq),
     .pop(pop),
-    .\port$3295$0 (\$2 ),
-    .\port$3295$20 (\$3 ),
+    .\port$3306$0 (\$2 ),
+    .\port$3306$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -11063,7 +11063,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$1026$119 (queue__payload[152:119]),
+    .\port$1035$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(rx_data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -11126,8 +11126,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3295$0 (\$2 ),
-    .\port$3295$20 (\$3 ),
+    .\port$3306$0 (\$2 ),
+    .\port$3306$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -12043,7 +12043,7 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, match_pid, match_vpn, fault__resolve, \port$3295$0 , \port$3295$20 , \head$16 , head_cmd, push, pop, take
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, match_pid, match_vpn, fault__resolve, \port$3306$0 , \port$3306$20 , \head$16 , head_cmd, push, pop, take
 , rearm, alt_pid, alt_vpn, push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -12205,10 +12205,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3295$0 ;
-  wire [11:0] \port$3295$0 ;
-  output [55:0] \port$3295$20 ;
-  wire [55:0] \port$3295$20 ;
+  output [11:0] \port$3306$0 ;
+  wire [11:0] \port$3306$0 ;
+  output [55:0] \port$3306$20 ;
+  wire [55:0] \port$3306$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12624,8 +12624,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3295$0  = h[11:0];
-  assign \port$3295$20  = h[75:20];
+  assign \port$3306$0  = h[11:0];
+  assign \port$3306$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -12682,7 +12682,7 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1026$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req, mem__awvalid
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req, mem__awvalid
 , mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [11:0] \$1 ;
@@ -12875,8 +12875,8 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1026$119 , ne
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1026$119 ;
-  wire [33:0] \port$1026$119 ;
+  input [33:0] \port$1035$119 ;
+  wire [33:0] \port$1035$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -12958,7 +12958,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1026$119 , ne
   assign \$53  = \$49 [10:0] < 9'h100;
   assign \$54  = \$53  ? \$49 [10:0] : 11'h100;
   assign \$55  = \$52  ? { 1'h0, a_left } : \$54 ;
-  assign n_left = \port$1026$119 [33] ? \$57 [9:0] : 10'h001;
+  assign n_left = \port$1035$119 [33] ? \$57 [9:0] : 10'h001;
   assign \$58  = 13'h1000 - \$56 [11:0];
   assign \$60  = n_left < \$59 [10:0];
   assign \$61  = n_left < 9'h100;
@@ -13036,7 +13036,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1026$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$104  = paddr;
     if (start) begin
-      \$104  = \port$1026$119 [31:0];
+      \$104  = \port$1035$119 [31:0];
     end
     if (rst) begin
       \$104  = 32'd0;
@@ -13046,7 +13046,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1026$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$105  = \$signal ;
     if (start) begin
-      \$105  = \port$1026$119 [32];
+      \$105  = \port$1035$119 [32];
     end
     if (rst) begin
       \$105  = 1'h0;
@@ -13056,7 +13056,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1026$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$106  = line;
     if (start) begin
-      \$106  = \port$1026$119 [33];
+      \$106  = \port$1035$119 [33];
     end
     if (rst) begin
       \$106  = 1'h0;
@@ -13601,9 +13601,9 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1026$119 , ne
           pre_decide = \$89 ;
     endcase
   end
-  assign \paddr$4  = \port$1026$119 [31:0];
-  assign write = \port$1026$119 [32];
-  assign \line$8  = \port$1026$119 [33];
+  assign \paddr$4  = \port$1035$119 [31:0];
+  assign write = \port$1035$119 [32];
+  assign \line$8  = \port$1035$119 [33];
   assign n_addr = \$56 [31:0];
   assign n_burst = \$65 [8:0];
   assign burst = \$55 [8:0];
@@ -13616,7 +13616,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1026$119 , ne
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$56 [2:0] = 3'h0;
-  assign \$56 [32:3] = { 1'h0, \port$1026$119 [31:3] };
+  assign \$56 [32:3] = { 1'h0, \port$1035$119 [31:3] };
   assign \$57  = { 3'h0, \length$10 [15:3] };
   assign \$49  = { \$48 [13], \$48 [13], \$48 [13], \$48 [13:3] };
   assign \$6  = { \$55 [8:0], 3'h0 };
@@ -14108,7 +14108,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3295$0 , \port$3295$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3306$0 , \port$3306$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -14215,10 +14215,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3295$0 ;
-  wire [11:0] \port$3295$0 ;
-  input [55:0] \port$3295$20 ;
-  wire [55:0] \port$3295$20 ;
+  input [11:0] \port$3306$0 ;
+  wire [11:0] \port$3306$0 ;
+  input [55:0] \port$3306$20 ;
+  wire [55:0] \port$3306$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -14274,14 +14274,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$3198$0 (owner_get_valid),
-    .\port$3199$0 (owner_get_node),
-    .\port$3295$0 (\port$3295$0 ),
-    .\port$3295$20 (\port$3295$20 [7:0]),
-    .\port$3482$0 (window__busy),
-    .\port$3486$0 (window__error),
-    .\port$606$0 (fault__pending),
-    .\port$609$0 (fault__write),
+    .\port$3207$0 (owner_get_valid),
+    .\port$3208$0 (owner_get_node),
+    .\port$3306$0 (\port$3306$0 ),
+    .\port$3306$20 (\port$3306$20 [7:0]),
+    .\port$3493$0 (window__busy),
+    .\port$3497$0 (window__error),
+    .\port$615$0 (fault__pending),
+    .\port$618$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -14297,7 +14297,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3295$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3306$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -14321,11 +14321,11 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3295$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3295$20 [7:0], \port$3295$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$3295$0 [3:0];
-  assign fault__src = \port$3295$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3295$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3306$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3306$20 [7:0], \port$3306$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$3306$0 [3:0];
+  assign fault__src = \port$3306$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3306$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -14354,8 +14354,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$606$0 , \port$609$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$3198$0 , \port$3199$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3295$0 , \port$3295$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3482$0 , \port$3486$0 , csr__MEM_RDATA__r_data, bus__addr);
+module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$615$0 , \port$618$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
+, \storage$83 , \storage$84 , \storage$94 , \port$3207$0 , \port$3208$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3306$0 , \port$3306$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3493$0 , \port$3497$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14519,22 +14519,22 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3198$0 ;
-  wire \port$3198$0 ;
-  input [7:0] \port$3199$0 ;
-  wire [7:0] \port$3199$0 ;
-  input [11:0] \port$3295$0 ;
-  wire [11:0] \port$3295$0 ;
-  input [7:0] \port$3295$20 ;
-  wire [7:0] \port$3295$20 ;
-  input \port$3482$0 ;
-  wire \port$3482$0 ;
-  input \port$3486$0 ;
-  wire \port$3486$0 ;
-  input \port$606$0 ;
-  wire \port$606$0 ;
-  input \port$609$0 ;
-  wire \port$609$0 ;
+  input \port$3207$0 ;
+  wire \port$3207$0 ;
+  input [7:0] \port$3208$0 ;
+  wire [7:0] \port$3208$0 ;
+  input [11:0] \port$3306$0 ;
+  wire [11:0] \port$3306$0 ;
+  input [7:0] \port$3306$20 ;
+  wire [7:0] \port$3306$20 ;
+  input \port$3493$0 ;
+  wire \port$3493$0 ;
+  input \port$3497$0 ;
+  wire \port$3497$0 ;
+  input \port$615$0 ;
+  wire \port$615$0 ;
+  input \port$618$0 ;
+  wire \port$618$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -14577,7 +14577,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3486$0 , \port$3482$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3497$0 , \port$3493$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14585,10 +14585,10 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3295$20 , \port$3295$0 , 2'h0, \port$609$0 , \port$606$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3306$20 , \port$3306$0 , 2'h0, \port$618$0 , \port$615$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3198$0 , 23'h000000, \port$3199$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3207$0 , 23'h000000, \port$3208$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -17276,9 +17276,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3198$0 , 23'h000000, \port$3199$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3295$20 , \port$3295$0 , 2'h0, \port$609$0 , \port$606$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3486$0 , \port$3482$0  };
+  assign csr__OWNER_GET__r_data = { \port$3207$0 , 23'h000000, \port$3208$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3306$20 , \port$3306$0 , 2'h0, \port$618$0 , \port$615$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3497$0 , \port$3493$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -21441,21 +21441,21 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
   wire [23:0] \$1 ;
   wire \$10 ;
   wire \$11 ;
-  wire [24:0] \$12 ;
+  wire \$12 ;
   wire [24:0] \$13 ;
-  wire [15:0] \$14 ;
+  wire [24:0] \$14 ;
   wire [15:0] \$15 ;
-  wire [27:0] \$16 ;
-  wire [15:0] \$17 ;
-  wire [7:0] \$18 ;
-  wire [27:0] \$19 ;
+  wire [15:0] \$16 ;
+  wire [27:0] \$17 ;
+  wire [15:0] \$18 ;
+  wire [7:0] \$19 ;
   wire [8:0] \$2 ;
-  wire [7:0] \$20 ;
-  wire [55:0] \$21 ;
-  wire [56:0] \$22 ;
-  wire [30:0] \$23 ;
-  wire [64:0] \$24 ;
-  wire \$25 ;
+  wire [27:0] \$20 ;
+  wire [7:0] \$21 ;
+  wire [55:0] \$22 ;
+  wire [56:0] \$23 ;
+  wire [30:0] \$24 ;
+  wire [64:0] \$25 ;
   wire \$26 ;
   wire \$27 ;
   wire \$28 ;
@@ -21471,7 +21471,7 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
-  wire \$4 ;
+  wire [3:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
   wire \$42 ;
@@ -21495,25 +21495,35 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
-  reg [15:0] \$61 ;
-  reg [35:0] \$62 ;
-  reg [63:0] \$63 ;
-  reg [4:0] \$64 ;
-  reg [7:0] \$65 ;
-  reg [2:0] \$66 ;
-  reg [23:0] \$67 ;
-  reg [7:0] \$68 ;
-  reg \$69 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  reg [3:0] \$70 ;
-  reg [511:0] \$71 ;
-  reg [3:0] \$72 ;
-  reg \$73 ;
-  reg \$74 ;
+  reg [15:0] \$70 ;
+  reg [35:0] \$71 ;
+  reg [63:0] \$72 ;
+  reg [4:0] \$73 ;
+  reg [7:0] \$74 ;
+  reg [2:0] \$75 ;
+  reg [23:0] \$76 ;
+  reg [7:0] \$77 ;
+  reg \$78 ;
+  reg [3:0] \$79 ;
   wire \$8 ;
+  reg [3:0] \$80 ;
+  reg [511:0] \$81 ;
+  reg [3:0] \$82 ;
+  reg \$83 ;
+  reg \$84 ;
   wire \$9 ;
   reg [63:0] \$signal  = 64'h0000000000000000;
-  reg \$signal$26  = 1'h0;
+  reg \$signal$27  = 1'h0;
   reg [4:0] \$signal$9  = 5'h00;
   reg [23:0] b_idx = 24'h000000;
   reg [3:0] beat = 4'h0;
@@ -21525,10 +21535,6 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
   wire clk;
   output done;
   reg done;
-  wire [39:0] e0_vpn;
-  wire [39:0] e1_vpn;
-  wire [39:0] e2_vpn;
-  wire [39:0] e3_vpn;
   wire [3:0] empty;
   reg ends_q = 1'h0;
   output fill;
@@ -21541,10 +21547,11 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
   output found;
   wire found;
   wire [23:0] hash_val;
+  wire [3:0] hit;
   input inv;
   wire inv;
   wire [23:0] mask;
-  wire [3:0] match;
+  reg [3:0] match = 4'h0;
   reg [3:0] match_q = 4'h0;
   output [31:0] mem__araddr;
   reg [31:0] mem__araddr;
@@ -21587,192 +21594,204 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
   input [35:0] \vpn$6 ;
   wire [35:0] \vpn$6 ;
   wire [47:0] vpn48;
+  wire [39:0] vpn_ext;
   output w;
   reg w;
   output walk_started;
   reg walk_started;
   reg [2:0] walker_fsm_state = 3'h0;
-  assign \$26  = bucket[0] & \$25 ;
-  assign \$27  = bucket[63:24] == vpn;
+  assign \$16  = \$15  ^ { 12'h000, vpn[35:32] };
+  assign \$17  = pid * 12'h9e5;
+  assign \$18  = \$16  ^ \$17 [15:0];
+  assign \$19  = vpn[23:16] ^ { 4'h0, vpn[35:32] };
+  assign \$20  = pid * 12'h9e5;
+  assign \$21  = \$19  ^ \$20 [23:16];
+  assign \$22  = 1'h1 << \$signal$9 ;
+  assign \$23  = \$22  - 1'h1;
+  assign \$25  = \$signal  + \$24 ;
+  assign \$26  = ~ bucket[0];
+  assign \$27  = ~ bucket[1];
   assign \$28  = \$26  & \$27 ;
-  assign \$29  = ~ bucket[0];
-  assign \$30  = ~ bucket[1];
+  assign \$29  = ~ bucket[128];
+  assign \$30  = ~ bucket[129];
   assign \$31  = \$29  & \$30 ;
-  assign \$32  = bucket[151:136] == pid;
-  assign \$33  = bucket[128] & \$32 ;
-  assign \$34  = bucket[191:152] == vpn;
-  assign \$35  = \$33  & \$34 ;
-  assign \$36  = ~ bucket[128];
-  assign \$37  = ~ bucket[129];
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = bucket[279:264] == pid;
-  assign \$40  = bucket[256] & \$39 ;
-  assign \$41  = bucket[319:280] == vpn;
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = ~ bucket[256];
-  assign \$44  = ~ bucket[257];
-  assign \$45  = \$43  & \$44 ;
-  assign \$46  = bucket[407:392] == pid;
-  assign \$47  = bucket[384] & \$46 ;
-  assign \$48  = bucket[447:408] == vpn;
+  assign \$32  = ~ bucket[256];
+  assign \$33  = ~ bucket[257];
+  assign \$34  = \$32  & \$33 ;
+  assign \$35  = ~ bucket[384];
+  assign \$36  = ~ bucket[385];
+  assign \$37  = \$35  & \$36 ;
+  assign \$38  = ! beat;
+  assign \$39  = \$38  & mem__rdata[0];
+  assign \$40  = mem__rdata[23:8] == pid;
+  assign \$41  = \$39  & \$40 ;
+  assign \$42  = mem__rdata[63:24] == vpn;
+  assign \$43  = \$41  & \$42 ;
+  assign \$44  = beat == 2'h2;
+  assign \$45  = \$44  & mem__rdata[0];
+  assign \$46  = mem__rdata[23:8] == pid;
+  assign \$47  = \$45  & \$46 ;
+  assign \$48  = mem__rdata[63:24] == vpn;
   assign \$49  = \$47  & \$48 ;
-  assign \$50  = ~ bucket[384];
-  assign \$51  = ~ bucket[385];
-  assign \$52  = \$50  & \$51 ;
-  assign \$53  = ~ ends_q;
-  assign \$54  = ~ poisoned;
-  assign \$55  = ! walker_fsm_state;
-  assign \$56  = walker_fsm_state == 1'h1;
-  assign \$57  = walker_fsm_state == 2'h2;
-  assign \$58  = walker_fsm_state == 2'h3;
-  assign \$59  = walker_fsm_state == 3'h4;
-  assign \$60  = walker_fsm_state == 3'h5;
+  assign \$50  = beat == 3'h4;
+  assign \$51  = \$50  & mem__rdata[0];
+  assign \$52  = mem__rdata[23:8] == pid;
+  assign \$53  = \$51  & \$52 ;
+  assign \$54  = mem__rdata[63:24] == vpn;
+  assign \$55  = \$53  & \$54 ;
+  assign \$56  = beat == 3'h6;
+  assign \$57  = \$56  & mem__rdata[0];
+  assign \$58  = mem__rdata[23:8] == pid;
+  assign \$59  = \$57  & \$58 ;
+  assign \$60  = mem__rdata[63:24] == vpn;
+  assign \$61  = \$59  & \$60 ;
+  assign \$62  = ~ ends_q;
+  assign \$63  = ~ poisoned;
+  assign \$64  = ! walker_fsm_state;
+  assign \$65  = walker_fsm_state == 1'h1;
+  assign \$66  = walker_fsm_state == 2'h2;
+  assign \$67  = walker_fsm_state == 2'h3;
+  assign \$68  = walker_fsm_state == 3'h4;
+  assign \$69  = walker_fsm_state == 3'h5;
   always @(posedge clk)
-    pid <= \$61 ;
+    pid <= \$70 ;
   always @(posedge clk)
-    vpn <= \$62 ;
+    vpn <= \$71 ;
   always @(posedge clk)
-    \$signal  <= \$63 ;
+    \$signal  <= \$72 ;
   always @(posedge clk)
-    \$signal$9  <= \$64 ;
+    \$signal$9  <= \$73 ;
   always @(posedge clk)
-    pt_max_probes <= \$65 ;
+    pt_max_probes <= \$74 ;
   always @(posedge clk)
-    walker_fsm_state <= \$66 ;
+    walker_fsm_state <= \$75 ;
   always @(posedge clk)
-    b_idx <= \$67 ;
+    b_idx <= \$76 ;
   always @(posedge clk)
-    probes <= \$68 ;
+    probes <= \$77 ;
   always @(posedge clk)
-    poisoned <= \$69 ;
+    poisoned <= \$78 ;
   always @(posedge clk)
-    beat <= \$70 ;
+    beat <= \$79 ;
   always @(posedge clk)
-    bucket <= \$71 ;
+    match <= \$80 ;
   always @(posedge clk)
-    match_q <= \$72 ;
+    bucket <= \$81 ;
   always @(posedge clk)
-    \$signal$26  <= \$73 ;
+    match_q <= \$82 ;
   always @(posedge clk)
-    ends_q <= \$74 ;
-  assign \$1  = { \$20 , \$17  } & \$22 [23:0];
+    \$signal$27  <= \$83 ;
+  always @(posedge clk)
+    ends_q <= \$84 ;
+  assign \$1  = { \$21 , \$18  } & \$23 [23:0];
   assign \$2  = probes + 1'h1;
   assign \$3  = beat + 1'h1;
-  assign \$4  = beat == 3'h7;
-  assign \$5  = | match;
+  assign \$4  = match | hit;
+  assign \$5  = beat == 3'h7;
   assign \$6  = | match;
-  assign \$7  = | empty;
-  assign \$8  = \$6  | \$7 ;
-  assign \$9  = probes >= pt_max_probes;
-  assign \$10  = \$8  | \$9 ;
-  assign \$11  = ~ ends_q;
-  assign \$12  = b_idx + 1'h1;
-  assign \$13  = \$12  & { 1'h0, \$22 [23:0] };
-  assign \$14  = vpn[15:0] ^ vpn[31:16];
-  assign \$15  = \$14  ^ { 12'h000, vpn[35:32] };
-  assign \$16  = pid * 12'h9e5;
-  assign \$17  = \$15  ^ \$16 [15:0];
-  assign \$18  = vpn[23:16] ^ { 4'h0, vpn[35:32] };
-  assign \$19  = pid * 12'h9e5;
-  assign \$20  = \$18  ^ \$19 [23:16];
-  assign \$21  = 1'h1 << \$signal$9 ;
-  assign \$22  = \$21  - 1'h1;
-  assign \$24  = \$signal  + \$23 ;
-  assign \$25  = bucket[23:8] == pid;
+  assign \$7  = | match;
+  assign \$8  = | empty;
+  assign \$9  = \$7  | \$8 ;
+  assign \$10  = probes >= pt_max_probes;
+  assign \$11  = \$9  | \$10 ;
+  assign \$12  = ~ ends_q;
+  assign \$13  = b_idx + 1'h1;
+  assign \$14  = \$13  & { 1'h0, \$23 [23:0] };
+  assign \$15  = vpn[15:0] ^ vpn[31:16];
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$61  = pid;
+    \$70  = pid;
     if (start) begin
-      \$61  = \pid$4 ;
+      \$70  = \pid$4 ;
     end
     if (rst) begin
-      \$61  = 16'h0000;
+      \$70  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$62  = vpn;
+    \$71  = vpn;
     if (start) begin
-      \$62  = \vpn$6 ;
+      \$71  = \vpn$6 ;
     end
     if (rst) begin
-      \$62  = 36'h000000000;
+      \$71  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$63  = \$signal ;
+    \$72  = \$signal ;
     if (start) begin
-      \$63  = pt_base;
+      \$72  = pt_base;
     end
     if (rst) begin
-      \$63  = 64'h0000000000000000;
+      \$72  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$64  = \$signal$9 ;
+    \$73  = \$signal$9 ;
     if (start) begin
-      \$64  = pt_buckets_log2;
+      \$73  = pt_buckets_log2;
     end
     if (rst) begin
-      \$64  = 5'h00;
+      \$73  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$65  = pt_max_probes;
+    \$74  = pt_max_probes;
     if (start) begin
-      \$65  = \pt_max_probes$12 ;
+      \$74  = \pt_max_probes$12 ;
     end
     if (rst) begin
-      \$65  = 8'h00;
+      \$74  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$66  = walker_fsm_state;
+    \$75  = walker_fsm_state;
     casez (walker_fsm_state)
       3'h0:
           if (start) begin
-            \$66  = 3'h1;
+            \$75  = 3'h1;
           end
       3'h1:
-          \$66  = 3'h2;
+          \$75  = 3'h2;
       3'h2:
           if (mem__arready) begin
-            \$66  = 3'h3;
+            \$75  = 3'h3;
           end
       3'h3:
           if (mem__rvalid) begin
-            if (\$4 ) begin
-              \$66  = 3'h4;
+            if (\$5 ) begin
+              \$75  = 3'h4;
             end
           end
       3'h4:
-          \$66  = 3'h5;
+          \$75  = 3'h5;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$signal$26 ) begin
-            \$66  = 3'h0;
-          end else if (\$11 ) begin
-            \$66  = 3'h2;
+          if (\$signal$27 ) begin
+            \$75  = 3'h0;
+          end else if (\$12 ) begin
+            \$75  = 3'h2;
           end else begin
-            \$66  = 3'h0;
+            \$75  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$66  = 3'h0;
+      \$75  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$67  = b_idx;
+    \$76  = b_idx;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$67  = \$1 ;
+          \$76  = \$1 ;
       3'h2:
           /* empty */;
       3'h3:
@@ -21780,51 +21799,51 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
       3'h4:
           /* empty */;
       3'h5:
-          if (\$signal$26 ) begin
-          end else if (\$11 ) begin
-            \$67  = \$13 [23:0];
+          if (\$signal$27 ) begin
+          end else if (\$12 ) begin
+            \$76  = \$14 [23:0];
           end
     endcase
     if (rst) begin
-      \$67  = 24'h000000;
+      \$76  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$68  = probes;
+    \$77  = probes;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$68  = 8'h00;
+          \$77  = 8'h00;
       3'h2:
           if (mem__arready) begin
-            \$68  = \$2 [7:0];
+            \$77  = \$2 [7:0];
           end
     endcase
     if (rst) begin
-      \$68  = 8'h00;
+      \$77  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$69  = poisoned;
+    \$78  = poisoned;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$69  = 1'h0;
+          \$78  = 1'h0;
     endcase
     if (inv) begin
-      \$69  = 1'h1;
+      \$78  = 1'h1;
     end
     if (rst) begin
-      \$69  = 1'h0;
+      \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$70  = beat;
+    \$79  = beat;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -21832,20 +21851,41 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
           /* empty */;
       3'h2:
           if (mem__arready) begin
-            \$70  = 4'h0;
+            \$79  = 4'h0;
           end
       3'h3:
           if (mem__rvalid) begin
-            \$70  = \$3 [3:0];
+            \$79  = \$3 [3:0];
           end
     endcase
     if (rst) begin
-      \$70  = 4'h0;
+      \$79  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$71  = bucket;
+    \$80  = match;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (mem__arready) begin
+            \$80  = 4'h0;
+          end
+      3'h3:
+          if (mem__rvalid) begin
+            \$80  = \$4 ;
+          end
+    endcase
+    if (rst) begin
+      \$80  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$81  = bucket;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -21855,16 +21895,16 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
           /* empty */;
       3'h3:
           if (mem__rvalid) begin
-            \$71  = { mem__rdata, bucket[511:64] };
+            \$81  = { mem__rdata, bucket[511:64] };
           end
     endcase
     if (rst) begin
-      \$71  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$81  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$72  = match_q;
+    \$82  = match_q;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -21875,15 +21915,15 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
       3'h3:
           /* empty */;
       3'h4:
-          \$72  = match;
+          \$82  = match;
     endcase
     if (rst) begin
-      \$72  = 4'h0;
+      \$82  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$73  = \$signal$26 ;
+    \$83  = \$signal$27 ;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -21894,15 +21934,15 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
       3'h3:
           /* empty */;
       3'h4:
-          \$73  = \$5 ;
+          \$83  = \$6 ;
     endcase
     if (rst) begin
-      \$73  = 1'h0;
+      \$83  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$74  = ends_q;
+    \$84  = ends_q;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -21913,10 +21953,10 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
       3'h3:
           /* empty */;
       3'h4:
-          \$74  = \$10 ;
+          \$84  = \$11 ;
     endcase
     if (rst) begin
-      \$74  = 1'h0;
+      \$84  = 1'h0;
     end
   end
   always @* begin
@@ -22012,7 +22052,7 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
       3'h1:
           /* empty */;
       3'h2:
-          mem__araddr = \$24 [31:0];
+          mem__araddr = \$25 [31:0];
     endcase
   end
   always @* begin
@@ -22071,9 +22111,9 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$signal$26 ) begin
+          if (\$signal$27 ) begin
             done = 1'h1;
-          end else if (\$53 ) begin
+          end else if (\$62 ) begin
           end else begin
             done = 1'h1;
           end
@@ -22094,31 +22134,28 @@ module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid,
       3'h4:
           /* empty */;
       3'h5:
-          if (\$signal$26 ) begin
-            fill = \$54 ;
+          if (\$signal$27 ) begin
+            fill = \$63 ;
           end
     endcase
   end
-  assign hash_val = { \$20 , \$17  };
-  assign mask = \$22 [23:0];
+  assign hash_val = { \$21 , \$18  };
+  assign mask = \$23 [23:0];
   assign fill_vpn = vpn;
   assign vpn48 = { 12'h000, vpn };
-  assign bucket_addr = \$24 [63:0];
-  assign e0_vpn = { 4'h0, vpn };
-  assign e1_vpn = { 4'h0, vpn };
-  assign e2_vpn = { 4'h0, vpn };
-  assign e3_vpn = { 4'h0, vpn };
+  assign bucket_addr = \$25 [63:0];
+  assign vpn_ext = { 4'h0, vpn };
   assign fill_pid = pid[7:0];
-  assign found = \$signal$26 ;
-  assign empty[3] = \$52 ;
-  assign empty[2] = \$45 ;
-  assign empty[1] = \$38 ;
-  assign empty[0] = \$31 ;
-  assign match[3] = \$49 ;
-  assign match[2] = \$42 ;
-  assign match[1] = \$35 ;
-  assign match[0] = \$28 ;
-  assign \$23  = { 1'h0, b_idx, 6'h00 };
+  assign found = \$signal$27 ;
+  assign hit[3] = \$61 ;
+  assign hit[2] = \$55 ;
+  assign hit[1] = \$49 ;
+  assign hit[0] = \$43 ;
+  assign empty[3] = \$37 ;
+  assign empty[2] = \$34 ;
+  assign empty[1] = \$31 ;
+  assign empty[0] = \$28 ;
+  assign \$24  = { 1'h0, b_idx, 6'h00 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -23423,7 +23460,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$3749$0 (\$15 ),
+    .\port$3760$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -23528,7 +23565,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$3770$0 (\$16 ),
+    .\port$3781$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -23775,7 +23812,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3749$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3760$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -23925,8 +23962,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$3749$0 ;
-  wire \port$3749$0 ;
+  input \port$3760$0 ;
+  wire \port$3760$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -24156,7 +24193,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$3749$0 (\port$3749$0 ),
+    .\port$3760$0 (\port$3760$0 ),
     .rst(rst)
   );
   always @* begin
@@ -27184,7 +27221,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3749$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3760$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -28711,7 +28748,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3749$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3760$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28720,26 +28757,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3749$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3749$0 ;
-  wire \port$3749$0 ;
+  input \port$3760$0 ;
+  wire \port$3760$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3749$0 (\port$3749$0 ),
+    .\port$3760$0 (\port$3760$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3749$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3749$0  };
+  assign inc = { 7'h00, \port$3760$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3760$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3749$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3760$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -28753,8 +28790,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3749$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3749$0 ;
-  wire \port$3749$0 ;
+  input \port$3760$0 ;
+  wire \port$3760$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -28780,10 +28817,10 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3749$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$3749$0  };
+  assign inc = { 7'h00, \port$3760$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$3749$0  };
+  assign \$2  = { 7'h00, \port$3760$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -31142,7 +31179,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3770$0 , m_axis__tready);
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3781$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -31533,8 +31570,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$3770$0 ;
-  wire \port$3770$0 ;
+  input \port$3781$0 ;
+  wire \port$3781$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31961,7 +31998,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3770$0 ) begin
+            if (\port$3781$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -32607,7 +32644,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3770$0  };
+  assign expired = { 1'h0, \port$3781$0  };
   assign \pick$21  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -32629,7 +32666,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3770$0 ;
+  assign any_expired = \port$3781$0 ;
   assign \$15  = \$14 ;
   assign \$252  = { 3'h0, \$251 [16:3] };
   assign \$266  = { 3'h0, \$265 [16:3] };

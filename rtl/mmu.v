@@ -858,8 +858,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .match_vpn(net_rx__hdr__payload[94:59]),
     .pending(irq),
     .pop(pop),
-    .\port$1635$0 (\$2 ),
-    .\port$1635$20 (\$3 ),
+    .\port$1646$0 (\$2 ),
+    .\port$1646$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -895,7 +895,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$981$119 (queue__payload[152:119]),
+    .\port$990$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -958,8 +958,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1635$0 (\$2 ),
-    .\port$1635$20 (\$3 ),
+    .\port$1646$0 (\$2 ),
+    .\port$1646$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -1873,7 +1873,7 @@ module \mmu.arbiter (axi__arready, axi__wready, m0__bresp, axi__bvalid, m0__rdat
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, fault__resolve, \port$1635$0 , \port$1635$20 , \head$16 , head_cmd, push, pop, take
+module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, fault__resolve, \port$1646$0 , \port$1646$20 , \head$16 , head_cmd, push, pop, take
 , rearm, alt_pid, alt_vpn, push_hdr, match_pid);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
@@ -2035,10 +2035,10 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$1635$0 ;
-  wire [11:0] \port$1635$0 ;
-  output [55:0] \port$1635$20 ;
-  wire [55:0] \port$1635$20 ;
+  output [11:0] \port$1646$0 ;
+  wire [11:0] \port$1646$0 ;
+  output [55:0] \port$1646$20 ;
+  wire [55:0] \port$1646$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2454,8 +2454,8 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$1635$0  = h[11:0];
-  assign \port$1635$20  = h[75:20];
+  assign \port$1646$0  = h[11:0];
+  assign \port$1646$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -2512,7 +2512,7 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$981$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen
+module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$990$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen
 , mem__req, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [11:0] \$1 ;
@@ -2705,8 +2705,8 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$981$119 ;
-  wire [33:0] \port$981$119 ;
+  input [33:0] \port$990$119 ;
+  wire [33:0] \port$990$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -2788,7 +2788,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$53  = \$49 [10:0] < 9'h100;
   assign \$54  = \$53  ? \$49 [10:0] : 11'h100;
   assign \$55  = \$52  ? { 1'h0, a_left } : \$54 ;
-  assign n_left = \port$981$119 [33] ? \$57 [9:0] : 10'h001;
+  assign n_left = \port$990$119 [33] ? \$57 [9:0] : 10'h001;
   assign \$58  = 13'h1000 - \$56 [11:0];
   assign \$60  = n_left < \$59 [10:0];
   assign \$61  = n_left < 9'h100;
@@ -2866,7 +2866,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$104  = paddr;
     if (start) begin
-      \$104  = \port$981$119 [31:0];
+      \$104  = \port$990$119 [31:0];
     end
     if (rst) begin
       \$104  = 32'd0;
@@ -2876,7 +2876,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$105  = \$signal ;
     if (start) begin
-      \$105  = \port$981$119 [32];
+      \$105  = \port$990$119 [32];
     end
     if (rst) begin
       \$105  = 1'h0;
@@ -2886,7 +2886,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$106  = line;
     if (start) begin
-      \$106  = \port$981$119 [33];
+      \$106  = \port$990$119 [33];
     end
     if (rst) begin
       \$106  = 1'h0;
@@ -3431,9 +3431,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
           pre_decide = \$89 ;
     endcase
   end
-  assign \paddr$4  = \port$981$119 [31:0];
-  assign write = \port$981$119 [32];
-  assign \line$8  = \port$981$119 [33];
+  assign \paddr$4  = \port$990$119 [31:0];
+  assign write = \port$990$119 [32];
+  assign \line$8  = \port$990$119 [33];
   assign n_addr = \$56 [31:0];
   assign n_burst = \$65 [8:0];
   assign burst = \$55 [8:0];
@@ -3446,7 +3446,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$56 [2:0] = 3'h0;
-  assign \$56 [32:3] = { 1'h0, \port$981$119 [31:3] };
+  assign \$56 [32:3] = { 1'h0, \port$990$119 [31:3] };
   assign \$57  = { 3'h0, \length$10 [15:3] };
   assign \$49  = { \$48 [13], \$48 [13], \$48 [13], \$48 [13:3] };
   assign \$6  = { \$55 [8:0], 3'h0 };
@@ -3938,7 +3938,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1635$0 , \port$1635$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1646$0 , \port$1646$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4045,10 +4045,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$1635$0 ;
-  wire [11:0] \port$1635$0 ;
-  input [55:0] \port$1635$20 ;
-  wire [55:0] \port$1635$20 ;
+  input [11:0] \port$1646$0 ;
+  wire [11:0] \port$1646$0 ;
+  input [55:0] \port$1646$20 ;
+  wire [55:0] \port$1646$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4104,14 +4104,14 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1538$0 (owner_get_valid),
-    .\port$1539$0 (owner_get_node),
-    .\port$1635$0 (\port$1635$0 ),
-    .\port$1635$20 (\port$1635$20 [7:0]),
-    .\port$1822$0 (window__busy),
-    .\port$1826$0 (window__error),
-    .\port$561$0 (fault__pending),
-    .\port$564$0 (fault__write),
+    .\port$1547$0 (owner_get_valid),
+    .\port$1548$0 (owner_get_node),
+    .\port$1646$0 (\port$1646$0 ),
+    .\port$1646$20 (\port$1646$20 [7:0]),
+    .\port$1833$0 (window__busy),
+    .\port$1837$0 (window__error),
+    .\port$570$0 (fault__pending),
+    .\port$573$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -4127,7 +4127,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$1635$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$1646$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -4151,11 +4151,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$1635$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1635$20 [7:0], \port$1635$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$1635$0 [3:0];
-  assign fault__src = \port$1635$0 [11:4];
-  assign fault__pid = { 8'h00, \port$1635$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$1646$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1646$20 [7:0], \port$1646$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$1646$0 [3:0];
+  assign fault__src = \port$1646$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1646$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -4184,8 +4184,8 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$561$0 , \port$564$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$1538$0 , \port$1539$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1635$0 , \port$1635$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1822$0 , \port$1826$0 , csr__MEM_RDATA__r_data, bus__addr);
+module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$570$0 , \port$573$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
+, \storage$83 , \storage$84 , \storage$94 , \port$1547$0 , \port$1548$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1646$0 , \port$1646$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1833$0 , \port$1837$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4349,22 +4349,22 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1538$0 ;
-  wire \port$1538$0 ;
-  input [7:0] \port$1539$0 ;
-  wire [7:0] \port$1539$0 ;
-  input [11:0] \port$1635$0 ;
-  wire [11:0] \port$1635$0 ;
-  input [7:0] \port$1635$20 ;
-  wire [7:0] \port$1635$20 ;
-  input \port$1822$0 ;
-  wire \port$1822$0 ;
-  input \port$1826$0 ;
-  wire \port$1826$0 ;
-  input \port$561$0 ;
-  wire \port$561$0 ;
-  input \port$564$0 ;
-  wire \port$564$0 ;
+  input \port$1547$0 ;
+  wire \port$1547$0 ;
+  input [7:0] \port$1548$0 ;
+  wire [7:0] \port$1548$0 ;
+  input [11:0] \port$1646$0 ;
+  wire [11:0] \port$1646$0 ;
+  input [7:0] \port$1646$20 ;
+  wire [7:0] \port$1646$20 ;
+  input \port$1833$0 ;
+  wire \port$1833$0 ;
+  input \port$1837$0 ;
+  wire \port$1837$0 ;
+  input \port$570$0 ;
+  wire \port$570$0 ;
+  input \port$573$0 ;
+  wire \port$573$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -4407,7 +4407,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1826$0 , \port$1822$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1837$0 , \port$1833$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4415,10 +4415,10 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1635$20 , \port$1635$0 , 2'h0, \port$564$0 , \port$561$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1646$20 , \port$1646$0 , 2'h0, \port$573$0 , \port$570$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1538$0 , 23'h000000, \port$1539$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1547$0 , 23'h000000, \port$1548$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -7106,9 +7106,9 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$1538$0 , 23'h000000, \port$1539$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1635$20 , \port$1635$0 , 2'h0, \port$564$0 , \port$561$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1826$0 , \port$1822$0  };
+  assign csr__OWNER_GET__r_data = { \port$1547$0 , 23'h000000, \port$1548$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1646$20 , \port$1646$0 , 2'h0, \port$573$0 , \port$570$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1837$0 , \port$1833$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -11271,21 +11271,21 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
   wire [23:0] \$1 ;
   wire \$10 ;
   wire \$11 ;
-  wire [24:0] \$12 ;
+  wire \$12 ;
   wire [24:0] \$13 ;
-  wire [15:0] \$14 ;
+  wire [24:0] \$14 ;
   wire [15:0] \$15 ;
-  wire [27:0] \$16 ;
-  wire [15:0] \$17 ;
-  wire [7:0] \$18 ;
-  wire [27:0] \$19 ;
+  wire [15:0] \$16 ;
+  wire [27:0] \$17 ;
+  wire [15:0] \$18 ;
+  wire [7:0] \$19 ;
   wire [8:0] \$2 ;
-  wire [7:0] \$20 ;
-  wire [55:0] \$21 ;
-  wire [56:0] \$22 ;
-  wire [30:0] \$23 ;
-  wire [64:0] \$24 ;
-  wire \$25 ;
+  wire [27:0] \$20 ;
+  wire [7:0] \$21 ;
+  wire [55:0] \$22 ;
+  wire [56:0] \$23 ;
+  wire [30:0] \$24 ;
+  wire [64:0] \$25 ;
   wire \$26 ;
   wire \$27 ;
   wire \$28 ;
@@ -11301,7 +11301,7 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
-  wire \$4 ;
+  wire [3:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
   wire \$42 ;
@@ -11325,25 +11325,35 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
-  reg [15:0] \$61 ;
-  reg [35:0] \$62 ;
-  reg [63:0] \$63 ;
-  reg [4:0] \$64 ;
-  reg [7:0] \$65 ;
-  reg [2:0] \$66 ;
-  reg [23:0] \$67 ;
-  reg [7:0] \$68 ;
-  reg \$69 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  reg [3:0] \$70 ;
-  reg [511:0] \$71 ;
-  reg [3:0] \$72 ;
-  reg \$73 ;
-  reg \$74 ;
+  reg [15:0] \$70 ;
+  reg [35:0] \$71 ;
+  reg [63:0] \$72 ;
+  reg [4:0] \$73 ;
+  reg [7:0] \$74 ;
+  reg [2:0] \$75 ;
+  reg [23:0] \$76 ;
+  reg [7:0] \$77 ;
+  reg \$78 ;
+  reg [3:0] \$79 ;
   wire \$8 ;
+  reg [3:0] \$80 ;
+  reg [511:0] \$81 ;
+  reg [3:0] \$82 ;
+  reg \$83 ;
+  reg \$84 ;
   wire \$9 ;
   reg [63:0] \$signal  = 64'h0000000000000000;
-  reg \$signal$26  = 1'h0;
+  reg \$signal$27  = 1'h0;
   reg [4:0] \$signal$9  = 5'h00;
   reg [23:0] b_idx = 24'h000000;
   reg [3:0] beat = 4'h0;
@@ -11355,10 +11365,6 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
   wire clk;
   output done;
   reg done;
-  wire [39:0] e0_vpn;
-  wire [39:0] e1_vpn;
-  wire [39:0] e2_vpn;
-  wire [39:0] e3_vpn;
   wire [3:0] empty;
   reg ends_q = 1'h0;
   output fill;
@@ -11371,10 +11377,11 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
   output found;
   wire found;
   wire [23:0] hash_val;
+  wire [3:0] hit;
   input inv;
   wire inv;
   wire [23:0] mask;
-  wire [3:0] match;
+  reg [3:0] match = 4'h0;
   reg [3:0] match_q = 4'h0;
   output [31:0] mem__araddr;
   reg [31:0] mem__araddr;
@@ -11417,192 +11424,204 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
   input [35:0] \vpn$6 ;
   wire [35:0] \vpn$6 ;
   wire [47:0] vpn48;
+  wire [39:0] vpn_ext;
   output w;
   reg w;
   output walk_started;
   reg walk_started;
   reg [2:0] walker_fsm_state = 3'h0;
-  assign \$26  = bucket[0] & \$25 ;
-  assign \$27  = bucket[63:24] == vpn;
+  assign \$16  = \$15  ^ { 12'h000, vpn[35:32] };
+  assign \$17  = pid * 12'h9e5;
+  assign \$18  = \$16  ^ \$17 [15:0];
+  assign \$19  = vpn[23:16] ^ { 4'h0, vpn[35:32] };
+  assign \$20  = pid * 12'h9e5;
+  assign \$21  = \$19  ^ \$20 [23:16];
+  assign \$22  = 1'h1 << \$signal$9 ;
+  assign \$23  = \$22  - 1'h1;
+  assign \$25  = \$signal  + \$24 ;
+  assign \$26  = ~ bucket[0];
+  assign \$27  = ~ bucket[1];
   assign \$28  = \$26  & \$27 ;
-  assign \$29  = ~ bucket[0];
-  assign \$30  = ~ bucket[1];
+  assign \$29  = ~ bucket[128];
+  assign \$30  = ~ bucket[129];
   assign \$31  = \$29  & \$30 ;
-  assign \$32  = bucket[151:136] == pid;
-  assign \$33  = bucket[128] & \$32 ;
-  assign \$34  = bucket[191:152] == vpn;
-  assign \$35  = \$33  & \$34 ;
-  assign \$36  = ~ bucket[128];
-  assign \$37  = ~ bucket[129];
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = bucket[279:264] == pid;
-  assign \$40  = bucket[256] & \$39 ;
-  assign \$41  = bucket[319:280] == vpn;
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = ~ bucket[256];
-  assign \$44  = ~ bucket[257];
-  assign \$45  = \$43  & \$44 ;
-  assign \$46  = bucket[407:392] == pid;
-  assign \$47  = bucket[384] & \$46 ;
-  assign \$48  = bucket[447:408] == vpn;
+  assign \$32  = ~ bucket[256];
+  assign \$33  = ~ bucket[257];
+  assign \$34  = \$32  & \$33 ;
+  assign \$35  = ~ bucket[384];
+  assign \$36  = ~ bucket[385];
+  assign \$37  = \$35  & \$36 ;
+  assign \$38  = ! beat;
+  assign \$39  = \$38  & mem__rdata[0];
+  assign \$40  = mem__rdata[23:8] == pid;
+  assign \$41  = \$39  & \$40 ;
+  assign \$42  = mem__rdata[63:24] == vpn;
+  assign \$43  = \$41  & \$42 ;
+  assign \$44  = beat == 2'h2;
+  assign \$45  = \$44  & mem__rdata[0];
+  assign \$46  = mem__rdata[23:8] == pid;
+  assign \$47  = \$45  & \$46 ;
+  assign \$48  = mem__rdata[63:24] == vpn;
   assign \$49  = \$47  & \$48 ;
-  assign \$50  = ~ bucket[384];
-  assign \$51  = ~ bucket[385];
-  assign \$52  = \$50  & \$51 ;
-  assign \$53  = ~ ends_q;
-  assign \$54  = ~ poisoned;
-  assign \$55  = ! walker_fsm_state;
-  assign \$56  = walker_fsm_state == 1'h1;
-  assign \$57  = walker_fsm_state == 2'h2;
-  assign \$58  = walker_fsm_state == 2'h3;
-  assign \$59  = walker_fsm_state == 3'h4;
-  assign \$60  = walker_fsm_state == 3'h5;
+  assign \$50  = beat == 3'h4;
+  assign \$51  = \$50  & mem__rdata[0];
+  assign \$52  = mem__rdata[23:8] == pid;
+  assign \$53  = \$51  & \$52 ;
+  assign \$54  = mem__rdata[63:24] == vpn;
+  assign \$55  = \$53  & \$54 ;
+  assign \$56  = beat == 3'h6;
+  assign \$57  = \$56  & mem__rdata[0];
+  assign \$58  = mem__rdata[23:8] == pid;
+  assign \$59  = \$57  & \$58 ;
+  assign \$60  = mem__rdata[63:24] == vpn;
+  assign \$61  = \$59  & \$60 ;
+  assign \$62  = ~ ends_q;
+  assign \$63  = ~ poisoned;
+  assign \$64  = ! walker_fsm_state;
+  assign \$65  = walker_fsm_state == 1'h1;
+  assign \$66  = walker_fsm_state == 2'h2;
+  assign \$67  = walker_fsm_state == 2'h3;
+  assign \$68  = walker_fsm_state == 3'h4;
+  assign \$69  = walker_fsm_state == 3'h5;
   always @(posedge clk)
-    pid <= \$61 ;
+    pid <= \$70 ;
   always @(posedge clk)
-    vpn <= \$62 ;
+    vpn <= \$71 ;
   always @(posedge clk)
-    \$signal  <= \$63 ;
+    \$signal  <= \$72 ;
   always @(posedge clk)
-    \$signal$9  <= \$64 ;
+    \$signal$9  <= \$73 ;
   always @(posedge clk)
-    pt_max_probes <= \$65 ;
+    pt_max_probes <= \$74 ;
   always @(posedge clk)
-    walker_fsm_state <= \$66 ;
+    walker_fsm_state <= \$75 ;
   always @(posedge clk)
-    b_idx <= \$67 ;
+    b_idx <= \$76 ;
   always @(posedge clk)
-    probes <= \$68 ;
+    probes <= \$77 ;
   always @(posedge clk)
-    poisoned <= \$69 ;
+    poisoned <= \$78 ;
   always @(posedge clk)
-    beat <= \$70 ;
+    beat <= \$79 ;
   always @(posedge clk)
-    bucket <= \$71 ;
+    match <= \$80 ;
   always @(posedge clk)
-    match_q <= \$72 ;
+    bucket <= \$81 ;
   always @(posedge clk)
-    \$signal$26  <= \$73 ;
+    match_q <= \$82 ;
   always @(posedge clk)
-    ends_q <= \$74 ;
-  assign \$1  = { \$20 , \$17  } & \$22 [23:0];
+    \$signal$27  <= \$83 ;
+  always @(posedge clk)
+    ends_q <= \$84 ;
+  assign \$1  = { \$21 , \$18  } & \$23 [23:0];
   assign \$2  = probes + 1'h1;
   assign \$3  = beat + 1'h1;
-  assign \$4  = beat == 3'h7;
-  assign \$5  = | match;
+  assign \$4  = match | hit;
+  assign \$5  = beat == 3'h7;
   assign \$6  = | match;
-  assign \$7  = | empty;
-  assign \$8  = \$6  | \$7 ;
-  assign \$9  = probes >= pt_max_probes;
-  assign \$10  = \$8  | \$9 ;
-  assign \$11  = ~ ends_q;
-  assign \$12  = b_idx + 1'h1;
-  assign \$13  = \$12  & { 1'h0, \$22 [23:0] };
-  assign \$14  = vpn[15:0] ^ vpn[31:16];
-  assign \$15  = \$14  ^ { 12'h000, vpn[35:32] };
-  assign \$16  = pid * 12'h9e5;
-  assign \$17  = \$15  ^ \$16 [15:0];
-  assign \$18  = vpn[23:16] ^ { 4'h0, vpn[35:32] };
-  assign \$19  = pid * 12'h9e5;
-  assign \$20  = \$18  ^ \$19 [23:16];
-  assign \$21  = 1'h1 << \$signal$9 ;
-  assign \$22  = \$21  - 1'h1;
-  assign \$24  = \$signal  + \$23 ;
-  assign \$25  = bucket[23:8] == pid;
+  assign \$7  = | match;
+  assign \$8  = | empty;
+  assign \$9  = \$7  | \$8 ;
+  assign \$10  = probes >= pt_max_probes;
+  assign \$11  = \$9  | \$10 ;
+  assign \$12  = ~ ends_q;
+  assign \$13  = b_idx + 1'h1;
+  assign \$14  = \$13  & { 1'h0, \$23 [23:0] };
+  assign \$15  = vpn[15:0] ^ vpn[31:16];
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$61  = pid;
+    \$70  = pid;
     if (start) begin
-      \$61  = \pid$4 ;
+      \$70  = \pid$4 ;
     end
     if (rst) begin
-      \$61  = 16'h0000;
+      \$70  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$62  = vpn;
+    \$71  = vpn;
     if (start) begin
-      \$62  = \vpn$6 ;
+      \$71  = \vpn$6 ;
     end
     if (rst) begin
-      \$62  = 36'h000000000;
+      \$71  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$63  = \$signal ;
+    \$72  = \$signal ;
     if (start) begin
-      \$63  = pt_base;
+      \$72  = pt_base;
     end
     if (rst) begin
-      \$63  = 64'h0000000000000000;
+      \$72  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$64  = \$signal$9 ;
+    \$73  = \$signal$9 ;
     if (start) begin
-      \$64  = pt_buckets_log2;
+      \$73  = pt_buckets_log2;
     end
     if (rst) begin
-      \$64  = 5'h00;
+      \$73  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$65  = pt_max_probes;
+    \$74  = pt_max_probes;
     if (start) begin
-      \$65  = \pt_max_probes$12 ;
+      \$74  = \pt_max_probes$12 ;
     end
     if (rst) begin
-      \$65  = 8'h00;
+      \$74  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$66  = walker_fsm_state;
+    \$75  = walker_fsm_state;
     casez (walker_fsm_state)
       3'h0:
           if (start) begin
-            \$66  = 3'h1;
+            \$75  = 3'h1;
           end
       3'h1:
-          \$66  = 3'h2;
+          \$75  = 3'h2;
       3'h2:
           if (mem__arready) begin
-            \$66  = 3'h3;
+            \$75  = 3'h3;
           end
       3'h3:
           if (mem__rvalid) begin
-            if (\$4 ) begin
-              \$66  = 3'h4;
+            if (\$5 ) begin
+              \$75  = 3'h4;
             end
           end
       3'h4:
-          \$66  = 3'h5;
+          \$75  = 3'h5;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$signal$26 ) begin
-            \$66  = 3'h0;
-          end else if (\$11 ) begin
-            \$66  = 3'h2;
+          if (\$signal$27 ) begin
+            \$75  = 3'h0;
+          end else if (\$12 ) begin
+            \$75  = 3'h2;
           end else begin
-            \$66  = 3'h0;
+            \$75  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$66  = 3'h0;
+      \$75  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$67  = b_idx;
+    \$76  = b_idx;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$67  = \$1 ;
+          \$76  = \$1 ;
       3'h2:
           /* empty */;
       3'h3:
@@ -11610,51 +11629,51 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
       3'h4:
           /* empty */;
       3'h5:
-          if (\$signal$26 ) begin
-          end else if (\$11 ) begin
-            \$67  = \$13 [23:0];
+          if (\$signal$27 ) begin
+          end else if (\$12 ) begin
+            \$76  = \$14 [23:0];
           end
     endcase
     if (rst) begin
-      \$67  = 24'h000000;
+      \$76  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$68  = probes;
+    \$77  = probes;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$68  = 8'h00;
+          \$77  = 8'h00;
       3'h2:
           if (mem__arready) begin
-            \$68  = \$2 [7:0];
+            \$77  = \$2 [7:0];
           end
     endcase
     if (rst) begin
-      \$68  = 8'h00;
+      \$77  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$69  = poisoned;
+    \$78  = poisoned;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$69  = 1'h0;
+          \$78  = 1'h0;
     endcase
     if (inv) begin
-      \$69  = 1'h1;
+      \$78  = 1'h1;
     end
     if (rst) begin
-      \$69  = 1'h0;
+      \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$70  = beat;
+    \$79  = beat;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -11662,20 +11681,41 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
           /* empty */;
       3'h2:
           if (mem__arready) begin
-            \$70  = 4'h0;
+            \$79  = 4'h0;
           end
       3'h3:
           if (mem__rvalid) begin
-            \$70  = \$3 [3:0];
+            \$79  = \$3 [3:0];
           end
     endcase
     if (rst) begin
-      \$70  = 4'h0;
+      \$79  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$71  = bucket;
+    \$80  = match;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (mem__arready) begin
+            \$80  = 4'h0;
+          end
+      3'h3:
+          if (mem__rvalid) begin
+            \$80  = \$4 ;
+          end
+    endcase
+    if (rst) begin
+      \$80  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$81  = bucket;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -11685,16 +11725,16 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
           /* empty */;
       3'h3:
           if (mem__rvalid) begin
-            \$71  = { mem__rdata, bucket[511:64] };
+            \$81  = { mem__rdata, bucket[511:64] };
           end
     endcase
     if (rst) begin
-      \$71  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$81  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$72  = match_q;
+    \$82  = match_q;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -11705,15 +11745,15 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
       3'h3:
           /* empty */;
       3'h4:
-          \$72  = match;
+          \$82  = match;
     endcase
     if (rst) begin
-      \$72  = 4'h0;
+      \$82  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$73  = \$signal$26 ;
+    \$83  = \$signal$27 ;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -11724,15 +11764,15 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
       3'h3:
           /* empty */;
       3'h4:
-          \$73  = \$5 ;
+          \$83  = \$6 ;
     endcase
     if (rst) begin
-      \$73  = 1'h0;
+      \$83  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$74  = ends_q;
+    \$84  = ends_q;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -11743,10 +11783,10 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
       3'h3:
           /* empty */;
       3'h4:
-          \$74  = \$10 ;
+          \$84  = \$11 ;
     endcase
     if (rst) begin
-      \$74  = 1'h0;
+      \$84  = 1'h0;
     end
   end
   always @* begin
@@ -11842,7 +11882,7 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
       3'h1:
           /* empty */;
       3'h2:
-          mem__araddr = \$24 [31:0];
+          mem__araddr = \$25 [31:0];
     endcase
   end
   always @* begin
@@ -11901,9 +11941,9 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$signal$26 ) begin
+          if (\$signal$27 ) begin
             done = 1'h1;
-          end else if (\$53 ) begin
+          end else if (\$62 ) begin
           end else begin
             done = 1'h1;
           end
@@ -11924,31 +11964,28 @@ module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_bucket
       3'h4:
           /* empty */;
       3'h5:
-          if (\$signal$26 ) begin
-            fill = \$54 ;
+          if (\$signal$27 ) begin
+            fill = \$63 ;
           end
     endcase
   end
-  assign hash_val = { \$20 , \$17  };
-  assign mask = \$22 [23:0];
+  assign hash_val = { \$21 , \$18  };
+  assign mask = \$23 [23:0];
   assign fill_vpn = vpn;
   assign vpn48 = { 12'h000, vpn };
-  assign bucket_addr = \$24 [63:0];
-  assign e0_vpn = { 4'h0, vpn };
-  assign e1_vpn = { 4'h0, vpn };
-  assign e2_vpn = { 4'h0, vpn };
-  assign e3_vpn = { 4'h0, vpn };
+  assign bucket_addr = \$25 [63:0];
+  assign vpn_ext = { 4'h0, vpn };
   assign fill_pid = pid[7:0];
-  assign found = \$signal$26 ;
-  assign empty[3] = \$52 ;
-  assign empty[2] = \$45 ;
-  assign empty[1] = \$38 ;
-  assign empty[0] = \$31 ;
-  assign match[3] = \$49 ;
-  assign match[2] = \$42 ;
-  assign match[1] = \$35 ;
-  assign match[0] = \$28 ;
-  assign \$23  = { 1'h0, b_idx, 6'h00 };
+  assign found = \$signal$27 ;
+  assign hit[3] = \$61 ;
+  assign hit[2] = \$55 ;
+  assign hit[1] = \$49 ;
+  assign hit[0] = \$43 ;
+  assign empty[3] = \$37 ;
+  assign empty[2] = \$34 ;
+  assign empty[1] = \$31 ;
+  assign empty[0] = \$28 ;
+  assign \$24  = { 1'h0, b_idx, 6'h00 };
 endmodule
 
 (* generator = "Amaranth" *)

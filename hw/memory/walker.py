@@ -64,20 +64,29 @@ class PageTableWalker(wiring.Component):
             "mem": Out(BurstSignature(p.paddr_width, p.data_width)),
         })
 
-    def _match(self, m, bucket, pid, vpn):
-        """Per entry of the bucket: (it matches pid/vpn, it is empty)."""
+    def _empty(self, m, bucket):
+        """Per entry of the bucket: it is empty."""
         p = self.params
-        match = Signal(p.pt_bucket_entries)
         empty = Signal(p.pt_bucket_entries)
         for k in range(p.pt_bucket_entries):
             w0 = bucket[k * 128:k * 128 + 64]
-            vpn_ext = Signal(40, name=f"e{k}_vpn")
-            m.d.comb += [
-                vpn_ext.eq(vpn),
-                match[k].eq(w0[0] & (w0[8:24] == pid) & (w0[24:64] == vpn_ext)),
-                empty[k].eq(~w0[0] & ~w0[1]),
-            ]
-        return match, empty
+            m.d.comb += empty[k].eq(~w0[0] & ~w0[1])
+        return empty
+
+    def _beat_match(self, m, rdata, beat, pid, vpn):
+        """Per entry of the bucket: the beat being received (``rdata``, number ``beat``) holds the entry's
+        first word and it matches pid/vpn. Entry ``k``'s first word is bucket bits ``128 k .. 128 k + 63``:
+        beat ``128 k // data_width`` at offset ``128 k % data_width``."""
+        p = self.params
+        dw = p.data_width
+        hit = Signal(p.pt_bucket_entries)
+        vpn_ext = Signal(40)
+        m.d.comb += vpn_ext.eq(vpn)
+        for k in range(p.pt_bucket_entries):
+            off = k * 128 % dw
+            w0 = rdata[off:off + 64]
+            m.d.comb += hit[k].eq((beat == k * 128 // dw) & w0[0] & (w0[8:24] == pid) & (w0[24:64] == vpn_ext))
+        return hit
 
     def _select(self, m, bucket, match, pfn, r, w):
         """Drive ``pfn``/``r``/``w`` from the first matching entry of ``match``."""
@@ -124,7 +133,13 @@ class PageTableWalker(wiring.Component):
         # EVAL also registers whether the walk ends with this bucket (a match, an empty entry, or the last
         # probe), so ``done``/``found`` are a gate from flip-flops: the translator's park and push decisions
         # on them fan out to the fault queue's and the request queue's registers (issue 18).
-        match, empty = self._match(m, bucket, pid, vpn)
+        # Each entry is compared as its first word arrives (R), into ``match``; EVAL registers from those
+        # flip-flops. Comparing the registered bucket in EVAL (bucket -> 56-bit compares -> any -> the walk's
+        # end) was the MMU's critical path (issue 18); the beat comes from the AXI read data, a register of
+        # the memory's side.
+        empty = self._empty(m, bucket)
+        match = Signal(p.pt_bucket_entries)
+        beat_match = self._beat_match(m, mem.rdata, beat, pid, vpn)
         match_q = Signal(p.pt_bucket_entries)
         found_q, ends_q = Signal(), Signal()
         m.d.comb += self.found.eq(found_q)
@@ -143,12 +158,12 @@ class PageTableWalker(wiring.Component):
                              mem.arlen.eq(bucket_beats - 1)]
                 with m.If(mem.arready):
                     m.d.comb += self.bucket_read.eq(1)
-                    m.d.sync += [probes.eq(probes + 1), beat.eq(0)]
+                    m.d.sync += [probes.eq(probes + 1), beat.eq(0), match.eq(0)]
                     m.next = "R"
             with m.State("R"):
                 m.d.comb += [mem.req.eq(1), mem.rready.eq(1)]
                 with m.If(mem.rvalid):
-                    m.d.sync += beat.eq(beat + 1)
+                    m.d.sync += [beat.eq(beat + 1), match.eq(match | beat_match)]
                     m.d.sync += bucket.eq(Cat(bucket[dw:], mem.rdata) if bucket_beats > 1 else mem.rdata)
                     with m.If(beat == bucket_beats - 1):
                         m.next = "EVAL"
