@@ -69,6 +69,10 @@ class AxiLineStore(wiring.Component):
         issued word 0 first. Taken with ``ready``.
     axi : Out(AXI4Signature(local_addr_width, data_width, 1))
         The local memory.
+    line_open : Out(1)
+        Only with ``mshrs`` > 1: a line write's burst took its first beat, not yet its last. A word write taken
+        now would put its W beat inside that burst's (AXI: W beats in AW order), so the non-blocking
+        controller holds its word writes back meanwhile (a fill's beats may pause between beats).
     """
 
     def __init__(self, params):
@@ -82,6 +86,7 @@ class AxiLineStore(wiring.Component):
             "rready": In(1),
             "wr":     In(DataWriteSignature(p)),
             "axi":    Out(local_signature(p)),
+            **({"line_open": Out(1)} if p.mshrs > 1 else {}),
         })
 
     def address(self, set_, way, word):
@@ -147,6 +152,8 @@ class AxiLineStore(wiring.Component):
                 buf_len.eq(Mux(wr.line, beats - 1, 0)),
                 buf_last.eq(~wr.line | (in_burst == beats - 1)),
             ]
+            if p.mshrs > 1:
+                m.d.sync += self.line_open.eq(wr.line & (in_burst != beats - 1))
 
         # ---- reads: AR straight from the request (held by the requester until ready).
         rd = self.rd

@@ -101,7 +101,8 @@ def _case(params, miss_path, n, seed, prob=0.4):
     (dict(sets=2, ways=3, policy="fifo", line_store="axi", local_reads=4), "hardware", 200),
     (dict(sets=4, ways=4, policy="lru", mshrs=8), "hardware", 250),
     (dict(sets=4, ways=2, policy="fifo", mshrs=4), "software", 300),
-], ids=["blocking", "blocking-sw", "blocking-axi", "nb8", "nb4-sw"])
+    (dict(sets=4, ways=4, policy="lru", mshrs=8, line_store="axi", local_reads=4), "hardware", 250),
+], ids=["blocking", "blocking-sw", "blocking-axi", "nb8", "nb4-sw", "nb8-axi"])
 def test_cut_through_fill_matches_model(kw, miss_path, n):
     """Every access as the model answers it and the same counters, with discarded copies and corrupt headers
     before the responses, 30 % backpressure, idle cycles, refused reads and write-backs (seeded; the seed is in
@@ -113,8 +114,10 @@ def test_cut_through_fill_matches_model(kw, miss_path, n):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("kw", [dict(line_bytes=512, sets=2, ways=2, policy="lru", line_store="axi", local_reads=4),
-                                dict(line_bytes=256, sets=4, ways=2, policy="plru", mshrs=8)],
-                         ids=["blocking-axi-512", "nb8-256"])
+                                dict(line_bytes=256, sets=4, ways=2, policy="plru", mshrs=8),
+                                dict(line_bytes=512, sets=4, ways=2, policy="lru", mshrs=4, line_store="axi",
+                                     local_reads=4)],
+                         ids=["blocking-axi-512", "nb8-256", "nb4-axi-512"])
 def test_cut_through_fill_campaign(kw, seed):
     """Longer lines (several beats per frame to truncate), more seeds."""
     params = ExCacheParams(rx_cut_through=True, **kw)
