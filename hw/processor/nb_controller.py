@@ -171,8 +171,7 @@ class NonBlockingController(wiring.Component):
                          wb.rvalid.eq(line_data.rvalid), line_data.rready.eq(1)]
         else:
             # R beats: the answer queue's words and the victim's line, in request order (the read port's routes).
-            # A write of the pipeline or of a completion is not taken while a read waits before it in the port,
-            # nor inside a fill's AXI burst (between two of its beats: its W beat would land in the burst).
+            # Word writes wait while a read is held before them, and while a fill's AXI burst is open.
             wr_ok = line_data.wr.ready & ~reads.pending & ~line_data.line_open
             m.d.comb += [
                 reads.slot.eq(queue.rd_slot), reads.rdata.eq(line_data.rdata), reads.rvalid.eq(line_data.rvalid),
