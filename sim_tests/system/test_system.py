@@ -1,10 +1,11 @@
 """End-to-end tests of the whole system (SystemTop + firmware) under cocotb, both miss-path modes.
 
-One small configuration (two Verilator builds: hardware and software miss path), chosen so that misses,
+One small configuration (three Verilator builds: hardware and software miss path, and the local line store), chosen so that misses,
 evictions, write-backs, page faults and pid reuse all happen within a few thousand accesses:
 
 =====================  =========================================================
-ExCache                2-way, 16 sets, 64 B lines (2 KiB), LRU; pids 1..7
+ExCache                2-way, 16 sets, 64 B lines (2 KiB), LRU; pids 1..7; blocking, lines on chip
+                       (test_local_memory_line_store: 8 MSHRs, lines in a local memory on AXI4)
 MMU                    16-entry 2-way TLB, 256 B pages, 16 KiB DRAM (page table 1 KiB, 60 frames)
 network                window 4, link latency 8 cycles, 8 B/cycle, no loss
 CPU port               20% idle cycles on cpu_req, 20% backpressure on cpu_resp
@@ -30,10 +31,10 @@ from sim_tests.lib.runner import BUILD, SimRun, config_id, default_seed
 pytestmark = pytest.mark.xdist_group("system")
 
 
-def system_params(miss_path, line_store="onchip"):
+def system_params(miss_path, line_store="onchip", mshrs=1):
     return SystemParams(
         excache=ExCacheParams(line_bytes=64, sets=16, ways=2, data_width=64, vaddr_width=48, pid_width=3,
-                              policy="lru", line_store=line_store),
+                              policy="lru", line_store=line_store, mshrs=mshrs),
         mmu=MMUParams(tlb_entries=16, tlb_ways=2, page_bytes=256, pid_width=3, vaddr_width=48, paddr_width=14,
                       data_width=64, pt_bucket_entries=4),
         proc_netif=NetIfParams(node_id=0, n_nodes=2, data_width=64, window=4, timeout=1024, max_payload=64,
@@ -61,8 +62,12 @@ GTKW = ["clk", "rst", "cpu_req__valid", "cpu_req__ready", "cpu_req__payload", "c
 KNOBS = {"victim_policy": "fifo", "idle": 0.2, "backpressure": 0.2, "batches": 5, "accesses_per_batch": 300}
 
 
+#: The line store's run is also the non-blocking controller's (8 MSHRs) under cocotb: one model for both.
+MSHRS = {"onchip": 1, "axi": 8}
+
+
 def sim(miss_path, line_store="onchip"):
-    config = {"system": system_params(miss_path, line_store).as_dict()}
+    config = {"system": system_params(miss_path, line_store, MSHRS[line_store]).as_dict()}
     return SimRun(block="system", component_factory=make_top, config=config,
                   test_module="sim_tests.system.cocotb_system", toplevel="system_top", gtkw_signals=GTKW)
 
@@ -125,9 +130,9 @@ def test_modes_identical_memory(request):
 
 
 def test_local_memory_line_store(request):
-    """line_store="axi" under cocotb: the ExCache's line data in a local memory on its ``lmem`` AXI4 port
-    (cocotbext-axi's AxiRam, SystemBench.attach_memories); every access matches the golden model and the
-    memory left behind is byte-identical to the on-chip line store's for the same workload."""
+    """line_store="axi" and 8 MSHRs under cocotb: the non-blocking ExCache with its line data in a local memory on
+    its ``lmem`` AXI4 port (cocotbext-axi's AxiRam, SystemBench.attach_memories); every access matches the golden
+    model and the memory left behind is byte-identical to the blocking on-chip cache's for the same workload."""
     _run(request, "hardware", testcase="test_processes_faults_and_exit", line_store="axi")
     axi = _image_file("hardware", _seed(request), "axi")
     a, b = json.loads(axi.read_text()), json.loads(_fresh_image(request, "hardware").read_text())
