@@ -17,16 +17,17 @@ class DataMover(wiring.Component):
     ``start`` (with ``paddr``, ``write``, ``line``, ``length``, sampled in that cycle) runs it: a line of
     ``length / beat`` beats is carried as INCR bursts of at most 256 beats, split at 4 KiB boundaries (AXI
     rules; a line never crosses its page, see the request checker); a word is one beat, shifted to its byte lane and masked by
-    ``wstrb`` (writes) or shifted down and masked (reads). A read asks for the response header
-    (``hdr_valid``/``hdr_ready``) together with its first AR handshake, and streams the data beats once
-    both are done; a write takes the
+    ``wstrb`` (writes) or shifted down and masked (reads). A read asks for its first burst in the cycle it
+    starts (``start``; from the inputs) and for the response header (``hdr_valid``/``hdr_ready``) from the
+    next cycle on, and streams the data beats once both are done; a write takes the
     beats from ``rx_data`` and ends with the B response. ``drain`` instead consumes the beats of a request
     that is not carried out, up to the one with ``last``. ``done`` is high in the last cycle of either.
 
-    The header goes with the first AR, not after it: the network interface needs the header's three wire
-    beats (and its send pipeline) before the first data beat can follow it, and the DRAM's first beat comes
-    ``dram_latency + 1`` cycles after the AR handshake, so a header that waited for the handshake would
-    hold the frame back one cycle (issue 13's line-miss latency). The frame therefore may start while the
+    The header goes right behind the first AR, not after the data: the network interface needs the
+    header's three wire beats (and its send pipeline, 2 cycles when it is idle) before the first data beat
+    can follow it, and the DRAM's first beat comes ``dram_latency + 1`` cycles after the AR handshake, so
+    the two meet (issue 13's line-miss latency; an AR a cycle later, or a header that waited for the AR
+    handshake, holds the frame back a cycle). The frame therefore may start while the
     AR still waits for the DRAM port; it then pauses on the wire for the first beat, as any cut-through
     frame does (``docs/netif.md``, "Cut-through").
 
@@ -141,7 +142,18 @@ class DataMover(wiring.Component):
         issuing = Signal()               # this cycle's address handshake of the request's own bursts
         a_valid = a_left != 0
         own_ar = Signal()                # the state asks for the request's own bursts (a_valid)
-        with m.If(write):
+        # A read's first burst is asked for in the cycle it starts, from the inputs (they are the request
+        # queue's head, stable while the responder offers it), not a cycle later from a_addr: its DRAM beats
+        # come a cycle earlier (issue 13's line-miss latency). If the address is taken (``early_taken``),
+        # a_addr/a_left step past that burst in the next cycle, while the own address is held back (the
+        # handshake only sets a flip-flop); if not, ISSUE keeps asking with the same address and length
+        # (a_addr, a_left are the same values), as AXI requires of a valid address.
+        early = Signal()                 # IDLE: a read without an early burst starts now
+        early_taken = Signal()           # ... and its first address was taken (registered)
+        m.d.sync += early_taken.eq(early & mem.arready)
+        with m.If(early):
+            m.d.comb += [mem.arvalid.eq(1), mem.araddr.eq(n_addr), mem.arlen.eq(n_burst - 1)]
+        with m.Elif(write):
             m.d.comb += [mem.awaddr.eq(a_addr), mem.awlen.eq(burst - 1), issuing.eq(mem.awvalid & mem.awready)]
         with m.Elif(pre_asking):
             # The early burst first, in any state, until taken (AXI: a valid address stays until ready).
@@ -151,7 +163,7 @@ class DataMover(wiring.Component):
         with m.Else():
             m.d.comb += [mem.arvalid.eq(own_ar), mem.araddr.eq(a_addr), mem.arlen.eq(burst - 1),
                          issuing.eq(own_ar & mem.arready)]
-        with m.If(issuing):
+        with m.If(issuing | early_taken):
             m.d.sync += [a_addr.eq(a_addr + (burst << lane_bits)), a_left.eq(a_left - burst)]
 
         beat = Signal(cw)                # read: beats passed on; write: beats left in the current burst
@@ -167,11 +179,11 @@ class DataMover(wiring.Component):
         with m.FSM(name="mover_fsm"):
             with m.State("IDLE"):
                 # An early burst's beats must come back to this manager: keep the port.
-                m.d.comb += mem.req.eq(pre)
+                m.d.comb += [mem.req.eq(pre | early), early.eq(self.start & ~self.write & ~pre)]
                 m.d.sync += [beat.eq(0), hdr_sent.eq(0)]
                 with m.If(self.start):
                     m.d.sync += pre.eq(0)
-                    with m.If(pre):
+                    with m.If(pre | (early & mem.arready)):
                         m.next = "READ_HDR"
                     with m.Else():
                         m.next = "ISSUE"
@@ -215,7 +227,8 @@ class DataMover(wiring.Component):
                     m.d.comb += self.done.eq(1)
                     m.next = "IDLE"
             with m.State("READ_HDR"):
-                m.d.comb += [mem.req.eq(1), own_ar.eq(a_valid), self.hdr_valid.eq(1)]
+                # (Not the first burst again in the cycle after it was taken early: a_addr steps past it now.)
+                m.d.comb += [mem.req.eq(1), own_ar.eq(a_valid & ~early_taken), self.hdr_valid.eq(1)]
                 with m.If(self.hdr_ready):
                     m.next = "READ_DATA"
             with m.State("READ_DATA"):

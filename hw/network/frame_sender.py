@@ -11,11 +11,13 @@ message still arriving on ``tx`` (cut-through) may not be in yet (``data_ok`` lo
 for that cycle and the beat is read again; the frame goes on when it arrives. A new frame starts in the
 cycle after the CRC beat (no gap on the wire) unless a go-back is due; in ``IDLE`` one expired peer per
 cycle goes back to its oldest unacknowledged frame. The round-robin choice of the next peer is
-registered (for timing): a frame that becomes ready while the sender is idle starts a cycle later than
-it could, and the choice is checked against the peer's current state before it is used.
+registered (for timing) and checked against the peer's current state before it is used. When no peer
+was owed a frame in the cycle a message is stored (``stored``, from the message store), the register takes
+that message's peer instead: a message to an idle sender leaves two cycles after its header was taken, as
+if the choice were not registered (issue 13's line-miss latency).
 """
 
-from amaranth import Module, Signal, Mux
+from amaranth import Cat, Module, Signal, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
@@ -47,6 +49,9 @@ class FrameSender(wiring.Component):
         Read port of the message store (header and payload of the frame being sent).
     unsent, owed, expired : In(n_nodes)
         From the peer state: peer ``i`` has unsent frames / wants any frame / must go back first.
+    stored : In(n_nodes)
+        From the message store (the peer state's ``stored`` event, at most one bit set): a message for peer
+        ``i`` may be sent from the next cycle on.
     peer : Out(node_bits)
         Query to the peer state: the peer the next frame would go to.
     seq, ack : In(SEQ_WIDTH)
@@ -72,7 +77,7 @@ class FrameSender(wiring.Component):
         super().__init__({
             "m_axis": Out(AXIStreamSignature(params.data_width)),
             "store": Out(StoreReadSignature(params)),
-            "unsent": In(n), "owed": In(n), "expired": In(n),
+            "unsent": In(n), "owed": In(n), "expired": In(n), "stored": In(n),
             "peer": Out(params.node_bits), "seq": In(SEQ_WIDTH), "ack": In(SEQ_WIDTH), "nak": In(1),
             "retransmit": In(1),
             "frame_started": Out(n), "ack_sent": Out(n), "nak_sent": Out(n), "go_back": Out(n),
@@ -122,10 +127,18 @@ class FrameSender(wiring.Component):
         # The round robin over every peer's `owed` is a long path from the peer state's counters: its choice is
         # registered and used a cycle later, checked against that peer's current `owed` and `unsent` (one
         # bit each), so a stale choice costs an idle cycle, never a wrong frame.
+        # When nobody is owed a frame now, the peer of a message stored in this cycle is the choice: it is
+        # owed from the next cycle on (its `count` has grown), so the idle sender starts its frame then instead
+        # of choosing it a cycle later. Only with nobody else owed, so the round robin's order is kept. Logic
+        # added: one 2:1 multiplexer before the choice's register (selected by the round robin's `valid`),
+        # and the store's one-hot event encoded (an OR per bit); nothing after the register changes.
         rr, rr_pick, rr_valid = self._round_robin(m)
+        stored_peer = Signal(p.node_bits)
+        for b in range(p.node_bits):
+            m.d.comb += stored_peer[b].eq(Cat(*[self.stored[i] for i in range(p.n_nodes) if i >> b & 1]).any())
         pick = Signal(p.node_bits)
         pick_q_valid = Signal()
-        m.d.sync += [pick.eq(rr_pick), pick_q_valid.eq(rr_valid)]
+        m.d.sync += [pick.eq(Mux(rr_valid, rr_pick, stored_peer)), pick_q_valid.eq(rr_valid | self.stored.any())]
         pick_valid = pick_q_valid & self.owed.bit_select(pick, 1)
         any_expired = Signal()
         m.d.comb += [any_expired.eq(self.expired.any()), self.peer.eq(pick)]

@@ -13,7 +13,8 @@ its data and counted as dropped; so is a message for a peer declared dead (``dea
 that the other peers' traffic does not wait behind it.
 
 The data memory has a synchronous read port (block RAM on an FPGA: ``window x max_payload`` bytes per
-peer): the sender gives the address of the beat it wants in the next cycle. The header memory
+peer), transparent for the store's writes: the sender gives the address of the beat it wants in the next
+cycle, and a beat written in that cycle is read already. The header memory
 (``n_peers x window`` words of 111 bits) is read combinationally at the address of the frame being sent:
 it is small and wide, so LUT RAM holds it in fewer cells than block RAM (an ECP5 DP16KD is at most 36
 bits wide), and the sender builds the frame header from it without a prefetch cycle.
@@ -131,7 +132,12 @@ class MessageStore(wiring.Component):
         hdr_wr = hdr_mem.write_port()
         dat_wr = dat_mem.write_port()
         hdr_rd = hdr_mem.read_port(domain="comb")
-        dat_rd = dat_mem.read_port(domain="sync")
+        # Transparent for the store's own writes: a beat being written is read in the same cycle, so with
+        # cut-through it leaves one cycle after it came on `tx` instead of two (issue 13's line-miss latency:
+        # the memory side's frames wait for the DRAM beats). On a block RAM without cross-port write-through
+        # the synthesis tool adds the bypass: a register of the written beat and a multiplexer after the RAM
+        # output (one logic level before the sender's `m_axis.tdata`, whose CRC is taken from a register).
+        dat_rd = dat_mem.read_port(domain="sync", transparent_for=[dat_wr])
 
         rd = self.read
         m.d.comb += [
@@ -147,9 +153,11 @@ class MessageStore(wiring.Component):
         st_length = Signal(LENGTH_WIDTH)
         filling = Signal()                         # in DATA: (st_peer, st_slot) is still arriving
         # The beat the sender reads now is in the memory unless it is one of the filling message's beats
-        # not written yet (a beat written in an earlier cycle is seen by this cycle's read).
+        # not written yet (a beat written in an earlier cycle, or in this one: the read is transparent, is
+        # seen by this cycle's read).
         filling_read = filling & (rd.peer == st_peer) & (rd.slot[:max(1, slot_w)] == st_slot)
-        m.d.sync += rd.data_ok.eq(~filling_read | (rd.beat < st_beat))
+        writing = Signal()                         # the store writes beat st_beat of the filling message now
+        m.d.sync += rd.data_ok.eq(~filling_read | (rd.beat < st_beat) | (writing & (rd.beat == st_beat)))
         in_hdr = tx.hdr.payload
         in_carries = carries_data(in_hdr.kind, in_hdr.status)
         in_bad = ~((in_hdr.dst < N) & (in_hdr.dst != p.node_id)) | (in_carries & (in_hdr.length > p.max_payload))
@@ -192,7 +200,7 @@ class MessageStore(wiring.Component):
                 with m.If(tx.data.valid):
                     m.d.comb += [
                         dat_wr.addr.eq(Cat(st_beat[:idx_w], slot_addr(st_peer, st_slot))),
-                        dat_wr.data.eq(masked), dat_wr.en.eq(1),
+                        dat_wr.data.eq(masked), dat_wr.en.eq(1), writing.eq(1),
                     ]
                     m.d.sync += st_beat.eq(st_beat + 1)
                     with m.If(st_beat == st_beats - 1):

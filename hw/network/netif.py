@@ -121,6 +121,7 @@ class NetIf(wiring.Component):
             sender.unsent.eq(peers.unsent), sender.owed.eq(peers.owed), sender.expired.eq(peers.expired),
             peers.recv_peer.eq(receiver.src), receiver.expected.eq(peers.recv_expected),
             store.dead.eq(peers.dead),
+            sender.stored.eq(store.stored),
         ]
         for block, names in ((store, _STORE_EVENTS), (sender, _SENDER_EVENTS), (receiver, _RECEIVER_EVENTS)):
             for name in names:

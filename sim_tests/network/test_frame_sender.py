@@ -151,3 +151,57 @@ def test_cut_through_waits_for_beats():
     last = len(valid) - 1 - valid[::-1].index(1)
     assert valid.index(1) == 2 and 0 in valid[2:last]   # (the choice is registered)
     assert sum(c["tx_frames"] for c in log) == 2
+
+
+class StoringPeerModel(PeerModel):
+    """PeerModel with messages arriving from the store: ``stores`` maps a cycle to the peer whose message is
+    stored in it (the ``stored`` event); like PeerState, the peer has the frame unsent from the next cycle."""
+
+    def __init__(self, stores, **kwargs):
+        super().__init__(**kwargs)
+        self.stores, self.cycle = dict(stores), 0
+
+    def drive(self, ctx, dut):
+        peer = self.stores.get(self.cycle)
+        ctx.set(dut.stored, 0 if peer is None else 1 << peer)
+        super().drive(ctx, dut)
+
+    def update(self, ctx, dut):
+        super().update(ctx, dut)
+        peer = self.stores.get(self.cycle)
+        if peer is not None:
+            self.unsent[peer] = self.unsent.get(peer, 0) + 1
+        self.cycle += 1
+
+
+def test_stored_message_to_an_idle_sender_leaves_two_cycles_later():
+    """Nobody owed: the stored message's peer is the registered choice at once (first beat 2 cycles after the
+    stored event, not 3), for every peer; the frame is the peer's next MSG frame."""
+    for peer in (1, 2):
+        dut = FrameSender(P)
+        model = StoringPeerModel({5: peer}, unsent={}, acks={})
+
+        async def bench(ctx):
+            return await run_sender(ctx, dut, model, 30)
+
+        frames, valid, log = simulate(dut, bench)
+        assert valid.index(1) == 5 + 2, (peer, valid)
+        got = [codec.decode(raw, max_payload=64) for raw in frames]
+        assert [(f.type, f.dst, f.seq) for f in got] == [(codec.TYPE_MSG, peer, 10 * peer)]
+
+
+def test_stored_message_keeps_the_round_robin_order():
+    """A peer already owed a frame is chosen before the one whose message is stored in the same cycle (the
+    round robin after node 0 would pick node 1 anyway; the stored message goes next), and a message stored
+    while a frame is being sent goes right behind it."""
+    dut = FrameSender(P)
+    model = StoringPeerModel({0: 2, 3: 1}, unsent={}, acks={1: 7})
+
+    async def bench(ctx):
+        return await run_sender(ctx, dut, model, 40)
+
+    frames, valid, log = simulate(dut, bench)
+    got = [codec.decode(raw, max_payload=64) for raw in frames]
+    # Node 1's ACK frame (owed at cycle 0: chosen at 0, out from 2), node 2's message, node 1's message.
+    assert [(f.type, f.dst) for f in got] == [(codec.TYPE_ACK, 1), (codec.TYPE_MSG, 2), (codec.TYPE_MSG, 1)]
+    assert valid[:2] == [0, 0] and valid[2:2 + 4 + 6 + 4] == [1] * 14

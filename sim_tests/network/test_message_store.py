@@ -112,7 +112,8 @@ def test_drops_and_stalls():
 
 
 def test_data_ok_while_filling():
-    """A beat of the message being stored reads as not in (data_ok low) until it was written; other slots read."""
+    """A beat of the message being stored reads as not in (data_ok low) until it is written (the read is
+    transparent: a read in the write's cycle sees it); other slots read."""
     dut = MessageStore(replace(P, max_payload=32))     # 4 beats
 
     async def bench(ctx):
@@ -141,7 +142,7 @@ def test_data_ok_while_filling():
         return seen
 
     seen = simulate(dut, bench)
-    # Beat 2 is written in cycle 4; a read in cycle 5 sees it, so data_ok rises in cycle 6's answer.
-    assert [ok for ok, _ in seen[:10]] == [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+    # Beat 2 is written in cycle 4 and read in the same cycle, so data_ok rises in cycle 5's answer.
+    assert [ok for ok, _ in seen[:10]] == [0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
     assert all(data == 0x102 for ok, data in seen[:10] if ok)
     assert seen[10] == 1
