@@ -49,6 +49,8 @@ SCHEMA = {
         "page_bytes": (int, 4096, "page size of the memory component (power of two, >= 256)"),
         "dram_bytes": (int, 1 << 20, "DRAM of the memory component in bytes (power of two)"),
         "dram_latency": (int, 4, "extra DRAM access cycles (0..255)"),
+        "read_slots": (int, 4, "read bursts the DRAM accepts ahead, each timed from its own address (1..16; "
+                               "1: one transaction at a time; docs/timing.md, DRAM)"),
         "dram_model": (str, "compiled", "who serves the DRAM in the harness: compiled (C++, sparse, any size) or "
                                         "rtl (hw/memory/dram.py in the model, at most 16 MiB)"),
         "fill_bytes_per_cycle": (int, 64, "compiled DRAM: the memory monitor zeroes frames by the DRAM's fill engine "
@@ -149,6 +151,7 @@ _FROM_HW = {
     ("memory", "page_bytes"): lambda d: d.mmu.page_bytes,
     ("memory", "dram_bytes"): lambda d: d.dram_bytes,
     ("memory", "dram_latency"): lambda d: d.dram_latency,
+    ("memory", "read_slots"): lambda d: d.dram_read_slots,
     ("link", "latency"): lambda d: d.link.latency,
     ("link", "bandwidth"): lambda d: float(d.link.bandwidth),
     ("link", "seed"): lambda d: d.link.seed,
@@ -284,6 +287,8 @@ class SystemConfig:
             raise DisaggError(f"{self.source}: memory.dram_model = \"rtl\" holds at most {RTL_DRAM_MAX_BYTES >> 20} MiB "
                               f"(the RTL model's memory is converted word by word), not {mem.dram_bytes} bytes; "
                               f"use memory.dram_model = \"compiled\"")
+        if not 1 <= mem.read_slots <= 16:
+            raise DisaggError(f"{self.source}: memory.read_slots must be from 1 to 16, not {mem.read_slots!r}")
         if not 0 <= mem.fill_bytes_per_cycle <= 4096:
             raise DisaggError(f"{self.source}: memory.fill_bytes_per_cycle must be from 0 to 4096, "
                               f"not {mem.fill_bytes_per_cycle!r}")
@@ -302,7 +307,7 @@ class SystemConfig:
                               seed=ln.seed)
             return SystemParams(excache=excache, mmu=mmu, proc_netif=netifs[0], mem_netif=netifs[1], link=link,
                                 miss_path=sy.miss_path, dram_bytes=mem.dram_bytes, dram_latency=mem.dram_latency,
-                                local_latency=c.local_latency)
+                                dram_read_slots=mem.read_slots, local_latency=c.local_latency)
         except (TypeError, ValueError) as exc:
             raise DisaggError(f"{self.source}: impossible configuration: {exc}") from None
 
@@ -350,6 +355,11 @@ class SystemConfig:
             # messages only, so receive cut-through has no place in a rack yet.
             raise DisaggError(f"{self.source}: impossible rack: cache.rx_cut_through is for one processor and one "
                               f"memory component (a rack's network interfaces store and forward)")
+        from hw.memory.dram import AxiDramModel
+        if sp.dram_read_slots != AxiDramModel.DEFAULT_READ_SLOTS:
+            # RackParams has no such setting: refused rather than ignored.
+            raise DisaggError(f"{self.source}: impossible rack: memory.read_slots is for one memory component "
+                              f"(a rack's DRAMs take {AxiDramModel.DEFAULT_READ_SLOTS})")
         excache = self.rack_excache()
         for key, allowed in (("region_policy", REGION_POLICIES), ("process_policy", PROCESS_POLICIES)):
             if getattr(t, key) not in allowed:

@@ -884,11 +884,11 @@ EXPORT int h_run(void* p, const Access* wl, uint64_t n, uint64_t start, uint64_t
 // The compiled DRAM (axi_memory.h): present only in a model of a top with the DRAM port.
 EXPORT int h_dram_present() { return HARNESS_AXI_MEM; }
 
-EXPORT void h_dram_config(void* p, uint64_t size_bytes, uint32_t latency) {
+EXPORT void h_dram_config(void* p, uint64_t size_bytes, uint32_t latency, uint32_t read_slots) {
 #if HARNESS_AXI_MEM
-    static_cast<Harness*>(p)->dram.configure(size_bytes, latency);
+    static_cast<Harness*>(p)->dram.configure(size_bytes, latency, read_slots);
 #else
-    (void)p; (void)size_bytes; (void)latency;
+    (void)p; (void)size_bytes; (void)latency; (void)read_slots;
 #endif
 }
 

@@ -36,7 +36,7 @@ def _load(path: Path):
     lib.h_threads.restype = ctypes.c_int
     lib.h_idle_skip_supported.restype = ctypes.c_int
     lib.h_dram_present.restype = ctypes.c_int
-    lib.h_dram_config.argtypes = [vp, u64, u32]
+    lib.h_dram_config.argtypes = [vp, u64, u32, u32]
     lib.h_dram_stats.argtypes = [vp, vp]
     if hasattr(lib, "h_dram_fill"):         # models built before it have no fill engine
         lib.h_dram_fill.argtypes = [vp, u64, u64, u64, u32]
@@ -79,8 +79,9 @@ class HarnessModel:
         Accesses the CPU model keeps in flight at most (1 = a blocking CPU).
     hang_cycles : int
         Cycles without a response, with accesses outstanding, after which ``run`` reports a hang.
-    dram : (int, int), optional
-        Size in bytes and latency of the compiled DRAM (required when the model has one).
+    dram : (int, int) or (int, int, int), optional
+        Size in bytes, latency and (optionally; default 4, ``AxiDramModel.DEFAULT_READ_SLOTS``) read slots of
+        the compiled DRAM (required when the model has one).
     idle_skip : bool
         Advance idle cycles without evaluating the model (exact; ``docs/system.md``, "Idle-cycle
         skipping"). Never active with waveforms.
@@ -106,8 +107,12 @@ class HarnessModel:
         if self.has_compiled_dram:
             if dram is None:
                 raise DisaggError("this model serves its DRAM in C++: give dram=(size_bytes, latency)")
-            size, latency = (int(x) for x in dram)
-            self._lib.h_dram_config(self._h, size, latency)
+            # (size, latency) or (size, latency, read_slots); the compiled DRAM's default slots otherwise.
+            size, latency, *slots = (int(x) for x in dram)
+            if not slots:
+                from hw.memory.dram import AxiDramModel
+                slots = [AxiDramModel.DEFAULT_READ_SLOTS]
+            self._lib.h_dram_config(self._h, size, latency, slots[0])
         if self.has_local_memory:
             if local_latency is None:
                 raise DisaggError("this model serves the ExCache's local memory in C++: give local_latency")

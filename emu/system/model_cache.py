@@ -52,10 +52,11 @@ def system_verilog(config: SystemConfig, *, log=None):
     from ..config import RUNTIME_SECTIONS
     values = {section: keys for section, keys in config.to_dict().items() if section not in RUNTIME_SECTIONS}
     if values["memory"]["dram_model"] == "compiled":
-        # The compiled DRAM is sized and timed at run time: the Verilog depends only on the address width.
+        # The compiled DRAM is sized and timed (latency, read slots) at run time: the Verilog depends only on
+        # the address width.
         memory = values["memory"]
         memory["paddr_width"] = config.params.mmu.paddr_width
-        del memory["dram_bytes"], memory["dram_latency"]
+        del memory["dram_bytes"], memory["dram_latency"], memory["read_slots"]
     # The compiled local memory of the ExCache (line_store="axi") is timed at run time too.
     del values["cache"]["local_latency"]
     key = hashlib.sha256(json.dumps([values, chain, source_digest()], sort_keys=True).encode()).hexdigest()[:20]

@@ -57,7 +57,8 @@ class SystemRunner:
             from pathlib import Path
             Path(waves).parent.mkdir(parents=True, exist_ok=True)
         self.model = HarnessModel(self.built, waves=waves, window=window,
-                                  dram=(config.params.dram_bytes, config.params.dram_latency),
+                                  dram=(config.params.dram_bytes, config.params.dram_latency,
+                                        config.params.dram_read_slots),
                                   local_latency=config.params.local_latency,
                                   max_outstanding=config.cpu.max_outstanding,
                                   idle_skip=config.harness.idle_skip)

@@ -183,6 +183,8 @@ class MemoryMMUWithDram(wiring.Component):
         DRAM size (power of two); physical addresses wrap modulo this size.
     dram_latency : int
         Extra DRAM cycles (see :class:`AxiDramModel`).
+    read_slots : int
+        Read bursts in flight at most (see :class:`AxiDramModel`).
 
     Ports
     -----
@@ -196,13 +198,14 @@ class MemoryMMUWithDram(wiring.Component):
         Fault queue non-empty.
     """
 
-    def __init__(self, params, dram_bytes=1 << 20, dram_latency=4):
+    def __init__(self, params, dram_bytes=1 << 20, dram_latency=4, read_slots=AxiDramModel.DEFAULT_READ_SLOTS):
         if not isinstance(params, MMUParams):
             raise TypeError(f"MemoryMMUWithDram needs MMUParams, not {params!r}")
         self.params = params
         self.mmu = MemoryMMU(params)
         self.dram = AxiDramModel(addr_width=params.paddr_width, data_width=params.data_width,
-                                 id_width=params.axi_id_width, size_bytes=dram_bytes, latency=dram_latency)
+                                 id_width=params.axi_id_width, size_bytes=dram_bytes, latency=dram_latency,
+                                 read_slots=read_slots)
         super().__init__({
             "net_rx": In(MessagePort(params.data_width)),
             "net_tx": Out(MessagePort(params.data_width)),

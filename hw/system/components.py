@@ -19,7 +19,7 @@ from amaranth.lib.wiring import In, Out
 from hw.lib.csr import CSRBusSignature
 from hw.lib.csrmux import CSRMux
 from hw.lib.axi import AXI4Signature
-from hw.memory.dram import MemoryMMUWithDram
+from hw.memory.dram import AxiDramModel, MemoryMMUWithDram
 from hw.processor.excache import ExCacheTop
 from hw.processor.excache_params import ExCacheParams
 from hw.network.frame import FrameType
@@ -192,6 +192,8 @@ class MemoryComponent(wiring.Component):
         Size of the DRAM model in bytes (a power of two, at most ``2**mmu.paddr_width``).
     dram_latency : int
         Extra cycles of DRAM access latency (see ``hw.memory.dram.AxiDramModel``).
+    dram_read_slots : int
+        Read bursts the DRAM model accepts ahead (``AxiDramModel`` ``read_slots``; without ``external_dram``).
     external_dram : bool
         ``False`` (default): the DRAM is an :class:`hw.memory.dram.AxiDramModel` inside the component (cocotb
         tests, small FPGA builds). ``True``: no DRAM inside; the MMU's AXI4 port is the component's ``dram``
@@ -216,7 +218,8 @@ class MemoryComponent(wiring.Component):
         Only with ``external_dram``: the MMU's DRAM port (manager side).
     """
 
-    def __init__(self, mmu, netif, *, dram_bytes, dram_latency, external_dram=False):
+    def __init__(self, mmu, netif, *, dram_bytes, dram_latency, dram_read_slots=AxiDramModel.DEFAULT_READ_SLOTS,
+                 external_dram=False):
         if not isinstance(mmu, MMUParams):
             raise TypeError(f"MemoryComponent mmu must be MMUParams, not {mmu!r}")
         if not isinstance(netif, NetIfParams):
@@ -229,7 +232,8 @@ class MemoryComponent(wiring.Component):
             self.memory = MemoryMMU(mmu)
             self.mmu = self.memory
         else:
-            self.memory = MemoryMMUWithDram(mmu, dram_bytes=dram_bytes, dram_latency=dram_latency)
+            self.memory = MemoryMMUWithDram(mmu, dram_bytes=dram_bytes, dram_latency=dram_latency,
+                                            read_slots=dram_read_slots)
             self.mmu = self.memory.mmu
         self.netif = NetIf(netif)
         mmu_csr_w = _check_window("MMU", self.memory)

@@ -7,6 +7,7 @@ without importing each other.
 from dataclasses import asdict, dataclass, field, replace
 
 from hw.lib.checks import is_int, is_pow2
+from hw.memory.dram import AxiDramModel
 from hw.network.link import LinkParams
 from hw.memory.mmu import MMUParams
 from hw.network.netif import NetIfParams
@@ -69,6 +70,10 @@ class SystemParams:
         model inside (cocotb tests, FPGA) use small sizes.
     dram_latency : int
         Extra DRAM access cycles (0 .. 255).
+    dram_read_slots : int
+        Read bursts the DRAM accepts ahead, each timed from its own address (1 .. 16; 1: one transaction at a
+        time): :class:`hw.memory.dram.AxiDramModel` ``read_slots``, and the harness's compiled DRAM (set at
+        run time there).
     local_latency : int
         ``excache.line_store == "axi"``: first-beat latency of the processor-local memory holding the ExCache's
         line data (0 .. 255 cycles; served outside the RTL: the harness's compiled local memory, or a board's
@@ -83,6 +88,7 @@ class SystemParams:
     miss_path: str = "hardware"
     dram_bytes: int = 1 << 30
     dram_latency: int = 4
+    dram_read_slots: int = AxiDramModel.DEFAULT_READ_SLOTS
     local_latency: int = 4
 
     def __post_init__(self):
@@ -129,6 +135,8 @@ class SystemParams:
                              f"({4 * mmu.page_bytes}) and at most 2**mmu.paddr_width, not {self.dram_bytes!r}")
         if not is_int(self.dram_latency) or not 0 <= self.dram_latency <= 255:
             raise ValueError(f"dram_latency must be an integer from 0 to 255, not {self.dram_latency!r}")
+        if not is_int(self.dram_read_slots) or not 1 <= self.dram_read_slots <= 16:
+            raise ValueError(f"dram_read_slots must be an integer from 1 to 16, not {self.dram_read_slots!r}")
         if not is_int(self.local_latency) or not 0 <= self.local_latency <= 255:
             raise ValueError(f"local_latency must be an integer from 0 to 255, not {self.local_latency!r}")
 
@@ -144,6 +152,7 @@ class SystemParams:
             "miss_path": self.miss_path,
             "dram_bytes": self.dram_bytes,
             "dram_latency": self.dram_latency,
+            "dram_read_slots": self.dram_read_slots,
             "local_latency": self.local_latency,
         }
 
@@ -153,7 +162,7 @@ class SystemParams:
         if not isinstance(d, dict):
             raise TypeError(f"SystemParams.from_dict needs a dict, not {d!r}")
         unknown = set(d) - {"excache", "mmu", "proc_netif", "mem_netif", "link", "link_back", "miss_path",
-                            "dram_bytes", "dram_latency", "local_latency"}
+                            "dram_bytes", "dram_latency", "dram_read_slots", "local_latency"}
         if unknown:
             raise ValueError(f"unknown SystemParams keys: {', '.join(sorted(unknown))}")
         kw = {}
@@ -162,7 +171,7 @@ class SystemParams:
                           ("link_back", LinkParams)):
             if d.get(key) is not None:
                 kw[key] = make(**d[key])
-        for key in ("miss_path", "dram_bytes", "dram_latency", "local_latency"):
+        for key in ("miss_path", "dram_bytes", "dram_latency", "dram_read_slots", "local_latency"):
             if key in d:
                 kw[key] = d[key]
         return cls(**kw)

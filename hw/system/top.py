@@ -79,7 +79,8 @@ class SystemTop(wiring.Component):
         self.external_dram = external_dram
         self.proc = ProcessorComponent(params.excache, params.proc_netif, miss_path=params.miss_path)
         self.mem = MemoryComponent(params.mmu, params.mem_netif, dram_bytes=params.dram_bytes,
-                                   dram_latency=params.dram_latency, external_dram=external_dram)
+                                   dram_latency=params.dram_latency, dram_read_slots=params.dram_read_slots,
+                                   external_dram=external_dram)
         self.link_req = Link(params.link)
         self.link_resp = Link(params.return_link)
         members = self.proc.signature.members

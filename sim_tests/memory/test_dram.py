@@ -138,3 +138,66 @@ def test_compiled_model_has_the_same_default_slots():
 def test_read_slots_checked():
     with pytest.raises(ValueError, match="read_slots must be an integer from 1 to 16"):
         AxiDramModel(addr_width=16, data_width=64, size_bytes=SIZE, read_slots=0)
+
+
+def test_read_slots_setting_reaches_both_models():
+    """``memory.read_slots`` enters in the configuration (one error line for a bad value), becomes
+    ``SystemParams.dram_read_slots`` and the RTL DRAM model's ``read_slots``, and is left out of the compiled
+    model's cache key (the compiled DRAM takes it at run time, like the latency)."""
+    from emu.config import load_config
+    from emu.errors import DisaggError
+    from hw.system.components import MemoryComponent
+    config = load_config(None, ["memory.read_slots=2"])
+    assert config.memory.read_slots == 2 and config.params.dram_read_slots == 2
+    assert load_config(None, []).params.dram_read_slots == AxiDramModel.DEFAULT_READ_SLOTS
+    p = config.params
+    mem = MemoryComponent(p.mmu, p.mem_netif, dram_bytes=1 << 16, dram_latency=4, dram_read_slots=p.dram_read_slots)
+    assert mem.memory.dram.read_slots == 2
+    assert type(p).from_dict(p.as_dict()).dram_read_slots == 2
+    for bad in ("0", "17", "-1"):
+        with pytest.raises(DisaggError) as info:
+            load_config(None, [f"memory.read_slots={bad}"])
+        assert "memory.read_slots must be from 1 to 16" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(DisaggError, match="impossible rack: memory.read_slots"):
+        load_config(None, ["memory.read_slots=2", "topology.processors=2"]).rack_params()
+
+
+def test_read_slots_bad_value_is_one_line_on_the_command_line():
+    import subprocess
+    import sys
+    root = Path(__file__).parents[2]
+    proc = subprocess.run([sys.executable, "-m", "emu.cli", "run", "--set", "memory.read_slots=0"], cwd=root,
+                          capture_output=True, text=True, timeout=120, env={**__import__("os").environ,
+                                                                             "PYTHONPATH": str(root)})
+    assert proc.returncode == 2, proc
+    assert proc.stderr.strip().count("\n") == 0 and "memory.read_slots must be from 1 to 16" in proc.stderr, proc
+
+
+@pytest.mark.slow
+def test_read_slots_setting_times_the_compiled_dram():
+    """The compiled DRAM takes ``memory.read_slots`` at run time (one model for every value): 4 threads
+    streaming line misses through 8 MSHRs overlap their DRAM reads only with several slots, so one slot
+    takes more cycles for the same misses and data (checked against the golden model)."""
+    import numpy as np
+    from emu.config import load_config
+    from emu.system.processes import Process
+    from emu.system.runner import SystemRunner
+    from emu.workload_format import OP_READ
+    from emu.workloads._rows import assemble
+    threads, lines = 4, 64
+    streams = [assemble(1, OP_READ, 0x10_0000 + (t + threads * np.arange(lines, dtype=np.uint64)) * np.uint64(64),
+                        8, 0, 0) for t in range(threads)]
+    cycles, keys = {}, set()
+    for slots in (1, 4):
+        config = load_config(None, ["cache.line_store=onchip", "cache.sets=16", "cache.ways=1", "cache.mshrs=8",
+                                    f"cpu.threads={threads}", f"memory.read_slots={slots}"])
+        runner = SystemRunner(config)
+        try:
+            stats = runner.run(streams, [Process(1)], check=True)
+        finally:
+            runner.close()
+        keys.add(runner.built.key)
+        assert not stats["faults"]
+        cycles[slots] = stats["cycles"]
+    assert len(keys) == 1, keys
+    assert cycles[1] > cycles[4], cycles
