@@ -31,11 +31,11 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire \$9 ;
   wire [15:0] ack;
   wire [3:0] ack_in;
-  wire [3:0] \ack_in$123 ;
+  wire [3:0] \ack_in$124 ;
   wire [3:0] ack_sent;
-  wire [3:0] \ack_sent$117 ;
+  wire [3:0] \ack_sent$118 ;
   wire [15:0] ack_value;
-  wire [15:0] \ack_value$125 ;
+  wire [15:0] \ack_value$126 ;
   wire [63:0] buffer__beat_data;
   wire buffer__beat_en;
   wire [2:0] buffer__beat_index;
@@ -120,22 +120,22 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire [3:0] dead;
   wire [3:0] \dead$111 ;
   wire [3:0] delivered;
-  wire [3:0] \delivered$133 ;
+  wire [3:0] \delivered$134 ;
   reg [3:0] died = 4'h0;
-  wire [3:0] \died$193 ;
+  wire [3:0] \died$194 ;
   wire [15:0] expected;
   wire [3:0] expired;
   wire [3:0] \expired$105 ;
   reg [3:0] flush = 4'h0;
   (* init = 4'h0 *)
-  wire [3:0] \flush$190 ;
+  wire [3:0] \flush$191 ;
   wire [4:0] flushed;
   wire [3:0] frame_started;
-  wire [3:0] \frame_started$115 ;
+  wire [3:0] \frame_started$116 ;
   wire [3:0] gap_in;
-  wire [3:0] \gap_in$131 ;
+  wire [3:0] \gap_in$132 ;
   wire [3:0] go_back;
-  wire [3:0] \go_back$121 ;
+  wire [3:0] \go_back$122 ;
   output irq;
   wire irq;
   output [63:0] m_axis__tdata;
@@ -154,16 +154,16 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire m_axis__tvalid;
   wire \m_axis__tvalid$54 ;
   wire [3:0] msg_in;
-  wire [3:0] \msg_in$129 ;
+  wire [3:0] \msg_in$130 ;
   (* init = 8'h00 *)
   wire [7:0] n_died;
   (* init = 14'h0000 *)
   wire [13:0] n_flushed;
   wire nak;
   wire [3:0] nak_in;
-  wire [3:0] \nak_in$127 ;
+  wire [3:0] \nak_in$128 ;
   wire [3:0] nak_sent;
-  wire [3:0] \nak_sent$119 ;
+  wire [3:0] \nak_sent$120 ;
   wire naks_received;
   wire naks_sent;
   wire [3:0] owed;
@@ -338,6 +338,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire [3:0] store_slot;
   wire [3:0] stored;
   wire [3:0] \stored$113 ;
+  wire [3:0] \stored$114 ;
   wire [3:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -604,9 +605,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$1918$0 (\$22 ),
-    .\port$1944$0 (\$23 ),
-    .\port$1970$0 (\$24 ),
+    .\port$1928$0 (\$22 ),
+    .\port$1954$0 (\$23 ),
+    .\port$1980$0 (\$24 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -617,6 +618,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .store__hdr(store__hdr),
     .store__peer(read__peer),
     .store__slot(read__slot),
+    .stored(stored),
     .tx_acks(csr__tx_acks__inc),
     .tx_frames(csr__tx_frames__inc),
     .tx_retransmits(csr__tx_retransmits__inc),
@@ -729,16 +731,17 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign dead = 4'h0;
   assign \dead$111  = 4'h0;
   assign \stored$113  = stored;
-  assign \frame_started$115  = frame_started;
-  assign \ack_sent$117  = ack_sent;
-  assign \nak_sent$119  = nak_sent;
-  assign \go_back$121  = go_back;
-  assign \ack_in$123  = ack_in;
-  assign \ack_value$125  = ack_value;
-  assign \nak_in$127  = nak_in;
-  assign \msg_in$129  = msg_in;
-  assign \gap_in$131  = gap_in;
-  assign \delivered$133  = delivered;
+  assign \stored$114  = stored;
+  assign \frame_started$116  = frame_started;
+  assign \ack_sent$118  = ack_sent;
+  assign \nak_sent$120  = nak_sent;
+  assign \go_back$122  = go_back;
+  assign \ack_in$124  = ack_in;
+  assign \ack_value$126  = ack_value;
+  assign \nak_in$128  = nak_in;
+  assign \msg_in$130  = msg_in;
+  assign \gap_in$132  = gap_in;
+  assign \delivered$134  = delivered;
   assign bus__addr = csr__addr;
   assign bus__r_data = csr__r_data;
   assign bus__r_stb = csr__r_stb;
@@ -773,9 +776,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign n_died = csr__peers_dead__inc;
   assign csr__events__peer_dead__data = irq;
   assign csr__peer_dead_0__r_data = 32'd0;
-  assign \flush$190  = flush;
+  assign \flush$191  = flush;
   assign n_flushed = csr__tx_flushed__inc;
-  assign \died$193  = 4'h0;
+  assign \died$194  = 4'h0;
   assign csr__peer_reset__w_data = csr__w_data[7:0];
   assign s_axis__tready = 1'h1;
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
@@ -7238,8 +7241,6 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   assign unsent[2] = \$7 ;
   assign unsent[1] = \$1 ;
   assign unsent[0] = 1'h0;
-  assign \$103  = 1'h1;
-  assign \$104  = stored[1];
   assign \$5  = 1'h1;
   assign \$6  = \$4 ;
   assign \$11  = 1'h1;
@@ -7257,6 +7258,8 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   assign \$92  = stored[3];
   assign \$98  = 1'h1;
   assign \$99  = stored[1];
+  assign \$103  = 1'h1;
+  assign \$104  = stored[1];
   assign \$122  = \$121 ;
   assign \$127  = 1'h1;
   assign \$128  = timeout_fire_1;
@@ -9081,56 +9084,56 @@ module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_rdy, r_data, w_port__data, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$1918$0 , \port$1944$0 , \port$1970$0 , m_axis__tready);
+module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
+, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$1928$0 , \port$1954$0 , \port$1980$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [29:0] \$100 ;
+  wire [31:0] \$100 ;
   wire [31:0] \$101 ;
-  wire [30:0] \$102 ;
+  wire [29:0] \$102 ;
   wire [31:0] \$103 ;
-  wire [31:0] \$104 ;
+  wire [30:0] \$104 ;
   wire [31:0] \$105 ;
-  wire [30:0] \$106 ;
+  wire [31:0] \$106 ;
   wire [31:0] \$107 ;
-  wire [31:0] \$108 ;
+  wire [30:0] \$108 ;
   wire [31:0] \$109 ;
   wire [15:0] \$11 ;
   wire [31:0] \$110 ;
   wire [31:0] \$111 ;
-  wire [30:0] \$112 ;
+  wire [31:0] \$112 ;
   wire [31:0] \$113 ;
-  wire [31:0] \$114 ;
+  wire [30:0] \$114 ;
   wire [31:0] \$115 ;
   wire [31:0] \$116 ;
   wire [31:0] \$117 ;
-  wire [25:0] \$118 ;
+  wire [31:0] \$118 ;
   wire [31:0] \$119 ;
   wire \$12 ;
-  wire [26:0] \$120 ;
+  wire [25:0] \$120 ;
   wire [31:0] \$121 ;
-  wire [27:0] \$122 ;
+  wire [26:0] \$122 ;
   wire [31:0] \$123 ;
-  wire [28:0] \$124 ;
+  wire [27:0] \$124 ;
   wire [31:0] \$125 ;
-  wire [29:0] \$126 ;
+  wire [28:0] \$126 ;
   wire [31:0] \$127 ;
-  wire [30:0] \$128 ;
+  wire [29:0] \$128 ;
   wire [31:0] \$129 ;
   wire [63:0] \$13 ;
-  wire [31:0] \$130 ;
+  wire [30:0] \$130 ;
   wire [31:0] \$131 ;
-  wire [29:0] \$132 ;
+  wire [31:0] \$132 ;
   wire [31:0] \$133 ;
-  wire [30:0] \$134 ;
+  wire [29:0] \$134 ;
   wire [31:0] \$135 ;
-  wire [31:0] \$136 ;
+  wire [30:0] \$136 ;
   wire [31:0] \$137 ;
-  wire [30:0] \$138 ;
+  wire [31:0] \$138 ;
   wire [31:0] \$139 ;
-  wire [31:0] \$14 ;
-  wire [31:0] \$140 ;
+  wire \$14 ;
+  wire [30:0] \$140 ;
   wire [31:0] \$141 ;
   wire [31:0] \$142 ;
   wire [31:0] \$143 ;
@@ -9140,85 +9143,85 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   wire [31:0] \$147 ;
   wire [31:0] \$148 ;
   wire [31:0] \$149 ;
-  wire [31:0] \$15 ;
-  wire [30:0] \$150 ;
+  wire \$15 ;
+  wire [31:0] \$150 ;
   wire [31:0] \$151 ;
-  wire [31:0] \$152 ;
+  wire [30:0] \$152 ;
   wire [31:0] \$153 ;
   wire [31:0] \$154 ;
   wire [31:0] \$155 ;
   wire [31:0] \$156 ;
   wire [31:0] \$157 ;
-  wire [24:0] \$158 ;
+  wire [31:0] \$158 ;
   wire [31:0] \$159 ;
-  wire [30:0] \$16 ;
-  wire [25:0] \$160 ;
+  wire [31:0] \$16 ;
+  wire [24:0] \$160 ;
   wire [31:0] \$161 ;
-  wire [26:0] \$162 ;
+  wire [25:0] \$162 ;
   wire [31:0] \$163 ;
-  wire [27:0] \$164 ;
+  wire [26:0] \$164 ;
   wire [31:0] \$165 ;
-  wire [28:0] \$166 ;
+  wire [27:0] \$166 ;
   wire [31:0] \$167 ;
-  wire [29:0] \$168 ;
+  wire [28:0] \$168 ;
   wire [31:0] \$169 ;
   wire [31:0] \$17 ;
-  wire [30:0] \$170 ;
+  wire [29:0] \$170 ;
   wire [31:0] \$171 ;
-  wire [31:0] \$172 ;
+  wire [30:0] \$172 ;
   wire [31:0] \$173 ;
-  wire [28:0] \$174 ;
+  wire [31:0] \$174 ;
   wire [31:0] \$175 ;
-  wire [29:0] \$176 ;
+  wire [28:0] \$176 ;
   wire [31:0] \$177 ;
-  wire [30:0] \$178 ;
+  wire [29:0] \$178 ;
   wire [31:0] \$179 ;
-  wire [31:0] \$18 ;
-  wire [31:0] \$180 ;
+  wire [30:0] \$18 ;
+  wire [30:0] \$180 ;
   wire [31:0] \$181 ;
-  wire [30:0] \$182 ;
+  wire [31:0] \$182 ;
   wire [31:0] \$183 ;
-  wire [31:0] \$184 ;
+  wire [30:0] \$184 ;
   wire [31:0] \$185 ;
   wire [31:0] \$186 ;
   wire [31:0] \$187 ;
-  wire [29:0] \$188 ;
+  wire [31:0] \$188 ;
   wire [31:0] \$189 ;
   wire [31:0] \$19 ;
-  wire [30:0] \$190 ;
+  wire [29:0] \$190 ;
   wire [31:0] \$191 ;
-  wire [31:0] \$192 ;
+  wire [30:0] \$192 ;
   wire [31:0] \$193 ;
-  wire [26:0] \$194 ;
+  wire [31:0] \$194 ;
   wire [31:0] \$195 ;
-  wire [27:0] \$196 ;
+  wire [26:0] \$196 ;
   wire [31:0] \$197 ;
-  wire [28:0] \$198 ;
+  wire [27:0] \$198 ;
   wire [31:0] \$199 ;
   wire \$2 ;
   wire [31:0] \$20 ;
-  wire [29:0] \$200 ;
+  wire [28:0] \$200 ;
   wire [31:0] \$201 ;
-  wire [30:0] \$202 ;
+  wire [29:0] \$202 ;
   wire [31:0] \$203 ;
-  wire [31:0] \$204 ;
+  wire [30:0] \$204 ;
   wire [31:0] \$205 ;
-  wire \$206 ;
-  wire \$207 ;
+  wire [31:0] \$206 ;
+  wire [31:0] \$207 ;
   wire \$208 ;
   wire \$209 ;
   wire [31:0] \$21 ;
   wire \$210 ;
   wire \$211 ;
   wire \$212 ;
-  wire [63:0] \$213 ;
+  wire \$213 ;
   wire \$214 ;
-  wire \$215 ;
-  wire [3:0] \$216 ;
-  wire [31:0] \$217 ;
-  wire \$218 ;
-  wire \$219 ;
-  wire [30:0] \$22 ;
+  wire [63:0] \$215 ;
+  wire \$216 ;
+  wire \$217 ;
+  wire [3:0] \$218 ;
+  wire [31:0] \$219 ;
+  wire [31:0] \$22 ;
   wire \$220 ;
   wire \$221 ;
   wire \$222 ;
@@ -9233,19 +9236,19 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   wire \$230 ;
   wire \$231 ;
   wire \$232 ;
-  wire \$233 ;
+  wire [1:0] \$233 ;
   wire \$234 ;
   wire \$235 ;
   wire \$236 ;
-  wire [15:0] \$237 ;
+  wire \$237 ;
   wire \$238 ;
-  wire [7:0] \$239 ;
-  wire [31:0] \$24 ;
+  wire \$239 ;
+  wire [30:0] \$24 ;
   wire \$240 ;
   wire \$241 ;
-  wire \$242 ;
+  wire [15:0] \$242 ;
   wire \$243 ;
-  wire \$244 ;
+  wire [7:0] \$244 ;
   wire \$245 ;
   wire \$246 ;
   wire \$247 ;
@@ -9253,132 +9256,137 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   wire \$249 ;
   wire [31:0] \$25 ;
   wire \$250 ;
-  wire [16:0] \$251 ;
-  wire [16:0] \$252 ;
-  wire [16:0] \$253 ;
+  wire \$251 ;
+  wire \$252 ;
+  wire \$253 ;
   wire \$254 ;
   wire \$255 ;
-  wire \$256 ;
-  wire \$257 ;
-  wire \$258 ;
+  wire [16:0] \$256 ;
+  wire [16:0] \$257 ;
+  wire [16:0] \$258 ;
   wire \$259 ;
-  wire [29:0] \$26 ;
+  wire [31:0] \$26 ;
   wire \$260 ;
   wire \$261 ;
   wire \$262 ;
   wire \$263 ;
   wire \$264 ;
-  wire [16:0] \$265 ;
-  wire [16:0] \$266 ;
-  wire [16:0] \$267 ;
-  wire [17:0] \$268 ;
-  wire [2:0] \$269 ;
+  wire \$265 ;
+  wire \$266 ;
+  wire \$267 ;
+  wire \$268 ;
+  wire \$269 ;
   wire [31:0] \$27 ;
-  wire \$270 ;
-  wire \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire \$274 ;
+  wire [16:0] \$270 ;
+  wire [16:0] \$271 ;
+  wire [16:0] \$272 ;
+  wire [17:0] \$273 ;
+  wire [2:0] \$274 ;
   wire \$275 ;
   wire \$276 ;
   wire \$277 ;
   wire \$278 ;
-  wire [15:0] \$279 ;
-  wire [30:0] \$28 ;
+  wire \$279 ;
+  wire [29:0] \$28 ;
   wire \$280 ;
-  wire [7:0] \$281 ;
-  reg [2:0] \$282 ;
-  reg [1:0] \$283 ;
-  reg \$284 ;
-  reg \$285 ;
-  reg [63:0] \$286 ;
-  reg [31:0] \$287 ;
-  reg \$288 ;
-  reg [1:0] \$289 ;
+  wire \$281 ;
+  wire \$282 ;
+  wire \$283 ;
+  wire [15:0] \$284 ;
+  wire \$285 ;
+  wire [7:0] \$286 ;
+  reg [2:0] \$287 ;
+  reg [1:0] \$288 ;
+  reg \$289 ;
   wire [31:0] \$29 ;
-  reg [15:0] \$290 ;
-  reg [15:0] \$291 ;
-  reg \$292 ;
-  reg [7:0] \$293 ;
-  reg [3:0] \$294 ;
-  reg [1:0] \$295 ;
-  reg [1:0] \$296 ;
-  reg [1:0] \$297 ;
-  reg [3:0] \$298 ;
-  reg [2:0] \$299 ;
+  reg \$290 ;
+  reg [63:0] \$291 ;
+  reg [31:0] \$292 ;
+  reg \$293 ;
+  reg [1:0] \$294 ;
+  reg [15:0] \$295 ;
+  reg [15:0] \$296 ;
+  reg \$297 ;
+  reg [7:0] \$298 ;
+  reg [3:0] \$299 ;
   wire [3:0] \$3 ;
-  wire [31:0] \$30 ;
+  wire [30:0] \$30 ;
+  reg [1:0] \$300 ;
+  reg [1:0] \$301 ;
+  reg [1:0] \$302 ;
+  reg [3:0] \$303 ;
+  reg [2:0] \$304 ;
   wire [31:0] \$31 ;
   wire [31:0] \$32 ;
   wire [31:0] \$33 ;
   wire [31:0] \$34 ;
   wire [31:0] \$35 ;
-  wire [29:0] \$36 ;
+  wire [31:0] \$36 ;
   wire [31:0] \$37 ;
-  wire [30:0] \$38 ;
+  wire [29:0] \$38 ;
   wire [31:0] \$39 ;
   wire \$4 ;
-  wire [31:0] \$40 ;
+  wire [30:0] \$40 ;
   wire [31:0] \$41 ;
-  wire [30:0] \$42 ;
+  wire [31:0] \$42 ;
   wire [31:0] \$43 ;
-  wire [31:0] \$44 ;
+  wire [30:0] \$44 ;
   wire [31:0] \$45 ;
   wire [31:0] \$46 ;
   wire [31:0] \$47 ;
-  wire [30:0] \$48 ;
+  wire [31:0] \$48 ;
   wire [31:0] \$49 ;
   wire [2:0] \$5 ;
-  wire [31:0] \$50 ;
+  wire [30:0] \$50 ;
   wire [31:0] \$51 ;
-  wire [8:0] \$515 ;
   wire [31:0] \$52 ;
+  wire [8:0] \$522 ;
   wire [31:0] \$53 ;
-  wire [25:0] \$54 ;
+  wire [31:0] \$54 ;
   wire [31:0] \$55 ;
-  wire [26:0] \$56 ;
+  wire [25:0] \$56 ;
   wire [31:0] \$57 ;
-  wire [27:0] \$58 ;
+  wire [26:0] \$58 ;
   wire [31:0] \$59 ;
   wire \$6 ;
-  wire [28:0] \$60 ;
+  wire [27:0] \$60 ;
   wire [31:0] \$61 ;
-  wire [29:0] \$62 ;
+  wire [28:0] \$62 ;
   wire [31:0] \$63 ;
-  wire [30:0] \$64 ;
+  wire [29:0] \$64 ;
   wire [31:0] \$65 ;
-  wire [31:0] \$66 ;
+  wire [30:0] \$66 ;
   wire [31:0] \$67 ;
-  wire [29:0] \$68 ;
+  wire [31:0] \$68 ;
   wire [31:0] \$69 ;
   wire [7:0] \$7 ;
-  wire [30:0] \$70 ;
+  wire [29:0] \$70 ;
   wire [31:0] \$71 ;
-  wire [31:0] \$72 ;
+  wire [30:0] \$72 ;
   wire [31:0] \$73 ;
-  wire [30:0] \$74 ;
+  wire [31:0] \$74 ;
   wire [31:0] \$75 ;
-  wire [31:0] \$76 ;
+  wire [30:0] \$76 ;
   wire [31:0] \$77 ;
   wire [31:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
-  wire [30:0] \$80 ;
+  wire [31:0] \$80 ;
   wire [31:0] \$81 ;
-  wire [31:0] \$82 ;
+  wire [30:0] \$82 ;
   wire [31:0] \$83 ;
   wire [31:0] \$84 ;
   wire [31:0] \$85 ;
-  wire [30:0] \$86 ;
+  wire [31:0] \$86 ;
   wire [31:0] \$87 ;
-  wire [31:0] \$88 ;
+  wire [30:0] \$88 ;
   wire [31:0] \$89 ;
   wire [15:0] \$9 ;
-  wire [29:0] \$90 ;
+  wire [31:0] \$90 ;
   wire [31:0] \$91 ;
-  wire [30:0] \$92 ;
+  wire [29:0] \$92 ;
   wire [31:0] \$93 ;
-  wire [31:0] \$94 ;
+  wire [30:0] \$94 ;
   wire [31:0] \$95 ;
   wire [31:0] \$96 ;
   wire [31:0] \$97 ;
@@ -9470,15 +9478,15 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   reg pending = 1'h0;
   reg [1:0] pick;
   (* init = 2'h0 *)
-  wire [1:0] \pick$21 ;
+  wire [1:0] \pick$23 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$1918$0 ;
-  wire \port$1918$0 ;
-  input \port$1944$0 ;
-  wire \port$1944$0 ;
-  input \port$1970$0 ;
-  wire \port$1970$0 ;
+  input \port$1928$0 ;
+  wire \port$1928$0 ;
+  input \port$1954$0 ;
+  wire \port$1954$0 ;
+  input \port$1980$0 ;
+  wire \port$1980$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -9524,6 +9532,9 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   reg [1:0] store__peer = 2'h0;
   output [3:0] store__slot;
   reg [3:0] store__slot = 4'h0;
+  input [3:0] stored;
+  wire [3:0] stored;
+  wire [1:0] stored_peer;
   output tx_acks;
   reg tx_acks;
   output tx_frames;
@@ -9546,310 +9557,315 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign any_expired = | { \port$1970$0 , \port$1944$0 , \port$1918$0 , 1'h0 };
-  assign \$14  = crc[0] ? 32'd3433693342 : 32'd0;
-  assign \$16  = crc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$17  = \$15  ^ { 1'h0, \$16  };
-  assign \$18  = crc[2] ? 32'd2219446010 : 32'd0;
-  assign \$19  = \$17  ^ \$18 ;
-  assign \$20  = crc[3] ? 32'd3555007413 : 32'd0;
+  assign \$14  = | { stored[3], stored[1] };
+  assign \$15  = | stored[3:2];
+  assign any_expired = | { \port$1980$0 , \port$1954$0 , \port$1928$0 , 1'h0 };
+  assign \$16  = crc[0] ? 32'd3433693342 : 32'd0;
+  assign \$18  = crc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$19  = \$17  ^ { 1'h0, \$18  };
+  assign \$20  = crc[2] ? 32'd2219446010 : 32'd0;
   assign \$21  = \$19  ^ \$20 ;
-  assign \$22  = crc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$23  = \$21  ^ { 1'h0, \$22  };
-  assign \$24  = crc[5] ? 32'd4185285206 : 32'd0;
-  assign \$25  = \$23  ^ \$24 ;
-  assign \$26  = crc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$27  = \$25  ^ { 2'h0, \$26  };
-  assign \$28  = crc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$29  = \$27  ^ { 1'h0, \$28  };
-  assign \$30  = crc[8] ? 32'd2792819636 : 32'd0;
-  assign \$31  = \$29  ^ \$30 ;
-  assign \$32  = crc[9] ? 32'd2543784233 : 32'd0;
+  assign \$22  = crc[3] ? 32'd3555007413 : 32'd0;
+  assign \$23  = \$21  ^ \$22 ;
+  assign \$24  = crc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$25  = \$23  ^ { 1'h0, \$24  };
+  assign \$26  = crc[5] ? 32'd4185285206 : 32'd0;
+  assign \$27  = \$25  ^ \$26 ;
+  assign \$28  = crc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$29  = \$27  ^ { 2'h0, \$28  };
+  assign \$30  = crc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$31  = \$29  ^ { 1'h0, \$30  };
+  assign \$32  = crc[8] ? 32'd2792819636 : 32'd0;
   assign \$33  = \$31  ^ \$32 ;
-  assign \$34  = crc[10] ? 32'd4098827283 : 32'd0;
+  assign \$34  = crc[9] ? 32'd2543784233 : 32'd0;
   assign \$35  = \$33  ^ \$34 ;
-  assign \$36  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$37  = \$35  ^ { 2'h0, \$36  };
-  assign \$38  = crc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$39  = \$37  ^ { 1'h0, \$38  };
-  assign \$40  = crc[13] ? 32'd3485284764 : 32'd0;
-  assign \$41  = \$39  ^ \$40 ;
-  assign \$42  = crc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$43  = \$41  ^ { 1'h0, \$42  };
-  assign \$44  = crc[15] ? 32'd2283203314 : 32'd0;
-  assign \$45  = \$43  ^ \$44 ;
-  assign \$46  = crc[16] ? 32'd3411858341 : 32'd0;
+  assign \$36  = crc[10] ? 32'd4098827283 : 32'd0;
+  assign \$37  = \$35  ^ \$36 ;
+  assign \$38  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$39  = \$37  ^ { 2'h0, \$38  };
+  assign \$40  = crc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$41  = \$39  ^ { 1'h0, \$40  };
+  assign \$42  = crc[13] ? 32'd3485284764 : 32'd0;
+  assign \$43  = \$41  ^ \$42 ;
+  assign \$44  = crc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$45  = \$43  ^ { 1'h0, \$44  };
+  assign \$46  = crc[15] ? 32'd2283203314 : 32'd0;
   assign \$47  = \$45  ^ \$46 ;
-  assign \$48  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$49  = \$47  ^ { 1'h0, \$48  };
-  assign \$50  = crc[18] ? 32'd2609988118 : 32'd0;
-  assign \$51  = \$49  ^ \$50 ;
-  assign \$52  = crc[19] ? 32'd3964895853 : 32'd0;
+  assign \$48  = crc[16] ? 32'd3411858341 : 32'd0;
+  assign \$49  = \$47  ^ \$48 ;
+  assign \$50  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$51  = \$49  ^ { 1'h0, \$50  };
+  assign \$52  = crc[18] ? 32'd2609988118 : 32'd0;
   assign \$53  = \$51  ^ \$52 ;
-  assign \$54  = crc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$55  = \$53  ^ { 6'h00, \$54  };
-  assign \$56  = crc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$57  = \$55  ^ { 5'h00, \$56  };
-  assign \$58  = crc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$59  = \$57  ^ { 4'h0, \$58  };
-  assign \$60  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$61  = \$59  ^ { 3'h0, \$60  };
-  assign \$62  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$63  = \$61  ^ { 2'h0, \$62  };
-  assign \$64  = crc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$65  = \$63  ^ { 1'h0, \$64  };
-  assign \$66  = crc[26] ? 32'd4118849216 : 32'd0;
-  assign \$67  = \$65  ^ \$66 ;
-  assign \$68  = crc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$69  = \$67  ^ { 2'h0, \$68  };
-  assign \$70  = crc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$71  = \$69  ^ { 1'h0, \$70  };
-  assign \$72  = crc[29] ? 32'd3250663172 : 32'd0;
-  assign \$73  = \$71  ^ \$72 ;
-  assign \$74  = crc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$75  = \$73  ^ { 1'h0, \$74  };
-  assign \$76  = crc[31] ? 32'd2984685714 : 32'd0;
-  assign \$77  = \$75  ^ \$76 ;
-  assign \$78  = beat_q[0] ? 32'd3433693342 : 32'd0;
+  assign \$54  = crc[19] ? 32'd3964895853 : 32'd0;
+  assign \$55  = \$53  ^ \$54 ;
+  assign \$56  = crc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$57  = \$55  ^ { 6'h00, \$56  };
+  assign \$58  = crc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$59  = \$57  ^ { 5'h00, \$58  };
+  assign \$60  = crc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$61  = \$59  ^ { 4'h0, \$60  };
+  assign \$62  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$63  = \$61  ^ { 3'h0, \$62  };
+  assign \$64  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$65  = \$63  ^ { 2'h0, \$64  };
+  assign \$66  = crc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$67  = \$65  ^ { 1'h0, \$66  };
+  assign \$68  = crc[26] ? 32'd4118849216 : 32'd0;
+  assign \$69  = \$67  ^ \$68 ;
+  assign \$70  = crc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$71  = \$69  ^ { 2'h0, \$70  };
+  assign \$72  = crc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$73  = \$71  ^ { 1'h0, \$72  };
+  assign \$74  = crc[29] ? 32'd3250663172 : 32'd0;
+  assign \$75  = \$73  ^ \$74 ;
+  assign \$76  = crc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$77  = \$75  ^ { 1'h0, \$76  };
+  assign \$78  = crc[31] ? 32'd2984685714 : 32'd0;
   assign \$79  = \$77  ^ \$78 ;
-  assign \$80  = beat_q[1] ? 31'h4225077d : 31'h00000000;
-  assign \$81  = \$79  ^ { 1'h0, \$80  };
-  assign \$82  = beat_q[2] ? 32'd2219446010 : 32'd0;
-  assign \$83  = \$81  ^ \$82 ;
-  assign \$84  = beat_q[3] ? 32'd3555007413 : 32'd0;
+  assign \$80  = beat_q[0] ? 32'd3433693342 : 32'd0;
+  assign \$81  = \$79  ^ \$80 ;
+  assign \$82  = beat_q[1] ? 31'h4225077d : 31'h00000000;
+  assign \$83  = \$81  ^ { 1'h0, \$82  };
+  assign \$84  = beat_q[2] ? 32'd2219446010 : 32'd0;
   assign \$85  = \$83  ^ \$84 ;
-  assign \$86  = beat_q[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$87  = \$85  ^ { 1'h0, \$86  };
-  assign \$88  = beat_q[5] ? 32'd4185285206 : 32'd0;
-  assign \$89  = \$87  ^ \$88 ;
-  assign \$90  = beat_q[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$91  = \$89  ^ { 2'h0, \$90  };
-  assign \$92  = beat_q[7] ? 31'h533b85da : 31'h00000000;
-  assign \$93  = \$91  ^ { 1'h0, \$92  };
-  assign \$94  = beat_q[8] ? 32'd2792819636 : 32'd0;
-  assign \$95  = \$93  ^ \$94 ;
-  assign \$96  = beat_q[9] ? 32'd2543784233 : 32'd0;
+  assign \$86  = beat_q[3] ? 32'd3555007413 : 32'd0;
+  assign \$87  = \$85  ^ \$86 ;
+  assign \$88  = beat_q[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$89  = \$87  ^ { 1'h0, \$88  };
+  assign \$90  = beat_q[5] ? 32'd4185285206 : 32'd0;
+  assign \$91  = \$89  ^ \$90 ;
+  assign \$92  = beat_q[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$93  = \$91  ^ { 2'h0, \$92  };
+  assign \$94  = beat_q[7] ? 31'h533b85da : 31'h00000000;
+  assign \$95  = \$93  ^ { 1'h0, \$94  };
+  assign \$96  = beat_q[8] ? 32'd2792819636 : 32'd0;
   assign \$97  = \$95  ^ \$96 ;
-  assign \$98  = beat_q[10] ? 32'd4098827283 : 32'd0;
+  assign \$98  = beat_q[9] ? 32'd2543784233 : 32'd0;
   assign \$99  = \$97  ^ \$98 ;
-  assign \$100  = beat_q[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$101  = \$99  ^ { 2'h0, \$100  };
-  assign \$102  = beat_q[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$103  = \$101  ^ { 1'h0, \$102  };
-  assign \$104  = beat_q[13] ? 32'd3485284764 : 32'd0;
-  assign \$105  = \$103  ^ \$104 ;
-  assign \$106  = beat_q[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$107  = \$105  ^ { 1'h0, \$106  };
-  assign \$108  = beat_q[15] ? 32'd2283203314 : 32'd0;
-  assign \$109  = \$107  ^ \$108 ;
-  assign \$110  = beat_q[16] ? 32'd3411858341 : 32'd0;
+  assign \$100  = beat_q[10] ? 32'd4098827283 : 32'd0;
+  assign \$101  = \$99  ^ \$100 ;
+  assign \$102  = beat_q[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$103  = \$101  ^ { 2'h0, \$102  };
+  assign \$104  = beat_q[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$105  = \$103  ^ { 1'h0, \$104  };
+  assign \$106  = beat_q[13] ? 32'd3485284764 : 32'd0;
+  assign \$107  = \$105  ^ \$106 ;
+  assign \$108  = beat_q[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$109  = \$107  ^ { 1'h0, \$108  };
+  assign \$110  = beat_q[15] ? 32'd2283203314 : 32'd0;
   assign \$111  = \$109  ^ \$110 ;
-  assign \$112  = beat_q[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$113  = \$111  ^ { 1'h0, \$112  };
-  assign \$114  = beat_q[18] ? 32'd2609988118 : 32'd0;
-  assign \$115  = \$113  ^ \$114 ;
-  assign \$116  = beat_q[19] ? 32'd3964895853 : 32'd0;
+  assign \$112  = beat_q[16] ? 32'd3411858341 : 32'd0;
+  assign \$113  = \$111  ^ \$112 ;
+  assign \$114  = beat_q[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$115  = \$113  ^ { 1'h0, \$114  };
+  assign \$116  = beat_q[18] ? 32'd2609988118 : 32'd0;
   assign \$117  = \$115  ^ \$116 ;
-  assign \$118  = beat_q[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$119  = \$117  ^ { 6'h00, \$118  };
-  assign \$120  = beat_q[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$121  = \$119  ^ { 5'h00, \$120  };
-  assign \$122  = beat_q[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$123  = \$121  ^ { 4'h0, \$122  };
-  assign \$124  = beat_q[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$125  = \$123  ^ { 3'h0, \$124  };
-  assign \$126  = beat_q[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$127  = \$125  ^ { 2'h0, \$126  };
-  assign \$128  = beat_q[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$129  = \$127  ^ { 1'h0, \$128  };
-  assign \$130  = beat_q[26] ? 32'd4118849216 : 32'd0;
-  assign \$131  = \$129  ^ \$130 ;
-  assign \$132  = beat_q[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$133  = \$131  ^ { 2'h0, \$132  };
-  assign \$134  = beat_q[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$135  = \$133  ^ { 1'h0, \$134  };
-  assign \$136  = beat_q[29] ? 32'd3250663172 : 32'd0;
-  assign \$137  = \$135  ^ \$136 ;
-  assign \$138  = beat_q[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$139  = \$137  ^ { 1'h0, \$138  };
-  assign \$140  = beat_q[31] ? 32'd2984685714 : 32'd0;
-  assign \$141  = \$139  ^ \$140 ;
-  assign \$142  = beat_q[32] ? 32'd3099354981 : 32'd0;
+  assign \$118  = beat_q[19] ? 32'd3964895853 : 32'd0;
+  assign \$119  = \$117  ^ \$118 ;
+  assign \$120  = beat_q[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$121  = \$119  ^ { 6'h00, \$120  };
+  assign \$122  = beat_q[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$123  = \$121  ^ { 5'h00, \$122  };
+  assign \$124  = beat_q[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$125  = \$123  ^ { 4'h0, \$124  };
+  assign \$126  = beat_q[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$127  = \$125  ^ { 3'h0, \$126  };
+  assign \$128  = beat_q[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$129  = \$127  ^ { 2'h0, \$128  };
+  assign \$130  = beat_q[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$131  = \$129  ^ { 1'h0, \$130  };
+  assign \$132  = beat_q[26] ? 32'd4118849216 : 32'd0;
+  assign \$133  = \$131  ^ \$132 ;
+  assign \$134  = beat_q[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$135  = \$133  ^ { 2'h0, \$134  };
+  assign \$136  = beat_q[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$137  = \$135  ^ { 1'h0, \$136  };
+  assign \$138  = beat_q[29] ? 32'd3250663172 : 32'd0;
+  assign \$139  = \$137  ^ \$138 ;
+  assign \$140  = beat_q[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$141  = \$139  ^ { 1'h0, \$140  };
+  assign \$142  = beat_q[31] ? 32'd2984685714 : 32'd0;
   assign \$143  = \$141  ^ \$142 ;
-  assign \$144  = beat_q[33] ? 32'd2852767883 : 32'd0;
+  assign \$144  = beat_q[32] ? 32'd3099354981 : 32'd0;
   assign \$145  = \$143  ^ \$144 ;
-  assign \$146  = beat_q[34] ? 32'd2405603159 : 32'd0;
+  assign \$146  = beat_q[33] ? 32'd2852767883 : 32'd0;
   assign \$147  = \$145  ^ \$146 ;
-  assign \$148  = beat_q[35] ? 32'd3316918511 : 32'd0;
+  assign \$148  = beat_q[34] ? 32'd2405603159 : 32'd0;
   assign \$149  = \$147  ^ \$148 ;
-  assign \$150  = beat_q[36] ? 31'h5019579f : 31'h00000000;
-  assign \$151  = \$149  ^ { 1'h0, \$150  };
-  assign \$152  = beat_q[37] ? 32'd2687676222 : 32'd0;
-  assign \$153  = \$151  ^ \$152 ;
-  assign \$154  = beat_q[38] ? 32'd2601801789 : 32'd0;
+  assign \$150  = beat_q[35] ? 32'd3316918511 : 32'd0;
+  assign \$151  = \$149  ^ \$150 ;
+  assign \$152  = beat_q[36] ? 31'h5019579f : 31'h00000000;
+  assign \$153  = \$151  ^ { 1'h0, \$152  };
+  assign \$154  = beat_q[37] ? 32'd2687676222 : 32'd0;
   assign \$155  = \$153  ^ \$154 ;
-  assign \$156  = beat_q[39] ? 32'd3982079547 : 32'd0;
+  assign \$156  = beat_q[38] ? 32'd2601801789 : 32'd0;
   assign \$157  = \$155  ^ \$156 ;
-  assign \$158  = beat_q[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$159  = \$157  ^ { 7'h00, \$158  };
-  assign \$160  = beat_q[41] ? 26'h384d46e : 26'h0000000;
-  assign \$161  = \$159  ^ { 6'h00, \$160  };
-  assign \$162  = beat_q[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$163  = \$161  ^ { 5'h00, \$162  };
-  assign \$164  = beat_q[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$165  = \$163  ^ { 4'h0, \$164  };
-  assign \$166  = beat_q[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$167  = \$165  ^ { 3'h0, \$166  };
-  assign \$168  = beat_q[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$169  = \$167  ^ { 2'h0, \$168  };
-  assign \$170  = beat_q[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$171  = \$169  ^ { 1'h0, \$170  };
-  assign \$172  = beat_q[47] ? 32'd3778354048 : 32'd0;
-  assign \$173  = \$171  ^ \$172 ;
-  assign \$174  = beat_q[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$175  = \$173  ^ { 3'h0, \$174  };
-  assign \$176  = beat_q[49] ? 30'h32366282 : 30'h00000000;
-  assign \$177  = \$175  ^ { 2'h0, \$176  };
-  assign \$178  = beat_q[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$179  = \$177  ^ { 1'h0, \$178  };
-  assign \$180  = beat_q[51] ? 32'd3369699848 : 32'd0;
-  assign \$181  = \$179  ^ \$180 ;
-  assign \$182  = beat_q[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$183  = \$181  ^ { 1'h0, \$182  };
-  assign \$184  = beat_q[53] ? 32'd2508465314 : 32'd0;
-  assign \$185  = \$183  ^ \$184 ;
-  assign \$186  = beat_q[54] ? 32'd4034481925 : 32'd0;
+  assign \$158  = beat_q[39] ? 32'd3982079547 : 32'd0;
+  assign \$159  = \$157  ^ \$158 ;
+  assign \$160  = beat_q[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$161  = \$159  ^ { 7'h00, \$160  };
+  assign \$162  = beat_q[41] ? 26'h384d46e : 26'h0000000;
+  assign \$163  = \$161  ^ { 6'h00, \$162  };
+  assign \$164  = beat_q[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$165  = \$163  ^ { 5'h00, \$164  };
+  assign \$166  = beat_q[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$167  = \$165  ^ { 4'h0, \$166  };
+  assign \$168  = beat_q[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$169  = \$167  ^ { 3'h0, \$168  };
+  assign \$170  = beat_q[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$171  = \$169  ^ { 2'h0, \$170  };
+  assign \$172  = beat_q[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$173  = \$171  ^ { 1'h0, \$172  };
+  assign \$174  = beat_q[47] ? 32'd3778354048 : 32'd0;
+  assign \$175  = \$173  ^ \$174 ;
+  assign \$176  = beat_q[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$177  = \$175  ^ { 3'h0, \$176  };
+  assign \$178  = beat_q[49] ? 30'h32366282 : 30'h00000000;
+  assign \$179  = \$177  ^ { 2'h0, \$178  };
+  assign \$180  = beat_q[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$181  = \$179  ^ { 1'h0, \$180  };
+  assign \$182  = beat_q[51] ? 32'd3369699848 : 32'd0;
+  assign \$183  = \$181  ^ \$182 ;
+  assign \$184  = beat_q[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$185  = \$183  ^ { 1'h0, \$184  };
+  assign \$186  = beat_q[53] ? 32'd2508465314 : 32'd0;
   assign \$187  = \$185  ^ \$186 ;
-  assign \$188  = beat_q[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$189  = \$187  ^ { 2'h0, \$188  };
-  assign \$190  = beat_q[56] ? 31'h77073096 : 31'h00000000;
-  assign \$191  = \$189  ^ { 1'h0, \$190  };
-  assign \$192  = beat_q[57] ? 32'd3993919788 : 32'd0;
-  assign \$193  = \$191  ^ \$192 ;
-  assign \$194  = beat_q[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$195  = \$193  ^ { 5'h00, \$194  };
-  assign \$196  = beat_q[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$197  = \$195  ^ { 4'h0, \$196  };
-  assign \$198  = beat_q[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$199  = \$197  ^ { 3'h0, \$198  };
-  assign \$200  = beat_q[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$201  = \$199  ^ { 2'h0, \$200  };
-  assign \$202  = beat_q[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$203  = \$201  ^ { 1'h0, \$202  };
-  assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
-  assign \$205  = \$203  ^ \$204 ;
-  assign crc_now = pending ? \$205  : crc;
-  assign \$206  = owed >> peer;
-  assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = unsent >> peer;
-  assign \$209  = unsent >> peer;
-  assign \$210  = \$209  & retransmit;
+  assign \$188  = beat_q[54] ? 32'd4034481925 : 32'd0;
+  assign \$189  = \$187  ^ \$188 ;
+  assign \$190  = beat_q[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$191  = \$189  ^ { 2'h0, \$190  };
+  assign \$192  = beat_q[56] ? 31'h77073096 : 31'h00000000;
+  assign \$193  = \$191  ^ { 1'h0, \$192  };
+  assign \$194  = beat_q[57] ? 32'd3993919788 : 32'd0;
+  assign \$195  = \$193  ^ \$194 ;
+  assign \$196  = beat_q[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$197  = \$195  ^ { 5'h00, \$196  };
+  assign \$198  = beat_q[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$199  = \$197  ^ { 4'h0, \$198  };
+  assign \$200  = beat_q[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$201  = \$199  ^ { 3'h0, \$200  };
+  assign \$202  = beat_q[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$203  = \$201  ^ { 2'h0, \$202  };
+  assign \$204  = beat_q[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$205  = \$203  ^ { 1'h0, \$204  };
+  assign \$206  = beat_q[63] ? 32'd3988292384 : 32'd0;
+  assign \$207  = \$205  ^ \$206 ;
+  assign crc_now = pending ? \$207  : crc;
+  assign \$208  = owed >> peer;
+  assign \$209  = pick_q_valid & \$208 ;
+  assign \$210  = unsent >> peer;
   assign \$211  = unsent >> peer;
-  assign \$212  = ~ \$211 ;
-  assign \$515  = beat * 7'h40;
-  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer } >> \$515 ;
-  assign \$214  = m_axis__tvalid & m_axis__tready;
-  assign \$215  = pbeat == cur_last_beat;
-  assign \$216  = pbeat + 1'h1;
-  assign \$217  = ~ crc_now;
-  assign \$218  = ~ any_expired;
-  assign \$219  = owed >> peer;
-  assign \$220  = pick_q_valid & \$219 ;
-  assign \$221  = \$218  & \$220 ;
-  assign \$222  = unsent >> peer;
-  assign \$223  = unsent >> peer;
-  assign \$224  = \$223  & retransmit;
+  assign \$212  = \$211  & retransmit;
+  assign \$213  = unsent >> peer;
+  assign \$214  = ~ \$213 ;
+  assign \$522  = beat * 7'h40;
+  assign \$215  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer } >> \$522 ;
+  assign \$216  = m_axis__tvalid & m_axis__tready;
+  assign \$217  = pbeat == cur_last_beat;
+  assign \$218  = pbeat + 1'h1;
+  assign \$219  = ~ crc_now;
+  assign \$220  = ~ any_expired;
+  assign \$221  = owed >> peer;
+  assign \$222  = pick_q_valid & \$221 ;
+  assign \$223  = \$220  & \$222 ;
+  assign \$224  = unsent >> peer;
   assign \$225  = unsent >> peer;
-  assign \$226  = ~ \$225 ;
-  assign \$227  = ! sender_state;
-  assign \$228  = sender_state == 1'h1;
-  assign \$229  = sender_state == 2'h2;
-  assign \$230  = sender_state == 2'h3;
-  assign \$231  = m_axis__tvalid & m_axis__tready;
-  assign \$232  = ~ m_axis__tlast;
-  assign \$233  = \$231  & \$232 ;
-  assign \$234  = owed >> peer;
-  assign \$235  = pick_q_valid & \$234 ;
-  assign \$236  = unsent >> peer;
-  assign \$237  = \$236  ? seq : 16'h0000;
-  assign \$238  = unsent >> peer;
-  assign \$239  = \$238  ? 8'h01 : 8'h02;
-  assign \$240  = cur_type == 1'h1;
-  assign \$241  = store__hdr[3:0] == 1'h1;
-  assign \$242  = store__hdr[3:0] == 2'h3;
-  assign \$243  = \$241  | \$242 ;
-  assign \$244  = store__hdr[3:0] == 3'h4;
-  assign \$245  = store__hdr[3:0] == 3'h6;
-  assign \$246  = \$244  | \$245 ;
-  assign \$247  = ! store__hdr[6:4];
-  assign \$248  = \$246  & \$247 ;
-  assign \$249  = \$243  | \$248 ;
-  assign \$250  = \$240  & \$249 ;
-  assign \$251  = store__hdr[110:95] + 3'h7;
-  assign \$253  = \$250  ? \$252  : 17'h00000;
-  assign \$254  = cur_type == 1'h1;
-  assign \$255  = store__hdr[3:0] == 1'h1;
-  assign \$256  = store__hdr[3:0] == 2'h3;
-  assign \$257  = \$255  | \$256 ;
-  assign \$258  = store__hdr[3:0] == 3'h4;
-  assign \$259  = store__hdr[3:0] == 3'h6;
-  assign \$260  = \$258  | \$259 ;
-  assign \$261  = ! store__hdr[6:4];
-  assign \$262  = \$260  & \$261 ;
-  assign \$263  = \$257  | \$262 ;
-  assign \$264  = \$254  & \$263 ;
-  assign \$265  = store__hdr[110:95] + 3'h7;
-  assign \$267  = \$264  ? \$266  : 17'h00000;
-  assign \$268  = \$267  - 1'h1;
-  assign \$269  = beat + 1'h1;
-  assign \$270  = beat == 2'h2;
-  assign \$271  = | cur_pay_beats;
-  assign \$272  = m_axis__tvalid & m_axis__tready;
-  assign \$273  = pbeat == cur_last_beat;
-  assign \$274  = ~ any_expired;
-  assign \$275  = owed >> peer;
-  assign \$276  = pick_q_valid & \$275 ;
-  assign \$277  = \$274  & \$276 ;
-  assign \$278  = unsent >> peer;
-  assign \$279  = \$278  ? seq : 16'h0000;
-  assign \$280  = unsent >> peer;
-  assign \$281  = \$280  ? 8'h01 : 8'h02;
+  assign \$226  = \$225  & retransmit;
+  assign \$227  = unsent >> peer;
+  assign \$228  = ~ \$227 ;
+  assign \$229  = ! sender_state;
+  assign \$230  = sender_state == 1'h1;
+  assign \$231  = sender_state == 2'h2;
+  assign \$232  = sender_state == 2'h3;
+  assign \$233  = pick_valid ? pick : stored_peer;
+  assign \$234  = | stored;
+  assign \$235  = pick_valid | \$234 ;
+  assign \$236  = m_axis__tvalid & m_axis__tready;
+  assign \$237  = ~ m_axis__tlast;
+  assign \$238  = \$236  & \$237 ;
+  assign \$239  = owed >> peer;
+  assign \$240  = pick_q_valid & \$239 ;
+  assign \$241  = unsent >> peer;
+  assign \$242  = \$241  ? seq : 16'h0000;
+  assign \$243  = unsent >> peer;
+  assign \$244  = \$243  ? 8'h01 : 8'h02;
+  assign \$245  = cur_type == 1'h1;
+  assign \$246  = store__hdr[3:0] == 1'h1;
+  assign \$247  = store__hdr[3:0] == 2'h3;
+  assign \$248  = \$246  | \$247 ;
+  assign \$249  = store__hdr[3:0] == 3'h4;
+  assign \$250  = store__hdr[3:0] == 3'h6;
+  assign \$251  = \$249  | \$250 ;
+  assign \$252  = ! store__hdr[6:4];
+  assign \$253  = \$251  & \$252 ;
+  assign \$254  = \$248  | \$253 ;
+  assign \$255  = \$245  & \$254 ;
+  assign \$256  = store__hdr[110:95] + 3'h7;
+  assign \$258  = \$255  ? \$257  : 17'h00000;
+  assign \$259  = cur_type == 1'h1;
+  assign \$260  = store__hdr[3:0] == 1'h1;
+  assign \$261  = store__hdr[3:0] == 2'h3;
+  assign \$262  = \$260  | \$261 ;
+  assign \$263  = store__hdr[3:0] == 3'h4;
+  assign \$264  = store__hdr[3:0] == 3'h6;
+  assign \$265  = \$263  | \$264 ;
+  assign \$266  = ! store__hdr[6:4];
+  assign \$267  = \$265  & \$266 ;
+  assign \$268  = \$262  | \$267 ;
+  assign \$269  = \$259  & \$268 ;
+  assign \$270  = store__hdr[110:95] + 3'h7;
+  assign \$272  = \$269  ? \$271  : 17'h00000;
+  assign \$273  = \$272  - 1'h1;
+  assign \$274  = beat + 1'h1;
+  assign \$275  = beat == 2'h2;
+  assign \$276  = | cur_pay_beats;
+  assign \$277  = m_axis__tvalid & m_axis__tready;
+  assign \$278  = pbeat == cur_last_beat;
+  assign \$279  = ~ any_expired;
+  assign \$280  = owed >> peer;
+  assign \$281  = pick_q_valid & \$280 ;
+  assign \$282  = \$279  & \$281 ;
+  assign \$283  = unsent >> peer;
+  assign \$284  = \$283  ? seq : 16'h0000;
+  assign \$285  = unsent >> peer;
+  assign \$286  = \$285  ? 8'h01 : 8'h02;
   always @(posedge clk)
-    pbeat <= \$282 ;
+    pbeat <= \$287 ;
   always @(posedge clk)
-    peer <= \$283 ;
+    peer <= \$288 ;
   always @(posedge clk)
-    pick_q_valid <= \$284 ;
+    pick_q_valid <= \$289 ;
   always @(posedge clk)
-    pending <= \$285 ;
+    pending <= \$290 ;
   always @(posedge clk)
-    beat_q <= \$286 ;
+    beat_q <= \$291 ;
   always @(posedge clk)
-    crc <= \$287 ;
+    crc <= \$292 ;
   always @(posedge clk)
-    sending <= \$288 ;
+    sending <= \$293 ;
   always @(posedge clk)
-    store__peer <= \$289 ;
+    store__peer <= \$294 ;
   always @(posedge clk)
-    cur_seq <= \$290 ;
+    cur_seq <= \$295 ;
   always @(posedge clk)
-    cur_ack <= \$291 ;
+    cur_ack <= \$296 ;
   always @(posedge clk)
-    cur_nak <= \$292 ;
+    cur_nak <= \$297 ;
   always @(posedge clk)
-    cur_type <= \$293 ;
+    cur_type <= \$298 ;
   always @(posedge clk)
-    store__slot <= \$294 ;
+    store__slot <= \$299 ;
   always @(posedge clk)
-    rr <= \$295 ;
+    rr <= \$300 ;
   always @(posedge clk)
-    beat <= \$296 ;
+    beat <= \$301 ;
   always @(posedge clk)
-    sender_state <= \$297 ;
+    sender_state <= \$302 ;
   always @(posedge clk)
-    cur_pay_beats <= \$298 ;
+    cur_pay_beats <= \$303 ;
   always @(posedge clk)
-    cur_last_beat <= \$299 ;
+    cur_last_beat <= \$304 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     pick = 2'h0;
@@ -9990,13 +10006,13 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$1970$0 ) begin
+            if (\port$1980$0 ) begin
               go_back = 4'h8;
             end
-            if (\port$1944$0 ) begin
+            if (\port$1954$0 ) begin
               go_back = 4'h4;
             end
-            if (\port$1918$0 ) begin
+            if (\port$1928$0 ) begin
               go_back = 4'h2;
             end
           end
@@ -10009,17 +10025,17 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$207 ) begin
+          end else if (\$209 ) begin
             (* full_case = 32'd1 *)
             casez (peer)
               2'h0:
-                  frame_started[0] = \$208 ;
+                  frame_started[0] = \$210 ;
               2'h1:
-                  frame_started[1] = \$208 ;
+                  frame_started[1] = \$210 ;
               2'h2:
-                  frame_started[2] = \$208 ;
+                  frame_started[2] = \$210 ;
               2'h3:
-                  frame_started[3] = \$208 ;
+                  frame_started[3] = \$210 ;
             endcase
           end
       2'h1:
@@ -10028,17 +10044,17 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$221 ) begin
+            if (\$223 ) begin
               (* full_case = 32'd1 *)
               casez (peer)
                 2'h0:
-                    frame_started[0] = \$222 ;
+                    frame_started[0] = \$224 ;
                 2'h1:
-                    frame_started[1] = \$222 ;
+                    frame_started[1] = \$224 ;
                 2'h2:
-                    frame_started[2] = \$222 ;
+                    frame_started[2] = \$224 ;
                 2'h3:
-                    frame_started[3] = \$222 ;
+                    frame_started[3] = \$224 ;
               endcase
             end
           end
@@ -10051,7 +10067,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$207 ) begin
+          end else if (\$209 ) begin
             (* full_case = 32'd1 *)
             casez (peer)
               2'h0:
@@ -10070,7 +10086,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$221 ) begin
+            if (\$223 ) begin
               (* full_case = 32'd1 *)
               casez (peer)
                 2'h0:
@@ -10093,7 +10109,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$207 ) begin
+          end else if (\$209 ) begin
             (* full_case = 32'd1 *)
             casez (peer)
               2'h0:
@@ -10112,7 +10128,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$221 ) begin
+            if (\$223 ) begin
               (* full_case = 32'd1 *)
               casez (peer)
                 2'h0:
@@ -10135,8 +10151,8 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$207 ) begin
-            tx_retransmits = \$210 ;
+          end else if (\$209 ) begin
+            tx_retransmits = \$212 ;
           end
       2'h1:
           /* empty */;
@@ -10144,8 +10160,8 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$221 ) begin
-              tx_retransmits = \$224 ;
+            if (\$223 ) begin
+              tx_retransmits = \$226 ;
             end
           end
     endcase
@@ -10157,8 +10173,8 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$207 ) begin
-            tx_acks = \$212 ;
+          end else if (\$209 ) begin
+            tx_acks = \$214 ;
           end
       2'h1:
           /* empty */;
@@ -10166,8 +10182,8 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$221 ) begin
-              tx_acks = \$226 ;
+            if (\$223 ) begin
+              tx_acks = \$228 ;
             end
           end
     endcase
@@ -10179,7 +10195,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$207 ) begin
+          end else if (\$209 ) begin
             naks_sent = nak;
           end
       2'h1:
@@ -10188,7 +10204,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$221 ) begin
+            if (\$223 ) begin
               naks_sent = nak;
             end
           end
@@ -10232,11 +10248,11 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
       2'h0:
           /* empty */;
       2'h1:
-          m_axis__tdata = \$213 ;
+          m_axis__tdata = \$215 ;
       2'h2:
           m_axis__tdata = store__data;
       2'h3:
-          m_axis__tdata = { 32'h00000000, \$217  };
+          m_axis__tdata = { 32'h00000000, \$219  };
     endcase
   end
   always @* begin
@@ -10250,12 +10266,12 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
       2'h2:
         begin
           store__beat = pbeat;
-          if (\$214 ) begin
+          if (\$216 ) begin
             (* full_case = 32'd1 *)
-            if (\$215 ) begin
+            if (\$217 ) begin
               store__beat = 3'h0;
             end else begin
-              store__beat = \$216 [2:0];
+              store__beat = \$218 [2:0];
             end
           end
         end
@@ -10295,54 +10311,54 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$282  = store__beat;
+    \$287  = store__beat;
     if (rst) begin
-      \$282  = 3'h0;
+      \$287  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$283  = pick;
+    \$288  = \$233 ;
     if (rst) begin
-      \$283  = 2'h0;
+      \$288  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$284  = pick_valid;
+    \$289  = \$235 ;
     if (rst) begin
-      \$284  = 1'h0;
+      \$289  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$285  = 1'h0;
-    if (\$233 ) begin
-      \$285  = 1'h1;
+    \$290  = 1'h0;
+    if (\$238 ) begin
+      \$290  = 1'h1;
     end
     if (rst) begin
-      \$285  = 1'h0;
+      \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$286  = beat_q;
-    if (\$233 ) begin
-      \$286  = m_axis__tdata;
+    \$291  = beat_q;
+    if (\$238 ) begin
+      \$291  = m_axis__tdata;
     end
     if (rst) begin
-      \$286  = 64'h0000000000000000;
+      \$291  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$287  = crc_now;
+    \$292  = crc_now;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$287  = 32'd4294967295;
+          end else if (\$240 ) begin
+            \$292  = 32'd4294967295;
           end
       2'h1:
           /* empty */;
@@ -10350,26 +10366,26 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$287  = 32'd4294967295;
+            if (\$282 ) begin
+              \$292  = 32'd4294967295;
             end
           end
     endcase
     if (rst) begin
-      \$287  = 32'd4294967295;
+      \$292  = 32'd4294967295;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$288  = sending;
+    \$293  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
         begin
-          \$288  = 1'h0;
+          \$293  = 1'h0;
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$288  = 1'h1;
+          end else if (\$240 ) begin
+            \$293  = 1'h1;
           end
         end
       2'h1:
@@ -10379,26 +10395,26 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$277 ) begin
-              \$288  = 1'h1;
+            if (\$282 ) begin
+              \$293  = 1'h1;
             end else begin
-              \$288  = 1'h0;
+              \$293  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$288  = 1'h0;
+      \$293  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$289  = store__peer;
+    \$294  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$289  = peer;
+          end else if (\$240 ) begin
+            \$294  = peer;
           end
       2'h1:
           /* empty */;
@@ -10406,24 +10422,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$289  = peer;
+            if (\$282 ) begin
+              \$294  = peer;
             end
           end
     endcase
     if (rst) begin
-      \$289  = 2'h0;
+      \$294  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$290  = cur_seq;
+    \$295  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$290  = \$237 ;
+          end else if (\$240 ) begin
+            \$295  = \$242 ;
           end
       2'h1:
           /* empty */;
@@ -10431,24 +10447,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$290  = \$279 ;
+            if (\$282 ) begin
+              \$295  = \$284 ;
             end
           end
     endcase
     if (rst) begin
-      \$290  = 16'h0000;
+      \$295  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$291  = cur_ack;
+    \$296  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$291  = ack;
+          end else if (\$240 ) begin
+            \$296  = ack;
           end
       2'h1:
           /* empty */;
@@ -10456,24 +10472,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$291  = ack;
+            if (\$282 ) begin
+              \$296  = ack;
             end
           end
     endcase
     if (rst) begin
-      \$291  = 16'h0000;
+      \$296  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$292  = cur_nak;
+    \$297  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$292  = nak;
+          end else if (\$240 ) begin
+            \$297  = nak;
           end
       2'h1:
           /* empty */;
@@ -10481,24 +10497,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$292  = nak;
+            if (\$282 ) begin
+              \$297  = nak;
             end
           end
     endcase
     if (rst) begin
-      \$292  = 1'h0;
+      \$297  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$293  = cur_type;
+    \$298  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$293  = \$239 ;
+          end else if (\$240 ) begin
+            \$298  = \$244 ;
           end
       2'h1:
           /* empty */;
@@ -10506,24 +10522,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$293  = \$281 ;
+            if (\$282 ) begin
+              \$298  = \$286 ;
             end
           end
     endcase
     if (rst) begin
-      \$293  = 8'h02;
+      \$298  = 8'h02;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$294  = store__slot;
+    \$299  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$294  = seq[3:0];
+          end else if (\$240 ) begin
+            \$299  = seq[3:0];
           end
       2'h1:
           /* empty */;
@@ -10531,24 +10547,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$294  = seq[3:0];
+            if (\$282 ) begin
+              \$299  = seq[3:0];
             end
           end
     endcase
     if (rst) begin
-      \$294  = 4'h0;
+      \$299  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$295  = rr;
+    \$300  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$295  = peer;
+          end else if (\$240 ) begin
+            \$300  = peer;
           end
       2'h1:
           /* empty */;
@@ -10556,118 +10572,118 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$295  = peer;
+            if (\$282 ) begin
+              \$300  = peer;
             end
           end
     endcase
     if (rst) begin
-      \$295  = 2'h0;
+      \$300  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$296  = beat;
+    \$301  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$296  = 2'h0;
+          end else if (\$240 ) begin
+            \$301  = 2'h0;
           end
       2'h1:
           if (m_axis__tready) begin
-            \$296  = \$269 [1:0];
-            if (\$270 ) begin
-              \$296  = 2'h0;
+            \$301  = \$274 [1:0];
+            if (\$275 ) begin
+              \$301  = 2'h0;
             end
           end
       2'h2:
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$296  = 2'h0;
+            if (\$282 ) begin
+              \$301  = 2'h0;
             end
           end
     endcase
     if (rst) begin
-      \$296  = 2'h0;
+      \$301  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$297  = sender_state;
+    \$302  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$297  = 2'h1;
+          end else if (\$240 ) begin
+            \$302  = 2'h1;
           end
       2'h1:
           if (m_axis__tready) begin
-            if (\$270 ) begin
+            if (\$275 ) begin
               (* full_case = 32'd1 *)
-              if (\$271 ) begin
-                \$297  = 2'h2;
+              if (\$276 ) begin
+                \$302  = 2'h2;
               end else begin
-                \$297  = 2'h3;
+                \$302  = 2'h3;
               end
             end
           end
       2'h2:
-          if (\$272 ) begin
-            if (\$273 ) begin
-              \$297  = 2'h3;
+          if (\$277 ) begin
+            if (\$278 ) begin
+              \$302  = 2'h3;
             end
           end
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$277 ) begin
-              \$297  = 2'h1;
+            if (\$282 ) begin
+              \$302  = 2'h1;
             end else begin
-              \$297  = 2'h0;
+              \$302  = 2'h0;
             end
           end
     endcase
     if (rst) begin
-      \$297  = 2'h0;
+      \$302  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$298  = cur_pay_beats;
+    \$303  = cur_pay_beats;
     casez (sender_state)
       2'h0:
           /* empty */;
       2'h1:
-          \$298  = \$253 [3:0];
+          \$303  = \$258 [3:0];
     endcase
     if (rst) begin
-      \$298  = 4'h0;
+      \$303  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$299  = cur_last_beat;
+    \$304  = cur_last_beat;
     casez (sender_state)
       2'h0:
           /* empty */;
       2'h1:
-          \$299  = \$268 [2:0];
+          \$304  = \$273 [2:0];
     endcase
     if (rst) begin
-      \$299  = 3'h0;
+      \$304  = 3'h0;
     end
   end
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer };
-  assign expired = { \port$1970$0 , \port$1944$0 , \port$1918$0 , 1'h0 };
-  assign \pick$21  = peer;
+  assign expired = { \port$1980$0 , \port$1954$0 , \port$1928$0 , 1'h0 };
+  assign \pick$23  = peer;
   assign \hdr_out.dst  = { 6'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
   assign \hdr_out.type  = cur_type;
@@ -10688,9 +10704,11 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign \$15  = \$14 ;
-  assign \$252  = { 3'h0, \$251 [16:3] };
-  assign \$266  = { 3'h0, \$265 [16:3] };
+  assign stored_peer[1] = \$15 ;
+  assign stored_peer[0] = \$14 ;
+  assign \$17  = \$16 ;
+  assign \$257  = { 3'h0, \$256 [16:3] };
+  assign \$271  = { 3'h0, \$270 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -10962,13 +10980,13 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$335 ;
   wire \$336 ;
   wire \$337 ;
-  wire [16:0] \$338 ;
-  wire [16:0] \$339 ;
+  wire \$338 ;
+  wire \$339 ;
   wire \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire \$343 ;
+  wire \$340 ;
+  wire [16:0] \$341 ;
+  wire [16:0] \$342 ;
+  wire [16:0] \$343 ;
   wire \$344 ;
   wire \$345 ;
   wire \$346 ;
@@ -10976,23 +10994,26 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$348 ;
   wire \$349 ;
   wire \$35 ;
-  wire [16:0] \$350 ;
-  wire [16:0] \$351 ;
-  wire [16:0] \$352 ;
-  wire \$353 ;
-  wire [4:0] \$354 ;
-  wire [4:0] \$355 ;
+  wire \$350 ;
+  wire \$351 ;
+  wire \$352 ;
+  wire [16:0] \$353 ;
+  wire [16:0] \$354 ;
+  wire [16:0] \$355 ;
   wire \$356 ;
-  wire \$357 ;
-  reg \$358 ;
-  reg [1:0] \$359 ;
+  wire [4:0] \$357 ;
+  wire [4:0] \$358 ;
+  wire \$359 ;
   wire \$36 ;
-  reg [1:0] \$360 ;
-  reg [3:0] \$361 ;
-  reg [3:0] \$362 ;
-  reg [3:0] \$363 ;
-  reg [15:0] \$364 ;
-  reg \$365 ;
+  wire \$360 ;
+  reg \$361 ;
+  reg [1:0] \$362 ;
+  reg [1:0] \$363 ;
+  reg [3:0] \$364 ;
+  reg [3:0] \$365 ;
+  reg [3:0] \$366 ;
+  reg [15:0] \$367 ;
+  reg \$368 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
@@ -11211,6 +11232,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   reg tx_dropped;
   output tx_msgs;
   reg tx_msgs;
+  reg writing;
   reg [63:0] dat_mem [383:0];
   initial begin
     dat_mem[0] = 64'h0000000000000000;
@@ -11602,11 +11624,11 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     if (dat_wr__en)
       dat_mem[dat_wr__addr] <= dat_wr__data;
   end
-  reg [63:0] _0_;
+  reg [8:0] _0_;
   always @(posedge clk) begin
-    _0_ <= dat_mem[{ \$6 [1:0], read__slot, read__beat }];
+    _0_ <= { \$6 [1:0], read__slot, read__beat };
   end
-  assign read__data = _0_;
+  assign read__data = dat_mem[_0_];
   reg [110:0] hdr_mem [47:0];
   initial begin
     hdr_mem[0] = 111'h0000000000000000000000000000;
@@ -11954,84 +11976,87 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign \$291  = ~ \$290 ;
   assign \$292  = read__beat < st_beat;
   assign \$293  = \$291  | \$292 ;
-  assign \$294  = tx__hdr__payload[22:15] < 3'h4;
-  assign \$295  = | tx__hdr__payload[22:15];
-  assign \$296  = \$294  & \$295 ;
-  assign \$297  = ~ \$296 ;
-  assign \$298  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$299  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$300  = \$298  | \$299 ;
-  assign \$301  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$302  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$294  = read__beat == st_beat;
+  assign \$295  = writing & \$294 ;
+  assign \$296  = \$293  | \$295 ;
+  assign \$297  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$298  = | tx__hdr__payload[22:15];
+  assign \$299  = \$297  & \$298 ;
+  assign \$300  = ~ \$299 ;
+  assign \$301  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$302  = tx__hdr__payload[3:0] == 2'h3;
   assign \$303  = \$301  | \$302 ;
-  assign \$304  = ! tx__hdr__payload[6:4];
-  assign \$305  = \$303  & \$304 ;
-  assign \$306  = \$300  | \$305 ;
-  assign \$307  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$304  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$305  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$306  = \$304  | \$305 ;
+  assign \$307  = ! tx__hdr__payload[6:4];
   assign \$308  = \$306  & \$307 ;
-  assign \$309  = \$297  | \$308 ;
-  assign \$310  = 1'h0 >> tx__hdr__payload[16:15];
-  assign \$311  = \$309  | \$310 ;
-  assign \$312  = read__peer == tx__hdr__payload[16:15];
-  assign \$313  = read__busy & \$312 ;
-  assign \$314  = read__slot == slot;
-  assign \$315  = \$313  & \$314 ;
-  assign \$316  = ~ \$315 ;
-  assign \$317  = room & \$316 ;
-  assign \$318  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$319  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$320  = \$318  | \$319 ;
-  assign \$321  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$322  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$309  = \$303  | \$308 ;
+  assign \$310  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$311  = \$309  & \$310 ;
+  assign \$312  = \$300  | \$311 ;
+  assign \$313  = 1'h0 >> tx__hdr__payload[16:15];
+  assign \$314  = \$312  | \$313 ;
+  assign \$315  = read__peer == tx__hdr__payload[16:15];
+  assign \$316  = read__busy & \$315 ;
+  assign \$317  = read__slot == slot;
+  assign \$318  = \$316  & \$317 ;
+  assign \$319  = ~ \$318 ;
+  assign \$320  = room & \$319 ;
+  assign \$321  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$322  = tx__hdr__payload[3:0] == 2'h3;
   assign \$323  = \$321  | \$322 ;
-  assign \$324  = ! tx__hdr__payload[6:4];
-  assign \$325  = \$323  & \$324 ;
-  assign \$326  = \$320  | \$325 ;
-  assign \$327  = | tx__hdr__payload[126:111];
+  assign \$324  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$325  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$326  = \$324  | \$325 ;
+  assign \$327  = ! tx__hdr__payload[6:4];
   assign \$328  = \$326  & \$327 ;
-  assign \$329  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$330  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$331  = \$329  | \$330 ;
-  assign \$332  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$333  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$329  = \$323  | \$328 ;
+  assign \$330  = | tx__hdr__payload[126:111];
+  assign \$331  = \$329  & \$330 ;
+  assign \$332  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$333  = tx__hdr__payload[3:0] == 2'h3;
   assign \$334  = \$332  | \$333 ;
-  assign \$335  = ! tx__hdr__payload[6:4];
-  assign \$336  = \$334  & \$335 ;
-  assign \$337  = \$331  | \$336 ;
-  assign \$338  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$340  = \$337  ? \$339  : 17'h00000;
-  assign \$341  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$342  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$343  = \$341  | \$342 ;
-  assign \$344  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$345  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$335  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$336  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$337  = \$335  | \$336 ;
+  assign \$338  = ! tx__hdr__payload[6:4];
+  assign \$339  = \$337  & \$338 ;
+  assign \$340  = \$334  | \$339 ;
+  assign \$341  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$343  = \$340  ? \$342  : 17'h00000;
+  assign \$344  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$345  = tx__hdr__payload[3:0] == 2'h3;
   assign \$346  = \$344  | \$345 ;
-  assign \$347  = ! tx__hdr__payload[6:4];
-  assign \$348  = \$346  & \$347 ;
-  assign \$349  = \$343  | \$348 ;
-  assign \$350  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$352  = \$349  ? \$351  : 17'h00000;
-  assign \$353  = | \$352 ;
-  assign \$354  = st_beat + 1'h1;
-  assign \$355  = st_beats - 1'h1;
-  assign \$356  = st_beat == \$355 ;
-  assign \$357  = tx__data__valid & tx__data__payload[64];
+  assign \$347  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$348  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$349  = \$347  | \$348 ;
+  assign \$350  = ! tx__hdr__payload[6:4];
+  assign \$351  = \$349  & \$350 ;
+  assign \$352  = \$346  | \$351 ;
+  assign \$353  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$355  = \$352  ? \$354  : 17'h00000;
+  assign \$356  = | \$355 ;
+  assign \$357  = st_beat + 1'h1;
+  assign \$358  = st_beats - 1'h1;
+  assign \$359  = st_beat == \$358 ;
+  assign \$360  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    read__data_ok <= \$358 ;
+    read__data_ok <= \$361 ;
   always @(posedge clk)
-    store_state <= \$359 ;
+    store_state <= \$362 ;
   always @(posedge clk)
-    st_peer <= \$360 ;
+    st_peer <= \$363 ;
   always @(posedge clk)
-    st_slot <= \$361 ;
+    st_slot <= \$364 ;
   always @(posedge clk)
-    st_beats <= \$362 ;
+    st_beats <= \$365 ;
   always @(posedge clk)
-    st_beat <= \$363 ;
+    st_beat <= \$366 ;
   always @(posedge clk)
-    st_length <= \$364 ;
+    st_length <= \$367 ;
   always @(posedge clk)
-    filling <= \$365 ;
+    filling <= \$368 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     tx__hdr__ready = 1'h0;
@@ -12200,150 +12225,162 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$358  = \$293 ;
+    writing = 1'h0;
+    casez (store_state)
+      2'h0:
+          /* empty */;
+      2'h2:
+          if (tx__data__valid) begin
+            writing = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$361  = \$296 ;
     if (rst) begin
-      \$358  = 1'h0;
+      \$361  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$359  = store_state;
+    \$362  = store_state;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
+          if (\$314 ) begin
             if (tx__hdr__valid) begin
-              if (\$328 ) begin
-                \$359  = 2'h1;
+              if (\$331 ) begin
+                \$362  = 2'h1;
               end
             end
-          end else if (\$317 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              if (\$353 ) begin
-                \$359  = 2'h2;
+              if (\$356 ) begin
+                \$362  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$356 ) begin
-              \$359  = 2'h0;
+            if (\$359 ) begin
+              \$362  = 2'h0;
             end
           end
       2'h1:
-          if (\$357 ) begin
-            \$359  = 2'h0;
+          if (\$360 ) begin
+            \$362  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$359  = 2'h0;
+      \$362  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$360  = st_peer;
+    \$363  = st_peer;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
-          end else if (\$317 ) begin
+          if (\$314 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              \$360  = tx__hdr__payload[16:15];
+              \$363  = tx__hdr__payload[16:15];
             end
           end
     endcase
     if (rst) begin
-      \$360  = 2'h0;
+      \$363  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$361  = st_slot;
+    \$364  = st_slot;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
-          end else if (\$317 ) begin
+          if (\$314 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              \$361  = slot;
+              \$364  = slot;
             end
           end
     endcase
     if (rst) begin
-      \$361  = 4'h0;
+      \$364  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$362  = st_beats;
+    \$365  = st_beats;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
-          end else if (\$317 ) begin
+          if (\$314 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              \$362  = \$340 [3:0];
+              \$365  = \$343 [3:0];
             end
           end
     endcase
     if (rst) begin
-      \$362  = 4'h0;
+      \$365  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$363  = st_beat;
+    \$366  = st_beat;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
-          end else if (\$317 ) begin
+          if (\$314 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              \$363  = 4'h0;
+              \$366  = 4'h0;
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            \$363  = \$354 [3:0];
+            \$366  = \$357 [3:0];
           end
     endcase
     if (rst) begin
-      \$363  = 4'h0;
+      \$366  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$364  = st_length;
+    \$367  = st_length;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
-          end else if (\$317 ) begin
+          if (\$314 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              \$364  = tx__hdr__payload[126:111];
+              \$367  = tx__hdr__payload[126:111];
             end
           end
     endcase
     if (rst) begin
-      \$364  = 16'h0000;
+      \$367  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$365  = filling;
+    \$368  = filling;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
-          end else if (\$317 ) begin
+          if (\$314 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              if (\$353 ) begin
-                \$365  = 1'h1;
+              if (\$356 ) begin
+                \$368  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$356 ) begin
-              \$365  = 1'h0;
+            if (\$359 ) begin
+              \$368  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$365  = 1'h0;
+      \$368  = 1'h0;
     end
   end
   assign hdr_rd__addr = { \$3 [1:0], read__slot };
@@ -12382,6 +12419,6 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign \tx__data__payload.last  = tx__data__payload[64];
   assign \$77  = { 3'h0, \$76 [16:3] };
   assign \$80  = 1'h1;
-  assign \$339  = { 3'h0, \$338 [16:3] };
-  assign \$351  = { 3'h0, \$350 [16:3] };
+  assign \$342  = { 3'h0, \$341 [16:3] };
+  assign \$354  = { 3'h0, \$353 [16:3] };
 endmodule

@@ -1001,7 +1001,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$2491$0 (\event [75:0]),
+    .\port$2498$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
     .rst(rst),
     .storage(mem_node)
@@ -1254,7 +1254,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2491$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2498$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
@@ -1364,8 +1364,8 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [75:0] \port$2491$0 ;
-  wire [75:0] \port$2491$0 ;
+  input [75:0] \port$2498$0 ;
+  wire [75:0] \port$2498$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
   (* init = 32'd0 *)
@@ -1387,10 +1387,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2491$0 [75:68] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2498$0 [75:68] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2491$0 [63:58] } : { 16'h0000, \port$2491$0 [57:42] };
-  assign \$7  = bus__addr[0] ? \port$2491$0 [41:10] : { 8'h00, \port$2491$0 [9:2], 6'h00, \port$2491$0 [65:64], 4'h0, \port$2491$0 [67:66], \port$2491$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2498$0 [63:58] } : { 16'h0000, \port$2498$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2498$0 [41:10] : { 8'h00, \port$2498$0 [9:2], 6'h00, \port$2498$0 [65:64], 4'h0, \port$2498$0 [67:66], \port$2498$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -2322,11 +2322,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2491$0 [9:2], 6'h00, \port$2491$0 [65:64], 4'h0, \port$2491$0 [67:66], \port$2491$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2491$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2491$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2491$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2491$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2498$0 [9:2], 6'h00, \port$2498$0 [65:64], 4'h0, \port$2498$0 [67:66], \port$2498$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2498$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2498$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2498$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2498$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -11220,11 +11220,11 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire \$9 ;
   wire [15:0] ack;
   wire [1:0] ack_in;
-  wire [1:0] \ack_in$115 ;
+  wire [1:0] \ack_in$116 ;
   wire [1:0] ack_sent;
-  wire [1:0] \ack_sent$109 ;
+  wire [1:0] \ack_sent$110 ;
   wire [15:0] ack_value;
-  wire [15:0] \ack_value$117 ;
+  wire [15:0] \ack_value$118 ;
   wire [63:0] buffer__beat_data;
   wire buffer__beat_en;
   wire [2:0] buffer__beat_index;
@@ -11309,22 +11309,22 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [1:0] dead;
   wire [1:0] \dead$103 ;
   wire [1:0] delivered;
-  wire [1:0] \delivered$125 ;
+  wire [1:0] \delivered$126 ;
   reg [1:0] died = 2'h0;
-  wire [1:0] \died$193 ;
+  wire [1:0] \died$194 ;
   wire [15:0] expected;
   wire [1:0] expired;
   wire [1:0] \expired$97 ;
   reg [1:0] flush = 2'h0;
   (* init = 2'h0 *)
-  wire [1:0] \flush$188 ;
+  wire [1:0] \flush$189 ;
   wire [3:0] flushed;
   wire [1:0] frame_started;
-  wire [1:0] \frame_started$107 ;
+  wire [1:0] \frame_started$108 ;
   wire [1:0] gap_in;
-  wire [1:0] \gap_in$123 ;
+  wire [1:0] \gap_in$124 ;
   wire [1:0] go_back;
-  wire [1:0] \go_back$113 ;
+  wire [1:0] \go_back$114 ;
   wire irq;
   output [63:0] m_axis__tdata;
   wire [63:0] m_axis__tdata;
@@ -11342,16 +11342,16 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire m_axis__tvalid;
   wire \m_axis__tvalid$35 ;
   wire [1:0] msg_in;
-  wire [1:0] \msg_in$121 ;
+  wire [1:0] \msg_in$122 ;
   (* init = 8'h00 *)
   wire [7:0] n_died;
   (* init = 14'h0000 *)
   wire [13:0] n_flushed;
   wire nak;
   wire [1:0] nak_in;
-  wire [1:0] \nak_in$119 ;
+  wire [1:0] \nak_in$120 ;
   wire [1:0] nak_sent;
-  wire [1:0] \nak_sent$111 ;
+  wire [1:0] \nak_sent$112 ;
   wire naks_received;
   wire naks_sent;
   wire [1:0] owed;
@@ -11525,6 +11525,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [2:0] store_slot;
   wire [1:0] stored;
   wire [1:0] \stored$105 ;
+  wire [1:0] \stored$106 ;
   wire [1:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -11680,7 +11681,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$2765$0 (\$15 ),
+    .\port$2773$0 (\$15 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -11785,7 +11786,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$2786$0 (\$16 ),
+    .\port$2794$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -11796,6 +11797,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .store__hdr(store__hdr),
     .store__peer(read__peer),
     .store__slot(read__slot),
+    .stored(stored),
     .tx_acks(csr__tx_acks__inc),
     .tx_frames(csr__tx_frames__inc),
     .tx_retransmits(csr__tx_retransmits__inc),
@@ -11909,16 +11911,17 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign dead = 2'h0;
   assign \dead$103  = 2'h0;
   assign \stored$105  = stored;
-  assign \frame_started$107  = frame_started;
-  assign \ack_sent$109  = ack_sent;
-  assign \nak_sent$111  = nak_sent;
-  assign \go_back$113  = go_back;
-  assign \ack_in$115  = ack_in;
-  assign \ack_value$117  = ack_value;
-  assign \nak_in$119  = nak_in;
-  assign \msg_in$121  = msg_in;
-  assign \gap_in$123  = gap_in;
-  assign \delivered$125  = delivered;
+  assign \stored$106  = stored;
+  assign \frame_started$108  = frame_started;
+  assign \ack_sent$110  = ack_sent;
+  assign \nak_sent$112  = nak_sent;
+  assign \go_back$114  = go_back;
+  assign \ack_in$116  = ack_in;
+  assign \ack_value$118  = ack_value;
+  assign \nak_in$120  = nak_in;
+  assign \msg_in$122  = msg_in;
+  assign \gap_in$124  = gap_in;
+  assign \delivered$126  = delivered;
   assign csr__addr = bus__addr;
   assign bus__r_data = csr__r_data;
   assign csr__r_stb = bus__r_stb;
@@ -11953,9 +11956,9 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign n_died = csr__peers_dead__inc;
   assign csr__events__peer_dead__data = irq;
   assign csr__peer_dead_0__r_data = 32'd0;
-  assign \flush$188  = flush;
+  assign \flush$189  = flush;
   assign n_flushed = csr__tx_flushed__inc;
-  assign \died$193  = 2'h0;
+  assign \died$194  = 2'h0;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
@@ -12032,7 +12035,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2765$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2773$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -12182,8 +12185,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$2765$0 ;
-  wire \port$2765$0 ;
+  input \port$2773$0 ;
+  wire \port$2773$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -12413,7 +12416,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$2765$0 (\port$2765$0 ),
+    .\port$2773$0 (\port$2773$0 ),
     .rst(rst)
   );
   always @* begin
@@ -15441,7 +15444,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2765$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2773$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -16968,7 +16971,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2765$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2773$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -16977,26 +16980,26 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2765$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2765$0 ;
-  wire \port$2765$0 ;
+  input \port$2773$0 ;
+  wire \port$2773$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2765$0 (\port$2765$0 ),
+    .\port$2773$0 (\port$2773$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2765$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2765$0  };
+  assign inc = { 7'h00, \port$2773$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2773$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2765$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2773$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -17010,8 +17013,8 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$27
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$2765$0 ;
-  wire \port$2765$0 ;
+  input \port$2773$0 ;
+  wire \port$2773$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -17037,10 +17040,10 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$27
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2765$0  };
+  assign inc = { 7'h00, \port$2773$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2765$0  };
+  assign \$2  = { 7'h00, \port$2773$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -19398,8 +19401,8 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$2786$0 , m_axis__tready);
+module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
+, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$2794$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -19554,13 +19557,13 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   wire \$234 ;
   wire \$235 ;
   wire \$236 ;
-  wire [15:0] \$237 ;
+  wire \$237 ;
   wire \$238 ;
-  wire [7:0] \$239 ;
+  wire \$239 ;
   wire [31:0] \$24 ;
-  wire \$240 ;
+  wire [15:0] \$240 ;
   wire \$241 ;
-  wire \$242 ;
+  wire [7:0] \$242 ;
   wire \$243 ;
   wire \$244 ;
   wire \$245 ;
@@ -19570,12 +19573,12 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   wire \$249 ;
   wire [31:0] \$25 ;
   wire \$250 ;
-  wire [16:0] \$251 ;
-  wire [16:0] \$252 ;
-  wire [16:0] \$253 ;
-  wire \$254 ;
-  wire \$255 ;
-  wire \$256 ;
+  wire \$251 ;
+  wire \$252 ;
+  wire \$253 ;
+  wire [16:0] \$254 ;
+  wire [16:0] \$255 ;
+  wire [16:0] \$256 ;
   wire \$257 ;
   wire \$258 ;
   wire \$259 ;
@@ -19585,46 +19588,49 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   wire \$262 ;
   wire \$263 ;
   wire \$264 ;
-  wire [16:0] \$265 ;
-  wire [16:0] \$266 ;
-  wire [16:0] \$267 ;
-  wire [17:0] \$268 ;
-  wire [2:0] \$269 ;
+  wire \$265 ;
+  wire \$266 ;
+  wire \$267 ;
+  wire [16:0] \$268 ;
+  wire [16:0] \$269 ;
   wire [31:0] \$27 ;
-  wire \$270 ;
-  wire \$271 ;
-  wire \$272 ;
+  wire [16:0] \$270 ;
+  wire [17:0] \$271 ;
+  wire [2:0] \$272 ;
   wire \$273 ;
   wire \$274 ;
   wire \$275 ;
   wire \$276 ;
   wire \$277 ;
   wire \$278 ;
-  wire [15:0] \$279 ;
+  wire \$279 ;
   wire [30:0] \$28 ;
   wire \$280 ;
-  wire [7:0] \$281 ;
-  reg [2:0] \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg \$285 ;
-  reg [63:0] \$286 ;
-  reg [31:0] \$287 ;
+  wire \$281 ;
+  wire [15:0] \$282 ;
+  wire \$283 ;
+  wire [7:0] \$284 ;
+  reg [2:0] \$285 ;
+  reg \$286 ;
+  reg \$287 ;
   reg \$288 ;
-  reg \$289 ;
+  reg [63:0] \$289 ;
   wire [31:0] \$29 ;
-  reg [15:0] \$290 ;
-  reg [15:0] \$291 ;
+  reg [31:0] \$290 ;
+  reg \$291 ;
   reg \$292 ;
-  reg [7:0] \$293 ;
-  reg [2:0] \$294 ;
+  reg [15:0] \$293 ;
+  reg [15:0] \$294 ;
   reg \$295 ;
-  reg [1:0] \$296 ;
-  reg [1:0] \$297 ;
-  reg [3:0] \$298 ;
-  reg [2:0] \$299 ;
+  reg [7:0] \$296 ;
+  reg [2:0] \$297 ;
+  reg \$298 ;
+  reg [1:0] \$299 ;
   wire [3:0] \$3 ;
   wire [31:0] \$30 ;
+  reg [1:0] \$300 ;
+  reg [3:0] \$301 ;
+  reg [2:0] \$302 ;
   wire [31:0] \$31 ;
   wire [31:0] \$32 ;
   wire [31:0] \$33 ;
@@ -19648,7 +19654,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   wire [2:0] \$5 ;
   wire [31:0] \$50 ;
   wire [31:0] \$51 ;
-  wire [8:0] \$515 ;
+  wire [8:0] \$519 ;
   wire [31:0] \$52 ;
   wire [31:0] \$53 ;
   wire [25:0] \$54 ;
@@ -19787,11 +19793,11 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   reg pending = 1'h0;
   reg pick;
   (* init = 1'h0 *)
-  wire \pick$21 ;
+  wire \pick$23 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$2786$0 ;
-  wire \port$2786$0 ;
+  input \port$2794$0 ;
+  wire \port$2794$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -19837,6 +19843,9 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   reg store__peer = 1'h0;
   output [2:0] store__slot;
   reg [2:0] store__slot = 3'h0;
+  input [1:0] stored;
+  wire [1:0] stored;
+  wire stored_peer;
   output tx_acks;
   reg tx_acks;
   output tx_frames;
@@ -20058,8 +20067,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$210  = \$209  & retransmit;
   assign \$211  = unsent >> peer;
   assign \$212  = ~ \$211 ;
-  assign \$515  = beat * 7'h40;
-  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$515 ;
+  assign \$519  = beat * 7'h40;
+  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$519 ;
   assign \$214  = m_axis__tvalid & m_axis__tready;
   assign \$215  = pbeat == cur_last_beat;
   assign \$216  = pbeat + 1'h1;
@@ -20077,91 +20086,94 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$228  = sender_state == 1'h1;
   assign \$229  = sender_state == 2'h2;
   assign \$230  = sender_state == 2'h3;
-  assign \$231  = m_axis__tvalid & m_axis__tready;
-  assign \$232  = ~ m_axis__tlast;
-  assign \$233  = \$231  & \$232 ;
-  assign \$234  = owed >> peer;
-  assign \$235  = pick_q_valid & \$234 ;
-  assign \$236  = unsent >> peer;
-  assign \$237  = \$236  ? seq : 16'h0000;
-  assign \$238  = unsent >> peer;
-  assign \$239  = \$238  ? 8'h01 : 8'h02;
-  assign \$240  = cur_type == 1'h1;
-  assign \$241  = store__hdr[3:0] == 1'h1;
-  assign \$242  = store__hdr[3:0] == 2'h3;
-  assign \$243  = \$241  | \$242 ;
-  assign \$244  = store__hdr[3:0] == 3'h4;
-  assign \$245  = store__hdr[3:0] == 3'h6;
+  assign \$231  = pick_valid ? pick : stored_peer;
+  assign \$232  = | stored;
+  assign \$233  = pick_valid | \$232 ;
+  assign \$234  = m_axis__tvalid & m_axis__tready;
+  assign \$235  = ~ m_axis__tlast;
+  assign \$236  = \$234  & \$235 ;
+  assign \$237  = owed >> peer;
+  assign \$238  = pick_q_valid & \$237 ;
+  assign \$239  = unsent >> peer;
+  assign \$240  = \$239  ? seq : 16'h0000;
+  assign \$241  = unsent >> peer;
+  assign \$242  = \$241  ? 8'h01 : 8'h02;
+  assign \$243  = cur_type == 1'h1;
+  assign \$244  = store__hdr[3:0] == 1'h1;
+  assign \$245  = store__hdr[3:0] == 2'h3;
   assign \$246  = \$244  | \$245 ;
-  assign \$247  = ! store__hdr[6:4];
-  assign \$248  = \$246  & \$247 ;
-  assign \$249  = \$243  | \$248 ;
-  assign \$250  = \$240  & \$249 ;
-  assign \$251  = store__hdr[110:95] + 3'h7;
-  assign \$253  = \$250  ? \$252  : 17'h00000;
-  assign \$254  = cur_type == 1'h1;
-  assign \$255  = store__hdr[3:0] == 1'h1;
-  assign \$256  = store__hdr[3:0] == 2'h3;
-  assign \$257  = \$255  | \$256 ;
-  assign \$258  = store__hdr[3:0] == 3'h4;
-  assign \$259  = store__hdr[3:0] == 3'h6;
+  assign \$247  = store__hdr[3:0] == 3'h4;
+  assign \$248  = store__hdr[3:0] == 3'h6;
+  assign \$249  = \$247  | \$248 ;
+  assign \$250  = ! store__hdr[6:4];
+  assign \$251  = \$249  & \$250 ;
+  assign \$252  = \$246  | \$251 ;
+  assign \$253  = \$243  & \$252 ;
+  assign \$254  = store__hdr[110:95] + 3'h7;
+  assign \$256  = \$253  ? \$255  : 17'h00000;
+  assign \$257  = cur_type == 1'h1;
+  assign \$258  = store__hdr[3:0] == 1'h1;
+  assign \$259  = store__hdr[3:0] == 2'h3;
   assign \$260  = \$258  | \$259 ;
-  assign \$261  = ! store__hdr[6:4];
-  assign \$262  = \$260  & \$261 ;
-  assign \$263  = \$257  | \$262 ;
-  assign \$264  = \$254  & \$263 ;
-  assign \$265  = store__hdr[110:95] + 3'h7;
-  assign \$267  = \$264  ? \$266  : 17'h00000;
-  assign \$268  = \$267  - 1'h1;
-  assign \$269  = beat + 1'h1;
-  assign \$270  = beat == 2'h2;
-  assign \$271  = | cur_pay_beats;
-  assign \$272  = m_axis__tvalid & m_axis__tready;
-  assign \$273  = pbeat == cur_last_beat;
-  assign \$274  = ~ any_expired;
-  assign \$275  = owed >> peer;
-  assign \$276  = pick_q_valid & \$275 ;
-  assign \$277  = \$274  & \$276 ;
-  assign \$278  = unsent >> peer;
-  assign \$279  = \$278  ? seq : 16'h0000;
-  assign \$280  = unsent >> peer;
-  assign \$281  = \$280  ? 8'h01 : 8'h02;
+  assign \$261  = store__hdr[3:0] == 3'h4;
+  assign \$262  = store__hdr[3:0] == 3'h6;
+  assign \$263  = \$261  | \$262 ;
+  assign \$264  = ! store__hdr[6:4];
+  assign \$265  = \$263  & \$264 ;
+  assign \$266  = \$260  | \$265 ;
+  assign \$267  = \$257  & \$266 ;
+  assign \$268  = store__hdr[110:95] + 3'h7;
+  assign \$270  = \$267  ? \$269  : 17'h00000;
+  assign \$271  = \$270  - 1'h1;
+  assign \$272  = beat + 1'h1;
+  assign \$273  = beat == 2'h2;
+  assign \$274  = | cur_pay_beats;
+  assign \$275  = m_axis__tvalid & m_axis__tready;
+  assign \$276  = pbeat == cur_last_beat;
+  assign \$277  = ~ any_expired;
+  assign \$278  = owed >> peer;
+  assign \$279  = pick_q_valid & \$278 ;
+  assign \$280  = \$277  & \$279 ;
+  assign \$281  = unsent >> peer;
+  assign \$282  = \$281  ? seq : 16'h0000;
+  assign \$283  = unsent >> peer;
+  assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
-    pbeat <= \$282 ;
+    pbeat <= \$285 ;
   always @(posedge clk)
-    peer <= \$283 ;
+    peer <= \$286 ;
   always @(posedge clk)
-    pick_q_valid <= \$284 ;
+    pick_q_valid <= \$287 ;
   always @(posedge clk)
-    pending <= \$285 ;
+    pending <= \$288 ;
   always @(posedge clk)
-    beat_q <= \$286 ;
+    beat_q <= \$289 ;
   always @(posedge clk)
-    crc <= \$287 ;
+    crc <= \$290 ;
   always @(posedge clk)
-    sending <= \$288 ;
+    sending <= \$291 ;
   always @(posedge clk)
-    store__peer <= \$289 ;
+    store__peer <= \$292 ;
   always @(posedge clk)
-    cur_seq <= \$290 ;
+    cur_seq <= \$293 ;
   always @(posedge clk)
-    cur_ack <= \$291 ;
+    cur_ack <= \$294 ;
   always @(posedge clk)
-    cur_nak <= \$292 ;
+    cur_nak <= \$295 ;
   always @(posedge clk)
-    cur_type <= \$293 ;
+    cur_type <= \$296 ;
   always @(posedge clk)
-    store__slot <= \$294 ;
+    store__slot <= \$297 ;
   always @(posedge clk)
-    rr <= \$295 ;
+    rr <= \$298 ;
   always @(posedge clk)
-    beat <= \$296 ;
+    beat <= \$299 ;
   always @(posedge clk)
-    sender_state <= \$297 ;
+    sender_state <= \$300 ;
   always @(posedge clk)
-    cur_pay_beats <= \$298 ;
+    cur_pay_beats <= \$301 ;
   always @(posedge clk)
-    cur_last_beat <= \$299 ;
+    cur_last_beat <= \$302 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     pick = 1'h0;
@@ -20218,7 +20230,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2786$0 ) begin
+            if (\port$2794$0 ) begin
               go_back = 2'h2;
             end
           end
@@ -20493,54 +20505,54 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$282  = store__beat;
+    \$285  = store__beat;
     if (rst) begin
-      \$282  = 3'h0;
+      \$285  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$283  = pick;
+    \$286  = \$231 ;
     if (rst) begin
-      \$283  = 1'h0;
+      \$286  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$284  = pick_valid;
+    \$287  = \$233 ;
     if (rst) begin
-      \$284  = 1'h0;
+      \$287  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$285  = 1'h0;
-    if (\$233 ) begin
-      \$285  = 1'h1;
+    \$288  = 1'h0;
+    if (\$236 ) begin
+      \$288  = 1'h1;
     end
     if (rst) begin
-      \$285  = 1'h0;
+      \$288  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$286  = beat_q;
-    if (\$233 ) begin
-      \$286  = m_axis__tdata;
+    \$289  = beat_q;
+    if (\$236 ) begin
+      \$289  = m_axis__tdata;
     end
     if (rst) begin
-      \$286  = 64'h0000000000000000;
+      \$289  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$287  = crc_now;
+    \$290  = crc_now;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$287  = 32'd4294967295;
+          end else if (\$238 ) begin
+            \$290  = 32'd4294967295;
           end
       2'h1:
           /* empty */;
@@ -20548,26 +20560,26 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$287  = 32'd4294967295;
+            if (\$280 ) begin
+              \$290  = 32'd4294967295;
             end
           end
     endcase
     if (rst) begin
-      \$287  = 32'd4294967295;
+      \$290  = 32'd4294967295;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$288  = sending;
+    \$291  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
         begin
-          \$288  = 1'h0;
+          \$291  = 1'h0;
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$288  = 1'h1;
+          end else if (\$238 ) begin
+            \$291  = 1'h1;
           end
         end
       2'h1:
@@ -20577,26 +20589,26 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$277 ) begin
-              \$288  = 1'h1;
+            if (\$280 ) begin
+              \$291  = 1'h1;
             end else begin
-              \$288  = 1'h0;
+              \$291  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$288  = 1'h0;
+      \$291  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$289  = store__peer;
+    \$292  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$289  = peer;
+          end else if (\$238 ) begin
+            \$292  = peer;
           end
       2'h1:
           /* empty */;
@@ -20604,83 +20616,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$289  = peer;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$289  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$290  = cur_seq;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$235 ) begin
-            \$290  = \$237 ;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$290  = \$279 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$290  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$291  = cur_ack;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$235 ) begin
-            \$291  = ack;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$291  = ack;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$291  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$292  = cur_nak;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$235 ) begin
-            \$292  = nak;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$292  = nak;
+            if (\$280 ) begin
+              \$292  = peer;
             end
           end
     endcase
@@ -20690,13 +20627,13 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$293  = cur_type;
+    \$293  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$293  = \$239 ;
+          end else if (\$238 ) begin
+            \$293  = \$240 ;
           end
       2'h1:
           /* empty */;
@@ -20704,24 +20641,24 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$293  = \$281 ;
+            if (\$280 ) begin
+              \$293  = \$282 ;
             end
           end
     endcase
     if (rst) begin
-      \$293  = 8'h02;
+      \$293  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$294  = store__slot;
+    \$294  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$294  = seq[2:0];
+          end else if (\$238 ) begin
+            \$294  = ack;
           end
       2'h1:
           /* empty */;
@@ -20729,24 +20666,24 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$294  = seq[2:0];
+            if (\$280 ) begin
+              \$294  = ack;
             end
           end
     endcase
     if (rst) begin
-      \$294  = 3'h0;
+      \$294  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$295  = rr;
+    \$295  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$295  = peer;
+          end else if (\$238 ) begin
+            \$295  = nak;
           end
       2'h1:
           /* empty */;
@@ -20754,8 +20691,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$295  = peer;
+            if (\$280 ) begin
+              \$295  = nak;
             end
           end
     endcase
@@ -20765,107 +20702,182 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$296  = beat;
+    \$296  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$296  = 2'h0;
+          end else if (\$238 ) begin
+            \$296  = \$242 ;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$280 ) begin
+              \$296  = \$284 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$296  = 8'h02;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$297  = store__slot;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$238 ) begin
+            \$297  = seq[2:0];
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$280 ) begin
+              \$297  = seq[2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$297  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$298  = rr;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$238 ) begin
+            \$298  = peer;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$280 ) begin
+              \$298  = peer;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$298  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$299  = beat;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$238 ) begin
+            \$299  = 2'h0;
           end
       2'h1:
           if (m_axis__tready) begin
-            \$296  = \$269 [1:0];
-            if (\$270 ) begin
-              \$296  = 2'h0;
+            \$299  = \$272 [1:0];
+            if (\$273 ) begin
+              \$299  = 2'h0;
             end
           end
       2'h2:
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$296  = 2'h0;
+            if (\$280 ) begin
+              \$299  = 2'h0;
             end
           end
     endcase
     if (rst) begin
-      \$296  = 2'h0;
+      \$299  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$297  = sender_state;
+    \$300  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$297  = 2'h1;
+          end else if (\$238 ) begin
+            \$300  = 2'h1;
           end
       2'h1:
           if (m_axis__tready) begin
-            if (\$270 ) begin
+            if (\$273 ) begin
               (* full_case = 32'd1 *)
-              if (\$271 ) begin
-                \$297  = 2'h2;
+              if (\$274 ) begin
+                \$300  = 2'h2;
               end else begin
-                \$297  = 2'h3;
+                \$300  = 2'h3;
               end
             end
           end
       2'h2:
-          if (\$272 ) begin
-            if (\$273 ) begin
-              \$297  = 2'h3;
+          if (\$275 ) begin
+            if (\$276 ) begin
+              \$300  = 2'h3;
             end
           end
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$277 ) begin
-              \$297  = 2'h1;
+            if (\$280 ) begin
+              \$300  = 2'h1;
             end else begin
-              \$297  = 2'h0;
+              \$300  = 2'h0;
             end
           end
     endcase
     if (rst) begin
-      \$297  = 2'h0;
+      \$300  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$298  = cur_pay_beats;
+    \$301  = cur_pay_beats;
     casez (sender_state)
       2'h0:
           /* empty */;
       2'h1:
-          \$298  = \$253 [3:0];
+          \$301  = \$256 [3:0];
     endcase
     if (rst) begin
-      \$298  = 4'h0;
+      \$301  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$299  = cur_last_beat;
+    \$302  = cur_last_beat;
     casez (sender_state)
       2'h0:
           /* empty */;
       2'h1:
-          \$299  = \$268 [2:0];
+          \$302  = \$271 [2:0];
     endcase
     if (rst) begin
-      \$299  = 3'h0;
+      \$302  = 3'h0;
     end
   end
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2786$0 , 1'h0 };
-  assign \pick$21  = peer;
+  assign expired = { \port$2794$0 , 1'h0 };
+  assign \pick$23  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
   assign \hdr_out.type  = cur_type;
@@ -20886,10 +20898,11 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2786$0 ;
+  assign stored_peer = stored[1];
+  assign any_expired = \port$2794$0 ;
   assign \$15  = \$14 ;
-  assign \$252  = { 3'h0, \$251 [16:3] };
-  assign \$266  = { 3'h0, \$265 [16:3] };
+  assign \$255  = { 3'h0, \$254 [16:3] };
+  assign \$269  = { 3'h0, \$268 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -21161,13 +21174,13 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$335 ;
   wire \$336 ;
   wire \$337 ;
-  wire [16:0] \$338 ;
-  wire [16:0] \$339 ;
+  wire \$338 ;
+  wire \$339 ;
   wire \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire \$343 ;
+  wire \$340 ;
+  wire [16:0] \$341 ;
+  wire [16:0] \$342 ;
+  wire [16:0] \$343 ;
   wire \$344 ;
   wire \$345 ;
   wire \$346 ;
@@ -21175,23 +21188,26 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$348 ;
   wire \$349 ;
   wire \$35 ;
-  wire [16:0] \$350 ;
-  wire [16:0] \$351 ;
-  wire [16:0] \$352 ;
-  wire \$353 ;
-  wire [4:0] \$354 ;
-  wire [4:0] \$355 ;
+  wire \$350 ;
+  wire \$351 ;
+  wire \$352 ;
+  wire [16:0] \$353 ;
+  wire [16:0] \$354 ;
+  wire [16:0] \$355 ;
   wire \$356 ;
-  wire \$357 ;
-  reg \$358 ;
-  reg [1:0] \$359 ;
+  wire [4:0] \$357 ;
+  wire [4:0] \$358 ;
+  wire \$359 ;
   wire \$36 ;
-  reg \$360 ;
-  reg [2:0] \$361 ;
-  reg [3:0] \$362 ;
-  reg [3:0] \$363 ;
-  reg [15:0] \$364 ;
-  reg \$365 ;
+  wire \$360 ;
+  reg \$361 ;
+  reg [1:0] \$362 ;
+  reg \$363 ;
+  reg [2:0] \$364 ;
+  reg [3:0] \$365 ;
+  reg [3:0] \$366 ;
+  reg [15:0] \$367 ;
+  reg \$368 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
@@ -21410,6 +21426,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   reg tx_dropped;
   output tx_msgs;
   reg tx_msgs;
+  reg writing;
   reg [63:0] dat_mem [63:0];
   initial begin
     dat_mem[0] = 64'h0000000000000000;
@@ -21481,11 +21498,11 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     if (dat_wr__en)
       dat_mem[dat_wr__addr] <= dat_wr__data;
   end
-  reg [63:0] _0_;
+  reg [5:0] _0_;
   always @(posedge clk) begin
-    _0_ <= dat_mem[{ hdr_rd__addr, read__beat }];
+    _0_ <= { hdr_rd__addr, read__beat };
   end
-  assign read__data = _0_;
+  assign read__data = dat_mem[_0_];
   reg [110:0] hdr_mem [7:0];
   initial begin
     hdr_mem[0] = 111'h0000000000000000000000000000;
@@ -21793,84 +21810,87 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   assign \$291  = ~ \$290 ;
   assign \$292  = read__beat < st_beat;
   assign \$293  = \$291  | \$292 ;
-  assign \$294  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$295  = | tx__hdr__payload[22:15];
-  assign \$296  = \$294  & \$295 ;
-  assign \$297  = ~ \$296 ;
-  assign \$298  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$299  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$300  = \$298  | \$299 ;
-  assign \$301  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$302  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$294  = read__beat == st_beat;
+  assign \$295  = writing & \$294 ;
+  assign \$296  = \$293  | \$295 ;
+  assign \$297  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$298  = | tx__hdr__payload[22:15];
+  assign \$299  = \$297  & \$298 ;
+  assign \$300  = ~ \$299 ;
+  assign \$301  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$302  = tx__hdr__payload[3:0] == 2'h3;
   assign \$303  = \$301  | \$302 ;
-  assign \$304  = ! tx__hdr__payload[6:4];
-  assign \$305  = \$303  & \$304 ;
-  assign \$306  = \$300  | \$305 ;
-  assign \$307  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$304  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$305  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$306  = \$304  | \$305 ;
+  assign \$307  = ! tx__hdr__payload[6:4];
   assign \$308  = \$306  & \$307 ;
-  assign \$309  = \$297  | \$308 ;
-  assign \$310  = 1'h0 >> tx__hdr__payload[15];
-  assign \$311  = \$309  | \$310 ;
-  assign \$312  = read__peer == tx__hdr__payload[15];
-  assign \$313  = read__busy & \$312 ;
-  assign \$314  = hdr_rd__addr == slot;
-  assign \$315  = \$313  & \$314 ;
-  assign \$316  = ~ \$315 ;
-  assign \$317  = room & \$316 ;
-  assign \$318  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$319  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$320  = \$318  | \$319 ;
-  assign \$321  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$322  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$309  = \$303  | \$308 ;
+  assign \$310  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$311  = \$309  & \$310 ;
+  assign \$312  = \$300  | \$311 ;
+  assign \$313  = 1'h0 >> tx__hdr__payload[15];
+  assign \$314  = \$312  | \$313 ;
+  assign \$315  = read__peer == tx__hdr__payload[15];
+  assign \$316  = read__busy & \$315 ;
+  assign \$317  = hdr_rd__addr == slot;
+  assign \$318  = \$316  & \$317 ;
+  assign \$319  = ~ \$318 ;
+  assign \$320  = room & \$319 ;
+  assign \$321  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$322  = tx__hdr__payload[3:0] == 2'h3;
   assign \$323  = \$321  | \$322 ;
-  assign \$324  = ! tx__hdr__payload[6:4];
-  assign \$325  = \$323  & \$324 ;
-  assign \$326  = \$320  | \$325 ;
-  assign \$327  = | tx__hdr__payload[126:111];
+  assign \$324  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$325  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$326  = \$324  | \$325 ;
+  assign \$327  = ! tx__hdr__payload[6:4];
   assign \$328  = \$326  & \$327 ;
-  assign \$329  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$330  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$331  = \$329  | \$330 ;
-  assign \$332  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$333  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$329  = \$323  | \$328 ;
+  assign \$330  = | tx__hdr__payload[126:111];
+  assign \$331  = \$329  & \$330 ;
+  assign \$332  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$333  = tx__hdr__payload[3:0] == 2'h3;
   assign \$334  = \$332  | \$333 ;
-  assign \$335  = ! tx__hdr__payload[6:4];
-  assign \$336  = \$334  & \$335 ;
-  assign \$337  = \$331  | \$336 ;
-  assign \$338  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$340  = \$337  ? \$339  : 17'h00000;
-  assign \$341  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$342  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$343  = \$341  | \$342 ;
-  assign \$344  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$345  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$335  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$336  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$337  = \$335  | \$336 ;
+  assign \$338  = ! tx__hdr__payload[6:4];
+  assign \$339  = \$337  & \$338 ;
+  assign \$340  = \$334  | \$339 ;
+  assign \$341  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$343  = \$340  ? \$342  : 17'h00000;
+  assign \$344  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$345  = tx__hdr__payload[3:0] == 2'h3;
   assign \$346  = \$344  | \$345 ;
-  assign \$347  = ! tx__hdr__payload[6:4];
-  assign \$348  = \$346  & \$347 ;
-  assign \$349  = \$343  | \$348 ;
-  assign \$350  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$352  = \$349  ? \$351  : 17'h00000;
-  assign \$353  = | \$352 ;
-  assign \$354  = st_beat + 1'h1;
-  assign \$355  = st_beats - 1'h1;
-  assign \$356  = st_beat == \$355 ;
-  assign \$357  = tx__data__valid & tx__data__payload[64];
+  assign \$347  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$348  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$349  = \$347  | \$348 ;
+  assign \$350  = ! tx__hdr__payload[6:4];
+  assign \$351  = \$349  & \$350 ;
+  assign \$352  = \$346  | \$351 ;
+  assign \$353  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$355  = \$352  ? \$354  : 17'h00000;
+  assign \$356  = | \$355 ;
+  assign \$357  = st_beat + 1'h1;
+  assign \$358  = st_beats - 1'h1;
+  assign \$359  = st_beat == \$358 ;
+  assign \$360  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    read__data_ok <= \$358 ;
+    read__data_ok <= \$361 ;
   always @(posedge clk)
-    store_state <= \$359 ;
+    store_state <= \$362 ;
   always @(posedge clk)
-    st_peer <= \$360 ;
+    st_peer <= \$363 ;
   always @(posedge clk)
-    st_slot <= \$361 ;
+    st_slot <= \$364 ;
   always @(posedge clk)
-    st_beats <= \$362 ;
+    st_beats <= \$365 ;
   always @(posedge clk)
-    st_beat <= \$363 ;
+    st_beat <= \$366 ;
   always @(posedge clk)
-    st_length <= \$364 ;
+    st_length <= \$367 ;
   always @(posedge clk)
-    filling <= \$365 ;
+    filling <= \$368 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx__hdr__ready = 1'h0;
@@ -22035,150 +22055,162 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$358  = \$293 ;
+    writing = 1'h0;
+    casez (store_state)
+      2'h0:
+          /* empty */;
+      2'h2:
+          if (tx__data__valid) begin
+            writing = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$361  = \$296 ;
     if (rst) begin
-      \$358  = 1'h0;
+      \$361  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$359  = store_state;
+    \$362  = store_state;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
+          if (\$314 ) begin
             if (tx__hdr__valid) begin
-              if (\$328 ) begin
-                \$359  = 2'h1;
+              if (\$331 ) begin
+                \$362  = 2'h1;
               end
             end
-          end else if (\$317 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              if (\$353 ) begin
-                \$359  = 2'h2;
+              if (\$356 ) begin
+                \$362  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$356 ) begin
-              \$359  = 2'h0;
+            if (\$359 ) begin
+              \$362  = 2'h0;
             end
           end
       2'h1:
-          if (\$357 ) begin
-            \$359  = 2'h0;
+          if (\$360 ) begin
+            \$362  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$359  = 2'h0;
+      \$362  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$360  = st_peer;
+    \$363  = st_peer;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
-          end else if (\$317 ) begin
+          if (\$314 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              \$360  = tx__hdr__payload[15];
+              \$363  = tx__hdr__payload[15];
             end
           end
     endcase
     if (rst) begin
-      \$360  = 1'h0;
+      \$363  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$361  = st_slot;
+    \$364  = st_slot;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
-          end else if (\$317 ) begin
+          if (\$314 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              \$361  = slot;
+              \$364  = slot;
             end
           end
     endcase
     if (rst) begin
-      \$361  = 3'h0;
+      \$364  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$362  = st_beats;
+    \$365  = st_beats;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
-          end else if (\$317 ) begin
+          if (\$314 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              \$362  = \$340 [3:0];
+              \$365  = \$343 [3:0];
             end
           end
     endcase
     if (rst) begin
-      \$362  = 4'h0;
+      \$365  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$363  = st_beat;
+    \$366  = st_beat;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
-          end else if (\$317 ) begin
+          if (\$314 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              \$363  = 4'h0;
+              \$366  = 4'h0;
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            \$363  = \$354 [3:0];
+            \$366  = \$357 [3:0];
           end
     endcase
     if (rst) begin
-      \$363  = 4'h0;
+      \$366  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$364  = st_length;
+    \$367  = st_length;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
-          end else if (\$317 ) begin
+          if (\$314 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              \$364  = tx__hdr__payload[126:111];
+              \$367  = tx__hdr__payload[126:111];
             end
           end
     endcase
     if (rst) begin
-      \$364  = 16'h0000;
+      \$367  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$365  = filling;
+    \$368  = filling;
     casez (store_state)
       2'h0:
-          if (\$311 ) begin
-          end else if (\$317 ) begin
+          if (\$314 ) begin
+          end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              if (\$353 ) begin
-                \$365  = 1'h1;
+              if (\$356 ) begin
+                \$368  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$356 ) begin
-              \$365  = 1'h0;
+            if (\$359 ) begin
+              \$368  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$365  = 1'h0;
+      \$368  = 1'h0;
     end
   end
   assign read__slot = hdr_rd__addr;
@@ -22217,6 +22249,6 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   assign \tx__data__payload.last  = tx__data__payload[64];
   assign \$77  = { 3'h0, \$76 [16:3] };
   assign \$80  = 1'h1;
-  assign \$339  = { 3'h0, \$338 [16:3] };
-  assign \$351  = { 3'h0, \$350 [16:3] };
+  assign \$342  = { 3'h0, \$341 [16:3] };
+  assign \$354  = { 3'h0, \$353 [16:3] };
 endmodule
