@@ -181,7 +181,7 @@ def test_stored_message_to_an_idle_sender_leaves_two_cycles_later():
         dut = FrameSender(P)
         model = StoringPeerModel({5: peer}, unsent={}, acks={})
 
-        async def bench(ctx):
+        async def bench(ctx, dut=dut, model=model):
             return await run_sender(ctx, dut, model, 30)
 
         frames, valid, log = simulate(dut, bench)
