@@ -94,11 +94,31 @@ class DataMover(wiring.Component):
         ]
         return burst
 
+    def _word_masks(self, m, length):
+        """A word access of ``length`` bytes: its byte strobes (``wstrb`` in the low lanes) and its bytes as a
+        data-width mask in the low lanes."""
+        word_mask = Signal(8)
+        lane_mask = Signal(self.params.data_width)
+        m.d.comb += [
+            word_mask.eq(Mux(length == 8, 0xFF, Mux(length == 4, 0x0F, Mux(length == 2, 0x03, 0x01)))),
+            lane_mask.eq(Cat(*[Mux(word_mask[i], 0xFF, 0) for i in range(8)])),
+        ]
+        return word_mask, lane_mask
+
+    def _b_wait(self, m, issuing_write, b_taken, width):
+        """Write bursts whose B response has not come: one more with each write address, one less with each B."""
+        b_wait = Signal(width)
+        with m.If(issuing_write & ~b_taken):
+            m.d.sync += b_wait.eq(b_wait + 1)
+        with m.Elif(b_taken & ~issuing_write):
+            m.d.sync += b_wait.eq(b_wait - 1)
+        return b_wait
+
     def elaborate(self, platform):
         p = self.params
         m = Module()
         mem, rx, tx = self.mem, self.rx_data, self.tx_data
-        dw, bb, lane_bits = p.data_width, p.beat_bytes, p.lane_bits
+        bb, lane_bits = p.beat_bytes, p.lane_bits
         max_beats = p.max_line_bytes >> lane_bits
         cw = max_beats.bit_length()          # counts 0 .. max_beats
         paddr = Signal(p.paddr_width)
@@ -109,12 +129,7 @@ class DataMover(wiring.Component):
         lane = paddr[:lane_bits]
         beats = Signal(cw)                   # beats of the whole request
         m.d.comb += beats.eq(Mux(line, (length >> lane_bits)[:cw], 1))
-        word_mask = Signal(8)
-        lane_mask = Signal(dw)        # the word's bytes, in the low lanes
-        m.d.comb += [
-            word_mask.eq(Mux(length == 8, 0xFF, Mux(length == 4, 0x0F, Mux(length == 2, 0x03, 0x01)))),
-            lane_mask.eq(Cat(*[Mux(word_mask[i], 0xFF, 0) for i in range(8)])),
-        ]
+        word_mask, lane_mask = self._word_masks(m, length)
 
         # Address issuer: the request as bursts of at most 256 beats that never cross a 4 KiB boundary
         # (AXI rule; the checker already keeps a line inside its page). ``a_addr``/``a_left`` are the
@@ -167,12 +182,7 @@ class DataMover(wiring.Component):
             m.d.sync += [a_addr.eq(a_addr + (burst << lane_bits)), a_left.eq(a_left - burst)]
 
         beat = Signal(cw)                # read: beats passed on; write: beats left in the current burst
-        b_wait = Signal(cw)              # write bursts whose B response has not come
-        b_taken = mem.bvalid & mem.bready
-        with m.If(issuing & write & ~b_taken):
-            m.d.sync += b_wait.eq(b_wait + 1)
-        with m.Elif(b_taken & ~(issuing & write)):
-            m.d.sync += b_wait.eq(b_wait - 1)
+        b_wait = self._b_wait(m, issuing & write, mem.bvalid & mem.bready, cw)
         last = beat == beats - 1
 
         hdr_sent = Signal()              # a read's header was taken while its first AR waited
