@@ -53,6 +53,30 @@ def test_threads_compute_in_parallel_and_stall_together_on_faults():
         Timing(threads=0)
 
 
+def test_threads_stall_alone_with_stalls_own():
+    """``stalls="own"`` (the non-blocking ExCache): a fault stalls only the thread whose access faulted, so the
+    faults of different threads overlap; the counts are the same, attributed per thread."""
+    a = _rows([0, 8, 16], [OP_READ] * 3, think=10)
+    b = _rows([4096, 4104, 8192], [OP_WRITE] * 3, think=1)
+    w = np.concatenate([a, b])
+    seen, thread = interleave_threads(w, 2, with_thread=True)
+    assert thread.tolist() == [0, 1, 0, 1, 0, 1]
+    # Pages 0 (a), 1 (b, written), 0 (a), 1 (b), 0 (a), 2 (b) in a one-page cache: a has 1 first touch and
+    # 2 swap-ins, each evicting b's dirty page 1 (2 dirty evictions, counted for a, whose fault caused them);
+    # b has 2 first touches and 1 swap-in, each evicting a's clean page 0.
+    assert page_cache_misses(seen, 4096, thread=thread, threads=2) == ([2, 1], [2, 0], [1, 2])
+    assert page_cache_misses(seen, 4096) == (3, 2, 3)
+    dev = SwapDevice("d", 1.0, dirty_evict_us=1.0, first_touch_us=1.0)
+    own = baseline_cycles(w, [4096], Timing(clock_hz=1e9, local_access_cycles=2, threads=2, devices=(dev,),
+                                            stalls="own"))
+    both = baseline_cycles(w, [4096], Timing(clock_hz=1e9, local_access_cycles=2, threads=2, devices=(dev,)))
+    assert own["faults"] == both["faults"] == {4096: (3, 2, 3)}
+    assert own["d"][4096] == max(36 + 5 * 1000, 9 + 3 * 1000)
+    assert both["d"][4096] == 36 + 8 * 1000
+    with pytest.raises(DisaggError, match="stalls must be one of all, own"):
+        Timing(stalls="some")
+
+
 def test_legoos_preset_workload_shards_into_four_equal_threads():
     from emu.experiments.legoos import EXCACHE_SIZES, FACTOR, LINE, THREADS, preset_workload, shard_threads
     from emu.workloads.threads import split_stream
