@@ -10,8 +10,10 @@ passes over per-layer weights, gradients and activations) with a 0.9 GB / FACTOR
 4 CPU threads each working on its share of every tensor (:func:`shard_threads`), ExCache sizes
 128/256/512 MB / FACTOR with LegoOS's 4 KiB lines, a link latency giving a remote line fetch of a few us
 (docs/timing.md), and the swap baselines with the same capacities, charged for first touches and dirty
-evictions the way the RTL is (:func:`emu.baselines.rtl_charged`). The ExCache is the one on main: blocking,
-one miss in flight. See docs/experiments/legoos-slowdown.md for what matches and what not.
+evictions the way the RTL is (:func:`emu.baselines.rtl_charged`). The ExCache is non-blocking (:data:`MSHRS`
+miss status holding registers, its lines in local memory as disagg run's default): a miss stalls only the
+thread that made it, so the baselines' faults stall only their own thread too (``Timing.stalls = "own"``).
+See docs/experiments/legoos-slowdown.md for what matches and what not.
 """
 
 from dataclasses import replace
@@ -22,8 +24,9 @@ import numpy as np
 from ..errors import DisaggError
 from ..sweeps import SIZE, Axis, SweepOptions, config_and_timing, plot, print_table, run_sweep, write_outputs
 
-__all__ = ["FACTOR", "WORKING_SET", "EXCACHE_SIZES", "PARAMS", "CLOCK_MHZ", "LINK_LATENCY", "LINE", "THREADS",
-           "SHARD_BYTES", "shard_threads", "preset_workload", "run_preset"]
+__all__ = ["FACTOR", "WORKING_SET", "EXCACHE_SIZES", "PARAMS", "CLOCK_MHZ", "LINK_LATENCY", "LINE", "THREADS", "MSHRS",
+           "PRESET_OVERRIDES",
+           "SHARD_BYTES", "shard_threads", "preset_workload", "preset_timing", "run_preset"]
 
 #: Scale factor: 0.9 GB / 64 = 13.5 MiB; the smallest ExCache (128 MB / 64 = 2 MiB) holds 512 lines of 4 KiB.
 FACTOR = 64
@@ -46,6 +49,9 @@ LINK_LATENCY = 500
 LINE = 4096
 #: CPU threads, as LegoOS's TensorFlow run.
 THREADS = 4
+#: ExCache miss status holding registers (issue 13's default of the non-blocking ExCache): each of the blocking
+#: threads keeps its miss in flight while the others go on.
+MSHRS = 8
 #: Each thread takes every THREADS-th block of this many bytes of every tensor (TensorFlow's intra-op thread
 #: pool splits an element-wise or matrix operation into contiguous ranges, one per thread).
 SHARD_BYTES = 16 << 10
@@ -76,16 +82,28 @@ def preset_workload(seed=0, factor=FACTOR):
     return params, shard_threads(generate("mltrain", seed=seed, **params))
 
 
+#: The preset's settings (before the user's --set overrides).
+PRESET_OVERRIDES = (f"system.clock_mhz={CLOCK_MHZ}", f"link.latency={LINK_LATENCY}", f"cache.line_bytes={LINE}",
+                    f"cpu.threads={THREADS}", f"cache.mshrs={MSHRS}")
+
+
+def preset_timing(config, timing):
+    """The baselines' timing charged the way the RTL of ``config`` is: first touches and dirty evictions a page
+    transfer each (:func:`emu.baselines.rtl_charged`), and a fault stalls its own thread only if the ExCache has
+    MSHRs (every thread with the blocking one, e.g. after ``--set cache.mshrs=1``)."""
+    from ..baselines import rtl_charged
+    return replace(timing, devices=rtl_charged(timing.devices), stalls="own" if config.cache.mshrs > 1 else "all")
+
+
 def run_preset(options: SweepOptions):
     """Run the preset with ``options`` (engine, output folder, overrides); print the table; return 0."""
-    from ..baselines import rtl_charged
     from ..workloads.scale import scale_size
 
     params, workload = preset_workload(options.seed)
     axes = [Axis(SIZE, tuple(scale_size(s, FACTOR) for s in EXCACHE_SIZES))]
-    base_config, timing = config_and_timing(options, (f"system.clock_mhz={CLOCK_MHZ}", f"link.latency={LINK_LATENCY}",
-                                                      f"cache.line_bytes={LINE}", f"cpu.threads={THREADS}"))
-    timing = replace(timing, devices=rtl_charged(timing.devices))
+    base_config, timing = config_and_timing(options, PRESET_OVERRIDES)
+    timing = preset_timing(base_config, timing)
+    stalls = timing.stalls
     out = options.out or Path("build") / "sweep" / "legoos"
     result = run_sweep(workload, axes, base_config=base_config, out=out, timing=timing, log=print,
                        **options.engine_kwargs())
@@ -93,7 +111,9 @@ def run_preset(options: SweepOptions):
             "factor": FACTOR, "seed": options.seed, "accesses": int(len(workload)),
             "full_scale_excache_bytes": list(EXCACHE_SIZES), "link_latency": LINK_LATENCY,
             "line_bytes": LINE, "clock_mhz": CLOCK_MHZ, "threads": THREADS, "shard_bytes": SHARD_BYTES,
-            "baselines": "first touches and dirty evictions charged a page transfer each (emu.baselines.rtl_charged)",
+            "mshrs": base_config.cache.mshrs, "rx_cut_through": base_config.cache.rx_cut_through,
+            "baselines": "first touches and dirty evictions charged a page transfer each (emu.baselines.rtl_charged); "
+                         f"a fault stalls {'its own thread' if stalls == 'own' else 'every thread'}",
             "where": result.where}
     paths = write_outputs(result, out, meta=meta, timing=result.timing, axes=axes,
                           title=f"mltrain at 1/{FACTOR} scale (sizes shown at full scale)")

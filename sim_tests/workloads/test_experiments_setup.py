@@ -92,6 +92,24 @@ def test_legoos_preset_workload_shards_into_four_equal_threads():
         shard_threads(_rows([0, 8, 16 << 10], [OP_READ] * 3), threads=2)
 
 
+def test_legoos_preset_is_non_blocking_and_its_baselines_stall_alone():
+    """The preset's ExCache has 8 MSHRs with its lines in local memory (disagg run's default store), 4 KiB lines
+    and 4 threads; a configuration of it is valid, and the preset charges its baselines with per-thread stalls."""
+    from emu.config import load_config
+    from emu.experiments.legoos import MSHRS, PRESET_OVERRIDES
+    from emu.sweeps import SweepOptions, config_and_timing
+    config = load_config(None, list(PRESET_OVERRIDES))
+    p = config.params.excache
+    assert (p.mshrs, p.line_store, p.line_bytes, config.cpu.threads) == (MSHRS, "axi", 4096, 4) and MSHRS == 8
+    from emu.experiments.legoos import preset_timing
+    base, timing = config_and_timing(SweepOptions(), PRESET_OVERRIDES)
+    charged = preset_timing(base, timing)
+    assert base.cache.mshrs == 8 and charged.threads == 4 and charged.stalls == "own"
+    assert charged.devices == rtl_charged(timing.devices)
+    blocking, timing1 = config_and_timing(SweepOptions(overrides=("cache.mshrs=1",)), PRESET_OVERRIDES)
+    assert preset_timing(blocking, timing1).stalls == "all"
+
+
 def test_clio_link_is_10_gbps_and_sizes_are_checked(capsys):
     from emu.experiments.clio import link_bandwidth, main
     assert link_bandwidth(250.0) == 5.0                   # 10 Gb/s = 1.25 GB/s = 5 B per 4 ns cycle
