@@ -11026,8 +11026,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .match_vpn(rx_hdr__payload[94:59]),
     .pending(irq),
     .pop(pop),
-    .\port$3306$0 (\$2 ),
-    .\port$3306$20 (\$3 ),
+    .\port$3326$0 (\$2 ),
+    .\port$3326$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -11126,8 +11126,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3306$0 (\$2 ),
-    .\port$3306$20 (\$3 ),
+    .\port$3326$0 (\$2 ),
+    .\port$3326$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -11674,8 +11674,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, m0__arready, m0__rlast, m0__rvalid, m0__awready, m0__wready, m0__bvalid, m1__arready, m1__rlast
-, m1__rvalid, m1__awready, m1__wready, m1__bvalid, m2__arready, m2__rlast, m2__rvalid, m2__awready, m2__wready, m2__bvalid, axi__arready, axi__rvalid, axi__rlast, m0__rdata, m0__req, m0__arvalid, m0__araddr, m0__arlen, m0__rready, m1__awaddr, m1__awlen
-, m1__arvalid, m1__araddr, m1__arlen, m1__req, m1__awvalid, m1__bready, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__rready, m2__req, m2__arvalid, m2__araddr, m2__arlen, m2__rready, m2__awvalid, m2__awaddr, m2__awlen, m2__wvalid, m2__wlast
+, m1__rvalid, m1__awready, m1__wready, m1__bvalid, m2__arready, m2__rlast, m2__rvalid, m2__awready, m2__wready, m2__bvalid, axi__arready, axi__rvalid, axi__rlast, m0__rdata, m0__req, m0__arvalid, m0__araddr, m0__arlen, m0__rready, m1__arvalid, m1__araddr
+, m1__arlen, m1__awaddr, m1__awlen, m1__req, m1__awvalid, m1__bready, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__rready, m2__req, m2__arvalid, m2__araddr, m2__arlen, m2__rready, m2__awvalid, m2__awaddr, m2__awlen, m2__wvalid, m2__wlast
 , m2__wdata, m2__wstrb, m2__bready, axi__awready, axi__wready, axi__bvalid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [2:0] \$1 ;
@@ -12043,7 +12043,7 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, match_pid, match_vpn, fault__resolve, \port$3306$0 , \port$3306$20 , \head$16 , head_cmd, push, pop, take
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, match_pid, match_vpn, fault__resolve, \port$3326$0 , \port$3326$20 , \head$16 , head_cmd, push, pop, take
 , rearm, alt_pid, alt_vpn, push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -12205,10 +12205,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3306$0 ;
-  wire [11:0] \port$3306$0 ;
-  output [55:0] \port$3306$20 ;
-  wire [55:0] \port$3306$20 ;
+  output [11:0] \port$3326$0 ;
+  wire [11:0] \port$3326$0 ;
+  output [55:0] \port$3326$20 ;
+  wire [55:0] \port$3326$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12624,8 +12624,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3306$0  = h[11:0];
-  assign \port$3306$20  = h[75:20];
+  assign \port$3326$0  = h[11:0];
+  assign \port$3326$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -12682,121 +12682,134 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req, mem__awvalid
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen, mem__req, mem__awvalid
 , mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [11:0] \$1 ;
-  wire \$10 ;
+  wire [10:0] \$10 ;
   wire \$100 ;
   wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  reg [31:0] \$104 ;
-  reg \$105 ;
-  reg \$106 ;
-  reg [15:0] \$107 ;
-  reg \$108 ;
-  reg \$109 ;
+  wire [6:0] \$102 ;
+  wire [63:0] \$103 ;
+  wire [63:0] \$104 ;
+  wire \$105 ;
+  wire [10:0] \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
   wire \$11 ;
-  reg [31:0] \$110 ;
-  reg [8:0] \$111 ;
-  reg [31:0] \$112 ;
-  reg [9:0] \$113 ;
-  reg [9:0] \$114 ;
-  reg [9:0] \$115 ;
-  reg \$116 ;
-  reg [2:0] \$117 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  reg [31:0] \$116 ;
+  reg \$117 ;
+  reg \$118 ;
+  reg [15:0] \$119 ;
   wire \$12 ;
+  reg \$120 ;
+  reg \$121 ;
+  reg [31:0] \$122 ;
+  reg [8:0] \$123 ;
+  reg [31:0] \$124 ;
+  reg [9:0] \$125 ;
+  reg \$126 ;
+  reg [9:0] \$127 ;
+  reg [9:0] \$128 ;
+  reg \$129 ;
   wire \$13 ;
+  reg [2:0] \$130 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire [10:0] \$17 ;
-  wire [10:0] \$18 ;
-  wire \$19 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire [10:0] \$19 ;
   wire [11:0] \$2 ;
-  wire \$20 ;
+  wire [10:0] \$20 ;
   wire \$21 ;
-  wire [10:0] \$22 ;
+  wire \$22 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
+  wire [10:0] \$26 ;
   wire \$27 ;
   wire \$28 ;
   wire \$29 ;
   wire [32:0] \$3 ;
-  wire [10:0] \$30 ;
-  wire [10:0] \$31 ;
+  wire \$30 ;
+  wire \$31 ;
   wire \$32 ;
   wire \$33 ;
-  wire [15:0] \$34 ;
-  wire \$35 ;
+  wire [10:0] \$34 ;
+  wire [10:0] \$35 ;
   wire \$36 ;
   wire \$37 ;
-  wire [1:0] \$38 ;
-  wire [3:0] \$39 ;
+  wire [15:0] \$38 ;
+  wire \$39 ;
   wire [8:0] \$4 ;
-  wire [7:0] \$40 ;
-  wire [7:0] \$41 ;
-  wire [7:0] \$42 ;
-  wire [7:0] \$43 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire [1:0] \$42 ;
+  wire [3:0] \$43 ;
   wire [7:0] \$44 ;
   wire [7:0] \$45 ;
   wire [7:0] \$46 ;
   wire [7:0] \$47 ;
-  wire [13:0] \$48 ;
-  wire [13:0] \$49 ;
+  wire [7:0] \$48 ;
+  wire [7:0] \$49 ;
   wire [10:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire [10:0] \$54 ;
-  wire [10:0] \$55 ;
-  wire [32:0] \$56 ;
-  wire [15:0] \$57 ;
-  wire [13:0] \$58 ;
-  wire [13:0] \$59 ;
-  wire [11:0] \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire [10:0] \$64 ;
-  wire [10:0] \$65 ;
-  wire [9:0] \$66 ;
+  wire [7:0] \$50 ;
+  wire [7:0] \$51 ;
+  wire [13:0] \$52 ;
+  wire [13:0] \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire [10:0] \$58 ;
+  wire [10:0] \$59 ;
+  wire \$6 ;
+  wire [32:0] \$60 ;
+  wire [15:0] \$61 ;
+  wire [13:0] \$62 ;
+  wire [13:0] \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
   wire \$67 ;
-  wire [9:0] \$68 ;
-  wire [9:0] \$69 ;
-  wire [32:0] \$7 ;
-  wire \$70 ;
-  wire \$71 ;
+  wire [10:0] \$68 ;
+  wire [10:0] \$69 ;
+  wire \$7 ;
+  wire [9:0] \$70 ;
+  wire [9:0] \$71 ;
   wire \$72 ;
-  wire [63:0] \$73 ;
-  wire [6:0] \$74 ;
-  wire [190:0] \$75 ;
-  wire [14:0] \$76 ;
+  wire [9:0] \$73 ;
+  wire [9:0] \$74 ;
+  wire \$75 ;
+  wire \$76 ;
   wire \$77 ;
   wire \$78 ;
   wire \$79 ;
-  wire [10:0] \$8 ;
+  wire [11:0] \$8 ;
   wire \$80 ;
-  wire [10:0] \$81 ;
+  wire \$81 ;
   wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
+  wire [63:0] \$83 ;
+  wire [6:0] \$84 ;
+  wire [190:0] \$85 ;
+  wire [14:0] \$86 ;
   wire \$87 ;
   wire \$88 ;
   wire \$89 ;
-  wire \$9 ;
-  wire [6:0] \$90 ;
-  wire [63:0] \$91 ;
-  wire [63:0] \$92 ;
-  wire \$93 ;
-  wire [10:0] \$94 ;
+  wire [32:0] \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire [10:0] \$93 ;
+  wire \$94 ;
   wire \$95 ;
   wire \$96 ;
   wire \$97 ;
@@ -12815,6 +12828,8 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
   reg done;
   input drain;
   wire drain;
+  reg early;
+  reg early_taken = 1'h0;
   input hdr_ready;
   wire hdr_ready;
   reg hdr_sent = 1'h0;
@@ -12906,399 +12921,398 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
   wire [7:0] word_mask;
   wire write;
   assign \$2  = pre ? \$1  : 12'h000;
-  assign \$3  = \$56 [31:0] + \$2 ;
+  assign \$3  = \$60 [31:0] + \$2 ;
   assign \$4  = pre ? pre_beats : 9'h000;
   assign \$5  = n_left - \$4 ;
-  assign \$7  = a_addr + \$6 ;
-  assign \$8  = a_left - \$55 [8:0];
-  assign \$9  = issuing & \$signal ;
-  assign \$10  = mem__bvalid & mem__bready;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = mem__bvalid & mem__bready;
-  assign \$14  = issuing & \$signal ;
-  assign \$15  = ~ \$14 ;
-  assign \$16  = \$13  & \$15 ;
-  assign \$17  = b_wait + 1'h1;
-  assign \$18  = b_wait - 1'h1;
-  assign \$19  = hdr_sent | hdr_ready;
-  assign \$20  = mem__arready & \$19 ;
-  assign \$21  = rx_data__valid & mem__wready;
-  assign \$22  = beat - 1'h1;
-  assign \$23  = beat == 1'h1;
-  assign \$24  = | a_left;
-  assign \$25  = \$23  & \$24 ;
-  assign \$26  = beat == 1'h1;
-  assign \$27  = b_wait == 1'h1;
-  assign \$28  = mem__bvalid & \$27 ;
-  assign \$29  = mem__rvalid & tx_data__ready;
-  assign \$30  = beat + 1'h1;
-  assign \$31  = beats - 1'h1;
-  assign \$32  = beat == \$31 ;
-  assign \$33  = rx_data__valid & rx_data__payload[64];
-  assign beats = line ? \$34 [9:0] : 10'h001;
-  assign \$35  = length == 4'h8;
-  assign \$36  = length == 3'h4;
-  assign \$37  = length == 2'h2;
-  assign \$38  = \$37  ? 2'h3 : 2'h1;
-  assign \$39  = \$36  ? 4'hf : { 2'h0, \$38  };
-  assign word_mask = \$35  ? 8'hff : { 4'h0, \$39  };
-  assign \$40  = word_mask[0] ? 8'hff : 8'h00;
-  assign \$41  = word_mask[1] ? 8'hff : 8'h00;
-  assign \$42  = word_mask[2] ? 8'hff : 8'h00;
-  assign \$43  = word_mask[3] ? 8'hff : 8'h00;
-  assign \$44  = word_mask[4] ? 8'hff : 8'h00;
-  assign \$45  = word_mask[5] ? 8'hff : 8'h00;
-  assign \$46  = word_mask[6] ? 8'hff : 8'h00;
-  assign \$47  = word_mask[7] ? 8'hff : 8'h00;
-  assign \$48  = 13'h1000 - a_addr[11:0];
-  assign \$50  = a_left < \$49 [10:0];
-  assign \$51  = a_left < 9'h100;
-  assign \$52  = \$50  & \$51 ;
-  assign \$53  = \$49 [10:0] < 9'h100;
-  assign \$54  = \$53  ? \$49 [10:0] : 11'h100;
-  assign \$55  = \$52  ? { 1'h0, a_left } : \$54 ;
-  assign n_left = \port$1035$119 [33] ? \$57 [9:0] : 10'h001;
-  assign \$58  = 13'h1000 - \$56 [11:0];
-  assign \$60  = n_left < \$59 [10:0];
-  assign \$61  = n_left < 9'h100;
-  assign \$62  = \$60  & \$61 ;
-  assign \$63  = \$59 [10:0] < 9'h100;
-  assign \$64  = \$63  ? \$59 [10:0] : 11'h100;
-  assign \$65  = \$62  ? { 1'h0, n_left } : \$64 ;
-  assign \$66  = \$55 [8:0] - 1'h1;
-  assign \$67  = mem__awvalid & mem__awready;
-  assign \$68  = pre_beats - 1'h1;
-  assign \$69  = \$55 [8:0] - 1'h1;
-  assign \$70  = own_ar & mem__arready;
-  assign \$71  = ~ hdr_sent;
-  assign \$72  = beat == 1'h1;
-  assign \$73  = rx_data__payload[63:0] & { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
-  assign \$74  = paddr[2:0] * 4'h8;
-  assign \$75  = \$73  << \$74 ;
-  assign \$76  = word_mask << paddr[2:0];
-  assign \$77  = b_wait == 1'h1;
-  assign \$78  = mem__bvalid & \$77 ;
-  assign \$79  = | a_left;
-  assign \$80  = | a_left;
-  assign \$81  = beats - 1'h1;
-  assign \$82  = beat == \$81 ;
-  assign \$83  = | a_left;
-  assign \$84  = ~ \$83 ;
-  assign \$85  = ~ pre;
-  assign \$86  = \$84  & \$85 ;
-  assign \$87  = ~ pre_asking;
-  assign \$88  = \$86  & \$87 ;
-  assign \$89  = \$88  & next_read;
-  assign \$90  = paddr[2:0] * 4'h8;
-  assign \$91  = mem__rdata >> \$90 ;
-  assign \$92  = \$91  & { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
-  assign \$93  = mem__rvalid & tx_data__ready;
-  assign \$94  = beats - 1'h1;
-  assign \$95  = beat == \$94 ;
-  assign \$96  = rx_data__valid & rx_data__payload[64];
-  assign \$97  = ! mover_fsm_state;
-  assign \$98  = mover_fsm_state == 1'h1;
-  assign \$99  = mover_fsm_state == 2'h2;
-  assign \$100  = mover_fsm_state == 2'h3;
-  assign \$101  = mover_fsm_state == 3'h4;
-  assign \$102  = mover_fsm_state == 3'h5;
-  assign \$103  = mover_fsm_state == 3'h6;
+  assign \$6  = early & mem__arready;
+  assign \$7  = issuing | early_taken;
+  assign \$9  = a_addr + \$8 ;
+  assign \$10  = a_left - \$59 [8:0];
+  assign \$11  = issuing & \$signal ;
+  assign \$12  = mem__bvalid & mem__bready;
+  assign \$13  = ~ \$12 ;
+  assign \$14  = \$11  & \$13 ;
+  assign \$15  = mem__bvalid & mem__bready;
+  assign \$16  = issuing & \$signal ;
+  assign \$17  = ~ \$16 ;
+  assign \$18  = \$15  & \$17 ;
+  assign \$19  = b_wait + 1'h1;
+  assign \$20  = b_wait - 1'h1;
+  assign \$21  = early & mem__arready;
+  assign \$22  = pre | \$21 ;
+  assign \$23  = hdr_sent | hdr_ready;
+  assign \$24  = mem__arready & \$23 ;
+  assign \$25  = rx_data__valid & mem__wready;
+  assign \$26  = beat - 1'h1;
+  assign \$27  = beat == 1'h1;
+  assign \$28  = | a_left;
+  assign \$29  = \$27  & \$28 ;
+  assign \$30  = beat == 1'h1;
+  assign \$31  = b_wait == 1'h1;
+  assign \$32  = mem__bvalid & \$31 ;
+  assign \$33  = mem__rvalid & tx_data__ready;
+  assign \$34  = beat + 1'h1;
+  assign \$35  = beats - 1'h1;
+  assign \$36  = beat == \$35 ;
+  assign \$37  = rx_data__valid & rx_data__payload[64];
+  assign beats = line ? \$38 [9:0] : 10'h001;
+  assign \$39  = length == 4'h8;
+  assign \$40  = length == 3'h4;
+  assign \$41  = length == 2'h2;
+  assign \$42  = \$41  ? 2'h3 : 2'h1;
+  assign \$43  = \$40  ? 4'hf : { 2'h0, \$42  };
+  assign word_mask = \$39  ? 8'hff : { 4'h0, \$43  };
+  assign \$44  = word_mask[0] ? 8'hff : 8'h00;
+  assign \$45  = word_mask[1] ? 8'hff : 8'h00;
+  assign \$46  = word_mask[2] ? 8'hff : 8'h00;
+  assign \$47  = word_mask[3] ? 8'hff : 8'h00;
+  assign \$48  = word_mask[4] ? 8'hff : 8'h00;
+  assign \$49  = word_mask[5] ? 8'hff : 8'h00;
+  assign \$50  = word_mask[6] ? 8'hff : 8'h00;
+  assign \$51  = word_mask[7] ? 8'hff : 8'h00;
+  assign \$52  = 13'h1000 - a_addr[11:0];
+  assign \$54  = a_left < \$53 [10:0];
+  assign \$55  = a_left < 9'h100;
+  assign \$56  = \$54  & \$55 ;
+  assign \$57  = \$53 [10:0] < 9'h100;
+  assign \$58  = \$57  ? \$53 [10:0] : 11'h100;
+  assign \$59  = \$56  ? { 1'h0, a_left } : \$58 ;
+  assign n_left = \port$1035$119 [33] ? \$61 [9:0] : 10'h001;
+  assign \$62  = 13'h1000 - \$60 [11:0];
+  assign \$64  = n_left < \$63 [10:0];
+  assign \$65  = n_left < 9'h100;
+  assign \$66  = \$64  & \$65 ;
+  assign \$67  = \$63 [10:0] < 9'h100;
+  assign \$68  = \$67  ? \$63 [10:0] : 11'h100;
+  assign \$69  = \$66  ? { 1'h0, n_left } : \$68 ;
+  assign \$70  = \$69 [8:0] - 1'h1;
+  assign \$71  = \$59 [8:0] - 1'h1;
+  assign \$72  = mem__awvalid & mem__awready;
+  assign \$73  = pre_beats - 1'h1;
+  assign \$74  = \$59 [8:0] - 1'h1;
+  assign \$75  = own_ar & mem__arready;
+  assign \$76  = pre | early;
+  assign \$77  = ~ \port$1035$119 [32];
+  assign \$78  = start & \$77 ;
+  assign \$79  = ~ pre;
+  assign \$80  = \$78  & \$79 ;
+  assign \$81  = ~ hdr_sent;
+  assign \$82  = beat == 1'h1;
+  assign \$83  = rx_data__payload[63:0] & { \$51 , \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44  };
+  assign \$84  = paddr[2:0] * 4'h8;
+  assign \$85  = \$83  << \$84 ;
+  assign \$86  = word_mask << paddr[2:0];
+  assign \$87  = b_wait == 1'h1;
+  assign \$88  = mem__bvalid & \$87 ;
+  assign \$89  = | a_left;
+  assign \$90  = ~ early_taken;
+  assign \$91  = \$89  & \$90 ;
+  assign \$92  = | a_left;
+  assign \$93  = beats - 1'h1;
+  assign \$94  = beat == \$93 ;
+  assign \$95  = | a_left;
+  assign \$96  = ~ \$95 ;
+  assign \$97  = ~ pre;
+  assign \$98  = \$96  & \$97 ;
+  assign \$99  = ~ pre_asking;
+  assign \$100  = \$98  & \$99 ;
+  assign \$101  = \$100  & next_read;
+  assign \$102  = paddr[2:0] * 4'h8;
+  assign \$103  = mem__rdata >> \$102 ;
+  assign \$104  = \$103  & { \$51 , \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44  };
+  assign \$105  = mem__rvalid & tx_data__ready;
+  assign \$106  = beats - 1'h1;
+  assign \$107  = beat == \$106 ;
+  assign \$108  = rx_data__valid & rx_data__payload[64];
+  assign \$109  = ! mover_fsm_state;
+  assign \$110  = mover_fsm_state == 1'h1;
+  assign \$111  = mover_fsm_state == 2'h2;
+  assign \$112  = mover_fsm_state == 2'h3;
+  assign \$113  = mover_fsm_state == 3'h4;
+  assign \$114  = mover_fsm_state == 3'h5;
+  assign \$115  = mover_fsm_state == 3'h6;
   always @(posedge clk)
-    paddr <= \$104 ;
+    paddr <= \$116 ;
   always @(posedge clk)
-    \$signal  <= \$105 ;
+    \$signal  <= \$117 ;
   always @(posedge clk)
-    line <= \$106 ;
+    line <= \$118 ;
   always @(posedge clk)
-    length <= \$107 ;
+    length <= \$119 ;
   always @(posedge clk)
-    pre <= \$108 ;
+    pre <= \$120 ;
   always @(posedge clk)
-    pre_asking <= \$109 ;
+    pre_asking <= \$121 ;
   always @(posedge clk)
-    pre_addr <= \$110 ;
+    pre_addr <= \$122 ;
   always @(posedge clk)
-    pre_beats <= \$111 ;
+    pre_beats <= \$123 ;
   always @(posedge clk)
-    a_addr <= \$112 ;
+    a_addr <= \$124 ;
   always @(posedge clk)
-    a_left <= \$113 ;
+    a_left <= \$125 ;
   always @(posedge clk)
-    b_wait <= \$114 ;
+    early_taken <= \$126 ;
   always @(posedge clk)
-    beat <= \$115 ;
+    b_wait <= \$127 ;
   always @(posedge clk)
-    hdr_sent <= \$116 ;
+    beat <= \$128 ;
   always @(posedge clk)
-    mover_fsm_state <= \$117 ;
+    hdr_sent <= \$129 ;
+  always @(posedge clk)
+    mover_fsm_state <= \$130 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$104  = paddr;
+    \$116  = paddr;
     if (start) begin
-      \$104  = \port$1035$119 [31:0];
+      \$116  = \port$1035$119 [31:0];
     end
     if (rst) begin
-      \$104  = 32'd0;
+      \$116  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$105  = \$signal ;
+    \$117  = \$signal ;
     if (start) begin
-      \$105  = \port$1035$119 [32];
+      \$117  = \port$1035$119 [32];
     end
     if (rst) begin
-      \$105  = 1'h0;
+      \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$106  = line;
+    \$118  = line;
     if (start) begin
-      \$106  = \port$1035$119 [33];
+      \$118  = \port$1035$119 [33];
     end
     if (rst) begin
-      \$106  = 1'h0;
+      \$118  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$107  = length;
+    \$119  = length;
     if (start) begin
-      \$107  = \length$10 ;
+      \$119  = \length$10 ;
     end
     if (rst) begin
-      \$107  = 16'h0000;
+      \$119  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$108  = pre;
+    \$120  = pre;
     if (pre_decide) begin
-      \$108  = 1'h1;
+      \$120  = 1'h1;
     end
     casez (mover_fsm_state)
       3'h0:
           if (start) begin
-            \$108  = 1'h0;
+            \$120  = 1'h0;
           end
     endcase
     if (rst) begin
-      \$108  = 1'h0;
+      \$120  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$109  = pre_asking;
+    \$121  = pre_asking;
     if (pre_decide) begin
-      \$109  = 1'h1;
+      \$121  = 1'h1;
     end
-    if (\$signal ) begin
+    if (early) begin
+    end else if (\$signal ) begin
     end else if (pre_asking) begin
       if (mem__arready) begin
-        \$109  = 1'h0;
+        \$121  = 1'h0;
       end
     end
     if (rst) begin
-      \$109  = 1'h0;
+      \$121  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$110  = pre_addr;
+    \$122  = pre_addr;
     if (pre_decide) begin
-      \$110  = \$56 [31:0];
+      \$122  = \$60 [31:0];
     end
     if (rst) begin
-      \$110  = 32'd0;
+      \$122  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$111  = pre_beats;
+    \$123  = pre_beats;
     if (pre_decide) begin
-      \$111  = \$65 [8:0];
+      \$123  = \$69 [8:0];
     end
     if (rst) begin
-      \$111  = 9'h000;
+      \$123  = 9'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$112  = a_addr;
+    \$124  = a_addr;
     if (start) begin
-      \$112  = \$3 [31:0];
+      \$124  = \$3 [31:0];
     end
-    if (issuing) begin
-      \$112  = \$7 [31:0];
+    if (\$7 ) begin
+      \$124  = \$9 [31:0];
     end
     if (rst) begin
-      \$112  = 32'd0;
+      \$124  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$113  = a_left;
+    \$125  = a_left;
     if (start) begin
-      \$113  = \$5 [9:0];
+      \$125  = \$5 [9:0];
     end
-    if (issuing) begin
-      \$113  = \$8 [9:0];
+    if (\$7 ) begin
+      \$125  = \$10 [9:0];
     end
     if (rst) begin
-      \$113  = 10'h000;
+      \$125  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$114  = b_wait;
-    if (\$12 ) begin
-      \$114  = \$17 [9:0];
-    end else if (\$16 ) begin
-      \$114  = \$18 [9:0];
-    end
+    \$126  = \$6 ;
     if (rst) begin
-      \$114  = 10'h000;
+      \$126  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$115  = beat;
+    \$127  = b_wait;
+    if (\$14 ) begin
+      \$127  = \$19 [9:0];
+    end else if (\$18 ) begin
+      \$127  = \$20 [9:0];
+    end
+    if (rst) begin
+      \$127  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$128  = beat;
     casez (mover_fsm_state)
       3'h0:
-          \$115  = 10'h000;
+          \$128  = 10'h000;
       3'h2:
           if (\$signal ) begin
             if (mem__awready) begin
-              \$115  = { 1'h0, \$55 [8:0] };
+              \$128  = { 1'h0, \$59 [8:0] };
             end
           end
       3'h4:
-          if (\$21 ) begin
-            \$115  = \$22 [9:0];
+          if (\$25 ) begin
+            \$128  = \$26 [9:0];
           end
       3'h6:
           /* empty */;
       3'h1:
           /* empty */;
       3'h5:
-          if (\$29 ) begin
-            \$115  = \$30 [9:0];
+          if (\$33 ) begin
+            \$128  = \$34 [9:0];
           end
     endcase
     if (rst) begin
-      \$115  = 10'h000;
+      \$128  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$116  = hdr_sent;
+    \$129  = hdr_sent;
     casez (mover_fsm_state)
       3'h0:
-          \$116  = 1'h0;
+          \$129  = 1'h0;
       3'h2:
           (* full_case = 32'd1 *)
           if (\$signal ) begin
           end else begin
             if (hdr_ready) begin
-              \$116  = 1'h1;
+              \$129  = 1'h1;
             end
           end
     endcase
     if (rst) begin
-      \$116  = 1'h0;
+      \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$117  = mover_fsm_state;
+    \$130  = mover_fsm_state;
     casez (mover_fsm_state)
       3'h0:
           if (start) begin
             (* full_case = 32'd1 *)
-            if (pre) begin
-              \$117  = 3'h1;
+            if (\$22 ) begin
+              \$130  = 3'h1;
             end else begin
-              \$117  = 3'h2;
+              \$130  = 3'h2;
             end
           end else if (drain) begin
-            \$117  = 3'h3;
+            \$130  = 3'h3;
           end
       3'h2:
           (* full_case = 32'd1 *)
           if (\$signal ) begin
             if (mem__awready) begin
-              \$117  = 3'h4;
+              \$130  = 3'h4;
             end
           end else begin
-            if (\$20 ) begin
-              \$117  = 3'h5;
+            if (\$24 ) begin
+              \$130  = 3'h5;
             end else if (mem__arready) begin
-              \$117  = 3'h1;
+              \$130  = 3'h1;
             end
           end
       3'h4:
-          if (\$21 ) begin
-            if (\$25 ) begin
-              \$117  = 3'h2;
-            end else if (\$26 ) begin
-              \$117  = 3'h6;
+          if (\$25 ) begin
+            if (\$29 ) begin
+              \$130  = 3'h2;
+            end else if (\$30 ) begin
+              \$130  = 3'h6;
             end
           end
       3'h6:
-          if (\$28 ) begin
-            \$117  = 3'h0;
+          if (\$32 ) begin
+            \$130  = 3'h0;
           end
       3'h1:
           if (hdr_ready) begin
-            \$117  = 3'h5;
+            \$130  = 3'h5;
           end
       3'h5:
-          if (\$29 ) begin
-            if (\$32 ) begin
-              \$117  = 3'h0;
+          if (\$33 ) begin
+            if (\$36 ) begin
+              \$130  = 3'h0;
             end
           end
       3'h3:
-          if (\$33 ) begin
-            \$117  = 3'h0;
+          if (\$37 ) begin
+            \$130  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$117  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    mem__awaddr = 32'd0;
-    if (\$signal ) begin
-      mem__awaddr = a_addr;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    mem__awlen = 8'h00;
-    if (\$signal ) begin
-      mem__awlen = \$66 [7:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    issuing = 1'h0;
-    (* full_case = 32'd1 *)
-    if (\$signal ) begin
-      issuing = \$67 ;
-    end else if (pre_asking) begin
-    end else begin
-      issuing = \$70 ;
+      \$130  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__arvalid = 1'h0;
     (* full_case = 32'd1 *)
-    if (\$signal ) begin
+    if (early) begin
+      mem__arvalid = 1'h1;
+    end else if (\$signal ) begin
     end else if (pre_asking) begin
       mem__arvalid = 1'h1;
     end else begin
@@ -13309,7 +13323,9 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__araddr = 32'd0;
     (* full_case = 32'd1 *)
-    if (\$signal ) begin
+    if (early) begin
+      mem__araddr = \$60 [31:0];
+    end else if (\$signal ) begin
     end else if (pre_asking) begin
       mem__araddr = pre_addr;
     end else begin
@@ -13320,11 +13336,41 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__arlen = 8'h00;
     (* full_case = 32'd1 *)
-    if (\$signal ) begin
+    if (early) begin
+      mem__arlen = \$70 [7:0];
+    end else if (\$signal ) begin
     end else if (pre_asking) begin
-      mem__arlen = \$68 [7:0];
+      mem__arlen = \$73 [7:0];
     end else begin
-      mem__arlen = \$69 [7:0];
+      mem__arlen = \$74 [7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    mem__awaddr = 32'd0;
+    if (early) begin
+    end else if (\$signal ) begin
+      mem__awaddr = a_addr;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    mem__awlen = 8'h00;
+    if (early) begin
+    end else if (\$signal ) begin
+      mem__awlen = \$71 [7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    issuing = 1'h0;
+    (* full_case = 32'd1 *)
+    if (early) begin
+    end else if (\$signal ) begin
+      issuing = \$72 ;
+    end else if (pre_asking) begin
+    end else begin
+      issuing = \$75 ;
     end
   end
   always @* begin
@@ -13332,7 +13378,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
     mem__req = 1'h0;
     casez (mover_fsm_state)
       3'h0:
-          mem__req = pre;
+          mem__req = \$76 ;
       3'h2:
           mem__req = 1'h1;
       3'h4:
@@ -13343,6 +13389,14 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
           mem__req = 1'h1;
       3'h5:
           mem__req = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    early = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          early = \$80 ;
     endcase
   end
   always @* begin
@@ -13390,9 +13444,9 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
       3'h6:
           /* empty */;
       3'h1:
-          own_ar = \$79 ;
+          own_ar = \$91 ;
       3'h5:
-          own_ar = \$80 ;
+          own_ar = \$92 ;
     endcase
   end
   always @* begin
@@ -13405,7 +13459,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
           (* full_case = 32'd1 *)
           if (\$signal ) begin
           end else begin
-            hdr_valid = \$71 ;
+            hdr_valid = \$81 ;
           end
       3'h4:
           /* empty */;
@@ -13456,7 +13510,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
       3'h2:
           /* empty */;
       3'h4:
-          mem__wlast = \$72 ;
+          mem__wlast = \$82 ;
     endcase
   end
   always @* begin
@@ -13472,7 +13526,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
           if (line) begin
             mem__wdata = rx_data__payload[63:0];
           end else begin
-            mem__wdata = \$75 [63:0];
+            mem__wdata = \$85 [63:0];
           end
     endcase
   end
@@ -13489,7 +13543,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
           if (line) begin
             mem__wstrb = 8'hff;
           end else begin
-            mem__wstrb = \$76 [7:0];
+            mem__wstrb = \$86 [7:0];
           end
     endcase
   end
@@ -13504,19 +13558,19 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
       3'h4:
           /* empty */;
       3'h6:
-          if (\$78 ) begin
+          if (\$88 ) begin
             done = 1'h1;
           end
       3'h1:
           /* empty */;
       3'h5:
-          if (\$93 ) begin
-            if (\$95 ) begin
+          if (\$105 ) begin
+            if (\$107 ) begin
               done = 1'h1;
             end
           end
       3'h3:
-          if (\$96 ) begin
+          if (\$108 ) begin
             done = 1'h1;
           end
     endcase
@@ -13573,12 +13627,12 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
           /* empty */;
       3'h5:
         begin
-          tx_data__payload[64] = \$82 ;
+          tx_data__payload[64] = \$94 ;
           (* full_case = 32'd1 *)
           if (line) begin
             tx_data__payload[63:0] = mem__rdata;
           end else begin
-            tx_data__payload[63:0] = \$92 ;
+            tx_data__payload[63:0] = \$104 ;
           end
         end
     endcase
@@ -13598,30 +13652,30 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
       3'h1:
           /* empty */;
       3'h5:
-          pre_decide = \$89 ;
+          pre_decide = \$101 ;
     endcase
   end
   assign \paddr$4  = \port$1035$119 [31:0];
   assign write = \port$1035$119 [32];
   assign \line$8  = \port$1035$119 [33];
-  assign n_addr = \$56 [31:0];
-  assign n_burst = \$65 [8:0];
-  assign burst = \$55 [8:0];
-  assign lane_mask = { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
-  assign to_4k = \$49 [10:0];
-  assign n_to_4k = \$59 [10:0];
+  assign n_addr = \$60 [31:0];
+  assign n_burst = \$69 [8:0];
+  assign burst = \$59 [8:0];
+  assign lane_mask = { \$51 , \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44  };
+  assign to_4k = \$53 [10:0];
+  assign n_to_4k = \$63 [10:0];
   assign \rx_data__payload.data  = rx_data__payload[63:0];
   assign \rx_data__payload.last  = rx_data__payload[64];
   assign \tx_data__payload.data  = tx_data__payload[63:0];
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
-  assign \$56 [2:0] = 3'h0;
-  assign \$56 [32:3] = { 1'h0, \port$1035$119 [31:3] };
-  assign \$57  = { 3'h0, \length$10 [15:3] };
-  assign \$49  = { \$48 [13], \$48 [13], \$48 [13], \$48 [13:3] };
-  assign \$6  = { \$55 [8:0], 3'h0 };
-  assign \$34  = { 3'h0, length[15:3] };
-  assign \$59  = { \$58 [13], \$58 [13], \$58 [13], \$58 [13:3] };
+  assign \$60 [2:0] = 3'h0;
+  assign \$60 [32:3] = { 1'h0, \port$1035$119 [31:3] };
+  assign \$61  = { 3'h0, \length$10 [15:3] };
+  assign \$53  = { \$52 [13], \$52 [13], \$52 [13], \$52 [13:3] };
+  assign \$8  = { \$59 [8:0], 3'h0 };
+  assign \$38  = { 3'h0, length[15:3] };
+  assign \$63  = { \$62 [13], \$62 [13], \$62 [13], \$62 [13:3] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -14108,7 +14162,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3306$0 , \port$3306$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3326$0 , \port$3326$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -14215,10 +14269,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3306$0 ;
-  wire [11:0] \port$3306$0 ;
-  input [55:0] \port$3306$20 ;
-  wire [55:0] \port$3306$20 ;
+  input [11:0] \port$3326$0 ;
+  wire [11:0] \port$3326$0 ;
+  input [55:0] \port$3326$20 ;
+  wire [55:0] \port$3326$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -14274,12 +14328,12 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$3207$0 (owner_get_valid),
-    .\port$3208$0 (owner_get_node),
-    .\port$3306$0 (\port$3306$0 ),
-    .\port$3306$20 (\port$3306$20 [7:0]),
-    .\port$3493$0 (window__busy),
-    .\port$3497$0 (window__error),
+    .\port$3227$0 (owner_get_valid),
+    .\port$3228$0 (owner_get_node),
+    .\port$3326$0 (\port$3326$0 ),
+    .\port$3326$20 (\port$3326$20 [7:0]),
+    .\port$3516$0 (window__busy),
+    .\port$3520$0 (window__error),
     .\port$615$0 (fault__pending),
     .\port$618$0 (fault__write),
     .rst(rst),
@@ -14297,7 +14351,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3306$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3326$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -14321,11 +14375,11 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3306$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3306$20 [7:0], \port$3306$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$3306$0 [3:0];
-  assign fault__src = \port$3306$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3306$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3326$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3326$20 [7:0], \port$3326$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$3326$0 [3:0];
+  assign fault__src = \port$3326$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3326$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -14355,7 +14409,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$615$0 , \port$618$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$3207$0 , \port$3208$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3306$0 , \port$3306$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3493$0 , \port$3497$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$3227$0 , \port$3228$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3326$0 , \port$3326$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3516$0 , \port$3520$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14519,18 +14573,18 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3207$0 ;
-  wire \port$3207$0 ;
-  input [7:0] \port$3208$0 ;
-  wire [7:0] \port$3208$0 ;
-  input [11:0] \port$3306$0 ;
-  wire [11:0] \port$3306$0 ;
-  input [7:0] \port$3306$20 ;
-  wire [7:0] \port$3306$20 ;
-  input \port$3493$0 ;
-  wire \port$3493$0 ;
-  input \port$3497$0 ;
-  wire \port$3497$0 ;
+  input \port$3227$0 ;
+  wire \port$3227$0 ;
+  input [7:0] \port$3228$0 ;
+  wire [7:0] \port$3228$0 ;
+  input [11:0] \port$3326$0 ;
+  wire [11:0] \port$3326$0 ;
+  input [7:0] \port$3326$20 ;
+  wire [7:0] \port$3326$20 ;
+  input \port$3516$0 ;
+  wire \port$3516$0 ;
+  input \port$3520$0 ;
+  wire \port$3520$0 ;
   input \port$615$0 ;
   wire \port$615$0 ;
   input \port$618$0 ;
@@ -14577,7 +14631,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3497$0 , \port$3493$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3520$0 , \port$3516$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14585,10 +14639,10 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3306$20 , \port$3306$0 , 2'h0, \port$618$0 , \port$615$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3326$20 , \port$3326$0 , 2'h0, \port$618$0 , \port$615$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3207$0 , 23'h000000, \port$3208$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3227$0 , 23'h000000, \port$3228$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -17276,9 +17330,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3207$0 , 23'h000000, \port$3208$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3306$20 , \port$3306$0 , 2'h0, \port$618$0 , \port$615$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3497$0 , \port$3493$0  };
+  assign csr__OWNER_GET__r_data = { \port$3227$0 , 23'h000000, \port$3228$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3326$20 , \port$3326$0 , 2'h0, \port$618$0 , \port$615$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3520$0 , \port$3516$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -23000,11 +23054,11 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire \$9 ;
   wire [15:0] ack;
   wire [1:0] ack_in;
-  wire [1:0] \ack_in$115 ;
+  wire [1:0] \ack_in$116 ;
   wire [1:0] ack_sent;
-  wire [1:0] \ack_sent$109 ;
+  wire [1:0] \ack_sent$110 ;
   wire [15:0] ack_value;
-  wire [15:0] \ack_value$117 ;
+  wire [15:0] \ack_value$118 ;
   wire [63:0] buffer__beat_data;
   wire buffer__beat_en;
   wire [2:0] buffer__beat_index;
@@ -23089,22 +23143,22 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [1:0] dead;
   wire [1:0] \dead$103 ;
   wire [1:0] delivered;
-  wire [1:0] \delivered$125 ;
+  wire [1:0] \delivered$126 ;
   reg [1:0] died = 2'h0;
-  wire [1:0] \died$193 ;
+  wire [1:0] \died$194 ;
   wire [15:0] expected;
   wire [1:0] expired;
   wire [1:0] \expired$97 ;
   reg [1:0] flush = 2'h0;
   (* init = 2'h0 *)
-  wire [1:0] \flush$188 ;
+  wire [1:0] \flush$189 ;
   wire [3:0] flushed;
   wire [1:0] frame_started;
-  wire [1:0] \frame_started$107 ;
+  wire [1:0] \frame_started$108 ;
   wire [1:0] gap_in;
-  wire [1:0] \gap_in$123 ;
+  wire [1:0] \gap_in$124 ;
   wire [1:0] go_back;
-  wire [1:0] \go_back$113 ;
+  wire [1:0] \go_back$114 ;
   wire irq;
   output [63:0] m_axis__tdata;
   wire [63:0] m_axis__tdata;
@@ -23122,16 +23176,16 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire m_axis__tvalid;
   wire \m_axis__tvalid$35 ;
   wire [1:0] msg_in;
-  wire [1:0] \msg_in$121 ;
+  wire [1:0] \msg_in$122 ;
   (* init = 8'h00 *)
   wire [7:0] n_died;
   (* init = 14'h0000 *)
   wire [13:0] n_flushed;
   wire nak;
   wire [1:0] nak_in;
-  wire [1:0] \nak_in$119 ;
+  wire [1:0] \nak_in$120 ;
   wire [1:0] nak_sent;
-  wire [1:0] \nak_sent$111 ;
+  wire [1:0] \nak_sent$112 ;
   wire naks_received;
   wire naks_sent;
   wire [1:0] owed;
@@ -23305,6 +23359,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [2:0] store_slot;
   wire [1:0] stored;
   wire [1:0] \stored$105 ;
+  wire [1:0] \stored$106 ;
   wire [1:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -23460,7 +23515,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$3760$0 (\$15 ),
+    .\port$3784$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -23565,7 +23620,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$3781$0 (\$16 ),
+    .\port$3805$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -23576,6 +23631,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .store__hdr(store__hdr),
     .store__peer(read__peer),
     .store__slot(read__slot),
+    .stored(stored),
     .tx_acks(csr__tx_acks__inc),
     .tx_frames(csr__tx_frames__inc),
     .tx_retransmits(csr__tx_retransmits__inc),
@@ -23689,16 +23745,17 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign dead = 2'h0;
   assign \dead$103  = 2'h0;
   assign \stored$105  = stored;
-  assign \frame_started$107  = frame_started;
-  assign \ack_sent$109  = ack_sent;
-  assign \nak_sent$111  = nak_sent;
-  assign \go_back$113  = go_back;
-  assign \ack_in$115  = ack_in;
-  assign \ack_value$117  = ack_value;
-  assign \nak_in$119  = nak_in;
-  assign \msg_in$121  = msg_in;
-  assign \gap_in$123  = gap_in;
-  assign \delivered$125  = delivered;
+  assign \stored$106  = stored;
+  assign \frame_started$108  = frame_started;
+  assign \ack_sent$110  = ack_sent;
+  assign \nak_sent$112  = nak_sent;
+  assign \go_back$114  = go_back;
+  assign \ack_in$116  = ack_in;
+  assign \ack_value$118  = ack_value;
+  assign \nak_in$120  = nak_in;
+  assign \msg_in$122  = msg_in;
+  assign \gap_in$124  = gap_in;
+  assign \delivered$126  = delivered;
   assign csr__addr = bus__addr;
   assign bus__r_data = csr__r_data;
   assign csr__r_stb = bus__r_stb;
@@ -23733,9 +23790,9 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign n_died = csr__peers_dead__inc;
   assign csr__events__peer_dead__data = irq;
   assign csr__peer_dead_0__r_data = 32'd0;
-  assign \flush$188  = flush;
+  assign \flush$189  = flush;
   assign n_flushed = csr__tx_flushed__inc;
-  assign \died$193  = 2'h0;
+  assign \died$194  = 2'h0;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
@@ -23812,7 +23869,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3760$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3784$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -23962,8 +24019,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$3760$0 ;
-  wire \port$3760$0 ;
+  input \port$3784$0 ;
+  wire \port$3784$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -24193,7 +24250,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$3760$0 (\port$3760$0 ),
+    .\port$3784$0 (\port$3784$0 ),
     .rst(rst)
   );
   always @* begin
@@ -27221,7 +27278,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3760$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3784$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -28748,7 +28805,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3760$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3784$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28757,26 +28814,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3760$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3760$0 ;
-  wire \port$3760$0 ;
+  input \port$3784$0 ;
+  wire \port$3784$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3760$0 (\port$3760$0 ),
+    .\port$3784$0 (\port$3784$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3760$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3760$0  };
+  assign inc = { 7'h00, \port$3784$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3784$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3760$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3784$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -28790,8 +28847,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3760$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3760$0 ;
-  wire \port$3760$0 ;
+  input \port$3784$0 ;
+  wire \port$3784$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -28817,10 +28874,10 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3760$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$3760$0  };
+  assign inc = { 7'h00, \port$3784$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$3760$0  };
+  assign \$2  = { 7'h00, \port$3784$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -31178,8 +31235,8 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3781$0 , m_axis__tready);
+module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
+, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3805$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -31334,13 +31391,13 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \$234 ;
   wire \$235 ;
   wire \$236 ;
-  wire [15:0] \$237 ;
+  wire \$237 ;
   wire \$238 ;
-  wire [7:0] \$239 ;
+  wire \$239 ;
   wire [31:0] \$24 ;
-  wire \$240 ;
+  wire [15:0] \$240 ;
   wire \$241 ;
-  wire \$242 ;
+  wire [7:0] \$242 ;
   wire \$243 ;
   wire \$244 ;
   wire \$245 ;
@@ -31350,12 +31407,12 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \$249 ;
   wire [31:0] \$25 ;
   wire \$250 ;
-  wire [16:0] \$251 ;
-  wire [16:0] \$252 ;
-  wire [16:0] \$253 ;
-  wire \$254 ;
-  wire \$255 ;
-  wire \$256 ;
+  wire \$251 ;
+  wire \$252 ;
+  wire \$253 ;
+  wire [16:0] \$254 ;
+  wire [16:0] \$255 ;
+  wire [16:0] \$256 ;
   wire \$257 ;
   wire \$258 ;
   wire \$259 ;
@@ -31365,46 +31422,49 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \$262 ;
   wire \$263 ;
   wire \$264 ;
-  wire [16:0] \$265 ;
-  wire [16:0] \$266 ;
-  wire [16:0] \$267 ;
-  wire [17:0] \$268 ;
-  wire [2:0] \$269 ;
+  wire \$265 ;
+  wire \$266 ;
+  wire \$267 ;
+  wire [16:0] \$268 ;
+  wire [16:0] \$269 ;
   wire [31:0] \$27 ;
-  wire \$270 ;
-  wire \$271 ;
-  wire \$272 ;
+  wire [16:0] \$270 ;
+  wire [17:0] \$271 ;
+  wire [2:0] \$272 ;
   wire \$273 ;
   wire \$274 ;
   wire \$275 ;
   wire \$276 ;
   wire \$277 ;
   wire \$278 ;
-  wire [15:0] \$279 ;
+  wire \$279 ;
   wire [30:0] \$28 ;
   wire \$280 ;
-  wire [7:0] \$281 ;
-  reg [2:0] \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg \$285 ;
-  reg [63:0] \$286 ;
-  reg [31:0] \$287 ;
+  wire \$281 ;
+  wire [15:0] \$282 ;
+  wire \$283 ;
+  wire [7:0] \$284 ;
+  reg [2:0] \$285 ;
+  reg \$286 ;
+  reg \$287 ;
   reg \$288 ;
-  reg \$289 ;
+  reg [63:0] \$289 ;
   wire [31:0] \$29 ;
-  reg [15:0] \$290 ;
-  reg [15:0] \$291 ;
+  reg [31:0] \$290 ;
+  reg \$291 ;
   reg \$292 ;
-  reg [7:0] \$293 ;
-  reg [2:0] \$294 ;
+  reg [15:0] \$293 ;
+  reg [15:0] \$294 ;
   reg \$295 ;
-  reg [1:0] \$296 ;
-  reg [1:0] \$297 ;
-  reg [3:0] \$298 ;
-  reg [2:0] \$299 ;
+  reg [7:0] \$296 ;
+  reg [2:0] \$297 ;
+  reg \$298 ;
+  reg [1:0] \$299 ;
   wire [3:0] \$3 ;
   wire [31:0] \$30 ;
+  reg [1:0] \$300 ;
+  reg [3:0] \$301 ;
+  reg [2:0] \$302 ;
   wire [31:0] \$31 ;
   wire [31:0] \$32 ;
   wire [31:0] \$33 ;
@@ -31428,7 +31488,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire [2:0] \$5 ;
   wire [31:0] \$50 ;
   wire [31:0] \$51 ;
-  wire [8:0] \$515 ;
+  wire [8:0] \$519 ;
   wire [31:0] \$52 ;
   wire [31:0] \$53 ;
   wire [25:0] \$54 ;
@@ -31567,11 +31627,11 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   reg pending = 1'h0;
   reg pick;
   (* init = 1'h0 *)
-  wire \pick$21 ;
+  wire \pick$23 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$3781$0 ;
-  wire \port$3781$0 ;
+  input \port$3805$0 ;
+  wire \port$3805$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31617,6 +31677,9 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   reg store__peer = 1'h0;
   output [2:0] store__slot;
   reg [2:0] store__slot = 3'h0;
+  input [1:0] stored;
+  wire [1:0] stored;
+  wire stored_peer;
   output tx_acks;
   reg tx_acks;
   output tx_frames;
@@ -31838,8 +31901,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$210  = \$209  & retransmit;
   assign \$211  = unsent >> peer;
   assign \$212  = ~ \$211 ;
-  assign \$515  = beat * 7'h40;
-  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$515 ;
+  assign \$519  = beat * 7'h40;
+  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$519 ;
   assign \$214  = m_axis__tvalid & m_axis__tready;
   assign \$215  = pbeat == cur_last_beat;
   assign \$216  = pbeat + 1'h1;
@@ -31857,91 +31920,94 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$228  = sender_state == 1'h1;
   assign \$229  = sender_state == 2'h2;
   assign \$230  = sender_state == 2'h3;
-  assign \$231  = m_axis__tvalid & m_axis__tready;
-  assign \$232  = ~ m_axis__tlast;
-  assign \$233  = \$231  & \$232 ;
-  assign \$234  = owed >> peer;
-  assign \$235  = pick_q_valid & \$234 ;
-  assign \$236  = unsent >> peer;
-  assign \$237  = \$236  ? seq : 16'h0000;
-  assign \$238  = unsent >> peer;
-  assign \$239  = \$238  ? 8'h01 : 8'h02;
-  assign \$240  = cur_type == 1'h1;
-  assign \$241  = store__hdr[3:0] == 1'h1;
-  assign \$242  = store__hdr[3:0] == 2'h3;
-  assign \$243  = \$241  | \$242 ;
-  assign \$244  = store__hdr[3:0] == 3'h4;
-  assign \$245  = store__hdr[3:0] == 3'h6;
+  assign \$231  = pick_valid ? pick : stored_peer;
+  assign \$232  = | stored;
+  assign \$233  = pick_valid | \$232 ;
+  assign \$234  = m_axis__tvalid & m_axis__tready;
+  assign \$235  = ~ m_axis__tlast;
+  assign \$236  = \$234  & \$235 ;
+  assign \$237  = owed >> peer;
+  assign \$238  = pick_q_valid & \$237 ;
+  assign \$239  = unsent >> peer;
+  assign \$240  = \$239  ? seq : 16'h0000;
+  assign \$241  = unsent >> peer;
+  assign \$242  = \$241  ? 8'h01 : 8'h02;
+  assign \$243  = cur_type == 1'h1;
+  assign \$244  = store__hdr[3:0] == 1'h1;
+  assign \$245  = store__hdr[3:0] == 2'h3;
   assign \$246  = \$244  | \$245 ;
-  assign \$247  = ! store__hdr[6:4];
-  assign \$248  = \$246  & \$247 ;
-  assign \$249  = \$243  | \$248 ;
-  assign \$250  = \$240  & \$249 ;
-  assign \$251  = store__hdr[110:95] + 3'h7;
-  assign \$253  = \$250  ? \$252  : 17'h00000;
-  assign \$254  = cur_type == 1'h1;
-  assign \$255  = store__hdr[3:0] == 1'h1;
-  assign \$256  = store__hdr[3:0] == 2'h3;
-  assign \$257  = \$255  | \$256 ;
-  assign \$258  = store__hdr[3:0] == 3'h4;
-  assign \$259  = store__hdr[3:0] == 3'h6;
+  assign \$247  = store__hdr[3:0] == 3'h4;
+  assign \$248  = store__hdr[3:0] == 3'h6;
+  assign \$249  = \$247  | \$248 ;
+  assign \$250  = ! store__hdr[6:4];
+  assign \$251  = \$249  & \$250 ;
+  assign \$252  = \$246  | \$251 ;
+  assign \$253  = \$243  & \$252 ;
+  assign \$254  = store__hdr[110:95] + 3'h7;
+  assign \$256  = \$253  ? \$255  : 17'h00000;
+  assign \$257  = cur_type == 1'h1;
+  assign \$258  = store__hdr[3:0] == 1'h1;
+  assign \$259  = store__hdr[3:0] == 2'h3;
   assign \$260  = \$258  | \$259 ;
-  assign \$261  = ! store__hdr[6:4];
-  assign \$262  = \$260  & \$261 ;
-  assign \$263  = \$257  | \$262 ;
-  assign \$264  = \$254  & \$263 ;
-  assign \$265  = store__hdr[110:95] + 3'h7;
-  assign \$267  = \$264  ? \$266  : 17'h00000;
-  assign \$268  = \$267  - 1'h1;
-  assign \$269  = beat + 1'h1;
-  assign \$270  = beat == 2'h2;
-  assign \$271  = | cur_pay_beats;
-  assign \$272  = m_axis__tvalid & m_axis__tready;
-  assign \$273  = pbeat == cur_last_beat;
-  assign \$274  = ~ any_expired;
-  assign \$275  = owed >> peer;
-  assign \$276  = pick_q_valid & \$275 ;
-  assign \$277  = \$274  & \$276 ;
-  assign \$278  = unsent >> peer;
-  assign \$279  = \$278  ? seq : 16'h0000;
-  assign \$280  = unsent >> peer;
-  assign \$281  = \$280  ? 8'h01 : 8'h02;
+  assign \$261  = store__hdr[3:0] == 3'h4;
+  assign \$262  = store__hdr[3:0] == 3'h6;
+  assign \$263  = \$261  | \$262 ;
+  assign \$264  = ! store__hdr[6:4];
+  assign \$265  = \$263  & \$264 ;
+  assign \$266  = \$260  | \$265 ;
+  assign \$267  = \$257  & \$266 ;
+  assign \$268  = store__hdr[110:95] + 3'h7;
+  assign \$270  = \$267  ? \$269  : 17'h00000;
+  assign \$271  = \$270  - 1'h1;
+  assign \$272  = beat + 1'h1;
+  assign \$273  = beat == 2'h2;
+  assign \$274  = | cur_pay_beats;
+  assign \$275  = m_axis__tvalid & m_axis__tready;
+  assign \$276  = pbeat == cur_last_beat;
+  assign \$277  = ~ any_expired;
+  assign \$278  = owed >> peer;
+  assign \$279  = pick_q_valid & \$278 ;
+  assign \$280  = \$277  & \$279 ;
+  assign \$281  = unsent >> peer;
+  assign \$282  = \$281  ? seq : 16'h0000;
+  assign \$283  = unsent >> peer;
+  assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
-    pbeat <= \$282 ;
+    pbeat <= \$285 ;
   always @(posedge clk)
-    peer <= \$283 ;
+    peer <= \$286 ;
   always @(posedge clk)
-    pick_q_valid <= \$284 ;
+    pick_q_valid <= \$287 ;
   always @(posedge clk)
-    pending <= \$285 ;
+    pending <= \$288 ;
   always @(posedge clk)
-    beat_q <= \$286 ;
+    beat_q <= \$289 ;
   always @(posedge clk)
-    crc <= \$287 ;
+    crc <= \$290 ;
   always @(posedge clk)
-    sending <= \$288 ;
+    sending <= \$291 ;
   always @(posedge clk)
-    store__peer <= \$289 ;
+    store__peer <= \$292 ;
   always @(posedge clk)
-    cur_seq <= \$290 ;
+    cur_seq <= \$293 ;
   always @(posedge clk)
-    cur_ack <= \$291 ;
+    cur_ack <= \$294 ;
   always @(posedge clk)
-    cur_nak <= \$292 ;
+    cur_nak <= \$295 ;
   always @(posedge clk)
-    cur_type <= \$293 ;
+    cur_type <= \$296 ;
   always @(posedge clk)
-    store__slot <= \$294 ;
+    store__slot <= \$297 ;
   always @(posedge clk)
-    rr <= \$295 ;
+    rr <= \$298 ;
   always @(posedge clk)
-    beat <= \$296 ;
+    beat <= \$299 ;
   always @(posedge clk)
-    sender_state <= \$297 ;
+    sender_state <= \$300 ;
   always @(posedge clk)
-    cur_pay_beats <= \$298 ;
+    cur_pay_beats <= \$301 ;
   always @(posedge clk)
-    cur_last_beat <= \$299 ;
+    cur_last_beat <= \$302 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     pick = 1'h0;
@@ -31998,7 +32064,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3781$0 ) begin
+            if (\port$3805$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -32273,54 +32339,54 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$282  = store__beat;
+    \$285  = store__beat;
     if (rst) begin
-      \$282  = 3'h0;
+      \$285  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$283  = pick;
+    \$286  = \$231 ;
     if (rst) begin
-      \$283  = 1'h0;
+      \$286  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$284  = pick_valid;
+    \$287  = \$233 ;
     if (rst) begin
-      \$284  = 1'h0;
+      \$287  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$285  = 1'h0;
-    if (\$233 ) begin
-      \$285  = 1'h1;
+    \$288  = 1'h0;
+    if (\$236 ) begin
+      \$288  = 1'h1;
     end
     if (rst) begin
-      \$285  = 1'h0;
+      \$288  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$286  = beat_q;
-    if (\$233 ) begin
-      \$286  = m_axis__tdata;
+    \$289  = beat_q;
+    if (\$236 ) begin
+      \$289  = m_axis__tdata;
     end
     if (rst) begin
-      \$286  = 64'h0000000000000000;
+      \$289  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$287  = crc_now;
+    \$290  = crc_now;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$287  = 32'd4294967295;
+          end else if (\$238 ) begin
+            \$290  = 32'd4294967295;
           end
       2'h1:
           /* empty */;
@@ -32328,26 +32394,26 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$287  = 32'd4294967295;
+            if (\$280 ) begin
+              \$290  = 32'd4294967295;
             end
           end
     endcase
     if (rst) begin
-      \$287  = 32'd4294967295;
+      \$290  = 32'd4294967295;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$288  = sending;
+    \$291  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
         begin
-          \$288  = 1'h0;
+          \$291  = 1'h0;
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$288  = 1'h1;
+          end else if (\$238 ) begin
+            \$291  = 1'h1;
           end
         end
       2'h1:
@@ -32357,26 +32423,26 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$277 ) begin
-              \$288  = 1'h1;
+            if (\$280 ) begin
+              \$291  = 1'h1;
             end else begin
-              \$288  = 1'h0;
+              \$291  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$288  = 1'h0;
+      \$291  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$289  = store__peer;
+    \$292  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$289  = peer;
+          end else if (\$238 ) begin
+            \$292  = peer;
           end
       2'h1:
           /* empty */;
@@ -32384,83 +32450,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$289  = peer;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$289  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$290  = cur_seq;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$235 ) begin
-            \$290  = \$237 ;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$290  = \$279 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$290  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$291  = cur_ack;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$235 ) begin
-            \$291  = ack;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$291  = ack;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$291  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$292  = cur_nak;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$235 ) begin
-            \$292  = nak;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$292  = nak;
+            if (\$280 ) begin
+              \$292  = peer;
             end
           end
     endcase
@@ -32470,13 +32461,13 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$293  = cur_type;
+    \$293  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$293  = \$239 ;
+          end else if (\$238 ) begin
+            \$293  = \$240 ;
           end
       2'h1:
           /* empty */;
@@ -32484,24 +32475,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$293  = \$281 ;
+            if (\$280 ) begin
+              \$293  = \$282 ;
             end
           end
     endcase
     if (rst) begin
-      \$293  = 8'h02;
+      \$293  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$294  = store__slot;
+    \$294  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$294  = seq[2:0];
+          end else if (\$238 ) begin
+            \$294  = ack;
           end
       2'h1:
           /* empty */;
@@ -32509,24 +32500,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$294  = seq[2:0];
+            if (\$280 ) begin
+              \$294  = ack;
             end
           end
     endcase
     if (rst) begin
-      \$294  = 3'h0;
+      \$294  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$295  = rr;
+    \$295  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$295  = peer;
+          end else if (\$238 ) begin
+            \$295  = nak;
           end
       2'h1:
           /* empty */;
@@ -32534,8 +32525,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$295  = peer;
+            if (\$280 ) begin
+              \$295  = nak;
             end
           end
     endcase
@@ -32545,107 +32536,182 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$296  = beat;
+    \$296  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$296  = 2'h0;
+          end else if (\$238 ) begin
+            \$296  = \$242 ;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$280 ) begin
+              \$296  = \$284 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$296  = 8'h02;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$297  = store__slot;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$238 ) begin
+            \$297  = seq[2:0];
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$280 ) begin
+              \$297  = seq[2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$297  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$298  = rr;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$238 ) begin
+            \$298  = peer;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$280 ) begin
+              \$298  = peer;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$298  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$299  = beat;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$238 ) begin
+            \$299  = 2'h0;
           end
       2'h1:
           if (m_axis__tready) begin
-            \$296  = \$269 [1:0];
-            if (\$270 ) begin
-              \$296  = 2'h0;
+            \$299  = \$272 [1:0];
+            if (\$273 ) begin
+              \$299  = 2'h0;
             end
           end
       2'h2:
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$296  = 2'h0;
+            if (\$280 ) begin
+              \$299  = 2'h0;
             end
           end
     endcase
     if (rst) begin
-      \$296  = 2'h0;
+      \$299  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$297  = sender_state;
+    \$300  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$297  = 2'h1;
+          end else if (\$238 ) begin
+            \$300  = 2'h1;
           end
       2'h1:
           if (m_axis__tready) begin
-            if (\$270 ) begin
+            if (\$273 ) begin
               (* full_case = 32'd1 *)
-              if (\$271 ) begin
-                \$297  = 2'h2;
+              if (\$274 ) begin
+                \$300  = 2'h2;
               end else begin
-                \$297  = 2'h3;
+                \$300  = 2'h3;
               end
             end
           end
       2'h2:
-          if (\$272 ) begin
-            if (\$273 ) begin
-              \$297  = 2'h3;
+          if (\$275 ) begin
+            if (\$276 ) begin
+              \$300  = 2'h3;
             end
           end
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$277 ) begin
-              \$297  = 2'h1;
+            if (\$280 ) begin
+              \$300  = 2'h1;
             end else begin
-              \$297  = 2'h0;
+              \$300  = 2'h0;
             end
           end
     endcase
     if (rst) begin
-      \$297  = 2'h0;
+      \$300  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$298  = cur_pay_beats;
+    \$301  = cur_pay_beats;
     casez (sender_state)
       2'h0:
           /* empty */;
       2'h1:
-          \$298  = \$253 [3:0];
+          \$301  = \$256 [3:0];
     endcase
     if (rst) begin
-      \$298  = 4'h0;
+      \$301  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$299  = cur_last_beat;
+    \$302  = cur_last_beat;
     casez (sender_state)
       2'h0:
           /* empty */;
       2'h1:
-          \$299  = \$268 [2:0];
+          \$302  = \$271 [2:0];
     endcase
     if (rst) begin
-      \$299  = 3'h0;
+      \$302  = 3'h0;
     end
   end
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3781$0  };
-  assign \pick$21  = peer;
+  assign expired = { 1'h0, \port$3805$0  };
+  assign \pick$23  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
   assign \hdr_out.type  = cur_type;
@@ -32666,10 +32732,11 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3781$0 ;
+  assign stored_peer = stored[1];
+  assign any_expired = \port$3805$0 ;
   assign \$15  = \$14 ;
-  assign \$252  = { 3'h0, \$251 [16:3] };
-  assign \$266  = { 3'h0, \$265 [16:3] };
+  assign \$255  = { 3'h0, \$254 [16:3] };
+  assign \$269  = { 3'h0, \$268 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -32928,37 +32995,40 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$323 ;
   wire \$324 ;
   wire \$325 ;
-  wire [16:0] \$326 ;
-  wire [16:0] \$327 ;
-  wire [16:0] \$328 ;
-  wire \$329 ;
+  wire \$326 ;
+  wire \$327 ;
+  wire \$328 ;
+  wire [16:0] \$329 ;
   wire \$33 ;
-  wire \$330 ;
-  wire \$331 ;
+  wire [16:0] \$330 ;
+  wire [16:0] \$331 ;
   wire \$332 ;
   wire \$333 ;
   wire \$334 ;
   wire \$335 ;
   wire \$336 ;
   wire \$337 ;
-  wire [16:0] \$338 ;
-  wire [16:0] \$339 ;
+  wire \$338 ;
+  wire \$339 ;
   wire \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire [4:0] \$342 ;
-  wire [4:0] \$343 ;
+  wire \$340 ;
+  wire [16:0] \$341 ;
+  wire [16:0] \$342 ;
+  wire [16:0] \$343 ;
   wire \$344 ;
-  wire \$345 ;
-  reg \$346 ;
-  reg [1:0] \$347 ;
-  reg \$348 ;
-  reg [2:0] \$349 ;
+  wire [4:0] \$345 ;
+  wire [4:0] \$346 ;
+  wire \$347 ;
+  wire \$348 ;
+  reg \$349 ;
   wire \$35 ;
-  reg [3:0] \$350 ;
-  reg [3:0] \$351 ;
-  reg [15:0] \$352 ;
-  reg \$353 ;
+  reg [1:0] \$350 ;
+  reg \$351 ;
+  reg [2:0] \$352 ;
+  reg [3:0] \$353 ;
+  reg [3:0] \$354 ;
+  reg [15:0] \$355 ;
+  reg \$356 ;
   wire \$36 ;
   wire \$37 ;
   wire \$38 ;
@@ -33178,6 +33248,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   reg tx_dropped;
   output tx_msgs;
   reg tx_msgs;
+  reg writing;
   reg [63:0] dat_mem [63:0];
   initial begin
     dat_mem[0] = 64'h0000000000000000;
@@ -33249,11 +33320,11 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     if (dat_wr__en)
       dat_mem[dat_wr__addr] <= dat_wr__data;
   end
-  reg [63:0] _0_;
+  reg [5:0] _0_;
   always @(posedge clk) begin
-    _0_ <= dat_mem[{ hdr_rd__addr, read__beat }];
+    _0_ <= { hdr_rd__addr, read__beat };
   end
-  assign read__data = _0_;
+  assign read__data = dat_mem[_0_];
   reg [110:0] hdr_mem [7:0];
   initial begin
     hdr_mem[0] = 111'h0000000000000000000000000000;
@@ -33549,84 +33620,87 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \$279  = ~ \$278 ;
   assign \$280  = read__beat < st_beat;
   assign \$281  = \$279  | \$280 ;
-  assign \$282  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$283  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$284  = \$282  & \$283 ;
-  assign \$285  = ~ \$284 ;
-  assign \$286  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$287  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$288  = \$286  | \$287 ;
-  assign \$289  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$290  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$282  = read__beat == st_beat;
+  assign \$283  = writing & \$282 ;
+  assign \$284  = \$281  | \$283 ;
+  assign \$285  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$286  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$287  = \$285  & \$286 ;
+  assign \$288  = ~ \$287 ;
+  assign \$289  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$290  = tx__hdr__payload[3:0] == 2'h3;
   assign \$291  = \$289  | \$290 ;
-  assign \$292  = ! tx__hdr__payload[6:4];
-  assign \$293  = \$291  & \$292 ;
-  assign \$294  = \$288  | \$293 ;
-  assign \$295  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$292  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$293  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$294  = \$292  | \$293 ;
+  assign \$295  = ! tx__hdr__payload[6:4];
   assign \$296  = \$294  & \$295 ;
-  assign \$297  = \$285  | \$296 ;
-  assign \$298  = 1'h0 >> tx__hdr__payload[15];
-  assign \$299  = \$297  | \$298 ;
-  assign \$300  = read__peer == tx__hdr__payload[15];
-  assign \$301  = read__busy & \$300 ;
-  assign \$302  = hdr_rd__addr == slot;
-  assign \$303  = \$301  & \$302 ;
-  assign \$304  = ~ \$303 ;
-  assign \$305  = room & \$304 ;
-  assign \$306  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$307  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$308  = \$306  | \$307 ;
-  assign \$309  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$310  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$297  = \$291  | \$296 ;
+  assign \$298  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$299  = \$297  & \$298 ;
+  assign \$300  = \$288  | \$299 ;
+  assign \$301  = 1'h0 >> tx__hdr__payload[15];
+  assign \$302  = \$300  | \$301 ;
+  assign \$303  = read__peer == tx__hdr__payload[15];
+  assign \$304  = read__busy & \$303 ;
+  assign \$305  = hdr_rd__addr == slot;
+  assign \$306  = \$304  & \$305 ;
+  assign \$307  = ~ \$306 ;
+  assign \$308  = room & \$307 ;
+  assign \$309  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$310  = tx__hdr__payload[3:0] == 2'h3;
   assign \$311  = \$309  | \$310 ;
-  assign \$312  = ! tx__hdr__payload[6:4];
-  assign \$313  = \$311  & \$312 ;
-  assign \$314  = \$308  | \$313 ;
-  assign \$315  = | tx__hdr__payload[126:111];
+  assign \$312  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$313  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$314  = \$312  | \$313 ;
+  assign \$315  = ! tx__hdr__payload[6:4];
   assign \$316  = \$314  & \$315 ;
-  assign \$317  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$318  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$319  = \$317  | \$318 ;
-  assign \$320  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$321  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$317  = \$311  | \$316 ;
+  assign \$318  = | tx__hdr__payload[126:111];
+  assign \$319  = \$317  & \$318 ;
+  assign \$320  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$321  = tx__hdr__payload[3:0] == 2'h3;
   assign \$322  = \$320  | \$321 ;
-  assign \$323  = ! tx__hdr__payload[6:4];
-  assign \$324  = \$322  & \$323 ;
-  assign \$325  = \$319  | \$324 ;
-  assign \$326  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$328  = \$325  ? \$327  : 17'h00000;
-  assign \$329  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$330  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$331  = \$329  | \$330 ;
-  assign \$332  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$333  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$323  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$324  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$325  = \$323  | \$324 ;
+  assign \$326  = ! tx__hdr__payload[6:4];
+  assign \$327  = \$325  & \$326 ;
+  assign \$328  = \$322  | \$327 ;
+  assign \$329  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$331  = \$328  ? \$330  : 17'h00000;
+  assign \$332  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$333  = tx__hdr__payload[3:0] == 2'h3;
   assign \$334  = \$332  | \$333 ;
-  assign \$335  = ! tx__hdr__payload[6:4];
-  assign \$336  = \$334  & \$335 ;
-  assign \$337  = \$331  | \$336 ;
-  assign \$338  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$340  = \$337  ? \$339  : 17'h00000;
-  assign \$341  = | \$340 ;
-  assign \$342  = st_beat + 1'h1;
-  assign \$343  = st_beats - 1'h1;
-  assign \$344  = st_beat == \$343 ;
-  assign \$345  = tx__data__valid & tx__data__payload[64];
+  assign \$335  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$336  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$337  = \$335  | \$336 ;
+  assign \$338  = ! tx__hdr__payload[6:4];
+  assign \$339  = \$337  & \$338 ;
+  assign \$340  = \$334  | \$339 ;
+  assign \$341  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$343  = \$340  ? \$342  : 17'h00000;
+  assign \$344  = | \$343 ;
+  assign \$345  = st_beat + 1'h1;
+  assign \$346  = st_beats - 1'h1;
+  assign \$347  = st_beat == \$346 ;
+  assign \$348  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    read__data_ok <= \$346 ;
+    read__data_ok <= \$349 ;
   always @(posedge clk)
-    store_state <= \$347 ;
+    store_state <= \$350 ;
   always @(posedge clk)
-    st_peer <= \$348 ;
+    st_peer <= \$351 ;
   always @(posedge clk)
-    st_slot <= \$349 ;
+    st_slot <= \$352 ;
   always @(posedge clk)
-    st_beats <= \$350 ;
+    st_beats <= \$353 ;
   always @(posedge clk)
-    st_beat <= \$351 ;
+    st_beat <= \$354 ;
   always @(posedge clk)
-    st_length <= \$352 ;
+    st_length <= \$355 ;
   always @(posedge clk)
-    filling <= \$353 ;
+    filling <= \$356 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx__hdr__ready = 1'h0;
@@ -33791,150 +33865,162 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$346  = \$281 ;
+    writing = 1'h0;
+    casez (store_state)
+      2'h0:
+          /* empty */;
+      2'h2:
+          if (tx__data__valid) begin
+            writing = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$349  = \$284 ;
     if (rst) begin
-      \$346  = 1'h0;
+      \$349  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$347  = store_state;
+    \$350  = store_state;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
+          if (\$302 ) begin
             if (tx__hdr__valid) begin
-              if (\$316 ) begin
-                \$347  = 2'h1;
+              if (\$319 ) begin
+                \$350  = 2'h1;
               end
             end
-          end else if (\$305 ) begin
+          end else if (\$308 ) begin
             if (tx__hdr__valid) begin
-              if (\$341 ) begin
-                \$347  = 2'h2;
+              if (\$344 ) begin
+                \$350  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$344 ) begin
-              \$347  = 2'h0;
+            if (\$347 ) begin
+              \$350  = 2'h0;
             end
           end
       2'h1:
-          if (\$345 ) begin
-            \$347  = 2'h0;
+          if (\$348 ) begin
+            \$350  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$347  = 2'h0;
+      \$350  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$348  = st_peer;
+    \$351  = st_peer;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
-          end else if (\$305 ) begin
+          if (\$302 ) begin
+          end else if (\$308 ) begin
             if (tx__hdr__valid) begin
-              \$348  = tx__hdr__payload[15];
+              \$351  = tx__hdr__payload[15];
             end
           end
     endcase
     if (rst) begin
-      \$348  = 1'h0;
+      \$351  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$349  = st_slot;
+    \$352  = st_slot;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
-          end else if (\$305 ) begin
+          if (\$302 ) begin
+          end else if (\$308 ) begin
             if (tx__hdr__valid) begin
-              \$349  = slot;
+              \$352  = slot;
             end
           end
     endcase
     if (rst) begin
-      \$349  = 3'h0;
+      \$352  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$350  = st_beats;
+    \$353  = st_beats;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
-          end else if (\$305 ) begin
+          if (\$302 ) begin
+          end else if (\$308 ) begin
             if (tx__hdr__valid) begin
-              \$350  = \$328 [3:0];
+              \$353  = \$331 [3:0];
             end
           end
     endcase
     if (rst) begin
-      \$350  = 4'h0;
+      \$353  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$351  = st_beat;
+    \$354  = st_beat;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
-          end else if (\$305 ) begin
+          if (\$302 ) begin
+          end else if (\$308 ) begin
             if (tx__hdr__valid) begin
-              \$351  = 4'h0;
+              \$354  = 4'h0;
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            \$351  = \$342 [3:0];
+            \$354  = \$345 [3:0];
           end
     endcase
     if (rst) begin
-      \$351  = 4'h0;
+      \$354  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$352  = st_length;
+    \$355  = st_length;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
-          end else if (\$305 ) begin
+          if (\$302 ) begin
+          end else if (\$308 ) begin
             if (tx__hdr__valid) begin
-              \$352  = tx__hdr__payload[126:111];
+              \$355  = tx__hdr__payload[126:111];
             end
           end
     endcase
     if (rst) begin
-      \$352  = 16'h0000;
+      \$355  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$353  = filling;
+    \$356  = filling;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
-          end else if (\$305 ) begin
+          if (\$302 ) begin
+          end else if (\$308 ) begin
             if (tx__hdr__valid) begin
-              if (\$341 ) begin
-                \$353  = 1'h1;
+              if (\$344 ) begin
+                \$356  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$344 ) begin
-              \$353  = 1'h0;
+            if (\$347 ) begin
+              \$356  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$353  = 1'h0;
+      \$356  = 1'h0;
     end
   end
   assign read__slot = hdr_rd__addr;
@@ -33973,6 +34059,6 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \tx__data__payload.last  = tx__data__payload[64];
   assign \$68  = { 3'h0, \$67 [16:3] };
   assign \$71  = 1'h1;
-  assign \$327  = { 3'h0, \$326 [16:3] };
-  assign \$339  = { 3'h0, \$338 [16:3] };
+  assign \$330  = { 3'h0, \$329 [16:3] };
+  assign \$342  = { 3'h0, \$341 [16:3] };
 endmodule

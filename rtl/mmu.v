@@ -858,8 +858,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .match_vpn(net_rx__hdr__payload[94:59]),
     .pending(irq),
     .pop(pop),
-    .\port$1646$0 (\$2 ),
-    .\port$1646$20 (\$3 ),
+    .\port$1659$0 (\$2 ),
+    .\port$1659$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -958,8 +958,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1646$0 (\$2 ),
-    .\port$1646$20 (\$3 ),
+    .\port$1659$0 (\$2 ),
+    .\port$1659$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -1505,7 +1505,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.arbiter (axi__arready, axi__wready, m0__bresp, axi__bvalid, m0__rdata, m0__rresp, axi__rlast, axi__rvalid, clk, rst, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid
 , axi__bready, m0__arready, m0__rlast, m0__rvalid, m0__awready, m0__wready, m0__bvalid, m1__arready, m1__rlast, m1__rvalid, m1__awready, m1__wready, m1__bvalid, m2__arready, m2__rlast, m2__rvalid, m2__awready, m2__wready, m2__bvalid, m0__req, m0__arvalid
-, m0__araddr, m0__arlen, m0__rready, m1__awaddr, m1__awlen, m1__arvalid, m1__araddr, m1__arlen, m1__req, m1__awvalid, m1__bready, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__rready, m2__req, m2__arvalid, m2__araddr, m2__arlen, m2__rready
+, m0__araddr, m0__arlen, m0__rready, m1__arvalid, m1__araddr, m1__arlen, m1__awaddr, m1__awlen, m1__req, m1__awvalid, m1__bready, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__rready, m2__req, m2__arvalid, m2__araddr, m2__arlen, m2__rready
 , m2__awvalid, m2__awaddr, m2__awlen, m2__wvalid, m2__wlast, m2__wdata, m2__wstrb, m2__bready, axi__awready);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [2:0] \$1 ;
@@ -1873,7 +1873,7 @@ module \mmu.arbiter (axi__arready, axi__wready, m0__bresp, axi__bvalid, m0__rdat
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, fault__resolve, \port$1646$0 , \port$1646$20 , \head$16 , head_cmd, push, pop, take
+module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, fault__resolve, \port$1659$0 , \port$1659$20 , \head$16 , head_cmd, push, pop, take
 , rearm, alt_pid, alt_vpn, push_hdr, match_pid);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
@@ -2035,10 +2035,10 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$1646$0 ;
-  wire [11:0] \port$1646$0 ;
-  output [55:0] \port$1646$20 ;
-  wire [55:0] \port$1646$20 ;
+  output [11:0] \port$1659$0 ;
+  wire [11:0] \port$1659$0 ;
+  output [55:0] \port$1659$20 ;
+  wire [55:0] \port$1659$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2454,8 +2454,8 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$1646$0  = h[11:0];
-  assign \port$1646$20  = h[75:20];
+  assign \port$1659$0  = h[11:0];
+  assign \port$1659$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -2512,121 +2512,134 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$990$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen
+module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$990$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen
 , mem__req, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [11:0] \$1 ;
-  wire \$10 ;
+  wire [10:0] \$10 ;
   wire \$100 ;
   wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  reg [31:0] \$104 ;
-  reg \$105 ;
-  reg \$106 ;
-  reg [15:0] \$107 ;
-  reg \$108 ;
-  reg \$109 ;
+  wire [6:0] \$102 ;
+  wire [63:0] \$103 ;
+  wire [63:0] \$104 ;
+  wire \$105 ;
+  wire [10:0] \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
   wire \$11 ;
-  reg [31:0] \$110 ;
-  reg [8:0] \$111 ;
-  reg [31:0] \$112 ;
-  reg [9:0] \$113 ;
-  reg [9:0] \$114 ;
-  reg [9:0] \$115 ;
-  reg \$116 ;
-  reg [2:0] \$117 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  reg [31:0] \$116 ;
+  reg \$117 ;
+  reg \$118 ;
+  reg [15:0] \$119 ;
   wire \$12 ;
+  reg \$120 ;
+  reg \$121 ;
+  reg [31:0] \$122 ;
+  reg [8:0] \$123 ;
+  reg [31:0] \$124 ;
+  reg [9:0] \$125 ;
+  reg \$126 ;
+  reg [9:0] \$127 ;
+  reg [9:0] \$128 ;
+  reg \$129 ;
   wire \$13 ;
+  reg [2:0] \$130 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire [10:0] \$17 ;
-  wire [10:0] \$18 ;
-  wire \$19 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire [10:0] \$19 ;
   wire [11:0] \$2 ;
-  wire \$20 ;
+  wire [10:0] \$20 ;
   wire \$21 ;
-  wire [10:0] \$22 ;
+  wire \$22 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
+  wire [10:0] \$26 ;
   wire \$27 ;
   wire \$28 ;
   wire \$29 ;
   wire [32:0] \$3 ;
-  wire [10:0] \$30 ;
-  wire [10:0] \$31 ;
+  wire \$30 ;
+  wire \$31 ;
   wire \$32 ;
   wire \$33 ;
-  wire [15:0] \$34 ;
-  wire \$35 ;
+  wire [10:0] \$34 ;
+  wire [10:0] \$35 ;
   wire \$36 ;
   wire \$37 ;
-  wire [1:0] \$38 ;
-  wire [3:0] \$39 ;
+  wire [15:0] \$38 ;
+  wire \$39 ;
   wire [8:0] \$4 ;
-  wire [7:0] \$40 ;
-  wire [7:0] \$41 ;
-  wire [7:0] \$42 ;
-  wire [7:0] \$43 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire [1:0] \$42 ;
+  wire [3:0] \$43 ;
   wire [7:0] \$44 ;
   wire [7:0] \$45 ;
   wire [7:0] \$46 ;
   wire [7:0] \$47 ;
-  wire [13:0] \$48 ;
-  wire [13:0] \$49 ;
+  wire [7:0] \$48 ;
+  wire [7:0] \$49 ;
   wire [10:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire [10:0] \$54 ;
-  wire [10:0] \$55 ;
-  wire [32:0] \$56 ;
-  wire [15:0] \$57 ;
-  wire [13:0] \$58 ;
-  wire [13:0] \$59 ;
-  wire [11:0] \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire [10:0] \$64 ;
-  wire [10:0] \$65 ;
-  wire [9:0] \$66 ;
+  wire [7:0] \$50 ;
+  wire [7:0] \$51 ;
+  wire [13:0] \$52 ;
+  wire [13:0] \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire [10:0] \$58 ;
+  wire [10:0] \$59 ;
+  wire \$6 ;
+  wire [32:0] \$60 ;
+  wire [15:0] \$61 ;
+  wire [13:0] \$62 ;
+  wire [13:0] \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
   wire \$67 ;
-  wire [9:0] \$68 ;
-  wire [9:0] \$69 ;
-  wire [32:0] \$7 ;
-  wire \$70 ;
-  wire \$71 ;
+  wire [10:0] \$68 ;
+  wire [10:0] \$69 ;
+  wire \$7 ;
+  wire [9:0] \$70 ;
+  wire [9:0] \$71 ;
   wire \$72 ;
-  wire [63:0] \$73 ;
-  wire [6:0] \$74 ;
-  wire [190:0] \$75 ;
-  wire [14:0] \$76 ;
+  wire [9:0] \$73 ;
+  wire [9:0] \$74 ;
+  wire \$75 ;
+  wire \$76 ;
   wire \$77 ;
   wire \$78 ;
   wire \$79 ;
-  wire [10:0] \$8 ;
+  wire [11:0] \$8 ;
   wire \$80 ;
-  wire [10:0] \$81 ;
+  wire \$81 ;
   wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
+  wire [63:0] \$83 ;
+  wire [6:0] \$84 ;
+  wire [190:0] \$85 ;
+  wire [14:0] \$86 ;
   wire \$87 ;
   wire \$88 ;
   wire \$89 ;
-  wire \$9 ;
-  wire [6:0] \$90 ;
-  wire [63:0] \$91 ;
-  wire [63:0] \$92 ;
-  wire \$93 ;
-  wire [10:0] \$94 ;
+  wire [32:0] \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire [10:0] \$93 ;
+  wire \$94 ;
   wire \$95 ;
   wire \$96 ;
   wire \$97 ;
@@ -2645,6 +2658,8 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   reg done;
   input drain;
   wire drain;
+  reg early;
+  reg early_taken = 1'h0;
   input hdr_ready;
   wire hdr_ready;
   reg hdr_sent = 1'h0;
@@ -2736,399 +2751,398 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   wire [7:0] word_mask;
   wire write;
   assign \$2  = pre ? \$1  : 12'h000;
-  assign \$3  = \$56 [31:0] + \$2 ;
+  assign \$3  = \$60 [31:0] + \$2 ;
   assign \$4  = pre ? pre_beats : 9'h000;
   assign \$5  = n_left - \$4 ;
-  assign \$7  = a_addr + \$6 ;
-  assign \$8  = a_left - \$55 [8:0];
-  assign \$9  = issuing & \$signal ;
-  assign \$10  = mem__bvalid & mem__bready;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = mem__bvalid & mem__bready;
-  assign \$14  = issuing & \$signal ;
-  assign \$15  = ~ \$14 ;
-  assign \$16  = \$13  & \$15 ;
-  assign \$17  = b_wait + 1'h1;
-  assign \$18  = b_wait - 1'h1;
-  assign \$19  = hdr_sent | hdr_ready;
-  assign \$20  = mem__arready & \$19 ;
-  assign \$21  = rx_data__valid & mem__wready;
-  assign \$22  = beat - 1'h1;
-  assign \$23  = beat == 1'h1;
-  assign \$24  = | a_left;
-  assign \$25  = \$23  & \$24 ;
-  assign \$26  = beat == 1'h1;
-  assign \$27  = b_wait == 1'h1;
-  assign \$28  = mem__bvalid & \$27 ;
-  assign \$29  = mem__rvalid & tx_data__ready;
-  assign \$30  = beat + 1'h1;
-  assign \$31  = beats - 1'h1;
-  assign \$32  = beat == \$31 ;
-  assign \$33  = rx_data__valid & rx_data__payload[64];
-  assign beats = line ? \$34 [9:0] : 10'h001;
-  assign \$35  = length == 4'h8;
-  assign \$36  = length == 3'h4;
-  assign \$37  = length == 2'h2;
-  assign \$38  = \$37  ? 2'h3 : 2'h1;
-  assign \$39  = \$36  ? 4'hf : { 2'h0, \$38  };
-  assign word_mask = \$35  ? 8'hff : { 4'h0, \$39  };
-  assign \$40  = word_mask[0] ? 8'hff : 8'h00;
-  assign \$41  = word_mask[1] ? 8'hff : 8'h00;
-  assign \$42  = word_mask[2] ? 8'hff : 8'h00;
-  assign \$43  = word_mask[3] ? 8'hff : 8'h00;
-  assign \$44  = word_mask[4] ? 8'hff : 8'h00;
-  assign \$45  = word_mask[5] ? 8'hff : 8'h00;
-  assign \$46  = word_mask[6] ? 8'hff : 8'h00;
-  assign \$47  = word_mask[7] ? 8'hff : 8'h00;
-  assign \$48  = 13'h1000 - a_addr[11:0];
-  assign \$50  = a_left < \$49 [10:0];
-  assign \$51  = a_left < 9'h100;
-  assign \$52  = \$50  & \$51 ;
-  assign \$53  = \$49 [10:0] < 9'h100;
-  assign \$54  = \$53  ? \$49 [10:0] : 11'h100;
-  assign \$55  = \$52  ? { 1'h0, a_left } : \$54 ;
-  assign n_left = \port$990$119 [33] ? \$57 [9:0] : 10'h001;
-  assign \$58  = 13'h1000 - \$56 [11:0];
-  assign \$60  = n_left < \$59 [10:0];
-  assign \$61  = n_left < 9'h100;
-  assign \$62  = \$60  & \$61 ;
-  assign \$63  = \$59 [10:0] < 9'h100;
-  assign \$64  = \$63  ? \$59 [10:0] : 11'h100;
-  assign \$65  = \$62  ? { 1'h0, n_left } : \$64 ;
-  assign \$66  = \$55 [8:0] - 1'h1;
-  assign \$67  = mem__awvalid & mem__awready;
-  assign \$68  = pre_beats - 1'h1;
-  assign \$69  = \$55 [8:0] - 1'h1;
-  assign \$70  = own_ar & mem__arready;
-  assign \$71  = ~ hdr_sent;
-  assign \$72  = beat == 1'h1;
-  assign \$73  = rx_data__payload[63:0] & { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
-  assign \$74  = paddr[2:0] * 4'h8;
-  assign \$75  = \$73  << \$74 ;
-  assign \$76  = word_mask << paddr[2:0];
-  assign \$77  = b_wait == 1'h1;
-  assign \$78  = mem__bvalid & \$77 ;
-  assign \$79  = | a_left;
-  assign \$80  = | a_left;
-  assign \$81  = beats - 1'h1;
-  assign \$82  = beat == \$81 ;
-  assign \$83  = | a_left;
-  assign \$84  = ~ \$83 ;
-  assign \$85  = ~ pre;
-  assign \$86  = \$84  & \$85 ;
-  assign \$87  = ~ pre_asking;
-  assign \$88  = \$86  & \$87 ;
-  assign \$89  = \$88  & next_read;
-  assign \$90  = paddr[2:0] * 4'h8;
-  assign \$91  = mem__rdata >> \$90 ;
-  assign \$92  = \$91  & { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
-  assign \$93  = mem__rvalid & tx_data__ready;
-  assign \$94  = beats - 1'h1;
-  assign \$95  = beat == \$94 ;
-  assign \$96  = rx_data__valid & rx_data__payload[64];
-  assign \$97  = ! mover_fsm_state;
-  assign \$98  = mover_fsm_state == 1'h1;
-  assign \$99  = mover_fsm_state == 2'h2;
-  assign \$100  = mover_fsm_state == 2'h3;
-  assign \$101  = mover_fsm_state == 3'h4;
-  assign \$102  = mover_fsm_state == 3'h5;
-  assign \$103  = mover_fsm_state == 3'h6;
+  assign \$6  = early & mem__arready;
+  assign \$7  = issuing | early_taken;
+  assign \$9  = a_addr + \$8 ;
+  assign \$10  = a_left - \$59 [8:0];
+  assign \$11  = issuing & \$signal ;
+  assign \$12  = mem__bvalid & mem__bready;
+  assign \$13  = ~ \$12 ;
+  assign \$14  = \$11  & \$13 ;
+  assign \$15  = mem__bvalid & mem__bready;
+  assign \$16  = issuing & \$signal ;
+  assign \$17  = ~ \$16 ;
+  assign \$18  = \$15  & \$17 ;
+  assign \$19  = b_wait + 1'h1;
+  assign \$20  = b_wait - 1'h1;
+  assign \$21  = early & mem__arready;
+  assign \$22  = pre | \$21 ;
+  assign \$23  = hdr_sent | hdr_ready;
+  assign \$24  = mem__arready & \$23 ;
+  assign \$25  = rx_data__valid & mem__wready;
+  assign \$26  = beat - 1'h1;
+  assign \$27  = beat == 1'h1;
+  assign \$28  = | a_left;
+  assign \$29  = \$27  & \$28 ;
+  assign \$30  = beat == 1'h1;
+  assign \$31  = b_wait == 1'h1;
+  assign \$32  = mem__bvalid & \$31 ;
+  assign \$33  = mem__rvalid & tx_data__ready;
+  assign \$34  = beat + 1'h1;
+  assign \$35  = beats - 1'h1;
+  assign \$36  = beat == \$35 ;
+  assign \$37  = rx_data__valid & rx_data__payload[64];
+  assign beats = line ? \$38 [9:0] : 10'h001;
+  assign \$39  = length == 4'h8;
+  assign \$40  = length == 3'h4;
+  assign \$41  = length == 2'h2;
+  assign \$42  = \$41  ? 2'h3 : 2'h1;
+  assign \$43  = \$40  ? 4'hf : { 2'h0, \$42  };
+  assign word_mask = \$39  ? 8'hff : { 4'h0, \$43  };
+  assign \$44  = word_mask[0] ? 8'hff : 8'h00;
+  assign \$45  = word_mask[1] ? 8'hff : 8'h00;
+  assign \$46  = word_mask[2] ? 8'hff : 8'h00;
+  assign \$47  = word_mask[3] ? 8'hff : 8'h00;
+  assign \$48  = word_mask[4] ? 8'hff : 8'h00;
+  assign \$49  = word_mask[5] ? 8'hff : 8'h00;
+  assign \$50  = word_mask[6] ? 8'hff : 8'h00;
+  assign \$51  = word_mask[7] ? 8'hff : 8'h00;
+  assign \$52  = 13'h1000 - a_addr[11:0];
+  assign \$54  = a_left < \$53 [10:0];
+  assign \$55  = a_left < 9'h100;
+  assign \$56  = \$54  & \$55 ;
+  assign \$57  = \$53 [10:0] < 9'h100;
+  assign \$58  = \$57  ? \$53 [10:0] : 11'h100;
+  assign \$59  = \$56  ? { 1'h0, a_left } : \$58 ;
+  assign n_left = \port$990$119 [33] ? \$61 [9:0] : 10'h001;
+  assign \$62  = 13'h1000 - \$60 [11:0];
+  assign \$64  = n_left < \$63 [10:0];
+  assign \$65  = n_left < 9'h100;
+  assign \$66  = \$64  & \$65 ;
+  assign \$67  = \$63 [10:0] < 9'h100;
+  assign \$68  = \$67  ? \$63 [10:0] : 11'h100;
+  assign \$69  = \$66  ? { 1'h0, n_left } : \$68 ;
+  assign \$70  = \$69 [8:0] - 1'h1;
+  assign \$71  = \$59 [8:0] - 1'h1;
+  assign \$72  = mem__awvalid & mem__awready;
+  assign \$73  = pre_beats - 1'h1;
+  assign \$74  = \$59 [8:0] - 1'h1;
+  assign \$75  = own_ar & mem__arready;
+  assign \$76  = pre | early;
+  assign \$77  = ~ \port$990$119 [32];
+  assign \$78  = start & \$77 ;
+  assign \$79  = ~ pre;
+  assign \$80  = \$78  & \$79 ;
+  assign \$81  = ~ hdr_sent;
+  assign \$82  = beat == 1'h1;
+  assign \$83  = rx_data__payload[63:0] & { \$51 , \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44  };
+  assign \$84  = paddr[2:0] * 4'h8;
+  assign \$85  = \$83  << \$84 ;
+  assign \$86  = word_mask << paddr[2:0];
+  assign \$87  = b_wait == 1'h1;
+  assign \$88  = mem__bvalid & \$87 ;
+  assign \$89  = | a_left;
+  assign \$90  = ~ early_taken;
+  assign \$91  = \$89  & \$90 ;
+  assign \$92  = | a_left;
+  assign \$93  = beats - 1'h1;
+  assign \$94  = beat == \$93 ;
+  assign \$95  = | a_left;
+  assign \$96  = ~ \$95 ;
+  assign \$97  = ~ pre;
+  assign \$98  = \$96  & \$97 ;
+  assign \$99  = ~ pre_asking;
+  assign \$100  = \$98  & \$99 ;
+  assign \$101  = \$100  & next_read;
+  assign \$102  = paddr[2:0] * 4'h8;
+  assign \$103  = mem__rdata >> \$102 ;
+  assign \$104  = \$103  & { \$51 , \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44  };
+  assign \$105  = mem__rvalid & tx_data__ready;
+  assign \$106  = beats - 1'h1;
+  assign \$107  = beat == \$106 ;
+  assign \$108  = rx_data__valid & rx_data__payload[64];
+  assign \$109  = ! mover_fsm_state;
+  assign \$110  = mover_fsm_state == 1'h1;
+  assign \$111  = mover_fsm_state == 2'h2;
+  assign \$112  = mover_fsm_state == 2'h3;
+  assign \$113  = mover_fsm_state == 3'h4;
+  assign \$114  = mover_fsm_state == 3'h5;
+  assign \$115  = mover_fsm_state == 3'h6;
   always @(posedge clk)
-    paddr <= \$104 ;
+    paddr <= \$116 ;
   always @(posedge clk)
-    \$signal  <= \$105 ;
+    \$signal  <= \$117 ;
   always @(posedge clk)
-    line <= \$106 ;
+    line <= \$118 ;
   always @(posedge clk)
-    length <= \$107 ;
+    length <= \$119 ;
   always @(posedge clk)
-    pre <= \$108 ;
+    pre <= \$120 ;
   always @(posedge clk)
-    pre_asking <= \$109 ;
+    pre_asking <= \$121 ;
   always @(posedge clk)
-    pre_addr <= \$110 ;
+    pre_addr <= \$122 ;
   always @(posedge clk)
-    pre_beats <= \$111 ;
+    pre_beats <= \$123 ;
   always @(posedge clk)
-    a_addr <= \$112 ;
+    a_addr <= \$124 ;
   always @(posedge clk)
-    a_left <= \$113 ;
+    a_left <= \$125 ;
   always @(posedge clk)
-    b_wait <= \$114 ;
+    early_taken <= \$126 ;
   always @(posedge clk)
-    beat <= \$115 ;
+    b_wait <= \$127 ;
   always @(posedge clk)
-    hdr_sent <= \$116 ;
+    beat <= \$128 ;
   always @(posedge clk)
-    mover_fsm_state <= \$117 ;
+    hdr_sent <= \$129 ;
+  always @(posedge clk)
+    mover_fsm_state <= \$130 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$104  = paddr;
+    \$116  = paddr;
     if (start) begin
-      \$104  = \port$990$119 [31:0];
+      \$116  = \port$990$119 [31:0];
     end
     if (rst) begin
-      \$104  = 32'd0;
+      \$116  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$105  = \$signal ;
+    \$117  = \$signal ;
     if (start) begin
-      \$105  = \port$990$119 [32];
+      \$117  = \port$990$119 [32];
     end
     if (rst) begin
-      \$105  = 1'h0;
+      \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$106  = line;
+    \$118  = line;
     if (start) begin
-      \$106  = \port$990$119 [33];
+      \$118  = \port$990$119 [33];
     end
     if (rst) begin
-      \$106  = 1'h0;
+      \$118  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$107  = length;
+    \$119  = length;
     if (start) begin
-      \$107  = \length$10 ;
+      \$119  = \length$10 ;
     end
     if (rst) begin
-      \$107  = 16'h0000;
+      \$119  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$108  = pre;
+    \$120  = pre;
     if (pre_decide) begin
-      \$108  = 1'h1;
+      \$120  = 1'h1;
     end
     casez (mover_fsm_state)
       3'h0:
           if (start) begin
-            \$108  = 1'h0;
+            \$120  = 1'h0;
           end
     endcase
     if (rst) begin
-      \$108  = 1'h0;
+      \$120  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$109  = pre_asking;
+    \$121  = pre_asking;
     if (pre_decide) begin
-      \$109  = 1'h1;
+      \$121  = 1'h1;
     end
-    if (\$signal ) begin
+    if (early) begin
+    end else if (\$signal ) begin
     end else if (pre_asking) begin
       if (mem__arready) begin
-        \$109  = 1'h0;
+        \$121  = 1'h0;
       end
     end
     if (rst) begin
-      \$109  = 1'h0;
+      \$121  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$110  = pre_addr;
+    \$122  = pre_addr;
     if (pre_decide) begin
-      \$110  = \$56 [31:0];
+      \$122  = \$60 [31:0];
     end
     if (rst) begin
-      \$110  = 32'd0;
+      \$122  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$111  = pre_beats;
+    \$123  = pre_beats;
     if (pre_decide) begin
-      \$111  = \$65 [8:0];
+      \$123  = \$69 [8:0];
     end
     if (rst) begin
-      \$111  = 9'h000;
+      \$123  = 9'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$112  = a_addr;
+    \$124  = a_addr;
     if (start) begin
-      \$112  = \$3 [31:0];
+      \$124  = \$3 [31:0];
     end
-    if (issuing) begin
-      \$112  = \$7 [31:0];
+    if (\$7 ) begin
+      \$124  = \$9 [31:0];
     end
     if (rst) begin
-      \$112  = 32'd0;
+      \$124  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$113  = a_left;
+    \$125  = a_left;
     if (start) begin
-      \$113  = \$5 [9:0];
+      \$125  = \$5 [9:0];
     end
-    if (issuing) begin
-      \$113  = \$8 [9:0];
+    if (\$7 ) begin
+      \$125  = \$10 [9:0];
     end
     if (rst) begin
-      \$113  = 10'h000;
+      \$125  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$114  = b_wait;
-    if (\$12 ) begin
-      \$114  = \$17 [9:0];
-    end else if (\$16 ) begin
-      \$114  = \$18 [9:0];
-    end
+    \$126  = \$6 ;
     if (rst) begin
-      \$114  = 10'h000;
+      \$126  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$115  = beat;
+    \$127  = b_wait;
+    if (\$14 ) begin
+      \$127  = \$19 [9:0];
+    end else if (\$18 ) begin
+      \$127  = \$20 [9:0];
+    end
+    if (rst) begin
+      \$127  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$128  = beat;
     casez (mover_fsm_state)
       3'h0:
-          \$115  = 10'h000;
+          \$128  = 10'h000;
       3'h2:
           if (\$signal ) begin
             if (mem__awready) begin
-              \$115  = { 1'h0, \$55 [8:0] };
+              \$128  = { 1'h0, \$59 [8:0] };
             end
           end
       3'h4:
-          if (\$21 ) begin
-            \$115  = \$22 [9:0];
+          if (\$25 ) begin
+            \$128  = \$26 [9:0];
           end
       3'h6:
           /* empty */;
       3'h1:
           /* empty */;
       3'h5:
-          if (\$29 ) begin
-            \$115  = \$30 [9:0];
+          if (\$33 ) begin
+            \$128  = \$34 [9:0];
           end
     endcase
     if (rst) begin
-      \$115  = 10'h000;
+      \$128  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$116  = hdr_sent;
+    \$129  = hdr_sent;
     casez (mover_fsm_state)
       3'h0:
-          \$116  = 1'h0;
+          \$129  = 1'h0;
       3'h2:
           (* full_case = 32'd1 *)
           if (\$signal ) begin
           end else begin
             if (hdr_ready) begin
-              \$116  = 1'h1;
+              \$129  = 1'h1;
             end
           end
     endcase
     if (rst) begin
-      \$116  = 1'h0;
+      \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$117  = mover_fsm_state;
+    \$130  = mover_fsm_state;
     casez (mover_fsm_state)
       3'h0:
           if (start) begin
             (* full_case = 32'd1 *)
-            if (pre) begin
-              \$117  = 3'h1;
+            if (\$22 ) begin
+              \$130  = 3'h1;
             end else begin
-              \$117  = 3'h2;
+              \$130  = 3'h2;
             end
           end else if (drain) begin
-            \$117  = 3'h3;
+            \$130  = 3'h3;
           end
       3'h2:
           (* full_case = 32'd1 *)
           if (\$signal ) begin
             if (mem__awready) begin
-              \$117  = 3'h4;
+              \$130  = 3'h4;
             end
           end else begin
-            if (\$20 ) begin
-              \$117  = 3'h5;
+            if (\$24 ) begin
+              \$130  = 3'h5;
             end else if (mem__arready) begin
-              \$117  = 3'h1;
+              \$130  = 3'h1;
             end
           end
       3'h4:
-          if (\$21 ) begin
-            if (\$25 ) begin
-              \$117  = 3'h2;
-            end else if (\$26 ) begin
-              \$117  = 3'h6;
+          if (\$25 ) begin
+            if (\$29 ) begin
+              \$130  = 3'h2;
+            end else if (\$30 ) begin
+              \$130  = 3'h6;
             end
           end
       3'h6:
-          if (\$28 ) begin
-            \$117  = 3'h0;
+          if (\$32 ) begin
+            \$130  = 3'h0;
           end
       3'h1:
           if (hdr_ready) begin
-            \$117  = 3'h5;
+            \$130  = 3'h5;
           end
       3'h5:
-          if (\$29 ) begin
-            if (\$32 ) begin
-              \$117  = 3'h0;
+          if (\$33 ) begin
+            if (\$36 ) begin
+              \$130  = 3'h0;
             end
           end
       3'h3:
-          if (\$33 ) begin
-            \$117  = 3'h0;
+          if (\$37 ) begin
+            \$130  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$117  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    mem__awaddr = 32'd0;
-    if (\$signal ) begin
-      mem__awaddr = a_addr;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    mem__awlen = 8'h00;
-    if (\$signal ) begin
-      mem__awlen = \$66 [7:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    issuing = 1'h0;
-    (* full_case = 32'd1 *)
-    if (\$signal ) begin
-      issuing = \$67 ;
-    end else if (pre_asking) begin
-    end else begin
-      issuing = \$70 ;
+      \$130  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__arvalid = 1'h0;
     (* full_case = 32'd1 *)
-    if (\$signal ) begin
+    if (early) begin
+      mem__arvalid = 1'h1;
+    end else if (\$signal ) begin
     end else if (pre_asking) begin
       mem__arvalid = 1'h1;
     end else begin
@@ -3139,7 +3153,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__araddr = 32'd0;
     (* full_case = 32'd1 *)
-    if (\$signal ) begin
+    if (early) begin
+      mem__araddr = \$60 [31:0];
+    end else if (\$signal ) begin
     end else if (pre_asking) begin
       mem__araddr = pre_addr;
     end else begin
@@ -3150,11 +3166,41 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__arlen = 8'h00;
     (* full_case = 32'd1 *)
-    if (\$signal ) begin
+    if (early) begin
+      mem__arlen = \$70 [7:0];
+    end else if (\$signal ) begin
     end else if (pre_asking) begin
-      mem__arlen = \$68 [7:0];
+      mem__arlen = \$73 [7:0];
     end else begin
-      mem__arlen = \$69 [7:0];
+      mem__arlen = \$74 [7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    mem__awaddr = 32'd0;
+    if (early) begin
+    end else if (\$signal ) begin
+      mem__awaddr = a_addr;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    mem__awlen = 8'h00;
+    if (early) begin
+    end else if (\$signal ) begin
+      mem__awlen = \$71 [7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    issuing = 1'h0;
+    (* full_case = 32'd1 *)
+    if (early) begin
+    end else if (\$signal ) begin
+      issuing = \$72 ;
+    end else if (pre_asking) begin
+    end else begin
+      issuing = \$75 ;
     end
   end
   always @* begin
@@ -3162,7 +3208,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     mem__req = 1'h0;
     casez (mover_fsm_state)
       3'h0:
-          mem__req = pre;
+          mem__req = \$76 ;
       3'h2:
           mem__req = 1'h1;
       3'h4:
@@ -3173,6 +3219,14 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
           mem__req = 1'h1;
       3'h5:
           mem__req = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    early = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          early = \$80 ;
     endcase
   end
   always @* begin
@@ -3220,9 +3274,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
       3'h6:
           /* empty */;
       3'h1:
-          own_ar = \$79 ;
+          own_ar = \$91 ;
       3'h5:
-          own_ar = \$80 ;
+          own_ar = \$92 ;
     endcase
   end
   always @* begin
@@ -3235,7 +3289,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
           (* full_case = 32'd1 *)
           if (\$signal ) begin
           end else begin
-            hdr_valid = \$71 ;
+            hdr_valid = \$81 ;
           end
       3'h4:
           /* empty */;
@@ -3286,7 +3340,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
       3'h2:
           /* empty */;
       3'h4:
-          mem__wlast = \$72 ;
+          mem__wlast = \$82 ;
     endcase
   end
   always @* begin
@@ -3302,7 +3356,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
           if (line) begin
             mem__wdata = rx_data__payload[63:0];
           end else begin
-            mem__wdata = \$75 [63:0];
+            mem__wdata = \$85 [63:0];
           end
     endcase
   end
@@ -3319,7 +3373,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
           if (line) begin
             mem__wstrb = 8'hff;
           end else begin
-            mem__wstrb = \$76 [7:0];
+            mem__wstrb = \$86 [7:0];
           end
     endcase
   end
@@ -3334,19 +3388,19 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
       3'h4:
           /* empty */;
       3'h6:
-          if (\$78 ) begin
+          if (\$88 ) begin
             done = 1'h1;
           end
       3'h1:
           /* empty */;
       3'h5:
-          if (\$93 ) begin
-            if (\$95 ) begin
+          if (\$105 ) begin
+            if (\$107 ) begin
               done = 1'h1;
             end
           end
       3'h3:
-          if (\$96 ) begin
+          if (\$108 ) begin
             done = 1'h1;
           end
     endcase
@@ -3403,12 +3457,12 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
           /* empty */;
       3'h5:
         begin
-          tx_data__payload[64] = \$82 ;
+          tx_data__payload[64] = \$94 ;
           (* full_case = 32'd1 *)
           if (line) begin
             tx_data__payload[63:0] = mem__rdata;
           end else begin
-            tx_data__payload[63:0] = \$92 ;
+            tx_data__payload[63:0] = \$104 ;
           end
         end
     endcase
@@ -3428,30 +3482,30 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
       3'h1:
           /* empty */;
       3'h5:
-          pre_decide = \$89 ;
+          pre_decide = \$101 ;
     endcase
   end
   assign \paddr$4  = \port$990$119 [31:0];
   assign write = \port$990$119 [32];
   assign \line$8  = \port$990$119 [33];
-  assign n_addr = \$56 [31:0];
-  assign n_burst = \$65 [8:0];
-  assign burst = \$55 [8:0];
-  assign lane_mask = { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
-  assign to_4k = \$49 [10:0];
-  assign n_to_4k = \$59 [10:0];
+  assign n_addr = \$60 [31:0];
+  assign n_burst = \$69 [8:0];
+  assign burst = \$59 [8:0];
+  assign lane_mask = { \$51 , \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44  };
+  assign to_4k = \$53 [10:0];
+  assign n_to_4k = \$63 [10:0];
   assign \rx_data__payload.data  = rx_data__payload[63:0];
   assign \rx_data__payload.last  = rx_data__payload[64];
   assign \tx_data__payload.data  = tx_data__payload[63:0];
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
-  assign \$56 [2:0] = 3'h0;
-  assign \$56 [32:3] = { 1'h0, \port$990$119 [31:3] };
-  assign \$57  = { 3'h0, \length$10 [15:3] };
-  assign \$49  = { \$48 [13], \$48 [13], \$48 [13], \$48 [13:3] };
-  assign \$6  = { \$55 [8:0], 3'h0 };
-  assign \$34  = { 3'h0, length[15:3] };
-  assign \$59  = { \$58 [13], \$58 [13], \$58 [13], \$58 [13:3] };
+  assign \$60 [2:0] = 3'h0;
+  assign \$60 [32:3] = { 1'h0, \port$990$119 [31:3] };
+  assign \$61  = { 3'h0, \length$10 [15:3] };
+  assign \$53  = { \$52 [13], \$52 [13], \$52 [13], \$52 [13:3] };
+  assign \$8  = { \$59 [8:0], 3'h0 };
+  assign \$38  = { 3'h0, length[15:3] };
+  assign \$63  = { \$62 [13], \$62 [13], \$62 [13], \$62 [13:3] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3938,7 +3992,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1646$0 , \port$1646$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1659$0 , \port$1659$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4045,10 +4099,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$1646$0 ;
-  wire [11:0] \port$1646$0 ;
-  input [55:0] \port$1646$20 ;
-  wire [55:0] \port$1646$20 ;
+  input [11:0] \port$1659$0 ;
+  wire [11:0] \port$1659$0 ;
+  input [55:0] \port$1659$20 ;
+  wire [55:0] \port$1659$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4104,12 +4158,12 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1547$0 (owner_get_valid),
-    .\port$1548$0 (owner_get_node),
-    .\port$1646$0 (\port$1646$0 ),
-    .\port$1646$20 (\port$1646$20 [7:0]),
-    .\port$1833$0 (window__busy),
-    .\port$1837$0 (window__error),
+    .\port$1560$0 (owner_get_valid),
+    .\port$1561$0 (owner_get_node),
+    .\port$1659$0 (\port$1659$0 ),
+    .\port$1659$20 (\port$1659$20 [7:0]),
+    .\port$1849$0 (window__busy),
+    .\port$1853$0 (window__error),
     .\port$570$0 (fault__pending),
     .\port$573$0 (fault__write),
     .rst(rst),
@@ -4127,7 +4181,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$1646$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$1659$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -4151,11 +4205,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$1646$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1646$20 [7:0], \port$1646$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$1646$0 [3:0];
-  assign fault__src = \port$1646$0 [11:4];
-  assign fault__pid = { 8'h00, \port$1646$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$1659$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1659$20 [7:0], \port$1659$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$1659$0 [3:0];
+  assign fault__src = \port$1659$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1659$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -4185,7 +4239,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$570$0 , \port$573$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$1547$0 , \port$1548$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1646$0 , \port$1646$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1833$0 , \port$1837$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$1560$0 , \port$1561$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1659$0 , \port$1659$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1849$0 , \port$1853$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4349,18 +4403,18 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1547$0 ;
-  wire \port$1547$0 ;
-  input [7:0] \port$1548$0 ;
-  wire [7:0] \port$1548$0 ;
-  input [11:0] \port$1646$0 ;
-  wire [11:0] \port$1646$0 ;
-  input [7:0] \port$1646$20 ;
-  wire [7:0] \port$1646$20 ;
-  input \port$1833$0 ;
-  wire \port$1833$0 ;
-  input \port$1837$0 ;
-  wire \port$1837$0 ;
+  input \port$1560$0 ;
+  wire \port$1560$0 ;
+  input [7:0] \port$1561$0 ;
+  wire [7:0] \port$1561$0 ;
+  input [11:0] \port$1659$0 ;
+  wire [11:0] \port$1659$0 ;
+  input [7:0] \port$1659$20 ;
+  wire [7:0] \port$1659$20 ;
+  input \port$1849$0 ;
+  wire \port$1849$0 ;
+  input \port$1853$0 ;
+  wire \port$1853$0 ;
   input \port$570$0 ;
   wire \port$570$0 ;
   input \port$573$0 ;
@@ -4407,7 +4461,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1837$0 , \port$1833$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1853$0 , \port$1849$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4415,10 +4469,10 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1646$20 , \port$1646$0 , 2'h0, \port$573$0 , \port$570$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1659$20 , \port$1659$0 , 2'h0, \port$573$0 , \port$570$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1547$0 , 23'h000000, \port$1548$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1560$0 , 23'h000000, \port$1561$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -7106,9 +7160,9 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$1547$0 , 23'h000000, \port$1548$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1646$20 , \port$1646$0 , 2'h0, \port$573$0 , \port$570$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1837$0 , \port$1833$0  };
+  assign csr__OWNER_GET__r_data = { \port$1560$0 , 23'h000000, \port$1561$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1659$20 , \port$1659$0 , 2'h0, \port$573$0 , \port$570$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1853$0 , \port$1849$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
