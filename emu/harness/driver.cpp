@@ -46,6 +46,12 @@ double sc_time_stamp() { return 0; }
 // Verilator's settle of the combinational logic (defined in the Verilated model; used by idle skipping).
 void Vtop___024root___eval_settle(Vtop___024root* vlSelf);
 
+// Verilator's evaluation of the model without Vtop::eval_step's wrapper (defined in the Verilated model). The
+// wrapper also runs the deleter of class objects and the end-of-eval message queue of threaded models (two mutexes
+// and a thread-local look-up per call, ~2% of a cycle): this single-threaded design has neither classes nor
+// threads. Used once the model is initialised (the first eval() goes through Vtop::eval).
+void Vtop___024root___eval(Vtop___024root* vlSelf);
+
 namespace {
 
 // Verilator 5.048 detects the rising edge by comparing clk with its value at the previous eval(), kept
@@ -68,6 +74,19 @@ template <class Root>
 inline void force_edge_in(Root* r) {
     if constexpr (can_force_edge_in<Root>) r->__Vtrigprevexpr___TOP__clk_in__0 = 0;
 }
+
+// The same for clk_csr, the clock of the CSR bus's input registers (HarnessTop), raised only in the cycles whose
+// CSR inputs differ from those last loaded; and whether the top has that clock at all.
+template <class Root>
+constexpr bool can_force_edge_csr = requires(Root* r) { r->__Vtrigprevexpr___TOP__clk_csr__0 = 0; };
+
+template <class Root>
+inline void force_edge_csr(Root* r) {
+    if constexpr (can_force_edge_csr<Root>) r->__Vtrigprevexpr___TOP__clk_csr__0 = 0;
+}
+
+template <class Top>
+constexpr bool has_clk_csr = requires(Top* t) { t->clk_csr = 0; };
 
 enum RunStatus { RUN_DONE = 0, RUN_IRQ = 1, RUN_BATCH = 2, RUN_HANG = 3 };
 
@@ -265,6 +284,7 @@ struct Harness {
         top->clk = 0;
 #if HARNESS_REGISTERED_INPUTS
         top->clk_in = 0;
+        if constexpr (has_clk_csr<Vtop>) top->clk_csr = 0;
 #endif
         top->rst = 0;
         top->P_cpu_req__valid = 0;
@@ -384,7 +404,19 @@ struct Harness {
 #if HARNESS_REGISTERED_INPUTS
     bool inputs_loaded = false;   // clk_in has risen once (the power-up load of cycle 0's inputs)
     static constexpr bool fast_edge = can_force_edge<Vtop___024root> && can_force_edge_in<Vtop___024root>
+                                      && (!has_clk_csr<Vtop> || can_force_edge_csr<Vtop___024root>)
                                       && !(HARNESS_TRACE_FST || HARNESS_TRACE_VCD);
+    // The CSR inputs clk_csr last loaded (addr, r_stb, w_stb, w_data); clk_csr rises only when they change.
+    uint64_t csr_loaded[4] = {~0ull, ~0ull, ~0ull, ~0ull};
+
+    // Whether the CSR inputs on the ports differ from those last loaded (and remember them if so).
+    bool csr_inputs_changed() {
+        const uint64_t now[4] = {(uint64_t)top->P_csr__addr, (uint64_t)top->P_csr__r_stb, (uint64_t)top->P_csr__w_stb,
+                                 (uint64_t)top->P_csr__w_data};
+        if (std::memcmp(now, csr_loaded, sizeof now) == 0) return false;
+        std::memcpy(csr_loaded, now, sizeof now);
+        return true;
+    }
 
     void edge(Sample& smp) {
         const bool rst_now = top->rst;
@@ -399,16 +431,25 @@ struct Harness {
         if constexpr (fast_edge) {
             if (!first) force_edge(top->rootp);
             force_edge_in(top->rootp);
+            // clk_csr stays high between its edges (no edge seen): it rises when the CSR inputs change.
+            if constexpr (has_clk_csr<Vtop>) {
+                if (csr_inputs_changed()) force_edge_csr(top->rootp);
+                top->clk_csr = 1;
+            }
+        } else if constexpr (has_clk_csr<Vtop>) {
+            top->clk_csr = 1;   // with the falling edges below, clk_csr toggles with clk_in (loads every cycle)
         }
         top->clk = !first;
         top->clk_in = 1;
-        top->eval();
+        if (first) top->eval();   // initialises the model (Vtop::eval_step's first call)
+        else Vtop___024root___eval(top->rootp);
         if constexpr (!fast_edge) {
             // The plain top's timeline: the state of cycle c shown from time 10c (clk low), the edge into c + 1 at
             // 10c + 5, in cycle c's period.
             if (!first) trace_dump(cycle * 10 - 5, cycle - 1);
             top->clk = 0;
             top->clk_in = 0;
+            if constexpr (has_clk_csr<Vtop>) top->clk_csr = 0;
             top->eval();
             trace_dump(cycle * 10);
         }

@@ -156,6 +156,13 @@ class HarnessTop(wiring.Component):
     loads the inputs of cycle 0 without advancing the system. The system is in reset in cycle ``c`` iff ``rst`` was
     presented high for it, as with the plain top.
 
+    The CSR bus's inputs (``csr.addr``, ``csr.r_stb``, ``csr.w_stb``, ``csr.w_data``) are registered on a third clock,
+    ``clk_csr``, which the harness raises with ``clk_in`` only in the cycles whose CSR inputs differ from the last ones
+    loaded (an access, and the cycle after it, when the strobes fall). The registers therefore hold, in every cycle,
+    exactly the inputs presented for it, as with ``clk_in``; but the logic that reads only them (every decoder's
+    per-word strobes: lookup tables of the address, a few percent of a cycle's work) is evaluated by Verilator only
+    in those cycles, since it is triggered by ``clk_csr`` alone.
+
     One combinational path of a subordinate cannot be presented ahead of its cycle: the compiled DRAM
     (``emu/harness/axi_memory.h``), when idle, grants a write address only in a cycle without a read address (reads
     win), so its ``awready`` depends on the manager's ``arvalid`` of the same cycle. With ``external_dram`` the
@@ -176,6 +183,9 @@ class HarnessTop(wiring.Component):
         The clock of the system.
     clk_in : In(1)
         The clock of the input registers: rises with ``clk``, and once alone at power-up.
+    clk_csr : In(1)
+        The clock of the CSR bus's input registers: rises with ``clk_in`` whenever the CSR inputs presented differ
+        from those it last loaded (at least at power-up).
     rst : In(1)
         Reset of the system in the cycle the inputs are presented for.
     (others)
@@ -189,16 +199,18 @@ class HarnessTop(wiring.Component):
         self.system = SystemTop(params, external_dram=external_dram)
         self.params = params
         self.external_dram = external_dram
-        super().__init__({"clk": In(1), "clk_in": In(1), "rst": In(1), **self.system.signature.members})
+        super().__init__({"clk": In(1), "clk_in": In(1), "clk_csr": In(1), "rst": In(1),
+                          **self.system.signature.members})
 
     def elaborate(self, platform):
         m = Module()
         m.domains.sync = ClockDomain("sync")
         m.domains.inp = ClockDomain("inp", reset_less=True)
+        m.domains.csr_in = ClockDomain("csr_in", reset_less=True)
         m.submodules.system = system = self.system
         rst_q = Signal(init=1, reset_less=True)
         m.d.comb += [ClockSignal("sync").eq(self.clk), ClockSignal("inp").eq(self.clk_in),
-                     ResetSignal("sync").eq(rst_q)]
+                     ClockSignal("csr_in").eq(self.clk_csr), ResetSignal("sync").eq(rst_q)]
         m.d.inp += rst_q.eq(self.rst)
         awready = system.dram.awready if self.external_dram else None
         for path, member, inner in system.signature.flatten(system):
@@ -210,12 +222,17 @@ class HarnessTop(wiring.Component):
                 continue
             name = "in_" + "_".join(str(p) for p in path)
             q = Signal(inner.shape(), name=name, reset_less=True)
-            m.d.inp += q.eq(outer)
+            m.d[_input_domain(path)] += q.eq(outer)
             if inner is awready:
                 m.d.comb += inner.eq(q & ~system.dram.arvalid)
             else:
                 m.d.comb += inner.eq(q)
         return m
+
+
+def _input_domain(path):
+    """The domain of a registered input of :class:`HarnessTop`: ``csr_in`` for the CSR bus, ``inp`` for the rest."""
+    return "csr_in" if path[0] == "csr" else "inp"
 
 
 def default_top():
