@@ -60,8 +60,8 @@ class SystemPorts:
     status_names : dict of int to str
         Names of the response status values (for reports).
     registered_inputs : bool
-        Every input of the top feeds only a register clocked by a second clock input ``clk_in``
-        (``hw.system.top.HarnessTop``): the driver presents the inputs of a cycle before the edge that starts it and
+        Every input of the top feeds only a register clocked by a second clock input ``clk_in`` (the CSR bus's by
+        ``clk_csr``, raised only when they change; ``hw.system.top.HarnessTop``): the driver presents the inputs of a cycle before the edge that starts it and
         reads that cycle's outputs after it, one ``eval()`` per cycle. False for a plain Amaranth top.
     """
     ports: dict

@@ -1,7 +1,8 @@
 """The harness's fast model is exact: the same runs as the plain system top driven the slow way.
 
 ``emu.system.model_cache`` compiles :class:`hw.system.top.HarnessTop`: every input (reset included) registered on
-a second clock, presented before the edge that starts its cycle, one ``eval()`` per cycle, the interrupt lines between
+a second clock (the CSR bus's on a third, raised only in the cycles its inputs change), presented before the edge that
+starts its cycle, one ``eval()`` per cycle, the interrupt lines between
 calls read from an edge taken on a copy of the model (``emu/harness/driver.cpp``). The plain
 :class:`hw.system.top.SystemTop` (``rst`` a top-level input, outputs sampled live between a settle ``eval()`` at
 the falling edge and the rising-edge ``eval()``) is the reference here: on the same workload (three processes,
