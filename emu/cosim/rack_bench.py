@@ -9,7 +9,7 @@ import random
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import Lock, RisingEdge
+from cocotb.triggers import FallingEdge, Lock, RisingEdge
 
 from emu.models.rack import RackModel
 from emu.workload_format import OP_WRITE
@@ -114,6 +114,7 @@ class RackBench:
         nodes = self.params.processor_nodes
         expected = [self.model.run(nodes[i], w) for i, w in enumerate(workloads)]
         starts = [len(r) for r in self.responses]
+        await FallingEdge(self.dut.clk)
         for i, w in enumerate(workloads):
             for row in w:
                 self.sources[i].send_nowait(self._request(row))

@@ -94,7 +94,10 @@ struct Rack {
     uint32_t csr_addr = 0, csr_wdata = 0, csr_rdata = 0;
     bool csr_r = false, csr_w = false;
     uint64_t csr_reads = 0, csr_writes = 0, irq_returns = 0;
-    uint64_t irq[3] = {0, 0, 0};   // irq_proc, irq_mem, irq_net after the last rising edge
+    // irq_proc, irq_mem, irq_net after the last rising edge, and after the one before it: the cocotb bench's irq
+    // server, resumed by an edge, reads the lines as they were before that edge, so firmware serves a line from
+    // the second edge after it rose (both benches: from the edge after the one whose value it acts on).
+    uint64_t irq[3] = {0, 0, 0}, irq_seen[3] = {0, 0, 0};
 
     Rack() : ctx(new VerilatedContext) {
         top.reset(new Vtop(ctx.get(), "TOP"));
@@ -177,7 +180,10 @@ struct Rack {
         for (int j = 0; j < N_MEM; j++) dram[j].sample(&pins[j], rst_now);
         t->clk = 1;
         t->eval();
-        for (int k = 0; k < 3; k++) irq[k] = irq_bits(t, k);
+        for (int k = 0; k < 3; k++) {
+            irq_seen[k] = irq[k];
+            irq[k] = irq_bits(t, k);
+        }
 
         for (int i = 0; i < N_PROC; i++) {
             Cpu& c = cpu[i];
@@ -300,10 +306,11 @@ EXPORT void r_csr_write(void* p, uint32_t addr, uint32_t data) {
     r->csr_writes++;
 }
 
-// irq_proc, irq_mem, irq_net after the last rising edge.
+// irq_proc, irq_mem, irq_net as the firmware sees them after the last rising edge: their values after the
+// edge before it (see Rack::irq_seen).
 EXPORT void r_irqs(void* p, uint64_t* out) {
     Rack* r = static_cast<Rack*>(p);
-    for (int k = 0; k < 3; k++) out[k] = r->irq[k];
+    for (int k = 0; k < 3; k++) out[k] = r->irq_seen[k];
 }
 
 EXPORT uint64_t r_cycle(void* p) { return static_cast<Rack*>(p)->cycle; }
@@ -351,7 +358,7 @@ EXPORT int r_run(void* p, uint64_t max_cycles) {
         for (const Cpu& c : r->cpu)
             if (!c.outstanding.empty() && r->cycle - c.last_progress > r->hang_cycles) return RUN_HANG;
         r->step();
-        if (r->irq[0] | r->irq[1] | r->irq[2]) {
+        if (r->irq_seen[0] | r->irq_seen[1] | r->irq_seen[2]) {
             r->irq_returns++;
             return RUN_IRQ;
         }

@@ -1,14 +1,14 @@
 """The compiled rack against the cocotb rack: the same seeded 2 x 2 run (four processes, one replicated,
 back-to-back accesses on both CPU ports) on the cocotb rack (``cocotb_parity.py``) and on the compiled rack
 (``emu/rack/bench.py``): the same interrupt events and every counter of the data path (routers, ExCaches, network
-interfaces, MMUs, frames per switch port), every access checked by the rack golden model on both; cycles and
-register accesses within 0.5 % (docs/rack.md says where they differ; a known divergence, test_fast_rack_timing_matches_cocotb)."""
+interfaces, MMUs, every switch port's frames, bytes, busy and wait cycles), every access checked by the rack golden
+model on both; the same register accesses, and the same cycles but for the one edge at which the cocotb bench sees
+its last response (docs/rack.md, "The rack in the fast harness")."""
 
 from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
 
 import pytest
 
@@ -24,21 +24,8 @@ PARITY = {"accesses": 60, "pt_buckets_log2": 5}
 
 
 def parity_params():
-    """The rack tests' rack with receive buffers for 4 messages instead of 2. With 2, a frame that finds both
-    buffers of a memory component full is dropped and resent after the 1,024-cycle timeout, and whether that
-    happens depends on the cycle the frame arrives in: on main 7bf8d25 the compiled rack dropped one
-    (rx_drop_nobuf 1, then tx_timeouts and tx_retransmits 1, 12,846 against 12,386 cycles) and the cocotb rack
-    none, both correct. This test compares the two simulators' data paths, not that flow control (the netif
-    loss tests and the failover campaign cover drops and resends)."""
-    params = rack_params()
-    return replace(params, netif=replace(params.netif, rx_buffer_msgs=4))
-
-
-#: Network-interface counters that count acknowledgement frames (timing-dependent, see the test).
-ACK_TIMING = ("tx_acks", "rx_acks", "tx_frames", "rx_frames")
-#: Switch-port counters that include them, and the wire bytes of one acknowledgement frame (28 in the run above).
-PORT_ACK_TIMING = ("port_frames", "link_frames_in", "link_frames_out", "link_bytes_in")
-ACK_FRAME_BYTES = 32
+    """The rack tests' rack (``test_rack.py``: its cocotb build serves both)."""
+    return rack_params()
 
 
 def _flat(tree, path=""):
@@ -92,41 +79,27 @@ def both_racks(request, tmp_path_factory):
 
 
 def test_fast_rack_matches_cocotb(both_racks):
+    """Every counter of the data path is the same: ExCaches, routers, network interfaces (acknowledgements
+    included), MMUs, the switch's ports (frames, bytes, busy and wait cycles)."""
     fast, slow = both_racks
     assert fast["checked"] == slow["checked"] == PARITY["accesses"] * len(PARITY_PROCESSES)
     assert fast["irq_events"] == slow["irq_events"]
-    # Every counter of the data path is the same: ExCaches, routers, network interfaces, MMUs, frames per port;
-    # except the acknowledgement frames, within 2: a receiver acknowledges whatever has arrived when it sends an ack,
-    # so how many acks cover the same messages depends on the cycle they arrive in (on main 2ef4459 the cocotb run
-    # had one ack more from memory component 3 to processor component 0: tx_acks 86 against 85).
     f, s = fast["statistics"], slow["statistics"]
     assert f["failovers"] == s["failovers"]
-    fc = _flat({"p": f["processors"], "m": f["memories"]})
-    sc = _flat({"p": s["processors"], "m": s["memories"]})
+    fc = _flat({"p": f["processors"], "m": f["memories"], "switch": f["switch"]})
+    sc = _flat({"p": s["processors"], "m": s["memories"], "switch": s["switch"]})
     assert fc.keys() == sc.keys()
-    for key, value in sc.items():
-        if key.rsplit(".", 1)[-1] in ACK_TIMING:
-            assert abs(fc[key] - value) <= 2, (key, fc[key], value)
-        else:
-            assert fc[key] == value, (key, fc[key], value)
-    # Per switch port: the same, but for the wait cycles and the frames and bytes of those acks (within 2 frames).
-    timing = ("port_wait", "port_busy", *PORT_ACK_TIMING)
-    for k in s["switch"]["ports"]:
-        fp, sp = f["switch"]["ports"][k], s["switch"]["ports"][k]
-        assert {n: v for n, v in fp.items() if n not in timing} == {n: v for n, v in sp.items() if n not in timing}
-        for n in PORT_ACK_TIMING:
-            assert abs(fp[n] - sp[n]) <= (2 * ACK_FRAME_BYTES if "bytes" in n else 2), (k, n, fp[n], sp[n])
+    # The switch's cycle counter is read after the run, which the cocotb bench ends one edge later (below).
+    differ = {k: (fc[k], v) for k, v in sc.items() if fc[k] != v and k != "switch.cycles"}
+    assert 0 <= sc["switch.cycles"] - fc["switch.cycles"] <= 1
+    assert not differ, f"compiled vs cocotb: {differ}"
 
 
-@pytest.mark.xfail(strict=True, reason="since main 7bf8d25 the compiled rack takes 12,587 cycles against the cocotb "
-                   "rack's 12,386 (1.6 %; session 6: 12,265 against 12,279) and waits 41 against 16 cycles at a "
-                   "switch port, with every data-path counter equal; cause not found yet (session 7's closing note)")
 def test_fast_rack_timing_matches_cocotb(both_racks):
+    """The same register accesses, and the same cycles but for one: the cocotb bench's run loop and its response
+    sinks are resumed by the same edge, and the loop sees the last response one edge after the compiled rack
+    does (the traffic itself is the same cycle for cycle: session 8 compared every AXI handshake of both
+    memory components and every register access with its cycle)."""
     fast, slow = both_racks
-    for k in slow["statistics"]["switch"]["ports"]:
-        fp, sp = fast["statistics"]["switch"]["ports"][k], slow["statistics"]["switch"]["ports"][k]
-        assert abs(fp["port_wait"] - sp["port_wait"]) <= 2, (k, fp["port_wait"], sp["port_wait"])
-    # Timing: within 0.5 % (docs/rack.md: 12,162 against 12,187 cycles, 4,025 against 4,017 register accesses,
-    # a difference in when interrupts are served, not in what the rack does).
-    assert abs(fast["cycles"] - slow["cycles"]) <= slow["cycles"] // 200
-    assert abs(fast["csr_ops"] - slow["csr_ops"]) <= slow["csr_ops"] // 200
+    assert fast["csr_ops"] == slow["csr_ops"]
+    assert 0 <= slow["cycles"] - fast["cycles"] <= 1, (fast["cycles"], slow["cycles"])
