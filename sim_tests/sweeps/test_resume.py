@@ -8,8 +8,10 @@ import time
 from .common import disagg, finish, records_of, rows_of, sweep_args
 
 
-#: Accesses per point: long enough that the last two points cannot finish between the test seeing the second
-#: point's line and its Ctrl-C being handled (with 12,000 the fresh-clone run of session 5 saw all four finish).
+#: Accesses per point: long enough that the last three points cannot finish between the test seeing the first
+#: point's line and its Ctrl-C being handled (with 12,000 the fresh-clone run of session 5 saw all four finish;
+#: in session 8, with the harness 1.7x faster, the last two finished before the Ctrl-C of a test that waited for
+#: the second point's line: it now interrupts after the first).
 N = 40_000
 
 
@@ -19,7 +21,7 @@ def test_resume_recomputes_only_the_missing_points(tmp_path):
     proc = disagg(sweep_args(out, n=N, extra=["--workers", "1"]))
     try:
         deadline = time.monotonic() + 400
-        while not (jsonl.exists() and len(jsonl.read_text().splitlines()) >= 2):
+        while not (jsonl.exists() and len(jsonl.read_text().splitlines()) >= 1):
             assert proc.poll() is None, proc.communicate()[0]
             assert time.monotonic() < deadline, "the sweep finished no point in time"
             time.sleep(0.1)
@@ -31,7 +33,7 @@ def test_resume_recomputes_only_the_missing_points(tmp_path):
             proc.wait()
     assert code == 130, text
     before = {r["key"]: r for r in records_of(out)}
-    assert 2 <= len(before) < 4 and all(r["status"] == "ok" for r in before.values())
+    assert 1 <= len(before) < 4 and all(r["status"] == "ok" for r in before.values())
 
     code, text = finish(disagg(sweep_args(out, n=N, extra=["--workers", "1", "--resume"])))
     assert code == 0, text
