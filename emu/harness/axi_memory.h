@@ -142,6 +142,13 @@ public:
     // A fill asked for and not finished.
     bool busy() const { return fill_pending_ || filling_; }
 
+    // Only the fill engine at work (no read or write transaction, none waiting): every ready and valid is low and
+    // stays so until the fill's last cycle; fill_left() cycles to go, advance_fill(n) counts n of them down
+    // without sampling (idle-cycle skipping of h_dram_fill, driver.cpp; n < fill_left()).
+    bool fill_only() const { return filling_ && !fill_pending_ && count_ == 0 && ws_ == W_IDLE; }
+    uint64_t fill_left() const { return filling_ ? fill_left_ : 0; }
+    void advance_fill(uint64_t n) { fill_left_ -= n; }
+
     // Fills done by the engine and the bytes they wrote (kept apart from AxiMemoryStats, whose six counters
     // the drivers copy as they are).
     uint64_t fills() const { return fills_; }

@@ -644,6 +644,95 @@ struct Harness {
         skip_calibrated = true;
     }
 
+    bool quiet = false;   // the last step() saw no probe strobe, no response and no accepted request
+
+    // One cycle of the DRAM's fill engine (h_dram_fill: firmware waits for it), evaluated, and then, if it left the
+    // model's state unchanged but for the free-running registers (as in skip_step), the cycles up to the last one of
+    // the fill without evaluation. With the same inputs (the DRAM filling: every ready and valid low; the local
+    // memory idle; no CSR access; the CPU model's request, if any, stalled, and its other threads thinking or
+    // blocked) every further cycle would change only those registers, the driver's per-cycle counters and the
+    // fill's countdown, which are advanced by the number of cycles skipped. An interrupt line may be high (firmware
+    // is serving it): at a fixed point it stays as it is. Returns the cycles advanced.
+    template <class Root = Vtop___024root>
+    uint64_t fill_step() {
+#if HARNESS_TRACE_FST || HARNESS_TRACE_VCD || !HARNESS_AXI_MEM
+        step();
+        return 1;
+#else
+        if constexpr (!has_free_running<Root>) {
+            step();
+            return 1;
+        } else {
+            Root* r = top->rootp;
+            if (!skip_on || skip_broken || !dram.fill_only() || !lanes_empty(r)) {
+                step();
+                return 1;
+            }
+#if HARNESS_LMEM
+            if (!lmem.idle()) { step(); return 1; }
+#endif
+            const size_t size = sizeof(Root);
+            snap.resize(size);
+            std::memcpy(snap.data(), (const void*)r, size);
+            FreeRunning v0 = get_free_running(r);
+            step();
+            st.idle_checks++;
+            FreeRunning v1 = get_free_running(r);
+            if (!(v1 == v0.after(1))) { skip_broken = true; return 1; }
+            if (!quiet || csr_r || csr_w || !lanes_empty(r) || !dram.fill_only()) return 1;
+#if HARNESS_LMEM
+            if (!lmem.idle()) return 1;
+#endif
+            // Skip up to the fill's last cycle (evaluated: the DRAM's outputs change after it), and not beyond the
+            // think time of a thread that may issue (it would put a request on the port).
+            uint64_t n = dram.fill_left();
+            if (n <= 1) return 1;
+            n -= 1;
+            uint64_t thinking = 0;
+            if (wl) {
+                for (size_t k = 0; k < th.size(); k++) {
+                    const Thread& t = th[k];
+                    if (t.next >= t.end || t.in_flight >= max_outstanding || (req_valid && req_thread == k)) continue;
+                    if (t.think_left <= 0) {
+                        if (!req_valid) return 1;   // done thinking, the port free: it issues next cycle
+                        continue;                   // waits for the port: no change
+                    }
+                    if ((uint64_t)t.think_left < n) n = (uint64_t)t.think_left;
+                    thinking++;
+                }
+            }
+            if (!skip_calibrated) calibrate_skip(r, v1);
+            const uint8_t* now = reinterpret_cast<const uint8_t*>(r);
+            for (const auto& [b, e] : skip_ranges)
+                if (std::memcmp(now + b, snap.data() + b, e - b) != 0) return 1;
+            set_free_running(r, v1.after(n));
+            Vtop___024root___eval_settle(r);
+            if (wl) {
+                for (size_t k = 0; k < th.size(); k++) {
+                    Thread& t = th[k];
+                    if (t.next >= t.end || t.in_flight >= max_outstanding || (req_valid && req_thread == k)) continue;
+                    if (t.think_left > 0) t.think_left -= (int64_t)n;
+                }
+            }
+            st.think_cycles += n * thinking;
+            if (!outstanding.empty()) {
+                st.busy_cycles += n;
+                head_bins[in_run ? head_bin : FW_BIN] += n;
+            }
+            if (req_valid) st.req_stall_cycles += n;
+            dram.advance_fill(n);
+#if HARNESS_LMEM
+            lmem.advance(n);
+#endif
+            cycle += n;
+            st.cycles = cycle;
+            st.idle_skips++;
+            st.idle_skipped_cycles += n;
+            return 1 + n;
+        }
+#endif
+    }
+
     // One clock cycle: decide the inputs, settle, sample handshakes, rising edge.
     void step() {
         if (wl) {
@@ -674,7 +763,9 @@ struct Harness {
         top->P_csr__w_stb = csr_w;
         top->P_csr__w_data = csr_wdata;
         Sample smp;
+        const bool req_before = req_valid;
         edge(smp);
+        quiet = !smp.probe && !smp.resp_valid && !(req_before && smp.req_ready);
 
         csr_rdata = smp.csr_rdata;
         bool ip = smp.irq_proc, im = smp.irq_mem;
@@ -957,10 +1048,7 @@ EXPORT uint64_t h_dram_fill(void* p, uint64_t addr, uint64_t length, uint64_t va
     Harness* h = static_cast<Harness*>(p);
     if ((addr | length) & 7 || !h->dram.fill(addr, length, value, bytes_per_cycle)) return ~0ull;
     uint64_t n = 0;
-    while (h->dram.busy()) {
-        h->step();
-        n++;
-    }
+    while (h->dram.busy()) n += h->fill_step();
     return n;
 #else
     (void)p; (void)addr; (void)length; (void)value; (void)bytes_per_cycle;

@@ -101,6 +101,10 @@ public:
     // No transaction in progress (for idle-cycle skipping: nothing here would change with time).
     bool idle() const { return reads_.empty() && aws_.empty() && wbeats_.empty() && bresps_.empty(); }
 
+    // n idle cycles without sampling (idle-cycle skipping of the fill engine's cycles, driver.cpp): only the
+    // cycle count moves.
+    void advance(uint64_t n) { cycle_ += n; }
+
     LocalMemoryStats stats() const {
         LocalMemoryStats s = st;
         s.pages = mem_.pages();

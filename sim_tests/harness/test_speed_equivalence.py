@@ -66,9 +66,11 @@ def _compare(config, monkeypatch, n=1500):
         if key not in _NOT_SIMULATED:
             assert fast.get(key) == plain.get(key), key
     assert fast["firmware"]["irq_returns"] == plain["firmware"]["irq_returns"]
-    # The driver's own counters: cycles since power-on, per-stage sums, stalls, probe counts.
+    # The driver's own counters: cycles since power-on, per-stage sums, stalls, probe counts; not the idle-skip
+    # counters (bookkeeping: the plain top has no free-running registers to skip with).
     for name in plain_driver.dtype.names:
-        assert np.array_equal(fast_driver[name], plain_driver[name]), name
+        if not name.startswith("idle_"):
+            assert np.array_equal(fast_driver[name], plain_driver[name]), name
     assert fast["cycles"] > 0 and fast["processor"]["misses"] > 50
     return fast
 
