@@ -90,16 +90,30 @@ def _raw(config: SystemConfig, workload: np.ndarray, log=None) -> dict:
 
 
 def _cocotb(config: SystemConfig, workload: np.ndarray, n: int, log=None) -> dict:
-    """The cocotb flow on the same Verilog (built by cocotb's runner, with --public-flat-rw)."""
-    from .cosim.runner import CocotbRun
-    from .harness.build import HARNESS_BUILD
-    from .system.model_cache import system_verilog
+    """The cocotb flow on the same system (built by cocotb's runner, with --public-flat-rw).
 
-    verilog, _ = system_verilog(config, log=log)
+    The top is the plain :class:`hw.system.top.SystemTop`, as a user's cocotb bench would drive it: the
+    harness's ``HarnessTop`` registers its inputs on clocks of its own that only the compiled driver raises
+    (under cocotb its register reads answered 0 and the firmware's boot failed, sessions 7-8)."""
+    from hw.system.top import SystemTop
+
+    from .cosim.runner import CocotbRun
+    from .harness.build import HARNESS_BUILD, convert
+    from .system.model_cache import source_digest
+
     params = {"system": config.params.as_dict()}
-    sim = CocotbRun(build_root=HARNESS_BUILD.parent / "sim" / "harness-bench" / _config_id(params),
-                    test_module="emu.cosim.cocotb_bench", toplevel="top")
-    source = sim.build_root / "top.v"
+    external_dram = config.memory.dram_model == "compiled"
+    # One folder per configuration and version of hw/ (the Verilog is cached in it, as the harness's is).
+    key = _config_id({**params, "external_dram": external_dram, "hw": source_digest()})
+    build_root = HARNESS_BUILD.parent / "sim" / "harness-bench" / key
+    source = build_root / "top.v"
+    if source.exists():
+        verilog = source.read_text()        # the cocotb runner rebuilds only when the Verilog changes
+    else:
+        if log:
+            log("converting the plain system top to Verilog for cocotb ...")
+        verilog, _ = convert(SystemTop(config.params, external_dram=external_dram))
+    sim = CocotbRun(build_root=build_root, test_module="emu.cosim.cocotb_bench", toplevel="top")
     if not source.exists() or source.read_text() != verilog:
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_text(verilog)
