@@ -441,7 +441,10 @@ struct Harness {
         }
         top->clk = !first;
         top->clk_in = 1;
-        if (first) top->eval();   // initialises the model (Vtop::eval_step's first call)
+        // Vtop::eval_step's first call initialises the model. Later ones go to the root's eval directly (no
+        // deleter, no end-of-eval mutexes), except in a model with waveforms: eval_step also marks the
+        // trace's activity, without which a dump records nothing (the FST then lost most clock edges).
+        if (first || !fast_edge) top->eval();
         else Vtop___024root___eval(top->rootp);
         if constexpr (!fast_edge) {
             // The plain top's timeline: the state of cycle c shown from time 10c (clk low), the edge into c + 1 at
