@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,9 @@ def sweep_args(out, n=12000, extra=()):
 def disagg(args, **kwargs):
     """``disagg ARGS`` as a process running this checkout."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    # pytest-xdist's workers ignore SIGINT, and a child inherits that: Python then installs no KeyboardInterrupt
+    # handler and a Ctrl-C (test_resume) is lost. The child gets the default disposition, as from a shell.
+    kwargs.setdefault("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return subprocess.Popen([sys.executable, "-m", "emu.cli", *map(str, args)], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
 
