@@ -92,9 +92,10 @@ def test_legoos_preset_workload_shards_into_four_equal_threads():
         shard_threads(_rows([0, 8, 16 << 10], [OP_READ] * 3), threads=2)
 
 
-def test_legoos_preset_is_non_blocking_and_its_baselines_stall_alone():
+def test_legoos_preset_is_non_blocking_and_its_baselines_stall_all_threads():
     """The preset's ExCache has 8 MSHRs with its lines in local memory (disagg run's default store), 4 KiB lines
-    and 4 threads; a configuration of it is valid, and the preset charges its baselines with per-thread stalls."""
+    and 4 threads; a configuration of it is valid, and the preset charges its baselines with every fault
+    stalling every thread (the ExCache answers in request order), "own" on request."""
     from emu.config import load_config
     from emu.experiments.legoos import MSHRS, PRESET_OVERRIDES
     from emu.sweeps import SweepOptions, config_and_timing
@@ -104,10 +105,13 @@ def test_legoos_preset_is_non_blocking_and_its_baselines_stall_alone():
     from emu.experiments.legoos import preset_timing
     base, timing = config_and_timing(SweepOptions(), PRESET_OVERRIDES)
     charged = preset_timing(base, timing)
-    assert base.cache.mshrs == 8 and charged.threads == 4 and charged.stalls == "own"
+    assert base.cache.mshrs == 8 and charged.threads == 4 and charged.stalls == "all"
     assert charged.devices == rtl_charged(timing.devices)
+    assert preset_timing(base, timing, stalls="own").stalls == "own"
     blocking, timing1 = config_and_timing(SweepOptions(overrides=("cache.mshrs=1",)), PRESET_OVERRIDES)
     assert preset_timing(blocking, timing1).stalls == "all"
+    with pytest.raises(DisaggError, match="stalls must be one of all, own"):
+        preset_timing(base, timing, stalls="some")
 
 
 def test_clio_link_is_10_gbps_and_sizes_are_checked(capsys):
