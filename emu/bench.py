@@ -106,17 +106,14 @@ def _cocotb(config: SystemConfig, workload: np.ndarray, n: int, log=None) -> dic
     # One folder per configuration and version of hw/ (the Verilog is cached in it, as the harness's is).
     key = _config_id({**params, "external_dram": external_dram, "hw": source_digest()})
     build_root = HARNESS_BUILD.parent / "sim" / "harness-bench" / key
-    source = build_root / "top.v"
-    if source.exists():
-        verilog = source.read_text()        # the cocotb runner rebuilds only when the Verilog changes
-    else:
+    source = build_root / "top.v"          # converted once per key; the runner's build is cached beside it
+    if not source.exists():
         if log:
             log("converting the plain system top to Verilog for cocotb ...")
         verilog, _ = convert(SystemTop(config.params, external_dram=external_dram))
-    sim = CocotbRun(build_root=build_root, test_module="emu.cosim.cocotb_bench", toplevel="top")
-    if not source.exists() or source.read_text() != verilog:
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_text(verilog)
+    sim = CocotbRun(build_root=build_root, test_module="emu.cosim.cocotb_bench", toplevel="top")
     with tempfile.TemporaryDirectory() as tmp:
         wpath, out = Path(tmp) / "workload.npy", Path(tmp) / "out.json"
         np.save(wpath, workload[:n])

@@ -23,11 +23,6 @@ pytestmark = pytest.mark.xdist_group("rack")
 PARITY = {"accesses": 60, "pt_buckets_log2": 5}
 
 
-def parity_params():
-    """The rack tests' rack (``test_rack.py``: its cocotb build serves both)."""
-    return rack_params()
-
-
 def _flat(tree, path=""):
     """``{"a.b.c": value}`` of a nested dict."""
     out = {}
@@ -65,7 +60,7 @@ def both_racks(request, tmp_path_factory):
     """The comparison run on the cocotb rack and on the compiled rack: ``(fast, slow)``."""
     seed = _seed(request, "sim_tests/rack/test_fast_rack.py")
     print(f"seed={seed} (reproduce with SEED={seed})")
-    params = parity_params()
+    params = rack_params()              # the rack tests' own rack: test_rack.py's cocotb build serves both
     out = tmp_path_factory.mktemp("parity") / "cocotb.json"
     run = SimRun(block="rack", component_factory=make_top, config={"rack": params.as_dict()},
                  test_module="sim_tests.rack.cocotb_parity", toplevel="rack_top")
