@@ -224,14 +224,31 @@ class CocotbRun:
             _write_if_changed(stamp, stamp_text)
         return build_dir
 
-    def test(self, *, seed: int, testcase=None, waves: bool = False, env: dict | None = None) -> Outcome:
-        """Run the test module (or ``testcase``) on the build made by :meth:`build` and judge the run."""
+    def test(self, *, seed: int, testcase=None, waves: bool = False, env: dict | None = None,
+             stale=()) -> Outcome:
+        """Run the test module (or ``testcase``) on the build made by :meth:`build` and judge the run.
+
+        ``stale`` names glob patterns of an earlier run's outputs in the run folder, removed before this run
+        starts (under the same lock as the run, so a concurrent run's outputs are never touched). With
+        ``waves`` an earlier run's ``dump.*`` always is.
+        """
         build_dir = self.build_dir(waves=waves)
         if build_dir not in self._built:
             raise RuntimeError(f"build(waves={waves}) must come before test(waves={waves})")
         runner = self._built[build_dir]
         test_dir = self.run_dir(testcase, waves=waves)
         test_dir.mkdir(parents=True, exist_ok=True)
+        # Two runs of one test module on one build (pytest-xdist's workers, two benches) share this folder and
+        # its results.xml, which cocotb's runner deletes when a run starts: one run at a time, or a run that
+        # starts as another ends deletes the other's results before they are judged (a CI run saw "no results
+        # file" after its simulation ended with exit code 0).
+        with _file_lock(test_dir.parent / f".{test_dir.name}.lock"):
+            for pattern in [*stale, *(["dump.*"] if waves else [])]:
+                for old in test_dir.glob(pattern):
+                    old.unlink()
+            return self._test_in(runner, build_dir, test_dir, testcase=testcase, seed=seed, waves=waves, env=env)
+
+    def _test_in(self, runner, build_dir, test_dir, *, testcase, seed, waves, env) -> Outcome:
         results_xml = test_dir / "results.xml"
         env = dict(env or {})
         paths = [*self.python_path, *env.pop("PYTHONPATH", "").split(os.pathsep), str(PACKAGE_ROOT),

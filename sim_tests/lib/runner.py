@@ -212,16 +212,10 @@ class SimRun:
         # pytest-xdist may run two tests of one configuration at once: one builds, the other waits (a lock).
         core.build([self.generate(), *self.extra_sources], waves=waves)
         self._last_testcase = testcase
-        test_dir = core.run_dir(testcase, waves=waves)
-        test_dir.mkdir(parents=True, exist_ok=True)
+        # An earlier run's VCD windows (sim_tests/lib/vcd_window.py) go, and with waves its dump.
+        outcome = core.test(testcase=testcase, seed=seed, waves=waves, env=env, stale=("*.window.vcd",))
         if waves:
-            for old in test_dir.glob("dump.*"):
-                old.unlink()
-        for old in test_dir.glob("*.window.vcd"):  # VCD windows of an earlier run (sim_tests/lib/vcd_window.py)
-            old.unlink()
-        outcome = core.test(testcase=testcase, seed=seed, waves=waves, env=env)
-        if waves:
-            self._save_waves(test_dir)
+            self._save_waves(outcome.test_dir)
         return outcome
 
     def run_dir(self, testcase=None, *, waves: bool = False) -> Path:

@@ -24,6 +24,9 @@ NETIF = dict(n_nodes=2, window=16, timeout=256, max_payload=64, rx_buffer_msgs=4
 HDL = {"netif": NETIF, "link": dict(latency=20, reorder_delay=48), "seed_ab": 11, "seed_ba": 23,
        "idle": 26, "backpressure": 26, "rx_cut_through_at": [0]}
 PER65536 = 65536
+# One worker for the tests of one model: they share a run folder, so two at once would take turns anyway
+# (emu.cosim.runner's run lock), and the other worker is better used elsewhere.
+pytestmark = pytest.mark.xdist_group("netif_pair")
 
 
 def pct(p):

@@ -124,3 +124,33 @@ def test_ports_build_makes_only_the_top_public(request):
     run_cocotb(request, run)
     verilated = (run.cocotb_run().build_dir() / "Vtop__verFiles.dat").read_text()
     assert "--public-flat-rw" not in verilated and f"public-ports-{run.toplevel}.vlt" in verilated
+
+
+def test_runs_of_one_folder_take_turns(request):
+    """Two runs of one module on one build share a run folder and its results.xml (pytest-xdist's workers ran two
+    tests of test_netif_pair at once and one found no results file): a run waits for the folder's lock."""
+    import threading
+
+    from emu.cosim.runner import _file_lock
+    sim = _counter()
+    run_cocotb(request, sim)                                   # built, and a results.xml of its own
+    results = sim.run_dir() / "results.xml"
+    before = results.stat().st_mtime_ns
+    outcome = {}
+
+    def run():
+        try:
+            sim.run(seed=1)
+            outcome["it"] = "passed"
+        except AssertionError as exc:
+            outcome["it"] = str(exc)
+
+    with _file_lock(sim.run_dir().parent / f".{sim.run_dir().name}.lock"):
+        waiting = threading.Thread(target=run)
+        waiting.start()
+        waiting.join(timeout=3)
+        assert waiting.is_alive() and not outcome, "the run did not wait for the folder's lock"
+        assert results.stat().st_mtime_ns == before              # nor touched the other run's results
+    waiting.join()
+    assert outcome["it"] == "passed"
+    assert results.stat().st_mtime_ns != before
