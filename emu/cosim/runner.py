@@ -169,6 +169,11 @@ class CocotbRun:
         """The folder a run of ``testcase`` executes in (its ``results.xml`` and outputs land there)."""
         return self.build_dir(waves=waves) / run_dir_name(testcase)
 
+    def run_lock(self, testcase=None, *, waves: bool = False) -> Path:
+        """The lock file a run of ``testcase`` holds from its start to its verdict (see :meth:`test`)."""
+        run_dir = self.run_dir(testcase, waves=waves)
+        return run_dir.parent / f".{run_dir.name}.lock"
+
     def _runner(self):
         check_simulator(self.sim)
         from cocotb_tools.runner import get_runner
@@ -242,7 +247,7 @@ class CocotbRun:
         # its results.xml, which cocotb's runner deletes when a run starts: one run at a time, or a run that
         # starts as another ends deletes the other's results before they are judged (a CI run saw "no results
         # file" after its simulation ended with exit code 0).
-        with _file_lock(test_dir.parent / f".{test_dir.name}.lock"):
+        with _file_lock(self.run_lock(testcase, waves=waves)):
             for pattern in [*stale, *(["dump.*"] if waves else [])]:
                 for old in test_dir.glob(pattern):
                     old.unlink()

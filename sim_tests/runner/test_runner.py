@@ -145,7 +145,7 @@ def test_runs_of_one_folder_take_turns(request):
         except AssertionError as exc:
             outcome["it"] = str(exc)
 
-    with _file_lock(sim.run_dir().parent / f".{sim.run_dir().name}.lock"):
+    with _file_lock(sim.cocotb_run().run_lock()):
         waiting = threading.Thread(target=run)
         waiting.start()
         waiting.join(timeout=3)
