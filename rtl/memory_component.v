@@ -11026,8 +11026,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .match_vpn(rx_hdr__payload[94:59]),
     .pending(irq),
     .pop(pop),
-    .\port$3326$0 (\$2 ),
-    .\port$3326$20 (\$3 ),
+    .\port$3776$0 (\$2 ),
+    .\port$3776$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -11063,7 +11063,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$1035$119 (queue__payload[152:119]),
+    .\port$1482$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(rx_data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -11126,8 +11126,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3326$0 (\$2 ),
-    .\port$3326$20 (\$3 ),
+    .\port$3776$0 (\$2 ),
+    .\port$3776$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -12043,7 +12043,7 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, match_pid, match_vpn, fault__resolve, \port$3326$0 , \port$3326$20 , \head$16 , head_cmd, push, pop, take
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, match_pid, match_vpn, fault__resolve, \port$3776$0 , \port$3776$20 , \head$16 , head_cmd, push, pop, take
 , rearm, alt_pid, alt_vpn, push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -12205,10 +12205,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3326$0 ;
-  wire [11:0] \port$3326$0 ;
-  output [55:0] \port$3326$20 ;
-  wire [55:0] \port$3326$20 ;
+  output [11:0] \port$3776$0 ;
+  wire [11:0] \port$3776$0 ;
+  output [55:0] \port$3776$20 ;
+  wire [55:0] \port$3776$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12624,8 +12624,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3326$0  = h[11:0];
-  assign \port$3326$20  = h[75:20];
+  assign \port$3776$0  = h[11:0];
+  assign \port$3776$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -12682,7 +12682,7 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen, mem__req, mem__awvalid
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1482$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen, mem__req, mem__awvalid
 , mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [11:0] \$1 ;
@@ -12890,8 +12890,8 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1035$119 ;
-  wire [33:0] \port$1035$119 ;
+  input [33:0] \port$1482$119 ;
+  wire [33:0] \port$1482$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -12977,7 +12977,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
   assign \$57  = \$53 [10:0] < 9'h100;
   assign \$58  = \$57  ? \$53 [10:0] : 11'h100;
   assign \$59  = \$56  ? { 1'h0, a_left } : \$58 ;
-  assign n_left = \port$1035$119 [33] ? \$61 [9:0] : 10'h001;
+  assign n_left = \port$1482$119 [33] ? \$61 [9:0] : 10'h001;
   assign \$62  = 13'h1000 - \$60 [11:0];
   assign \$64  = n_left < \$63 [10:0];
   assign \$65  = n_left < 9'h100;
@@ -12992,7 +12992,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
   assign \$74  = \$59 [8:0] - 1'h1;
   assign \$75  = own_ar & mem__arready;
   assign \$76  = pre | early;
-  assign \$77  = ~ \port$1035$119 [32];
+  assign \$77  = ~ \port$1482$119 [32];
   assign \$78  = start & \$77 ;
   assign \$79  = ~ pre;
   assign \$80  = \$78  & \$79 ;
@@ -13065,7 +13065,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$116  = paddr;
     if (start) begin
-      \$116  = \port$1035$119 [31:0];
+      \$116  = \port$1482$119 [31:0];
     end
     if (rst) begin
       \$116  = 32'd0;
@@ -13075,7 +13075,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$117  = \$signal ;
     if (start) begin
-      \$117  = \port$1035$119 [32];
+      \$117  = \port$1482$119 [32];
     end
     if (rst) begin
       \$117  = 1'h0;
@@ -13085,7 +13085,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$118  = line;
     if (start) begin
-      \$118  = \port$1035$119 [33];
+      \$118  = \port$1482$119 [33];
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -13655,9 +13655,9 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
           pre_decide = \$101 ;
     endcase
   end
-  assign \paddr$4  = \port$1035$119 [31:0];
-  assign write = \port$1035$119 [32];
-  assign \line$8  = \port$1035$119 [33];
+  assign \paddr$4  = \port$1482$119 [31:0];
+  assign write = \port$1482$119 [32];
+  assign \line$8  = \port$1482$119 [33];
   assign n_addr = \$60 [31:0];
   assign n_burst = \$69 [8:0];
   assign burst = \$59 [8:0];
@@ -13670,7 +13670,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1035$119 , ne
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$60 [2:0] = 3'h0;
-  assign \$60 [32:3] = { 1'h0, \port$1035$119 [31:3] };
+  assign \$60 [32:3] = { 1'h0, \port$1482$119 [31:3] };
   assign \$61  = { 3'h0, \length$10 [15:3] };
   assign \$53  = { \$52 [13], \$52 [13], \$52 [13], \$52 [13:3] };
   assign \$8  = { \$59 [8:0], 3'h0 };
@@ -14162,7 +14162,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3326$0 , \port$3326$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3776$0 , \port$3776$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -14269,10 +14269,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3326$0 ;
-  wire [11:0] \port$3326$0 ;
-  input [55:0] \port$3326$20 ;
-  wire [55:0] \port$3326$20 ;
+  input [11:0] \port$3776$0 ;
+  wire [11:0] \port$3776$0 ;
+  input [55:0] \port$3776$20 ;
+  wire [55:0] \port$3776$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -14328,14 +14328,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$3227$0 (owner_get_valid),
-    .\port$3228$0 (owner_get_node),
-    .\port$3326$0 (\port$3326$0 ),
-    .\port$3326$20 (\port$3326$20 [7:0]),
-    .\port$3516$0 (window__busy),
-    .\port$3520$0 (window__error),
-    .\port$615$0 (fault__pending),
-    .\port$618$0 (fault__write),
+    .\port$1062$0 (fault__pending),
+    .\port$1065$0 (fault__write),
+    .\port$3674$0 (owner_get_valid),
+    .\port$3675$0 (owner_get_node),
+    .\port$3776$0 (\port$3776$0 ),
+    .\port$3776$20 (\port$3776$20 [7:0]),
+    .\port$3966$0 (window__busy),
+    .\port$3970$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -14351,7 +14351,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3326$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3776$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -14375,11 +14375,11 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3326$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3326$20 [7:0], \port$3326$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$3326$0 [3:0];
-  assign fault__src = \port$3326$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3326$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3776$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3776$20 [7:0], \port$3776$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$3776$0 [3:0];
+  assign fault__src = \port$3776$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3776$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -14408,8 +14408,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$615$0 , \port$618$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$3227$0 , \port$3228$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3326$0 , \port$3326$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3516$0 , \port$3520$0 , csr__MEM_RDATA__r_data, bus__addr);
+module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$1062$0 , \port$1065$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
+, \storage$83 , \storage$84 , \storage$94 , \port$3674$0 , \port$3675$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3776$0 , \port$3776$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3966$0 , \port$3970$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14573,22 +14573,22 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3227$0 ;
-  wire \port$3227$0 ;
-  input [7:0] \port$3228$0 ;
-  wire [7:0] \port$3228$0 ;
-  input [11:0] \port$3326$0 ;
-  wire [11:0] \port$3326$0 ;
-  input [7:0] \port$3326$20 ;
-  wire [7:0] \port$3326$20 ;
-  input \port$3516$0 ;
-  wire \port$3516$0 ;
-  input \port$3520$0 ;
-  wire \port$3520$0 ;
-  input \port$615$0 ;
-  wire \port$615$0 ;
-  input \port$618$0 ;
-  wire \port$618$0 ;
+  input \port$1062$0 ;
+  wire \port$1062$0 ;
+  input \port$1065$0 ;
+  wire \port$1065$0 ;
+  input \port$3674$0 ;
+  wire \port$3674$0 ;
+  input [7:0] \port$3675$0 ;
+  wire [7:0] \port$3675$0 ;
+  input [11:0] \port$3776$0 ;
+  wire [11:0] \port$3776$0 ;
+  input [7:0] \port$3776$20 ;
+  wire [7:0] \port$3776$20 ;
+  input \port$3966$0 ;
+  wire \port$3966$0 ;
+  input \port$3970$0 ;
+  wire \port$3970$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -14631,7 +14631,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3520$0 , \port$3516$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3970$0 , \port$3966$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14639,10 +14639,10 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3326$20 , \port$3326$0 , 2'h0, \port$618$0 , \port$615$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3776$20 , \port$3776$0 , 2'h0, \port$1065$0 , \port$1062$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3227$0 , 23'h000000, \port$3228$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3674$0 , 23'h000000, \port$3675$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -17330,9 +17330,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3227$0 , 23'h000000, \port$3228$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3326$20 , \port$3326$0 , 2'h0, \port$618$0 , \port$615$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3520$0 , \port$3516$0  };
+  assign csr__OWNER_GET__r_data = { \port$3674$0 , 23'h000000, \port$3675$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3776$20 , \port$3776$0 , 2'h0, \port$1065$0 , \port$1062$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3970$0 , \port$3966$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -18754,86 +18754,534 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, lk_stale, lk_busy, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, inv_pid);
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
-  wire \$1 ;
+  wire [63:0] \$1 ;
   wire \$10 ;
-  reg \$100 ;
-  reg [1:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg [35:0] \$103 ;
-  reg [3:0] \$104 ;
-  reg [43:0] \$105 ;
-  reg [3:0] \$106 ;
-  reg [3:0] \$107 ;
-  reg [87:0] \$108 ;
-  reg \$109 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
   wire \$11 ;
-  reg \$110 ;
-  reg [3:0] \$111 ;
-  reg [1:0] \$112 ;
-  reg \$113 ;
-  reg [1:0] \$114 ;
-  reg [7:0] \$115 ;
-  reg [35:0] \$116 ;
-  reg [21:0] \$117 ;
-  reg [511:0] \$118 ;
-  reg [31:0] \$119 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
-  reg [63:0] \$120 ;
+  wire \$120 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire \$124 ;
+  wire \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire \$13 ;
+  wire \$130 ;
+  wire \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire \$134 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire \$137 ;
+  wire \$138 ;
+  wire \$139 ;
   wire \$14 ;
+  wire \$140 ;
+  wire \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire \$144 ;
+  wire \$145 ;
+  wire \$146 ;
+  wire \$147 ;
+  wire \$148 ;
+  wire \$149 ;
   wire \$15 ;
+  wire \$150 ;
+  wire \$151 ;
+  wire \$152 ;
+  wire \$153 ;
+  wire \$154 ;
+  wire \$155 ;
+  wire \$156 ;
+  wire \$157 ;
+  wire \$158 ;
+  wire \$159 ;
   wire \$16 ;
+  wire \$160 ;
+  wire \$161 ;
+  wire \$162 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire \$165 ;
+  wire \$166 ;
+  wire \$167 ;
+  wire \$168 ;
+  wire \$169 ;
   wire \$17 ;
+  wire \$170 ;
+  wire \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire \$175 ;
+  wire \$176 ;
+  wire \$177 ;
+  wire \$178 ;
+  wire \$179 ;
   wire \$18 ;
+  wire \$180 ;
+  wire \$181 ;
+  wire \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire \$185 ;
+  wire \$186 ;
+  wire \$187 ;
+  wire \$188 ;
+  wire \$189 ;
   wire \$19 ;
-  wire [6:0] \$194 ;
-  wire [6:0] \$199 ;
-  wire \$2 ;
+  wire \$190 ;
+  wire \$191 ;
+  wire \$192 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
+  wire \$196 ;
+  wire \$197 ;
+  wire \$198 ;
+  wire \$199 ;
+  wire [63:0] \$2 ;
   wire \$20 ;
-  wire [6:0] \$204 ;
-  wire [6:0] \$209 ;
+  wire \$200 ;
+  wire \$201 ;
+  wire \$202 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire \$205 ;
+  wire \$206 ;
+  wire \$207 ;
+  wire \$208 ;
+  wire \$209 ;
   wire \$21 ;
-  wire [6:0] \$216 ;
+  wire \$210 ;
+  wire \$211 ;
+  wire \$212 ;
+  wire \$213 ;
+  wire \$214 ;
+  wire \$215 ;
+  wire \$216 ;
+  wire \$217 ;
+  wire \$218 ;
+  wire \$219 ;
   wire \$22 ;
-  wire [5:0] \$220 ;
+  wire \$220 ;
+  wire \$221 ;
+  wire \$222 ;
+  wire \$223 ;
+  wire \$224 ;
+  wire \$225 ;
+  wire \$226 ;
+  wire \$227 ;
+  wire \$228 ;
+  wire \$229 ;
   wire \$23 ;
+  wire \$230 ;
+  wire \$231 ;
+  wire \$232 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire \$235 ;
+  wire \$236 ;
+  wire \$237 ;
+  wire \$238 ;
+  wire \$239 ;
   wire \$24 ;
+  wire \$240 ;
+  wire \$241 ;
+  wire \$242 ;
+  wire \$243 ;
+  wire \$244 ;
+  wire \$245 ;
+  wire \$246 ;
+  wire \$247 ;
+  wire \$248 ;
+  wire \$249 ;
   wire \$25 ;
+  wire \$250 ;
+  wire \$251 ;
+  wire \$252 ;
+  wire \$253 ;
+  wire \$254 ;
+  wire \$255 ;
+  wire \$256 ;
+  wire \$257 ;
+  wire \$258 ;
+  wire \$259 ;
   wire \$26 ;
+  wire \$260 ;
+  wire \$261 ;
+  wire \$262 ;
+  wire \$263 ;
+  wire \$264 ;
+  wire \$265 ;
+  wire \$266 ;
+  wire \$267 ;
+  wire \$268 ;
+  wire \$269 ;
   wire \$27 ;
+  wire \$270 ;
+  wire \$271 ;
+  wire \$272 ;
+  wire \$273 ;
+  wire \$274 ;
+  wire \$275 ;
+  wire \$276 ;
+  wire \$277 ;
+  wire \$278 ;
+  wire \$279 ;
   wire \$28 ;
+  wire \$280 ;
+  wire \$281 ;
+  wire \$282 ;
+  wire \$283 ;
+  wire \$284 ;
+  wire \$285 ;
+  wire \$286 ;
+  wire \$287 ;
+  wire \$288 ;
+  wire \$289 ;
   wire \$29 ;
+  wire \$290 ;
+  wire \$291 ;
+  wire \$292 ;
+  wire \$293 ;
+  wire \$294 ;
+  wire \$295 ;
+  wire \$296 ;
+  wire \$297 ;
+  wire \$298 ;
+  wire \$299 ;
   wire \$3 ;
   wire \$30 ;
+  wire \$300 ;
+  wire \$301 ;
+  wire \$302 ;
+  wire \$303 ;
+  wire \$304 ;
+  wire \$305 ;
+  wire \$306 ;
+  wire \$307 ;
+  wire \$308 ;
+  wire \$309 ;
   wire \$31 ;
+  wire \$310 ;
+  wire \$311 ;
+  wire \$312 ;
+  wire \$313 ;
+  wire \$314 ;
+  wire \$315 ;
+  wire \$316 ;
+  wire \$317 ;
+  wire \$318 ;
+  wire \$319 ;
   wire \$32 ;
+  wire \$320 ;
+  wire \$321 ;
+  wire \$322 ;
+  wire [63:0] \$323 ;
+  wire [3:0] \$324 ;
+  wire \$325 ;
+  wire \$326 ;
+  wire [3:0] \$327 ;
+  wire \$328 ;
+  wire \$329 ;
   wire \$33 ;
+  wire [3:0] \$330 ;
+  wire \$331 ;
+  wire \$332 ;
+  wire [3:0] \$333 ;
+  wire \$334 ;
+  wire \$335 ;
+  wire [3:0] \$336 ;
+  wire [3:0] \$337 ;
+  wire [63:0] \$338 ;
+  wire \$339 ;
   wire \$34 ;
+  wire \$340 ;
+  wire \$341 ;
+  wire \$342 ;
+  wire \$343 ;
+  wire \$344 ;
+  wire [3:0] \$345 ;
+  wire [30:0] \$346 ;
+  wire \$347 ;
+  wire \$348 ;
+  wire \$349 ;
   wire \$35 ;
+  wire \$350 ;
+  wire \$351 ;
+  wire \$352 ;
+  wire \$353 ;
+  wire \$354 ;
+  wire \$355 ;
+  wire \$356 ;
+  wire \$357 ;
+  wire \$358 ;
+  wire \$359 ;
   wire \$36 ;
+  wire \$360 ;
+  wire \$361 ;
+  wire \$362 ;
+  wire \$363 ;
+  wire \$364 ;
+  wire \$365 ;
+  wire \$366 ;
+  wire \$367 ;
+  wire \$368 ;
+  wire \$369 ;
   wire \$37 ;
+  wire \$370 ;
+  wire \$371 ;
+  wire \$372 ;
+  wire \$373 ;
+  wire \$374 ;
+  wire \$375 ;
+  wire \$376 ;
+  wire \$377 ;
+  wire \$378 ;
+  wire \$379 ;
   wire \$38 ;
+  wire \$380 ;
+  wire \$381 ;
+  wire \$382 ;
+  wire \$383 ;
+  wire \$384 ;
+  wire \$385 ;
+  wire \$386 ;
+  wire \$387 ;
+  wire \$388 ;
+  wire \$389 ;
   wire \$39 ;
+  wire \$390 ;
+  wire \$391 ;
+  wire \$392 ;
+  wire \$393 ;
+  wire \$394 ;
+  wire \$395 ;
+  wire \$396 ;
+  wire \$397 ;
+  wire \$398 ;
+  wire \$399 ;
   wire \$4 ;
   wire \$40 ;
+  wire \$400 ;
+  wire \$401 ;
+  wire \$402 ;
+  wire \$403 ;
+  wire \$404 ;
+  wire \$405 ;
+  wire \$406 ;
+  wire \$407 ;
+  wire \$408 ;
+  wire \$409 ;
   wire \$41 ;
+  wire \$410 ;
+  wire \$411 ;
+  wire \$412 ;
+  wire \$413 ;
+  wire \$414 ;
+  wire \$415 ;
+  wire \$416 ;
+  wire \$417 ;
+  wire \$418 ;
+  wire \$419 ;
   wire \$42 ;
+  wire \$420 ;
+  wire \$421 ;
+  wire \$422 ;
+  wire \$423 ;
+  wire \$424 ;
+  wire \$425 ;
+  wire \$426 ;
+  wire \$427 ;
+  wire \$428 ;
+  wire \$429 ;
   wire \$43 ;
+  wire \$430 ;
+  wire \$431 ;
+  wire \$432 ;
+  wire \$433 ;
+  wire \$434 ;
+  wire \$435 ;
+  wire \$436 ;
+  wire \$437 ;
+  wire \$438 ;
+  wire \$439 ;
   wire \$44 ;
+  wire \$440 ;
+  wire \$441 ;
+  wire \$442 ;
+  wire \$443 ;
+  wire \$444 ;
+  wire \$445 ;
+  wire \$446 ;
+  wire \$447 ;
+  wire \$448 ;
+  wire \$449 ;
   wire \$45 ;
+  wire \$450 ;
+  wire \$451 ;
+  wire \$452 ;
+  wire \$453 ;
+  wire \$454 ;
+  wire \$455 ;
+  wire \$456 ;
+  wire \$457 ;
+  wire \$458 ;
+  wire \$459 ;
   wire \$46 ;
+  wire \$460 ;
+  wire \$461 ;
+  wire \$462 ;
+  wire \$463 ;
+  wire \$464 ;
+  wire \$465 ;
+  wire \$466 ;
+  wire \$467 ;
+  wire \$468 ;
+  wire \$469 ;
   wire \$47 ;
+  wire \$470 ;
+  wire \$471 ;
+  wire \$472 ;
+  wire \$473 ;
+  wire \$474 ;
+  wire \$475 ;
+  wire \$476 ;
+  wire \$477 ;
+  wire \$478 ;
+  wire \$479 ;
   wire \$48 ;
+  wire \$480 ;
+  wire \$481 ;
+  wire \$482 ;
+  wire \$483 ;
+  wire \$484 ;
+  wire \$485 ;
+  wire \$486 ;
+  wire \$487 ;
+  wire \$488 ;
+  wire \$489 ;
   wire \$49 ;
+  wire \$490 ;
+  wire \$491 ;
+  wire \$492 ;
+  wire \$493 ;
+  wire \$494 ;
+  wire \$495 ;
+  wire \$496 ;
+  wire \$497 ;
+  wire \$498 ;
+  wire \$499 ;
   wire \$5 ;
   wire \$50 ;
+  wire \$500 ;
+  wire \$501 ;
+  wire \$502 ;
+  wire \$503 ;
+  wire \$504 ;
+  wire \$505 ;
+  wire \$506 ;
+  wire \$507 ;
+  wire \$508 ;
+  wire \$509 ;
   wire \$51 ;
+  wire \$510 ;
+  wire \$511 ;
+  wire \$512 ;
+  wire \$513 ;
+  wire \$514 ;
+  wire \$515 ;
+  wire \$516 ;
+  wire \$517 ;
+  wire \$518 ;
+  wire \$519 ;
   wire \$52 ;
+  wire \$520 ;
+  wire \$521 ;
+  wire \$522 ;
+  wire \$523 ;
+  wire \$524 ;
+  wire \$525 ;
+  wire \$526 ;
+  wire \$527 ;
+  wire \$528 ;
+  wire \$529 ;
   wire \$53 ;
+  wire \$530 ;
+  wire \$531 ;
+  wire \$532 ;
+  wire \$533 ;
+  wire \$534 ;
+  wire \$535 ;
+  wire \$536 ;
+  wire \$537 ;
+  wire \$538 ;
+  wire [3:0] \$539 ;
   wire \$54 ;
+  wire \$540 ;
+  wire \$541 ;
+  wire \$542 ;
+  wire \$543 ;
+  wire \$544 ;
+  wire \$545 ;
+  wire [2:0] \$546 ;
+  wire [2:0] \$547 ;
+  wire \$548 ;
+  wire [63:0] \$549 ;
   wire \$55 ;
+  wire [63:0] \$550 ;
+  wire [63:0] \$551 ;
+  reg \$552 ;
+  reg \$553 ;
+  reg \$554 ;
+  reg \$555 ;
+  reg [43:0] \$556 ;
+  reg [15:0] \$557 ;
+  reg [63:0] \$558 ;
+  reg [43:0] \$559 ;
   wire \$56 ;
+  reg [3:0] \$560 ;
+  reg [3:0] \$561 ;
+  reg [87:0] \$562 ;
+  reg \$563 ;
+  reg \$564 ;
+  reg [3:0] \$565 ;
+  reg [1:0] \$566 ;
+  reg \$567 ;
+  reg [1:0] \$568 ;
+  reg [7:0] \$569 ;
   wire \$57 ;
+  reg [35:0] \$570 ;
+  reg [21:0] \$571 ;
+  reg [511:0] \$572 ;
+  reg [31:0] \$573 ;
+  reg [63:0] \$574 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
@@ -18846,44 +19294,54 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$66 ;
   wire \$67 ;
   wire \$68 ;
-  wire [6:0] \$69 ;
+  wire \$69 ;
   wire \$7 ;
-  wire [130:0] \$70 ;
-  wire [3:0] \$71 ;
+  wire \$70 ;
+  wire \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire [3:0] \$74 ;
+  wire \$74 ;
   wire \$75 ;
   wire \$76 ;
-  wire [3:0] \$77 ;
+  wire \$77 ;
   wire \$78 ;
   wire \$79 ;
   wire \$8 ;
-  wire [3:0] \$80 ;
+  wire \$80 ;
   wire \$81 ;
   wire \$82 ;
-  wire [3:0] \$83 ;
-  wire [3:0] \$84 ;
-  wire [63:0] \$85 ;
-  wire [3:0] \$86 ;
-  wire [3:0] \$87 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
   wire \$88 ;
   wire \$89 ;
   wire \$9 ;
   wire \$90 ;
+  wire [6:0] \$902 ;
+  wire [6:0] \$907 ;
   wire \$91 ;
+  wire [6:0] \$912 ;
+  wire [6:0] \$917 ;
   wire \$92 ;
+  wire [6:0] \$924 ;
+  wire [5:0] \$928 ;
   wire \$93 ;
-  wire [2:0] \$94 ;
-  wire [2:0] \$95 ;
+  wire \$94 ;
+  wire \$95 ;
   wire \$96 ;
-  wire [63:0] \$97 ;
-  wire [63:0] \$98 ;
-  wire [63:0] \$99 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
+  reg \$signal  = 1'h0;
+  (* init = 1'h0 *)
+  wire \$signal$38 ;
   (* init = 4'h0 *)
-  wire [3:0] \$signal ;
-  reg [7:0] \$signal$46  = 8'h00;
-  reg \$signal$57  = 1'h0;
+  wire [3:0] \$signal$42 ;
+  reg [63:0] \$signal$51 ;
+  reg \$signal$59  = 1'h0;
+  reg \$signal$7  = 1'h0;
   reg [1:0] chosen;
   input clk;
   wire clk;
@@ -18907,10 +19365,8 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire [35:0] fill_vpn;
   input fill_w;
   wire fill_w;
-  reg [63:0] filled;
-  (* init = 1'h0 *)
-  wire fq;
   reg [21:0] fq_data = 22'h000000;
+  reg [7:0] fq_pid = 8'h00;
   reg [1:0] fq_victim = 2'h0;
   reg [35:0] fq_vpn = 36'h000000000;
   reg [1:0] fq_way = 2'h0;
@@ -18918,19 +19374,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   reg [3:0] hits_q = 4'h0;
   reg [3:0] idx_q = 4'h0;
   wire inv;
-  reg [3:0] inv_idx_q = 4'h0;
+  reg [43:0] inv_key_q = 44'h00000000000;
   input [1:0] inv_mode;
   wire [1:0] inv_mode;
-  reg [1:0] inv_mode_q = 2'h0;
+  reg inv_one_q = 1'h0;
   input [7:0] inv_pid;
   wire [7:0] inv_pid;
-  reg [7:0] inv_pid_q = 8'h00;
   reg inv_q = 1'h0;
+  reg [15:0] inv_set_q = 16'h0000;
   input [35:0] inv_vpn;
   wire [35:0] inv_vpn;
-  reg [35:0] inv_vpn_q = 36'h000000000;
   reg [43:0] key_q = 44'h00000000000;
-  reg [63:0] kill;
+  wire [63:0] kill;
   output lk_busy;
   reg lk_busy = 1'h0;
   output lk_hit;
@@ -18947,6 +19402,7 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire [35:0] lk_vpn;
   output lk_w;
   reg lk_w;
+  reg [63:0] pid_hit_q = 64'h0000000000000000;
   reg [511:0] pids = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [87:0] row_q = 88'h0000000000000000000000;
   input rst;
@@ -19021,13 +19477,13 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   end
   always @(posedge clk) begin
     if (way_en[0])
-      tags[tag_wr__addr][43:0] <= { \$signal$46 , fq_vpn };
+      tags[tag_wr__addr][43:0] <= { fq_pid, fq_vpn };
     if (way_en[1])
-      tags[tag_wr__addr][87:44] <= { \$signal$46 , fq_vpn };
+      tags[tag_wr__addr][87:44] <= { fq_pid, fq_vpn };
     if (way_en[2])
-      tags[tag_wr__addr][131:88] <= { \$signal$46 , fq_vpn };
+      tags[tag_wr__addr][131:88] <= { fq_pid, fq_vpn };
     if (way_en[3])
-      tags[tag_wr__addr][175:132] <= { \$signal$46 , fq_vpn };
+      tags[tag_wr__addr][175:132] <= { fq_pid, fq_vpn };
   end
   reg [175:0] _1_;
   reg [175:0] _2_;
@@ -19035,186 +19491,629 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
     if (tag_inv__en) begin
       _1_ <= tags[tag_inv__addr];
       if (way_en[0] && tag_inv__addr == tag_wr__addr)
-        _1_[43:0] <= { \$signal$46 , fq_vpn };
+        _1_[43:0] <= { fq_pid, fq_vpn };
       if (way_en[1] && tag_inv__addr == tag_wr__addr)
-        _1_[87:44] <= { \$signal$46 , fq_vpn };
+        _1_[87:44] <= { fq_pid, fq_vpn };
       if (way_en[2] && tag_inv__addr == tag_wr__addr)
-        _1_[131:88] <= { \$signal$46 , fq_vpn };
+        _1_[131:88] <= { fq_pid, fq_vpn };
       if (way_en[3] && tag_inv__addr == tag_wr__addr)
-        _1_[175:132] <= { \$signal$46 , fq_vpn };
+        _1_[175:132] <= { fq_pid, fq_vpn };
     end
     _2_ <= tags[tag_lk__addr];
   end
   assign tag_inv__data = _1_;
   assign tag_lk__data = _2_;
+  assign \$406  = \$signal$51 [19] ? \$404  : \$405 ;
+  assign \$407  = fq_pid == inv_pid;
+  assign \$408  = pids[167:160] == inv_pid;
+  assign \$409  = \$signal$51 [20] ? \$407  : \$408 ;
+  assign \$410  = fq_pid == inv_pid;
+  assign \$411  = pids[175:168] == inv_pid;
+  assign \$412  = \$signal$51 [21] ? \$410  : \$411 ;
+  assign \$413  = fq_pid == inv_pid;
+  assign \$414  = pids[183:176] == inv_pid;
+  assign \$415  = \$signal$51 [22] ? \$413  : \$414 ;
+  assign \$416  = fq_pid == inv_pid;
+  assign \$417  = pids[191:184] == inv_pid;
+  assign \$418  = \$signal$51 [23] ? \$416  : \$417 ;
+  assign \$419  = fq_pid == inv_pid;
+  assign \$420  = pids[199:192] == inv_pid;
+  assign \$421  = \$signal$51 [24] ? \$419  : \$420 ;
+  assign \$422  = fq_pid == inv_pid;
+  assign \$423  = pids[207:200] == inv_pid;
+  assign \$424  = \$signal$51 [25] ? \$422  : \$423 ;
+  assign \$425  = fq_pid == inv_pid;
+  assign \$426  = pids[215:208] == inv_pid;
+  assign \$427  = \$signal$51 [26] ? \$425  : \$426 ;
+  assign \$428  = fq_pid == inv_pid;
+  assign \$429  = pids[223:216] == inv_pid;
+  assign \$430  = \$signal$51 [27] ? \$428  : \$429 ;
+  assign \$431  = fq_pid == inv_pid;
+  assign \$432  = pids[231:224] == inv_pid;
+  assign \$433  = \$signal$51 [28] ? \$431  : \$432 ;
+  assign \$434  = fq_pid == inv_pid;
+  assign \$435  = pids[239:232] == inv_pid;
+  assign \$436  = \$signal$51 [29] ? \$434  : \$435 ;
+  assign \$437  = fq_pid == inv_pid;
+  assign \$438  = pids[247:240] == inv_pid;
+  assign \$439  = \$signal$51 [30] ? \$437  : \$438 ;
+  assign \$440  = fq_pid == inv_pid;
+  assign \$441  = pids[255:248] == inv_pid;
+  assign \$442  = \$signal$51 [31] ? \$440  : \$441 ;
+  assign \$443  = fq_pid == inv_pid;
+  assign \$444  = pids[263:256] == inv_pid;
+  assign \$445  = \$signal$51 [32] ? \$443  : \$444 ;
+  assign \$446  = fq_pid == inv_pid;
+  assign \$447  = pids[271:264] == inv_pid;
+  assign \$448  = \$signal$51 [33] ? \$446  : \$447 ;
+  assign \$449  = fq_pid == inv_pid;
+  assign \$450  = pids[279:272] == inv_pid;
+  assign \$451  = \$signal$51 [34] ? \$449  : \$450 ;
+  assign \$452  = fq_pid == inv_pid;
+  assign \$453  = pids[287:280] == inv_pid;
+  assign \$454  = \$signal$51 [35] ? \$452  : \$453 ;
+  assign \$455  = fq_pid == inv_pid;
+  assign \$456  = pids[295:288] == inv_pid;
+  assign \$457  = \$signal$51 [36] ? \$455  : \$456 ;
+  assign \$458  = fq_pid == inv_pid;
+  assign \$459  = pids[303:296] == inv_pid;
+  assign \$460  = \$signal$51 [37] ? \$458  : \$459 ;
+  assign \$461  = fq_pid == inv_pid;
+  assign \$462  = pids[311:304] == inv_pid;
+  assign \$463  = \$signal$51 [38] ? \$461  : \$462 ;
+  assign \$464  = fq_pid == inv_pid;
+  assign \$465  = pids[319:312] == inv_pid;
+  assign \$466  = \$signal$51 [39] ? \$464  : \$465 ;
+  assign \$467  = fq_pid == inv_pid;
+  assign \$468  = pids[327:320] == inv_pid;
+  assign \$469  = \$signal$51 [40] ? \$467  : \$468 ;
+  assign \$470  = fq_pid == inv_pid;
+  assign \$471  = pids[335:328] == inv_pid;
+  assign \$472  = \$signal$51 [41] ? \$470  : \$471 ;
+  assign \$473  = fq_pid == inv_pid;
+  assign \$474  = pids[343:336] == inv_pid;
+  assign \$475  = \$signal$51 [42] ? \$473  : \$474 ;
+  assign \$476  = fq_pid == inv_pid;
+  assign \$477  = pids[351:344] == inv_pid;
+  assign \$478  = \$signal$51 [43] ? \$476  : \$477 ;
+  assign \$479  = fq_pid == inv_pid;
+  assign \$480  = pids[359:352] == inv_pid;
+  assign \$481  = \$signal$51 [44] ? \$479  : \$480 ;
+  assign \$482  = fq_pid == inv_pid;
+  assign \$483  = pids[367:360] == inv_pid;
+  assign \$484  = \$signal$51 [45] ? \$482  : \$483 ;
+  assign \$485  = fq_pid == inv_pid;
+  assign \$486  = pids[375:368] == inv_pid;
+  assign \$487  = \$signal$51 [46] ? \$485  : \$486 ;
+  assign \$488  = fq_pid == inv_pid;
+  assign \$489  = pids[383:376] == inv_pid;
+  assign \$490  = \$signal$51 [47] ? \$488  : \$489 ;
+  assign \$491  = fq_pid == inv_pid;
+  assign \$492  = pids[391:384] == inv_pid;
+  assign \$493  = \$signal$51 [48] ? \$491  : \$492 ;
+  assign \$494  = fq_pid == inv_pid;
+  assign \$495  = pids[399:392] == inv_pid;
+  assign \$496  = \$signal$51 [49] ? \$494  : \$495 ;
+  assign \$497  = fq_pid == inv_pid;
+  assign \$498  = pids[407:400] == inv_pid;
+  assign \$499  = \$signal$51 [50] ? \$497  : \$498 ;
+  assign \$500  = fq_pid == inv_pid;
+  assign \$501  = pids[415:408] == inv_pid;
+  assign \$502  = \$signal$51 [51] ? \$500  : \$501 ;
+  assign \$503  = fq_pid == inv_pid;
+  assign \$504  = pids[423:416] == inv_pid;
+  assign \$505  = \$signal$51 [52] ? \$503  : \$504 ;
+  assign \$506  = fq_pid == inv_pid;
+  assign \$507  = pids[431:424] == inv_pid;
+  assign \$508  = \$signal$51 [53] ? \$506  : \$507 ;
+  assign \$509  = fq_pid == inv_pid;
+  assign \$510  = pids[439:432] == inv_pid;
+  assign \$511  = \$signal$51 [54] ? \$509  : \$510 ;
+  assign \$512  = fq_pid == inv_pid;
+  assign \$513  = pids[447:440] == inv_pid;
+  assign \$514  = \$signal$51 [55] ? \$512  : \$513 ;
+  assign \$515  = fq_pid == inv_pid;
+  assign \$516  = pids[455:448] == inv_pid;
+  assign \$517  = \$signal$51 [56] ? \$515  : \$516 ;
+  assign \$518  = fq_pid == inv_pid;
+  assign \$519  = pids[463:456] == inv_pid;
+  assign \$520  = \$signal$51 [57] ? \$518  : \$519 ;
+  assign \$521  = fq_pid == inv_pid;
+  assign \$522  = pids[471:464] == inv_pid;
+  assign \$523  = \$signal$51 [58] ? \$521  : \$522 ;
+  assign \$524  = fq_pid == inv_pid;
+  assign \$525  = pids[479:472] == inv_pid;
+  assign \$526  = \$signal$51 [59] ? \$524  : \$525 ;
+  assign \$527  = fq_pid == inv_pid;
+  assign \$528  = pids[487:480] == inv_pid;
+  assign \$529  = \$signal$51 [60] ? \$527  : \$528 ;
+  assign \$530  = fq_pid == inv_pid;
+  assign \$531  = pids[495:488] == inv_pid;
+  assign \$532  = \$signal$51 [61] ? \$530  : \$531 ;
+  assign \$533  = fq_pid == inv_pid;
+  assign \$534  = pids[503:496] == inv_pid;
+  assign \$535  = \$signal$51 [62] ? \$533  : \$534 ;
+  assign \$536  = fq_pid == inv_pid;
+  assign \$537  = pids[511:504] == inv_pid;
+  assign \$538  = \$signal$51 [63] ? \$536  : \$537 ;
+  assign \$539  = lk_vpn[3:0] ^ lk_pid[3:0];
+  assign \$540  = inv_q | tag_inv__en;
+  assign \$541  = ~ tag_inv__en;
+  assign \$542  = fill & \$541 ;
+  assign \$543  = | f_free;
+  assign \$544  = ~ \$543 ;
+  assign \$545  = victim == 2'h3;
+  assign \$546  = victim + 1'h1;
+  assign \$547  = \$545  ? 3'h0 : \$546 ;
+  assign \$548  = lk_busy & \$signal$59 ;
+  assign \$549  = ~ kill;
+  assign \$550  = valid & \$549 ;
+  assign \$551  = \$550  | \$signal$51 ;
+  always @(posedge clk)
+    inv_q <= \$552 ;
+  always @(posedge clk)
+    \$signal  <= \$553 ;
+  always @(posedge clk)
+    \$signal$7  <= \$554 ;
+  always @(posedge clk)
+    inv_one_q <= \$555 ;
+  always @(posedge clk)
+    inv_key_q <= \$556 ;
+  always @(posedge clk)
+    inv_set_q <= \$557 ;
+  always @(posedge clk)
+    pid_hit_q <= \$558 ;
+  always @(posedge clk)
+    key_q <= \$559 ;
+  always @(posedge clk)
+    idx_q <= \$560 ;
+  always @(posedge clk)
+    hits_q <= \$561 ;
+  always @(posedge clk)
+    row_q <= \$562 ;
+  always @(posedge clk)
+    lk_stale <= \$563 ;
+  always @(posedge clk)
+    lk_busy <= \$564 ;
+  always @(posedge clk)
+    tag_wr__addr <= \$565 ;
+  always @(posedge clk)
+    fq_way <= \$566 ;
+  always @(posedge clk)
+    \$signal$59  <= \$567 ;
+  always @(posedge clk)
+    fq_victim <= \$568 ;
+  always @(posedge clk)
+    fq_pid <= \$569 ;
+  always @(posedge clk)
+    fq_vpn <= \$570 ;
+  always @(posedge clk)
+    fq_data <= \$571 ;
+  always @(posedge clk)
+    pids <= \$572 ;
+  always @(posedge clk)
+    victims <= \$573 ;
+  always @(posedge clk)
+    valid <= \$574 ;
   assign tag_inv__addr = inv_vpn[3:0] ^ inv_pid[3:0];
-  assign \$1  = pids[7:0] == inv_pid_q;
-  assign \$2  = pids[15:8] == inv_pid_q;
-  assign \$3  = pids[23:16] == inv_pid_q;
-  assign \$4  = pids[31:24] == inv_pid_q;
-  assign \$5  = pids[39:32] == inv_pid_q;
-  assign \$6  = pids[47:40] == inv_pid_q;
-  assign \$7  = pids[55:48] == inv_pid_q;
-  assign \$8  = pids[63:56] == inv_pid_q;
-  assign \$9  = pids[71:64] == inv_pid_q;
-  assign \$10  = pids[79:72] == inv_pid_q;
-  assign \$11  = pids[87:80] == inv_pid_q;
-  assign \$12  = pids[95:88] == inv_pid_q;
-  assign \$13  = pids[103:96] == inv_pid_q;
-  assign \$14  = pids[111:104] == inv_pid_q;
-  assign \$15  = pids[119:112] == inv_pid_q;
-  assign \$16  = pids[127:120] == inv_pid_q;
-  assign \$17  = pids[135:128] == inv_pid_q;
-  assign \$18  = pids[143:136] == inv_pid_q;
-  assign \$19  = pids[151:144] == inv_pid_q;
-  assign \$20  = pids[159:152] == inv_pid_q;
-  assign \$21  = pids[167:160] == inv_pid_q;
-  assign \$22  = pids[175:168] == inv_pid_q;
-  assign \$23  = pids[183:176] == inv_pid_q;
-  assign \$24  = pids[191:184] == inv_pid_q;
-  assign \$25  = pids[199:192] == inv_pid_q;
-  assign \$26  = pids[207:200] == inv_pid_q;
-  assign \$27  = pids[215:208] == inv_pid_q;
-  assign \$28  = pids[223:216] == inv_pid_q;
-  assign \$29  = pids[231:224] == inv_pid_q;
-  assign \$30  = pids[239:232] == inv_pid_q;
-  assign \$31  = pids[247:240] == inv_pid_q;
-  assign \$32  = pids[255:248] == inv_pid_q;
-  assign \$33  = pids[263:256] == inv_pid_q;
-  assign \$34  = pids[271:264] == inv_pid_q;
-  assign \$35  = pids[279:272] == inv_pid_q;
-  assign \$36  = pids[287:280] == inv_pid_q;
-  assign \$37  = pids[295:288] == inv_pid_q;
-  assign \$38  = pids[303:296] == inv_pid_q;
-  assign \$39  = pids[311:304] == inv_pid_q;
-  assign \$40  = pids[319:312] == inv_pid_q;
-  assign \$41  = pids[327:320] == inv_pid_q;
-  assign \$42  = pids[335:328] == inv_pid_q;
-  assign \$43  = pids[343:336] == inv_pid_q;
-  assign \$44  = pids[351:344] == inv_pid_q;
-  assign \$45  = pids[359:352] == inv_pid_q;
-  assign \$46  = pids[367:360] == inv_pid_q;
-  assign \$47  = pids[375:368] == inv_pid_q;
-  assign \$48  = pids[383:376] == inv_pid_q;
-  assign \$49  = pids[391:384] == inv_pid_q;
-  assign \$50  = pids[399:392] == inv_pid_q;
-  assign \$51  = pids[407:400] == inv_pid_q;
-  assign \$52  = pids[415:408] == inv_pid_q;
-  assign \$53  = pids[423:416] == inv_pid_q;
-  assign \$54  = pids[431:424] == inv_pid_q;
-  assign \$55  = pids[439:432] == inv_pid_q;
-  assign \$56  = pids[447:440] == inv_pid_q;
-  assign \$57  = pids[455:448] == inv_pid_q;
-  assign \$58  = pids[463:456] == inv_pid_q;
-  assign \$59  = pids[471:464] == inv_pid_q;
-  assign \$60  = pids[479:472] == inv_pid_q;
-  assign \$61  = pids[487:480] == inv_pid_q;
-  assign \$62  = pids[495:488] == inv_pid_q;
-  assign \$63  = pids[503:496] == inv_pid_q;
-  assign \$64  = pids[511:504] == inv_pid_q;
-  assign \$65  = tag_inv__data[43:0] == { inv_pid_q, inv_vpn_q };
-  assign \$66  = tag_inv__data[87:44] == { inv_pid_q, inv_vpn_q };
-  assign \$67  = tag_inv__data[131:88] == { inv_pid_q, inv_vpn_q };
-  assign \$68  = tag_inv__data[175:132] == { inv_pid_q, inv_vpn_q };
-  assign \$69  = inv_idx_q * 3'h4;
-  assign \$70  = { \$68 , \$67 , \$66 , \$65  } << \$69 ;
+  assign \$1  = { \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7  } & pid_hit_q;
+  assign \$2  = { \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal  } | \$1 ;
+  assign \$3  = tag_inv__data[43:0] == inv_key_q;
+  assign \$4  = tag_inv__data[87:44] == inv_key_q;
+  assign \$5  = tag_inv__data[131:88] == inv_key_q;
+  assign \$6  = tag_inv__data[175:132] == inv_key_q;
+  assign \$7  = inv_set_q[0] & \$3 ;
+  assign \$8  = tag_inv__data[43:0] == inv_key_q;
+  assign \$9  = tag_inv__data[87:44] == inv_key_q;
+  assign \$10  = tag_inv__data[131:88] == inv_key_q;
+  assign \$11  = tag_inv__data[175:132] == inv_key_q;
+  assign \$12  = inv_set_q[0] & \$9 ;
+  assign \$13  = tag_inv__data[43:0] == inv_key_q;
+  assign \$14  = tag_inv__data[87:44] == inv_key_q;
+  assign \$15  = tag_inv__data[131:88] == inv_key_q;
+  assign \$16  = tag_inv__data[175:132] == inv_key_q;
+  assign \$17  = inv_set_q[0] & \$15 ;
+  assign \$18  = tag_inv__data[43:0] == inv_key_q;
+  assign \$19  = tag_inv__data[87:44] == inv_key_q;
+  assign \$20  = tag_inv__data[131:88] == inv_key_q;
+  assign \$21  = tag_inv__data[175:132] == inv_key_q;
+  assign \$22  = inv_set_q[0] & \$21 ;
+  assign \$23  = tag_inv__data[43:0] == inv_key_q;
+  assign \$24  = tag_inv__data[87:44] == inv_key_q;
+  assign \$25  = tag_inv__data[131:88] == inv_key_q;
+  assign \$26  = tag_inv__data[175:132] == inv_key_q;
+  assign \$27  = inv_set_q[1] & \$23 ;
+  assign \$28  = tag_inv__data[43:0] == inv_key_q;
+  assign \$29  = tag_inv__data[87:44] == inv_key_q;
+  assign \$30  = tag_inv__data[131:88] == inv_key_q;
+  assign \$31  = tag_inv__data[175:132] == inv_key_q;
+  assign \$32  = inv_set_q[1] & \$29 ;
+  assign \$33  = tag_inv__data[43:0] == inv_key_q;
+  assign \$34  = tag_inv__data[87:44] == inv_key_q;
+  assign \$35  = tag_inv__data[131:88] == inv_key_q;
+  assign \$36  = tag_inv__data[175:132] == inv_key_q;
+  assign \$37  = inv_set_q[1] & \$35 ;
+  assign \$38  = tag_inv__data[43:0] == inv_key_q;
+  assign \$39  = tag_inv__data[87:44] == inv_key_q;
+  assign \$40  = tag_inv__data[131:88] == inv_key_q;
+  assign \$41  = tag_inv__data[175:132] == inv_key_q;
+  assign \$42  = inv_set_q[1] & \$41 ;
+  assign \$43  = tag_inv__data[43:0] == inv_key_q;
+  assign \$44  = tag_inv__data[87:44] == inv_key_q;
+  assign \$45  = tag_inv__data[131:88] == inv_key_q;
+  assign \$46  = tag_inv__data[175:132] == inv_key_q;
+  assign \$47  = inv_set_q[2] & \$43 ;
+  assign \$48  = tag_inv__data[43:0] == inv_key_q;
+  assign \$49  = tag_inv__data[87:44] == inv_key_q;
+  assign \$50  = tag_inv__data[131:88] == inv_key_q;
+  assign \$51  = tag_inv__data[175:132] == inv_key_q;
+  assign \$52  = inv_set_q[2] & \$49 ;
+  assign \$53  = tag_inv__data[43:0] == inv_key_q;
+  assign \$54  = tag_inv__data[87:44] == inv_key_q;
+  assign \$55  = tag_inv__data[131:88] == inv_key_q;
+  assign \$56  = tag_inv__data[175:132] == inv_key_q;
+  assign \$57  = inv_set_q[2] & \$55 ;
+  assign \$58  = tag_inv__data[43:0] == inv_key_q;
+  assign \$59  = tag_inv__data[87:44] == inv_key_q;
+  assign \$60  = tag_inv__data[131:88] == inv_key_q;
+  assign \$61  = tag_inv__data[175:132] == inv_key_q;
+  assign \$62  = inv_set_q[2] & \$61 ;
+  assign \$63  = tag_inv__data[43:0] == inv_key_q;
+  assign \$64  = tag_inv__data[87:44] == inv_key_q;
+  assign \$65  = tag_inv__data[131:88] == inv_key_q;
+  assign \$66  = tag_inv__data[175:132] == inv_key_q;
+  assign \$67  = inv_set_q[3] & \$63 ;
+  assign \$68  = tag_inv__data[43:0] == inv_key_q;
+  assign \$69  = tag_inv__data[87:44] == inv_key_q;
+  assign \$70  = tag_inv__data[131:88] == inv_key_q;
+  assign \$71  = tag_inv__data[175:132] == inv_key_q;
+  assign \$72  = inv_set_q[3] & \$69 ;
+  assign \$73  = tag_inv__data[43:0] == inv_key_q;
+  assign \$74  = tag_inv__data[87:44] == inv_key_q;
+  assign \$75  = tag_inv__data[131:88] == inv_key_q;
+  assign \$76  = tag_inv__data[175:132] == inv_key_q;
+  assign \$77  = inv_set_q[3] & \$75 ;
+  assign \$78  = tag_inv__data[43:0] == inv_key_q;
+  assign \$79  = tag_inv__data[87:44] == inv_key_q;
+  assign \$80  = tag_inv__data[131:88] == inv_key_q;
+  assign \$81  = tag_inv__data[175:132] == inv_key_q;
+  assign \$82  = inv_set_q[3] & \$81 ;
+  assign \$83  = tag_inv__data[43:0] == inv_key_q;
+  assign \$84  = tag_inv__data[87:44] == inv_key_q;
+  assign \$85  = tag_inv__data[131:88] == inv_key_q;
+  assign \$86  = tag_inv__data[175:132] == inv_key_q;
+  assign \$87  = inv_set_q[4] & \$83 ;
+  assign \$88  = tag_inv__data[43:0] == inv_key_q;
+  assign \$89  = tag_inv__data[87:44] == inv_key_q;
+  assign \$90  = tag_inv__data[131:88] == inv_key_q;
+  assign \$91  = tag_inv__data[175:132] == inv_key_q;
+  assign \$92  = inv_set_q[4] & \$89 ;
+  assign \$93  = tag_inv__data[43:0] == inv_key_q;
+  assign \$94  = tag_inv__data[87:44] == inv_key_q;
+  assign \$95  = tag_inv__data[131:88] == inv_key_q;
+  assign \$96  = tag_inv__data[175:132] == inv_key_q;
+  assign \$97  = inv_set_q[4] & \$95 ;
+  assign \$98  = tag_inv__data[43:0] == inv_key_q;
+  assign \$99  = tag_inv__data[87:44] == inv_key_q;
+  assign \$100  = tag_inv__data[131:88] == inv_key_q;
+  assign \$101  = tag_inv__data[175:132] == inv_key_q;
+  assign \$102  = inv_set_q[4] & \$101 ;
+  assign \$103  = tag_inv__data[43:0] == inv_key_q;
+  assign \$104  = tag_inv__data[87:44] == inv_key_q;
+  assign \$105  = tag_inv__data[131:88] == inv_key_q;
+  assign \$106  = tag_inv__data[175:132] == inv_key_q;
+  assign \$107  = inv_set_q[5] & \$103 ;
+  assign \$108  = tag_inv__data[43:0] == inv_key_q;
+  assign \$109  = tag_inv__data[87:44] == inv_key_q;
+  assign \$110  = tag_inv__data[131:88] == inv_key_q;
+  assign \$111  = tag_inv__data[175:132] == inv_key_q;
+  assign \$112  = inv_set_q[5] & \$109 ;
+  assign \$113  = tag_inv__data[43:0] == inv_key_q;
+  assign \$114  = tag_inv__data[87:44] == inv_key_q;
+  assign \$115  = tag_inv__data[131:88] == inv_key_q;
+  assign \$116  = tag_inv__data[175:132] == inv_key_q;
+  assign \$117  = inv_set_q[5] & \$115 ;
+  assign \$118  = tag_inv__data[43:0] == inv_key_q;
+  assign \$119  = tag_inv__data[87:44] == inv_key_q;
+  assign \$120  = tag_inv__data[131:88] == inv_key_q;
+  assign \$121  = tag_inv__data[175:132] == inv_key_q;
+  assign \$122  = inv_set_q[5] & \$121 ;
+  assign \$123  = tag_inv__data[43:0] == inv_key_q;
+  assign \$124  = tag_inv__data[87:44] == inv_key_q;
+  assign \$125  = tag_inv__data[131:88] == inv_key_q;
+  assign \$126  = tag_inv__data[175:132] == inv_key_q;
+  assign \$127  = inv_set_q[6] & \$123 ;
+  assign \$128  = tag_inv__data[43:0] == inv_key_q;
+  assign \$129  = tag_inv__data[87:44] == inv_key_q;
+  assign \$130  = tag_inv__data[131:88] == inv_key_q;
+  assign \$131  = tag_inv__data[175:132] == inv_key_q;
+  assign \$132  = inv_set_q[6] & \$129 ;
+  assign \$133  = tag_inv__data[43:0] == inv_key_q;
+  assign \$134  = tag_inv__data[87:44] == inv_key_q;
+  assign \$135  = tag_inv__data[131:88] == inv_key_q;
+  assign \$136  = tag_inv__data[175:132] == inv_key_q;
+  assign \$137  = inv_set_q[6] & \$135 ;
+  assign \$138  = tag_inv__data[43:0] == inv_key_q;
+  assign \$139  = tag_inv__data[87:44] == inv_key_q;
+  assign \$140  = tag_inv__data[131:88] == inv_key_q;
+  assign \$141  = tag_inv__data[175:132] == inv_key_q;
+  assign \$142  = inv_set_q[6] & \$141 ;
+  assign \$143  = tag_inv__data[43:0] == inv_key_q;
+  assign \$144  = tag_inv__data[87:44] == inv_key_q;
+  assign \$145  = tag_inv__data[131:88] == inv_key_q;
+  assign \$146  = tag_inv__data[175:132] == inv_key_q;
+  assign \$147  = inv_set_q[7] & \$143 ;
+  assign \$148  = tag_inv__data[43:0] == inv_key_q;
+  assign \$149  = tag_inv__data[87:44] == inv_key_q;
+  assign \$150  = tag_inv__data[131:88] == inv_key_q;
+  assign \$151  = tag_inv__data[175:132] == inv_key_q;
+  assign \$152  = inv_set_q[7] & \$149 ;
+  assign \$153  = tag_inv__data[43:0] == inv_key_q;
+  assign \$154  = tag_inv__data[87:44] == inv_key_q;
+  assign \$155  = tag_inv__data[131:88] == inv_key_q;
+  assign \$156  = tag_inv__data[175:132] == inv_key_q;
+  assign \$157  = inv_set_q[7] & \$155 ;
+  assign \$158  = tag_inv__data[43:0] == inv_key_q;
+  assign \$159  = tag_inv__data[87:44] == inv_key_q;
+  assign \$160  = tag_inv__data[131:88] == inv_key_q;
+  assign \$161  = tag_inv__data[175:132] == inv_key_q;
+  assign \$162  = inv_set_q[7] & \$161 ;
+  assign \$163  = tag_inv__data[43:0] == inv_key_q;
+  assign \$164  = tag_inv__data[87:44] == inv_key_q;
+  assign \$165  = tag_inv__data[131:88] == inv_key_q;
+  assign \$166  = tag_inv__data[175:132] == inv_key_q;
+  assign \$167  = inv_set_q[8] & \$163 ;
+  assign \$168  = tag_inv__data[43:0] == inv_key_q;
+  assign \$169  = tag_inv__data[87:44] == inv_key_q;
+  assign \$170  = tag_inv__data[131:88] == inv_key_q;
+  assign \$171  = tag_inv__data[175:132] == inv_key_q;
+  assign \$172  = inv_set_q[8] & \$169 ;
+  assign \$173  = tag_inv__data[43:0] == inv_key_q;
+  assign \$174  = tag_inv__data[87:44] == inv_key_q;
+  assign \$175  = tag_inv__data[131:88] == inv_key_q;
+  assign \$176  = tag_inv__data[175:132] == inv_key_q;
+  assign \$177  = inv_set_q[8] & \$175 ;
+  assign \$178  = tag_inv__data[43:0] == inv_key_q;
+  assign \$179  = tag_inv__data[87:44] == inv_key_q;
+  assign \$180  = tag_inv__data[131:88] == inv_key_q;
+  assign \$181  = tag_inv__data[175:132] == inv_key_q;
+  assign \$182  = inv_set_q[8] & \$181 ;
+  assign \$183  = tag_inv__data[43:0] == inv_key_q;
+  assign \$184  = tag_inv__data[87:44] == inv_key_q;
+  assign \$185  = tag_inv__data[131:88] == inv_key_q;
+  assign \$186  = tag_inv__data[175:132] == inv_key_q;
+  assign \$187  = inv_set_q[9] & \$183 ;
+  assign \$188  = tag_inv__data[43:0] == inv_key_q;
+  assign \$189  = tag_inv__data[87:44] == inv_key_q;
+  assign \$190  = tag_inv__data[131:88] == inv_key_q;
+  assign \$191  = tag_inv__data[175:132] == inv_key_q;
+  assign \$192  = inv_set_q[9] & \$189 ;
+  assign \$193  = tag_inv__data[43:0] == inv_key_q;
+  assign \$194  = tag_inv__data[87:44] == inv_key_q;
+  assign \$195  = tag_inv__data[131:88] == inv_key_q;
+  assign \$196  = tag_inv__data[175:132] == inv_key_q;
+  assign \$197  = inv_set_q[9] & \$195 ;
+  assign \$198  = tag_inv__data[43:0] == inv_key_q;
+  assign \$199  = tag_inv__data[87:44] == inv_key_q;
+  assign \$200  = tag_inv__data[131:88] == inv_key_q;
+  assign \$201  = tag_inv__data[175:132] == inv_key_q;
+  assign \$202  = inv_set_q[9] & \$201 ;
+  assign \$203  = tag_inv__data[43:0] == inv_key_q;
+  assign \$204  = tag_inv__data[87:44] == inv_key_q;
+  assign \$205  = tag_inv__data[131:88] == inv_key_q;
+  assign \$206  = tag_inv__data[175:132] == inv_key_q;
+  assign \$207  = inv_set_q[10] & \$203 ;
+  assign \$208  = tag_inv__data[43:0] == inv_key_q;
+  assign \$209  = tag_inv__data[87:44] == inv_key_q;
+  assign \$210  = tag_inv__data[131:88] == inv_key_q;
+  assign \$211  = tag_inv__data[175:132] == inv_key_q;
+  assign \$212  = inv_set_q[10] & \$209 ;
+  assign \$213  = tag_inv__data[43:0] == inv_key_q;
+  assign \$214  = tag_inv__data[87:44] == inv_key_q;
+  assign \$215  = tag_inv__data[131:88] == inv_key_q;
+  assign \$216  = tag_inv__data[175:132] == inv_key_q;
+  assign \$217  = inv_set_q[10] & \$215 ;
+  assign \$218  = tag_inv__data[43:0] == inv_key_q;
+  assign \$219  = tag_inv__data[87:44] == inv_key_q;
+  assign \$220  = tag_inv__data[131:88] == inv_key_q;
+  assign \$221  = tag_inv__data[175:132] == inv_key_q;
+  assign \$222  = inv_set_q[10] & \$221 ;
+  assign \$223  = tag_inv__data[43:0] == inv_key_q;
+  assign \$224  = tag_inv__data[87:44] == inv_key_q;
+  assign \$225  = tag_inv__data[131:88] == inv_key_q;
+  assign \$226  = tag_inv__data[175:132] == inv_key_q;
+  assign \$227  = inv_set_q[11] & \$223 ;
+  assign \$228  = tag_inv__data[43:0] == inv_key_q;
+  assign \$229  = tag_inv__data[87:44] == inv_key_q;
+  assign \$230  = tag_inv__data[131:88] == inv_key_q;
+  assign \$231  = tag_inv__data[175:132] == inv_key_q;
+  assign \$232  = inv_set_q[11] & \$229 ;
+  assign \$233  = tag_inv__data[43:0] == inv_key_q;
+  assign \$234  = tag_inv__data[87:44] == inv_key_q;
+  assign \$235  = tag_inv__data[131:88] == inv_key_q;
+  assign \$236  = tag_inv__data[175:132] == inv_key_q;
+  assign \$237  = inv_set_q[11] & \$235 ;
+  assign \$238  = tag_inv__data[43:0] == inv_key_q;
+  assign \$239  = tag_inv__data[87:44] == inv_key_q;
+  assign \$240  = tag_inv__data[131:88] == inv_key_q;
+  assign \$241  = tag_inv__data[175:132] == inv_key_q;
+  assign \$242  = inv_set_q[11] & \$241 ;
+  assign \$243  = tag_inv__data[43:0] == inv_key_q;
+  assign \$244  = tag_inv__data[87:44] == inv_key_q;
+  assign \$245  = tag_inv__data[131:88] == inv_key_q;
+  assign \$246  = tag_inv__data[175:132] == inv_key_q;
+  assign \$247  = inv_set_q[12] & \$243 ;
+  assign \$248  = tag_inv__data[43:0] == inv_key_q;
+  assign \$249  = tag_inv__data[87:44] == inv_key_q;
+  assign \$250  = tag_inv__data[131:88] == inv_key_q;
+  assign \$251  = tag_inv__data[175:132] == inv_key_q;
+  assign \$252  = inv_set_q[12] & \$249 ;
+  assign \$253  = tag_inv__data[43:0] == inv_key_q;
+  assign \$254  = tag_inv__data[87:44] == inv_key_q;
+  assign \$255  = tag_inv__data[131:88] == inv_key_q;
+  assign \$256  = tag_inv__data[175:132] == inv_key_q;
+  assign \$257  = inv_set_q[12] & \$255 ;
+  assign \$258  = tag_inv__data[43:0] == inv_key_q;
+  assign \$259  = tag_inv__data[87:44] == inv_key_q;
+  assign \$260  = tag_inv__data[131:88] == inv_key_q;
+  assign \$261  = tag_inv__data[175:132] == inv_key_q;
+  assign \$262  = inv_set_q[12] & \$261 ;
+  assign \$263  = tag_inv__data[43:0] == inv_key_q;
+  assign \$264  = tag_inv__data[87:44] == inv_key_q;
+  assign \$265  = tag_inv__data[131:88] == inv_key_q;
+  assign \$266  = tag_inv__data[175:132] == inv_key_q;
+  assign \$267  = inv_set_q[13] & \$263 ;
+  assign \$268  = tag_inv__data[43:0] == inv_key_q;
+  assign \$269  = tag_inv__data[87:44] == inv_key_q;
+  assign \$270  = tag_inv__data[131:88] == inv_key_q;
+  assign \$271  = tag_inv__data[175:132] == inv_key_q;
+  assign \$272  = inv_set_q[13] & \$269 ;
+  assign \$273  = tag_inv__data[43:0] == inv_key_q;
+  assign \$274  = tag_inv__data[87:44] == inv_key_q;
+  assign \$275  = tag_inv__data[131:88] == inv_key_q;
+  assign \$276  = tag_inv__data[175:132] == inv_key_q;
+  assign \$277  = inv_set_q[13] & \$275 ;
+  assign \$278  = tag_inv__data[43:0] == inv_key_q;
+  assign \$279  = tag_inv__data[87:44] == inv_key_q;
+  assign \$280  = tag_inv__data[131:88] == inv_key_q;
+  assign \$281  = tag_inv__data[175:132] == inv_key_q;
+  assign \$282  = inv_set_q[13] & \$281 ;
+  assign \$283  = tag_inv__data[43:0] == inv_key_q;
+  assign \$284  = tag_inv__data[87:44] == inv_key_q;
+  assign \$285  = tag_inv__data[131:88] == inv_key_q;
+  assign \$286  = tag_inv__data[175:132] == inv_key_q;
+  assign \$287  = inv_set_q[14] & \$283 ;
+  assign \$288  = tag_inv__data[43:0] == inv_key_q;
+  assign \$289  = tag_inv__data[87:44] == inv_key_q;
+  assign \$290  = tag_inv__data[131:88] == inv_key_q;
+  assign \$291  = tag_inv__data[175:132] == inv_key_q;
+  assign \$292  = inv_set_q[14] & \$289 ;
+  assign \$293  = tag_inv__data[43:0] == inv_key_q;
+  assign \$294  = tag_inv__data[87:44] == inv_key_q;
+  assign \$295  = tag_inv__data[131:88] == inv_key_q;
+  assign \$296  = tag_inv__data[175:132] == inv_key_q;
+  assign \$297  = inv_set_q[14] & \$295 ;
+  assign \$298  = tag_inv__data[43:0] == inv_key_q;
+  assign \$299  = tag_inv__data[87:44] == inv_key_q;
+  assign \$300  = tag_inv__data[131:88] == inv_key_q;
+  assign \$301  = tag_inv__data[175:132] == inv_key_q;
+  assign \$302  = inv_set_q[14] & \$301 ;
+  assign \$303  = tag_inv__data[43:0] == inv_key_q;
+  assign \$304  = tag_inv__data[87:44] == inv_key_q;
+  assign \$305  = tag_inv__data[131:88] == inv_key_q;
+  assign \$306  = tag_inv__data[175:132] == inv_key_q;
+  assign \$307  = inv_set_q[15] & \$303 ;
+  assign \$308  = tag_inv__data[43:0] == inv_key_q;
+  assign \$309  = tag_inv__data[87:44] == inv_key_q;
+  assign \$310  = tag_inv__data[131:88] == inv_key_q;
+  assign \$311  = tag_inv__data[175:132] == inv_key_q;
+  assign \$312  = inv_set_q[15] & \$309 ;
+  assign \$313  = tag_inv__data[43:0] == inv_key_q;
+  assign \$314  = tag_inv__data[87:44] == inv_key_q;
+  assign \$315  = tag_inv__data[131:88] == inv_key_q;
+  assign \$316  = tag_inv__data[175:132] == inv_key_q;
+  assign \$317  = inv_set_q[15] & \$315 ;
+  assign \$318  = tag_inv__data[43:0] == inv_key_q;
+  assign \$319  = tag_inv__data[87:44] == inv_key_q;
+  assign \$320  = tag_inv__data[131:88] == inv_key_q;
+  assign \$321  = tag_inv__data[175:132] == inv_key_q;
+  assign \$322  = inv_set_q[15] & \$321 ;
+  assign \$323  = { inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q } & { \$322 , \$317 , \$312 , \$307 , \$302 , \$297 , \$292 , \$287 , \$282 , \$277 , \$272 , \$267 , \$262 , \$257 , \$252 , \$247 , \$242 , \$237 , \$232 , \$227 , \$222 , \$217 , \$212 , \$207 , \$202 , \$197 , \$192 , \$187 , \$182 , \$177 , \$172 , \$167 , \$162 , \$157 , \$152 , \$147 , \$142 , \$137 , \$132 , \$127 , \$122 , \$117 , \$112 , \$107 , \$102 , \$97 , \$92 , \$87 , \$82 , \$77 , \$72 , \$67 , \$62 , \$57 , \$52 , \$47 , \$42 , \$37 , \$32 , \$27 , \$22 , \$17 , \$12 , \$7  };
+  assign kill = \$2  | \$323 ;
   assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
   assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$194  = idx_q * 3'h4;
-  assign \$71  = valid >> \$194 ;
-  assign \$72  = tag_lk__data[43:0] == key_q;
-  assign \$73  = \$71 [0] & \$72 ;
-  assign \$199  = idx_q * 3'h4;
-  assign \$74  = valid >> \$199 ;
-  assign \$75  = tag_lk__data[87:44] == key_q;
-  assign \$76  = \$74 [1] & \$75 ;
-  assign \$204  = idx_q * 3'h4;
-  assign \$77  = valid >> \$204 ;
-  assign \$78  = tag_lk__data[131:88] == key_q;
-  assign \$79  = \$77 [2] & \$78 ;
-  assign \$209  = idx_q * 3'h4;
-  assign \$80  = valid >> \$209 ;
-  assign \$81  = tag_lk__data[175:132] == key_q;
-  assign \$82  = \$80 [3] & \$81 ;
+  assign \$902  = idx_q * 3'h4;
+  assign \$324  = valid >> \$902 ;
+  assign \$325  = tag_lk__data[43:0] == key_q;
+  assign \$326  = \$324 [0] & \$325 ;
+  assign \$907  = idx_q * 3'h4;
+  assign \$327  = valid >> \$907 ;
+  assign \$328  = tag_lk__data[87:44] == key_q;
+  assign \$329  = \$327 [1] & \$328 ;
+  assign \$912  = idx_q * 3'h4;
+  assign \$330  = valid >> \$912 ;
+  assign \$331  = tag_lk__data[131:88] == key_q;
+  assign \$332  = \$330 [2] & \$331 ;
+  assign \$917  = idx_q * 3'h4;
+  assign \$333  = valid >> \$917 ;
+  assign \$334  = tag_lk__data[175:132] == key_q;
+  assign \$335  = \$333 [3] & \$334 ;
   assign lk_hit = | hits_q;
   assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$216  = f_idx * 3'h4;
-  assign \$83  = valid >> \$216 ;
-  assign f_free = ~ \$83 ;
-  assign \$220  = f_idx * 2'h2;
-  assign victim = victims >> \$220 ;
-  assign \$84  = 1'h1 << fq_way;
-  assign \$85  = 1'h1 << { tag_wr__addr, fq_way };
-  assign \$86  = inv_vpn[3:0] ^ inv_pid[3:0];
-  assign \$87  = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$88  = inv_q | tag_inv__en;
-  assign \$89  = ~ tag_inv__en;
-  assign \$90  = fill & \$89 ;
-  assign \$91  = | f_free;
-  assign \$92  = ~ \$91 ;
-  assign \$93  = victim == 2'h3;
-  assign \$94  = victim + 1'h1;
-  assign \$95  = \$93  ? 3'h0 : \$94 ;
-  assign \$96  = lk_busy & \$signal$57 ;
-  assign \$97  = ~ kill;
-  assign \$98  = valid & \$97 ;
-  assign \$99  = \$98  | filled;
-  always @(posedge clk)
-    inv_q <= \$100 ;
-  always @(posedge clk)
-    inv_mode_q <= \$101 ;
-  always @(posedge clk)
-    inv_pid_q <= \$102 ;
-  always @(posedge clk)
-    inv_vpn_q <= \$103 ;
-  always @(posedge clk)
-    inv_idx_q <= \$104 ;
-  always @(posedge clk)
-    key_q <= \$105 ;
-  always @(posedge clk)
-    idx_q <= \$106 ;
-  always @(posedge clk)
-    hits_q <= \$107 ;
-  always @(posedge clk)
-    row_q <= \$108 ;
-  always @(posedge clk)
-    lk_stale <= \$109 ;
-  always @(posedge clk)
-    lk_busy <= \$110 ;
-  always @(posedge clk)
-    tag_wr__addr <= \$111 ;
-  always @(posedge clk)
-    fq_way <= \$112 ;
-  always @(posedge clk)
-    \$signal$57  <= \$113 ;
-  always @(posedge clk)
-    fq_victim <= \$114 ;
-  always @(posedge clk)
-    \$signal$46  <= \$115 ;
-  always @(posedge clk)
-    fq_vpn <= \$116 ;
-  always @(posedge clk)
-    fq_data <= \$117 ;
-  always @(posedge clk)
-    pids <= \$118 ;
-  always @(posedge clk)
-    victims <= \$119 ;
-  always @(posedge clk)
-    valid <= \$120 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    kill = 64'h0000000000000000;
-    if (inv_q) begin
-      casez (inv_mode_q)
-        2'h2:
-            kill = 64'hffffffffffffffff;
-        2'h1:
-            kill = { \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52 , \$51 , \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-        2'h0:
-            kill = \$70 [63:0];
-      endcase
-    end
-  end
+  assign \$924  = f_idx * 3'h4;
+  assign \$336  = valid >> \$924 ;
+  assign f_free = ~ \$336 ;
+  assign \$928  = f_idx * 2'h2;
+  assign victim = victims >> \$928 ;
+  assign \$337  = 1'h1 << fq_way;
+  assign \$338  = 1'h1 << { tag_wr__addr, fq_way };
+  assign \$339  = inv_mode == 2'h2;
+  assign \$340  = tag_inv__en & \$339 ;
+  assign \$341  = inv_mode == 1'h1;
+  assign \$342  = tag_inv__en & \$341 ;
+  assign \$343  = ! inv_mode;
+  assign \$344  = tag_inv__en & \$343 ;
+  assign \$345  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$346  = 1'h1 << \$345 ;
+  assign \$347  = fq_pid == inv_pid;
+  assign \$348  = pids[7:0] == inv_pid;
+  assign \$349  = \$signal$51 [0] ? \$347  : \$348 ;
+  assign \$350  = fq_pid == inv_pid;
+  assign \$351  = pids[15:8] == inv_pid;
+  assign \$352  = \$signal$51 [1] ? \$350  : \$351 ;
+  assign \$353  = fq_pid == inv_pid;
+  assign \$354  = pids[23:16] == inv_pid;
+  assign \$355  = \$signal$51 [2] ? \$353  : \$354 ;
+  assign \$356  = fq_pid == inv_pid;
+  assign \$357  = pids[31:24] == inv_pid;
+  assign \$358  = \$signal$51 [3] ? \$356  : \$357 ;
+  assign \$359  = fq_pid == inv_pid;
+  assign \$360  = pids[39:32] == inv_pid;
+  assign \$361  = \$signal$51 [4] ? \$359  : \$360 ;
+  assign \$362  = fq_pid == inv_pid;
+  assign \$363  = pids[47:40] == inv_pid;
+  assign \$364  = \$signal$51 [5] ? \$362  : \$363 ;
+  assign \$365  = fq_pid == inv_pid;
+  assign \$366  = pids[55:48] == inv_pid;
+  assign \$367  = \$signal$51 [6] ? \$365  : \$366 ;
+  assign \$368  = fq_pid == inv_pid;
+  assign \$369  = pids[63:56] == inv_pid;
+  assign \$370  = \$signal$51 [7] ? \$368  : \$369 ;
+  assign \$371  = fq_pid == inv_pid;
+  assign \$372  = pids[71:64] == inv_pid;
+  assign \$373  = \$signal$51 [8] ? \$371  : \$372 ;
+  assign \$374  = fq_pid == inv_pid;
+  assign \$375  = pids[79:72] == inv_pid;
+  assign \$376  = \$signal$51 [9] ? \$374  : \$375 ;
+  assign \$377  = fq_pid == inv_pid;
+  assign \$378  = pids[87:80] == inv_pid;
+  assign \$379  = \$signal$51 [10] ? \$377  : \$378 ;
+  assign \$380  = fq_pid == inv_pid;
+  assign \$381  = pids[95:88] == inv_pid;
+  assign \$382  = \$signal$51 [11] ? \$380  : \$381 ;
+  assign \$383  = fq_pid == inv_pid;
+  assign \$384  = pids[103:96] == inv_pid;
+  assign \$385  = \$signal$51 [12] ? \$383  : \$384 ;
+  assign \$386  = fq_pid == inv_pid;
+  assign \$387  = pids[111:104] == inv_pid;
+  assign \$388  = \$signal$51 [13] ? \$386  : \$387 ;
+  assign \$389  = fq_pid == inv_pid;
+  assign \$390  = pids[119:112] == inv_pid;
+  assign \$391  = \$signal$51 [14] ? \$389  : \$390 ;
+  assign \$392  = fq_pid == inv_pid;
+  assign \$393  = pids[127:120] == inv_pid;
+  assign \$394  = \$signal$51 [15] ? \$392  : \$393 ;
+  assign \$395  = fq_pid == inv_pid;
+  assign \$396  = pids[135:128] == inv_pid;
+  assign \$397  = \$signal$51 [16] ? \$395  : \$396 ;
+  assign \$398  = fq_pid == inv_pid;
+  assign \$399  = pids[143:136] == inv_pid;
+  assign \$400  = \$signal$51 [17] ? \$398  : \$399 ;
+  assign \$401  = fq_pid == inv_pid;
+  assign \$402  = pids[151:144] == inv_pid;
+  assign \$403  = \$signal$51 [18] ? \$401  : \$402 ;
+  assign \$404  = fq_pid == inv_pid;
+  assign \$405  = pids[159:152] == inv_pid;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     lk_pfn = 20'h00000;
@@ -19283,373 +20182,384 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     way_en = 4'h0;
     if (lk_busy) begin
-      way_en = \$84 ;
+      way_en = \$337 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    filled = 64'h0000000000000000;
+    \$signal$51  = 64'h0000000000000000;
     if (lk_busy) begin
-      filled = \$85 ;
+      \$signal$51  = \$338 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$100  = tag_inv__en;
+    \$552  = tag_inv__en;
     if (rst) begin
-      \$100  = 1'h0;
+      \$552  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$101  = inv_mode_q;
+    \$553  = \$340 ;
+    if (rst) begin
+      \$553  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$554  = \$342 ;
+    if (rst) begin
+      \$554  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$555  = \$344 ;
+    if (rst) begin
+      \$555  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$556  = inv_key_q;
     if (tag_inv__en) begin
-      \$101  = inv_mode;
+      \$556  = { inv_pid, inv_vpn };
     end
     if (rst) begin
-      \$101  = 2'h0;
+      \$556  = 44'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$102  = inv_pid_q;
+    \$557  = inv_set_q;
     if (tag_inv__en) begin
-      \$102  = inv_pid;
+      \$557  = \$346 [15:0];
     end
     if (rst) begin
-      \$102  = 8'h00;
+      \$557  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$103  = inv_vpn_q;
+    \$558  = pid_hit_q;
     if (tag_inv__en) begin
-      \$103  = inv_vpn;
+      \$558  = { \$538 , \$535 , \$532 , \$529 , \$526 , \$523 , \$520 , \$517 , \$514 , \$511 , \$508 , \$505 , \$502 , \$499 , \$496 , \$493 , \$490 , \$487 , \$484 , \$481 , \$478 , \$475 , \$472 , \$469 , \$466 , \$463 , \$460 , \$457 , \$454 , \$451 , \$448 , \$445 , \$442 , \$439 , \$436 , \$433 , \$430 , \$427 , \$424 , \$421 , \$418 , \$415 , \$412 , \$409 , \$406 , \$403 , \$400 , \$397 , \$394 , \$391 , \$388 , \$385 , \$382 , \$379 , \$376 , \$373 , \$370 , \$367 , \$364 , \$361 , \$358 , \$355 , \$352 , \$349  };
     end
     if (rst) begin
-      \$103  = 36'h000000000;
+      \$558  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$104  = inv_idx_q;
-    if (tag_inv__en) begin
-      \$104  = \$86 ;
-    end
+    \$559  = { lk_pid, lk_vpn };
     if (rst) begin
-      \$104  = 4'h0;
+      \$559  = 44'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$105  = { lk_pid, lk_vpn };
+    \$560  = \$539 ;
     if (rst) begin
-      \$105  = 44'h00000000000;
+      \$560  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$106  = \$87 ;
+    \$561  = { \$335 , \$332 , \$329 , \$326  };
     if (rst) begin
-      \$106  = 4'h0;
+      \$561  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$107  = { \$82 , \$79 , \$76 , \$73  };
+    \$562  = dat_lk__data;
     if (rst) begin
-      \$107  = 4'h0;
+      \$562  = 88'h0000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$108  = dat_lk__data;
+    \$563  = \$540 ;
     if (rst) begin
-      \$108  = 88'h0000000000000000000000;
+      \$563  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$109  = \$88 ;
+    \$564  = \$542 ;
     if (rst) begin
-      \$109  = 1'h0;
+      \$564  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$110  = \$90 ;
-    if (rst) begin
-      \$110  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$111  = tag_wr__addr;
+    \$565  = tag_wr__addr;
     if (fill) begin
-      \$111  = f_idx;
+      \$565  = f_idx;
     end
     if (rst) begin
-      \$111  = 4'h0;
+      \$565  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$112  = fq_way;
+    \$566  = fq_way;
     if (fill) begin
-      \$112  = chosen;
+      \$566  = chosen;
     end
     if (rst) begin
-      \$112  = 2'h0;
+      \$566  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$113  = \$signal$57 ;
+    \$567  = \$signal$59 ;
     if (fill) begin
-      \$113  = \$92 ;
+      \$567  = \$544 ;
     end
     if (rst) begin
-      \$113  = 1'h0;
+      \$567  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$114  = fq_victim;
+    \$568  = fq_victim;
     if (fill) begin
-      \$114  = \$95 [1:0];
+      \$568  = \$547 [1:0];
     end
     if (rst) begin
-      \$114  = 2'h0;
+      \$568  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$115  = \$signal$46 ;
+    \$569  = fq_pid;
     if (fill) begin
-      \$115  = fill_pid;
+      \$569  = fill_pid;
     end
     if (rst) begin
-      \$115  = 8'h00;
+      \$569  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$116  = fq_vpn;
+    \$570  = fq_vpn;
     if (fill) begin
-      \$116  = fill_vpn;
+      \$570  = fill_vpn;
     end
     if (rst) begin
-      \$116  = 36'h000000000;
+      \$570  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$117  = fq_data;
+    \$571  = fq_data;
     if (fill) begin
-      \$117  = { fill_w, fill_r, fill_pfn };
+      \$571  = { fill_w, fill_r, fill_pfn };
     end
     if (rst) begin
-      \$117  = 22'h000000;
+      \$571  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$118  = pids;
+    \$572  = pids;
     if (lk_busy) begin
       (* full_case = 32'd1 *)
       casez ({ tag_wr__addr, fq_way })
         6'h00:
-            \$118 [7:0] = \$signal$46 ;
+            \$572 [7:0] = fq_pid;
         6'h01:
-            \$118 [15:8] = \$signal$46 ;
+            \$572 [15:8] = fq_pid;
         6'h02:
-            \$118 [23:16] = \$signal$46 ;
+            \$572 [23:16] = fq_pid;
         6'h03:
-            \$118 [31:24] = \$signal$46 ;
+            \$572 [31:24] = fq_pid;
         6'h04:
-            \$118 [39:32] = \$signal$46 ;
+            \$572 [39:32] = fq_pid;
         6'h05:
-            \$118 [47:40] = \$signal$46 ;
+            \$572 [47:40] = fq_pid;
         6'h06:
-            \$118 [55:48] = \$signal$46 ;
+            \$572 [55:48] = fq_pid;
         6'h07:
-            \$118 [63:56] = \$signal$46 ;
+            \$572 [63:56] = fq_pid;
         6'h08:
-            \$118 [71:64] = \$signal$46 ;
+            \$572 [71:64] = fq_pid;
         6'h09:
-            \$118 [79:72] = \$signal$46 ;
+            \$572 [79:72] = fq_pid;
         6'h0a:
-            \$118 [87:80] = \$signal$46 ;
+            \$572 [87:80] = fq_pid;
         6'h0b:
-            \$118 [95:88] = \$signal$46 ;
+            \$572 [95:88] = fq_pid;
         6'h0c:
-            \$118 [103:96] = \$signal$46 ;
+            \$572 [103:96] = fq_pid;
         6'h0d:
-            \$118 [111:104] = \$signal$46 ;
+            \$572 [111:104] = fq_pid;
         6'h0e:
-            \$118 [119:112] = \$signal$46 ;
+            \$572 [119:112] = fq_pid;
         6'h0f:
-            \$118 [127:120] = \$signal$46 ;
+            \$572 [127:120] = fq_pid;
         6'h10:
-            \$118 [135:128] = \$signal$46 ;
+            \$572 [135:128] = fq_pid;
         6'h11:
-            \$118 [143:136] = \$signal$46 ;
+            \$572 [143:136] = fq_pid;
         6'h12:
-            \$118 [151:144] = \$signal$46 ;
+            \$572 [151:144] = fq_pid;
         6'h13:
-            \$118 [159:152] = \$signal$46 ;
+            \$572 [159:152] = fq_pid;
         6'h14:
-            \$118 [167:160] = \$signal$46 ;
+            \$572 [167:160] = fq_pid;
         6'h15:
-            \$118 [175:168] = \$signal$46 ;
+            \$572 [175:168] = fq_pid;
         6'h16:
-            \$118 [183:176] = \$signal$46 ;
+            \$572 [183:176] = fq_pid;
         6'h17:
-            \$118 [191:184] = \$signal$46 ;
+            \$572 [191:184] = fq_pid;
         6'h18:
-            \$118 [199:192] = \$signal$46 ;
+            \$572 [199:192] = fq_pid;
         6'h19:
-            \$118 [207:200] = \$signal$46 ;
+            \$572 [207:200] = fq_pid;
         6'h1a:
-            \$118 [215:208] = \$signal$46 ;
+            \$572 [215:208] = fq_pid;
         6'h1b:
-            \$118 [223:216] = \$signal$46 ;
+            \$572 [223:216] = fq_pid;
         6'h1c:
-            \$118 [231:224] = \$signal$46 ;
+            \$572 [231:224] = fq_pid;
         6'h1d:
-            \$118 [239:232] = \$signal$46 ;
+            \$572 [239:232] = fq_pid;
         6'h1e:
-            \$118 [247:240] = \$signal$46 ;
+            \$572 [247:240] = fq_pid;
         6'h1f:
-            \$118 [255:248] = \$signal$46 ;
+            \$572 [255:248] = fq_pid;
         6'h20:
-            \$118 [263:256] = \$signal$46 ;
+            \$572 [263:256] = fq_pid;
         6'h21:
-            \$118 [271:264] = \$signal$46 ;
+            \$572 [271:264] = fq_pid;
         6'h22:
-            \$118 [279:272] = \$signal$46 ;
+            \$572 [279:272] = fq_pid;
         6'h23:
-            \$118 [287:280] = \$signal$46 ;
+            \$572 [287:280] = fq_pid;
         6'h24:
-            \$118 [295:288] = \$signal$46 ;
+            \$572 [295:288] = fq_pid;
         6'h25:
-            \$118 [303:296] = \$signal$46 ;
+            \$572 [303:296] = fq_pid;
         6'h26:
-            \$118 [311:304] = \$signal$46 ;
+            \$572 [311:304] = fq_pid;
         6'h27:
-            \$118 [319:312] = \$signal$46 ;
+            \$572 [319:312] = fq_pid;
         6'h28:
-            \$118 [327:320] = \$signal$46 ;
+            \$572 [327:320] = fq_pid;
         6'h29:
-            \$118 [335:328] = \$signal$46 ;
+            \$572 [335:328] = fq_pid;
         6'h2a:
-            \$118 [343:336] = \$signal$46 ;
+            \$572 [343:336] = fq_pid;
         6'h2b:
-            \$118 [351:344] = \$signal$46 ;
+            \$572 [351:344] = fq_pid;
         6'h2c:
-            \$118 [359:352] = \$signal$46 ;
+            \$572 [359:352] = fq_pid;
         6'h2d:
-            \$118 [367:360] = \$signal$46 ;
+            \$572 [367:360] = fq_pid;
         6'h2e:
-            \$118 [375:368] = \$signal$46 ;
+            \$572 [375:368] = fq_pid;
         6'h2f:
-            \$118 [383:376] = \$signal$46 ;
+            \$572 [383:376] = fq_pid;
         6'h30:
-            \$118 [391:384] = \$signal$46 ;
+            \$572 [391:384] = fq_pid;
         6'h31:
-            \$118 [399:392] = \$signal$46 ;
+            \$572 [399:392] = fq_pid;
         6'h32:
-            \$118 [407:400] = \$signal$46 ;
+            \$572 [407:400] = fq_pid;
         6'h33:
-            \$118 [415:408] = \$signal$46 ;
+            \$572 [415:408] = fq_pid;
         6'h34:
-            \$118 [423:416] = \$signal$46 ;
+            \$572 [423:416] = fq_pid;
         6'h35:
-            \$118 [431:424] = \$signal$46 ;
+            \$572 [431:424] = fq_pid;
         6'h36:
-            \$118 [439:432] = \$signal$46 ;
+            \$572 [439:432] = fq_pid;
         6'h37:
-            \$118 [447:440] = \$signal$46 ;
+            \$572 [447:440] = fq_pid;
         6'h38:
-            \$118 [455:448] = \$signal$46 ;
+            \$572 [455:448] = fq_pid;
         6'h39:
-            \$118 [463:456] = \$signal$46 ;
+            \$572 [463:456] = fq_pid;
         6'h3a:
-            \$118 [471:464] = \$signal$46 ;
+            \$572 [471:464] = fq_pid;
         6'h3b:
-            \$118 [479:472] = \$signal$46 ;
+            \$572 [479:472] = fq_pid;
         6'h3c:
-            \$118 [487:480] = \$signal$46 ;
+            \$572 [487:480] = fq_pid;
         6'h3d:
-            \$118 [495:488] = \$signal$46 ;
+            \$572 [495:488] = fq_pid;
         6'h3e:
-            \$118 [503:496] = \$signal$46 ;
+            \$572 [503:496] = fq_pid;
         6'h3f:
-            \$118 [511:504] = \$signal$46 ;
+            \$572 [511:504] = fq_pid;
       endcase
     end
     if (rst) begin
-      \$118  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$572  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$119  = victims;
-    if (\$96 ) begin
+    \$573  = victims;
+    if (\$548 ) begin
       (* full_case = 32'd1 *)
       casez (tag_wr__addr)
         4'h0:
-            \$119 [1:0] = fq_victim;
+            \$573 [1:0] = fq_victim;
         4'h1:
-            \$119 [3:2] = fq_victim;
+            \$573 [3:2] = fq_victim;
         4'h2:
-            \$119 [5:4] = fq_victim;
+            \$573 [5:4] = fq_victim;
         4'h3:
-            \$119 [7:6] = fq_victim;
+            \$573 [7:6] = fq_victim;
         4'h4:
-            \$119 [9:8] = fq_victim;
+            \$573 [9:8] = fq_victim;
         4'h5:
-            \$119 [11:10] = fq_victim;
+            \$573 [11:10] = fq_victim;
         4'h6:
-            \$119 [13:12] = fq_victim;
+            \$573 [13:12] = fq_victim;
         4'h7:
-            \$119 [15:14] = fq_victim;
+            \$573 [15:14] = fq_victim;
         4'h8:
-            \$119 [17:16] = fq_victim;
+            \$573 [17:16] = fq_victim;
         4'h9:
-            \$119 [19:18] = fq_victim;
+            \$573 [19:18] = fq_victim;
         4'ha:
-            \$119 [21:20] = fq_victim;
+            \$573 [21:20] = fq_victim;
         4'hb:
-            \$119 [23:22] = fq_victim;
+            \$573 [23:22] = fq_victim;
         4'hc:
-            \$119 [25:24] = fq_victim;
+            \$573 [25:24] = fq_victim;
         4'hd:
-            \$119 [27:26] = fq_victim;
+            \$573 [27:26] = fq_victim;
         4'he:
-            \$119 [29:28] = fq_victim;
+            \$573 [29:28] = fq_victim;
         4'hf:
-            \$119 [31:30] = fq_victim;
+            \$573 [31:30] = fq_victim;
       endcase
     end
     if (rst) begin
-      \$119  = 32'd0;
+      \$573  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$120  = \$99 ;
+    \$574  = \$551 ;
     if (rst) begin
-      \$120  = 64'h0000000000000000;
+      \$574  = 64'h0000000000000000;
     end
   end
   assign inv = tag_inv__en;
-  assign hits = { \$82 , \$79 , \$76 , \$73  };
+  assign hits = { \$335 , \$332 , \$329 , \$326  };
   assign stale_q = lk_stale;
-  assign fq = lk_busy;
-  assign \$signal  = tag_wr__addr;
+  assign \$signal$38  = lk_busy;
+  assign \$signal$42  = tag_wr__addr;
   assign tag_wr__en = way_en;
-  assign tag_wr__data = { \$signal$46 , fq_vpn, \$signal$46 , fq_vpn, \$signal$46 , fq_vpn, \$signal$46 , fq_vpn };
+  assign tag_wr__data = { fq_pid, fq_vpn, fq_pid, fq_vpn, fq_pid, fq_vpn, fq_pid, fq_vpn };
   assign dat_wr__addr = tag_wr__addr;
   assign dat_wr__en = way_en;
   assign dat_wr__data = { fq_data, fq_data, fq_data, fq_data };
@@ -23515,7 +24425,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$3784$0 (\$15 ),
+    .\port$4234$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -23620,7 +24530,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$3805$0 (\$16 ),
+    .\port$4255$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -23869,7 +24779,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3784$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4234$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -24019,8 +24929,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$3784$0 ;
-  wire \port$3784$0 ;
+  input \port$4234$0 ;
+  wire \port$4234$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -24250,7 +25160,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$3784$0 (\port$3784$0 ),
+    .\port$4234$0 (\port$4234$0 ),
     .rst(rst)
   );
   always @* begin
@@ -27278,7 +28188,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3784$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4234$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -28805,7 +29715,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3784$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4234$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28814,26 +29724,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3784$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3784$0 ;
-  wire \port$3784$0 ;
+  input \port$4234$0 ;
+  wire \port$4234$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3784$0 (\port$3784$0 ),
+    .\port$4234$0 (\port$4234$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3784$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3784$0  };
+  assign inc = { 7'h00, \port$4234$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4234$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3784$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4234$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -28847,8 +29757,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3784$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3784$0 ;
-  wire \port$3784$0 ;
+  input \port$4234$0 ;
+  wire \port$4234$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -28874,10 +29784,10 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3784$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$3784$0  };
+  assign inc = { 7'h00, \port$4234$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$3784$0  };
+  assign \$2  = { 7'h00, \port$4234$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -31236,7 +32146,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3805$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$4255$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -31630,8 +32540,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \pick$23 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$3805$0 ;
-  wire \port$3805$0 ;
+  input \port$4255$0 ;
+  wire \port$4255$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -32064,7 +32974,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3805$0 ) begin
+            if (\port$4255$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -32710,7 +33620,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3805$0  };
+  assign expired = { 1'h0, \port$4255$0  };
   assign \pick$23  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -32733,7 +33643,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
   assign stored_peer = stored[1];
-  assign any_expired = \port$3805$0 ;
+  assign any_expired = \port$4255$0 ;
   assign \$15  = \$14 ;
   assign \$255  = { 3'h0, \$254 [16:3] };
   assign \$269  = { 3'h0, \$268 [16:3] };

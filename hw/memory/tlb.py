@@ -145,28 +145,34 @@ class TLB(wiring.Component):
         pids = Signal(E * pw)
         victims = Signal(S * wbits)
 
-        # Registered invalidation request; its kill vector applies in the next cycle.
+        # Registered invalidation request; its kill vector applies in the next cycle. What can be decided in
+        # the request cycle T is registered with it, so the kill in T + 1 is an AND-OR of registers and the
+        # INV_ONE way compare: the mode one-hot, the set one-hot of INV_ONE and, for INV_PID, each entry's pid
+        # compare (against the pids as they are after the edge ending T: an entry a fill writes at that edge
+        # compares the fill's pid). The 64 pid comparators and the mode multiplexer in T + 1 were the MMU's
+        # critical path (inv_pid_q -> pids compare -> valid, issue 18).
         inv_q = Signal()
-        inv_mode_q = Signal(2)
-        inv_pid_q = Signal(self.pid_width)
-        inv_vpn_q = Signal(self.vpn_width)
-        inv_idx_q = Signal(ibits)
-        m.d.comb += [tag_inv.addr.eq(self._index(self.inv_pid, self.inv_vpn)), tag_inv.en.eq(self.inv)]
-        m.d.sync += inv_q.eq(self.inv)
+        inv_all_q, inv_bypid_q, inv_one_q = Signal(), Signal(), Signal()
+        inv_key_q = Signal(tag_w)
+        inv_set_q = Signal(S)
+        pid_hit_q = Signal(E)
+        fq, filled = Signal(), Signal(E)       # the fill written at the edge ending this cycle (below)
+        fq_pid = Signal(self.pid_width)
+        inv_idx = self._index(self.inv_pid, self.inv_vpn)
+        m.d.comb += [tag_inv.addr.eq(inv_idx), tag_inv.en.eq(self.inv)]
+        m.d.sync += [inv_q.eq(self.inv), inv_all_q.eq(self.inv & (self.inv_mode == INV_ALL)),
+                     inv_bypid_q.eq(self.inv & (self.inv_mode == INV_PID)),
+                     inv_one_q.eq(self.inv & (self.inv_mode == INV_ONE))]
         with m.If(self.inv):
-            m.d.sync += [inv_mode_q.eq(self.inv_mode), inv_pid_q.eq(self.inv_pid), inv_vpn_q.eq(self.inv_vpn),
-                         inv_idx_q.eq(self._index(self.inv_pid, self.inv_vpn))]
+            fill_pid_hit = fq_pid == self.inv_pid
+            m.d.sync += [inv_key_q.eq(Cat(self.inv_vpn, self.inv_pid)),
+                         inv_set_q.eq(Const(1, S) << inv_idx if S > 1 else 1),
+                         pid_hit_q.eq(Cat(*(Mux(filled[e], fill_pid_hit, pids[e * pw:(e + 1) * pw] == self.inv_pid)
+                                            for e in range(E))))]
+        one = Cat(*(tag_inv.data.word_select(w, tag_w) == inv_key_q for w in range(W)))
         kill = Signal(E)
-        with m.If(inv_q):
-            with m.Switch(inv_mode_q):
-                with m.Case(INV_ALL):
-                    m.d.comb += kill.eq(Const(-1, E))
-                with m.Case(INV_PID):
-                    m.d.comb += kill.eq(Cat(*(pids[e * pw:(e + 1) * pw] == inv_pid_q for e in range(E))))
-                with m.Case(INV_ONE):
-                    key = Cat(inv_vpn_q, inv_pid_q)
-                    one = Cat(*(tag_inv.data.word_select(w, tag_w) == key for w in range(W)))
-                    m.d.comb += kill.eq(one << (inv_idx_q * W))
+        m.d.comb += kill.eq(inv_all_q.replicate(E) | (inv_bypid_q.replicate(E) & pid_hit_q)
+                            | (inv_one_q.replicate(E) & Cat(*(inv_set_q[e // W] & one[e % W] for e in range(E)))))
 
         # Lookup, in three cycles: the set is read at the edge ending the strobe cycle S, its ways are
         # compared in S + 1 and the per-way hits registered with the set's translations at the edge ending
@@ -209,10 +215,9 @@ class TLB(wiring.Component):
         for w in reversed(range(W)):
             with m.If(f_free[w]):
                 m.d.comb += chosen.eq(w)
-        fq = Signal()                          # a fill is written this cycle
         fq_idx, fq_way = Signal(ibits), Signal(wbits)
         fq_advance, fq_victim = Signal(), Signal(wbits)
-        fq_pid, fq_vpn = Signal(self.pid_width), Signal(self.vpn_width)
+        fq_vpn = Signal(self.vpn_width)
         fq_data = Signal(dat_w)
         m.d.sync += fq.eq(self.fill & ~self.inv)      # an invalidation in F drops the fill requested in F
         with m.If(self.fill):
@@ -228,7 +233,6 @@ class TLB(wiring.Component):
             tag_wr.addr.eq(fq_idx), tag_wr.en.eq(way_en), tag_wr.data.eq(Cat(fq_vpn, fq_pid).replicate(W)),
             dat_wr.addr.eq(fq_idx), dat_wr.en.eq(way_en), dat_wr.data.eq(fq_data.replicate(W)),
         ]
-        filled = Signal(E)
         if is_pow2(W):
             # Entry fq_idx * W + fq_way as one shift and one pid field written: the same bits as the
             # per-entry decode below, which a simulator evaluated entry by entry at every cycle (issue 12).
