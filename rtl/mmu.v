@@ -858,8 +858,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .match_vpn(net_rx__hdr__payload[94:59]),
     .pending(irq),
     .pop(pop),
-    .\port$2109$0 (\$2 ),
-    .\port$2109$20 (\$3 ),
+    .\port$2122$0 (\$2 ),
+    .\port$2122$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -895,7 +895,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$1437$119 (queue__payload[152:119]),
+    .\port$1449$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -958,8 +958,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$2109$0 (\$2 ),
-    .\port$2109$20 (\$3 ),
+    .\port$2122$0 (\$2 ),
+    .\port$2122$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -1873,7 +1873,7 @@ module \mmu.arbiter (axi__arready, axi__wready, m0__bresp, axi__bvalid, m0__rdat
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, fault__resolve, \port$2109$0 , \port$2109$20 , \head$16 , head_cmd, push, pop, take
+module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, fault__resolve, \port$2122$0 , \port$2122$20 , \head$16 , head_cmd, push, pop, take
 , rearm, alt_pid, alt_vpn, push_hdr, match_pid);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
@@ -1934,20 +1934,24 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   wire [2:0] \$6 ;
   wire \$60 ;
   wire \$61 ;
-  wire [3:0] \$62 ;
-  wire [3:0] \$63 ;
-  reg [91:0] \$64 ;
-  reg [3:0] \$65 ;
-  reg [3:0] \$66 ;
-  reg [91:0] \$67 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire [3:0] \$66 ;
+  wire [3:0] \$67 ;
   reg [91:0] \$68 ;
-  reg [91:0] \$69 ;
+  reg [3:0] \$69 ;
   wire \$7 ;
-  reg [1:0] \$70 ;
-  reg \$71 ;
-  reg [1:0] \$72 ;
-  reg [1:0] \$73 ;
-  reg [2:0] \$74 ;
+  reg [91:0] \$70 ;
+  reg [91:0] \$71 ;
+  reg [91:0] \$72 ;
+  reg [3:0] \$73 ;
+  reg [1:0] \$74 ;
+  reg \$75 ;
+  reg [1:0] \$76 ;
+  reg [1:0] \$77 ;
+  reg [2:0] \$78 ;
   wire \$8 ;
   wire \$9 ;
   output alt_match;
@@ -2035,10 +2039,10 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$2109$0 ;
-  wire [11:0] \port$2109$0 ;
-  output [55:0] \port$2109$20 ;
-  wire [55:0] \port$2109$20 ;
+  output [11:0] \port$2122$0 ;
+  wire [11:0] \port$2122$0 ;
+  output [55:0] \port$2122$20 ;
+  wire [55:0] \port$2122$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2144,6 +2148,10 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   wire take;
   reg [3:0] used = 4'h0;
   reg [3:0] writes = 4'h0;
+  assign \$16  = h[3:0] == 2'h3;
+  assign fault__write = \$15  | \$16 ;
+  assign fault_event = push | rearm;
+  assign \$17  = { slot_0[27:20], slot_0[75:40] } == { match_pid, match_vpn };
   assign \$18  = used[0] & \$17 ;
   assign \$19  = { slot_1[27:20], slot_1[75:40] } == { match_pid, match_vpn };
   assign \$20  = used[1] & \$19 ;
@@ -2161,59 +2169,63 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   assign \$31  = { slot_3[27:20], slot_3[75:40] } == { alt_pid, alt_vpn };
   assign \$32  = used[3] & \$31 ;
   assign alt_match = | { \$32 , \$30 , \$28 , \$26  };
-  assign \$33  = ! tail;
+  assign \$33  = ~ used[0];
   assign \$34  = push_hdr[3:0] == 1'h1;
   assign \$35  = push_hdr[3:0] == 2'h3;
   assign \$36  = \$34  | \$35 ;
-  assign \$37  = tail == 1'h1;
+  assign \$37  = ~ used[1];
   assign \$38  = push_hdr[3:0] == 1'h1;
   assign \$39  = push_hdr[3:0] == 2'h3;
   assign \$40  = \$38  | \$39 ;
-  assign \$41  = tail == 2'h2;
+  assign \$41  = ~ used[2];
   assign \$42  = push_hdr[3:0] == 1'h1;
   assign \$43  = push_hdr[3:0] == 2'h3;
   assign \$44  = \$42  | \$43 ;
-  assign \$45  = tail == 2'h3;
+  assign \$45  = ~ used[3];
   assign \$46  = push_hdr[3:0] == 1'h1;
   assign \$47  = push_hdr[3:0] == 2'h3;
   assign \$48  = \$46  | \$47 ;
-  assign \$49  = fault__resolve & pending;
-  assign \$50  = fault__resolve_cmd == 1'h1;
-  assign \$51  = fault__resolve_cmd == 2'h2;
-  assign \$52  = \$50  | \$51 ;
-  assign \$53  = \$49  & \$52 ;
-  assign \$54  = ! head;
-  assign \$55  = head == 1'h1;
-  assign \$56  = head == 2'h2;
-  assign \$57  = head == 2'h3;
-  assign \$58  = ~ pop;
-  assign \$59  = push & \$58 ;
-  assign \$60  = ~ push;
-  assign \$61  = pop & \$60 ;
-  assign \$62  = count + 1'h1;
-  assign \$63  = count - 1'h1;
+  assign \$49  = ! tail;
+  assign \$50  = tail == 1'h1;
+  assign \$51  = tail == 2'h2;
+  assign \$52  = tail == 2'h3;
+  assign \$53  = fault__resolve & pending;
+  assign \$54  = fault__resolve_cmd == 1'h1;
+  assign \$55  = fault__resolve_cmd == 2'h2;
+  assign \$56  = \$54  | \$55 ;
+  assign \$57  = \$53  & \$56 ;
+  assign \$58  = ! head;
+  assign \$59  = head == 1'h1;
+  assign \$60  = head == 2'h2;
+  assign \$61  = head == 2'h3;
+  assign \$62  = ~ pop;
+  assign \$63  = push & \$62 ;
+  assign \$64  = ~ push;
+  assign \$65  = pop & \$64 ;
+  assign \$66  = count + 1'h1;
+  assign \$67  = count - 1'h1;
   always @(posedge clk)
-    slot_0 <= \$64 ;
+    slot_0 <= \$68 ;
   always @(posedge clk)
-    used <= \$65 ;
+    writes <= \$69 ;
   always @(posedge clk)
-    writes <= \$66 ;
+    slot_1 <= \$70 ;
   always @(posedge clk)
-    slot_1 <= \$67 ;
+    slot_2 <= \$71 ;
   always @(posedge clk)
-    slot_2 <= \$68 ;
+    slot_3 <= \$72 ;
   always @(posedge clk)
-    slot_3 <= \$69 ;
+    used <= \$73 ;
   always @(posedge clk)
-    tail <= \$70 ;
+    tail <= \$74 ;
   always @(posedge clk)
-    shown <= \$71 ;
+    shown <= \$75 ;
   always @(posedge clk)
-    head_cmd <= \$72 ;
+    head_cmd <= \$76 ;
   always @(posedge clk)
-    head <= \$73 ;
+    head <= \$77 ;
   always @(posedge clk)
-    count <= \$74 ;
+    count <= \$78 ;
   assign full = count == 3'h4;
   assign empty = ! count;
   assign \$1  = count + 2'h2;
@@ -2235,10 +2247,6 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   assign \$14  = | count;
   assign pending = shown & \$14 ;
   assign \$15  = h[3:0] == 1'h1;
-  assign \$16  = h[3:0] == 2'h3;
-  assign fault__write = \$15  | \$16 ;
-  assign fault_event = push | rearm;
-  assign \$17  = { slot_0[27:20], slot_0[75:40] } == { match_pid, match_vpn };
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     h = 92'h00000000000000000000000;
@@ -2257,106 +2265,14 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$64  = slot_0;
-    if (push) begin
-      if (\$33 ) begin
-        \$64 [3:0] = push_hdr[3:0];
-        \$64 [11:4] = push_hdr[14:7];
-        \$64 [19:12] = push_hdr[30:23];
-        \$64 [27:20] = push_hdr[38:31];
-        \$64 [75:28] = push_hdr[94:47];
-        \$64 [91:76] = push_hdr[126:111];
-      end
-    end
-    if (rst) begin
-      \$64  = 92'h00000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$65  = used;
-    if (push) begin
-      if (\$33 ) begin
-        \$65 [0] = 1'h1;
-      end
-      if (\$37 ) begin
-        \$65 [1] = 1'h1;
-      end
-      if (\$41 ) begin
-        \$65 [2] = 1'h1;
-      end
-      if (\$45 ) begin
-        \$65 [3] = 1'h1;
-      end
-    end
-    if (pop) begin
-      if (\$54 ) begin
-        \$65 [0] = 1'h0;
-      end
-      if (\$55 ) begin
-        \$65 [1] = 1'h0;
-      end
-      if (\$56 ) begin
-        \$65 [2] = 1'h0;
-      end
-      if (\$57 ) begin
-        \$65 [3] = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$65  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$66  = writes;
-    if (push) begin
-      if (\$33 ) begin
-        \$66 [0] = \$36 ;
-      end
-      if (\$37 ) begin
-        \$66 [1] = \$40 ;
-      end
-      if (\$41 ) begin
-        \$66 [2] = \$44 ;
-      end
-      if (\$45 ) begin
-        \$66 [3] = \$48 ;
-      end
-    end
-    if (rst) begin
-      \$66  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$67  = slot_1;
-    if (push) begin
-      if (\$37 ) begin
-        \$67 [3:0] = push_hdr[3:0];
-        \$67 [11:4] = push_hdr[14:7];
-        \$67 [19:12] = push_hdr[30:23];
-        \$67 [27:20] = push_hdr[38:31];
-        \$67 [75:28] = push_hdr[94:47];
-        \$67 [91:76] = push_hdr[126:111];
-      end
-    end
-    if (rst) begin
-      \$67  = 92'h00000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$68  = slot_2;
-    if (push) begin
-      if (\$41 ) begin
-        \$68 [3:0] = push_hdr[3:0];
-        \$68 [11:4] = push_hdr[14:7];
-        \$68 [19:12] = push_hdr[30:23];
-        \$68 [27:20] = push_hdr[38:31];
-        \$68 [75:28] = push_hdr[94:47];
-        \$68 [91:76] = push_hdr[126:111];
-      end
+    \$68  = slot_0;
+    if (\$33 ) begin
+      \$68 [3:0] = push_hdr[3:0];
+      \$68 [11:4] = push_hdr[14:7];
+      \$68 [19:12] = push_hdr[30:23];
+      \$68 [27:20] = push_hdr[38:31];
+      \$68 [75:28] = push_hdr[94:47];
+      \$68 [91:76] = push_hdr[126:111];
     end
     if (rst) begin
       \$68  = 92'h00000000000000000000000;
@@ -2364,86 +2280,168 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$69  = slot_3;
+    \$69  = writes;
+    if (\$33 ) begin
+      \$69 [0] = \$36 ;
+    end
+    if (\$37 ) begin
+      \$69 [1] = \$40 ;
+    end
+    if (\$41 ) begin
+      \$69 [2] = \$44 ;
+    end
+    if (\$45 ) begin
+      \$69 [3] = \$48 ;
+    end
+    if (rst) begin
+      \$69  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$70  = slot_1;
+    if (\$37 ) begin
+      \$70 [3:0] = push_hdr[3:0];
+      \$70 [11:4] = push_hdr[14:7];
+      \$70 [19:12] = push_hdr[30:23];
+      \$70 [27:20] = push_hdr[38:31];
+      \$70 [75:28] = push_hdr[94:47];
+      \$70 [91:76] = push_hdr[126:111];
+    end
+    if (rst) begin
+      \$70  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$71  = slot_2;
+    if (\$41 ) begin
+      \$71 [3:0] = push_hdr[3:0];
+      \$71 [11:4] = push_hdr[14:7];
+      \$71 [19:12] = push_hdr[30:23];
+      \$71 [27:20] = push_hdr[38:31];
+      \$71 [75:28] = push_hdr[94:47];
+      \$71 [91:76] = push_hdr[126:111];
+    end
+    if (rst) begin
+      \$71  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$72  = slot_3;
+    if (\$45 ) begin
+      \$72 [3:0] = push_hdr[3:0];
+      \$72 [11:4] = push_hdr[14:7];
+      \$72 [19:12] = push_hdr[30:23];
+      \$72 [27:20] = push_hdr[38:31];
+      \$72 [75:28] = push_hdr[94:47];
+      \$72 [91:76] = push_hdr[126:111];
+    end
+    if (rst) begin
+      \$72  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$73  = used;
     if (push) begin
-      if (\$45 ) begin
-        \$69 [3:0] = push_hdr[3:0];
-        \$69 [11:4] = push_hdr[14:7];
-        \$69 [19:12] = push_hdr[30:23];
-        \$69 [27:20] = push_hdr[38:31];
-        \$69 [75:28] = push_hdr[94:47];
-        \$69 [91:76] = push_hdr[126:111];
+      if (\$49 ) begin
+        \$73 [0] = 1'h1;
+      end
+      if (\$50 ) begin
+        \$73 [1] = 1'h1;
+      end
+      if (\$51 ) begin
+        \$73 [2] = 1'h1;
+      end
+      if (\$52 ) begin
+        \$73 [3] = 1'h1;
+      end
+    end
+    if (pop) begin
+      if (\$58 ) begin
+        \$73 [0] = 1'h0;
+      end
+      if (\$59 ) begin
+        \$73 [1] = 1'h0;
+      end
+      if (\$60 ) begin
+        \$73 [2] = 1'h0;
+      end
+      if (\$61 ) begin
+        \$73 [3] = 1'h0;
       end
     end
     if (rst) begin
-      \$69  = 92'h00000000000000000000000;
+      \$73  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$70  = tail;
+    \$74  = tail;
     if (push) begin
-      \$70  = \$6 [1:0];
+      \$74  = \$6 [1:0];
     end
     if (rst) begin
-      \$70  = 2'h0;
+      \$74  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$71  = shown;
-    if (\$53 ) begin
-      \$71  = 1'h0;
+    \$75  = shown;
+    if (\$57 ) begin
+      \$75  = 1'h0;
     end
     if (rearm) begin
-      \$71  = 1'h1;
+      \$75  = 1'h1;
     end
     if (pop) begin
-      \$71  = 1'h1;
+      \$75  = 1'h1;
     end
     if (rst) begin
-      \$71  = 1'h1;
+      \$75  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$72  = head_cmd;
-    if (\$53 ) begin
-      \$72  = fault__resolve_cmd;
+    \$76  = head_cmd;
+    if (\$57 ) begin
+      \$76  = fault__resolve_cmd;
     end
     if (take) begin
-      \$72  = 2'h0;
+      \$76  = 2'h0;
     end
     if (rearm) begin
-      \$72  = 2'h0;
+      \$76  = 2'h0;
     end
     if (pop) begin
-      \$72  = 2'h0;
+      \$76  = 2'h0;
     end
     if (rst) begin
-      \$72  = 2'h0;
+      \$76  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$73  = head;
+    \$77  = head;
     if (pop) begin
-      \$73  = \$13 [1:0];
+      \$77  = \$13 [1:0];
     end
     if (rst) begin
-      \$73  = 2'h0;
+      \$77  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$74  = count;
-    if (\$59 ) begin
-      \$74  = \$62 [2:0];
-    end else if (\$61 ) begin
-      \$74  = \$63 [2:0];
+    \$78  = count;
+    if (\$63 ) begin
+      \$78  = \$66 [2:0];
+    end else if (\$65 ) begin
+      \$78  = \$67 [2:0];
     end
     if (rst) begin
-      \$74  = 3'h0;
+      \$78  = 3'h0;
     end
   end
   assign nxt_tail = \$6 [1:0];
@@ -2454,8 +2452,8 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$2109$0  = h[11:0];
-  assign \port$2109$20  = h[75:20];
+  assign \port$2122$0  = h[11:0];
+  assign \port$2122$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -2512,7 +2510,7 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$1437$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen
+module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$1449$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen
 , mem__req, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [11:0] \$1 ;
@@ -2720,8 +2718,8 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1437$119 ;
-  wire [33:0] \port$1437$119 ;
+  input [33:0] \port$1449$119 ;
+  wire [33:0] \port$1449$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -2807,7 +2805,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$57  = \$53 [10:0] < 9'h100;
   assign \$58  = \$57  ? \$53 [10:0] : 11'h100;
   assign \$59  = \$56  ? { 1'h0, a_left } : \$58 ;
-  assign n_left = \port$1437$119 [33] ? \$61 [9:0] : 10'h001;
+  assign n_left = \port$1449$119 [33] ? \$61 [9:0] : 10'h001;
   assign \$62  = 13'h1000 - \$60 [11:0];
   assign \$64  = n_left < \$63 [10:0];
   assign \$65  = n_left < 9'h100;
@@ -2822,7 +2820,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$74  = \$59 [8:0] - 1'h1;
   assign \$75  = own_ar & mem__arready;
   assign \$76  = pre | early;
-  assign \$77  = ~ \port$1437$119 [32];
+  assign \$77  = ~ \port$1449$119 [32];
   assign \$78  = start & \$77 ;
   assign \$79  = ~ pre;
   assign \$80  = \$78  & \$79 ;
@@ -2895,7 +2893,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$116  = paddr;
     if (start) begin
-      \$116  = \port$1437$119 [31:0];
+      \$116  = \port$1449$119 [31:0];
     end
     if (rst) begin
       \$116  = 32'd0;
@@ -2905,7 +2903,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$117  = \$signal ;
     if (start) begin
-      \$117  = \port$1437$119 [32];
+      \$117  = \port$1449$119 [32];
     end
     if (rst) begin
       \$117  = 1'h0;
@@ -2915,7 +2913,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$118  = line;
     if (start) begin
-      \$118  = \port$1437$119 [33];
+      \$118  = \port$1449$119 [33];
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -3485,9 +3483,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
           pre_decide = \$101 ;
     endcase
   end
-  assign \paddr$4  = \port$1437$119 [31:0];
-  assign write = \port$1437$119 [32];
-  assign \line$8  = \port$1437$119 [33];
+  assign \paddr$4  = \port$1449$119 [31:0];
+  assign write = \port$1449$119 [32];
+  assign \line$8  = \port$1449$119 [33];
   assign n_addr = \$60 [31:0];
   assign n_burst = \$69 [8:0];
   assign burst = \$59 [8:0];
@@ -3500,7 +3498,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$60 [2:0] = 3'h0;
-  assign \$60 [32:3] = { 1'h0, \port$1437$119 [31:3] };
+  assign \$60 [32:3] = { 1'h0, \port$1449$119 [31:3] };
   assign \$61  = { 3'h0, \length$10 [15:3] };
   assign \$53  = { \$52 [13], \$52 [13], \$52 [13], \$52 [13:3] };
   assign \$8  = { \$59 [8:0], 3'h0 };
@@ -3992,7 +3990,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$2109$0 , \port$2109$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$2122$0 , \port$2122$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4099,10 +4097,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$2109$0 ;
-  wire [11:0] \port$2109$0 ;
-  input [55:0] \port$2109$20 ;
-  wire [55:0] \port$2109$20 ;
+  input [11:0] \port$2122$0 ;
+  wire [11:0] \port$2122$0 ;
+  input [55:0] \port$2122$20 ;
+  wire [55:0] \port$2122$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4111,6 +4109,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   wire [7:0] pt_max_probes;
   input rst;
   wire rst;
+  reg [31:0] status_shown;
   reg [63:0] vaddr_shown;
   output [63:0] window__addr;
   wire [63:0] window__addr;
@@ -4152,20 +4151,17 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__CNT_TLB_HIT__inc(csr__CNT_TLB_HIT__inc),
     .csr__CNT_TLB_MISS__inc(csr__CNT_TLB_MISS__inc),
     .csr__CNT_WALKS__inc(csr__CNT_WALKS__inc),
+    .csr__FAULT_STATUS__r_data(status_shown),
     .csr__FAULT_VADDR__r_data(vaddr_shown),
     .csr__MEM_ADDR__load(csr__MEM_ADDR__load),
     .csr__MEM_ADDR__load_value(csr__MEM_ADDR__load_value),
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1017$0 (fault__pending),
-    .\port$1020$0 (fault__write),
-    .\port$2007$0 (owner_get_valid),
-    .\port$2008$0 (owner_get_node),
-    .\port$2109$0 (\port$2109$0 ),
-    .\port$2109$20 (\port$2109$20 [7:0]),
-    .\port$2299$0 (window__busy),
-    .\port$2303$0 (window__error),
+    .\port$2020$0 (owner_get_valid),
+    .\port$2021$0 (owner_get_node),
+    .\port$2312$0 (window__busy),
+    .\port$2316$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -4181,7 +4177,14 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$2109$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$2122$20 [55:8] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    status_shown = 32'd0;
+    if (fault__pending) begin
+      status_shown = { 8'h00, \port$2122$20 [7:0], \port$2122$0 , 2'h0, fault__write, fault__pending };
     end
   end
   assign csr__addr = bus__addr;
@@ -4205,11 +4208,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$2109$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$2109$20 [7:0], \port$2109$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$2109$0 [3:0];
-  assign fault__src = \port$2109$0 [11:4];
-  assign fault__pid = { 8'h00, \port$2109$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$2122$20 [55:8] };
+  assign fault__kind = \port$2122$0 [3:0];
+  assign fault__src = \port$2122$0 [11:4];
+  assign fault__pid = { 8'h00, \port$2122$20 [7:0] };
+  assign csr__FAULT_STATUS__r_data = status_shown;
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -4238,8 +4241,8 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1017$0 , \port$1020$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$2007$0 , \port$2008$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$2109$0 , \port$2109$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2299$0 , \port$2303$0 , csr__MEM_RDATA__r_data, bus__addr);
+module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 
+, \storage$84 , \storage$94 , \port$2020$0 , \port$2021$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2312$0 , \port$2316$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4371,6 +4374,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
   wire csr__CNT_WALKS__inc;
   wire [1:0] csr__FAULT_RESOLVE__w_data;
   wire csr__FAULT_RESOLVE__w_stb;
+  input [31:0] csr__FAULT_STATUS__r_data;
   wire [31:0] csr__FAULT_STATUS__r_data;
   input [63:0] csr__FAULT_VADDR__r_data;
   wire [63:0] csr__FAULT_VADDR__r_data;
@@ -4403,22 +4407,14 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1017$0 ;
-  wire \port$1017$0 ;
-  input \port$1020$0 ;
-  wire \port$1020$0 ;
-  input \port$2007$0 ;
-  wire \port$2007$0 ;
-  input [7:0] \port$2008$0 ;
-  wire [7:0] \port$2008$0 ;
-  input [11:0] \port$2109$0 ;
-  wire [11:0] \port$2109$0 ;
-  input [7:0] \port$2109$20 ;
-  wire [7:0] \port$2109$20 ;
-  input \port$2299$0 ;
-  wire \port$2299$0 ;
-  input \port$2303$0 ;
-  wire \port$2303$0 ;
+  input \port$2020$0 ;
+  wire \port$2020$0 ;
+  input [7:0] \port$2021$0 ;
+  wire [7:0] \port$2021$0 ;
+  input \port$2312$0 ;
+  wire \port$2312$0 ;
+  input \port$2316$0 ;
+  wire \port$2316$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -4461,7 +4457,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2303$0 , \port$2299$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2316$0 , \port$2312$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4469,10 +4465,10 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$2109$20 , \port$2109$0 , 2'h0, \port$1020$0 , \port$1017$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : csr__FAULT_STATUS__r_data;
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2007$0 , 23'h000000, \port$2008$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2020$0 , 23'h000000, \port$2021$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -7160,9 +7156,8 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$2007$0 , 23'h000000, \port$2008$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$2109$20 , \port$2109$0 , 2'h0, \port$1020$0 , \port$1017$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2303$0 , \port$2299$0  };
+  assign csr__OWNER_GET__r_data = { \port$2020$0 , 23'h000000, \port$2021$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2316$0 , \port$2312$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;

@@ -101,14 +101,22 @@ class FaultQueue(wiring.Component):
         # Tail: park a request.
         nxt_tail = Signal(range(n))
         m.d.comb += nxt_tail.eq(_next(tail, n))
+        # Every free slot loads ``push_hdr`` in every cycle and a push only marks the tail's slot used: a slot's
+        # ~90 flip-flops take their clock enable from its ``used`` bit, not from the translator's park decision
+        # (the walk's end -> park -> the slots' clock enables was the MMU's critical path, issue 18). A free
+        # slot's contents are never used: the matches are gated by ``used`` and the register bank shows the
+        # head only while a fault is pending.
         hdr = self.push_hdr
+        for i in range(n):
+            with m.If(~used[i]):
+                m.d.sync += [slots[i].kind.eq(hdr.kind), slots[i].src.eq(hdr.src), slots[i].tag.eq(hdr.tag),
+                             slots[i].pid.eq(hdr.pid[:p.pid_width]), slots[i].vaddr.eq(hdr.vaddr[:p.vaddr_width]),
+                             slots[i].length.eq(hdr.length),
+                             writes[i].eq((hdr.kind == MsgKind.LINE_WRITE) | (hdr.kind == MsgKind.WORD_WRITE))]
         with m.If(self.push):
             for i in range(n):
                 with m.If(tail == i):
-                    m.d.sync += [slots[i].kind.eq(hdr.kind), slots[i].src.eq(hdr.src), slots[i].tag.eq(hdr.tag),
-                                 slots[i].pid.eq(hdr.pid[:p.pid_width]), slots[i].vaddr.eq(hdr.vaddr[:p.vaddr_width]),
-                                 slots[i].length.eq(hdr.length), used[i].eq(1),
-                                 writes[i].eq((hdr.kind == MsgKind.LINE_WRITE) | (hdr.kind == MsgKind.WORD_WRITE))]
+                    m.d.sync += used[i].eq(1)
             m.d.sync += tail.eq(nxt_tail)
 
         # Head: shown, answered, taken, popped or re-armed.

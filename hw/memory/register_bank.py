@@ -91,11 +91,14 @@ class MMURegisterBank(wiring.Component):
 
         # Fault queue head.
         f = self.fault
+        # The head's fields read 0 while no fault is pending (a free fault-queue slot follows the translator's
+        # request in every cycle, hw.memory.fault_queue).
         vaddr_shown = Signal(64)
+        status_shown = Signal(32)
         with m.If(f.pending):
-            m.d.comb += vaddr_shown.eq(f.vaddr)
+            m.d.comb += [vaddr_shown.eq(f.vaddr), status_shown.eq(Cat(f.pending, f.write, Const(0, 2), f.kind, f.src, f.pid))]
         m.d.comb += [
-            r["FAULT_STATUS"].r_data.eq(Cat(f.pending, f.write, Const(0, 2), f.kind, f.src, f.pid)),
+            r["FAULT_STATUS"].r_data.eq(status_shown),
             r["FAULT_VADDR"].r_data.eq(vaddr_shown),
             f.resolve.eq(r["FAULT_RESOLVE"].w_stb), f.resolve_cmd.eq(r["FAULT_RESOLVE"].w_data),
         ]

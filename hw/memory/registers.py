@@ -53,7 +53,7 @@ MMU_REGS = RegisterMap("mmu", [
     Register("TLB_INV", 0x0b, "w", "invalidate TLB entries (takes effect in the write cycle)",
              (("pid", 0, 16, "pid"), ("mode", 16, 2, "0 = (pid, TLB_INV_VPN), 1 = all of pid, 2 = all")),
              kind=Action()),
-    Register("FAULT_STATUS", 0x0c, "r", "head of the fault queue (irq = pending)",
+    Register("FAULT_STATUS", 0x0c, "r", "head of the fault queue (irq = pending; all 0 when no fault is pending)",
              (("pending", 0, 1, "a fault waits"), ("write", 1, 1, "faulting access writes"),
               ("kind", 4, 4, "MsgKind of the request"), ("src", 8, 8, "source node"),
               ("pid", 16, 16, "pid")), kind=R()),
