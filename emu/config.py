@@ -271,7 +271,7 @@ class SystemConfig:
         from hw.network.link import LinkParams
         from hw.memory.mmu import MMUParams
         from hw.network.netif import NetIfParams
-        from hw.system.params import SystemParams
+        from hw.system.params import SystemParams, rx_buffer_need
 
         c, t, mem, ln, net, sy = self.cache, self.tlb, self.memory, self.link, self.network, self.system
         if sy.clock_mhz <= 0:
@@ -299,8 +299,11 @@ class SystemConfig:
                                     local_reads=c.local_reads, mshrs=c.mshrs, rx_cut_through=c.rx_cut_through)
             mmu = MMUParams(tlb_entries=t.entries, tlb_ways=t.ways, page_bytes=mem.page_bytes, pid_width=sy.pid_width,
                             vaddr_width=48, paddr_width=_paddr_width(mem.dram_bytes), data_width=64)
+            # Receive buffers sized from the messages that can wait in them (at least the tops' 2), so that a
+            # lossless link never drops a frame for want of one (docs/netif.md, "Receive buffer sizing").
+            need = rx_buffer_need(excache)
             netifs = [NetIfParams(node_id=node, n_nodes=2, data_width=64, window=net.window, timeout=net.timeout,
-                                  max_payload=max(64, c.line_bytes), rx_buffer_msgs=2,
+                                  max_payload=max(64, c.line_bytes), rx_buffer_msgs=max(2, need[node]),
                                   rx_cut_through=c.rx_cut_through and node == 0) for node in (0, 1)]
             link = LinkParams(data_width=64, latency=ln.latency, bandwidth=ln.bandwidth, loss=rates["loss"],
                               corrupt=rates["corrupt"], dup=rates["duplicate"], reorder=rates["reorder"],

@@ -33,7 +33,7 @@ class NetIfParams:
         Largest message payload in bytes (8 .. 4096); longer messages from the component are dropped and
         counted, longer frames from the wire are dropped as oversize.
     rx_buffer_msgs : int
-        Receive buffer capacity in full-size messages (1..64); an in-order frame that does not fit is
+        Receive buffer capacity in full-size messages (1..1024); an in-order frame that does not fit is
         dropped (and retransmitted by its sender).
     cut_through : bool
         Send a message's frame as soon as its header is stored, while its data beats still arrive on
@@ -75,7 +75,7 @@ class NetIfParams:
             raise ValueError(f"NetIfParams.window must be a power of two, not {self.window!r}")
         check_int("timeout", 16, 1 << 24)
         check_int("max_payload", 8, 4096)
-        check_int("rx_buffer_msgs", 1, 64)
+        check_int("rx_buffer_msgs", 1, 1024)
         if not isinstance(self.cut_through, bool):
             raise TypeError(f"NetIfParams.cut_through must be a bool, not {self.cut_through!r}")
         if not isinstance(self.rx_cut_through, bool):

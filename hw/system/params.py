@@ -14,7 +14,26 @@ from hw.network.netif import NetIfParams
 from hw.processor.excache import MISS_PATHS
 from hw.processor.excache_params import ExCacheParams
 
-__all__ = ["SystemParams", "default_params", "legoos_excache", "run_default_params"]
+__all__ = ["SystemParams", "default_params", "legoos_excache", "run_default_params", "rx_buffer_need"]
+
+
+def rx_buffer_need(excache):
+    """``(processor, memory)``: the ``rx_buffer_msgs`` each network interface needs so that a lossless link
+    never drops a frame for want of a receive buffer (``rx_drop_nobuf``), with one processor and one memory
+    component (docs/netif.md, "Receive buffer sizing").
+
+    Every message towards a node answers, or is, a request of an allocated MSHR (or of the blocking miss
+    handler, which behaves as one MSHR here), and an MSHR is released only once its last response has been
+    read out of the processor's buffer. Per MSHR: a LINE_WRITE (data) and a LINE_READ (none) to the memory
+    side, a LINE_WRITE_RESP (none) before a LINE_READ_RESP (data) back. The memory side carries out a
+    write before any later request, so a MSHR's LINE_WRITE has left the memory's buffer before its read is
+    answered. The ring accepts a frame only with room for a full-size message past its unread data, header
+    FIFO (``max(8, 2 * rx_buffer_msgs)``) room aside; so ``n`` buffers take any frame while at most ``n - 1``
+    unread data messages are in. Processor: a response of MSHR ``k`` arrives while ``k``'s line is not in,
+    so at most ``mshrs - 1`` lines are: ``mshrs``. Memory: a LINE_READ may arrive behind every MSHR's
+    LINE_WRITE, its own included: ``mshrs + 1``.
+    """
+    return excache.mshrs, excache.mshrs + 1
 
 
 def _default_excache():
@@ -119,7 +138,11 @@ class SystemParams:
         if pn.rx_cut_through != ex.rx_cut_through:
             raise ValueError(f"proc_netif.rx_cut_through ({pn.rx_cut_through}) and excache.rx_cut_through "
                              f"({ex.rx_cut_through}) must agree: the ExCache's net_rx is the interface's rx")
-        for name, n in (("proc_netif", pn), ("mem_netif", mn)):
+        for name, n, need in zip(("proc_netif", "mem_netif"), (pn, mn), rx_buffer_need(ex)):
+            if n.rx_buffer_msgs < need:
+                raise ValueError(f"{name}.rx_buffer_msgs must be at least {need} with excache.mshrs = {ex.mshrs} "
+                                 f"(messages that can wait in its receive buffer; docs/netif.md, \"Receive buffer "
+                                 f"sizing\"), not {n.rx_buffer_msgs!r}")
             if n.max_payload < ex.line_bytes:
                 raise ValueError(f"{name}.max_payload must hold a cache line ({ex.line_bytes} bytes), "
                                  f"not {n.max_payload!r}")
@@ -208,8 +231,9 @@ def run_default_params(**overrides):
     """The default system of ``disagg run`` (``configs/default.toml``): :func:`default_params` with the
     LegoOS-sized ExCache of :func:`legoos_excache` (network payloads of a whole line)."""
     ex = legoos_excache()
+    need = rx_buffer_need(ex)
     kw = {"excache": ex,
-          "proc_netif": replace(_default_proc_netif(), max_payload=ex.line_bytes),
-          "mem_netif": replace(_default_mem_netif(), max_payload=ex.line_bytes)}
+          "proc_netif": replace(_default_proc_netif(), max_payload=ex.line_bytes, rx_buffer_msgs=max(2, need[0])),
+          "mem_netif": replace(_default_mem_netif(), max_payload=ex.line_bytes, rx_buffer_msgs=max(2, need[1]))}
     kw.update(overrides)
     return SystemParams(**kw)

@@ -17,6 +17,7 @@ from hw.network.netif import NetIfParams
 from hw.processor.excache import MISS_PATHS
 from hw.processor.excache_params import ExCacheParams
 from hw.protocol import NODE_ID_WIDTH
+from hw.system.region_router import REPLICA_OUTSTANDING
 
 __all__ = ["RackParams", "RACK_COMPONENT_BITS", "PROCESSOR_BLOCKS", "MEMORY_BLOCKS"]
 
@@ -168,7 +169,24 @@ class RackParams:
         # Processor components give up on a silent memory component; memory components never give up on a
         # processor component (processor failure is not modelled).
         limit = self.retry_limit if node in self.processor_nodes else 0
-        return replace(self.netif, node_id=node, n_nodes=self.n_nodes, retry_limit=limit)
+        rx = max(self.netif.rx_buffer_msgs, self.rx_buffer_need(node))
+        return replace(self.netif, node_id=node, n_nodes=self.n_nodes, retry_limit=limit, rx_buffer_msgs=rx)
+
+    def rx_buffer_need(self, node):
+        """Receive buffers (``rx_buffer_msgs``) node ``node`` needs so that a lossless switch never drops a
+        frame for want of one (``rx_drop_nobuf``; docs/netif.md, "Receive buffer sizing"). :meth:`netif_of`
+        gives each node at least this many.
+
+        A rack's ExCache is blocking with one request outstanding (``overlap_writeback`` off), the region
+        router keeps at most ``replay_slots`` of them (a request waits for a log slot) and has at most
+        ``REPLICA_OUTSTANDING`` secondary writes awaiting their answer. So a processor component receives at
+        most one message with data (the LINE_READ_RESP) besides answers without data: 2. A memory component
+        receives at most ``replay_slots + REPLICA_OUTSTANDING`` data messages of each processor component: a
+        frame finds room if the others are at most the ring's messages less one.
+        """
+        if node in self.processor_nodes:
+            return 2
+        return self.processors * (self.replay_slots + REPLICA_OUTSTANDING)
 
     def port_of(self, node):
         """The link parameters of the switch port of node ``node``."""

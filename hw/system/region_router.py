@@ -51,7 +51,11 @@ from hw.lib.csr import CSRBusSignature, CSRDecoder
 from hw.protocol import LENGTH_WIDTH, MessagePort, MsgHeader, MsgKind, NODE_ID_WIDTH, PID_WIDTH, Status, carries_data
 from hw.system.rack_registers import ROUTER_COUNTERS, router_register_map
 
-__all__ = ["RegionRouter"]
+__all__ = ["RegionRouter", "REPLICA_OUTSTANDING"]
+
+
+#: Default of ``RegionRouter(replica_outstanding=)``: secondary writes that may await their response.
+REPLICA_OUTSTANDING = 4
 
 
 class RegionRouter(wiring.Component):
@@ -95,7 +99,7 @@ class RegionRouter(wiring.Component):
     """
 
     def __init__(self, data_width, *, entries=16, region_log2=20, vaddr_width=48, pid_width=16,
-                 node_id_width=NODE_ID_WIDTH, replica_beats=0, replica_outstanding=4, replay_slots=0):
+                 node_id_width=NODE_ID_WIDTH, replica_beats=0, replica_outstanding=REPLICA_OUTSTANDING, replay_slots=0):
         check_int("RegionRouter entries", entries, 1, 64)
         check_int("RegionRouter vaddr_width", vaddr_width, 13, 64)
         check_int("RegionRouter region_log2", region_log2, 6, vaddr_width - 1)

@@ -68,6 +68,11 @@ async def test_processes_faults_and_exit(dut):
     assert probe["count_dram_addr"] == probe["count_dram_last"] > 0, probe
     assert probe["cycles"] > bench.cycle
     assert mmu["CNT_FAULTS"] > 0 and ex["misses"] > 0 and ex["hits"] > 0, (ex, mmu)
+    # A lossless link with receive buffers sized by rx_buffer_need never drops a frame (docs/netif.md,
+    # "Receive buffer sizing"): no buffer-full drop, no retransmission, on either side.
+    for block in ("proc_netif", "mem_netif"):
+        n = stats[block]
+        assert n["rx_drop_nobuf"] == n["tx_retransmits"] == 0, (block, n)
     if bench.params.miss_path == "software":
         assert len(bench.fw.processor.misses) > 0
     else:

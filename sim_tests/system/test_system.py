@@ -24,7 +24,7 @@ from hw.processor.excache_params import ExCacheParams
 from hw.network.link import LinkParams
 from hw.memory.mmu import MMUParams
 from hw.network.netif import NetIfParams
-from hw.system.params import SystemParams
+from hw.system.params import SystemParams, rx_buffer_need
 from hw.system.top import SystemTop
 from sim_tests.lib.runner import BUILD, SimRun, config_id, default_seed
 
@@ -32,15 +32,17 @@ pytestmark = pytest.mark.xdist_group("system")
 
 
 def system_params(miss_path, line_store="onchip", mshrs=1):
+    excache = ExCacheParams(line_bytes=64, sets=16, ways=2, data_width=64, vaddr_width=48, pid_width=3,
+                            policy="lru", line_store=line_store, mshrs=mshrs)
+    rx = [max(2, n) for n in rx_buffer_need(excache)]   # sized as disagg run sizes them (docs/netif.md)
     return SystemParams(
-        excache=ExCacheParams(line_bytes=64, sets=16, ways=2, data_width=64, vaddr_width=48, pid_width=3,
-                              policy="lru", line_store=line_store, mshrs=mshrs),
+        excache=excache,
         mmu=MMUParams(tlb_entries=16, tlb_ways=2, page_bytes=256, pid_width=3, vaddr_width=48, paddr_width=14,
                       data_width=64, pt_bucket_entries=4),
         proc_netif=NetIfParams(node_id=0, n_nodes=2, data_width=64, window=4, timeout=1024, max_payload=64,
-                               rx_buffer_msgs=2),
+                               rx_buffer_msgs=rx[0]),
         mem_netif=NetIfParams(node_id=1, n_nodes=2, data_width=64, window=4, timeout=1024, max_payload=64,
-                              rx_buffer_msgs=2),
+                              rx_buffer_msgs=rx[1]),
         link=LinkParams(data_width=64, latency=8, bandwidth=8.0),
         miss_path=miss_path,
         dram_bytes=1 << 14,
