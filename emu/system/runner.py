@@ -16,6 +16,7 @@ from ..config import SystemConfig
 from ..errors import DisaggError
 from ..workload_format import validate
 from .firmware_bus import HarnessBus
+from .cache_replay import ExCacheReplay
 from .golden_check import check_against_golden
 from .model_cache import build_system
 from .processes import as_process, default_processes, touched_regions
@@ -69,6 +70,11 @@ class SystemRunner:
         self.firmware_seconds = 0.0
         self._fw(self.firmware.boot(), "booting the system firmware")
         self.boot_cycles = self.model.cycle
+        # Which accesses the non-blocking ExCache counted as hits (per-thread statistics; cache_replay.py). The
+        # blocking one answers one miss at a time, so the driver's timing of each access is its verdict.
+        software = config.system.miss_path == "software"
+        self.replay = (ExCacheReplay(config.params.excache, self.firmware.processor.misses if software else None)
+                       if config.params.excache.mshrs > 1 else None)
 
     def _fw(self, coro, what="firmware"):
         """Run firmware to completion; its refusals (out of memory, no free pid, ...) become one DisaggError."""
@@ -115,6 +121,8 @@ class SystemRunner:
         # Accesses by a pid no process stands for keep that pid: they fault unless a process gets it.
         w = np.ascontiguousarray(workload.copy())
         results = new_results(n)
+        # The ExCache counted a hit (cache_replay.py); None: as the driver timed them.
+        hits = np.zeros(n, dtype=bool) if self.replay is not None else None
         golden = SystemModel(page_size=page, vaddr_width=params.excache.vaddr_width) if check else None
         check_upto = n if check_sample is None else min(n, int(check_sample))
 
@@ -155,9 +163,12 @@ class SystemRunner:
                             raise DisaggError(f"the system stopped answering at access {model.position} "
                                               f"(cycle {model.cycle}): no response for "
                                               f"{2_000_000} cycles with accesses in flight")
+                    # Threads: the memory sees the accesses in the order the CPU port issued them.
+                    order = None if bounds is None else np.argsort(results["t_issue"][:n], kind="stable")
+                    if self.replay is not None:
+                        rows = np.arange(pos, point) if order is None else order[pos:point]
+                        hits[rows] = self.replay.run(w, results, rows)
                     if golden is not None and pos < check_upto:
-                        # Threads: the memory sees the accesses in the order the CPU port issued them.
-                        order = None if bounds is None else np.argsort(results["t_issue"][:n], kind="stable")
                         check_against_golden(golden, w, results, pos, min(point, check_upto), order=order)
                     pos = point
                 for kind, p in events.get(point, ()):
@@ -170,6 +181,8 @@ class SystemRunner:
                             golden.create_process(p.real_pid, p.regions)
                     else:
                         self._fw(fw.exit_process(p.real_pid))
+                        if self.replay is not None:
+                            self.replay.exit_process(p.real_pid)
                         if golden is not None:
                             golden.exit_process(p.real_pid)
         finally:
@@ -187,7 +200,7 @@ class SystemRunner:
             csr_writes=self.bus.writes, check=check, checked=check_upto))
         # The compiled DRAM's counters since the model was created (bursts, beats, pages and bytes it holds).
         stats["dram"] = model.dram_stats()
-        stats["threads"] = thread_statistics(w, results, bounds, cycle0)
+        stats["threads"] = thread_statistics(w, results, bounds, cycle0, hits)
         #: (workload as run, with real pids; results of RESULT_DTYPE; thread bounds or None) of the last run.
         self.last_run = (w, results, bounds)
         return stats
@@ -206,9 +219,12 @@ def _thread_streams(workload, threads):
     return combine(split_stream(workload, threads))
 
 
-def thread_statistics(w, results, bounds, cycle0=0):
-    """Per thread (one entry without threads): accesses, reads, writes, think cycles, accesses timed as hits
-    and misses, mean latencies, and the cycle of its last response counted from the start of the run."""
+def thread_statistics(w, results, bounds, cycle0=0, counted_hits=None):
+    """Per thread (one entry without threads): accesses, reads, writes, think cycles, hits and misses, mean
+    latencies (of all accesses, of the hits, of the misses), and the cycle of its last response counted from the
+    start of the run. ``counted_hits`` (a bool per row): the accesses the ExCache counted as hits
+    (:class:`emu.system.cache_replay.ExCacheReplay`, so the threads' figures add up to its counters); None: those
+    the driver timed as hits (``results["missed"]`` clear; exact for the blocking ExCache only)."""
     n = len(w)
     bounds = [0, n] if bounds is None else [int(b) for b in bounds]
     out = []
@@ -216,7 +232,7 @@ def thread_statistics(w, results, bounds, cycle0=0):
         a, b = bounds[k], bounds[k + 1]
         r, rows = results[a:b], w[a:b]
         lat = (r["t_done"] - r["t_issue"]).astype(np.int64)
-        missed = r["missed"].astype(bool)
+        missed = r["missed"].astype(bool) if counted_hits is None else ~counted_hits[a:b]
         hits, misses = int((~missed).sum()), int(missed.sum())
         out.append({
             "thread": k, "accesses": b - a, "reads": int((rows["op"] == 0).sum()), "writes": int((rows["op"] != 0).sum()),
