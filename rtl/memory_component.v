@@ -11026,8 +11026,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .match_vpn(rx_hdr__payload[94:59]),
     .pending(irq),
     .pop(pop),
-    .\port$3789$0 (\$2 ),
-    .\port$3789$20 (\$3 ),
+    .\port$3824$0 (\$2 ),
+    .\port$3824$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -11126,8 +11126,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3789$0 (\$2 ),
-    .\port$3789$20 (\$3 ),
+    .\port$3824$0 (\$2 ),
+    .\port$3824$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -12043,7 +12043,7 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, match_pid, match_vpn, fault__resolve, \port$3789$0 , \port$3789$20 , \head$16 , head_cmd, push, pop, take
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, match_pid, match_vpn, fault__resolve, \port$3824$0 , \port$3824$20 , \head$16 , head_cmd, push, pop, take
 , rearm, alt_pid, alt_vpn, push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -12209,10 +12209,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3789$0 ;
-  wire [11:0] \port$3789$0 ;
-  output [55:0] \port$3789$20 ;
-  wire [55:0] \port$3789$20 ;
+  output [11:0] \port$3824$0 ;
+  wire [11:0] \port$3824$0 ;
+  output [55:0] \port$3824$20 ;
+  wire [55:0] \port$3824$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12622,8 +12622,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3789$0  = h[11:0];
-  assign \port$3789$20  = h[75:20];
+  assign \port$3824$0  = h[11:0];
+  assign \port$3824$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -14160,7 +14160,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3789$0 , \port$3789$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3824$0 , \port$3824$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -14267,10 +14267,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3789$0 ;
-  wire [11:0] \port$3789$0 ;
-  input [55:0] \port$3789$20 ;
-  wire [55:0] \port$3789$20 ;
+  input [11:0] \port$3824$0 ;
+  wire [11:0] \port$3824$0 ;
+  input [55:0] \port$3824$20 ;
+  wire [55:0] \port$3824$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -14328,10 +14328,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$3687$0 (owner_get_valid),
-    .\port$3688$0 (owner_get_node),
-    .\port$3979$0 (window__busy),
-    .\port$3983$0 (window__error),
+    .\port$3722$0 (owner_get_valid),
+    .\port$3723$0 (owner_get_node),
+    .\port$4014$0 (window__busy),
+    .\port$4018$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -14347,14 +14347,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3789$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3824$20 [55:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     status_shown = 32'd0;
     if (fault__pending) begin
-      status_shown = { 8'h00, \port$3789$20 [7:0], \port$3789$0 , 2'h0, fault__write, fault__pending };
+      status_shown = { 8'h00, \port$3824$20 [7:0], \port$3824$0 , 2'h0, fault__write, fault__pending };
     end
   end
   assign csr__addr = bus__addr;
@@ -14378,10 +14378,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3789$20 [55:8] };
-  assign fault__kind = \port$3789$0 [3:0];
-  assign fault__src = \port$3789$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3789$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3824$20 [55:8] };
+  assign fault__kind = \port$3824$0 [3:0];
+  assign fault__src = \port$3824$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3824$20 [7:0] };
   assign csr__FAULT_STATUS__r_data = status_shown;
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
@@ -14412,7 +14412,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 
-, \storage$84 , \storage$94 , \port$3687$0 , \port$3688$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3979$0 , \port$3983$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$84 , \storage$94 , \port$3722$0 , \port$3723$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$4014$0 , \port$4018$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14577,14 +14577,14 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3687$0 ;
-  wire \port$3687$0 ;
-  input [7:0] \port$3688$0 ;
-  wire [7:0] \port$3688$0 ;
-  input \port$3979$0 ;
-  wire \port$3979$0 ;
-  input \port$3983$0 ;
-  wire \port$3983$0 ;
+  input \port$3722$0 ;
+  wire \port$3722$0 ;
+  input [7:0] \port$3723$0 ;
+  wire [7:0] \port$3723$0 ;
+  input \port$4014$0 ;
+  wire \port$4014$0 ;
+  input \port$4018$0 ;
+  wire \port$4018$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -14627,7 +14627,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3983$0 , \port$3979$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$4018$0 , \port$4014$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14638,7 +14638,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : csr__FAULT_STATUS__r_data;
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3687$0 , 23'h000000, \port$3688$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3722$0 , 23'h000000, \port$3723$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -17326,8 +17326,8 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3687$0 , 23'h000000, \port$3688$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3983$0 , \port$3979$0  };
+  assign csr__OWNER_GET__r_data = { \port$3722$0 , 23'h000000, \port$3723$0  };
+  assign csr__MEM_CTRL__r_data = { \port$4018$0 , \port$4014$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -23949,6 +23949,8 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   reg [13:0] \$14 ;
   wire \$15 ;
   wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
   wire \$2 ;
   wire \$3 ;
   wire \$4 ;
@@ -24094,7 +24096,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire naks_received;
   wire naks_sent;
   wire [1:0] owed;
-  wire [1:0] \owed$95 ;
+  wire [1:0] owed_q;
   wire peer;
   wire \peer$83 ;
   wire [2:0] read__beat;
@@ -24341,7 +24343,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire tx_msgs;
   wire tx_retransmits;
   wire [1:0] unsent;
-  wire [1:0] \unsent$93 ;
+  wire [1:0] unsent_q;
   wire [63:0] write__beat_data;
   wire write__beat_en;
   wire [2:0] write__beat_index;
@@ -24420,7 +24422,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$4247$0 (\$15 ),
+    .\port$4279$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -24438,7 +24440,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .msg_in(msg_in),
     .nak_in(nak_in),
     .nak_sent(nak_sent),
-    .owed(owed),
+    .owed_q_0(\$18 ),
     .recv_expected(expected),
     .recv_peer(recv_peer),
     .rst(rst),
@@ -24452,7 +24454,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .store_slot(slot),
     .stored(stored),
     .timeout_fire_0(\$15 ),
-    .unsent(unsent)
+    .unsent_q_0(\$17 )
   );
   \memory_component.netif.receiver  receiver (
     .ack_in(ack_in),
@@ -24523,9 +24525,10 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .nak(nak),
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
-    .owed(owed),
     .peer(send_peer),
-    .\port$4268$0 (\$16 ),
+    .\port$4300$0 (\$16 ),
+    .\port$4310$0 (\$17 ),
+    .\port$4312$0 (\$18 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -24539,12 +24542,12 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .stored(stored),
     .tx_acks(csr__tx_acks__inc),
     .tx_frames(csr__tx_frames__inc),
-    .tx_retransmits(csr__tx_retransmits__inc),
-    .unsent(unsent)
+    .tx_retransmits(csr__tx_retransmits__inc)
   );
   \memory_component.netif.store  store (
     .clk(clk),
     .hdr_rd__addr(read__slot),
+    .hdr_wr__addr(slot),
     .read__beat(read__beat),
     .read__busy(read__busy),
     .read__data(store__data),
@@ -24553,7 +24556,6 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .read__peer(read__peer),
     .room(room),
     .rst(rst),
-    .slot(slot),
     .stored(stored),
     .tx__data__payload(tx__data__payload),
     .tx__data__ready(tx__data__ready),
@@ -24641,8 +24643,10 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign send_ack = ack;
   assign send_nak = nak;
   assign send_retransmit = retransmit;
-  assign \unsent$93  = unsent;
-  assign \owed$95  = owed;
+  assign unsent = { 1'h0, \$17  };
+  assign unsent_q = { 1'h0, \$17  };
+  assign owed = { 1'h0, \$18  };
+  assign owed_q = { 1'h0, \$18  };
   assign expired = { 1'h0, \$16  };
   assign \expired$97  = { 1'h0, \$16  };
   assign src = recv_peer;
@@ -24774,7 +24778,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4247$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4279$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -24924,8 +24928,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$4247$0 ;
-  wire \port$4247$0 ;
+  input \port$4279$0 ;
+  wire \port$4279$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -25155,7 +25159,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$4247$0 (\port$4247$0 ),
+    .\port$4279$0 (\port$4279$0 ),
     .rst(rst)
   );
   always @* begin
@@ -28183,7 +28187,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4247$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4279$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -29710,7 +29714,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4247$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4279$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -29719,26 +29723,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4247$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$4247$0 ;
-  wire \port$4247$0 ;
+  input \port$4279$0 ;
+  wire \port$4279$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$4247$0 (\port$4247$0 ),
+    .\port$4279$0 (\port$4279$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$4247$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4247$0  };
+  assign inc = { 7'h00, \port$4279$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4279$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4247$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4279$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -29752,8 +29756,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4247$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$4247$0 ;
-  wire \port$4247$0 ;
+  input \port$4279$0 ;
+  wire \port$4279$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -29779,20 +29783,47 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4247$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$4247$0  };
+  assign inc = { 7'h00, \port$4279$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$4247$0  };
+  assign \$2  = { 7'h00, \port$4279$0  };
 endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_in, ack_value, nak_in, msg_in
-, gap_in, delivered, unsent, owed, timeout_fire_0, flushed, expired_0, clk);
+, gap_in, delivered, timeout_fire_0, flushed, expired_0, unsent_q_0, owed_q_0, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire [1:0] \$109 ;
   reg [3:0] \$11 ;
+  wire \$110 ;
+  wire [1:0] \$111 ;
+  reg [3:0] \$112 ;
+  reg \$113 ;
+  reg [15:0] \$114 ;
+  reg [3:0] \$115 ;
+  reg [3:0] \$116 ;
+  reg [3:0] \$117 ;
+  reg [2:0] \$118 ;
+  reg [11:0] \$119 ;
   reg [3:0] \$12 ;
+  reg \$120 ;
+  reg [15:0] \$121 ;
+  reg \$122 ;
+  reg \$123 ;
+  reg \$124 ;
+  reg \$125 ;
+  reg \$126 ;
   wire [16:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
@@ -29805,7 +29836,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire \$21 ;
   wire [4:0] \$22 ;
   wire [4:0] \$23 ;
-  wire \$24 ;
+  wire [4:0] \$24 ;
   wire \$25 ;
   wire \$26 ;
   wire \$27 ;
@@ -29814,35 +29845,35 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire [4:0] \$32 ;
-  wire \$33 ;
+  wire \$32 ;
+  wire [4:0] \$33 ;
   wire \$34 ;
-  wire [5:0] \$35 ;
-  wire \$36 ;
+  wire \$35 ;
+  wire [5:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [3:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire [4:0] \$44 ;
-  wire \$45 ;
+  wire \$42 ;
+  wire [3:0] \$43 ;
+  wire [16:0] \$44 ;
+  wire [4:0] \$45 ;
   wire \$46 ;
-  wire [5:0] \$47 ;
-  wire \$48 ;
+  wire \$47 ;
+  wire [5:0] \$48 ;
   wire \$49 ;
   wire \$5 ;
   wire \$50 ;
-  wire [4:0] \$51 ;
-  wire [4:0] \$52 ;
-  wire \$53 ;
+  wire \$51 ;
+  wire [3:0] \$52 ;
+  wire [3:0] \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire [4:0] \$56 ;
-  wire [4:0] \$57 ;
-  wire [4:0] \$58 ;
+  wire \$56 ;
+  wire [3:0] \$57 ;
+  wire [3:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
@@ -29863,21 +29894,31 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire \$74 ;
   wire \$75 ;
   wire \$76 ;
-  reg [3:0] \$77 ;
-  reg \$78 ;
-  reg [15:0] \$79 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire \$79 ;
   reg [15:0] \$8 ;
-  reg [3:0] \$80 ;
-  reg [3:0] \$81 ;
-  reg [3:0] \$82 ;
-  reg [2:0] \$83 ;
-  reg [11:0] \$84 ;
-  reg \$85 ;
-  reg [15:0] \$86 ;
-  reg \$87 ;
-  reg \$88 ;
-  reg \$89 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
   reg [3:0] \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
   reg [3:0] ack_adv_0 = 4'h0;
   reg [3:0] ack_adv_next_0;
   wire [15:0] ack_delta_0;
@@ -29930,8 +29971,10 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire nak_pending_1;
   input [1:0] nak_sent;
   wire [1:0] nak_sent;
-  output [1:0] owed;
   wire [1:0] owed;
+  wire [1:0] owed_q;
+  output owed_q_0;
+  reg owed_q_0 = 1'h0;
   output [15:0] recv_expected;
   reg [15:0] recv_expected;
   input recv_peer;
@@ -29951,6 +29994,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   reg [3:0] sent_0 = 4'h0;
   wire [3:0] sent_1;
   wire [3:0] sent_left_0;
+  wire [3:0] sent_left_1_0;
   input store_peer;
   wire store_peer;
   output store_room;
@@ -29965,8 +30009,15 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   reg timeout_fire_0;
   wire [1:0] timeouts;
   reg [11:0] timer_0 = 12'h000;
-  output [1:0] unsent;
   wire [1:0] unsent;
+  wire [1:0] unsent_q;
+  output unsent_q_0;
+  reg unsent_q_0 = 1'h0;
+  assign \$1  = sent_0 < count_0;
+  assign \$2  = sent_0 < count_0;
+  assign \$3  = \$2  | ack_pending_0;
+  assign \$4  = \$3  | nak_pending_0;
+  assign store_room = \$7  < 4'h8;
   assign \$10  = \$8  + \$9 ;
   assign send_retransmit = \$11  > \$12 ;
   assign \$13  = ack_value - base_0;
@@ -29980,34 +30031,34 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   assign \$21  = high_0 > ack_adv_0;
   assign \$22  = high_0 - ack_adv_0;
   assign \$23  = \$21  ? \$22  : 5'h00;
-  assign \$24  = ! sent_0;
-  assign \$25  = | ack_adv_0;
-  assign \$26  = \$24  | \$25 ;
-  assign \$27  = \$26  | go_back[0];
-  assign \$28  = \$27  | expired_0;
-  assign \$30  = \$29  | flush[0];
-  assign \$31  = timer_0 == 11'h7ff;
-  assign \$32  = count_0 - ack_adv_0;
-  assign \$35  = $signed(\$32 ) + $signed({ 1'h0, \$34  });
-  assign \$36  = count_0 != ack_adv_next_0;
-  assign \$37  = nak_in[0] & \$36 ;
-  assign \$38  = ~ flush[0];
-  assign \$39  = \$37  & \$38 ;
-  assign \$42  = tail_0 + \$41 ;
-  assign \$43  = base_0 + ack_adv_0;
-  assign \$44  = count_0 - ack_adv_0;
-  assign \$47  = $signed(\$44 ) + $signed({ 1'h0, \$46  });
-  assign \$48  = sent_0 >= ack_adv_0;
-  assign \$49  = ~ \$48 ;
-  assign \$50  = go_back[0] | \$49 ;
-  assign \$51  = \$20 [3:0] + frame_started[0];
-  assign \$52  = \$50  ? 5'h00 : \$51 ;
-  assign \$53  = high_0 <= sent_0;
-  assign \$54  = frame_started[0] & \$53 ;
-  assign \$55  = sent_0 >= ack_adv_0;
-  assign \$56  = \$20 [3:0] + 1'h1;
-  assign \$57  = \$55  ? \$56  : 5'h00;
-  assign \$58  = \$54  ? \$57  : { 1'h0, \$23 [3:0] };
+  assign \$24  = \$20 [3:0] + 1'h1;
+  assign \$25  = ! sent_0;
+  assign \$26  = | ack_adv_0;
+  assign \$27  = \$25  | \$26 ;
+  assign \$28  = \$27  | go_back[0];
+  assign \$29  = \$28  | expired_0;
+  assign \$31  = \$30  | flush[0];
+  assign \$32  = timer_0 == 11'h7ff;
+  assign \$33  = count_0 - ack_adv_0;
+  assign \$36  = $signed(\$33 ) + $signed({ 1'h0, \$35  });
+  assign \$37  = count_0 != ack_adv_next_0;
+  assign \$38  = nak_in[0] & \$37 ;
+  assign \$39  = ~ flush[0];
+  assign \$40  = \$38  & \$39 ;
+  assign \$43  = tail_0 + \$42 ;
+  assign \$44  = base_0 + ack_adv_0;
+  assign \$45  = count_0 - ack_adv_0;
+  assign \$48  = $signed(\$45 ) + $signed({ 1'h0, \$47  });
+  assign \$49  = sent_0 >= ack_adv_0;
+  assign \$50  = ~ \$49 ;
+  assign \$51  = go_back[0] | \$50 ;
+  assign \$52  = frame_started[0] ? \$24 [3:0] : \$20 [3:0];
+  assign \$53  = \$51  ? 4'h0 : \$52 ;
+  assign \$54  = high_0 <= sent_0;
+  assign \$55  = frame_started[0] & \$54 ;
+  assign \$56  = sent_0 >= ack_adv_0;
+  assign \$57  = \$56  ? \$24 [3:0] : 4'h0;
+  assign \$58  = \$55  ? \$57  : \$23 [3:0];
   assign \$59  = ! sent_0;
   assign \$60  = | ack_adv_0;
   assign \$61  = \$59  | \$60 ;
@@ -30023,37 +30074,92 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   assign \$74  = gap_in[0] & \$73 ;
   assign \$75  = ~ nak_sent[0];
   assign \$76  = \$74  & \$75 ;
+  assign \$77  = sent_0 < ack_adv_0;
+  assign \$78  = go_back[0] | \$77 ;
+  assign \$79  = count_0 != ack_adv_0;
+  assign \$82  = \$79  | \$81 ;
+  assign \$85  = sent_0 <= count_0;
+  assign \$86  = sent_0 < count_0;
+  assign \$87  = \$84  ? \$85  : \$86 ;
+  assign \$88  = \$78  ? \$82  : \$87 ;
+  assign \$89  = ~ flush[0];
+  assign \$90  = \$88  & \$89 ;
+  assign \$91  = sent_0 < ack_adv_0;
+  assign \$92  = go_back[0] | \$91 ;
+  assign \$93  = count_0 != ack_adv_0;
+  assign \$96  = \$93  | \$95 ;
+  assign \$99  = sent_0 <= count_0;
+  assign \$100  = sent_0 < count_0;
+  assign \$101  = \$98  ? \$99  : \$100 ;
+  assign \$102  = \$92  ? \$96  : \$101 ;
+  assign \$103  = msg_in[0] | ack_pending_0;
+  assign \$104  = \$102  | \$103 ;
+  assign \$105  = ~ nak_done_0;
+  assign \$106  = gap_in[0] & \$105 ;
+  assign \$107  = nak_pending_0 | \$106 ;
+  assign \$108  = \$104  | \$107 ;
+  assign \$110  = ~ flush[0];
+  assign \$111  = \$109  & { 1'h0, \$110  };
   always @(posedge clk)
-    ack_adv_0 <= \$77 ;
+    ack_adv_0 <= \$112 ;
   always @(posedge clk)
-    nak_go_0 <= \$78 ;
+    nak_go_0 <= \$113 ;
   always @(posedge clk)
-    base_0 <= \$79 ;
+    base_0 <= \$114 ;
   always @(posedge clk)
-    count_0 <= \$80 ;
+    count_0 <= \$115 ;
   always @(posedge clk)
-    sent_0 <= \$81 ;
+    sent_0 <= \$116 ;
   always @(posedge clk)
-    high_0 <= \$82 ;
+    high_0 <= \$117 ;
   always @(posedge clk)
-    tail_0 <= \$83 ;
+    tail_0 <= \$118 ;
   always @(posedge clk)
-    timer_0 <= \$84 ;
+    timer_0 <= \$119 ;
   always @(posedge clk)
-    expired_0 <= \$85 ;
+    expired_0 <= \$120 ;
   always @(posedge clk)
-    expected_0 <= \$86 ;
+    expected_0 <= \$121 ;
   always @(posedge clk)
-    nak_done_0 <= \$87 ;
+    nak_done_0 <= \$122 ;
   always @(posedge clk)
-    ack_pending_0 <= \$88 ;
+    ack_pending_0 <= \$123 ;
   always @(posedge clk)
-    nak_pending_0 <= \$89 ;
-  assign \$1  = sent_0 < count_0;
-  assign \$2  = sent_0 < count_0;
-  assign \$3  = \$2  | ack_pending_0;
-  assign \$4  = \$3  | nak_pending_0;
-  assign store_room = \$7  < 4'h8;
+    nak_pending_0 <= \$124 ;
+  always @(posedge clk)
+    unsent_q_0 <= \$125 ;
+  always @(posedge clk)
+    owed_q_0 <= \$126 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          store_slot = tail_0;
+      1'h1:
+          store_slot = 3'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$7  = count_0;
+      1'h1:
+          \$7  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$8  = base_0;
+      1'h1:
+          \$8  = 16'h0000;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
@@ -30124,8 +30230,8 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     timeout_fire_0 = 1'h0;
-    if (\$30 ) begin
-    end else if (\$31 ) begin
+    if (\$31 ) begin
+    end else if (\$32 ) begin
       timeout_fire_0 = 1'h1;
     end
   end
@@ -30133,206 +30239,190 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     flushed = 4'h0;
     if (flush[0]) begin
-      flushed = \$35 [3:0];
+      flushed = \$36 [3:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$77  = ack_adv_next_0;
+    \$112  = ack_adv_next_0;
     if (rst) begin
-      \$77  = 4'h0;
+      \$112  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$78  = \$39 ;
+    \$113  = \$40 ;
     if (rst) begin
-      \$78  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$79  = 16'h0000;
-    end else begin
-      \$79  = \$43 [15:0];
-    end
-    if (rst) begin
-      \$79  = 16'h0000;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
     if (flush[0]) begin
-      \$80  = 4'h0;
+      \$114  = 16'h0000;
     end else begin
-      \$80  = \$47 [3:0];
+      \$114  = \$44 [15:0];
     end
     if (rst) begin
-      \$80  = 4'h0;
+      \$114  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
     if (flush[0]) begin
-      \$81  = 4'h0;
+      \$115  = 4'h0;
     end else begin
-      \$81  = \$52 [3:0];
+      \$115  = \$48 [3:0];
     end
     if (rst) begin
-      \$81  = 4'h0;
+      \$115  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
     if (flush[0]) begin
-      \$82  = 4'h0;
+      \$116  = 4'h0;
     end else begin
-      \$82  = \$58 [3:0];
+      \$116  = \$53 ;
     end
     if (rst) begin
-      \$82  = 4'h0;
+      \$116  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
     if (flush[0]) begin
-      \$83  = 3'h0;
+      \$117  = 4'h0;
     end else begin
-      \$83  = \$42 [2:0];
+      \$117  = \$58 ;
     end
     if (rst) begin
-      \$83  = 3'h0;
+      \$117  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$118  = 3'h0;
+    end else begin
+      \$118  = \$43 [2:0];
+    end
+    if (rst) begin
+      \$118  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
     if (\$65 ) begin
-      \$84  = 12'h000;
+      \$119  = 12'h000;
     end else if (\$66 ) begin
-      \$84  = 12'h000;
+      \$119  = 12'h000;
     end else begin
-      \$84  = \$67 [11:0];
+      \$119  = \$67 [11:0];
     end
     if (rst) begin
-      \$84  = 12'h000;
+      \$119  = 12'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$85  = expired_0;
+    \$120  = expired_0;
     if (\$68 ) begin
-      \$85  = 1'h0;
+      \$120  = 1'h0;
     end else if (\$71 ) begin
-      \$85  = 1'h1;
+      \$120  = 1'h1;
     end
     if (rst) begin
-      \$85  = 1'h0;
+      \$120  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$86  = expected_0;
+    \$121  = expected_0;
     (* full_case = 32'd1 *)
     if (flush[0]) begin
-      \$86  = 16'h0000;
+      \$121  = 16'h0000;
     end else begin
       if (delivered[0]) begin
-        \$86  = \$72 [15:0];
+        \$121  = \$72 [15:0];
       end
     end
     if (rst) begin
-      \$86  = 16'h0000;
+      \$121  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$87  = nak_done_0;
+    \$122  = nak_done_0;
     (* full_case = 32'd1 *)
     if (flush[0]) begin
-      \$87  = 1'h0;
+      \$122  = 1'h0;
     end else begin
       if (delivered[0]) begin
-        \$87  = 1'h0;
+        \$122  = 1'h0;
       end
       if (\$76 ) begin
       end else if (nak_sent[0]) begin
-        \$87  = 1'h1;
+        \$122  = 1'h1;
       end
     end
     if (rst) begin
-      \$87  = 1'h0;
+      \$122  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$88  = ack_pending_0;
+    \$123  = ack_pending_0;
     (* full_case = 32'd1 *)
     if (flush[0]) begin
-      \$88  = 1'h0;
+      \$123  = 1'h0;
     end else begin
       if (msg_in[0]) begin
-        \$88  = 1'h1;
+        \$123  = 1'h1;
       end else if (ack_sent[0]) begin
-        \$88  = 1'h0;
+        \$123  = 1'h0;
       end
     end
     if (rst) begin
-      \$88  = 1'h0;
+      \$123  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$89  = nak_pending_0;
+    \$124  = nak_pending_0;
     (* full_case = 32'd1 *)
     if (flush[0]) begin
-      \$89  = 1'h0;
+      \$124  = 1'h0;
     end else begin
       if (\$76 ) begin
-        \$89  = 1'h1;
+        \$124  = 1'h1;
       end else if (nak_sent[0]) begin
-        \$89  = 1'h0;
+        \$124  = 1'h0;
       end
     end
     if (rst) begin
-      \$89  = 1'h0;
+      \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          store_slot = tail_0;
-      1'h1:
-          store_slot = 3'h0;
-    endcase
+    \$125  = \$90 ;
+    if (rst) begin
+      \$125  = 1'h0;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$7  = count_0;
-      1'h1:
-          \$7  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    casez (send_peer)
-      1'h0:
-          \$8  = base_0;
-      1'h1:
-          \$8  = 16'h0000;
-    endcase
+    \$126  = \$111 [0];
+    if (rst) begin
+      \$126  = 1'h0;
+    end
   end
   assign dead_0 = 1'h0;
   assign expired = { 1'h0, expired_0 };
@@ -30349,9 +30439,12 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   assign timeouts = { 1'h0, timeout_fire_0 };
   assign died = 2'h0;
   assign die_0 = 1'h0;
+  assign unsent_q = { 1'h0, unsent_q_0 };
+  assign owed_q = { 1'h0, owed_q_0 };
   assign ack_delta_0 = \$13 [15:0];
   assign sent_left_0 = \$20 [3:0];
   assign high_left_0 = \$23 [3:0];
+  assign sent_left_1_0 = \$24 [3:0];
   assign send_seq = \$10 [15:0];
   assign owed[0] = \$6 ;
   assign owed[1] = 1'h0;
@@ -30359,16 +30452,25 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   assign unsent[1] = 1'h0;
   assign \$5  = 1'h1;
   assign \$6  = \$4 ;
-  assign \$29  = \$28 ;
-  assign \$33  = 1'h1;
-  assign \$34  = stored[0];
-  assign \$40  = 1'h1;
-  assign \$41  = stored[0];
-  assign \$45  = 1'h1;
-  assign \$46  = stored[0];
+  assign \$30  = \$29 ;
+  assign \$34  = 1'h1;
+  assign \$35  = stored[0];
+  assign \$41  = 1'h1;
+  assign \$42  = stored[0];
+  assign \$46  = 1'h1;
+  assign \$47  = stored[0];
   assign \$64  = \$63 ;
   assign \$69  = 1'h1;
   assign \$70  = timeout_fire_0;
+  assign \$80  = 1'h1;
+  assign \$81  = stored[0];
+  assign \$83  = 1'h1;
+  assign \$84  = stored[0];
+  assign \$94  = 1'h1;
+  assign \$95  = stored[0];
+  assign \$97  = 1'h1;
+  assign \$98  = stored[0];
+  assign \$109  = { 1'h0, \$108  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -32141,7 +32243,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$4268$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$4300$0 , \port$4310$0 , \port$4312$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -32524,7 +32626,6 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   reg [1:0] nak_sent;
   output naks_sent;
   reg naks_sent;
-  input [1:0] owed;
   wire [1:0] owed;
   reg [2:0] pbeat = 3'h0;
   output peer;
@@ -32535,8 +32636,12 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \pick$23 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$4268$0 ;
-  wire \port$4268$0 ;
+  input \port$4300$0 ;
+  wire \port$4300$0 ;
+  input \port$4310$0 ;
+  wire \port$4310$0 ;
+  input \port$4312$0 ;
+  wire \port$4312$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -32591,7 +32696,6 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   reg tx_frames;
   output tx_retransmits;
   reg tx_retransmits;
-  input [1:0] unsent;
   wire [1:0] unsent;
   assign \$1  = cur_type == 1'h1;
   assign store__busy = sending & \$1 ;
@@ -32799,12 +32903,12 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
   assign crc_now = pending ? \$205  : crc;
-  assign \$206  = owed >> peer;
+  assign \$206  = \port$4312$0  >> peer;
   assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = unsent >> peer;
-  assign \$209  = unsent >> peer;
+  assign \$208  = \port$4310$0  >> peer;
+  assign \$209  = \port$4310$0  >> peer;
   assign \$210  = \$209  & retransmit;
-  assign \$211  = unsent >> peer;
+  assign \$211  = \port$4310$0  >> peer;
   assign \$212  = ~ \$211 ;
   assign \$519  = beat * 7'h40;
   assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$519 ;
@@ -32813,13 +32917,13 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$216  = pbeat + 1'h1;
   assign \$217  = ~ crc_now;
   assign \$218  = ~ any_expired;
-  assign \$219  = owed >> peer;
+  assign \$219  = \port$4312$0  >> peer;
   assign \$220  = pick_q_valid & \$219 ;
   assign \$221  = \$218  & \$220 ;
-  assign \$222  = unsent >> peer;
-  assign \$223  = unsent >> peer;
+  assign \$222  = \port$4310$0  >> peer;
+  assign \$223  = \port$4310$0  >> peer;
   assign \$224  = \$223  & retransmit;
-  assign \$225  = unsent >> peer;
+  assign \$225  = \port$4310$0  >> peer;
   assign \$226  = ~ \$225 ;
   assign \$227  = ! sender_state;
   assign \$228  = sender_state == 1'h1;
@@ -32831,11 +32935,11 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$234  = m_axis__tvalid & m_axis__tready;
   assign \$235  = ~ m_axis__tlast;
   assign \$236  = \$234  & \$235 ;
-  assign \$237  = owed >> peer;
+  assign \$237  = \port$4312$0  >> peer;
   assign \$238  = pick_q_valid & \$237 ;
-  assign \$239  = unsent >> peer;
+  assign \$239  = \port$4310$0  >> peer;
   assign \$240  = \$239  ? seq : 16'h0000;
-  assign \$241  = unsent >> peer;
+  assign \$241  = \port$4310$0  >> peer;
   assign \$242  = \$241  ? 8'h01 : 8'h02;
   assign \$243  = cur_type == 1'h1;
   assign \$244  = store__hdr[3:0] == 1'h1;
@@ -32870,12 +32974,12 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$275  = m_axis__tvalid & m_axis__tready;
   assign \$276  = pbeat == cur_last_beat;
   assign \$277  = ~ any_expired;
-  assign \$278  = owed >> peer;
+  assign \$278  = \port$4312$0  >> peer;
   assign \$279  = pick_q_valid & \$278 ;
   assign \$280  = \$277  & \$279 ;
-  assign \$281  = unsent >> peer;
+  assign \$281  = \port$4310$0  >> peer;
   assign \$282  = \$281  ? seq : 16'h0000;
-  assign \$283  = unsent >> peer;
+  assign \$283  = \port$4310$0  >> peer;
   assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$285 ;
@@ -32919,23 +33023,13 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-        begin
-          if (owed[0]) begin
+          if (\port$4312$0 ) begin
             pick = 1'h0;
           end
-          if (owed[1]) begin
-            pick = 1'h1;
-          end
-        end
       1'h1:
-        begin
-          if (owed[1]) begin
-            pick = 1'h1;
-          end
-          if (owed[0]) begin
+          if (\port$4312$0 ) begin
             pick = 1'h0;
           end
-        end
     endcase
   end
   always @* begin
@@ -32944,23 +33038,13 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-        begin
-          if (owed[0]) begin
+          if (\port$4312$0 ) begin
             pick_valid = 1'h1;
           end
-          if (owed[1]) begin
-            pick_valid = 1'h1;
-          end
-        end
       1'h1:
-        begin
-          if (owed[1]) begin
+          if (\port$4312$0 ) begin
             pick_valid = 1'h1;
           end
-          if (owed[0]) begin
-            pick_valid = 1'h1;
-          end
-        end
     endcase
   end
   always @* begin
@@ -32969,7 +33053,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$4268$0 ) begin
+            if (\port$4300$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -33615,8 +33699,10 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$4268$0  };
+  assign owed = { 1'h0, \port$4312$0  };
+  assign expired = { 1'h0, \port$4300$0  };
   assign \pick$23  = peer;
+  assign unsent = { 1'h0, \port$4310$0  };
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
   assign \hdr_out.type  = cur_type;
@@ -33638,208 +33724,208 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
   assign stored_peer = stored[1];
-  assign any_expired = \port$4268$0 ;
+  assign any_expired = \port$4300$0 ;
   assign \$15  = \$14 ;
   assign \$255  = { 3'h0, \$254 [16:3] };
   assign \$269  = { 3'h0, \$268 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
+module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hdr_wr__addr, room, tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
-  wire \$1 ;
-  wire \$10 ;
+  wire [7:0] \$1 ;
+  wire [7:0] \$10 ;
   wire [7:0] \$100 ;
-  wire [8:0] \$101 ;
-  wire \$102 ;
-  wire [7:0] \$103 ;
-  wire [8:0] \$104 ;
-  wire \$105 ;
-  wire [7:0] \$106 ;
-  wire [8:0] \$107 ;
-  wire \$108 ;
-  wire [7:0] \$109 ;
-  wire \$11 ;
-  wire [8:0] \$110 ;
-  wire \$111 ;
-  wire [7:0] \$112 ;
-  wire [8:0] \$113 ;
-  wire \$114 ;
-  wire [7:0] \$115 ;
-  wire [8:0] \$116 ;
-  wire \$117 ;
-  wire [7:0] \$118 ;
-  wire [8:0] \$119 ;
+  wire [7:0] \$101 ;
+  wire [8:0] \$102 ;
+  wire \$103 ;
+  wire [7:0] \$104 ;
+  wire [8:0] \$105 ;
+  wire \$106 ;
+  wire [7:0] \$107 ;
+  wire [8:0] \$108 ;
+  wire \$109 ;
+  wire [8:0] \$11 ;
+  wire [7:0] \$110 ;
+  wire [8:0] \$111 ;
+  wire \$112 ;
+  wire [7:0] \$113 ;
+  wire [8:0] \$114 ;
+  wire \$115 ;
+  wire [7:0] \$116 ;
+  wire [8:0] \$117 ;
+  wire \$118 ;
+  wire [7:0] \$119 ;
   wire \$12 ;
-  wire \$120 ;
-  wire [7:0] \$121 ;
+  wire [8:0] \$120 ;
+  wire \$121 ;
   wire [7:0] \$122 ;
   wire [8:0] \$123 ;
   wire \$124 ;
   wire [7:0] \$125 ;
-  wire [8:0] \$126 ;
-  wire \$127 ;
-  wire [7:0] \$128 ;
-  wire [8:0] \$129 ;
-  wire \$13 ;
-  wire \$130 ;
-  wire [7:0] \$131 ;
-  wire [8:0] \$132 ;
-  wire \$133 ;
-  wire [7:0] \$134 ;
-  wire [8:0] \$135 ;
-  wire \$136 ;
-  wire [7:0] \$137 ;
-  wire [8:0] \$138 ;
-  wire \$139 ;
-  wire \$14 ;
-  wire [7:0] \$140 ;
-  wire [8:0] \$141 ;
-  wire \$142 ;
-  wire [7:0] \$143 ;
-  wire [8:0] \$144 ;
-  wire \$145 ;
-  wire [7:0] \$146 ;
+  wire [7:0] \$126 ;
+  wire [8:0] \$127 ;
+  wire \$128 ;
+  wire [7:0] \$129 ;
+  wire [7:0] \$13 ;
+  wire [8:0] \$130 ;
+  wire \$131 ;
+  wire [7:0] \$132 ;
+  wire [8:0] \$133 ;
+  wire \$134 ;
+  wire [7:0] \$135 ;
+  wire [8:0] \$136 ;
+  wire \$137 ;
+  wire [7:0] \$138 ;
+  wire [8:0] \$139 ;
+  wire [8:0] \$14 ;
+  wire \$140 ;
+  wire [7:0] \$141 ;
+  wire [8:0] \$142 ;
+  wire \$143 ;
+  wire [7:0] \$144 ;
+  wire [8:0] \$145 ;
+  wire \$146 ;
   wire [7:0] \$147 ;
   wire [8:0] \$148 ;
   wire \$149 ;
   wire \$15 ;
   wire [7:0] \$150 ;
-  wire [8:0] \$151 ;
-  wire \$152 ;
-  wire [7:0] \$153 ;
-  wire [8:0] \$154 ;
-  wire \$155 ;
-  wire [7:0] \$156 ;
-  wire [8:0] \$157 ;
-  wire \$158 ;
-  wire [7:0] \$159 ;
-  wire \$16 ;
-  wire [8:0] \$160 ;
-  wire \$161 ;
-  wire [7:0] \$162 ;
-  wire [8:0] \$163 ;
-  wire \$164 ;
-  wire [7:0] \$165 ;
-  wire [8:0] \$166 ;
-  wire \$167 ;
-  wire [7:0] \$168 ;
-  wire [8:0] \$169 ;
-  wire \$17 ;
-  wire \$170 ;
-  wire [7:0] \$171 ;
+  wire [7:0] \$151 ;
+  wire [8:0] \$152 ;
+  wire \$153 ;
+  wire [7:0] \$154 ;
+  wire [8:0] \$155 ;
+  wire \$156 ;
+  wire [7:0] \$157 ;
+  wire [8:0] \$158 ;
+  wire \$159 ;
+  wire [7:0] \$16 ;
+  wire [7:0] \$160 ;
+  wire [8:0] \$161 ;
+  wire \$162 ;
+  wire [7:0] \$163 ;
+  wire [8:0] \$164 ;
+  wire \$165 ;
+  wire [7:0] \$166 ;
+  wire [8:0] \$167 ;
+  wire \$168 ;
+  wire [7:0] \$169 ;
+  wire [8:0] \$17 ;
+  wire [8:0] \$170 ;
+  wire \$171 ;
   wire [7:0] \$172 ;
   wire [8:0] \$173 ;
   wire \$174 ;
   wire [7:0] \$175 ;
-  wire [8:0] \$176 ;
-  wire \$177 ;
-  wire [7:0] \$178 ;
-  wire [8:0] \$179 ;
+  wire [7:0] \$176 ;
+  wire [8:0] \$177 ;
+  wire \$178 ;
+  wire [7:0] \$179 ;
   wire \$18 ;
-  wire \$180 ;
-  wire [7:0] \$181 ;
-  wire [8:0] \$182 ;
-  wire \$183 ;
-  wire [7:0] \$184 ;
-  wire [8:0] \$185 ;
-  wire \$186 ;
-  wire [7:0] \$187 ;
-  wire [8:0] \$188 ;
-  wire \$189 ;
-  wire \$19 ;
-  wire [7:0] \$190 ;
-  wire [8:0] \$191 ;
-  wire \$192 ;
-  wire [7:0] \$193 ;
-  wire [8:0] \$194 ;
-  wire \$195 ;
-  wire [7:0] \$196 ;
+  wire [8:0] \$180 ;
+  wire \$181 ;
+  wire [7:0] \$182 ;
+  wire [8:0] \$183 ;
+  wire \$184 ;
+  wire [7:0] \$185 ;
+  wire [8:0] \$186 ;
+  wire \$187 ;
+  wire [7:0] \$188 ;
+  wire [8:0] \$189 ;
+  wire [7:0] \$19 ;
+  wire \$190 ;
+  wire [7:0] \$191 ;
+  wire [8:0] \$192 ;
+  wire \$193 ;
+  wire [7:0] \$194 ;
+  wire [8:0] \$195 ;
+  wire \$196 ;
   wire [7:0] \$197 ;
   wire [8:0] \$198 ;
   wire \$199 ;
-  wire \$2 ;
-  wire \$20 ;
+  wire [8:0] \$2 ;
+  wire [8:0] \$20 ;
   wire [7:0] \$200 ;
-  wire [8:0] \$201 ;
+  wire \$201 ;
   wire \$202 ;
-  wire [7:0] \$203 ;
-  wire [8:0] \$204 ;
+  wire \$203 ;
+  wire \$204 ;
   wire \$205 ;
-  wire [7:0] \$206 ;
-  wire [8:0] \$207 ;
+  wire \$206 ;
+  wire \$207 ;
   wire \$208 ;
-  wire [7:0] \$209 ;
+  wire \$209 ;
   wire \$21 ;
-  wire [8:0] \$210 ;
+  wire \$210 ;
   wire \$211 ;
-  wire [7:0] \$212 ;
-  wire [8:0] \$213 ;
+  wire \$212 ;
+  wire \$213 ;
   wire \$214 ;
-  wire [7:0] \$215 ;
-  wire [8:0] \$216 ;
+  wire \$215 ;
+  wire \$216 ;
   wire \$217 ;
-  wire [7:0] \$218 ;
-  wire [8:0] \$219 ;
-  wire \$22 ;
+  wire \$218 ;
+  wire \$219 ;
+  wire [7:0] \$22 ;
   wire \$220 ;
-  wire [7:0] \$221 ;
-  wire [7:0] \$222 ;
-  wire [8:0] \$223 ;
+  wire \$221 ;
+  wire \$222 ;
+  wire \$223 ;
   wire \$224 ;
-  wire [7:0] \$225 ;
-  wire [8:0] \$226 ;
+  wire \$225 ;
+  wire \$226 ;
   wire \$227 ;
-  wire [7:0] \$228 ;
-  wire [8:0] \$229 ;
-  wire \$23 ;
+  wire \$228 ;
+  wire \$229 ;
+  wire [8:0] \$23 ;
   wire \$230 ;
-  wire [7:0] \$231 ;
-  wire [8:0] \$232 ;
+  wire \$231 ;
+  wire \$232 ;
   wire \$233 ;
-  wire [7:0] \$234 ;
-  wire [8:0] \$235 ;
+  wire \$234 ;
+  wire \$235 ;
   wire \$236 ;
-  wire [7:0] \$237 ;
-  wire [8:0] \$238 ;
+  wire \$237 ;
+  wire \$238 ;
   wire \$239 ;
   wire \$24 ;
-  wire [7:0] \$240 ;
-  wire [8:0] \$241 ;
+  wire \$240 ;
+  wire \$241 ;
   wire \$242 ;
-  wire [7:0] \$243 ;
-  wire [8:0] \$244 ;
+  wire \$243 ;
+  wire \$244 ;
   wire \$245 ;
-  wire [7:0] \$246 ;
-  wire [7:0] \$247 ;
-  wire [8:0] \$248 ;
+  wire \$246 ;
+  wire \$247 ;
+  wire \$248 ;
   wire \$249 ;
-  wire \$25 ;
-  wire [7:0] \$250 ;
-  wire [8:0] \$251 ;
+  wire [7:0] \$25 ;
+  wire \$250 ;
+  wire \$251 ;
   wire \$252 ;
-  wire [7:0] \$253 ;
-  wire [8:0] \$254 ;
+  wire \$253 ;
+  wire \$254 ;
   wire \$255 ;
-  wire [7:0] \$256 ;
-  wire [8:0] \$257 ;
+  wire \$256 ;
+  wire \$257 ;
   wire \$258 ;
-  wire [7:0] \$259 ;
-  wire \$26 ;
-  wire [8:0] \$260 ;
+  wire \$259 ;
+  wire [7:0] \$26 ;
+  wire \$260 ;
   wire \$261 ;
-  wire [7:0] \$262 ;
-  wire [8:0] \$263 ;
+  wire \$262 ;
+  wire \$263 ;
   wire \$264 ;
-  wire [7:0] \$265 ;
-  wire [8:0] \$266 ;
-  wire \$267 ;
-  wire [7:0] \$268 ;
-  wire [8:0] \$269 ;
-  wire \$27 ;
+  wire \$265 ;
+  wire \$266 ;
+  wire [16:0] \$267 ;
+  wire [16:0] \$268 ;
+  wire [16:0] \$269 ;
+  wire [8:0] \$27 ;
   wire \$270 ;
-  wire [7:0] \$271 ;
+  wire \$271 ;
   wire \$272 ;
   wire \$273 ;
   wire \$274 ;
@@ -33859,7 +33945,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$287 ;
   wire \$288 ;
   wire \$289 ;
-  wire \$29 ;
+  wire [7:0] \$29 ;
   wire \$290 ;
   wire \$291 ;
   wire \$292 ;
@@ -33871,7 +33957,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$298 ;
   wire \$299 ;
   wire \$3 ;
-  wire \$30 ;
+  wire [8:0] \$30 ;
   wire \$300 ;
   wire \$301 ;
   wire \$302 ;
@@ -33893,7 +33979,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$317 ;
   wire \$318 ;
   wire \$319 ;
-  wire \$32 ;
+  wire [7:0] \$32 ;
   wire \$320 ;
   wire \$321 ;
   wire \$322 ;
@@ -33904,7 +33990,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$327 ;
   wire \$328 ;
   wire [16:0] \$329 ;
-  wire \$33 ;
+  wire [8:0] \$33 ;
   wire [16:0] \$330 ;
   wire [16:0] \$331 ;
   wire \$332 ;
@@ -33926,7 +34012,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$347 ;
   wire \$348 ;
   reg \$349 ;
-  wire \$35 ;
+  wire [7:0] \$35 ;
   reg [1:0] \$350 ;
   reg \$351 ;
   reg [2:0] \$352 ;
@@ -33934,73 +34020,73 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   reg [3:0] \$354 ;
   reg [15:0] \$355 ;
   reg \$356 ;
-  wire \$36 ;
+  wire [8:0] \$36 ;
   wire \$37 ;
-  wire \$38 ;
-  wire \$39 ;
-  wire \$4 ;
+  wire [7:0] \$38 ;
+  wire [8:0] \$39 ;
+  wire [7:0] \$4 ;
   wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
+  wire [7:0] \$41 ;
+  wire [8:0] \$42 ;
   wire \$43 ;
-  wire \$44 ;
-  wire \$45 ;
+  wire [7:0] \$44 ;
+  wire [8:0] \$45 ;
   wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
+  wire [7:0] \$47 ;
+  wire [8:0] \$48 ;
   wire \$49 ;
-  wire \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
+  wire [8:0] \$5 ;
+  wire [7:0] \$50 ;
+  wire [7:0] \$51 ;
+  wire [8:0] \$52 ;
   wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
+  wire [7:0] \$54 ;
+  wire [8:0] \$55 ;
   wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
+  wire [7:0] \$57 ;
+  wire [8:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire \$61 ;
+  wire [7:0] \$60 ;
+  wire [8:0] \$61 ;
   wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
+  wire [7:0] \$63 ;
+  wire [8:0] \$64 ;
   wire \$65 ;
-  wire \$66 ;
-  wire [16:0] \$67 ;
-  wire [16:0] \$68 ;
-  wire [16:0] \$69 ;
-  wire \$7 ;
-  wire \$70 ;
+  wire [7:0] \$66 ;
+  wire [8:0] \$67 ;
+  wire \$68 ;
+  wire [7:0] \$69 ;
+  wire [7:0] \$7 ;
+  wire [8:0] \$70 ;
   wire \$71 ;
   wire [7:0] \$72 ;
   wire [8:0] \$73 ;
   wire \$74 ;
   wire [7:0] \$75 ;
-  wire [8:0] \$76 ;
-  wire \$77 ;
-  wire [7:0] \$78 ;
-  wire [8:0] \$79 ;
-  wire \$8 ;
-  wire \$80 ;
-  wire [7:0] \$81 ;
-  wire [8:0] \$82 ;
-  wire \$83 ;
-  wire [7:0] \$84 ;
-  wire [8:0] \$85 ;
-  wire \$86 ;
-  wire [7:0] \$87 ;
-  wire [8:0] \$88 ;
-  wire \$89 ;
+  wire [7:0] \$76 ;
+  wire [8:0] \$77 ;
+  wire \$78 ;
+  wire [7:0] \$79 ;
+  wire [8:0] \$8 ;
+  wire [8:0] \$80 ;
+  wire \$81 ;
+  wire [7:0] \$82 ;
+  wire [8:0] \$83 ;
+  wire \$84 ;
+  wire [7:0] \$85 ;
+  wire [8:0] \$86 ;
+  wire \$87 ;
+  wire [7:0] \$88 ;
+  wire [8:0] \$89 ;
   wire \$9 ;
-  wire [7:0] \$90 ;
-  wire [8:0] \$91 ;
-  wire \$92 ;
-  wire [7:0] \$93 ;
-  wire [8:0] \$94 ;
-  wire \$95 ;
-  wire [7:0] \$96 ;
+  wire \$90 ;
+  wire [7:0] \$91 ;
+  wire [8:0] \$92 ;
+  wire \$93 ;
+  wire [7:0] \$94 ;
+  wire [8:0] \$95 ;
+  wire \$96 ;
   wire [7:0] \$97 ;
   wire [8:0] \$98 ;
   wire \$99 ;
@@ -34008,8 +34094,8 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire clk;
   wire [5:0] dat_rd__addr;
   wire [63:0] dat_rd__data;
-  reg [5:0] dat_wr__addr;
-  reg [63:0] dat_wr__data;
+  wire [5:0] dat_wr__addr;
+  wire [63:0] dat_wr__data;
   reg dat_wr__en;
   wire [1:0] dead;
   reg filling = 1'h0;
@@ -34037,8 +34123,9 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire [2:0] \hdr_rd__data.status ;
   wire [7:0] \hdr_rd__data.tag ;
   wire [63:0] \hdr_rd__data.vaddr ;
-  reg [2:0] hdr_wr__addr;
-  reg [110:0] hdr_wr__data;
+  input [2:0] hdr_wr__addr;
+  wire [2:0] hdr_wr__addr;
+  wire [110:0] hdr_wr__data;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -34100,7 +34187,6 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire room;
   input rst;
   wire rst;
-  input [2:0] slot;
   wire [2:0] slot;
   reg [3:0] st_beat = 4'h0;
   reg [3:0] st_beats = 4'h0;
@@ -34223,7 +34309,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   end
   always @(posedge clk) begin
     if (dat_wr__en)
-      dat_mem[dat_wr__addr] <= dat_wr__data;
+      dat_mem[{ st_slot, st_beat[2:0] }] <= { \$200 , \$175 , \$150 , \$125 , \$100 , \$75 , \$50 , \$25  };
   end
   reg [5:0] _0_;
   always @(posedge clk) begin
@@ -34246,275 +34332,275 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
       hdr_mem[hdr_wr__addr] <= hdr_wr__data;
   end
   assign read__hdr = hdr_mem[hdr_rd__addr];
-  assign \$1  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$2  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$3  = \$1  & \$2 ;
-  assign \$4  = ~ \$3 ;
-  assign \$5  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$6  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$7  = \$5  | \$6 ;
-  assign \$8  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$9  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$10  = \$8  | \$9 ;
-  assign \$11  = ! tx__hdr__payload[6:4];
-  assign \$12  = \$10  & \$11 ;
-  assign \$13  = \$7  | \$12 ;
-  assign \$14  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$15  = \$13  & \$14 ;
-  assign \$16  = \$4  | \$15 ;
-  assign \$17  = 1'h0 >> tx__hdr__payload[15];
-  assign \$18  = \$16  | \$17 ;
-  assign \$19  = read__peer == tx__hdr__payload[15];
-  assign \$20  = read__busy & \$19 ;
-  assign \$21  = hdr_rd__addr == slot;
-  assign \$22  = \$20  & \$21 ;
-  assign \$23  = ~ \$22 ;
-  assign \$24  = room & \$23 ;
-  assign \$25  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$26  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$27  = \$25  & \$26 ;
-  assign \$28  = ~ \$27 ;
-  assign \$29  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$30  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$31  = \$29  | \$30 ;
-  assign \$32  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$33  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$34  = \$32  | \$33 ;
-  assign \$35  = ! tx__hdr__payload[6:4];
-  assign \$36  = \$34  & \$35 ;
-  assign \$37  = \$31  | \$36 ;
-  assign \$38  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = \$28  | \$39 ;
-  assign \$41  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$42  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$43  = \$41  & \$42 ;
-  assign \$44  = ~ \$43 ;
-  assign \$45  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$46  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$47  = \$45  | \$46 ;
-  assign \$48  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$49  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$50  = \$48  | \$49 ;
-  assign \$51  = ! tx__hdr__payload[6:4];
-  assign \$52  = \$50  & \$51 ;
-  assign \$53  = \$47  | \$52 ;
-  assign \$54  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$55  = \$53  & \$54 ;
-  assign \$56  = \$44  | \$55 ;
-  assign \$57  = ~ \$56 ;
-  assign \$58  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$59  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$60  = \$58  | \$59 ;
-  assign \$61  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$62  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$63  = \$61  | \$62 ;
-  assign \$64  = ! tx__hdr__payload[6:4];
-  assign \$65  = \$63  & \$64 ;
-  assign \$66  = \$60  | \$65 ;
-  assign \$67  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$69  = \$66  ? \$68  : 17'h00000;
-  assign \$70  = ! \$69 ;
+  assign \$1  = st_beat * 4'h8;
+  assign \$2  = \$1  + 1'h0;
+  assign \$3  = \$2  < st_length;
+  assign \$4  = st_beat * 4'h8;
+  assign \$5  = \$4  + 1'h1;
+  assign \$6  = \$5  < st_length;
+  assign \$7  = st_beat * 4'h8;
+  assign \$8  = \$7  + 2'h2;
+  assign \$9  = \$8  < st_length;
+  assign \$10  = st_beat * 4'h8;
+  assign \$11  = \$10  + 2'h3;
+  assign \$12  = \$11  < st_length;
+  assign \$13  = st_beat * 4'h8;
+  assign \$14  = \$13  + 3'h4;
+  assign \$15  = \$14  < st_length;
+  assign \$16  = st_beat * 4'h8;
+  assign \$17  = \$16  + 3'h5;
+  assign \$18  = \$17  < st_length;
+  assign \$19  = st_beat * 4'h8;
+  assign \$20  = \$19  + 3'h6;
+  assign \$21  = \$20  < st_length;
+  assign \$22  = st_beat * 4'h8;
+  assign \$23  = \$22  + 3'h7;
+  assign \$24  = \$23  < st_length;
+  assign \$25  = \$3  ? tx__data__payload[7:0] : 8'h00;
+  assign \$26  = st_beat * 4'h8;
+  assign \$27  = \$26  + 1'h0;
+  assign \$28  = \$27  < st_length;
+  assign \$29  = st_beat * 4'h8;
+  assign \$30  = \$29  + 1'h1;
+  assign \$31  = \$30  < st_length;
+  assign \$32  = st_beat * 4'h8;
+  assign \$33  = \$32  + 2'h2;
+  assign \$34  = \$33  < st_length;
+  assign \$35  = st_beat * 4'h8;
+  assign \$36  = \$35  + 2'h3;
+  assign \$37  = \$36  < st_length;
+  assign \$38  = st_beat * 4'h8;
+  assign \$39  = \$38  + 3'h4;
+  assign \$40  = \$39  < st_length;
+  assign \$41  = st_beat * 4'h8;
+  assign \$42  = \$41  + 3'h5;
+  assign \$43  = \$42  < st_length;
+  assign \$44  = st_beat * 4'h8;
+  assign \$45  = \$44  + 3'h6;
+  assign \$46  = \$45  < st_length;
+  assign \$47  = st_beat * 4'h8;
+  assign \$48  = \$47  + 3'h7;
+  assign \$49  = \$48  < st_length;
+  assign \$50  = \$31  ? tx__data__payload[15:8] : 8'h00;
+  assign \$51  = st_beat * 4'h8;
+  assign \$52  = \$51  + 1'h0;
+  assign \$53  = \$52  < st_length;
+  assign \$54  = st_beat * 4'h8;
+  assign \$55  = \$54  + 1'h1;
+  assign \$56  = \$55  < st_length;
+  assign \$57  = st_beat * 4'h8;
+  assign \$58  = \$57  + 2'h2;
+  assign \$59  = \$58  < st_length;
+  assign \$60  = st_beat * 4'h8;
+  assign \$61  = \$60  + 2'h3;
+  assign \$62  = \$61  < st_length;
+  assign \$63  = st_beat * 4'h8;
+  assign \$64  = \$63  + 3'h4;
+  assign \$65  = \$64  < st_length;
+  assign \$66  = st_beat * 4'h8;
+  assign \$67  = \$66  + 3'h5;
+  assign \$68  = \$67  < st_length;
+  assign \$69  = st_beat * 4'h8;
+  assign \$70  = \$69  + 3'h6;
+  assign \$71  = \$70  < st_length;
   assign \$72  = st_beat * 4'h8;
-  assign \$73  = \$72  + 1'h0;
+  assign \$73  = \$72  + 3'h7;
   assign \$74  = \$73  < st_length;
-  assign \$75  = st_beat * 4'h8;
-  assign \$76  = \$75  + 1'h1;
-  assign \$77  = \$76  < st_length;
-  assign \$78  = st_beat * 4'h8;
-  assign \$79  = \$78  + 2'h2;
-  assign \$80  = \$79  < st_length;
-  assign \$81  = st_beat * 4'h8;
-  assign \$82  = \$81  + 2'h3;
-  assign \$83  = \$82  < st_length;
-  assign \$84  = st_beat * 4'h8;
-  assign \$85  = \$84  + 3'h4;
-  assign \$86  = \$85  < st_length;
-  assign \$87  = st_beat * 4'h8;
-  assign \$88  = \$87  + 3'h5;
-  assign \$89  = \$88  < st_length;
-  assign \$90  = st_beat * 4'h8;
-  assign \$91  = \$90  + 3'h6;
-  assign \$92  = \$91  < st_length;
-  assign \$93  = st_beat * 4'h8;
-  assign \$94  = \$93  + 3'h7;
-  assign \$95  = \$94  < st_length;
-  assign \$96  = \$74  ? tx__data__payload[7:0] : 8'h00;
+  assign \$75  = \$59  ? tx__data__payload[23:16] : 8'h00;
+  assign \$76  = st_beat * 4'h8;
+  assign \$77  = \$76  + 1'h0;
+  assign \$78  = \$77  < st_length;
+  assign \$79  = st_beat * 4'h8;
+  assign \$80  = \$79  + 1'h1;
+  assign \$81  = \$80  < st_length;
+  assign \$82  = st_beat * 4'h8;
+  assign \$83  = \$82  + 2'h2;
+  assign \$84  = \$83  < st_length;
+  assign \$85  = st_beat * 4'h8;
+  assign \$86  = \$85  + 2'h3;
+  assign \$87  = \$86  < st_length;
+  assign \$88  = st_beat * 4'h8;
+  assign \$89  = \$88  + 3'h4;
+  assign \$90  = \$89  < st_length;
+  assign \$91  = st_beat * 4'h8;
+  assign \$92  = \$91  + 3'h5;
+  assign \$93  = \$92  < st_length;
+  assign \$94  = st_beat * 4'h8;
+  assign \$95  = \$94  + 3'h6;
+  assign \$96  = \$95  < st_length;
   assign \$97  = st_beat * 4'h8;
-  assign \$98  = \$97  + 1'h0;
+  assign \$98  = \$97  + 3'h7;
   assign \$99  = \$98  < st_length;
-  assign \$100  = st_beat * 4'h8;
-  assign \$101  = \$100  + 1'h1;
-  assign \$102  = \$101  < st_length;
-  assign \$103  = st_beat * 4'h8;
-  assign \$104  = \$103  + 2'h2;
-  assign \$105  = \$104  < st_length;
-  assign \$106  = st_beat * 4'h8;
-  assign \$107  = \$106  + 2'h3;
-  assign \$108  = \$107  < st_length;
-  assign \$109  = st_beat * 4'h8;
-  assign \$110  = \$109  + 3'h4;
-  assign \$111  = \$110  < st_length;
-  assign \$112  = st_beat * 4'h8;
-  assign \$113  = \$112  + 3'h5;
-  assign \$114  = \$113  < st_length;
-  assign \$115  = st_beat * 4'h8;
-  assign \$116  = \$115  + 3'h6;
-  assign \$117  = \$116  < st_length;
-  assign \$118  = st_beat * 4'h8;
-  assign \$119  = \$118  + 3'h7;
-  assign \$120  = \$119  < st_length;
-  assign \$121  = \$102  ? tx__data__payload[15:8] : 8'h00;
+  assign \$100  = \$87  ? tx__data__payload[31:24] : 8'h00;
+  assign \$101  = st_beat * 4'h8;
+  assign \$102  = \$101  + 1'h0;
+  assign \$103  = \$102  < st_length;
+  assign \$104  = st_beat * 4'h8;
+  assign \$105  = \$104  + 1'h1;
+  assign \$106  = \$105  < st_length;
+  assign \$107  = st_beat * 4'h8;
+  assign \$108  = \$107  + 2'h2;
+  assign \$109  = \$108  < st_length;
+  assign \$110  = st_beat * 4'h8;
+  assign \$111  = \$110  + 2'h3;
+  assign \$112  = \$111  < st_length;
+  assign \$113  = st_beat * 4'h8;
+  assign \$114  = \$113  + 3'h4;
+  assign \$115  = \$114  < st_length;
+  assign \$116  = st_beat * 4'h8;
+  assign \$117  = \$116  + 3'h5;
+  assign \$118  = \$117  < st_length;
+  assign \$119  = st_beat * 4'h8;
+  assign \$120  = \$119  + 3'h6;
+  assign \$121  = \$120  < st_length;
   assign \$122  = st_beat * 4'h8;
-  assign \$123  = \$122  + 1'h0;
+  assign \$123  = \$122  + 3'h7;
   assign \$124  = \$123  < st_length;
-  assign \$125  = st_beat * 4'h8;
-  assign \$126  = \$125  + 1'h1;
-  assign \$127  = \$126  < st_length;
-  assign \$128  = st_beat * 4'h8;
-  assign \$129  = \$128  + 2'h2;
-  assign \$130  = \$129  < st_length;
-  assign \$131  = st_beat * 4'h8;
-  assign \$132  = \$131  + 2'h3;
-  assign \$133  = \$132  < st_length;
-  assign \$134  = st_beat * 4'h8;
-  assign \$135  = \$134  + 3'h4;
-  assign \$136  = \$135  < st_length;
-  assign \$137  = st_beat * 4'h8;
-  assign \$138  = \$137  + 3'h5;
-  assign \$139  = \$138  < st_length;
-  assign \$140  = st_beat * 4'h8;
-  assign \$141  = \$140  + 3'h6;
-  assign \$142  = \$141  < st_length;
-  assign \$143  = st_beat * 4'h8;
-  assign \$144  = \$143  + 3'h7;
-  assign \$145  = \$144  < st_length;
-  assign \$146  = \$130  ? tx__data__payload[23:16] : 8'h00;
+  assign \$125  = \$115  ? tx__data__payload[39:32] : 8'h00;
+  assign \$126  = st_beat * 4'h8;
+  assign \$127  = \$126  + 1'h0;
+  assign \$128  = \$127  < st_length;
+  assign \$129  = st_beat * 4'h8;
+  assign \$130  = \$129  + 1'h1;
+  assign \$131  = \$130  < st_length;
+  assign \$132  = st_beat * 4'h8;
+  assign \$133  = \$132  + 2'h2;
+  assign \$134  = \$133  < st_length;
+  assign \$135  = st_beat * 4'h8;
+  assign \$136  = \$135  + 2'h3;
+  assign \$137  = \$136  < st_length;
+  assign \$138  = st_beat * 4'h8;
+  assign \$139  = \$138  + 3'h4;
+  assign \$140  = \$139  < st_length;
+  assign \$141  = st_beat * 4'h8;
+  assign \$142  = \$141  + 3'h5;
+  assign \$143  = \$142  < st_length;
+  assign \$144  = st_beat * 4'h8;
+  assign \$145  = \$144  + 3'h6;
+  assign \$146  = \$145  < st_length;
   assign \$147  = st_beat * 4'h8;
-  assign \$148  = \$147  + 1'h0;
+  assign \$148  = \$147  + 3'h7;
   assign \$149  = \$148  < st_length;
-  assign \$150  = st_beat * 4'h8;
-  assign \$151  = \$150  + 1'h1;
-  assign \$152  = \$151  < st_length;
-  assign \$153  = st_beat * 4'h8;
-  assign \$154  = \$153  + 2'h2;
-  assign \$155  = \$154  < st_length;
-  assign \$156  = st_beat * 4'h8;
-  assign \$157  = \$156  + 2'h3;
-  assign \$158  = \$157  < st_length;
-  assign \$159  = st_beat * 4'h8;
-  assign \$160  = \$159  + 3'h4;
-  assign \$161  = \$160  < st_length;
-  assign \$162  = st_beat * 4'h8;
-  assign \$163  = \$162  + 3'h5;
-  assign \$164  = \$163  < st_length;
-  assign \$165  = st_beat * 4'h8;
-  assign \$166  = \$165  + 3'h6;
-  assign \$167  = \$166  < st_length;
-  assign \$168  = st_beat * 4'h8;
-  assign \$169  = \$168  + 3'h7;
-  assign \$170  = \$169  < st_length;
-  assign \$171  = \$158  ? tx__data__payload[31:24] : 8'h00;
+  assign \$150  = \$143  ? tx__data__payload[47:40] : 8'h00;
+  assign \$151  = st_beat * 4'h8;
+  assign \$152  = \$151  + 1'h0;
+  assign \$153  = \$152  < st_length;
+  assign \$154  = st_beat * 4'h8;
+  assign \$155  = \$154  + 1'h1;
+  assign \$156  = \$155  < st_length;
+  assign \$157  = st_beat * 4'h8;
+  assign \$158  = \$157  + 2'h2;
+  assign \$159  = \$158  < st_length;
+  assign \$160  = st_beat * 4'h8;
+  assign \$161  = \$160  + 2'h3;
+  assign \$162  = \$161  < st_length;
+  assign \$163  = st_beat * 4'h8;
+  assign \$164  = \$163  + 3'h4;
+  assign \$165  = \$164  < st_length;
+  assign \$166  = st_beat * 4'h8;
+  assign \$167  = \$166  + 3'h5;
+  assign \$168  = \$167  < st_length;
+  assign \$169  = st_beat * 4'h8;
+  assign \$170  = \$169  + 3'h6;
+  assign \$171  = \$170  < st_length;
   assign \$172  = st_beat * 4'h8;
-  assign \$173  = \$172  + 1'h0;
+  assign \$173  = \$172  + 3'h7;
   assign \$174  = \$173  < st_length;
-  assign \$175  = st_beat * 4'h8;
-  assign \$176  = \$175  + 1'h1;
-  assign \$177  = \$176  < st_length;
-  assign \$178  = st_beat * 4'h8;
-  assign \$179  = \$178  + 2'h2;
-  assign \$180  = \$179  < st_length;
-  assign \$181  = st_beat * 4'h8;
-  assign \$182  = \$181  + 2'h3;
-  assign \$183  = \$182  < st_length;
-  assign \$184  = st_beat * 4'h8;
-  assign \$185  = \$184  + 3'h4;
-  assign \$186  = \$185  < st_length;
-  assign \$187  = st_beat * 4'h8;
-  assign \$188  = \$187  + 3'h5;
-  assign \$189  = \$188  < st_length;
-  assign \$190  = st_beat * 4'h8;
-  assign \$191  = \$190  + 3'h6;
-  assign \$192  = \$191  < st_length;
-  assign \$193  = st_beat * 4'h8;
-  assign \$194  = \$193  + 3'h7;
-  assign \$195  = \$194  < st_length;
-  assign \$196  = \$186  ? tx__data__payload[39:32] : 8'h00;
+  assign \$175  = \$171  ? tx__data__payload[55:48] : 8'h00;
+  assign \$176  = st_beat * 4'h8;
+  assign \$177  = \$176  + 1'h0;
+  assign \$178  = \$177  < st_length;
+  assign \$179  = st_beat * 4'h8;
+  assign \$180  = \$179  + 1'h1;
+  assign \$181  = \$180  < st_length;
+  assign \$182  = st_beat * 4'h8;
+  assign \$183  = \$182  + 2'h2;
+  assign \$184  = \$183  < st_length;
+  assign \$185  = st_beat * 4'h8;
+  assign \$186  = \$185  + 2'h3;
+  assign \$187  = \$186  < st_length;
+  assign \$188  = st_beat * 4'h8;
+  assign \$189  = \$188  + 3'h4;
+  assign \$190  = \$189  < st_length;
+  assign \$191  = st_beat * 4'h8;
+  assign \$192  = \$191  + 3'h5;
+  assign \$193  = \$192  < st_length;
+  assign \$194  = st_beat * 4'h8;
+  assign \$195  = \$194  + 3'h6;
+  assign \$196  = \$195  < st_length;
   assign \$197  = st_beat * 4'h8;
-  assign \$198  = \$197  + 1'h0;
+  assign \$198  = \$197  + 3'h7;
   assign \$199  = \$198  < st_length;
-  assign \$200  = st_beat * 4'h8;
-  assign \$201  = \$200  + 1'h1;
-  assign \$202  = \$201  < st_length;
-  assign \$203  = st_beat * 4'h8;
-  assign \$204  = \$203  + 2'h2;
-  assign \$205  = \$204  < st_length;
-  assign \$206  = st_beat * 4'h8;
-  assign \$207  = \$206  + 2'h3;
-  assign \$208  = \$207  < st_length;
-  assign \$209  = st_beat * 4'h8;
-  assign \$210  = \$209  + 3'h4;
-  assign \$211  = \$210  < st_length;
-  assign \$212  = st_beat * 4'h8;
-  assign \$213  = \$212  + 3'h5;
-  assign \$214  = \$213  < st_length;
-  assign \$215  = st_beat * 4'h8;
-  assign \$216  = \$215  + 3'h6;
-  assign \$217  = \$216  < st_length;
-  assign \$218  = st_beat * 4'h8;
-  assign \$219  = \$218  + 3'h7;
-  assign \$220  = \$219  < st_length;
-  assign \$221  = \$214  ? tx__data__payload[47:40] : 8'h00;
-  assign \$222  = st_beat * 4'h8;
-  assign \$223  = \$222  + 1'h0;
-  assign \$224  = \$223  < st_length;
-  assign \$225  = st_beat * 4'h8;
-  assign \$226  = \$225  + 1'h1;
-  assign \$227  = \$226  < st_length;
-  assign \$228  = st_beat * 4'h8;
-  assign \$229  = \$228  + 2'h2;
-  assign \$230  = \$229  < st_length;
-  assign \$231  = st_beat * 4'h8;
-  assign \$232  = \$231  + 2'h3;
-  assign \$233  = \$232  < st_length;
-  assign \$234  = st_beat * 4'h8;
-  assign \$235  = \$234  + 3'h4;
-  assign \$236  = \$235  < st_length;
-  assign \$237  = st_beat * 4'h8;
-  assign \$238  = \$237  + 3'h5;
-  assign \$239  = \$238  < st_length;
-  assign \$240  = st_beat * 4'h8;
-  assign \$241  = \$240  + 3'h6;
-  assign \$242  = \$241  < st_length;
-  assign \$243  = st_beat * 4'h8;
-  assign \$244  = \$243  + 3'h7;
-  assign \$245  = \$244  < st_length;
-  assign \$246  = \$242  ? tx__data__payload[55:48] : 8'h00;
-  assign \$247  = st_beat * 4'h8;
-  assign \$248  = \$247  + 1'h0;
-  assign \$249  = \$248  < st_length;
-  assign \$250  = st_beat * 4'h8;
-  assign \$251  = \$250  + 1'h1;
-  assign \$252  = \$251  < st_length;
-  assign \$253  = st_beat * 4'h8;
-  assign \$254  = \$253  + 2'h2;
-  assign \$255  = \$254  < st_length;
-  assign \$256  = st_beat * 4'h8;
-  assign \$257  = \$256  + 2'h3;
-  assign \$258  = \$257  < st_length;
-  assign \$259  = st_beat * 4'h8;
-  assign \$260  = \$259  + 3'h4;
-  assign \$261  = \$260  < st_length;
-  assign \$262  = st_beat * 4'h8;
-  assign \$263  = \$262  + 3'h5;
-  assign \$264  = \$263  < st_length;
-  assign \$265  = st_beat * 4'h8;
-  assign \$266  = \$265  + 3'h6;
-  assign \$267  = \$266  < st_length;
-  assign \$268  = st_beat * 4'h8;
-  assign \$269  = \$268  + 3'h7;
-  assign \$270  = \$269  < st_length;
-  assign \$271  = \$270  ? tx__data__payload[63:56] : 8'h00;
+  assign \$200  = \$199  ? tx__data__payload[63:56] : 8'h00;
+  assign \$201  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$202  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$203  = \$201  & \$202 ;
+  assign \$204  = ~ \$203 ;
+  assign \$205  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$206  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$207  = \$205  | \$206 ;
+  assign \$208  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$209  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$210  = \$208  | \$209 ;
+  assign \$211  = ! tx__hdr__payload[6:4];
+  assign \$212  = \$210  & \$211 ;
+  assign \$213  = \$207  | \$212 ;
+  assign \$214  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$215  = \$213  & \$214 ;
+  assign \$216  = \$204  | \$215 ;
+  assign \$217  = 1'h0 >> tx__hdr__payload[15];
+  assign \$218  = \$216  | \$217 ;
+  assign \$219  = read__peer == tx__hdr__payload[15];
+  assign \$220  = read__busy & \$219 ;
+  assign \$221  = hdr_rd__addr == hdr_wr__addr;
+  assign \$222  = \$220  & \$221 ;
+  assign \$223  = ~ \$222 ;
+  assign \$224  = room & \$223 ;
+  assign \$225  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$226  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$227  = \$225  & \$226 ;
+  assign \$228  = ~ \$227 ;
+  assign \$229  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$230  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$231  = \$229  | \$230 ;
+  assign \$232  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$233  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$234  = \$232  | \$233 ;
+  assign \$235  = ! tx__hdr__payload[6:4];
+  assign \$236  = \$234  & \$235 ;
+  assign \$237  = \$231  | \$236 ;
+  assign \$238  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$239  = \$237  & \$238 ;
+  assign \$240  = \$228  | \$239 ;
+  assign \$241  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$242  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$243  = \$241  & \$242 ;
+  assign \$244  = ~ \$243 ;
+  assign \$245  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$246  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$247  = \$245  | \$246 ;
+  assign \$248  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$249  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$250  = \$248  | \$249 ;
+  assign \$251  = ! tx__hdr__payload[6:4];
+  assign \$252  = \$250  & \$251 ;
+  assign \$253  = \$247  | \$252 ;
+  assign \$254  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$255  = \$253  & \$254 ;
+  assign \$256  = \$244  | \$255 ;
+  assign \$257  = ~ \$256 ;
+  assign \$258  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$259  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$260  = \$258  | \$259 ;
+  assign \$261  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$262  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$263  = \$261  | \$262 ;
+  assign \$264  = ! tx__hdr__payload[6:4];
+  assign \$265  = \$263  & \$264 ;
+  assign \$266  = \$260  | \$265 ;
+  assign \$267  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$269  = \$266  ? \$268  : 17'h00000;
+  assign \$270  = ! \$269 ;
   assign \$272  = ! store_state;
   assign \$273  = store_state == 1'h1;
   assign \$274  = store_state == 2'h2;
@@ -34548,7 +34634,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \$302  = \$300  | \$301 ;
   assign \$303  = read__peer == tx__hdr__payload[15];
   assign \$304  = read__busy & \$303 ;
-  assign \$305  = hdr_rd__addr == slot;
+  assign \$305  = hdr_rd__addr == hdr_wr__addr;
   assign \$306  = \$304  & \$305 ;
   assign \$307  = ~ \$306 ;
   assign \$308  = room & \$307 ;
@@ -34611,9 +34697,9 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
+          if (\$218 ) begin
             tx__hdr__ready = 1'h1;
-          end else if (\$24 ) begin
+          end else if (\$224 ) begin
             tx__hdr__ready = 1'h1;
           end
     endcase
@@ -34623,9 +34709,9 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
+          if (\$218 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = \$40 ;
+              tx_dropped = \$240 ;
             end
           end
     endcase
@@ -34635,22 +34721,9 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     tx_dead_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
+          if (\$218 ) begin
             if (tx__hdr__valid) begin
-              tx_dead_dropped = \$57 ;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    hdr_wr__addr = 3'h0;
-    casez (store_state)
-      2'h0:
-          if (\$18 ) begin
-          end else if (\$24 ) begin
-            if (tx__hdr__valid) begin
-              hdr_wr__addr = slot;
+              tx_dead_dropped = \$257 ;
             end
           end
     endcase
@@ -34660,28 +34733,10 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
-          end else if (\$24 ) begin
+          if (\$218 ) begin
+          end else if (\$224 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__en = 1'h1;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    hdr_wr__data = 111'h0000000000000000000000000000;
-    casez (store_state)
-      2'h0:
-          if (\$18 ) begin
-          end else if (\$24 ) begin
-            if (tx__hdr__valid) begin
-              hdr_wr__data[3:0] = tx__hdr__payload[3:0];
-              hdr_wr__data[6:4] = tx__hdr__payload[6:4];
-              hdr_wr__data[14:7] = tx__hdr__payload[30:23];
-              hdr_wr__data[30:15] = tx__hdr__payload[46:31];
-              hdr_wr__data[94:31] = tx__hdr__payload[110:47];
-              hdr_wr__data[110:95] = tx__hdr__payload[126:111];
             end
           end
     endcase
@@ -34691,8 +34746,8 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
-          end else if (\$24 ) begin
+          if (\$218 ) begin
+          end else if (\$224 ) begin
             if (tx__hdr__valid) begin
               tx_msgs = 1'h1;
             end
@@ -34704,10 +34759,10 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     stored = 2'h0;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
-          end else if (\$24 ) begin
+          if (\$218 ) begin
+          end else if (\$224 ) begin
             if (tx__hdr__valid) begin
-              if (\$71 ) begin
+              if (\$271 ) begin
                 (* full_case = 32'd1 *)
                 casez (tx__hdr__payload[15])
                   1'h0:
@@ -34730,30 +34785,6 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
           tx__data__ready = 1'h1;
       2'h1:
           tx__data__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    dat_wr__addr = 6'h00;
-    casez (store_state)
-      2'h0:
-          /* empty */;
-      2'h2:
-          if (tx__data__valid) begin
-            dat_wr__addr = { st_slot, st_beat[2:0] };
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    dat_wr__data = 64'h0000000000000000;
-    casez (store_state)
-      2'h0:
-          /* empty */;
-      2'h2:
-          if (tx__data__valid) begin
-            dat_wr__data = { \$271 , \$246 , \$221 , \$196 , \$171 , \$146 , \$121 , \$96  };
-          end
     endcase
   end
   always @* begin
@@ -34844,7 +34875,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
           if (\$302 ) begin
           end else if (\$308 ) begin
             if (tx__hdr__valid) begin
-              \$352  = slot;
+              \$352  = hdr_wr__addr;
             end
           end
     endcase
@@ -34933,6 +34964,9 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
   assign peer = tx__hdr__payload[15];
+  assign slot = hdr_wr__addr;
+  assign dat_wr__addr = { st_slot, st_beat[2:0] };
+  assign dat_wr__data = { \$200 , \$175 , \$150 , \$125 , \$100 , \$75 , \$50 , \$25  };
   assign dead = 2'h0;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
@@ -34962,8 +34996,14 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \hdr_wr__data.length  = hdr_wr__data[110:95];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
-  assign \$68  = { 3'h0, \$67 [16:3] };
-  assign \$71  = 1'h1;
+  assign hdr_wr__data[110:95] = tx__hdr__payload[126:111];
+  assign hdr_wr__data[94:31] = tx__hdr__payload[110:47];
+  assign hdr_wr__data[30:15] = tx__hdr__payload[46:31];
+  assign hdr_wr__data[14:7] = tx__hdr__payload[30:23];
+  assign hdr_wr__data[6:4] = tx__hdr__payload[6:4];
+  assign hdr_wr__data[3:0] = tx__hdr__payload[3:0];
+  assign \$268  = { 3'h0, \$267 [16:3] };
+  assign \$271  = 1'h1;
   assign \$330  = { 3'h0, \$329 [16:3] };
   assign \$342  = { 3'h0, \$341 [16:3] };
 endmodule

@@ -22,7 +22,13 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
   wire [1:0] \$3 ;
+  wire \$30 ;
   wire [2:0] \$4 ;
   wire [3:0] \$5 ;
   wire \$6 ;
@@ -167,7 +173,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire naks_received;
   wire naks_sent;
   wire [3:0] owed;
-  wire [3:0] \owed$103 ;
+  wire [3:0] owed_q;
   wire [1:0] peer;
   wire [1:0] \peer$91 ;
   wire [2:0] read__beat;
@@ -415,7 +421,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire tx_msgs;
   wire tx_retransmits;
   wire [3:0] unsent;
-  wire [3:0] \unsent$101 ;
+  wire [3:0] unsent_q;
   wire [63:0] write__beat_data;
   wire write__beat_en;
   wire [2:0] write__beat_index;
@@ -506,8 +512,8 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .clk(clk),
     .delivered(delivered),
     .expired_1(\$22 ),
-    .expired_2(\$23 ),
-    .expired_3(\$24 ),
+    .expired_2(\$25 ),
+    .expired_3(\$28 ),
     .flush(flush),
     .flushed(flushed),
     .frame_started(frame_started),
@@ -516,7 +522,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .msg_in(msg_in),
     .nak_in(nak_in),
     .nak_sent(nak_sent),
-    .owed(owed),
+    .owed_q_1(\$24 ),
+    .owed_q_2(\$27 ),
+    .owed_q_3(\$30 ),
     .recv_expected(expected),
     .recv_peer(recv_peer),
     .rst(rst),
@@ -532,7 +540,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .timeout_fire_1(\$19 ),
     .timeout_fire_2(\$20 ),
     .timeout_fire_3(\$21 ),
-    .unsent(unsent)
+    .unsent_q_1(\$23 ),
+    .unsent_q_2(\$26 ),
+    .unsent_q_3(\$29 )
   );
   \netif.receiver  receiver (
     .ack_in(ack_in),
@@ -603,11 +613,16 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .nak(nak),
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
-    .owed(owed),
     .peer(send_peer),
-    .\port$1928$0 (\$22 ),
-    .\port$1954$0 (\$23 ),
-    .\port$1980$0 (\$24 ),
+    .\port$2030$0 (\$22 ),
+    .\port$2040$0 (\$23 ),
+    .\port$2042$0 (\$24 ),
+    .\port$2060$0 (\$25 ),
+    .\port$2070$0 (\$26 ),
+    .\port$2072$0 (\$27 ),
+    .\port$2090$0 (\$28 ),
+    .\port$2100$0 (\$29 ),
+    .\port$2102$0 (\$30 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -621,8 +636,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .stored(stored),
     .tx_acks(csr__tx_acks__inc),
     .tx_frames(csr__tx_frames__inc),
-    .tx_retransmits(csr__tx_retransmits__inc),
-    .unsent(unsent)
+    .tx_retransmits(csr__tx_retransmits__inc)
   );
   \netif.store  store (
     .clk(clk),
@@ -722,10 +736,12 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign send_ack = ack;
   assign send_nak = nak;
   assign send_retransmit = retransmit;
-  assign \unsent$101  = unsent;
-  assign \owed$103  = owed;
-  assign expired = { \$24 , \$23 , \$22 , 1'h0 };
-  assign \expired$105  = { \$24 , \$23 , \$22 , 1'h0 };
+  assign unsent = { \$29 , \$26 , \$23 , 1'h0 };
+  assign unsent_q = { \$29 , \$26 , \$23 , 1'h0 };
+  assign owed = { \$30 , \$27 , \$24 , 1'h0 };
+  assign owed_q = { \$30 , \$27 , \$24 , 1'h0 };
+  assign expired = { \$28 , \$25 , \$22 , 1'h0 };
+  assign \expired$105  = { \$28 , \$25 , \$22 , 1'h0 };
   assign src = recv_peer;
   assign recv_expected = expected;
   assign dead = 4'h0;
@@ -5871,30 +5887,30 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, stored, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_in, ack_value, nak_in, msg_in
-, gap_in, delivered, unsent, owed, timeout_fire_1, timeout_fire_2, timeout_fire_3, flushed, expired_1, expired_2, expired_3, store_peer);
+, gap_in, delivered, timeout_fire_1, timeout_fire_2, timeout_fire_3, flushed, expired_1, unsent_q_1, owed_q_1, expired_2, unsent_q_2, owed_q_2, expired_3, unsent_q_3, owed_q_3, store_peer);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [4:0] \$100 ;
-  wire [16:0] \$101 ;
-  wire [5:0] \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire [6:0] \$105 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire [4:0] \$103 ;
+  wire [16:0] \$104 ;
+  wire [5:0] \$105 ;
   wire \$106 ;
   wire \$107 ;
-  wire \$108 ;
-  wire [5:0] \$109 ;
+  wire [6:0] \$108 ;
+  wire \$109 ;
   wire \$11 ;
-  wire [5:0] \$110 ;
+  wire \$110 ;
   wire \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire [5:0] \$114 ;
-  wire [5:0] \$115 ;
-  wire [5:0] \$116 ;
-  wire \$117 ;
-  wire \$118 ;
+  wire [4:0] \$112 ;
+  wire [4:0] \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire [4:0] \$117 ;
+  wire [4:0] \$118 ;
   wire \$119 ;
   wire \$12 ;
   wire \$120 ;
@@ -5902,15 +5918,15 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$122 ;
   wire \$123 ;
   wire \$124 ;
-  wire [12:0] \$125 ;
+  wire \$125 ;
   wire \$126 ;
-  wire \$127 ;
+  wire [12:0] \$127 ;
   wire \$128 ;
   wire \$129 ;
   wire \$13 ;
-  wire [16:0] \$130 ;
+  wire \$130 ;
   wire \$131 ;
-  wire \$132 ;
+  wire [16:0] \$132 ;
   wire \$133 ;
   wire \$134 ;
   wire \$135 ;
@@ -5920,24 +5936,24 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$139 ;
   wire \$14 ;
   wire \$140 ;
-  wire [4:0] \$141 ;
-  wire [16:0] \$142 ;
-  wire [5:0] \$143 ;
+  wire \$141 ;
+  wire \$142 ;
+  wire \$143 ;
   wire \$144 ;
   wire \$145 ;
-  wire [6:0] \$146 ;
+  wire \$146 ;
   wire \$147 ;
   wire \$148 ;
   wire \$149 ;
   wire \$15 ;
-  wire [5:0] \$150 ;
-  wire [5:0] \$151 ;
+  wire \$150 ;
+  wire \$151 ;
   wire \$152 ;
   wire \$153 ;
   wire \$154 ;
-  wire [5:0] \$155 ;
-  wire [5:0] \$156 ;
-  wire [5:0] \$157 ;
+  wire \$155 ;
+  wire \$156 ;
+  wire \$157 ;
   wire \$158 ;
   wire \$159 ;
   wire \$16 ;
@@ -5947,118 +5963,229 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$163 ;
   wire \$164 ;
   wire \$165 ;
-  wire [12:0] \$166 ;
+  wire \$166 ;
   wire \$167 ;
   wire \$168 ;
-  wire \$169 ;
+  wire [1:0] \$169 ;
   wire \$17 ;
   wire \$170 ;
-  wire [16:0] \$171 ;
+  wire [1:0] \$171 ;
   wire \$172 ;
   wire \$173 ;
   wire \$174 ;
   wire \$175 ;
   wire \$176 ;
   wire \$177 ;
-  wire \$178 ;
-  wire \$179 ;
+  wire [4:0] \$178 ;
+  wire [16:0] \$179 ;
   wire \$18 ;
-  wire \$180 ;
+  wire [5:0] \$180 ;
   wire \$181 ;
-  wire [4:0] \$182 ;
-  wire [16:0] \$183 ;
-  wire [5:0] \$184 ;
+  wire \$182 ;
+  wire [6:0] \$183 ;
+  wire \$184 ;
   wire \$185 ;
   wire \$186 ;
-  wire [6:0] \$187 ;
-  wire \$188 ;
+  wire [4:0] \$187 ;
+  wire [4:0] \$188 ;
   wire \$189 ;
   reg [4:0] \$19 ;
   wire \$190 ;
-  wire [5:0] \$191 ;
-  wire [5:0] \$192 ;
-  wire \$193 ;
+  wire \$191 ;
+  wire [4:0] \$192 ;
+  wire [4:0] \$193 ;
   wire \$194 ;
   wire \$195 ;
-  wire [5:0] \$196 ;
-  wire [5:0] \$197 ;
-  wire [5:0] \$198 ;
+  wire \$196 ;
+  wire \$197 ;
+  wire \$198 ;
   wire \$199 ;
   wire \$2 ;
   reg [15:0] \$20 ;
   wire \$200 ;
   wire \$201 ;
-  wire \$202 ;
+  wire [12:0] \$202 ;
   wire \$203 ;
   wire \$204 ;
   wire \$205 ;
   wire \$206 ;
-  wire [12:0] \$207 ;
+  wire [16:0] \$207 ;
   wire \$208 ;
   wire \$209 ;
   reg [4:0] \$21 ;
   wire \$210 ;
   wire \$211 ;
-  wire [16:0] \$212 ;
+  wire \$212 ;
   wire \$213 ;
   wire \$214 ;
   wire \$215 ;
   wire \$216 ;
-  reg [4:0] \$217 ;
-  reg \$218 ;
-  reg [15:0] \$219 ;
+  wire \$217 ;
+  wire \$218 ;
+  wire \$219 ;
   wire [16:0] \$22 ;
-  reg [4:0] \$220 ;
-  reg [4:0] \$221 ;
-  reg [4:0] \$222 ;
-  reg [3:0] \$223 ;
-  reg [11:0] \$224 ;
-  reg \$225 ;
-  reg [15:0] \$226 ;
-  reg \$227 ;
-  reg \$228 ;
-  reg \$229 ;
+  wire \$220 ;
+  wire \$221 ;
+  wire \$222 ;
+  wire \$223 ;
+  wire \$224 ;
+  wire \$225 ;
+  wire \$226 ;
+  wire \$227 ;
+  wire \$228 ;
+  wire \$229 ;
   reg [4:0] \$23 ;
-  reg [4:0] \$230 ;
-  reg \$231 ;
-  reg [15:0] \$232 ;
-  reg [4:0] \$233 ;
-  reg [4:0] \$234 ;
-  reg [4:0] \$235 ;
-  reg [3:0] \$236 ;
-  reg [11:0] \$237 ;
-  reg \$238 ;
-  reg [15:0] \$239 ;
+  wire \$230 ;
+  wire \$231 ;
+  wire \$232 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire \$235 ;
+  wire \$236 ;
+  wire \$237 ;
+  wire \$238 ;
+  wire \$239 ;
   reg [4:0] \$24 ;
-  reg \$240 ;
-  reg \$241 ;
-  reg \$242 ;
-  reg [4:0] \$243 ;
-  reg \$244 ;
-  reg [15:0] \$245 ;
-  reg [4:0] \$246 ;
-  reg [4:0] \$247 ;
-  reg [4:0] \$248 ;
-  reg [3:0] \$249 ;
+  wire \$240 ;
+  wire \$241 ;
+  wire \$242 ;
+  wire \$243 ;
+  wire [1:0] \$244 ;
+  wire \$245 ;
+  wire [1:0] \$246 ;
+  wire \$247 ;
+  wire \$248 ;
+  wire \$249 ;
   wire [16:0] \$25 ;
-  reg [11:0] \$250 ;
-  reg \$251 ;
-  reg [15:0] \$252 ;
-  reg \$253 ;
-  reg \$254 ;
-  reg \$255 ;
+  wire \$250 ;
+  wire \$251 ;
+  wire \$252 ;
+  wire [4:0] \$253 ;
+  wire [16:0] \$254 ;
+  wire [5:0] \$255 ;
+  wire \$256 ;
+  wire \$257 ;
+  wire [6:0] \$258 ;
+  wire \$259 ;
   wire \$26 ;
+  wire \$260 ;
+  wire \$261 ;
+  wire [4:0] \$262 ;
+  wire [4:0] \$263 ;
+  wire \$264 ;
+  wire \$265 ;
+  wire \$266 ;
+  wire [4:0] \$267 ;
+  wire [4:0] \$268 ;
+  wire \$269 ;
   wire \$27 ;
+  wire \$270 ;
+  wire \$271 ;
+  wire \$272 ;
+  wire \$273 ;
+  wire \$274 ;
+  wire \$275 ;
+  wire \$276 ;
+  wire [12:0] \$277 ;
+  wire \$278 ;
+  wire \$279 ;
   wire \$28 ;
+  wire \$280 ;
+  wire \$281 ;
+  wire [16:0] \$282 ;
+  wire \$283 ;
+  wire \$284 ;
+  wire \$285 ;
+  wire \$286 ;
+  wire \$287 ;
+  wire \$288 ;
+  wire \$289 ;
   wire \$29 ;
+  wire \$290 ;
+  wire \$291 ;
+  wire \$292 ;
+  wire \$293 ;
+  wire \$294 ;
+  wire \$295 ;
+  wire \$296 ;
+  wire \$297 ;
+  wire \$298 ;
+  wire \$299 ;
   wire \$3 ;
   wire \$30 ;
+  wire \$300 ;
+  wire \$301 ;
+  wire \$302 ;
+  wire \$303 ;
+  wire \$304 ;
+  wire \$305 ;
+  wire \$306 ;
+  wire \$307 ;
+  wire \$308 ;
+  wire \$309 ;
   wire [5:0] \$31 ;
+  wire \$310 ;
+  wire \$311 ;
+  wire \$312 ;
+  wire \$313 ;
+  wire \$314 ;
+  wire \$315 ;
+  wire \$316 ;
+  wire \$317 ;
+  wire \$318 ;
+  wire [1:0] \$319 ;
   wire [5:0] \$32 ;
+  wire \$320 ;
+  wire [1:0] \$321 ;
+  reg [4:0] \$322 ;
+  reg \$323 ;
+  reg [15:0] \$324 ;
+  reg [4:0] \$325 ;
+  reg [4:0] \$326 ;
+  reg [4:0] \$327 ;
+  reg [3:0] \$328 ;
+  reg [11:0] \$329 ;
   wire \$33 ;
+  reg \$330 ;
+  reg [15:0] \$331 ;
+  reg \$332 ;
+  reg \$333 ;
+  reg \$334 ;
+  reg \$335 ;
+  reg \$336 ;
+  reg [4:0] \$337 ;
+  reg \$338 ;
+  reg [15:0] \$339 ;
   wire [5:0] \$34 ;
+  reg [4:0] \$340 ;
+  reg [4:0] \$341 ;
+  reg [4:0] \$342 ;
+  reg [3:0] \$343 ;
+  reg [11:0] \$344 ;
+  reg \$345 ;
+  reg [15:0] \$346 ;
+  reg \$347 ;
+  reg \$348 ;
+  reg \$349 ;
   wire [5:0] \$35 ;
-  wire \$36 ;
+  reg \$350 ;
+  reg \$351 ;
+  reg [4:0] \$352 ;
+  reg \$353 ;
+  reg [15:0] \$354 ;
+  reg [4:0] \$355 ;
+  reg [4:0] \$356 ;
+  reg [4:0] \$357 ;
+  reg [3:0] \$358 ;
+  reg [11:0] \$359 ;
+  wire [5:0] \$36 ;
+  reg \$360 ;
+  reg [15:0] \$361 ;
+  reg \$362 ;
+  reg \$363 ;
+  reg \$364 ;
+  reg \$365 ;
+  reg \$366 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
@@ -6067,20 +6194,20 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$41 ;
   wire \$42 ;
   wire \$43 ;
-  wire [16:0] \$44 ;
-  wire \$45 ;
+  wire \$44 ;
+  wire [16:0] \$45 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire \$5 ;
-  wire [5:0] \$50 ;
+  wire \$50 ;
   wire [5:0] \$51 ;
-  wire \$52 ;
-  wire [5:0] \$53 ;
+  wire [5:0] \$52 ;
+  wire \$53 ;
   wire [5:0] \$54 ;
-  wire \$55 ;
-  wire \$56 ;
+  wire [5:0] \$55 ;
+  wire [5:0] \$56 ;
   wire \$57 ;
   wire \$58 ;
   wire \$59 ;
@@ -6088,43 +6215,43 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$60 ;
   wire \$61 ;
   wire \$62 ;
-  wire [16:0] \$63 ;
+  wire \$63 ;
   wire \$64 ;
-  wire \$65 ;
+  wire [16:0] \$65 ;
   wire \$66 ;
   wire \$67 ;
   wire \$68 ;
-  wire [5:0] \$69 ;
+  wire \$69 ;
   wire \$7 ;
-  wire [5:0] \$70 ;
-  wire \$71 ;
+  wire \$70 ;
+  wire [5:0] \$71 ;
   wire [5:0] \$72 ;
-  wire [5:0] \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
+  wire \$73 ;
+  wire [5:0] \$74 ;
+  wire [5:0] \$75 ;
+  wire [5:0] \$76 ;
   wire \$77 ;
   wire \$78 ;
   wire \$79 ;
   wire \$8 ;
   wire \$80 ;
   wire \$81 ;
-  wire [5:0] \$82 ;
+  wire \$82 ;
   wire \$83 ;
   wire \$84 ;
-  wire [6:0] \$85 ;
-  wire [5:0] \$86 ;
+  wire [5:0] \$85 ;
+  wire \$86 ;
   wire \$87 ;
-  wire \$88 ;
-  wire [6:0] \$89 ;
+  wire [6:0] \$88 ;
+  wire [5:0] \$89 ;
   wire \$9 ;
-  wire [5:0] \$90 ;
+  wire \$90 ;
   wire \$91 ;
-  wire \$92 ;
-  wire [6:0] \$93 ;
+  wire [6:0] \$92 ;
+  wire [5:0] \$93 ;
   wire \$94 ;
   wire \$95 ;
-  wire \$96 ;
+  wire [6:0] \$96 ;
   wire \$97 ;
   wire \$98 ;
   wire \$99 ;
@@ -6212,8 +6339,14 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   reg nak_pending_3 = 1'h0;
   input [3:0] nak_sent;
   wire [3:0] nak_sent;
-  output [3:0] owed;
   wire [3:0] owed;
+  wire [3:0] owed_q;
+  output owed_q_1;
+  reg owed_q_1 = 1'h0;
+  output owed_q_2;
+  reg owed_q_2 = 1'h0;
+  output owed_q_3;
+  reg owed_q_3 = 1'h0;
   output [15:0] recv_expected;
   reg [15:0] recv_expected;
   input [1:0] recv_peer;
@@ -6235,6 +6368,9 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   reg [4:0] sent_2 = 5'h00;
   reg [4:0] sent_3 = 5'h00;
   wire [4:0] sent_left_1;
+  wire [4:0] sent_left_1_1;
+  wire [4:0] sent_left_1_2;
+  wire [4:0] sent_left_1_3;
   wire [4:0] sent_left_2;
   wire [4:0] sent_left_3;
   input [1:0] store_peer;
@@ -6259,8 +6395,14 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   reg [11:0] timer_1 = 12'h000;
   reg [11:0] timer_2 = 12'h000;
   reg [11:0] timer_3 = 12'h000;
-  output [3:0] unsent;
   wire [3:0] unsent;
+  wire [3:0] unsent_q;
+  output unsent_q_1;
+  reg unsent_q_1 = 1'h0;
+  output unsent_q_2;
+  reg unsent_q_2 = 1'h0;
+  output unsent_q_3;
+  reg unsent_q_3 = 1'h0;
   assign \$1  = sent_1 < count_1;
   assign \$2  = sent_1 < count_1;
   assign \$3  = \$2  | ack_pending_1;
@@ -6287,235 +6429,325 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   assign \$33  = high_1 > ack_adv_1;
   assign \$34  = high_1 - ack_adv_1;
   assign \$35  = \$33  ? \$34  : 6'h00;
-  assign \$36  = ! sent_1;
-  assign \$37  = | ack_adv_1;
-  assign \$38  = \$36  | \$37 ;
-  assign \$39  = \$38  | go_back[1];
-  assign \$40  = \$39  | expired_1;
-  assign \$42  = \$41  | flush[1];
-  assign \$43  = timer_1 == 11'h7ff;
-  assign \$44  = ack_value - base_2;
-  assign \$45  = \$44 [15:0] <= count_2;
-  assign \$46  = ack_in[2] & \$45 ;
-  assign \$47  = ~ flush[2];
-  assign \$48  = \$46  & \$47 ;
-  assign \$49  = sent_2 >= ack_adv_2;
-  assign \$50  = sent_2 - ack_adv_2;
-  assign \$51  = \$49  ? \$50  : 6'h00;
-  assign \$52  = high_2 > ack_adv_2;
-  assign \$53  = high_2 - ack_adv_2;
-  assign \$54  = \$52  ? \$53  : 6'h00;
-  assign \$55  = ! sent_2;
-  assign \$56  = | ack_adv_2;
-  assign \$57  = \$55  | \$56 ;
-  assign \$58  = \$57  | go_back[2];
-  assign \$59  = \$58  | expired_2;
-  assign \$61  = \$60  | flush[2];
-  assign \$62  = timer_2 == 11'h7ff;
-  assign \$63  = ack_value - base_3;
-  assign \$64  = \$63 [15:0] <= count_3;
-  assign \$65  = ack_in[3] & \$64 ;
-  assign \$66  = ~ flush[3];
-  assign \$67  = \$65  & \$66 ;
-  assign \$68  = sent_3 >= ack_adv_3;
-  assign \$69  = sent_3 - ack_adv_3;
-  assign \$70  = \$68  ? \$69  : 6'h00;
-  assign \$71  = high_3 > ack_adv_3;
-  assign \$72  = high_3 - ack_adv_3;
-  assign \$73  = \$71  ? \$72  : 6'h00;
-  assign \$74  = ! sent_3;
-  assign \$75  = | ack_adv_3;
-  assign \$76  = \$74  | \$75 ;
-  assign \$77  = \$76  | go_back[3];
-  assign \$78  = \$77  | expired_3;
-  assign \$80  = \$79  | flush[3];
-  assign \$81  = timer_3 == 11'h7ff;
-  assign \$82  = count_1 - ack_adv_1;
-  assign \$85  = $signed(\$82 ) + $signed({ 1'h0, \$84  });
-  assign \$86  = count_2 - ack_adv_2;
-  assign \$89  = $signed(\$86 ) + $signed({ 1'h0, \$88  });
-  assign \$90  = count_3 - ack_adv_3;
-  assign \$93  = $signed(\$90 ) + $signed({ 1'h0, \$92  });
-  assign \$94  = count_1 != ack_adv_next_1;
-  assign \$95  = nak_in[1] & \$94 ;
-  assign \$96  = ~ flush[1];
-  assign \$97  = \$95  & \$96 ;
-  assign \$100  = tail_1 + \$99 ;
-  assign \$101  = base_1 + ack_adv_1;
-  assign \$102  = count_1 - ack_adv_1;
-  assign \$105  = $signed(\$102 ) + $signed({ 1'h0, \$104  });
-  assign \$106  = sent_1 >= ack_adv_1;
-  assign \$107  = ~ \$106 ;
-  assign \$108  = go_back[1] | \$107 ;
-  assign \$109  = \$32 [4:0] + frame_started[1];
-  assign \$110  = \$108  ? 6'h00 : \$109 ;
-  assign \$111  = high_1 <= sent_1;
-  assign \$112  = frame_started[1] & \$111 ;
-  assign \$113  = sent_1 >= ack_adv_1;
-  assign \$114  = \$32 [4:0] + 1'h1;
-  assign \$115  = \$113  ? \$114  : 6'h00;
-  assign \$116  = \$112  ? \$115  : { 1'h0, \$35 [4:0] };
-  assign \$117  = ! sent_1;
-  assign \$118  = | ack_adv_1;
-  assign \$119  = \$117  | \$118 ;
-  assign \$120  = \$119  | go_back[1];
-  assign \$121  = \$120  | expired_1;
-  assign \$123  = \$122  | flush[1];
-  assign \$124  = timer_1 == 11'h7ff;
-  assign \$125  = timer_1 + 1'h1;
-  assign \$126  = go_back[1] | flush[1];
-  assign \$129  = \$128  | nak_go_1;
-  assign \$130  = expected_1 + 1'h1;
-  assign \$131  = ~ nak_done_1;
-  assign \$132  = gap_in[1] & \$131 ;
-  assign \$133  = ~ nak_sent[1];
-  assign \$134  = \$132  & \$133 ;
-  assign \$135  = count_2 != ack_adv_next_2;
-  assign \$136  = nak_in[2] & \$135 ;
-  assign \$137  = ~ flush[2];
-  assign \$138  = \$136  & \$137 ;
-  assign \$141  = tail_2 + \$140 ;
-  assign \$142  = base_2 + ack_adv_2;
-  assign \$143  = count_2 - ack_adv_2;
-  assign \$146  = $signed(\$143 ) + $signed({ 1'h0, \$145  });
-  assign \$147  = sent_2 >= ack_adv_2;
-  assign \$148  = ~ \$147 ;
-  assign \$149  = go_back[2] | \$148 ;
-  assign \$150  = \$51 [4:0] + frame_started[2];
-  assign \$151  = \$149  ? 6'h00 : \$150 ;
-  assign \$152  = high_2 <= sent_2;
-  assign \$153  = frame_started[2] & \$152 ;
-  assign \$154  = sent_2 >= ack_adv_2;
-  assign \$155  = \$51 [4:0] + 1'h1;
-  assign \$156  = \$154  ? \$155  : 6'h00;
-  assign \$157  = \$153  ? \$156  : { 1'h0, \$54 [4:0] };
-  assign \$158  = ! sent_2;
-  assign \$159  = | ack_adv_2;
-  assign \$160  = \$158  | \$159 ;
-  assign \$161  = \$160  | go_back[2];
-  assign \$162  = \$161  | expired_2;
-  assign \$164  = \$163  | flush[2];
-  assign \$165  = timer_2 == 11'h7ff;
-  assign \$166  = timer_2 + 1'h1;
-  assign \$167  = go_back[2] | flush[2];
-  assign \$170  = \$169  | nak_go_2;
-  assign \$171  = expected_2 + 1'h1;
-  assign \$172  = ~ nak_done_2;
-  assign \$173  = gap_in[2] & \$172 ;
-  assign \$174  = ~ nak_sent[2];
+  assign \$36  = \$32 [4:0] + 1'h1;
+  assign \$37  = ! sent_1;
+  assign \$38  = | ack_adv_1;
+  assign \$39  = \$37  | \$38 ;
+  assign \$40  = \$39  | go_back[1];
+  assign \$41  = \$40  | expired_1;
+  assign \$43  = \$42  | flush[1];
+  assign \$44  = timer_1 == 11'h7ff;
+  assign \$45  = ack_value - base_2;
+  assign \$46  = \$45 [15:0] <= count_2;
+  assign \$47  = ack_in[2] & \$46 ;
+  assign \$48  = ~ flush[2];
+  assign \$49  = \$47  & \$48 ;
+  assign \$50  = sent_2 >= ack_adv_2;
+  assign \$51  = sent_2 - ack_adv_2;
+  assign \$52  = \$50  ? \$51  : 6'h00;
+  assign \$53  = high_2 > ack_adv_2;
+  assign \$54  = high_2 - ack_adv_2;
+  assign \$55  = \$53  ? \$54  : 6'h00;
+  assign \$56  = \$52 [4:0] + 1'h1;
+  assign \$57  = ! sent_2;
+  assign \$58  = | ack_adv_2;
+  assign \$59  = \$57  | \$58 ;
+  assign \$60  = \$59  | go_back[2];
+  assign \$61  = \$60  | expired_2;
+  assign \$63  = \$62  | flush[2];
+  assign \$64  = timer_2 == 11'h7ff;
+  assign \$65  = ack_value - base_3;
+  assign \$66  = \$65 [15:0] <= count_3;
+  assign \$67  = ack_in[3] & \$66 ;
+  assign \$68  = ~ flush[3];
+  assign \$69  = \$67  & \$68 ;
+  assign \$70  = sent_3 >= ack_adv_3;
+  assign \$71  = sent_3 - ack_adv_3;
+  assign \$72  = \$70  ? \$71  : 6'h00;
+  assign \$73  = high_3 > ack_adv_3;
+  assign \$74  = high_3 - ack_adv_3;
+  assign \$75  = \$73  ? \$74  : 6'h00;
+  assign \$76  = \$72 [4:0] + 1'h1;
+  assign \$77  = ! sent_3;
+  assign \$78  = | ack_adv_3;
+  assign \$79  = \$77  | \$78 ;
+  assign \$80  = \$79  | go_back[3];
+  assign \$81  = \$80  | expired_3;
+  assign \$83  = \$82  | flush[3];
+  assign \$84  = timer_3 == 11'h7ff;
+  assign \$85  = count_1 - ack_adv_1;
+  assign \$88  = $signed(\$85 ) + $signed({ 1'h0, \$87  });
+  assign \$89  = count_2 - ack_adv_2;
+  assign \$92  = $signed(\$89 ) + $signed({ 1'h0, \$91  });
+  assign \$93  = count_3 - ack_adv_3;
+  assign \$96  = $signed(\$93 ) + $signed({ 1'h0, \$95  });
+  assign \$97  = count_1 != ack_adv_next_1;
+  assign \$98  = nak_in[1] & \$97 ;
+  assign \$99  = ~ flush[1];
+  assign \$100  = \$98  & \$99 ;
+  assign \$103  = tail_1 + \$102 ;
+  assign \$104  = base_1 + ack_adv_1;
+  assign \$105  = count_1 - ack_adv_1;
+  assign \$108  = $signed(\$105 ) + $signed({ 1'h0, \$107  });
+  assign \$109  = sent_1 >= ack_adv_1;
+  assign \$110  = ~ \$109 ;
+  assign \$111  = go_back[1] | \$110 ;
+  assign \$112  = frame_started[1] ? \$36 [4:0] : \$32 [4:0];
+  assign \$113  = \$111  ? 5'h00 : \$112 ;
+  assign \$114  = high_1 <= sent_1;
+  assign \$115  = frame_started[1] & \$114 ;
+  assign \$116  = sent_1 >= ack_adv_1;
+  assign \$117  = \$116  ? \$36 [4:0] : 5'h00;
+  assign \$118  = \$115  ? \$117  : \$35 [4:0];
+  assign \$119  = ! sent_1;
+  assign \$120  = | ack_adv_1;
+  assign \$121  = \$119  | \$120 ;
+  assign \$122  = \$121  | go_back[1];
+  assign \$123  = \$122  | expired_1;
+  assign \$125  = \$124  | flush[1];
+  assign \$126  = timer_1 == 11'h7ff;
+  assign \$127  = timer_1 + 1'h1;
+  assign \$128  = go_back[1] | flush[1];
+  assign \$131  = \$130  | nak_go_1;
+  assign \$132  = expected_1 + 1'h1;
+  assign \$133  = ~ nak_done_1;
+  assign \$134  = gap_in[1] & \$133 ;
+  assign \$135  = ~ nak_sent[1];
+  assign \$136  = \$134  & \$135 ;
+  assign \$137  = sent_1 < ack_adv_1;
+  assign \$138  = go_back[1] | \$137 ;
+  assign \$139  = count_1 != ack_adv_1;
+  assign \$142  = \$139  | \$141 ;
+  assign \$145  = sent_1 <= count_1;
+  assign \$146  = sent_1 < count_1;
+  assign \$147  = \$144  ? \$145  : \$146 ;
+  assign \$148  = \$138  ? \$142  : \$147 ;
+  assign \$149  = ~ flush[1];
+  assign \$150  = \$148  & \$149 ;
+  assign \$151  = sent_1 < ack_adv_1;
+  assign \$152  = go_back[1] | \$151 ;
+  assign \$153  = count_1 != ack_adv_1;
+  assign \$156  = \$153  | \$155 ;
+  assign \$159  = sent_1 <= count_1;
+  assign \$160  = sent_1 < count_1;
+  assign \$161  = \$158  ? \$159  : \$160 ;
+  assign \$162  = \$152  ? \$156  : \$161 ;
+  assign \$163  = msg_in[1] | ack_pending_1;
+  assign \$164  = \$162  | \$163 ;
+  assign \$165  = ~ nak_done_1;
+  assign \$166  = gap_in[1] & \$165 ;
+  assign \$167  = nak_pending_1 | \$166 ;
+  assign \$168  = \$164  | \$167 ;
+  assign \$170  = ~ flush[1];
+  assign \$171  = \$169  & { 1'h0, \$170  };
+  assign \$172  = count_2 != ack_adv_next_2;
+  assign \$173  = nak_in[2] & \$172 ;
+  assign \$174  = ~ flush[2];
   assign \$175  = \$173  & \$174 ;
-  assign \$176  = count_3 != ack_adv_next_3;
-  assign \$177  = nak_in[3] & \$176 ;
-  assign \$178  = ~ flush[3];
-  assign \$179  = \$177  & \$178 ;
-  assign \$182  = tail_3 + \$181 ;
-  assign \$183  = base_3 + ack_adv_3;
-  assign \$184  = count_3 - ack_adv_3;
-  assign \$187  = $signed(\$184 ) + $signed({ 1'h0, \$186  });
-  assign \$188  = sent_3 >= ack_adv_3;
-  assign \$189  = ~ \$188 ;
-  assign \$190  = go_back[3] | \$189 ;
-  assign \$191  = \$70 [4:0] + frame_started[3];
-  assign \$192  = \$190  ? 6'h00 : \$191 ;
-  assign \$193  = high_3 <= sent_3;
-  assign \$194  = frame_started[3] & \$193 ;
-  assign \$195  = sent_3 >= ack_adv_3;
-  assign \$196  = \$70 [4:0] + 1'h1;
-  assign \$197  = \$195  ? \$196  : 6'h00;
-  assign \$198  = \$194  ? \$197  : { 1'h0, \$73 [4:0] };
-  assign \$199  = ! sent_3;
-  assign \$200  = | ack_adv_3;
-  assign \$201  = \$199  | \$200 ;
-  assign \$202  = \$201  | go_back[3];
-  assign \$203  = \$202  | expired_3;
-  assign \$205  = \$204  | flush[3];
-  assign \$206  = timer_3 == 11'h7ff;
-  assign \$207  = timer_3 + 1'h1;
-  assign \$208  = go_back[3] | flush[3];
-  assign \$211  = \$210  | nak_go_3;
-  assign \$212  = expected_3 + 1'h1;
-  assign \$213  = ~ nak_done_3;
-  assign \$214  = gap_in[3] & \$213 ;
-  assign \$215  = ~ nak_sent[3];
-  assign \$216  = \$214  & \$215 ;
+  assign \$178  = tail_2 + \$177 ;
+  assign \$179  = base_2 + ack_adv_2;
+  assign \$180  = count_2 - ack_adv_2;
+  assign \$183  = $signed(\$180 ) + $signed({ 1'h0, \$182  });
+  assign \$184  = sent_2 >= ack_adv_2;
+  assign \$185  = ~ \$184 ;
+  assign \$186  = go_back[2] | \$185 ;
+  assign \$187  = frame_started[2] ? \$56 [4:0] : \$52 [4:0];
+  assign \$188  = \$186  ? 5'h00 : \$187 ;
+  assign \$189  = high_2 <= sent_2;
+  assign \$190  = frame_started[2] & \$189 ;
+  assign \$191  = sent_2 >= ack_adv_2;
+  assign \$192  = \$191  ? \$56 [4:0] : 5'h00;
+  assign \$193  = \$190  ? \$192  : \$55 [4:0];
+  assign \$194  = ! sent_2;
+  assign \$195  = | ack_adv_2;
+  assign \$196  = \$194  | \$195 ;
+  assign \$197  = \$196  | go_back[2];
+  assign \$198  = \$197  | expired_2;
+  assign \$200  = \$199  | flush[2];
+  assign \$201  = timer_2 == 11'h7ff;
+  assign \$202  = timer_2 + 1'h1;
+  assign \$203  = go_back[2] | flush[2];
+  assign \$206  = \$205  | nak_go_2;
+  assign \$207  = expected_2 + 1'h1;
+  assign \$208  = ~ nak_done_2;
+  assign \$209  = gap_in[2] & \$208 ;
+  assign \$210  = ~ nak_sent[2];
+  assign \$211  = \$209  & \$210 ;
+  assign \$212  = sent_2 < ack_adv_2;
+  assign \$213  = go_back[2] | \$212 ;
+  assign \$214  = count_2 != ack_adv_2;
+  assign \$217  = \$214  | \$216 ;
+  assign \$220  = sent_2 <= count_2;
+  assign \$221  = sent_2 < count_2;
+  assign \$222  = \$219  ? \$220  : \$221 ;
+  assign \$223  = \$213  ? \$217  : \$222 ;
+  assign \$224  = ~ flush[2];
+  assign \$225  = \$223  & \$224 ;
+  assign \$226  = sent_2 < ack_adv_2;
+  assign \$227  = go_back[2] | \$226 ;
+  assign \$228  = count_2 != ack_adv_2;
+  assign \$231  = \$228  | \$230 ;
+  assign \$234  = sent_2 <= count_2;
+  assign \$235  = sent_2 < count_2;
+  assign \$236  = \$233  ? \$234  : \$235 ;
+  assign \$237  = \$227  ? \$231  : \$236 ;
+  assign \$238  = msg_in[2] | ack_pending_2;
+  assign \$239  = \$237  | \$238 ;
+  assign \$240  = ~ nak_done_2;
+  assign \$241  = gap_in[2] & \$240 ;
+  assign \$242  = nak_pending_2 | \$241 ;
+  assign \$243  = \$239  | \$242 ;
+  assign \$245  = ~ flush[2];
+  assign \$246  = \$244  & { 1'h0, \$245  };
+  assign \$247  = count_3 != ack_adv_next_3;
+  assign \$248  = nak_in[3] & \$247 ;
+  assign \$249  = ~ flush[3];
+  assign \$250  = \$248  & \$249 ;
+  assign \$253  = tail_3 + \$252 ;
+  assign \$254  = base_3 + ack_adv_3;
+  assign \$255  = count_3 - ack_adv_3;
+  assign \$258  = $signed(\$255 ) + $signed({ 1'h0, \$257  });
+  assign \$259  = sent_3 >= ack_adv_3;
+  assign \$260  = ~ \$259 ;
+  assign \$261  = go_back[3] | \$260 ;
+  assign \$262  = frame_started[3] ? \$76 [4:0] : \$72 [4:0];
+  assign \$263  = \$261  ? 5'h00 : \$262 ;
+  assign \$264  = high_3 <= sent_3;
+  assign \$265  = frame_started[3] & \$264 ;
+  assign \$266  = sent_3 >= ack_adv_3;
+  assign \$267  = \$266  ? \$76 [4:0] : 5'h00;
+  assign \$268  = \$265  ? \$267  : \$75 [4:0];
+  assign \$269  = ! sent_3;
+  assign \$270  = | ack_adv_3;
+  assign \$271  = \$269  | \$270 ;
+  assign \$272  = \$271  | go_back[3];
+  assign \$273  = \$272  | expired_3;
+  assign \$275  = \$274  | flush[3];
+  assign \$276  = timer_3 == 11'h7ff;
+  assign \$277  = timer_3 + 1'h1;
+  assign \$278  = go_back[3] | flush[3];
+  assign \$281  = \$280  | nak_go_3;
+  assign \$282  = expected_3 + 1'h1;
+  assign \$283  = ~ nak_done_3;
+  assign \$284  = gap_in[3] & \$283 ;
+  assign \$285  = ~ nak_sent[3];
+  assign \$286  = \$284  & \$285 ;
+  assign \$287  = sent_3 < ack_adv_3;
+  assign \$288  = go_back[3] | \$287 ;
+  assign \$289  = count_3 != ack_adv_3;
+  assign \$292  = \$289  | \$291 ;
+  assign \$295  = sent_3 <= count_3;
+  assign \$296  = sent_3 < count_3;
+  assign \$297  = \$294  ? \$295  : \$296 ;
+  assign \$298  = \$288  ? \$292  : \$297 ;
+  assign \$299  = ~ flush[3];
+  assign \$300  = \$298  & \$299 ;
+  assign \$301  = sent_3 < ack_adv_3;
+  assign \$302  = go_back[3] | \$301 ;
+  assign \$303  = count_3 != ack_adv_3;
+  assign \$306  = \$303  | \$305 ;
+  assign \$309  = sent_3 <= count_3;
+  assign \$310  = sent_3 < count_3;
+  assign \$311  = \$308  ? \$309  : \$310 ;
+  assign \$312  = \$302  ? \$306  : \$311 ;
+  assign \$313  = msg_in[3] | ack_pending_3;
+  assign \$314  = \$312  | \$313 ;
+  assign \$315  = ~ nak_done_3;
+  assign \$316  = gap_in[3] & \$315 ;
+  assign \$317  = nak_pending_3 | \$316 ;
+  assign \$318  = \$314  | \$317 ;
+  assign \$320  = ~ flush[3];
+  assign \$321  = \$319  & { 1'h0, \$320  };
   always @(posedge clk)
-    ack_adv_1 <= \$217 ;
+    ack_adv_1 <= \$322 ;
   always @(posedge clk)
-    nak_go_1 <= \$218 ;
+    nak_go_1 <= \$323 ;
   always @(posedge clk)
-    base_1 <= \$219 ;
+    base_1 <= \$324 ;
   always @(posedge clk)
-    count_1 <= \$220 ;
+    count_1 <= \$325 ;
   always @(posedge clk)
-    sent_1 <= \$221 ;
+    sent_1 <= \$326 ;
   always @(posedge clk)
-    high_1 <= \$222 ;
+    high_1 <= \$327 ;
   always @(posedge clk)
-    tail_1 <= \$223 ;
+    tail_1 <= \$328 ;
   always @(posedge clk)
-    timer_1 <= \$224 ;
+    timer_1 <= \$329 ;
   always @(posedge clk)
-    expired_1 <= \$225 ;
+    expired_1 <= \$330 ;
   always @(posedge clk)
-    expected_1 <= \$226 ;
+    expected_1 <= \$331 ;
   always @(posedge clk)
-    nak_done_1 <= \$227 ;
+    nak_done_1 <= \$332 ;
   always @(posedge clk)
-    ack_pending_1 <= \$228 ;
+    ack_pending_1 <= \$333 ;
   always @(posedge clk)
-    nak_pending_1 <= \$229 ;
+    nak_pending_1 <= \$334 ;
   always @(posedge clk)
-    ack_adv_2 <= \$230 ;
+    unsent_q_1 <= \$335 ;
   always @(posedge clk)
-    nak_go_2 <= \$231 ;
+    owed_q_1 <= \$336 ;
   always @(posedge clk)
-    base_2 <= \$232 ;
+    ack_adv_2 <= \$337 ;
   always @(posedge clk)
-    count_2 <= \$233 ;
+    nak_go_2 <= \$338 ;
   always @(posedge clk)
-    sent_2 <= \$234 ;
+    base_2 <= \$339 ;
   always @(posedge clk)
-    high_2 <= \$235 ;
+    count_2 <= \$340 ;
   always @(posedge clk)
-    tail_2 <= \$236 ;
+    sent_2 <= \$341 ;
   always @(posedge clk)
-    timer_2 <= \$237 ;
+    high_2 <= \$342 ;
   always @(posedge clk)
-    expired_2 <= \$238 ;
+    tail_2 <= \$343 ;
   always @(posedge clk)
-    expected_2 <= \$239 ;
+    timer_2 <= \$344 ;
   always @(posedge clk)
-    nak_done_2 <= \$240 ;
+    expired_2 <= \$345 ;
   always @(posedge clk)
-    ack_pending_2 <= \$241 ;
+    expected_2 <= \$346 ;
   always @(posedge clk)
-    nak_pending_2 <= \$242 ;
+    nak_done_2 <= \$347 ;
   always @(posedge clk)
-    ack_adv_3 <= \$243 ;
+    ack_pending_2 <= \$348 ;
   always @(posedge clk)
-    nak_go_3 <= \$244 ;
+    nak_pending_2 <= \$349 ;
   always @(posedge clk)
-    base_3 <= \$245 ;
+    unsent_q_2 <= \$350 ;
   always @(posedge clk)
-    count_3 <= \$246 ;
+    owed_q_2 <= \$351 ;
   always @(posedge clk)
-    sent_3 <= \$247 ;
+    ack_adv_3 <= \$352 ;
   always @(posedge clk)
-    high_3 <= \$248 ;
+    nak_go_3 <= \$353 ;
   always @(posedge clk)
-    tail_3 <= \$249 ;
+    base_3 <= \$354 ;
   always @(posedge clk)
-    timer_3 <= \$250 ;
+    count_3 <= \$355 ;
   always @(posedge clk)
-    expired_3 <= \$251 ;
+    sent_3 <= \$356 ;
   always @(posedge clk)
-    expected_3 <= \$252 ;
+    high_3 <= \$357 ;
   always @(posedge clk)
-    nak_done_3 <= \$253 ;
+    tail_3 <= \$358 ;
   always @(posedge clk)
-    ack_pending_3 <= \$254 ;
+    timer_3 <= \$359 ;
   always @(posedge clk)
-    nak_pending_3 <= \$255 ;
+    expired_3 <= \$360 ;
+  always @(posedge clk)
+    expected_3 <= \$361 ;
+  always @(posedge clk)
+    nak_done_3 <= \$362 ;
+  always @(posedge clk)
+    ack_pending_3 <= \$363 ;
+  always @(posedge clk)
+    nak_pending_3 <= \$364 ;
+  always @(posedge clk)
+    unsent_q_3 <= \$365 ;
+  always @(posedge clk)
+    owed_q_3 <= \$366 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
@@ -6652,38 +6884,38 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     timeout_fire_1 = 1'h0;
-    if (\$42 ) begin
-    end else if (\$43 ) begin
+    if (\$43 ) begin
+    end else if (\$44 ) begin
       timeout_fire_1 = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     ack_adv_next_2 = 5'h00;
-    if (\$48 ) begin
-      ack_adv_next_2 = \$44 [4:0];
+    if (\$49 ) begin
+      ack_adv_next_2 = \$45 [4:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     timeout_fire_2 = 1'h0;
-    if (\$61 ) begin
-    end else if (\$62 ) begin
+    if (\$63 ) begin
+    end else if (\$64 ) begin
       timeout_fire_2 = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     ack_adv_next_3 = 5'h00;
-    if (\$67 ) begin
-      ack_adv_next_3 = \$63 [4:0];
+    if (\$69 ) begin
+      ack_adv_next_3 = \$65 [4:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     timeout_fire_3 = 1'h0;
-    if (\$80 ) begin
-    end else if (\$81 ) begin
+    if (\$83 ) begin
+    end else if (\$84 ) begin
       timeout_fire_3 = 1'h1;
     end
   end
@@ -6691,517 +6923,559 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     flushed = 5'h00;
     if (flush[1]) begin
-      flushed = \$85 [4:0];
+      flushed = \$88 [4:0];
     end
     if (flush[2]) begin
-      flushed = \$89 [4:0];
+      flushed = \$92 [4:0];
     end
     if (flush[3]) begin
-      flushed = \$93 [4:0];
+      flushed = \$96 [4:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$217  = ack_adv_next_1;
+    \$322  = ack_adv_next_1;
     if (rst) begin
-      \$217  = 5'h00;
+      \$322  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$218  = \$97 ;
+    \$323  = \$100 ;
     if (rst) begin
-      \$218  = 1'h0;
+      \$323  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$219  = 16'h0000;
+      \$324  = 16'h0000;
     end else begin
-      \$219  = \$101 [15:0];
+      \$324  = \$104 [15:0];
     end
     if (rst) begin
-      \$219  = 16'h0000;
+      \$324  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$220  = 5'h00;
+      \$325  = 5'h00;
     end else begin
-      \$220  = \$105 [4:0];
+      \$325  = \$108 [4:0];
     end
     if (rst) begin
-      \$220  = 5'h00;
+      \$325  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$221  = 5'h00;
+      \$326  = 5'h00;
     end else begin
-      \$221  = \$110 [4:0];
+      \$326  = \$113 ;
     end
     if (rst) begin
-      \$221  = 5'h00;
+      \$326  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$222  = 5'h00;
+      \$327  = 5'h00;
     end else begin
-      \$222  = \$116 [4:0];
+      \$327  = \$118 ;
     end
     if (rst) begin
-      \$222  = 5'h00;
+      \$327  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$223  = 4'h0;
+      \$328  = 4'h0;
     end else begin
-      \$223  = \$100 [3:0];
+      \$328  = \$103 [3:0];
     end
     if (rst) begin
-      \$223  = 4'h0;
+      \$328  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
-    if (\$123 ) begin
-      \$224  = 12'h000;
-    end else if (\$124 ) begin
-      \$224  = 12'h000;
+    if (\$125 ) begin
+      \$329  = 12'h000;
+    end else if (\$126 ) begin
+      \$329  = 12'h000;
     end else begin
-      \$224  = \$125 [11:0];
+      \$329  = \$127 [11:0];
     end
     if (rst) begin
-      \$224  = 12'h000;
+      \$329  = 12'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$225  = expired_1;
-    if (\$126 ) begin
-      \$225  = 1'h0;
-    end else if (\$129 ) begin
-      \$225  = 1'h1;
+    \$330  = expired_1;
+    if (\$128 ) begin
+      \$330  = 1'h0;
+    end else if (\$131 ) begin
+      \$330  = 1'h1;
     end
     if (rst) begin
-      \$225  = 1'h0;
+      \$330  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$226  = expected_1;
+    \$331  = expected_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$226  = 16'h0000;
+      \$331  = 16'h0000;
     end else begin
       if (delivered[1]) begin
-        \$226  = \$130 [15:0];
+        \$331  = \$132 [15:0];
       end
     end
     if (rst) begin
-      \$226  = 16'h0000;
+      \$331  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$227  = nak_done_1;
+    \$332  = nak_done_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$227  = 1'h0;
+      \$332  = 1'h0;
     end else begin
       if (delivered[1]) begin
-        \$227  = 1'h0;
+        \$332  = 1'h0;
       end
-      if (\$134 ) begin
+      if (\$136 ) begin
       end else if (nak_sent[1]) begin
-        \$227  = 1'h1;
+        \$332  = 1'h1;
       end
     end
     if (rst) begin
-      \$227  = 1'h0;
+      \$332  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$228  = ack_pending_1;
+    \$333  = ack_pending_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$228  = 1'h0;
+      \$333  = 1'h0;
     end else begin
       if (msg_in[1]) begin
-        \$228  = 1'h1;
+        \$333  = 1'h1;
       end else if (ack_sent[1]) begin
-        \$228  = 1'h0;
+        \$333  = 1'h0;
       end
     end
     if (rst) begin
-      \$228  = 1'h0;
+      \$333  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$229  = nak_pending_1;
+    \$334  = nak_pending_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$229  = 1'h0;
+      \$334  = 1'h0;
     end else begin
-      if (\$134 ) begin
-        \$229  = 1'h1;
+      if (\$136 ) begin
+        \$334  = 1'h1;
       end else if (nak_sent[1]) begin
-        \$229  = 1'h0;
+        \$334  = 1'h0;
       end
     end
     if (rst) begin
-      \$229  = 1'h0;
+      \$334  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$230  = ack_adv_next_2;
+    \$335  = \$150 ;
     if (rst) begin
-      \$230  = 5'h00;
+      \$335  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$231  = \$138 ;
+    \$336  = \$171 [0];
     if (rst) begin
-      \$231  = 1'h0;
+      \$336  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$337  = ack_adv_next_2;
+    if (rst) begin
+      \$337  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$338  = \$175 ;
+    if (rst) begin
+      \$338  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[2]) begin
-      \$232  = 16'h0000;
+      \$339  = 16'h0000;
     end else begin
-      \$232  = \$142 [15:0];
+      \$339  = \$179 [15:0];
     end
     if (rst) begin
-      \$232  = 16'h0000;
+      \$339  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[2]) begin
-      \$233  = 5'h00;
+      \$340  = 5'h00;
     end else begin
-      \$233  = \$146 [4:0];
+      \$340  = \$183 [4:0];
     end
     if (rst) begin
-      \$233  = 5'h00;
+      \$340  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[2]) begin
-      \$234  = 5'h00;
+      \$341  = 5'h00;
     end else begin
-      \$234  = \$151 [4:0];
+      \$341  = \$188 ;
     end
     if (rst) begin
-      \$234  = 5'h00;
+      \$341  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[2]) begin
-      \$235  = 5'h00;
+      \$342  = 5'h00;
     end else begin
-      \$235  = \$157 [4:0];
+      \$342  = \$193 ;
     end
     if (rst) begin
-      \$235  = 5'h00;
+      \$342  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[2]) begin
-      \$236  = 4'h0;
+      \$343  = 4'h0;
     end else begin
-      \$236  = \$141 [3:0];
+      \$343  = \$178 [3:0];
     end
     if (rst) begin
-      \$236  = 4'h0;
+      \$343  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
-    if (\$164 ) begin
-      \$237  = 12'h000;
-    end else if (\$165 ) begin
-      \$237  = 12'h000;
+    if (\$200 ) begin
+      \$344  = 12'h000;
+    end else if (\$201 ) begin
+      \$344  = 12'h000;
     end else begin
-      \$237  = \$166 [11:0];
+      \$344  = \$202 [11:0];
     end
     if (rst) begin
-      \$237  = 12'h000;
+      \$344  = 12'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$238  = expired_2;
-    if (\$167 ) begin
-      \$238  = 1'h0;
-    end else if (\$170 ) begin
-      \$238  = 1'h1;
+    \$345  = expired_2;
+    if (\$203 ) begin
+      \$345  = 1'h0;
+    end else if (\$206 ) begin
+      \$345  = 1'h1;
     end
     if (rst) begin
-      \$238  = 1'h0;
+      \$345  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$239  = expected_2;
+    \$346  = expected_2;
     (* full_case = 32'd1 *)
     if (flush[2]) begin
-      \$239  = 16'h0000;
+      \$346  = 16'h0000;
     end else begin
       if (delivered[2]) begin
-        \$239  = \$171 [15:0];
+        \$346  = \$207 [15:0];
       end
     end
     if (rst) begin
-      \$239  = 16'h0000;
+      \$346  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$240  = nak_done_2;
+    \$347  = nak_done_2;
     (* full_case = 32'd1 *)
     if (flush[2]) begin
-      \$240  = 1'h0;
+      \$347  = 1'h0;
     end else begin
       if (delivered[2]) begin
-        \$240  = 1'h0;
+        \$347  = 1'h0;
       end
-      if (\$175 ) begin
+      if (\$211 ) begin
       end else if (nak_sent[2]) begin
-        \$240  = 1'h1;
+        \$347  = 1'h1;
       end
     end
     if (rst) begin
-      \$240  = 1'h0;
+      \$347  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$241  = ack_pending_2;
+    \$348  = ack_pending_2;
     (* full_case = 32'd1 *)
     if (flush[2]) begin
-      \$241  = 1'h0;
+      \$348  = 1'h0;
     end else begin
       if (msg_in[2]) begin
-        \$241  = 1'h1;
+        \$348  = 1'h1;
       end else if (ack_sent[2]) begin
-        \$241  = 1'h0;
+        \$348  = 1'h0;
       end
     end
     if (rst) begin
-      \$241  = 1'h0;
+      \$348  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$242  = nak_pending_2;
+    \$349  = nak_pending_2;
     (* full_case = 32'd1 *)
     if (flush[2]) begin
-      \$242  = 1'h0;
+      \$349  = 1'h0;
     end else begin
-      if (\$175 ) begin
-        \$242  = 1'h1;
+      if (\$211 ) begin
+        \$349  = 1'h1;
       end else if (nak_sent[2]) begin
-        \$242  = 1'h0;
+        \$349  = 1'h0;
       end
     end
     if (rst) begin
-      \$242  = 1'h0;
+      \$349  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$243  = ack_adv_next_3;
+    \$350  = \$225 ;
     if (rst) begin
-      \$243  = 5'h00;
+      \$350  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$244  = \$179 ;
+    \$351  = \$246 [0];
     if (rst) begin
-      \$244  = 1'h0;
+      \$351  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$352  = ack_adv_next_3;
+    if (rst) begin
+      \$352  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$353  = \$250 ;
+    if (rst) begin
+      \$353  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[3]) begin
-      \$245  = 16'h0000;
+      \$354  = 16'h0000;
     end else begin
-      \$245  = \$183 [15:0];
+      \$354  = \$254 [15:0];
     end
     if (rst) begin
-      \$245  = 16'h0000;
+      \$354  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[3]) begin
-      \$246  = 5'h00;
+      \$355  = 5'h00;
     end else begin
-      \$246  = \$187 [4:0];
+      \$355  = \$258 [4:0];
     end
     if (rst) begin
-      \$246  = 5'h00;
+      \$355  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[3]) begin
-      \$247  = 5'h00;
+      \$356  = 5'h00;
     end else begin
-      \$247  = \$192 [4:0];
+      \$356  = \$263 ;
     end
     if (rst) begin
-      \$247  = 5'h00;
+      \$356  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[3]) begin
-      \$248  = 5'h00;
+      \$357  = 5'h00;
     end else begin
-      \$248  = \$198 [4:0];
+      \$357  = \$268 ;
     end
     if (rst) begin
-      \$248  = 5'h00;
+      \$357  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     if (flush[3]) begin
-      \$249  = 4'h0;
+      \$358  = 4'h0;
     end else begin
-      \$249  = \$182 [3:0];
+      \$358  = \$253 [3:0];
     end
     if (rst) begin
-      \$249  = 4'h0;
+      \$358  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
-    if (\$205 ) begin
-      \$250  = 12'h000;
-    end else if (\$206 ) begin
-      \$250  = 12'h000;
+    if (\$275 ) begin
+      \$359  = 12'h000;
+    end else if (\$276 ) begin
+      \$359  = 12'h000;
     end else begin
-      \$250  = \$207 [11:0];
+      \$359  = \$277 [11:0];
     end
     if (rst) begin
-      \$250  = 12'h000;
+      \$359  = 12'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$251  = expired_3;
-    if (\$208 ) begin
-      \$251  = 1'h0;
-    end else if (\$211 ) begin
-      \$251  = 1'h1;
+    \$360  = expired_3;
+    if (\$278 ) begin
+      \$360  = 1'h0;
+    end else if (\$281 ) begin
+      \$360  = 1'h1;
     end
     if (rst) begin
-      \$251  = 1'h0;
+      \$360  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$252  = expected_3;
+    \$361  = expected_3;
     (* full_case = 32'd1 *)
     if (flush[3]) begin
-      \$252  = 16'h0000;
+      \$361  = 16'h0000;
     end else begin
       if (delivered[3]) begin
-        \$252  = \$212 [15:0];
+        \$361  = \$282 [15:0];
       end
     end
     if (rst) begin
-      \$252  = 16'h0000;
+      \$361  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$253  = nak_done_3;
+    \$362  = nak_done_3;
     (* full_case = 32'd1 *)
     if (flush[3]) begin
-      \$253  = 1'h0;
+      \$362  = 1'h0;
     end else begin
       if (delivered[3]) begin
-        \$253  = 1'h0;
+        \$362  = 1'h0;
       end
-      if (\$216 ) begin
+      if (\$286 ) begin
       end else if (nak_sent[3]) begin
-        \$253  = 1'h1;
+        \$362  = 1'h1;
       end
     end
     if (rst) begin
-      \$253  = 1'h0;
+      \$362  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$254  = ack_pending_3;
+    \$363  = ack_pending_3;
     (* full_case = 32'd1 *)
     if (flush[3]) begin
-      \$254  = 1'h0;
+      \$363  = 1'h0;
     end else begin
       if (msg_in[3]) begin
-        \$254  = 1'h1;
+        \$363  = 1'h1;
       end else if (ack_sent[3]) begin
-        \$254  = 1'h0;
+        \$363  = 1'h0;
       end
     end
     if (rst) begin
-      \$254  = 1'h0;
+      \$363  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$255  = nak_pending_3;
+    \$364  = nak_pending_3;
     (* full_case = 32'd1 *)
     if (flush[3]) begin
-      \$255  = 1'h0;
+      \$364  = 1'h0;
     end else begin
-      if (\$216 ) begin
-        \$255  = 1'h1;
+      if (\$286 ) begin
+        \$364  = 1'h1;
       end else if (nak_sent[3]) begin
-        \$255  = 1'h0;
+        \$364  = 1'h0;
       end
     end
     if (rst) begin
-      \$255  = 1'h0;
+      \$364  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$365  = \$300 ;
+    if (rst) begin
+      \$365  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$366  = \$321 [0];
+    if (rst) begin
+      \$366  = 1'h0;
     end
   end
   assign dead_1 = 1'h0;
@@ -7223,15 +7497,20 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   assign die_1 = 1'h0;
   assign die_2 = 1'h0;
   assign die_3 = 1'h0;
+  assign unsent_q = { unsent_q_3, unsent_q_2, unsent_q_1, 1'h0 };
+  assign owed_q = { owed_q_3, owed_q_2, owed_q_1, 1'h0 };
   assign ack_delta_1 = \$25 [15:0];
   assign sent_left_1 = \$32 [4:0];
   assign high_left_1 = \$35 [4:0];
-  assign ack_delta_2 = \$44 [15:0];
-  assign sent_left_2 = \$51 [4:0];
-  assign high_left_2 = \$54 [4:0];
-  assign ack_delta_3 = \$63 [15:0];
-  assign sent_left_3 = \$70 [4:0];
-  assign high_left_3 = \$73 [4:0];
+  assign sent_left_1_1 = \$36 [4:0];
+  assign ack_delta_2 = \$45 [15:0];
+  assign sent_left_2 = \$52 [4:0];
+  assign high_left_2 = \$55 [4:0];
+  assign sent_left_1_2 = \$56 [4:0];
+  assign ack_delta_3 = \$65 [15:0];
+  assign sent_left_3 = \$72 [4:0];
+  assign high_left_3 = \$75 [4:0];
+  assign sent_left_1_3 = \$76 [4:0];
   assign send_seq = \$22 [15:0];
   assign owed[3] = \$18 ;
   assign owed[2] = \$12 ;
@@ -7247,36 +7526,63 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   assign \$12  = \$10 ;
   assign \$17  = 1'h1;
   assign \$18  = \$16 ;
-  assign \$41  = \$40 ;
-  assign \$60  = \$59 ;
-  assign \$79  = \$78 ;
-  assign \$83  = 1'h1;
-  assign \$84  = stored[1];
-  assign \$87  = 1'h1;
-  assign \$88  = stored[2];
-  assign \$91  = 1'h1;
-  assign \$92  = stored[3];
-  assign \$98  = 1'h1;
-  assign \$99  = stored[1];
-  assign \$103  = 1'h1;
-  assign \$104  = stored[1];
-  assign \$122  = \$121 ;
-  assign \$127  = 1'h1;
-  assign \$128  = timeout_fire_1;
-  assign \$139  = 1'h1;
-  assign \$140  = stored[2];
-  assign \$144  = 1'h1;
-  assign \$145  = stored[2];
-  assign \$163  = \$162 ;
-  assign \$168  = 1'h1;
-  assign \$169  = timeout_fire_2;
-  assign \$180  = 1'h1;
-  assign \$181  = stored[3];
-  assign \$185  = 1'h1;
-  assign \$186  = stored[3];
-  assign \$204  = \$203 ;
-  assign \$209  = 1'h1;
-  assign \$210  = timeout_fire_3;
+  assign \$42  = \$41 ;
+  assign \$62  = \$61 ;
+  assign \$82  = \$81 ;
+  assign \$86  = 1'h1;
+  assign \$87  = stored[1];
+  assign \$90  = 1'h1;
+  assign \$91  = stored[2];
+  assign \$94  = 1'h1;
+  assign \$95  = stored[3];
+  assign \$101  = 1'h1;
+  assign \$102  = stored[1];
+  assign \$106  = 1'h1;
+  assign \$107  = stored[1];
+  assign \$124  = \$123 ;
+  assign \$129  = 1'h1;
+  assign \$130  = timeout_fire_1;
+  assign \$140  = 1'h1;
+  assign \$141  = stored[1];
+  assign \$143  = 1'h1;
+  assign \$144  = stored[1];
+  assign \$154  = 1'h1;
+  assign \$155  = stored[1];
+  assign \$157  = 1'h1;
+  assign \$158  = stored[1];
+  assign \$169  = { 1'h0, \$168  };
+  assign \$176  = 1'h1;
+  assign \$177  = stored[2];
+  assign \$181  = 1'h1;
+  assign \$182  = stored[2];
+  assign \$199  = \$198 ;
+  assign \$204  = 1'h1;
+  assign \$205  = timeout_fire_2;
+  assign \$215  = 1'h1;
+  assign \$216  = stored[2];
+  assign \$218  = 1'h1;
+  assign \$219  = stored[2];
+  assign \$229  = 1'h1;
+  assign \$230  = stored[2];
+  assign \$232  = 1'h1;
+  assign \$233  = stored[2];
+  assign \$244  = { 1'h0, \$243  };
+  assign \$251  = 1'h1;
+  assign \$252  = stored[3];
+  assign \$256  = 1'h1;
+  assign \$257  = stored[3];
+  assign \$274  = \$273 ;
+  assign \$279  = 1'h1;
+  assign \$280  = timeout_fire_3;
+  assign \$290  = 1'h1;
+  assign \$291  = stored[3];
+  assign \$293  = 1'h1;
+  assign \$294  = stored[3];
+  assign \$304  = 1'h1;
+  assign \$305  = stored[3];
+  assign \$307  = 1'h1;
+  assign \$308  = stored[3];
+  assign \$319  = { 1'h0, \$318  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -9085,7 +9391,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$1928$0 , \port$1954$0 , \port$1980$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2030$0 , \port$2040$0 , \port$2042$0 , \port$2060$0 , \port$2070$0 , \port$2072$0 , \port$2090$0 , \port$2100$0 , \port$2102$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -9470,7 +9776,6 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   reg [3:0] nak_sent;
   output naks_sent;
   reg naks_sent;
-  input [3:0] owed;
   wire [3:0] owed;
   reg [2:0] pbeat = 3'h0;
   output [1:0] peer;
@@ -9481,12 +9786,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   wire [1:0] \pick$23 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$1928$0 ;
-  wire \port$1928$0 ;
-  input \port$1954$0 ;
-  wire \port$1954$0 ;
-  input \port$1980$0 ;
-  wire \port$1980$0 ;
+  input \port$2030$0 ;
+  wire \port$2030$0 ;
+  input \port$2040$0 ;
+  wire \port$2040$0 ;
+  input \port$2042$0 ;
+  wire \port$2042$0 ;
+  input \port$2060$0 ;
+  wire \port$2060$0 ;
+  input \port$2070$0 ;
+  wire \port$2070$0 ;
+  input \port$2072$0 ;
+  wire \port$2072$0 ;
+  input \port$2090$0 ;
+  wire \port$2090$0 ;
+  input \port$2100$0 ;
+  wire \port$2100$0 ;
+  input \port$2102$0 ;
+  wire \port$2102$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -9541,7 +9858,6 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   reg tx_frames;
   output tx_retransmits;
   reg tx_retransmits;
-  input [3:0] unsent;
   wire [3:0] unsent;
   assign \$1  = cur_type == 1'h1;
   assign store__busy = sending & \$1 ;
@@ -9559,7 +9875,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
   assign \$14  = | { stored[3], stored[1] };
   assign \$15  = | stored[3:2];
-  assign any_expired = | { \port$1980$0 , \port$1954$0 , \port$1928$0 , 1'h0 };
+  assign any_expired = | { \port$2090$0 , \port$2060$0 , \port$2030$0 , 1'h0 };
   assign \$16  = crc[0] ? 32'd3433693342 : 32'd0;
   assign \$18  = crc[1] ? 31'h4225077d : 31'h00000000;
   assign \$19  = \$17  ^ { 1'h0, \$18  };
@@ -9752,12 +10068,12 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$206  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$207  = \$205  ^ \$206 ;
   assign crc_now = pending ? \$207  : crc;
-  assign \$208  = owed >> peer;
+  assign \$208  = { \port$2102$0 , \port$2072$0 , \port$2042$0 , 1'h0 } >> peer;
   assign \$209  = pick_q_valid & \$208 ;
-  assign \$210  = unsent >> peer;
-  assign \$211  = unsent >> peer;
+  assign \$210  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
+  assign \$211  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
   assign \$212  = \$211  & retransmit;
-  assign \$213  = unsent >> peer;
+  assign \$213  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
   assign \$214  = ~ \$213 ;
   assign \$522  = beat * 7'h40;
   assign \$215  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer } >> \$522 ;
@@ -9766,13 +10082,13 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$218  = pbeat + 1'h1;
   assign \$219  = ~ crc_now;
   assign \$220  = ~ any_expired;
-  assign \$221  = owed >> peer;
+  assign \$221  = { \port$2102$0 , \port$2072$0 , \port$2042$0 , 1'h0 } >> peer;
   assign \$222  = pick_q_valid & \$221 ;
   assign \$223  = \$220  & \$222 ;
-  assign \$224  = unsent >> peer;
-  assign \$225  = unsent >> peer;
+  assign \$224  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
+  assign \$225  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
   assign \$226  = \$225  & retransmit;
-  assign \$227  = unsent >> peer;
+  assign \$227  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
   assign \$228  = ~ \$227 ;
   assign \$229  = ! sender_state;
   assign \$230  = sender_state == 1'h1;
@@ -9784,11 +10100,11 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$236  = m_axis__tvalid & m_axis__tready;
   assign \$237  = ~ m_axis__tlast;
   assign \$238  = \$236  & \$237 ;
-  assign \$239  = owed >> peer;
+  assign \$239  = { \port$2102$0 , \port$2072$0 , \port$2042$0 , 1'h0 } >> peer;
   assign \$240  = pick_q_valid & \$239 ;
-  assign \$241  = unsent >> peer;
+  assign \$241  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
   assign \$242  = \$241  ? seq : 16'h0000;
-  assign \$243  = unsent >> peer;
+  assign \$243  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
   assign \$244  = \$243  ? 8'h01 : 8'h02;
   assign \$245  = cur_type == 1'h1;
   assign \$246  = store__hdr[3:0] == 1'h1;
@@ -9823,12 +10139,12 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$277  = m_axis__tvalid & m_axis__tready;
   assign \$278  = pbeat == cur_last_beat;
   assign \$279  = ~ any_expired;
-  assign \$280  = owed >> peer;
+  assign \$280  = { \port$2102$0 , \port$2072$0 , \port$2042$0 , 1'h0 } >> peer;
   assign \$281  = pick_q_valid & \$280 ;
   assign \$282  = \$279  & \$281 ;
-  assign \$283  = unsent >> peer;
+  assign \$283  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
   assign \$284  = \$283  ? seq : 16'h0000;
-  assign \$285  = unsent >> peer;
+  assign \$285  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
   assign \$286  = \$285  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$287 ;
@@ -9873,62 +10189,50 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (rr)
       2'h0:
         begin
-          if (owed[0]) begin
-            pick = 2'h0;
-          end
-          if (owed[3]) begin
+          if (\port$2102$0 ) begin
             pick = 2'h3;
           end
-          if (owed[2]) begin
+          if (\port$2072$0 ) begin
             pick = 2'h2;
           end
-          if (owed[1]) begin
+          if (\port$2042$0 ) begin
             pick = 2'h1;
           end
         end
       2'h1:
         begin
-          if (owed[1]) begin
+          if (\port$2042$0 ) begin
             pick = 2'h1;
           end
-          if (owed[0]) begin
-            pick = 2'h0;
-          end
-          if (owed[3]) begin
+          if (\port$2102$0 ) begin
             pick = 2'h3;
           end
-          if (owed[2]) begin
+          if (\port$2072$0 ) begin
             pick = 2'h2;
           end
         end
       2'h2:
         begin
-          if (owed[2]) begin
+          if (\port$2072$0 ) begin
             pick = 2'h2;
           end
-          if (owed[1]) begin
+          if (\port$2042$0 ) begin
             pick = 2'h1;
           end
-          if (owed[0]) begin
-            pick = 2'h0;
-          end
-          if (owed[3]) begin
+          if (\port$2102$0 ) begin
             pick = 2'h3;
           end
         end
       2'h3:
         begin
-          if (owed[3]) begin
+          if (\port$2102$0 ) begin
             pick = 2'h3;
           end
-          if (owed[2]) begin
+          if (\port$2072$0 ) begin
             pick = 2'h2;
           end
-          if (owed[1]) begin
+          if (\port$2042$0 ) begin
             pick = 2'h1;
-          end
-          if (owed[0]) begin
-            pick = 2'h0;
           end
         end
     endcase
@@ -9940,61 +10244,49 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (rr)
       2'h0:
         begin
-          if (owed[0]) begin
+          if (\port$2102$0 ) begin
             pick_valid = 1'h1;
           end
-          if (owed[3]) begin
+          if (\port$2072$0 ) begin
             pick_valid = 1'h1;
           end
-          if (owed[2]) begin
-            pick_valid = 1'h1;
-          end
-          if (owed[1]) begin
+          if (\port$2042$0 ) begin
             pick_valid = 1'h1;
           end
         end
       2'h1:
         begin
-          if (owed[1]) begin
+          if (\port$2042$0 ) begin
             pick_valid = 1'h1;
           end
-          if (owed[0]) begin
+          if (\port$2102$0 ) begin
             pick_valid = 1'h1;
           end
-          if (owed[3]) begin
-            pick_valid = 1'h1;
-          end
-          if (owed[2]) begin
+          if (\port$2072$0 ) begin
             pick_valid = 1'h1;
           end
         end
       2'h2:
         begin
-          if (owed[2]) begin
+          if (\port$2072$0 ) begin
             pick_valid = 1'h1;
           end
-          if (owed[1]) begin
+          if (\port$2042$0 ) begin
             pick_valid = 1'h1;
           end
-          if (owed[0]) begin
-            pick_valid = 1'h1;
-          end
-          if (owed[3]) begin
+          if (\port$2102$0 ) begin
             pick_valid = 1'h1;
           end
         end
       2'h3:
         begin
-          if (owed[3]) begin
+          if (\port$2102$0 ) begin
             pick_valid = 1'h1;
           end
-          if (owed[2]) begin
+          if (\port$2072$0 ) begin
             pick_valid = 1'h1;
           end
-          if (owed[1]) begin
-            pick_valid = 1'h1;
-          end
-          if (owed[0]) begin
+          if (\port$2042$0 ) begin
             pick_valid = 1'h1;
           end
         end
@@ -10006,13 +10298,13 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$1980$0 ) begin
+            if (\port$2090$0 ) begin
               go_back = 4'h8;
             end
-            if (\port$1954$0 ) begin
+            if (\port$2060$0 ) begin
               go_back = 4'h4;
             end
-            if (\port$1928$0 ) begin
+            if (\port$2030$0 ) begin
               go_back = 4'h2;
             end
           end
@@ -10682,8 +10974,10 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer };
-  assign expired = { \port$1980$0 , \port$1954$0 , \port$1928$0 , 1'h0 };
+  assign owed = { \port$2102$0 , \port$2072$0 , \port$2042$0 , 1'h0 };
+  assign expired = { \port$2090$0 , \port$2060$0 , \port$2030$0 , 1'h0 };
   assign \pick$23  = peer;
+  assign unsent = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 };
   assign \hdr_out.dst  = { 6'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
   assign \hdr_out.type  = cur_type;
@@ -10717,216 +11011,216 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [8:0] \$100 ;
-  wire \$101 ;
-  wire [7:0] \$102 ;
-  wire [8:0] \$103 ;
-  wire \$104 ;
-  wire [7:0] \$105 ;
-  wire [8:0] \$106 ;
-  wire \$107 ;
-  wire [7:0] \$108 ;
+  wire [7:0] \$100 ;
+  wire [8:0] \$101 ;
+  wire \$102 ;
+  wire [7:0] \$103 ;
+  wire [8:0] \$104 ;
+  wire \$105 ;
+  wire [7:0] \$106 ;
+  wire [8:0] \$107 ;
+  wire \$108 ;
   wire [7:0] \$109 ;
-  wire \$11 ;
+  wire [2:0] \$11 ;
   wire [8:0] \$110 ;
   wire \$111 ;
   wire [7:0] \$112 ;
-  wire [8:0] \$113 ;
-  wire \$114 ;
-  wire [7:0] \$115 ;
-  wire [8:0] \$116 ;
-  wire \$117 ;
-  wire [7:0] \$118 ;
-  wire [8:0] \$119 ;
-  wire \$12 ;
-  wire \$120 ;
-  wire [7:0] \$121 ;
-  wire [8:0] \$122 ;
-  wire \$123 ;
-  wire [7:0] \$124 ;
-  wire [8:0] \$125 ;
-  wire \$126 ;
-  wire [7:0] \$127 ;
-  wire [8:0] \$128 ;
-  wire \$129 ;
-  wire \$13 ;
-  wire [7:0] \$130 ;
-  wire [8:0] \$131 ;
-  wire \$132 ;
-  wire [7:0] \$133 ;
+  wire [7:0] \$113 ;
+  wire [8:0] \$114 ;
+  wire \$115 ;
+  wire [7:0] \$116 ;
+  wire [8:0] \$117 ;
+  wire \$118 ;
+  wire [7:0] \$119 ;
+  wire [2:0] \$12 ;
+  wire [8:0] \$120 ;
+  wire \$121 ;
+  wire [7:0] \$122 ;
+  wire [8:0] \$123 ;
+  wire \$124 ;
+  wire [7:0] \$125 ;
+  wire [8:0] \$126 ;
+  wire \$127 ;
+  wire [7:0] \$128 ;
+  wire [8:0] \$129 ;
+  wire [7:0] \$13 ;
+  wire \$130 ;
+  wire [7:0] \$131 ;
+  wire [8:0] \$132 ;
+  wire \$133 ;
   wire [7:0] \$134 ;
   wire [8:0] \$135 ;
   wire \$136 ;
   wire [7:0] \$137 ;
-  wire [8:0] \$138 ;
-  wire \$139 ;
-  wire \$14 ;
-  wire [7:0] \$140 ;
-  wire [8:0] \$141 ;
-  wire \$142 ;
-  wire [7:0] \$143 ;
-  wire [8:0] \$144 ;
-  wire \$145 ;
-  wire [7:0] \$146 ;
-  wire [8:0] \$147 ;
-  wire \$148 ;
-  wire [7:0] \$149 ;
+  wire [7:0] \$138 ;
+  wire [8:0] \$139 ;
+  wire [8:0] \$14 ;
+  wire \$140 ;
+  wire [7:0] \$141 ;
+  wire [8:0] \$142 ;
+  wire \$143 ;
+  wire [7:0] \$144 ;
+  wire [8:0] \$145 ;
+  wire \$146 ;
+  wire [7:0] \$147 ;
+  wire [8:0] \$148 ;
+  wire \$149 ;
   wire \$15 ;
-  wire [8:0] \$150 ;
-  wire \$151 ;
-  wire [7:0] \$152 ;
-  wire [8:0] \$153 ;
-  wire \$154 ;
-  wire [7:0] \$155 ;
-  wire [8:0] \$156 ;
-  wire \$157 ;
-  wire [7:0] \$158 ;
+  wire [7:0] \$150 ;
+  wire [8:0] \$151 ;
+  wire \$152 ;
+  wire [7:0] \$153 ;
+  wire [8:0] \$154 ;
+  wire \$155 ;
+  wire [7:0] \$156 ;
+  wire [8:0] \$157 ;
+  wire \$158 ;
   wire [7:0] \$159 ;
-  wire \$16 ;
+  wire [7:0] \$16 ;
   wire [8:0] \$160 ;
   wire \$161 ;
   wire [7:0] \$162 ;
-  wire [8:0] \$163 ;
-  wire \$164 ;
-  wire [7:0] \$165 ;
-  wire [8:0] \$166 ;
-  wire \$167 ;
-  wire [7:0] \$168 ;
-  wire [8:0] \$169 ;
-  wire \$17 ;
-  wire \$170 ;
-  wire [7:0] \$171 ;
-  wire [8:0] \$172 ;
-  wire \$173 ;
-  wire [7:0] \$174 ;
-  wire [8:0] \$175 ;
-  wire \$176 ;
-  wire [7:0] \$177 ;
-  wire [8:0] \$178 ;
-  wire \$179 ;
+  wire [7:0] \$163 ;
+  wire [8:0] \$164 ;
+  wire \$165 ;
+  wire [7:0] \$166 ;
+  wire [8:0] \$167 ;
+  wire \$168 ;
+  wire [7:0] \$169 ;
+  wire [8:0] \$17 ;
+  wire [8:0] \$170 ;
+  wire \$171 ;
+  wire [7:0] \$172 ;
+  wire [8:0] \$173 ;
+  wire \$174 ;
+  wire [7:0] \$175 ;
+  wire [8:0] \$176 ;
+  wire \$177 ;
+  wire [7:0] \$178 ;
+  wire [8:0] \$179 ;
   wire \$18 ;
-  wire [7:0] \$180 ;
-  wire [8:0] \$181 ;
-  wire \$182 ;
-  wire [7:0] \$183 ;
+  wire \$180 ;
+  wire [7:0] \$181 ;
+  wire [8:0] \$182 ;
+  wire \$183 ;
   wire [7:0] \$184 ;
   wire [8:0] \$185 ;
   wire \$186 ;
   wire [7:0] \$187 ;
-  wire [8:0] \$188 ;
-  wire \$189 ;
-  wire \$19 ;
-  wire [7:0] \$190 ;
-  wire [8:0] \$191 ;
-  wire \$192 ;
-  wire [7:0] \$193 ;
-  wire [8:0] \$194 ;
-  wire \$195 ;
-  wire [7:0] \$196 ;
-  wire [8:0] \$197 ;
-  wire \$198 ;
-  wire [7:0] \$199 ;
+  wire [7:0] \$188 ;
+  wire [8:0] \$189 ;
+  wire [7:0] \$19 ;
+  wire \$190 ;
+  wire [7:0] \$191 ;
+  wire [8:0] \$192 ;
+  wire \$193 ;
+  wire [7:0] \$194 ;
+  wire [8:0] \$195 ;
+  wire \$196 ;
+  wire [7:0] \$197 ;
+  wire [8:0] \$198 ;
+  wire \$199 ;
   wire [2:0] \$2 ;
-  wire \$20 ;
-  wire [8:0] \$200 ;
-  wire \$201 ;
-  wire [7:0] \$202 ;
-  wire [8:0] \$203 ;
-  wire \$204 ;
-  wire [7:0] \$205 ;
-  wire [8:0] \$206 ;
-  wire \$207 ;
-  wire [7:0] \$208 ;
+  wire [8:0] \$20 ;
+  wire [7:0] \$200 ;
+  wire [8:0] \$201 ;
+  wire \$202 ;
+  wire [7:0] \$203 ;
+  wire [8:0] \$204 ;
+  wire \$205 ;
+  wire [7:0] \$206 ;
+  wire [8:0] \$207 ;
+  wire \$208 ;
   wire [7:0] \$209 ;
   wire \$21 ;
   wire [8:0] \$210 ;
   wire \$211 ;
   wire [7:0] \$212 ;
-  wire [8:0] \$213 ;
+  wire \$213 ;
   wire \$214 ;
-  wire [7:0] \$215 ;
-  wire [8:0] \$216 ;
+  wire \$215 ;
+  wire \$216 ;
   wire \$217 ;
-  wire [7:0] \$218 ;
-  wire [8:0] \$219 ;
-  wire \$22 ;
+  wire \$218 ;
+  wire \$219 ;
+  wire [7:0] \$22 ;
   wire \$220 ;
-  wire [7:0] \$221 ;
-  wire [8:0] \$222 ;
+  wire \$221 ;
+  wire \$222 ;
   wire \$223 ;
-  wire [7:0] \$224 ;
-  wire [8:0] \$225 ;
+  wire \$224 ;
+  wire \$225 ;
   wire \$226 ;
-  wire [7:0] \$227 ;
-  wire [8:0] \$228 ;
+  wire \$227 ;
+  wire \$228 ;
   wire \$229 ;
-  wire \$23 ;
-  wire [7:0] \$230 ;
-  wire [8:0] \$231 ;
+  wire [8:0] \$23 ;
+  wire \$230 ;
+  wire \$231 ;
   wire \$232 ;
-  wire [7:0] \$233 ;
-  wire [7:0] \$234 ;
-  wire [8:0] \$235 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire \$235 ;
   wire \$236 ;
-  wire [7:0] \$237 ;
-  wire [8:0] \$238 ;
+  wire \$237 ;
+  wire \$238 ;
   wire \$239 ;
   wire \$24 ;
-  wire [7:0] \$240 ;
-  wire [8:0] \$241 ;
+  wire \$240 ;
+  wire \$241 ;
   wire \$242 ;
-  wire [7:0] \$243 ;
-  wire [8:0] \$244 ;
+  wire \$243 ;
+  wire \$244 ;
   wire \$245 ;
-  wire [7:0] \$246 ;
-  wire [8:0] \$247 ;
+  wire \$246 ;
+  wire \$247 ;
   wire \$248 ;
-  wire [7:0] \$249 ;
-  wire \$25 ;
-  wire [8:0] \$250 ;
+  wire \$249 ;
+  wire [7:0] \$25 ;
+  wire \$250 ;
   wire \$251 ;
-  wire [7:0] \$252 ;
-  wire [8:0] \$253 ;
+  wire \$252 ;
+  wire \$253 ;
   wire \$254 ;
-  wire [7:0] \$255 ;
-  wire [8:0] \$256 ;
+  wire \$255 ;
+  wire \$256 ;
   wire \$257 ;
-  wire [7:0] \$258 ;
-  wire [7:0] \$259 ;
-  wire \$26 ;
-  wire [8:0] \$260 ;
+  wire \$258 ;
+  wire \$259 ;
+  wire [8:0] \$26 ;
+  wire \$260 ;
   wire \$261 ;
-  wire [7:0] \$262 ;
-  wire [8:0] \$263 ;
+  wire \$262 ;
+  wire \$263 ;
   wire \$264 ;
-  wire [7:0] \$265 ;
-  wire [8:0] \$266 ;
+  wire \$265 ;
+  wire \$266 ;
   wire \$267 ;
-  wire [7:0] \$268 ;
-  wire [8:0] \$269 ;
+  wire \$268 ;
+  wire \$269 ;
   wire \$27 ;
   wire \$270 ;
-  wire [7:0] \$271 ;
-  wire [8:0] \$272 ;
+  wire \$271 ;
+  wire \$272 ;
   wire \$273 ;
-  wire [7:0] \$274 ;
-  wire [8:0] \$275 ;
+  wire \$274 ;
+  wire \$275 ;
   wire \$276 ;
-  wire [7:0] \$277 ;
-  wire [8:0] \$278 ;
-  wire \$279 ;
-  wire \$28 ;
-  wire [7:0] \$280 ;
-  wire [8:0] \$281 ;
+  wire \$277 ;
+  wire \$278 ;
+  wire [16:0] \$279 ;
+  wire [7:0] \$28 ;
+  wire [16:0] \$280 ;
+  wire [16:0] \$281 ;
   wire \$282 ;
-  wire [7:0] \$283 ;
+  wire \$283 ;
   wire \$284 ;
   wire \$285 ;
   wire \$286 ;
   wire \$287 ;
   wire \$288 ;
   wire \$289 ;
-  wire \$29 ;
+  wire [8:0] \$29 ;
   wire \$290 ;
   wire \$291 ;
   wire \$292 ;
@@ -10949,7 +11243,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$307 ;
   wire \$308 ;
   wire \$309 ;
-  wire \$31 ;
+  wire [7:0] \$31 ;
   wire \$310 ;
   wire \$311 ;
   wire \$312 ;
@@ -10960,7 +11254,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$317 ;
   wire \$318 ;
   wire \$319 ;
-  wire \$32 ;
+  wire [8:0] \$32 ;
   wire \$320 ;
   wire \$321 ;
   wire \$322 ;
@@ -10982,7 +11276,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$337 ;
   wire \$338 ;
   wire \$339 ;
-  wire \$34 ;
+  wire [7:0] \$34 ;
   wire \$340 ;
   wire [16:0] \$341 ;
   wire [16:0] \$342 ;
@@ -10993,7 +11287,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$347 ;
   wire \$348 ;
   wire \$349 ;
-  wire \$35 ;
+  wire [8:0] \$35 ;
   wire \$350 ;
   wire \$351 ;
   wire \$352 ;
@@ -11014,81 +11308,81 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   reg [3:0] \$366 ;
   reg [15:0] \$367 ;
   reg \$368 ;
-  wire \$37 ;
-  wire \$38 ;
-  wire \$39 ;
+  wire [7:0] \$37 ;
+  wire [7:0] \$38 ;
+  wire [8:0] \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
+  wire [7:0] \$41 ;
+  wire [8:0] \$42 ;
   wire \$43 ;
-  wire \$44 ;
-  wire \$45 ;
+  wire [7:0] \$44 ;
+  wire [8:0] \$45 ;
   wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
+  wire [7:0] \$47 ;
+  wire [8:0] \$48 ;
   wire \$49 ;
   wire [2:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
+  wire [7:0] \$50 ;
+  wire [8:0] \$51 ;
   wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
+  wire [7:0] \$53 ;
+  wire [8:0] \$54 ;
   wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
+  wire [7:0] \$56 ;
+  wire [8:0] \$57 ;
   wire \$58 ;
-  wire \$59 ;
+  wire [7:0] \$59 ;
   wire [2:0] \$6 ;
-  wire \$60 ;
+  wire [8:0] \$60 ;
   wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [2:0] \$65 ;
-  wire [2:0] \$66 ;
-  wire \$67 ;
+  wire [7:0] \$62 ;
+  wire [7:0] \$63 ;
+  wire [8:0] \$64 ;
+  wire \$65 ;
+  wire [7:0] \$66 ;
+  wire [8:0] \$67 ;
   wire \$68 ;
-  wire \$69 ;
+  wire [7:0] \$69 ;
   wire \$7 ;
-  wire \$70 ;
+  wire [8:0] \$70 ;
   wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
+  wire [7:0] \$72 ;
+  wire [8:0] \$73 ;
   wire \$74 ;
-  wire \$75 ;
-  wire [16:0] \$76 ;
-  wire [16:0] \$77 ;
-  wire [16:0] \$78 ;
-  wire \$79 ;
-  wire \$8 ;
+  wire [7:0] \$75 ;
+  wire [8:0] \$76 ;
+  wire \$77 ;
+  wire [7:0] \$78 ;
+  wire [8:0] \$79 ;
+  wire [2:0] \$8 ;
   wire \$80 ;
-  wire \$81 ;
-  wire [2:0] \$82 ;
-  wire [2:0] \$83 ;
+  wire [7:0] \$81 ;
+  wire [8:0] \$82 ;
+  wire \$83 ;
   wire [7:0] \$84 ;
   wire [8:0] \$85 ;
   wire \$86 ;
   wire [7:0] \$87 ;
-  wire [8:0] \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [7:0] \$90 ;
-  wire [8:0] \$91 ;
-  wire \$92 ;
-  wire [7:0] \$93 ;
-  wire [8:0] \$94 ;
-  wire \$95 ;
-  wire [7:0] \$96 ;
-  wire [8:0] \$97 ;
-  wire \$98 ;
-  wire [7:0] \$99 ;
+  wire [7:0] \$88 ;
+  wire [8:0] \$89 ;
+  wire [2:0] \$9 ;
+  wire \$90 ;
+  wire [7:0] \$91 ;
+  wire [8:0] \$92 ;
+  wire \$93 ;
+  wire [7:0] \$94 ;
+  wire [8:0] \$95 ;
+  wire \$96 ;
+  wire [7:0] \$97 ;
+  wire [8:0] \$98 ;
+  wire \$99 ;
   input clk;
   wire clk;
   wire [8:0] dat_rd__addr;
   wire [63:0] dat_rd__data;
-  reg [8:0] dat_wr__addr;
-  reg [63:0] dat_wr__data;
+  wire [8:0] dat_wr__addr;
+  wire [63:0] dat_wr__data;
   reg dat_wr__en;
   wire [3:0] dead;
   reg filling = 1'h0;
@@ -11115,8 +11409,8 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [2:0] \hdr_rd__data.status ;
   wire [7:0] \hdr_rd__data.tag ;
   wire [63:0] \hdr_rd__data.vaddr ;
-  reg [5:0] hdr_wr__addr;
-  reg [110:0] hdr_wr__data;
+  wire [5:0] hdr_wr__addr;
+  wire [110:0] hdr_wr__data;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -11622,7 +11916,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   end
   always @(posedge clk) begin
     if (dat_wr__en)
-      dat_mem[dat_wr__addr] <= dat_wr__data;
+      dat_mem[{ \$12 [1:0], st_slot, st_beat[2:0] }] <= { \$212 , \$187 , \$162 , \$137 , \$112 , \$87 , \$62 , \$37  };
   end
   reg [8:0] _0_;
   always @(posedge clk) begin
@@ -11682,7 +11976,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   end
   always @(posedge clk) begin
     if (hdr_wr__en)
-      hdr_mem[hdr_wr__addr] <= hdr_wr__data;
+      hdr_mem[{ \$9 [1:0], slot }] <= hdr_wr__data;
   end
   assign read__hdr = hdr_mem[{ \$3 [1:0], read__slot }];
   assign \$1  = read__peer > 1'h0;
@@ -11691,281 +11985,281 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign \$4  = read__peer > 1'h0;
   assign \$5  = read__peer - 1'h1;
   assign \$6  = \$4  ? \$5  : { 1'h0, read__peer };
-  assign \$7  = tx__hdr__payload[22:15] < 3'h4;
-  assign \$8  = | tx__hdr__payload[22:15];
-  assign \$9  = \$7  & \$8 ;
-  assign \$10  = ~ \$9 ;
-  assign \$11  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$12  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$13  = \$11  | \$12 ;
-  assign \$14  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$15  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$16  = \$14  | \$15 ;
-  assign \$17  = ! tx__hdr__payload[6:4];
-  assign \$18  = \$16  & \$17 ;
-  assign \$19  = \$13  | \$18 ;
-  assign \$20  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$21  = \$19  & \$20 ;
-  assign \$22  = \$10  | \$21 ;
-  assign \$23  = 1'h0 >> tx__hdr__payload[16:15];
-  assign \$24  = \$22  | \$23 ;
-  assign \$25  = read__peer == tx__hdr__payload[16:15];
-  assign \$26  = read__busy & \$25 ;
-  assign \$27  = read__slot == slot;
-  assign \$28  = \$26  & \$27 ;
-  assign \$29  = ~ \$28 ;
-  assign \$30  = room & \$29 ;
-  assign \$31  = tx__hdr__payload[22:15] < 3'h4;
-  assign \$32  = | tx__hdr__payload[22:15];
-  assign \$33  = \$31  & \$32 ;
-  assign \$34  = ~ \$33 ;
-  assign \$35  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$36  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$37  = \$35  | \$36 ;
-  assign \$38  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$39  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$40  = \$38  | \$39 ;
-  assign \$41  = ! tx__hdr__payload[6:4];
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = \$37  | \$42 ;
-  assign \$44  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$45  = \$43  & \$44 ;
-  assign \$46  = \$34  | \$45 ;
-  assign \$47  = tx__hdr__payload[22:15] < 3'h4;
-  assign \$48  = | tx__hdr__payload[22:15];
-  assign \$49  = \$47  & \$48 ;
-  assign \$50  = ~ \$49 ;
-  assign \$51  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$52  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$53  = \$51  | \$52 ;
-  assign \$54  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$55  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$56  = \$54  | \$55 ;
-  assign \$57  = ! tx__hdr__payload[6:4];
-  assign \$58  = \$56  & \$57 ;
-  assign \$59  = \$53  | \$58 ;
-  assign \$60  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$61  = \$59  & \$60 ;
-  assign \$62  = \$50  | \$61 ;
-  assign \$63  = ~ \$62 ;
-  assign \$64  = tx__hdr__payload[16:15] > 1'h0;
-  assign \$65  = tx__hdr__payload[16:15] - 1'h1;
-  assign \$66  = \$64  ? \$65  : { 1'h0, tx__hdr__payload[16:15] };
-  assign \$67  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$68  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$69  = \$67  | \$68 ;
-  assign \$70  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$71  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$72  = \$70  | \$71 ;
-  assign \$73  = ! tx__hdr__payload[6:4];
-  assign \$74  = \$72  & \$73 ;
-  assign \$75  = \$69  | \$74 ;
-  assign \$76  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$78  = \$75  ? \$77  : 17'h00000;
-  assign \$79  = ! \$78 ;
-  assign \$81  = st_peer > 1'h0;
-  assign \$82  = st_peer - 1'h1;
-  assign \$83  = \$81  ? \$82  : { 1'h0, st_peer };
+  assign \$7  = tx__hdr__payload[16:15] > 1'h0;
+  assign \$8  = tx__hdr__payload[16:15] - 1'h1;
+  assign \$9  = \$7  ? \$8  : { 1'h0, tx__hdr__payload[16:15] };
+  assign \$10  = st_peer > 1'h0;
+  assign \$11  = st_peer - 1'h1;
+  assign \$12  = \$10  ? \$11  : { 1'h0, st_peer };
+  assign \$13  = st_beat * 4'h8;
+  assign \$14  = \$13  + 1'h0;
+  assign \$15  = \$14  < st_length;
+  assign \$16  = st_beat * 4'h8;
+  assign \$17  = \$16  + 1'h1;
+  assign \$18  = \$17  < st_length;
+  assign \$19  = st_beat * 4'h8;
+  assign \$20  = \$19  + 2'h2;
+  assign \$21  = \$20  < st_length;
+  assign \$22  = st_beat * 4'h8;
+  assign \$23  = \$22  + 2'h3;
+  assign \$24  = \$23  < st_length;
+  assign \$25  = st_beat * 4'h8;
+  assign \$26  = \$25  + 3'h4;
+  assign \$27  = \$26  < st_length;
+  assign \$28  = st_beat * 4'h8;
+  assign \$29  = \$28  + 3'h5;
+  assign \$30  = \$29  < st_length;
+  assign \$31  = st_beat * 4'h8;
+  assign \$32  = \$31  + 3'h6;
+  assign \$33  = \$32  < st_length;
+  assign \$34  = st_beat * 4'h8;
+  assign \$35  = \$34  + 3'h7;
+  assign \$36  = \$35  < st_length;
+  assign \$37  = \$15  ? tx__data__payload[7:0] : 8'h00;
+  assign \$38  = st_beat * 4'h8;
+  assign \$39  = \$38  + 1'h0;
+  assign \$40  = \$39  < st_length;
+  assign \$41  = st_beat * 4'h8;
+  assign \$42  = \$41  + 1'h1;
+  assign \$43  = \$42  < st_length;
+  assign \$44  = st_beat * 4'h8;
+  assign \$45  = \$44  + 2'h2;
+  assign \$46  = \$45  < st_length;
+  assign \$47  = st_beat * 4'h8;
+  assign \$48  = \$47  + 2'h3;
+  assign \$49  = \$48  < st_length;
+  assign \$50  = st_beat * 4'h8;
+  assign \$51  = \$50  + 3'h4;
+  assign \$52  = \$51  < st_length;
+  assign \$53  = st_beat * 4'h8;
+  assign \$54  = \$53  + 3'h5;
+  assign \$55  = \$54  < st_length;
+  assign \$56  = st_beat * 4'h8;
+  assign \$57  = \$56  + 3'h6;
+  assign \$58  = \$57  < st_length;
+  assign \$59  = st_beat * 4'h8;
+  assign \$60  = \$59  + 3'h7;
+  assign \$61  = \$60  < st_length;
+  assign \$62  = \$43  ? tx__data__payload[15:8] : 8'h00;
+  assign \$63  = st_beat * 4'h8;
+  assign \$64  = \$63  + 1'h0;
+  assign \$65  = \$64  < st_length;
+  assign \$66  = st_beat * 4'h8;
+  assign \$67  = \$66  + 1'h1;
+  assign \$68  = \$67  < st_length;
+  assign \$69  = st_beat * 4'h8;
+  assign \$70  = \$69  + 2'h2;
+  assign \$71  = \$70  < st_length;
+  assign \$72  = st_beat * 4'h8;
+  assign \$73  = \$72  + 2'h3;
+  assign \$74  = \$73  < st_length;
+  assign \$75  = st_beat * 4'h8;
+  assign \$76  = \$75  + 3'h4;
+  assign \$77  = \$76  < st_length;
+  assign \$78  = st_beat * 4'h8;
+  assign \$79  = \$78  + 3'h5;
+  assign \$80  = \$79  < st_length;
+  assign \$81  = st_beat * 4'h8;
+  assign \$82  = \$81  + 3'h6;
+  assign \$83  = \$82  < st_length;
   assign \$84  = st_beat * 4'h8;
-  assign \$85  = \$84  + 1'h0;
+  assign \$85  = \$84  + 3'h7;
   assign \$86  = \$85  < st_length;
-  assign \$87  = st_beat * 4'h8;
-  assign \$88  = \$87  + 1'h1;
-  assign \$89  = \$88  < st_length;
-  assign \$90  = st_beat * 4'h8;
-  assign \$91  = \$90  + 2'h2;
-  assign \$92  = \$91  < st_length;
-  assign \$93  = st_beat * 4'h8;
-  assign \$94  = \$93  + 2'h3;
-  assign \$95  = \$94  < st_length;
-  assign \$96  = st_beat * 4'h8;
-  assign \$97  = \$96  + 3'h4;
-  assign \$98  = \$97  < st_length;
-  assign \$99  = st_beat * 4'h8;
-  assign \$100  = \$99  + 3'h5;
-  assign \$101  = \$100  < st_length;
-  assign \$102  = st_beat * 4'h8;
-  assign \$103  = \$102  + 3'h6;
-  assign \$104  = \$103  < st_length;
-  assign \$105  = st_beat * 4'h8;
-  assign \$106  = \$105  + 3'h7;
-  assign \$107  = \$106  < st_length;
-  assign \$108  = \$86  ? tx__data__payload[7:0] : 8'h00;
+  assign \$87  = \$71  ? tx__data__payload[23:16] : 8'h00;
+  assign \$88  = st_beat * 4'h8;
+  assign \$89  = \$88  + 1'h0;
+  assign \$90  = \$89  < st_length;
+  assign \$91  = st_beat * 4'h8;
+  assign \$92  = \$91  + 1'h1;
+  assign \$93  = \$92  < st_length;
+  assign \$94  = st_beat * 4'h8;
+  assign \$95  = \$94  + 2'h2;
+  assign \$96  = \$95  < st_length;
+  assign \$97  = st_beat * 4'h8;
+  assign \$98  = \$97  + 2'h3;
+  assign \$99  = \$98  < st_length;
+  assign \$100  = st_beat * 4'h8;
+  assign \$101  = \$100  + 3'h4;
+  assign \$102  = \$101  < st_length;
+  assign \$103  = st_beat * 4'h8;
+  assign \$104  = \$103  + 3'h5;
+  assign \$105  = \$104  < st_length;
+  assign \$106  = st_beat * 4'h8;
+  assign \$107  = \$106  + 3'h6;
+  assign \$108  = \$107  < st_length;
   assign \$109  = st_beat * 4'h8;
-  assign \$110  = \$109  + 1'h0;
+  assign \$110  = \$109  + 3'h7;
   assign \$111  = \$110  < st_length;
-  assign \$112  = st_beat * 4'h8;
-  assign \$113  = \$112  + 1'h1;
-  assign \$114  = \$113  < st_length;
-  assign \$115  = st_beat * 4'h8;
-  assign \$116  = \$115  + 2'h2;
-  assign \$117  = \$116  < st_length;
-  assign \$118  = st_beat * 4'h8;
-  assign \$119  = \$118  + 2'h3;
-  assign \$120  = \$119  < st_length;
-  assign \$121  = st_beat * 4'h8;
-  assign \$122  = \$121  + 3'h4;
-  assign \$123  = \$122  < st_length;
-  assign \$124  = st_beat * 4'h8;
-  assign \$125  = \$124  + 3'h5;
-  assign \$126  = \$125  < st_length;
-  assign \$127  = st_beat * 4'h8;
-  assign \$128  = \$127  + 3'h6;
-  assign \$129  = \$128  < st_length;
-  assign \$130  = st_beat * 4'h8;
-  assign \$131  = \$130  + 3'h7;
-  assign \$132  = \$131  < st_length;
-  assign \$133  = \$114  ? tx__data__payload[15:8] : 8'h00;
+  assign \$112  = \$99  ? tx__data__payload[31:24] : 8'h00;
+  assign \$113  = st_beat * 4'h8;
+  assign \$114  = \$113  + 1'h0;
+  assign \$115  = \$114  < st_length;
+  assign \$116  = st_beat * 4'h8;
+  assign \$117  = \$116  + 1'h1;
+  assign \$118  = \$117  < st_length;
+  assign \$119  = st_beat * 4'h8;
+  assign \$120  = \$119  + 2'h2;
+  assign \$121  = \$120  < st_length;
+  assign \$122  = st_beat * 4'h8;
+  assign \$123  = \$122  + 2'h3;
+  assign \$124  = \$123  < st_length;
+  assign \$125  = st_beat * 4'h8;
+  assign \$126  = \$125  + 3'h4;
+  assign \$127  = \$126  < st_length;
+  assign \$128  = st_beat * 4'h8;
+  assign \$129  = \$128  + 3'h5;
+  assign \$130  = \$129  < st_length;
+  assign \$131  = st_beat * 4'h8;
+  assign \$132  = \$131  + 3'h6;
+  assign \$133  = \$132  < st_length;
   assign \$134  = st_beat * 4'h8;
-  assign \$135  = \$134  + 1'h0;
+  assign \$135  = \$134  + 3'h7;
   assign \$136  = \$135  < st_length;
-  assign \$137  = st_beat * 4'h8;
-  assign \$138  = \$137  + 1'h1;
-  assign \$139  = \$138  < st_length;
-  assign \$140  = st_beat * 4'h8;
-  assign \$141  = \$140  + 2'h2;
-  assign \$142  = \$141  < st_length;
-  assign \$143  = st_beat * 4'h8;
-  assign \$144  = \$143  + 2'h3;
-  assign \$145  = \$144  < st_length;
-  assign \$146  = st_beat * 4'h8;
-  assign \$147  = \$146  + 3'h4;
-  assign \$148  = \$147  < st_length;
-  assign \$149  = st_beat * 4'h8;
-  assign \$150  = \$149  + 3'h5;
-  assign \$151  = \$150  < st_length;
-  assign \$152  = st_beat * 4'h8;
-  assign \$153  = \$152  + 3'h6;
-  assign \$154  = \$153  < st_length;
-  assign \$155  = st_beat * 4'h8;
-  assign \$156  = \$155  + 3'h7;
-  assign \$157  = \$156  < st_length;
-  assign \$158  = \$142  ? tx__data__payload[23:16] : 8'h00;
+  assign \$137  = \$127  ? tx__data__payload[39:32] : 8'h00;
+  assign \$138  = st_beat * 4'h8;
+  assign \$139  = \$138  + 1'h0;
+  assign \$140  = \$139  < st_length;
+  assign \$141  = st_beat * 4'h8;
+  assign \$142  = \$141  + 1'h1;
+  assign \$143  = \$142  < st_length;
+  assign \$144  = st_beat * 4'h8;
+  assign \$145  = \$144  + 2'h2;
+  assign \$146  = \$145  < st_length;
+  assign \$147  = st_beat * 4'h8;
+  assign \$148  = \$147  + 2'h3;
+  assign \$149  = \$148  < st_length;
+  assign \$150  = st_beat * 4'h8;
+  assign \$151  = \$150  + 3'h4;
+  assign \$152  = \$151  < st_length;
+  assign \$153  = st_beat * 4'h8;
+  assign \$154  = \$153  + 3'h5;
+  assign \$155  = \$154  < st_length;
+  assign \$156  = st_beat * 4'h8;
+  assign \$157  = \$156  + 3'h6;
+  assign \$158  = \$157  < st_length;
   assign \$159  = st_beat * 4'h8;
-  assign \$160  = \$159  + 1'h0;
+  assign \$160  = \$159  + 3'h7;
   assign \$161  = \$160  < st_length;
-  assign \$162  = st_beat * 4'h8;
-  assign \$163  = \$162  + 1'h1;
-  assign \$164  = \$163  < st_length;
-  assign \$165  = st_beat * 4'h8;
-  assign \$166  = \$165  + 2'h2;
-  assign \$167  = \$166  < st_length;
-  assign \$168  = st_beat * 4'h8;
-  assign \$169  = \$168  + 2'h3;
-  assign \$170  = \$169  < st_length;
-  assign \$171  = st_beat * 4'h8;
-  assign \$172  = \$171  + 3'h4;
-  assign \$173  = \$172  < st_length;
-  assign \$174  = st_beat * 4'h8;
-  assign \$175  = \$174  + 3'h5;
-  assign \$176  = \$175  < st_length;
-  assign \$177  = st_beat * 4'h8;
-  assign \$178  = \$177  + 3'h6;
-  assign \$179  = \$178  < st_length;
-  assign \$180  = st_beat * 4'h8;
-  assign \$181  = \$180  + 3'h7;
-  assign \$182  = \$181  < st_length;
-  assign \$183  = \$170  ? tx__data__payload[31:24] : 8'h00;
+  assign \$162  = \$155  ? tx__data__payload[47:40] : 8'h00;
+  assign \$163  = st_beat * 4'h8;
+  assign \$164  = \$163  + 1'h0;
+  assign \$165  = \$164  < st_length;
+  assign \$166  = st_beat * 4'h8;
+  assign \$167  = \$166  + 1'h1;
+  assign \$168  = \$167  < st_length;
+  assign \$169  = st_beat * 4'h8;
+  assign \$170  = \$169  + 2'h2;
+  assign \$171  = \$170  < st_length;
+  assign \$172  = st_beat * 4'h8;
+  assign \$173  = \$172  + 2'h3;
+  assign \$174  = \$173  < st_length;
+  assign \$175  = st_beat * 4'h8;
+  assign \$176  = \$175  + 3'h4;
+  assign \$177  = \$176  < st_length;
+  assign \$178  = st_beat * 4'h8;
+  assign \$179  = \$178  + 3'h5;
+  assign \$180  = \$179  < st_length;
+  assign \$181  = st_beat * 4'h8;
+  assign \$182  = \$181  + 3'h6;
+  assign \$183  = \$182  < st_length;
   assign \$184  = st_beat * 4'h8;
-  assign \$185  = \$184  + 1'h0;
+  assign \$185  = \$184  + 3'h7;
   assign \$186  = \$185  < st_length;
-  assign \$187  = st_beat * 4'h8;
-  assign \$188  = \$187  + 1'h1;
-  assign \$189  = \$188  < st_length;
-  assign \$190  = st_beat * 4'h8;
-  assign \$191  = \$190  + 2'h2;
-  assign \$192  = \$191  < st_length;
-  assign \$193  = st_beat * 4'h8;
-  assign \$194  = \$193  + 2'h3;
-  assign \$195  = \$194  < st_length;
-  assign \$196  = st_beat * 4'h8;
-  assign \$197  = \$196  + 3'h4;
-  assign \$198  = \$197  < st_length;
-  assign \$199  = st_beat * 4'h8;
-  assign \$200  = \$199  + 3'h5;
-  assign \$201  = \$200  < st_length;
-  assign \$202  = st_beat * 4'h8;
-  assign \$203  = \$202  + 3'h6;
-  assign \$204  = \$203  < st_length;
-  assign \$205  = st_beat * 4'h8;
-  assign \$206  = \$205  + 3'h7;
-  assign \$207  = \$206  < st_length;
-  assign \$208  = \$198  ? tx__data__payload[39:32] : 8'h00;
+  assign \$187  = \$183  ? tx__data__payload[55:48] : 8'h00;
+  assign \$188  = st_beat * 4'h8;
+  assign \$189  = \$188  + 1'h0;
+  assign \$190  = \$189  < st_length;
+  assign \$191  = st_beat * 4'h8;
+  assign \$192  = \$191  + 1'h1;
+  assign \$193  = \$192  < st_length;
+  assign \$194  = st_beat * 4'h8;
+  assign \$195  = \$194  + 2'h2;
+  assign \$196  = \$195  < st_length;
+  assign \$197  = st_beat * 4'h8;
+  assign \$198  = \$197  + 2'h3;
+  assign \$199  = \$198  < st_length;
+  assign \$200  = st_beat * 4'h8;
+  assign \$201  = \$200  + 3'h4;
+  assign \$202  = \$201  < st_length;
+  assign \$203  = st_beat * 4'h8;
+  assign \$204  = \$203  + 3'h5;
+  assign \$205  = \$204  < st_length;
+  assign \$206  = st_beat * 4'h8;
+  assign \$207  = \$206  + 3'h6;
+  assign \$208  = \$207  < st_length;
   assign \$209  = st_beat * 4'h8;
-  assign \$210  = \$209  + 1'h0;
+  assign \$210  = \$209  + 3'h7;
   assign \$211  = \$210  < st_length;
-  assign \$212  = st_beat * 4'h8;
-  assign \$213  = \$212  + 1'h1;
-  assign \$214  = \$213  < st_length;
-  assign \$215  = st_beat * 4'h8;
-  assign \$216  = \$215  + 2'h2;
-  assign \$217  = \$216  < st_length;
-  assign \$218  = st_beat * 4'h8;
-  assign \$219  = \$218  + 2'h3;
-  assign \$220  = \$219  < st_length;
-  assign \$221  = st_beat * 4'h8;
-  assign \$222  = \$221  + 3'h4;
-  assign \$223  = \$222  < st_length;
-  assign \$224  = st_beat * 4'h8;
-  assign \$225  = \$224  + 3'h5;
-  assign \$226  = \$225  < st_length;
-  assign \$227  = st_beat * 4'h8;
-  assign \$228  = \$227  + 3'h6;
-  assign \$229  = \$228  < st_length;
-  assign \$230  = st_beat * 4'h8;
-  assign \$231  = \$230  + 3'h7;
-  assign \$232  = \$231  < st_length;
-  assign \$233  = \$226  ? tx__data__payload[47:40] : 8'h00;
-  assign \$234  = st_beat * 4'h8;
-  assign \$235  = \$234  + 1'h0;
-  assign \$236  = \$235  < st_length;
-  assign \$237  = st_beat * 4'h8;
-  assign \$238  = \$237  + 1'h1;
-  assign \$239  = \$238  < st_length;
-  assign \$240  = st_beat * 4'h8;
-  assign \$241  = \$240  + 2'h2;
-  assign \$242  = \$241  < st_length;
-  assign \$243  = st_beat * 4'h8;
-  assign \$244  = \$243  + 2'h3;
-  assign \$245  = \$244  < st_length;
-  assign \$246  = st_beat * 4'h8;
-  assign \$247  = \$246  + 3'h4;
-  assign \$248  = \$247  < st_length;
-  assign \$249  = st_beat * 4'h8;
-  assign \$250  = \$249  + 3'h5;
-  assign \$251  = \$250  < st_length;
-  assign \$252  = st_beat * 4'h8;
-  assign \$253  = \$252  + 3'h6;
-  assign \$254  = \$253  < st_length;
-  assign \$255  = st_beat * 4'h8;
-  assign \$256  = \$255  + 3'h7;
-  assign \$257  = \$256  < st_length;
-  assign \$258  = \$254  ? tx__data__payload[55:48] : 8'h00;
-  assign \$259  = st_beat * 4'h8;
-  assign \$260  = \$259  + 1'h0;
-  assign \$261  = \$260  < st_length;
-  assign \$262  = st_beat * 4'h8;
-  assign \$263  = \$262  + 1'h1;
-  assign \$264  = \$263  < st_length;
-  assign \$265  = st_beat * 4'h8;
-  assign \$266  = \$265  + 2'h2;
-  assign \$267  = \$266  < st_length;
-  assign \$268  = st_beat * 4'h8;
-  assign \$269  = \$268  + 2'h3;
-  assign \$270  = \$269  < st_length;
-  assign \$271  = st_beat * 4'h8;
-  assign \$272  = \$271  + 3'h4;
-  assign \$273  = \$272  < st_length;
-  assign \$274  = st_beat * 4'h8;
-  assign \$275  = \$274  + 3'h5;
-  assign \$276  = \$275  < st_length;
-  assign \$277  = st_beat * 4'h8;
-  assign \$278  = \$277  + 3'h6;
-  assign \$279  = \$278  < st_length;
-  assign \$280  = st_beat * 4'h8;
-  assign \$281  = \$280  + 3'h7;
-  assign \$282  = \$281  < st_length;
-  assign \$283  = \$282  ? tx__data__payload[63:56] : 8'h00;
+  assign \$212  = \$211  ? tx__data__payload[63:56] : 8'h00;
+  assign \$213  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$214  = | tx__hdr__payload[22:15];
+  assign \$215  = \$213  & \$214 ;
+  assign \$216  = ~ \$215 ;
+  assign \$217  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$218  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$219  = \$217  | \$218 ;
+  assign \$220  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$221  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$222  = \$220  | \$221 ;
+  assign \$223  = ! tx__hdr__payload[6:4];
+  assign \$224  = \$222  & \$223 ;
+  assign \$225  = \$219  | \$224 ;
+  assign \$226  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$227  = \$225  & \$226 ;
+  assign \$228  = \$216  | \$227 ;
+  assign \$229  = 1'h0 >> tx__hdr__payload[16:15];
+  assign \$230  = \$228  | \$229 ;
+  assign \$231  = read__peer == tx__hdr__payload[16:15];
+  assign \$232  = read__busy & \$231 ;
+  assign \$233  = read__slot == slot;
+  assign \$234  = \$232  & \$233 ;
+  assign \$235  = ~ \$234 ;
+  assign \$236  = room & \$235 ;
+  assign \$237  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$238  = | tx__hdr__payload[22:15];
+  assign \$239  = \$237  & \$238 ;
+  assign \$240  = ~ \$239 ;
+  assign \$241  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$242  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$243  = \$241  | \$242 ;
+  assign \$244  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$245  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$246  = \$244  | \$245 ;
+  assign \$247  = ! tx__hdr__payload[6:4];
+  assign \$248  = \$246  & \$247 ;
+  assign \$249  = \$243  | \$248 ;
+  assign \$250  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$251  = \$249  & \$250 ;
+  assign \$252  = \$240  | \$251 ;
+  assign \$253  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$254  = | tx__hdr__payload[22:15];
+  assign \$255  = \$253  & \$254 ;
+  assign \$256  = ~ \$255 ;
+  assign \$257  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$258  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$259  = \$257  | \$258 ;
+  assign \$260  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$261  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$262  = \$260  | \$261 ;
+  assign \$263  = ! tx__hdr__payload[6:4];
+  assign \$264  = \$262  & \$263 ;
+  assign \$265  = \$259  | \$264 ;
+  assign \$266  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$267  = \$265  & \$266 ;
+  assign \$268  = \$256  | \$267 ;
+  assign \$269  = ~ \$268 ;
+  assign \$270  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$271  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$272  = \$270  | \$271 ;
+  assign \$273  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$274  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$275  = \$273  | \$274 ;
+  assign \$276  = ! tx__hdr__payload[6:4];
+  assign \$277  = \$275  & \$276 ;
+  assign \$278  = \$272  | \$277 ;
+  assign \$279  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$281  = \$278  ? \$280  : 17'h00000;
+  assign \$282  = ! \$281 ;
   assign \$284  = ! store_state;
   assign \$285  = store_state == 1'h1;
   assign \$286  = store_state == 2'h2;
@@ -12062,9 +12356,9 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$24 ) begin
+          if (\$230 ) begin
             tx__hdr__ready = 1'h1;
-          end else if (\$30 ) begin
+          end else if (\$236 ) begin
             tx__hdr__ready = 1'h1;
           end
     endcase
@@ -12074,9 +12368,9 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$24 ) begin
+          if (\$230 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = \$46 ;
+              tx_dropped = \$252 ;
             end
           end
     endcase
@@ -12086,22 +12380,9 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     tx_dead_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$24 ) begin
+          if (\$230 ) begin
             if (tx__hdr__valid) begin
-              tx_dead_dropped = \$63 ;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    hdr_wr__addr = 6'h00;
-    casez (store_state)
-      2'h0:
-          if (\$24 ) begin
-          end else if (\$30 ) begin
-            if (tx__hdr__valid) begin
-              hdr_wr__addr = { \$66 [1:0], slot };
+              tx_dead_dropped = \$269 ;
             end
           end
     endcase
@@ -12111,28 +12392,10 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$24 ) begin
-          end else if (\$30 ) begin
+          if (\$230 ) begin
+          end else if (\$236 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__en = 1'h1;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    hdr_wr__data = 111'h0000000000000000000000000000;
-    casez (store_state)
-      2'h0:
-          if (\$24 ) begin
-          end else if (\$30 ) begin
-            if (tx__hdr__valid) begin
-              hdr_wr__data[3:0] = tx__hdr__payload[3:0];
-              hdr_wr__data[6:4] = tx__hdr__payload[6:4];
-              hdr_wr__data[14:7] = tx__hdr__payload[30:23];
-              hdr_wr__data[30:15] = tx__hdr__payload[46:31];
-              hdr_wr__data[94:31] = tx__hdr__payload[110:47];
-              hdr_wr__data[110:95] = tx__hdr__payload[126:111];
             end
           end
     endcase
@@ -12142,8 +12405,8 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$24 ) begin
-          end else if (\$30 ) begin
+          if (\$230 ) begin
+          end else if (\$236 ) begin
             if (tx__hdr__valid) begin
               tx_msgs = 1'h1;
             end
@@ -12155,10 +12418,10 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     stored = 4'h0;
     casez (store_state)
       2'h0:
-          if (\$24 ) begin
-          end else if (\$30 ) begin
+          if (\$230 ) begin
+          end else if (\$236 ) begin
             if (tx__hdr__valid) begin
-              if (\$80 ) begin
+              if (\$283 ) begin
                 (* full_case = 32'd1 *)
                 casez (tx__hdr__payload[16:15])
                   2'h0:
@@ -12185,30 +12448,6 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
           tx__data__ready = 1'h1;
       2'h1:
           tx__data__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    dat_wr__addr = 9'h000;
-    casez (store_state)
-      2'h0:
-          /* empty */;
-      2'h2:
-          if (tx__data__valid) begin
-            dat_wr__addr = { \$83 [1:0], st_slot, st_beat[2:0] };
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    dat_wr__data = 64'h0000000000000000;
-    casez (store_state)
-      2'h0:
-          /* empty */;
-      2'h2:
-          if (tx__data__valid) begin
-            dat_wr__data = { \$283 , \$258 , \$233 , \$208 , \$183 , \$158 , \$133 , \$108  };
-          end
     endcase
   end
   always @* begin
@@ -12388,6 +12627,9 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign dat_rd__addr = { \$6 [1:0], read__slot, read__beat };
   assign dat_rd__data = read__data;
   assign peer = tx__hdr__payload[16:15];
+  assign hdr_wr__addr = { \$9 [1:0], slot };
+  assign dat_wr__addr = { \$12 [1:0], st_slot, st_beat[2:0] };
+  assign dat_wr__data = { \$212 , \$187 , \$162 , \$137 , \$112 , \$87 , \$62 , \$37  };
   assign dead = 4'h0;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
@@ -12417,8 +12659,14 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign \hdr_wr__data.length  = hdr_wr__data[110:95];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
-  assign \$77  = { 3'h0, \$76 [16:3] };
-  assign \$80  = 1'h1;
+  assign hdr_wr__data[110:95] = tx__hdr__payload[126:111];
+  assign hdr_wr__data[94:31] = tx__hdr__payload[110:47];
+  assign hdr_wr__data[30:15] = tx__hdr__payload[46:31];
+  assign hdr_wr__data[14:7] = tx__hdr__payload[30:23];
+  assign hdr_wr__data[6:4] = tx__hdr__payload[6:4];
+  assign hdr_wr__data[3:0] = tx__hdr__payload[3:0];
+  assign \$280  = { 3'h0, \$279 [16:3] };
+  assign \$283  = 1'h1;
   assign \$342  = { 3'h0, \$341 [16:3] };
   assign \$354  = { 3'h0, \$353 [16:3] };
 endmodule

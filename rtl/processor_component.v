@@ -1001,8 +1001,8 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$2498$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
+    .\port$2533$0 (\event [75:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -1254,7 +1254,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2498$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2533$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
@@ -1364,10 +1364,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [75:0] \port$2498$0 ;
-  wire [75:0] \port$2498$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
+  input [75:0] \port$2533$0 ;
+  wire [75:0] \port$2533$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -1387,10 +1387,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2498$0 [75:68] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2533$0 [75:68] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2498$0 [63:58] } : { 16'h0000, \port$2498$0 [57:42] };
-  assign \$7  = bus__addr[0] ? \port$2498$0 [41:10] : { 8'h00, \port$2498$0 [9:2], 6'h00, \port$2498$0 [65:64], 4'h0, \port$2498$0 [67:66], \port$2498$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2533$0 [63:58] } : { 16'h0000, \port$2533$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2533$0 [41:10] : { 8'h00, \port$2533$0 [9:2], 6'h00, \port$2533$0 [65:64], 4'h0, \port$2533$0 [67:66], \port$2533$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -2322,11 +2322,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2498$0 [9:2], 6'h00, \port$2498$0 [65:64], 4'h0, \port$2498$0 [67:66], \port$2498$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2498$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2498$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2498$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2498$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2533$0 [9:2], 6'h00, \port$2533$0 [65:64], 4'h0, \port$2533$0 [67:66], \port$2533$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2533$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2533$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2533$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2533$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -11210,6 +11210,8 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   reg [13:0] \$14 ;
   wire \$15 ;
   wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
   wire \$2 ;
   wire \$3 ;
   wire \$4 ;
@@ -11355,7 +11357,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire naks_received;
   wire naks_sent;
   wire [1:0] owed;
-  wire [1:0] \owed$95 ;
+  wire [1:0] owed_q;
   wire peer;
   wire \peer$83 ;
   wire [2:0] read__beat;
@@ -11602,7 +11604,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire tx_msgs;
   wire tx_retransmits;
   wire [1:0] unsent;
-  wire [1:0] \unsent$93 ;
+  wire [1:0] unsent_q;
   wire [63:0] write__beat_data;
   wire write__beat_en;
   wire [2:0] write__beat_index;
@@ -11681,7 +11683,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$2773$0 (\$15 ),
+    .\port$2805$0 (\$15 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -11699,7 +11701,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .msg_in(msg_in),
     .nak_in(nak_in),
     .nak_sent(nak_sent),
-    .owed(owed),
+    .owed_q_1(\$18 ),
     .recv_expected(expected),
     .recv_peer(recv_peer),
     .rst(rst),
@@ -11713,7 +11715,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .store_slot(slot),
     .stored(stored),
     .timeout_fire_1(\$15 ),
-    .unsent(unsent)
+    .unsent_q_1(\$17 )
   );
   \processor_component.netif.receiver  receiver (
     .ack_in(ack_in),
@@ -11784,9 +11786,10 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .nak(nak),
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
-    .owed(owed),
     .peer(send_peer),
-    .\port$2794$0 (\$16 ),
+    .\port$2826$0 (\$16 ),
+    .\port$2836$0 (\$17 ),
+    .\port$2838$0 (\$18 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -11800,12 +11803,12 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .stored(stored),
     .tx_acks(csr__tx_acks__inc),
     .tx_frames(csr__tx_frames__inc),
-    .tx_retransmits(csr__tx_retransmits__inc),
-    .unsent(unsent)
+    .tx_retransmits(csr__tx_retransmits__inc)
   );
   \processor_component.netif.store  store (
     .clk(clk),
     .hdr_rd__addr(read__slot),
+    .hdr_wr__addr(slot),
     .read__beat(read__beat),
     .read__busy(read__busy),
     .read__data(store__data),
@@ -11814,7 +11817,6 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .read__peer(read__peer),
     .room(room),
     .rst(rst),
-    .slot(slot),
     .stored(stored),
     .tx__data__payload(tx__data__payload),
     .tx__data__ready(tx__data__ready),
@@ -11902,8 +11904,10 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign send_ack = ack;
   assign send_nak = nak;
   assign send_retransmit = retransmit;
-  assign \unsent$93  = unsent;
-  assign \owed$95  = owed;
+  assign unsent = { \$17 , 1'h0 };
+  assign unsent_q = { \$17 , 1'h0 };
+  assign owed = { \$18 , 1'h0 };
+  assign owed_q = { \$18 , 1'h0 };
   assign expired = { \$16 , 1'h0 };
   assign \expired$97  = { \$16 , 1'h0 };
   assign src = recv_peer;
@@ -12035,7 +12039,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2773$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2805$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -12185,8 +12189,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$2773$0 ;
-  wire \port$2773$0 ;
+  input \port$2805$0 ;
+  wire \port$2805$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -12416,7 +12420,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$2773$0 (\port$2773$0 ),
+    .\port$2805$0 (\port$2805$0 ),
     .rst(rst)
   );
   always @* begin
@@ -15444,7 +15448,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2773$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2805$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -16971,7 +16975,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2773$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2805$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -16980,26 +16984,26 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2773$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2773$0 ;
-  wire \port$2773$0 ;
+  input \port$2805$0 ;
+  wire \port$2805$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2773$0 (\port$2773$0 ),
+    .\port$2805$0 (\port$2805$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2773$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2773$0  };
+  assign inc = { 7'h00, \port$2805$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2805$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2773$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2805$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -17013,8 +17017,8 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$27
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$2773$0 ;
-  wire \port$2773$0 ;
+  input \port$2805$0 ;
+  wire \port$2805$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -17040,20 +17044,47 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$27
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2773$0  };
+  assign inc = { 7'h00, \port$2805$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2773$0  };
+  assign \$2  = { 7'h00, \port$2805$0  };
 endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_in, ack_value, nak_in, msg_in
-, gap_in, delivered, unsent, owed, timeout_fire_1, flushed, expired_1, clk);
+, gap_in, delivered, timeout_fire_1, flushed, expired_1, unsent_q_1, owed_q_1, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire [1:0] \$109 ;
   reg [3:0] \$11 ;
+  wire \$110 ;
+  wire [1:0] \$111 ;
+  reg [3:0] \$112 ;
+  reg \$113 ;
+  reg [15:0] \$114 ;
+  reg [3:0] \$115 ;
+  reg [3:0] \$116 ;
+  reg [3:0] \$117 ;
+  reg [2:0] \$118 ;
+  reg [11:0] \$119 ;
   reg [3:0] \$12 ;
+  reg \$120 ;
+  reg [15:0] \$121 ;
+  reg \$122 ;
+  reg \$123 ;
+  reg \$124 ;
+  reg \$125 ;
+  reg \$126 ;
   wire [16:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
@@ -17066,7 +17097,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire \$21 ;
   wire [4:0] \$22 ;
   wire [4:0] \$23 ;
-  wire \$24 ;
+  wire [4:0] \$24 ;
   wire \$25 ;
   wire \$26 ;
   wire \$27 ;
@@ -17075,35 +17106,35 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire [4:0] \$32 ;
-  wire \$33 ;
+  wire \$32 ;
+  wire [4:0] \$33 ;
   wire \$34 ;
-  wire [5:0] \$35 ;
-  wire \$36 ;
+  wire \$35 ;
+  wire [5:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [3:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire [4:0] \$44 ;
-  wire \$45 ;
+  wire \$42 ;
+  wire [3:0] \$43 ;
+  wire [16:0] \$44 ;
+  wire [4:0] \$45 ;
   wire \$46 ;
-  wire [5:0] \$47 ;
-  wire \$48 ;
+  wire \$47 ;
+  wire [5:0] \$48 ;
   wire \$49 ;
   wire \$5 ;
   wire \$50 ;
-  wire [4:0] \$51 ;
-  wire [4:0] \$52 ;
-  wire \$53 ;
+  wire \$51 ;
+  wire [3:0] \$52 ;
+  wire [3:0] \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire [4:0] \$56 ;
-  wire [4:0] \$57 ;
-  wire [4:0] \$58 ;
+  wire \$56 ;
+  wire [3:0] \$57 ;
+  wire [3:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
@@ -17124,21 +17155,31 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire \$74 ;
   wire \$75 ;
   wire \$76 ;
-  reg [3:0] \$77 ;
-  reg \$78 ;
-  reg [15:0] \$79 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire \$79 ;
   reg [15:0] \$8 ;
-  reg [3:0] \$80 ;
-  reg [3:0] \$81 ;
-  reg [3:0] \$82 ;
-  reg [2:0] \$83 ;
-  reg [11:0] \$84 ;
-  reg \$85 ;
-  reg [15:0] \$86 ;
-  reg \$87 ;
-  reg \$88 ;
-  reg \$89 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
   reg [3:0] \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
   reg [3:0] ack_adv_1 = 4'h0;
   reg [3:0] ack_adv_next_1;
   wire [15:0] ack_delta_1;
@@ -17191,8 +17232,10 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   reg nak_pending_1 = 1'h0;
   input [1:0] nak_sent;
   wire [1:0] nak_sent;
-  output [1:0] owed;
   wire [1:0] owed;
+  wire [1:0] owed_q;
+  output owed_q_1;
+  reg owed_q_1 = 1'h0;
   output [15:0] recv_expected;
   reg [15:0] recv_expected;
   input recv_peer;
@@ -17212,6 +17255,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire [3:0] sent_0;
   reg [3:0] sent_1 = 4'h0;
   wire [3:0] sent_left_1;
+  wire [3:0] sent_left_1_1;
   input store_peer;
   wire store_peer;
   output store_room;
@@ -17226,8 +17270,15 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   reg timeout_fire_1;
   wire [1:0] timeouts;
   reg [11:0] timer_1 = 12'h000;
-  output [1:0] unsent;
   wire [1:0] unsent;
+  wire [1:0] unsent_q;
+  output unsent_q_1;
+  reg unsent_q_1 = 1'h0;
+  assign \$1  = sent_1 < count_1;
+  assign \$2  = sent_1 < count_1;
+  assign \$3  = \$2  | ack_pending_1;
+  assign \$4  = \$3  | nak_pending_1;
+  assign store_room = \$7  < 4'h8;
   assign \$10  = \$8  + \$9 ;
   assign send_retransmit = \$11  > \$12 ;
   assign \$13  = ack_value - base_1;
@@ -17241,34 +17292,34 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign \$21  = high_1 > ack_adv_1;
   assign \$22  = high_1 - ack_adv_1;
   assign \$23  = \$21  ? \$22  : 5'h00;
-  assign \$24  = ! sent_1;
-  assign \$25  = | ack_adv_1;
-  assign \$26  = \$24  | \$25 ;
-  assign \$27  = \$26  | go_back[1];
-  assign \$28  = \$27  | expired_1;
-  assign \$30  = \$29  | flush[1];
-  assign \$31  = timer_1 == 11'h7ff;
-  assign \$32  = count_1 - ack_adv_1;
-  assign \$35  = $signed(\$32 ) + $signed({ 1'h0, \$34  });
-  assign \$36  = count_1 != ack_adv_next_1;
-  assign \$37  = nak_in[1] & \$36 ;
-  assign \$38  = ~ flush[1];
-  assign \$39  = \$37  & \$38 ;
-  assign \$42  = tail_1 + \$41 ;
-  assign \$43  = base_1 + ack_adv_1;
-  assign \$44  = count_1 - ack_adv_1;
-  assign \$47  = $signed(\$44 ) + $signed({ 1'h0, \$46  });
-  assign \$48  = sent_1 >= ack_adv_1;
-  assign \$49  = ~ \$48 ;
-  assign \$50  = go_back[1] | \$49 ;
-  assign \$51  = \$20 [3:0] + frame_started[1];
-  assign \$52  = \$50  ? 5'h00 : \$51 ;
-  assign \$53  = high_1 <= sent_1;
-  assign \$54  = frame_started[1] & \$53 ;
-  assign \$55  = sent_1 >= ack_adv_1;
-  assign \$56  = \$20 [3:0] + 1'h1;
-  assign \$57  = \$55  ? \$56  : 5'h00;
-  assign \$58  = \$54  ? \$57  : { 1'h0, \$23 [3:0] };
+  assign \$24  = \$20 [3:0] + 1'h1;
+  assign \$25  = ! sent_1;
+  assign \$26  = | ack_adv_1;
+  assign \$27  = \$25  | \$26 ;
+  assign \$28  = \$27  | go_back[1];
+  assign \$29  = \$28  | expired_1;
+  assign \$31  = \$30  | flush[1];
+  assign \$32  = timer_1 == 11'h7ff;
+  assign \$33  = count_1 - ack_adv_1;
+  assign \$36  = $signed(\$33 ) + $signed({ 1'h0, \$35  });
+  assign \$37  = count_1 != ack_adv_next_1;
+  assign \$38  = nak_in[1] & \$37 ;
+  assign \$39  = ~ flush[1];
+  assign \$40  = \$38  & \$39 ;
+  assign \$43  = tail_1 + \$42 ;
+  assign \$44  = base_1 + ack_adv_1;
+  assign \$45  = count_1 - ack_adv_1;
+  assign \$48  = $signed(\$45 ) + $signed({ 1'h0, \$47  });
+  assign \$49  = sent_1 >= ack_adv_1;
+  assign \$50  = ~ \$49 ;
+  assign \$51  = go_back[1] | \$50 ;
+  assign \$52  = frame_started[1] ? \$24 [3:0] : \$20 [3:0];
+  assign \$53  = \$51  ? 4'h0 : \$52 ;
+  assign \$54  = high_1 <= sent_1;
+  assign \$55  = frame_started[1] & \$54 ;
+  assign \$56  = sent_1 >= ack_adv_1;
+  assign \$57  = \$56  ? \$24 [3:0] : 4'h0;
+  assign \$58  = \$55  ? \$57  : \$23 [3:0];
   assign \$59  = ! sent_1;
   assign \$60  = | ack_adv_1;
   assign \$61  = \$59  | \$60 ;
@@ -17284,37 +17335,92 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign \$74  = gap_in[1] & \$73 ;
   assign \$75  = ~ nak_sent[1];
   assign \$76  = \$74  & \$75 ;
+  assign \$77  = sent_1 < ack_adv_1;
+  assign \$78  = go_back[1] | \$77 ;
+  assign \$79  = count_1 != ack_adv_1;
+  assign \$82  = \$79  | \$81 ;
+  assign \$85  = sent_1 <= count_1;
+  assign \$86  = sent_1 < count_1;
+  assign \$87  = \$84  ? \$85  : \$86 ;
+  assign \$88  = \$78  ? \$82  : \$87 ;
+  assign \$89  = ~ flush[1];
+  assign \$90  = \$88  & \$89 ;
+  assign \$91  = sent_1 < ack_adv_1;
+  assign \$92  = go_back[1] | \$91 ;
+  assign \$93  = count_1 != ack_adv_1;
+  assign \$96  = \$93  | \$95 ;
+  assign \$99  = sent_1 <= count_1;
+  assign \$100  = sent_1 < count_1;
+  assign \$101  = \$98  ? \$99  : \$100 ;
+  assign \$102  = \$92  ? \$96  : \$101 ;
+  assign \$103  = msg_in[1] | ack_pending_1;
+  assign \$104  = \$102  | \$103 ;
+  assign \$105  = ~ nak_done_1;
+  assign \$106  = gap_in[1] & \$105 ;
+  assign \$107  = nak_pending_1 | \$106 ;
+  assign \$108  = \$104  | \$107 ;
+  assign \$110  = ~ flush[1];
+  assign \$111  = \$109  & { 1'h0, \$110  };
   always @(posedge clk)
-    ack_adv_1 <= \$77 ;
+    ack_adv_1 <= \$112 ;
   always @(posedge clk)
-    nak_go_1 <= \$78 ;
+    nak_go_1 <= \$113 ;
   always @(posedge clk)
-    base_1 <= \$79 ;
+    base_1 <= \$114 ;
   always @(posedge clk)
-    count_1 <= \$80 ;
+    count_1 <= \$115 ;
   always @(posedge clk)
-    sent_1 <= \$81 ;
+    sent_1 <= \$116 ;
   always @(posedge clk)
-    high_1 <= \$82 ;
+    high_1 <= \$117 ;
   always @(posedge clk)
-    tail_1 <= \$83 ;
+    tail_1 <= \$118 ;
   always @(posedge clk)
-    timer_1 <= \$84 ;
+    timer_1 <= \$119 ;
   always @(posedge clk)
-    expired_1 <= \$85 ;
+    expired_1 <= \$120 ;
   always @(posedge clk)
-    expected_1 <= \$86 ;
+    expected_1 <= \$121 ;
   always @(posedge clk)
-    nak_done_1 <= \$87 ;
+    nak_done_1 <= \$122 ;
   always @(posedge clk)
-    ack_pending_1 <= \$88 ;
+    ack_pending_1 <= \$123 ;
   always @(posedge clk)
-    nak_pending_1 <= \$89 ;
-  assign \$1  = sent_1 < count_1;
-  assign \$2  = sent_1 < count_1;
-  assign \$3  = \$2  | ack_pending_1;
-  assign \$4  = \$3  | nak_pending_1;
-  assign store_room = \$7  < 4'h8;
+    nak_pending_1 <= \$124 ;
+  always @(posedge clk)
+    unsent_q_1 <= \$125 ;
+  always @(posedge clk)
+    owed_q_1 <= \$126 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          store_slot = 3'h0;
+      1'h1:
+          store_slot = tail_1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$7  = 4'h0;
+      1'h1:
+          \$7  = count_1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$8  = 16'h0000;
+      1'h1:
+          \$8  = base_1;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
@@ -17385,8 +17491,8 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     timeout_fire_1 = 1'h0;
-    if (\$30 ) begin
-    end else if (\$31 ) begin
+    if (\$31 ) begin
+    end else if (\$32 ) begin
       timeout_fire_1 = 1'h1;
     end
   end
@@ -17394,206 +17500,190 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     flushed = 4'h0;
     if (flush[1]) begin
-      flushed = \$35 [3:0];
+      flushed = \$36 [3:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$77  = ack_adv_next_1;
+    \$112  = ack_adv_next_1;
     if (rst) begin
-      \$77  = 4'h0;
+      \$112  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$78  = \$39 ;
+    \$113  = \$40 ;
     if (rst) begin
-      \$78  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$79  = 16'h0000;
-    end else begin
-      \$79  = \$43 [15:0];
-    end
-    if (rst) begin
-      \$79  = 16'h0000;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$80  = 4'h0;
+      \$114  = 16'h0000;
     end else begin
-      \$80  = \$47 [3:0];
+      \$114  = \$44 [15:0];
     end
     if (rst) begin
-      \$80  = 4'h0;
+      \$114  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$81  = 4'h0;
+      \$115  = 4'h0;
     end else begin
-      \$81  = \$52 [3:0];
+      \$115  = \$48 [3:0];
     end
     if (rst) begin
-      \$81  = 4'h0;
+      \$115  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$82  = 4'h0;
+      \$116  = 4'h0;
     end else begin
-      \$82  = \$58 [3:0];
+      \$116  = \$53 ;
     end
     if (rst) begin
-      \$82  = 4'h0;
+      \$116  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$83  = 3'h0;
+      \$117  = 4'h0;
     end else begin
-      \$83  = \$42 [2:0];
+      \$117  = \$58 ;
     end
     if (rst) begin
-      \$83  = 3'h0;
+      \$117  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$118  = 3'h0;
+    end else begin
+      \$118  = \$43 [2:0];
+    end
+    if (rst) begin
+      \$118  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (\$65 ) begin
-      \$84  = 12'h000;
+      \$119  = 12'h000;
     end else if (\$66 ) begin
-      \$84  = 12'h000;
+      \$119  = 12'h000;
     end else begin
-      \$84  = \$67 [11:0];
+      \$119  = \$67 [11:0];
     end
     if (rst) begin
-      \$84  = 12'h000;
+      \$119  = 12'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$85  = expired_1;
+    \$120  = expired_1;
     if (\$68 ) begin
-      \$85  = 1'h0;
+      \$120  = 1'h0;
     end else if (\$71 ) begin
-      \$85  = 1'h1;
+      \$120  = 1'h1;
     end
     if (rst) begin
-      \$85  = 1'h0;
+      \$120  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$86  = expected_1;
+    \$121  = expected_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$86  = 16'h0000;
+      \$121  = 16'h0000;
     end else begin
       if (delivered[1]) begin
-        \$86  = \$72 [15:0];
+        \$121  = \$72 [15:0];
       end
     end
     if (rst) begin
-      \$86  = 16'h0000;
+      \$121  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$87  = nak_done_1;
+    \$122  = nak_done_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$87  = 1'h0;
+      \$122  = 1'h0;
     end else begin
       if (delivered[1]) begin
-        \$87  = 1'h0;
+        \$122  = 1'h0;
       end
       if (\$76 ) begin
       end else if (nak_sent[1]) begin
-        \$87  = 1'h1;
+        \$122  = 1'h1;
       end
     end
     if (rst) begin
-      \$87  = 1'h0;
+      \$122  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$88  = ack_pending_1;
+    \$123  = ack_pending_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$88  = 1'h0;
+      \$123  = 1'h0;
     end else begin
       if (msg_in[1]) begin
-        \$88  = 1'h1;
+        \$123  = 1'h1;
       end else if (ack_sent[1]) begin
-        \$88  = 1'h0;
+        \$123  = 1'h0;
       end
     end
     if (rst) begin
-      \$88  = 1'h0;
+      \$123  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$89  = nak_pending_1;
+    \$124  = nak_pending_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$89  = 1'h0;
+      \$124  = 1'h0;
     end else begin
       if (\$76 ) begin
-        \$89  = 1'h1;
+        \$124  = 1'h1;
       end else if (nak_sent[1]) begin
-        \$89  = 1'h0;
+        \$124  = 1'h0;
       end
     end
     if (rst) begin
-      \$89  = 1'h0;
+      \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          store_slot = 3'h0;
-      1'h1:
-          store_slot = tail_1;
-    endcase
+    \$125  = \$90 ;
+    if (rst) begin
+      \$125  = 1'h0;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$7  = 4'h0;
-      1'h1:
-          \$7  = count_1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    casez (send_peer)
-      1'h0:
-          \$8  = 16'h0000;
-      1'h1:
-          \$8  = base_1;
-    endcase
+    \$126  = \$111 [0];
+    if (rst) begin
+      \$126  = 1'h0;
+    end
   end
   assign dead_1 = 1'h0;
   assign expired = { expired_1, 1'h0 };
@@ -17610,9 +17700,12 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign timeouts = { timeout_fire_1, 1'h0 };
   assign died = 2'h0;
   assign die_1 = 1'h0;
+  assign unsent_q = { unsent_q_1, 1'h0 };
+  assign owed_q = { owed_q_1, 1'h0 };
   assign ack_delta_1 = \$13 [15:0];
   assign sent_left_1 = \$20 [3:0];
   assign high_left_1 = \$23 [3:0];
+  assign sent_left_1_1 = \$24 [3:0];
   assign send_seq = \$10 [15:0];
   assign owed[1] = \$6 ;
   assign owed[0] = 1'h0;
@@ -17620,16 +17713,25 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign unsent[0] = 1'h0;
   assign \$5  = 1'h1;
   assign \$6  = \$4 ;
-  assign \$29  = \$28 ;
-  assign \$33  = 1'h1;
-  assign \$34  = stored[1];
-  assign \$40  = 1'h1;
-  assign \$41  = stored[1];
-  assign \$45  = 1'h1;
-  assign \$46  = stored[1];
+  assign \$30  = \$29 ;
+  assign \$34  = 1'h1;
+  assign \$35  = stored[1];
+  assign \$41  = 1'h1;
+  assign \$42  = stored[1];
+  assign \$46  = 1'h1;
+  assign \$47  = stored[1];
   assign \$64  = \$63 ;
   assign \$69  = 1'h1;
   assign \$70  = timeout_fire_1;
+  assign \$80  = 1'h1;
+  assign \$81  = stored[1];
+  assign \$83  = 1'h1;
+  assign \$84  = stored[1];
+  assign \$94  = 1'h1;
+  assign \$95  = stored[1];
+  assign \$97  = 1'h1;
+  assign \$98  = stored[1];
+  assign \$109  = { 1'h0, \$108  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -19402,7 +19504,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$2794$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2826$0 , \port$2836$0 , \port$2838$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -19785,7 +19887,6 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   reg [1:0] nak_sent;
   output naks_sent;
   reg naks_sent;
-  input [1:0] owed;
   wire [1:0] owed;
   reg [2:0] pbeat = 3'h0;
   output peer;
@@ -19796,8 +19897,12 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   wire \pick$23 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$2794$0 ;
-  wire \port$2794$0 ;
+  input \port$2826$0 ;
+  wire \port$2826$0 ;
+  input \port$2836$0 ;
+  wire \port$2836$0 ;
+  input \port$2838$0 ;
+  wire \port$2838$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -19852,7 +19957,6 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   reg tx_frames;
   output tx_retransmits;
   reg tx_retransmits;
-  input [1:0] unsent;
   wire [1:0] unsent;
   assign \$1  = cur_type == 1'h1;
   assign store__busy = sending & \$1 ;
@@ -20060,12 +20164,12 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
   assign crc_now = pending ? \$205  : crc;
-  assign \$206  = owed >> peer;
+  assign \$206  = { \port$2838$0 , 1'h0 } >> peer;
   assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = unsent >> peer;
-  assign \$209  = unsent >> peer;
+  assign \$208  = { \port$2836$0 , 1'h0 } >> peer;
+  assign \$209  = { \port$2836$0 , 1'h0 } >> peer;
   assign \$210  = \$209  & retransmit;
-  assign \$211  = unsent >> peer;
+  assign \$211  = { \port$2836$0 , 1'h0 } >> peer;
   assign \$212  = ~ \$211 ;
   assign \$519  = beat * 7'h40;
   assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$519 ;
@@ -20074,13 +20178,13 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$216  = pbeat + 1'h1;
   assign \$217  = ~ crc_now;
   assign \$218  = ~ any_expired;
-  assign \$219  = owed >> peer;
+  assign \$219  = { \port$2838$0 , 1'h0 } >> peer;
   assign \$220  = pick_q_valid & \$219 ;
   assign \$221  = \$218  & \$220 ;
-  assign \$222  = unsent >> peer;
-  assign \$223  = unsent >> peer;
+  assign \$222  = { \port$2836$0 , 1'h0 } >> peer;
+  assign \$223  = { \port$2836$0 , 1'h0 } >> peer;
   assign \$224  = \$223  & retransmit;
-  assign \$225  = unsent >> peer;
+  assign \$225  = { \port$2836$0 , 1'h0 } >> peer;
   assign \$226  = ~ \$225 ;
   assign \$227  = ! sender_state;
   assign \$228  = sender_state == 1'h1;
@@ -20092,11 +20196,11 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$234  = m_axis__tvalid & m_axis__tready;
   assign \$235  = ~ m_axis__tlast;
   assign \$236  = \$234  & \$235 ;
-  assign \$237  = owed >> peer;
+  assign \$237  = { \port$2838$0 , 1'h0 } >> peer;
   assign \$238  = pick_q_valid & \$237 ;
-  assign \$239  = unsent >> peer;
+  assign \$239  = { \port$2836$0 , 1'h0 } >> peer;
   assign \$240  = \$239  ? seq : 16'h0000;
-  assign \$241  = unsent >> peer;
+  assign \$241  = { \port$2836$0 , 1'h0 } >> peer;
   assign \$242  = \$241  ? 8'h01 : 8'h02;
   assign \$243  = cur_type == 1'h1;
   assign \$244  = store__hdr[3:0] == 1'h1;
@@ -20131,12 +20235,12 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$275  = m_axis__tvalid & m_axis__tready;
   assign \$276  = pbeat == cur_last_beat;
   assign \$277  = ~ any_expired;
-  assign \$278  = owed >> peer;
+  assign \$278  = { \port$2838$0 , 1'h0 } >> peer;
   assign \$279  = pick_q_valid & \$278 ;
   assign \$280  = \$277  & \$279 ;
-  assign \$281  = unsent >> peer;
+  assign \$281  = { \port$2836$0 , 1'h0 } >> peer;
   assign \$282  = \$281  ? seq : 16'h0000;
-  assign \$283  = unsent >> peer;
+  assign \$283  = { \port$2836$0 , 1'h0 } >> peer;
   assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$285 ;
@@ -20180,23 +20284,13 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-        begin
-          if (owed[0]) begin
-            pick = 1'h0;
-          end
-          if (owed[1]) begin
+          if (\port$2838$0 ) begin
             pick = 1'h1;
           end
-        end
       1'h1:
-        begin
-          if (owed[1]) begin
+          if (\port$2838$0 ) begin
             pick = 1'h1;
           end
-          if (owed[0]) begin
-            pick = 1'h0;
-          end
-        end
     endcase
   end
   always @* begin
@@ -20205,23 +20299,13 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-        begin
-          if (owed[0]) begin
+          if (\port$2838$0 ) begin
             pick_valid = 1'h1;
           end
-          if (owed[1]) begin
-            pick_valid = 1'h1;
-          end
-        end
       1'h1:
-        begin
-          if (owed[1]) begin
+          if (\port$2838$0 ) begin
             pick_valid = 1'h1;
           end
-          if (owed[0]) begin
-            pick_valid = 1'h1;
-          end
-        end
     endcase
   end
   always @* begin
@@ -20230,7 +20314,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2794$0 ) begin
+            if (\port$2826$0 ) begin
               go_back = 2'h2;
             end
           end
@@ -20876,8 +20960,10 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2794$0 , 1'h0 };
+  assign owed = { \port$2838$0 , 1'h0 };
+  assign expired = { \port$2826$0 , 1'h0 };
   assign \pick$23  = peer;
+  assign unsent = { \port$2836$0 , 1'h0 };
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
   assign \hdr_out.type  = cur_type;
@@ -20899,228 +20985,228 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
   assign stored_peer = stored[1];
-  assign any_expired = \port$2794$0 ;
+  assign any_expired = \port$2826$0 ;
   assign \$15  = \$14 ;
   assign \$255  = { 3'h0, \$254 [16:3] };
   assign \$269  = { 3'h0, \$268 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
+module \processor_component.netif.store (rst, read__hdr, read__data, read__busy, hdr_wr__addr, room, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [8:0] \$100 ;
-  wire \$101 ;
-  wire [7:0] \$102 ;
-  wire [8:0] \$103 ;
-  wire \$104 ;
-  wire [7:0] \$105 ;
-  wire [8:0] \$106 ;
-  wire \$107 ;
-  wire [7:0] \$108 ;
+  wire [7:0] \$100 ;
+  wire [8:0] \$101 ;
+  wire \$102 ;
+  wire [7:0] \$103 ;
+  wire [8:0] \$104 ;
+  wire \$105 ;
+  wire [7:0] \$106 ;
+  wire [8:0] \$107 ;
+  wire \$108 ;
   wire [7:0] \$109 ;
-  wire \$11 ;
+  wire [1:0] \$11 ;
   wire [8:0] \$110 ;
   wire \$111 ;
   wire [7:0] \$112 ;
-  wire [8:0] \$113 ;
-  wire \$114 ;
-  wire [7:0] \$115 ;
-  wire [8:0] \$116 ;
-  wire \$117 ;
-  wire [7:0] \$118 ;
-  wire [8:0] \$119 ;
-  wire \$12 ;
-  wire \$120 ;
-  wire [7:0] \$121 ;
-  wire [8:0] \$122 ;
-  wire \$123 ;
-  wire [7:0] \$124 ;
-  wire [8:0] \$125 ;
-  wire \$126 ;
-  wire [7:0] \$127 ;
-  wire [8:0] \$128 ;
-  wire \$129 ;
-  wire \$13 ;
-  wire [7:0] \$130 ;
-  wire [8:0] \$131 ;
-  wire \$132 ;
-  wire [7:0] \$133 ;
+  wire [7:0] \$113 ;
+  wire [8:0] \$114 ;
+  wire \$115 ;
+  wire [7:0] \$116 ;
+  wire [8:0] \$117 ;
+  wire \$118 ;
+  wire [7:0] \$119 ;
+  wire [1:0] \$12 ;
+  wire [8:0] \$120 ;
+  wire \$121 ;
+  wire [7:0] \$122 ;
+  wire [8:0] \$123 ;
+  wire \$124 ;
+  wire [7:0] \$125 ;
+  wire [8:0] \$126 ;
+  wire \$127 ;
+  wire [7:0] \$128 ;
+  wire [8:0] \$129 ;
+  wire [7:0] \$13 ;
+  wire \$130 ;
+  wire [7:0] \$131 ;
+  wire [8:0] \$132 ;
+  wire \$133 ;
   wire [7:0] \$134 ;
   wire [8:0] \$135 ;
   wire \$136 ;
   wire [7:0] \$137 ;
-  wire [8:0] \$138 ;
-  wire \$139 ;
-  wire \$14 ;
-  wire [7:0] \$140 ;
-  wire [8:0] \$141 ;
-  wire \$142 ;
-  wire [7:0] \$143 ;
-  wire [8:0] \$144 ;
-  wire \$145 ;
-  wire [7:0] \$146 ;
-  wire [8:0] \$147 ;
-  wire \$148 ;
-  wire [7:0] \$149 ;
+  wire [7:0] \$138 ;
+  wire [8:0] \$139 ;
+  wire [8:0] \$14 ;
+  wire \$140 ;
+  wire [7:0] \$141 ;
+  wire [8:0] \$142 ;
+  wire \$143 ;
+  wire [7:0] \$144 ;
+  wire [8:0] \$145 ;
+  wire \$146 ;
+  wire [7:0] \$147 ;
+  wire [8:0] \$148 ;
+  wire \$149 ;
   wire \$15 ;
-  wire [8:0] \$150 ;
-  wire \$151 ;
-  wire [7:0] \$152 ;
-  wire [8:0] \$153 ;
-  wire \$154 ;
-  wire [7:0] \$155 ;
-  wire [8:0] \$156 ;
-  wire \$157 ;
-  wire [7:0] \$158 ;
+  wire [7:0] \$150 ;
+  wire [8:0] \$151 ;
+  wire \$152 ;
+  wire [7:0] \$153 ;
+  wire [8:0] \$154 ;
+  wire \$155 ;
+  wire [7:0] \$156 ;
+  wire [8:0] \$157 ;
+  wire \$158 ;
   wire [7:0] \$159 ;
-  wire \$16 ;
+  wire [7:0] \$16 ;
   wire [8:0] \$160 ;
   wire \$161 ;
   wire [7:0] \$162 ;
-  wire [8:0] \$163 ;
-  wire \$164 ;
-  wire [7:0] \$165 ;
-  wire [8:0] \$166 ;
-  wire \$167 ;
-  wire [7:0] \$168 ;
-  wire [8:0] \$169 ;
-  wire \$17 ;
-  wire \$170 ;
-  wire [7:0] \$171 ;
-  wire [8:0] \$172 ;
-  wire \$173 ;
-  wire [7:0] \$174 ;
-  wire [8:0] \$175 ;
-  wire \$176 ;
-  wire [7:0] \$177 ;
-  wire [8:0] \$178 ;
-  wire \$179 ;
+  wire [7:0] \$163 ;
+  wire [8:0] \$164 ;
+  wire \$165 ;
+  wire [7:0] \$166 ;
+  wire [8:0] \$167 ;
+  wire \$168 ;
+  wire [7:0] \$169 ;
+  wire [8:0] \$17 ;
+  wire [8:0] \$170 ;
+  wire \$171 ;
+  wire [7:0] \$172 ;
+  wire [8:0] \$173 ;
+  wire \$174 ;
+  wire [7:0] \$175 ;
+  wire [8:0] \$176 ;
+  wire \$177 ;
+  wire [7:0] \$178 ;
+  wire [8:0] \$179 ;
   wire \$18 ;
-  wire [7:0] \$180 ;
-  wire [8:0] \$181 ;
-  wire \$182 ;
-  wire [7:0] \$183 ;
+  wire \$180 ;
+  wire [7:0] \$181 ;
+  wire [8:0] \$182 ;
+  wire \$183 ;
   wire [7:0] \$184 ;
   wire [8:0] \$185 ;
   wire \$186 ;
   wire [7:0] \$187 ;
-  wire [8:0] \$188 ;
-  wire \$189 ;
-  wire \$19 ;
-  wire [7:0] \$190 ;
-  wire [8:0] \$191 ;
-  wire \$192 ;
-  wire [7:0] \$193 ;
-  wire [8:0] \$194 ;
-  wire \$195 ;
-  wire [7:0] \$196 ;
-  wire [8:0] \$197 ;
-  wire \$198 ;
-  wire [7:0] \$199 ;
+  wire [7:0] \$188 ;
+  wire [8:0] \$189 ;
+  wire [7:0] \$19 ;
+  wire \$190 ;
+  wire [7:0] \$191 ;
+  wire [8:0] \$192 ;
+  wire \$193 ;
+  wire [7:0] \$194 ;
+  wire [8:0] \$195 ;
+  wire \$196 ;
+  wire [7:0] \$197 ;
+  wire [8:0] \$198 ;
+  wire \$199 ;
   wire [1:0] \$2 ;
-  wire \$20 ;
-  wire [8:0] \$200 ;
-  wire \$201 ;
-  wire [7:0] \$202 ;
-  wire [8:0] \$203 ;
-  wire \$204 ;
-  wire [7:0] \$205 ;
-  wire [8:0] \$206 ;
-  wire \$207 ;
-  wire [7:0] \$208 ;
+  wire [8:0] \$20 ;
+  wire [7:0] \$200 ;
+  wire [8:0] \$201 ;
+  wire \$202 ;
+  wire [7:0] \$203 ;
+  wire [8:0] \$204 ;
+  wire \$205 ;
+  wire [7:0] \$206 ;
+  wire [8:0] \$207 ;
+  wire \$208 ;
   wire [7:0] \$209 ;
   wire \$21 ;
   wire [8:0] \$210 ;
   wire \$211 ;
   wire [7:0] \$212 ;
-  wire [8:0] \$213 ;
+  wire \$213 ;
   wire \$214 ;
-  wire [7:0] \$215 ;
-  wire [8:0] \$216 ;
+  wire \$215 ;
+  wire \$216 ;
   wire \$217 ;
-  wire [7:0] \$218 ;
-  wire [8:0] \$219 ;
-  wire \$22 ;
+  wire \$218 ;
+  wire \$219 ;
+  wire [7:0] \$22 ;
   wire \$220 ;
-  wire [7:0] \$221 ;
-  wire [8:0] \$222 ;
+  wire \$221 ;
+  wire \$222 ;
   wire \$223 ;
-  wire [7:0] \$224 ;
-  wire [8:0] \$225 ;
+  wire \$224 ;
+  wire \$225 ;
   wire \$226 ;
-  wire [7:0] \$227 ;
-  wire [8:0] \$228 ;
+  wire \$227 ;
+  wire \$228 ;
   wire \$229 ;
-  wire \$23 ;
-  wire [7:0] \$230 ;
-  wire [8:0] \$231 ;
+  wire [8:0] \$23 ;
+  wire \$230 ;
+  wire \$231 ;
   wire \$232 ;
-  wire [7:0] \$233 ;
-  wire [7:0] \$234 ;
-  wire [8:0] \$235 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire \$235 ;
   wire \$236 ;
-  wire [7:0] \$237 ;
-  wire [8:0] \$238 ;
+  wire \$237 ;
+  wire \$238 ;
   wire \$239 ;
   wire \$24 ;
-  wire [7:0] \$240 ;
-  wire [8:0] \$241 ;
+  wire \$240 ;
+  wire \$241 ;
   wire \$242 ;
-  wire [7:0] \$243 ;
-  wire [8:0] \$244 ;
+  wire \$243 ;
+  wire \$244 ;
   wire \$245 ;
-  wire [7:0] \$246 ;
-  wire [8:0] \$247 ;
+  wire \$246 ;
+  wire \$247 ;
   wire \$248 ;
-  wire [7:0] \$249 ;
-  wire \$25 ;
-  wire [8:0] \$250 ;
+  wire \$249 ;
+  wire [7:0] \$25 ;
+  wire \$250 ;
   wire \$251 ;
-  wire [7:0] \$252 ;
-  wire [8:0] \$253 ;
+  wire \$252 ;
+  wire \$253 ;
   wire \$254 ;
-  wire [7:0] \$255 ;
-  wire [8:0] \$256 ;
+  wire \$255 ;
+  wire \$256 ;
   wire \$257 ;
-  wire [7:0] \$258 ;
-  wire [7:0] \$259 ;
-  wire \$26 ;
-  wire [8:0] \$260 ;
+  wire \$258 ;
+  wire \$259 ;
+  wire [8:0] \$26 ;
+  wire \$260 ;
   wire \$261 ;
-  wire [7:0] \$262 ;
-  wire [8:0] \$263 ;
+  wire \$262 ;
+  wire \$263 ;
   wire \$264 ;
-  wire [7:0] \$265 ;
-  wire [8:0] \$266 ;
+  wire \$265 ;
+  wire \$266 ;
   wire \$267 ;
-  wire [7:0] \$268 ;
-  wire [8:0] \$269 ;
+  wire \$268 ;
+  wire \$269 ;
   wire \$27 ;
   wire \$270 ;
-  wire [7:0] \$271 ;
-  wire [8:0] \$272 ;
+  wire \$271 ;
+  wire \$272 ;
   wire \$273 ;
-  wire [7:0] \$274 ;
-  wire [8:0] \$275 ;
+  wire \$274 ;
+  wire \$275 ;
   wire \$276 ;
-  wire [7:0] \$277 ;
-  wire [8:0] \$278 ;
-  wire \$279 ;
-  wire \$28 ;
-  wire [7:0] \$280 ;
-  wire [8:0] \$281 ;
+  wire \$277 ;
+  wire \$278 ;
+  wire [16:0] \$279 ;
+  wire [7:0] \$28 ;
+  wire [16:0] \$280 ;
+  wire [16:0] \$281 ;
   wire \$282 ;
-  wire [7:0] \$283 ;
+  wire \$283 ;
   wire \$284 ;
   wire \$285 ;
   wire \$286 ;
   wire \$287 ;
   wire \$288 ;
   wire \$289 ;
-  wire \$29 ;
+  wire [8:0] \$29 ;
   wire \$290 ;
   wire \$291 ;
   wire \$292 ;
@@ -21143,7 +21229,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$307 ;
   wire \$308 ;
   wire \$309 ;
-  wire \$31 ;
+  wire [7:0] \$31 ;
   wire \$310 ;
   wire \$311 ;
   wire \$312 ;
@@ -21154,7 +21240,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$317 ;
   wire \$318 ;
   wire \$319 ;
-  wire \$32 ;
+  wire [8:0] \$32 ;
   wire \$320 ;
   wire \$321 ;
   wire \$322 ;
@@ -21176,7 +21262,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$337 ;
   wire \$338 ;
   wire \$339 ;
-  wire \$34 ;
+  wire [7:0] \$34 ;
   wire \$340 ;
   wire [16:0] \$341 ;
   wire [16:0] \$342 ;
@@ -21187,7 +21273,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$347 ;
   wire \$348 ;
   wire \$349 ;
-  wire \$35 ;
+  wire [8:0] \$35 ;
   wire \$350 ;
   wire \$351 ;
   wire \$352 ;
@@ -21208,81 +21294,81 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   reg [3:0] \$366 ;
   reg [15:0] \$367 ;
   reg \$368 ;
-  wire \$37 ;
-  wire \$38 ;
-  wire \$39 ;
+  wire [7:0] \$37 ;
+  wire [7:0] \$38 ;
+  wire [8:0] \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
+  wire [7:0] \$41 ;
+  wire [8:0] \$42 ;
   wire \$43 ;
-  wire \$44 ;
-  wire \$45 ;
+  wire [7:0] \$44 ;
+  wire [8:0] \$45 ;
   wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
+  wire [7:0] \$47 ;
+  wire [8:0] \$48 ;
   wire \$49 ;
   wire [1:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
+  wire [7:0] \$50 ;
+  wire [8:0] \$51 ;
   wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
+  wire [7:0] \$53 ;
+  wire [8:0] \$54 ;
   wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
+  wire [7:0] \$56 ;
+  wire [8:0] \$57 ;
   wire \$58 ;
-  wire \$59 ;
+  wire [7:0] \$59 ;
   wire [1:0] \$6 ;
-  wire \$60 ;
+  wire [8:0] \$60 ;
   wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [1:0] \$65 ;
-  wire [1:0] \$66 ;
-  wire \$67 ;
+  wire [7:0] \$62 ;
+  wire [7:0] \$63 ;
+  wire [8:0] \$64 ;
+  wire \$65 ;
+  wire [7:0] \$66 ;
+  wire [8:0] \$67 ;
   wire \$68 ;
-  wire \$69 ;
+  wire [7:0] \$69 ;
   wire \$7 ;
-  wire \$70 ;
+  wire [8:0] \$70 ;
   wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
+  wire [7:0] \$72 ;
+  wire [8:0] \$73 ;
   wire \$74 ;
-  wire \$75 ;
-  wire [16:0] \$76 ;
-  wire [16:0] \$77 ;
-  wire [16:0] \$78 ;
-  wire \$79 ;
-  wire \$8 ;
+  wire [7:0] \$75 ;
+  wire [8:0] \$76 ;
+  wire \$77 ;
+  wire [7:0] \$78 ;
+  wire [8:0] \$79 ;
+  wire [1:0] \$8 ;
   wire \$80 ;
-  wire \$81 ;
-  wire [1:0] \$82 ;
-  wire [1:0] \$83 ;
+  wire [7:0] \$81 ;
+  wire [8:0] \$82 ;
+  wire \$83 ;
   wire [7:0] \$84 ;
   wire [8:0] \$85 ;
   wire \$86 ;
   wire [7:0] \$87 ;
-  wire [8:0] \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [7:0] \$90 ;
-  wire [8:0] \$91 ;
-  wire \$92 ;
-  wire [7:0] \$93 ;
-  wire [8:0] \$94 ;
-  wire \$95 ;
-  wire [7:0] \$96 ;
-  wire [8:0] \$97 ;
-  wire \$98 ;
-  wire [7:0] \$99 ;
+  wire [7:0] \$88 ;
+  wire [8:0] \$89 ;
+  wire [1:0] \$9 ;
+  wire \$90 ;
+  wire [7:0] \$91 ;
+  wire [8:0] \$92 ;
+  wire \$93 ;
+  wire [7:0] \$94 ;
+  wire [8:0] \$95 ;
+  wire \$96 ;
+  wire [7:0] \$97 ;
+  wire [8:0] \$98 ;
+  wire \$99 ;
   input clk;
   wire clk;
   wire [5:0] dat_rd__addr;
   wire [63:0] dat_rd__data;
-  reg [5:0] dat_wr__addr;
-  reg [63:0] dat_wr__data;
+  wire [5:0] dat_wr__addr;
+  wire [63:0] dat_wr__data;
   reg dat_wr__en;
   wire [1:0] dead;
   reg filling = 1'h0;
@@ -21310,8 +21396,9 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [2:0] \hdr_rd__data.status ;
   wire [7:0] \hdr_rd__data.tag ;
   wire [63:0] \hdr_rd__data.vaddr ;
-  reg [2:0] hdr_wr__addr;
-  reg [110:0] hdr_wr__data;
+  input [2:0] hdr_wr__addr;
+  wire [2:0] hdr_wr__addr;
+  wire [110:0] hdr_wr__data;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -21373,7 +21460,6 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire room;
   input rst;
   wire rst;
-  input [2:0] slot;
   wire [2:0] slot;
   reg [3:0] st_beat = 4'h0;
   reg [3:0] st_beats = 4'h0;
@@ -21496,7 +21582,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   end
   always @(posedge clk) begin
     if (dat_wr__en)
-      dat_mem[dat_wr__addr] <= dat_wr__data;
+      dat_mem[{ st_slot, st_beat[2:0] }] <= { \$212 , \$187 , \$162 , \$137 , \$112 , \$87 , \$62 , \$37  };
   end
   reg [5:0] _0_;
   always @(posedge clk) begin
@@ -21525,281 +21611,281 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   assign \$4  = read__peer > 1'h0;
   assign \$5  = read__peer - 1'h1;
   assign \$6  = \$4  ? \$5  : { 1'h0, read__peer };
-  assign \$7  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$8  = | tx__hdr__payload[22:15];
-  assign \$9  = \$7  & \$8 ;
-  assign \$10  = ~ \$9 ;
-  assign \$11  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$12  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$13  = \$11  | \$12 ;
-  assign \$14  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$15  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$16  = \$14  | \$15 ;
-  assign \$17  = ! tx__hdr__payload[6:4];
-  assign \$18  = \$16  & \$17 ;
-  assign \$19  = \$13  | \$18 ;
-  assign \$20  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$21  = \$19  & \$20 ;
-  assign \$22  = \$10  | \$21 ;
-  assign \$23  = 1'h0 >> tx__hdr__payload[15];
-  assign \$24  = \$22  | \$23 ;
-  assign \$25  = read__peer == tx__hdr__payload[15];
-  assign \$26  = read__busy & \$25 ;
-  assign \$27  = hdr_rd__addr == slot;
-  assign \$28  = \$26  & \$27 ;
-  assign \$29  = ~ \$28 ;
-  assign \$30  = room & \$29 ;
-  assign \$31  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$32  = | tx__hdr__payload[22:15];
-  assign \$33  = \$31  & \$32 ;
-  assign \$34  = ~ \$33 ;
-  assign \$35  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$36  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$37  = \$35  | \$36 ;
-  assign \$38  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$39  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$40  = \$38  | \$39 ;
-  assign \$41  = ! tx__hdr__payload[6:4];
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = \$37  | \$42 ;
-  assign \$44  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$45  = \$43  & \$44 ;
-  assign \$46  = \$34  | \$45 ;
-  assign \$47  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$48  = | tx__hdr__payload[22:15];
-  assign \$49  = \$47  & \$48 ;
-  assign \$50  = ~ \$49 ;
-  assign \$51  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$52  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$53  = \$51  | \$52 ;
-  assign \$54  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$55  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$56  = \$54  | \$55 ;
-  assign \$57  = ! tx__hdr__payload[6:4];
-  assign \$58  = \$56  & \$57 ;
-  assign \$59  = \$53  | \$58 ;
-  assign \$60  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$61  = \$59  & \$60 ;
-  assign \$62  = \$50  | \$61 ;
-  assign \$63  = ~ \$62 ;
-  assign \$64  = tx__hdr__payload[15] > 1'h0;
-  assign \$65  = tx__hdr__payload[15] - 1'h1;
-  assign \$66  = \$64  ? \$65  : { 1'h0, tx__hdr__payload[15] };
-  assign \$67  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$68  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$69  = \$67  | \$68 ;
-  assign \$70  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$71  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$72  = \$70  | \$71 ;
-  assign \$73  = ! tx__hdr__payload[6:4];
-  assign \$74  = \$72  & \$73 ;
-  assign \$75  = \$69  | \$74 ;
-  assign \$76  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$78  = \$75  ? \$77  : 17'h00000;
-  assign \$79  = ! \$78 ;
-  assign \$81  = st_peer > 1'h0;
-  assign \$82  = st_peer - 1'h1;
-  assign \$83  = \$81  ? \$82  : { 1'h0, st_peer };
+  assign \$7  = tx__hdr__payload[15] > 1'h0;
+  assign \$8  = tx__hdr__payload[15] - 1'h1;
+  assign \$9  = \$7  ? \$8  : { 1'h0, tx__hdr__payload[15] };
+  assign \$10  = st_peer > 1'h0;
+  assign \$11  = st_peer - 1'h1;
+  assign \$12  = \$10  ? \$11  : { 1'h0, st_peer };
+  assign \$13  = st_beat * 4'h8;
+  assign \$14  = \$13  + 1'h0;
+  assign \$15  = \$14  < st_length;
+  assign \$16  = st_beat * 4'h8;
+  assign \$17  = \$16  + 1'h1;
+  assign \$18  = \$17  < st_length;
+  assign \$19  = st_beat * 4'h8;
+  assign \$20  = \$19  + 2'h2;
+  assign \$21  = \$20  < st_length;
+  assign \$22  = st_beat * 4'h8;
+  assign \$23  = \$22  + 2'h3;
+  assign \$24  = \$23  < st_length;
+  assign \$25  = st_beat * 4'h8;
+  assign \$26  = \$25  + 3'h4;
+  assign \$27  = \$26  < st_length;
+  assign \$28  = st_beat * 4'h8;
+  assign \$29  = \$28  + 3'h5;
+  assign \$30  = \$29  < st_length;
+  assign \$31  = st_beat * 4'h8;
+  assign \$32  = \$31  + 3'h6;
+  assign \$33  = \$32  < st_length;
+  assign \$34  = st_beat * 4'h8;
+  assign \$35  = \$34  + 3'h7;
+  assign \$36  = \$35  < st_length;
+  assign \$37  = \$15  ? tx__data__payload[7:0] : 8'h00;
+  assign \$38  = st_beat * 4'h8;
+  assign \$39  = \$38  + 1'h0;
+  assign \$40  = \$39  < st_length;
+  assign \$41  = st_beat * 4'h8;
+  assign \$42  = \$41  + 1'h1;
+  assign \$43  = \$42  < st_length;
+  assign \$44  = st_beat * 4'h8;
+  assign \$45  = \$44  + 2'h2;
+  assign \$46  = \$45  < st_length;
+  assign \$47  = st_beat * 4'h8;
+  assign \$48  = \$47  + 2'h3;
+  assign \$49  = \$48  < st_length;
+  assign \$50  = st_beat * 4'h8;
+  assign \$51  = \$50  + 3'h4;
+  assign \$52  = \$51  < st_length;
+  assign \$53  = st_beat * 4'h8;
+  assign \$54  = \$53  + 3'h5;
+  assign \$55  = \$54  < st_length;
+  assign \$56  = st_beat * 4'h8;
+  assign \$57  = \$56  + 3'h6;
+  assign \$58  = \$57  < st_length;
+  assign \$59  = st_beat * 4'h8;
+  assign \$60  = \$59  + 3'h7;
+  assign \$61  = \$60  < st_length;
+  assign \$62  = \$43  ? tx__data__payload[15:8] : 8'h00;
+  assign \$63  = st_beat * 4'h8;
+  assign \$64  = \$63  + 1'h0;
+  assign \$65  = \$64  < st_length;
+  assign \$66  = st_beat * 4'h8;
+  assign \$67  = \$66  + 1'h1;
+  assign \$68  = \$67  < st_length;
+  assign \$69  = st_beat * 4'h8;
+  assign \$70  = \$69  + 2'h2;
+  assign \$71  = \$70  < st_length;
+  assign \$72  = st_beat * 4'h8;
+  assign \$73  = \$72  + 2'h3;
+  assign \$74  = \$73  < st_length;
+  assign \$75  = st_beat * 4'h8;
+  assign \$76  = \$75  + 3'h4;
+  assign \$77  = \$76  < st_length;
+  assign \$78  = st_beat * 4'h8;
+  assign \$79  = \$78  + 3'h5;
+  assign \$80  = \$79  < st_length;
+  assign \$81  = st_beat * 4'h8;
+  assign \$82  = \$81  + 3'h6;
+  assign \$83  = \$82  < st_length;
   assign \$84  = st_beat * 4'h8;
-  assign \$85  = \$84  + 1'h0;
+  assign \$85  = \$84  + 3'h7;
   assign \$86  = \$85  < st_length;
-  assign \$87  = st_beat * 4'h8;
-  assign \$88  = \$87  + 1'h1;
-  assign \$89  = \$88  < st_length;
-  assign \$90  = st_beat * 4'h8;
-  assign \$91  = \$90  + 2'h2;
-  assign \$92  = \$91  < st_length;
-  assign \$93  = st_beat * 4'h8;
-  assign \$94  = \$93  + 2'h3;
-  assign \$95  = \$94  < st_length;
-  assign \$96  = st_beat * 4'h8;
-  assign \$97  = \$96  + 3'h4;
-  assign \$98  = \$97  < st_length;
-  assign \$99  = st_beat * 4'h8;
-  assign \$100  = \$99  + 3'h5;
-  assign \$101  = \$100  < st_length;
-  assign \$102  = st_beat * 4'h8;
-  assign \$103  = \$102  + 3'h6;
-  assign \$104  = \$103  < st_length;
-  assign \$105  = st_beat * 4'h8;
-  assign \$106  = \$105  + 3'h7;
-  assign \$107  = \$106  < st_length;
-  assign \$108  = \$86  ? tx__data__payload[7:0] : 8'h00;
+  assign \$87  = \$71  ? tx__data__payload[23:16] : 8'h00;
+  assign \$88  = st_beat * 4'h8;
+  assign \$89  = \$88  + 1'h0;
+  assign \$90  = \$89  < st_length;
+  assign \$91  = st_beat * 4'h8;
+  assign \$92  = \$91  + 1'h1;
+  assign \$93  = \$92  < st_length;
+  assign \$94  = st_beat * 4'h8;
+  assign \$95  = \$94  + 2'h2;
+  assign \$96  = \$95  < st_length;
+  assign \$97  = st_beat * 4'h8;
+  assign \$98  = \$97  + 2'h3;
+  assign \$99  = \$98  < st_length;
+  assign \$100  = st_beat * 4'h8;
+  assign \$101  = \$100  + 3'h4;
+  assign \$102  = \$101  < st_length;
+  assign \$103  = st_beat * 4'h8;
+  assign \$104  = \$103  + 3'h5;
+  assign \$105  = \$104  < st_length;
+  assign \$106  = st_beat * 4'h8;
+  assign \$107  = \$106  + 3'h6;
+  assign \$108  = \$107  < st_length;
   assign \$109  = st_beat * 4'h8;
-  assign \$110  = \$109  + 1'h0;
+  assign \$110  = \$109  + 3'h7;
   assign \$111  = \$110  < st_length;
-  assign \$112  = st_beat * 4'h8;
-  assign \$113  = \$112  + 1'h1;
-  assign \$114  = \$113  < st_length;
-  assign \$115  = st_beat * 4'h8;
-  assign \$116  = \$115  + 2'h2;
-  assign \$117  = \$116  < st_length;
-  assign \$118  = st_beat * 4'h8;
-  assign \$119  = \$118  + 2'h3;
-  assign \$120  = \$119  < st_length;
-  assign \$121  = st_beat * 4'h8;
-  assign \$122  = \$121  + 3'h4;
-  assign \$123  = \$122  < st_length;
-  assign \$124  = st_beat * 4'h8;
-  assign \$125  = \$124  + 3'h5;
-  assign \$126  = \$125  < st_length;
-  assign \$127  = st_beat * 4'h8;
-  assign \$128  = \$127  + 3'h6;
-  assign \$129  = \$128  < st_length;
-  assign \$130  = st_beat * 4'h8;
-  assign \$131  = \$130  + 3'h7;
-  assign \$132  = \$131  < st_length;
-  assign \$133  = \$114  ? tx__data__payload[15:8] : 8'h00;
+  assign \$112  = \$99  ? tx__data__payload[31:24] : 8'h00;
+  assign \$113  = st_beat * 4'h8;
+  assign \$114  = \$113  + 1'h0;
+  assign \$115  = \$114  < st_length;
+  assign \$116  = st_beat * 4'h8;
+  assign \$117  = \$116  + 1'h1;
+  assign \$118  = \$117  < st_length;
+  assign \$119  = st_beat * 4'h8;
+  assign \$120  = \$119  + 2'h2;
+  assign \$121  = \$120  < st_length;
+  assign \$122  = st_beat * 4'h8;
+  assign \$123  = \$122  + 2'h3;
+  assign \$124  = \$123  < st_length;
+  assign \$125  = st_beat * 4'h8;
+  assign \$126  = \$125  + 3'h4;
+  assign \$127  = \$126  < st_length;
+  assign \$128  = st_beat * 4'h8;
+  assign \$129  = \$128  + 3'h5;
+  assign \$130  = \$129  < st_length;
+  assign \$131  = st_beat * 4'h8;
+  assign \$132  = \$131  + 3'h6;
+  assign \$133  = \$132  < st_length;
   assign \$134  = st_beat * 4'h8;
-  assign \$135  = \$134  + 1'h0;
+  assign \$135  = \$134  + 3'h7;
   assign \$136  = \$135  < st_length;
-  assign \$137  = st_beat * 4'h8;
-  assign \$138  = \$137  + 1'h1;
-  assign \$139  = \$138  < st_length;
-  assign \$140  = st_beat * 4'h8;
-  assign \$141  = \$140  + 2'h2;
-  assign \$142  = \$141  < st_length;
-  assign \$143  = st_beat * 4'h8;
-  assign \$144  = \$143  + 2'h3;
-  assign \$145  = \$144  < st_length;
-  assign \$146  = st_beat * 4'h8;
-  assign \$147  = \$146  + 3'h4;
-  assign \$148  = \$147  < st_length;
-  assign \$149  = st_beat * 4'h8;
-  assign \$150  = \$149  + 3'h5;
-  assign \$151  = \$150  < st_length;
-  assign \$152  = st_beat * 4'h8;
-  assign \$153  = \$152  + 3'h6;
-  assign \$154  = \$153  < st_length;
-  assign \$155  = st_beat * 4'h8;
-  assign \$156  = \$155  + 3'h7;
-  assign \$157  = \$156  < st_length;
-  assign \$158  = \$142  ? tx__data__payload[23:16] : 8'h00;
+  assign \$137  = \$127  ? tx__data__payload[39:32] : 8'h00;
+  assign \$138  = st_beat * 4'h8;
+  assign \$139  = \$138  + 1'h0;
+  assign \$140  = \$139  < st_length;
+  assign \$141  = st_beat * 4'h8;
+  assign \$142  = \$141  + 1'h1;
+  assign \$143  = \$142  < st_length;
+  assign \$144  = st_beat * 4'h8;
+  assign \$145  = \$144  + 2'h2;
+  assign \$146  = \$145  < st_length;
+  assign \$147  = st_beat * 4'h8;
+  assign \$148  = \$147  + 2'h3;
+  assign \$149  = \$148  < st_length;
+  assign \$150  = st_beat * 4'h8;
+  assign \$151  = \$150  + 3'h4;
+  assign \$152  = \$151  < st_length;
+  assign \$153  = st_beat * 4'h8;
+  assign \$154  = \$153  + 3'h5;
+  assign \$155  = \$154  < st_length;
+  assign \$156  = st_beat * 4'h8;
+  assign \$157  = \$156  + 3'h6;
+  assign \$158  = \$157  < st_length;
   assign \$159  = st_beat * 4'h8;
-  assign \$160  = \$159  + 1'h0;
+  assign \$160  = \$159  + 3'h7;
   assign \$161  = \$160  < st_length;
-  assign \$162  = st_beat * 4'h8;
-  assign \$163  = \$162  + 1'h1;
-  assign \$164  = \$163  < st_length;
-  assign \$165  = st_beat * 4'h8;
-  assign \$166  = \$165  + 2'h2;
-  assign \$167  = \$166  < st_length;
-  assign \$168  = st_beat * 4'h8;
-  assign \$169  = \$168  + 2'h3;
-  assign \$170  = \$169  < st_length;
-  assign \$171  = st_beat * 4'h8;
-  assign \$172  = \$171  + 3'h4;
-  assign \$173  = \$172  < st_length;
-  assign \$174  = st_beat * 4'h8;
-  assign \$175  = \$174  + 3'h5;
-  assign \$176  = \$175  < st_length;
-  assign \$177  = st_beat * 4'h8;
-  assign \$178  = \$177  + 3'h6;
-  assign \$179  = \$178  < st_length;
-  assign \$180  = st_beat * 4'h8;
-  assign \$181  = \$180  + 3'h7;
-  assign \$182  = \$181  < st_length;
-  assign \$183  = \$170  ? tx__data__payload[31:24] : 8'h00;
+  assign \$162  = \$155  ? tx__data__payload[47:40] : 8'h00;
+  assign \$163  = st_beat * 4'h8;
+  assign \$164  = \$163  + 1'h0;
+  assign \$165  = \$164  < st_length;
+  assign \$166  = st_beat * 4'h8;
+  assign \$167  = \$166  + 1'h1;
+  assign \$168  = \$167  < st_length;
+  assign \$169  = st_beat * 4'h8;
+  assign \$170  = \$169  + 2'h2;
+  assign \$171  = \$170  < st_length;
+  assign \$172  = st_beat * 4'h8;
+  assign \$173  = \$172  + 2'h3;
+  assign \$174  = \$173  < st_length;
+  assign \$175  = st_beat * 4'h8;
+  assign \$176  = \$175  + 3'h4;
+  assign \$177  = \$176  < st_length;
+  assign \$178  = st_beat * 4'h8;
+  assign \$179  = \$178  + 3'h5;
+  assign \$180  = \$179  < st_length;
+  assign \$181  = st_beat * 4'h8;
+  assign \$182  = \$181  + 3'h6;
+  assign \$183  = \$182  < st_length;
   assign \$184  = st_beat * 4'h8;
-  assign \$185  = \$184  + 1'h0;
+  assign \$185  = \$184  + 3'h7;
   assign \$186  = \$185  < st_length;
-  assign \$187  = st_beat * 4'h8;
-  assign \$188  = \$187  + 1'h1;
-  assign \$189  = \$188  < st_length;
-  assign \$190  = st_beat * 4'h8;
-  assign \$191  = \$190  + 2'h2;
-  assign \$192  = \$191  < st_length;
-  assign \$193  = st_beat * 4'h8;
-  assign \$194  = \$193  + 2'h3;
-  assign \$195  = \$194  < st_length;
-  assign \$196  = st_beat * 4'h8;
-  assign \$197  = \$196  + 3'h4;
-  assign \$198  = \$197  < st_length;
-  assign \$199  = st_beat * 4'h8;
-  assign \$200  = \$199  + 3'h5;
-  assign \$201  = \$200  < st_length;
-  assign \$202  = st_beat * 4'h8;
-  assign \$203  = \$202  + 3'h6;
-  assign \$204  = \$203  < st_length;
-  assign \$205  = st_beat * 4'h8;
-  assign \$206  = \$205  + 3'h7;
-  assign \$207  = \$206  < st_length;
-  assign \$208  = \$198  ? tx__data__payload[39:32] : 8'h00;
+  assign \$187  = \$183  ? tx__data__payload[55:48] : 8'h00;
+  assign \$188  = st_beat * 4'h8;
+  assign \$189  = \$188  + 1'h0;
+  assign \$190  = \$189  < st_length;
+  assign \$191  = st_beat * 4'h8;
+  assign \$192  = \$191  + 1'h1;
+  assign \$193  = \$192  < st_length;
+  assign \$194  = st_beat * 4'h8;
+  assign \$195  = \$194  + 2'h2;
+  assign \$196  = \$195  < st_length;
+  assign \$197  = st_beat * 4'h8;
+  assign \$198  = \$197  + 2'h3;
+  assign \$199  = \$198  < st_length;
+  assign \$200  = st_beat * 4'h8;
+  assign \$201  = \$200  + 3'h4;
+  assign \$202  = \$201  < st_length;
+  assign \$203  = st_beat * 4'h8;
+  assign \$204  = \$203  + 3'h5;
+  assign \$205  = \$204  < st_length;
+  assign \$206  = st_beat * 4'h8;
+  assign \$207  = \$206  + 3'h6;
+  assign \$208  = \$207  < st_length;
   assign \$209  = st_beat * 4'h8;
-  assign \$210  = \$209  + 1'h0;
+  assign \$210  = \$209  + 3'h7;
   assign \$211  = \$210  < st_length;
-  assign \$212  = st_beat * 4'h8;
-  assign \$213  = \$212  + 1'h1;
-  assign \$214  = \$213  < st_length;
-  assign \$215  = st_beat * 4'h8;
-  assign \$216  = \$215  + 2'h2;
-  assign \$217  = \$216  < st_length;
-  assign \$218  = st_beat * 4'h8;
-  assign \$219  = \$218  + 2'h3;
-  assign \$220  = \$219  < st_length;
-  assign \$221  = st_beat * 4'h8;
-  assign \$222  = \$221  + 3'h4;
-  assign \$223  = \$222  < st_length;
-  assign \$224  = st_beat * 4'h8;
-  assign \$225  = \$224  + 3'h5;
-  assign \$226  = \$225  < st_length;
-  assign \$227  = st_beat * 4'h8;
-  assign \$228  = \$227  + 3'h6;
-  assign \$229  = \$228  < st_length;
-  assign \$230  = st_beat * 4'h8;
-  assign \$231  = \$230  + 3'h7;
-  assign \$232  = \$231  < st_length;
-  assign \$233  = \$226  ? tx__data__payload[47:40] : 8'h00;
-  assign \$234  = st_beat * 4'h8;
-  assign \$235  = \$234  + 1'h0;
-  assign \$236  = \$235  < st_length;
-  assign \$237  = st_beat * 4'h8;
-  assign \$238  = \$237  + 1'h1;
-  assign \$239  = \$238  < st_length;
-  assign \$240  = st_beat * 4'h8;
-  assign \$241  = \$240  + 2'h2;
-  assign \$242  = \$241  < st_length;
-  assign \$243  = st_beat * 4'h8;
-  assign \$244  = \$243  + 2'h3;
-  assign \$245  = \$244  < st_length;
-  assign \$246  = st_beat * 4'h8;
-  assign \$247  = \$246  + 3'h4;
-  assign \$248  = \$247  < st_length;
-  assign \$249  = st_beat * 4'h8;
-  assign \$250  = \$249  + 3'h5;
-  assign \$251  = \$250  < st_length;
-  assign \$252  = st_beat * 4'h8;
-  assign \$253  = \$252  + 3'h6;
-  assign \$254  = \$253  < st_length;
-  assign \$255  = st_beat * 4'h8;
-  assign \$256  = \$255  + 3'h7;
-  assign \$257  = \$256  < st_length;
-  assign \$258  = \$254  ? tx__data__payload[55:48] : 8'h00;
-  assign \$259  = st_beat * 4'h8;
-  assign \$260  = \$259  + 1'h0;
-  assign \$261  = \$260  < st_length;
-  assign \$262  = st_beat * 4'h8;
-  assign \$263  = \$262  + 1'h1;
-  assign \$264  = \$263  < st_length;
-  assign \$265  = st_beat * 4'h8;
-  assign \$266  = \$265  + 2'h2;
-  assign \$267  = \$266  < st_length;
-  assign \$268  = st_beat * 4'h8;
-  assign \$269  = \$268  + 2'h3;
-  assign \$270  = \$269  < st_length;
-  assign \$271  = st_beat * 4'h8;
-  assign \$272  = \$271  + 3'h4;
-  assign \$273  = \$272  < st_length;
-  assign \$274  = st_beat * 4'h8;
-  assign \$275  = \$274  + 3'h5;
-  assign \$276  = \$275  < st_length;
-  assign \$277  = st_beat * 4'h8;
-  assign \$278  = \$277  + 3'h6;
-  assign \$279  = \$278  < st_length;
-  assign \$280  = st_beat * 4'h8;
-  assign \$281  = \$280  + 3'h7;
-  assign \$282  = \$281  < st_length;
-  assign \$283  = \$282  ? tx__data__payload[63:56] : 8'h00;
+  assign \$212  = \$211  ? tx__data__payload[63:56] : 8'h00;
+  assign \$213  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$214  = | tx__hdr__payload[22:15];
+  assign \$215  = \$213  & \$214 ;
+  assign \$216  = ~ \$215 ;
+  assign \$217  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$218  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$219  = \$217  | \$218 ;
+  assign \$220  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$221  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$222  = \$220  | \$221 ;
+  assign \$223  = ! tx__hdr__payload[6:4];
+  assign \$224  = \$222  & \$223 ;
+  assign \$225  = \$219  | \$224 ;
+  assign \$226  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$227  = \$225  & \$226 ;
+  assign \$228  = \$216  | \$227 ;
+  assign \$229  = 1'h0 >> tx__hdr__payload[15];
+  assign \$230  = \$228  | \$229 ;
+  assign \$231  = read__peer == tx__hdr__payload[15];
+  assign \$232  = read__busy & \$231 ;
+  assign \$233  = hdr_rd__addr == hdr_wr__addr;
+  assign \$234  = \$232  & \$233 ;
+  assign \$235  = ~ \$234 ;
+  assign \$236  = room & \$235 ;
+  assign \$237  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$238  = | tx__hdr__payload[22:15];
+  assign \$239  = \$237  & \$238 ;
+  assign \$240  = ~ \$239 ;
+  assign \$241  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$242  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$243  = \$241  | \$242 ;
+  assign \$244  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$245  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$246  = \$244  | \$245 ;
+  assign \$247  = ! tx__hdr__payload[6:4];
+  assign \$248  = \$246  & \$247 ;
+  assign \$249  = \$243  | \$248 ;
+  assign \$250  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$251  = \$249  & \$250 ;
+  assign \$252  = \$240  | \$251 ;
+  assign \$253  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$254  = | tx__hdr__payload[22:15];
+  assign \$255  = \$253  & \$254 ;
+  assign \$256  = ~ \$255 ;
+  assign \$257  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$258  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$259  = \$257  | \$258 ;
+  assign \$260  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$261  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$262  = \$260  | \$261 ;
+  assign \$263  = ! tx__hdr__payload[6:4];
+  assign \$264  = \$262  & \$263 ;
+  assign \$265  = \$259  | \$264 ;
+  assign \$266  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$267  = \$265  & \$266 ;
+  assign \$268  = \$256  | \$267 ;
+  assign \$269  = ~ \$268 ;
+  assign \$270  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$271  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$272  = \$270  | \$271 ;
+  assign \$273  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$274  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$275  = \$273  | \$274 ;
+  assign \$276  = ! tx__hdr__payload[6:4];
+  assign \$277  = \$275  & \$276 ;
+  assign \$278  = \$272  | \$277 ;
+  assign \$279  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$281  = \$278  ? \$280  : 17'h00000;
+  assign \$282  = ! \$281 ;
   assign \$284  = ! store_state;
   assign \$285  = store_state == 1'h1;
   assign \$286  = store_state == 2'h2;
@@ -21833,7 +21919,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   assign \$314  = \$312  | \$313 ;
   assign \$315  = read__peer == tx__hdr__payload[15];
   assign \$316  = read__busy & \$315 ;
-  assign \$317  = hdr_rd__addr == slot;
+  assign \$317  = hdr_rd__addr == hdr_wr__addr;
   assign \$318  = \$316  & \$317 ;
   assign \$319  = ~ \$318 ;
   assign \$320  = room & \$319 ;
@@ -21896,9 +21982,9 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$24 ) begin
+          if (\$230 ) begin
             tx__hdr__ready = 1'h1;
-          end else if (\$30 ) begin
+          end else if (\$236 ) begin
             tx__hdr__ready = 1'h1;
           end
     endcase
@@ -21908,9 +21994,9 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$24 ) begin
+          if (\$230 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = \$46 ;
+              tx_dropped = \$252 ;
             end
           end
     endcase
@@ -21920,22 +22006,9 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     tx_dead_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$24 ) begin
+          if (\$230 ) begin
             if (tx__hdr__valid) begin
-              tx_dead_dropped = \$63 ;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    hdr_wr__addr = 3'h0;
-    casez (store_state)
-      2'h0:
-          if (\$24 ) begin
-          end else if (\$30 ) begin
-            if (tx__hdr__valid) begin
-              hdr_wr__addr = slot;
+              tx_dead_dropped = \$269 ;
             end
           end
     endcase
@@ -21945,28 +22018,10 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$24 ) begin
-          end else if (\$30 ) begin
+          if (\$230 ) begin
+          end else if (\$236 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__en = 1'h1;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    hdr_wr__data = 111'h0000000000000000000000000000;
-    casez (store_state)
-      2'h0:
-          if (\$24 ) begin
-          end else if (\$30 ) begin
-            if (tx__hdr__valid) begin
-              hdr_wr__data[3:0] = tx__hdr__payload[3:0];
-              hdr_wr__data[6:4] = tx__hdr__payload[6:4];
-              hdr_wr__data[14:7] = tx__hdr__payload[30:23];
-              hdr_wr__data[30:15] = tx__hdr__payload[46:31];
-              hdr_wr__data[94:31] = tx__hdr__payload[110:47];
-              hdr_wr__data[110:95] = tx__hdr__payload[126:111];
             end
           end
     endcase
@@ -21976,8 +22031,8 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$24 ) begin
-          end else if (\$30 ) begin
+          if (\$230 ) begin
+          end else if (\$236 ) begin
             if (tx__hdr__valid) begin
               tx_msgs = 1'h1;
             end
@@ -21989,10 +22044,10 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     stored = 2'h0;
     casez (store_state)
       2'h0:
-          if (\$24 ) begin
-          end else if (\$30 ) begin
+          if (\$230 ) begin
+          end else if (\$236 ) begin
             if (tx__hdr__valid) begin
-              if (\$80 ) begin
+              if (\$283 ) begin
                 (* full_case = 32'd1 *)
                 casez (tx__hdr__payload[15])
                   1'h0:
@@ -22015,30 +22070,6 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
           tx__data__ready = 1'h1;
       2'h1:
           tx__data__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    dat_wr__addr = 6'h00;
-    casez (store_state)
-      2'h0:
-          /* empty */;
-      2'h2:
-          if (tx__data__valid) begin
-            dat_wr__addr = { st_slot, st_beat[2:0] };
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    dat_wr__data = 64'h0000000000000000;
-    casez (store_state)
-      2'h0:
-          /* empty */;
-      2'h2:
-          if (tx__data__valid) begin
-            dat_wr__data = { \$283 , \$258 , \$233 , \$208 , \$183 , \$158 , \$133 , \$108  };
-          end
     endcase
   end
   always @* begin
@@ -22129,7 +22160,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
           if (\$314 ) begin
           end else if (\$320 ) begin
             if (tx__hdr__valid) begin
-              \$364  = slot;
+              \$364  = hdr_wr__addr;
             end
           end
     endcase
@@ -22218,6 +22249,9 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
   assign peer = tx__hdr__payload[15];
+  assign slot = hdr_wr__addr;
+  assign dat_wr__addr = { st_slot, st_beat[2:0] };
+  assign dat_wr__data = { \$212 , \$187 , \$162 , \$137 , \$112 , \$87 , \$62 , \$37  };
   assign dead = 2'h0;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
@@ -22247,8 +22281,14 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   assign \hdr_wr__data.length  = hdr_wr__data[110:95];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
-  assign \$77  = { 3'h0, \$76 [16:3] };
-  assign \$80  = 1'h1;
+  assign hdr_wr__data[110:95] = tx__hdr__payload[126:111];
+  assign hdr_wr__data[94:31] = tx__hdr__payload[110:47];
+  assign hdr_wr__data[30:15] = tx__hdr__payload[46:31];
+  assign hdr_wr__data[14:7] = tx__hdr__payload[30:23];
+  assign hdr_wr__data[6:4] = tx__hdr__payload[6:4];
+  assign hdr_wr__data[3:0] = tx__hdr__payload[3:0];
+  assign \$280  = { 3'h0, \$279 [16:3] };
+  assign \$283  = 1'h1;
   assign \$342  = { 3'h0, \$341 [16:3] };
   assign \$354  = { 3'h0, \$353 [16:3] };
 endmodule

@@ -48,7 +48,10 @@ class FrameSender(wiring.Component):
     store : Out(StoreReadSignature(params))
         Read port of the message store (header and payload of the frame being sent).
     unsent, owed, expired : In(n_nodes)
-        From the peer state: peer ``i`` has unsent frames / wants any frame / must go back first.
+        From the peer state: peer ``i`` has unsent frames / wants any frame / must go back first. ``unsent``
+        and ``owed`` may be stale in the cycle after the sender started a frame for ``i`` (the peer state's
+        registered ``unsent_q``/``owed_q``): the sender does not look at them before that frame's header
+        has gone out.
     stored : In(n_nodes)
         From the message store (the peer state's ``stored`` event, at most one bit set): a message for peer
         ``i`` may be sent from the next cycle on.
@@ -88,6 +91,9 @@ class FrameSender(wiring.Component):
         p = self.params
         m = Module()
         w, B, HB = p.data_width, p.beat_bytes, p.hdr_beats
+        # The choice registered in the cycle after a frame start comes from the peer's stale `owed` bit (the
+        # peer state's registered copy); it is used at the earliest HB - 1 cycles later, after a newer one.
+        assert HB >= 3, "a frame header of at least 3 beats"
         slot_w = p.slot_bits
         keep_all = (1 << B) - 1
 

@@ -165,6 +165,18 @@ class MessageStore(wiring.Component):
         in_slot = self.slot
         m.d.comb += self.peer.eq(in_peer)
         slot_busy = rd.busy & (rd.peer == in_peer) & (rd.slot == in_slot)
+        # The write ports' address and data do not wait for the handshake (timing: the header memory is LUT
+        # RAM, whose write address has a setup time; the decision to take the header, through the sender's
+        # `busy` and the peer's `room`, was a path into it): only the enables do.
+        m.d.comb += [
+            hdr_wr.addr.eq(slot_addr(in_peer, in_slot)),
+            hdr_wr.data.kind.eq(in_hdr.kind), hdr_wr.data.status.eq(in_hdr.status),
+            hdr_wr.data.tag.eq(in_hdr.tag), hdr_wr.data.pid.eq(in_hdr.pid),
+            hdr_wr.data.vaddr.eq(in_hdr.vaddr), hdr_wr.data.length.eq(in_hdr.length),
+        ]
+        keep_bytes = Cat(*[(st_beat * B + i) < st_length for i in range(B)])
+        masked = Cat(*[Mux(keep_bytes[i], tx.data.payload.data[8 * i:8 * i + 8], 0) for i in range(B)])
+        m.d.comb += [dat_wr.addr.eq(Cat(st_beat[:idx_w], slot_addr(st_peer, st_slot))), dat_wr.data.eq(masked)]
         with m.FSM(name="store"):
             with m.State("IDLE"):
                 in_dead = self.dead.bit_select(in_peer, 1)
@@ -178,14 +190,7 @@ class MessageStore(wiring.Component):
                     m.d.comb += tx.hdr.ready.eq(1)
                     with m.If(tx.hdr.valid):
                         nbeats = Mux(in_carries, p.payload_beats(in_hdr.length), 0)
-                        m.d.comb += [
-                            hdr_wr.addr.eq(slot_addr(in_peer, in_slot)),
-                            hdr_wr.en.eq(1),
-                            hdr_wr.data.kind.eq(in_hdr.kind), hdr_wr.data.status.eq(in_hdr.status),
-                            hdr_wr.data.tag.eq(in_hdr.tag), hdr_wr.data.pid.eq(in_hdr.pid),
-                            hdr_wr.data.vaddr.eq(in_hdr.vaddr), hdr_wr.data.length.eq(in_hdr.length),
-                            self.tx_msgs.eq(1),
-                        ]
+                        m.d.comb += [hdr_wr.en.eq(1), self.tx_msgs.eq(1)]
                         m.d.sync += [st_peer.eq(in_peer), st_slot.eq(in_slot), st_beats.eq(nbeats),
                                      st_beat.eq(0), st_length.eq(in_hdr.length)]
                         with m.If((nbeats == 0) | p.cut_through):
@@ -195,13 +200,8 @@ class MessageStore(wiring.Component):
                             m.next = "DATA"
             with m.State("DATA"):
                 m.d.comb += tx.data.ready.eq(1)
-                keep_bytes = Cat(*[(st_beat * B + i) < st_length for i in range(B)])
-                masked = Cat(*[Mux(keep_bytes[i], tx.data.payload.data[8 * i:8 * i + 8], 0) for i in range(B)])
                 with m.If(tx.data.valid):
-                    m.d.comb += [
-                        dat_wr.addr.eq(Cat(st_beat[:idx_w], slot_addr(st_peer, st_slot))),
-                        dat_wr.data.eq(masked), dat_wr.en.eq(1), writing.eq(1),
-                    ]
+                    m.d.comb += [dat_wr.en.eq(1), writing.eq(1)]
                     m.d.sync += st_beat.eq(st_beat + 1)
                     with m.If(st_beat == st_beats - 1):
                         if not p.cut_through:

@@ -118,7 +118,7 @@ class NetIf(wiring.Component):
             peers.store_peer.eq(store.peer), store.slot.eq(peers.store_slot), store.room.eq(peers.store_room),
             peers.send_peer.eq(sender.peer), sender.seq.eq(peers.send_seq), sender.ack.eq(peers.send_ack),
             sender.nak.eq(peers.send_nak), sender.retransmit.eq(peers.send_retransmit),
-            sender.unsent.eq(peers.unsent), sender.owed.eq(peers.owed), sender.expired.eq(peers.expired),
+            sender.unsent.eq(peers.unsent_q), sender.owed.eq(peers.owed_q), sender.expired.eq(peers.expired),
             peers.recv_peer.eq(receiver.src), receiver.expected.eq(peers.recv_expected),
             store.dead.eq(peers.dead),
             sender.stored.eq(store.stored),

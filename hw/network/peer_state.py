@@ -65,6 +65,12 @@ class PeerState(wiring.Component):
         Peer ``i`` has stored frames not sent since the last go-back.
     owed : Out(n_nodes)
         Peer ``i`` wants a frame: unsent data, an owed ack or an owed nak (never while dead).
+    unsent_q, owed_q : Out(n_nodes)
+        ``unsent`` and ``owed`` from flip-flops, for the sender (timing, issue 18): equal to them in every
+        cycle but the one after a sender event of peer ``i`` (``frame_started``, ``ack_sent``,
+        ``nak_sent``), when bit ``i`` still shows the state without that event. Each is loaded with the
+        value the peer's next state gives, every event but those three counted; the sender looks at a
+        peer's bits only to start a frame, never in the cycle after it started one (header beats follow).
     expired : Out(n_nodes)
         Peer ``i`` timed out or was nak'ed: the sender must go back before its next frame.
     timeouts : Out(n_nodes)
@@ -108,8 +114,8 @@ class PeerState(wiring.Component):
             "stored": In(n), "frame_started": In(n), "go_back": In(n), "ack_sent": In(n), "nak_sent": In(n),
             "ack_in": In(n), "ack_value": In(SEQ_WIDTH), "nak_in": In(n), "msg_in": In(n), "gap_in": In(n),
             "delivered": In(n), "flush": In(n),
-            "unsent": Out(n), "owed": Out(n), "expired": Out(n), "timeouts": Out(n), "dead": Out(n),
-            "died": Out(n), "flushed": Out(params.window_bits),
+            "unsent": Out(n), "owed": Out(n), "unsent_q": Out(n), "owed_q": Out(n), "expired": Out(n),
+            "timeouts": Out(n), "dead": Out(n), "died": Out(n), "flushed": Out(params.window_bits),
             "store_peer": In(node_w), "store_slot": Out(max(1, params.slot_bits)), "store_room": Out(1),
             "send_peer": In(node_w), "send_seq": Out(SEQ_WIDTH), "send_ack": Out(SEQ_WIDTH), "send_nak": Out(1),
             "send_retransmit": Out(1),
@@ -165,7 +171,9 @@ class PeerState(wiring.Component):
         def event_vector(name):
             return [Const(0, 1) if i == p.node_id else Signal(name=f"{name}_{i}") for i in range(n)]
         fires, dies = event_vector("timeout_fire"), event_vector("die")
-        m.d.comb += [self.timeouts.eq(Cat(*fires)), self.died.eq(Cat(*dies))]
+        unsent_q, owed_q = event_vector("unsent_q"), event_vector("owed_q")
+        m.d.comb += [self.timeouts.eq(Cat(*fires)), self.died.eq(Cat(*dies)), self.unsent_q.eq(Cat(*unsent_q)),
+                     self.owed_q.eq(Cat(*owed_q))]
         flushed = []                       # per peer: what a flush of it discards (only one is flushed at a time)
         for i in range(n):
             if i == p.node_id:
@@ -198,7 +206,9 @@ class PeerState(wiring.Component):
                          high_left.eq(Mux(high[i] > adv, high[i] - adv, 0))]
             # A frame started at or beyond `high` raises it to sent + 1 (then less adv: sent_left + 1, or 0 if
             # the ack covers that frame too).
-            high_new = Mux(sent_kept, sent_left + 1, 0)
+            sent_left_1 = Signal(off_w, name=f"sent_left_1_{i}")   # sent_left + 1, so `fs` only selects
+            m.d.comb += sent_left_1.eq(sent_left + 1)
+            high_new = Mux(sent_kept, sent_left_1, 0)
             flushed.append((flush, count[i] - adv + stored))
             with m.If(flush):
                 m.d.sync += [base[i].eq(0), count[i].eq(0), sent[i].eq(0), high[i].eq(0), tail[i].eq(0)]
@@ -208,7 +218,7 @@ class PeerState(wiring.Component):
                 m.d.sync += [
                     base[i].eq(base[i] + adv),
                     count[i].eq(count[i] - adv + stored),
-                    sent[i].eq(Mux(self.go_back[i] | ~sent_kept, 0, sent_left + fs)),
+                    sent[i].eq(Mux(self.go_back[i] | ~sent_kept, 0, Mux(fs, sent_left_1, sent_left))),
                     high[i].eq(Mux(fs & (high[i] <= sent[i]), high_new, high_left)),
                 ]
             # Retransmit timer: runs while frames are in flight, restarts on ack progress and go-back;
@@ -251,7 +261,29 @@ class PeerState(wiring.Component):
                     m.d.sync += nak_pending[i].eq(1)
                 with m.Elif(self.nak_sent[i]):
                     m.d.sync += [nak_pending[i].eq(0), nak_done[i].eq(1)]
+            self._registered_owed(m, i, unsent_q[i], owed_q[i], sent[i], count[i], adv, stored, ack_pending[i],
+                                  nak_pending[i], nak_done[i], dead[i], dies[i])
         for flush, value in flushed:
             with m.If(flush):
                 m.d.comb += self.flushed.eq(value)
         return m
+
+    def _registered_owed(self, m, i, unsent_q, owed_q, sent, count, adv, stored, ack_pending, nak_pending,
+                         nak_done, dead, dies):
+        """Load ``unsent_q``/``owed_q`` of peer ``i`` with what ``unsent``/``owed`` will be in the next cycle
+        if the sender gives none of its frame events (``frame_started``, ``ack_sent``, ``nak_sent``) in this
+        one: the sender's choice of a frame (a long path) then reaches no more than the events it gives.
+
+        The next ``sent < count`` from compares of the registers alone, without the subtractions of the ack
+        ``adv`` applied now (``adv <= count``): with ``sent`` kept (``adv <= sent``, no go-back) both lose
+        ``adv``, so it is ``sent < count + stored``; with ``sent`` falling to 0 it is ``count - adv + stored
+        != 0``. ``stored`` (a late bit from the message store's handshake) only selects at the end.
+        """
+        flush = self.flush[i]
+        to_zero = self.go_back[i] | (sent < adv)
+        unsent_next = Mux(to_zero, (count != adv) | stored, Mux(stored, sent <= count, sent < count))
+        ack_next = self.msg_in[i] | ack_pending
+        nak_next = nak_pending | (self.gap_in[i] & ~nak_done)
+        dead_next = (dead | dies) if self.params.retry_limit else 0
+        m.d.sync += [unsent_q.eq(unsent_next & ~flush),
+                     owed_q.eq((unsent_next | ack_next | nak_next) & ~dead_next & ~flush)]

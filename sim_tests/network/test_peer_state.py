@@ -1,5 +1,7 @@
 """PeerState (hw/network/peer_state.py): window accounting, acks, retransmit timer, go-back-N, ack/nak owed."""
 
+import random
+
 from hw.network.params import NetIfParams
 from hw.network.peer_state import PeerState
 from sim_tests.network.bench import simulate
@@ -204,3 +206,60 @@ def test_retry_limit_zero_never_declares_dead():
 
     fires, dead = simulate(dut, bench)
     assert [f[1:] for f in fires] == [(2, 0)] * 6 and dead == 0
+
+
+def test_registered_owed_and_unsent_follow_the_state():
+    """``unsent_q``/``owed_q`` (the sender's registered copies) equal ``unsent``/``owed`` in every cycle but
+    the one after a sender event (frame_started, ack_sent, nak_sent) of that peer, over random events: stores,
+    frames, acks in and beyond the window, naks, gaps, go-backs of expired peers, timeouts, deaths, flushes."""
+    rng = random.Random(18)
+    dut = PeerState(PD)
+    peers = [1, 2]
+
+    async def bench(ctx):
+        mismatches, compared, sender_events, deaths, timeouts = [], 0, 0, 0, 0
+        last_ack = {p: -2 for p in peers}
+        for cycle in range(3000):
+            events = {name: 0 for name in EVENTS}
+            for p in peers:
+                bit = 1 << p
+                for name, prob in (("frame_started", 0.25), ("ack_sent", 0.1),
+                                   ("nak_sent", 0.05), ("msg_in", 0.1), ("gap_in", 0.05), ("delivered", 0.05)):
+                    if rng.random() < prob:
+                        events[name] |= bit
+                events["frame_started"] &= ctx.get(dut.unsent)       # a frame only when one is unsent
+                if ctx.get(dut.expired) & bit and rng.random() < 0.5:
+                    events["go_back"] |= bit
+            p = rng.choice(peers)                            # one message stored at a time, with room
+            ctx.set(dut.store_peer, p)
+            if ctx.get(dut.store_room) and rng.random() < 0.3:
+                events["stored"] = 1 << p
+            p = rng.choice(peers)
+            if cycle - last_ack[p] >= 2 and rng.random() < 0.15:
+                events["ack_in"] |= 1 << p
+                events["nak_in"] |= (rng.random() < 0.3) << p
+                last_ack[p] = cycle
+                ctx.set(dut.ack_value, rng.randrange(1 << 8))
+            flush = (1 << rng.choice(peers)) if rng.random() < 0.005 else 0
+            for name, value in events.items():
+                ctx.set(getattr(dut, name), value)
+            ctx.set(dut.flush, flush)
+            deaths += bin(ctx.get(dut.died)).count("1")
+            timeouts += bin(ctx.get(dut.timeouts)).count("1")
+            await ctx.tick()
+            for name in EVENTS:
+                ctx.set(getattr(dut, name), 0)
+            ctx.set(dut.flush, 0)
+            fresh = ~(events["frame_started"] | events["ack_sent"] | events["nak_sent"])
+            sender_events += bin(~fresh & 0b110).count("1")
+            for name in ("unsent", "owed"):
+                exact, registered = ctx.get(getattr(dut, name)), ctx.get(getattr(dut, f"{name}_q"))
+                compared += 1
+                if (exact ^ registered) & fresh:
+                    mismatches.append((cycle, name, exact, registered))
+        return mismatches, compared, sender_events, deaths, timeouts
+
+    mismatches, compared, sender_events, deaths, timeouts = simulate(dut, bench)
+    assert not mismatches, mismatches[:5]
+    assert compared == 6000 and sender_events > 1000 and timeouts > 20 and deaths > 2, (sender_events, timeouts,
+                                                                                        deaths)
