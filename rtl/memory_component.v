@@ -4,7 +4,7 @@
 (* generator = "Amaranth" *)
 module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, csr__addr, csr__r_stb, csr__w_stb, csr__w_data, clk, rst, m_axis__tdata, m_axis__tkeep, m_axis__tlast, m_axis__tvalid, s_axis__tready, csr__r_data, irq, probe, m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [62:0] \$1 ;
+  wire \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
@@ -29,13 +29,9 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  reg \$36 ;
-  reg \$37 ;
-  reg \$38 ;
+  reg \$32 ;
+  reg \$33 ;
+  reg \$34 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
@@ -43,7 +39,6 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire \$8 ;
   wire \$9 ;
   wire ar_walk;
-  wire [31:0] axi__araddr;
   wire axi__arready;
   wire axi__arvalid;
   wire axi__awready;
@@ -134,9 +129,9 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire [7:0] \net_rx__hdr__payload.tag ;
   wire [63:0] \net_rx__hdr__payload.vaddr ;
   wire net_rx__hdr__ready;
-  wire \net_rx__hdr__ready$91 ;
+  wire \net_rx__hdr__ready$88 ;
   wire net_rx__hdr__valid;
-  wire \net_rx__hdr__valid$90 ;
+  wire \net_rx__hdr__valid$87 ;
   wire [64:0] net_tx__data__payload;
   wire [63:0] \net_tx__data__payload.data ;
   wire \net_tx__data__payload.last ;
@@ -167,9 +162,9 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire [7:0] \net_tx__hdr__payload.tag ;
   wire [63:0] \net_tx__hdr__payload.vaddr ;
   wire net_tx__hdr__ready;
-  wire \net_tx__hdr__ready$102 ;
+  wire \net_tx__hdr__ready$99 ;
   wire net_tx__hdr__valid;
-  wire \net_tx__hdr__valid$101 ;
+  wire \net_tx__hdr__valid$98 ;
   wire [5:0] netif__addr;
   wire [31:0] netif__r_data;
   wire netif__r_stb;
@@ -185,9 +180,6 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire \probe.resp_wire_out ;
   wire \probe.walk_addr ;
   wire \probe.walk_last ;
-  wire [63:0] pt_base;
-  wire [4:0] pt_buckets_log2;
-  wire [64:0] pt_end;
   reg reading_walk = 1'h0;
   wire req_wire_in;
   reg req_wire_in_in_frame = 1'h0;
@@ -272,49 +264,45 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire [63:0] \tx__hdr__payload.vaddr ;
   wire tx__hdr__ready;
   wire tx__hdr__valid;
-  assign \$1  = 7'h40 << pt_buckets_log2;
-  assign pt_end = pt_base + \$1 ;
-  assign \$2  = axi__arvalid & axi__arready;
-  assign \$3  = axi__araddr >= pt_base;
+  wire walking;
+  assign \$1  = axi__arvalid & axi__arready;
+  assign ar_walk = \$1  & walking;
+  assign \$3  = ~ req_wire_in_in_frame;
   assign \$4  = \$2  & \$3 ;
-  assign \$5  = axi__araddr < pt_end;
-  assign ar_walk = \$4  & \$5 ;
-  assign \$7  = ~ req_wire_in_in_frame;
+  assign \$5  = s_axis__tdata[23:16] == 1'h1;
+  assign req_wire_in = \$4  & \$5 ;
+  assign \$6  = m_axis__tvalid & m_axis__tready;
+  assign \$7  = ~ resp_wire_out_in_frame;
   assign \$8  = \$6  & \$7 ;
-  assign \$9  = s_axis__tdata[23:16] == 1'h1;
-  assign req_wire_in = \$8  & \$9 ;
-  assign \$10  = m_axis__tvalid & m_axis__tready;
-  assign \$11  = ~ resp_wire_out_in_frame;
-  assign \$12  = \$10  & \$11 ;
-  assign \$13  = m_axis__tdata[23:16] == 1'h1;
-  assign resp_wire_out = \$12  & \$13 ;
-  assign \$14  = net_rx__hdr__valid & rx__hdr__ready;
-  assign \$15  = axi__rvalid & axi__rready;
-  assign \$16  = \$15  & axi__rlast;
-  assign \$17  = \$16  & reading_walk;
-  assign \$18  = axi__arvalid & axi__arready;
-  assign \$19  = ~ ar_walk;
-  assign \$20  = \$18  & \$19 ;
-  assign \$21  = axi__awvalid & axi__awready;
-  assign \$22  = \$20  | \$21 ;
-  assign \$23  = axi__rvalid & axi__rready;
-  assign \$24  = \$23  & axi__rlast;
-  assign \$25  = ~ reading_walk;
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = axi__wvalid & axi__wready;
-  assign \$28  = \$27  & axi__wlast;
-  assign \$29  = \$26  | \$28 ;
-  assign \$30  = tx__hdr__valid & net_tx__hdr__ready;
-  assign \$31  = axi__arvalid & axi__arready;
-  assign \$33  = ~ s_axis__tlast;
-  assign \$34  = m_axis__tvalid & m_axis__tready;
-  assign \$35  = ~ m_axis__tlast;
+  assign \$9  = m_axis__tdata[23:16] == 1'h1;
+  assign resp_wire_out = \$8  & \$9 ;
+  assign \$10  = net_rx__hdr__valid & rx__hdr__ready;
+  assign \$11  = axi__rvalid & axi__rready;
+  assign \$12  = \$11  & axi__rlast;
+  assign \$13  = \$12  & reading_walk;
+  assign \$14  = axi__arvalid & axi__arready;
+  assign \$15  = ~ ar_walk;
+  assign \$16  = \$14  & \$15 ;
+  assign \$17  = axi__awvalid & axi__awready;
+  assign \$18  = \$16  | \$17 ;
+  assign \$19  = axi__rvalid & axi__rready;
+  assign \$20  = \$19  & axi__rlast;
+  assign \$21  = ~ reading_walk;
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = axi__wvalid & axi__wready;
+  assign \$24  = \$23  & axi__wlast;
+  assign \$25  = \$22  | \$24 ;
+  assign \$26  = tx__hdr__valid & net_tx__hdr__ready;
+  assign \$27  = axi__arvalid & axi__arready;
+  assign \$29  = ~ s_axis__tlast;
+  assign \$30  = m_axis__tvalid & m_axis__tready;
+  assign \$31  = ~ m_axis__tlast;
   always @(posedge clk)
-    reading_walk <= \$36 ;
+    reading_walk <= \$32 ;
   always @(posedge clk)
-    req_wire_in_in_frame <= \$37 ;
+    req_wire_in_in_frame <= \$33 ;
   always @(posedge clk)
-    resp_wire_out_in_frame <= \$38 ;
+    resp_wire_out_in_frame <= \$34 ;
   \memory_component.csr_mux  csr_mux (
     .bus__addr(csr__addr),
     .bus__r_data(csr__r_data),
@@ -331,7 +319,6 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
     .rst(rst)
   );
   \memory_component.memory  memory (
-    .axi__araddr(axi__araddr),
     .axi__arready(axi__arready),
     .axi__arvalid(axi__arvalid),
     .axi__awready(axi__awready),
@@ -361,9 +348,8 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
     .net_tx__hdr__payload(tx__hdr__payload),
     .net_tx__hdr__ready(net_tx__hdr__ready),
     .net_tx__hdr__valid(tx__hdr__valid),
-    .pt_base(pt_base),
-    .pt_buckets_log2(pt_buckets_log2),
-    .rst(rst)
+    .rst(rst),
+    .walking(walking)
   );
   \memory_component.netif  netif (
     .bus__addr(csr__addr[5:0]),
@@ -397,32 +383,32 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$36  = reading_walk;
-    if (\$31 ) begin
-      \$36  = ar_walk;
+    \$32  = reading_walk;
+    if (\$27 ) begin
+      \$32  = ar_walk;
     end
     if (rst) begin
-      \$36  = 1'h0;
+      \$32  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$37  = req_wire_in_in_frame;
-    if (\$32 ) begin
-      \$37  = \$33 ;
+    \$33  = req_wire_in_in_frame;
+    if (\$28 ) begin
+      \$33  = \$29 ;
     end
     if (rst) begin
-      \$37  = 1'h0;
+      \$33  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$38  = resp_wire_out_in_frame;
-    if (\$34 ) begin
-      \$38  = \$35 ;
+    \$34  = resp_wire_out_in_frame;
+    if (\$30 ) begin
+      \$34  = \$31 ;
     end
     if (rst) begin
-      \$38  = 1'h0;
+      \$34  = 1'h0;
     end
   end
   assign rx__data__payload = net_rx__data__payload;
@@ -467,10 +453,10 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   assign netif__w_data = csr__w_data;
   assign netif__w_stb = \csr__w_stb$76 ;
   assign \irq$78  = irq;
-  assign \net_rx__hdr__valid$90  = net_rx__hdr__valid;
-  assign \net_rx__hdr__ready$91  = rx__hdr__ready;
-  assign \net_tx__hdr__valid$101  = tx__hdr__valid;
-  assign \net_tx__hdr__ready$102  = net_tx__hdr__ready;
+  assign \net_rx__hdr__valid$87  = net_rx__hdr__valid;
+  assign \net_rx__hdr__ready$88  = rx__hdr__ready;
+  assign \net_tx__hdr__valid$98  = tx__hdr__valid;
+  assign \net_tx__hdr__ready$99  = net_tx__hdr__ready;
   assign s_axis__tready = 1'h1;
   assign \probe.req_wire_in  = probe[0];
   assign \probe.mmu_req  = probe[1];
@@ -521,15 +507,15 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   assign \net_tx__hdr__payload.vaddr  = tx__hdr__payload[110:47];
   assign \net_tx__hdr__payload.length  = tx__hdr__payload[126:111];
   assign probe[7] = resp_wire_out;
-  assign probe[6] = \$30 ;
-  assign probe[5] = \$29 ;
-  assign probe[4] = \$22 ;
-  assign probe[3] = \$17 ;
+  assign probe[6] = \$26 ;
+  assign probe[5] = \$25 ;
+  assign probe[4] = \$18 ;
+  assign probe[3] = \$13 ;
   assign probe[2] = ar_walk;
-  assign probe[1] = \$14 ;
+  assign probe[1] = \$10 ;
   assign probe[0] = req_wire_in;
-  assign \$6  = s_axis__tvalid;
-  assign \$32  = s_axis__tvalid;
+  assign \$2  = s_axis__tvalid;
+  assign \$28  = s_axis__tvalid;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -612,9 +598,8 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory (csr__w_data, clk, rst, irq, axi__araddr, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, axi__arready, axi__rvalid, axi__rlast, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2
-, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__awready, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, csr__addr);
-  output [31:0] axi__araddr;
+module \memory_component.memory (csr__w_data, clk, rst, irq, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, axi__arready, axi__rvalid, axi__rlast, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid
+, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, walking, axi__awready, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, csr__addr);
   wire [31:0] axi__araddr;
   wire [31:0] \axi__araddr$1 ;
   wire [1:0] axi__arburst;
@@ -851,12 +836,10 @@ module \memory_component.memory (csr__w_data, clk, rst, irq, axi__araddr, axi__a
   output net_tx__hdr__valid;
   wire net_tx__hdr__valid;
   wire \net_tx__hdr__valid$93 ;
-  output [63:0] pt_base;
-  wire [63:0] pt_base;
-  output [4:0] pt_buckets_log2;
-  wire [4:0] pt_buckets_log2;
   input rst;
   wire rst;
+  output walking;
+  wire walking;
   \memory_component.memory.dram  dram (
     .axi__araddr(axi__araddr),
     .axi__arlen(axi__arlen),
@@ -916,15 +899,14 @@ module \memory_component.memory (csr__w_data, clk, rst, irq, axi__araddr, axi__a
     .net_tx__data__valid(net_tx__data__valid),
     .net_tx__hdr__payload(net_tx__hdr__payload),
     .net_tx__hdr__valid(net_tx__hdr__valid),
-    .pt_base(pt_base),
-    .pt_buckets_log2(pt_buckets_log2),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
     .rx_data__valid(net_rx__data__valid),
     .rx_hdr__payload(net_rx__hdr__payload),
     .rx_hdr__valid(net_rx__hdr__valid),
     .tx_data__ready(net_tx__data__ready),
-    .tx_hdr__ready(net_tx__hdr__ready)
+    .tx_hdr__ready(net_tx__hdr__ready),
+    .walking(walking)
   );
   assign \axi__araddr$1  = axi__araddr;
   assign axi__arburst = 2'h1;
@@ -10187,8 +10169,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, axi__arready, axi__rvalid, axi__rlast, axi__rid, axi__rdata
-, rx_data__valid, rx_hdr__valid, rx_hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__awready, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload
-, csr__addr);
+, rx_data__valid, rx_hdr__valid, rx_hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, walking, axi__awready, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload, csr__addr
+);
   wire \$1 ;
   wire [11:0] \$2 ;
   wire [55:0] \$3 ;
@@ -10352,21 +10334,21 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire events__tlb_miss;
   wire events__walk;
   wire [3:0] fault__kind;
-  wire [3:0] \fault__kind$133 ;
+  wire [3:0] \fault__kind$131 ;
   wire fault__pending;
-  wire \fault__pending$134 ;
+  wire \fault__pending$132 ;
   wire [15:0] fault__pid;
-  wire [15:0] \fault__pid$136 ;
+  wire [15:0] \fault__pid$134 ;
   wire fault__resolve;
-  wire \fault__resolve$138 ;
+  wire \fault__resolve$136 ;
   wire [1:0] fault__resolve_cmd;
-  wire [1:0] \fault__resolve_cmd$140 ;
+  wire [1:0] \fault__resolve_cmd$138 ;
   wire [7:0] fault__src;
-  wire [7:0] \fault__src$142 ;
+  wire [7:0] \fault__src$140 ;
   wire [63:0] fault__vaddr;
-  wire [63:0] \fault__vaddr$144 ;
+  wire [63:0] \fault__vaddr$142 ;
   wire fault__write;
-  wire \fault__write$146 ;
+  wire \fault__write$144 ;
   wire fault_event;
   wire fill;
   wire \fill$221 ;
@@ -10383,6 +10365,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire [15:0] get_pid;
   wire get_valid;
   wire go;
+  wire [2:0] grant;
   wire has_write;
   wire hdr_ready;
   wire \hdr_ready$300 ;
@@ -10443,14 +10426,14 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire head_take;
   wire idle;
   wire inv;
-  wire \inv$125 ;
+  wire \inv$123 ;
   wire \inv$209 ;
   wire [1:0] inv_mode;
-  wire [1:0] \inv_mode$127 ;
+  wire [1:0] \inv_mode$125 ;
   wire [7:0] inv_pid;
-  wire [7:0] \inv_pid$129 ;
+  wire [7:0] \inv_pid$127 ;
   wire [35:0] inv_vpn;
-  wire [35:0] \inv_vpn$131 ;
+  wire [35:0] \inv_vpn$129 ;
   output irq;
   wire irq;
   wire [15:0] length;
@@ -10676,7 +10659,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire next_read;
   wire \next_read$304 ;
   wire [7:0] node_id;
-  wire [7:0] \node_id$172 ;
+  wire [7:0] \node_id$170 ;
   wire owner_en;
   wire [7:0] owner_get_node;
   wire owner_get_valid;
@@ -10725,13 +10708,9 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire [15:0] pid;
   wire pop;
   wire prot_fault_event;
-  output [63:0] pt_base;
   wire [63:0] pt_base;
-  wire [63:0] \pt_base$107 ;
-  wire [63:0] \pt_base$205 ;
-  output [4:0] pt_buckets_log2;
+  wire [63:0] \pt_base$204 ;
   wire [4:0] pt_buckets_log2;
-  wire [4:0] \pt_buckets_log2$109 ;
   wire [4:0] \pt_buckets_log2$206 ;
   wire [7:0] pt_max_probes;
   wire [7:0] \pt_max_probes$208 ;
@@ -10915,6 +10894,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire walk_started;
   wire [35:0] walk_vpn;
   wire walk_w;
+  output walking;
+  wire walking;
   wire [63:0] window__addr;
   wire window__addr_load;
   wire [63:0] window__addr_next;
@@ -10956,6 +10937,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .axi__wstrb(axi__wstrb),
     .axi__wvalid(axi__wvalid),
     .clk(clk),
+    .held(grant),
     .m0__araddr(m0__araddr),
     .m0__arlen(m0__arlen),
     .m0__arready(mem__arready),
@@ -11026,8 +11008,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .match_vpn(rx_hdr__payload[94:59]),
     .pending(irq),
     .pop(pop),
-    .\port$3824$0 (\$2 ),
-    .\port$3824$20 (\$3 ),
+    .\port$3819$0 (\$2 ),
+    .\port$3819$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -11063,7 +11045,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$1494$119 (queue__payload[152:119]),
+    .\port$1489$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(rx_data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -11126,8 +11108,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3824$0 (\$2 ),
-    .\port$3824$20 (\$3 ),
+    .\port$3819$0 (\$2 ),
+    .\port$3819$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -11364,8 +11346,6 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   assign \axi__wstrb$101  = axi__wstrb;
   assign \axi__wvalid$103  = axi__wvalid;
   assign fault__pending = irq;
-  assign \pt_base$107  = pt_base;
-  assign \pt_buckets_log2$109  = pt_buckets_log2;
   assign set__node = csr__w_data[23:16];
   assign owner_set__node = csr__w_data[23:16];
   assign set__pid = csr__w_data[15:0];
@@ -11376,25 +11356,25 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   assign owner_sel = get_pid;
   assign get_valid = owner_get_valid;
   assign get_node = owner_get_node;
-  assign \inv$125  = inv;
+  assign \inv$123  = inv;
   assign inv_mode = csr__w_data[17:16];
-  assign \inv_mode$127  = csr__w_data[17:16];
+  assign \inv_mode$125  = csr__w_data[17:16];
   assign inv_pid = csr__w_data[7:0];
-  assign \inv_pid$129  = csr__w_data[7:0];
-  assign \inv_vpn$131  = inv_vpn;
+  assign \inv_pid$127  = csr__w_data[7:0];
+  assign \inv_vpn$129  = inv_vpn;
   assign fault__kind = \$2 [3:0];
-  assign \fault__kind$133  = \$2 [3:0];
-  assign \fault__pending$134  = irq;
+  assign \fault__kind$131  = \$2 [3:0];
+  assign \fault__pending$132  = irq;
   assign fault__pid = { 8'h00, \$3 [7:0] };
-  assign \fault__pid$136  = { 8'h00, \$3 [7:0] };
-  assign \fault__resolve$138  = fault__resolve;
+  assign \fault__pid$134  = { 8'h00, \$3 [7:0] };
+  assign \fault__resolve$136  = fault__resolve;
   assign fault__resolve_cmd = csr__w_data[1:0];
-  assign \fault__resolve_cmd$140  = csr__w_data[1:0];
+  assign \fault__resolve_cmd$138  = csr__w_data[1:0];
   assign fault__src = \$2 [11:4];
-  assign \fault__src$142  = \$2 [11:4];
+  assign \fault__src$140  = \$2 [11:4];
   assign fault__vaddr = { 16'h0000, \$3 [55:8] };
-  assign \fault__vaddr$144  = { 16'h0000, \$3 [55:8] };
-  assign \fault__write$146  = fault__write;
+  assign \fault__vaddr$142  = { 16'h0000, \$3 [55:8] };
+  assign \fault__write$144  = fault__write;
   assign window__addr = regs__addr;
   assign regs__addr_load = window__addr_load;
   assign regs__addr_next = window__addr_next;
@@ -11408,7 +11388,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   assign regs__len_next = window__len_next;
   assign regs__rdata = window__rdata;
   assign window__wdata = regs__wdata;
-  assign \node_id$172  = node_id;
+  assign \node_id$170  = node_id;
   assign check_en = 1'h1;
   assign owner_en = 1'h1;
   assign owner_pid = check_pid;
@@ -11429,7 +11409,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   assign walk_pid = push_hdr[46:31];
   assign vpn = push_hdr[94:59];
   assign walk_vpn = push_hdr[94:59];
-  assign \pt_base$205  = pt_base;
+  assign \pt_base$204  = pt_base;
   assign \pt_buckets_log2$206  = pt_buckets_log2;
   assign \pt_max_probes$208  = pt_max_probes;
   assign \inv$209  = inv;
@@ -11576,6 +11556,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   assign m2__wready = \mem__wready$445 ;
   assign \mem__wstrb$448  = m2__wstrb;
   assign \mem__wvalid$450  = m2__wvalid;
+  assign walking = grant[0];
   assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
   assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
   assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
@@ -11676,7 +11657,7 @@ endmodule
 module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, m0__arready, m0__rlast, m0__rvalid, m0__awready, m0__wready, m0__bvalid, m1__arready, m1__rlast
 , m1__rvalid, m1__awready, m1__wready, m1__bvalid, m2__arready, m2__rlast, m2__rvalid, m2__awready, m2__wready, m2__bvalid, axi__arready, axi__rvalid, axi__rlast, m0__rdata, m0__req, m0__arvalid, m0__araddr, m0__arlen, m0__rready, m1__arvalid, m1__araddr
 , m1__arlen, m1__awaddr, m1__awlen, m1__req, m1__awvalid, m1__bready, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__rready, m2__req, m2__arvalid, m2__araddr, m2__arlen, m2__rready, m2__awvalid, m2__awaddr, m2__awlen, m2__wvalid, m2__wlast
-, m2__wdata, m2__wstrb, m2__bready, axi__awready, axi__wready, axi__bvalid, clk);
+, m2__wdata, m2__wstrb, m2__bready, held, axi__awready, axi__wready, axi__bvalid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [2:0] \$1 ;
   wire [7:0] \$10 ;
@@ -11784,6 +11765,9 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
   reg [2:0] choice;
   input clk;
   wire clk;
+  (* init = 3'h2 *)
+  wire [2:0] grant;
+  output [2:0] held;
   reg [2:0] held = 3'h2;
   input [31:0] m0__araddr;
   wire [31:0] m0__araddr;
@@ -12005,6 +11989,7 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
   assign axi__arlock = 1'h0;
   assign axi__awid = 1'h0;
   assign axi__arid = 1'h0;
+  assign grant = held;
   assign m0__awaddr = 32'd0;
   assign m0__awlen = 8'h00;
   assign m0__awvalid = 1'h0;
@@ -12043,7 +12028,7 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, match_pid, match_vpn, fault__resolve, \port$3824$0 , \port$3824$20 , \head$16 , head_cmd, push, pop, take
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, match_pid, match_vpn, fault__resolve, \port$3819$0 , \port$3819$20 , \head$16 , head_cmd, push, pop, take
 , rearm, alt_pid, alt_vpn, push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -12209,10 +12194,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3824$0 ;
-  wire [11:0] \port$3824$0 ;
-  output [55:0] \port$3824$20 ;
-  wire [55:0] \port$3824$20 ;
+  output [11:0] \port$3819$0 ;
+  wire [11:0] \port$3819$0 ;
+  output [55:0] \port$3819$20 ;
+  wire [55:0] \port$3819$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12622,8 +12607,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3824$0  = h[11:0];
-  assign \port$3824$20  = h[75:20];
+  assign \port$3819$0  = h[11:0];
+  assign \port$3819$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -12680,7 +12665,7 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1494$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen, mem__req, mem__awvalid
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1489$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen, mem__req, mem__awvalid
 , mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [11:0] \$1 ;
@@ -12888,8 +12873,8 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1494$119 , ne
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1494$119 ;
-  wire [33:0] \port$1494$119 ;
+  input [33:0] \port$1489$119 ;
+  wire [33:0] \port$1489$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -12975,7 +12960,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1494$119 , ne
   assign \$57  = \$53 [10:0] < 9'h100;
   assign \$58  = \$57  ? \$53 [10:0] : 11'h100;
   assign \$59  = \$56  ? { 1'h0, a_left } : \$58 ;
-  assign n_left = \port$1494$119 [33] ? \$61 [9:0] : 10'h001;
+  assign n_left = \port$1489$119 [33] ? \$61 [9:0] : 10'h001;
   assign \$62  = 13'h1000 - \$60 [11:0];
   assign \$64  = n_left < \$63 [10:0];
   assign \$65  = n_left < 9'h100;
@@ -12990,7 +12975,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1494$119 , ne
   assign \$74  = \$59 [8:0] - 1'h1;
   assign \$75  = own_ar & mem__arready;
   assign \$76  = pre | early;
-  assign \$77  = ~ \port$1494$119 [32];
+  assign \$77  = ~ \port$1489$119 [32];
   assign \$78  = start & \$77 ;
   assign \$79  = ~ pre;
   assign \$80  = \$78  & \$79 ;
@@ -13063,7 +13048,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1494$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$116  = paddr;
     if (start) begin
-      \$116  = \port$1494$119 [31:0];
+      \$116  = \port$1489$119 [31:0];
     end
     if (rst) begin
       \$116  = 32'd0;
@@ -13073,7 +13058,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1494$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$117  = \$signal ;
     if (start) begin
-      \$117  = \port$1494$119 [32];
+      \$117  = \port$1489$119 [32];
     end
     if (rst) begin
       \$117  = 1'h0;
@@ -13083,7 +13068,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1494$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$118  = line;
     if (start) begin
-      \$118  = \port$1494$119 [33];
+      \$118  = \port$1489$119 [33];
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -13653,9 +13638,9 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1494$119 , ne
           pre_decide = \$101 ;
     endcase
   end
-  assign \paddr$4  = \port$1494$119 [31:0];
-  assign write = \port$1494$119 [32];
-  assign \line$8  = \port$1494$119 [33];
+  assign \paddr$4  = \port$1489$119 [31:0];
+  assign write = \port$1489$119 [32];
+  assign \line$8  = \port$1489$119 [33];
   assign n_addr = \$60 [31:0];
   assign n_burst = \$69 [8:0];
   assign burst = \$59 [8:0];
@@ -13668,7 +13653,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1494$119 , ne
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$60 [2:0] = 3'h0;
-  assign \$60 [32:3] = { 1'h0, \port$1494$119 [31:3] };
+  assign \$60 [32:3] = { 1'h0, \port$1489$119 [31:3] };
   assign \$61  = { 3'h0, \length$10 [15:3] };
   assign \$53  = { \$52 [13], \$52 [13], \$52 [13], \$52 [13:3] };
   assign \$8  = { \$59 [8:0], 3'h0 };
@@ -14160,7 +14145,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3824$0 , \port$3824$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3819$0 , \port$3819$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -14267,10 +14252,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3824$0 ;
-  wire [11:0] \port$3824$0 ;
-  input [55:0] \port$3824$20 ;
-  wire [55:0] \port$3824$20 ;
+  input [11:0] \port$3819$0 ;
+  wire [11:0] \port$3819$0 ;
+  input [55:0] \port$3819$20 ;
+  wire [55:0] \port$3819$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -14328,10 +14313,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$3722$0 (owner_get_valid),
-    .\port$3723$0 (owner_get_node),
-    .\port$4014$0 (window__busy),
-    .\port$4018$0 (window__error),
+    .\port$3717$0 (owner_get_valid),
+    .\port$3718$0 (owner_get_node),
+    .\port$4009$0 (window__busy),
+    .\port$4013$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -14347,14 +14332,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3824$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3819$20 [55:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     status_shown = 32'd0;
     if (fault__pending) begin
-      status_shown = { 8'h00, \port$3824$20 [7:0], \port$3824$0 , 2'h0, fault__write, fault__pending };
+      status_shown = { 8'h00, \port$3819$20 [7:0], \port$3819$0 , 2'h0, fault__write, fault__pending };
     end
   end
   assign csr__addr = bus__addr;
@@ -14378,10 +14363,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3824$20 [55:8] };
-  assign fault__kind = \port$3824$0 [3:0];
-  assign fault__src = \port$3824$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3824$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3819$20 [55:8] };
+  assign fault__kind = \port$3819$0 [3:0];
+  assign fault__src = \port$3819$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3819$20 [7:0] };
   assign csr__FAULT_STATUS__r_data = status_shown;
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
@@ -14412,7 +14397,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 
-, \storage$84 , \storage$94 , \port$3722$0 , \port$3723$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$4014$0 , \port$4018$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$84 , \storage$94 , \port$3717$0 , \port$3718$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$4009$0 , \port$4013$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14577,14 +14562,14 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3722$0 ;
-  wire \port$3722$0 ;
-  input [7:0] \port$3723$0 ;
-  wire [7:0] \port$3723$0 ;
-  input \port$4014$0 ;
-  wire \port$4014$0 ;
-  input \port$4018$0 ;
-  wire \port$4018$0 ;
+  input \port$3717$0 ;
+  wire \port$3717$0 ;
+  input [7:0] \port$3718$0 ;
+  wire [7:0] \port$3718$0 ;
+  input \port$4009$0 ;
+  wire \port$4009$0 ;
+  input \port$4013$0 ;
+  wire \port$4013$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -14627,7 +14612,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$4018$0 , \port$4014$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$4013$0 , \port$4009$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14638,7 +14623,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : csr__FAULT_STATUS__r_data;
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3722$0 , 23'h000000, \port$3723$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3717$0 , 23'h000000, \port$3718$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -17326,8 +17311,8 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3722$0 , 23'h000000, \port$3723$0  };
-  assign csr__MEM_CTRL__r_data = { \port$4018$0 , \port$4014$0  };
+  assign csr__OWNER_GET__r_data = { \port$3717$0 , 23'h000000, \port$3718$0  };
+  assign csr__MEM_CTRL__r_data = { \port$4013$0 , \port$4009$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -24422,7 +24407,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$4279$0 (\$15 ),
+    .\port$4274$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -24526,9 +24511,9 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .peer(send_peer),
-    .\port$4300$0 (\$16 ),
-    .\port$4310$0 (\$17 ),
-    .\port$4312$0 (\$18 ),
+    .\port$4295$0 (\$16 ),
+    .\port$4305$0 (\$17 ),
+    .\port$4307$0 (\$18 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -24778,7 +24763,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4279$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4274$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -24928,8 +24913,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$4279$0 ;
-  wire \port$4279$0 ;
+  input \port$4274$0 ;
+  wire \port$4274$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -25159,7 +25144,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$4279$0 (\port$4279$0 ),
+    .\port$4274$0 (\port$4274$0 ),
     .rst(rst)
   );
   always @* begin
@@ -28187,7 +28172,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4279$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4274$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -29714,7 +29699,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4279$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4274$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -29723,26 +29708,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4279$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$4279$0 ;
-  wire \port$4279$0 ;
+  input \port$4274$0 ;
+  wire \port$4274$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$4279$0 (\port$4279$0 ),
+    .\port$4274$0 (\port$4274$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$4279$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4279$0  };
+  assign inc = { 7'h00, \port$4274$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4274$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4279$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4274$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -29756,8 +29741,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4279$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$4279$0 ;
-  wire \port$4279$0 ;
+  input \port$4274$0 ;
+  wire \port$4274$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -29783,10 +29768,10 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4279$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$4279$0  };
+  assign inc = { 7'h00, \port$4274$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$4279$0  };
+  assign \$2  = { 7'h00, \port$4274$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -32243,7 +32228,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$4300$0 , \port$4310$0 , \port$4312$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$4295$0 , \port$4305$0 , \port$4307$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -32636,12 +32621,12 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \pick$23 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$4300$0 ;
-  wire \port$4300$0 ;
-  input \port$4310$0 ;
-  wire \port$4310$0 ;
-  input \port$4312$0 ;
-  wire \port$4312$0 ;
+  input \port$4295$0 ;
+  wire \port$4295$0 ;
+  input \port$4305$0 ;
+  wire \port$4305$0 ;
+  input \port$4307$0 ;
+  wire \port$4307$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -32903,12 +32888,12 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
   assign crc_now = pending ? \$205  : crc;
-  assign \$206  = \port$4312$0  >> peer;
+  assign \$206  = \port$4307$0  >> peer;
   assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = \port$4310$0  >> peer;
-  assign \$209  = \port$4310$0  >> peer;
+  assign \$208  = \port$4305$0  >> peer;
+  assign \$209  = \port$4305$0  >> peer;
   assign \$210  = \$209  & retransmit;
-  assign \$211  = \port$4310$0  >> peer;
+  assign \$211  = \port$4305$0  >> peer;
   assign \$212  = ~ \$211 ;
   assign \$519  = beat * 7'h40;
   assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$519 ;
@@ -32917,13 +32902,13 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$216  = pbeat + 1'h1;
   assign \$217  = ~ crc_now;
   assign \$218  = ~ any_expired;
-  assign \$219  = \port$4312$0  >> peer;
+  assign \$219  = \port$4307$0  >> peer;
   assign \$220  = pick_q_valid & \$219 ;
   assign \$221  = \$218  & \$220 ;
-  assign \$222  = \port$4310$0  >> peer;
-  assign \$223  = \port$4310$0  >> peer;
+  assign \$222  = \port$4305$0  >> peer;
+  assign \$223  = \port$4305$0  >> peer;
   assign \$224  = \$223  & retransmit;
-  assign \$225  = \port$4310$0  >> peer;
+  assign \$225  = \port$4305$0  >> peer;
   assign \$226  = ~ \$225 ;
   assign \$227  = ! sender_state;
   assign \$228  = sender_state == 1'h1;
@@ -32935,11 +32920,11 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$234  = m_axis__tvalid & m_axis__tready;
   assign \$235  = ~ m_axis__tlast;
   assign \$236  = \$234  & \$235 ;
-  assign \$237  = \port$4312$0  >> peer;
+  assign \$237  = \port$4307$0  >> peer;
   assign \$238  = pick_q_valid & \$237 ;
-  assign \$239  = \port$4310$0  >> peer;
+  assign \$239  = \port$4305$0  >> peer;
   assign \$240  = \$239  ? seq : 16'h0000;
-  assign \$241  = \port$4310$0  >> peer;
+  assign \$241  = \port$4305$0  >> peer;
   assign \$242  = \$241  ? 8'h01 : 8'h02;
   assign \$243  = cur_type == 1'h1;
   assign \$244  = store__hdr[3:0] == 1'h1;
@@ -32974,12 +32959,12 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$275  = m_axis__tvalid & m_axis__tready;
   assign \$276  = pbeat == cur_last_beat;
   assign \$277  = ~ any_expired;
-  assign \$278  = \port$4312$0  >> peer;
+  assign \$278  = \port$4307$0  >> peer;
   assign \$279  = pick_q_valid & \$278 ;
   assign \$280  = \$277  & \$279 ;
-  assign \$281  = \port$4310$0  >> peer;
+  assign \$281  = \port$4305$0  >> peer;
   assign \$282  = \$281  ? seq : 16'h0000;
-  assign \$283  = \port$4310$0  >> peer;
+  assign \$283  = \port$4305$0  >> peer;
   assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$285 ;
@@ -33023,11 +33008,11 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$4312$0 ) begin
+          if (\port$4307$0 ) begin
             pick = 1'h0;
           end
       1'h1:
-          if (\port$4312$0 ) begin
+          if (\port$4307$0 ) begin
             pick = 1'h0;
           end
     endcase
@@ -33038,11 +33023,11 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$4312$0 ) begin
+          if (\port$4307$0 ) begin
             pick_valid = 1'h1;
           end
       1'h1:
-          if (\port$4312$0 ) begin
+          if (\port$4307$0 ) begin
             pick_valid = 1'h1;
           end
     endcase
@@ -33053,7 +33038,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$4300$0 ) begin
+            if (\port$4295$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -33699,10 +33684,10 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign owed = { 1'h0, \port$4312$0  };
-  assign expired = { 1'h0, \port$4300$0  };
+  assign owed = { 1'h0, \port$4307$0  };
+  assign expired = { 1'h0, \port$4295$0  };
   assign \pick$23  = peer;
-  assign unsent = { 1'h0, \port$4310$0  };
+  assign unsent = { 1'h0, \port$4305$0  };
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
   assign \hdr_out.type  = cur_type;
@@ -33724,7 +33709,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
   assign stored_peer = stored[1];
-  assign any_expired = \port$4300$0 ;
+  assign any_expired = \port$4295$0 ;
   assign \$15  = \$14 ;
   assign \$255  = { 3'h0, \$254 [16:3] };
   assign \$269  = { 3'h0, \$268 [16:3] };

@@ -50,6 +50,10 @@ class AXIArbiter(wiring.Component):
     -----
     m0 .. m{n-1} : In(BurstSignature(addr_width, data_width))
     axi : Out(AXI4Signature(addr_width, data_width, id_width))
+    grant : Out(n)
+        This cycle's grant, one-hot (bit ``i``: ``m{i}`` holds the port; zero when nobody does, which only the
+        same-cycle grant has). With ``registered`` it is a flip-flop output, so an observer can tell whose
+        transaction a handshake on ``axi`` is without a path through the managers' addresses.
     """
 
     def __init__(self, n, *, addr_width, data_width, id_width=1, registered=False, park=0):
@@ -62,6 +66,7 @@ class AXIArbiter(wiring.Component):
         self.axi_sig = AXI4Signature(addr_width, data_width, id_width)
         members = {f"m{i}": In(BurstSignature(addr_width, data_width)) for i in range(n)}
         members["axi"] = Out(self.axi_sig)
+        members["grant"] = Out(n)
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -80,6 +85,7 @@ class AXIArbiter(wiring.Component):
         # outputs are an AND-OR, instead of a binary grant decoded again at every multiplexer (the grant,
         # from the managers' state to their ready inputs, was the MMU's critical path; issue 18).
         grant = self._grant(m, Cat(*[port.req for port in ports]))
+        m.d.comb += self.grant.eq(grant)
 
         outputs = ("araddr", "arlen", "arvalid", "rready", "awaddr", "awlen", "awvalid",
                    "wdata", "wstrb", "wlast", "wvalid", "bready")

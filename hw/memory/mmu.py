@@ -66,8 +66,10 @@ class MemoryMMU(wiring.Component):
         Firmware registers, see ``MMU_REGS`` and docs/mmu.md.
     irq : Out(1)
         High while the fault queue is non-empty.
-    pt_base : Out(64), pt_buckets_log2 : Out(5)
-        The page table's extent as firmware configured it (PT_BASE, PT_BUCKETS_LOG2), for observers.
+    walking : Out(1)
+        The page-table walker holds the AXI port (the arbiter's registered grant): an ``axi`` read address
+        accepted while it is high is a bucket read of a walk, and so are that burst's data beats. For
+        observers (the memory component's probe).
     """
 
     def __init__(self, params):
@@ -80,7 +82,7 @@ class MemoryMMU(wiring.Component):
             "axi": Out(AXI4Signature(params.paddr_width, params.data_width, params.axi_id_width)),
             "csr": In(CSRBusSignature(MMU_REGS.addr_width)),
             "irq": Out(1),
-            "pt_base": Out(64), "pt_buckets_log2": Out(5),
+            "walking": Out(1),
         })
 
     def elaborate(self, platform):
@@ -110,8 +112,7 @@ class MemoryMMU(wiring.Component):
         wiring.connect(m, wiring.flipped(self.net_rx.data), mover.rx_data)
         wiring.connect(m, mover.tx_data, wiring.flipped(self.net_tx.data))
         wiring.connect(m, arbiter.axi, wiring.flipped(self.axi))
-        m.d.comb += [self.irq.eq(faults.fault.pending), self.pt_base.eq(regs.pt_base),
-                     self.pt_buckets_log2.eq(regs.pt_buckets_log2)]
+        m.d.comb += [self.irq.eq(faults.fault.pending), self.walking.eq(arbiter.grant[0])]   # m0: the walker
 
         # Register bank <-> owner table, TLB, fault queue, window.
         wiring.connect(m, regs.owner_set, owners.set)

@@ -12,7 +12,7 @@ Both also expose ``probe``, one-cycle strobes at the stage boundaries of a miss 
 which :class:`hw.system.top.SystemTop` gathers into the system's probe port (see ``docs/system.md``).
 """
 
-from amaranth import Const, Module, Signal
+from amaranth import Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -43,9 +43,11 @@ class MemoryProbe(data.StructLayout):
     """Stage strobes inside a memory component (see ``hw.system.probe.PROBE_STAGES``).
 
     ``dram_addr``/``dram_last`` mark the DRAM transaction that carries out a request (data);
-    ``walk_addr``/``walk_last`` mark the page-table walker's bucket reads. A read is a walk when its
-    address lies in the page table as firmware configured it (the MMU's ``pt_base`` and ``pt_buckets_log2``
-    ports, the values of its ``PT_BASE`` and ``PT_BUCKETS_LOG2`` registers).
+    ``walk_addr``/``walk_last`` mark the page-table walker's bucket reads. A read is a walk when the walker
+    holds the MMU's AXI port (the MMU's ``walking`` port, its arbiter's registered grant); every other read
+    and write (the data mover's, the memory window's) is a ``dram_addr``. A flip-flop, so the probe adds
+    no logic to the AXI address path (it compared ``araddr`` with the page table's extent before, two 64-bit
+    compares on the memory component's critical path; issue 18).
     """
 
     def __init__(self):
@@ -267,19 +269,14 @@ class MemoryComponent(wiring.Component):
         wiring.connect(m, mux.netif, netif.csr)
         m.d.comb += self.irq.eq(memory.irq)
 
-        # Page-table extent, as the MMU's register bank holds it: a read burst inside it is a walk.
         mmu = self.mmu
-        pt_base = mmu.pt_base
-        pt_end = Signal(65)
-        m.d.comb += pt_end.eq(pt_base + (Const(self.mmu_params.bucket_bytes, 32) << mmu.pt_buckets_log2))
-
         if self.external_dram:
             wiring.connect(m, mmu.axi, wiring.flipped(self.dram))
         axi = mmu.axi   # the MMU-DRAM bus, observed only
         ar = axi.arvalid & axi.arready
         aw = axi.awvalid & axi.awready
         ar_walk = Signal()
-        m.d.comb += ar_walk.eq(ar & (axi.araddr >= pt_base) & (axi.araddr < pt_end))
+        m.d.comb += ar_walk.eq(ar & mmu.walking)
         reading_walk = Signal()   # the read burst in flight is a walk (one transaction at a time)
         with m.If(ar):
             m.d.sync += reading_walk.eq(ar_walk)

@@ -6,7 +6,8 @@ with the registered grant the choice made from the requests of T - 1 is the gran
 nobody asks chooses ``park``. Each cycle the managers raise and drop ``req`` at random (as a manager does:
 valids only while ``req``), the subordinate's readies and valids are random, and every routed output is
 checked: the AXI address/data outputs are the granted manager's (zero if none), handshakes and ``rlast``
-reach the granted manager only, read data and response codes reach every manager.
+reach the granted manager only, read data and response codes reach every manager; the ``grant`` output is the
+model's grant.
 """
 
 import os
@@ -76,6 +77,7 @@ def check_random(registered, park, seed):
             grant = model.cycle(reqs)
             grants.append(grant)
             where = f"seed {seed}, cycle {cycle}, reqs {reqs:03b}, model grant {grant:03b}"
+            assert ctx.get(dut.grant) == grant, f"{where}: grant output"
             owner = ports[grant.bit_length() - 1] if grant else None
             for name in ("araddr", "arlen", "arvalid", "awvalid", "wdata", "wvalid", "wlast", "rready", "bready"):
                 want = ctx.get(getattr(owner, name)) if owner is not None else 0
