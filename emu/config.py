@@ -36,7 +36,7 @@ SCHEMA = {
         "local_latency": (int, 4, "line_store=axi: first-beat latency of the local memory in cycles (0..255)"),
         "local_reads": (int, 8, "line_store=axi: read hits in flight on the local port (1..64; one per cycle "
                                 "needs local_latency <= local_reads - 2)"),
-        "mshrs": (int, 1, "miss status holding registers (1..16): 1 is the blocking ExCache, more the "
+        "mshrs": (int, 8, "miss status holding registers (1..16): 1 is the blocking ExCache, more the "
                           "non-blocking one (hit-under-miss, miss-under-miss, merging)"),
         "rx_cut_through": (bool, False, "the fill takes a line while its frame still arrives (the processor's "
                                         "network interface receives cut-through; docs/excache.md)"),

@@ -50,7 +50,7 @@ def legoos_excache():
     small all-on-chip ExCache of ``_default_excache``.
     """
     return ExCacheParams(line_bytes=4096, sets=2048, ways=8, data_width=64, vaddr_width=48, pid_width=8,
-                         policy="lru", line_store="axi")
+                         policy="lru", line_store="axi", mshrs=8)
 
 
 def _default_proc_netif():

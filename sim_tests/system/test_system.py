@@ -31,7 +31,7 @@ from sim_tests.lib.runner import BUILD, SimRun, config_id, default_seed
 pytestmark = pytest.mark.xdist_group("system")
 
 
-def system_params(miss_path, line_store="onchip", mshrs=1):
+def system_params(miss_path, line_store="onchip", mshrs=8):
     excache = ExCacheParams(line_bytes=64, sets=16, ways=2, data_width=64, vaddr_width=48, pid_width=3,
                             policy="lru", line_store=line_store, mshrs=mshrs)
     rx = [max(2, n) for n in rx_buffer_need(excache)]   # sized as disagg run sizes them (docs/netif.md)
@@ -65,7 +65,7 @@ KNOBS = {"victim_policy": "fifo", "idle": 0.2, "backpressure": 0.2, "batches": 5
 
 
 #: The line store's run is also the non-blocking controller's (8 MSHRs) under cocotb: one model for both.
-MSHRS = {"onchip": 1, "axi": 8}
+MSHRS = {"onchip": 8, "axi": 8}
 
 
 def sim(miss_path, line_store="onchip"):
