@@ -400,7 +400,7 @@ def default_config() -> SystemConfig:
 
 #: ``configs/small.toml``: the tops' small all-on-chip ExCache (rtl/system.v: 64 sets x 4 ways x 64 B = 16 KiB),
 #: for quick runs and for tests that need a small model; everything else is the built-in default.
-SMALL_CACHE = ("cache.line_bytes=64", "cache.sets=64", "cache.ways=4", "cache.line_store=onchip")
+SMALL_CACHE = ("cache.line_bytes=64", "cache.sets=64", "cache.ways=4", "cache.line_store=onchip", "cache.mshrs=1")
 
 
 def small_config(overrides=()) -> SystemConfig:
