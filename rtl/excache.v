@@ -410,8 +410,8 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
+    .\port$1020$0 (\event [91:0]),
     .\port$3$32 (\$2 [48:32]),
-    .\port$988$0 (\event [91:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -439,11 +439,11 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
     .op(csr__w_data[1:0]),
-    .\pid$185 (csr__w_data[31:16]),
+    .\pid$186 (csr__w_data[31:16]),
     .query(query),
     .query_way(query_way),
     .rst(rst),
-    .\start$181 (maint_start),
+    .\start$182 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid)
@@ -663,7 +663,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$988$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$1020$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
@@ -773,10 +773,10 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
+  input [91:0] \port$1020$0 ;
+  wire [91:0] \port$1020$0 ;
   input [16:0] \port$3$32 ;
   wire [16:0] \port$3$32 ;
-  input [91:0] \port$988$0 ;
-  wire [91:0] \port$988$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -796,10 +796,10 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$3$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$988$0 [91:76] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$1020$0 [91:76] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$988$0 [71:66] } : { 16'h0000, \port$988$0 [65:50] };
-  assign \$7  = bus__addr[0] ? \port$988$0 [49:18] : { \port$988$0 [17:2], 6'h00, \port$988$0 [73:72], 4'h0, \port$988$0 [75:74], \port$988$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$1020$0 [71:66] } : { 16'h0000, \port$1020$0 [65:50] };
+  assign \$7  = bus__addr[0] ? \port$1020$0 [49:18] : { \port$1020$0 [17:2], 6'h00, \port$1020$0 [73:72], 4'h0, \port$1020$0 [75:74], \port$1020$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -1731,11 +1731,11 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { \port$988$0 [17:2], 6'h00, \port$988$0 [73:72], 4'h0, \port$988$0 [75:74], \port$988$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$988$0 [49:18];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$988$0 [65:50] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$988$0 [71:66] };
-  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$988$0 [91:76] };
+  assign csr__ev_info__r_data = { \port$1020$0 [17:2], 6'h00, \port$1020$0 [73:72], 4'h0, \port$1020$0 [75:74], \port$1020$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$1020$0 [49:18];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1020$0 [65:50] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$1020$0 [71:66] };
+  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$1020$0 [91:76] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$3$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2174,8 +2174,8 @@ module \excache.csr_dec.reg_writebacks.counter (rst, inc, clear, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
-, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$181 , cpu_req__payload);
+module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
+, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$182 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -2216,7 +2216,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire \$8 ;
   wire \$9 ;
   wire abort;
-  wire \abort$111 ;
+  wire \abort$112 ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
@@ -2230,7 +2230,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \abort_status$113 ;
+  wire [2:0] \abort_status$114 ;
   output advance;
   wire advance;
   wire busy;
@@ -2248,15 +2248,15 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire count__writebacks;
   input [136:0] cpu_req__payload;
   wire [136:0] cpu_req__payload;
-  wire [136:0] \cpu_req__payload$87 ;
+  wire [136:0] \cpu_req__payload$88 ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \cpu_req__payload$87.op ;
-  wire [15:0] \cpu_req__payload$87.pid ;
-  wire [7:0] \cpu_req__payload$87.strb ;
-  wire [47:0] \cpu_req__payload$87.vaddr ;
-  wire [63:0] \cpu_req__payload$87.wdata ;
+  wire \cpu_req__payload$88.op ;
+  wire [15:0] \cpu_req__payload$88.pid ;
+  wire [7:0] \cpu_req__payload$88.strb ;
+  wire [47:0] \cpu_req__payload$88.vaddr ;
+  wire [63:0] \cpu_req__payload$88.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2267,21 +2267,21 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
   wire cpu_req__ready;
-  wire \cpu_req__ready$89 ;
+  wire \cpu_req__ready$90 ;
   input cpu_req__valid;
   wire cpu_req__valid;
-  wire \cpu_req__valid$91 ;
+  wire \cpu_req__valid$92 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
-  wire [66:0] \cpu_resp__payload$93 ;
-  wire [63:0] \cpu_resp__payload$93.rdata ;
+  wire [66:0] \cpu_resp__payload$94 ;
+  wire [63:0] \cpu_resp__payload$94.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \cpu_resp__payload$93.status ;
+  wire [2:0] \cpu_resp__payload$94.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2292,10 +2292,10 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  wire \cpu_resp__ready$95 ;
+  wire \cpu_resp__ready$96 ;
   output cpu_resp__valid;
   wire cpu_resp__valid;
-  wire \cpu_resp__valid$97 ;
+  wire \cpu_resp__valid$98 ;
   wire data_rd__en;
   wire \data_rd__en$44 ;
   wire data_rd__line;
@@ -2323,40 +2323,40 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire [2:0] data_wr__word;
   wire [2:0] \data_wr__word$62 ;
   wire done;
-  wire \done$172 ;
-  wire \done$189 ;
+  wire \done$173 ;
+  wire \done$190 ;
   wire [5:0] ev_set;
   wire evicted;
   wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
-  wire [64:0] \fill_data__payload$143 ;
-  wire [63:0] \fill_data__payload$143.data ;
-  wire \fill_data__payload$143.last ;
+  wire [64:0] \fill_data__payload$144 ;
+  wire [63:0] \fill_data__payload$144.data ;
+  wire \fill_data__payload$144.last ;
   wire [63:0] \fill_data__payload.data ;
   wire \fill_data__payload.last ;
   output fill_data__ready;
   wire fill_data__ready;
-  wire \fill_data__ready$145 ;
+  wire \fill_data__ready$146 ;
   input fill_data__valid;
   wire fill_data__valid;
-  wire \fill_data__valid$147 ;
+  wire \fill_data__valid$148 ;
   wire fill_done;
   wire [127:0] flush__payload;
-  wire [127:0] \flush__payload$176 ;
+  wire [127:0] \flush__payload$177 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \flush__payload$176.kind ;
-  wire [15:0] \flush__payload$176.pid ;
-  wire [5:0] \flush__payload$176.set ;
-  wire [47:0] \flush__payload$176.vaddr ;
-  wire \flush__payload$176.victim_dirty ;
-  wire [15:0] \flush__payload$176.victim_pid ;
-  wire [35:0] \flush__payload$176.victim_tag ;
-  wire \flush__payload$176.victim_valid ;
-  wire [1:0] \flush__payload$176.way ;
-  wire \flush__payload$176.write ;
+  wire \flush__payload$177.kind ;
+  wire [15:0] \flush__payload$177.pid ;
+  wire [5:0] \flush__payload$177.set ;
+  wire [47:0] \flush__payload$177.vaddr ;
+  wire \flush__payload$177.victim_dirty ;
+  wire [15:0] \flush__payload$177.victim_pid ;
+  wire [35:0] \flush__payload$177.victim_tag ;
+  wire \flush__payload$177.victim_valid ;
+  wire [1:0] \flush__payload$177.way ;
+  wire \flush__payload$177.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2371,25 +2371,25 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire [1:0] \flush__payload.way ;
   wire \flush__payload.write ;
   wire flush__ready;
-  wire \flush__ready$178 ;
+  wire \flush__ready$179 ;
   wire flush__valid;
-  wire \flush__valid$180 ;
+  wire \flush__valid$181 ;
   wire flush_closed;
-  wire \flush_closed$194 ;
+  wire \flush_closed$195 ;
   wire go;
   wire hit;
   output hold;
   wire hold;
   wire idle;
   wire installed__en;
-  wire \installed__en$149 ;
+  wire \installed__en$150 ;
   wire [5:0] installed__set;
-  wire [5:0] \installed__set$151 ;
+  wire [5:0] \installed__set$152 ;
   wire [1:0] installed__way;
-  wire [1:0] \installed__way$153 ;
+  wire [1:0] \installed__way$154 ;
   wire load;
   wire maint_busy;
-  wire \maint_busy$190 ;
+  wire \maint_busy$191 ;
   output maint_done;
   wire maint_done;
   (* enum_base_type = "MaintOp" *)
@@ -2404,21 +2404,21 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire miss;
   input [6:0] miss_cmd__payload;
   wire [6:0] miss_cmd__payload;
-  wire [6:0] \miss_cmd__payload$131 ;
+  wire [6:0] \miss_cmd__payload$132 ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
   (* enum_value_10 = "FILL" *)
   (* enum_value_11 = "ABORT" *)
-  wire [1:0] \miss_cmd__payload$131.op ;
+  wire [1:0] \miss_cmd__payload$132.op ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \miss_cmd__payload$131.status ;
-  wire [1:0] \miss_cmd__payload$131.way ;
+  wire [2:0] \miss_cmd__payload$132.status ;
+  wire [1:0] \miss_cmd__payload$132.way ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
@@ -2435,26 +2435,26 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire [1:0] \miss_cmd__payload.way ;
   output miss_cmd__ready;
   wire miss_cmd__ready;
-  wire \miss_cmd__ready$133 ;
+  wire \miss_cmd__ready$134 ;
   input miss_cmd__valid;
   wire miss_cmd__valid;
-  wire \miss_cmd__valid$135 ;
+  wire \miss_cmd__valid$136 ;
   output [127:0] miss_event__payload;
   wire [127:0] miss_event__payload;
-  wire [127:0] \miss_event__payload$125 ;
+  wire [127:0] \miss_event__payload$126 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \miss_event__payload$125.kind ;
-  wire [15:0] \miss_event__payload$125.pid ;
-  wire [5:0] \miss_event__payload$125.set ;
-  wire [47:0] \miss_event__payload$125.vaddr ;
-  wire \miss_event__payload$125.victim_dirty ;
-  wire [15:0] \miss_event__payload$125.victim_pid ;
-  wire [35:0] \miss_event__payload$125.victim_tag ;
-  wire \miss_event__payload$125.victim_valid ;
-  wire [1:0] \miss_event__payload$125.way ;
-  wire \miss_event__payload$125.write ;
+  wire \miss_event__payload$126.kind ;
+  wire [15:0] \miss_event__payload$126.pid ;
+  wire [5:0] \miss_event__payload$126.set ;
+  wire [47:0] \miss_event__payload$126.vaddr ;
+  wire \miss_event__payload$126.victim_dirty ;
+  wire [15:0] \miss_event__payload$126.victim_pid ;
+  wire [35:0] \miss_event__payload$126.victim_tag ;
+  wire \miss_event__payload$126.victim_valid ;
+  wire [1:0] \miss_event__payload$126.way ;
+  wire \miss_event__payload$126.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2470,10 +2470,10 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire \miss_event__payload.write ;
   input miss_event__ready;
   wire miss_event__ready;
-  wire \miss_event__ready$127 ;
+  wire \miss_event__ready$128 ;
   output miss_event__valid;
   wire miss_event__valid;
-  wire \miss_event__valid$129 ;
+  wire \miss_event__valid$130 ;
   wire [127:0] miss_info;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
@@ -2497,8 +2497,8 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   input [1:0] op;
   wire [1:0] op;
   wire [15:0] pid;
-  input [15:0] \pid$185 ;
-  wire [15:0] \pid$185 ;
+  input [15:0] \pid$186 ;
+  wire [15:0] \pid$186 ;
   wire pipe_idle;
   wire pipe_miss;
   output [53:0] query;
@@ -2517,9 +2517,51 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   reg [5:0] \rd__set$31 ;
   reg [1:0] rd__way;
   reg [2:0] rd__word;
+  wire [215:0] rd_ways;
+  wire [215:0] \rd_ways$70 ;
+  wire [53:0] \rd_ways$70[0] ;
+  wire \rd_ways$70[0].dirty ;
+  wire [15:0] \rd_ways$70[0].pid ;
+  wire [35:0] \rd_ways$70[0].tag ;
+  wire \rd_ways$70[0].valid ;
+  wire [53:0] \rd_ways$70[1] ;
+  wire \rd_ways$70[1].dirty ;
+  wire [15:0] \rd_ways$70[1].pid ;
+  wire [35:0] \rd_ways$70[1].tag ;
+  wire \rd_ways$70[1].valid ;
+  wire [53:0] \rd_ways$70[2] ;
+  wire \rd_ways$70[2].dirty ;
+  wire [15:0] \rd_ways$70[2].pid ;
+  wire [35:0] \rd_ways$70[2].tag ;
+  wire \rd_ways$70[2].valid ;
+  wire [53:0] \rd_ways$70[3] ;
+  wire \rd_ways$70[3].dirty ;
+  wire [15:0] \rd_ways$70[3].pid ;
+  wire [35:0] \rd_ways$70[3].tag ;
+  wire \rd_ways$70[3].valid ;
+  wire [53:0] \rd_ways[0] ;
+  wire \rd_ways[0].dirty ;
+  wire [15:0] \rd_ways[0].pid ;
+  wire [35:0] \rd_ways[0].tag ;
+  wire \rd_ways[0].valid ;
+  wire [53:0] \rd_ways[1] ;
+  wire \rd_ways[1].dirty ;
+  wire [15:0] \rd_ways[1].pid ;
+  wire [35:0] \rd_ways[1].tag ;
+  wire \rd_ways[1].valid ;
+  wire [53:0] \rd_ways[2] ;
+  wire \rd_ways[2].dirty ;
+  wire [15:0] \rd_ways[2].pid ;
+  wire [35:0] \rd_ways[2].tag ;
+  wire \rd_ways[2].valid ;
+  wire [53:0] \rd_ways[3] ;
+  wire \rd_ways[3].dirty ;
+  wire [15:0] \rd_ways[3].pid ;
+  wire [35:0] \rd_ways[3].tag ;
+  wire \rd_ways[3].valid ;
   wire [63:0] rdata;
-  wire [63:0] \rdata$78 ;
   wire [63:0] \rdata$79 ;
+  wire [63:0] \rdata$80 ;
   wire read_done;
   wire read_line;
   wire [7:0] repl;
@@ -2530,17 +2572,17 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire [5:0] repl_wr__set;
   wire [5:0] \repl_wr__set$29 ;
   wire replay;
-  wire \replay$109 ;
+  wire \replay$110 ;
   wire rready;
-  wire \rready$84 ;
   wire \rready$85 ;
+  wire \rready$86 ;
   input rst;
   wire rst;
   wire run;
-  wire \run$105 ;
+  wire \run$106 ;
   wire rvalid;
-  wire \rvalid$81 ;
   wire \rvalid$82 ;
+  wire \rvalid$83 ;
   wire [136:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -2553,11 +2595,11 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   wire [5:0] set;
-  wire [5:0] \set$167 ;
+  wire [5:0] \set$168 ;
   wire start;
-  wire \start$164 ;
-  input \start$181 ;
-  wire \start$181 ;
+  wire \start$165 ;
+  input \start$182 ;
+  wire \start$182 ;
   wire [7:0] state;
   wire [35:0] tag;
   wire tag_load;
@@ -2659,59 +2701,17 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire [5:0] \tag_wr__set$16 ;
   wire [5:0] \tag_wr__set$18 ;
   wire touch__en;
-  wire \touch__en$99 ;
+  wire \touch__en$100 ;
   wire [5:0] touch__set;
-  wire [5:0] \touch__set$101 ;
+  wire [5:0] \touch__set$102 ;
   wire [1:0] touch__way;
-  wire [1:0] \touch__way$103 ;
+  wire [1:0] \touch__way$104 ;
   wire [1:0] victim;
   wire walk_done;
   wire walk_go;
   wire [1:0] way;
-  wire [1:0] \way$166 ;
+  wire [1:0] \way$167 ;
   wire [215:0] ways;
-  wire [215:0] \ways$70 ;
-  wire [53:0] \ways$70[0] ;
-  wire \ways$70[0].dirty ;
-  wire [15:0] \ways$70[0].pid ;
-  wire [35:0] \ways$70[0].tag ;
-  wire \ways$70[0].valid ;
-  wire [53:0] \ways$70[1] ;
-  wire \ways$70[1].dirty ;
-  wire [15:0] \ways$70[1].pid ;
-  wire [35:0] \ways$70[1].tag ;
-  wire \ways$70[1].valid ;
-  wire [53:0] \ways$70[2] ;
-  wire \ways$70[2].dirty ;
-  wire [15:0] \ways$70[2].pid ;
-  wire [35:0] \ways$70[2].tag ;
-  wire \ways$70[2].valid ;
-  wire [53:0] \ways$70[3] ;
-  wire \ways$70[3].dirty ;
-  wire [15:0] \ways$70[3].pid ;
-  wire [35:0] \ways$70[3].tag ;
-  wire \ways$70[3].valid ;
-  wire [215:0] \ways$71 ;
-  wire [53:0] \ways$71[0] ;
-  wire \ways$71[0].dirty ;
-  wire [15:0] \ways$71[0].pid ;
-  wire [35:0] \ways$71[0].tag ;
-  wire \ways$71[0].valid ;
-  wire [53:0] \ways$71[1] ;
-  wire \ways$71[1].dirty ;
-  wire [15:0] \ways$71[1].pid ;
-  wire [35:0] \ways$71[1].tag ;
-  wire \ways$71[1].valid ;
-  wire [53:0] \ways$71[2] ;
-  wire \ways$71[2].dirty ;
-  wire [15:0] \ways$71[2].pid ;
-  wire [35:0] \ways$71[2].tag ;
-  wire \ways$71[2].valid ;
-  wire [53:0] \ways$71[3] ;
-  wire \ways$71[3].dirty ;
-  wire [15:0] \ways$71[3].pid ;
-  wire [35:0] \ways$71[3].tag ;
-  wire \ways$71[3].valid ;
   wire [215:0] \ways$72 ;
   wire [53:0] \ways$72[0] ;
   wire \ways$72[0].dirty ;
@@ -2775,6 +2775,27 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire [15:0] \ways$74[3].pid ;
   wire [35:0] \ways$74[3].tag ;
   wire \ways$74[3].valid ;
+  wire [215:0] \ways$75 ;
+  wire [53:0] \ways$75[0] ;
+  wire \ways$75[0].dirty ;
+  wire [15:0] \ways$75[0].pid ;
+  wire [35:0] \ways$75[0].tag ;
+  wire \ways$75[0].valid ;
+  wire [53:0] \ways$75[1] ;
+  wire \ways$75[1].dirty ;
+  wire [15:0] \ways$75[1].pid ;
+  wire [35:0] \ways$75[1].tag ;
+  wire \ways$75[1].valid ;
+  wire [53:0] \ways$75[2] ;
+  wire \ways$75[2].dirty ;
+  wire [15:0] \ways$75[2].pid ;
+  wire [35:0] \ways$75[2].tag ;
+  wire \ways$75[2].valid ;
+  wire [53:0] \ways$75[3] ;
+  wire \ways$75[3].dirty ;
+  wire [15:0] \ways$75[3].pid ;
+  wire [35:0] \ways$75[3].tag ;
+  wire \ways$75[3].valid ;
   wire [53:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [15:0] \ways[0].pid ;
@@ -2797,17 +2818,17 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   wire \ways[3].valid ;
   output [64:0] wb_data__payload;
   wire [64:0] wb_data__payload;
-  wire [64:0] \wb_data__payload$137 ;
-  wire [63:0] \wb_data__payload$137.data ;
-  wire \wb_data__payload$137.last ;
+  wire [64:0] \wb_data__payload$138 ;
+  wire [63:0] \wb_data__payload$138.data ;
+  wire \wb_data__payload$138.last ;
   wire [63:0] \wb_data__payload.data ;
   wire \wb_data__payload.last ;
   input wb_data__ready;
   wire wb_data__ready;
-  wire \wb_data__ready$139 ;
+  wire \wb_data__ready$140 ;
   output wb_data__valid;
   wire wb_data__valid;
-  wire \wb_data__valid$141 ;
+  wire \wb_data__valid$142 ;
   reg [215:0] wr__data;
   reg [63:0] \wr__data$57 ;
   wire [53:0] \wr__data[0] ;
@@ -2889,7 +2910,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
-  \excache.ctrl.fill$210  \fill$210  (
+  \excache.ctrl.fill$211  \fill$211  (
     .clk(clk),
     .data_wr__data(data_wr__data),
     .data_wr__en(data_wr__en),
@@ -2908,7 +2929,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
     .pid(s1[16:1]),
     .rst(rst),
     .set(set),
-    .start(\start$164 ),
+    .start(\start$165 ),
     .tag(s1[64:29]),
     .tag_wr__data(\tag_wr__data$15 ),
     .tag_wr__en(\tag_wr__en$7 ),
@@ -2926,9 +2947,9 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
     .flush_closed(flush_closed),
     .go(go),
     .op(op),
-    .\pid$7 (\pid$185 ),
+    .\pid$7 (\pid$186 ),
     .rst(rst),
-    .start(\start$181 ),
+    .start(\start$182 ),
     .tag_load(\tag_load$23 ),
     .tag_rd__en(tag_rd__en),
     .tag_rd__set(tag_rd__set),
@@ -2956,13 +2977,13 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
     .data_wr__set(\data_wr__set$60 ),
     .data_wr__way(\data_wr__way$61 ),
     .data_wr__word(\data_wr__word$62 ),
-    .\hit$47 (count__hits),
+    .hit(count__hits),
     .hold(hold),
     .idle(pipe_idle),
     .miss(pipe_miss),
     .rdata(rdata),
     .replay(replay),
-    .rready(\rready$84 ),
+    .rready(\rready$85 ),
     .rst(rst),
     .run(run),
     .s1(s1),
@@ -2975,9 +2996,9 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
     .touch__en(touch__en),
     .touch__set(touch__set),
     .touch__way(touch__way),
-    .ways(ways)
+    .ways(rd_ways)
   );
-  \excache.ctrl.repl$208  \repl$208  (
+  \excache.ctrl.repl$209  \repl$209  (
     .advance(advance),
     .clk(clk),
     .repl_wr__data(repl_wr__data),
@@ -2996,7 +3017,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
     .abort_status(abort_status),
     .clk(clk),
     .ev_set(set),
-    .fill(\start$164 ),
+    .fill(\start$165 ),
     .fill_done(fill_done),
     .flush__payload(flush__payload),
     .flush__ready(flush__ready),
@@ -3032,6 +3053,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
     .repl_wr__en(repl_wr__en),
     .repl_wr__set(repl_wr__set),
     .rst(rst),
+    .tag_rp__data(rd_ways),
     .ways(ways),
     .wr__data(wr__data),
     .wr__en(wr__en),
@@ -3227,75 +3249,75 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   assign data_wr__ready = 1'h1;
   assign wr__ready = 1'h1;
   assign \data_wr__ready$68  = 1'h1;
-  assign \ways$70  = ways;
-  assign \ways$71  = ways;
+  assign \rd_ways$70  = rd_ways;
   assign \ways$72  = ways;
   assign \ways$73  = ways;
   assign \ways$74  = ways;
+  assign \ways$75  = ways;
   assign repl = state;
-  assign \rdata$78  = rdata;
   assign \rdata$79  = rdata;
+  assign \rdata$80  = rdata;
   assign rvalid = 1'h1;
-  assign \rvalid$81  = 1'h1;
   assign \rvalid$82  = 1'h1;
-  assign \rready$85  = 1'h0;
-  assign \cpu_req__payload$87  = cpu_req__payload;
-  assign \cpu_req__ready$89  = cpu_req__ready;
-  assign \cpu_req__valid$91  = cpu_req__valid;
-  assign \cpu_resp__payload$93  = cpu_resp__payload;
-  assign \cpu_resp__ready$95  = cpu_resp__ready;
-  assign \cpu_resp__valid$97  = cpu_resp__valid;
-  assign \touch__en$99  = touch__en;
-  assign \touch__set$101  = touch__set;
-  assign \touch__way$103  = touch__way;
-  assign \run$105  = run;
+  assign \rvalid$83  = 1'h1;
+  assign \rready$86  = 1'h0;
+  assign \cpu_req__payload$88  = cpu_req__payload;
+  assign \cpu_req__ready$90  = cpu_req__ready;
+  assign \cpu_req__valid$92  = cpu_req__valid;
+  assign \cpu_resp__payload$94  = cpu_resp__payload;
+  assign \cpu_resp__ready$96  = cpu_resp__ready;
+  assign \cpu_resp__valid$98  = cpu_resp__valid;
+  assign \touch__en$100  = touch__en;
+  assign \touch__set$102  = touch__set;
+  assign \touch__way$104  = touch__way;
+  assign \run$106  = run;
   assign busy = hold;
-  assign \replay$109  = replay;
-  assign \abort$111  = abort;
-  assign \abort_status$113  = abort_status;
+  assign \replay$110  = replay;
+  assign \abort$112  = abort;
+  assign \abort_status$114  = abort_status;
   assign miss = pipe_miss;
   assign idle = pipe_idle;
   assign s1_set = s1[28:23];
   assign miss_taken = advance;
-  assign \miss_event__payload$125  = miss_event__payload;
-  assign \miss_event__ready$127  = miss_event__ready;
-  assign \miss_event__valid$129  = miss_event__valid;
-  assign \miss_cmd__payload$131  = miss_cmd__payload;
-  assign \miss_cmd__ready$133  = miss_cmd__ready;
-  assign \miss_cmd__valid$135  = miss_cmd__valid;
-  assign \wb_data__payload$137  = wb_data__payload;
-  assign \wb_data__ready$139  = wb_data__ready;
-  assign \wb_data__valid$141  = wb_data__valid;
-  assign \fill_data__payload$143  = fill_data__payload;
-  assign \fill_data__ready$145  = fill_data__ready;
-  assign \fill_data__valid$147  = fill_data__valid;
-  assign \installed__en$149  = installed__en;
-  assign \installed__set$151  = installed__set;
-  assign \installed__way$153  = installed__way;
+  assign \miss_event__payload$126  = miss_event__payload;
+  assign \miss_event__ready$128  = miss_event__ready;
+  assign \miss_event__valid$130  = miss_event__valid;
+  assign \miss_cmd__payload$132  = miss_cmd__payload;
+  assign \miss_cmd__ready$134  = miss_cmd__ready;
+  assign \miss_cmd__valid$136  = miss_cmd__valid;
+  assign \wb_data__payload$138  = wb_data__payload;
+  assign \wb_data__ready$140  = wb_data__ready;
+  assign \wb_data__valid$142  = wb_data__valid;
+  assign \fill_data__payload$144  = fill_data__payload;
+  assign \fill_data__ready$146  = fill_data__ready;
+  assign \fill_data__valid$148  = fill_data__valid;
+  assign \installed__en$150  = installed__en;
+  assign \installed__set$152  = installed__set;
+  assign \installed__way$154  = installed__way;
   assign read_line = start;
   assign mark_clean = clean;
   assign way = miss_cmd__payload[3:2];
   assign cmd_way = miss_cmd__payload[3:2];
   assign ev_set = set;
   assign done = read_done;
-  assign fill = \start$164 ;
-  assign \way$166  = miss_cmd__payload[3:2];
-  assign \set$167  = set;
+  assign fill = \start$165 ;
+  assign \way$167  = miss_cmd__payload[3:2];
+  assign \set$168  = set;
   assign tag = s1[64:29];
   assign s1_tag = s1[64:29];
   assign pid = s1[16:1];
-  assign \done$172  = fill_done;
-  assign \flush__payload$176  = flush__payload;
-  assign \flush__ready$178  = flush__ready;
-  assign \flush__valid$180  = flush__valid;
-  assign maint_start = \start$181 ;
+  assign \done$173  = fill_done;
+  assign \flush__payload$177  = flush__payload;
+  assign \flush__ready$179  = flush__ready;
+  assign \flush__valid$181  = flush__valid;
+  assign maint_start = \start$182 ;
   assign maint_op = op;
-  assign maint_pid = \pid$185 ;
+  assign maint_pid = \pid$186 ;
   assign maint_busy = hold;
-  assign \done$189  = maint_done;
-  assign \maint_busy$190  = hold;
+  assign \done$190  = maint_done;
+  assign \maint_busy$191  = hold;
   assign walk_go = go;
-  assign \flush_closed$194  = flush_closed;
+  assign \flush_closed$195  = flush_closed;
   assign walk_done = maint_done;
   assign hit = count__hits;
   assign count__misses = advance;
@@ -3401,6 +3423,46 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   assign \tag_wr__data$20[3].pid  = \tag_wr__data$20 [213:198];
   assign \tag_wr__data$20[3].valid  = \tag_wr__data$20 [214];
   assign \tag_wr__data$20[3].dirty  = \tag_wr__data$20 [215];
+  assign \rd_ways[0]  = rd_ways[53:0];
+  assign \rd_ways[0].tag  = rd_ways[35:0];
+  assign \rd_ways[0].pid  = rd_ways[51:36];
+  assign \rd_ways[0].valid  = rd_ways[52];
+  assign \rd_ways[0].dirty  = rd_ways[53];
+  assign \rd_ways[1]  = rd_ways[107:54];
+  assign \rd_ways[1].tag  = rd_ways[89:54];
+  assign \rd_ways[1].pid  = rd_ways[105:90];
+  assign \rd_ways[1].valid  = rd_ways[106];
+  assign \rd_ways[1].dirty  = rd_ways[107];
+  assign \rd_ways[2]  = rd_ways[161:108];
+  assign \rd_ways[2].tag  = rd_ways[143:108];
+  assign \rd_ways[2].pid  = rd_ways[159:144];
+  assign \rd_ways[2].valid  = rd_ways[160];
+  assign \rd_ways[2].dirty  = rd_ways[161];
+  assign \rd_ways[3]  = rd_ways[215:162];
+  assign \rd_ways[3].tag  = rd_ways[197:162];
+  assign \rd_ways[3].pid  = rd_ways[213:198];
+  assign \rd_ways[3].valid  = rd_ways[214];
+  assign \rd_ways[3].dirty  = rd_ways[215];
+  assign \rd_ways$70[0]  = rd_ways[53:0];
+  assign \rd_ways$70[0].tag  = rd_ways[35:0];
+  assign \rd_ways$70[0].pid  = rd_ways[51:36];
+  assign \rd_ways$70[0].valid  = rd_ways[52];
+  assign \rd_ways$70[0].dirty  = rd_ways[53];
+  assign \rd_ways$70[1]  = rd_ways[107:54];
+  assign \rd_ways$70[1].tag  = rd_ways[89:54];
+  assign \rd_ways$70[1].pid  = rd_ways[105:90];
+  assign \rd_ways$70[1].valid  = rd_ways[106];
+  assign \rd_ways$70[1].dirty  = rd_ways[107];
+  assign \rd_ways$70[2]  = rd_ways[161:108];
+  assign \rd_ways$70[2].tag  = rd_ways[143:108];
+  assign \rd_ways$70[2].pid  = rd_ways[159:144];
+  assign \rd_ways$70[2].valid  = rd_ways[160];
+  assign \rd_ways$70[2].dirty  = rd_ways[161];
+  assign \rd_ways$70[3]  = rd_ways[215:162];
+  assign \rd_ways$70[3].tag  = rd_ways[197:162];
+  assign \rd_ways$70[3].pid  = rd_ways[213:198];
+  assign \rd_ways$70[3].valid  = rd_ways[214];
+  assign \rd_ways$70[3].dirty  = rd_ways[215];
   assign \ways[0]  = ways[53:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[51:36];
@@ -3421,46 +3483,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   assign \ways[3].pid  = ways[213:198];
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
-  assign \ways$70[0]  = ways[53:0];
-  assign \ways$70[0].tag  = ways[35:0];
-  assign \ways$70[0].pid  = ways[51:36];
-  assign \ways$70[0].valid  = ways[52];
-  assign \ways$70[0].dirty  = ways[53];
-  assign \ways$70[1]  = ways[107:54];
-  assign \ways$70[1].tag  = ways[89:54];
-  assign \ways$70[1].pid  = ways[105:90];
-  assign \ways$70[1].valid  = ways[106];
-  assign \ways$70[1].dirty  = ways[107];
-  assign \ways$70[2]  = ways[161:108];
-  assign \ways$70[2].tag  = ways[143:108];
-  assign \ways$70[2].pid  = ways[159:144];
-  assign \ways$70[2].valid  = ways[160];
-  assign \ways$70[2].dirty  = ways[161];
-  assign \ways$70[3]  = ways[215:162];
-  assign \ways$70[3].tag  = ways[197:162];
-  assign \ways$70[3].pid  = ways[213:198];
-  assign \ways$70[3].valid  = ways[214];
-  assign \ways$70[3].dirty  = ways[215];
-  assign \ways$71[0]  = ways[53:0];
-  assign \ways$71[0].tag  = ways[35:0];
-  assign \ways$71[0].pid  = ways[51:36];
-  assign \ways$71[0].valid  = ways[52];
-  assign \ways$71[0].dirty  = ways[53];
-  assign \ways$71[1]  = ways[107:54];
-  assign \ways$71[1].tag  = ways[89:54];
-  assign \ways$71[1].pid  = ways[105:90];
-  assign \ways$71[1].valid  = ways[106];
-  assign \ways$71[1].dirty  = ways[107];
-  assign \ways$71[2]  = ways[161:108];
-  assign \ways$71[2].tag  = ways[143:108];
-  assign \ways$71[2].pid  = ways[159:144];
-  assign \ways$71[2].valid  = ways[160];
-  assign \ways$71[2].dirty  = ways[161];
-  assign \ways$71[3]  = ways[215:162];
-  assign \ways$71[3].tag  = ways[197:162];
-  assign \ways$71[3].pid  = ways[213:198];
-  assign \ways$71[3].valid  = ways[214];
-  assign \ways$71[3].dirty  = ways[215];
   assign \ways$72[0]  = ways[53:0];
   assign \ways$72[0].tag  = ways[35:0];
   assign \ways$72[0].pid  = ways[51:36];
@@ -3521,20 +3543,40 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   assign \ways$74[3].pid  = ways[213:198];
   assign \ways$74[3].valid  = ways[214];
   assign \ways$74[3].dirty  = ways[215];
+  assign \ways$75[0]  = ways[53:0];
+  assign \ways$75[0].tag  = ways[35:0];
+  assign \ways$75[0].pid  = ways[51:36];
+  assign \ways$75[0].valid  = ways[52];
+  assign \ways$75[0].dirty  = ways[53];
+  assign \ways$75[1]  = ways[107:54];
+  assign \ways$75[1].tag  = ways[89:54];
+  assign \ways$75[1].pid  = ways[105:90];
+  assign \ways$75[1].valid  = ways[106];
+  assign \ways$75[1].dirty  = ways[107];
+  assign \ways$75[2]  = ways[161:108];
+  assign \ways$75[2].tag  = ways[143:108];
+  assign \ways$75[2].pid  = ways[159:144];
+  assign \ways$75[2].valid  = ways[160];
+  assign \ways$75[2].dirty  = ways[161];
+  assign \ways$75[3]  = ways[215:162];
+  assign \ways$75[3].tag  = ways[197:162];
+  assign \ways$75[3].pid  = ways[213:198];
+  assign \ways$75[3].valid  = ways[214];
+  assign \ways$75[3].dirty  = ways[215];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[16:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[64:17];
   assign \cpu_req__payload.strb  = cpu_req__payload[72:65];
   assign \cpu_req__payload.wdata  = cpu_req__payload[136:73];
-  assign \cpu_req__payload$87.op  = cpu_req__payload[0];
-  assign \cpu_req__payload$87.pid  = cpu_req__payload[16:1];
-  assign \cpu_req__payload$87.vaddr  = cpu_req__payload[64:17];
-  assign \cpu_req__payload$87.strb  = cpu_req__payload[72:65];
-  assign \cpu_req__payload$87.wdata  = cpu_req__payload[136:73];
+  assign \cpu_req__payload$88.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$88.pid  = cpu_req__payload[16:1];
+  assign \cpu_req__payload$88.vaddr  = cpu_req__payload[64:17];
+  assign \cpu_req__payload$88.strb  = cpu_req__payload[72:65];
+  assign \cpu_req__payload$88.wdata  = cpu_req__payload[136:73];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_resp__payload$93.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload$93.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$94.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$94.status  = cpu_resp__payload[66:64];
   assign \miss_info.kind  = miss_info[0];
   assign \miss_info.write  = miss_info[1];
   assign \miss_info.pid  = miss_info[17:2];
@@ -3560,30 +3602,30 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   assign \miss_event__payload.victim_dirty  = miss_event__payload[75];
   assign \miss_event__payload.victim_pid  = miss_event__payload[91:76];
   assign \miss_event__payload.victim_tag  = miss_event__payload[127:92];
-  assign \miss_event__payload$125.kind  = miss_event__payload[0];
-  assign \miss_event__payload$125.write  = miss_event__payload[1];
-  assign \miss_event__payload$125.pid  = miss_event__payload[17:2];
-  assign \miss_event__payload$125.vaddr  = miss_event__payload[65:18];
-  assign \miss_event__payload$125.set  = miss_event__payload[71:66];
-  assign \miss_event__payload$125.way  = miss_event__payload[73:72];
-  assign \miss_event__payload$125.victim_valid  = miss_event__payload[74];
-  assign \miss_event__payload$125.victim_dirty  = miss_event__payload[75];
-  assign \miss_event__payload$125.victim_pid  = miss_event__payload[91:76];
-  assign \miss_event__payload$125.victim_tag  = miss_event__payload[127:92];
+  assign \miss_event__payload$126.kind  = miss_event__payload[0];
+  assign \miss_event__payload$126.write  = miss_event__payload[1];
+  assign \miss_event__payload$126.pid  = miss_event__payload[17:2];
+  assign \miss_event__payload$126.vaddr  = miss_event__payload[65:18];
+  assign \miss_event__payload$126.set  = miss_event__payload[71:66];
+  assign \miss_event__payload$126.way  = miss_event__payload[73:72];
+  assign \miss_event__payload$126.victim_valid  = miss_event__payload[74];
+  assign \miss_event__payload$126.victim_dirty  = miss_event__payload[75];
+  assign \miss_event__payload$126.victim_pid  = miss_event__payload[91:76];
+  assign \miss_event__payload$126.victim_tag  = miss_event__payload[127:92];
   assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
   assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
   assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
-  assign \miss_cmd__payload$131.op  = miss_cmd__payload[1:0];
-  assign \miss_cmd__payload$131.way  = miss_cmd__payload[3:2];
-  assign \miss_cmd__payload$131.status  = miss_cmd__payload[6:4];
+  assign \miss_cmd__payload$132.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload$132.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload$132.status  = miss_cmd__payload[6:4];
   assign \wb_data__payload.data  = wb_data__payload[63:0];
   assign \wb_data__payload.last  = wb_data__payload[64];
-  assign \wb_data__payload$137.data  = wb_data__payload[63:0];
-  assign \wb_data__payload$137.last  = wb_data__payload[64];
+  assign \wb_data__payload$138.data  = wb_data__payload[63:0];
+  assign \wb_data__payload$138.last  = wb_data__payload[64];
   assign \fill_data__payload.data  = fill_data__payload[63:0];
   assign \fill_data__payload.last  = fill_data__payload[64];
-  assign \fill_data__payload$143.data  = fill_data__payload[63:0];
-  assign \fill_data__payload$143.last  = fill_data__payload[64];
+  assign \fill_data__payload$144.data  = fill_data__payload[63:0];
+  assign \fill_data__payload$144.last  = fill_data__payload[64];
   assign \query.tag  = query[35:0];
   assign \query.pid  = query[51:36];
   assign \query.valid  = query[52];
@@ -3598,16 +3640,16 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   assign \flush__payload.victim_dirty  = flush__payload[75];
   assign \flush__payload.victim_pid  = flush__payload[91:76];
   assign \flush__payload.victim_tag  = flush__payload[127:92];
-  assign \flush__payload$176.kind  = flush__payload[0];
-  assign \flush__payload$176.write  = flush__payload[1];
-  assign \flush__payload$176.pid  = flush__payload[17:2];
-  assign \flush__payload$176.vaddr  = flush__payload[65:18];
-  assign \flush__payload$176.set  = flush__payload[71:66];
-  assign \flush__payload$176.way  = flush__payload[73:72];
-  assign \flush__payload$176.victim_valid  = flush__payload[74];
-  assign \flush__payload$176.victim_dirty  = flush__payload[75];
-  assign \flush__payload$176.victim_pid  = flush__payload[91:76];
-  assign \flush__payload$176.victim_tag  = flush__payload[127:92];
+  assign \flush__payload$177.kind  = flush__payload[0];
+  assign \flush__payload$177.write  = flush__payload[1];
+  assign \flush__payload$177.pid  = flush__payload[17:2];
+  assign \flush__payload$177.vaddr  = flush__payload[65:18];
+  assign \flush__payload$177.set  = flush__payload[71:66];
+  assign \flush__payload$177.way  = flush__payload[73:72];
+  assign \flush__payload$177.victim_valid  = flush__payload[74];
+  assign \flush__payload$177.victim_dirty  = flush__payload[75];
+  assign \flush__payload$177.victim_pid  = flush__payload[91:76];
+  assign \flush__payload$177.victim_tag  = flush__payload[127:92];
   assign miss_info[127:92] = \$31 [35:0];
   assign miss_info[91:76] = \$25 [51:36];
   assign miss_info[75] = \$19 [53];
@@ -3620,7 +3662,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   assign miss_info[0] = 1'h0;
   assign \$1  = tag_rd__en;
   assign \$5  = data_rd__en;
-  assign rready = \rready$84 ;
+  assign rready = \rready$85 ;
   assign \$7  = s1[0];
 endmodule
 
@@ -5755,7 +5797,7 @@ module \excache.ctrl.data (rst, rdata, rd__set, rd__way, rd__word, rp__en, wr__s
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.fill$210 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
+module \excache.ctrl.fill$211 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
 , \way$5 , fill_data__valid, fill_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire \$1 ;
@@ -6868,8 +6910,8 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu_resp__valid, rready, miss, idle, ways, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, tag_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way
-, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, \hit$47 , tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
+module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, cpu_resp__valid, rready, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, tag_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way
+, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, hit, tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -6962,20 +7004,44 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   wire \$179 ;
   wire \$18 ;
   wire \$180 ;
-  reg \$181 ;
-  reg [2:0] \$182 ;
-  reg \$183 ;
-  reg \$184 ;
-  reg \$185 ;
-  reg \$186 ;
-  reg [136:0] \$187 ;
-  reg \$188 ;
-  reg \$189 ;
+  wire \$181 ;
+  wire \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire \$185 ;
+  wire \$186 ;
+  wire \$187 ;
+  wire \$188 ;
+  wire \$189 ;
   wire \$19 ;
-  reg [136:0] \$190 ;
+  wire \$190 ;
+  wire \$191 ;
+  wire \$192 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
+  wire \$196 ;
+  wire \$197 ;
+  wire \$198 ;
+  wire \$199 ;
   wire \$2 ;
   wire \$20 ;
+  wire \$200 ;
+  reg \$201 ;
+  reg [1:0] \$202 ;
+  reg \$203 ;
+  reg [2:0] \$204 ;
+  reg \$205 ;
+  reg \$206 ;
+  reg [15:0] \$207 ;
+  reg [35:0] \$208 ;
+  reg \$209 ;
   wire \$21 ;
+  reg \$210 ;
+  reg [136:0] \$211 ;
+  reg \$212 ;
+  reg \$213 ;
+  reg [136:0] \$214 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
@@ -7122,17 +7188,18 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   reg [1:0] data_wr__way;
   output [2:0] data_wr__word;
   reg [2:0] data_wr__word;
-  wire hit;
-  output \hit$47 ;
-  reg \hit$47 ;
-  wire [1:0] hit_way;
+  output hit;
+  reg hit;
+  wire \hit$62 ;
+  reg [1:0] hit_way = 2'h0;
+  wire [1:0] \hit_way$63 ;
   input hold;
   wire hold;
   output idle;
   wire idle;
   output miss;
   wire miss;
-  wire [15:0] pid;
+  reg [15:0] pid = 16'h0000;
   wire pop;
   reg push;
   reg push_read;
@@ -7151,6 +7218,31 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
   reg [2:0] q_status0 = 3'h0;
+  (* init = 16'h0000 *)
+  wire [15:0] rd_pid;
+  (* init = 36'h000000000 *)
+  wire [35:0] rd_tag;
+  wire [215:0] rd_ways;
+  wire [53:0] \rd_ways[0] ;
+  wire \rd_ways[0].dirty ;
+  wire [15:0] \rd_ways[0].pid ;
+  wire [35:0] \rd_ways[0].tag ;
+  wire \rd_ways[0].valid ;
+  wire [53:0] \rd_ways[1] ;
+  wire \rd_ways[1].dirty ;
+  wire [15:0] \rd_ways[1].pid ;
+  wire [35:0] \rd_ways[1].tag ;
+  wire \rd_ways[1].valid ;
+  wire [53:0] \rd_ways[2] ;
+  wire \rd_ways[2].dirty ;
+  wire [15:0] \rd_ways[2].pid ;
+  wire [35:0] \rd_ways[2].tag ;
+  wire \rd_ways[2].valid ;
+  wire [53:0] \rd_ways[3] ;
+  wire \rd_ways[3].dirty ;
+  wire [15:0] \rd_ways[3].pid ;
+  wire [35:0] \rd_ways[3].tag ;
+  wire \rd_ways[3].valid ;
   input [63:0] rdata;
   wire [63:0] rdata;
   input replay;
@@ -7183,12 +7275,13 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   wire [7:0] \s1.strb ;
   wire [47:0] \s1.vaddr ;
   wire [63:0] \s1.wdata ;
+  reg s1_hit = 1'h0;
   reg s1_reload = 1'h0;
   reg s1_replay = 1'h0;
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   reg s1_valid = 1'h0;
-  wire [35:0] tag;
+  reg [35:0] tag = 36'h000000000;
   output tag_load;
   reg tag_load;
   output tag_rd__en;
@@ -7229,27 +7322,6 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   reg [1:0] touch__way;
   input [215:0] ways;
   wire [215:0] ways;
-  wire [215:0] \ways$4 ;
-  wire [53:0] \ways$4[0] ;
-  wire \ways$4[0].dirty ;
-  wire [15:0] \ways$4[0].pid ;
-  wire [35:0] \ways$4[0].tag ;
-  wire \ways$4[0].valid ;
-  wire [53:0] \ways$4[1] ;
-  wire \ways$4[1].dirty ;
-  wire [15:0] \ways$4[1].pid ;
-  wire [35:0] \ways$4[1].tag ;
-  wire \ways$4[1].valid ;
-  wire [53:0] \ways$4[2] ;
-  wire \ways$4[2].dirty ;
-  wire [15:0] \ways$4[2].pid ;
-  wire [35:0] \ways$4[2].tag ;
-  wire \ways$4[2].valid ;
-  wire [53:0] \ways$4[3] ;
-  wire \ways$4[3].dirty ;
-  wire [15:0] \ways$4[3].pid ;
-  wire [35:0] \ways$4[3].tag ;
-  wire \ways$4[3].valid ;
   wire [53:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [15:0] \ways[0].pid ;
@@ -7279,7 +7351,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   assign rready = \$9  & cpu_resp__ready;
   assign \$10  = ~ s1_reload;
   assign \$11  = s1_valid & \$10 ;
-  assign \$12  = ~ hit;
+  assign \$12  = ~ s1_hit;
   assign \$13  = \$11  & \$12 ;
   assign \$14  = ! count;
   assign miss = \$13  & \$14 ;
@@ -7293,7 +7365,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   assign \$21  = ~ s1_valid;
   assign \$22  = ~ s1_reload;
   assign \$23  = s1_valid & \$22 ;
-  assign \$24  = \$23  & hit;
+  assign \$24  = \$23  & s1_hit;
   assign \$25  = ~ count;
   assign \$26  = \$25  | pop;
   assign \$27  = \$24  & \$26 ;
@@ -7312,7 +7384,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   assign \$43  = ~ s1_valid;
   assign \$44  = ~ s1_reload;
   assign \$45  = s1_valid & \$44 ;
-  assign \$46  = \$45  & hit;
+  assign \$46  = \$45  & s1_hit;
   assign \$47  = ~ count;
   assign \$48  = \$47  | pop;
   assign \$49  = \$46  & \$48 ;
@@ -7328,7 +7400,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   assign \$62  = ~ s1_valid;
   assign \$63  = ~ s1_reload;
   assign \$64  = s1_valid & \$63 ;
-  assign \$65  = \$64  & hit;
+  assign \$65  = \$64  & s1_hit;
   assign \$66  = ~ count;
   assign \$67  = \$66  | pop;
   assign \$68  = \$65  & \$67 ;
@@ -7340,7 +7412,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   assign \$77  = \$76  | s1_reload;
   assign \$78  = ~ s1_reload;
   assign \$79  = s1_valid & \$78 ;
-  assign \$80  = \$79  & hit;
+  assign \$80  = \$79  & s1_hit;
   assign \$81  = ~ count;
   assign \$82  = \$81  | pop;
   assign \$83  = \$80  & \$82 ;
@@ -7348,7 +7420,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   assign \$85  = \$83  & \$84 ;
   assign \$86  = ~ s1_reload;
   assign \$87  = s1_valid & \$86 ;
-  assign \$88  = \$87  & hit;
+  assign \$88  = \$87  & s1_hit;
   assign \$89  = ~ count;
   assign \$90  = \$89  | pop;
   assign \$91  = \$88  & \$90 ;
@@ -7356,7 +7428,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   assign \$94  = \$91  & \$93 ;
   assign \$95  = ~ s1_reload;
   assign \$96  = s1_valid & \$95 ;
-  assign \$97  = \$96  & hit;
+  assign \$97  = \$96  & s1_hit;
   assign \$98  = ~ count;
   assign \$99  = \$98  | pop;
   assign \$100  = \$97  & \$99 ;
@@ -7376,7 +7448,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   assign \$118  = ~ s1_valid;
   assign \$119  = ~ s1_reload;
   assign \$120  = s1_valid & \$119 ;
-  assign \$121  = \$120  & hit;
+  assign \$121  = \$120  & s1_hit;
   assign \$122  = ~ count;
   assign \$123  = \$122  | pop;
   assign \$124  = \$121  & \$123 ;
@@ -7388,12 +7460,12 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   assign \$133  = \$116  | \$132 ;
   assign \$134  = ~ hold;
   assign \$135  = \$133  & \$134 ;
-  assign \$136  = cpu_req__valid & \$135 ;
+  assign \$136  = ~ s0_valid;
   assign \$137  = s0_valid & s0_fresh;
   assign \$138  = ~ s1_valid;
   assign \$139  = ~ s1_reload;
   assign \$140  = s1_valid & \$139 ;
-  assign \$141  = \$140  & hit;
+  assign \$141  = \$140  & s1_hit;
   assign \$142  = ~ count;
   assign \$143  = \$142  | pop;
   assign \$144  = \$141  & \$143 ;
@@ -7402,53 +7474,78 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   assign \$147  = ~ \$146 ;
   assign \$151  = \$138  | \$150 ;
   assign \$152  = \$137  & \$151 ;
-  assign \$153  = s0_valid & s0_fresh;
-  assign \$154  = ~ s1_valid;
-  assign \$155  = ~ s1_reload;
-  assign \$156  = s1_valid & \$155 ;
-  assign \$157  = \$156  & hit;
-  assign \$158  = ~ count;
-  assign \$159  = \$158  | pop;
-  assign \$160  = \$157  & \$159 ;
-  assign \$161  = ! s1[0];
-  assign \$162  = | s1[72:65];
-  assign \$163  = ~ \$162 ;
-  assign \$167  = \$154  | \$166 ;
-  assign \$168  = \$153  & \$167 ;
-  assign \$169  = ~ s1_reload;
-  assign \$170  = s1_valid & \$169 ;
-  assign \$171  = \$170  & hit;
-  assign \$172  = ~ count;
-  assign \$173  = \$172  | pop;
-  assign \$174  = \$171  & \$173 ;
-  assign \$175  = ! s1[0];
-  assign \$176  = | s1[72:65];
-  assign \$177  = ~ \$176 ;
+  assign \$153  = \$136  | \$152 ;
+  assign \$154  = ~ hold;
+  assign \$155  = \$153  & \$154 ;
+  assign \$156  = cpu_req__valid & \$155 ;
+  assign \$157  = s0_valid & s0_fresh;
+  assign \$158  = ~ s1_valid;
+  assign \$159  = ~ s1_reload;
+  assign \$160  = s1_valid & \$159 ;
+  assign \$161  = \$160  & s1_hit;
+  assign \$162  = ~ count;
+  assign \$163  = \$162  | pop;
+  assign \$164  = \$161  & \$163 ;
+  assign \$165  = ! s1[0];
+  assign \$166  = | s1[72:65];
+  assign \$167  = ~ \$166 ;
+  assign \$171  = \$158  | \$170 ;
+  assign \$172  = \$157  & \$171 ;
+  assign \$173  = s0_valid & s0_fresh;
+  assign \$174  = ~ s1_valid;
+  assign \$175  = ~ s1_reload;
+  assign \$176  = s1_valid & \$175 ;
+  assign \$177  = \$176  & s1_hit;
+  assign \$178  = ~ count;
+  assign \$179  = \$178  | pop;
+  assign \$180  = \$177  & \$179 ;
+  assign \$181  = ! s1[0];
+  assign \$182  = | s1[72:65];
+  assign \$183  = ~ \$182 ;
+  assign \$187  = \$174  | \$186 ;
+  assign \$188  = \$173  & \$187 ;
+  assign \$189  = ~ s1_reload;
+  assign \$190  = s1_valid & \$189 ;
+  assign \$191  = \$190  & s1_hit;
+  assign \$192  = ~ count;
+  assign \$193  = \$192  | pop;
+  assign \$194  = \$191  & \$193 ;
+  assign \$195  = ! s1[0];
+  assign \$196  = | s1[72:65];
+  assign \$197  = ~ \$196 ;
   always @(posedge clk)
-    q_read <= \$181 ;
+    s1_hit <= \$201 ;
   always @(posedge clk)
-    q_status0 <= \$182 ;
+    hit_way <= \$202 ;
   always @(posedge clk)
-    count <= \$183 ;
+    q_read <= \$203 ;
   always @(posedge clk)
-    s0_fresh <= \$184 ;
+    q_status0 <= \$204 ;
   always @(posedge clk)
-    s1_reload <= \$185 ;
+    count <= \$205 ;
   always @(posedge clk)
-    s0_valid <= \$186 ;
+    s0_fresh <= \$206 ;
   always @(posedge clk)
-    s0_req <= \$187 ;
+    pid <= \$207 ;
   always @(posedge clk)
-    s1_valid <= \$188 ;
+    tag <= \$208 ;
   always @(posedge clk)
-    s1_replay <= \$189 ;
+    s1_reload <= \$209 ;
   always @(posedge clk)
-    s1 <= \$190 ;
+    s0_valid <= \$210 ;
+  always @(posedge clk)
+    s0_req <= \$211 ;
+  always @(posedge clk)
+    s1_valid <= \$212 ;
+  always @(posedge clk)
+    s1_replay <= \$213 ;
+  always @(posedge clk)
+    s1 <= \$214 ;
   \excache.ctrl.pipe.lookup  lookup (
-    .hit(hit),
-    .hit_way(hit_way),
-    .pid(s1[16:1]),
-    .tag(s1[64:29]),
+    .hit(\hit$62 ),
+    .hit_way(\hit_way$63 ),
+    .pid(pid),
+    .tag(tag),
     .ways(ways)
   );
   always @* begin
@@ -7589,10 +7686,10 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \hit$47  = 1'h0;
+    hit = 1'h0;
     if (run) begin
       if (\$106 ) begin
-        \hit$47  = \$107 ;
+        hit = \$107 ;
       end
     end
   end
@@ -7672,137 +7769,197 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$181  = q_read;
+    \$201  = s1_hit;
+    if (tag_load) begin
+      \$201  = \hit$62 ;
+    end
+    if (rst) begin
+      \$201  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$202  = hit_way;
+    if (tag_load) begin
+      \$202  = \hit_way$63 ;
+    end
+    if (rst) begin
+      \$202  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$203  = q_read;
     if (push) begin
-      \$181  = push_read;
+      \$203  = push_read;
     end
     if (rst) begin
-      \$181  = 1'h0;
+      \$203  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$182  = q_status0;
+    \$204  = q_status0;
     if (push) begin
-      \$182  = push_status;
+      \$204  = push_status;
     end
     if (rst) begin
-      \$182  = 3'h0;
+      \$204  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$183  = \$112 [0];
+    \$205  = \$112 [0];
     if (rst) begin
-      \$183  = 1'h0;
+      \$205  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$184  = s0_fresh;
+    \$206  = s0_fresh;
     if (\$113 ) begin
-      \$184  = 1'h0;
+      \$206  = 1'h0;
     end
     if (run) begin
       if (\$115 ) begin
-        \$184  = 1'h1;
+        \$206  = 1'h1;
       end
-      if (\$136 ) begin
-        \$184  = 1'h1;
+      if (\$156 ) begin
+        \$206  = 1'h1;
       end
     end
     if (rst) begin
-      \$184  = 1'h0;
+      \$206  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$185  = s1_reload;
+    \$207  = pid;
     if (run) begin
-      \$185  = 1'h0;
+      (* full_case = 32'd1 *)
+      if (\$115 ) begin
+        \$207  = s0_req[16:1];
+      end else begin
+        if (\$135 ) begin
+          \$207  = cpu_req__payload[16:1];
+        end
+      end
     end
     if (replay) begin
-      \$185  = 1'h1;
+      \$207  = s1[16:1];
     end
     if (rst) begin
-      \$185  = 1'h0;
+      \$207  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$186  = s0_valid;
+    \$208  = tag;
     if (run) begin
-      if (\$136 ) begin
-        \$186  = 1'h1;
-      end else if (\$152 ) begin
-        \$186  = 1'h0;
+      (* full_case = 32'd1 *)
+      if (\$115 ) begin
+        \$208  = s0_req[64:29];
+      end else begin
+        if (\$135 ) begin
+          \$208  = cpu_req__payload[64:29];
+        end
+      end
+    end
+    if (replay) begin
+      \$208  = s1[64:29];
+    end
+    if (rst) begin
+      \$208  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$209  = s1_reload;
+    if (run) begin
+      \$209  = 1'h0;
+    end
+    if (replay) begin
+      \$209  = 1'h1;
+    end
+    if (rst) begin
+      \$209  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$210  = s0_valid;
+    if (run) begin
+      if (\$156 ) begin
+        \$210  = 1'h1;
+      end else if (\$172 ) begin
+        \$210  = 1'h0;
       end
     end
     if (rst) begin
-      \$186  = 1'h0;
+      \$210  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$187  = s0_req;
+    \$211  = s0_req;
     if (run) begin
-      if (\$136 ) begin
-        \$187  = cpu_req__payload;
+      if (\$156 ) begin
+        \$211  = cpu_req__payload;
       end
     end
     if (rst) begin
-      \$187  = 137'h00000000000000000000000000000000000;
+      \$211  = 137'h00000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$188  = s1_valid;
+    \$212  = s1_valid;
     if (run) begin
-      if (\$168 ) begin
-        \$188  = 1'h1;
-      end else if (\$180 ) begin
-        \$188  = 1'h0;
+      if (\$188 ) begin
+        \$212  = 1'h1;
+      end else if (\$200 ) begin
+        \$212  = 1'h0;
       end
     end
     if (abort) begin
-      \$188  = 1'h0;
+      \$212  = 1'h0;
     end
     if (rst) begin
-      \$188  = 1'h0;
+      \$212  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$189  = s1_replay;
+    \$213  = s1_replay;
     if (run) begin
-      if (\$168 ) begin
-        \$189  = 1'h0;
+      if (\$188 ) begin
+        \$213  = 1'h0;
       end
     end
     if (replay) begin
-      \$189  = 1'h1;
+      \$213  = 1'h1;
     end
     if (rst) begin
-      \$189  = 1'h0;
+      \$213  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$190  = s1;
+    \$214  = s1;
     if (run) begin
-      if (\$168 ) begin
-        \$190  = s0_req;
+      if (\$188 ) begin
+        \$214  = s0_req;
       end
     end
     if (rst) begin
-      \$190  = 137'h00000000000000000000000000000000000;
+      \$214  = 137'h00000000000000000000000000000000000;
     end
   end
   assign s1_set = s1[28:23];
   assign s1_tag = s1[64:29];
-  assign \ways$4  = ways;
-  assign pid = s1[16:1];
-  assign tag = s1[64:29];
+  assign rd_ways = ways;
+  assign rd_pid = pid;
+  assign rd_tag = tag;
   assign rvalid = 1'h1;
   assign data_wr__ready = 1'h1;
   assign data_rd__ready = 1'h1;
@@ -7831,26 +7988,26 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   assign \ways[3].pid  = ways[213:198];
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
-  assign \ways$4[0]  = ways[53:0];
-  assign \ways$4[0].tag  = ways[35:0];
-  assign \ways$4[0].pid  = ways[51:36];
-  assign \ways$4[0].valid  = ways[52];
-  assign \ways$4[0].dirty  = ways[53];
-  assign \ways$4[1]  = ways[107:54];
-  assign \ways$4[1].tag  = ways[89:54];
-  assign \ways$4[1].pid  = ways[105:90];
-  assign \ways$4[1].valid  = ways[106];
-  assign \ways$4[1].dirty  = ways[107];
-  assign \ways$4[2]  = ways[161:108];
-  assign \ways$4[2].tag  = ways[143:108];
-  assign \ways$4[2].pid  = ways[159:144];
-  assign \ways$4[2].valid  = ways[160];
-  assign \ways$4[2].dirty  = ways[161];
-  assign \ways$4[3]  = ways[215:162];
-  assign \ways$4[3].tag  = ways[197:162];
-  assign \ways$4[3].pid  = ways[213:198];
-  assign \ways$4[3].valid  = ways[214];
-  assign \ways$4[3].dirty  = ways[215];
+  assign \rd_ways[0]  = ways[53:0];
+  assign \rd_ways[0].tag  = ways[35:0];
+  assign \rd_ways[0].pid  = ways[51:36];
+  assign \rd_ways[0].valid  = ways[52];
+  assign \rd_ways[0].dirty  = ways[53];
+  assign \rd_ways[1]  = ways[107:54];
+  assign \rd_ways[1].tag  = ways[89:54];
+  assign \rd_ways[1].pid  = ways[105:90];
+  assign \rd_ways[1].valid  = ways[106];
+  assign \rd_ways[1].dirty  = ways[107];
+  assign \rd_ways[2]  = ways[161:108];
+  assign \rd_ways[2].tag  = ways[143:108];
+  assign \rd_ways[2].pid  = ways[159:144];
+  assign \rd_ways[2].valid  = ways[160];
+  assign \rd_ways[2].dirty  = ways[161];
+  assign \rd_ways[3]  = ways[215:162];
+  assign \rd_ways[3].tag  = ways[197:162];
+  assign \rd_ways[3].pid  = ways[213:198];
+  assign \rd_ways[3].valid  = ways[214];
+  assign \rd_ways[3].dirty  = ways[215];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
   assign \s0_req.op  = s0_req[0];
@@ -7906,12 +8063,15 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
   assign \$148  = 1'h1;
   assign \$149  = \$148 ;
   assign \$150  = \$144 ;
-  assign \$164  = 1'h1;
-  assign \$165  = \$164 ;
-  assign \$166  = \$160 ;
-  assign \$178  = 1'h1;
-  assign \$179  = \$178 ;
-  assign \$180  = \$174 ;
+  assign \$168  = 1'h1;
+  assign \$169  = \$168 ;
+  assign \$170  = \$164 ;
+  assign \$184  = 1'h1;
+  assign \$185  = \$184 ;
+  assign \$186  = \$180 ;
+  assign \$198  = 1'h1;
+  assign \$199  = \$198 ;
+  assign \$200  = \$194 ;
   assign \$2  = count;
   assign \$8  = count;
   assign \$93  = s1[0];
@@ -7919,7 +8079,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.pipe.lookup (ways, pid, tag, hit_way, hit);
+module \excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -8028,7 +8188,7 @@ module \excache.ctrl.pipe.lookup (ways, pid, tag, hit_way, hit);
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.repl$208 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+module \excache.ctrl.repl$209 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [15:0] \$1 ;
   wire \$10 ;
@@ -8810,7 +8970,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.tags (rst, load, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, ways, repl_wr__set, repl_wr__data, repl_wr__en, clk);
+module \excache.ctrl.tags (rst, load, tag_rp__data, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, ways, repl_wr__set, repl_wr__data, repl_wr__en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -8866,6 +9026,27 @@ module \excache.ctrl.tags (rst, load, rd__set, rd__en, wr__set, wr__en, wr__data
   input [5:0] rd__set;
   wire [5:0] rd__set;
   reg [5:0] rd_set = 6'h00;
+  wire [215:0] rd_ways;
+  wire [53:0] \rd_ways[0] ;
+  wire \rd_ways[0].dirty ;
+  wire [15:0] \rd_ways[0].pid ;
+  wire [35:0] \rd_ways[0].tag ;
+  wire \rd_ways[0].valid ;
+  wire [53:0] \rd_ways[1] ;
+  wire \rd_ways[1].dirty ;
+  wire [15:0] \rd_ways[1].pid ;
+  wire [35:0] \rd_ways[1].tag ;
+  wire \rd_ways[1].valid ;
+  wire [53:0] \rd_ways[2] ;
+  wire \rd_ways[2].dirty ;
+  wire [15:0] \rd_ways[2].pid ;
+  wire [35:0] \rd_ways[2].tag ;
+  wire \rd_ways[2].valid ;
+  wire [53:0] \rd_ways[3] ;
+  wire \rd_ways[3].dirty ;
+  wire [15:0] \rd_ways[3].pid ;
+  wire [35:0] \rd_ways[3].tag ;
+  wire \rd_ways[3].valid ;
   (* init = 8'he4 *)
   wire [7:0] repl;
   output [7:0] repl_loaded;
@@ -8885,6 +9066,7 @@ module \excache.ctrl.tags (rst, load, rd__set, rd__en, wr__set, wr__en, wr__data
   input rst;
   wire rst;
   wire [5:0] tag_rp__addr;
+  output [215:0] tag_rp__data;
   wire [215:0] tag_rp__data;
   wire [53:0] \tag_rp__data[0] ;
   wire \tag_rp__data[0].dirty ;
@@ -9222,6 +9404,7 @@ module \excache.ctrl.tags (rst, load, rd__set, rd__en, wr__set, wr__en, wr__data
   assign tag_wp__addr = wr__set;
   assign tag_wp__en = wr__en;
   assign tag_wp__data = wr__data;
+  assign rd_ways = tag_rp__data;
   assign repl_rp__addr = rd__set;
   assign repl_rp__en = rd__en;
   assign repl_wp__addr = repl_wr__set;
@@ -9308,6 +9491,26 @@ module \excache.ctrl.tags (rst, load, rd__set, rd__en, wr__set, wr__en, wr__data
   assign \tag_wp__data[3].pid  = wr__data[213:198];
   assign \tag_wp__data[3].valid  = wr__data[214];
   assign \tag_wp__data[3].dirty  = wr__data[215];
+  assign \rd_ways[0]  = tag_rp__data[53:0];
+  assign \rd_ways[0].tag  = tag_rp__data[35:0];
+  assign \rd_ways[0].pid  = tag_rp__data[51:36];
+  assign \rd_ways[0].valid  = tag_rp__data[52];
+  assign \rd_ways[0].dirty  = tag_rp__data[53];
+  assign \rd_ways[1]  = tag_rp__data[107:54];
+  assign \rd_ways[1].tag  = tag_rp__data[89:54];
+  assign \rd_ways[1].pid  = tag_rp__data[105:90];
+  assign \rd_ways[1].valid  = tag_rp__data[106];
+  assign \rd_ways[1].dirty  = tag_rp__data[107];
+  assign \rd_ways[2]  = tag_rp__data[161:108];
+  assign \rd_ways[2].tag  = tag_rp__data[143:108];
+  assign \rd_ways[2].pid  = tag_rp__data[159:144];
+  assign \rd_ways[2].valid  = tag_rp__data[160];
+  assign \rd_ways[2].dirty  = tag_rp__data[161];
+  assign \rd_ways[3]  = tag_rp__data[215:162];
+  assign \rd_ways[3].tag  = tag_rp__data[197:162];
+  assign \rd_ways[3].pid  = tag_rp__data[213:198];
+  assign \rd_ways[3].valid  = tag_rp__data[214];
+  assign \rd_ways[3].dirty  = tag_rp__data[215];
   assign \ways[0]  = ways[53:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[51:36];

@@ -1002,7 +1002,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
     .\port$25$32 (\$2 [48:32]),
-    .\port$2533$0 (\event [75:0]),
+    .\port$2565$0 (\event [75:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -1030,11 +1030,11 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
     .op(bus__w_data[1:0]),
-    .\pid$185 (bus__w_data[23:16]),
+    .\pid$186 (bus__w_data[23:16]),
     .query(query),
     .query_way(query_way),
     .rst(rst),
-    .\start$181 (maint_start),
+    .\start$182 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid)
@@ -1254,7 +1254,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2533$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2565$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
@@ -1366,8 +1366,8 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg misses_w_stb;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
-  input [75:0] \port$2533$0 ;
-  wire [75:0] \port$2533$0 ;
+  input [75:0] \port$2565$0 ;
+  wire [75:0] \port$2565$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -1387,10 +1387,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2533$0 [75:68] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2565$0 [75:68] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2533$0 [63:58] } : { 16'h0000, \port$2533$0 [57:42] };
-  assign \$7  = bus__addr[0] ? \port$2533$0 [41:10] : { 8'h00, \port$2533$0 [9:2], 6'h00, \port$2533$0 [65:64], 4'h0, \port$2533$0 [67:66], \port$2533$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2565$0 [63:58] } : { 16'h0000, \port$2565$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2565$0 [41:10] : { 8'h00, \port$2565$0 [9:2], 6'h00, \port$2565$0 [65:64], 4'h0, \port$2565$0 [67:66], \port$2565$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -2322,11 +2322,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2533$0 [9:2], 6'h00, \port$2533$0 [65:64], 4'h0, \port$2533$0 [67:66], \port$2533$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2533$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2533$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2533$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2533$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2565$0 [9:2], 6'h00, \port$2565$0 [65:64], 4'h0, \port$2565$0 [67:66], \port$2565$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2565$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2565$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2565$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2565$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2765,8 +2765,8 @@ module \processor_component.excache.csr_dec.reg_writebacks.counter (rst, inc, cl
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
-, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$181 , cpu_req__payload);
+module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
+, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$182 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -2807,7 +2807,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \$8 ;
   wire \$9 ;
   wire abort;
-  wire \abort$111 ;
+  wire \abort$112 ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
@@ -2821,7 +2821,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \abort_status$113 ;
+  wire [2:0] \abort_status$114 ;
   output advance;
   wire advance;
   wire busy;
@@ -2839,15 +2839,15 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire count__writebacks;
   input [128:0] cpu_req__payload;
   wire [128:0] cpu_req__payload;
-  wire [128:0] \cpu_req__payload$87 ;
+  wire [128:0] \cpu_req__payload$88 ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \cpu_req__payload$87.op ;
-  wire [7:0] \cpu_req__payload$87.pid ;
-  wire [7:0] \cpu_req__payload$87.strb ;
-  wire [47:0] \cpu_req__payload$87.vaddr ;
-  wire [63:0] \cpu_req__payload$87.wdata ;
+  wire \cpu_req__payload$88.op ;
+  wire [7:0] \cpu_req__payload$88.pid ;
+  wire [7:0] \cpu_req__payload$88.strb ;
+  wire [47:0] \cpu_req__payload$88.vaddr ;
+  wire [63:0] \cpu_req__payload$88.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2858,21 +2858,21 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
   wire cpu_req__ready;
-  wire \cpu_req__ready$89 ;
+  wire \cpu_req__ready$90 ;
   input cpu_req__valid;
   wire cpu_req__valid;
-  wire \cpu_req__valid$91 ;
+  wire \cpu_req__valid$92 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
-  wire [66:0] \cpu_resp__payload$93 ;
-  wire [63:0] \cpu_resp__payload$93.rdata ;
+  wire [66:0] \cpu_resp__payload$94 ;
+  wire [63:0] \cpu_resp__payload$94.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \cpu_resp__payload$93.status ;
+  wire [2:0] \cpu_resp__payload$94.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2883,10 +2883,10 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  wire \cpu_resp__ready$95 ;
+  wire \cpu_resp__ready$96 ;
   output cpu_resp__valid;
   wire cpu_resp__valid;
-  wire \cpu_resp__valid$97 ;
+  wire \cpu_resp__valid$98 ;
   wire data_rd__en;
   wire \data_rd__en$44 ;
   wire data_rd__line;
@@ -2914,40 +2914,40 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [2:0] data_wr__word;
   wire [2:0] \data_wr__word$62 ;
   wire done;
-  wire \done$172 ;
-  wire \done$189 ;
+  wire \done$173 ;
+  wire \done$190 ;
   wire [5:0] ev_set;
   wire evicted;
   wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
-  wire [64:0] \fill_data__payload$143 ;
-  wire [63:0] \fill_data__payload$143.data ;
-  wire \fill_data__payload$143.last ;
+  wire [64:0] \fill_data__payload$144 ;
+  wire [63:0] \fill_data__payload$144.data ;
+  wire \fill_data__payload$144.last ;
   wire [63:0] \fill_data__payload.data ;
   wire \fill_data__payload.last ;
   output fill_data__ready;
   wire fill_data__ready;
-  wire \fill_data__ready$145 ;
+  wire \fill_data__ready$146 ;
   input fill_data__valid;
   wire fill_data__valid;
-  wire \fill_data__valid$147 ;
+  wire \fill_data__valid$148 ;
   wire fill_done;
   wire [111:0] flush__payload;
-  wire [111:0] \flush__payload$176 ;
+  wire [111:0] \flush__payload$177 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \flush__payload$176.kind ;
-  wire [7:0] \flush__payload$176.pid ;
-  wire [5:0] \flush__payload$176.set ;
-  wire [47:0] \flush__payload$176.vaddr ;
-  wire \flush__payload$176.victim_dirty ;
-  wire [7:0] \flush__payload$176.victim_pid ;
-  wire [35:0] \flush__payload$176.victim_tag ;
-  wire \flush__payload$176.victim_valid ;
-  wire [1:0] \flush__payload$176.way ;
-  wire \flush__payload$176.write ;
+  wire \flush__payload$177.kind ;
+  wire [7:0] \flush__payload$177.pid ;
+  wire [5:0] \flush__payload$177.set ;
+  wire [47:0] \flush__payload$177.vaddr ;
+  wire \flush__payload$177.victim_dirty ;
+  wire [7:0] \flush__payload$177.victim_pid ;
+  wire [35:0] \flush__payload$177.victim_tag ;
+  wire \flush__payload$177.victim_valid ;
+  wire [1:0] \flush__payload$177.way ;
+  wire \flush__payload$177.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2962,25 +2962,25 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [1:0] \flush__payload.way ;
   wire \flush__payload.write ;
   wire flush__ready;
-  wire \flush__ready$178 ;
+  wire \flush__ready$179 ;
   wire flush__valid;
-  wire \flush__valid$180 ;
+  wire \flush__valid$181 ;
   wire flush_closed;
-  wire \flush_closed$194 ;
+  wire \flush_closed$195 ;
   wire go;
   wire hit;
   output hold;
   wire hold;
   wire idle;
   wire installed__en;
-  wire \installed__en$149 ;
+  wire \installed__en$150 ;
   wire [5:0] installed__set;
-  wire [5:0] \installed__set$151 ;
+  wire [5:0] \installed__set$152 ;
   wire [1:0] installed__way;
-  wire [1:0] \installed__way$153 ;
+  wire [1:0] \installed__way$154 ;
   wire load;
   wire maint_busy;
-  wire \maint_busy$190 ;
+  wire \maint_busy$191 ;
   output maint_done;
   wire maint_done;
   (* enum_base_type = "MaintOp" *)
@@ -2995,21 +2995,21 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire miss;
   input [6:0] miss_cmd__payload;
   wire [6:0] miss_cmd__payload;
-  wire [6:0] \miss_cmd__payload$131 ;
+  wire [6:0] \miss_cmd__payload$132 ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
   (* enum_value_10 = "FILL" *)
   (* enum_value_11 = "ABORT" *)
-  wire [1:0] \miss_cmd__payload$131.op ;
+  wire [1:0] \miss_cmd__payload$132.op ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \miss_cmd__payload$131.status ;
-  wire [1:0] \miss_cmd__payload$131.way ;
+  wire [2:0] \miss_cmd__payload$132.status ;
+  wire [1:0] \miss_cmd__payload$132.way ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
@@ -3026,26 +3026,26 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [1:0] \miss_cmd__payload.way ;
   output miss_cmd__ready;
   wire miss_cmd__ready;
-  wire \miss_cmd__ready$133 ;
+  wire \miss_cmd__ready$134 ;
   input miss_cmd__valid;
   wire miss_cmd__valid;
-  wire \miss_cmd__valid$135 ;
+  wire \miss_cmd__valid$136 ;
   output [111:0] miss_event__payload;
   wire [111:0] miss_event__payload;
-  wire [111:0] \miss_event__payload$125 ;
+  wire [111:0] \miss_event__payload$126 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \miss_event__payload$125.kind ;
-  wire [7:0] \miss_event__payload$125.pid ;
-  wire [5:0] \miss_event__payload$125.set ;
-  wire [47:0] \miss_event__payload$125.vaddr ;
-  wire \miss_event__payload$125.victim_dirty ;
-  wire [7:0] \miss_event__payload$125.victim_pid ;
-  wire [35:0] \miss_event__payload$125.victim_tag ;
-  wire \miss_event__payload$125.victim_valid ;
-  wire [1:0] \miss_event__payload$125.way ;
-  wire \miss_event__payload$125.write ;
+  wire \miss_event__payload$126.kind ;
+  wire [7:0] \miss_event__payload$126.pid ;
+  wire [5:0] \miss_event__payload$126.set ;
+  wire [47:0] \miss_event__payload$126.vaddr ;
+  wire \miss_event__payload$126.victim_dirty ;
+  wire [7:0] \miss_event__payload$126.victim_pid ;
+  wire [35:0] \miss_event__payload$126.victim_tag ;
+  wire \miss_event__payload$126.victim_valid ;
+  wire [1:0] \miss_event__payload$126.way ;
+  wire \miss_event__payload$126.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -3061,10 +3061,10 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \miss_event__payload.write ;
   input miss_event__ready;
   wire miss_event__ready;
-  wire \miss_event__ready$127 ;
+  wire \miss_event__ready$128 ;
   output miss_event__valid;
   wire miss_event__valid;
-  wire \miss_event__valid$129 ;
+  wire \miss_event__valid$130 ;
   wire [111:0] miss_info;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
@@ -3088,8 +3088,8 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   input [1:0] op;
   wire [1:0] op;
   wire [7:0] pid;
-  input [7:0] \pid$185 ;
-  wire [7:0] \pid$185 ;
+  input [7:0] \pid$186 ;
+  wire [7:0] \pid$186 ;
   wire pipe_idle;
   wire pipe_miss;
   output [45:0] query;
@@ -3108,9 +3108,51 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   reg [5:0] \rd__set$31 ;
   reg [1:0] rd__way;
   reg [2:0] rd__word;
+  wire [183:0] rd_ways;
+  wire [183:0] \rd_ways$70 ;
+  wire [45:0] \rd_ways$70[0] ;
+  wire \rd_ways$70[0].dirty ;
+  wire [7:0] \rd_ways$70[0].pid ;
+  wire [35:0] \rd_ways$70[0].tag ;
+  wire \rd_ways$70[0].valid ;
+  wire [45:0] \rd_ways$70[1] ;
+  wire \rd_ways$70[1].dirty ;
+  wire [7:0] \rd_ways$70[1].pid ;
+  wire [35:0] \rd_ways$70[1].tag ;
+  wire \rd_ways$70[1].valid ;
+  wire [45:0] \rd_ways$70[2] ;
+  wire \rd_ways$70[2].dirty ;
+  wire [7:0] \rd_ways$70[2].pid ;
+  wire [35:0] \rd_ways$70[2].tag ;
+  wire \rd_ways$70[2].valid ;
+  wire [45:0] \rd_ways$70[3] ;
+  wire \rd_ways$70[3].dirty ;
+  wire [7:0] \rd_ways$70[3].pid ;
+  wire [35:0] \rd_ways$70[3].tag ;
+  wire \rd_ways$70[3].valid ;
+  wire [45:0] \rd_ways[0] ;
+  wire \rd_ways[0].dirty ;
+  wire [7:0] \rd_ways[0].pid ;
+  wire [35:0] \rd_ways[0].tag ;
+  wire \rd_ways[0].valid ;
+  wire [45:0] \rd_ways[1] ;
+  wire \rd_ways[1].dirty ;
+  wire [7:0] \rd_ways[1].pid ;
+  wire [35:0] \rd_ways[1].tag ;
+  wire \rd_ways[1].valid ;
+  wire [45:0] \rd_ways[2] ;
+  wire \rd_ways[2].dirty ;
+  wire [7:0] \rd_ways[2].pid ;
+  wire [35:0] \rd_ways[2].tag ;
+  wire \rd_ways[2].valid ;
+  wire [45:0] \rd_ways[3] ;
+  wire \rd_ways[3].dirty ;
+  wire [7:0] \rd_ways[3].pid ;
+  wire [35:0] \rd_ways[3].tag ;
+  wire \rd_ways[3].valid ;
   wire [63:0] rdata;
-  wire [63:0] \rdata$78 ;
   wire [63:0] \rdata$79 ;
+  wire [63:0] \rdata$80 ;
   wire read_done;
   wire read_line;
   wire [7:0] repl;
@@ -3121,17 +3163,17 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [5:0] repl_wr__set;
   wire [5:0] \repl_wr__set$29 ;
   wire replay;
-  wire \replay$109 ;
+  wire \replay$110 ;
   wire rready;
-  wire \rready$84 ;
   wire \rready$85 ;
+  wire \rready$86 ;
   input rst;
   wire rst;
   wire run;
-  wire \run$105 ;
+  wire \run$106 ;
   wire rvalid;
-  wire \rvalid$81 ;
   wire \rvalid$82 ;
+  wire \rvalid$83 ;
   wire [128:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -3144,11 +3186,11 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   wire [5:0] set;
-  wire [5:0] \set$167 ;
+  wire [5:0] \set$168 ;
   wire start;
-  wire \start$164 ;
-  input \start$181 ;
-  wire \start$181 ;
+  wire \start$165 ;
+  input \start$182 ;
+  wire \start$182 ;
   wire [7:0] state;
   wire [35:0] tag;
   wire tag_load;
@@ -3250,59 +3292,17 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [5:0] \tag_wr__set$16 ;
   wire [5:0] \tag_wr__set$18 ;
   wire touch__en;
-  wire \touch__en$99 ;
+  wire \touch__en$100 ;
   wire [5:0] touch__set;
-  wire [5:0] \touch__set$101 ;
+  wire [5:0] \touch__set$102 ;
   wire [1:0] touch__way;
-  wire [1:0] \touch__way$103 ;
+  wire [1:0] \touch__way$104 ;
   wire [1:0] victim;
   wire walk_done;
   wire walk_go;
   wire [1:0] way;
-  wire [1:0] \way$166 ;
+  wire [1:0] \way$167 ;
   wire [183:0] ways;
-  wire [183:0] \ways$70 ;
-  wire [45:0] \ways$70[0] ;
-  wire \ways$70[0].dirty ;
-  wire [7:0] \ways$70[0].pid ;
-  wire [35:0] \ways$70[0].tag ;
-  wire \ways$70[0].valid ;
-  wire [45:0] \ways$70[1] ;
-  wire \ways$70[1].dirty ;
-  wire [7:0] \ways$70[1].pid ;
-  wire [35:0] \ways$70[1].tag ;
-  wire \ways$70[1].valid ;
-  wire [45:0] \ways$70[2] ;
-  wire \ways$70[2].dirty ;
-  wire [7:0] \ways$70[2].pid ;
-  wire [35:0] \ways$70[2].tag ;
-  wire \ways$70[2].valid ;
-  wire [45:0] \ways$70[3] ;
-  wire \ways$70[3].dirty ;
-  wire [7:0] \ways$70[3].pid ;
-  wire [35:0] \ways$70[3].tag ;
-  wire \ways$70[3].valid ;
-  wire [183:0] \ways$71 ;
-  wire [45:0] \ways$71[0] ;
-  wire \ways$71[0].dirty ;
-  wire [7:0] \ways$71[0].pid ;
-  wire [35:0] \ways$71[0].tag ;
-  wire \ways$71[0].valid ;
-  wire [45:0] \ways$71[1] ;
-  wire \ways$71[1].dirty ;
-  wire [7:0] \ways$71[1].pid ;
-  wire [35:0] \ways$71[1].tag ;
-  wire \ways$71[1].valid ;
-  wire [45:0] \ways$71[2] ;
-  wire \ways$71[2].dirty ;
-  wire [7:0] \ways$71[2].pid ;
-  wire [35:0] \ways$71[2].tag ;
-  wire \ways$71[2].valid ;
-  wire [45:0] \ways$71[3] ;
-  wire \ways$71[3].dirty ;
-  wire [7:0] \ways$71[3].pid ;
-  wire [35:0] \ways$71[3].tag ;
-  wire \ways$71[3].valid ;
   wire [183:0] \ways$72 ;
   wire [45:0] \ways$72[0] ;
   wire \ways$72[0].dirty ;
@@ -3366,6 +3366,27 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [7:0] \ways$74[3].pid ;
   wire [35:0] \ways$74[3].tag ;
   wire \ways$74[3].valid ;
+  wire [183:0] \ways$75 ;
+  wire [45:0] \ways$75[0] ;
+  wire \ways$75[0].dirty ;
+  wire [7:0] \ways$75[0].pid ;
+  wire [35:0] \ways$75[0].tag ;
+  wire \ways$75[0].valid ;
+  wire [45:0] \ways$75[1] ;
+  wire \ways$75[1].dirty ;
+  wire [7:0] \ways$75[1].pid ;
+  wire [35:0] \ways$75[1].tag ;
+  wire \ways$75[1].valid ;
+  wire [45:0] \ways$75[2] ;
+  wire \ways$75[2].dirty ;
+  wire [7:0] \ways$75[2].pid ;
+  wire [35:0] \ways$75[2].tag ;
+  wire \ways$75[2].valid ;
+  wire [45:0] \ways$75[3] ;
+  wire \ways$75[3].dirty ;
+  wire [7:0] \ways$75[3].pid ;
+  wire [35:0] \ways$75[3].tag ;
+  wire \ways$75[3].valid ;
   wire [45:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [7:0] \ways[0].pid ;
@@ -3388,17 +3409,17 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \ways[3].valid ;
   output [64:0] wb_data__payload;
   wire [64:0] wb_data__payload;
-  wire [64:0] \wb_data__payload$137 ;
-  wire [63:0] \wb_data__payload$137.data ;
-  wire \wb_data__payload$137.last ;
+  wire [64:0] \wb_data__payload$138 ;
+  wire [63:0] \wb_data__payload$138.data ;
+  wire \wb_data__payload$138.last ;
   wire [63:0] \wb_data__payload.data ;
   wire \wb_data__payload.last ;
   input wb_data__ready;
   wire wb_data__ready;
-  wire \wb_data__ready$139 ;
+  wire \wb_data__ready$140 ;
   output wb_data__valid;
   wire wb_data__valid;
-  wire \wb_data__valid$141 ;
+  wire \wb_data__valid$142 ;
   reg [183:0] wr__data;
   reg [63:0] \wr__data$57 ;
   wire [45:0] \wr__data[0] ;
@@ -3480,7 +3501,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
-  \processor_component.excache.ctrl.fill$210  \fill$210  (
+  \processor_component.excache.ctrl.fill$211  \fill$211  (
     .clk(clk),
     .data_wr__data(data_wr__data),
     .data_wr__en(data_wr__en),
@@ -3499,7 +3520,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .pid(s1[8:1]),
     .rst(rst),
     .set(set),
-    .start(\start$164 ),
+    .start(\start$165 ),
     .tag(s1[56:21]),
     .tag_wr__data(\tag_wr__data$15 ),
     .tag_wr__en(\tag_wr__en$7 ),
@@ -3517,9 +3538,9 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .flush_closed(flush_closed),
     .go(go),
     .op(op),
-    .\pid$7 (\pid$185 ),
+    .\pid$7 (\pid$186 ),
     .rst(rst),
-    .start(\start$181 ),
+    .start(\start$182 ),
     .tag_load(\tag_load$23 ),
     .tag_rd__en(tag_rd__en),
     .tag_rd__set(tag_rd__set),
@@ -3547,13 +3568,13 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .data_wr__set(\data_wr__set$60 ),
     .data_wr__way(\data_wr__way$61 ),
     .data_wr__word(\data_wr__word$62 ),
-    .\hit$47 (count__hits),
+    .hit(count__hits),
     .hold(hold),
     .idle(pipe_idle),
     .miss(pipe_miss),
     .rdata(rdata),
     .replay(replay),
-    .rready(\rready$84 ),
+    .rready(\rready$85 ),
     .rst(rst),
     .run(run),
     .s1(s1),
@@ -3566,9 +3587,9 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .touch__en(touch__en),
     .touch__set(touch__set),
     .touch__way(touch__way),
-    .ways(ways)
+    .ways(rd_ways)
   );
-  \processor_component.excache.ctrl.repl$208  \repl$208  (
+  \processor_component.excache.ctrl.repl$209  \repl$209  (
     .advance(advance),
     .clk(clk),
     .repl_wr__data(repl_wr__data),
@@ -3587,7 +3608,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .abort_status(abort_status),
     .clk(clk),
     .ev_set(set),
-    .fill(\start$164 ),
+    .fill(\start$165 ),
     .fill_done(fill_done),
     .flush__payload(flush__payload),
     .flush__ready(flush__ready),
@@ -3623,6 +3644,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .repl_wr__en(repl_wr__en),
     .repl_wr__set(repl_wr__set),
     .rst(rst),
+    .tag_rp__data(rd_ways),
     .ways(ways),
     .wr__data(wr__data),
     .wr__en(wr__en),
@@ -3818,75 +3840,75 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign data_wr__ready = 1'h1;
   assign wr__ready = 1'h1;
   assign \data_wr__ready$68  = 1'h1;
-  assign \ways$70  = ways;
-  assign \ways$71  = ways;
+  assign \rd_ways$70  = rd_ways;
   assign \ways$72  = ways;
   assign \ways$73  = ways;
   assign \ways$74  = ways;
+  assign \ways$75  = ways;
   assign repl = state;
-  assign \rdata$78  = rdata;
   assign \rdata$79  = rdata;
+  assign \rdata$80  = rdata;
   assign rvalid = 1'h1;
-  assign \rvalid$81  = 1'h1;
   assign \rvalid$82  = 1'h1;
-  assign \rready$85  = 1'h0;
-  assign \cpu_req__payload$87  = cpu_req__payload;
-  assign \cpu_req__ready$89  = cpu_req__ready;
-  assign \cpu_req__valid$91  = cpu_req__valid;
-  assign \cpu_resp__payload$93  = cpu_resp__payload;
-  assign \cpu_resp__ready$95  = cpu_resp__ready;
-  assign \cpu_resp__valid$97  = cpu_resp__valid;
-  assign \touch__en$99  = touch__en;
-  assign \touch__set$101  = touch__set;
-  assign \touch__way$103  = touch__way;
-  assign \run$105  = run;
+  assign \rvalid$83  = 1'h1;
+  assign \rready$86  = 1'h0;
+  assign \cpu_req__payload$88  = cpu_req__payload;
+  assign \cpu_req__ready$90  = cpu_req__ready;
+  assign \cpu_req__valid$92  = cpu_req__valid;
+  assign \cpu_resp__payload$94  = cpu_resp__payload;
+  assign \cpu_resp__ready$96  = cpu_resp__ready;
+  assign \cpu_resp__valid$98  = cpu_resp__valid;
+  assign \touch__en$100  = touch__en;
+  assign \touch__set$102  = touch__set;
+  assign \touch__way$104  = touch__way;
+  assign \run$106  = run;
   assign busy = hold;
-  assign \replay$109  = replay;
-  assign \abort$111  = abort;
-  assign \abort_status$113  = abort_status;
+  assign \replay$110  = replay;
+  assign \abort$112  = abort;
+  assign \abort_status$114  = abort_status;
   assign miss = pipe_miss;
   assign idle = pipe_idle;
   assign s1_set = s1[20:15];
   assign miss_taken = advance;
-  assign \miss_event__payload$125  = miss_event__payload;
-  assign \miss_event__ready$127  = miss_event__ready;
-  assign \miss_event__valid$129  = miss_event__valid;
-  assign \miss_cmd__payload$131  = miss_cmd__payload;
-  assign \miss_cmd__ready$133  = miss_cmd__ready;
-  assign \miss_cmd__valid$135  = miss_cmd__valid;
-  assign \wb_data__payload$137  = wb_data__payload;
-  assign \wb_data__ready$139  = wb_data__ready;
-  assign \wb_data__valid$141  = wb_data__valid;
-  assign \fill_data__payload$143  = fill_data__payload;
-  assign \fill_data__ready$145  = fill_data__ready;
-  assign \fill_data__valid$147  = fill_data__valid;
-  assign \installed__en$149  = installed__en;
-  assign \installed__set$151  = installed__set;
-  assign \installed__way$153  = installed__way;
+  assign \miss_event__payload$126  = miss_event__payload;
+  assign \miss_event__ready$128  = miss_event__ready;
+  assign \miss_event__valid$130  = miss_event__valid;
+  assign \miss_cmd__payload$132  = miss_cmd__payload;
+  assign \miss_cmd__ready$134  = miss_cmd__ready;
+  assign \miss_cmd__valid$136  = miss_cmd__valid;
+  assign \wb_data__payload$138  = wb_data__payload;
+  assign \wb_data__ready$140  = wb_data__ready;
+  assign \wb_data__valid$142  = wb_data__valid;
+  assign \fill_data__payload$144  = fill_data__payload;
+  assign \fill_data__ready$146  = fill_data__ready;
+  assign \fill_data__valid$148  = fill_data__valid;
+  assign \installed__en$150  = installed__en;
+  assign \installed__set$152  = installed__set;
+  assign \installed__way$154  = installed__way;
   assign read_line = start;
   assign mark_clean = clean;
   assign way = miss_cmd__payload[3:2];
   assign cmd_way = miss_cmd__payload[3:2];
   assign ev_set = set;
   assign done = read_done;
-  assign fill = \start$164 ;
-  assign \way$166  = miss_cmd__payload[3:2];
-  assign \set$167  = set;
+  assign fill = \start$165 ;
+  assign \way$167  = miss_cmd__payload[3:2];
+  assign \set$168  = set;
   assign tag = s1[56:21];
   assign s1_tag = s1[56:21];
   assign pid = s1[8:1];
-  assign \done$172  = fill_done;
-  assign \flush__payload$176  = flush__payload;
-  assign \flush__ready$178  = flush__ready;
-  assign \flush__valid$180  = flush__valid;
-  assign maint_start = \start$181 ;
+  assign \done$173  = fill_done;
+  assign \flush__payload$177  = flush__payload;
+  assign \flush__ready$179  = flush__ready;
+  assign \flush__valid$181  = flush__valid;
+  assign maint_start = \start$182 ;
   assign maint_op = op;
-  assign maint_pid = \pid$185 ;
+  assign maint_pid = \pid$186 ;
   assign maint_busy = hold;
-  assign \done$189  = maint_done;
-  assign \maint_busy$190  = hold;
+  assign \done$190  = maint_done;
+  assign \maint_busy$191  = hold;
   assign walk_go = go;
-  assign \flush_closed$194  = flush_closed;
+  assign \flush_closed$195  = flush_closed;
   assign walk_done = maint_done;
   assign hit = count__hits;
   assign count__misses = advance;
@@ -3992,6 +4014,46 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \tag_wr__data$20[3].pid  = \tag_wr__data$20 [181:174];
   assign \tag_wr__data$20[3].valid  = \tag_wr__data$20 [182];
   assign \tag_wr__data$20[3].dirty  = \tag_wr__data$20 [183];
+  assign \rd_ways[0]  = rd_ways[45:0];
+  assign \rd_ways[0].tag  = rd_ways[35:0];
+  assign \rd_ways[0].pid  = rd_ways[43:36];
+  assign \rd_ways[0].valid  = rd_ways[44];
+  assign \rd_ways[0].dirty  = rd_ways[45];
+  assign \rd_ways[1]  = rd_ways[91:46];
+  assign \rd_ways[1].tag  = rd_ways[81:46];
+  assign \rd_ways[1].pid  = rd_ways[89:82];
+  assign \rd_ways[1].valid  = rd_ways[90];
+  assign \rd_ways[1].dirty  = rd_ways[91];
+  assign \rd_ways[2]  = rd_ways[137:92];
+  assign \rd_ways[2].tag  = rd_ways[127:92];
+  assign \rd_ways[2].pid  = rd_ways[135:128];
+  assign \rd_ways[2].valid  = rd_ways[136];
+  assign \rd_ways[2].dirty  = rd_ways[137];
+  assign \rd_ways[3]  = rd_ways[183:138];
+  assign \rd_ways[3].tag  = rd_ways[173:138];
+  assign \rd_ways[3].pid  = rd_ways[181:174];
+  assign \rd_ways[3].valid  = rd_ways[182];
+  assign \rd_ways[3].dirty  = rd_ways[183];
+  assign \rd_ways$70[0]  = rd_ways[45:0];
+  assign \rd_ways$70[0].tag  = rd_ways[35:0];
+  assign \rd_ways$70[0].pid  = rd_ways[43:36];
+  assign \rd_ways$70[0].valid  = rd_ways[44];
+  assign \rd_ways$70[0].dirty  = rd_ways[45];
+  assign \rd_ways$70[1]  = rd_ways[91:46];
+  assign \rd_ways$70[1].tag  = rd_ways[81:46];
+  assign \rd_ways$70[1].pid  = rd_ways[89:82];
+  assign \rd_ways$70[1].valid  = rd_ways[90];
+  assign \rd_ways$70[1].dirty  = rd_ways[91];
+  assign \rd_ways$70[2]  = rd_ways[137:92];
+  assign \rd_ways$70[2].tag  = rd_ways[127:92];
+  assign \rd_ways$70[2].pid  = rd_ways[135:128];
+  assign \rd_ways$70[2].valid  = rd_ways[136];
+  assign \rd_ways$70[2].dirty  = rd_ways[137];
+  assign \rd_ways$70[3]  = rd_ways[183:138];
+  assign \rd_ways$70[3].tag  = rd_ways[173:138];
+  assign \rd_ways$70[3].pid  = rd_ways[181:174];
+  assign \rd_ways$70[3].valid  = rd_ways[182];
+  assign \rd_ways$70[3].dirty  = rd_ways[183];
   assign \ways[0]  = ways[45:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[43:36];
@@ -4012,46 +4074,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \ways[3].pid  = ways[181:174];
   assign \ways[3].valid  = ways[182];
   assign \ways[3].dirty  = ways[183];
-  assign \ways$70[0]  = ways[45:0];
-  assign \ways$70[0].tag  = ways[35:0];
-  assign \ways$70[0].pid  = ways[43:36];
-  assign \ways$70[0].valid  = ways[44];
-  assign \ways$70[0].dirty  = ways[45];
-  assign \ways$70[1]  = ways[91:46];
-  assign \ways$70[1].tag  = ways[81:46];
-  assign \ways$70[1].pid  = ways[89:82];
-  assign \ways$70[1].valid  = ways[90];
-  assign \ways$70[1].dirty  = ways[91];
-  assign \ways$70[2]  = ways[137:92];
-  assign \ways$70[2].tag  = ways[127:92];
-  assign \ways$70[2].pid  = ways[135:128];
-  assign \ways$70[2].valid  = ways[136];
-  assign \ways$70[2].dirty  = ways[137];
-  assign \ways$70[3]  = ways[183:138];
-  assign \ways$70[3].tag  = ways[173:138];
-  assign \ways$70[3].pid  = ways[181:174];
-  assign \ways$70[3].valid  = ways[182];
-  assign \ways$70[3].dirty  = ways[183];
-  assign \ways$71[0]  = ways[45:0];
-  assign \ways$71[0].tag  = ways[35:0];
-  assign \ways$71[0].pid  = ways[43:36];
-  assign \ways$71[0].valid  = ways[44];
-  assign \ways$71[0].dirty  = ways[45];
-  assign \ways$71[1]  = ways[91:46];
-  assign \ways$71[1].tag  = ways[81:46];
-  assign \ways$71[1].pid  = ways[89:82];
-  assign \ways$71[1].valid  = ways[90];
-  assign \ways$71[1].dirty  = ways[91];
-  assign \ways$71[2]  = ways[137:92];
-  assign \ways$71[2].tag  = ways[127:92];
-  assign \ways$71[2].pid  = ways[135:128];
-  assign \ways$71[2].valid  = ways[136];
-  assign \ways$71[2].dirty  = ways[137];
-  assign \ways$71[3]  = ways[183:138];
-  assign \ways$71[3].tag  = ways[173:138];
-  assign \ways$71[3].pid  = ways[181:174];
-  assign \ways$71[3].valid  = ways[182];
-  assign \ways$71[3].dirty  = ways[183];
   assign \ways$72[0]  = ways[45:0];
   assign \ways$72[0].tag  = ways[35:0];
   assign \ways$72[0].pid  = ways[43:36];
@@ -4112,20 +4134,40 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \ways$74[3].pid  = ways[181:174];
   assign \ways$74[3].valid  = ways[182];
   assign \ways$74[3].dirty  = ways[183];
+  assign \ways$75[0]  = ways[45:0];
+  assign \ways$75[0].tag  = ways[35:0];
+  assign \ways$75[0].pid  = ways[43:36];
+  assign \ways$75[0].valid  = ways[44];
+  assign \ways$75[0].dirty  = ways[45];
+  assign \ways$75[1]  = ways[91:46];
+  assign \ways$75[1].tag  = ways[81:46];
+  assign \ways$75[1].pid  = ways[89:82];
+  assign \ways$75[1].valid  = ways[90];
+  assign \ways$75[1].dirty  = ways[91];
+  assign \ways$75[2]  = ways[137:92];
+  assign \ways$75[2].tag  = ways[127:92];
+  assign \ways$75[2].pid  = ways[135:128];
+  assign \ways$75[2].valid  = ways[136];
+  assign \ways$75[2].dirty  = ways[137];
+  assign \ways$75[3]  = ways[183:138];
+  assign \ways$75[3].tag  = ways[173:138];
+  assign \ways$75[3].pid  = ways[181:174];
+  assign \ways$75[3].valid  = ways[182];
+  assign \ways$75[3].dirty  = ways[183];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[8:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[56:9];
   assign \cpu_req__payload.strb  = cpu_req__payload[64:57];
   assign \cpu_req__payload.wdata  = cpu_req__payload[128:65];
-  assign \cpu_req__payload$87.op  = cpu_req__payload[0];
-  assign \cpu_req__payload$87.pid  = cpu_req__payload[8:1];
-  assign \cpu_req__payload$87.vaddr  = cpu_req__payload[56:9];
-  assign \cpu_req__payload$87.strb  = cpu_req__payload[64:57];
-  assign \cpu_req__payload$87.wdata  = cpu_req__payload[128:65];
+  assign \cpu_req__payload$88.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$88.pid  = cpu_req__payload[8:1];
+  assign \cpu_req__payload$88.vaddr  = cpu_req__payload[56:9];
+  assign \cpu_req__payload$88.strb  = cpu_req__payload[64:57];
+  assign \cpu_req__payload$88.wdata  = cpu_req__payload[128:65];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_resp__payload$93.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload$93.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$94.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$94.status  = cpu_resp__payload[66:64];
   assign \miss_info.kind  = miss_info[0];
   assign \miss_info.write  = miss_info[1];
   assign \miss_info.pid  = miss_info[9:2];
@@ -4151,30 +4193,30 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \miss_event__payload.victim_dirty  = miss_event__payload[67];
   assign \miss_event__payload.victim_pid  = miss_event__payload[75:68];
   assign \miss_event__payload.victim_tag  = miss_event__payload[111:76];
-  assign \miss_event__payload$125.kind  = miss_event__payload[0];
-  assign \miss_event__payload$125.write  = miss_event__payload[1];
-  assign \miss_event__payload$125.pid  = miss_event__payload[9:2];
-  assign \miss_event__payload$125.vaddr  = miss_event__payload[57:10];
-  assign \miss_event__payload$125.set  = miss_event__payload[63:58];
-  assign \miss_event__payload$125.way  = miss_event__payload[65:64];
-  assign \miss_event__payload$125.victim_valid  = miss_event__payload[66];
-  assign \miss_event__payload$125.victim_dirty  = miss_event__payload[67];
-  assign \miss_event__payload$125.victim_pid  = miss_event__payload[75:68];
-  assign \miss_event__payload$125.victim_tag  = miss_event__payload[111:76];
+  assign \miss_event__payload$126.kind  = miss_event__payload[0];
+  assign \miss_event__payload$126.write  = miss_event__payload[1];
+  assign \miss_event__payload$126.pid  = miss_event__payload[9:2];
+  assign \miss_event__payload$126.vaddr  = miss_event__payload[57:10];
+  assign \miss_event__payload$126.set  = miss_event__payload[63:58];
+  assign \miss_event__payload$126.way  = miss_event__payload[65:64];
+  assign \miss_event__payload$126.victim_valid  = miss_event__payload[66];
+  assign \miss_event__payload$126.victim_dirty  = miss_event__payload[67];
+  assign \miss_event__payload$126.victim_pid  = miss_event__payload[75:68];
+  assign \miss_event__payload$126.victim_tag  = miss_event__payload[111:76];
   assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
   assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
   assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
-  assign \miss_cmd__payload$131.op  = miss_cmd__payload[1:0];
-  assign \miss_cmd__payload$131.way  = miss_cmd__payload[3:2];
-  assign \miss_cmd__payload$131.status  = miss_cmd__payload[6:4];
+  assign \miss_cmd__payload$132.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload$132.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload$132.status  = miss_cmd__payload[6:4];
   assign \wb_data__payload.data  = wb_data__payload[63:0];
   assign \wb_data__payload.last  = wb_data__payload[64];
-  assign \wb_data__payload$137.data  = wb_data__payload[63:0];
-  assign \wb_data__payload$137.last  = wb_data__payload[64];
+  assign \wb_data__payload$138.data  = wb_data__payload[63:0];
+  assign \wb_data__payload$138.last  = wb_data__payload[64];
   assign \fill_data__payload.data  = fill_data__payload[63:0];
   assign \fill_data__payload.last  = fill_data__payload[64];
-  assign \fill_data__payload$143.data  = fill_data__payload[63:0];
-  assign \fill_data__payload$143.last  = fill_data__payload[64];
+  assign \fill_data__payload$144.data  = fill_data__payload[63:0];
+  assign \fill_data__payload$144.last  = fill_data__payload[64];
   assign \query.tag  = query[35:0];
   assign \query.pid  = query[43:36];
   assign \query.valid  = query[44];
@@ -4189,16 +4231,16 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \flush__payload.victim_dirty  = flush__payload[67];
   assign \flush__payload.victim_pid  = flush__payload[75:68];
   assign \flush__payload.victim_tag  = flush__payload[111:76];
-  assign \flush__payload$176.kind  = flush__payload[0];
-  assign \flush__payload$176.write  = flush__payload[1];
-  assign \flush__payload$176.pid  = flush__payload[9:2];
-  assign \flush__payload$176.vaddr  = flush__payload[57:10];
-  assign \flush__payload$176.set  = flush__payload[63:58];
-  assign \flush__payload$176.way  = flush__payload[65:64];
-  assign \flush__payload$176.victim_valid  = flush__payload[66];
-  assign \flush__payload$176.victim_dirty  = flush__payload[67];
-  assign \flush__payload$176.victim_pid  = flush__payload[75:68];
-  assign \flush__payload$176.victim_tag  = flush__payload[111:76];
+  assign \flush__payload$177.kind  = flush__payload[0];
+  assign \flush__payload$177.write  = flush__payload[1];
+  assign \flush__payload$177.pid  = flush__payload[9:2];
+  assign \flush__payload$177.vaddr  = flush__payload[57:10];
+  assign \flush__payload$177.set  = flush__payload[63:58];
+  assign \flush__payload$177.way  = flush__payload[65:64];
+  assign \flush__payload$177.victim_valid  = flush__payload[66];
+  assign \flush__payload$177.victim_dirty  = flush__payload[67];
+  assign \flush__payload$177.victim_pid  = flush__payload[75:68];
+  assign \flush__payload$177.victim_tag  = flush__payload[111:76];
   assign miss_info[111:76] = \$31 [35:0];
   assign miss_info[75:68] = \$25 [43:36];
   assign miss_info[67] = \$19 [45];
@@ -4211,7 +4253,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign miss_info[0] = 1'h0;
   assign \$1  = tag_rd__en;
   assign \$5  = data_rd__en;
-  assign rready = \rready$84 ;
+  assign rready = \rready$85 ;
   assign \$7  = s1[0];
 endmodule
 
@@ -6346,7 +6388,7 @@ module \processor_component.excache.ctrl.data (rst, rdata, rd__set, rd__way, rd_
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.fill$210 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
+module \processor_component.excache.ctrl.fill$211 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
 , \way$5 , fill_data__valid, fill_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire \$1 ;
@@ -7459,8 +7501,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu_resp__valid, rready, miss, idle, ways, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, tag_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way
-, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, \hit$47 , tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
+module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, cpu_resp__valid, rready, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, tag_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way
+, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, hit, tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -7553,20 +7595,44 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \$179 ;
   wire \$18 ;
   wire \$180 ;
-  reg \$181 ;
-  reg [2:0] \$182 ;
-  reg \$183 ;
-  reg \$184 ;
-  reg \$185 ;
-  reg \$186 ;
-  reg [128:0] \$187 ;
-  reg \$188 ;
-  reg \$189 ;
+  wire \$181 ;
+  wire \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire \$185 ;
+  wire \$186 ;
+  wire \$187 ;
+  wire \$188 ;
+  wire \$189 ;
   wire \$19 ;
-  reg [128:0] \$190 ;
+  wire \$190 ;
+  wire \$191 ;
+  wire \$192 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
+  wire \$196 ;
+  wire \$197 ;
+  wire \$198 ;
+  wire \$199 ;
   wire \$2 ;
   wire \$20 ;
+  wire \$200 ;
+  reg \$201 ;
+  reg [1:0] \$202 ;
+  reg \$203 ;
+  reg [2:0] \$204 ;
+  reg \$205 ;
+  reg \$206 ;
+  reg [7:0] \$207 ;
+  reg [35:0] \$208 ;
+  reg \$209 ;
   wire \$21 ;
+  reg \$210 ;
+  reg [128:0] \$211 ;
+  reg \$212 ;
+  reg \$213 ;
+  reg [128:0] \$214 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
@@ -7713,17 +7779,18 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   reg [1:0] data_wr__way;
   output [2:0] data_wr__word;
   reg [2:0] data_wr__word;
-  wire hit;
-  output \hit$47 ;
-  reg \hit$47 ;
-  wire [1:0] hit_way;
+  output hit;
+  reg hit;
+  wire \hit$62 ;
+  reg [1:0] hit_way = 2'h0;
+  wire [1:0] \hit_way$63 ;
   input hold;
   wire hold;
   output idle;
   wire idle;
   output miss;
   wire miss;
-  wire [7:0] pid;
+  reg [7:0] pid = 8'h00;
   wire pop;
   reg push;
   reg push_read;
@@ -7742,6 +7809,31 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
   reg [2:0] q_status0 = 3'h0;
+  (* init = 8'h00 *)
+  wire [7:0] rd_pid;
+  (* init = 36'h000000000 *)
+  wire [35:0] rd_tag;
+  wire [183:0] rd_ways;
+  wire [45:0] \rd_ways[0] ;
+  wire \rd_ways[0].dirty ;
+  wire [7:0] \rd_ways[0].pid ;
+  wire [35:0] \rd_ways[0].tag ;
+  wire \rd_ways[0].valid ;
+  wire [45:0] \rd_ways[1] ;
+  wire \rd_ways[1].dirty ;
+  wire [7:0] \rd_ways[1].pid ;
+  wire [35:0] \rd_ways[1].tag ;
+  wire \rd_ways[1].valid ;
+  wire [45:0] \rd_ways[2] ;
+  wire \rd_ways[2].dirty ;
+  wire [7:0] \rd_ways[2].pid ;
+  wire [35:0] \rd_ways[2].tag ;
+  wire \rd_ways[2].valid ;
+  wire [45:0] \rd_ways[3] ;
+  wire \rd_ways[3].dirty ;
+  wire [7:0] \rd_ways[3].pid ;
+  wire [35:0] \rd_ways[3].tag ;
+  wire \rd_ways[3].valid ;
   input [63:0] rdata;
   wire [63:0] rdata;
   input replay;
@@ -7774,12 +7866,13 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire [7:0] \s1.strb ;
   wire [47:0] \s1.vaddr ;
   wire [63:0] \s1.wdata ;
+  reg s1_hit = 1'h0;
   reg s1_reload = 1'h0;
   reg s1_replay = 1'h0;
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   reg s1_valid = 1'h0;
-  wire [35:0] tag;
+  reg [35:0] tag = 36'h000000000;
   output tag_load;
   reg tag_load;
   output tag_rd__en;
@@ -7820,27 +7913,6 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   reg [1:0] touch__way;
   input [183:0] ways;
   wire [183:0] ways;
-  wire [183:0] \ways$4 ;
-  wire [45:0] \ways$4[0] ;
-  wire \ways$4[0].dirty ;
-  wire [7:0] \ways$4[0].pid ;
-  wire [35:0] \ways$4[0].tag ;
-  wire \ways$4[0].valid ;
-  wire [45:0] \ways$4[1] ;
-  wire \ways$4[1].dirty ;
-  wire [7:0] \ways$4[1].pid ;
-  wire [35:0] \ways$4[1].tag ;
-  wire \ways$4[1].valid ;
-  wire [45:0] \ways$4[2] ;
-  wire \ways$4[2].dirty ;
-  wire [7:0] \ways$4[2].pid ;
-  wire [35:0] \ways$4[2].tag ;
-  wire \ways$4[2].valid ;
-  wire [45:0] \ways$4[3] ;
-  wire \ways$4[3].dirty ;
-  wire [7:0] \ways$4[3].pid ;
-  wire [35:0] \ways$4[3].tag ;
-  wire \ways$4[3].valid ;
   wire [45:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [7:0] \ways[0].pid ;
@@ -7870,7 +7942,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign rready = \$9  & cpu_resp__ready;
   assign \$10  = ~ s1_reload;
   assign \$11  = s1_valid & \$10 ;
-  assign \$12  = ~ hit;
+  assign \$12  = ~ s1_hit;
   assign \$13  = \$11  & \$12 ;
   assign \$14  = ! count;
   assign miss = \$13  & \$14 ;
@@ -7884,7 +7956,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \$21  = ~ s1_valid;
   assign \$22  = ~ s1_reload;
   assign \$23  = s1_valid & \$22 ;
-  assign \$24  = \$23  & hit;
+  assign \$24  = \$23  & s1_hit;
   assign \$25  = ~ count;
   assign \$26  = \$25  | pop;
   assign \$27  = \$24  & \$26 ;
@@ -7903,7 +7975,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \$43  = ~ s1_valid;
   assign \$44  = ~ s1_reload;
   assign \$45  = s1_valid & \$44 ;
-  assign \$46  = \$45  & hit;
+  assign \$46  = \$45  & s1_hit;
   assign \$47  = ~ count;
   assign \$48  = \$47  | pop;
   assign \$49  = \$46  & \$48 ;
@@ -7919,7 +7991,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \$62  = ~ s1_valid;
   assign \$63  = ~ s1_reload;
   assign \$64  = s1_valid & \$63 ;
-  assign \$65  = \$64  & hit;
+  assign \$65  = \$64  & s1_hit;
   assign \$66  = ~ count;
   assign \$67  = \$66  | pop;
   assign \$68  = \$65  & \$67 ;
@@ -7931,7 +8003,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \$77  = \$76  | s1_reload;
   assign \$78  = ~ s1_reload;
   assign \$79  = s1_valid & \$78 ;
-  assign \$80  = \$79  & hit;
+  assign \$80  = \$79  & s1_hit;
   assign \$81  = ~ count;
   assign \$82  = \$81  | pop;
   assign \$83  = \$80  & \$82 ;
@@ -7939,7 +8011,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \$85  = \$83  & \$84 ;
   assign \$86  = ~ s1_reload;
   assign \$87  = s1_valid & \$86 ;
-  assign \$88  = \$87  & hit;
+  assign \$88  = \$87  & s1_hit;
   assign \$89  = ~ count;
   assign \$90  = \$89  | pop;
   assign \$91  = \$88  & \$90 ;
@@ -7947,7 +8019,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \$94  = \$91  & \$93 ;
   assign \$95  = ~ s1_reload;
   assign \$96  = s1_valid & \$95 ;
-  assign \$97  = \$96  & hit;
+  assign \$97  = \$96  & s1_hit;
   assign \$98  = ~ count;
   assign \$99  = \$98  | pop;
   assign \$100  = \$97  & \$99 ;
@@ -7967,7 +8039,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \$118  = ~ s1_valid;
   assign \$119  = ~ s1_reload;
   assign \$120  = s1_valid & \$119 ;
-  assign \$121  = \$120  & hit;
+  assign \$121  = \$120  & s1_hit;
   assign \$122  = ~ count;
   assign \$123  = \$122  | pop;
   assign \$124  = \$121  & \$123 ;
@@ -7979,12 +8051,12 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \$133  = \$116  | \$132 ;
   assign \$134  = ~ hold;
   assign \$135  = \$133  & \$134 ;
-  assign \$136  = cpu_req__valid & \$135 ;
+  assign \$136  = ~ s0_valid;
   assign \$137  = s0_valid & s0_fresh;
   assign \$138  = ~ s1_valid;
   assign \$139  = ~ s1_reload;
   assign \$140  = s1_valid & \$139 ;
-  assign \$141  = \$140  & hit;
+  assign \$141  = \$140  & s1_hit;
   assign \$142  = ~ count;
   assign \$143  = \$142  | pop;
   assign \$144  = \$141  & \$143 ;
@@ -7993,53 +8065,78 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \$147  = ~ \$146 ;
   assign \$151  = \$138  | \$150 ;
   assign \$152  = \$137  & \$151 ;
-  assign \$153  = s0_valid & s0_fresh;
-  assign \$154  = ~ s1_valid;
-  assign \$155  = ~ s1_reload;
-  assign \$156  = s1_valid & \$155 ;
-  assign \$157  = \$156  & hit;
-  assign \$158  = ~ count;
-  assign \$159  = \$158  | pop;
-  assign \$160  = \$157  & \$159 ;
-  assign \$161  = ! s1[0];
-  assign \$162  = | s1[64:57];
-  assign \$163  = ~ \$162 ;
-  assign \$167  = \$154  | \$166 ;
-  assign \$168  = \$153  & \$167 ;
-  assign \$169  = ~ s1_reload;
-  assign \$170  = s1_valid & \$169 ;
-  assign \$171  = \$170  & hit;
-  assign \$172  = ~ count;
-  assign \$173  = \$172  | pop;
-  assign \$174  = \$171  & \$173 ;
-  assign \$175  = ! s1[0];
-  assign \$176  = | s1[64:57];
-  assign \$177  = ~ \$176 ;
+  assign \$153  = \$136  | \$152 ;
+  assign \$154  = ~ hold;
+  assign \$155  = \$153  & \$154 ;
+  assign \$156  = cpu_req__valid & \$155 ;
+  assign \$157  = s0_valid & s0_fresh;
+  assign \$158  = ~ s1_valid;
+  assign \$159  = ~ s1_reload;
+  assign \$160  = s1_valid & \$159 ;
+  assign \$161  = \$160  & s1_hit;
+  assign \$162  = ~ count;
+  assign \$163  = \$162  | pop;
+  assign \$164  = \$161  & \$163 ;
+  assign \$165  = ! s1[0];
+  assign \$166  = | s1[64:57];
+  assign \$167  = ~ \$166 ;
+  assign \$171  = \$158  | \$170 ;
+  assign \$172  = \$157  & \$171 ;
+  assign \$173  = s0_valid & s0_fresh;
+  assign \$174  = ~ s1_valid;
+  assign \$175  = ~ s1_reload;
+  assign \$176  = s1_valid & \$175 ;
+  assign \$177  = \$176  & s1_hit;
+  assign \$178  = ~ count;
+  assign \$179  = \$178  | pop;
+  assign \$180  = \$177  & \$179 ;
+  assign \$181  = ! s1[0];
+  assign \$182  = | s1[64:57];
+  assign \$183  = ~ \$182 ;
+  assign \$187  = \$174  | \$186 ;
+  assign \$188  = \$173  & \$187 ;
+  assign \$189  = ~ s1_reload;
+  assign \$190  = s1_valid & \$189 ;
+  assign \$191  = \$190  & s1_hit;
+  assign \$192  = ~ count;
+  assign \$193  = \$192  | pop;
+  assign \$194  = \$191  & \$193 ;
+  assign \$195  = ! s1[0];
+  assign \$196  = | s1[64:57];
+  assign \$197  = ~ \$196 ;
   always @(posedge clk)
-    q_read <= \$181 ;
+    s1_hit <= \$201 ;
   always @(posedge clk)
-    q_status0 <= \$182 ;
+    hit_way <= \$202 ;
   always @(posedge clk)
-    count <= \$183 ;
+    q_read <= \$203 ;
   always @(posedge clk)
-    s0_fresh <= \$184 ;
+    q_status0 <= \$204 ;
   always @(posedge clk)
-    s1_reload <= \$185 ;
+    count <= \$205 ;
   always @(posedge clk)
-    s0_valid <= \$186 ;
+    s0_fresh <= \$206 ;
   always @(posedge clk)
-    s0_req <= \$187 ;
+    pid <= \$207 ;
   always @(posedge clk)
-    s1_valid <= \$188 ;
+    tag <= \$208 ;
   always @(posedge clk)
-    s1_replay <= \$189 ;
+    s1_reload <= \$209 ;
   always @(posedge clk)
-    s1 <= \$190 ;
+    s0_valid <= \$210 ;
+  always @(posedge clk)
+    s0_req <= \$211 ;
+  always @(posedge clk)
+    s1_valid <= \$212 ;
+  always @(posedge clk)
+    s1_replay <= \$213 ;
+  always @(posedge clk)
+    s1 <= \$214 ;
   \processor_component.excache.ctrl.pipe.lookup  lookup (
-    .hit(hit),
-    .hit_way(hit_way),
-    .pid(s1[8:1]),
-    .tag(s1[56:21]),
+    .hit(\hit$62 ),
+    .hit_way(\hit_way$63 ),
+    .pid(pid),
+    .tag(tag),
     .ways(ways)
   );
   always @* begin
@@ -8180,10 +8277,10 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \hit$47  = 1'h0;
+    hit = 1'h0;
     if (run) begin
       if (\$106 ) begin
-        \hit$47  = \$107 ;
+        hit = \$107 ;
       end
     end
   end
@@ -8263,137 +8360,197 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$181  = q_read;
+    \$201  = s1_hit;
+    if (tag_load) begin
+      \$201  = \hit$62 ;
+    end
+    if (rst) begin
+      \$201  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$202  = hit_way;
+    if (tag_load) begin
+      \$202  = \hit_way$63 ;
+    end
+    if (rst) begin
+      \$202  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$203  = q_read;
     if (push) begin
-      \$181  = push_read;
+      \$203  = push_read;
     end
     if (rst) begin
-      \$181  = 1'h0;
+      \$203  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$182  = q_status0;
+    \$204  = q_status0;
     if (push) begin
-      \$182  = push_status;
+      \$204  = push_status;
     end
     if (rst) begin
-      \$182  = 3'h0;
+      \$204  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$183  = \$112 [0];
+    \$205  = \$112 [0];
     if (rst) begin
-      \$183  = 1'h0;
+      \$205  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$184  = s0_fresh;
+    \$206  = s0_fresh;
     if (\$113 ) begin
-      \$184  = 1'h0;
+      \$206  = 1'h0;
     end
     if (run) begin
       if (\$115 ) begin
-        \$184  = 1'h1;
+        \$206  = 1'h1;
       end
-      if (\$136 ) begin
-        \$184  = 1'h1;
+      if (\$156 ) begin
+        \$206  = 1'h1;
       end
     end
     if (rst) begin
-      \$184  = 1'h0;
+      \$206  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$185  = s1_reload;
+    \$207  = pid;
     if (run) begin
-      \$185  = 1'h0;
+      (* full_case = 32'd1 *)
+      if (\$115 ) begin
+        \$207  = s0_req[8:1];
+      end else begin
+        if (\$135 ) begin
+          \$207  = cpu_req__payload[8:1];
+        end
+      end
     end
     if (replay) begin
-      \$185  = 1'h1;
+      \$207  = s1[8:1];
     end
     if (rst) begin
-      \$185  = 1'h0;
+      \$207  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$186  = s0_valid;
+    \$208  = tag;
     if (run) begin
-      if (\$136 ) begin
-        \$186  = 1'h1;
-      end else if (\$152 ) begin
-        \$186  = 1'h0;
+      (* full_case = 32'd1 *)
+      if (\$115 ) begin
+        \$208  = s0_req[56:21];
+      end else begin
+        if (\$135 ) begin
+          \$208  = cpu_req__payload[56:21];
+        end
+      end
+    end
+    if (replay) begin
+      \$208  = s1[56:21];
+    end
+    if (rst) begin
+      \$208  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$209  = s1_reload;
+    if (run) begin
+      \$209  = 1'h0;
+    end
+    if (replay) begin
+      \$209  = 1'h1;
+    end
+    if (rst) begin
+      \$209  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$210  = s0_valid;
+    if (run) begin
+      if (\$156 ) begin
+        \$210  = 1'h1;
+      end else if (\$172 ) begin
+        \$210  = 1'h0;
       end
     end
     if (rst) begin
-      \$186  = 1'h0;
+      \$210  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$187  = s0_req;
+    \$211  = s0_req;
     if (run) begin
-      if (\$136 ) begin
-        \$187  = cpu_req__payload;
+      if (\$156 ) begin
+        \$211  = cpu_req__payload;
       end
     end
     if (rst) begin
-      \$187  = 129'h000000000000000000000000000000000;
+      \$211  = 129'h000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$188  = s1_valid;
+    \$212  = s1_valid;
     if (run) begin
-      if (\$168 ) begin
-        \$188  = 1'h1;
-      end else if (\$180 ) begin
-        \$188  = 1'h0;
+      if (\$188 ) begin
+        \$212  = 1'h1;
+      end else if (\$200 ) begin
+        \$212  = 1'h0;
       end
     end
     if (abort) begin
-      \$188  = 1'h0;
+      \$212  = 1'h0;
     end
     if (rst) begin
-      \$188  = 1'h0;
+      \$212  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$189  = s1_replay;
+    \$213  = s1_replay;
     if (run) begin
-      if (\$168 ) begin
-        \$189  = 1'h0;
+      if (\$188 ) begin
+        \$213  = 1'h0;
       end
     end
     if (replay) begin
-      \$189  = 1'h1;
+      \$213  = 1'h1;
     end
     if (rst) begin
-      \$189  = 1'h0;
+      \$213  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$190  = s1;
+    \$214  = s1;
     if (run) begin
-      if (\$168 ) begin
-        \$190  = s0_req;
+      if (\$188 ) begin
+        \$214  = s0_req;
       end
     end
     if (rst) begin
-      \$190  = 129'h000000000000000000000000000000000;
+      \$214  = 129'h000000000000000000000000000000000;
     end
   end
   assign s1_set = s1[20:15];
   assign s1_tag = s1[56:21];
-  assign \ways$4  = ways;
-  assign pid = s1[8:1];
-  assign tag = s1[56:21];
+  assign rd_ways = ways;
+  assign rd_pid = pid;
+  assign rd_tag = tag;
   assign rvalid = 1'h1;
   assign data_wr__ready = 1'h1;
   assign data_rd__ready = 1'h1;
@@ -8422,26 +8579,26 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \ways[3].pid  = ways[181:174];
   assign \ways[3].valid  = ways[182];
   assign \ways[3].dirty  = ways[183];
-  assign \ways$4[0]  = ways[45:0];
-  assign \ways$4[0].tag  = ways[35:0];
-  assign \ways$4[0].pid  = ways[43:36];
-  assign \ways$4[0].valid  = ways[44];
-  assign \ways$4[0].dirty  = ways[45];
-  assign \ways$4[1]  = ways[91:46];
-  assign \ways$4[1].tag  = ways[81:46];
-  assign \ways$4[1].pid  = ways[89:82];
-  assign \ways$4[1].valid  = ways[90];
-  assign \ways$4[1].dirty  = ways[91];
-  assign \ways$4[2]  = ways[137:92];
-  assign \ways$4[2].tag  = ways[127:92];
-  assign \ways$4[2].pid  = ways[135:128];
-  assign \ways$4[2].valid  = ways[136];
-  assign \ways$4[2].dirty  = ways[137];
-  assign \ways$4[3]  = ways[183:138];
-  assign \ways$4[3].tag  = ways[173:138];
-  assign \ways$4[3].pid  = ways[181:174];
-  assign \ways$4[3].valid  = ways[182];
-  assign \ways$4[3].dirty  = ways[183];
+  assign \rd_ways[0]  = ways[45:0];
+  assign \rd_ways[0].tag  = ways[35:0];
+  assign \rd_ways[0].pid  = ways[43:36];
+  assign \rd_ways[0].valid  = ways[44];
+  assign \rd_ways[0].dirty  = ways[45];
+  assign \rd_ways[1]  = ways[91:46];
+  assign \rd_ways[1].tag  = ways[81:46];
+  assign \rd_ways[1].pid  = ways[89:82];
+  assign \rd_ways[1].valid  = ways[90];
+  assign \rd_ways[1].dirty  = ways[91];
+  assign \rd_ways[2]  = ways[137:92];
+  assign \rd_ways[2].tag  = ways[127:92];
+  assign \rd_ways[2].pid  = ways[135:128];
+  assign \rd_ways[2].valid  = ways[136];
+  assign \rd_ways[2].dirty  = ways[137];
+  assign \rd_ways[3]  = ways[183:138];
+  assign \rd_ways[3].tag  = ways[173:138];
+  assign \rd_ways[3].pid  = ways[181:174];
+  assign \rd_ways[3].valid  = ways[182];
+  assign \rd_ways[3].dirty  = ways[183];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
   assign \s0_req.op  = s0_req[0];
@@ -8497,12 +8654,15 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \$148  = 1'h1;
   assign \$149  = \$148 ;
   assign \$150  = \$144 ;
-  assign \$164  = 1'h1;
-  assign \$165  = \$164 ;
-  assign \$166  = \$160 ;
-  assign \$178  = 1'h1;
-  assign \$179  = \$178 ;
-  assign \$180  = \$174 ;
+  assign \$168  = 1'h1;
+  assign \$169  = \$168 ;
+  assign \$170  = \$164 ;
+  assign \$184  = 1'h1;
+  assign \$185  = \$184 ;
+  assign \$186  = \$180 ;
+  assign \$198  = 1'h1;
+  assign \$199  = \$198 ;
+  assign \$200  = \$194 ;
   assign \$2  = count;
   assign \$8  = count;
   assign \$93  = s1[0];
@@ -8510,7 +8670,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.pipe.lookup (ways, pid, tag, hit_way, hit);
+module \processor_component.excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -8619,7 +8779,7 @@ module \processor_component.excache.ctrl.pipe.lookup (ways, pid, tag, hit_way, h
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.repl$208 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+module \processor_component.excache.ctrl.repl$209 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [15:0] \$1 ;
   wire \$10 ;
@@ -9401,7 +9561,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.tags (rst, load, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, ways, repl_wr__set, repl_wr__data, repl_wr__en, clk);
+module \processor_component.excache.ctrl.tags (rst, load, tag_rp__data, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, ways, repl_wr__set, repl_wr__data, repl_wr__en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -9457,6 +9617,27 @@ module \processor_component.excache.ctrl.tags (rst, load, rd__set, rd__en, wr__s
   input [5:0] rd__set;
   wire [5:0] rd__set;
   reg [5:0] rd_set = 6'h00;
+  wire [183:0] rd_ways;
+  wire [45:0] \rd_ways[0] ;
+  wire \rd_ways[0].dirty ;
+  wire [7:0] \rd_ways[0].pid ;
+  wire [35:0] \rd_ways[0].tag ;
+  wire \rd_ways[0].valid ;
+  wire [45:0] \rd_ways[1] ;
+  wire \rd_ways[1].dirty ;
+  wire [7:0] \rd_ways[1].pid ;
+  wire [35:0] \rd_ways[1].tag ;
+  wire \rd_ways[1].valid ;
+  wire [45:0] \rd_ways[2] ;
+  wire \rd_ways[2].dirty ;
+  wire [7:0] \rd_ways[2].pid ;
+  wire [35:0] \rd_ways[2].tag ;
+  wire \rd_ways[2].valid ;
+  wire [45:0] \rd_ways[3] ;
+  wire \rd_ways[3].dirty ;
+  wire [7:0] \rd_ways[3].pid ;
+  wire [35:0] \rd_ways[3].tag ;
+  wire \rd_ways[3].valid ;
   (* init = 8'he4 *)
   wire [7:0] repl;
   output [7:0] repl_loaded;
@@ -9476,6 +9657,7 @@ module \processor_component.excache.ctrl.tags (rst, load, rd__set, rd__en, wr__s
   input rst;
   wire rst;
   wire [5:0] tag_rp__addr;
+  output [183:0] tag_rp__data;
   wire [183:0] tag_rp__data;
   wire [45:0] \tag_rp__data[0] ;
   wire \tag_rp__data[0].dirty ;
@@ -9813,6 +9995,7 @@ module \processor_component.excache.ctrl.tags (rst, load, rd__set, rd__en, wr__s
   assign tag_wp__addr = wr__set;
   assign tag_wp__en = wr__en;
   assign tag_wp__data = wr__data;
+  assign rd_ways = tag_rp__data;
   assign repl_rp__addr = rd__set;
   assign repl_rp__en = rd__en;
   assign repl_wp__addr = repl_wr__set;
@@ -9899,6 +10082,26 @@ module \processor_component.excache.ctrl.tags (rst, load, rd__set, rd__en, wr__s
   assign \tag_wp__data[3].pid  = wr__data[181:174];
   assign \tag_wp__data[3].valid  = wr__data[182];
   assign \tag_wp__data[3].dirty  = wr__data[183];
+  assign \rd_ways[0]  = tag_rp__data[45:0];
+  assign \rd_ways[0].tag  = tag_rp__data[35:0];
+  assign \rd_ways[0].pid  = tag_rp__data[43:36];
+  assign \rd_ways[0].valid  = tag_rp__data[44];
+  assign \rd_ways[0].dirty  = tag_rp__data[45];
+  assign \rd_ways[1]  = tag_rp__data[91:46];
+  assign \rd_ways[1].tag  = tag_rp__data[81:46];
+  assign \rd_ways[1].pid  = tag_rp__data[89:82];
+  assign \rd_ways[1].valid  = tag_rp__data[90];
+  assign \rd_ways[1].dirty  = tag_rp__data[91];
+  assign \rd_ways[2]  = tag_rp__data[137:92];
+  assign \rd_ways[2].tag  = tag_rp__data[127:92];
+  assign \rd_ways[2].pid  = tag_rp__data[135:128];
+  assign \rd_ways[2].valid  = tag_rp__data[136];
+  assign \rd_ways[2].dirty  = tag_rp__data[137];
+  assign \rd_ways[3]  = tag_rp__data[183:138];
+  assign \rd_ways[3].tag  = tag_rp__data[173:138];
+  assign \rd_ways[3].pid  = tag_rp__data[181:174];
+  assign \rd_ways[3].valid  = tag_rp__data[182];
+  assign \rd_ways[3].dirty  = tag_rp__data[183];
   assign \ways[0]  = ways[45:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[43:36];
@@ -11683,7 +11886,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$2805$0 (\$15 ),
+    .\port$2837$0 (\$15 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -11787,9 +11990,9 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .peer(send_peer),
-    .\port$2826$0 (\$16 ),
-    .\port$2836$0 (\$17 ),
-    .\port$2838$0 (\$18 ),
+    .\port$2858$0 (\$16 ),
+    .\port$2868$0 (\$17 ),
+    .\port$2870$0 (\$18 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -12039,7 +12242,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2805$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2837$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -12189,8 +12392,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$2805$0 ;
-  wire \port$2805$0 ;
+  input \port$2837$0 ;
+  wire \port$2837$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -12420,7 +12623,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$2805$0 (\port$2805$0 ),
+    .\port$2837$0 (\port$2837$0 ),
     .rst(rst)
   );
   always @* begin
@@ -15448,7 +15651,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2805$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2837$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -16975,7 +17178,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2805$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2837$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -16984,26 +17187,26 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2805$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2805$0 ;
-  wire \port$2805$0 ;
+  input \port$2837$0 ;
+  wire \port$2837$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2805$0 (\port$2805$0 ),
+    .\port$2837$0 (\port$2837$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2805$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2805$0  };
+  assign inc = { 7'h00, \port$2837$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2837$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2805$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2837$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -17017,8 +17220,8 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$28
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$2805$0 ;
-  wire \port$2805$0 ;
+  input \port$2837$0 ;
+  wire \port$2837$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -17044,10 +17247,10 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$28
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2805$0  };
+  assign inc = { 7'h00, \port$2837$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2805$0  };
+  assign \$2  = { 7'h00, \port$2837$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -19504,7 +19707,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2826$0 , \port$2836$0 , \port$2838$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2858$0 , \port$2868$0 , \port$2870$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -19897,12 +20100,12 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   wire \pick$23 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$2826$0 ;
-  wire \port$2826$0 ;
-  input \port$2836$0 ;
-  wire \port$2836$0 ;
-  input \port$2838$0 ;
-  wire \port$2838$0 ;
+  input \port$2858$0 ;
+  wire \port$2858$0 ;
+  input \port$2868$0 ;
+  wire \port$2868$0 ;
+  input \port$2870$0 ;
+  wire \port$2870$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -20164,12 +20367,12 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
   assign crc_now = pending ? \$205  : crc;
-  assign \$206  = { \port$2838$0 , 1'h0 } >> peer;
+  assign \$206  = { \port$2870$0 , 1'h0 } >> peer;
   assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = { \port$2836$0 , 1'h0 } >> peer;
-  assign \$209  = { \port$2836$0 , 1'h0 } >> peer;
+  assign \$208  = { \port$2868$0 , 1'h0 } >> peer;
+  assign \$209  = { \port$2868$0 , 1'h0 } >> peer;
   assign \$210  = \$209  & retransmit;
-  assign \$211  = { \port$2836$0 , 1'h0 } >> peer;
+  assign \$211  = { \port$2868$0 , 1'h0 } >> peer;
   assign \$212  = ~ \$211 ;
   assign \$519  = beat * 7'h40;
   assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$519 ;
@@ -20178,13 +20381,13 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$216  = pbeat + 1'h1;
   assign \$217  = ~ crc_now;
   assign \$218  = ~ any_expired;
-  assign \$219  = { \port$2838$0 , 1'h0 } >> peer;
+  assign \$219  = { \port$2870$0 , 1'h0 } >> peer;
   assign \$220  = pick_q_valid & \$219 ;
   assign \$221  = \$218  & \$220 ;
-  assign \$222  = { \port$2836$0 , 1'h0 } >> peer;
-  assign \$223  = { \port$2836$0 , 1'h0 } >> peer;
+  assign \$222  = { \port$2868$0 , 1'h0 } >> peer;
+  assign \$223  = { \port$2868$0 , 1'h0 } >> peer;
   assign \$224  = \$223  & retransmit;
-  assign \$225  = { \port$2836$0 , 1'h0 } >> peer;
+  assign \$225  = { \port$2868$0 , 1'h0 } >> peer;
   assign \$226  = ~ \$225 ;
   assign \$227  = ! sender_state;
   assign \$228  = sender_state == 1'h1;
@@ -20196,11 +20399,11 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$234  = m_axis__tvalid & m_axis__tready;
   assign \$235  = ~ m_axis__tlast;
   assign \$236  = \$234  & \$235 ;
-  assign \$237  = { \port$2838$0 , 1'h0 } >> peer;
+  assign \$237  = { \port$2870$0 , 1'h0 } >> peer;
   assign \$238  = pick_q_valid & \$237 ;
-  assign \$239  = { \port$2836$0 , 1'h0 } >> peer;
+  assign \$239  = { \port$2868$0 , 1'h0 } >> peer;
   assign \$240  = \$239  ? seq : 16'h0000;
-  assign \$241  = { \port$2836$0 , 1'h0 } >> peer;
+  assign \$241  = { \port$2868$0 , 1'h0 } >> peer;
   assign \$242  = \$241  ? 8'h01 : 8'h02;
   assign \$243  = cur_type == 1'h1;
   assign \$244  = store__hdr[3:0] == 1'h1;
@@ -20235,12 +20438,12 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$275  = m_axis__tvalid & m_axis__tready;
   assign \$276  = pbeat == cur_last_beat;
   assign \$277  = ~ any_expired;
-  assign \$278  = { \port$2838$0 , 1'h0 } >> peer;
+  assign \$278  = { \port$2870$0 , 1'h0 } >> peer;
   assign \$279  = pick_q_valid & \$278 ;
   assign \$280  = \$277  & \$279 ;
-  assign \$281  = { \port$2836$0 , 1'h0 } >> peer;
+  assign \$281  = { \port$2868$0 , 1'h0 } >> peer;
   assign \$282  = \$281  ? seq : 16'h0000;
-  assign \$283  = { \port$2836$0 , 1'h0 } >> peer;
+  assign \$283  = { \port$2868$0 , 1'h0 } >> peer;
   assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$285 ;
@@ -20284,11 +20487,11 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$2838$0 ) begin
+          if (\port$2870$0 ) begin
             pick = 1'h1;
           end
       1'h1:
-          if (\port$2838$0 ) begin
+          if (\port$2870$0 ) begin
             pick = 1'h1;
           end
     endcase
@@ -20299,11 +20502,11 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$2838$0 ) begin
+          if (\port$2870$0 ) begin
             pick_valid = 1'h1;
           end
       1'h1:
-          if (\port$2838$0 ) begin
+          if (\port$2870$0 ) begin
             pick_valid = 1'h1;
           end
     endcase
@@ -20314,7 +20517,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2826$0 ) begin
+            if (\port$2858$0 ) begin
               go_back = 2'h2;
             end
           end
@@ -20960,10 +21163,10 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign owed = { \port$2838$0 , 1'h0 };
-  assign expired = { \port$2826$0 , 1'h0 };
+  assign owed = { \port$2870$0 , 1'h0 };
+  assign expired = { \port$2858$0 , 1'h0 };
   assign \pick$23  = peer;
-  assign unsent = { \port$2836$0 , 1'h0 };
+  assign unsent = { \port$2868$0 , 1'h0 };
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
   assign \hdr_out.type  = cur_type;
@@ -20985,7 +21188,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
   assign stored_peer = stored[1];
-  assign any_expired = \port$2826$0 ;
+  assign any_expired = \port$2858$0 ;
   assign \$15  = \$14 ;
   assign \$255  = { 3'h0, \$254 [16:3] };
   assign \$269  = { 3'h0, \$268 [16:3] };

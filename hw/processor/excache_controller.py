@@ -133,7 +133,7 @@ class ExCacheController(wiring.Component):
         merge_requests(m, line_data.rd, [wb.data_rd, pipe.data_rd], fallback=True)
         merge_requests(m, line_data.wr, [fill.data_wr, pipe.data_wr], fallback=True)
         ways = tags.ways
-        m.d.comb += [pipe.ways.eq(ways), repl.ways.eq(ways), wb.ways.eq(ways), fill.ways.eq(ways),
+        m.d.comb += [pipe.rd_ways.eq(tags.rd_ways), repl.ways.eq(ways), wb.ways.eq(ways), fill.ways.eq(ways),
                      maint.ways.eq(ways), repl.state.eq(tags.repl),
                      pipe.rdata.eq(line_data.rdata), wb.rdata.eq(line_data.rdata),
                      pipe.rvalid.eq(line_data.rvalid), wb.rvalid.eq(line_data.rvalid),

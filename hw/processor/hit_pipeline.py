@@ -1,12 +1,13 @@
 """The ExCache's hit pipeline: accept, tag read (S0), tag compare (S1), answer (S2).
 
 * **accept** (edge E0): ``cpu_req`` handshake; the set index addresses the tag store's RAMs (``tag_rd``).
-* **S0** (cycle after E0): the set's tags are on the RAMs' outputs. S0 moves into S1 when S1 is empty or
-  retires; at that edge the tag store loads them into its output registers (``tag_load``), so the compare
-  starts from registers, not from a block RAM's clock-to-out (issue 18). A write hit retiring from S1 at
+* **S0** (cycle after E0): the set's tags are on the RAMs' outputs, and are compared there (``rd_ways``)
+  with the access's (pid, tag). S0 moves into S1 when S1 is empty or retires; at that edge the tag store
+  loads the set into its output registers (``tag_load``) and the compare's result (hit, way) is loaded into
+  S1, so S1's decisions, and the clock enables of S0, S1 and the loaded set, come from registers (issue 18). A write hit retiring from S1 at
   that edge is forwarded into the loaded set (its dirty bit, and the replacement state), and an access
   accepted at the edge S1 writes reads the RAMs transparently: every access sees its predecessors' writes.
-* **S1**: the set's tags are compared with (pid, tag). A hit reads (or writes, with byte strobes) the data
+* **S1**: the registered compare result decides. A hit reads (or writes, with byte strobes) the data
   word of the hit way, sets the dirty bit of a written line (``tag_wr``) and reports the access on ``touch``
   for the replacement state; these writes land at the edge it leaves S1.
 * **S2**: the answer queue. Each retired access leaves S1 into it (a read waits there for its data word on
@@ -81,8 +82,8 @@ class HitPipeline(wiring.Component):
     abort : In(1)
         Pulse: answer the access in S1 with ``abort_status`` and drop it.
     abort_status : In(Status)
-    ways : In(TagSet)
-        The tag store's output (the set of the access in S1).
+    rd_ways : In(TagSet)
+        The tag RAM's output (the set last read: S0's, or S1's after a replay), compared before it is loaded.
     rdata : In(data_width)
     rvalid : In(1)
         The line store's read data (the word of the read at the head of S2) and its valid.
@@ -120,7 +121,7 @@ class HitPipeline(wiring.Component):
             "replay":       In(1),
             "abort":        In(1),
             "abort_status": In(Status),
-            "ways":         In(TagSet(p)),
+            "rd_ways":      In(TagSet(p)),
             "rdata":        In(p.data_width),
             "rvalid":       In(1),
             "rready":       Out(1),
@@ -154,9 +155,18 @@ class HitPipeline(wiring.Component):
         s0_set, _, _ = split_vaddr(p, s0_req.vaddr)
         s1_set, s1_tag, s1_word = split_vaddr(p, s1_req.vaddr)
         m.d.comb += [self.s1_set.eq(s1_set), self.s1_tag.eq(s1_tag)]
+        # The compare runs on the tag RAM's output against the (pid, tag) of the access whose set was read
+        # (`rd_pid`, `rd_tag`: loaded with every read), and its result is loaded with the set: S1 decides from
+        # registers only, so the hit is not on the path to the wide clock enables of S0, S1 and the loaded
+        # tags (issue 18).
+        rd_pid = Signal(p.pid_width)
+        rd_tag = Signal(p.tag_bits)
         m.submodules.lookup = lookup = TagLookup(p)
-        m.d.comb += [lookup.ways.eq(self.ways), lookup.pid.eq(s1_req.pid), lookup.tag.eq(s1_tag)]
-        s1_hit, hit_way = lookup.hit, lookup.hit_way
+        m.d.comb += [lookup.ways.eq(self.rd_ways), lookup.pid.eq(rd_pid), lookup.tag.eq(rd_tag)]
+        s1_hit = Signal()
+        hit_way = Signal(p.way_bits)
+        with m.If(self.tag_load):
+            m.d.sync += [s1_hit.eq(lookup.hit), hit_way.eq(lookup.hit_way)]
         s1_compare = s1_valid & ~s1_reload
 
         # S2: the answer queue, in request order. An entry is a read (answered with the store's next word) or
@@ -209,11 +219,15 @@ class HitPipeline(wiring.Component):
 
             # The tag RAMs: read the accepted access's set (it goes into S0), or again S0's set after it was
             # lost; load S0's set into the compare registers when S0 moves into S1, or S1's after a replay.
+            _, req_tag, _ = split_vaddr(p, self.cpu_req.payload.vaddr)
+            _, s0_tag, _ = split_vaddr(p, s0_req.vaddr)
             with m.If(s0_valid & ~s0_fresh):
                 m.d.comb += [self.tag_rd.set.eq(s0_set), self.tag_rd.en.eq(1)]
-                m.d.sync += s0_fresh.eq(1)
+                m.d.sync += [s0_fresh.eq(1), rd_pid.eq(s0_req.pid), rd_tag.eq(s0_tag)]
             with m.Else():
                 m.d.comb += [self.tag_rd.set.eq(req_set), self.tag_rd.en.eq(accept_ok)]
+                with m.If(accept_ok):
+                    m.d.sync += [rd_pid.eq(self.cpu_req.payload.pid), rd_tag.eq(req_tag)]
             m.d.comb += self.tag_load.eq(s0_move | s1_reload)
             m.d.sync += s1_reload.eq(0)
 
@@ -252,7 +266,7 @@ class HitPipeline(wiring.Component):
             # Re-read the set (now holding the filled line); it is loaded in the next cycle, after which the
             # access hits in `run`.
             m.d.comb += [self.tag_rd.set.eq(s1_set), self.tag_rd.en.eq(1)]
-            m.d.sync += [s1_replay.eq(1), s1_reload.eq(1)]
+            m.d.sync += [s1_replay.eq(1), s1_reload.eq(1), rd_pid.eq(s1_req.pid), rd_tag.eq(s1_tag)]
         with m.If(self.abort):
             # Only with S2 empty (a miss is served only then): the answer goes straight in.
             m.d.sync += s1_valid.eq(0)

@@ -45,6 +45,9 @@ class TagStore(wiring.Component):
         Capture the set last read onto ``ways`` and ``repl`` at the edge (at least one edge after the read).
     ways : Out(TagSet)
         Tag entries of the last set loaded.
+    rd_ways : Out(TagSet)
+        The tag RAM's output: the set last read, from the cycle after its read until the next read (writes
+        after the read edge are not seen). The hit pipeline compares it in S0, before the load.
     repl : Out(max(1, state_width))
         Replacement state of the last set loaded (0 when the policy keeps none).
     wr : In(TagWriteSignature)
@@ -61,6 +64,7 @@ class TagStore(wiring.Component):
             "rd":      In(TagReadSignature(p)),
             "load":    In(1),
             "ways":    Out(TagSet(p)),
+            "rd_ways": Out(TagSet(p)),
             "repl":    Out(max(1, state_width(p))),
             "wr":      In(TagWriteSignature(p)),
             "repl_wr": In(ReplWriteSignature(p)),
@@ -82,6 +86,7 @@ class TagStore(wiring.Component):
             tag_rp.addr.eq(self.rd.set), tag_rp.en.eq(self.rd.en),
             tag_wp.addr.eq(self.wr.set), tag_wp.en.eq(self.wr.en), tag_wp.data.eq(self.wr.data),
         ]
+        m.d.comb += self.rd_ways.eq(tag_rp.data)
         loaded = Signal(TagSet(p))
         dirty_fwd = Signal(p.ways)       # dirty bits written at the load edge, ORed into `loaded`
         wr_here = self.wr.set == rd_set

@@ -60,6 +60,8 @@ class ArrayHarness(Elaboratable):
         m.d.comb += self.tags.load.eq(self.tag_load | block_load)
         if "ways" in members:
             m.d.comb += self.block.ways.eq(self.tags.ways)
+        if "rd_ways" in members:
+            m.d.comb += self.block.rd_ways.eq(self.tags.rd_ways)
         if "rdata" in members:
             m.d.comb += self.block.rdata.eq(self.data.rdata)
         if "rvalid" in members:
