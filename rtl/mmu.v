@@ -9,11 +9,6 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [11:0] \$2 ;
   wire [55:0] \$3 ;
   wire access_start;
-  wire alt_match;
-  wire [7:0] alt_pid;
-  wire [7:0] \alt_pid$250 ;
-  wire [35:0] alt_vpn;
-  wire [35:0] \alt_vpn$252 ;
   output [31:0] axi__araddr;
   wire [31:0] axi__araddr;
   wire [31:0] \axi__araddr$73 ;
@@ -142,10 +137,10 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire csr__w_stb;
   wire \csr__w_stb$60 ;
   wire done;
-  wire \done$281 ;
-  wire \done$304 ;
+  wire \done$279 ;
+  wire \done$302 ;
   wire drain;
-  wire \drain$290 ;
+  wire \drain$288 ;
   wire drained;
   wire [153:0] entry;
   wire \entry.has_data ;
@@ -216,12 +211,12 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [2:0] grant;
   wire has_write;
   wire hdr_ready;
-  wire \hdr_ready$302 ;
+  wire \hdr_ready$300 ;
   wire hdr_valid;
-  wire \hdr_valid$300 ;
+  wire \hdr_valid$298 ;
   wire [126:0] head;
-  wire [126:0] \head$256 ;
-  wire [7:0] \head$256.dst ;
+  wire [126:0] \head$254 ;
+  wire [7:0] \head$254.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -231,19 +226,19 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \head$256.kind ;
-  wire [15:0] \head$256.length ;
-  wire [15:0] \head$256.pid ;
-  wire [7:0] \head$256.src ;
+  wire [3:0] \head$254.kind ;
+  wire [15:0] \head$254.length ;
+  wire [15:0] \head$254.pid ;
+  wire [7:0] \head$254.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \head$256.status ;
-  wire [7:0] \head$256.tag ;
-  wire [63:0] \head$256.vaddr ;
+  wire [2:0] \head$254.status ;
+  wire [7:0] \head$254.tag ;
+  wire [63:0] \head$254.vaddr ;
   wire [7:0] \head.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -268,10 +263,13 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [7:0] \head.tag ;
   wire [63:0] \head.vaddr ;
   wire [1:0] head_cmd;
-  wire [1:0] \head_cmd$258 ;
+  wire [1:0] \head_cmd$256 ;
   wire head_pop;
   wire head_rearm;
   wire head_take;
+  wire hint;
+  wire [7:0] hint_key;
+  wire [7:0] \hint_key$250 ;
   wire idle;
   wire inv;
   wire \inv$125 ;
@@ -285,10 +283,10 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   output irq;
   wire irq;
   wire [15:0] length;
-  wire [15:0] \length$298 ;
+  wire [15:0] \length$296 ;
   wire [2:0] level;
   wire line;
-  wire \line$296 ;
+  wire \line$294 ;
   wire lk_busy;
   wire lk_hit;
   wire [19:0] lk_pfn;
@@ -370,71 +368,71 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [35:0] match_vpn;
   wire [35:0] \match_vpn$246 ;
   wire [31:0] mem__araddr;
-  wire [31:0] \mem__araddr$366 ;
-  wire [31:0] \mem__araddr$410 ;
+  wire [31:0] \mem__araddr$364 ;
+  wire [31:0] \mem__araddr$408 ;
   wire [7:0] mem__arlen;
-  wire [7:0] \mem__arlen$368 ;
-  wire [7:0] \mem__arlen$412 ;
+  wire [7:0] \mem__arlen$366 ;
+  wire [7:0] \mem__arlen$410 ;
   wire mem__arready;
-  wire \mem__arready$369 ;
-  wire \mem__arready$413 ;
+  wire \mem__arready$367 ;
+  wire \mem__arready$411 ;
   wire mem__arvalid;
-  wire \mem__arvalid$372 ;
-  wire \mem__arvalid$416 ;
+  wire \mem__arvalid$370 ;
+  wire \mem__arvalid$414 ;
   wire [31:0] mem__awaddr;
-  wire [31:0] \mem__awaddr$374 ;
-  wire [31:0] \mem__awaddr$418 ;
+  wire [31:0] \mem__awaddr$372 ;
+  wire [31:0] \mem__awaddr$416 ;
   wire [7:0] mem__awlen;
-  wire [7:0] \mem__awlen$376 ;
-  wire [7:0] \mem__awlen$420 ;
+  wire [7:0] \mem__awlen$374 ;
+  wire [7:0] \mem__awlen$418 ;
   wire mem__awready;
-  wire \mem__awready$377 ;
-  wire \mem__awready$421 ;
+  wire \mem__awready$375 ;
+  wire \mem__awready$419 ;
   wire mem__awvalid;
-  wire \mem__awvalid$380 ;
-  wire \mem__awvalid$424 ;
+  wire \mem__awvalid$378 ;
+  wire \mem__awvalid$422 ;
   wire mem__bready;
-  wire \mem__bready$382 ;
-  wire \mem__bready$426 ;
+  wire \mem__bready$380 ;
+  wire \mem__bready$424 ;
   wire [1:0] mem__bresp;
-  wire [1:0] \mem__bresp$383 ;
-  wire [1:0] \mem__bresp$427 ;
+  wire [1:0] \mem__bresp$381 ;
+  wire [1:0] \mem__bresp$425 ;
   wire mem__bvalid;
-  wire \mem__bvalid$385 ;
-  wire \mem__bvalid$429 ;
+  wire \mem__bvalid$383 ;
+  wire \mem__bvalid$427 ;
   wire [63:0] mem__rdata;
-  wire [63:0] \mem__rdata$387 ;
-  wire [63:0] \mem__rdata$431 ;
+  wire [63:0] \mem__rdata$385 ;
+  wire [63:0] \mem__rdata$429 ;
   wire mem__req;
-  wire \mem__req$390 ;
-  wire \mem__req$434 ;
+  wire \mem__req$388 ;
+  wire \mem__req$432 ;
   wire mem__rlast;
-  wire \mem__rlast$391 ;
-  wire \mem__rlast$435 ;
+  wire \mem__rlast$389 ;
+  wire \mem__rlast$433 ;
   wire mem__rready;
-  wire \mem__rready$394 ;
-  wire \mem__rready$438 ;
+  wire \mem__rready$392 ;
+  wire \mem__rready$436 ;
   wire [1:0] mem__rresp;
-  wire [1:0] \mem__rresp$395 ;
-  wire [1:0] \mem__rresp$439 ;
+  wire [1:0] \mem__rresp$393 ;
+  wire [1:0] \mem__rresp$437 ;
   wire mem__rvalid;
-  wire \mem__rvalid$397 ;
-  wire \mem__rvalid$441 ;
+  wire \mem__rvalid$395 ;
+  wire \mem__rvalid$439 ;
   wire [63:0] mem__wdata;
-  wire [63:0] \mem__wdata$400 ;
-  wire [63:0] \mem__wdata$444 ;
+  wire [63:0] \mem__wdata$398 ;
+  wire [63:0] \mem__wdata$442 ;
   wire mem__wlast;
-  wire \mem__wlast$402 ;
-  wire \mem__wlast$446 ;
+  wire \mem__wlast$400 ;
+  wire \mem__wlast$444 ;
   wire mem__wready;
-  wire \mem__wready$403 ;
-  wire \mem__wready$447 ;
+  wire \mem__wready$401 ;
+  wire \mem__wready$445 ;
   wire [7:0] mem__wstrb;
-  wire [7:0] \mem__wstrb$406 ;
-  wire [7:0] \mem__wstrb$450 ;
+  wire [7:0] \mem__wstrb$404 ;
+  wire [7:0] \mem__wstrb$448 ;
   wire mem__wvalid;
-  wire \mem__wvalid$408 ;
-  wire \mem__wvalid$452 ;
+  wire \mem__wvalid$406 ;
+  wire \mem__wvalid$450 ;
   wire mover_done;
   input [64:0] net_rx__data__payload;
   wire [64:0] net_rx__data__payload;
@@ -511,7 +509,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   output net_tx__hdr__valid;
   wire net_tx__hdr__valid;
   wire next_read;
-  wire \next_read$306 ;
+  wire \next_read$304 ;
   wire [7:0] node_id;
   wire [7:0] \node_id$172 ;
   wire owner_en;
@@ -526,7 +524,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire owner_set__valid;
   wire owner_valid;
   wire [31:0] paddr;
-  wire [31:0] \paddr$292 ;
+  wire [31:0] \paddr$290 ;
   wire park;
   wire [126:0] park_hdr;
   wire [7:0] \park_hdr.dst ;
@@ -552,8 +550,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [2:0] \park_hdr.status ;
   wire [7:0] \park_hdr.tag ;
   wire [63:0] \park_hdr.vaddr ;
-  wire parked_alt_match;
   wire parked_full;
+  wire parked_hint;
   wire parked_match;
   wire parked_room2;
   wire parked_room3;
@@ -569,7 +567,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [7:0] pt_max_probes;
   wire [7:0] \pt_max_probes$210 ;
   wire push;
-  wire \push$266 ;
+  wire \push$264 ;
   wire [126:0] push_hdr;
   wire [7:0] \push_hdr.dst ;
   (* enum_base_type = "MsgKind" *)
@@ -684,7 +682,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire set__stb;
   wire set__valid;
   wire start;
-  wire \start$287 ;
+  wire \start$285 ;
   wire take;
   wire tlb_busy;
   wire tlb_hit;
@@ -760,7 +758,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire window_done;
   wire window_go;
   wire write;
-  wire \write$294 ;
+  wire \write$292 ;
   assign queue_room2 = level <= 2'h2;
   assign queue_room3 = level <= 1'h1;
   assign \$1  = ~ r_rdy;
@@ -802,48 +800,45 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .m0__wready(mem__wready),
     .m1__araddr(m1__araddr),
     .m1__arlen(m1__arlen),
-    .m1__arready(\mem__arready$369 ),
+    .m1__arready(\mem__arready$367 ),
     .m1__arvalid(m1__arvalid),
     .m1__awaddr(m1__awaddr),
     .m1__awlen(m1__awlen),
-    .m1__awready(\mem__awready$377 ),
+    .m1__awready(\mem__awready$375 ),
     .m1__awvalid(m1__awvalid),
     .m1__bready(m1__bready),
-    .m1__bvalid(\mem__bvalid$385 ),
+    .m1__bvalid(\mem__bvalid$383 ),
     .m1__req(m1__req),
-    .m1__rlast(\mem__rlast$391 ),
+    .m1__rlast(\mem__rlast$389 ),
     .m1__rready(m1__rready),
-    .m1__rvalid(\mem__rvalid$397 ),
+    .m1__rvalid(\mem__rvalid$395 ),
     .m1__wdata(m1__wdata),
     .m1__wlast(m1__wlast),
-    .m1__wready(\mem__wready$403 ),
+    .m1__wready(\mem__wready$401 ),
     .m1__wstrb(m1__wstrb),
     .m1__wvalid(m1__wvalid),
     .m2__araddr(m2__araddr),
     .m2__arlen(m2__arlen),
-    .m2__arready(\mem__arready$413 ),
+    .m2__arready(\mem__arready$411 ),
     .m2__arvalid(m2__arvalid),
     .m2__awaddr(m2__awaddr),
     .m2__awlen(m2__awlen),
-    .m2__awready(\mem__awready$421 ),
+    .m2__awready(\mem__awready$419 ),
     .m2__awvalid(m2__awvalid),
     .m2__bready(m2__bready),
-    .m2__bvalid(\mem__bvalid$429 ),
+    .m2__bvalid(\mem__bvalid$427 ),
     .m2__req(m2__req),
-    .m2__rlast(\mem__rlast$435 ),
+    .m2__rlast(\mem__rlast$433 ),
     .m2__rready(m2__rready),
-    .m2__rvalid(\mem__rvalid$441 ),
+    .m2__rvalid(\mem__rvalid$439 ),
     .m2__wdata(m2__wdata),
     .m2__wlast(m2__wlast),
-    .m2__wready(\mem__wready$447 ),
+    .m2__wready(\mem__wready$445 ),
     .m2__wstrb(m2__wstrb),
     .m2__wvalid(m2__wvalid),
     .rst(rst)
   );
   \mmu.faults  faults (
-    .alt_match(parked_alt_match),
-    .alt_pid(alt_pid),
-    .alt_vpn(alt_vpn),
     .clk(clk),
     .fault__resolve(fault__resolve),
     .fault__resolve_cmd(csr__w_data[1:0]),
@@ -853,13 +848,15 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .has_write(parked_write),
     .\head$16 (head),
     .head_cmd(head_cmd),
+    .hint(parked_hint),
+    .hint_key(lk_vpn[7:0]),
     .match(parked_match),
-    .match_pid(net_rx__hdr__payload[38:31]),
-    .match_vpn(net_rx__hdr__payload[94:59]),
+    .match_pid(match_pid),
+    .match_vpn(match_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$2122$0 (\$2 ),
-    .\port$2122$20 (\$3 ),
+    .\port$2107$0 (\$2 ),
+    .\port$2107$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -877,30 +874,30 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .\length$10 (queue__payload[115:100]),
     .mem__araddr(m1__araddr),
     .mem__arlen(m1__arlen),
-    .mem__arready(\mem__arready$369 ),
+    .mem__arready(\mem__arready$367 ),
     .mem__arvalid(m1__arvalid),
     .mem__awaddr(m1__awaddr),
     .mem__awlen(m1__awlen),
-    .mem__awready(\mem__awready$377 ),
+    .mem__awready(\mem__awready$375 ),
     .mem__awvalid(m1__awvalid),
     .mem__bready(m1__bready),
-    .mem__bvalid(\mem__bvalid$385 ),
+    .mem__bvalid(\mem__bvalid$383 ),
     .mem__rdata(axi__rdata),
     .mem__req(m1__req),
     .mem__rready(m1__rready),
-    .mem__rvalid(\mem__rvalid$397 ),
+    .mem__rvalid(\mem__rvalid$395 ),
     .mem__wdata(m1__wdata),
     .mem__wlast(m1__wlast),
-    .mem__wready(\mem__wready$403 ),
+    .mem__wready(\mem__wready$401 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$1449$119 (queue__payload[152:119]),
+    .\port$1434$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
     .rx_data__ready(net_rx__data__ready),
     .rx_data__valid(net_rx__data__valid),
-    .start(\start$287 ),
+    .start(\start$285 ),
     .tx_data__payload(net_tx__data__payload),
     .tx_data__ready(net_tx__data__ready),
     .tx_data__valid(net_tx__data__valid)
@@ -958,8 +955,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$2122$0 (\$2 ),
-    .\port$2122$20 (\$3 ),
+    .\port$2107$0 (\$2 ),
+    .\port$2107$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -972,7 +969,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .window__wdata(regs__wdata)
   );
   \mmu.responder  responder (
-    .access_start(\start$287 ),
+    .access_start(\start$285 ),
     .clk(clk),
     .drain(drain),
     .hdr_ready(hdr_ready),
@@ -1014,8 +1011,6 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .tag_inv__en(inv)
   );
   \mmu.translator  translator (
-    .alt_pid(alt_pid),
-    .alt_vpn(alt_vpn),
     .clk(clk),
     .d_req(push_hdr),
     .drained(drained),
@@ -1025,12 +1020,14 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .head_pop(pop),
     .head_rearm(rearm),
     .head_take(take),
+    .match_pid(match_pid),
+    .match_vpn(match_vpn),
     .owner_node(owner_node),
     .owner_pid(check_pid),
     .owner_valid(owner_valid),
     .park(push),
-    .parked_alt_match(parked_alt_match),
     .parked_full(parked_full),
+    .parked_hint(parked_hint),
     .parked_match(parked_match),
     .parked_room2(parked_room2),
     .parked_room3(parked_room3),
@@ -1098,21 +1095,21 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .go(go),
     .mem__araddr(m2__araddr),
     .mem__arlen(m2__arlen),
-    .mem__arready(\mem__arready$413 ),
+    .mem__arready(\mem__arready$411 ),
     .mem__arvalid(m2__arvalid),
     .mem__awaddr(m2__awaddr),
     .mem__awlen(m2__awlen),
-    .mem__awready(\mem__awready$421 ),
+    .mem__awready(\mem__awready$419 ),
     .mem__awvalid(m2__awvalid),
     .mem__bready(m2__bready),
-    .mem__bvalid(\mem__bvalid$429 ),
+    .mem__bvalid(\mem__bvalid$427 ),
     .mem__rdata(axi__rdata),
     .mem__req(m2__req),
     .mem__rready(m2__rready),
-    .mem__rvalid(\mem__rvalid$441 ),
+    .mem__rvalid(\mem__rvalid$439 ),
     .mem__wdata(m2__wdata),
     .mem__wlast(m2__wlast),
-    .mem__wready(\mem__wready$447 ),
+    .mem__wready(\mem__wready$445 ),
     .mem__wstrb(m2__wstrb),
     .mem__wvalid(m2__wvalid),
     .regs__addr(regs__addr),
@@ -1266,42 +1263,40 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign room2 = parked_room2;
   assign room3 = parked_room3;
   assign has_write = parked_write;
-  assign match_pid = net_rx__hdr__payload[38:31];
-  assign \match_pid$244  = net_rx__hdr__payload[38:31];
-  assign match_vpn = net_rx__hdr__payload[94:59];
-  assign \match_vpn$246  = net_rx__hdr__payload[94:59];
+  assign \match_pid$244  = match_pid;
+  assign \match_vpn$246  = match_vpn;
   assign match = parked_match;
-  assign \alt_pid$250  = alt_pid;
-  assign \alt_vpn$252  = alt_vpn;
-  assign alt_match = parked_alt_match;
-  assign \head$256  = head;
-  assign \head_cmd$258  = head_cmd;
+  assign hint_key = lk_vpn[7:0];
+  assign \hint_key$250  = lk_vpn[7:0];
+  assign hint = parked_hint;
+  assign \head$254  = head;
+  assign \head_cmd$256  = head_cmd;
   assign head_take = take;
   assign head_pop = pop;
   assign head_rearm = rearm;
-  assign \push$266  = w_en;
+  assign \push$264  = w_en;
   assign entry = w_data;
   assign w_rdy = queue_room;
   assign window_busy = window__busy;
   assign window_go = go;
-  assign \done$281  = window_done;
+  assign \done$279  = window_done;
   assign queue__valid = r_rdy;
   assign r_data = queue__payload;
   assign queue__ready = r_en;
-  assign access_start = \start$287 ;
-  assign \drain$290  = drain;
+  assign access_start = \start$285 ;
+  assign \drain$288  = drain;
   assign paddr = queue__payload[150:119];
-  assign \paddr$292  = queue__payload[150:119];
+  assign \paddr$290  = queue__payload[150:119];
   assign write = queue__payload[151];
-  assign \write$294  = queue__payload[151];
+  assign \write$292  = queue__payload[151];
   assign line = queue__payload[152];
-  assign \line$296  = queue__payload[152];
+  assign \line$294  = queue__payload[152];
   assign length = queue__payload[115:100];
-  assign \length$298  = queue__payload[115:100];
-  assign \hdr_valid$300  = hdr_valid;
-  assign \hdr_ready$302  = hdr_ready;
-  assign \done$304  = mover_done;
-  assign \next_read$306  = next_read;
+  assign \length$296  = queue__payload[115:100];
+  assign \hdr_valid$298  = hdr_valid;
+  assign \hdr_ready$300  = hdr_ready;
+  assign \done$302  = mover_done;
+  assign \next_read$304  = next_read;
   assign tlb_hit_event = events__tlb_hit;
   assign tlb_miss_event = events__tlb_miss;
   assign walk_started = events__walk;
@@ -1342,56 +1337,56 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign mem__wstrb = 8'h00;
   assign m0__wvalid = 1'h0;
   assign mem__wvalid = 1'h0;
-  assign \mem__araddr$366  = m1__araddr;
-  assign \mem__arlen$368  = m1__arlen;
-  assign m1__arready = \mem__arready$369 ;
-  assign \mem__arvalid$372  = m1__arvalid;
-  assign \mem__awaddr$374  = m1__awaddr;
-  assign \mem__awlen$376  = m1__awlen;
-  assign m1__awready = \mem__awready$377 ;
-  assign \mem__awvalid$380  = m1__awvalid;
-  assign \mem__bready$382  = m1__bready;
-  assign \mem__bresp$383  = axi__bresp;
+  assign \mem__araddr$364  = m1__araddr;
+  assign \mem__arlen$366  = m1__arlen;
+  assign m1__arready = \mem__arready$367 ;
+  assign \mem__arvalid$370  = m1__arvalid;
+  assign \mem__awaddr$372  = m1__awaddr;
+  assign \mem__awlen$374  = m1__awlen;
+  assign m1__awready = \mem__awready$375 ;
+  assign \mem__awvalid$378  = m1__awvalid;
+  assign \mem__bready$380  = m1__bready;
+  assign \mem__bresp$381  = axi__bresp;
   assign m1__bresp = axi__bresp;
-  assign m1__bvalid = \mem__bvalid$385 ;
-  assign \mem__rdata$387  = axi__rdata;
+  assign m1__bvalid = \mem__bvalid$383 ;
+  assign \mem__rdata$385  = axi__rdata;
   assign m1__rdata = axi__rdata;
-  assign \mem__req$390  = m1__req;
-  assign m1__rlast = \mem__rlast$391 ;
-  assign \mem__rready$394  = m1__rready;
-  assign \mem__rresp$395  = axi__rresp;
+  assign \mem__req$388  = m1__req;
+  assign m1__rlast = \mem__rlast$389 ;
+  assign \mem__rready$392  = m1__rready;
+  assign \mem__rresp$393  = axi__rresp;
   assign m1__rresp = axi__rresp;
-  assign m1__rvalid = \mem__rvalid$397 ;
-  assign \mem__wdata$400  = m1__wdata;
-  assign \mem__wlast$402  = m1__wlast;
-  assign m1__wready = \mem__wready$403 ;
-  assign \mem__wstrb$406  = m1__wstrb;
-  assign \mem__wvalid$408  = m1__wvalid;
-  assign \mem__araddr$410  = m2__araddr;
-  assign \mem__arlen$412  = m2__arlen;
-  assign m2__arready = \mem__arready$413 ;
-  assign \mem__arvalid$416  = m2__arvalid;
-  assign \mem__awaddr$418  = m2__awaddr;
-  assign \mem__awlen$420  = m2__awlen;
-  assign m2__awready = \mem__awready$421 ;
-  assign \mem__awvalid$424  = m2__awvalid;
-  assign \mem__bready$426  = m2__bready;
-  assign \mem__bresp$427  = axi__bresp;
+  assign m1__rvalid = \mem__rvalid$395 ;
+  assign \mem__wdata$398  = m1__wdata;
+  assign \mem__wlast$400  = m1__wlast;
+  assign m1__wready = \mem__wready$401 ;
+  assign \mem__wstrb$404  = m1__wstrb;
+  assign \mem__wvalid$406  = m1__wvalid;
+  assign \mem__araddr$408  = m2__araddr;
+  assign \mem__arlen$410  = m2__arlen;
+  assign m2__arready = \mem__arready$411 ;
+  assign \mem__arvalid$414  = m2__arvalid;
+  assign \mem__awaddr$416  = m2__awaddr;
+  assign \mem__awlen$418  = m2__awlen;
+  assign m2__awready = \mem__awready$419 ;
+  assign \mem__awvalid$422  = m2__awvalid;
+  assign \mem__bready$424  = m2__bready;
+  assign \mem__bresp$425  = axi__bresp;
   assign m2__bresp = axi__bresp;
-  assign m2__bvalid = \mem__bvalid$429 ;
-  assign \mem__rdata$431  = axi__rdata;
+  assign m2__bvalid = \mem__bvalid$427 ;
+  assign \mem__rdata$429  = axi__rdata;
   assign m2__rdata = axi__rdata;
-  assign \mem__req$434  = m2__req;
-  assign m2__rlast = \mem__rlast$435 ;
-  assign \mem__rready$438  = m2__rready;
-  assign \mem__rresp$439  = axi__rresp;
+  assign \mem__req$432  = m2__req;
+  assign m2__rlast = \mem__rlast$433 ;
+  assign \mem__rready$436  = m2__rready;
+  assign \mem__rresp$437  = axi__rresp;
   assign m2__rresp = axi__rresp;
-  assign m2__rvalid = \mem__rvalid$441 ;
-  assign \mem__wdata$444  = m2__wdata;
-  assign \mem__wlast$446  = m2__wlast;
-  assign m2__wready = \mem__wready$447 ;
-  assign \mem__wstrb$450  = m2__wstrb;
-  assign \mem__wvalid$452  = m2__wvalid;
+  assign m2__rvalid = \mem__rvalid$439 ;
+  assign \mem__wdata$442  = m2__wdata;
+  assign \mem__wlast$444  = m2__wlast;
+  assign m2__wready = \mem__wready$445 ;
+  assign \mem__wstrb$448  = m2__wstrb;
+  assign \mem__wvalid$450  = m2__wvalid;
   assign axi__awid = 1'h0;
   assign axi__awsize = 3'h3;
   assign axi__awburst = 2'h1;
@@ -1469,14 +1464,14 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign \head.pid  = head[46:31];
   assign \head.vaddr  = head[110:47];
   assign \head.length  = head[126:111];
-  assign \head$256.kind  = head[3:0];
-  assign \head$256.status  = head[6:4];
-  assign \head$256.src  = head[14:7];
-  assign \head$256.dst  = head[22:15];
-  assign \head$256.tag  = head[30:23];
-  assign \head$256.pid  = head[46:31];
-  assign \head$256.vaddr  = head[110:47];
-  assign \head$256.length  = head[126:111];
+  assign \head$254.kind  = head[3:0];
+  assign \head$254.status  = head[6:4];
+  assign \head$254.src  = head[14:7];
+  assign \head$254.dst  = head[22:15];
+  assign \head$254.tag  = head[30:23];
+  assign \head$254.pid  = head[46:31];
+  assign \head$254.vaddr  = head[110:47];
+  assign \head$254.length  = head[126:111];
   assign \entry.kind  = w_data[3:0];
   assign \entry.src  = w_data[11:4];
   assign \entry.tag  = w_data[19:12];
@@ -1876,8 +1871,8 @@ module \mmu.arbiter (axi__arready, axi__wready, m0__bresp, axi__bvalid, m0__rdat
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, alt_match, fault__resolve, \port$2122$0 , \port$2122$20 , \head$16 , head_cmd, push, pop, take
-, rearm, alt_pid, alt_vpn, push_hdr, match_pid);
+module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$2107$0 , \port$2107$20 , \head$16 , head_cmd, push, pop, take, rearm
+, push_hdr, match_pid, match_vpn, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
   wire \$10 ;
@@ -1957,12 +1952,6 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   reg [2:0] \$78 ;
   wire \$8 ;
   wire \$9 ;
-  output alt_match;
-  wire alt_match;
-  input [7:0] alt_pid;
-  wire [7:0] alt_pid;
-  input [35:0] alt_vpn;
-  wire [35:0] alt_vpn;
   input clk;
   wire clk;
   (* init = 2'h0 *)
@@ -2030,6 +2019,10 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   wire [63:0] \head$16.vaddr ;
   output [1:0] head_cmd;
   reg [1:0] head_cmd = 2'h0;
+  output hint;
+  wire hint;
+  input [7:0] hint_key;
+  wire [7:0] hint_key;
   output match;
   wire match;
   input [7:0] match_pid;
@@ -2042,10 +2035,10 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$2122$0 ;
-  wire [11:0] \port$2122$0 ;
-  output [55:0] \port$2122$20 ;
-  wire [55:0] \port$2122$20 ;
+  output [11:0] \port$2107$0 ;
+  wire [11:0] \port$2107$0 ;
+  output [55:0] \port$2107$20 ;
+  wire [55:0] \port$2107$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2163,15 +2156,15 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   assign \$23  = { slot_3[27:20], slot_3[75:40] } == { match_pid, match_vpn };
   assign \$24  = used[3] & \$23 ;
   assign match = | { \$24 , \$22 , \$20 , \$18  };
-  assign \$25  = { slot_0[27:20], slot_0[75:40] } == { alt_pid, alt_vpn };
+  assign \$25  = slot_0[47:40] == hint_key;
   assign \$26  = used[0] & \$25 ;
-  assign \$27  = { slot_1[27:20], slot_1[75:40] } == { alt_pid, alt_vpn };
+  assign \$27  = slot_1[47:40] == hint_key;
   assign \$28  = used[1] & \$27 ;
-  assign \$29  = { slot_2[27:20], slot_2[75:40] } == { alt_pid, alt_vpn };
+  assign \$29  = slot_2[47:40] == hint_key;
   assign \$30  = used[2] & \$29 ;
-  assign \$31  = { slot_3[27:20], slot_3[75:40] } == { alt_pid, alt_vpn };
+  assign \$31  = slot_3[47:40] == hint_key;
   assign \$32  = used[3] & \$31 ;
-  assign alt_match = | { \$32 , \$30 , \$28 , \$26  };
+  assign hint = | { \$32 , \$30 , \$28 , \$26  };
   assign \$33  = ~ used[0];
   assign \$34  = push_hdr[3:0] == 1'h1;
   assign \$35  = push_hdr[3:0] == 2'h3;
@@ -2455,8 +2448,8 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$2122$0  = h[11:0];
-  assign \port$2122$20  = h[75:20];
+  assign \port$2107$0  = h[11:0];
+  assign \port$2107$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -2513,7 +2506,7 @@ module \mmu.faults (match_vpn, fault__resolve_cmd, clk, rst, full, room2, room3,
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$1449$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen
+module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$1434$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen
 , mem__req, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [11:0] \$1 ;
@@ -2721,8 +2714,8 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1449$119 ;
-  wire [33:0] \port$1449$119 ;
+  input [33:0] \port$1434$119 ;
+  wire [33:0] \port$1434$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -2808,7 +2801,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$57  = \$53 [10:0] < 9'h100;
   assign \$58  = \$57  ? \$53 [10:0] : 11'h100;
   assign \$59  = \$56  ? { 1'h0, a_left } : \$58 ;
-  assign n_left = \port$1449$119 [33] ? \$61 [9:0] : 10'h001;
+  assign n_left = \port$1434$119 [33] ? \$61 [9:0] : 10'h001;
   assign \$62  = 13'h1000 - \$60 [11:0];
   assign \$64  = n_left < \$63 [10:0];
   assign \$65  = n_left < 9'h100;
@@ -2823,7 +2816,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$74  = \$59 [8:0] - 1'h1;
   assign \$75  = own_ar & mem__arready;
   assign \$76  = pre | early;
-  assign \$77  = ~ \port$1449$119 [32];
+  assign \$77  = ~ \port$1434$119 [32];
   assign \$78  = start & \$77 ;
   assign \$79  = ~ pre;
   assign \$80  = \$78  & \$79 ;
@@ -2896,7 +2889,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$116  = paddr;
     if (start) begin
-      \$116  = \port$1449$119 [31:0];
+      \$116  = \port$1434$119 [31:0];
     end
     if (rst) begin
       \$116  = 32'd0;
@@ -2906,7 +2899,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$117  = \$signal ;
     if (start) begin
-      \$117  = \port$1449$119 [32];
+      \$117  = \port$1434$119 [32];
     end
     if (rst) begin
       \$117  = 1'h0;
@@ -2916,7 +2909,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$118  = line;
     if (start) begin
-      \$118  = \port$1449$119 [33];
+      \$118  = \port$1434$119 [33];
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -3486,9 +3479,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
           pre_decide = \$101 ;
     endcase
   end
-  assign \paddr$4  = \port$1449$119 [31:0];
-  assign write = \port$1449$119 [32];
-  assign \line$8  = \port$1449$119 [33];
+  assign \paddr$4  = \port$1434$119 [31:0];
+  assign write = \port$1434$119 [32];
+  assign \line$8  = \port$1434$119 [33];
   assign n_addr = \$60 [31:0];
   assign n_burst = \$69 [8:0];
   assign burst = \$59 [8:0];
@@ -3501,7 +3494,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$60 [2:0] = 3'h0;
-  assign \$60 [32:3] = { 1'h0, \port$1449$119 [31:3] };
+  assign \$60 [32:3] = { 1'h0, \port$1434$119 [31:3] };
   assign \$61  = { 3'h0, \length$10 [15:3] };
   assign \$53  = { \$52 [13], \$52 [13], \$52 [13], \$52 [13:3] };
   assign \$8  = { \$59 [8:0], 3'h0 };
@@ -3993,7 +3986,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$2122$0 , \port$2122$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$2107$0 , \port$2107$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4100,10 +4093,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$2122$0 ;
-  wire [11:0] \port$2122$0 ;
-  input [55:0] \port$2122$20 ;
-  wire [55:0] \port$2122$20 ;
+  input [11:0] \port$2107$0 ;
+  wire [11:0] \port$2107$0 ;
+  input [55:0] \port$2107$20 ;
+  wire [55:0] \port$2107$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4161,10 +4154,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$2020$0 (owner_get_valid),
-    .\port$2021$0 (owner_get_node),
-    .\port$2312$0 (window__busy),
-    .\port$2316$0 (window__error),
+    .\port$2005$0 (owner_get_valid),
+    .\port$2006$0 (owner_get_node),
+    .\port$2295$0 (window__busy),
+    .\port$2299$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -4180,14 +4173,14 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$2122$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$2107$20 [55:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     status_shown = 32'd0;
     if (fault__pending) begin
-      status_shown = { 8'h00, \port$2122$20 [7:0], \port$2122$0 , 2'h0, fault__write, fault__pending };
+      status_shown = { 8'h00, \port$2107$20 [7:0], \port$2107$0 , 2'h0, fault__write, fault__pending };
     end
   end
   assign csr__addr = bus__addr;
@@ -4211,10 +4204,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$2122$20 [55:8] };
-  assign fault__kind = \port$2122$0 [3:0];
-  assign fault__src = \port$2122$0 [11:4];
-  assign fault__pid = { 8'h00, \port$2122$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$2107$20 [55:8] };
+  assign fault__kind = \port$2107$0 [3:0];
+  assign fault__src = \port$2107$0 [11:4];
+  assign fault__pid = { 8'h00, \port$2107$20 [7:0] };
   assign csr__FAULT_STATUS__r_data = status_shown;
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
@@ -4245,7 +4238,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 
-, \storage$84 , \storage$94 , \port$2020$0 , \port$2021$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2312$0 , \port$2316$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$84 , \storage$94 , \port$2005$0 , \port$2006$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2295$0 , \port$2299$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4410,14 +4403,14 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$2020$0 ;
-  wire \port$2020$0 ;
-  input [7:0] \port$2021$0 ;
-  wire [7:0] \port$2021$0 ;
-  input \port$2312$0 ;
-  wire \port$2312$0 ;
-  input \port$2316$0 ;
-  wire \port$2316$0 ;
+  input \port$2005$0 ;
+  wire \port$2005$0 ;
+  input [7:0] \port$2006$0 ;
+  wire [7:0] \port$2006$0 ;
+  input \port$2295$0 ;
+  wire \port$2295$0 ;
+  input \port$2299$0 ;
+  wire \port$2299$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -4460,7 +4453,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2316$0 , \port$2312$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2299$0 , \port$2295$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4471,7 +4464,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : csr__FAULT_STATUS__r_data;
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2020$0 , 23'h000000, \port$2021$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2005$0 , 23'h000000, \port$2006$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -7159,8 +7152,8 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$2020$0 , 23'h000000, \port$2021$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2316$0 , \port$2312$0  };
+  assign csr__OWNER_GET__r_data = { \port$2005$0 , 23'h000000, \port$2006$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2299$0 , \port$2295$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -10394,9 +10387,9 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, parked_alt_match, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w
+module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, parked_hint, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w
 , tlb_stale, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, tlb_stb, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm
-, alt_pid, alt_vpn, d_req, window_done, window_busy, rx_hdr__payload);
+, d_req, match_pid, match_vpn, window_done, window_busy, rx_hdr__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -10435,12 +10428,12 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire \$13 ;
   wire \$130 ;
   wire \$131 ;
-  wire \$132 ;
+  wire [15:0] \$132 ;
   wire \$133 ;
   wire \$134 ;
   wire \$135 ;
   wire \$136 ;
-  wire [15:0] \$137 ;
+  wire \$137 ;
   wire \$138 ;
   wire \$139 ;
   wire \$14 ;
@@ -10500,51 +10493,35 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire \$189 ;
   wire \$19 ;
   wire \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
+  reg [126:0] \$191 ;
+  reg \$192 ;
+  reg [126:0] \$193 ;
+  reg \$194 ;
+  reg \$195 ;
+  reg \$196 ;
+  reg \$197 ;
+  reg \$198 ;
+  reg \$199 ;
   wire \$2 ;
   wire \$20 ;
-  wire \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  reg [126:0] \$206 ;
+  reg \$200 ;
+  reg [126:0] \$201 ;
+  reg \$202 ;
+  reg \$203 ;
+  reg \$204 ;
+  reg \$205 ;
+  reg \$206 ;
   reg \$207 ;
-  reg [126:0] \$208 ;
-  reg \$209 ;
+  reg \$208 ;
+  reg [1:0] \$209 ;
   wire \$21 ;
   reg \$210 ;
-  reg \$211 ;
+  reg [126:0] \$211 ;
   reg \$212 ;
   reg \$213 ;
   reg \$214 ;
-  reg \$215 ;
-  reg [126:0] \$216 ;
-  reg \$217 ;
-  reg \$218 ;
-  reg \$219 ;
   wire \$22 ;
-  reg \$220 ;
-  reg \$221 ;
-  reg \$222 ;
-  reg \$223 ;
-  reg \$224 ;
-  reg [1:0] \$225 ;
-  reg \$226 ;
-  reg [126:0] \$227 ;
-  reg \$228 ;
-  reg \$229 ;
   wire \$23 ;
-  reg \$230 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
@@ -10629,22 +10606,18 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire \$98 ;
   wire \$99 ;
   reg \$signal  = 1'h0;
+  reg \$signal$35  = 1'h0;
   reg \$signal$36  = 1'h0;
-  reg \$signal$37  = 1'h0;
+  reg \$signal$45  = 1'h0;
   reg \$signal$46  = 1'h0;
-  reg \$signal$47  = 1'h0;
+  reg \$signal$68  = 1'h0;
+  reg \$signal$69  = 1'h0;
   reg \$signal$70  = 1'h0;
   reg \$signal$71  = 1'h0;
-  reg \$signal$72  = 1'h0;
-  reg \$signal$73  = 1'h0;
   reg \$signal$8  = 1'h0;
-  reg \$signal$83  = 1'h0;
-  reg \$signal$84  = 1'h0;
+  reg \$signal$81  = 1'h0;
+  reg \$signal$82  = 1'h0;
   reg \$signal$9  = 1'h0;
-  output [7:0] alt_pid;
-  wire [7:0] alt_pid;
-  output [35:0] alt_vpn;
-  wire [35:0] alt_vpn;
   input clk;
   wire clk;
   output [126:0] d_req;
@@ -10738,9 +10711,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   reg head_rearm;
   output head_take;
   reg head_take;
+  wire [7:0] hint_key;
   wire is_line;
   wire is_write;
-  reg l_pm = 1'h0;
+  reg l_hint = 1'h0;
   reg [126:0] l_req = 127'h00000000000000000000000000000000;
   wire [7:0] \l_req.dst ;
   (* enum_base_type = "MsgKind" *)
@@ -10765,9 +10739,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire [2:0] \l_req.status ;
   wire [7:0] \l_req.tag ;
   wire [63:0] \l_req.vaddr ;
-  reg l_same_d = 1'h0;
   reg l_valid = 1'h0;
+  output [7:0] match_pid;
   wire [7:0] match_pid;
+  output [35:0] match_vpn;
   wire [35:0] match_vpn;
   wire owner_en;
   input [7:0] owner_node;
@@ -10803,10 +10778,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire [2:0] \park_hdr.status ;
   wire [7:0] \park_hdr.tag ;
   wire [63:0] \park_hdr.vaddr ;
-  input parked_alt_match;
-  wire parked_alt_match;
   input parked_full;
   wire parked_full;
+  input parked_hint;
+  wire parked_hint;
   input parked_match;
   wire parked_match;
   input parked_room2;
@@ -11011,248 +10986,231 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$10  = \$9  ? queue_room2 : queue_room;
   assign \$11  = \$8  ? queue_room3 : \$10 ;
   assign \$12  = d_valid & \$signal$9 ;
-  assign \$13  = l_pm | l_same_d;
-  assign \$14  = l_valid & \$13 ;
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = d_valid & \$signal$9 ;
-  assign \$17  = l_pm | l_same_d;
-  assign \$18  = l_valid & \$17 ;
-  assign \$19  = \$16  | \$18 ;
-  assign \$20  = ~ parked_full;
-  assign \$21  = \$19  ? parked_room2 : \$20 ;
-  assign \$22  = \$15  ? parked_room3 : \$21 ;
-  assign \$23  = \$11  & \$22 ;
-  assign \$24  = ~ parked_write;
-  assign \$25  = \$23  & \$24 ;
-  assign \$26  = d_valid & \$signal$36 ;
-  assign \$27  = l_valid & \$signal$37 ;
-  assign \$28  = \$26  | \$27 ;
-  assign \$29  = ~ \$28 ;
-  assign \$30  = \$25  & \$29 ;
-  assign \$31  = ~ window_busy;
+  assign \$13  = l_valid & l_hint;
+  assign \$14  = \$12  & \$13 ;
+  assign \$15  = d_valid & \$signal$9 ;
+  assign \$16  = l_valid & l_hint;
+  assign \$17  = \$15  | \$16 ;
+  assign \$18  = ~ parked_full;
+  assign \$19  = \$17  ? parked_room2 : \$18 ;
+  assign \$20  = \$14  ? parked_room3 : \$19 ;
+  assign \$21  = \$11  & \$20 ;
+  assign \$22  = ~ parked_write;
+  assign \$23  = \$21  & \$22 ;
+  assign \$24  = d_valid & \$signal$35 ;
+  assign \$25  = l_valid & \$signal$36 ;
+  assign \$26  = \$24  | \$25 ;
+  assign \$27  = ~ \$26 ;
+  assign \$28  = \$23  & \$27 ;
+  assign \$29  = ~ window_busy;
+  assign \$30  = \$28  & \$29 ;
+  assign \$31  = ! head_cmd;
   assign \$32  = \$30  & \$31 ;
-  assign \$33  = ! head_cmd;
+  assign \$33  = ~ tlb_busy;
   assign \$34  = \$32  & \$33 ;
-  assign \$35  = ~ tlb_busy;
+  assign \$35  = ~ d_walks;
   assign \$36  = \$34  & \$35 ;
-  assign \$37  = ~ d_walks;
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = d_valid & l_valid;
-  assign \$40  = d_valid | l_valid;
-  assign \$41  = \$40  ? queue_room2 : queue_room;
-  assign \$42  = \$39  ? queue_room3 : \$41 ;
-  assign \$43  = d_valid & \$signal$9 ;
-  assign \$44  = l_pm | l_same_d;
-  assign \$45  = l_valid & \$44 ;
-  assign \$46  = \$43  & \$45 ;
-  assign \$47  = d_valid & \$signal$9 ;
-  assign \$48  = l_pm | l_same_d;
-  assign \$49  = l_valid & \$48 ;
-  assign \$50  = \$47  | \$49 ;
-  assign \$51  = ~ parked_full;
-  assign \$52  = \$50  ? parked_room2 : \$51 ;
-  assign \$53  = \$46  ? parked_room3 : \$52 ;
-  assign \$54  = \$42  & \$53 ;
-  assign \$55  = ~ parked_write;
-  assign \$56  = \$54  & \$55 ;
-  assign \$57  = d_valid & \$signal$36 ;
-  assign \$58  = l_valid & \$signal$37 ;
-  assign \$59  = \$57  | \$58 ;
-  assign \$60  = ~ \$59 ;
-  assign \$61  = \$56  & \$60 ;
-  assign \$62  = ~ window_busy;
+  assign \$37  = d_valid & l_valid;
+  assign \$38  = d_valid | l_valid;
+  assign \$39  = \$38  ? queue_room2 : queue_room;
+  assign \$40  = \$37  ? queue_room3 : \$39 ;
+  assign \$41  = d_valid & \$signal$9 ;
+  assign \$42  = l_valid & l_hint;
+  assign \$43  = \$41  & \$42 ;
+  assign \$44  = d_valid & \$signal$9 ;
+  assign \$45  = l_valid & l_hint;
+  assign \$46  = \$44  | \$45 ;
+  assign \$47  = ~ parked_full;
+  assign \$48  = \$46  ? parked_room2 : \$47 ;
+  assign \$49  = \$43  ? parked_room3 : \$48 ;
+  assign \$50  = \$40  & \$49 ;
+  assign \$51  = ~ parked_write;
+  assign \$52  = \$50  & \$51 ;
+  assign \$53  = d_valid & \$signal$35 ;
+  assign \$54  = l_valid & \$signal$36 ;
+  assign \$55  = \$53  | \$54 ;
+  assign \$56  = ~ \$55 ;
+  assign \$57  = \$52  & \$56 ;
+  assign \$58  = ~ window_busy;
+  assign \$59  = \$57  & \$58 ;
+  assign \$60  = ! head_cmd;
+  assign \$61  = \$59  & \$60 ;
+  assign \$62  = ~ tlb_busy;
   assign \$63  = \$61  & \$62 ;
-  assign \$64  = ! head_cmd;
+  assign \$64  = ~ d_walks;
   assign \$65  = \$63  & \$64 ;
-  assign \$66  = ~ tlb_busy;
-  assign \$67  = \$65  & \$66 ;
-  assign \$68  = ~ d_walks;
-  assign \$69  = \$67  & \$68 ;
-  assign \$70  = d_valid & l_valid;
-  assign \$71  = d_valid | l_valid;
-  assign \$72  = \$71  ? queue_room2 : queue_room;
-  assign \$73  = \$70  ? queue_room3 : \$72 ;
-  assign \$74  = d_valid & \$signal$9 ;
-  assign \$75  = l_pm | l_same_d;
-  assign \$76  = l_valid & \$75 ;
-  assign \$77  = \$74  & \$76 ;
-  assign \$78  = d_valid & \$signal$9 ;
-  assign \$79  = l_pm | l_same_d;
-  assign \$80  = l_valid & \$79 ;
-  assign \$81  = \$78  | \$80 ;
-  assign \$82  = ~ parked_full;
-  assign \$83  = \$81  ? parked_room2 : \$82 ;
-  assign \$84  = \$77  ? parked_room3 : \$83 ;
-  assign \$85  = \$73  & \$84 ;
-  assign \$86  = ~ parked_write;
-  assign \$87  = \$85  & \$86 ;
-  assign \$88  = d_valid & \$signal$36 ;
-  assign \$89  = l_valid & \$signal$37 ;
-  assign \$90  = \$88  | \$89 ;
-  assign \$91  = ~ \$90 ;
-  assign \$92  = \$87  & \$91 ;
-  assign \$93  = ~ window_busy;
+  assign \$66  = d_valid & l_valid;
+  assign \$67  = d_valid | l_valid;
+  assign \$68  = \$67  ? queue_room2 : queue_room;
+  assign \$69  = \$66  ? queue_room3 : \$68 ;
+  assign \$70  = d_valid & \$signal$9 ;
+  assign \$71  = l_valid & l_hint;
+  assign \$72  = \$70  & \$71 ;
+  assign \$73  = d_valid & \$signal$9 ;
+  assign \$74  = l_valid & l_hint;
+  assign \$75  = \$73  | \$74 ;
+  assign \$76  = ~ parked_full;
+  assign \$77  = \$75  ? parked_room2 : \$76 ;
+  assign \$78  = \$72  ? parked_room3 : \$77 ;
+  assign \$79  = \$69  & \$78 ;
+  assign \$80  = ~ parked_write;
+  assign \$81  = \$79  & \$80 ;
+  assign \$82  = d_valid & \$signal$35 ;
+  assign \$83  = l_valid & \$signal$36 ;
+  assign \$84  = \$82  | \$83 ;
+  assign \$85  = ~ \$84 ;
+  assign \$86  = \$81  & \$85 ;
+  assign \$87  = ~ window_busy;
+  assign \$88  = \$86  & \$87 ;
+  assign \$89  = ! head_cmd;
+  assign \$90  = \$88  & \$89 ;
+  assign \$91  = ~ tlb_busy;
+  assign \$92  = \$90  & \$91 ;
+  assign \$93  = ~ d_walks;
   assign \$94  = \$92  & \$93 ;
-  assign \$95  = ! head_cmd;
-  assign \$96  = \$94  & \$95 ;
-  assign \$97  = ~ tlb_busy;
-  assign \$98  = \$96  & \$97 ;
-  assign \$99  = ~ d_walks;
-  assign \$100  = \$98  & \$99 ;
-  assign \$101  = rx_hdr__valid & \$100 ;
-  assign \$102  = ~ \$signal ;
-  assign \$103  = ~ \$signal$8 ;
-  assign \$104  = ~ tlb_stale;
-  assign \$105  = tlb_hit & \$104 ;
-  assign \$106  = \$signal$36  ? tlb_w : tlb_r;
-  assign \$107  = ~ l_valid;
-  assign \$108  = ~ d_valid;
-  assign \$109  = \$107  & \$108 ;
-  assign \$110  = head_cmd == 2'h2;
-  assign \$111  = head_cmd == 1'h1;
+  assign \$95  = rx_hdr__valid & \$94 ;
+  assign \$96  = ~ \$signal ;
+  assign \$97  = ~ \$signal$8 ;
+  assign \$98  = ~ tlb_stale;
+  assign \$99  = tlb_hit & \$98 ;
+  assign \$100  = \$signal$35  ? tlb_w : tlb_r;
+  assign \$101  = ~ l_valid;
+  assign \$102  = ~ d_valid;
+  assign \$103  = \$101  & \$102 ;
+  assign \$104  = head_cmd == 2'h2;
+  assign \$105  = head_cmd == 1'h1;
+  assign \$106  = head[3:0] == 1'h1;
+  assign \$107  = head[3:0] == 2'h3;
+  assign \$108  = \$106  | \$107 ;
+  assign \$109  = ! head[3:0];
+  assign \$110  = head[3:0] == 1'h1;
+  assign \$111  = \$109  | \$110 ;
   assign \$112  = head[3:0] == 1'h1;
   assign \$113  = head[3:0] == 2'h3;
   assign \$114  = \$112  | \$113 ;
-  assign \$115  = ! head[3:0];
-  assign \$116  = head[3:0] == 1'h1;
-  assign \$117  = \$115  | \$116 ;
-  assign \$118  = head[3:0] == 1'h1;
-  assign \$119  = head[3:0] == 2'h3;
-  assign \$120  = \$118  | \$119 ;
-  assign \$121  = \$signal$36  ? walk_w : walk_r;
-  assign \$122  = ! translator_fsm_state;
-  assign \$123  = translator_fsm_state == 1'h1;
-  assign \$124  = translator_fsm_state == 2'h2;
-  assign \$125  = translator_fsm_state == 2'h3;
-  assign \$126  = ~ skid_valid;
-  assign \$127  = ~ d_walks;
-  assign \$128  = l_valid & \$127 ;
-  assign \$129  = \$signal$73  & owner_valid;
-  assign \$130  = owner_node == l_req[14:7];
-  assign \$131  = \$129  & \$130 ;
-  assign \$132  = d_valid & \$signal ;
-  assign \$133  = \$132  & \$signal$8 ;
-  assign \$134  = \$133  & \$signal$9 ;
-  assign \$135  = l_same_d & \$134 ;
-  assign \$136  = l_pm | \$135 ;
-  assign \$138  = ! \$137 ;
-  assign \$139  = d_valid & \$signal ;
-  assign \$140  = \$139  & \$signal$8 ;
-  assign \$141  = \$140  & \$signal$9 ;
-  assign \$142  = { skid[38:31], skid[94:59] } == { d_req[38:31], d_req[94:59] };
-  assign \$143  = \$141  & \$142 ;
-  assign \$144  = parked_alt_match | \$143 ;
-  assign \$145  = d_valid & \$signal ;
-  assign \$146  = \$145  & \$signal$8 ;
-  assign \$147  = \$146  & \$signal$9 ;
-  assign \$148  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { d_req[38:31], d_req[94:59] };
+  assign \$115  = \$signal$35  ? walk_w : walk_r;
+  assign \$116  = ! translator_fsm_state;
+  assign \$117  = translator_fsm_state == 1'h1;
+  assign \$118  = translator_fsm_state == 2'h2;
+  assign \$119  = translator_fsm_state == 2'h3;
+  assign \$120  = ~ skid_valid;
+  assign \$121  = ~ d_walks;
+  assign \$122  = l_valid & \$121 ;
+  assign \$123  = \$signal$71  & owner_valid;
+  assign \$124  = owner_node == l_req[14:7];
+  assign \$125  = \$123  & \$124 ;
+  assign \$126  = d_valid & \$signal ;
+  assign \$127  = \$126  & \$signal$8 ;
+  assign \$128  = \$127  & \$signal$9 ;
+  assign \$129  = { l_req[38:31], l_req[94:59] } == { d_req[38:31], d_req[94:59] };
+  assign \$130  = \$128  & \$129 ;
+  assign \$131  = parked_match | \$130 ;
+  assign \$133  = ! \$132 ;
+  assign \$134  = d_valid & \$signal ;
+  assign \$135  = \$134  & \$signal$8 ;
+  assign \$136  = \$135  & \$signal$9 ;
+  assign \$137  = src[66:59] == d_req[66:59];
+  assign \$138  = \$136  & \$137 ;
+  assign \$139  = parked_hint | \$138 ;
+  assign \$140  = src[66:59] == l_req[66:59];
+  assign \$141  = l_valid & \$140 ;
+  assign \$142  = \$139  | \$141 ;
+  assign \$143  = d_valid & l_valid;
+  assign \$144  = d_valid | l_valid;
+  assign \$145  = \$144  ? queue_room2 : queue_room;
+  assign \$146  = \$143  ? queue_room3 : \$145 ;
+  assign \$147  = d_valid & \$signal$9 ;
+  assign \$148  = l_valid & l_hint;
   assign \$149  = \$147  & \$148 ;
-  assign \$150  = parked_match | \$149 ;
-  assign \$151  = skid_valid ? \$144  : \$150 ;
-  assign \$152  = { skid[38:31], skid[94:59] } == { l_req[38:31], l_req[94:59] };
-  assign \$153  = { rx_hdr__payload[38:31], rx_hdr__payload[94:59] } == { l_req[38:31], l_req[94:59] };
-  assign \$154  = skid_valid ? \$152  : \$153 ;
-  assign \$155  = l_valid & \$154 ;
-  assign \$156  = d_valid & l_valid;
-  assign \$157  = d_valid | l_valid;
-  assign \$158  = \$157  ? queue_room2 : queue_room;
-  assign \$159  = \$156  ? queue_room3 : \$158 ;
-  assign \$160  = d_valid & \$signal$9 ;
-  assign \$161  = l_pm | l_same_d;
-  assign \$162  = l_valid & \$161 ;
-  assign \$163  = \$160  & \$162 ;
-  assign \$164  = d_valid & \$signal$9 ;
-  assign \$165  = l_pm | l_same_d;
-  assign \$166  = l_valid & \$165 ;
-  assign \$167  = \$164  | \$166 ;
-  assign \$168  = ~ parked_full;
-  assign \$169  = \$167  ? parked_room2 : \$168 ;
-  assign \$170  = \$163  ? parked_room3 : \$169 ;
-  assign \$171  = \$159  & \$170 ;
-  assign \$172  = ~ parked_write;
-  assign \$173  = \$171  & \$172 ;
-  assign \$174  = d_valid & \$signal$36 ;
-  assign \$175  = l_valid & \$signal$37 ;
-  assign \$176  = \$174  | \$175 ;
-  assign \$177  = ~ \$176 ;
-  assign \$178  = \$173  & \$177 ;
-  assign \$179  = ~ window_busy;
-  assign \$180  = \$178  & \$179 ;
-  assign \$181  = ! head_cmd;
-  assign \$182  = \$180  & \$181 ;
-  assign \$183  = ~ tlb_busy;
-  assign \$184  = \$182  & \$183 ;
-  assign \$185  = ~ d_walks;
-  assign \$186  = \$184  & \$185 ;
-  assign \$187  = ~ \$signal ;
-  assign \$188  = ~ \$signal$8 ;
-  assign \$189  = ~ tlb_stale;
-  assign \$190  = tlb_hit & \$189 ;
-  assign \$191  = ~ l_valid;
-  assign \$192  = ~ d_valid;
-  assign \$193  = \$191  & \$192 ;
-  assign \$194  = head_cmd == 2'h2;
-  assign \$195  = head_cmd == 1'h1;
-  assign \$196  = head[3:0] == 1'h1;
-  assign \$197  = head[3:0] == 2'h3;
-  assign \$198  = \$196  | \$197 ;
-  assign \$199  = ! head[3:0];
-  assign \$200  = head[3:0] == 1'h1;
-  assign \$201  = \$199  | \$200 ;
-  assign \$202  = head[3:0] == 1'h1;
-  assign \$203  = head[3:0] == 2'h3;
-  assign \$204  = \$202  | \$203 ;
-  assign \$205  = ~ \$123 ;
+  assign \$150  = d_valid & \$signal$9 ;
+  assign \$151  = l_valid & l_hint;
+  assign \$152  = \$150  | \$151 ;
+  assign \$153  = ~ parked_full;
+  assign \$154  = \$152  ? parked_room2 : \$153 ;
+  assign \$155  = \$149  ? parked_room3 : \$154 ;
+  assign \$156  = \$146  & \$155 ;
+  assign \$157  = ~ parked_write;
+  assign \$158  = \$156  & \$157 ;
+  assign \$159  = d_valid & \$signal$35 ;
+  assign \$160  = l_valid & \$signal$36 ;
+  assign \$161  = \$159  | \$160 ;
+  assign \$162  = ~ \$161 ;
+  assign \$163  = \$158  & \$162 ;
+  assign \$164  = ~ window_busy;
+  assign \$165  = \$163  & \$164 ;
+  assign \$166  = ! head_cmd;
+  assign \$167  = \$165  & \$166 ;
+  assign \$168  = ~ tlb_busy;
+  assign \$169  = \$167  & \$168 ;
+  assign \$170  = ~ d_walks;
+  assign \$171  = \$169  & \$170 ;
+  assign \$172  = ~ \$signal ;
+  assign \$173  = ~ \$signal$8 ;
+  assign \$174  = ~ tlb_stale;
+  assign \$175  = tlb_hit & \$174 ;
+  assign \$176  = ~ l_valid;
+  assign \$177  = ~ d_valid;
+  assign \$178  = \$176  & \$177 ;
+  assign \$179  = head_cmd == 2'h2;
+  assign \$180  = head_cmd == 1'h1;
+  assign \$181  = head[3:0] == 1'h1;
+  assign \$182  = head[3:0] == 2'h3;
+  assign \$183  = \$181  | \$182 ;
+  assign \$184  = ! head[3:0];
+  assign \$185  = head[3:0] == 1'h1;
+  assign \$186  = \$184  | \$185 ;
+  assign \$187  = head[3:0] == 1'h1;
+  assign \$188  = head[3:0] == 2'h3;
+  assign \$189  = \$187  | \$188 ;
+  assign \$190  = ~ \$117 ;
   always @(posedge clk)
-    skid <= \$206 ;
+    skid <= \$191 ;
   always @(posedge clk)
-    d_valid <= \$207 ;
+    d_valid <= \$192 ;
   always @(posedge clk)
-    d_req <= \$208 ;
+    d_req <= \$193 ;
   always @(posedge clk)
-    \$signal  <= \$209 ;
+    \$signal  <= \$194 ;
   always @(posedge clk)
-    \$signal$36  <= \$210 ;
+    \$signal$35  <= \$195 ;
   always @(posedge clk)
-    \$signal$46  <= \$211 ;
+    \$signal$45  <= \$196 ;
   always @(posedge clk)
-    \$signal$47  <= \$212 ;
+    \$signal$46  <= \$197 ;
   always @(posedge clk)
-    \$signal$8  <= \$213 ;
+    \$signal$8  <= \$198 ;
   always @(posedge clk)
-    \$signal$9  <= \$214 ;
+    \$signal$9  <= \$199 ;
   always @(posedge clk)
-    l_valid <= \$215 ;
+    l_valid <= \$200 ;
   always @(posedge clk)
-    l_req <= \$216 ;
+    l_req <= \$201 ;
   always @(posedge clk)
-    \$signal$70  <= \$217 ;
+    \$signal$68  <= \$202 ;
   always @(posedge clk)
-    \$signal$37  <= \$218 ;
+    \$signal$36  <= \$203 ;
   always @(posedge clk)
-    \$signal$71  <= \$219 ;
+    \$signal$69  <= \$204 ;
   always @(posedge clk)
-    \$signal$72  <= \$220 ;
+    \$signal$70  <= \$205 ;
   always @(posedge clk)
-    \$signal$73  <= \$221 ;
+    \$signal$71  <= \$206 ;
   always @(posedge clk)
-    l_pm <= \$222 ;
+    l_hint <= \$207 ;
   always @(posedge clk)
-    l_same_d <= \$223 ;
+    skid_valid <= \$208 ;
   always @(posedge clk)
-    skid_valid <= \$224 ;
+    translator_fsm_state <= \$209 ;
   always @(posedge clk)
-    translator_fsm_state <= \$225 ;
+    replay <= \$210 ;
   always @(posedge clk)
-    replay <= \$226 ;
+    w_req <= \$211 ;
   always @(posedge clk)
-    w_req <= \$227 ;
+    \$signal$81  <= \$212 ;
   always @(posedge clk)
-    \$signal$83  <= \$228 ;
+    \$signal$82  <= \$213 ;
   always @(posedge clk)
-    \$signal$84  <= \$229 ;
-  always @(posedge clk)
-    w_data <= \$230 ;
+    w_data <= \$214 ;
   \mmu.translator.check  check (
     .has_data(has_data),
     .is_line(is_line),
@@ -11267,9 +11225,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
       2'h0:
           (* full_case = 32'd1 *)
           if (skid_valid) begin
-            take = \$38 ;
+            take = \$36 ;
           end else begin
-            take = \$101 ;
+            take = \$95 ;
           end
     endcase
   end
@@ -11281,7 +11239,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
           (* full_case = 32'd1 *)
           if (skid_valid) begin
           end else begin
-            rx_hdr__ready = \$69 ;
+            rx_hdr__ready = \$65 ;
           end
     endcase
   end
@@ -11300,23 +11258,23 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
       2'h0:
         begin
           if (d_valid) begin
-            if (\$102 ) begin
+            if (\$96 ) begin
               push = 1'h1;
-            end else if (\$103 ) begin
+            end else if (\$97 ) begin
               push = 1'h1;
             end else if (\$signal$9 ) begin
-            end else if (\$105 ) begin
+            end else if (\$99 ) begin
               (* full_case = 32'd1 *)
-              if (\$106 ) begin
+              if (\$100 ) begin
                 push = 1'h1;
               end else begin
                 push = 1'h1;
               end
             end
           end
-          if (\$109 ) begin
+          if (\$103 ) begin
             if (window_busy) begin
-            end else if (\$110 ) begin
+            end else if (\$104 ) begin
               if (queue_room) begin
                 push = 1'h1;
               end
@@ -11329,7 +11287,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
           if (walk_done) begin
             if (walk_found) begin
               (* full_case = 32'd1 *)
-              if (\$121 ) begin
+              if (\$115 ) begin
                 push = 1'h1;
               end else begin
                 push = 1'h1;
@@ -11345,7 +11303,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
       2'h0:
         begin
           if (d_valid) begin
-            if (\$102 ) begin
+            if (\$96 ) begin
               entry[3:0] = d_req[3:0];
               entry[11:4] = d_req[14:7];
               entry[19:12] = d_req[30:23];
@@ -11354,10 +11312,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h3;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$36 ;
-              entry[152] = \$signal$46 ;
-              entry[153] = \$signal$47 ;
-            end else if (\$103 ) begin
+              entry[151] = \$signal$35 ;
+              entry[152] = \$signal$45 ;
+              entry[153] = \$signal$46 ;
+            end else if (\$97 ) begin
               entry[3:0] = d_req[3:0];
               entry[11:4] = d_req[14:7];
               entry[19:12] = d_req[30:23];
@@ -11366,13 +11324,13 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h2;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$36 ;
-              entry[152] = \$signal$46 ;
-              entry[153] = \$signal$47 ;
+              entry[151] = \$signal$35 ;
+              entry[152] = \$signal$45 ;
+              entry[153] = \$signal$46 ;
             end else if (\$signal$9 ) begin
-            end else if (\$105 ) begin
+            end else if (\$99 ) begin
               (* full_case = 32'd1 *)
-              if (\$106 ) begin
+              if (\$100 ) begin
                 entry[3:0] = d_req[3:0];
                 entry[11:4] = d_req[14:7];
                 entry[19:12] = d_req[30:23];
@@ -11381,9 +11339,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { tlb_pfn, d_req[58:47] };
-                entry[151] = \$signal$36 ;
-                entry[152] = \$signal$46 ;
-                entry[153] = \$signal$47 ;
+                entry[151] = \$signal$35 ;
+                entry[152] = \$signal$45 ;
+                entry[153] = \$signal$46 ;
               end else begin
                 entry[3:0] = d_req[3:0];
                 entry[11:4] = d_req[14:7];
@@ -11393,15 +11351,15 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$36 ;
-                entry[152] = \$signal$46 ;
-                entry[153] = \$signal$47 ;
+                entry[151] = \$signal$35 ;
+                entry[152] = \$signal$45 ;
+                entry[153] = \$signal$46 ;
               end
             end
           end
-          if (\$109 ) begin
+          if (\$103 ) begin
             if (window_busy) begin
-            end else if (\$110 ) begin
+            end else if (\$104 ) begin
               if (queue_room) begin
                 entry[3:0] = head[3:0];
                 entry[11:4] = head[14:7];
@@ -11411,9 +11369,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = head[126:111];
                 entry[118:116] = 3'h1;
                 entry[150:119] = { 20'h00000, head[58:47] };
-                entry[151] = \$114 ;
-                entry[152] = \$117 ;
-                entry[153] = \$120 ;
+                entry[151] = \$108 ;
+                entry[152] = \$111 ;
+                entry[153] = \$114 ;
               end
             end
           end
@@ -11424,7 +11382,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
           if (walk_done) begin
             if (walk_found) begin
               (* full_case = 32'd1 *)
-              if (\$121 ) begin
+              if (\$115 ) begin
                 entry[3:0] = d_req[3:0];
                 entry[11:4] = d_req[14:7];
                 entry[19:12] = d_req[30:23];
@@ -11433,9 +11391,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { walk_pfn, d_req[58:47] };
-                entry[151] = \$signal$36 ;
-                entry[152] = \$signal$46 ;
-                entry[153] = \$signal$47 ;
+                entry[151] = \$signal$35 ;
+                entry[152] = \$signal$45 ;
+                entry[153] = \$signal$46 ;
               end else begin
                 entry[3:0] = d_req[3:0];
                 entry[11:4] = d_req[14:7];
@@ -11445,9 +11403,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$36 ;
-                entry[152] = \$signal$46 ;
-                entry[153] = \$signal$47 ;
+                entry[151] = \$signal$35 ;
+                entry[152] = \$signal$45 ;
+                entry[153] = \$signal$46 ;
               end
             end
           end
@@ -11459,8 +11417,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     casez (translator_fsm_state)
       2'h0:
           if (d_valid) begin
-            if (\$102 ) begin
-            end else if (\$103 ) begin
+            if (\$96 ) begin
+            end else if (\$97 ) begin
             end else if (\$signal$9 ) begin
               park = 1'h1;
             end
@@ -11484,10 +11442,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     casez (translator_fsm_state)
       2'h0:
           if (d_valid) begin
-            if (\$102 ) begin
-            end else if (\$103 ) begin
+            if (\$96 ) begin
+            end else if (\$97 ) begin
             end else if (\$signal$9 ) begin
-            end else if (\$105 ) begin
+            end else if (\$99 ) begin
               tlb_hit_event = 1'h1;
             end
           end
@@ -11500,10 +11458,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
       2'h0:
           if (d_valid) begin
             (* full_case = 32'd1 *)
-            if (\$102 ) begin
-            end else if (\$103 ) begin
+            if (\$96 ) begin
+            end else if (\$97 ) begin
             end else if (\$signal$9 ) begin
-            end else if (\$105 ) begin
+            end else if (\$99 ) begin
             end else begin
               tlb_miss_event = 1'h1;
             end
@@ -11517,10 +11475,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
       2'h0:
           if (d_valid) begin
             (* full_case = 32'd1 *)
-            if (\$102 ) begin
-            end else if (\$103 ) begin
+            if (\$96 ) begin
+            end else if (\$97 ) begin
             end else if (\$signal$9 ) begin
-            end else if (\$105 ) begin
+            end else if (\$99 ) begin
             end else begin
               walk_start = 1'h1;
             end
@@ -11534,7 +11492,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     window_go = 1'h0;
     casez (translator_fsm_state)
       2'h0:
-          if (\$109 ) begin
+          if (\$103 ) begin
             if (window_busy) begin
               if (drained) begin
                 window_go = 1'h1;
@@ -11548,9 +11506,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     head_pop = 1'h0;
     casez (translator_fsm_state)
       2'h0:
-          if (\$109 ) begin
+          if (\$103 ) begin
             if (window_busy) begin
-            end else if (\$110 ) begin
+            end else if (\$104 ) begin
               if (queue_room) begin
                 head_pop = 1'h1;
               end
@@ -11571,10 +11529,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     head_take = 1'h0;
     casez (translator_fsm_state)
       2'h0:
-          if (\$109 ) begin
+          if (\$103 ) begin
             if (window_busy) begin
-            end else if (\$110 ) begin
-            end else if (\$111 ) begin
+            end else if (\$104 ) begin
+            end else if (\$105 ) begin
               if (queue_room) begin
                 head_take = 1'h1;
               end
@@ -11601,20 +11559,245 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$206  = skid;
-    if (\$126 ) begin
-      \$206  = l_req;
+    \$191  = skid;
+    if (\$120 ) begin
+      \$191  = l_req;
     end
     if (rst) begin
-      \$206  = 127'h00000000000000000000000000000000;
+      \$191  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$207  = d_valid;
+    \$192  = d_valid;
     casez (translator_fsm_state)
       2'h0:
-          \$207  = \$128 ;
+          \$192  = \$122 ;
+    endcase
+    if (rst) begin
+      \$192  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$193  = d_req;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          \$193  = l_req;
+          if (\$178 ) begin
+            if (window_busy) begin
+            end else if (\$179 ) begin
+            end else if (\$180 ) begin
+              if (queue_room) begin
+                \$193  = head;
+              end
+            end
+          end
+        end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$193  = w_req;
+    endcase
+    if (rst) begin
+      \$193  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$194  = \$signal ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$194  = \$signal$68 ;
+    endcase
+    if (rst) begin
+      \$194  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$195  = \$signal$35 ;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          \$195  = \$signal$36 ;
+          if (\$178 ) begin
+            if (window_busy) begin
+            end else if (\$179 ) begin
+            end else if (\$180 ) begin
+              if (queue_room) begin
+                \$195  = \$183 ;
+              end
+            end
+          end
+        end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$195  = \$signal$81 ;
+    endcase
+    if (rst) begin
+      \$195  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$196  = \$signal$45 ;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          \$196  = \$signal$69 ;
+          if (\$178 ) begin
+            if (window_busy) begin
+            end else if (\$179 ) begin
+            end else if (\$180 ) begin
+              if (queue_room) begin
+                \$196  = \$186 ;
+              end
+            end
+          end
+        end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$196  = \$signal$82 ;
+    endcase
+    if (rst) begin
+      \$196  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$197  = \$signal$46 ;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          \$197  = \$signal$70 ;
+          if (\$178 ) begin
+            if (window_busy) begin
+            end else if (\$179 ) begin
+            end else if (\$180 ) begin
+              if (queue_room) begin
+                \$197  = \$189 ;
+              end
+            end
+          end
+        end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$197  = w_data;
+    endcase
+    if (rst) begin
+      \$197  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$198  = \$signal$8 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$198  = \$125 ;
+    endcase
+    if (rst) begin
+      \$198  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$199  = \$signal$9 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$199  = \$131 ;
+    endcase
+    if (rst) begin
+      \$199  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$200  = l_valid;
+    casez (translator_fsm_state)
+      2'h0:
+          \$200  = take;
+    endcase
+    if (rst) begin
+      \$200  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$201  = l_req;
+    casez (translator_fsm_state)
+      2'h0:
+          \$201  = src;
+    endcase
+    if (rst) begin
+      \$201  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$202  = \$signal$68 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$202  = well_formed;
+    endcase
+    if (rst) begin
+      \$202  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$203  = \$signal$36 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$203  = is_write;
+    endcase
+    if (rst) begin
+      \$203  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$204  = \$signal$69 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$204  = is_line;
+    endcase
+    if (rst) begin
+      \$204  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$205  = \$signal$70 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$205  = has_data;
+    endcase
+    if (rst) begin
+      \$205  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$206  = \$signal$71 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$206  = \$133 ;
+    endcase
+    if (rst) begin
+      \$206  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$207  = l_hint;
+    casez (translator_fsm_state)
+      2'h0:
+          \$207  = \$142 ;
     endcase
     if (rst) begin
       \$207  = 1'h0;
@@ -11622,62 +11805,96 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$208  = d_req;
+    \$208  = skid_valid;
     casez (translator_fsm_state)
       2'h0:
         begin
-          \$208  = l_req;
-          if (\$193 ) begin
+          if (skid_valid) begin
+            if (\$171 ) begin
+              \$208  = 1'h0;
+            end
+          end
+          if (d_valid) begin
+            (* full_case = 32'd1 *)
+            if (\$172 ) begin
+            end else if (\$173 ) begin
+            end else if (\$signal$9 ) begin
+            end else if (\$175 ) begin
+            end else begin
+              \$208  = l_valid;
+            end
+          end
+        end
+    endcase
+    if (rst) begin
+      \$208  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$209  = translator_fsm_state;
+    (* full_case = 32'd1 *)
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          if (d_valid) begin
+            (* full_case = 32'd1 *)
+            if (\$172 ) begin
+            end else if (\$173 ) begin
+            end else if (\$signal$9 ) begin
+            end else if (\$175 ) begin
+            end else begin
+              \$209  = 2'h1;
+            end
+          end
+          if (\$178 ) begin
             if (window_busy) begin
-            end else if (\$194 ) begin
-            end else if (\$195 ) begin
+              if (drained) begin
+                \$209  = 2'h2;
+              end
+            end else if (\$179 ) begin
+            end else if (\$180 ) begin
               if (queue_room) begin
-                \$208  = head;
+                \$209  = 2'h3;
               end
             end
           end
         end
       2'h3:
-          /* empty */;
+          \$209  = 2'h1;
       2'h1:
-          \$208  = w_req;
+          if (walk_done) begin
+            \$209  = 2'h0;
+          end
+      2'h2:
+          if (window_done) begin
+            \$209  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$208  = 127'h00000000000000000000000000000000;
+      \$209  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$209  = \$signal ;
+    \$210  = replay;
     casez (translator_fsm_state)
       2'h0:
-          \$209  = \$signal$70 ;
-    endcase
-    if (rst) begin
-      \$209  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$210  = \$signal$36 ;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          \$210  = \$signal$37 ;
-          if (\$193 ) begin
+          if (\$178 ) begin
             if (window_busy) begin
-            end else if (\$194 ) begin
-            end else if (\$195 ) begin
+            end else if (\$179 ) begin
+            end else if (\$180 ) begin
               if (queue_room) begin
-                \$210  = \$198 ;
+                \$210  = 1'h1;
               end
             end
           end
-        end
       2'h3:
           /* empty */;
       2'h1:
-          \$210  = \$signal$83 ;
+          if (walk_done) begin
+            \$210  = 1'h0;
+          end
     endcase
     if (rst) begin
       \$210  = 1'h0;
@@ -11685,312 +11902,42 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$211  = \$signal$46 ;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          \$211  = \$signal$71 ;
-          if (\$193 ) begin
-            if (window_busy) begin
-            end else if (\$194 ) begin
-            end else if (\$195 ) begin
-              if (queue_room) begin
-                \$211  = \$201 ;
-              end
-            end
-          end
-        end
-      2'h3:
-          /* empty */;
-      2'h1:
-          \$211  = \$signal$84 ;
-    endcase
+    \$211  = w_req;
+    if (\$190 ) begin
+      \$211  = d_req;
+    end
     if (rst) begin
-      \$211  = 1'h0;
+      \$211  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$212  = \$signal$47 ;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          \$212  = \$signal$72 ;
-          if (\$193 ) begin
-            if (window_busy) begin
-            end else if (\$194 ) begin
-            end else if (\$195 ) begin
-              if (queue_room) begin
-                \$212  = \$204 ;
-              end
-            end
-          end
-        end
-      2'h3:
-          /* empty */;
-      2'h1:
-          \$212  = w_data;
-    endcase
+    \$212  = \$signal$81 ;
+    if (\$190 ) begin
+      \$212  = \$signal$35 ;
+    end
     if (rst) begin
       \$212  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$213  = \$signal$8 ;
-    casez (translator_fsm_state)
-      2'h0:
-          \$213  = \$131 ;
-    endcase
+    \$213  = \$signal$82 ;
+    if (\$190 ) begin
+      \$213  = \$signal$45 ;
+    end
     if (rst) begin
       \$213  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$214  = \$signal$9 ;
-    casez (translator_fsm_state)
-      2'h0:
-          \$214  = \$136 ;
-    endcase
+    \$214  = w_data;
+    if (\$190 ) begin
+      \$214  = \$signal$46 ;
+    end
     if (rst) begin
       \$214  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$215  = l_valid;
-    casez (translator_fsm_state)
-      2'h0:
-          \$215  = take;
-    endcase
-    if (rst) begin
-      \$215  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$216  = l_req;
-    casez (translator_fsm_state)
-      2'h0:
-          \$216  = src;
-    endcase
-    if (rst) begin
-      \$216  = 127'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$217  = \$signal$70 ;
-    casez (translator_fsm_state)
-      2'h0:
-          \$217  = well_formed;
-    endcase
-    if (rst) begin
-      \$217  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$218  = \$signal$37 ;
-    casez (translator_fsm_state)
-      2'h0:
-          \$218  = is_write;
-    endcase
-    if (rst) begin
-      \$218  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$219  = \$signal$71 ;
-    casez (translator_fsm_state)
-      2'h0:
-          \$219  = is_line;
-    endcase
-    if (rst) begin
-      \$219  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$220  = \$signal$72 ;
-    casez (translator_fsm_state)
-      2'h0:
-          \$220  = has_data;
-    endcase
-    if (rst) begin
-      \$220  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$221  = \$signal$73 ;
-    casez (translator_fsm_state)
-      2'h0:
-          \$221  = \$138 ;
-    endcase
-    if (rst) begin
-      \$221  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$222  = l_pm;
-    casez (translator_fsm_state)
-      2'h0:
-          \$222  = \$151 ;
-    endcase
-    if (rst) begin
-      \$222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$223  = l_same_d;
-    casez (translator_fsm_state)
-      2'h0:
-          \$223  = \$155 ;
-    endcase
-    if (rst) begin
-      \$223  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$224  = skid_valid;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          if (skid_valid) begin
-            if (\$186 ) begin
-              \$224  = 1'h0;
-            end
-          end
-          if (d_valid) begin
-            (* full_case = 32'd1 *)
-            if (\$187 ) begin
-            end else if (\$188 ) begin
-            end else if (\$signal$9 ) begin
-            end else if (\$190 ) begin
-            end else begin
-              \$224  = l_valid;
-            end
-          end
-        end
-    endcase
-    if (rst) begin
-      \$224  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$225  = translator_fsm_state;
-    (* full_case = 32'd1 *)
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          if (d_valid) begin
-            (* full_case = 32'd1 *)
-            if (\$187 ) begin
-            end else if (\$188 ) begin
-            end else if (\$signal$9 ) begin
-            end else if (\$190 ) begin
-            end else begin
-              \$225  = 2'h1;
-            end
-          end
-          if (\$193 ) begin
-            if (window_busy) begin
-              if (drained) begin
-                \$225  = 2'h2;
-              end
-            end else if (\$194 ) begin
-            end else if (\$195 ) begin
-              if (queue_room) begin
-                \$225  = 2'h3;
-              end
-            end
-          end
-        end
-      2'h3:
-          \$225  = 2'h1;
-      2'h1:
-          if (walk_done) begin
-            \$225  = 2'h0;
-          end
-      2'h2:
-          if (window_done) begin
-            \$225  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$225  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$226  = replay;
-    casez (translator_fsm_state)
-      2'h0:
-          if (\$193 ) begin
-            if (window_busy) begin
-            end else if (\$194 ) begin
-            end else if (\$195 ) begin
-              if (queue_room) begin
-                \$226  = 1'h1;
-              end
-            end
-          end
-      2'h3:
-          /* empty */;
-      2'h1:
-          if (walk_done) begin
-            \$226  = 1'h0;
-          end
-    endcase
-    if (rst) begin
-      \$226  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$227  = w_req;
-    if (\$205 ) begin
-      \$227  = d_req;
-    end
-    if (rst) begin
-      \$227  = 127'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$228  = \$signal$83 ;
-    if (\$205 ) begin
-      \$228  = \$signal$36 ;
-    end
-    if (rst) begin
-      \$228  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$229  = \$signal$84 ;
-    if (\$205 ) begin
-      \$229  = \$signal$46 ;
-    end
-    if (rst) begin
-      \$229  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$230  = w_data;
-    if (\$205 ) begin
-      \$230  = \$signal$47 ;
-    end
-    if (rst) begin
-      \$230  = 1'h0;
     end
   end
   assign req = src;
@@ -11998,13 +11945,12 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign owner_en = 1'h1;
   assign walk_pid = d_req[46:31];
   assign walk_vpn = d_req[94:59];
-  assign match_pid = rx_hdr__payload[38:31];
-  assign match_vpn = rx_hdr__payload[94:59];
+  assign hint_key = src[66:59];
   assign park_hdr = d_req;
   assign owner_pid = src[46:31];
   assign tlb_vpn = src[94:59];
-  assign alt_pid = skid[38:31];
-  assign alt_vpn = skid[94:59];
+  assign match_pid = l_req[38:31];
+  assign match_vpn = l_req[94:59];
   assign \src.kind  = src[3:0];
   assign \src.status  = src[6:4];
   assign \src.src  = src[14:7];
@@ -12045,6 +11991,14 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \d_req.pid  = d_req[46:31];
   assign \d_req.vaddr  = d_req[110:47];
   assign \d_req.length  = d_req[126:111];
+  assign \l_req.kind  = l_req[3:0];
+  assign \l_req.status  = l_req[6:4];
+  assign \l_req.src  = l_req[14:7];
+  assign \l_req.dst  = l_req[22:15];
+  assign \l_req.tag  = l_req[30:23];
+  assign \l_req.pid  = l_req[46:31];
+  assign \l_req.vaddr  = l_req[110:47];
+  assign \l_req.length  = l_req[126:111];
   assign \park_hdr.kind  = d_req[3:0];
   assign \park_hdr.status  = d_req[6:4];
   assign \park_hdr.src  = d_req[14:7];
@@ -12072,14 +12026,6 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \head.pid  = head[46:31];
   assign \head.vaddr  = head[110:47];
   assign \head.length  = head[126:111];
-  assign \l_req.kind  = l_req[3:0];
-  assign \l_req.status  = l_req[6:4];
-  assign \l_req.src  = l_req[14:7];
-  assign \l_req.dst  = l_req[22:15];
-  assign \l_req.tag  = l_req[30:23];
-  assign \l_req.pid  = l_req[46:31];
-  assign \l_req.vaddr  = l_req[110:47];
-  assign \l_req.length  = l_req[126:111];
   assign \w_req.kind  = w_req[3:0];
   assign \w_req.status  = w_req[6:4];
   assign \w_req.src  = w_req[14:7];
@@ -12088,7 +12034,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \w_req.pid  = w_req[46:31];
   assign \w_req.vaddr  = w_req[110:47];
   assign \w_req.length  = w_req[126:111];
-  assign \$137  = { 8'h00, src[46:39] };
+  assign \$132  = { 8'h00, src[46:39] };
 endmodule
 
 (* generator = "Amaranth" *)

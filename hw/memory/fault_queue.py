@@ -9,11 +9,12 @@ from hw.memory.ports import FaultSignature
 from hw.memory.registers import FAULT_REFUSE, FAULT_REPLAY
 from hw.protocol import LENGTH_WIDTH, MsgHeader, MsgKind, NODE_ID_WIDTH, TAG_WIDTH
 
-__all__ = ["FaultQueue", "HEAD_NONE", "HEAD_REPLAY", "HEAD_REFUSE"]
+__all__ = ["FaultQueue", "HEAD_NONE", "HEAD_REPLAY", "HEAD_REFUSE", "HINT_BITS"]
 
 HEAD_NONE = 0      #: the head waits for the memory monitor (or the queue is empty)
 HEAD_REPLAY = 1    #: the memory monitor answered "replay" (FAULT_RESOLVE = 1)
 HEAD_REFUSE = 2    #: the memory monitor answered "refuse" (FAULT_RESOLVE = 2)
+HINT_BITS = 8      #: low bits of the virtual page number that ``hint`` compares (at most the vpn's width)
 
 
 class _Slot(data.StructLayout):
@@ -50,9 +51,9 @@ class FaultQueue(wiring.Component):
         takes no further request until it leaves).
     match_pid, match_vpn : In; match : Out(1)
         Some parked request is for page (match_pid, match_vpn).
-    alt_pid, alt_vpn : In; alt_match : Out(1)
-        The same for a second page: the translator looks up both headers it may take next (the
-        network's and its skid's) and chooses between the one-bit answers.
+    hint_key : In(HINT_BITS); hint : Out(1)
+        Some parked request's virtual page number ends in ``hint_key`` (its low bits): a superset of
+        ``match`` for any pid, a few gates deep, for the translator's room count as it takes a header.
     head : Out(MsgHeader())
         The oldest parked request (dst and status zero).
     head_cmd : Out(2)
@@ -74,7 +75,7 @@ class FaultQueue(wiring.Component):
             "room3": Out(1),
             "has_write": Out(1),
             "match_pid": In(p.pid_width), "match_vpn": In(p.vpn_width), "match": Out(1),
-            "alt_pid": In(p.pid_width), "alt_vpn": In(p.vpn_width), "alt_match": Out(1),
+            "hint_key": In(min(HINT_BITS, p.vpn_width)), "hint": Out(1),
             "head": Out(MsgHeader()), "head_cmd": Out(2),
             "take": In(1), "pop": In(1), "rearm": In(1),
             "fault": Out(FaultSignature()), "fault_event": Out(1),
@@ -153,11 +154,13 @@ class FaultQueue(wiring.Component):
             m.d.sync += count.eq(count - 1)
         m.d.comb += self.fault_event.eq(self.push | self.rearm)
 
-        # Same page as a parked request?
-        for out, key in ((self.match, Cat(self.match_vpn, self.match_pid)),
-                         (self.alt_match, Cat(self.alt_vpn, self.alt_pid))):
-            m.d.comb += out.eq(Cat(*(used[i] & (Cat(slots[i].vaddr[p.page_bits:], slots[i].pid) == key)
-                                     for i in range(n))).any())
+        # Same page as a parked request? And the hint: the same low vpn bits.
+        key = Cat(self.match_vpn, self.match_pid)
+        m.d.comb += self.match.eq(Cat(*(used[i] & (Cat(slots[i].vaddr[p.page_bits:], slots[i].pid) == key)
+                                        for i in range(n))).any())
+        hb = len(self.hint_key)
+        m.d.comb += self.hint.eq(Cat(*(used[i] & (slots[i].vaddr[p.page_bits:p.page_bits + hb] == self.hint_key)
+                                       for i in range(n))).any())
         return m
 
 

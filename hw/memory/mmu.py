@@ -141,7 +141,7 @@ class MemoryMMU(wiring.Component):
             faults.push.eq(tr.park), faults.push_hdr.eq(tr.park_hdr), tr.parked_full.eq(faults.full),
             tr.parked_room2.eq(faults.room2), tr.parked_room3.eq(faults.room3), tr.parked_write.eq(faults.has_write),
             faults.match_pid.eq(tr.match_pid), faults.match_vpn.eq(tr.match_vpn), tr.parked_match.eq(faults.match),
-            faults.alt_pid.eq(tr.alt_pid), faults.alt_vpn.eq(tr.alt_vpn), tr.parked_alt_match.eq(faults.alt_match),
+            faults.hint_key.eq(tr.hint_key), tr.parked_hint.eq(faults.hint),
             tr.head.eq(faults.head), tr.head_cmd.eq(faults.head_cmd), faults.take.eq(tr.head_take),
             faults.pop.eq(tr.head_pop), faults.rearm.eq(tr.head_rearm),
             queue.w_en.eq(tr.push), queue.w_data.eq(tr.entry), tr.queue_room.eq(queue.w_rdy),

@@ -5,7 +5,7 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.memory.fault_queue import HEAD_NONE, HEAD_REFUSE, HEAD_REPLAY
+from hw.memory.fault_queue import HEAD_NONE, HEAD_REFUSE, HEAD_REPLAY, HINT_BITS
 from hw.memory.params import MMUParams
 from hw.memory.ports import TranslatedRequest
 from hw.memory.request_check import RequestChecker
@@ -34,7 +34,11 @@ class Translator(wiring.Component):
 
     Parking (a request waiting for the memory monitor does not hold the others): a request whose walk finds
     no entry, or whose page (pid, vpn) already has a parked request, goes into the fault queue and the
-    translator moves on. When the monitor answers the oldest one, it is replayed (walked again) or refused
+    translator moves on. The page compare is made in L, from registers (L's header, the fault queue's
+    slots, D's header and outcome): the fault queue then holds every request parked before L's, the one D
+    parked as L's was taken included. As a header is taken only a *hint* is registered (some parked
+    request, or the request in L or D, has the same low vpn bits): a superset of the parking, for the
+    fault queue's room count (see ``_can_take``). When the monitor answers the oldest one, it is replayed (walked again) or refused
     (``PAGE_FAULT``). A parked *write* holds the requests behind it: its data beats are next in the request
     data stream, before those of any later write (the ExCache writes back only lines it fetched, so a write
     faults only after an unmap); no header is taken while a write is in L or D.
@@ -55,10 +59,10 @@ class Translator(wiring.Component):
     walk_start, walk_pid, walk_vpn : Out; walk_done, walk_found, walk_pfn, walk_r, walk_w : In
         The walker.
     park, park_hdr : Out; parked_full, parked_room2, parked_room3, parked_write, parked_match,
-    parked_alt_match : In; match_pid, match_vpn, alt_pid, alt_vpn : Out; head : In; head_cmd : In(2);
+    parked_hint : In; match_pid, match_vpn, hint_key : Out; head : In; head_cmd : In(2);
     head_take, head_pop, head_rearm : Out
         The fault queue (:class:`hw.memory.fault_queue.FaultQueue`); ``match_pid``/``match_vpn`` are the
-        page of the network's header, ``alt_pid``/``alt_vpn`` that of the skid's.
+        page of L's header, ``hint_key`` the low vpn bits of the header being taken.
     push, entry : Out; queue_room, queue_room2, queue_room3 : In
         The request queue: room for one / two / three more entries (a header is taken with room for it
         and for the requests in L and D).
@@ -86,8 +90,7 @@ class Translator(wiring.Component):
             "park": Out(1), "park_hdr": Out(MsgHeader()), "parked_full": In(1), "parked_room2": In(1),
             "parked_room3": In(1),
             "parked_write": In(1), "parked_match": In(1), "match_pid": Out(p.pid_width),
-            "match_vpn": Out(p.vpn_width), "parked_alt_match": In(1), "alt_pid": Out(p.pid_width),
-            "alt_vpn": Out(p.vpn_width),
+            "match_vpn": Out(p.vpn_width), "parked_hint": In(1), "hint_key": Out(min(HINT_BITS, p.vpn_width)),
             "head": In(MsgHeader()), "head_cmd": In(2), "head_take": Out(1), "head_pop": Out(1),
             "head_rearm": Out(1),
             "push": Out(1), "entry": Out(TranslatedRequest(p.paddr_width)), "queue_room": In(1),
@@ -101,12 +104,18 @@ class Translator(wiring.Component):
         p = self.params
         return Cat(hdr.vaddr[p.page_bits:p.vaddr_width], hdr.pid[:p.pid_width])
 
-    def _parked_page(self, hdr, parked, d_parks, d_req):
-        """``hdr`` is for the page of a parked request (``parked``: the fault queue's answer for it) or of the
-        request D parks now. The translator makes the page compares for both headers it may take (skid,
-        network) and chooses by ``skid_valid`` on the one-bit answers: the select fanning out to the ~60-bit
-        page in front of six comparators was the MMU's critical path (issue 18)."""
-        return parked | (d_parks & (self._page(hdr) == self._page(d_req)))
+    def _hint(self, hdr):
+        """The low bits of a header's virtual page number, as the fault queue's ``hint`` compares them."""
+        p = self.params
+        return hdr.vaddr[p.page_bits:p.page_bits + min(HINT_BITS, p.vpn_width)]
+
+    # _pm_note: whether L's request parks behind another (same page) is decided in L from registers: the
+    # fault queue's slots (every request parked before it: the one D parked as it was taken is in a slot
+    # by then, and no slot is freed while a request is in L or D) and D's request with D's outcome. Made as
+    # the header was taken, the compares hung off the header select and the network's header FIFO (issue
+    # 18: `faults.slot_3` -> `translator.l_pm` was the MMU's critical path, the network's receive FIFO ->
+    # `l_pm` the memory component's). The take only needs a superset for the fault queue's room count,
+    # the hint: the same low vpn bits as a parked request or the requests in L and D.
 
     # _skid_note: the skid loads L's request in every cycle it is free, so the request in L is in it when
     # D starts a walk and only ``skid_valid`` is set by that decision: the TLB's hits -> miss -> the clock
@@ -163,8 +172,7 @@ class Translator(wiring.Component):
         l_valid = Signal()
         l_req = Signal(MsgHeader())
         l_wf, l_write, l_line, l_data, l_pid_ok = Signal(), Signal(), Signal(), Signal(), Signal()
-        l_pm = Signal()       # same page as a parked request (or as the request D parked as it was taken)
-        l_same_d = Signal()   # same page as the request then in L, now in D: parks behind it if it parks
+        l_hint = Signal()     # may be for the page of a parked request or of the requests in L and D (_pm_note)
         # Stage D: decided from registers and the TLB's registered answer. Also the request of REPLAY/WALK.
         d_valid = Signal()
         d_req = Signal(MsgHeader())
@@ -202,9 +210,8 @@ class Translator(wiring.Component):
             # clock enable of the lookup's register, the MMU's critical path (issue 18).
             self.owner_pid.eq(src.pid), self.owner_en.eq(1),
             self.walk_pid.eq(d_req.pid), self.walk_vpn.eq(d_req.vaddr[p.page_bits:p.vaddr_width]),
-            self.match_pid.eq(self.rx_hdr.payload.pid[:p.pid_width]),
-            self.match_vpn.eq(self.rx_hdr.payload.vaddr[p.page_bits:p.vaddr_width]),
-            self.alt_pid.eq(skid.pid[:p.pid_width]), self.alt_vpn.eq(skid.vaddr[p.page_bits:p.vaddr_width]),
+            self.match_pid.eq(l_req.pid[:p.pid_width]), self.match_vpn.eq(l_req.vaddr[p.page_bits:p.vaddr_width]),
+            self.hint_key.eq(self._hint(src)),
             self.park_hdr.eq(d_req),
         ]
 
@@ -229,7 +236,7 @@ class Translator(wiring.Component):
         # holds everything after it), no pending memory-window command or memory-monitor answer, no TLB
         # fill being written (``tlb_busy``), and D not starting a walk (L goes to the skid then). All
         # conditions are registers or one gate from them.
-        can_take = self._can_take(d_valid, d_write, d_pm, d_walks, l_valid, l_write, l_pm | l_same_d)
+        can_take = self._can_take(d_valid, d_write, d_pm, d_walks, l_valid, l_write, l_hint)
         empty = ~l_valid & ~d_valid
 
         with m.FSM(name="translator_fsm") as fsm:
@@ -238,15 +245,14 @@ class Translator(wiring.Component):
                 owned = l_pid_ok & self.owner_valid & (self.owner_node == l_req.src)
                 m.d.sync += [d_valid.eq(l_valid & ~d_walks),
                              d_req.eq(l_req), d_wf.eq(l_wf), d_write.eq(l_write), d_line.eq(l_line),
-                             d_data.eq(l_data), d_owned.eq(owned), d_pm.eq(l_pm | (l_same_d & d_parks))]
+                             d_data.eq(l_data), d_owned.eq(owned),
+                             d_pm.eq(self.parked_match | (d_parks & (self._page(l_req) == self._page(d_req))))]
                 # Take -> L.
                 m.d.sync += [l_valid.eq(take), l_req.eq(src), l_wf.eq(check.well_formed),
                              l_write.eq(check.is_write), l_line.eq(check.is_line), l_data.eq(check.has_data),
                              l_pid_ok.eq((src.pid >> p.pid_width) == 0),
-                             l_pm.eq(Mux(skid_valid, self._parked_page(skid, self.parked_alt_match, d_parks, d_req),
-                                         self._parked_page(self.rx_hdr.payload, self.parked_match, d_parks, d_req))),
-                             l_same_d.eq(l_valid & Mux(skid_valid, self._page(skid) == self._page(l_req),
-                                                       self._page(self.rx_hdr.payload) == self._page(l_req)))]
+                             l_hint.eq(self.parked_hint | (d_parks & (self._hint(src) == self._hint(d_req)))
+                                       | (l_valid & (self._hint(src) == self._hint(l_req))))]
                 with m.If(skid_valid):
                     m.d.comb += take.eq(can_take)
                     with m.If(can_take):

@@ -1,5 +1,5 @@
 """hw.memory.fault_queue.FaultQueue against a plain-Python model, cycle by cycle, with random pushes,
-firmware answers, takes, pops and re-arms (as the translator would issue them)."""
+firmware answers, takes, pops and re-arms (as the translator would issue them), and its page match and hint."""
 
 import os
 import random
@@ -20,7 +20,7 @@ def test_fault_queue_random(slots):
     rng = random.Random(seed * 100 + slots)
     p = MMUParams(tlb_entries=8, tlb_ways=2, pid_width=3, paddr_width=16, fault_slots=slots)
     dut = FaultQueue(p)
-    counts = {"push": 0, "pop": 0, "rearm": 0, "match": 0, "answered": 0}
+    counts = {"push": 0, "pop": 0, "rearm": 0, "match": 0, "answered": 0, "hint": 0, "no_hint": 0}
 
     async def bench(ctx):
         q = deque()               # model: (kind, pid, vaddr, tag)
@@ -51,6 +51,14 @@ def test_fault_queue_random(slots):
             want = any(pid == mpid and vaddr >> p.page_bits == mvpn for _, pid, vaddr, _ in q)
             assert ctx.get(dut.match) == want, where
             counts["match"] += want
+            # The hint: some parked request's vpn ends in the key (any pid); vpns here are below 4, so a key
+            # with a high bit set never hits.
+            hkey = rng.choice([mvpn, rng.randrange(4), rng.randrange(1 << len(dut.hint_key))])
+            ctx.set(dut.hint_key, hkey)
+            hint = any(vaddr >> p.page_bits == hkey for _, _, vaddr, _ in q)
+            assert ctx.get(dut.hint) == hint, where
+            counts["hint"] += hint
+            counts["no_hint"] += not hint
             # This cycle's inputs (the translator's protocol: take/pop/rearm only on an answered/busy head).
             push = len(q) < slots and rng.random() < 0.3
             entry = (rng.choice([MsgKind.LINE_READ, MsgKind.WORD_READ, MsgKind.LINE_READ, MsgKind.WORD_WRITE]),
