@@ -855,8 +855,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .match_vpn(match_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$2107$0 (\$2 ),
-    .\port$2107$20 (\$3 ),
+    .\port$2106$0 (\$2 ),
+    .\port$2106$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -955,8 +955,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$2107$0 (\$2 ),
-    .\port$2107$20 (\$3 ),
+    .\port$2106$0 (\$2 ),
+    .\port$2106$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -1871,7 +1871,7 @@ module \mmu.arbiter (axi__arready, axi__wready, m0__bresp, axi__bvalid, m0__rdat
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$2107$0 , \port$2107$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$2106$0 , \port$2106$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, match_pid, match_vpn, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
@@ -2035,10 +2035,10 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$2107$0 ;
-  wire [11:0] \port$2107$0 ;
-  output [55:0] \port$2107$20 ;
-  wire [55:0] \port$2107$20 ;
+  output [11:0] \port$2106$0 ;
+  wire [11:0] \port$2106$0 ;
+  output [55:0] \port$2106$20 ;
+  wire [55:0] \port$2106$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2448,8 +2448,8 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$2107$0  = h[11:0];
-  assign \port$2107$20  = h[75:20];
+  assign \port$2106$0  = h[11:0];
+  assign \port$2106$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -3986,7 +3986,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$2107$0 , \port$2107$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$2106$0 , \port$2106$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4093,10 +4093,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$2107$0 ;
-  wire [11:0] \port$2107$0 ;
-  input [55:0] \port$2107$20 ;
-  wire [55:0] \port$2107$20 ;
+  input [11:0] \port$2106$0 ;
+  wire [11:0] \port$2106$0 ;
+  input [55:0] \port$2106$20 ;
+  wire [55:0] \port$2106$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4154,10 +4154,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$2005$0 (owner_get_valid),
-    .\port$2006$0 (owner_get_node),
-    .\port$2295$0 (window__busy),
-    .\port$2299$0 (window__error),
+    .\port$2004$0 (owner_get_valid),
+    .\port$2005$0 (owner_get_node),
+    .\port$2294$0 (window__busy),
+    .\port$2298$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -4173,14 +4173,14 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$2107$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$2106$20 [55:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     status_shown = 32'd0;
     if (fault__pending) begin
-      status_shown = { 8'h00, \port$2107$20 [7:0], \port$2107$0 , 2'h0, fault__write, fault__pending };
+      status_shown = { 8'h00, \port$2106$20 [7:0], \port$2106$0 , 2'h0, fault__write, fault__pending };
     end
   end
   assign csr__addr = bus__addr;
@@ -4204,10 +4204,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$2107$20 [55:8] };
-  assign fault__kind = \port$2107$0 [3:0];
-  assign fault__src = \port$2107$0 [11:4];
-  assign fault__pid = { 8'h00, \port$2107$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$2106$20 [55:8] };
+  assign fault__kind = \port$2106$0 [3:0];
+  assign fault__src = \port$2106$0 [11:4];
+  assign fault__pid = { 8'h00, \port$2106$20 [7:0] };
   assign csr__FAULT_STATUS__r_data = status_shown;
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
@@ -4238,7 +4238,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 
-, \storage$84 , \storage$94 , \port$2005$0 , \port$2006$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2295$0 , \port$2299$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$84 , \storage$94 , \port$2004$0 , \port$2005$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2294$0 , \port$2298$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4403,14 +4403,14 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$2005$0 ;
-  wire \port$2005$0 ;
-  input [7:0] \port$2006$0 ;
-  wire [7:0] \port$2006$0 ;
-  input \port$2295$0 ;
-  wire \port$2295$0 ;
-  input \port$2299$0 ;
-  wire \port$2299$0 ;
+  input \port$2004$0 ;
+  wire \port$2004$0 ;
+  input [7:0] \port$2005$0 ;
+  wire [7:0] \port$2005$0 ;
+  input \port$2294$0 ;
+  wire \port$2294$0 ;
+  input \port$2298$0 ;
+  wire \port$2298$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -4453,7 +4453,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2299$0 , \port$2295$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2298$0 , \port$2294$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4464,7 +4464,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : csr__FAULT_STATUS__r_data;
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2005$0 , 23'h000000, \port$2006$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2004$0 , 23'h000000, \port$2005$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -7152,8 +7152,8 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$2005$0 , 23'h000000, \port$2006$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2299$0 , \port$2295$0  };
+  assign csr__OWNER_GET__r_data = { \port$2004$0 , 23'h000000, \port$2005$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2298$0 , \port$2294$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -12902,24 +12902,24 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire [13:0] \$1 ;
   wire [64:0] \$10 ;
-  wire [64:0] \$11 ;
-  wire \$12 ;
+  wire \$11 ;
+  wire [9:0] \$12 ;
   wire [9:0] \$13 ;
   wire [9:0] \$14 ;
-  wire [9:0] \$15 ;
+  wire \$15 ;
   wire \$16 ;
-  wire \$17 ;
-  wire [7:0] \$18 ;
-  wire [318:0] \$19 ;
+  wire [7:0] \$17 ;
+  wire [318:0] \$18 ;
+  wire [4:0] \$19 ;
   wire [13:0] \$2 ;
-  wire [4:0] \$20 ;
-  wire [38:0] \$21 ;
+  wire [38:0] \$20 ;
+  wire \$21 ;
   wire \$22 ;
-  wire [11:0] \$23 ;
-  wire [64:0] \$24 ;
-  wire [11:0] \$25 ;
-  wire [32:0] \$26 ;
-  wire [64:0] \$27 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
   wire \$28 ;
   wire \$29 ;
   wire \$3 ;
@@ -12935,45 +12935,51 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire \$45 ;
-  wire \$46 ;
+  wire [64:0] \$41 ;
+  wire [11:0] \$42 ;
+  wire [64:0] \$43 ;
+  wire [11:0] \$44 ;
+  wire [32:0] \$45 ;
+  wire [11:0] \$46 ;
   wire \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire [31:0] \$5 ;
   wire \$50 ;
-  wire [7:0] \$51 ;
-  wire [63:0] \$52 ;
-  wire \$53 ;
-  wire [8:0] \$54 ;
-  wire [9:0] \$55 ;
+  wire \$51 ;
+  wire [7:0] \$52 ;
+  wire [63:0] \$53 ;
+  wire \$54 ;
+  wire [8:0] \$55 ;
   wire [9:0] \$56 ;
-  wire \$57 ;
+  wire [9:0] \$57 ;
   wire \$58 ;
-  wire [11:0] \$59 ;
+  wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  reg \$61 ;
-  reg [1:0] \$62 ;
-  reg \$63 ;
-  reg [63:0] \$64 ;
-  reg [31:0] \$65 ;
+  reg \$60 ;
+  reg [1:0] \$61 ;
+  reg \$62 ;
+  reg [63:0] \$63 ;
+  reg [31:0] \$64 ;
+  reg [63:0] \$65 ;
   reg [63:0] \$66 ;
-  reg [2:0] \$67 ;
-  reg [63:0] \$68 ;
-  reg [8:0] \$69 ;
+  reg [63:0] \$67 ;
+  reg [31:0] \$68 ;
+  reg \$69 ;
   wire [12:0] \$7 ;
-  reg [8:0] \$70 ;
+  reg [2:0] \$70 ;
+  reg [63:0] \$71 ;
+  reg [8:0] \$72 ;
+  reg [8:0] \$73 ;
   wire [31:0] \$8 ;
   wire [64:0] \$9 ;
   (* init = 1'h0 *)
   wire \$signal ;
+  reg [63:0] \$signal$20  = 64'h0000000000000000;
+  reg [31:0] \$signal$37  = 32'd0;
   reg [31:0] \$signal$7  = 32'd0;
   reg [63:0] \$signal$9  = 64'h0000000000000000;
+  reg [63:0] addr_step = 64'h0000000000000000;
   reg [8:0] beat = 9'h000;
   reg [8:0] beats = 9'h000;
   wire [8:0] chunk;
@@ -12986,6 +12992,7 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
   input go;
   wire go;
   wire [31:0] left_beats;
+  reg len_last = 1'h0;
   output [31:0] mem__araddr;
   reg [31:0] mem__araddr;
   output [7:0] mem__arlen;
@@ -13056,55 +13063,63 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
   wire [12:0] to_4k;
   reg [63:0] wdata = 64'h0000000000000000;
   reg [2:0] window_fsm_state = 3'h0;
-  assign \$29  = window_fsm_state == 1'h1;
-  assign \$30  = window_fsm_state == 2'h2;
-  assign \$31  = window_fsm_state == 2'h3;
-  assign \$32  = window_fsm_state == 3'h4;
-  assign \$33  = window_fsm_state == 3'h5;
-  assign \$34  = window_fsm_state == 3'h6;
-  assign \$35  = window_fsm_state == 3'h7;
-  assign \$36  = ~ regs__busy;
-  assign \$37  = regs__cmd_stb & \$36 ;
-  assign \$38  = | regs__cmd;
-  assign \$39  = regs__cmd == 2'h3;
-  assign \$40  = ! regs__addr[2:0];
-  assign \$41  = ! regs__len[2:0];
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = ! regs__addr[2:0];
-  assign \$44  = \$39  ? \$42  : \$43 ;
-  assign \$45  = \$38  & \$44 ;
-  assign \$46  = | regs__cmd;
-  assign \$47  = op == 1'h1;
-  assign \$48  = op == 2'h3;
-  assign \$49  = ! left_beats;
-  assign \$50  = \$48  & \$49 ;
-  assign \$53  = op == 2'h3;
-  assign \$54  = \$53  ? \$8 [8:0] : 9'h001;
-  assign \$55  = beat + 1'h1;
-  assign \$56  = beats - 1'h1;
-  assign \$57  = beat == \$56 ;
-  assign \$58  = op == 2'h3;
-  assign \$60  = \$signal$7  == \$59 ;
+  assign \$26  = window_fsm_state == 3'h4;
+  assign \$27  = window_fsm_state == 3'h5;
+  assign \$28  = window_fsm_state == 3'h6;
+  assign \$29  = window_fsm_state == 3'h7;
+  assign \$30  = ~ regs__busy;
+  assign \$31  = regs__cmd_stb & \$30 ;
+  assign \$32  = | regs__cmd;
+  assign \$33  = regs__cmd == 2'h3;
+  assign \$34  = ! regs__addr[2:0];
+  assign \$35  = ! regs__len[2:0];
+  assign \$36  = \$34  & \$35 ;
+  assign \$37  = ! regs__addr[2:0];
+  assign \$38  = \$33  ? \$36  : \$37 ;
+  assign \$39  = \$32  & \$38 ;
+  assign \$40  = | regs__cmd;
+  assign \$41  = \$signal$9  + 4'h8;
+  assign \$43  = \$signal$9  + \$42 ;
+  assign \$45  = \$signal$7  - \$44 ;
+  assign \$47  = \$signal$7  == \$46 ;
+  assign \$48  = op == 1'h1;
+  assign \$49  = op == 2'h3;
+  assign \$50  = ! left_beats;
+  assign \$51  = \$49  & \$50 ;
+  assign \$54  = op == 2'h3;
+  assign \$55  = \$54  ? \$8 [8:0] : 9'h001;
+  assign \$56  = beat + 1'h1;
+  assign \$57  = beats - 1'h1;
+  assign \$58  = beat == \$57 ;
+  assign \$59  = op == 2'h3;
   always @(posedge clk)
-    regs__busy <= \$61 ;
+    regs__busy <= \$60 ;
   always @(posedge clk)
-    op <= \$62 ;
+    op <= \$61 ;
   always @(posedge clk)
-    regs__error <= \$63 ;
+    regs__error <= \$62 ;
   always @(posedge clk)
-    \$signal$9  <= \$64 ;
+    \$signal$9  <= \$63 ;
   always @(posedge clk)
-    \$signal$7  <= \$65 ;
+    \$signal$7  <= \$64 ;
   always @(posedge clk)
-    wdata <= \$66 ;
+    wdata <= \$65 ;
   always @(posedge clk)
-    window_fsm_state <= \$67 ;
+    \$signal$20  <= \$66 ;
   always @(posedge clk)
-    regs__rdata <= \$68 ;
+    addr_step <= \$67 ;
   always @(posedge clk)
-    beat <= \$69 ;
+    \$signal$37  <= \$68 ;
   always @(posedge clk)
-    beats <= \$70 ;
+    len_last <= \$69 ;
+  always @(posedge clk)
+    window_fsm_state <= \$70 ;
+  always @(posedge clk)
+    regs__rdata <= \$71 ;
+  always @(posedge clk)
+    beat <= \$72 ;
+  always @(posedge clk)
+    beats <= \$73 ;
   assign \$1  = 13'h1000 - \$signal$9 [11:0];
   assign \$3  = left_beats < \$2 [12:0];
   assign \$4  = left_beats < 9'h100;
@@ -13112,18 +13127,17 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
   assign \$6  = \$2 [12:0] < 9'h100;
   assign \$7  = \$6  ? \$2 [12:0] : 13'h0100;
   assign \$8  = \$3  ? \$5  : { 19'h00000, \$7  };
-  assign \$10  = \$signal$9  + 4'h8;
-  assign \$12  = op == 2'h3;
-  assign \$13  = \$8 [8:0] - 1'h1;
-  assign \$14  = \$12  ? \$13  : 10'h000;
-  assign \$15  = beats - 1'h1;
-  assign \$16  = beat == \$15 ;
-  assign \$17  = op == 2'h3;
-  assign \$22  = op == 2'h3;
-  assign \$24  = \$signal$9  + \$23 ;
-  assign \$26  = \$signal$7  - \$25 ;
-  assign \$27  = \$signal$9  + 4'h8;
-  assign \$28  = ! window_fsm_state;
+  assign \$11  = op == 2'h3;
+  assign \$12  = \$8 [8:0] - 1'h1;
+  assign \$13  = \$11  ? \$12  : 10'h000;
+  assign \$14  = beats - 1'h1;
+  assign \$15  = beat == \$14 ;
+  assign \$16  = op == 2'h3;
+  assign \$21  = op == 2'h3;
+  assign \$22  = ! window_fsm_state;
+  assign \$23  = window_fsm_state == 1'h1;
+  assign \$24  = window_fsm_state == 2'h2;
+  assign \$25  = window_fsm_state == 2'h3;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__req = 1'h0;
@@ -13215,7 +13229,7 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
       3'h7:
           if (mem__bvalid) begin
             (* full_case = 32'd1 *)
-            if (\$22 ) begin
+            if (\$21 ) begin
               regs__addr_load = 1'h1;
             end else begin
               regs__addr_load = 1'h1;
@@ -13235,7 +13249,7 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
           /* empty */;
       3'h5:
           if (mem__rvalid) begin
-            regs__addr_next = \$10 [63:0];
+            regs__addr_next = \$signal$20 ;
           end
       3'h4:
           /* empty */;
@@ -13244,10 +13258,10 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
       3'h7:
           if (mem__bvalid) begin
             (* full_case = 32'd1 *)
-            if (\$22 ) begin
-              regs__addr_next = \$24 [63:0];
+            if (\$21 ) begin
+              regs__addr_next = addr_step;
             end else begin
-              regs__addr_next = \$27 [63:0];
+              regs__addr_next = \$signal$20 ;
             end
           end
     endcase
@@ -13281,7 +13295,7 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
       3'h5:
           /* empty */;
       3'h4:
-          mem__awaddr = \$11 [31:0];
+          mem__awaddr = \$10 [31:0];
     endcase
   end
   always @* begin
@@ -13297,7 +13311,7 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
       3'h5:
           /* empty */;
       3'h4:
-          mem__awlen = \$14 [7:0];
+          mem__awlen = \$13 [7:0];
     endcase
   end
   always @* begin
@@ -13333,7 +13347,7 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
       3'h4:
           /* empty */;
       3'h6:
-          mem__wlast = \$16 ;
+          mem__wlast = \$15 ;
     endcase
   end
   always @* begin
@@ -13352,10 +13366,10 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
           /* empty */;
       3'h6:
           (* full_case = 32'd1 *)
-          if (\$17 ) begin
+          if (\$16 ) begin
             mem__wdata = wdata;
           end else begin
-            mem__wdata = \$19 [63:0];
+            mem__wdata = \$18 [63:0];
           end
     endcase
   end
@@ -13375,10 +13389,10 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
           /* empty */;
       3'h6:
           (* full_case = 32'd1 *)
-          if (\$17 ) begin
+          if (\$16 ) begin
             mem__wstrb = 8'hff;
           end else begin
-            mem__wstrb = \$21 [7:0];
+            mem__wstrb = \$20 [7:0];
           end
     endcase
   end
@@ -13420,7 +13434,7 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
           /* empty */;
       3'h7:
           if (mem__bvalid) begin
-            if (\$22 ) begin
+            if (\$21 ) begin
               regs__len_load = 1'h1;
             end
           end
@@ -13444,8 +13458,8 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
           /* empty */;
       3'h7:
           if (mem__bvalid) begin
-            if (\$22 ) begin
-              regs__len_next = \$26 [31:0];
+            if (\$21 ) begin
+              regs__len_next = \$signal$37 ;
             end
           end
     endcase
@@ -13475,10 +13489,10 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$61  = regs__busy;
-    if (\$37 ) begin
-      if (\$45 ) begin
-        \$61  = 1'h1;
+    \$60  = regs__busy;
+    if (\$31 ) begin
+      if (\$39 ) begin
+        \$60  = 1'h1;
       end
     end
     (* full_case = 32'd1 *)
@@ -13498,140 +13512,168 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
       3'h7:
           /* empty */;
       3'h3:
-          \$61  = 1'h0;
+          \$60  = 1'h0;
     endcase
     if (rst) begin
-      \$61  = 1'h0;
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$62  = op;
-    if (\$37 ) begin
-      if (\$45 ) begin
-        \$62  = regs__cmd;
+    \$61  = op;
+    if (\$31 ) begin
+      if (\$39 ) begin
+        \$61  = regs__cmd;
       end
     end
     if (rst) begin
-      \$62  = 2'h0;
+      \$61  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$63  = regs__error;
-    if (\$37 ) begin
-      if (\$45 ) begin
-        \$63  = 1'h0;
-      end else if (\$46 ) begin
-        \$63  = 1'h1;
+    \$62  = regs__error;
+    if (\$31 ) begin
+      if (\$39 ) begin
+        \$62  = 1'h0;
+      end else if (\$40 ) begin
+        \$62  = 1'h1;
       end
     end
     if (rst) begin
-      \$63  = 1'h0;
+      \$62  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$64  = \$signal$9 ;
-    if (\$37 ) begin
-      if (\$45 ) begin
-        \$64  = regs__addr;
+    \$63  = \$signal$9 ;
+    if (\$31 ) begin
+      if (\$39 ) begin
+        \$63  = regs__addr;
       end
     end
     if (regs__addr_load) begin
-      \$64  = regs__addr_next;
+      \$63  = regs__addr_next;
     end
     if (rst) begin
-      \$64  = 64'h0000000000000000;
+      \$63  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$65  = \$signal$7 ;
-    if (\$37 ) begin
-      if (\$45 ) begin
-        \$65  = regs__len;
+    \$64  = \$signal$7 ;
+    if (\$31 ) begin
+      if (\$39 ) begin
+        \$64  = regs__len;
       end
     end
     if (regs__len_load) begin
-      \$65  = regs__len_next;
+      \$64  = regs__len_next;
     end
     if (rst) begin
-      \$65  = 32'd0;
+      \$64  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$66  = wdata;
-    if (\$37 ) begin
-      if (\$45 ) begin
-        \$66  = regs__wdata;
+    \$65  = wdata;
+    if (\$31 ) begin
+      if (\$39 ) begin
+        \$65  = regs__wdata;
       end
     end
+    if (rst) begin
+      \$65  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$66  = \$41 [63:0];
     if (rst) begin
       \$66  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$67  = window_fsm_state;
+    \$67  = \$43 [63:0];
+    if (rst) begin
+      \$67  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$68  = \$45 [31:0];
+    if (rst) begin
+      \$68  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$69  = \$47 ;
+    if (rst) begin
+      \$69  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$70  = window_fsm_state;
     (* full_case = 32'd1 *)
     casez (window_fsm_state)
       3'h0:
           if (go) begin
-            \$67  = 3'h1;
+            \$70  = 3'h1;
           end
       3'h1:
           (* full_case = 32'd1 *)
-          if (\$47 ) begin
-            \$67  = 3'h2;
-          end else if (\$50 ) begin
-            \$67  = 3'h3;
+          if (\$48 ) begin
+            \$70  = 3'h2;
+          end else if (\$51 ) begin
+            \$70  = 3'h3;
           end else begin
-            \$67  = 3'h4;
+            \$70  = 3'h4;
           end
       3'h2:
           if (mem__arready) begin
-            \$67  = 3'h5;
+            \$70  = 3'h5;
           end
       3'h5:
           if (mem__rvalid) begin
-            \$67  = 3'h3;
+            \$70  = 3'h3;
           end
       3'h4:
           if (mem__awready) begin
-            \$67  = 3'h6;
+            \$70  = 3'h6;
           end
       3'h6:
           if (mem__wready) begin
-            if (\$57 ) begin
-              \$67  = 3'h7;
+            if (\$58 ) begin
+              \$70  = 3'h7;
             end
           end
       3'h7:
           if (mem__bvalid) begin
             (* full_case = 32'd1 *)
-            if (\$58 ) begin
+            if (\$59 ) begin
               (* full_case = 32'd1 *)
-              if (\$60 ) begin
-                \$67  = 3'h3;
+              if (len_last) begin
+                \$70  = 3'h3;
               end else begin
-                \$67  = 3'h4;
+                \$70  = 3'h4;
               end
             end else begin
-              \$67  = 3'h3;
+              \$70  = 3'h3;
             end
           end
       3'h3:
-          \$67  = 3'h0;
+          \$70  = 3'h0;
     endcase
     if (rst) begin
-      \$67  = 3'h0;
+      \$70  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$68  = regs__rdata;
+    \$71  = regs__rdata;
     casez (window_fsm_state)
       3'h0:
           /* empty */;
@@ -13641,16 +13683,16 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
           /* empty */;
       3'h5:
           if (mem__rvalid) begin
-            \$68  = \$52 ;
+            \$71  = \$53 ;
           end
     endcase
     if (rst) begin
-      \$68  = 64'h0000000000000000;
+      \$71  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$69  = beat;
+    \$72  = beat;
     casez (window_fsm_state)
       3'h0:
           /* empty */;
@@ -13662,20 +13704,20 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
           /* empty */;
       3'h4:
           if (mem__awready) begin
-            \$69  = 9'h000;
+            \$72  = 9'h000;
           end
       3'h6:
           if (mem__wready) begin
-            \$69  = \$55 [8:0];
+            \$72  = \$56 [8:0];
           end
     endcase
     if (rst) begin
-      \$69  = 9'h000;
+      \$72  = 9'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$70  = beats;
+    \$73  = beats;
     casez (window_fsm_state)
       3'h0:
           /* empty */;
@@ -13687,11 +13729,11 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
           /* empty */;
       3'h4:
           if (mem__awready) begin
-            \$70  = \$54 ;
+            \$73  = \$55 ;
           end
     endcase
     if (rst) begin
-      \$70  = 9'h000;
+      \$73  = 9'h000;
     end
   end
   assign \$signal  = regs__busy;
@@ -13703,15 +13745,15 @@ module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready
   assign \$2  = { \$1 [13], \$1 [13], \$1 [13], \$1 [13:3] };
   assign \$9 [2:0] = 3'h0;
   assign \$9 [64:3] = { 1'h0, \$signal$9 [63:3] };
-  assign \$11 [2:0] = 3'h0;
-  assign \$11 [64:3] = { 1'h0, \$signal$9 [63:3] };
-  assign \$18  = 8'h00;
-  assign \$19  = { 255'h0000000000000000000000000000000000000000000000000000000000000000, wdata };
-  assign \$20  = 5'h00;
-  assign \$21  = 39'h00000000ff;
-  assign \$23  = { beats, 3'h0 };
-  assign \$25  = { beats, 3'h0 };
-  assign \$51  = 8'h00;
-  assign \$52  = mem__rdata;
-  assign \$59  = { beats, 3'h0 };
+  assign \$10 [2:0] = 3'h0;
+  assign \$10 [64:3] = { 1'h0, \$signal$9 [63:3] };
+  assign \$17  = 8'h00;
+  assign \$18  = { 255'h0000000000000000000000000000000000000000000000000000000000000000, wdata };
+  assign \$19  = 5'h00;
+  assign \$20  = 39'h00000000ff;
+  assign \$42  = { beats, 3'h0 };
+  assign \$44  = { beats, 3'h0 };
+  assign \$46  = { beats, 3'h0 };
+  assign \$52  = 8'h00;
+  assign \$53  = mem__rdata;
 endmodule

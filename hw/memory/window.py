@@ -89,6 +89,16 @@ class MemoryWindow(wiring.Component):
         fill = op == MEM_OP_FILL
         beats = Signal(9)
         beat = Signal(9)
+        # The address and length after this command or FILL burst, registered in every cycle: they are read
+        # in R and B, when ``addr``, ``length`` and ``beats`` have been stable for a cycle at least (set at the
+        # command, at an earlier B, or at the AW handshake before W). The 64-bit adders from the window's
+        # registers to the handshake's loads of ``addr`` (and the bank's MEM_ADDR) were the MMU's critical
+        # path (issue 18); now a B or R handshake only selects registers.
+        step = beats << lane_bits
+        addr_p8, addr_step = Signal(64), Signal(64)
+        len_step, len_last = Signal(32), Signal()
+        m.d.sync += [addr_p8.eq(addr + 8), addr_step.eq(addr + step), len_step.eq(length - step),
+                     len_last.eq(length == step)]
 
         with m.FSM(name="window_fsm"):
             with m.State("IDLE"):
@@ -109,7 +119,7 @@ class MemoryWindow(wiring.Component):
                 m.d.comb += [mem.req.eq(1), mem.rready.eq(1)]
                 with m.If(mem.rvalid):
                     m.d.sync += rdata.eq((mem.rdata >> (lane * 64))[:64])
-                    m.d.comb += [regs.addr_load.eq(1), regs.addr_next.eq(addr + 8)]
+                    m.d.comb += [regs.addr_load.eq(1), regs.addr_next.eq(addr_p8)]
                     m.next = "DONE"
             with m.State("AW"):
                 m.d.comb += [mem.req.eq(1), mem.awvalid.eq(1), mem.awaddr.eq(addr & ~(bb - 1)),
@@ -132,15 +142,14 @@ class MemoryWindow(wiring.Component):
                 m.d.comb += [mem.req.eq(1), mem.bready.eq(1)]
                 with m.If(mem.bvalid):
                     with m.If(fill):
-                        step = beats << lane_bits
-                        m.d.comb += [regs.addr_load.eq(1), regs.addr_next.eq(addr + step),
-                                     regs.len_load.eq(1), regs.len_next.eq(length - step)]
-                        with m.If(length == step):
+                        m.d.comb += [regs.addr_load.eq(1), regs.addr_next.eq(addr_step),
+                                     regs.len_load.eq(1), regs.len_next.eq(len_step)]
+                        with m.If(len_last):
                             m.next = "DONE"
                         with m.Else():
                             m.next = "AW"
                     with m.Else():
-                        m.d.comb += [regs.addr_load.eq(1), regs.addr_next.eq(addr + 8)]
+                        m.d.comb += [regs.addr_load.eq(1), regs.addr_next.eq(addr_p8)]
                         m.next = "DONE"
             with m.State("DONE"):
                 m.d.comb += self.done.eq(1)
