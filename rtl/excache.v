@@ -410,7 +410,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$1020$0 (\event [91:0]),
+    .\port$1029$0 (\event [91:0]),
     .\port$3$32 (\$2 [48:32]),
     .rst(rst),
     .storage(mem_node)
@@ -439,11 +439,11 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
     .op(csr__w_data[1:0]),
-    .\pid$186 (csr__w_data[31:16]),
+    .\pid$189 (csr__w_data[31:16]),
     .query(query),
     .query_way(query_way),
     .rst(rst),
-    .\start$182 (maint_start),
+    .\start$185 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid)
@@ -663,7 +663,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$1020$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$1029$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
@@ -773,8 +773,8 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [91:0] \port$1020$0 ;
-  wire [91:0] \port$1020$0 ;
+  input [91:0] \port$1029$0 ;
+  wire [91:0] \port$1029$0 ;
   input [16:0] \port$3$32 ;
   wire [16:0] \port$3$32 ;
   (* init = 32'd0 *)
@@ -796,10 +796,10 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$3$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$1020$0 [91:76] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$1029$0 [91:76] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$1020$0 [71:66] } : { 16'h0000, \port$1020$0 [65:50] };
-  assign \$7  = bus__addr[0] ? \port$1020$0 [49:18] : { \port$1020$0 [17:2], 6'h00, \port$1020$0 [73:72], 4'h0, \port$1020$0 [75:74], \port$1020$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$1029$0 [71:66] } : { 16'h0000, \port$1029$0 [65:50] };
+  assign \$7  = bus__addr[0] ? \port$1029$0 [49:18] : { \port$1029$0 [17:2], 6'h00, \port$1029$0 [73:72], 4'h0, \port$1029$0 [75:74], \port$1029$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -1731,11 +1731,11 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { \port$1020$0 [17:2], 6'h00, \port$1020$0 [73:72], 4'h0, \port$1020$0 [75:74], \port$1020$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$1020$0 [49:18];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1020$0 [65:50] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$1020$0 [71:66] };
-  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$1020$0 [91:76] };
+  assign csr__ev_info__r_data = { \port$1029$0 [17:2], 6'h00, \port$1029$0 [73:72], 4'h0, \port$1029$0 [75:74], \port$1029$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$1029$0 [49:18];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1029$0 [65:50] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$1029$0 [71:66] };
+  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$1029$0 [91:76] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$3$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2174,8 +2174,8 @@ module \excache.csr_dec.reg_writebacks.counter (rst, inc, clear, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
-, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$182 , cpu_req__payload);
+module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
+, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$185 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -2216,7 +2216,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire \$8 ;
   wire \$9 ;
   wire abort;
-  wire \abort$112 ;
+  wire \abort$115 ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
@@ -2230,7 +2230,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \abort_status$114 ;
+  wire [2:0] \abort_status$117 ;
   output advance;
   wire advance;
   wire busy;
@@ -2248,15 +2248,15 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire count__writebacks;
   input [136:0] cpu_req__payload;
   wire [136:0] cpu_req__payload;
-  wire [136:0] \cpu_req__payload$88 ;
+  wire [136:0] \cpu_req__payload$91 ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \cpu_req__payload$88.op ;
-  wire [15:0] \cpu_req__payload$88.pid ;
-  wire [7:0] \cpu_req__payload$88.strb ;
-  wire [47:0] \cpu_req__payload$88.vaddr ;
-  wire [63:0] \cpu_req__payload$88.wdata ;
+  wire \cpu_req__payload$91.op ;
+  wire [15:0] \cpu_req__payload$91.pid ;
+  wire [7:0] \cpu_req__payload$91.strb ;
+  wire [47:0] \cpu_req__payload$91.vaddr ;
+  wire [63:0] \cpu_req__payload$91.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2267,21 +2267,21 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
   wire cpu_req__ready;
-  wire \cpu_req__ready$90 ;
+  wire \cpu_req__ready$93 ;
   input cpu_req__valid;
   wire cpu_req__valid;
-  wire \cpu_req__valid$92 ;
+  wire \cpu_req__valid$95 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
-  wire [66:0] \cpu_resp__payload$94 ;
-  wire [63:0] \cpu_resp__payload$94.rdata ;
+  wire [66:0] \cpu_resp__payload$97 ;
+  wire [63:0] \cpu_resp__payload$97.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \cpu_resp__payload$94.status ;
+  wire [2:0] \cpu_resp__payload$97.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2292,71 +2292,71 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  wire \cpu_resp__ready$96 ;
+  wire \cpu_resp__ready$99 ;
   output cpu_resp__valid;
   wire cpu_resp__valid;
-  wire \cpu_resp__valid$98 ;
+  wire \cpu_resp__valid$101 ;
   wire data_rd__en;
-  wire \data_rd__en$44 ;
+  wire \data_rd__en$47 ;
   wire data_rd__line;
-  wire \data_rd__line$43 ;
+  wire \data_rd__line$46 ;
   wire data_rd__ready;
-  wire \data_rd__ready$47 ;
+  wire \data_rd__ready$50 ;
   wire [5:0] data_rd__set;
-  wire [5:0] \data_rd__set$40 ;
+  wire [5:0] \data_rd__set$43 ;
   wire [1:0] data_rd__way;
-  wire [1:0] \data_rd__way$41 ;
+  wire [1:0] \data_rd__way$44 ;
   wire [2:0] data_rd__word;
-  wire [2:0] \data_rd__word$42 ;
+  wire [2:0] \data_rd__word$45 ;
   wire [63:0] data_wr__data;
-  wire [63:0] \data_wr__data$64 ;
+  wire [63:0] \data_wr__data$67 ;
   wire [7:0] data_wr__en;
-  wire [7:0] \data_wr__en$65 ;
+  wire [7:0] \data_wr__en$68 ;
   wire data_wr__line;
-  wire \data_wr__line$63 ;
+  wire \data_wr__line$66 ;
   wire data_wr__ready;
-  wire \data_wr__ready$68 ;
+  wire \data_wr__ready$71 ;
   wire [5:0] data_wr__set;
-  wire [5:0] \data_wr__set$60 ;
+  wire [5:0] \data_wr__set$63 ;
   wire [1:0] data_wr__way;
-  wire [1:0] \data_wr__way$61 ;
+  wire [1:0] \data_wr__way$64 ;
   wire [2:0] data_wr__word;
-  wire [2:0] \data_wr__word$62 ;
+  wire [2:0] \data_wr__word$65 ;
   wire done;
-  wire \done$173 ;
-  wire \done$190 ;
+  wire \done$176 ;
+  wire \done$193 ;
   wire [5:0] ev_set;
   wire evicted;
   wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
-  wire [64:0] \fill_data__payload$144 ;
-  wire [63:0] \fill_data__payload$144.data ;
-  wire \fill_data__payload$144.last ;
+  wire [64:0] \fill_data__payload$147 ;
+  wire [63:0] \fill_data__payload$147.data ;
+  wire \fill_data__payload$147.last ;
   wire [63:0] \fill_data__payload.data ;
   wire \fill_data__payload.last ;
   output fill_data__ready;
   wire fill_data__ready;
-  wire \fill_data__ready$146 ;
+  wire \fill_data__ready$149 ;
   input fill_data__valid;
   wire fill_data__valid;
-  wire \fill_data__valid$148 ;
+  wire \fill_data__valid$151 ;
   wire fill_done;
   wire [127:0] flush__payload;
-  wire [127:0] \flush__payload$177 ;
+  wire [127:0] \flush__payload$180 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \flush__payload$177.kind ;
-  wire [15:0] \flush__payload$177.pid ;
-  wire [5:0] \flush__payload$177.set ;
-  wire [47:0] \flush__payload$177.vaddr ;
-  wire \flush__payload$177.victim_dirty ;
-  wire [15:0] \flush__payload$177.victim_pid ;
-  wire [35:0] \flush__payload$177.victim_tag ;
-  wire \flush__payload$177.victim_valid ;
-  wire [1:0] \flush__payload$177.way ;
-  wire \flush__payload$177.write ;
+  wire \flush__payload$180.kind ;
+  wire [15:0] \flush__payload$180.pid ;
+  wire [5:0] \flush__payload$180.set ;
+  wire [47:0] \flush__payload$180.vaddr ;
+  wire \flush__payload$180.victim_dirty ;
+  wire [15:0] \flush__payload$180.victim_pid ;
+  wire [35:0] \flush__payload$180.victim_tag ;
+  wire \flush__payload$180.victim_valid ;
+  wire [1:0] \flush__payload$180.way ;
+  wire \flush__payload$180.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2371,25 +2371,27 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire [1:0] \flush__payload.way ;
   wire \flush__payload.write ;
   wire flush__ready;
-  wire \flush__ready$179 ;
+  wire \flush__ready$182 ;
   wire flush__valid;
-  wire \flush__valid$181 ;
+  wire \flush__valid$184 ;
   wire flush_closed;
-  wire \flush_closed$195 ;
+  wire \flush_closed$198 ;
   wire go;
   wire hit;
   output hold;
   wire hold;
   wire idle;
   wire installed__en;
-  wire \installed__en$150 ;
+  wire \installed__en$153 ;
   wire [5:0] installed__set;
-  wire [5:0] \installed__set$152 ;
+  wire [5:0] \installed__set$155 ;
   wire [1:0] installed__way;
-  wire [1:0] \installed__way$154 ;
+  wire [1:0] \installed__way$157 ;
   wire load;
+  wire load_repl;
+  wire load_ways;
   wire maint_busy;
-  wire \maint_busy$191 ;
+  wire \maint_busy$194 ;
   output maint_done;
   wire maint_done;
   (* enum_base_type = "MaintOp" *)
@@ -2404,21 +2406,21 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire miss;
   input [6:0] miss_cmd__payload;
   wire [6:0] miss_cmd__payload;
-  wire [6:0] \miss_cmd__payload$132 ;
+  wire [6:0] \miss_cmd__payload$135 ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
   (* enum_value_10 = "FILL" *)
   (* enum_value_11 = "ABORT" *)
-  wire [1:0] \miss_cmd__payload$132.op ;
+  wire [1:0] \miss_cmd__payload$135.op ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \miss_cmd__payload$132.status ;
-  wire [1:0] \miss_cmd__payload$132.way ;
+  wire [2:0] \miss_cmd__payload$135.status ;
+  wire [1:0] \miss_cmd__payload$135.way ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
@@ -2435,26 +2437,26 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire [1:0] \miss_cmd__payload.way ;
   output miss_cmd__ready;
   wire miss_cmd__ready;
-  wire \miss_cmd__ready$134 ;
+  wire \miss_cmd__ready$137 ;
   input miss_cmd__valid;
   wire miss_cmd__valid;
-  wire \miss_cmd__valid$136 ;
+  wire \miss_cmd__valid$139 ;
   output [127:0] miss_event__payload;
   wire [127:0] miss_event__payload;
-  wire [127:0] \miss_event__payload$126 ;
+  wire [127:0] \miss_event__payload$129 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \miss_event__payload$126.kind ;
-  wire [15:0] \miss_event__payload$126.pid ;
-  wire [5:0] \miss_event__payload$126.set ;
-  wire [47:0] \miss_event__payload$126.vaddr ;
-  wire \miss_event__payload$126.victim_dirty ;
-  wire [15:0] \miss_event__payload$126.victim_pid ;
-  wire [35:0] \miss_event__payload$126.victim_tag ;
-  wire \miss_event__payload$126.victim_valid ;
-  wire [1:0] \miss_event__payload$126.way ;
-  wire \miss_event__payload$126.write ;
+  wire \miss_event__payload$129.kind ;
+  wire [15:0] \miss_event__payload$129.pid ;
+  wire [5:0] \miss_event__payload$129.set ;
+  wire [47:0] \miss_event__payload$129.vaddr ;
+  wire \miss_event__payload$129.victim_dirty ;
+  wire [15:0] \miss_event__payload$129.victim_pid ;
+  wire [35:0] \miss_event__payload$129.victim_tag ;
+  wire \miss_event__payload$129.victim_valid ;
+  wire [1:0] \miss_event__payload$129.way ;
+  wire \miss_event__payload$129.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2470,10 +2472,10 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire \miss_event__payload.write ;
   input miss_event__ready;
   wire miss_event__ready;
-  wire \miss_event__ready$128 ;
+  wire \miss_event__ready$131 ;
   output miss_event__valid;
   wire miss_event__valid;
-  wire \miss_event__valid$130 ;
+  wire \miss_event__valid$133 ;
   wire [127:0] miss_info;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
@@ -2497,8 +2499,8 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   input [1:0] op;
   wire [1:0] op;
   wire [15:0] pid;
-  input [15:0] \pid$186 ;
-  wire [15:0] \pid$186 ;
+  input [15:0] \pid$189 ;
+  wire [15:0] \pid$189 ;
   wire pipe_idle;
   wire pipe_miss;
   output [53:0] query;
@@ -2510,35 +2512,35 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   input [1:0] query_way;
   wire [1:0] query_way;
   reg rd__en;
-  reg \rd__en$39 ;
+  reg \rd__en$42 ;
   reg rd__line;
   wire rd__ready;
   reg [5:0] rd__set;
-  reg [5:0] \rd__set$31 ;
+  reg [5:0] \rd__set$34 ;
   reg [1:0] rd__way;
   reg [2:0] rd__word;
   wire [215:0] rd_ways;
-  wire [215:0] \rd_ways$70 ;
-  wire [53:0] \rd_ways$70[0] ;
-  wire \rd_ways$70[0].dirty ;
-  wire [15:0] \rd_ways$70[0].pid ;
-  wire [35:0] \rd_ways$70[0].tag ;
-  wire \rd_ways$70[0].valid ;
-  wire [53:0] \rd_ways$70[1] ;
-  wire \rd_ways$70[1].dirty ;
-  wire [15:0] \rd_ways$70[1].pid ;
-  wire [35:0] \rd_ways$70[1].tag ;
-  wire \rd_ways$70[1].valid ;
-  wire [53:0] \rd_ways$70[2] ;
-  wire \rd_ways$70[2].dirty ;
-  wire [15:0] \rd_ways$70[2].pid ;
-  wire [35:0] \rd_ways$70[2].tag ;
-  wire \rd_ways$70[2].valid ;
-  wire [53:0] \rd_ways$70[3] ;
-  wire \rd_ways$70[3].dirty ;
-  wire [15:0] \rd_ways$70[3].pid ;
-  wire [35:0] \rd_ways$70[3].tag ;
-  wire \rd_ways$70[3].valid ;
+  wire [215:0] \rd_ways$73 ;
+  wire [53:0] \rd_ways$73[0] ;
+  wire \rd_ways$73[0].dirty ;
+  wire [15:0] \rd_ways$73[0].pid ;
+  wire [35:0] \rd_ways$73[0].tag ;
+  wire \rd_ways$73[0].valid ;
+  wire [53:0] \rd_ways$73[1] ;
+  wire \rd_ways$73[1].dirty ;
+  wire [15:0] \rd_ways$73[1].pid ;
+  wire [35:0] \rd_ways$73[1].tag ;
+  wire \rd_ways$73[1].valid ;
+  wire [53:0] \rd_ways$73[2] ;
+  wire \rd_ways$73[2].dirty ;
+  wire [15:0] \rd_ways$73[2].pid ;
+  wire [35:0] \rd_ways$73[2].tag ;
+  wire \rd_ways$73[2].valid ;
+  wire [53:0] \rd_ways$73[3] ;
+  wire \rd_ways$73[3].dirty ;
+  wire [15:0] \rd_ways$73[3].pid ;
+  wire [35:0] \rd_ways$73[3].tag ;
+  wire \rd_ways$73[3].valid ;
   wire [53:0] \rd_ways[0] ;
   wire \rd_ways[0].dirty ;
   wire [15:0] \rd_ways[0].pid ;
@@ -2560,29 +2562,29 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire [35:0] \rd_ways[3].tag ;
   wire \rd_ways[3].valid ;
   wire [63:0] rdata;
-  wire [63:0] \rdata$79 ;
-  wire [63:0] \rdata$80 ;
+  wire [63:0] \rdata$82 ;
+  wire [63:0] \rdata$83 ;
   wire read_done;
   wire read_line;
   wire [7:0] repl;
   wire [7:0] repl_wr__data;
-  wire [7:0] \repl_wr__data$25 ;
+  wire [7:0] \repl_wr__data$28 ;
   wire repl_wr__en;
-  wire \repl_wr__en$27 ;
+  wire \repl_wr__en$30 ;
   wire [5:0] repl_wr__set;
-  wire [5:0] \repl_wr__set$29 ;
+  wire [5:0] \repl_wr__set$32 ;
   wire replay;
-  wire \replay$110 ;
+  wire \replay$113 ;
   wire rready;
-  wire \rready$85 ;
-  wire \rready$86 ;
+  wire \rready$88 ;
+  wire \rready$89 ;
   input rst;
   wire rst;
   wire run;
-  wire \run$106 ;
+  wire \run$109 ;
   wire rvalid;
-  wire \rvalid$82 ;
-  wire \rvalid$83 ;
+  wire \rvalid$85 ;
+  wire \rvalid$86 ;
   wire [136:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -2595,15 +2597,15 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   wire [5:0] set;
-  wire [5:0] \set$168 ;
+  wire [5:0] \set$171 ;
   wire start;
-  wire \start$165 ;
-  input \start$182 ;
-  wire \start$182 ;
+  wire \start$168 ;
+  input \start$185 ;
+  wire \start$185 ;
   wire [7:0] state;
   wire [35:0] tag;
   wire tag_load;
-  wire \tag_load$23 ;
+  wire \tag_load$26 ;
   wire tag_rd__en;
   wire \tag_rd__en$5 ;
   wire [5:0] tag_rd__set;
@@ -2701,80 +2703,17 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire [5:0] \tag_wr__set$16 ;
   wire [5:0] \tag_wr__set$18 ;
   wire touch__en;
-  wire \touch__en$100 ;
+  wire \touch__en$103 ;
   wire [5:0] touch__set;
-  wire [5:0] \touch__set$102 ;
+  wire [5:0] \touch__set$105 ;
   wire [1:0] touch__way;
-  wire [1:0] \touch__way$104 ;
+  wire [1:0] \touch__way$107 ;
   wire [1:0] victim;
   wire walk_done;
   wire walk_go;
   wire [1:0] way;
-  wire [1:0] \way$167 ;
+  wire [1:0] \way$170 ;
   wire [215:0] ways;
-  wire [215:0] \ways$72 ;
-  wire [53:0] \ways$72[0] ;
-  wire \ways$72[0].dirty ;
-  wire [15:0] \ways$72[0].pid ;
-  wire [35:0] \ways$72[0].tag ;
-  wire \ways$72[0].valid ;
-  wire [53:0] \ways$72[1] ;
-  wire \ways$72[1].dirty ;
-  wire [15:0] \ways$72[1].pid ;
-  wire [35:0] \ways$72[1].tag ;
-  wire \ways$72[1].valid ;
-  wire [53:0] \ways$72[2] ;
-  wire \ways$72[2].dirty ;
-  wire [15:0] \ways$72[2].pid ;
-  wire [35:0] \ways$72[2].tag ;
-  wire \ways$72[2].valid ;
-  wire [53:0] \ways$72[3] ;
-  wire \ways$72[3].dirty ;
-  wire [15:0] \ways$72[3].pid ;
-  wire [35:0] \ways$72[3].tag ;
-  wire \ways$72[3].valid ;
-  wire [215:0] \ways$73 ;
-  wire [53:0] \ways$73[0] ;
-  wire \ways$73[0].dirty ;
-  wire [15:0] \ways$73[0].pid ;
-  wire [35:0] \ways$73[0].tag ;
-  wire \ways$73[0].valid ;
-  wire [53:0] \ways$73[1] ;
-  wire \ways$73[1].dirty ;
-  wire [15:0] \ways$73[1].pid ;
-  wire [35:0] \ways$73[1].tag ;
-  wire \ways$73[1].valid ;
-  wire [53:0] \ways$73[2] ;
-  wire \ways$73[2].dirty ;
-  wire [15:0] \ways$73[2].pid ;
-  wire [35:0] \ways$73[2].tag ;
-  wire \ways$73[2].valid ;
-  wire [53:0] \ways$73[3] ;
-  wire \ways$73[3].dirty ;
-  wire [15:0] \ways$73[3].pid ;
-  wire [35:0] \ways$73[3].tag ;
-  wire \ways$73[3].valid ;
-  wire [215:0] \ways$74 ;
-  wire [53:0] \ways$74[0] ;
-  wire \ways$74[0].dirty ;
-  wire [15:0] \ways$74[0].pid ;
-  wire [35:0] \ways$74[0].tag ;
-  wire \ways$74[0].valid ;
-  wire [53:0] \ways$74[1] ;
-  wire \ways$74[1].dirty ;
-  wire [15:0] \ways$74[1].pid ;
-  wire [35:0] \ways$74[1].tag ;
-  wire \ways$74[1].valid ;
-  wire [53:0] \ways$74[2] ;
-  wire \ways$74[2].dirty ;
-  wire [15:0] \ways$74[2].pid ;
-  wire [35:0] \ways$74[2].tag ;
-  wire \ways$74[2].valid ;
-  wire [53:0] \ways$74[3] ;
-  wire \ways$74[3].dirty ;
-  wire [15:0] \ways$74[3].pid ;
-  wire [35:0] \ways$74[3].tag ;
-  wire \ways$74[3].valid ;
   wire [215:0] \ways$75 ;
   wire [53:0] \ways$75[0] ;
   wire \ways$75[0].dirty ;
@@ -2796,6 +2735,69 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire [15:0] \ways$75[3].pid ;
   wire [35:0] \ways$75[3].tag ;
   wire \ways$75[3].valid ;
+  wire [215:0] \ways$76 ;
+  wire [53:0] \ways$76[0] ;
+  wire \ways$76[0].dirty ;
+  wire [15:0] \ways$76[0].pid ;
+  wire [35:0] \ways$76[0].tag ;
+  wire \ways$76[0].valid ;
+  wire [53:0] \ways$76[1] ;
+  wire \ways$76[1].dirty ;
+  wire [15:0] \ways$76[1].pid ;
+  wire [35:0] \ways$76[1].tag ;
+  wire \ways$76[1].valid ;
+  wire [53:0] \ways$76[2] ;
+  wire \ways$76[2].dirty ;
+  wire [15:0] \ways$76[2].pid ;
+  wire [35:0] \ways$76[2].tag ;
+  wire \ways$76[2].valid ;
+  wire [53:0] \ways$76[3] ;
+  wire \ways$76[3].dirty ;
+  wire [15:0] \ways$76[3].pid ;
+  wire [35:0] \ways$76[3].tag ;
+  wire \ways$76[3].valid ;
+  wire [215:0] \ways$77 ;
+  wire [53:0] \ways$77[0] ;
+  wire \ways$77[0].dirty ;
+  wire [15:0] \ways$77[0].pid ;
+  wire [35:0] \ways$77[0].tag ;
+  wire \ways$77[0].valid ;
+  wire [53:0] \ways$77[1] ;
+  wire \ways$77[1].dirty ;
+  wire [15:0] \ways$77[1].pid ;
+  wire [35:0] \ways$77[1].tag ;
+  wire \ways$77[1].valid ;
+  wire [53:0] \ways$77[2] ;
+  wire \ways$77[2].dirty ;
+  wire [15:0] \ways$77[2].pid ;
+  wire [35:0] \ways$77[2].tag ;
+  wire \ways$77[2].valid ;
+  wire [53:0] \ways$77[3] ;
+  wire \ways$77[3].dirty ;
+  wire [15:0] \ways$77[3].pid ;
+  wire [35:0] \ways$77[3].tag ;
+  wire \ways$77[3].valid ;
+  wire [215:0] \ways$78 ;
+  wire [53:0] \ways$78[0] ;
+  wire \ways$78[0].dirty ;
+  wire [15:0] \ways$78[0].pid ;
+  wire [35:0] \ways$78[0].tag ;
+  wire \ways$78[0].valid ;
+  wire [53:0] \ways$78[1] ;
+  wire \ways$78[1].dirty ;
+  wire [15:0] \ways$78[1].pid ;
+  wire [35:0] \ways$78[1].tag ;
+  wire \ways$78[1].valid ;
+  wire [53:0] \ways$78[2] ;
+  wire \ways$78[2].dirty ;
+  wire [15:0] \ways$78[2].pid ;
+  wire [35:0] \ways$78[2].tag ;
+  wire \ways$78[2].valid ;
+  wire [53:0] \ways$78[3] ;
+  wire \ways$78[3].dirty ;
+  wire [15:0] \ways$78[3].pid ;
+  wire [35:0] \ways$78[3].tag ;
+  wire \ways$78[3].valid ;
   wire [53:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [15:0] \ways[0].pid ;
@@ -2816,21 +2818,22 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire [15:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
+  wire ways_load;
   output [64:0] wb_data__payload;
   wire [64:0] wb_data__payload;
-  wire [64:0] \wb_data__payload$138 ;
-  wire [63:0] \wb_data__payload$138.data ;
-  wire \wb_data__payload$138.last ;
+  wire [64:0] \wb_data__payload$141 ;
+  wire [63:0] \wb_data__payload$141.data ;
+  wire \wb_data__payload$141.last ;
   wire [63:0] \wb_data__payload.data ;
   wire \wb_data__payload.last ;
   input wb_data__ready;
   wire wb_data__ready;
-  wire \wb_data__ready$140 ;
+  wire \wb_data__ready$143 ;
   output wb_data__valid;
   wire wb_data__valid;
-  wire \wb_data__valid$142 ;
+  wire \wb_data__valid$145 ;
   reg [215:0] wr__data;
-  reg [63:0] \wr__data$57 ;
+  reg [63:0] \wr__data$60 ;
   wire [53:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
   wire [15:0] \wr__data[0].pid ;
@@ -2852,17 +2855,16 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
   reg [3:0] wr__en;
-  reg [7:0] \wr__en$59 ;
+  reg [7:0] \wr__en$62 ;
   reg wr__line;
   wire wr__ready;
   reg [5:0] wr__set;
-  reg [5:0] \wr__set$49 ;
+  reg [5:0] \wr__set$52 ;
   reg [1:0] wr__way;
   reg [2:0] wr__word;
   assign \$2  = | tag_wr__en;
   assign \$3  = | \tag_wr__en$7 ;
   assign \$4  = | \tag_wr__en$8 ;
-  assign load = tag_load | \tag_load$23 ;
   assign \$6  = | data_wr__en;
   assign \$8  = victim == 2'h3;
   assign \$9  = victim == 2'h2;
@@ -2898,19 +2900,19 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   assign query = \$32  ? \$38  : 54'h00000000000000;
   \excache.ctrl.data  data (
     .clk(clk),
-    .rd__set(\rd__set$31 ),
+    .rd__set(\rd__set$34 ),
     .rd__way(rd__way),
     .rd__word(rd__word),
     .rdata(rdata),
-    .rp__en(\rd__en$39 ),
+    .rp__en(\rd__en$42 ),
     .rst(rst),
-    .wp__data(\wr__data$57 ),
-    .wp__en(\wr__en$59 ),
-    .wr__set(\wr__set$49 ),
+    .wp__data(\wr__data$60 ),
+    .wp__en(\wr__en$62 ),
+    .wr__set(\wr__set$52 ),
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
-  \excache.ctrl.fill$211  \fill$211  (
+  \excache.ctrl.fill$214  \fill$214  (
     .clk(clk),
     .data_wr__data(data_wr__data),
     .data_wr__en(data_wr__en),
@@ -2929,7 +2931,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
     .pid(s1[16:1]),
     .rst(rst),
     .set(set),
-    .start(\start$165 ),
+    .start(\start$168 ),
     .tag(s1[64:29]),
     .tag_wr__data(\tag_wr__data$15 ),
     .tag_wr__en(\tag_wr__en$7 ),
@@ -2947,10 +2949,10 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
     .flush_closed(flush_closed),
     .go(go),
     .op(op),
-    .\pid$7 (\pid$186 ),
+    .\pid$7 (\pid$189 ),
     .rst(rst),
-    .start(\start$182 ),
-    .tag_load(\tag_load$23 ),
+    .start(\start$185 ),
+    .tag_load(load),
     .tag_rd__en(tag_rd__en),
     .tag_rd__set(tag_rd__set),
     .tag_wr__data(\tag_wr__data$17 ),
@@ -2968,26 +2970,26 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
     .cpu_resp__payload(cpu_resp__payload),
     .cpu_resp__ready(cpu_resp__ready),
     .cpu_resp__valid(cpu_resp__valid),
-    .data_rd__en(\data_rd__en$44 ),
-    .data_rd__set(\data_rd__set$40 ),
-    .data_rd__way(\data_rd__way$41 ),
-    .data_rd__word(\data_rd__word$42 ),
-    .data_wr__data(\data_wr__data$64 ),
-    .data_wr__en(\data_wr__en$65 ),
-    .data_wr__set(\data_wr__set$60 ),
-    .data_wr__way(\data_wr__way$61 ),
-    .data_wr__word(\data_wr__word$62 ),
+    .data_rd__en(\data_rd__en$47 ),
+    .data_rd__set(\data_rd__set$43 ),
+    .data_rd__way(\data_rd__way$44 ),
+    .data_rd__word(\data_rd__word$45 ),
+    .data_wr__data(\data_wr__data$67 ),
+    .data_wr__en(\data_wr__en$68 ),
+    .data_wr__set(\data_wr__set$63 ),
+    .data_wr__way(\data_wr__way$64 ),
+    .data_wr__word(\data_wr__word$65 ),
     .hit(count__hits),
     .hold(hold),
     .idle(pipe_idle),
     .miss(pipe_miss),
     .rdata(rdata),
     .replay(replay),
-    .rready(\rready$85 ),
+    .rready(\rready$88 ),
     .rst(rst),
     .run(run),
     .s1(s1),
-    .tag_load(tag_load),
+    .tag_load(load_repl),
     .tag_rd__en(\tag_rd__en$5 ),
     .tag_rd__set(\tag_rd__set$4 ),
     .tag_wr__data(\tag_wr__data$20 ),
@@ -2996,9 +2998,10 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
     .touch__en(touch__en),
     .touch__set(touch__set),
     .touch__way(touch__way),
-    .ways(rd_ways)
+    .ways(rd_ways),
+    .ways_load(load_ways)
   );
-  \excache.ctrl.repl$209  \repl$209  (
+  \excache.ctrl.repl$212  \repl$212  (
     .advance(advance),
     .clk(clk),
     .repl_wr__data(repl_wr__data),
@@ -3017,7 +3020,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
     .abort_status(abort_status),
     .clk(clk),
     .ev_set(set),
-    .fill(\start$165 ),
+    .fill(\start$168 ),
     .fill_done(fill_done),
     .flush__payload(flush__payload),
     .flush__ready(flush__ready),
@@ -3046,6 +3049,8 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   \excache.ctrl.tags  tags (
     .clk(clk),
     .load(load),
+    .load_repl(load_repl),
+    .load_ways(load_ways),
     .rd__en(rd__en),
     .rd__set(rd__set),
     .repl_loaded(state),
@@ -3142,9 +3147,9 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
     if (\$5 ) begin
-      \rd__set$31  = data_rd__set;
+      \rd__set$34  = data_rd__set;
     end else begin
-      \rd__set$31  = \data_rd__set$40 ;
+      \rd__set$34  = \data_rd__set$43 ;
     end
   end
   always @* begin
@@ -3153,7 +3158,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
     if (\$5 ) begin
       rd__way = data_rd__way;
     end else begin
-      rd__way = \data_rd__way$41 ;
+      rd__way = \data_rd__way$44 ;
     end
   end
   always @* begin
@@ -3162,7 +3167,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
     if (\$5 ) begin
       rd__word = data_rd__word;
     end else begin
-      rd__word = \data_rd__word$42 ;
+      rd__word = \data_rd__word$45 ;
     end
   end
   always @* begin
@@ -3178,18 +3183,18 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
     if (\$5 ) begin
-      \rd__en$39  = data_rd__en;
+      \rd__en$42  = data_rd__en;
     end else begin
-      \rd__en$39  = \data_rd__en$44 ;
+      \rd__en$42  = \data_rd__en$47 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
     if (\$6 ) begin
-      \wr__set$49  = data_wr__set;
+      \wr__set$52  = data_wr__set;
     end else begin
-      \wr__set$49  = \data_wr__set$60 ;
+      \wr__set$52  = \data_wr__set$63 ;
     end
   end
   always @* begin
@@ -3198,7 +3203,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
     if (\$6 ) begin
       wr__way = data_wr__way;
     end else begin
-      wr__way = \data_wr__way$61 ;
+      wr__way = \data_wr__way$64 ;
     end
   end
   always @* begin
@@ -3207,7 +3212,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
     if (\$6 ) begin
       wr__word = data_wr__word;
     end else begin
-      wr__word = \data_wr__word$62 ;
+      wr__word = \data_wr__word$65 ;
     end
   end
   always @* begin
@@ -3223,101 +3228,104 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
     if (\$6 ) begin
-      \wr__data$57  = data_wr__data;
+      \wr__data$60  = data_wr__data;
     end else begin
-      \wr__data$57  = \data_wr__data$64 ;
+      \wr__data$60  = \data_wr__data$67 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
     if (\$6 ) begin
-      \wr__en$59  = data_wr__en;
+      \wr__en$62  = data_wr__en;
     end else begin
-      \wr__en$59  = \data_wr__en$65 ;
+      \wr__en$62  = \data_wr__en$68 ;
     end
   end
-  assign \repl_wr__data$25  = repl_wr__data;
-  assign \repl_wr__en$27  = repl_wr__en;
-  assign \repl_wr__set$29  = repl_wr__set;
+  assign tag_load = load;
+  assign ways_load = load_ways;
+  assign \tag_load$26  = load_repl;
+  assign \repl_wr__data$28  = repl_wr__data;
+  assign \repl_wr__en$30  = repl_wr__en;
+  assign \repl_wr__set$32  = repl_wr__set;
   assign data_rd__line = 1'h0;
-  assign \data_rd__line$43  = 1'h0;
+  assign \data_rd__line$46  = 1'h0;
   assign data_rd__ready = 1'h1;
   assign rd__ready = 1'h1;
-  assign \data_rd__ready$47  = 1'h1;
-  assign \data_wr__line$63  = 1'h0;
+  assign \data_rd__ready$50  = 1'h1;
+  assign \data_wr__line$66  = 1'h0;
   assign data_wr__ready = 1'h1;
   assign wr__ready = 1'h1;
-  assign \data_wr__ready$68  = 1'h1;
-  assign \rd_ways$70  = rd_ways;
-  assign \ways$72  = ways;
-  assign \ways$73  = ways;
-  assign \ways$74  = ways;
+  assign \data_wr__ready$71  = 1'h1;
+  assign \rd_ways$73  = rd_ways;
   assign \ways$75  = ways;
+  assign \ways$76  = ways;
+  assign \ways$77  = ways;
+  assign \ways$78  = ways;
   assign repl = state;
-  assign \rdata$79  = rdata;
-  assign \rdata$80  = rdata;
+  assign \rdata$82  = rdata;
+  assign \rdata$83  = rdata;
   assign rvalid = 1'h1;
-  assign \rvalid$82  = 1'h1;
-  assign \rvalid$83  = 1'h1;
-  assign \rready$86  = 1'h0;
-  assign \cpu_req__payload$88  = cpu_req__payload;
-  assign \cpu_req__ready$90  = cpu_req__ready;
-  assign \cpu_req__valid$92  = cpu_req__valid;
-  assign \cpu_resp__payload$94  = cpu_resp__payload;
-  assign \cpu_resp__ready$96  = cpu_resp__ready;
-  assign \cpu_resp__valid$98  = cpu_resp__valid;
-  assign \touch__en$100  = touch__en;
-  assign \touch__set$102  = touch__set;
-  assign \touch__way$104  = touch__way;
-  assign \run$106  = run;
+  assign \rvalid$85  = 1'h1;
+  assign \rvalid$86  = 1'h1;
+  assign \rready$89  = 1'h0;
+  assign \cpu_req__payload$91  = cpu_req__payload;
+  assign \cpu_req__ready$93  = cpu_req__ready;
+  assign \cpu_req__valid$95  = cpu_req__valid;
+  assign \cpu_resp__payload$97  = cpu_resp__payload;
+  assign \cpu_resp__ready$99  = cpu_resp__ready;
+  assign \cpu_resp__valid$101  = cpu_resp__valid;
+  assign \touch__en$103  = touch__en;
+  assign \touch__set$105  = touch__set;
+  assign \touch__way$107  = touch__way;
+  assign \run$109  = run;
   assign busy = hold;
-  assign \replay$110  = replay;
-  assign \abort$112  = abort;
-  assign \abort_status$114  = abort_status;
+  assign \replay$113  = replay;
+  assign \abort$115  = abort;
+  assign \abort_status$117  = abort_status;
   assign miss = pipe_miss;
   assign idle = pipe_idle;
   assign s1_set = s1[28:23];
   assign miss_taken = advance;
-  assign \miss_event__payload$126  = miss_event__payload;
-  assign \miss_event__ready$128  = miss_event__ready;
-  assign \miss_event__valid$130  = miss_event__valid;
-  assign \miss_cmd__payload$132  = miss_cmd__payload;
-  assign \miss_cmd__ready$134  = miss_cmd__ready;
-  assign \miss_cmd__valid$136  = miss_cmd__valid;
-  assign \wb_data__payload$138  = wb_data__payload;
-  assign \wb_data__ready$140  = wb_data__ready;
-  assign \wb_data__valid$142  = wb_data__valid;
-  assign \fill_data__payload$144  = fill_data__payload;
-  assign \fill_data__ready$146  = fill_data__ready;
-  assign \fill_data__valid$148  = fill_data__valid;
-  assign \installed__en$150  = installed__en;
-  assign \installed__set$152  = installed__set;
-  assign \installed__way$154  = installed__way;
+  assign \miss_event__payload$129  = miss_event__payload;
+  assign \miss_event__ready$131  = miss_event__ready;
+  assign \miss_event__valid$133  = miss_event__valid;
+  assign \miss_cmd__payload$135  = miss_cmd__payload;
+  assign \miss_cmd__ready$137  = miss_cmd__ready;
+  assign \miss_cmd__valid$139  = miss_cmd__valid;
+  assign \wb_data__payload$141  = wb_data__payload;
+  assign \wb_data__ready$143  = wb_data__ready;
+  assign \wb_data__valid$145  = wb_data__valid;
+  assign \fill_data__payload$147  = fill_data__payload;
+  assign \fill_data__ready$149  = fill_data__ready;
+  assign \fill_data__valid$151  = fill_data__valid;
+  assign \installed__en$153  = installed__en;
+  assign \installed__set$155  = installed__set;
+  assign \installed__way$157  = installed__way;
   assign read_line = start;
   assign mark_clean = clean;
   assign way = miss_cmd__payload[3:2];
   assign cmd_way = miss_cmd__payload[3:2];
   assign ev_set = set;
   assign done = read_done;
-  assign fill = \start$165 ;
-  assign \way$167  = miss_cmd__payload[3:2];
-  assign \set$168  = set;
+  assign fill = \start$168 ;
+  assign \way$170  = miss_cmd__payload[3:2];
+  assign \set$171  = set;
   assign tag = s1[64:29];
   assign s1_tag = s1[64:29];
   assign pid = s1[16:1];
-  assign \done$173  = fill_done;
-  assign \flush__payload$177  = flush__payload;
-  assign \flush__ready$179  = flush__ready;
-  assign \flush__valid$181  = flush__valid;
-  assign maint_start = \start$182 ;
+  assign \done$176  = fill_done;
+  assign \flush__payload$180  = flush__payload;
+  assign \flush__ready$182  = flush__ready;
+  assign \flush__valid$184  = flush__valid;
+  assign maint_start = \start$185 ;
   assign maint_op = op;
-  assign maint_pid = \pid$186 ;
+  assign maint_pid = \pid$189 ;
   assign maint_busy = hold;
-  assign \done$190  = maint_done;
-  assign \maint_busy$191  = hold;
+  assign \done$193  = maint_done;
+  assign \maint_busy$194  = hold;
   assign walk_go = go;
-  assign \flush_closed$195  = flush_closed;
+  assign \flush_closed$198  = flush_closed;
   assign walk_done = maint_done;
   assign hit = count__hits;
   assign count__misses = advance;
@@ -3443,26 +3451,26 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   assign \rd_ways[3].pid  = rd_ways[213:198];
   assign \rd_ways[3].valid  = rd_ways[214];
   assign \rd_ways[3].dirty  = rd_ways[215];
-  assign \rd_ways$70[0]  = rd_ways[53:0];
-  assign \rd_ways$70[0].tag  = rd_ways[35:0];
-  assign \rd_ways$70[0].pid  = rd_ways[51:36];
-  assign \rd_ways$70[0].valid  = rd_ways[52];
-  assign \rd_ways$70[0].dirty  = rd_ways[53];
-  assign \rd_ways$70[1]  = rd_ways[107:54];
-  assign \rd_ways$70[1].tag  = rd_ways[89:54];
-  assign \rd_ways$70[1].pid  = rd_ways[105:90];
-  assign \rd_ways$70[1].valid  = rd_ways[106];
-  assign \rd_ways$70[1].dirty  = rd_ways[107];
-  assign \rd_ways$70[2]  = rd_ways[161:108];
-  assign \rd_ways$70[2].tag  = rd_ways[143:108];
-  assign \rd_ways$70[2].pid  = rd_ways[159:144];
-  assign \rd_ways$70[2].valid  = rd_ways[160];
-  assign \rd_ways$70[2].dirty  = rd_ways[161];
-  assign \rd_ways$70[3]  = rd_ways[215:162];
-  assign \rd_ways$70[3].tag  = rd_ways[197:162];
-  assign \rd_ways$70[3].pid  = rd_ways[213:198];
-  assign \rd_ways$70[3].valid  = rd_ways[214];
-  assign \rd_ways$70[3].dirty  = rd_ways[215];
+  assign \rd_ways$73[0]  = rd_ways[53:0];
+  assign \rd_ways$73[0].tag  = rd_ways[35:0];
+  assign \rd_ways$73[0].pid  = rd_ways[51:36];
+  assign \rd_ways$73[0].valid  = rd_ways[52];
+  assign \rd_ways$73[0].dirty  = rd_ways[53];
+  assign \rd_ways$73[1]  = rd_ways[107:54];
+  assign \rd_ways$73[1].tag  = rd_ways[89:54];
+  assign \rd_ways$73[1].pid  = rd_ways[105:90];
+  assign \rd_ways$73[1].valid  = rd_ways[106];
+  assign \rd_ways$73[1].dirty  = rd_ways[107];
+  assign \rd_ways$73[2]  = rd_ways[161:108];
+  assign \rd_ways$73[2].tag  = rd_ways[143:108];
+  assign \rd_ways$73[2].pid  = rd_ways[159:144];
+  assign \rd_ways$73[2].valid  = rd_ways[160];
+  assign \rd_ways$73[2].dirty  = rd_ways[161];
+  assign \rd_ways$73[3]  = rd_ways[215:162];
+  assign \rd_ways$73[3].tag  = rd_ways[197:162];
+  assign \rd_ways$73[3].pid  = rd_ways[213:198];
+  assign \rd_ways$73[3].valid  = rd_ways[214];
+  assign \rd_ways$73[3].dirty  = rd_ways[215];
   assign \ways[0]  = ways[53:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[51:36];
@@ -3483,66 +3491,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   assign \ways[3].pid  = ways[213:198];
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
-  assign \ways$72[0]  = ways[53:0];
-  assign \ways$72[0].tag  = ways[35:0];
-  assign \ways$72[0].pid  = ways[51:36];
-  assign \ways$72[0].valid  = ways[52];
-  assign \ways$72[0].dirty  = ways[53];
-  assign \ways$72[1]  = ways[107:54];
-  assign \ways$72[1].tag  = ways[89:54];
-  assign \ways$72[1].pid  = ways[105:90];
-  assign \ways$72[1].valid  = ways[106];
-  assign \ways$72[1].dirty  = ways[107];
-  assign \ways$72[2]  = ways[161:108];
-  assign \ways$72[2].tag  = ways[143:108];
-  assign \ways$72[2].pid  = ways[159:144];
-  assign \ways$72[2].valid  = ways[160];
-  assign \ways$72[2].dirty  = ways[161];
-  assign \ways$72[3]  = ways[215:162];
-  assign \ways$72[3].tag  = ways[197:162];
-  assign \ways$72[3].pid  = ways[213:198];
-  assign \ways$72[3].valid  = ways[214];
-  assign \ways$72[3].dirty  = ways[215];
-  assign \ways$73[0]  = ways[53:0];
-  assign \ways$73[0].tag  = ways[35:0];
-  assign \ways$73[0].pid  = ways[51:36];
-  assign \ways$73[0].valid  = ways[52];
-  assign \ways$73[0].dirty  = ways[53];
-  assign \ways$73[1]  = ways[107:54];
-  assign \ways$73[1].tag  = ways[89:54];
-  assign \ways$73[1].pid  = ways[105:90];
-  assign \ways$73[1].valid  = ways[106];
-  assign \ways$73[1].dirty  = ways[107];
-  assign \ways$73[2]  = ways[161:108];
-  assign \ways$73[2].tag  = ways[143:108];
-  assign \ways$73[2].pid  = ways[159:144];
-  assign \ways$73[2].valid  = ways[160];
-  assign \ways$73[2].dirty  = ways[161];
-  assign \ways$73[3]  = ways[215:162];
-  assign \ways$73[3].tag  = ways[197:162];
-  assign \ways$73[3].pid  = ways[213:198];
-  assign \ways$73[3].valid  = ways[214];
-  assign \ways$73[3].dirty  = ways[215];
-  assign \ways$74[0]  = ways[53:0];
-  assign \ways$74[0].tag  = ways[35:0];
-  assign \ways$74[0].pid  = ways[51:36];
-  assign \ways$74[0].valid  = ways[52];
-  assign \ways$74[0].dirty  = ways[53];
-  assign \ways$74[1]  = ways[107:54];
-  assign \ways$74[1].tag  = ways[89:54];
-  assign \ways$74[1].pid  = ways[105:90];
-  assign \ways$74[1].valid  = ways[106];
-  assign \ways$74[1].dirty  = ways[107];
-  assign \ways$74[2]  = ways[161:108];
-  assign \ways$74[2].tag  = ways[143:108];
-  assign \ways$74[2].pid  = ways[159:144];
-  assign \ways$74[2].valid  = ways[160];
-  assign \ways$74[2].dirty  = ways[161];
-  assign \ways$74[3]  = ways[215:162];
-  assign \ways$74[3].tag  = ways[197:162];
-  assign \ways$74[3].pid  = ways[213:198];
-  assign \ways$74[3].valid  = ways[214];
-  assign \ways$74[3].dirty  = ways[215];
   assign \ways$75[0]  = ways[53:0];
   assign \ways$75[0].tag  = ways[35:0];
   assign \ways$75[0].pid  = ways[51:36];
@@ -3563,20 +3511,80 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   assign \ways$75[3].pid  = ways[213:198];
   assign \ways$75[3].valid  = ways[214];
   assign \ways$75[3].dirty  = ways[215];
+  assign \ways$76[0]  = ways[53:0];
+  assign \ways$76[0].tag  = ways[35:0];
+  assign \ways$76[0].pid  = ways[51:36];
+  assign \ways$76[0].valid  = ways[52];
+  assign \ways$76[0].dirty  = ways[53];
+  assign \ways$76[1]  = ways[107:54];
+  assign \ways$76[1].tag  = ways[89:54];
+  assign \ways$76[1].pid  = ways[105:90];
+  assign \ways$76[1].valid  = ways[106];
+  assign \ways$76[1].dirty  = ways[107];
+  assign \ways$76[2]  = ways[161:108];
+  assign \ways$76[2].tag  = ways[143:108];
+  assign \ways$76[2].pid  = ways[159:144];
+  assign \ways$76[2].valid  = ways[160];
+  assign \ways$76[2].dirty  = ways[161];
+  assign \ways$76[3]  = ways[215:162];
+  assign \ways$76[3].tag  = ways[197:162];
+  assign \ways$76[3].pid  = ways[213:198];
+  assign \ways$76[3].valid  = ways[214];
+  assign \ways$76[3].dirty  = ways[215];
+  assign \ways$77[0]  = ways[53:0];
+  assign \ways$77[0].tag  = ways[35:0];
+  assign \ways$77[0].pid  = ways[51:36];
+  assign \ways$77[0].valid  = ways[52];
+  assign \ways$77[0].dirty  = ways[53];
+  assign \ways$77[1]  = ways[107:54];
+  assign \ways$77[1].tag  = ways[89:54];
+  assign \ways$77[1].pid  = ways[105:90];
+  assign \ways$77[1].valid  = ways[106];
+  assign \ways$77[1].dirty  = ways[107];
+  assign \ways$77[2]  = ways[161:108];
+  assign \ways$77[2].tag  = ways[143:108];
+  assign \ways$77[2].pid  = ways[159:144];
+  assign \ways$77[2].valid  = ways[160];
+  assign \ways$77[2].dirty  = ways[161];
+  assign \ways$77[3]  = ways[215:162];
+  assign \ways$77[3].tag  = ways[197:162];
+  assign \ways$77[3].pid  = ways[213:198];
+  assign \ways$77[3].valid  = ways[214];
+  assign \ways$77[3].dirty  = ways[215];
+  assign \ways$78[0]  = ways[53:0];
+  assign \ways$78[0].tag  = ways[35:0];
+  assign \ways$78[0].pid  = ways[51:36];
+  assign \ways$78[0].valid  = ways[52];
+  assign \ways$78[0].dirty  = ways[53];
+  assign \ways$78[1]  = ways[107:54];
+  assign \ways$78[1].tag  = ways[89:54];
+  assign \ways$78[1].pid  = ways[105:90];
+  assign \ways$78[1].valid  = ways[106];
+  assign \ways$78[1].dirty  = ways[107];
+  assign \ways$78[2]  = ways[161:108];
+  assign \ways$78[2].tag  = ways[143:108];
+  assign \ways$78[2].pid  = ways[159:144];
+  assign \ways$78[2].valid  = ways[160];
+  assign \ways$78[2].dirty  = ways[161];
+  assign \ways$78[3]  = ways[215:162];
+  assign \ways$78[3].tag  = ways[197:162];
+  assign \ways$78[3].pid  = ways[213:198];
+  assign \ways$78[3].valid  = ways[214];
+  assign \ways$78[3].dirty  = ways[215];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[16:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[64:17];
   assign \cpu_req__payload.strb  = cpu_req__payload[72:65];
   assign \cpu_req__payload.wdata  = cpu_req__payload[136:73];
-  assign \cpu_req__payload$88.op  = cpu_req__payload[0];
-  assign \cpu_req__payload$88.pid  = cpu_req__payload[16:1];
-  assign \cpu_req__payload$88.vaddr  = cpu_req__payload[64:17];
-  assign \cpu_req__payload$88.strb  = cpu_req__payload[72:65];
-  assign \cpu_req__payload$88.wdata  = cpu_req__payload[136:73];
+  assign \cpu_req__payload$91.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$91.pid  = cpu_req__payload[16:1];
+  assign \cpu_req__payload$91.vaddr  = cpu_req__payload[64:17];
+  assign \cpu_req__payload$91.strb  = cpu_req__payload[72:65];
+  assign \cpu_req__payload$91.wdata  = cpu_req__payload[136:73];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_resp__payload$94.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload$94.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$97.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$97.status  = cpu_resp__payload[66:64];
   assign \miss_info.kind  = miss_info[0];
   assign \miss_info.write  = miss_info[1];
   assign \miss_info.pid  = miss_info[17:2];
@@ -3602,30 +3610,30 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   assign \miss_event__payload.victim_dirty  = miss_event__payload[75];
   assign \miss_event__payload.victim_pid  = miss_event__payload[91:76];
   assign \miss_event__payload.victim_tag  = miss_event__payload[127:92];
-  assign \miss_event__payload$126.kind  = miss_event__payload[0];
-  assign \miss_event__payload$126.write  = miss_event__payload[1];
-  assign \miss_event__payload$126.pid  = miss_event__payload[17:2];
-  assign \miss_event__payload$126.vaddr  = miss_event__payload[65:18];
-  assign \miss_event__payload$126.set  = miss_event__payload[71:66];
-  assign \miss_event__payload$126.way  = miss_event__payload[73:72];
-  assign \miss_event__payload$126.victim_valid  = miss_event__payload[74];
-  assign \miss_event__payload$126.victim_dirty  = miss_event__payload[75];
-  assign \miss_event__payload$126.victim_pid  = miss_event__payload[91:76];
-  assign \miss_event__payload$126.victim_tag  = miss_event__payload[127:92];
+  assign \miss_event__payload$129.kind  = miss_event__payload[0];
+  assign \miss_event__payload$129.write  = miss_event__payload[1];
+  assign \miss_event__payload$129.pid  = miss_event__payload[17:2];
+  assign \miss_event__payload$129.vaddr  = miss_event__payload[65:18];
+  assign \miss_event__payload$129.set  = miss_event__payload[71:66];
+  assign \miss_event__payload$129.way  = miss_event__payload[73:72];
+  assign \miss_event__payload$129.victim_valid  = miss_event__payload[74];
+  assign \miss_event__payload$129.victim_dirty  = miss_event__payload[75];
+  assign \miss_event__payload$129.victim_pid  = miss_event__payload[91:76];
+  assign \miss_event__payload$129.victim_tag  = miss_event__payload[127:92];
   assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
   assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
   assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
-  assign \miss_cmd__payload$132.op  = miss_cmd__payload[1:0];
-  assign \miss_cmd__payload$132.way  = miss_cmd__payload[3:2];
-  assign \miss_cmd__payload$132.status  = miss_cmd__payload[6:4];
+  assign \miss_cmd__payload$135.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload$135.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload$135.status  = miss_cmd__payload[6:4];
   assign \wb_data__payload.data  = wb_data__payload[63:0];
   assign \wb_data__payload.last  = wb_data__payload[64];
-  assign \wb_data__payload$138.data  = wb_data__payload[63:0];
-  assign \wb_data__payload$138.last  = wb_data__payload[64];
+  assign \wb_data__payload$141.data  = wb_data__payload[63:0];
+  assign \wb_data__payload$141.last  = wb_data__payload[64];
   assign \fill_data__payload.data  = fill_data__payload[63:0];
   assign \fill_data__payload.last  = fill_data__payload[64];
-  assign \fill_data__payload$144.data  = fill_data__payload[63:0];
-  assign \fill_data__payload$144.last  = fill_data__payload[64];
+  assign \fill_data__payload$147.data  = fill_data__payload[63:0];
+  assign \fill_data__payload$147.last  = fill_data__payload[64];
   assign \query.tag  = query[35:0];
   assign \query.pid  = query[51:36];
   assign \query.valid  = query[52];
@@ -3640,16 +3648,16 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   assign \flush__payload.victim_dirty  = flush__payload[75];
   assign \flush__payload.victim_pid  = flush__payload[91:76];
   assign \flush__payload.victim_tag  = flush__payload[127:92];
-  assign \flush__payload$177.kind  = flush__payload[0];
-  assign \flush__payload$177.write  = flush__payload[1];
-  assign \flush__payload$177.pid  = flush__payload[17:2];
-  assign \flush__payload$177.vaddr  = flush__payload[65:18];
-  assign \flush__payload$177.set  = flush__payload[71:66];
-  assign \flush__payload$177.way  = flush__payload[73:72];
-  assign \flush__payload$177.victim_valid  = flush__payload[74];
-  assign \flush__payload$177.victim_dirty  = flush__payload[75];
-  assign \flush__payload$177.victim_pid  = flush__payload[91:76];
-  assign \flush__payload$177.victim_tag  = flush__payload[127:92];
+  assign \flush__payload$180.kind  = flush__payload[0];
+  assign \flush__payload$180.write  = flush__payload[1];
+  assign \flush__payload$180.pid  = flush__payload[17:2];
+  assign \flush__payload$180.vaddr  = flush__payload[65:18];
+  assign \flush__payload$180.set  = flush__payload[71:66];
+  assign \flush__payload$180.way  = flush__payload[73:72];
+  assign \flush__payload$180.victim_valid  = flush__payload[74];
+  assign \flush__payload$180.victim_dirty  = flush__payload[75];
+  assign \flush__payload$180.victim_pid  = flush__payload[91:76];
+  assign \flush__payload$180.victim_tag  = flush__payload[127:92];
   assign miss_info[127:92] = \$31 [35:0];
   assign miss_info[91:76] = \$25 [51:36];
   assign miss_info[75] = \$19 [53];
@@ -3662,7 +3670,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$186 , clk, rst, 
   assign miss_info[0] = 1'h0;
   assign \$1  = tag_rd__en;
   assign \$5  = data_rd__en;
-  assign rready = \rready$85 ;
+  assign rready = \rready$88 ;
   assign \$7  = s1[0];
 endmodule
 
@@ -5797,7 +5805,7 @@ module \excache.ctrl.data (rst, rdata, rd__set, rd__way, rd__word, rp__en, wr__s
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.fill$211 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
+module \excache.ctrl.fill$214 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
 , \way$5 , fill_data__valid, fill_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire \$1 ;
@@ -6910,8 +6918,8 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, cpu_resp__valid, rready, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, tag_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way
-, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, hit, tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
+module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, cpu_resp__valid, rready, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, tag_load, ways_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set
+, data_wr__way, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, hit, tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -6927,15 +6935,15 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire \$109 ;
   wire \$11 ;
   wire \$110 ;
-  wire [1:0] \$111 ;
-  wire [2:0] \$112 ;
+  wire \$111 ;
+  wire \$112 ;
   wire \$113 ;
   wire \$114 ;
   wire \$115 ;
   wire \$116 ;
   wire \$117 ;
-  wire \$118 ;
-  wire \$119 ;
+  wire [1:0] \$118 ;
+  wire [2:0] \$119 ;
   wire \$12 ;
   wire \$120 ;
   wire \$121 ;
@@ -7027,22 +7035,29 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire \$2 ;
   wire \$20 ;
   wire \$200 ;
-  reg \$201 ;
-  reg [1:0] \$202 ;
-  reg \$203 ;
-  reg [2:0] \$204 ;
-  reg \$205 ;
-  reg \$206 ;
-  reg [15:0] \$207 ;
-  reg [35:0] \$208 ;
-  reg \$209 ;
+  wire \$201 ;
+  wire \$202 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire \$205 ;
+  wire \$206 ;
+  wire \$207 ;
+  reg \$208 ;
+  reg [1:0] \$209 ;
   wire \$21 ;
   reg \$210 ;
-  reg [136:0] \$211 ;
+  reg [2:0] \$211 ;
   reg \$212 ;
   reg \$213 ;
-  reg [136:0] \$214 ;
+  reg [15:0] \$214 ;
+  reg [35:0] \$215 ;
+  reg \$216 ;
+  reg \$217 ;
+  reg [136:0] \$218 ;
+  reg \$219 ;
   wire \$22 ;
+  reg \$220 ;
+  reg [136:0] \$221 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
@@ -7190,9 +7205,9 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   reg [2:0] data_wr__word;
   output hit;
   reg hit;
-  wire \hit$62 ;
+  wire \hit$63 ;
   reg [1:0] hit_way = 2'h0;
-  wire [1:0] \hit_way$63 ;
+  wire [1:0] \hit_way$64 ;
   input hold;
   wire hold;
   output idle;
@@ -7342,6 +7357,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire [15:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
+  output ways_load;
+  reg ways_load;
   assign \$1  = ! count;
   assign \$3  = ~ q_read;
   assign \$5  = q_read ? rdata : 64'h0000000000000000;
@@ -7410,140 +7427,147 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   assign \$75  = \$62  | \$74 ;
   assign \$76  = \$61  & \$75 ;
   assign \$77  = \$76  | s1_reload;
-  assign \$78  = ~ s1_reload;
-  assign \$79  = s1_valid & \$78 ;
-  assign \$80  = \$79  & s1_hit;
-  assign \$81  = ~ count;
-  assign \$82  = \$81  | pop;
-  assign \$83  = \$80  & \$82 ;
-  assign \$84  = ! s1[0];
-  assign \$85  = \$83  & \$84 ;
-  assign \$86  = ~ s1_reload;
-  assign \$87  = s1_valid & \$86 ;
-  assign \$88  = \$87  & s1_hit;
-  assign \$89  = ~ count;
-  assign \$90  = \$89  | pop;
-  assign \$91  = \$88  & \$90 ;
-  assign \$92  = ! s1[0];
-  assign \$94  = \$91  & \$93 ;
-  assign \$95  = ~ s1_reload;
-  assign \$96  = s1_valid & \$95 ;
-  assign \$97  = \$96  & s1_hit;
-  assign \$98  = ~ count;
-  assign \$99  = \$98  | pop;
-  assign \$100  = \$97  & \$99 ;
-  assign \$101  = ! s1[0];
-  assign \$102  = | s1[72:65];
-  assign \$103  = ~ \$102 ;
-  assign \$107  = ~ s1_replay;
+  assign \$78  = s0_valid & s0_fresh;
+  assign \$79  = ~ s1_valid;
+  assign \$80  = ~ s1_reload;
+  assign \$81  = \$80  & s1_hit;
+  assign \$82  = \$79  | \$81 ;
+  assign \$83  = \$78  & \$82 ;
+  assign \$84  = s1_reload | \$83 ;
+  assign \$85  = ~ s1_reload;
+  assign \$86  = s1_valid & \$85 ;
+  assign \$87  = \$86  & s1_hit;
+  assign \$88  = ~ count;
+  assign \$89  = \$88  | pop;
+  assign \$90  = \$87  & \$89 ;
+  assign \$91  = ! s1[0];
+  assign \$92  = \$90  & \$91 ;
+  assign \$93  = ~ s1_reload;
+  assign \$94  = s1_valid & \$93 ;
+  assign \$95  = \$94  & s1_hit;
+  assign \$96  = ~ count;
+  assign \$97  = \$96  | pop;
+  assign \$98  = \$95  & \$97 ;
+  assign \$99  = ! s1[0];
+  assign \$101  = \$98  & \$100 ;
+  assign \$102  = ~ s1_reload;
+  assign \$103  = s1_valid & \$102 ;
+  assign \$104  = \$103  & s1_hit;
+  assign \$105  = ~ count;
+  assign \$106  = \$105  | pop;
+  assign \$107  = \$104  & \$106 ;
   assign \$108  = ! s1[0];
-  assign \$109  = ! s1[0];
-  assign \$111  = count + push;
-  assign \$112  = \$111  - pop;
-  assign \$113  = ~ run;
-  assign \$114  = ~ s0_fresh;
-  assign \$115  = s0_valid & \$114 ;
-  assign \$116  = ~ s0_valid;
-  assign \$117  = s0_valid & s0_fresh;
-  assign \$118  = ~ s1_valid;
-  assign \$119  = ~ s1_reload;
-  assign \$120  = s1_valid & \$119 ;
-  assign \$121  = \$120  & s1_hit;
-  assign \$122  = ~ count;
-  assign \$123  = \$122  | pop;
-  assign \$124  = \$121  & \$123 ;
-  assign \$125  = ! s1[0];
-  assign \$126  = | s1[72:65];
-  assign \$127  = ~ \$126 ;
-  assign \$131  = \$118  | \$130 ;
-  assign \$132  = \$117  & \$131 ;
-  assign \$133  = \$116  | \$132 ;
-  assign \$134  = ~ hold;
-  assign \$135  = \$133  & \$134 ;
-  assign \$136  = ~ s0_valid;
-  assign \$137  = s0_valid & s0_fresh;
-  assign \$138  = ~ s1_valid;
-  assign \$139  = ~ s1_reload;
-  assign \$140  = s1_valid & \$139 ;
-  assign \$141  = \$140  & s1_hit;
-  assign \$142  = ~ count;
-  assign \$143  = \$142  | pop;
-  assign \$144  = \$141  & \$143 ;
-  assign \$145  = ! s1[0];
-  assign \$146  = | s1[72:65];
-  assign \$147  = ~ \$146 ;
-  assign \$151  = \$138  | \$150 ;
-  assign \$152  = \$137  & \$151 ;
-  assign \$153  = \$136  | \$152 ;
-  assign \$154  = ~ hold;
-  assign \$155  = \$153  & \$154 ;
-  assign \$156  = cpu_req__valid & \$155 ;
-  assign \$157  = s0_valid & s0_fresh;
-  assign \$158  = ~ s1_valid;
-  assign \$159  = ~ s1_reload;
-  assign \$160  = s1_valid & \$159 ;
-  assign \$161  = \$160  & s1_hit;
-  assign \$162  = ~ count;
-  assign \$163  = \$162  | pop;
-  assign \$164  = \$161  & \$163 ;
-  assign \$165  = ! s1[0];
-  assign \$166  = | s1[72:65];
-  assign \$167  = ~ \$166 ;
-  assign \$171  = \$158  | \$170 ;
-  assign \$172  = \$157  & \$171 ;
-  assign \$173  = s0_valid & s0_fresh;
-  assign \$174  = ~ s1_valid;
-  assign \$175  = ~ s1_reload;
-  assign \$176  = s1_valid & \$175 ;
-  assign \$177  = \$176  & s1_hit;
-  assign \$178  = ~ count;
-  assign \$179  = \$178  | pop;
-  assign \$180  = \$177  & \$179 ;
-  assign \$181  = ! s1[0];
-  assign \$182  = | s1[72:65];
-  assign \$183  = ~ \$182 ;
-  assign \$187  = \$174  | \$186 ;
-  assign \$188  = \$173  & \$187 ;
-  assign \$189  = ~ s1_reload;
-  assign \$190  = s1_valid & \$189 ;
-  assign \$191  = \$190  & s1_hit;
-  assign \$192  = ~ count;
-  assign \$193  = \$192  | pop;
-  assign \$194  = \$191  & \$193 ;
-  assign \$195  = ! s1[0];
-  assign \$196  = | s1[72:65];
-  assign \$197  = ~ \$196 ;
+  assign \$109  = | s1[72:65];
+  assign \$110  = ~ \$109 ;
+  assign \$114  = ~ s1_replay;
+  assign \$115  = ! s1[0];
+  assign \$116  = ! s1[0];
+  assign \$118  = count + push;
+  assign \$119  = \$118  - pop;
+  assign \$120  = ~ run;
+  assign \$121  = ~ s0_fresh;
+  assign \$122  = s0_valid & \$121 ;
+  assign \$123  = ~ s0_valid;
+  assign \$124  = s0_valid & s0_fresh;
+  assign \$125  = ~ s1_valid;
+  assign \$126  = ~ s1_reload;
+  assign \$127  = s1_valid & \$126 ;
+  assign \$128  = \$127  & s1_hit;
+  assign \$129  = ~ count;
+  assign \$130  = \$129  | pop;
+  assign \$131  = \$128  & \$130 ;
+  assign \$132  = ! s1[0];
+  assign \$133  = | s1[72:65];
+  assign \$134  = ~ \$133 ;
+  assign \$138  = \$125  | \$137 ;
+  assign \$139  = \$124  & \$138 ;
+  assign \$140  = \$123  | \$139 ;
+  assign \$141  = ~ hold;
+  assign \$142  = \$140  & \$141 ;
+  assign \$143  = ~ s0_valid;
+  assign \$144  = s0_valid & s0_fresh;
+  assign \$145  = ~ s1_valid;
+  assign \$146  = ~ s1_reload;
+  assign \$147  = s1_valid & \$146 ;
+  assign \$148  = \$147  & s1_hit;
+  assign \$149  = ~ count;
+  assign \$150  = \$149  | pop;
+  assign \$151  = \$148  & \$150 ;
+  assign \$152  = ! s1[0];
+  assign \$153  = | s1[72:65];
+  assign \$154  = ~ \$153 ;
+  assign \$158  = \$145  | \$157 ;
+  assign \$159  = \$144  & \$158 ;
+  assign \$160  = \$143  | \$159 ;
+  assign \$161  = ~ hold;
+  assign \$162  = \$160  & \$161 ;
+  assign \$163  = cpu_req__valid & \$162 ;
+  assign \$164  = s0_valid & s0_fresh;
+  assign \$165  = ~ s1_valid;
+  assign \$166  = ~ s1_reload;
+  assign \$167  = s1_valid & \$166 ;
+  assign \$168  = \$167  & s1_hit;
+  assign \$169  = ~ count;
+  assign \$170  = \$169  | pop;
+  assign \$171  = \$168  & \$170 ;
+  assign \$172  = ! s1[0];
+  assign \$173  = | s1[72:65];
+  assign \$174  = ~ \$173 ;
+  assign \$178  = \$165  | \$177 ;
+  assign \$179  = \$164  & \$178 ;
+  assign \$180  = s0_valid & s0_fresh;
+  assign \$181  = ~ s1_valid;
+  assign \$182  = ~ s1_reload;
+  assign \$183  = s1_valid & \$182 ;
+  assign \$184  = \$183  & s1_hit;
+  assign \$185  = ~ count;
+  assign \$186  = \$185  | pop;
+  assign \$187  = \$184  & \$186 ;
+  assign \$188  = ! s1[0];
+  assign \$189  = | s1[72:65];
+  assign \$190  = ~ \$189 ;
+  assign \$194  = \$181  | \$193 ;
+  assign \$195  = \$180  & \$194 ;
+  assign \$196  = ~ s1_reload;
+  assign \$197  = s1_valid & \$196 ;
+  assign \$198  = \$197  & s1_hit;
+  assign \$199  = ~ count;
+  assign \$200  = \$199  | pop;
+  assign \$201  = \$198  & \$200 ;
+  assign \$202  = ! s1[0];
+  assign \$203  = | s1[72:65];
+  assign \$204  = ~ \$203 ;
   always @(posedge clk)
-    s1_hit <= \$201 ;
+    s1_hit <= \$208 ;
   always @(posedge clk)
-    hit_way <= \$202 ;
+    hit_way <= \$209 ;
   always @(posedge clk)
-    q_read <= \$203 ;
+    q_read <= \$210 ;
   always @(posedge clk)
-    q_status0 <= \$204 ;
+    q_status0 <= \$211 ;
   always @(posedge clk)
-    count <= \$205 ;
+    count <= \$212 ;
   always @(posedge clk)
-    s0_fresh <= \$206 ;
+    s0_fresh <= \$213 ;
   always @(posedge clk)
-    pid <= \$207 ;
+    pid <= \$214 ;
   always @(posedge clk)
-    tag <= \$208 ;
+    tag <= \$215 ;
   always @(posedge clk)
-    s1_reload <= \$209 ;
+    s1_reload <= \$216 ;
   always @(posedge clk)
-    s0_valid <= \$210 ;
+    s0_valid <= \$217 ;
   always @(posedge clk)
-    s0_req <= \$211 ;
+    s0_req <= \$218 ;
   always @(posedge clk)
-    s1_valid <= \$212 ;
+    s1_valid <= \$219 ;
   always @(posedge clk)
-    s1_replay <= \$213 ;
+    s1_replay <= \$220 ;
   always @(posedge clk)
-    s1 <= \$214 ;
+    s1 <= \$221 ;
   \excache.ctrl.pipe.lookup  lookup (
-    .hit(\hit$62 ),
-    .hit_way(\hit_way$63 ),
+    .hit(\hit$63 ),
+    .hit_way(\hit_way$64 ),
     .pid(pid),
     .tag(tag),
     .ways(ways)
@@ -7594,6 +7618,13 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    ways_load = 1'h0;
+    if (run) begin
+      ways_load = \$84 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__set = 6'h00;
     if (run) begin
       data_rd__set = s1[28:23];
@@ -7617,7 +7648,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__en = 1'h0;
     if (run) begin
-      data_rd__en = \$85 ;
+      data_rd__en = \$92 ;
     end
   end
   always @* begin
@@ -7652,7 +7683,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__en = 8'h00;
     if (run) begin
-      if (\$94 ) begin
+      if (\$101 ) begin
         data_wr__en = s1[72:65];
       end
     end
@@ -7661,7 +7692,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__en = 1'h0;
     if (run) begin
-      if (\$106 ) begin
+      if (\$113 ) begin
         touch__en = 1'h1;
       end
     end
@@ -7670,7 +7701,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__set = 6'h00;
     if (run) begin
-      if (\$106 ) begin
+      if (\$113 ) begin
         touch__set = s1[28:23];
       end
     end
@@ -7679,7 +7710,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__way = 2'h0;
     if (run) begin
-      if (\$106 ) begin
+      if (\$113 ) begin
         touch__way = hit_way;
       end
     end
@@ -7688,8 +7719,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     hit = 1'h0;
     if (run) begin
-      if (\$106 ) begin
-        hit = \$107 ;
+      if (\$113 ) begin
+        hit = \$114 ;
       end
     end
   end
@@ -7697,7 +7728,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     push = 1'h0;
     if (run) begin
-      if (\$106 ) begin
+      if (\$113 ) begin
         push = 1'h1;
       end
     end
@@ -7709,8 +7740,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     push_read = 1'h0;
     if (run) begin
-      if (\$106 ) begin
-        push_read = \$108 ;
+      if (\$113 ) begin
+        push_read = \$115 ;
       end
     end
     if (abort) begin
@@ -7721,7 +7752,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     push_status = 3'h0;
     if (run) begin
-      if (\$106 ) begin
+      if (\$113 ) begin
         push_status = 3'h0;
       end
     end
@@ -7733,8 +7764,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__en = 4'h0;
     if (run) begin
-      if (\$106 ) begin
-        if (\$110 ) begin
+      if (\$113 ) begin
+        if (\$117 ) begin
           (* full_case = 32'd1 *)
           casez (hit_way)
             2'h0:
@@ -7769,131 +7800,29 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$201  = s1_hit;
+    \$208  = s1_hit;
     if (tag_load) begin
-      \$201  = \hit$62 ;
+      \$208  = \hit$63 ;
     end
     if (rst) begin
-      \$201  = 1'h0;
+      \$208  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$202  = hit_way;
+    \$209  = hit_way;
     if (tag_load) begin
-      \$202  = \hit_way$63 ;
+      \$209  = \hit_way$64 ;
     end
     if (rst) begin
-      \$202  = 2'h0;
+      \$209  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$203  = q_read;
+    \$210  = q_read;
     if (push) begin
-      \$203  = push_read;
-    end
-    if (rst) begin
-      \$203  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$204  = q_status0;
-    if (push) begin
-      \$204  = push_status;
-    end
-    if (rst) begin
-      \$204  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$205  = \$112 [0];
-    if (rst) begin
-      \$205  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$206  = s0_fresh;
-    if (\$113 ) begin
-      \$206  = 1'h0;
-    end
-    if (run) begin
-      if (\$115 ) begin
-        \$206  = 1'h1;
-      end
-      if (\$156 ) begin
-        \$206  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$206  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$207  = pid;
-    if (run) begin
-      (* full_case = 32'd1 *)
-      if (\$115 ) begin
-        \$207  = s0_req[16:1];
-      end else begin
-        if (\$135 ) begin
-          \$207  = cpu_req__payload[16:1];
-        end
-      end
-    end
-    if (replay) begin
-      \$207  = s1[16:1];
-    end
-    if (rst) begin
-      \$207  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$208  = tag;
-    if (run) begin
-      (* full_case = 32'd1 *)
-      if (\$115 ) begin
-        \$208  = s0_req[64:29];
-      end else begin
-        if (\$135 ) begin
-          \$208  = cpu_req__payload[64:29];
-        end
-      end
-    end
-    if (replay) begin
-      \$208  = s1[64:29];
-    end
-    if (rst) begin
-      \$208  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$209  = s1_reload;
-    if (run) begin
-      \$209  = 1'h0;
-    end
-    if (replay) begin
-      \$209  = 1'h1;
-    end
-    if (rst) begin
-      \$209  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$210  = s0_valid;
-    if (run) begin
-      if (\$156 ) begin
-        \$210  = 1'h1;
-      end else if (\$172 ) begin
-        \$210  = 1'h0;
-      end
+      \$210  = push_read;
     end
     if (rst) begin
       \$210  = 1'h0;
@@ -7901,43 +7830,34 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$211  = s0_req;
-    if (run) begin
-      if (\$156 ) begin
-        \$211  = cpu_req__payload;
-      end
+    \$211  = q_status0;
+    if (push) begin
+      \$211  = push_status;
     end
     if (rst) begin
-      \$211  = 137'h00000000000000000000000000000000000;
+      \$211  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$212  = s1_valid;
-    if (run) begin
-      if (\$188 ) begin
-        \$212  = 1'h1;
-      end else if (\$200 ) begin
-        \$212  = 1'h0;
-      end
-    end
-    if (abort) begin
-      \$212  = 1'h0;
-    end
+    \$212  = \$119 [0];
     if (rst) begin
       \$212  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$213  = s1_replay;
-    if (run) begin
-      if (\$188 ) begin
-        \$213  = 1'h0;
-      end
+    \$213  = s0_fresh;
+    if (\$120 ) begin
+      \$213  = 1'h0;
     end
-    if (replay) begin
-      \$213  = 1'h1;
+    if (run) begin
+      if (\$122 ) begin
+        \$213  = 1'h1;
+      end
+      if (\$163 ) begin
+        \$213  = 1'h1;
+      end
     end
     if (rst) begin
       \$213  = 1'h0;
@@ -7945,14 +7865,125 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$214  = s1;
+    \$214  = pid;
     if (run) begin
-      if (\$188 ) begin
-        \$214  = s0_req;
+      (* full_case = 32'd1 *)
+      if (\$122 ) begin
+        \$214  = s0_req[16:1];
+      end else begin
+        if (\$142 ) begin
+          \$214  = cpu_req__payload[16:1];
+        end
+      end
+    end
+    if (replay) begin
+      \$214  = s1[16:1];
+    end
+    if (rst) begin
+      \$214  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$215  = tag;
+    if (run) begin
+      (* full_case = 32'd1 *)
+      if (\$122 ) begin
+        \$215  = s0_req[64:29];
+      end else begin
+        if (\$142 ) begin
+          \$215  = cpu_req__payload[64:29];
+        end
+      end
+    end
+    if (replay) begin
+      \$215  = s1[64:29];
+    end
+    if (rst) begin
+      \$215  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$216  = s1_reload;
+    if (run) begin
+      \$216  = 1'h0;
+    end
+    if (replay) begin
+      \$216  = 1'h1;
+    end
+    if (rst) begin
+      \$216  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$217  = s0_valid;
+    if (run) begin
+      if (\$163 ) begin
+        \$217  = 1'h1;
+      end else if (\$179 ) begin
+        \$217  = 1'h0;
       end
     end
     if (rst) begin
-      \$214  = 137'h00000000000000000000000000000000000;
+      \$217  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$218  = s0_req;
+    if (run) begin
+      if (\$163 ) begin
+        \$218  = cpu_req__payload;
+      end
+    end
+    if (rst) begin
+      \$218  = 137'h00000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$219  = s1_valid;
+    if (run) begin
+      if (\$195 ) begin
+        \$219  = 1'h1;
+      end else if (\$207 ) begin
+        \$219  = 1'h0;
+      end
+    end
+    if (abort) begin
+      \$219  = 1'h0;
+    end
+    if (rst) begin
+      \$219  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$220  = s1_replay;
+    if (run) begin
+      if (\$195 ) begin
+        \$220  = 1'h0;
+      end
+    end
+    if (replay) begin
+      \$220  = 1'h1;
+    end
+    if (rst) begin
+      \$220  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$221  = s1;
+    if (run) begin
+      if (\$195 ) begin
+        \$221  = s0_req;
+      end
+    end
+    if (rst) begin
+      \$221  = 137'h00000000000000000000000000000000000;
     end
   end
   assign s1_set = s1[28:23];
@@ -8054,28 +8085,28 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   assign \$72  = 1'h1;
   assign \$73  = \$72 ;
   assign \$74  = \$68 ;
-  assign \$104  = 1'h1;
-  assign \$105  = \$104 ;
-  assign \$106  = \$100 ;
-  assign \$128  = 1'h1;
-  assign \$129  = \$128 ;
-  assign \$130  = \$124 ;
-  assign \$148  = 1'h1;
-  assign \$149  = \$148 ;
-  assign \$150  = \$144 ;
-  assign \$168  = 1'h1;
-  assign \$169  = \$168 ;
-  assign \$170  = \$164 ;
-  assign \$184  = 1'h1;
-  assign \$185  = \$184 ;
-  assign \$186  = \$180 ;
-  assign \$198  = 1'h1;
-  assign \$199  = \$198 ;
-  assign \$200  = \$194 ;
+  assign \$111  = 1'h1;
+  assign \$112  = \$111 ;
+  assign \$113  = \$107 ;
+  assign \$135  = 1'h1;
+  assign \$136  = \$135 ;
+  assign \$137  = \$131 ;
+  assign \$155  = 1'h1;
+  assign \$156  = \$155 ;
+  assign \$157  = \$151 ;
+  assign \$175  = 1'h1;
+  assign \$176  = \$175 ;
+  assign \$177  = \$171 ;
+  assign \$191  = 1'h1;
+  assign \$192  = \$191 ;
+  assign \$193  = \$187 ;
+  assign \$205  = 1'h1;
+  assign \$206  = \$205 ;
+  assign \$207  = \$201 ;
   assign \$2  = count;
   assign \$8  = count;
-  assign \$93  = s1[0];
-  assign \$110  = s1[0];
+  assign \$100  = s1[0];
+  assign \$117  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -8188,7 +8219,7 @@ module \excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.repl$209 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+module \excache.ctrl.repl$212 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [15:0] \$1 ;
   wire \$10 ;
@@ -8970,7 +9001,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.tags (rst, load, tag_rp__data, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, ways, repl_wr__set, repl_wr__data, repl_wr__en, clk);
+module \excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, ways, load_repl, load_ways, repl_wr__set, repl_wr__data, repl_wr__en, load, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -8978,16 +9009,18 @@ module \excache.ctrl.tags (rst, load, tag_rp__data, rd__set, rd__en, wr__set, wr
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [7:0] \$15 ;
+  wire \$15 ;
   wire \$16 ;
-  wire \$17 ;
+  wire [7:0] \$17 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
-  reg [5:0] \$20 ;
-  reg [215:0] \$21 ;
-  reg [3:0] \$22 ;
-  reg [7:0] \$23 ;
+  wire \$20 ;
+  wire \$21 ;
+  reg [5:0] \$22 ;
+  reg [215:0] \$23 ;
+  reg [3:0] \$24 ;
+  reg [7:0] \$25 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
@@ -9000,6 +9033,10 @@ module \excache.ctrl.tags (rst, load, tag_rp__data, rd__set, rd__en, wr__set, wr
   reg [3:0] dirty_fwd = 4'h0;
   input load;
   wire load;
+  input load_repl;
+  wire load_repl;
+  input load_ways;
+  wire load_ways;
   reg [215:0] loaded = 216'h000000000000000000000000000000000000000000000000000000;
   wire [53:0] \loaded[0] ;
   wire \loaded[0].dirty ;
@@ -9332,71 +9369,73 @@ module \excache.ctrl.tags (rst, load, tag_rp__data, rd__set, rd__en, wr__set, wr
     end
   end
   assign tag_rp__data = _1_;
-  assign \$1  = wr__set == rd_set;
-  assign \$2  = wr__en[0] & \$1 ;
-  assign \$3  = \$2  & wr__data[53];
-  assign \$4  = wr__set == rd_set;
-  assign \$5  = wr__en[1] & \$4 ;
-  assign \$6  = \$5  & wr__data[107];
-  assign \$7  = wr__set == rd_set;
-  assign \$8  = wr__en[2] & \$7 ;
-  assign \$9  = \$8  & wr__data[161];
-  assign \$10  = wr__set == rd_set;
-  assign \$11  = wr__en[3] & \$10 ;
-  assign \$12  = \$11  & wr__data[215];
-  assign \$13  = repl_wr__set == rd_set;
-  assign \$14  = repl_wr__en & \$13 ;
-  assign \$15  = \$14  ? repl_wr__data : repl_rp__data;
-  assign \$16  = loaded[53] | dirty_fwd[0];
-  assign \$17  = loaded[107] | dirty_fwd[1];
-  assign \$18  = loaded[161] | dirty_fwd[2];
-  assign \$19  = loaded[215] | dirty_fwd[3];
+  assign \$1  = load | load_ways;
+  assign \$2  = wr__set == rd_set;
+  assign \$3  = wr__en[0] & \$2 ;
+  assign \$4  = \$3  & wr__data[53];
+  assign \$5  = wr__set == rd_set;
+  assign \$6  = wr__en[1] & \$5 ;
+  assign \$7  = \$6  & wr__data[107];
+  assign \$8  = wr__set == rd_set;
+  assign \$9  = wr__en[2] & \$8 ;
+  assign \$10  = \$9  & wr__data[161];
+  assign \$11  = wr__set == rd_set;
+  assign \$12  = wr__en[3] & \$11 ;
+  assign \$13  = \$12  & wr__data[215];
+  assign \$14  = load | load_repl;
+  assign \$15  = repl_wr__set == rd_set;
+  assign \$16  = repl_wr__en & \$15 ;
+  assign \$17  = \$16  ? repl_wr__data : repl_rp__data;
+  assign \$18  = loaded[53] | dirty_fwd[0];
+  assign \$19  = loaded[107] | dirty_fwd[1];
+  assign \$20  = loaded[161] | dirty_fwd[2];
+  assign \$21  = loaded[215] | dirty_fwd[3];
   always @(posedge clk)
-    rd_set <= \$20 ;
+    rd_set <= \$22 ;
   always @(posedge clk)
-    loaded <= \$21 ;
+    loaded <= \$23 ;
   always @(posedge clk)
-    dirty_fwd <= \$22 ;
+    dirty_fwd <= \$24 ;
   always @(posedge clk)
-    repl_loaded <= \$23 ;
+    repl_loaded <= \$25 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$20  = rd_set;
+    \$22  = rd_set;
     if (rd__en) begin
-      \$20  = rd__set;
+      \$22  = rd__set;
     end
     if (rst) begin
-      \$20  = 6'h00;
+      \$22  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$21  = loaded;
-    if (load) begin
-      \$21  = tag_rp__data;
+    \$23  = loaded;
+    if (\$1 ) begin
+      \$23  = tag_rp__data;
     end
     if (rst) begin
-      \$21  = 216'h000000000000000000000000000000000000000000000000000000;
+      \$23  = 216'h000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$22  = dirty_fwd;
-    if (load) begin
-      \$22  = { \$12 , \$9 , \$6 , \$3  };
+    \$24  = dirty_fwd;
+    if (\$1 ) begin
+      \$24  = { \$13 , \$10 , \$7 , \$4  };
     end
     if (rst) begin
-      \$22  = 4'h0;
+      \$24  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$23  = repl_loaded;
-    if (load) begin
-      \$23  = \$15 ;
+    \$25  = repl_loaded;
+    if (\$14 ) begin
+      \$25  = \$17 ;
     end
     if (rst) begin
-      \$23  = 8'he4;
+      \$25  = 8'he4;
     end
   end
   assign tag_rp__addr = rd__set;
@@ -9531,19 +9570,19 @@ module \excache.ctrl.tags (rst, load, tag_rp__data, rd__set, rd__en, wr__set, wr
   assign \ways[3].pid  = ways[213:198];
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
-  assign ways[215] = \$19 ;
+  assign ways[215] = \$21 ;
   assign ways[214] = loaded[214];
   assign ways[213:198] = loaded[213:198];
   assign ways[197:162] = loaded[197:162];
-  assign ways[161] = \$18 ;
+  assign ways[161] = \$20 ;
   assign ways[160] = loaded[160];
   assign ways[159:144] = loaded[159:144];
   assign ways[143:108] = loaded[143:108];
-  assign ways[107] = \$17 ;
+  assign ways[107] = \$19 ;
   assign ways[106] = loaded[106];
   assign ways[105:90] = loaded[105:90];
   assign ways[89:54] = loaded[89:54];
-  assign ways[53] = \$16 ;
+  assign ways[53] = \$18 ;
   assign ways[52] = loaded[52];
   assign ways[51:36] = loaded[51:36];
   assign ways[35:0] = loaded[35:0];

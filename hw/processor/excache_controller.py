@@ -128,7 +128,8 @@ class ExCacheController(wiring.Component):
         # multiplexers' selects must not (issue 18).
         merge_requests(m, tags.rd, [maint.tag_rd, pipe.tag_rd], fallback=True)
         merge_requests(m, tags.wr, [wb.tag_wr, fill.tag_wr, maint.tag_wr, pipe.tag_wr], fallback=True)
-        m.d.comb += tags.load.eq(pipe.tag_load | maint.tag_load)
+        # The ways are loaded with `ways_load` (from registers), the replacement state with `tag_load` (S1's advance).
+        m.d.comb += [tags.load.eq(maint.tag_load), tags.load_ways.eq(pipe.ways_load), tags.load_repl.eq(pipe.tag_load)]
         wiring.connect(m, repl.repl_wr, tags.repl_wr)
         merge_requests(m, line_data.rd, [wb.data_rd, pipe.data_rd], fallback=True)
         merge_requests(m, line_data.wr, [fill.data_wr, pipe.data_wr], fallback=True)

@@ -91,9 +91,12 @@ class HitPipeline(wiring.Component):
         The head read's word is taken (answered on ``cpu_resp``).
     tag_rd, tag_wr : Out(TagReadSignature), Out(TagWriteSignature)
     tag_load : Out(1)
+    ways_load : Out(1)
     data_rd, data_wr : Out(DataReadSignature), Out(DataWriteSignature)
         Array requests: tag read at accept, its load when S0 moves into S1, dirty bit of a write hit; the hit
-        word.
+        word. ``tag_load`` loads the replacement state (and the ways); ``ways_load`` loads the ways alone, also
+        at the edges where S1 holds a hit that waits (only a miss needs S1's ways): its enable comes from
+        registers only.
     touch : Out(LineEventSignature)
         The access in S1 hit and retires (for the replacement state).
     s1 : Out(CpuReq)
@@ -127,6 +130,7 @@ class HitPipeline(wiring.Component):
             "rready":       Out(1),
             "tag_rd":       Out(TagReadSignature(p)),
             "tag_load":     Out(1),
+            "ways_load":    Out(1),
             "tag_wr":       Out(TagWriteSignature(p)),
             "data_rd":      Out(DataReadSignature(p)),
             "data_wr":      Out(DataWriteSignature(p)),
@@ -228,7 +232,8 @@ class HitPipeline(wiring.Component):
                 m.d.comb += [self.tag_rd.set.eq(req_set), self.tag_rd.en.eq(accept_ok)]
                 with m.If(accept_ok):
                     m.d.sync += [rd_pid.eq(self.cpu_req.payload.pid), rd_tag.eq(req_tag)]
-            m.d.comb += self.tag_load.eq(s0_move | s1_reload)
+            m.d.comb += [self.tag_load.eq(s0_move | s1_reload),
+                         self.ways_load.eq(s1_reload | (s0_valid & s0_fresh & (~s1_valid | (~s1_reload & s1_hit))))]
             m.d.sync += s1_reload.eq(0)
 
             with m.If(self.cpu_req.valid & accept_ok):

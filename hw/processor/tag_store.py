@@ -43,6 +43,10 @@ class TagStore(wiring.Component):
         Read request: the set latched by the RAMs at the edge.
     load : In(1)
         Capture the set last read onto ``ways`` and ``repl`` at the edge (at least one edge after the read).
+    load_ways, load_repl : In(1)
+        The same for ``ways`` only, or for ``repl`` only (the hit pipeline loads the ways earlier than the
+        replacement state: a waiting hit in S1 needs only the latter, so the ways' clock enable does not wait
+        for S1's advance).
     ways : Out(TagSet)
         Tag entries of the last set loaded.
     rd_ways : Out(TagSet)
@@ -63,6 +67,8 @@ class TagStore(wiring.Component):
         super().__init__({
             "rd":      In(TagReadSignature(p)),
             "load":    In(1),
+            "load_ways": In(1),
+            "load_repl": In(1),
             "ways":    Out(TagSet(p)),
             "rd_ways": Out(TagSet(p)),
             "repl":    Out(max(1, state_width(p))),
@@ -90,7 +96,7 @@ class TagStore(wiring.Component):
         loaded = Signal(TagSet(p))
         dirty_fwd = Signal(p.ways)       # dirty bits written at the load edge, ORed into `loaded`
         wr_here = self.wr.set == rd_set
-        with m.If(self.load):
+        with m.If(self.load | self.load_ways):
             m.d.sync += [loaded.eq(tag_rp.data),
                          dirty_fwd.eq(Cat(self.wr.en[i] & wr_here & self.wr.data[i].dirty for i in range(p.ways)))]
         for i in range(p.ways):
@@ -109,7 +115,7 @@ class TagStore(wiring.Component):
                 repl_wp.data.eq(self.repl_wr.data),
             ]
             repl_loaded = Signal(repl_w, init=init_state(p))
-            with m.If(self.load):
+            with m.If(self.load | self.load_repl):
                 m.d.sync += repl_loaded.eq(Mux(self.repl_wr.en & (self.repl_wr.set == rd_set),
                                                self.repl_wr.data, repl_rp.data))
             m.d.comb += self.repl.eq(repl_loaded)

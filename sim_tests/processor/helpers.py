@@ -58,6 +58,8 @@ class ArrayHarness(Elaboratable):
         merge_requests(m, self.data.wr, [self.load_data] + ([self.block.data_wr] if "data_wr" in members else []))
         block_load = self.block.tag_load if "tag_load" in members else 0
         m.d.comb += self.tags.load.eq(self.tag_load | block_load)
+        if "ways_load" in members:
+            m.d.comb += self.tags.load_ways.eq(self.block.ways_load)
         if "ways" in members:
             m.d.comb += self.block.ways.eq(self.tags.ways)
         if "rd_ways" in members:
