@@ -855,8 +855,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .match_vpn(match_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$2106$0 (\$2 ),
-    .\port$2106$20 (\$3 ),
+    .\port$2107$0 (\$2 ),
+    .\port$2107$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -892,7 +892,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$1434$119 (queue__payload[152:119]),
+    .\port$1435$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -955,8 +955,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$2106$0 (\$2 ),
-    .\port$2106$20 (\$3 ),
+    .\port$2107$0 (\$2 ),
+    .\port$2107$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -1871,7 +1871,7 @@ module \mmu.arbiter (axi__arready, axi__wready, m0__bresp, axi__bvalid, m0__rdat
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$2106$0 , \port$2106$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$2107$0 , \port$2107$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, match_pid, match_vpn, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
@@ -2035,10 +2035,10 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$2106$0 ;
-  wire [11:0] \port$2106$0 ;
-  output [55:0] \port$2106$20 ;
-  wire [55:0] \port$2106$20 ;
+  output [11:0] \port$2107$0 ;
+  wire [11:0] \port$2107$0 ;
+  output [55:0] \port$2107$20 ;
+  wire [55:0] \port$2107$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2448,8 +2448,8 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$2106$0  = h[11:0];
-  assign \port$2106$20  = h[75:20];
+  assign \port$2107$0  = h[11:0];
+  assign \port$2107$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -2506,7 +2506,7 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$1434$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen
+module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$1435$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen
 , mem__req, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [11:0] \$1 ;
@@ -2562,7 +2562,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   wire \$27 ;
   wire \$28 ;
   wire \$29 ;
-  wire [32:0] \$3 ;
+  wire [12:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
@@ -2628,7 +2628,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   wire \$87 ;
   wire \$88 ;
   wire \$89 ;
-  wire [32:0] \$9 ;
+  wire [12:0] \$9 ;
   wire \$90 ;
   wire \$91 ;
   wire \$92 ;
@@ -2714,8 +2714,8 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1434$119 ;
-  wire [33:0] \port$1434$119 ;
+  input [33:0] \port$1435$119 ;
+  wire [33:0] \port$1435$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -2745,12 +2745,12 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   wire [7:0] word_mask;
   wire write;
   assign \$2  = pre ? \$1  : 12'h000;
-  assign \$3  = \$60 [31:0] + \$2 ;
+  assign \$3  = \$60 [11:0] + \$2 ;
   assign \$4  = pre ? pre_beats : 9'h000;
   assign \$5  = n_left - \$4 ;
   assign \$6  = early & mem__arready;
   assign \$7  = issuing | early_taken;
-  assign \$9  = a_addr + \$8 ;
+  assign \$9  = a_addr[11:0] + \$8 ;
   assign \$10  = a_left - \$59 [8:0];
   assign \$11  = issuing & \$signal ;
   assign \$12  = mem__bvalid & mem__bready;
@@ -2801,7 +2801,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$57  = \$53 [10:0] < 9'h100;
   assign \$58  = \$57  ? \$53 [10:0] : 11'h100;
   assign \$59  = \$56  ? { 1'h0, a_left } : \$58 ;
-  assign n_left = \port$1434$119 [33] ? \$61 [9:0] : 10'h001;
+  assign n_left = \port$1435$119 [33] ? \$61 [9:0] : 10'h001;
   assign \$62  = 13'h1000 - \$60 [11:0];
   assign \$64  = n_left < \$63 [10:0];
   assign \$65  = n_left < 9'h100;
@@ -2816,7 +2816,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$74  = \$59 [8:0] - 1'h1;
   assign \$75  = own_ar & mem__arready;
   assign \$76  = pre | early;
-  assign \$77  = ~ \port$1434$119 [32];
+  assign \$77  = ~ \port$1435$119 [32];
   assign \$78  = start & \$77 ;
   assign \$79  = ~ pre;
   assign \$80  = \$78  & \$79 ;
@@ -2889,7 +2889,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$116  = paddr;
     if (start) begin
-      \$116  = \port$1434$119 [31:0];
+      \$116  = \port$1435$119 [31:0];
     end
     if (rst) begin
       \$116  = 32'd0;
@@ -2899,7 +2899,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$117  = \$signal ;
     if (start) begin
-      \$117  = \port$1434$119 [32];
+      \$117  = \port$1435$119 [32];
     end
     if (rst) begin
       \$117  = 1'h0;
@@ -2909,7 +2909,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$118  = line;
     if (start) begin
-      \$118  = \port$1434$119 [33];
+      \$118  = \port$1435$119 [33];
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -2982,10 +2982,10 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$124  = a_addr;
     if (start) begin
-      \$124  = \$3 [31:0];
+      \$124  = { \$60 [31:12], \$3 [11:0] };
     end
     if (\$7 ) begin
-      \$124  = \$9 [31:0];
+      \$124  = { a_addr[31:12], \$9 [11:0] };
     end
     if (rst) begin
       \$124  = 32'd0;
@@ -3479,9 +3479,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
           pre_decide = \$101 ;
     endcase
   end
-  assign \paddr$4  = \port$1434$119 [31:0];
-  assign write = \port$1434$119 [32];
-  assign \line$8  = \port$1434$119 [33];
+  assign \paddr$4  = \port$1435$119 [31:0];
+  assign write = \port$1435$119 [32];
+  assign \line$8  = \port$1435$119 [33];
   assign n_addr = \$60 [31:0];
   assign n_burst = \$69 [8:0];
   assign burst = \$59 [8:0];
@@ -3494,7 +3494,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$60 [2:0] = 3'h0;
-  assign \$60 [32:3] = { 1'h0, \port$1434$119 [31:3] };
+  assign \$60 [32:3] = { 1'h0, \port$1435$119 [31:3] };
   assign \$61  = { 3'h0, \length$10 [15:3] };
   assign \$53  = { \$52 [13], \$52 [13], \$52 [13], \$52 [13:3] };
   assign \$8  = { \$59 [8:0], 3'h0 };
@@ -3986,7 +3986,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$2106$0 , \port$2106$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$2107$0 , \port$2107$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4093,10 +4093,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$2106$0 ;
-  wire [11:0] \port$2106$0 ;
-  input [55:0] \port$2106$20 ;
-  wire [55:0] \port$2106$20 ;
+  input [11:0] \port$2107$0 ;
+  wire [11:0] \port$2107$0 ;
+  input [55:0] \port$2107$20 ;
+  wire [55:0] \port$2107$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4154,10 +4154,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$2004$0 (owner_get_valid),
-    .\port$2005$0 (owner_get_node),
-    .\port$2294$0 (window__busy),
-    .\port$2298$0 (window__error),
+    .\port$2005$0 (owner_get_valid),
+    .\port$2006$0 (owner_get_node),
+    .\port$2297$0 (window__busy),
+    .\port$2301$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -4173,14 +4173,14 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$2106$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$2107$20 [55:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     status_shown = 32'd0;
     if (fault__pending) begin
-      status_shown = { 8'h00, \port$2106$20 [7:0], \port$2106$0 , 2'h0, fault__write, fault__pending };
+      status_shown = { 8'h00, \port$2107$20 [7:0], \port$2107$0 , 2'h0, fault__write, fault__pending };
     end
   end
   assign csr__addr = bus__addr;
@@ -4204,10 +4204,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$2106$20 [55:8] };
-  assign fault__kind = \port$2106$0 [3:0];
-  assign fault__src = \port$2106$0 [11:4];
-  assign fault__pid = { 8'h00, \port$2106$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$2107$20 [55:8] };
+  assign fault__kind = \port$2107$0 [3:0];
+  assign fault__src = \port$2107$0 [11:4];
+  assign fault__pid = { 8'h00, \port$2107$20 [7:0] };
   assign csr__FAULT_STATUS__r_data = status_shown;
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
@@ -4238,7 +4238,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 
-, \storage$84 , \storage$94 , \port$2004$0 , \port$2005$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2294$0 , \port$2298$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$84 , \storage$94 , \port$2005$0 , \port$2006$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2297$0 , \port$2301$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4403,14 +4403,14 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$2004$0 ;
-  wire \port$2004$0 ;
-  input [7:0] \port$2005$0 ;
-  wire [7:0] \port$2005$0 ;
-  input \port$2294$0 ;
-  wire \port$2294$0 ;
-  input \port$2298$0 ;
-  wire \port$2298$0 ;
+  input \port$2005$0 ;
+  wire \port$2005$0 ;
+  input [7:0] \port$2006$0 ;
+  wire [7:0] \port$2006$0 ;
+  input \port$2297$0 ;
+  wire \port$2297$0 ;
+  input \port$2301$0 ;
+  wire \port$2301$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -4453,7 +4453,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2298$0 , \port$2294$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2301$0 , \port$2297$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4464,7 +4464,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : csr__FAULT_STATUS__r_data;
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2004$0 , 23'h000000, \port$2005$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2005$0 , 23'h000000, \port$2006$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -7152,8 +7152,8 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$2004$0 , 23'h000000, \port$2005$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2298$0 , \port$2294$0  };
+  assign csr__OWNER_GET__r_data = { \port$2005$0 , 23'h000000, \port$2006$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2301$0 , \port$2297$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -10493,10 +10493,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire \$189 ;
   wire \$19 ;
   wire \$190 ;
-  reg [126:0] \$191 ;
-  reg \$192 ;
-  reg [126:0] \$193 ;
-  reg \$194 ;
+  wire \$191 ;
+  reg [126:0] \$192 ;
+  reg \$193 ;
+  reg [126:0] \$194 ;
   reg \$195 ;
   reg \$196 ;
   reg \$197 ;
@@ -10505,21 +10505,23 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire \$2 ;
   wire \$20 ;
   reg \$200 ;
-  reg [126:0] \$201 ;
-  reg \$202 ;
+  reg \$201 ;
+  reg [126:0] \$202 ;
   reg \$203 ;
   reg \$204 ;
   reg \$205 ;
   reg \$206 ;
   reg \$207 ;
   reg \$208 ;
-  reg [1:0] \$209 ;
+  reg \$209 ;
   wire \$21 ;
   reg \$210 ;
-  reg [126:0] \$211 ;
+  reg [1:0] \$211 ;
   reg \$212 ;
-  reg \$213 ;
+  reg [126:0] \$213 ;
   reg \$214 ;
+  reg \$215 ;
+  reg \$216 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
@@ -10606,17 +10608,17 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire \$98 ;
   wire \$99 ;
   reg \$signal  = 1'h0;
-  reg \$signal$35  = 1'h0;
   reg \$signal$36  = 1'h0;
-  reg \$signal$45  = 1'h0;
+  reg \$signal$37  = 1'h0;
   reg \$signal$46  = 1'h0;
-  reg \$signal$68  = 1'h0;
+  reg \$signal$47  = 1'h0;
   reg \$signal$69  = 1'h0;
   reg \$signal$70  = 1'h0;
   reg \$signal$71  = 1'h0;
+  reg \$signal$72  = 1'h0;
   reg \$signal$8  = 1'h0;
-  reg \$signal$81  = 1'h0;
   reg \$signal$82  = 1'h0;
+  reg \$signal$83  = 1'h0;
   reg \$signal$9  = 1'h0;
   input clk;
   wire clk;
@@ -10904,6 +10906,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire [7:0] \src.tag ;
   wire [63:0] \src.vaddr ;
   reg take;
+  reg take_net = 1'h1;
   input tlb_busy;
   wire tlb_busy;
   input tlb_hit;
@@ -10972,7 +10975,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire window_done;
   output window_go;
   reg window_go;
-  assign src = skid_valid ? skid : rx_hdr__payload;
+  assign src = take_net ? rx_hdr__payload : skid;
   assign \$1  = d_valid & \$signal ;
   assign \$2  = \$1  & \$signal$8 ;
   assign \$3  = ~ \$signal$9 ;
@@ -10997,8 +11000,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$21  = \$11  & \$20 ;
   assign \$22  = ~ parked_write;
   assign \$23  = \$21  & \$22 ;
-  assign \$24  = d_valid & \$signal$35 ;
-  assign \$25  = l_valid & \$signal$36 ;
+  assign \$24  = d_valid & \$signal$36 ;
+  assign \$25  = l_valid & \$signal$37 ;
   assign \$26  = \$24  | \$25 ;
   assign \$27  = ~ \$26 ;
   assign \$28  = \$23  & \$27 ;
@@ -11026,8 +11029,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$50  = \$40  & \$49 ;
   assign \$51  = ~ parked_write;
   assign \$52  = \$50  & \$51 ;
-  assign \$53  = d_valid & \$signal$35 ;
-  assign \$54  = l_valid & \$signal$36 ;
+  assign \$53  = d_valid & \$signal$36 ;
+  assign \$54  = l_valid & \$signal$37 ;
   assign \$55  = \$53  | \$54 ;
   assign \$56  = ~ \$55 ;
   assign \$57  = \$52  & \$56 ;
@@ -11055,8 +11058,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$79  = \$69  & \$78 ;
   assign \$80  = ~ parked_write;
   assign \$81  = \$79  & \$80 ;
-  assign \$82  = d_valid & \$signal$35 ;
-  assign \$83  = l_valid & \$signal$36 ;
+  assign \$82  = d_valid & \$signal$36 ;
+  assign \$83  = l_valid & \$signal$37 ;
   assign \$84  = \$82  | \$83 ;
   assign \$85  = ~ \$84 ;
   assign \$86  = \$81  & \$85 ;
@@ -11073,7 +11076,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$97  = ~ \$signal$8 ;
   assign \$98  = ~ tlb_stale;
   assign \$99  = tlb_hit & \$98 ;
-  assign \$100  = \$signal$35  ? tlb_w : tlb_r;
+  assign \$100  = \$signal$36  ? tlb_w : tlb_r;
   assign \$101  = ~ l_valid;
   assign \$102  = ~ d_valid;
   assign \$103  = \$101  & \$102 ;
@@ -11088,7 +11091,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$112  = head[3:0] == 1'h1;
   assign \$113  = head[3:0] == 2'h3;
   assign \$114  = \$112  | \$113 ;
-  assign \$115  = \$signal$35  ? walk_w : walk_r;
+  assign \$115  = \$signal$36  ? walk_w : walk_r;
   assign \$116  = ! translator_fsm_state;
   assign \$117  = translator_fsm_state == 1'h1;
   assign \$118  = translator_fsm_state == 2'h2;
@@ -11096,7 +11099,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$120  = ~ skid_valid;
   assign \$121  = ~ d_walks;
   assign \$122  = l_valid & \$121 ;
-  assign \$123  = \$signal$71  & owner_valid;
+  assign \$123  = \$signal$72  & owner_valid;
   assign \$124  = owner_node == l_req[14:7];
   assign \$125  = \$123  & \$124 ;
   assign \$126  = d_valid & \$signal ;
@@ -11131,8 +11134,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$156  = \$146  & \$155 ;
   assign \$157  = ~ parked_write;
   assign \$158  = \$156  & \$157 ;
-  assign \$159  = d_valid & \$signal$35 ;
-  assign \$160  = l_valid & \$signal$36 ;
+  assign \$159  = d_valid & \$signal$36 ;
+  assign \$160  = l_valid & \$signal$37 ;
   assign \$161  = \$159  | \$160 ;
   assign \$162  = ~ \$161 ;
   assign \$163  = \$158  & \$162 ;
@@ -11149,68 +11152,71 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$174  = ~ tlb_stale;
   assign \$175  = tlb_hit & \$174 ;
   assign \$176  = ~ l_valid;
-  assign \$177  = ~ d_valid;
-  assign \$178  = \$176  & \$177 ;
-  assign \$179  = head_cmd == 2'h2;
-  assign \$180  = head_cmd == 1'h1;
-  assign \$181  = head[3:0] == 1'h1;
-  assign \$182  = head[3:0] == 2'h3;
-  assign \$183  = \$181  | \$182 ;
-  assign \$184  = ! head[3:0];
-  assign \$185  = head[3:0] == 1'h1;
-  assign \$186  = \$184  | \$185 ;
-  assign \$187  = head[3:0] == 1'h1;
-  assign \$188  = head[3:0] == 2'h3;
-  assign \$189  = \$187  | \$188 ;
-  assign \$190  = ~ \$117 ;
+  assign \$177  = ~ l_valid;
+  assign \$178  = ~ d_valid;
+  assign \$179  = \$177  & \$178 ;
+  assign \$180  = head_cmd == 2'h2;
+  assign \$181  = head_cmd == 1'h1;
+  assign \$182  = head[3:0] == 1'h1;
+  assign \$183  = head[3:0] == 2'h3;
+  assign \$184  = \$182  | \$183 ;
+  assign \$185  = ! head[3:0];
+  assign \$186  = head[3:0] == 1'h1;
+  assign \$187  = \$185  | \$186 ;
+  assign \$188  = head[3:0] == 1'h1;
+  assign \$189  = head[3:0] == 2'h3;
+  assign \$190  = \$188  | \$189 ;
+  assign \$191  = ~ \$117 ;
   always @(posedge clk)
-    skid <= \$191 ;
+    skid <= \$192 ;
   always @(posedge clk)
-    d_valid <= \$192 ;
+    d_valid <= \$193 ;
   always @(posedge clk)
-    d_req <= \$193 ;
+    d_req <= \$194 ;
   always @(posedge clk)
-    \$signal  <= \$194 ;
+    \$signal  <= \$195 ;
   always @(posedge clk)
-    \$signal$35  <= \$195 ;
-  always @(posedge clk)
-    \$signal$45  <= \$196 ;
+    \$signal$36  <= \$196 ;
   always @(posedge clk)
     \$signal$46  <= \$197 ;
   always @(posedge clk)
-    \$signal$8  <= \$198 ;
+    \$signal$47  <= \$198 ;
   always @(posedge clk)
-    \$signal$9  <= \$199 ;
+    \$signal$8  <= \$199 ;
   always @(posedge clk)
-    l_valid <= \$200 ;
+    \$signal$9  <= \$200 ;
   always @(posedge clk)
-    l_req <= \$201 ;
+    l_valid <= \$201 ;
   always @(posedge clk)
-    \$signal$68  <= \$202 ;
+    l_req <= \$202 ;
   always @(posedge clk)
-    \$signal$36  <= \$203 ;
+    \$signal$69  <= \$203 ;
   always @(posedge clk)
-    \$signal$69  <= \$204 ;
+    \$signal$37  <= \$204 ;
   always @(posedge clk)
     \$signal$70  <= \$205 ;
   always @(posedge clk)
     \$signal$71  <= \$206 ;
   always @(posedge clk)
-    l_hint <= \$207 ;
+    \$signal$72  <= \$207 ;
   always @(posedge clk)
-    skid_valid <= \$208 ;
+    l_hint <= \$208 ;
   always @(posedge clk)
-    translator_fsm_state <= \$209 ;
+    skid_valid <= \$209 ;
   always @(posedge clk)
-    replay <= \$210 ;
+    take_net <= \$210 ;
   always @(posedge clk)
-    w_req <= \$211 ;
+    translator_fsm_state <= \$211 ;
   always @(posedge clk)
-    \$signal$81  <= \$212 ;
+    replay <= \$212 ;
   always @(posedge clk)
-    \$signal$82  <= \$213 ;
+    w_req <= \$213 ;
   always @(posedge clk)
-    w_data <= \$214 ;
+    \$signal$82  <= \$214 ;
+  always @(posedge clk)
+    \$signal$83  <= \$215 ;
+  always @(posedge clk)
+    w_data <= \$216 ;
   \mmu.translator.check  check (
     .has_data(has_data),
     .is_line(is_line),
@@ -11312,9 +11318,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h3;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$35 ;
-              entry[152] = \$signal$45 ;
-              entry[153] = \$signal$46 ;
+              entry[151] = \$signal$36 ;
+              entry[152] = \$signal$46 ;
+              entry[153] = \$signal$47 ;
             end else if (\$97 ) begin
               entry[3:0] = d_req[3:0];
               entry[11:4] = d_req[14:7];
@@ -11324,9 +11330,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h2;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$35 ;
-              entry[152] = \$signal$45 ;
-              entry[153] = \$signal$46 ;
+              entry[151] = \$signal$36 ;
+              entry[152] = \$signal$46 ;
+              entry[153] = \$signal$47 ;
             end else if (\$signal$9 ) begin
             end else if (\$99 ) begin
               (* full_case = 32'd1 *)
@@ -11339,9 +11345,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { tlb_pfn, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$45 ;
-                entry[153] = \$signal$46 ;
+                entry[151] = \$signal$36 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end else begin
                 entry[3:0] = d_req[3:0];
                 entry[11:4] = d_req[14:7];
@@ -11351,9 +11357,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$45 ;
-                entry[153] = \$signal$46 ;
+                entry[151] = \$signal$36 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end
             end
           end
@@ -11391,9 +11397,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { walk_pfn, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$45 ;
-                entry[153] = \$signal$46 ;
+                entry[151] = \$signal$36 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end else begin
                 entry[3:0] = d_req[3:0];
                 entry[11:4] = d_req[14:7];
@@ -11403,9 +11409,9 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$45 ;
-                entry[153] = \$signal$46 ;
+                entry[151] = \$signal$36 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end
             end
           end
@@ -11559,38 +11565,38 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$191  = skid;
+    \$192  = skid;
     if (\$120 ) begin
-      \$191  = l_req;
+      \$192  = l_req;
     end
     if (rst) begin
-      \$191  = 127'h00000000000000000000000000000000;
+      \$192  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$192  = d_valid;
+    \$193  = d_valid;
     casez (translator_fsm_state)
       2'h0:
-          \$192  = \$122 ;
+          \$193  = \$122 ;
     endcase
     if (rst) begin
-      \$192  = 1'h0;
+      \$193  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$193  = d_req;
+    \$194  = d_req;
     casez (translator_fsm_state)
       2'h0:
         begin
-          \$193  = l_req;
-          if (\$178 ) begin
+          \$194  = l_req;
+          if (\$179 ) begin
             if (window_busy) begin
-            end else if (\$179 ) begin
             end else if (\$180 ) begin
+            end else if (\$181 ) begin
               if (queue_room) begin
-                \$193  = head;
+                \$194  = head;
               end
             end
           end
@@ -11598,44 +11604,18 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
       2'h3:
           /* empty */;
       2'h1:
-          \$193  = w_req;
+          \$194  = w_req;
     endcase
     if (rst) begin
-      \$193  = 127'h00000000000000000000000000000000;
+      \$194  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$194  = \$signal ;
+    \$195  = \$signal ;
     casez (translator_fsm_state)
       2'h0:
-          \$194  = \$signal$68 ;
-    endcase
-    if (rst) begin
-      \$194  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$195  = \$signal$35 ;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          \$195  = \$signal$36 ;
-          if (\$178 ) begin
-            if (window_busy) begin
-            end else if (\$179 ) begin
-            end else if (\$180 ) begin
-              if (queue_room) begin
-                \$195  = \$183 ;
-              end
-            end
-          end
-        end
-      2'h3:
-          /* empty */;
-      2'h1:
-          \$195  = \$signal$81 ;
+          \$195  = \$signal$69 ;
     endcase
     if (rst) begin
       \$195  = 1'h0;
@@ -11643,17 +11623,17 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$196  = \$signal$45 ;
+    \$196  = \$signal$36 ;
     casez (translator_fsm_state)
       2'h0:
         begin
-          \$196  = \$signal$69 ;
-          if (\$178 ) begin
+          \$196  = \$signal$37 ;
+          if (\$179 ) begin
             if (window_busy) begin
-            end else if (\$179 ) begin
             end else if (\$180 ) begin
+            end else if (\$181 ) begin
               if (queue_room) begin
-                \$196  = \$186 ;
+                \$196  = \$184 ;
               end
             end
           end
@@ -11674,12 +11654,12 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
       2'h0:
         begin
           \$197  = \$signal$70 ;
-          if (\$178 ) begin
+          if (\$179 ) begin
             if (window_busy) begin
-            end else if (\$179 ) begin
             end else if (\$180 ) begin
+            end else if (\$181 ) begin
               if (queue_room) begin
-                \$197  = \$189 ;
+                \$197  = \$187 ;
               end
             end
           end
@@ -11687,7 +11667,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
       2'h3:
           /* empty */;
       2'h1:
-          \$197  = w_data;
+          \$197  = \$signal$83 ;
     endcase
     if (rst) begin
       \$197  = 1'h0;
@@ -11695,10 +11675,25 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$198  = \$signal$8 ;
+    \$198  = \$signal$47 ;
     casez (translator_fsm_state)
       2'h0:
-          \$198  = \$125 ;
+        begin
+          \$198  = \$signal$71 ;
+          if (\$179 ) begin
+            if (window_busy) begin
+            end else if (\$180 ) begin
+            end else if (\$181 ) begin
+              if (queue_room) begin
+                \$198  = \$190 ;
+              end
+            end
+          end
+        end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$198  = w_data;
     endcase
     if (rst) begin
       \$198  = 1'h0;
@@ -11706,10 +11701,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$199  = \$signal$9 ;
+    \$199  = \$signal$8 ;
     casez (translator_fsm_state)
       2'h0:
-          \$199  = \$131 ;
+          \$199  = \$125 ;
     endcase
     if (rst) begin
       \$199  = 1'h0;
@@ -11717,10 +11712,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$200  = l_valid;
+    \$200  = \$signal$9 ;
     casez (translator_fsm_state)
       2'h0:
-          \$200  = take;
+          \$200  = \$131 ;
     endcase
     if (rst) begin
       \$200  = 1'h0;
@@ -11728,32 +11723,32 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$201  = l_req;
+    \$201  = l_valid;
     casez (translator_fsm_state)
       2'h0:
-          \$201  = src;
+          \$201  = take;
     endcase
     if (rst) begin
-      \$201  = 127'h00000000000000000000000000000000;
+      \$201  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$202  = \$signal$68 ;
+    \$202  = l_req;
     casez (translator_fsm_state)
       2'h0:
-          \$202  = well_formed;
+          \$202  = src;
     endcase
     if (rst) begin
-      \$202  = 1'h0;
+      \$202  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$203  = \$signal$36 ;
+    \$203  = \$signal$69 ;
     casez (translator_fsm_state)
       2'h0:
-          \$203  = is_write;
+          \$203  = well_formed;
     endcase
     if (rst) begin
       \$203  = 1'h0;
@@ -11761,10 +11756,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$204  = \$signal$69 ;
+    \$204  = \$signal$37 ;
     casez (translator_fsm_state)
       2'h0:
-          \$204  = is_line;
+          \$204  = is_write;
     endcase
     if (rst) begin
       \$204  = 1'h0;
@@ -11775,7 +11770,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     \$205  = \$signal$70 ;
     casez (translator_fsm_state)
       2'h0:
-          \$205  = has_data;
+          \$205  = is_line;
     endcase
     if (rst) begin
       \$205  = 1'h0;
@@ -11786,7 +11781,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     \$206  = \$signal$71 ;
     casez (translator_fsm_state)
       2'h0:
-          \$206  = \$133 ;
+          \$206  = has_data;
     endcase
     if (rst) begin
       \$206  = 1'h0;
@@ -11794,10 +11789,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$207  = l_hint;
+    \$207  = \$signal$72 ;
     casez (translator_fsm_state)
       2'h0:
-          \$207  = \$142 ;
+          \$207  = \$133 ;
     endcase
     if (rst) begin
       \$207  = 1'h0;
@@ -11805,13 +11800,24 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$208  = skid_valid;
+    \$208  = l_hint;
+    casez (translator_fsm_state)
+      2'h0:
+          \$208  = \$142 ;
+    endcase
+    if (rst) begin
+      \$208  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$209  = skid_valid;
     casez (translator_fsm_state)
       2'h0:
         begin
           if (skid_valid) begin
             if (\$171 ) begin
-              \$208  = 1'h0;
+              \$209  = 1'h0;
             end
           end
           if (d_valid) begin
@@ -11821,18 +11827,45 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
             end else if (\$signal$9 ) begin
             end else if (\$175 ) begin
             end else begin
-              \$208  = l_valid;
+              \$209  = l_valid;
             end
           end
         end
     endcase
     if (rst) begin
-      \$208  = 1'h0;
+      \$209  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$209  = translator_fsm_state;
+    \$210  = take_net;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          if (skid_valid) begin
+            if (\$171 ) begin
+              \$210  = 1'h1;
+            end
+          end
+          if (d_valid) begin
+            (* full_case = 32'd1 *)
+            if (\$172 ) begin
+            end else if (\$173 ) begin
+            end else if (\$signal$9 ) begin
+            end else if (\$175 ) begin
+            end else begin
+              \$210  = \$176 ;
+            end
+          end
+        end
+    endcase
+    if (rst) begin
+      \$210  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$211  = translator_fsm_state;
     (* full_case = 32'd1 *)
     casez (translator_fsm_state)
       2'h0:
@@ -11844,48 +11877,48 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
             end else if (\$signal$9 ) begin
             end else if (\$175 ) begin
             end else begin
-              \$209  = 2'h1;
+              \$211  = 2'h1;
             end
           end
-          if (\$178 ) begin
+          if (\$179 ) begin
             if (window_busy) begin
               if (drained) begin
-                \$209  = 2'h2;
+                \$211  = 2'h2;
               end
-            end else if (\$179 ) begin
             end else if (\$180 ) begin
+            end else if (\$181 ) begin
               if (queue_room) begin
-                \$209  = 2'h3;
+                \$211  = 2'h3;
               end
             end
           end
         end
       2'h3:
-          \$209  = 2'h1;
+          \$211  = 2'h1;
       2'h1:
           if (walk_done) begin
-            \$209  = 2'h0;
+            \$211  = 2'h0;
           end
       2'h2:
           if (window_done) begin
-            \$209  = 2'h0;
+            \$211  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$209  = 2'h0;
+      \$211  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$210  = replay;
+    \$212  = replay;
     casez (translator_fsm_state)
       2'h0:
-          if (\$178 ) begin
+          if (\$179 ) begin
             if (window_busy) begin
-            end else if (\$179 ) begin
             end else if (\$180 ) begin
+            end else if (\$181 ) begin
               if (queue_room) begin
-                \$210  = 1'h1;
+                \$212  = 1'h1;
               end
             end
           end
@@ -11893,51 +11926,51 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
           /* empty */;
       2'h1:
           if (walk_done) begin
-            \$210  = 1'h0;
+            \$212  = 1'h0;
           end
     endcase
-    if (rst) begin
-      \$210  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$211  = w_req;
-    if (\$190 ) begin
-      \$211  = d_req;
-    end
-    if (rst) begin
-      \$211  = 127'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$212  = \$signal$81 ;
-    if (\$190 ) begin
-      \$212  = \$signal$35 ;
-    end
     if (rst) begin
       \$212  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$213  = \$signal$82 ;
-    if (\$190 ) begin
-      \$213  = \$signal$45 ;
+    \$213  = w_req;
+    if (\$191 ) begin
+      \$213  = d_req;
     end
     if (rst) begin
-      \$213  = 1'h0;
+      \$213  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$214  = w_data;
-    if (\$190 ) begin
-      \$214  = \$signal$46 ;
+    \$214  = \$signal$82 ;
+    if (\$191 ) begin
+      \$214  = \$signal$36 ;
     end
     if (rst) begin
       \$214  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$215  = \$signal$83 ;
+    if (\$191 ) begin
+      \$215  = \$signal$46 ;
+    end
+    if (rst) begin
+      \$215  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$216  = w_data;
+    if (\$191 ) begin
+      \$216  = \$signal$47 ;
+    end
+    if (rst) begin
+      \$216  = 1'h0;
     end
   end
   assign req = src;
@@ -11959,14 +11992,6 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \src.pid  = src[46:31];
   assign \src.vaddr  = src[110:47];
   assign \src.length  = src[126:111];
-  assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
-  assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
-  assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
-  assign \rx_hdr__payload.dst  = rx_hdr__payload[22:15];
-  assign \rx_hdr__payload.tag  = rx_hdr__payload[30:23];
-  assign \rx_hdr__payload.pid  = rx_hdr__payload[46:31];
-  assign \rx_hdr__payload.vaddr  = rx_hdr__payload[110:47];
-  assign \rx_hdr__payload.length  = rx_hdr__payload[126:111];
   assign \skid.kind  = skid[3:0];
   assign \skid.status  = skid[6:4];
   assign \skid.src  = skid[14:7];
@@ -11975,6 +12000,14 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \skid.pid  = skid[46:31];
   assign \skid.vaddr  = skid[110:47];
   assign \skid.length  = skid[126:111];
+  assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
+  assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
+  assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
+  assign \rx_hdr__payload.dst  = rx_hdr__payload[22:15];
+  assign \rx_hdr__payload.tag  = rx_hdr__payload[30:23];
+  assign \rx_hdr__payload.pid  = rx_hdr__payload[46:31];
+  assign \rx_hdr__payload.vaddr  = rx_hdr__payload[110:47];
+  assign \rx_hdr__payload.length  = rx_hdr__payload[126:111];
   assign \req.kind  = src[3:0];
   assign \req.status  = src[6:4];
   assign \req.src  = src[14:7];

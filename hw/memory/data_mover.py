@@ -94,6 +94,15 @@ class DataMover(wiring.Component):
         ]
         return burst
 
+    def _in_page(self, addr, step):
+        """``addr`` advanced by ``step`` bytes inside its page. A request never leaves its page (the request
+        checker), so the page number stays and the adder is ``page_bits`` wide, not ``paddr_width``: the
+        32-bit carry chain from the burst length into ``a_addr`` was the MMU's critical path (issue 18). Only
+        the address after a request's last burst wraps inside the page instead of reaching the next one;
+        no address is asked for then (``a_left`` is 0)."""
+        pb = self.params.page_bits
+        return Cat((addr[:pb] + step)[:pb], addr[pb:])
+
     def _word_masks(self, m, length):
         """A word access of ``length`` bytes: its byte strobes (``wstrb`` in the low lanes) and its bytes as a
         data-width mask in the low lanes."""
@@ -152,7 +161,7 @@ class DataMover(wiring.Component):
             m.d.sync += [pre.eq(1), pre_asking.eq(1), pre_addr.eq(n_addr), pre_beats.eq(n_burst)]
         with m.If(self.start):
             # An early first burst (asked for or not yet) belongs to this request: go on after it.
-            m.d.sync += [a_addr.eq(n_addr + Mux(pre, pre_beats << lane_bits, 0)),
+            m.d.sync += [a_addr.eq(self._in_page(n_addr, Mux(pre, pre_beats << lane_bits, 0))),
                          a_left.eq(n_left - Mux(pre, pre_beats, 0))]
         issuing = Signal()               # this cycle's address handshake of the request's own bursts
         a_valid = a_left != 0
@@ -179,7 +188,7 @@ class DataMover(wiring.Component):
             m.d.comb += [mem.arvalid.eq(own_ar), mem.araddr.eq(a_addr), mem.arlen.eq(burst - 1),
                          issuing.eq(own_ar & mem.arready)]
         with m.If(issuing | early_taken):
-            m.d.sync += [a_addr.eq(a_addr + (burst << lane_bits)), a_left.eq(a_left - burst)]
+            m.d.sync += [a_addr.eq(self._in_page(a_addr, burst << lane_bits)), a_left.eq(a_left - burst)]
 
         beat = Signal(cw)                # read: beats passed on; write: beats left in the current burst
         b_wait = self._b_wait(m, issuing & write, mem.bvalid & mem.bready, cw)

@@ -121,6 +121,14 @@ class Translator(wiring.Component):
     # D starts a walk and only ``skid_valid`` is set by that decision: the TLB's hits -> miss -> the clock
     # enables of the skid's ~180 flip-flops was the MMU's critical path (issue 18).
 
+    # _sel_note: the header select (skid or network) drives the ~130 multiplexers of the header being taken,
+    # whose pid and vpn are the TLB's key and read address and the owner table's read address. skid_valid
+    # also fans out to the skid's ~180 clock enables, the take and rx_hdr.ready: from it, skid_valid ->
+    # header select -> `tlb.key_q` was the MMU's critical path (issue 18, 3 levels, 12.2 ns, mostly routing).
+    # take_net is set and cleared with skid_valid, inverted, so it equals ~skid_valid in every cycle (the
+    # cocotb MMU tests check it); stored inverted so that Yosys's opt_merge does not merge the two
+    # flip-flops back into one (same D input), which it does even for a `keep` wire.
+
     # _walk_note: D loads L in every RUN cycle, so D's ~180 flip-flops have no enable from the walk decision
     # (the TLB's hits -> D's miss -> their clock enables was the MMU's critical path, issue 18). The walk's
     # request is copied to w_req at the edge that starts the walk (w_req follows D outside WALK) and D is
@@ -183,12 +191,14 @@ class Translator(wiring.Component):
         w_write, w_line, w_data = Signal(), Signal(), Signal()
         skid = Signal(MsgHeader())
         skid_valid = Signal()
+        # A replica of ~skid_valid for the header select alone (_sel_note); named so tests can watch it.
+        take_net = Signal(init=1)
         replay = Signal()                # the request in WALK is the fault queue's head
 
         # The header being taken: from the skid if it holds one, else from the network. The select is one
         # register bit, so the TLB and owner-table read addresses are one multiplexer away from flip-flops.
         src = Signal(MsgHeader())
-        m.d.comb += src.eq(Mux(skid_valid, skid, self.rx_hdr.payload))
+        m.d.comb += src.eq(Mux(take_net, self.rx_hdr.payload, skid))
         # A free skid follows L, so its enable is a flip-flop, not D's walk decision (issue 18; _skid_note).
         with m.If(~skid_valid):
             m.d.sync += skid.eq(l_req)
@@ -256,7 +266,7 @@ class Translator(wiring.Component):
                 with m.If(skid_valid):
                     m.d.comb += take.eq(can_take)
                     with m.If(can_take):
-                        m.d.sync += skid_valid.eq(0)
+                        m.d.sync += [skid_valid.eq(0), take_net.eq(1)]
                 with m.Else():
                     m.d.comb += [self.rx_hdr.ready.eq(can_take), take.eq(self.rx_hdr.valid & can_take)]
                 m.d.comb += self.tlb_stb.eq(take)
@@ -276,7 +286,7 @@ class Translator(wiring.Component):
                         # A miss: walk. The request in L was looked up before the walk's fill (it might be
                         # of the same page): it goes to the skid and is taken again after the walk.
                         m.d.comb += [self.tlb_miss_event.eq(1), self.walk_start.eq(1)]
-                        m.d.sync += skid_valid.eq(l_valid)
+                        m.d.sync += [skid_valid.eq(l_valid), take_net.eq(~l_valid)]
                         m.next = "WALK"
 
                 # With nothing in flight: a memory-window command, or the memory monitor's answer.

@@ -18,7 +18,7 @@ import random
 import cocotb
 import cocotb.utils
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, Event, RisingEdge
+from cocotb.triggers import ClockCycles, Event, First, ReadOnly, RisingEdge, ValueChange
 
 from emu.models.mmu import MMUModel, OK, PAGE_FAULT, PROT_FAULT, BAD_REQUEST
 from firmware.csr_mem import CsrMemoryBus
@@ -59,6 +59,7 @@ class Bench:
         self._target = 0
         self.serving = Event()    # the memory monitor serves faults (cleared: they stay parked)
         self.serving.set()
+        self.skid_loads = 0       # times the translator's skid took a request (a walk with L full)
 
     async def start(self):
         dut, clk = self.dut, self.clk
@@ -88,6 +89,21 @@ class Bench:
         self.net = NetPort(dut, clk, P.data_width, random.Random(self.rng.random()), idle=self.idle,
                            backpressure=self.backpressure, on_header=self._on_header, on_done=self._on_done)
         cocotb.start_soon(self._serve_faults())
+        cocotb.start_soon(self._check_select_replica())
+
+    async def _check_select_replica(self):
+        """The translator's header select ``take_net`` is a replica of ``~skid_valid`` (a flip-flop of its
+        own, for timing: hw/memory/translator.py, _sel_note); both are flip-flops, so comparing them
+        whenever either changes compares them in every cycle."""
+        tr = self.dut.mmu.translator if CFG.get("backend") != "axiram" else self.dut.translator
+        valid, take_net = tr.skid_valid, tr.take_net
+        while True:
+            await First(ValueChange(valid), ValueChange(take_net))
+            await ReadOnly()
+            v, t = int(valid.value), int(take_net.value)
+            self.skid_loads += v
+            assert t != v, (f"seed {SEED}, at {cocotb.utils.get_sim_time('ns')} ns: translator take_net = {t} "
+                            f"with skid_valid = {v} (the replica must be its inverse)")
 
     def _pauses(self, seed):
         rng = random.Random(seed)
@@ -321,6 +337,8 @@ async def random_traffic(dut):
     for s, v in b.status_count.items():
         assert v > 0 or n_total < 1000, f"no {STATUS_NAMES[s]} in {done} accesses"
     assert ctr["CNT_TLB_MISS"] > 2 * P.tlb_entries or n_total < 1000, ctr
+    # The skid's select replica was compared while the skid was in use, not only while it was idle.
+    assert b.skid_loads > 0 or n_total < 1000, "the translator's skid was never used"
 
 
 @cocotb.test()

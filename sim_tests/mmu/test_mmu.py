@@ -10,6 +10,7 @@ on the request streams and backpressure on the response streams.
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,8 @@ HDL = {
 }
 RUN = dict(pt_buckets_log2=5, max_probes=8, idle=0.15, backpressure=0.15, axi_pause=0.2, line_bytes=64)
 N_DEFAULT = {"dram": 30_000, "axiram": 30_000, "small_queues": 10_000}
+# The translator's skid_valid and its replica take_net made visible to the bench (Verilator; Icarus shows all).
+PUBLIC_VLT = Path(__file__).with_name("translator_public.vlt")
 
 
 def top(cfg):
@@ -43,6 +46,7 @@ def sim(backend, n_accesses, line_bytes=64):
     hdl = HDL[backend]
     cfg = {**hdl, **RUN, "n_accesses": n_accesses, "line_bytes": line_bytes}
     return SimRun(block="mmu", component_factory=top, config=hdl, test_module="sim_tests.mmu.cocotb_mmu",
+                  build_args=[str(PUBLIC_VLT)],
                   extra_env={"DISAGG_CONFIG": json.dumps(cfg)},
                   gtkw_signals=["net_rx__hdr__valid", "net_rx__hdr__ready", "net_tx__hdr__valid",
                                 "net_tx__hdr__ready", "irq", "csr__w_stb", "csr__r_stb"])
