@@ -26,10 +26,20 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire \$26 ;
   wire \$27 ;
   wire \$28 ;
-  wire \$29 ;
+  wire [3:0] \$29 ;
   wire [1:0] \$3 ;
   wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire [3:0] \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire [3:0] \$37 ;
+  wire \$38 ;
+  wire \$39 ;
   wire [2:0] \$4 ;
+  wire \$40 ;
   wire [3:0] \$5 ;
   wire \$6 ;
   wire \$7 ;
@@ -124,14 +134,14 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   input csr__w_stb;
   wire csr__w_stb;
   wire [3:0] dead;
-  wire [3:0] \dead$111 ;
+  wire [3:0] \dead$109 ;
   wire [3:0] delivered;
   wire [3:0] \delivered$134 ;
   reg [3:0] died = 4'h0;
   wire [3:0] \died$194 ;
   wire [15:0] expected;
   wire [3:0] expired;
-  wire [3:0] \expired$105 ;
+  wire [3:0] \expired$103 ;
   reg [3:0] flush = 4'h0;
   (* init = 4'h0 *)
   wire [3:0] \flush$191 ;
@@ -175,7 +185,6 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire [3:0] owed;
   wire [3:0] owed_q;
   wire [1:0] peer;
-  wire [1:0] \peer$91 ;
   wire [2:0] read__beat;
   wire read__busy;
   wire [63:0] read__data;
@@ -207,7 +216,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire [15:0] recv_expected;
   wire [1:0] recv_peer;
   wire retransmit;
-  wire room;
+  wire [3:0] room;
   input rst;
   wire rst;
   output [64:0] rx__data__payload;
@@ -309,7 +318,6 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire send_retransmit;
   wire [15:0] send_seq;
   wire [15:0] seq;
-  wire [3:0] slot;
   wire [1:0] src;
   wire [2:0] store__beat;
   wire store__busy;
@@ -339,12 +347,22 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire [63:0] \store__hdr.vaddr ;
   wire [1:0] store__peer;
   wire [3:0] store__slot;
-  wire [1:0] store_peer;
-  wire store_room;
-  wire [3:0] store_slot;
+  wire [3:0] store_room;
+  wire [15:0] store_tail;
+  wire [3:0] \store_tail[0] ;
+  wire [3:0] \store_tail[1] ;
+  wire [3:0] \store_tail[2] ;
+  wire [3:0] \store_tail[3] ;
   wire [3:0] stored;
-  wire [3:0] \stored$113 ;
+  wire [3:0] \stored$111 ;
   wire [3:0] \stored$114 ;
+  wire [1:0] stored_peer;
+  wire [1:0] \stored_peer$113 ;
+  wire [15:0] tail;
+  wire [3:0] \tail[0] ;
+  wire [3:0] \tail[1] ;
+  wire [3:0] \tail[2] ;
+  wire [3:0] \tail[3] ;
   wire [3:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -454,8 +472,8 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire [63:0] \write__commit_hdr.vaddr ;
   wire write__hdr_room;
   wire write__room;
-  assign \$1  = \$19  + \$20 ;
-  assign \$2  = \$1  + \$21 ;
+  assign \$1  = \$26  + \$27 ;
+  assign \$2  = \$1  + \$28 ;
   assign csr__events__peer_dead__set = | died;
   assign \$6  = csr__w_data[7:0] < 3'h4;
   assign \$7  = csr__peer_reset__w_stb & \$6 ;
@@ -511,9 +529,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_1(\$22 ),
-    .expired_2(\$25 ),
-    .expired_3(\$28 ),
+    .expired_1(\$30 ),
+    .expired_2(\$34 ),
+    .expired_3(\$38 ),
     .flush(flush),
     .flushed(flushed),
     .frame_started(frame_started),
@@ -522,9 +540,16 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .msg_in(msg_in),
     .nak_in(nak_in),
     .nak_sent(nak_sent),
-    .owed_q_1(\$24 ),
-    .owed_q_2(\$27 ),
-    .owed_q_3(\$30 ),
+    .owed_q_1(\$32 ),
+    .owed_q_2(\$36 ),
+    .owed_q_3(\$40 ),
+    .\port$1336$0 (\$22 ),
+    .\port$1337$0 (\$23 ),
+    .\port$1338$0 (\$24 ),
+    .\port$1339$0 (\$25 ),
+    .\port$309$0 (\$19 ),
+    .\port$348$0 (\$20 ),
+    .\port$387$0 (\$21 ),
     .recv_expected(expected),
     .recv_peer(recv_peer),
     .rst(rst),
@@ -533,16 +558,15 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .send_peer(send_peer),
     .send_retransmit(retransmit),
     .send_seq(seq),
-    .store_peer(tx__hdr__payload[16:15]),
-    .store_room(room),
-    .store_slot(slot),
-    .stored(stored),
-    .timeout_fire_1(\$19 ),
-    .timeout_fire_2(\$20 ),
-    .timeout_fire_3(\$21 ),
-    .unsent_q_1(\$23 ),
-    .unsent_q_2(\$26 ),
-    .unsent_q_3(\$29 )
+    .tail_1(\$29 ),
+    .tail_2(\$33 ),
+    .tail_3(\$37 ),
+    .timeout_fire_1(\$26 ),
+    .timeout_fire_2(\$27 ),
+    .timeout_fire_3(\$28 ),
+    .unsent_q_1(\$31 ),
+    .unsent_q_2(\$35 ),
+    .unsent_q_3(\$39 )
   );
   \netif.receiver  receiver (
     .ack_in(ack_in),
@@ -614,15 +638,18 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .peer(send_peer),
-    .\port$2030$0 (\$22 ),
-    .\port$2040$0 (\$23 ),
-    .\port$2042$0 (\$24 ),
-    .\port$2060$0 (\$25 ),
-    .\port$2070$0 (\$26 ),
-    .\port$2072$0 (\$27 ),
-    .\port$2090$0 (\$28 ),
-    .\port$2100$0 (\$29 ),
-    .\port$2102$0 (\$30 ),
+    .\port$2194$0 (\$30 ),
+    .\port$2204$0 (\$31 ),
+    .\port$2206$0 (\$32 ),
+    .\port$2228$0 (\$34 ),
+    .\port$2238$0 (\$35 ),
+    .\port$2240$0 (\$36 ),
+    .\port$2262$0 (\$38 ),
+    .\port$2272$0 (\$39 ),
+    .\port$2274$0 (\$40 ),
+    .\port$309$0 (\$19 ),
+    .\port$348$0 (\$20 ),
+    .\port$387$0 (\$21 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -633,13 +660,23 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .store__hdr(store__hdr),
     .store__peer(read__peer),
     .store__slot(read__slot),
-    .stored(stored),
+    .stored_peer(tx__hdr__payload[16:15]),
     .tx_acks(csr__tx_acks__inc),
     .tx_frames(csr__tx_frames__inc),
     .tx_retransmits(csr__tx_retransmits__inc)
   );
   \netif.store  store (
     .clk(clk),
+    .\port$1336$0 (\$22 ),
+    .\port$1337$0 (\$23 ),
+    .\port$1338$0 (\$24 ),
+    .\port$1339$0 (\$25 ),
+    .\port$2190$0 (\$29 ),
+    .\port$2224$0 (\$33 ),
+    .\port$2258$0 (\$37 ),
+    .\port$309$0 (\$19 ),
+    .\port$348$0 (\$20 ),
+    .\port$387$0 (\$21 ),
     .read__beat(read__beat),
     .read__busy(read__busy),
     .read__data(store__data),
@@ -647,10 +684,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .read__hdr(store__hdr),
     .read__peer(read__peer),
     .read__slot(read__slot),
-    .room(room),
     .rst(rst),
-    .slot(slot),
-    .stored(stored),
     .tx__data__payload(tx__data__payload),
     .tx__data__ready(tx__data__ready),
     .tx__data__valid(tx__data__valid),
@@ -727,27 +761,30 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign \rx__hdr__payload$81  = rx__hdr__payload;
   assign \rx__hdr__ready$82  = rx__hdr__ready;
   assign \rx__hdr__valid$83  = rx__hdr__valid;
-  assign store_peer = tx__hdr__payload[16:15];
-  assign peer = tx__hdr__payload[16:15];
-  assign store_slot = slot;
-  assign store_room = room;
-  assign \peer$91  = send_peer;
+  assign tail = { \$37 , \$33 , \$29 , 4'h0 };
+  assign store_tail = { \$37 , \$33 , \$29 , 4'h0 };
+  assign room = { \$25 , \$24 , \$23 , \$22  };
+  assign store_room = { \$25 , \$24 , \$23 , \$22  };
+  assign peer = send_peer;
   assign send_seq = seq;
   assign send_ack = ack;
   assign send_nak = nak;
   assign send_retransmit = retransmit;
-  assign unsent = { \$29 , \$26 , \$23 , 1'h0 };
-  assign unsent_q = { \$29 , \$26 , \$23 , 1'h0 };
-  assign owed = { \$30 , \$27 , \$24 , 1'h0 };
-  assign owed_q = { \$30 , \$27 , \$24 , 1'h0 };
-  assign expired = { \$28 , \$25 , \$22 , 1'h0 };
-  assign \expired$105  = { \$28 , \$25 , \$22 , 1'h0 };
+  assign unsent = { \$39 , \$35 , \$31 , 1'h0 };
+  assign unsent_q = { \$39 , \$35 , \$31 , 1'h0 };
+  assign owed = { \$40 , \$36 , \$32 , 1'h0 };
+  assign owed_q = { \$40 , \$36 , \$32 , 1'h0 };
+  assign expired = { \$38 , \$34 , \$30 , 1'h0 };
+  assign \expired$103  = { \$38 , \$34 , \$30 , 1'h0 };
   assign src = recv_peer;
   assign recv_expected = expected;
   assign dead = 4'h0;
-  assign \dead$111  = 4'h0;
-  assign \stored$113  = stored;
-  assign \stored$114  = stored;
+  assign \dead$109  = 4'h0;
+  assign stored = { \$21 , \$20 , \$19 , 1'h0 };
+  assign \stored$111  = { \$21 , \$20 , \$19 , 1'h0 };
+  assign stored_peer = tx__hdr__payload[16:15];
+  assign \stored_peer$113  = tx__hdr__payload[16:15];
+  assign \stored$114  = { \$21 , \$20 , \$19 , 1'h0 };
   assign \frame_started$116  = frame_started;
   assign \ack_sent$118  = ack_sent;
   assign \nak_sent$120  = nak_sent;
@@ -788,7 +825,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign naks_received = csr__naks_received__inc;
   assign tx_dead_dropped = csr__tx_dead_dropped__inc;
   assign csr__tx_timeouts__inc = { 5'h00, \$2  };
-  assign timeouts = { \$21 , \$20 , \$19 , 1'h0 };
+  assign timeouts = { \$28 , \$27 , \$26 , 1'h0 };
   assign n_died = csr__peers_dead__inc;
   assign csr__events__peer_dead__data = irq;
   assign csr__peer_dead_0__r_data = 32'd0;
@@ -865,6 +902,14 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign \rx__hdr__payload$81.pid  = rx__hdr__payload[46:31];
   assign \rx__hdr__payload$81.vaddr  = rx__hdr__payload[110:47];
   assign \rx__hdr__payload$81.length  = rx__hdr__payload[126:111];
+  assign \tail[0]  = 4'h0;
+  assign \tail[1]  = \$29 ;
+  assign \tail[2]  = \$33 ;
+  assign \tail[3]  = \$37 ;
+  assign \store_tail[0]  = 4'h0;
+  assign \store_tail[1]  = \$29 ;
+  assign \store_tail[2]  = \$33 ;
+  assign \store_tail[3]  = \$37 ;
   assign \$3  = 2'h0;
   assign \$4  = 3'h0;
   assign \$5  = 4'h0;
@@ -5886,50 +5931,51 @@ module \netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2$0 , value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, stored, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_in, ack_value, nak_in, msg_in
-, gap_in, delivered, timeout_fire_1, timeout_fire_2, timeout_fire_3, flushed, expired_1, unsent_q_1, owed_q_1, expired_2, unsent_q_2, owed_q_2, expired_3, unsent_q_3, owed_q_3, store_peer);
+module \netif.peers (rst, \port$309$0 , \port$348$0 , \port$387$0 , \port$1336$0 , \port$1337$0 , \port$1338$0 , \port$1339$0 , send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_value
+, ack_in, nak_in, msg_in, gap_in, delivered, timeout_fire_1, timeout_fire_2, timeout_fire_3, flushed, tail_1, expired_1, unsent_q_1, owed_q_1, tail_2, expired_2, unsent_q_2, owed_q_2, tail_3, expired_3, unsent_q_3, owed_q_3
+, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [4:0] \$103 ;
-  wire [16:0] \$104 ;
-  wire [5:0] \$105 ;
+  wire [6:0] \$101 ;
+  wire [5:0] \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire [6:0] \$105 ;
   wire \$106 ;
   wire \$107 ;
-  wire [6:0] \$108 ;
+  wire \$108 ;
   wire \$109 ;
   wire \$11 ;
   wire \$110 ;
   wire \$111 ;
-  wire [4:0] \$112 ;
-  wire [4:0] \$113 ;
+  wire \$112 ;
+  wire \$113 ;
   wire \$114 ;
   wire \$115 ;
   wire \$116 ;
-  wire [4:0] \$117 ;
-  wire [4:0] \$118 ;
+  wire \$117 ;
+  wire \$118 ;
   wire \$119 ;
   wire \$12 ;
-  wire \$120 ;
-  wire \$121 ;
-  wire \$122 ;
+  wire [4:0] \$120 ;
+  wire [16:0] \$121 ;
+  wire [5:0] \$122 ;
   wire \$123 ;
   wire \$124 ;
-  wire \$125 ;
+  wire [6:0] \$125 ;
   wire \$126 ;
-  wire [12:0] \$127 ;
+  wire \$127 ;
   wire \$128 ;
-  wire \$129 ;
+  wire [4:0] \$129 ;
   wire \$13 ;
-  wire \$130 ;
+  wire [4:0] \$130 ;
   wire \$131 ;
-  wire [16:0] \$132 ;
+  wire \$132 ;
   wire \$133 ;
-  wire \$134 ;
-  wire \$135 ;
+  wire [4:0] \$134 ;
+  wire [4:0] \$135 ;
   wire \$136 ;
   wire \$137 ;
   wire \$138 ;
@@ -5939,12 +5985,12 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$141 ;
   wire \$142 ;
   wire \$143 ;
-  wire \$144 ;
+  wire [12:0] \$144 ;
   wire \$145 ;
   wire \$146 ;
   wire \$147 ;
   wire \$148 ;
-  wire \$149 ;
+  wire [16:0] \$149 ;
   wire \$15 ;
   wire \$150 ;
   wire \$151 ;
@@ -5966,34 +6012,34 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$166 ;
   wire \$167 ;
   wire \$168 ;
-  wire [1:0] \$169 ;
+  wire \$169 ;
   wire \$17 ;
   wire \$170 ;
-  wire [1:0] \$171 ;
+  wire \$171 ;
   wire \$172 ;
   wire \$173 ;
   wire \$174 ;
   wire \$175 ;
   wire \$176 ;
   wire \$177 ;
-  wire [4:0] \$178 ;
-  wire [16:0] \$179 ;
+  wire \$178 ;
+  wire \$179 ;
   wire \$18 ;
-  wire [5:0] \$180 ;
+  wire \$180 ;
   wire \$181 ;
   wire \$182 ;
-  wire [6:0] \$183 ;
+  wire \$183 ;
   wire \$184 ;
   wire \$185 ;
-  wire \$186 ;
-  wire [4:0] \$187 ;
-  wire [4:0] \$188 ;
+  wire [1:0] \$186 ;
+  wire \$187 ;
+  wire [1:0] \$188 ;
   wire \$189 ;
-  reg [4:0] \$19 ;
+  wire \$19 ;
   wire \$190 ;
   wire \$191 ;
-  wire [4:0] \$192 ;
-  wire [4:0] \$193 ;
+  wire \$192 ;
+  wire \$193 ;
   wire \$194 ;
   wire \$195 ;
   wire \$196 ;
@@ -6001,29 +6047,29 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$198 ;
   wire \$199 ;
   wire \$2 ;
-  reg [15:0] \$20 ;
+  wire \$20 ;
   wire \$200 ;
   wire \$201 ;
-  wire [12:0] \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire \$205 ;
+  wire \$202 ;
+  wire [4:0] \$203 ;
+  wire [16:0] \$204 ;
+  wire [5:0] \$205 ;
   wire \$206 ;
-  wire [16:0] \$207 ;
-  wire \$208 ;
+  wire \$207 ;
+  wire [6:0] \$208 ;
   wire \$209 ;
-  reg [4:0] \$21 ;
+  wire \$21 ;
   wire \$210 ;
   wire \$211 ;
-  wire \$212 ;
-  wire \$213 ;
+  wire [4:0] \$212 ;
+  wire [4:0] \$213 ;
   wire \$214 ;
   wire \$215 ;
   wire \$216 ;
-  wire \$217 ;
-  wire \$218 ;
+  wire [4:0] \$217 ;
+  wire [4:0] \$218 ;
   wire \$219 ;
-  wire [16:0] \$22 ;
+  wire \$22 ;
   wire \$220 ;
   wire \$221 ;
   wire \$222 ;
@@ -6031,13 +6077,13 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$224 ;
   wire \$225 ;
   wire \$226 ;
-  wire \$227 ;
+  wire [12:0] \$227 ;
   wire \$228 ;
   wire \$229 ;
-  reg [4:0] \$23 ;
+  reg [15:0] \$23 ;
   wire \$230 ;
   wire \$231 ;
-  wire \$232 ;
+  wire [16:0] \$232 ;
   wire \$233 ;
   wire \$234 ;
   wire \$235 ;
@@ -6050,9 +6096,9 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$241 ;
   wire \$242 ;
   wire \$243 ;
-  wire [1:0] \$244 ;
+  wire \$244 ;
   wire \$245 ;
-  wire [1:0] \$246 ;
+  wire \$246 ;
   wire \$247 ;
   wire \$248 ;
   wire \$249 ;
@@ -6060,61 +6106,61 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$250 ;
   wire \$251 ;
   wire \$252 ;
-  wire [4:0] \$253 ;
-  wire [16:0] \$254 ;
-  wire [5:0] \$255 ;
+  wire \$253 ;
+  wire \$254 ;
+  wire \$255 ;
   wire \$256 ;
   wire \$257 ;
-  wire [6:0] \$258 ;
+  wire \$258 ;
   wire \$259 ;
-  wire \$26 ;
+  reg [4:0] \$26 ;
   wire \$260 ;
   wire \$261 ;
-  wire [4:0] \$262 ;
-  wire [4:0] \$263 ;
+  wire \$262 ;
+  wire \$263 ;
   wire \$264 ;
   wire \$265 ;
   wire \$266 ;
-  wire [4:0] \$267 ;
-  wire [4:0] \$268 ;
-  wire \$269 ;
-  wire \$27 ;
+  wire \$267 ;
+  wire \$268 ;
+  wire [1:0] \$269 ;
+  reg [4:0] \$27 ;
   wire \$270 ;
-  wire \$271 ;
+  wire [1:0] \$271 ;
   wire \$272 ;
   wire \$273 ;
   wire \$274 ;
   wire \$275 ;
   wire \$276 ;
-  wire [12:0] \$277 ;
+  wire \$277 ;
   wire \$278 ;
   wire \$279 ;
-  wire \$28 ;
+  wire [15:0] \$28 ;
   wire \$280 ;
   wire \$281 ;
-  wire [16:0] \$282 ;
+  wire \$282 ;
   wire \$283 ;
   wire \$284 ;
   wire \$285 ;
-  wire \$286 ;
-  wire \$287 ;
-  wire \$288 ;
+  wire [4:0] \$286 ;
+  wire [16:0] \$287 ;
+  wire [5:0] \$288 ;
   wire \$289 ;
-  wire \$29 ;
+  wire [16:0] \$29 ;
   wire \$290 ;
-  wire \$291 ;
+  wire [6:0] \$291 ;
   wire \$292 ;
   wire \$293 ;
   wire \$294 ;
-  wire \$295 ;
-  wire \$296 ;
+  wire [4:0] \$295 ;
+  wire [4:0] \$296 ;
   wire \$297 ;
   wire \$298 ;
   wire \$299 ;
   wire \$3 ;
   wire \$30 ;
-  wire \$300 ;
-  wire \$301 ;
+  wire [4:0] \$300 ;
+  wire [4:0] \$301 ;
   wire \$302 ;
   wire \$303 ;
   wire \$304 ;
@@ -6123,149 +6169,194 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$307 ;
   wire \$308 ;
   wire \$309 ;
-  wire [5:0] \$31 ;
-  wire \$310 ;
+  wire \$31 ;
+  wire [12:0] \$310 ;
   wire \$311 ;
   wire \$312 ;
   wire \$313 ;
   wire \$314 ;
-  wire \$315 ;
+  wire [16:0] \$315 ;
   wire \$316 ;
   wire \$317 ;
   wire \$318 ;
-  wire [1:0] \$319 ;
-  wire [5:0] \$32 ;
+  wire \$319 ;
+  wire \$32 ;
   wire \$320 ;
-  wire [1:0] \$321 ;
-  reg [4:0] \$322 ;
-  reg \$323 ;
-  reg [15:0] \$324 ;
-  reg [4:0] \$325 ;
-  reg [4:0] \$326 ;
-  reg [4:0] \$327 ;
-  reg [3:0] \$328 ;
-  reg [11:0] \$329 ;
+  wire \$321 ;
+  wire \$322 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire \$325 ;
+  wire \$326 ;
+  wire \$327 ;
+  wire \$328 ;
+  wire \$329 ;
   wire \$33 ;
-  reg \$330 ;
-  reg [15:0] \$331 ;
-  reg \$332 ;
-  reg \$333 ;
-  reg \$334 ;
-  reg \$335 ;
-  reg \$336 ;
-  reg [4:0] \$337 ;
-  reg \$338 ;
-  reg [15:0] \$339 ;
-  wire [5:0] \$34 ;
-  reg [4:0] \$340 ;
-  reg [4:0] \$341 ;
-  reg [4:0] \$342 ;
-  reg [3:0] \$343 ;
-  reg [11:0] \$344 ;
-  reg \$345 ;
-  reg [15:0] \$346 ;
-  reg \$347 ;
-  reg \$348 ;
-  reg \$349 ;
-  wire [5:0] \$35 ;
-  reg \$350 ;
-  reg \$351 ;
-  reg [4:0] \$352 ;
-  reg \$353 ;
-  reg [15:0] \$354 ;
+  wire \$330 ;
+  wire \$331 ;
+  wire \$332 ;
+  wire \$333 ;
+  wire \$334 ;
+  wire \$335 ;
+  wire \$336 ;
+  wire \$337 ;
+  wire \$338 ;
+  wire \$339 ;
+  wire \$34 ;
+  wire \$340 ;
+  wire \$341 ;
+  wire \$342 ;
+  wire \$343 ;
+  wire \$344 ;
+  wire \$345 ;
+  wire \$346 ;
+  wire \$347 ;
+  wire \$348 ;
+  wire \$349 ;
+  wire \$35 ;
+  wire \$350 ;
+  wire \$351 ;
+  wire [1:0] \$352 ;
+  wire \$353 ;
+  wire [1:0] \$354 ;
   reg [4:0] \$355 ;
-  reg [4:0] \$356 ;
+  reg \$356 ;
   reg [4:0] \$357 ;
-  reg [3:0] \$358 ;
-  reg [11:0] \$359 ;
+  reg \$358 ;
+  reg [15:0] \$359 ;
   wire [5:0] \$36 ;
-  reg \$360 ;
-  reg [15:0] \$361 ;
-  reg \$362 ;
-  reg \$363 ;
-  reg \$364 ;
+  reg [4:0] \$360 ;
+  reg [4:0] \$361 ;
+  reg [4:0] \$362 ;
+  reg [3:0] \$363 ;
+  reg [11:0] \$364 ;
   reg \$365 ;
-  reg \$366 ;
-  wire \$37 ;
+  reg [15:0] \$366 ;
+  reg \$367 ;
+  reg \$368 ;
+  reg \$369 ;
+  wire [5:0] \$37 ;
+  reg \$370 ;
+  reg \$371 ;
+  reg [4:0] \$372 ;
+  reg \$373 ;
+  reg [4:0] \$374 ;
+  reg \$375 ;
+  reg [15:0] \$376 ;
+  reg [4:0] \$377 ;
+  reg [4:0] \$378 ;
+  reg [4:0] \$379 ;
   wire \$38 ;
-  wire \$39 ;
+  reg [3:0] \$380 ;
+  reg [11:0] \$381 ;
+  reg \$382 ;
+  reg [15:0] \$383 ;
+  reg \$384 ;
+  reg \$385 ;
+  reg \$386 ;
+  reg \$387 ;
+  reg \$388 ;
+  reg [4:0] \$389 ;
+  wire [5:0] \$39 ;
+  reg \$390 ;
+  reg [4:0] \$391 ;
+  reg \$392 ;
+  reg [15:0] \$393 ;
+  reg [4:0] \$394 ;
+  reg [4:0] \$395 ;
+  reg [4:0] \$396 ;
+  reg [3:0] \$397 ;
+  reg [11:0] \$398 ;
+  reg \$399 ;
   wire \$4 ;
-  wire \$40 ;
-  wire \$41 ;
+  wire [5:0] \$40 ;
+  reg [15:0] \$400 ;
+  reg \$401 ;
+  reg \$402 ;
+  reg \$403 ;
+  reg \$404 ;
+  reg \$405 ;
+  wire [5:0] \$41 ;
   wire \$42 ;
   wire \$43 ;
   wire \$44 ;
-  wire [16:0] \$45 ;
+  wire \$45 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire \$5 ;
-  wire \$50 ;
-  wire [5:0] \$51 ;
-  wire [5:0] \$52 ;
+  wire [15:0] \$50 ;
+  wire [16:0] \$51 ;
+  wire \$52 ;
   wire \$53 ;
-  wire [5:0] \$54 ;
-  wire [5:0] \$55 ;
-  wire [5:0] \$56 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
   wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
+  wire [5:0] \$58 ;
+  wire [5:0] \$59 ;
   wire \$6 ;
   wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
+  wire [5:0] \$61 ;
+  wire [5:0] \$62 ;
+  wire [5:0] \$63 ;
   wire \$64 ;
-  wire [16:0] \$65 ;
+  wire \$65 ;
   wire \$66 ;
   wire \$67 ;
   wire \$68 ;
   wire \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire [5:0] \$71 ;
-  wire [5:0] \$72 ;
-  wire \$73 ;
-  wire [5:0] \$74 ;
-  wire [5:0] \$75 ;
-  wire [5:0] \$76 ;
+  wire \$71 ;
+  wire [15:0] \$72 ;
+  wire [16:0] \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
   wire \$77 ;
   wire \$78 ;
   wire \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
+  wire [5:0] \$80 ;
+  wire [5:0] \$81 ;
   wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
+  wire [5:0] \$83 ;
+  wire [5:0] \$84 ;
   wire [5:0] \$85 ;
   wire \$86 ;
   wire \$87 ;
-  wire [6:0] \$88 ;
-  wire [5:0] \$89 ;
+  wire \$88 ;
+  wire \$89 ;
   wire \$9 ;
   wire \$90 ;
   wire \$91 ;
-  wire [6:0] \$92 ;
-  wire [5:0] \$93 ;
-  wire \$94 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire [5:0] \$94 ;
   wire \$95 ;
-  wire [6:0] \$96 ;
-  wire \$97 ;
-  wire \$98 ;
+  wire \$96 ;
+  wire [6:0] \$97 ;
+  wire [5:0] \$98 ;
   wire \$99 ;
   reg [4:0] ack_adv_1 = 5'h00;
   reg [4:0] ack_adv_2 = 5'h00;
   reg [4:0] ack_adv_3 = 5'h00;
-  reg [4:0] ack_adv_next_1;
-  reg [4:0] ack_adv_next_2;
-  reg [4:0] ack_adv_next_3;
-  wire [15:0] ack_delta_1;
-  wire [15:0] ack_delta_2;
-  wire [15:0] ack_delta_3;
+  wire [4:0] ack_adv_next_1;
+  wire [4:0] ack_adv_next_2;
+  wire [4:0] ack_adv_next_3;
+  reg [4:0] ack_delta_1 = 5'h00;
+  reg [4:0] ack_delta_2 = 5'h00;
+  reg [4:0] ack_delta_3 = 5'h00;
+  wire [15:0] ack_dist_1;
+  wire [15:0] ack_dist_2;
+  wire [15:0] ack_dist_3;
   input [3:0] ack_in;
   wire [3:0] ack_in;
+  reg ack_near_1 = 1'h0;
+  reg ack_near_2 = 1'h0;
+  reg ack_near_3 = 1'h0;
   reg ack_pending_1 = 1'h0;
   reg ack_pending_2 = 1'h0;
   reg ack_pending_3 = 1'h0;
@@ -6347,6 +6438,20 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   reg owed_q_2 = 1'h0;
   output owed_q_3;
   reg owed_q_3 = 1'h0;
+  output \port$1336$0 ;
+  wire \port$1336$0 ;
+  output \port$1337$0 ;
+  wire \port$1337$0 ;
+  output \port$1338$0 ;
+  wire \port$1338$0 ;
+  output \port$1339$0 ;
+  wire \port$1339$0 ;
+  input \port$309$0 ;
+  wire \port$309$0 ;
+  input \port$348$0 ;
+  wire \port$348$0 ;
+  input \port$387$0 ;
+  wire \port$387$0 ;
   output [15:0] recv_expected;
   reg [15:0] recv_expected;
   input [1:0] recv_peer;
@@ -6373,17 +6478,19 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire [4:0] sent_left_1_3;
   wire [4:0] sent_left_2;
   wire [4:0] sent_left_3;
-  input [1:0] store_peer;
-  wire [1:0] store_peer;
-  output store_room;
-  wire store_room;
-  output [3:0] store_slot;
-  reg [3:0] store_slot;
-  input [3:0] stored;
+  wire [3:0] store_room;
+  wire [15:0] store_tail;
+  wire [3:0] \store_tail[0] ;
+  wire [3:0] \store_tail[1] ;
+  wire [3:0] \store_tail[2] ;
+  wire [3:0] \store_tail[3] ;
   wire [3:0] stored;
   wire [3:0] tail_0;
+  output [3:0] tail_1;
   reg [3:0] tail_1 = 4'h0;
+  output [3:0] tail_2;
   reg [3:0] tail_2 = 4'h0;
+  output [3:0] tail_3;
   reg [3:0] tail_3 = 4'h0;
   output timeout_fire_1;
   reg timeout_fire_1;
@@ -6415,365 +6522,398 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   assign \$14  = sent_3 < count_3;
   assign \$15  = \$14  | ack_pending_3;
   assign \$16  = \$15  | nak_pending_3;
-  assign store_room = \$19  < 5'h10;
-  assign \$22  = \$20  + \$21 ;
-  assign send_retransmit = \$23  > \$24 ;
-  assign \$25  = ack_value - base_1;
-  assign \$26  = \$25 [15:0] <= count_1;
-  assign \$27  = ack_in[1] & \$26 ;
-  assign \$28  = ~ flush[1];
-  assign \$29  = \$27  & \$28 ;
-  assign \$30  = sent_1 >= ack_adv_1;
-  assign \$31  = sent_1 - ack_adv_1;
-  assign \$32  = \$30  ? \$31  : 6'h00;
-  assign \$33  = high_1 > ack_adv_1;
-  assign \$34  = high_1 - ack_adv_1;
-  assign \$35  = \$33  ? \$34  : 6'h00;
-  assign \$36  = \$32 [4:0] + 1'h1;
-  assign \$37  = ! sent_1;
-  assign \$38  = | ack_adv_1;
-  assign \$39  = \$37  | \$38 ;
-  assign \$40  = \$39  | go_back[1];
-  assign \$41  = \$40  | expired_1;
-  assign \$43  = \$42  | flush[1];
-  assign \$44  = timer_1 == 11'h7ff;
-  assign \$45  = ack_value - base_2;
-  assign \$46  = \$45 [15:0] <= count_2;
-  assign \$47  = ack_in[2] & \$46 ;
-  assign \$48  = ~ flush[2];
-  assign \$49  = \$47  & \$48 ;
-  assign \$50  = sent_2 >= ack_adv_2;
-  assign \$51  = sent_2 - ack_adv_2;
-  assign \$52  = \$50  ? \$51  : 6'h00;
-  assign \$53  = high_2 > ack_adv_2;
-  assign \$54  = high_2 - ack_adv_2;
-  assign \$55  = \$53  ? \$54  : 6'h00;
-  assign \$56  = \$52 [4:0] + 1'h1;
-  assign \$57  = ! sent_2;
-  assign \$58  = | ack_adv_2;
-  assign \$59  = \$57  | \$58 ;
-  assign \$60  = \$59  | go_back[2];
-  assign \$61  = \$60  | expired_2;
-  assign \$63  = \$62  | flush[2];
-  assign \$64  = timer_2 == 11'h7ff;
-  assign \$65  = ack_value - base_3;
-  assign \$66  = \$65 [15:0] <= count_3;
-  assign \$67  = ack_in[3] & \$66 ;
-  assign \$68  = ~ flush[3];
-  assign \$69  = \$67  & \$68 ;
-  assign \$70  = sent_3 >= ack_adv_3;
-  assign \$71  = sent_3 - ack_adv_3;
-  assign \$72  = \$70  ? \$71  : 6'h00;
-  assign \$73  = high_3 > ack_adv_3;
-  assign \$74  = high_3 - ack_adv_3;
-  assign \$75  = \$73  ? \$74  : 6'h00;
-  assign \$76  = \$72 [4:0] + 1'h1;
-  assign \$77  = ! sent_3;
-  assign \$78  = | ack_adv_3;
-  assign \$79  = \$77  | \$78 ;
-  assign \$80  = \$79  | go_back[3];
-  assign \$81  = \$80  | expired_3;
-  assign \$83  = \$82  | flush[3];
-  assign \$84  = timer_3 == 11'h7ff;
-  assign \$85  = count_1 - ack_adv_1;
-  assign \$88  = $signed(\$85 ) + $signed({ 1'h0, \$87  });
-  assign \$89  = count_2 - ack_adv_2;
-  assign \$92  = $signed(\$89 ) + $signed({ 1'h0, \$91  });
-  assign \$93  = count_3 - ack_adv_3;
-  assign \$96  = $signed(\$93 ) + $signed({ 1'h0, \$95  });
-  assign \$97  = count_1 != ack_adv_next_1;
-  assign \$98  = nak_in[1] & \$97 ;
-  assign \$99  = ~ flush[1];
-  assign \$100  = \$98  & \$99 ;
-  assign \$103  = tail_1 + \$102 ;
-  assign \$104  = base_1 + ack_adv_1;
-  assign \$105  = count_1 - ack_adv_1;
-  assign \$108  = $signed(\$105 ) + $signed({ 1'h0, \$107  });
-  assign \$109  = sent_1 >= ack_adv_1;
-  assign \$110  = ~ \$109 ;
-  assign \$111  = go_back[1] | \$110 ;
-  assign \$112  = frame_started[1] ? \$36 [4:0] : \$32 [4:0];
-  assign \$113  = \$111  ? 5'h00 : \$112 ;
-  assign \$114  = high_1 <= sent_1;
-  assign \$115  = frame_started[1] & \$114 ;
-  assign \$116  = sent_1 >= ack_adv_1;
-  assign \$117  = \$116  ? \$36 [4:0] : 5'h00;
-  assign \$118  = \$115  ? \$117  : \$35 [4:0];
-  assign \$119  = ! sent_1;
-  assign \$120  = | ack_adv_1;
-  assign \$121  = \$119  | \$120 ;
-  assign \$122  = \$121  | go_back[1];
-  assign \$123  = \$122  | expired_1;
-  assign \$125  = \$124  | flush[1];
-  assign \$126  = timer_1 == 11'h7ff;
-  assign \$127  = timer_1 + 1'h1;
-  assign \$128  = go_back[1] | flush[1];
-  assign \$131  = \$130  | nak_go_1;
-  assign \$132  = expected_1 + 1'h1;
-  assign \$133  = ~ nak_done_1;
-  assign \$134  = gap_in[1] & \$133 ;
-  assign \$135  = ~ nak_sent[1];
-  assign \$136  = \$134  & \$135 ;
-  assign \$137  = sent_1 < ack_adv_1;
-  assign \$138  = go_back[1] | \$137 ;
-  assign \$139  = count_1 != ack_adv_1;
-  assign \$142  = \$139  | \$141 ;
-  assign \$145  = sent_1 <= count_1;
-  assign \$146  = sent_1 < count_1;
-  assign \$147  = \$144  ? \$145  : \$146 ;
-  assign \$148  = \$138  ? \$142  : \$147 ;
-  assign \$149  = ~ flush[1];
-  assign \$150  = \$148  & \$149 ;
-  assign \$151  = sent_1 < ack_adv_1;
-  assign \$152  = go_back[1] | \$151 ;
-  assign \$153  = count_1 != ack_adv_1;
-  assign \$156  = \$153  | \$155 ;
-  assign \$159  = sent_1 <= count_1;
-  assign \$160  = sent_1 < count_1;
-  assign \$161  = \$158  ? \$159  : \$160 ;
-  assign \$162  = \$152  ? \$156  : \$161 ;
-  assign \$163  = msg_in[1] | ack_pending_1;
-  assign \$164  = \$162  | \$163 ;
-  assign \$165  = ~ nak_done_1;
-  assign \$166  = gap_in[1] & \$165 ;
-  assign \$167  = nak_pending_1 | \$166 ;
-  assign \$168  = \$164  | \$167 ;
-  assign \$170  = ~ flush[1];
-  assign \$171  = \$169  & { 1'h0, \$170  };
-  assign \$172  = count_2 != ack_adv_next_2;
-  assign \$173  = nak_in[2] & \$172 ;
-  assign \$174  = ~ flush[2];
-  assign \$175  = \$173  & \$174 ;
-  assign \$178  = tail_2 + \$177 ;
-  assign \$179  = base_2 + ack_adv_2;
-  assign \$180  = count_2 - ack_adv_2;
-  assign \$183  = $signed(\$180 ) + $signed({ 1'h0, \$182  });
-  assign \$184  = sent_2 >= ack_adv_2;
-  assign \$185  = ~ \$184 ;
-  assign \$186  = go_back[2] | \$185 ;
-  assign \$187  = frame_started[2] ? \$56 [4:0] : \$52 [4:0];
-  assign \$188  = \$186  ? 5'h00 : \$187 ;
-  assign \$189  = high_2 <= sent_2;
-  assign \$190  = frame_started[2] & \$189 ;
-  assign \$191  = sent_2 >= ack_adv_2;
-  assign \$192  = \$191  ? \$56 [4:0] : 5'h00;
-  assign \$193  = \$190  ? \$192  : \$55 [4:0];
-  assign \$194  = ! sent_2;
-  assign \$195  = | ack_adv_2;
-  assign \$196  = \$194  | \$195 ;
-  assign \$197  = \$196  | go_back[2];
-  assign \$198  = \$197  | expired_2;
-  assign \$200  = \$199  | flush[2];
-  assign \$201  = timer_2 == 11'h7ff;
-  assign \$202  = timer_2 + 1'h1;
-  assign \$203  = go_back[2] | flush[2];
-  assign \$206  = \$205  | nak_go_2;
-  assign \$207  = expected_2 + 1'h1;
-  assign \$208  = ~ nak_done_2;
-  assign \$209  = gap_in[2] & \$208 ;
-  assign \$210  = ~ nak_sent[2];
-  assign \$211  = \$209  & \$210 ;
-  assign \$212  = sent_2 < ack_adv_2;
-  assign \$213  = go_back[2] | \$212 ;
-  assign \$214  = count_2 != ack_adv_2;
-  assign \$217  = \$214  | \$216 ;
-  assign \$220  = sent_2 <= count_2;
-  assign \$221  = sent_2 < count_2;
-  assign \$222  = \$219  ? \$220  : \$221 ;
-  assign \$223  = \$213  ? \$217  : \$222 ;
-  assign \$224  = ~ flush[2];
-  assign \$225  = \$223  & \$224 ;
-  assign \$226  = sent_2 < ack_adv_2;
-  assign \$227  = go_back[2] | \$226 ;
-  assign \$228  = count_2 != ack_adv_2;
-  assign \$231  = \$228  | \$230 ;
-  assign \$234  = sent_2 <= count_2;
-  assign \$235  = sent_2 < count_2;
-  assign \$236  = \$233  ? \$234  : \$235 ;
-  assign \$237  = \$227  ? \$231  : \$236 ;
-  assign \$238  = msg_in[2] | ack_pending_2;
-  assign \$239  = \$237  | \$238 ;
-  assign \$240  = ~ nak_done_2;
-  assign \$241  = gap_in[2] & \$240 ;
-  assign \$242  = nak_pending_2 | \$241 ;
-  assign \$243  = \$239  | \$242 ;
-  assign \$245  = ~ flush[2];
-  assign \$246  = \$244  & { 1'h0, \$245  };
-  assign \$247  = count_3 != ack_adv_next_3;
-  assign \$248  = nak_in[3] & \$247 ;
-  assign \$249  = ~ flush[3];
+  assign \$20  = count_1 < 5'h10;
+  assign \$21  = count_2 < 5'h10;
+  assign \$22  = count_3 < 5'h10;
+  assign \$25  = \$23  + \$24 ;
+  assign send_retransmit = \$26  > \$27 ;
+  assign \$28  = flush[1] ? 16'h0000 : base_1;
+  assign \$29  = ack_value - \$28 ;
+  assign \$30  = ack_in[1] & ack_near_1;
+  assign \$31  = ack_delta_1 <= count_1;
+  assign \$32  = \$30  & \$31 ;
+  assign \$33  = ~ flush[1];
+  assign \$34  = \$32  & \$33 ;
+  assign ack_adv_next_1 = \$34  ? ack_delta_1 : 5'h00;
+  assign \$35  = sent_1 >= ack_adv_1;
+  assign \$36  = sent_1 - ack_adv_1;
+  assign \$37  = \$35  ? \$36  : 6'h00;
+  assign \$38  = high_1 > ack_adv_1;
+  assign \$39  = high_1 - ack_adv_1;
+  assign \$40  = \$38  ? \$39  : 6'h00;
+  assign \$41  = \$37 [4:0] + 1'h1;
+  assign \$42  = ! sent_1;
+  assign \$43  = | ack_adv_1;
+  assign \$44  = \$42  | \$43 ;
+  assign \$45  = \$44  | go_back[1];
+  assign \$46  = \$45  | expired_1;
+  assign \$48  = \$47  | flush[1];
+  assign \$49  = timer_1 == 11'h7ff;
+  assign \$50  = flush[2] ? 16'h0000 : base_2;
+  assign \$51  = ack_value - \$50 ;
+  assign \$52  = ack_in[2] & ack_near_2;
+  assign \$53  = ack_delta_2 <= count_2;
+  assign \$54  = \$52  & \$53 ;
+  assign \$55  = ~ flush[2];
+  assign \$56  = \$54  & \$55 ;
+  assign ack_adv_next_2 = \$56  ? ack_delta_2 : 5'h00;
+  assign \$57  = sent_2 >= ack_adv_2;
+  assign \$58  = sent_2 - ack_adv_2;
+  assign \$59  = \$57  ? \$58  : 6'h00;
+  assign \$60  = high_2 > ack_adv_2;
+  assign \$61  = high_2 - ack_adv_2;
+  assign \$62  = \$60  ? \$61  : 6'h00;
+  assign \$63  = \$59 [4:0] + 1'h1;
+  assign \$64  = ! sent_2;
+  assign \$65  = | ack_adv_2;
+  assign \$66  = \$64  | \$65 ;
+  assign \$67  = \$66  | go_back[2];
+  assign \$68  = \$67  | expired_2;
+  assign \$70  = \$69  | flush[2];
+  assign \$71  = timer_2 == 11'h7ff;
+  assign \$72  = flush[3] ? 16'h0000 : base_3;
+  assign \$73  = ack_value - \$72 ;
+  assign \$74  = ack_in[3] & ack_near_3;
+  assign \$75  = ack_delta_3 <= count_3;
+  assign \$76  = \$74  & \$75 ;
+  assign \$77  = ~ flush[3];
+  assign \$78  = \$76  & \$77 ;
+  assign ack_adv_next_3 = \$78  ? ack_delta_3 : 5'h00;
+  assign \$79  = sent_3 >= ack_adv_3;
+  assign \$80  = sent_3 - ack_adv_3;
+  assign \$81  = \$79  ? \$80  : 6'h00;
+  assign \$82  = high_3 > ack_adv_3;
+  assign \$83  = high_3 - ack_adv_3;
+  assign \$84  = \$82  ? \$83  : 6'h00;
+  assign \$85  = \$81 [4:0] + 1'h1;
+  assign \$86  = ! sent_3;
+  assign \$87  = | ack_adv_3;
+  assign \$88  = \$86  | \$87 ;
+  assign \$89  = \$88  | go_back[3];
+  assign \$90  = \$89  | expired_3;
+  assign \$92  = \$91  | flush[3];
+  assign \$93  = timer_3 == 11'h7ff;
+  assign \$94  = count_1 - ack_adv_1;
+  assign \$97  = $signed(\$94 ) + $signed({ 1'h0, \$96  });
+  assign \$98  = count_2 - ack_adv_2;
+  assign \$101  = $signed(\$98 ) + $signed({ 1'h0, \$100  });
+  assign \$102  = count_3 - ack_adv_3;
+  assign \$105  = $signed(\$102 ) + $signed({ 1'h0, \$104  });
+  assign \$106  = ! \$29 [15:5];
+  assign \$107  = ack_in[1] & ack_near_1;
+  assign \$108  = ack_delta_1 <= count_1;
+  assign \$109  = \$107  & \$108 ;
+  assign \$110  = ~ flush[1];
+  assign \$111  = \$109  & \$110 ;
+  assign \$112  = ack_delta_1 != count_1;
+  assign \$113  = | count_1;
+  assign \$114  = \$111  ? \$112  : \$113 ;
+  assign \$115  = nak_in[1] & \$114 ;
+  assign \$116  = ~ flush[1];
+  assign \$117  = \$115  & \$116 ;
+  assign \$120  = tail_1 + \$119 ;
+  assign \$121  = base_1 + ack_adv_1;
+  assign \$122  = count_1 - ack_adv_1;
+  assign \$125  = $signed(\$122 ) + $signed({ 1'h0, \$124  });
+  assign \$126  = sent_1 >= ack_adv_1;
+  assign \$127  = ~ \$126 ;
+  assign \$128  = go_back[1] | \$127 ;
+  assign \$129  = frame_started[1] ? \$41 [4:0] : \$37 [4:0];
+  assign \$130  = \$128  ? 5'h00 : \$129 ;
+  assign \$131  = high_1 <= sent_1;
+  assign \$132  = frame_started[1] & \$131 ;
+  assign \$133  = sent_1 >= ack_adv_1;
+  assign \$134  = \$133  ? \$41 [4:0] : 5'h00;
+  assign \$135  = \$132  ? \$134  : \$40 [4:0];
+  assign \$136  = ! sent_1;
+  assign \$137  = | ack_adv_1;
+  assign \$138  = \$136  | \$137 ;
+  assign \$139  = \$138  | go_back[1];
+  assign \$140  = \$139  | expired_1;
+  assign \$142  = \$141  | flush[1];
+  assign \$143  = timer_1 == 11'h7ff;
+  assign \$144  = timer_1 + 1'h1;
+  assign \$145  = go_back[1] | flush[1];
+  assign \$148  = \$147  | nak_go_1;
+  assign \$149  = expected_1 + 1'h1;
+  assign \$150  = ~ nak_done_1;
+  assign \$151  = gap_in[1] & \$150 ;
+  assign \$152  = ~ nak_sent[1];
+  assign \$153  = \$151  & \$152 ;
+  assign \$154  = sent_1 < ack_adv_1;
+  assign \$155  = go_back[1] | \$154 ;
+  assign \$156  = count_1 != ack_adv_1;
+  assign \$159  = \$156  | \$158 ;
+  assign \$162  = sent_1 <= count_1;
+  assign \$163  = sent_1 < count_1;
+  assign \$164  = \$161  ? \$162  : \$163 ;
+  assign \$165  = \$155  ? \$159  : \$164 ;
+  assign \$166  = ~ flush[1];
+  assign \$167  = \$165  & \$166 ;
+  assign \$168  = sent_1 < ack_adv_1;
+  assign \$169  = go_back[1] | \$168 ;
+  assign \$170  = count_1 != ack_adv_1;
+  assign \$173  = \$170  | \$172 ;
+  assign \$176  = sent_1 <= count_1;
+  assign \$177  = sent_1 < count_1;
+  assign \$178  = \$175  ? \$176  : \$177 ;
+  assign \$179  = \$169  ? \$173  : \$178 ;
+  assign \$180  = msg_in[1] | ack_pending_1;
+  assign \$181  = \$179  | \$180 ;
+  assign \$182  = ~ nak_done_1;
+  assign \$183  = gap_in[1] & \$182 ;
+  assign \$184  = nak_pending_1 | \$183 ;
+  assign \$185  = \$181  | \$184 ;
+  assign \$187  = ~ flush[1];
+  assign \$188  = \$186  & { 1'h0, \$187  };
+  assign \$189  = ! \$51 [15:5];
+  assign \$190  = ack_in[2] & ack_near_2;
+  assign \$191  = ack_delta_2 <= count_2;
+  assign \$192  = \$190  & \$191 ;
+  assign \$193  = ~ flush[2];
+  assign \$194  = \$192  & \$193 ;
+  assign \$195  = ack_delta_2 != count_2;
+  assign \$196  = | count_2;
+  assign \$197  = \$194  ? \$195  : \$196 ;
+  assign \$198  = nak_in[2] & \$197 ;
+  assign \$199  = ~ flush[2];
+  assign \$200  = \$198  & \$199 ;
+  assign \$203  = tail_2 + \$202 ;
+  assign \$204  = base_2 + ack_adv_2;
+  assign \$205  = count_2 - ack_adv_2;
+  assign \$208  = $signed(\$205 ) + $signed({ 1'h0, \$207  });
+  assign \$209  = sent_2 >= ack_adv_2;
+  assign \$210  = ~ \$209 ;
+  assign \$211  = go_back[2] | \$210 ;
+  assign \$212  = frame_started[2] ? \$63 [4:0] : \$59 [4:0];
+  assign \$213  = \$211  ? 5'h00 : \$212 ;
+  assign \$214  = high_2 <= sent_2;
+  assign \$215  = frame_started[2] & \$214 ;
+  assign \$216  = sent_2 >= ack_adv_2;
+  assign \$217  = \$216  ? \$63 [4:0] : 5'h00;
+  assign \$218  = \$215  ? \$217  : \$62 [4:0];
+  assign \$219  = ! sent_2;
+  assign \$220  = | ack_adv_2;
+  assign \$221  = \$219  | \$220 ;
+  assign \$222  = \$221  | go_back[2];
+  assign \$223  = \$222  | expired_2;
+  assign \$225  = \$224  | flush[2];
+  assign \$226  = timer_2 == 11'h7ff;
+  assign \$227  = timer_2 + 1'h1;
+  assign \$228  = go_back[2] | flush[2];
+  assign \$231  = \$230  | nak_go_2;
+  assign \$232  = expected_2 + 1'h1;
+  assign \$233  = ~ nak_done_2;
+  assign \$234  = gap_in[2] & \$233 ;
+  assign \$235  = ~ nak_sent[2];
+  assign \$236  = \$234  & \$235 ;
+  assign \$237  = sent_2 < ack_adv_2;
+  assign \$238  = go_back[2] | \$237 ;
+  assign \$239  = count_2 != ack_adv_2;
+  assign \$242  = \$239  | \$241 ;
+  assign \$245  = sent_2 <= count_2;
+  assign \$246  = sent_2 < count_2;
+  assign \$247  = \$244  ? \$245  : \$246 ;
+  assign \$248  = \$238  ? \$242  : \$247 ;
+  assign \$249  = ~ flush[2];
   assign \$250  = \$248  & \$249 ;
-  assign \$253  = tail_3 + \$252 ;
-  assign \$254  = base_3 + ack_adv_3;
-  assign \$255  = count_3 - ack_adv_3;
-  assign \$258  = $signed(\$255 ) + $signed({ 1'h0, \$257  });
-  assign \$259  = sent_3 >= ack_adv_3;
-  assign \$260  = ~ \$259 ;
-  assign \$261  = go_back[3] | \$260 ;
-  assign \$262  = frame_started[3] ? \$76 [4:0] : \$72 [4:0];
-  assign \$263  = \$261  ? 5'h00 : \$262 ;
-  assign \$264  = high_3 <= sent_3;
-  assign \$265  = frame_started[3] & \$264 ;
-  assign \$266  = sent_3 >= ack_adv_3;
-  assign \$267  = \$266  ? \$76 [4:0] : 5'h00;
-  assign \$268  = \$265  ? \$267  : \$75 [4:0];
-  assign \$269  = ! sent_3;
-  assign \$270  = | ack_adv_3;
-  assign \$271  = \$269  | \$270 ;
-  assign \$272  = \$271  | go_back[3];
-  assign \$273  = \$272  | expired_3;
-  assign \$275  = \$274  | flush[3];
-  assign \$276  = timer_3 == 11'h7ff;
-  assign \$277  = timer_3 + 1'h1;
-  assign \$278  = go_back[3] | flush[3];
-  assign \$281  = \$280  | nak_go_3;
-  assign \$282  = expected_3 + 1'h1;
-  assign \$283  = ~ nak_done_3;
-  assign \$284  = gap_in[3] & \$283 ;
-  assign \$285  = ~ nak_sent[3];
-  assign \$286  = \$284  & \$285 ;
-  assign \$287  = sent_3 < ack_adv_3;
-  assign \$288  = go_back[3] | \$287 ;
-  assign \$289  = count_3 != ack_adv_3;
-  assign \$292  = \$289  | \$291 ;
-  assign \$295  = sent_3 <= count_3;
-  assign \$296  = sent_3 < count_3;
-  assign \$297  = \$294  ? \$295  : \$296 ;
-  assign \$298  = \$288  ? \$292  : \$297 ;
-  assign \$299  = ~ flush[3];
-  assign \$300  = \$298  & \$299 ;
-  assign \$301  = sent_3 < ack_adv_3;
-  assign \$302  = go_back[3] | \$301 ;
-  assign \$303  = count_3 != ack_adv_3;
-  assign \$306  = \$303  | \$305 ;
-  assign \$309  = sent_3 <= count_3;
-  assign \$310  = sent_3 < count_3;
-  assign \$311  = \$308  ? \$309  : \$310 ;
-  assign \$312  = \$302  ? \$306  : \$311 ;
-  assign \$313  = msg_in[3] | ack_pending_3;
-  assign \$314  = \$312  | \$313 ;
-  assign \$315  = ~ nak_done_3;
-  assign \$316  = gap_in[3] & \$315 ;
-  assign \$317  = nak_pending_3 | \$316 ;
-  assign \$318  = \$314  | \$317 ;
-  assign \$320  = ~ flush[3];
-  assign \$321  = \$319  & { 1'h0, \$320  };
+  assign \$251  = sent_2 < ack_adv_2;
+  assign \$252  = go_back[2] | \$251 ;
+  assign \$253  = count_2 != ack_adv_2;
+  assign \$256  = \$253  | \$255 ;
+  assign \$259  = sent_2 <= count_2;
+  assign \$260  = sent_2 < count_2;
+  assign \$261  = \$258  ? \$259  : \$260 ;
+  assign \$262  = \$252  ? \$256  : \$261 ;
+  assign \$263  = msg_in[2] | ack_pending_2;
+  assign \$264  = \$262  | \$263 ;
+  assign \$265  = ~ nak_done_2;
+  assign \$266  = gap_in[2] & \$265 ;
+  assign \$267  = nak_pending_2 | \$266 ;
+  assign \$268  = \$264  | \$267 ;
+  assign \$270  = ~ flush[2];
+  assign \$271  = \$269  & { 1'h0, \$270  };
+  assign \$272  = ! \$73 [15:5];
+  assign \$273  = ack_in[3] & ack_near_3;
+  assign \$274  = ack_delta_3 <= count_3;
+  assign \$275  = \$273  & \$274 ;
+  assign \$276  = ~ flush[3];
+  assign \$277  = \$275  & \$276 ;
+  assign \$278  = ack_delta_3 != count_3;
+  assign \$279  = | count_3;
+  assign \$280  = \$277  ? \$278  : \$279 ;
+  assign \$281  = nak_in[3] & \$280 ;
+  assign \$282  = ~ flush[3];
+  assign \$283  = \$281  & \$282 ;
+  assign \$286  = tail_3 + \$285 ;
+  assign \$287  = base_3 + ack_adv_3;
+  assign \$288  = count_3 - ack_adv_3;
+  assign \$291  = $signed(\$288 ) + $signed({ 1'h0, \$290  });
+  assign \$292  = sent_3 >= ack_adv_3;
+  assign \$293  = ~ \$292 ;
+  assign \$294  = go_back[3] | \$293 ;
+  assign \$295  = frame_started[3] ? \$85 [4:0] : \$81 [4:0];
+  assign \$296  = \$294  ? 5'h00 : \$295 ;
+  assign \$297  = high_3 <= sent_3;
+  assign \$298  = frame_started[3] & \$297 ;
+  assign \$299  = sent_3 >= ack_adv_3;
+  assign \$300  = \$299  ? \$85 [4:0] : 5'h00;
+  assign \$301  = \$298  ? \$300  : \$84 [4:0];
+  assign \$302  = ! sent_3;
+  assign \$303  = | ack_adv_3;
+  assign \$304  = \$302  | \$303 ;
+  assign \$305  = \$304  | go_back[3];
+  assign \$306  = \$305  | expired_3;
+  assign \$308  = \$307  | flush[3];
+  assign \$309  = timer_3 == 11'h7ff;
+  assign \$310  = timer_3 + 1'h1;
+  assign \$311  = go_back[3] | flush[3];
+  assign \$314  = \$313  | nak_go_3;
+  assign \$315  = expected_3 + 1'h1;
+  assign \$316  = ~ nak_done_3;
+  assign \$317  = gap_in[3] & \$316 ;
+  assign \$318  = ~ nak_sent[3];
+  assign \$319  = \$317  & \$318 ;
+  assign \$320  = sent_3 < ack_adv_3;
+  assign \$321  = go_back[3] | \$320 ;
+  assign \$322  = count_3 != ack_adv_3;
+  assign \$325  = \$322  | \$324 ;
+  assign \$328  = sent_3 <= count_3;
+  assign \$329  = sent_3 < count_3;
+  assign \$330  = \$327  ? \$328  : \$329 ;
+  assign \$331  = \$321  ? \$325  : \$330 ;
+  assign \$332  = ~ flush[3];
+  assign \$333  = \$331  & \$332 ;
+  assign \$334  = sent_3 < ack_adv_3;
+  assign \$335  = go_back[3] | \$334 ;
+  assign \$336  = count_3 != ack_adv_3;
+  assign \$339  = \$336  | \$338 ;
+  assign \$342  = sent_3 <= count_3;
+  assign \$343  = sent_3 < count_3;
+  assign \$344  = \$341  ? \$342  : \$343 ;
+  assign \$345  = \$335  ? \$339  : \$344 ;
+  assign \$346  = msg_in[3] | ack_pending_3;
+  assign \$347  = \$345  | \$346 ;
+  assign \$348  = ~ nak_done_3;
+  assign \$349  = gap_in[3] & \$348 ;
+  assign \$350  = nak_pending_3 | \$349 ;
+  assign \$351  = \$347  | \$350 ;
+  assign \$353  = ~ flush[3];
+  assign \$354  = \$352  & { 1'h0, \$353  };
   always @(posedge clk)
-    ack_adv_1 <= \$322 ;
+    ack_delta_1 <= \$355 ;
   always @(posedge clk)
-    nak_go_1 <= \$323 ;
+    ack_near_1 <= \$356 ;
   always @(posedge clk)
-    base_1 <= \$324 ;
+    ack_adv_1 <= \$357 ;
   always @(posedge clk)
-    count_1 <= \$325 ;
+    nak_go_1 <= \$358 ;
   always @(posedge clk)
-    sent_1 <= \$326 ;
+    base_1 <= \$359 ;
   always @(posedge clk)
-    high_1 <= \$327 ;
+    count_1 <= \$360 ;
   always @(posedge clk)
-    tail_1 <= \$328 ;
+    sent_1 <= \$361 ;
   always @(posedge clk)
-    timer_1 <= \$329 ;
+    high_1 <= \$362 ;
   always @(posedge clk)
-    expired_1 <= \$330 ;
+    tail_1 <= \$363 ;
   always @(posedge clk)
-    expected_1 <= \$331 ;
+    timer_1 <= \$364 ;
   always @(posedge clk)
-    nak_done_1 <= \$332 ;
+    expired_1 <= \$365 ;
   always @(posedge clk)
-    ack_pending_1 <= \$333 ;
+    expected_1 <= \$366 ;
   always @(posedge clk)
-    nak_pending_1 <= \$334 ;
+    nak_done_1 <= \$367 ;
   always @(posedge clk)
-    unsent_q_1 <= \$335 ;
+    ack_pending_1 <= \$368 ;
   always @(posedge clk)
-    owed_q_1 <= \$336 ;
+    nak_pending_1 <= \$369 ;
   always @(posedge clk)
-    ack_adv_2 <= \$337 ;
+    unsent_q_1 <= \$370 ;
   always @(posedge clk)
-    nak_go_2 <= \$338 ;
+    owed_q_1 <= \$371 ;
   always @(posedge clk)
-    base_2 <= \$339 ;
+    ack_delta_2 <= \$372 ;
   always @(posedge clk)
-    count_2 <= \$340 ;
+    ack_near_2 <= \$373 ;
   always @(posedge clk)
-    sent_2 <= \$341 ;
+    ack_adv_2 <= \$374 ;
   always @(posedge clk)
-    high_2 <= \$342 ;
+    nak_go_2 <= \$375 ;
   always @(posedge clk)
-    tail_2 <= \$343 ;
+    base_2 <= \$376 ;
   always @(posedge clk)
-    timer_2 <= \$344 ;
+    count_2 <= \$377 ;
   always @(posedge clk)
-    expired_2 <= \$345 ;
+    sent_2 <= \$378 ;
   always @(posedge clk)
-    expected_2 <= \$346 ;
+    high_2 <= \$379 ;
   always @(posedge clk)
-    nak_done_2 <= \$347 ;
+    tail_2 <= \$380 ;
   always @(posedge clk)
-    ack_pending_2 <= \$348 ;
+    timer_2 <= \$381 ;
   always @(posedge clk)
-    nak_pending_2 <= \$349 ;
+    expired_2 <= \$382 ;
   always @(posedge clk)
-    unsent_q_2 <= \$350 ;
+    expected_2 <= \$383 ;
   always @(posedge clk)
-    owed_q_2 <= \$351 ;
+    nak_done_2 <= \$384 ;
   always @(posedge clk)
-    ack_adv_3 <= \$352 ;
+    ack_pending_2 <= \$385 ;
   always @(posedge clk)
-    nak_go_3 <= \$353 ;
+    nak_pending_2 <= \$386 ;
   always @(posedge clk)
-    base_3 <= \$354 ;
+    unsent_q_2 <= \$387 ;
   always @(posedge clk)
-    count_3 <= \$355 ;
+    owed_q_2 <= \$388 ;
   always @(posedge clk)
-    sent_3 <= \$356 ;
+    ack_delta_3 <= \$389 ;
   always @(posedge clk)
-    high_3 <= \$357 ;
+    ack_near_3 <= \$390 ;
   always @(posedge clk)
-    tail_3 <= \$358 ;
+    ack_adv_3 <= \$391 ;
   always @(posedge clk)
-    timer_3 <= \$359 ;
+    nak_go_3 <= \$392 ;
   always @(posedge clk)
-    expired_3 <= \$360 ;
+    base_3 <= \$393 ;
   always @(posedge clk)
-    expected_3 <= \$361 ;
+    count_3 <= \$394 ;
   always @(posedge clk)
-    nak_done_3 <= \$362 ;
+    sent_3 <= \$395 ;
   always @(posedge clk)
-    ack_pending_3 <= \$363 ;
+    high_3 <= \$396 ;
   always @(posedge clk)
-    nak_pending_3 <= \$364 ;
+    tail_3 <= \$397 ;
   always @(posedge clk)
-    unsent_q_3 <= \$365 ;
+    timer_3 <= \$398 ;
   always @(posedge clk)
-    owed_q_3 <= \$366 ;
+    expired_3 <= \$399 ;
+  always @(posedge clk)
+    expected_3 <= \$400 ;
+  always @(posedge clk)
+    nak_done_3 <= \$401 ;
+  always @(posedge clk)
+    ack_pending_3 <= \$402 ;
+  always @(posedge clk)
+    nak_pending_3 <= \$403 ;
+  always @(posedge clk)
+    unsent_q_3 <= \$404 ;
+  always @(posedge clk)
+    owed_q_3 <= \$405 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
-    casez (store_peer)
+    casez (send_peer)
       2'h0:
-          store_slot = 4'h0;
+          \$23  = 16'h0000;
       2'h1:
-          store_slot = tail_1;
+          \$23  = base_1;
       2'h2:
-          store_slot = tail_2;
+          \$23  = base_2;
       2'h3:
-          store_slot = tail_3;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      2'h0:
-          \$19  = 5'h00;
-      2'h1:
-          \$19  = count_1;
-      2'h2:
-          \$19  = count_2;
-      2'h3:
-          \$19  = count_3;
+          \$23  = base_3;
     endcase
   end
   always @* begin
@@ -6781,27 +6921,13 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
-          \$20  = 16'h0000;
+          \$24  = 5'h00;
       2'h1:
-          \$20  = base_1;
+          \$24  = sent_1;
       2'h2:
-          \$20  = base_2;
+          \$24  = sent_2;
       2'h3:
-          \$20  = base_3;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    casez (send_peer)
-      2'h0:
-          \$21  = 5'h00;
-      2'h1:
-          \$21  = sent_1;
-      2'h2:
-          \$21  = sent_2;
-      2'h3:
-          \$21  = sent_3;
+          \$24  = sent_3;
     endcase
   end
   always @* begin
@@ -6837,13 +6963,13 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
-          \$23  = 5'h00;
+          \$26  = 5'h00;
       2'h1:
-          \$23  = high_1;
+          \$26  = high_1;
       2'h2:
-          \$23  = high_2;
+          \$26  = high_2;
       2'h3:
-          \$23  = high_3;
+          \$26  = high_3;
     endcase
   end
   always @* begin
@@ -6851,13 +6977,13 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
-          \$24  = 5'h00;
+          \$27  = 5'h00;
       2'h1:
-          \$24  = sent_1;
+          \$27  = sent_1;
       2'h2:
-          \$24  = sent_2;
+          \$27  = sent_2;
       2'h3:
-          \$24  = sent_3;
+          \$27  = sent_3;
     endcase
   end
   always @* begin
@@ -6876,46 +7002,25 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    ack_adv_next_1 = 5'h00;
-    if (\$29 ) begin
-      ack_adv_next_1 = \$25 [4:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     timeout_fire_1 = 1'h0;
-    if (\$43 ) begin
-    end else if (\$44 ) begin
+    if (\$48 ) begin
+    end else if (\$49 ) begin
       timeout_fire_1 = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    ack_adv_next_2 = 5'h00;
-    if (\$49 ) begin
-      ack_adv_next_2 = \$45 [4:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     timeout_fire_2 = 1'h0;
-    if (\$63 ) begin
-    end else if (\$64 ) begin
+    if (\$70 ) begin
+    end else if (\$71 ) begin
       timeout_fire_2 = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    ack_adv_next_3 = 5'h00;
-    if (\$69 ) begin
-      ack_adv_next_3 = \$65 [4:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     timeout_fire_3 = 1'h0;
-    if (\$83 ) begin
-    end else if (\$84 ) begin
+    if (\$92 ) begin
+    end else if (\$93 ) begin
       timeout_fire_3 = 1'h1;
     end
   end
@@ -6923,559 +7028,601 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     flushed = 5'h00;
     if (flush[1]) begin
-      flushed = \$88 [4:0];
+      flushed = \$97 [4:0];
     end
     if (flush[2]) begin
-      flushed = \$92 [4:0];
+      flushed = \$101 [4:0];
     end
     if (flush[3]) begin
-      flushed = \$96 [4:0];
+      flushed = \$105 [4:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$322  = ack_adv_next_1;
-    if (rst) begin
-      \$322  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$323  = \$100 ;
-    if (rst) begin
-      \$323  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$324  = 16'h0000;
-    end else begin
-      \$324  = \$104 [15:0];
-    end
-    if (rst) begin
-      \$324  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$325  = 5'h00;
-    end else begin
-      \$325  = \$108 [4:0];
-    end
-    if (rst) begin
-      \$325  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$326  = 5'h00;
-    end else begin
-      \$326  = \$113 ;
-    end
-    if (rst) begin
-      \$326  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$327  = 5'h00;
-    end else begin
-      \$327  = \$118 ;
-    end
-    if (rst) begin
-      \$327  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$328  = 4'h0;
-    end else begin
-      \$328  = \$103 [3:0];
-    end
-    if (rst) begin
-      \$328  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$125 ) begin
-      \$329  = 12'h000;
-    end else if (\$126 ) begin
-      \$329  = 12'h000;
-    end else begin
-      \$329  = \$127 [11:0];
-    end
-    if (rst) begin
-      \$329  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$330  = expired_1;
-    if (\$128 ) begin
-      \$330  = 1'h0;
-    end else if (\$131 ) begin
-      \$330  = 1'h1;
-    end
-    if (rst) begin
-      \$330  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$331  = expected_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$331  = 16'h0000;
-    end else begin
-      if (delivered[1]) begin
-        \$331  = \$132 [15:0];
-      end
-    end
-    if (rst) begin
-      \$331  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$332  = nak_done_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$332  = 1'h0;
-    end else begin
-      if (delivered[1]) begin
-        \$332  = 1'h0;
-      end
-      if (\$136 ) begin
-      end else if (nak_sent[1]) begin
-        \$332  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$332  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$333  = ack_pending_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$333  = 1'h0;
-    end else begin
-      if (msg_in[1]) begin
-        \$333  = 1'h1;
-      end else if (ack_sent[1]) begin
-        \$333  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$333  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$334  = nak_pending_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$334  = 1'h0;
-    end else begin
-      if (\$136 ) begin
-        \$334  = 1'h1;
-      end else if (nak_sent[1]) begin
-        \$334  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$334  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$335  = \$150 ;
-    if (rst) begin
-      \$335  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$336  = \$171 [0];
-    if (rst) begin
-      \$336  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$337  = ack_adv_next_2;
-    if (rst) begin
-      \$337  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$338  = \$175 ;
-    if (rst) begin
-      \$338  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[2]) begin
-      \$339  = 16'h0000;
-    end else begin
-      \$339  = \$179 [15:0];
-    end
-    if (rst) begin
-      \$339  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[2]) begin
-      \$340  = 5'h00;
-    end else begin
-      \$340  = \$183 [4:0];
-    end
-    if (rst) begin
-      \$340  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[2]) begin
-      \$341  = 5'h00;
-    end else begin
-      \$341  = \$188 ;
-    end
-    if (rst) begin
-      \$341  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[2]) begin
-      \$342  = 5'h00;
-    end else begin
-      \$342  = \$193 ;
-    end
-    if (rst) begin
-      \$342  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[2]) begin
-      \$343  = 4'h0;
-    end else begin
-      \$343  = \$178 [3:0];
-    end
-    if (rst) begin
-      \$343  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$200 ) begin
-      \$344  = 12'h000;
-    end else if (\$201 ) begin
-      \$344  = 12'h000;
-    end else begin
-      \$344  = \$202 [11:0];
-    end
-    if (rst) begin
-      \$344  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$345  = expired_2;
-    if (\$203 ) begin
-      \$345  = 1'h0;
-    end else if (\$206 ) begin
-      \$345  = 1'h1;
-    end
-    if (rst) begin
-      \$345  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$346  = expected_2;
-    (* full_case = 32'd1 *)
-    if (flush[2]) begin
-      \$346  = 16'h0000;
-    end else begin
-      if (delivered[2]) begin
-        \$346  = \$207 [15:0];
-      end
-    end
-    if (rst) begin
-      \$346  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$347  = nak_done_2;
-    (* full_case = 32'd1 *)
-    if (flush[2]) begin
-      \$347  = 1'h0;
-    end else begin
-      if (delivered[2]) begin
-        \$347  = 1'h0;
-      end
-      if (\$211 ) begin
-      end else if (nak_sent[2]) begin
-        \$347  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$347  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$348  = ack_pending_2;
-    (* full_case = 32'd1 *)
-    if (flush[2]) begin
-      \$348  = 1'h0;
-    end else begin
-      if (msg_in[2]) begin
-        \$348  = 1'h1;
-      end else if (ack_sent[2]) begin
-        \$348  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$348  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$349  = nak_pending_2;
-    (* full_case = 32'd1 *)
-    if (flush[2]) begin
-      \$349  = 1'h0;
-    end else begin
-      if (\$211 ) begin
-        \$349  = 1'h1;
-      end else if (nak_sent[2]) begin
-        \$349  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$349  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$350  = \$225 ;
-    if (rst) begin
-      \$350  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$351  = \$246 [0];
-    if (rst) begin
-      \$351  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$352  = ack_adv_next_3;
-    if (rst) begin
-      \$352  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$353  = \$250 ;
-    if (rst) begin
-      \$353  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[3]) begin
-      \$354  = 16'h0000;
-    end else begin
-      \$354  = \$254 [15:0];
-    end
-    if (rst) begin
-      \$354  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[3]) begin
-      \$355  = 5'h00;
-    end else begin
-      \$355  = \$258 [4:0];
-    end
+    \$355  = \$29 [4:0];
     if (rst) begin
       \$355  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[3]) begin
-      \$356  = 5'h00;
-    end else begin
-      \$356  = \$263 ;
-    end
+    \$356  = \$106 ;
     if (rst) begin
-      \$356  = 5'h00;
+      \$356  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[3]) begin
-      \$357  = 5'h00;
-    end else begin
-      \$357  = \$268 ;
-    end
+    \$357  = ack_adv_next_1;
     if (rst) begin
       \$357  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[3]) begin
-      \$358  = 4'h0;
-    end else begin
-      \$358  = \$253 [3:0];
-    end
+    \$358  = \$117 ;
     if (rst) begin
-      \$358  = 4'h0;
+      \$358  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
-    if (\$275 ) begin
-      \$359  = 12'h000;
-    end else if (\$276 ) begin
-      \$359  = 12'h000;
+    if (flush[1]) begin
+      \$359  = 16'h0000;
     end else begin
-      \$359  = \$277 [11:0];
+      \$359  = \$121 [15:0];
     end
     if (rst) begin
-      \$359  = 12'h000;
+      \$359  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$360  = expired_3;
-    if (\$278 ) begin
-      \$360  = 1'h0;
-    end else if (\$281 ) begin
-      \$360  = 1'h1;
-    end
-    if (rst) begin
-      \$360  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$361  = expected_3;
     (* full_case = 32'd1 *)
-    if (flush[3]) begin
-      \$361  = 16'h0000;
+    if (flush[1]) begin
+      \$360  = 5'h00;
     end else begin
-      if (delivered[3]) begin
-        \$361  = \$282 [15:0];
-      end
+      \$360  = \$125 [4:0];
     end
     if (rst) begin
-      \$361  = 16'h0000;
+      \$360  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$362  = nak_done_3;
     (* full_case = 32'd1 *)
-    if (flush[3]) begin
-      \$362  = 1'h0;
+    if (flush[1]) begin
+      \$361  = 5'h00;
     end else begin
-      if (delivered[3]) begin
-        \$362  = 1'h0;
-      end
-      if (\$286 ) begin
-      end else if (nak_sent[3]) begin
-        \$362  = 1'h1;
-      end
+      \$361  = \$130 ;
     end
     if (rst) begin
-      \$362  = 1'h0;
+      \$361  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$363  = ack_pending_3;
     (* full_case = 32'd1 *)
-    if (flush[3]) begin
-      \$363  = 1'h0;
+    if (flush[1]) begin
+      \$362  = 5'h00;
     end else begin
-      if (msg_in[3]) begin
-        \$363  = 1'h1;
-      end else if (ack_sent[3]) begin
-        \$363  = 1'h0;
-      end
+      \$362  = \$135 ;
     end
     if (rst) begin
-      \$363  = 1'h0;
+      \$362  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$364  = nak_pending_3;
     (* full_case = 32'd1 *)
-    if (flush[3]) begin
-      \$364  = 1'h0;
+    if (flush[1]) begin
+      \$363  = 4'h0;
     end else begin
-      if (\$286 ) begin
-        \$364  = 1'h1;
-      end else if (nak_sent[3]) begin
-        \$364  = 1'h0;
-      end
+      \$363  = \$120 [3:0];
     end
     if (rst) begin
-      \$364  = 1'h0;
+      \$363  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$365  = \$300 ;
+    (* full_case = 32'd1 *)
+    if (\$142 ) begin
+      \$364  = 12'h000;
+    end else if (\$143 ) begin
+      \$364  = 12'h000;
+    end else begin
+      \$364  = \$144 [11:0];
+    end
+    if (rst) begin
+      \$364  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$365  = expired_1;
+    if (\$145 ) begin
+      \$365  = 1'h0;
+    end else if (\$148 ) begin
+      \$365  = 1'h1;
+    end
     if (rst) begin
       \$365  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$366  = \$321 [0];
+    \$366  = expected_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$366  = 16'h0000;
+    end else begin
+      if (delivered[1]) begin
+        \$366  = \$149 [15:0];
+      end
+    end
     if (rst) begin
-      \$366  = 1'h0;
+      \$366  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$367  = nak_done_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$367  = 1'h0;
+    end else begin
+      if (delivered[1]) begin
+        \$367  = 1'h0;
+      end
+      if (\$153 ) begin
+      end else if (nak_sent[1]) begin
+        \$367  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$367  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$368  = ack_pending_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$368  = 1'h0;
+    end else begin
+      if (msg_in[1]) begin
+        \$368  = 1'h1;
+      end else if (ack_sent[1]) begin
+        \$368  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$368  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$369  = nak_pending_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$369  = 1'h0;
+    end else begin
+      if (\$153 ) begin
+        \$369  = 1'h1;
+      end else if (nak_sent[1]) begin
+        \$369  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$369  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$370  = \$167 ;
+    if (rst) begin
+      \$370  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$371  = \$188 [0];
+    if (rst) begin
+      \$371  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$372  = \$51 [4:0];
+    if (rst) begin
+      \$372  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$373  = \$189 ;
+    if (rst) begin
+      \$373  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$374  = ack_adv_next_2;
+    if (rst) begin
+      \$374  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$375  = \$200 ;
+    if (rst) begin
+      \$375  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$376  = 16'h0000;
+    end else begin
+      \$376  = \$204 [15:0];
+    end
+    if (rst) begin
+      \$376  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$377  = 5'h00;
+    end else begin
+      \$377  = \$208 [4:0];
+    end
+    if (rst) begin
+      \$377  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$378  = 5'h00;
+    end else begin
+      \$378  = \$213 ;
+    end
+    if (rst) begin
+      \$378  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$379  = 5'h00;
+    end else begin
+      \$379  = \$218 ;
+    end
+    if (rst) begin
+      \$379  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$380  = 4'h0;
+    end else begin
+      \$380  = \$203 [3:0];
+    end
+    if (rst) begin
+      \$380  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$225 ) begin
+      \$381  = 12'h000;
+    end else if (\$226 ) begin
+      \$381  = 12'h000;
+    end else begin
+      \$381  = \$227 [11:0];
+    end
+    if (rst) begin
+      \$381  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$382  = expired_2;
+    if (\$228 ) begin
+      \$382  = 1'h0;
+    end else if (\$231 ) begin
+      \$382  = 1'h1;
+    end
+    if (rst) begin
+      \$382  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$383  = expected_2;
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$383  = 16'h0000;
+    end else begin
+      if (delivered[2]) begin
+        \$383  = \$232 [15:0];
+      end
+    end
+    if (rst) begin
+      \$383  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$384  = nak_done_2;
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$384  = 1'h0;
+    end else begin
+      if (delivered[2]) begin
+        \$384  = 1'h0;
+      end
+      if (\$236 ) begin
+      end else if (nak_sent[2]) begin
+        \$384  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$384  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$385  = ack_pending_2;
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$385  = 1'h0;
+    end else begin
+      if (msg_in[2]) begin
+        \$385  = 1'h1;
+      end else if (ack_sent[2]) begin
+        \$385  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$385  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$386  = nak_pending_2;
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$386  = 1'h0;
+    end else begin
+      if (\$236 ) begin
+        \$386  = 1'h1;
+      end else if (nak_sent[2]) begin
+        \$386  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$386  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$387  = \$250 ;
+    if (rst) begin
+      \$387  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$388  = \$271 [0];
+    if (rst) begin
+      \$388  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$389  = \$73 [4:0];
+    if (rst) begin
+      \$389  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$390  = \$272 ;
+    if (rst) begin
+      \$390  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$391  = ack_adv_next_3;
+    if (rst) begin
+      \$391  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$392  = \$283 ;
+    if (rst) begin
+      \$392  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$393  = 16'h0000;
+    end else begin
+      \$393  = \$287 [15:0];
+    end
+    if (rst) begin
+      \$393  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$394  = 5'h00;
+    end else begin
+      \$394  = \$291 [4:0];
+    end
+    if (rst) begin
+      \$394  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$395  = 5'h00;
+    end else begin
+      \$395  = \$296 ;
+    end
+    if (rst) begin
+      \$395  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$396  = 5'h00;
+    end else begin
+      \$396  = \$301 ;
+    end
+    if (rst) begin
+      \$396  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$397  = 4'h0;
+    end else begin
+      \$397  = \$286 [3:0];
+    end
+    if (rst) begin
+      \$397  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$308 ) begin
+      \$398  = 12'h000;
+    end else if (\$309 ) begin
+      \$398  = 12'h000;
+    end else begin
+      \$398  = \$310 [11:0];
+    end
+    if (rst) begin
+      \$398  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$399  = expired_3;
+    if (\$311 ) begin
+      \$399  = 1'h0;
+    end else if (\$314 ) begin
+      \$399  = 1'h1;
+    end
+    if (rst) begin
+      \$399  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$400  = expected_3;
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$400  = 16'h0000;
+    end else begin
+      if (delivered[3]) begin
+        \$400  = \$315 [15:0];
+      end
+    end
+    if (rst) begin
+      \$400  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$401  = nak_done_3;
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$401  = 1'h0;
+    end else begin
+      if (delivered[3]) begin
+        \$401  = 1'h0;
+      end
+      if (\$319 ) begin
+      end else if (nak_sent[3]) begin
+        \$401  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$401  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$402  = ack_pending_3;
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$402  = 1'h0;
+    end else begin
+      if (msg_in[3]) begin
+        \$402  = 1'h1;
+      end else if (ack_sent[3]) begin
+        \$402  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$402  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$403  = nak_pending_3;
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$403  = 1'h0;
+    end else begin
+      if (\$319 ) begin
+        \$403  = 1'h1;
+      end else if (nak_sent[3]) begin
+        \$403  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$403  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$404  = \$333 ;
+    if (rst) begin
+      \$404  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$405  = \$354 [0];
+    if (rst) begin
+      \$405  = 1'h0;
     end
   end
   assign dead_1 = 1'h0;
@@ -7485,7 +7632,9 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   assign expired_0 = 1'h0;
   assign dead = 4'h0;
   assign dead_0 = 1'h0;
+  assign store_tail = { tail_3, tail_2, tail_1, 4'h0 };
   assign tail_0 = 4'h0;
+  assign store_room = { \$22 , \$21 , \$20 , \$19  };
   assign count_0 = 5'h00;
   assign base_0 = 16'h0000;
   assign sent_0 = 5'h00;
@@ -7499,19 +7648,28 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   assign die_3 = 1'h0;
   assign unsent_q = { unsent_q_3, unsent_q_2, unsent_q_1, 1'h0 };
   assign owed_q = { owed_q_3, owed_q_2, owed_q_1, 1'h0 };
-  assign ack_delta_1 = \$25 [15:0];
-  assign sent_left_1 = \$32 [4:0];
-  assign high_left_1 = \$35 [4:0];
-  assign sent_left_1_1 = \$36 [4:0];
-  assign ack_delta_2 = \$45 [15:0];
-  assign sent_left_2 = \$52 [4:0];
-  assign high_left_2 = \$55 [4:0];
-  assign sent_left_1_2 = \$56 [4:0];
-  assign ack_delta_3 = \$65 [15:0];
-  assign sent_left_3 = \$72 [4:0];
-  assign high_left_3 = \$75 [4:0];
-  assign sent_left_1_3 = \$76 [4:0];
-  assign send_seq = \$22 [15:0];
+  assign ack_dist_1 = \$29 [15:0];
+  assign sent_left_1 = \$37 [4:0];
+  assign high_left_1 = \$40 [4:0];
+  assign sent_left_1_1 = \$41 [4:0];
+  assign ack_dist_2 = \$51 [15:0];
+  assign sent_left_2 = \$59 [4:0];
+  assign high_left_2 = \$62 [4:0];
+  assign sent_left_1_2 = \$63 [4:0];
+  assign ack_dist_3 = \$73 [15:0];
+  assign sent_left_3 = \$81 [4:0];
+  assign high_left_3 = \$84 [4:0];
+  assign sent_left_1_3 = \$85 [4:0];
+  assign stored = { \port$387$0 , \port$348$0 , \port$309$0 , 1'h0 };
+  assign \port$1336$0  = \$19 ;
+  assign \port$1337$0  = \$20 ;
+  assign \port$1338$0  = \$21 ;
+  assign \port$1339$0  = \$22 ;
+  assign send_seq = \$25 [15:0];
+  assign \store_tail[0]  = 4'h0;
+  assign \store_tail[1]  = tail_1;
+  assign \store_tail[2]  = tail_2;
+  assign \store_tail[3]  = tail_3;
   assign owed[3] = \$18 ;
   assign owed[2] = \$12 ;
   assign owed[1] = \$6 ;
@@ -7520,73 +7678,74 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   assign unsent[2] = \$7 ;
   assign unsent[1] = \$1 ;
   assign unsent[0] = 1'h0;
+  assign \$91  = \$90 ;
   assign \$5  = 1'h1;
   assign \$6  = \$4 ;
   assign \$11  = 1'h1;
   assign \$12  = \$10 ;
   assign \$17  = 1'h1;
   assign \$18  = \$16 ;
-  assign \$42  = \$41 ;
-  assign \$62  = \$61 ;
-  assign \$82  = \$81 ;
-  assign \$86  = 1'h1;
-  assign \$87  = stored[1];
-  assign \$90  = 1'h1;
-  assign \$91  = stored[2];
-  assign \$94  = 1'h1;
-  assign \$95  = stored[3];
-  assign \$101  = 1'h1;
-  assign \$102  = stored[1];
-  assign \$106  = 1'h1;
-  assign \$107  = stored[1];
-  assign \$124  = \$123 ;
-  assign \$129  = 1'h1;
-  assign \$130  = timeout_fire_1;
-  assign \$140  = 1'h1;
-  assign \$141  = stored[1];
-  assign \$143  = 1'h1;
-  assign \$144  = stored[1];
-  assign \$154  = 1'h1;
-  assign \$155  = stored[1];
+  assign \$19  = 1'h1;
+  assign \$47  = \$46 ;
+  assign \$69  = \$68 ;
+  assign \$95  = 1'h1;
+  assign \$96  = \port$309$0 ;
+  assign \$99  = 1'h1;
+  assign \$100  = \port$348$0 ;
+  assign \$103  = 1'h1;
+  assign \$104  = \port$387$0 ;
+  assign \$118  = 1'h1;
+  assign \$119  = \port$309$0 ;
+  assign \$123  = 1'h1;
+  assign \$124  = \port$309$0 ;
+  assign \$141  = \$140 ;
+  assign \$146  = 1'h1;
+  assign \$147  = timeout_fire_1;
   assign \$157  = 1'h1;
-  assign \$158  = stored[1];
-  assign \$169  = { 1'h0, \$168  };
-  assign \$176  = 1'h1;
-  assign \$177  = stored[2];
-  assign \$181  = 1'h1;
-  assign \$182  = stored[2];
-  assign \$199  = \$198 ;
-  assign \$204  = 1'h1;
-  assign \$205  = timeout_fire_2;
-  assign \$215  = 1'h1;
-  assign \$216  = stored[2];
-  assign \$218  = 1'h1;
-  assign \$219  = stored[2];
+  assign \$158  = \port$309$0 ;
+  assign \$160  = 1'h1;
+  assign \$161  = \port$309$0 ;
+  assign \$171  = 1'h1;
+  assign \$172  = \port$309$0 ;
+  assign \$174  = 1'h1;
+  assign \$175  = \port$309$0 ;
+  assign \$186  = { 1'h0, \$185  };
+  assign \$201  = 1'h1;
+  assign \$202  = \port$348$0 ;
+  assign \$206  = 1'h1;
+  assign \$207  = \port$348$0 ;
+  assign \$224  = \$223 ;
   assign \$229  = 1'h1;
-  assign \$230  = stored[2];
-  assign \$232  = 1'h1;
-  assign \$233  = stored[2];
-  assign \$244  = { 1'h0, \$243  };
-  assign \$251  = 1'h1;
-  assign \$252  = stored[3];
-  assign \$256  = 1'h1;
-  assign \$257  = stored[3];
-  assign \$274  = \$273 ;
-  assign \$279  = 1'h1;
-  assign \$280  = timeout_fire_3;
-  assign \$290  = 1'h1;
-  assign \$291  = stored[3];
-  assign \$293  = 1'h1;
-  assign \$294  = stored[3];
-  assign \$304  = 1'h1;
-  assign \$305  = stored[3];
-  assign \$307  = 1'h1;
-  assign \$308  = stored[3];
-  assign \$319  = { 1'h0, \$318  };
+  assign \$230  = timeout_fire_2;
+  assign \$240  = 1'h1;
+  assign \$241  = \port$348$0 ;
+  assign \$243  = 1'h1;
+  assign \$244  = \port$348$0 ;
+  assign \$254  = 1'h1;
+  assign \$255  = \port$348$0 ;
+  assign \$257  = 1'h1;
+  assign \$258  = \port$348$0 ;
+  assign \$269  = { 1'h0, \$268  };
+  assign \$284  = 1'h1;
+  assign \$285  = \port$387$0 ;
+  assign \$289  = 1'h1;
+  assign \$290  = \port$387$0 ;
+  assign \$307  = \$306 ;
+  assign \$312  = 1'h1;
+  assign \$313  = timeout_fire_3;
+  assign \$323  = 1'h1;
+  assign \$324  = \port$387$0 ;
+  assign \$326  = 1'h1;
+  assign \$327  = \port$387$0 ;
+  assign \$337  = 1'h1;
+  assign \$338  = \port$387$0 ;
+  assign \$340  = 1'h1;
+  assign \$341  = \port$387$0 ;
+  assign \$352  = { 1'h0, \$351  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
+module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_value, ack_in, nak_in, msg_in, gap_in, delivered
 , rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_crc, rx_drop_misrouted, rx_drop_truncated, rx_drop_oversize, rx_drop_malformed, rx_drop_nobuf, naks_received, buffer__commit, s_axis__tdata);
   reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire \$1 ;
@@ -7795,11 +7954,11 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   reg [3:0] \$282 ;
   reg [3:0] \$283 ;
   reg [3:0] \$284 ;
-  reg [15:0] \$285 ;
+  reg [3:0] \$285 ;
   reg [3:0] \$286 ;
   reg [3:0] \$287 ;
   reg [3:0] \$288 ;
-  reg [3:0] \$289 ;
+  reg \$289 ;
   wire \$29 ;
   reg \$290 ;
   reg \$291 ;
@@ -7814,7 +7973,6 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   wire \$3 ;
   wire \$30 ;
   reg \$300 ;
-  reg \$301 ;
   wire \$31 ;
   wire \$32 ;
   wire \$33 ;
@@ -7893,7 +8051,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   output [3:0] ack_in;
   reg [3:0] ack_in = 4'h0;
   output [15:0] ack_value;
-  reg [15:0] ack_value = 16'h0000;
+  wire [15:0] ack_value;
   output [63:0] buffer__beat_data;
   reg [63:0] buffer__beat_data;
   output buffer__beat_en;
@@ -7992,7 +8150,6 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   output [1:0] src;
   wire [1:0] src;
   reg [3:0] v_ack_in;
-  reg [15:0] v_ack_value;
   reg v_commit;
   reg [3:0] v_delivered;
   reg [3:0] v_gap_in;
@@ -8300,39 +8457,37 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @(posedge clk)
     ack_in <= \$284 ;
   always @(posedge clk)
-    ack_value <= \$285 ;
+    nak_in <= \$285 ;
   always @(posedge clk)
-    nak_in <= \$286 ;
+    msg_in <= \$286 ;
   always @(posedge clk)
-    msg_in <= \$287 ;
+    gap_in <= \$287 ;
   always @(posedge clk)
-    gap_in <= \$288 ;
+    delivered <= \$288 ;
   always @(posedge clk)
-    delivered <= \$289 ;
+    rx_frames <= \$289 ;
   always @(posedge clk)
-    rx_frames <= \$290 ;
+    rx_msgs <= \$290 ;
   always @(posedge clk)
-    rx_msgs <= \$291 ;
+    rx_acks <= \$291 ;
   always @(posedge clk)
-    rx_acks <= \$292 ;
+    rx_dup <= \$292 ;
   always @(posedge clk)
-    rx_dup <= \$293 ;
+    rx_drop_crc <= \$293 ;
   always @(posedge clk)
-    rx_drop_crc <= \$294 ;
+    rx_drop_misrouted <= \$294 ;
   always @(posedge clk)
-    rx_drop_misrouted <= \$295 ;
+    rx_drop_truncated <= \$295 ;
   always @(posedge clk)
-    rx_drop_truncated <= \$296 ;
+    rx_drop_oversize <= \$296 ;
   always @(posedge clk)
-    rx_drop_oversize <= \$297 ;
+    rx_drop_malformed <= \$297 ;
   always @(posedge clk)
-    rx_drop_malformed <= \$298 ;
+    rx_drop_nobuf <= \$298 ;
   always @(posedge clk)
-    rx_drop_nobuf <= \$299 ;
+    naks_received <= \$299 ;
   always @(posedge clk)
-    naks_received <= \$300 ;
-  always @(posedge clk)
-    buffer__commit <= \$301 ;
+    buffer__commit <= \$300 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_en = 1'h0;
@@ -8472,24 +8627,6 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
           2'h3:
               v_ack_in[3] = 1'h1;
         endcase
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    v_ack_value = 16'h0000;
-    if (\$10 ) begin
-      (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
-      end else if (\$40 ) begin
-      end else if (\$46 ) begin
-      end else begin
-        v_ack_value = hdr_reg[63:48];
       end
     end
   end
@@ -8886,127 +9023,121 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$285  = v_ack_value;
+    \$285  = v_nak_in;
     if (rst) begin
-      \$285  = 16'h0000;
+      \$285  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$286  = v_nak_in;
+    \$286  = v_msg_in;
     if (rst) begin
       \$286  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$287  = v_msg_in;
+    \$287  = v_gap_in;
     if (rst) begin
       \$287  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$288  = v_gap_in;
+    \$288  = v_delivered;
     if (rst) begin
       \$288  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$289  = v_delivered;
+    \$289  = v_rx_frames;
     if (rst) begin
-      \$289  = 4'h0;
+      \$289  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$290  = v_rx_frames;
+    \$290  = v_rx_msgs;
     if (rst) begin
       \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$291  = v_rx_msgs;
+    \$291  = v_rx_acks;
     if (rst) begin
       \$291  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$292  = v_rx_acks;
+    \$292  = v_rx_dup;
     if (rst) begin
       \$292  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$293  = v_rx_dup;
+    \$293  = v_rx_drop_crc;
     if (rst) begin
       \$293  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$294  = v_rx_drop_crc;
+    \$294  = v_rx_drop_misrouted;
     if (rst) begin
       \$294  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$295  = v_rx_drop_misrouted;
+    \$295  = v_rx_drop_truncated;
     if (rst) begin
       \$295  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$296  = v_rx_drop_truncated;
+    \$296  = v_rx_drop_oversize;
     if (rst) begin
       \$296  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$297  = v_rx_drop_oversize;
+    \$297  = v_rx_drop_malformed;
     if (rst) begin
       \$297  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$298  = v_rx_drop_malformed;
+    \$298  = v_rx_drop_nobuf;
     if (rst) begin
       \$298  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$299  = v_rx_drop_nobuf;
+    \$299  = v_naks_received;
     if (rst) begin
       \$299  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$300  = v_naks_received;
+    \$300  = v_commit;
     if (rst) begin
       \$300  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$301  = v_commit;
-    if (rst) begin
-      \$301  = 1'h0;
     end
   end
   assign s_axis__tready = 1'h1;
   assign buffer__commit_beats = r_pay;
   assign seq_delta = \$9 [15:0];
   assign src = hdr_reg[9:8];
+  assign ack_value = hdr_reg[63:48];
   assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
   assign \buffer__commit_hdr.status  = buffer__commit_hdr[6:4];
   assign \buffer__commit_hdr.src  = buffer__commit_hdr[14:7];
@@ -9023,12 +9154,12 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   assign buffer__commit_hdr[14:7] = hdr_reg[15:8];
   assign buffer__commit_hdr[6:4] = hdr_reg[30:28];
   assign buffer__commit_hdr[3:0] = hdr_reg[27:24];
-  assign \$67  = { 3'h0, \$66 [16:3] };
   assign \$76  = \$75 ;
+  assign \$67  = { 3'h0, \$66 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.rx_buffer (rx__data__ready, clk, rst, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, r_en);
+module \netif.rx_buffer (rx__data__ready, clk, rst, write__room, rx__data__valid, write__hdr_room, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, rx__hdr__payload, rx__hdr__valid, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire [6:0] \$1 ;
   wire [6:0] \$2 ;
@@ -9200,8 +9331,8 @@ module \netif.rx_buffer (rx__data__ready, clk, rst, write__room, rx__data__valid
     .r_en(r_en),
     .r_rdy(rx__hdr__valid),
     .rst(rst),
-    .w_en(w_en),
-    .w_port__data(w_data),
+    .w_data(w_data),
+    .\w_en$5 (w_en),
     .w_rdy(write__hdr_room)
   );
   always @* begin
@@ -9260,38 +9391,129 @@ module \netif.rx_buffer (rx__data__ready, clk, rst, write__room, rx__data__valid
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_rdy, r_data, w_port__data, w_en, r_en);
+module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, w_data, \w_en$5 , r_data, r_rdy, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire [4:0] \$14 ;
-  reg [2:0] \$15 ;
-  reg [2:0] \$16 ;
-  reg [3:0] \$17 ;
-  wire [3:0] \$2 ;
+  reg [126:0] \$11 ;
+  reg \$12 ;
+  wire \$2 ;
   wire \$3 ;
-  wire [3:0] \$4 ;
+  wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
-  wire [4:0] \$9 ;
+  wire [126:0] \$9 ;
+  input clk;
+  wire clk;
+  output [126:0] r_data;
+  reg [126:0] r_data = 127'h00000000000000000000000000000000;
+  wire [126:0] \r_data$13 ;
+  input r_en;
+  wire r_en;
+  wire \r_en$9 ;
+  output r_rdy;
+  reg r_rdy = 1'h0;
+  wire \r_rdy$8 ;
+  input rst;
+  wire rst;
+  input [126:0] w_data;
+  wire [126:0] w_data;
+  wire [126:0] \w_data$3 ;
+  wire w_en;
+  input \w_en$5 ;
+  wire \w_en$5 ;
+  output w_rdy;
+  wire w_rdy;
+  wire \w_rdy$1 ;
+  assign \$1  = ~ r_rdy;
+  assign \$2  = \$1  | r_en;
+  assign \$3  = ~ \r_rdy$8 ;
+  assign \$4  = \$2  & \$3 ;
+  assign \$5  = ~ \$4 ;
+  assign w_en = \w_en$5  & \$5 ;
+  assign \$6  = ~ r_rdy;
+  assign \r_en$9  = \$6  | r_en;
+  assign \$7  = ~ r_rdy;
+  assign \$8  = \$7  | r_en;
+  assign \$9  = \r_rdy$8  ? \r_data$13  : w_data;
+  assign \$10  = \r_rdy$8  | \w_en$5 ;
+  always @(posedge clk)
+    r_data <= \$11 ;
+  always @(posedge clk)
+    r_rdy <= \$12 ;
+  \netif.rx_buffer.hdr_fifo.behind  behind (
+    .clk(clk),
+    .r_data(\r_data$13 ),
+    .r_en(\r_en$9 ),
+    .r_rdy(\r_rdy$8 ),
+    .rst(rst),
+    .w_en(w_en),
+    .w_port__data(w_data),
+    .w_rdy(w_rdy)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$11  = r_data;
+    if (\$8 ) begin
+      \$11  = \$9 ;
+    end
+    if (rst) begin
+      \$11  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$12  = r_rdy;
+    if (\$8 ) begin
+      \$12  = \$10 ;
+    end
+    if (rst) begin
+      \$12  = 1'h0;
+    end
+  end
+  assign \w_rdy$1  = w_rdy;
+  assign \w_data$3  = w_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_rdy, r_rdy, r_data, w_port__data, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire [3:0] \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire [3:0] \$18 ;
+  reg [2:0] \$19 ;
+  wire \$2 ;
+  reg [2:0] \$20 ;
+  reg [2:0] \$21 ;
+  wire [3:0] \$3 ;
+  wire [3:0] \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire [3:0] \$7 ;
+  wire [3:0] \$8 ;
+  wire \$9 ;
   input clk;
   wire clk;
   (* init = 3'h0 *)
   wire [2:0] consume;
-  reg [3:0] level = 4'h0;
+  reg [2:0] level = 3'h0;
   (* init = 3'h0 *)
   wire [2:0] produce;
   output [126:0] r_data;
   wire [126:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 4'h0 *)
-  wire [3:0] r_level;
+  (* init = 3'h0 *)
+  wire [2:0] r_level;
   reg [2:0] r_port__addr = 3'h0;
   wire [126:0] r_port__data;
   output r_rdy;
@@ -9301,15 +9523,15 @@ module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_rdy, r_data, w_port__data, 
   wire [126:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 4'h0 *)
-  wire [3:0] w_level;
+  (* init = 3'h0 *)
+  wire [2:0] w_level;
   reg [2:0] w_port__addr = 3'h0;
   input [126:0] w_port__data;
   wire [126:0] w_port__data;
   wire w_port__en;
   output w_rdy;
   wire w_rdy;
-  reg [126:0] storage [7:0];
+  reg [126:0] storage [6:0];
   initial begin
     storage[0] = 127'h00000000000000000000000000000000;
     storage[1] = 127'h00000000000000000000000000000000;
@@ -9318,67 +9540,70 @@ module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_rdy, r_data, w_port__data, 
     storage[4] = 127'h00000000000000000000000000000000;
     storage[5] = 127'h00000000000000000000000000000000;
     storage[6] = 127'h00000000000000000000000000000000;
-    storage[7] = 127'h00000000000000000000000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 4'h8;
+  assign w_rdy = level != 3'h7;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr + 1'h1;
-  assign \$3  = r_rdy & r_en;
-  assign \$4  = r_port__addr + 1'h1;
-  assign \$5  = w_rdy & w_en;
-  assign \$6  = r_rdy & r_en;
-  assign \$7  = ~ \$6 ;
-  assign \$8  = \$5  & \$7 ;
-  assign \$9  = level + 1'h1;
+  assign \$2  = w_port__addr == 3'h6;
+  assign \$3  = w_port__addr + 1'h1;
+  assign \$4  = \$2  ? 4'h0 : \$3 ;
+  assign \$5  = r_rdy & r_en;
+  assign \$6  = r_port__addr == 3'h6;
+  assign \$7  = r_port__addr + 1'h1;
+  assign \$8  = \$6  ? 4'h0 : \$7 ;
+  assign \$9  = w_rdy & w_en;
   assign \$10  = r_rdy & r_en;
-  assign \$11  = w_rdy & w_en;
-  assign \$12  = ~ \$11 ;
-  assign \$13  = \$10  & \$12 ;
-  assign \$14  = level - 1'h1;
+  assign \$11  = ~ \$10 ;
+  assign \$12  = \$9  & \$11 ;
+  assign \$13  = level + 1'h1;
+  assign \$14  = r_rdy & r_en;
+  assign \$15  = w_rdy & w_en;
+  assign \$16  = ~ \$15 ;
+  assign \$17  = \$14  & \$16 ;
+  assign \$18  = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$15 ;
+    w_port__addr <= \$19 ;
   always @(posedge clk)
-    r_port__addr <= \$16 ;
+    r_port__addr <= \$20 ;
   always @(posedge clk)
-    level <= \$17 ;
+    level <= \$21 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$15  = w_port__addr;
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$19  = w_port__addr;
     if (\$1 ) begin
-      \$15  = \$2 [2:0];
+      \$19  = \$4 [2:0];
     end
     if (rst) begin
-      \$15  = 3'h0;
+      \$19  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$16  = r_port__addr;
-    if (\$3 ) begin
-      \$16  = \$4 [2:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$20  = r_port__addr;
+    if (\$5 ) begin
+      \$20  = \$8 [2:0];
     end
     if (rst) begin
-      \$16  = 3'h0;
+      \$20  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$17  = level;
-    if (\$8 ) begin
-      \$17  = \$9 [3:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$21  = level;
+    if (\$12 ) begin
+      \$21  = \$13 [2:0];
     end
-    if (\$13 ) begin
-      \$17  = \$14 [3:0];
+    if (\$17 ) begin
+      \$21  = \$18 [2:0];
     end
     if (rst) begin
-      \$17  = 4'h0;
+      \$21  = 3'h0;
     end
   end
   assign w_level = level;
@@ -9390,56 +9615,56 @@ module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_rdy, r_data, w_port__data, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2030$0 , \port$2040$0 , \port$2042$0 , \port$2060$0 , \port$2070$0 , \port$2072$0 , \port$2090$0 , \port$2100$0 , \port$2102$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
+module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \port$387$0 , store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent
+, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2194$0 , \port$2204$0 , \port$2206$0 , \port$2228$0 , \port$2238$0 , \port$2240$0 , \port$2262$0 , \port$2272$0 , \port$2274$0 , stored_peer);
+  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [31:0] \$100 ;
+  wire [29:0] \$100 ;
   wire [31:0] \$101 ;
-  wire [29:0] \$102 ;
+  wire [30:0] \$102 ;
   wire [31:0] \$103 ;
-  wire [30:0] \$104 ;
+  wire [31:0] \$104 ;
   wire [31:0] \$105 ;
-  wire [31:0] \$106 ;
+  wire [30:0] \$106 ;
   wire [31:0] \$107 ;
-  wire [30:0] \$108 ;
+  wire [31:0] \$108 ;
   wire [31:0] \$109 ;
   wire [15:0] \$11 ;
   wire [31:0] \$110 ;
   wire [31:0] \$111 ;
-  wire [31:0] \$112 ;
+  wire [30:0] \$112 ;
   wire [31:0] \$113 ;
-  wire [30:0] \$114 ;
+  wire [31:0] \$114 ;
   wire [31:0] \$115 ;
   wire [31:0] \$116 ;
   wire [31:0] \$117 ;
-  wire [31:0] \$118 ;
+  wire [25:0] \$118 ;
   wire [31:0] \$119 ;
   wire \$12 ;
-  wire [25:0] \$120 ;
+  wire [26:0] \$120 ;
   wire [31:0] \$121 ;
-  wire [26:0] \$122 ;
+  wire [27:0] \$122 ;
   wire [31:0] \$123 ;
-  wire [27:0] \$124 ;
+  wire [28:0] \$124 ;
   wire [31:0] \$125 ;
-  wire [28:0] \$126 ;
+  wire [29:0] \$126 ;
   wire [31:0] \$127 ;
-  wire [29:0] \$128 ;
+  wire [30:0] \$128 ;
   wire [31:0] \$129 ;
   wire [63:0] \$13 ;
-  wire [30:0] \$130 ;
+  wire [31:0] \$130 ;
   wire [31:0] \$131 ;
-  wire [31:0] \$132 ;
+  wire [29:0] \$132 ;
   wire [31:0] \$133 ;
-  wire [29:0] \$134 ;
+  wire [30:0] \$134 ;
   wire [31:0] \$135 ;
-  wire [30:0] \$136 ;
+  wire [31:0] \$136 ;
   wire [31:0] \$137 ;
-  wire [31:0] \$138 ;
+  wire [30:0] \$138 ;
   wire [31:0] \$139 ;
-  wire \$14 ;
-  wire [30:0] \$140 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$140 ;
   wire [31:0] \$141 ;
   wire [31:0] \$142 ;
   wire [31:0] \$143 ;
@@ -9449,85 +9674,85 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   wire [31:0] \$147 ;
   wire [31:0] \$148 ;
   wire [31:0] \$149 ;
-  wire \$15 ;
-  wire [31:0] \$150 ;
+  wire [31:0] \$15 ;
+  wire [30:0] \$150 ;
   wire [31:0] \$151 ;
-  wire [30:0] \$152 ;
+  wire [31:0] \$152 ;
   wire [31:0] \$153 ;
   wire [31:0] \$154 ;
   wire [31:0] \$155 ;
   wire [31:0] \$156 ;
   wire [31:0] \$157 ;
-  wire [31:0] \$158 ;
+  wire [24:0] \$158 ;
   wire [31:0] \$159 ;
-  wire [31:0] \$16 ;
-  wire [24:0] \$160 ;
+  wire [30:0] \$16 ;
+  wire [25:0] \$160 ;
   wire [31:0] \$161 ;
-  wire [25:0] \$162 ;
+  wire [26:0] \$162 ;
   wire [31:0] \$163 ;
-  wire [26:0] \$164 ;
+  wire [27:0] \$164 ;
   wire [31:0] \$165 ;
-  wire [27:0] \$166 ;
+  wire [28:0] \$166 ;
   wire [31:0] \$167 ;
-  wire [28:0] \$168 ;
+  wire [29:0] \$168 ;
   wire [31:0] \$169 ;
   wire [31:0] \$17 ;
-  wire [29:0] \$170 ;
+  wire [30:0] \$170 ;
   wire [31:0] \$171 ;
-  wire [30:0] \$172 ;
+  wire [31:0] \$172 ;
   wire [31:0] \$173 ;
-  wire [31:0] \$174 ;
+  wire [28:0] \$174 ;
   wire [31:0] \$175 ;
-  wire [28:0] \$176 ;
+  wire [29:0] \$176 ;
   wire [31:0] \$177 ;
-  wire [29:0] \$178 ;
+  wire [30:0] \$178 ;
   wire [31:0] \$179 ;
-  wire [30:0] \$18 ;
-  wire [30:0] \$180 ;
+  wire [31:0] \$18 ;
+  wire [31:0] \$180 ;
   wire [31:0] \$181 ;
-  wire [31:0] \$182 ;
+  wire [30:0] \$182 ;
   wire [31:0] \$183 ;
-  wire [30:0] \$184 ;
+  wire [31:0] \$184 ;
   wire [31:0] \$185 ;
   wire [31:0] \$186 ;
   wire [31:0] \$187 ;
-  wire [31:0] \$188 ;
+  wire [29:0] \$188 ;
   wire [31:0] \$189 ;
   wire [31:0] \$19 ;
-  wire [29:0] \$190 ;
+  wire [30:0] \$190 ;
   wire [31:0] \$191 ;
-  wire [30:0] \$192 ;
+  wire [31:0] \$192 ;
   wire [31:0] \$193 ;
-  wire [31:0] \$194 ;
+  wire [26:0] \$194 ;
   wire [31:0] \$195 ;
-  wire [26:0] \$196 ;
+  wire [27:0] \$196 ;
   wire [31:0] \$197 ;
-  wire [27:0] \$198 ;
+  wire [28:0] \$198 ;
   wire [31:0] \$199 ;
   wire \$2 ;
   wire [31:0] \$20 ;
-  wire [28:0] \$200 ;
+  wire [29:0] \$200 ;
   wire [31:0] \$201 ;
-  wire [29:0] \$202 ;
+  wire [30:0] \$202 ;
   wire [31:0] \$203 ;
-  wire [30:0] \$204 ;
+  wire [31:0] \$204 ;
   wire [31:0] \$205 ;
-  wire [31:0] \$206 ;
-  wire [31:0] \$207 ;
+  wire \$206 ;
+  wire \$207 ;
   wire \$208 ;
   wire \$209 ;
   wire [31:0] \$21 ;
   wire \$210 ;
   wire \$211 ;
   wire \$212 ;
-  wire \$213 ;
+  wire [63:0] \$213 ;
   wire \$214 ;
-  wire [63:0] \$215 ;
-  wire \$216 ;
-  wire \$217 ;
-  wire [3:0] \$218 ;
-  wire [31:0] \$219 ;
-  wire [31:0] \$22 ;
+  wire \$215 ;
+  wire [3:0] \$216 ;
+  wire [31:0] \$217 ;
+  wire \$218 ;
+  wire \$219 ;
+  wire [30:0] \$22 ;
   wire \$220 ;
   wire \$221 ;
   wire \$222 ;
@@ -9540,21 +9765,21 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   wire \$229 ;
   wire [31:0] \$23 ;
   wire \$230 ;
-  wire \$231 ;
+  wire [1:0] \$231 ;
   wire \$232 ;
-  wire [1:0] \$233 ;
+  wire \$233 ;
   wire \$234 ;
   wire \$235 ;
   wire \$236 ;
   wire \$237 ;
   wire \$238 ;
   wire \$239 ;
-  wire [30:0] \$24 ;
-  wire \$240 ;
+  wire [31:0] \$24 ;
+  wire [15:0] \$240 ;
   wire \$241 ;
-  wire [15:0] \$242 ;
+  wire [7:0] \$242 ;
   wire \$243 ;
-  wire [7:0] \$244 ;
+  wire \$244 ;
   wire \$245 ;
   wire \$246 ;
   wire \$247 ;
@@ -9565,13 +9790,13 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   wire \$251 ;
   wire \$252 ;
   wire \$253 ;
-  wire \$254 ;
-  wire \$255 ;
+  wire [16:0] \$254 ;
+  wire [16:0] \$255 ;
   wire [16:0] \$256 ;
-  wire [16:0] \$257 ;
-  wire [16:0] \$258 ;
+  wire \$257 ;
+  wire \$258 ;
   wire \$259 ;
-  wire [31:0] \$26 ;
+  wire [29:0] \$26 ;
   wire \$260 ;
   wire \$261 ;
   wire \$262 ;
@@ -9580,119 +9805,117 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   wire \$265 ;
   wire \$266 ;
   wire \$267 ;
-  wire \$268 ;
-  wire \$269 ;
+  wire [16:0] \$268 ;
+  wire [16:0] \$269 ;
   wire [31:0] \$27 ;
   wire [16:0] \$270 ;
-  wire [16:0] \$271 ;
-  wire [16:0] \$272 ;
-  wire [17:0] \$273 ;
-  wire [2:0] \$274 ;
+  wire [17:0] \$271 ;
+  wire [2:0] \$272 ;
+  wire \$273 ;
+  wire \$274 ;
   wire \$275 ;
   wire \$276 ;
   wire \$277 ;
   wire \$278 ;
   wire \$279 ;
-  wire [29:0] \$28 ;
+  wire [30:0] \$28 ;
   wire \$280 ;
   wire \$281 ;
-  wire \$282 ;
+  wire [15:0] \$282 ;
   wire \$283 ;
-  wire [15:0] \$284 ;
-  wire \$285 ;
-  wire [7:0] \$286 ;
-  reg [2:0] \$287 ;
-  reg [1:0] \$288 ;
-  reg \$289 ;
+  wire [7:0] \$284 ;
+  reg [2:0] \$285 ;
+  reg [1:0] \$286 ;
+  reg \$287 ;
+  reg \$288 ;
+  reg [63:0] \$289 ;
   wire [31:0] \$29 ;
-  reg \$290 ;
-  reg [63:0] \$291 ;
-  reg [31:0] \$292 ;
-  reg \$293 ;
-  reg [1:0] \$294 ;
-  reg [15:0] \$295 ;
-  reg [15:0] \$296 ;
-  reg \$297 ;
-  reg [7:0] \$298 ;
-  reg [3:0] \$299 ;
+  reg [31:0] \$290 ;
+  reg \$291 ;
+  reg [1:0] \$292 ;
+  reg [15:0] \$293 ;
+  reg [15:0] \$294 ;
+  reg \$295 ;
+  reg [7:0] \$296 ;
+  reg [3:0] \$297 ;
+  reg [1:0] \$298 ;
+  reg [1:0] \$299 ;
   wire [3:0] \$3 ;
-  wire [30:0] \$30 ;
+  wire [31:0] \$30 ;
   reg [1:0] \$300 ;
-  reg [1:0] \$301 ;
-  reg [1:0] \$302 ;
-  reg [3:0] \$303 ;
-  reg [2:0] \$304 ;
+  reg [3:0] \$301 ;
+  reg [2:0] \$302 ;
   wire [31:0] \$31 ;
   wire [31:0] \$32 ;
   wire [31:0] \$33 ;
   wire [31:0] \$34 ;
   wire [31:0] \$35 ;
-  wire [31:0] \$36 ;
+  wire [29:0] \$36 ;
   wire [31:0] \$37 ;
-  wire [29:0] \$38 ;
+  wire [30:0] \$38 ;
   wire [31:0] \$39 ;
   wire \$4 ;
-  wire [30:0] \$40 ;
+  wire [31:0] \$40 ;
   wire [31:0] \$41 ;
-  wire [31:0] \$42 ;
+  wire [30:0] \$42 ;
   wire [31:0] \$43 ;
-  wire [30:0] \$44 ;
+  wire [31:0] \$44 ;
   wire [31:0] \$45 ;
   wire [31:0] \$46 ;
   wire [31:0] \$47 ;
-  wire [31:0] \$48 ;
+  wire [30:0] \$48 ;
   wire [31:0] \$49 ;
   wire [2:0] \$5 ;
-  wire [30:0] \$50 ;
+  wire [31:0] \$50 ;
   wire [31:0] \$51 ;
+  wire [8:0] \$518 ;
   wire [31:0] \$52 ;
-  wire [8:0] \$522 ;
   wire [31:0] \$53 ;
-  wire [31:0] \$54 ;
+  wire [25:0] \$54 ;
   wire [31:0] \$55 ;
-  wire [25:0] \$56 ;
+  wire [26:0] \$56 ;
   wire [31:0] \$57 ;
-  wire [26:0] \$58 ;
+  wire [27:0] \$58 ;
   wire [31:0] \$59 ;
   wire \$6 ;
-  wire [27:0] \$60 ;
+  wire [28:0] \$60 ;
   wire [31:0] \$61 ;
-  wire [28:0] \$62 ;
+  wire [29:0] \$62 ;
   wire [31:0] \$63 ;
-  wire [29:0] \$64 ;
+  wire [30:0] \$64 ;
   wire [31:0] \$65 ;
-  wire [30:0] \$66 ;
+  wire [31:0] \$66 ;
   wire [31:0] \$67 ;
-  wire [31:0] \$68 ;
+  wire [29:0] \$68 ;
   wire [31:0] \$69 ;
   wire [7:0] \$7 ;
-  wire [29:0] \$70 ;
+  wire [30:0] \$70 ;
   wire [31:0] \$71 ;
-  wire [30:0] \$72 ;
+  wire [31:0] \$72 ;
   wire [31:0] \$73 ;
-  wire [31:0] \$74 ;
+  wire [30:0] \$74 ;
   wire [31:0] \$75 ;
-  wire [30:0] \$76 ;
+  wire [31:0] \$76 ;
   wire [31:0] \$77 ;
   wire [31:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
-  wire [31:0] \$80 ;
+  wire [30:0] \$80 ;
   wire [31:0] \$81 ;
-  wire [30:0] \$82 ;
+  wire [31:0] \$82 ;
   wire [31:0] \$83 ;
   wire [31:0] \$84 ;
   wire [31:0] \$85 ;
-  wire [31:0] \$86 ;
+  wire [30:0] \$86 ;
   wire [31:0] \$87 ;
-  wire [30:0] \$88 ;
+  wire [31:0] \$88 ;
   wire [31:0] \$89 ;
   wire [15:0] \$9 ;
-  wire [31:0] \$90 ;
+  wire [29:0] \$90 ;
   wire [31:0] \$91 ;
-  wire [29:0] \$92 ;
+  wire [30:0] \$92 ;
   wire [31:0] \$93 ;
-  wire [30:0] \$94 ;
+  wire [31:0] \$94 ;
   wire [31:0] \$95 ;
   wire [31:0] \$96 ;
   wire [31:0] \$97 ;
@@ -9783,27 +10006,33 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   reg pending = 1'h0;
   reg [1:0] pick;
   (* init = 2'h0 *)
-  wire [1:0] \pick$23 ;
+  wire [1:0] \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$2030$0 ;
-  wire \port$2030$0 ;
-  input \port$2040$0 ;
-  wire \port$2040$0 ;
-  input \port$2042$0 ;
-  wire \port$2042$0 ;
-  input \port$2060$0 ;
-  wire \port$2060$0 ;
-  input \port$2070$0 ;
-  wire \port$2070$0 ;
-  input \port$2072$0 ;
-  wire \port$2072$0 ;
-  input \port$2090$0 ;
-  wire \port$2090$0 ;
-  input \port$2100$0 ;
-  wire \port$2100$0 ;
-  input \port$2102$0 ;
-  wire \port$2102$0 ;
+  input \port$2194$0 ;
+  wire \port$2194$0 ;
+  input \port$2204$0 ;
+  wire \port$2204$0 ;
+  input \port$2206$0 ;
+  wire \port$2206$0 ;
+  input \port$2228$0 ;
+  wire \port$2228$0 ;
+  input \port$2238$0 ;
+  wire \port$2238$0 ;
+  input \port$2240$0 ;
+  wire \port$2240$0 ;
+  input \port$2262$0 ;
+  wire \port$2262$0 ;
+  input \port$2272$0 ;
+  wire \port$2272$0 ;
+  input \port$2274$0 ;
+  wire \port$2274$0 ;
+  input \port$309$0 ;
+  wire \port$309$0 ;
+  input \port$348$0 ;
+  wire \port$348$0 ;
+  input \port$387$0 ;
+  wire \port$387$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -9849,8 +10078,8 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   reg [1:0] store__peer = 2'h0;
   output [3:0] store__slot;
   reg [3:0] store__slot = 4'h0;
-  input [3:0] stored;
   wire [3:0] stored;
+  input [1:0] stored_peer;
   wire [1:0] stored_peer;
   output tx_acks;
   reg tx_acks;
@@ -9873,461 +10102,459 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign \$14  = | { stored[3], stored[1] };
-  assign \$15  = | stored[3:2];
-  assign any_expired = | { \port$2090$0 , \port$2060$0 , \port$2030$0 , 1'h0 };
-  assign \$16  = crc[0] ? 32'd3433693342 : 32'd0;
-  assign \$18  = crc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$19  = \$17  ^ { 1'h0, \$18  };
-  assign \$20  = crc[2] ? 32'd2219446010 : 32'd0;
+  assign any_expired = | { \port$2262$0 , \port$2228$0 , \port$2194$0 , 1'h0 };
+  assign \$14  = crc[0] ? 32'd3433693342 : 32'd0;
+  assign \$16  = crc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$17  = \$15  ^ { 1'h0, \$16  };
+  assign \$18  = crc[2] ? 32'd2219446010 : 32'd0;
+  assign \$19  = \$17  ^ \$18 ;
+  assign \$20  = crc[3] ? 32'd3555007413 : 32'd0;
   assign \$21  = \$19  ^ \$20 ;
-  assign \$22  = crc[3] ? 32'd3555007413 : 32'd0;
-  assign \$23  = \$21  ^ \$22 ;
-  assign \$24  = crc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$25  = \$23  ^ { 1'h0, \$24  };
-  assign \$26  = crc[5] ? 32'd4185285206 : 32'd0;
-  assign \$27  = \$25  ^ \$26 ;
-  assign \$28  = crc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$29  = \$27  ^ { 2'h0, \$28  };
-  assign \$30  = crc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$31  = \$29  ^ { 1'h0, \$30  };
-  assign \$32  = crc[8] ? 32'd2792819636 : 32'd0;
+  assign \$22  = crc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$23  = \$21  ^ { 1'h0, \$22  };
+  assign \$24  = crc[5] ? 32'd4185285206 : 32'd0;
+  assign \$25  = \$23  ^ \$24 ;
+  assign \$26  = crc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$27  = \$25  ^ { 2'h0, \$26  };
+  assign \$28  = crc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$29  = \$27  ^ { 1'h0, \$28  };
+  assign \$30  = crc[8] ? 32'd2792819636 : 32'd0;
+  assign \$31  = \$29  ^ \$30 ;
+  assign \$32  = crc[9] ? 32'd2543784233 : 32'd0;
   assign \$33  = \$31  ^ \$32 ;
-  assign \$34  = crc[9] ? 32'd2543784233 : 32'd0;
+  assign \$34  = crc[10] ? 32'd4098827283 : 32'd0;
   assign \$35  = \$33  ^ \$34 ;
-  assign \$36  = crc[10] ? 32'd4098827283 : 32'd0;
-  assign \$37  = \$35  ^ \$36 ;
-  assign \$38  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$39  = \$37  ^ { 2'h0, \$38  };
-  assign \$40  = crc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$41  = \$39  ^ { 1'h0, \$40  };
-  assign \$42  = crc[13] ? 32'd3485284764 : 32'd0;
-  assign \$43  = \$41  ^ \$42 ;
-  assign \$44  = crc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$45  = \$43  ^ { 1'h0, \$44  };
-  assign \$46  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$36  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$37  = \$35  ^ { 2'h0, \$36  };
+  assign \$38  = crc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$39  = \$37  ^ { 1'h0, \$38  };
+  assign \$40  = crc[13] ? 32'd3485284764 : 32'd0;
+  assign \$41  = \$39  ^ \$40 ;
+  assign \$42  = crc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$43  = \$41  ^ { 1'h0, \$42  };
+  assign \$44  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$45  = \$43  ^ \$44 ;
+  assign \$46  = crc[16] ? 32'd3411858341 : 32'd0;
   assign \$47  = \$45  ^ \$46 ;
-  assign \$48  = crc[16] ? 32'd3411858341 : 32'd0;
-  assign \$49  = \$47  ^ \$48 ;
-  assign \$50  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$51  = \$49  ^ { 1'h0, \$50  };
-  assign \$52  = crc[18] ? 32'd2609988118 : 32'd0;
+  assign \$48  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$49  = \$47  ^ { 1'h0, \$48  };
+  assign \$50  = crc[18] ? 32'd2609988118 : 32'd0;
+  assign \$51  = \$49  ^ \$50 ;
+  assign \$52  = crc[19] ? 32'd3964895853 : 32'd0;
   assign \$53  = \$51  ^ \$52 ;
-  assign \$54  = crc[19] ? 32'd3964895853 : 32'd0;
-  assign \$55  = \$53  ^ \$54 ;
-  assign \$56  = crc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$57  = \$55  ^ { 6'h00, \$56  };
-  assign \$58  = crc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$59  = \$57  ^ { 5'h00, \$58  };
-  assign \$60  = crc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$61  = \$59  ^ { 4'h0, \$60  };
-  assign \$62  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$63  = \$61  ^ { 3'h0, \$62  };
-  assign \$64  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$65  = \$63  ^ { 2'h0, \$64  };
-  assign \$66  = crc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$67  = \$65  ^ { 1'h0, \$66  };
-  assign \$68  = crc[26] ? 32'd4118849216 : 32'd0;
-  assign \$69  = \$67  ^ \$68 ;
-  assign \$70  = crc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$71  = \$69  ^ { 2'h0, \$70  };
-  assign \$72  = crc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$73  = \$71  ^ { 1'h0, \$72  };
-  assign \$74  = crc[29] ? 32'd3250663172 : 32'd0;
-  assign \$75  = \$73  ^ \$74 ;
-  assign \$76  = crc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$77  = \$75  ^ { 1'h0, \$76  };
-  assign \$78  = crc[31] ? 32'd2984685714 : 32'd0;
+  assign \$54  = crc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$55  = \$53  ^ { 6'h00, \$54  };
+  assign \$56  = crc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$57  = \$55  ^ { 5'h00, \$56  };
+  assign \$58  = crc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$59  = \$57  ^ { 4'h0, \$58  };
+  assign \$60  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$61  = \$59  ^ { 3'h0, \$60  };
+  assign \$62  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$63  = \$61  ^ { 2'h0, \$62  };
+  assign \$64  = crc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$65  = \$63  ^ { 1'h0, \$64  };
+  assign \$66  = crc[26] ? 32'd4118849216 : 32'd0;
+  assign \$67  = \$65  ^ \$66 ;
+  assign \$68  = crc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$69  = \$67  ^ { 2'h0, \$68  };
+  assign \$70  = crc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$71  = \$69  ^ { 1'h0, \$70  };
+  assign \$72  = crc[29] ? 32'd3250663172 : 32'd0;
+  assign \$73  = \$71  ^ \$72 ;
+  assign \$74  = crc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$75  = \$73  ^ { 1'h0, \$74  };
+  assign \$76  = crc[31] ? 32'd2984685714 : 32'd0;
+  assign \$77  = \$75  ^ \$76 ;
+  assign \$78  = beat_q[0] ? 32'd3433693342 : 32'd0;
   assign \$79  = \$77  ^ \$78 ;
-  assign \$80  = beat_q[0] ? 32'd3433693342 : 32'd0;
-  assign \$81  = \$79  ^ \$80 ;
-  assign \$82  = beat_q[1] ? 31'h4225077d : 31'h00000000;
-  assign \$83  = \$81  ^ { 1'h0, \$82  };
-  assign \$84  = beat_q[2] ? 32'd2219446010 : 32'd0;
+  assign \$80  = beat_q[1] ? 31'h4225077d : 31'h00000000;
+  assign \$81  = \$79  ^ { 1'h0, \$80  };
+  assign \$82  = beat_q[2] ? 32'd2219446010 : 32'd0;
+  assign \$83  = \$81  ^ \$82 ;
+  assign \$84  = beat_q[3] ? 32'd3555007413 : 32'd0;
   assign \$85  = \$83  ^ \$84 ;
-  assign \$86  = beat_q[3] ? 32'd3555007413 : 32'd0;
-  assign \$87  = \$85  ^ \$86 ;
-  assign \$88  = beat_q[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$89  = \$87  ^ { 1'h0, \$88  };
-  assign \$90  = beat_q[5] ? 32'd4185285206 : 32'd0;
-  assign \$91  = \$89  ^ \$90 ;
-  assign \$92  = beat_q[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$93  = \$91  ^ { 2'h0, \$92  };
-  assign \$94  = beat_q[7] ? 31'h533b85da : 31'h00000000;
-  assign \$95  = \$93  ^ { 1'h0, \$94  };
-  assign \$96  = beat_q[8] ? 32'd2792819636 : 32'd0;
+  assign \$86  = beat_q[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$87  = \$85  ^ { 1'h0, \$86  };
+  assign \$88  = beat_q[5] ? 32'd4185285206 : 32'd0;
+  assign \$89  = \$87  ^ \$88 ;
+  assign \$90  = beat_q[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$91  = \$89  ^ { 2'h0, \$90  };
+  assign \$92  = beat_q[7] ? 31'h533b85da : 31'h00000000;
+  assign \$93  = \$91  ^ { 1'h0, \$92  };
+  assign \$94  = beat_q[8] ? 32'd2792819636 : 32'd0;
+  assign \$95  = \$93  ^ \$94 ;
+  assign \$96  = beat_q[9] ? 32'd2543784233 : 32'd0;
   assign \$97  = \$95  ^ \$96 ;
-  assign \$98  = beat_q[9] ? 32'd2543784233 : 32'd0;
+  assign \$98  = beat_q[10] ? 32'd4098827283 : 32'd0;
   assign \$99  = \$97  ^ \$98 ;
-  assign \$100  = beat_q[10] ? 32'd4098827283 : 32'd0;
-  assign \$101  = \$99  ^ \$100 ;
-  assign \$102  = beat_q[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$103  = \$101  ^ { 2'h0, \$102  };
-  assign \$104  = beat_q[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$105  = \$103  ^ { 1'h0, \$104  };
-  assign \$106  = beat_q[13] ? 32'd3485284764 : 32'd0;
-  assign \$107  = \$105  ^ \$106 ;
-  assign \$108  = beat_q[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$109  = \$107  ^ { 1'h0, \$108  };
-  assign \$110  = beat_q[15] ? 32'd2283203314 : 32'd0;
+  assign \$100  = beat_q[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$101  = \$99  ^ { 2'h0, \$100  };
+  assign \$102  = beat_q[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$103  = \$101  ^ { 1'h0, \$102  };
+  assign \$104  = beat_q[13] ? 32'd3485284764 : 32'd0;
+  assign \$105  = \$103  ^ \$104 ;
+  assign \$106  = beat_q[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$107  = \$105  ^ { 1'h0, \$106  };
+  assign \$108  = beat_q[15] ? 32'd2283203314 : 32'd0;
+  assign \$109  = \$107  ^ \$108 ;
+  assign \$110  = beat_q[16] ? 32'd3411858341 : 32'd0;
   assign \$111  = \$109  ^ \$110 ;
-  assign \$112  = beat_q[16] ? 32'd3411858341 : 32'd0;
-  assign \$113  = \$111  ^ \$112 ;
-  assign \$114  = beat_q[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$115  = \$113  ^ { 1'h0, \$114  };
-  assign \$116  = beat_q[18] ? 32'd2609988118 : 32'd0;
+  assign \$112  = beat_q[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$113  = \$111  ^ { 1'h0, \$112  };
+  assign \$114  = beat_q[18] ? 32'd2609988118 : 32'd0;
+  assign \$115  = \$113  ^ \$114 ;
+  assign \$116  = beat_q[19] ? 32'd3964895853 : 32'd0;
   assign \$117  = \$115  ^ \$116 ;
-  assign \$118  = beat_q[19] ? 32'd3964895853 : 32'd0;
-  assign \$119  = \$117  ^ \$118 ;
-  assign \$120  = beat_q[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$121  = \$119  ^ { 6'h00, \$120  };
-  assign \$122  = beat_q[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$123  = \$121  ^ { 5'h00, \$122  };
-  assign \$124  = beat_q[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$125  = \$123  ^ { 4'h0, \$124  };
-  assign \$126  = beat_q[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$127  = \$125  ^ { 3'h0, \$126  };
-  assign \$128  = beat_q[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$129  = \$127  ^ { 2'h0, \$128  };
-  assign \$130  = beat_q[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$131  = \$129  ^ { 1'h0, \$130  };
-  assign \$132  = beat_q[26] ? 32'd4118849216 : 32'd0;
-  assign \$133  = \$131  ^ \$132 ;
-  assign \$134  = beat_q[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$135  = \$133  ^ { 2'h0, \$134  };
-  assign \$136  = beat_q[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$137  = \$135  ^ { 1'h0, \$136  };
-  assign \$138  = beat_q[29] ? 32'd3250663172 : 32'd0;
-  assign \$139  = \$137  ^ \$138 ;
-  assign \$140  = beat_q[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$141  = \$139  ^ { 1'h0, \$140  };
-  assign \$142  = beat_q[31] ? 32'd2984685714 : 32'd0;
+  assign \$118  = beat_q[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$119  = \$117  ^ { 6'h00, \$118  };
+  assign \$120  = beat_q[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$121  = \$119  ^ { 5'h00, \$120  };
+  assign \$122  = beat_q[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$123  = \$121  ^ { 4'h0, \$122  };
+  assign \$124  = beat_q[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$125  = \$123  ^ { 3'h0, \$124  };
+  assign \$126  = beat_q[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$127  = \$125  ^ { 2'h0, \$126  };
+  assign \$128  = beat_q[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$129  = \$127  ^ { 1'h0, \$128  };
+  assign \$130  = beat_q[26] ? 32'd4118849216 : 32'd0;
+  assign \$131  = \$129  ^ \$130 ;
+  assign \$132  = beat_q[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$133  = \$131  ^ { 2'h0, \$132  };
+  assign \$134  = beat_q[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$135  = \$133  ^ { 1'h0, \$134  };
+  assign \$136  = beat_q[29] ? 32'd3250663172 : 32'd0;
+  assign \$137  = \$135  ^ \$136 ;
+  assign \$138  = beat_q[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$139  = \$137  ^ { 1'h0, \$138  };
+  assign \$140  = beat_q[31] ? 32'd2984685714 : 32'd0;
+  assign \$141  = \$139  ^ \$140 ;
+  assign \$142  = beat_q[32] ? 32'd3099354981 : 32'd0;
   assign \$143  = \$141  ^ \$142 ;
-  assign \$144  = beat_q[32] ? 32'd3099354981 : 32'd0;
+  assign \$144  = beat_q[33] ? 32'd2852767883 : 32'd0;
   assign \$145  = \$143  ^ \$144 ;
-  assign \$146  = beat_q[33] ? 32'd2852767883 : 32'd0;
+  assign \$146  = beat_q[34] ? 32'd2405603159 : 32'd0;
   assign \$147  = \$145  ^ \$146 ;
-  assign \$148  = beat_q[34] ? 32'd2405603159 : 32'd0;
+  assign \$148  = beat_q[35] ? 32'd3316918511 : 32'd0;
   assign \$149  = \$147  ^ \$148 ;
-  assign \$150  = beat_q[35] ? 32'd3316918511 : 32'd0;
-  assign \$151  = \$149  ^ \$150 ;
-  assign \$152  = beat_q[36] ? 31'h5019579f : 31'h00000000;
-  assign \$153  = \$151  ^ { 1'h0, \$152  };
-  assign \$154  = beat_q[37] ? 32'd2687676222 : 32'd0;
+  assign \$150  = beat_q[36] ? 31'h5019579f : 31'h00000000;
+  assign \$151  = \$149  ^ { 1'h0, \$150  };
+  assign \$152  = beat_q[37] ? 32'd2687676222 : 32'd0;
+  assign \$153  = \$151  ^ \$152 ;
+  assign \$154  = beat_q[38] ? 32'd2601801789 : 32'd0;
   assign \$155  = \$153  ^ \$154 ;
-  assign \$156  = beat_q[38] ? 32'd2601801789 : 32'd0;
+  assign \$156  = beat_q[39] ? 32'd3982079547 : 32'd0;
   assign \$157  = \$155  ^ \$156 ;
-  assign \$158  = beat_q[39] ? 32'd3982079547 : 32'd0;
-  assign \$159  = \$157  ^ \$158 ;
-  assign \$160  = beat_q[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$161  = \$159  ^ { 7'h00, \$160  };
-  assign \$162  = beat_q[41] ? 26'h384d46e : 26'h0000000;
-  assign \$163  = \$161  ^ { 6'h00, \$162  };
-  assign \$164  = beat_q[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$165  = \$163  ^ { 5'h00, \$164  };
-  assign \$166  = beat_q[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$167  = \$165  ^ { 4'h0, \$166  };
-  assign \$168  = beat_q[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$169  = \$167  ^ { 3'h0, \$168  };
-  assign \$170  = beat_q[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$171  = \$169  ^ { 2'h0, \$170  };
-  assign \$172  = beat_q[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$173  = \$171  ^ { 1'h0, \$172  };
-  assign \$174  = beat_q[47] ? 32'd3778354048 : 32'd0;
-  assign \$175  = \$173  ^ \$174 ;
-  assign \$176  = beat_q[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$177  = \$175  ^ { 3'h0, \$176  };
-  assign \$178  = beat_q[49] ? 30'h32366282 : 30'h00000000;
-  assign \$179  = \$177  ^ { 2'h0, \$178  };
-  assign \$180  = beat_q[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$181  = \$179  ^ { 1'h0, \$180  };
-  assign \$182  = beat_q[51] ? 32'd3369699848 : 32'd0;
-  assign \$183  = \$181  ^ \$182 ;
-  assign \$184  = beat_q[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$185  = \$183  ^ { 1'h0, \$184  };
-  assign \$186  = beat_q[53] ? 32'd2508465314 : 32'd0;
+  assign \$158  = beat_q[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$159  = \$157  ^ { 7'h00, \$158  };
+  assign \$160  = beat_q[41] ? 26'h384d46e : 26'h0000000;
+  assign \$161  = \$159  ^ { 6'h00, \$160  };
+  assign \$162  = beat_q[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$163  = \$161  ^ { 5'h00, \$162  };
+  assign \$164  = beat_q[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$165  = \$163  ^ { 4'h0, \$164  };
+  assign \$166  = beat_q[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$167  = \$165  ^ { 3'h0, \$166  };
+  assign \$168  = beat_q[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$169  = \$167  ^ { 2'h0, \$168  };
+  assign \$170  = beat_q[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$171  = \$169  ^ { 1'h0, \$170  };
+  assign \$172  = beat_q[47] ? 32'd3778354048 : 32'd0;
+  assign \$173  = \$171  ^ \$172 ;
+  assign \$174  = beat_q[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$175  = \$173  ^ { 3'h0, \$174  };
+  assign \$176  = beat_q[49] ? 30'h32366282 : 30'h00000000;
+  assign \$177  = \$175  ^ { 2'h0, \$176  };
+  assign \$178  = beat_q[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$179  = \$177  ^ { 1'h0, \$178  };
+  assign \$180  = beat_q[51] ? 32'd3369699848 : 32'd0;
+  assign \$181  = \$179  ^ \$180 ;
+  assign \$182  = beat_q[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$183  = \$181  ^ { 1'h0, \$182  };
+  assign \$184  = beat_q[53] ? 32'd2508465314 : 32'd0;
+  assign \$185  = \$183  ^ \$184 ;
+  assign \$186  = beat_q[54] ? 32'd4034481925 : 32'd0;
   assign \$187  = \$185  ^ \$186 ;
-  assign \$188  = beat_q[54] ? 32'd4034481925 : 32'd0;
-  assign \$189  = \$187  ^ \$188 ;
-  assign \$190  = beat_q[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$191  = \$189  ^ { 2'h0, \$190  };
-  assign \$192  = beat_q[56] ? 31'h77073096 : 31'h00000000;
-  assign \$193  = \$191  ^ { 1'h0, \$192  };
-  assign \$194  = beat_q[57] ? 32'd3993919788 : 32'd0;
-  assign \$195  = \$193  ^ \$194 ;
-  assign \$196  = beat_q[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$197  = \$195  ^ { 5'h00, \$196  };
-  assign \$198  = beat_q[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$199  = \$197  ^ { 4'h0, \$198  };
-  assign \$200  = beat_q[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$201  = \$199  ^ { 3'h0, \$200  };
-  assign \$202  = beat_q[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$203  = \$201  ^ { 2'h0, \$202  };
-  assign \$204  = beat_q[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$205  = \$203  ^ { 1'h0, \$204  };
-  assign \$206  = beat_q[63] ? 32'd3988292384 : 32'd0;
-  assign \$207  = \$205  ^ \$206 ;
-  assign crc_now = pending ? \$207  : crc;
-  assign \$208  = { \port$2102$0 , \port$2072$0 , \port$2042$0 , 1'h0 } >> peer;
-  assign \$209  = pick_q_valid & \$208 ;
-  assign \$210  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
-  assign \$211  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
-  assign \$212  = \$211  & retransmit;
-  assign \$213  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
-  assign \$214  = ~ \$213 ;
-  assign \$522  = beat * 7'h40;
-  assign \$215  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer } >> \$522 ;
-  assign \$216  = m_axis__tvalid & m_axis__tready;
-  assign \$217  = pbeat == cur_last_beat;
-  assign \$218  = pbeat + 1'h1;
-  assign \$219  = ~ crc_now;
-  assign \$220  = ~ any_expired;
-  assign \$221  = { \port$2102$0 , \port$2072$0 , \port$2042$0 , 1'h0 } >> peer;
-  assign \$222  = pick_q_valid & \$221 ;
-  assign \$223  = \$220  & \$222 ;
-  assign \$224  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
-  assign \$225  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
-  assign \$226  = \$225  & retransmit;
-  assign \$227  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
-  assign \$228  = ~ \$227 ;
-  assign \$229  = ! sender_state;
-  assign \$230  = sender_state == 1'h1;
-  assign \$231  = sender_state == 2'h2;
-  assign \$232  = sender_state == 2'h3;
-  assign \$233  = pick_valid ? pick : stored_peer;
-  assign \$234  = | stored;
-  assign \$235  = pick_valid | \$234 ;
-  assign \$236  = m_axis__tvalid & m_axis__tready;
-  assign \$237  = ~ m_axis__tlast;
-  assign \$238  = \$236  & \$237 ;
-  assign \$239  = { \port$2102$0 , \port$2072$0 , \port$2042$0 , 1'h0 } >> peer;
-  assign \$240  = pick_q_valid & \$239 ;
-  assign \$241  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
-  assign \$242  = \$241  ? seq : 16'h0000;
-  assign \$243  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
-  assign \$244  = \$243  ? 8'h01 : 8'h02;
-  assign \$245  = cur_type == 1'h1;
-  assign \$246  = store__hdr[3:0] == 1'h1;
-  assign \$247  = store__hdr[3:0] == 2'h3;
-  assign \$248  = \$246  | \$247 ;
-  assign \$249  = store__hdr[3:0] == 3'h4;
-  assign \$250  = store__hdr[3:0] == 3'h6;
-  assign \$251  = \$249  | \$250 ;
-  assign \$252  = ! store__hdr[6:4];
-  assign \$253  = \$251  & \$252 ;
-  assign \$254  = \$248  | \$253 ;
-  assign \$255  = \$245  & \$254 ;
-  assign \$256  = store__hdr[110:95] + 3'h7;
-  assign \$258  = \$255  ? \$257  : 17'h00000;
-  assign \$259  = cur_type == 1'h1;
-  assign \$260  = store__hdr[3:0] == 1'h1;
-  assign \$261  = store__hdr[3:0] == 2'h3;
-  assign \$262  = \$260  | \$261 ;
-  assign \$263  = store__hdr[3:0] == 3'h4;
-  assign \$264  = store__hdr[3:0] == 3'h6;
-  assign \$265  = \$263  | \$264 ;
-  assign \$266  = ! store__hdr[6:4];
-  assign \$267  = \$265  & \$266 ;
-  assign \$268  = \$262  | \$267 ;
-  assign \$269  = \$259  & \$268 ;
-  assign \$270  = store__hdr[110:95] + 3'h7;
-  assign \$272  = \$269  ? \$271  : 17'h00000;
-  assign \$273  = \$272  - 1'h1;
-  assign \$274  = beat + 1'h1;
-  assign \$275  = beat == 2'h2;
-  assign \$276  = | cur_pay_beats;
-  assign \$277  = m_axis__tvalid & m_axis__tready;
-  assign \$278  = pbeat == cur_last_beat;
-  assign \$279  = ~ any_expired;
-  assign \$280  = { \port$2102$0 , \port$2072$0 , \port$2042$0 , 1'h0 } >> peer;
-  assign \$281  = pick_q_valid & \$280 ;
-  assign \$282  = \$279  & \$281 ;
-  assign \$283  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
-  assign \$284  = \$283  ? seq : 16'h0000;
-  assign \$285  = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 } >> peer;
-  assign \$286  = \$285  ? 8'h01 : 8'h02;
+  assign \$188  = beat_q[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$189  = \$187  ^ { 2'h0, \$188  };
+  assign \$190  = beat_q[56] ? 31'h77073096 : 31'h00000000;
+  assign \$191  = \$189  ^ { 1'h0, \$190  };
+  assign \$192  = beat_q[57] ? 32'd3993919788 : 32'd0;
+  assign \$193  = \$191  ^ \$192 ;
+  assign \$194  = beat_q[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$195  = \$193  ^ { 5'h00, \$194  };
+  assign \$196  = beat_q[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$197  = \$195  ^ { 4'h0, \$196  };
+  assign \$198  = beat_q[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$199  = \$197  ^ { 3'h0, \$198  };
+  assign \$200  = beat_q[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$201  = \$199  ^ { 2'h0, \$200  };
+  assign \$202  = beat_q[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$203  = \$201  ^ { 1'h0, \$202  };
+  assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
+  assign \$205  = \$203  ^ \$204 ;
+  assign crc_now = pending ? \$205  : crc;
+  assign \$206  = { \port$2274$0 , \port$2240$0 , \port$2206$0 , 1'h0 } >> peer;
+  assign \$207  = pick_q_valid & \$206 ;
+  assign \$208  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$209  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$210  = \$209  & retransmit;
+  assign \$211  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$212  = ~ \$211 ;
+  assign \$518  = beat * 7'h40;
+  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer } >> \$518 ;
+  assign \$214  = m_axis__tvalid & m_axis__tready;
+  assign \$215  = pbeat == cur_last_beat;
+  assign \$216  = pbeat + 1'h1;
+  assign \$217  = ~ crc_now;
+  assign \$218  = ~ any_expired;
+  assign \$219  = { \port$2274$0 , \port$2240$0 , \port$2206$0 , 1'h0 } >> peer;
+  assign \$220  = pick_q_valid & \$219 ;
+  assign \$221  = \$218  & \$220 ;
+  assign \$222  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$223  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$224  = \$223  & retransmit;
+  assign \$225  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$226  = ~ \$225 ;
+  assign \$227  = ! sender_state;
+  assign \$228  = sender_state == 1'h1;
+  assign \$229  = sender_state == 2'h2;
+  assign \$230  = sender_state == 2'h3;
+  assign \$231  = pick_valid ? pick : stored_peer;
+  assign \$232  = | { \port$387$0 , \port$348$0 , \port$309$0 , 1'h0 };
+  assign \$233  = pick_valid | \$232 ;
+  assign \$234  = m_axis__tvalid & m_axis__tready;
+  assign \$235  = ~ m_axis__tlast;
+  assign \$236  = \$234  & \$235 ;
+  assign \$237  = { \port$2274$0 , \port$2240$0 , \port$2206$0 , 1'h0 } >> peer;
+  assign \$238  = pick_q_valid & \$237 ;
+  assign \$239  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$240  = \$239  ? seq : 16'h0000;
+  assign \$241  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$242  = \$241  ? 8'h01 : 8'h02;
+  assign \$243  = cur_type == 1'h1;
+  assign \$244  = store__hdr[3:0] == 1'h1;
+  assign \$245  = store__hdr[3:0] == 2'h3;
+  assign \$246  = \$244  | \$245 ;
+  assign \$247  = store__hdr[3:0] == 3'h4;
+  assign \$248  = store__hdr[3:0] == 3'h6;
+  assign \$249  = \$247  | \$248 ;
+  assign \$250  = ! store__hdr[6:4];
+  assign \$251  = \$249  & \$250 ;
+  assign \$252  = \$246  | \$251 ;
+  assign \$253  = \$243  & \$252 ;
+  assign \$254  = store__hdr[110:95] + 3'h7;
+  assign \$256  = \$253  ? \$255  : 17'h00000;
+  assign \$257  = cur_type == 1'h1;
+  assign \$258  = store__hdr[3:0] == 1'h1;
+  assign \$259  = store__hdr[3:0] == 2'h3;
+  assign \$260  = \$258  | \$259 ;
+  assign \$261  = store__hdr[3:0] == 3'h4;
+  assign \$262  = store__hdr[3:0] == 3'h6;
+  assign \$263  = \$261  | \$262 ;
+  assign \$264  = ! store__hdr[6:4];
+  assign \$265  = \$263  & \$264 ;
+  assign \$266  = \$260  | \$265 ;
+  assign \$267  = \$257  & \$266 ;
+  assign \$268  = store__hdr[110:95] + 3'h7;
+  assign \$270  = \$267  ? \$269  : 17'h00000;
+  assign \$271  = \$270  - 1'h1;
+  assign \$272  = beat + 1'h1;
+  assign \$273  = beat == 2'h2;
+  assign \$274  = | cur_pay_beats;
+  assign \$275  = m_axis__tvalid & m_axis__tready;
+  assign \$276  = pbeat == cur_last_beat;
+  assign \$277  = ~ any_expired;
+  assign \$278  = { \port$2274$0 , \port$2240$0 , \port$2206$0 , 1'h0 } >> peer;
+  assign \$279  = pick_q_valid & \$278 ;
+  assign \$280  = \$277  & \$279 ;
+  assign \$281  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$282  = \$281  ? seq : 16'h0000;
+  assign \$283  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
-    pbeat <= \$287 ;
+    pbeat <= \$285 ;
   always @(posedge clk)
-    peer <= \$288 ;
+    peer <= \$286 ;
   always @(posedge clk)
-    pick_q_valid <= \$289 ;
+    pick_q_valid <= \$287 ;
   always @(posedge clk)
-    pending <= \$290 ;
+    pending <= \$288 ;
   always @(posedge clk)
-    beat_q <= \$291 ;
+    beat_q <= \$289 ;
   always @(posedge clk)
-    crc <= \$292 ;
+    crc <= \$290 ;
   always @(posedge clk)
-    sending <= \$293 ;
+    sending <= \$291 ;
   always @(posedge clk)
-    store__peer <= \$294 ;
+    store__peer <= \$292 ;
   always @(posedge clk)
-    cur_seq <= \$295 ;
+    cur_seq <= \$293 ;
   always @(posedge clk)
-    cur_ack <= \$296 ;
+    cur_ack <= \$294 ;
   always @(posedge clk)
-    cur_nak <= \$297 ;
+    cur_nak <= \$295 ;
   always @(posedge clk)
-    cur_type <= \$298 ;
+    cur_type <= \$296 ;
   always @(posedge clk)
-    store__slot <= \$299 ;
+    store__slot <= \$297 ;
   always @(posedge clk)
-    rr <= \$300 ;
+    rr <= \$298 ;
   always @(posedge clk)
-    beat <= \$301 ;
+    beat <= \$299 ;
   always @(posedge clk)
-    sender_state <= \$302 ;
+    sender_state <= \$300 ;
   always @(posedge clk)
-    cur_pay_beats <= \$303 ;
+    cur_pay_beats <= \$301 ;
   always @(posedge clk)
-    cur_last_beat <= \$304 ;
+    cur_last_beat <= \$302 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     pick = 2'h0;
     (* full_case = 32'd1 *)
     casez (rr)
       2'h0:
         begin
-          if (\port$2102$0 ) begin
+          if (\port$2274$0 ) begin
             pick = 2'h3;
           end
-          if (\port$2072$0 ) begin
+          if (\port$2240$0 ) begin
             pick = 2'h2;
           end
-          if (\port$2042$0 ) begin
+          if (\port$2206$0 ) begin
             pick = 2'h1;
           end
         end
       2'h1:
         begin
-          if (\port$2042$0 ) begin
+          if (\port$2206$0 ) begin
             pick = 2'h1;
           end
-          if (\port$2102$0 ) begin
+          if (\port$2274$0 ) begin
             pick = 2'h3;
           end
-          if (\port$2072$0 ) begin
+          if (\port$2240$0 ) begin
             pick = 2'h2;
           end
         end
       2'h2:
         begin
-          if (\port$2072$0 ) begin
+          if (\port$2240$0 ) begin
             pick = 2'h2;
           end
-          if (\port$2042$0 ) begin
+          if (\port$2206$0 ) begin
             pick = 2'h1;
           end
-          if (\port$2102$0 ) begin
+          if (\port$2274$0 ) begin
             pick = 2'h3;
           end
         end
       2'h3:
         begin
-          if (\port$2102$0 ) begin
+          if (\port$2274$0 ) begin
             pick = 2'h3;
           end
-          if (\port$2072$0 ) begin
+          if (\port$2240$0 ) begin
             pick = 2'h2;
           end
-          if (\port$2042$0 ) begin
+          if (\port$2206$0 ) begin
             pick = 2'h1;
           end
         end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
       2'h0:
         begin
-          if (\port$2102$0 ) begin
+          if (\port$2274$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2072$0 ) begin
+          if (\port$2240$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2042$0 ) begin
+          if (\port$2206$0 ) begin
             pick_valid = 1'h1;
           end
         end
       2'h1:
         begin
-          if (\port$2042$0 ) begin
+          if (\port$2206$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2102$0 ) begin
+          if (\port$2274$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2072$0 ) begin
+          if (\port$2240$0 ) begin
             pick_valid = 1'h1;
           end
         end
       2'h2:
         begin
-          if (\port$2072$0 ) begin
+          if (\port$2240$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2042$0 ) begin
+          if (\port$2206$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2102$0 ) begin
+          if (\port$2274$0 ) begin
             pick_valid = 1'h1;
           end
         end
       2'h3:
         begin
-          if (\port$2102$0 ) begin
+          if (\port$2274$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2072$0 ) begin
+          if (\port$2240$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2042$0 ) begin
+          if (\port$2206$0 ) begin
             pick_valid = 1'h1;
           end
         end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     go_back = 4'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2090$0 ) begin
+            if (\port$2262$0 ) begin
               go_back = 4'h8;
             end
-            if (\port$2060$0 ) begin
+            if (\port$2228$0 ) begin
               go_back = 4'h4;
             end
-            if (\port$2030$0 ) begin
+            if (\port$2194$0 ) begin
               go_back = 4'h2;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     frame_started = 4'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$209 ) begin
+          end else if (\$207 ) begin
             (* full_case = 32'd1 *)
             casez (peer)
               2'h0:
-                  frame_started[0] = \$210 ;
+                  frame_started[0] = \$208 ;
               2'h1:
-                  frame_started[1] = \$210 ;
+                  frame_started[1] = \$208 ;
               2'h2:
-                  frame_started[2] = \$210 ;
+                  frame_started[2] = \$208 ;
               2'h3:
-                  frame_started[3] = \$210 ;
+                  frame_started[3] = \$208 ;
             endcase
           end
       2'h1:
@@ -10336,30 +10563,30 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$223 ) begin
+            if (\$221 ) begin
               (* full_case = 32'd1 *)
               casez (peer)
                 2'h0:
-                    frame_started[0] = \$224 ;
+                    frame_started[0] = \$222 ;
                 2'h1:
-                    frame_started[1] = \$224 ;
+                    frame_started[1] = \$222 ;
                 2'h2:
-                    frame_started[2] = \$224 ;
+                    frame_started[2] = \$222 ;
                 2'h3:
-                    frame_started[3] = \$224 ;
+                    frame_started[3] = \$222 ;
               endcase
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     ack_sent = 4'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$209 ) begin
+          end else if (\$207 ) begin
             (* full_case = 32'd1 *)
             casez (peer)
               2'h0:
@@ -10378,7 +10605,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$223 ) begin
+            if (\$221 ) begin
               (* full_case = 32'd1 *)
               casez (peer)
                 2'h0:
@@ -10395,13 +10622,13 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     nak_sent = 4'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$209 ) begin
+          end else if (\$207 ) begin
             (* full_case = 32'd1 *)
             casez (peer)
               2'h0:
@@ -10420,7 +10647,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$223 ) begin
+            if (\$221 ) begin
               (* full_case = 32'd1 *)
               casez (peer)
                 2'h0:
@@ -10437,14 +10664,14 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$209 ) begin
-            tx_retransmits = \$212 ;
+          end else if (\$207 ) begin
+            tx_retransmits = \$210 ;
           end
       2'h1:
           /* empty */;
@@ -10452,21 +10679,21 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$223 ) begin
-              tx_retransmits = \$226 ;
+            if (\$221 ) begin
+              tx_retransmits = \$224 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$209 ) begin
-            tx_acks = \$214 ;
+          end else if (\$207 ) begin
+            tx_acks = \$212 ;
           end
       2'h1:
           /* empty */;
@@ -10474,20 +10701,20 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$223 ) begin
-              tx_acks = \$228 ;
+            if (\$221 ) begin
+              tx_acks = \$226 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$209 ) begin
+          end else if (\$207 ) begin
             naks_sent = nak;
           end
       2'h1:
@@ -10496,14 +10723,14 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$223 ) begin
+            if (\$221 ) begin
               naks_sent = nak;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10518,7 +10745,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10533,22 +10760,22 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           /* empty */;
       2'h1:
-          m_axis__tdata = \$215 ;
+          m_axis__tdata = \$213 ;
       2'h2:
           m_axis__tdata = store__data;
       2'h3:
-          m_axis__tdata = { 32'h00000000, \$219  };
+          m_axis__tdata = { 32'h00000000, \$217  };
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     store__beat = 3'h0;
     casez (sender_state)
       2'h0:
@@ -10558,19 +10785,19 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
       2'h2:
         begin
           store__beat = pbeat;
-          if (\$216 ) begin
+          if (\$214 ) begin
             (* full_case = 32'd1 *)
-            if (\$217 ) begin
+            if (\$215 ) begin
               store__beat = 3'h0;
             end else begin
-              store__beat = \$218 [2:0];
+              store__beat = \$216 [2:0];
             end
           end
         end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10585,7 +10812,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10602,55 +10829,55 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$287  = store__beat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$285  = store__beat;
     if (rst) begin
-      \$287  = 3'h0;
+      \$285  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$288  = \$233 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$286  = \$231 ;
     if (rst) begin
-      \$288  = 2'h0;
+      \$286  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$289  = \$235 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$287  = \$233 ;
     if (rst) begin
-      \$289  = 1'h0;
+      \$287  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$290  = 1'h0;
-    if (\$238 ) begin
-      \$290  = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$288  = 1'h0;
+    if (\$236 ) begin
+      \$288  = 1'h1;
     end
     if (rst) begin
-      \$290  = 1'h0;
+      \$288  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$291  = beat_q;
-    if (\$238 ) begin
-      \$291  = m_axis__tdata;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$289  = beat_q;
+    if (\$236 ) begin
+      \$289  = m_axis__tdata;
     end
     if (rst) begin
-      \$291  = 64'h0000000000000000;
+      \$289  = 64'h0000000000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$292  = crc_now;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$290  = crc_now;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$240 ) begin
-            \$292  = 32'd4294967295;
+          end else if (\$238 ) begin
+            \$290  = 32'd4294967295;
           end
       2'h1:
           /* empty */;
@@ -10658,26 +10885,26 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$282 ) begin
-              \$292  = 32'd4294967295;
+            if (\$280 ) begin
+              \$290  = 32'd4294967295;
             end
           end
     endcase
     if (rst) begin
-      \$292  = 32'd4294967295;
+      \$290  = 32'd4294967295;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$293  = sending;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$291  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
         begin
-          \$293  = 1'h0;
+          \$291  = 1'h0;
           if (any_expired) begin
-          end else if (\$240 ) begin
-            \$293  = 1'h1;
+          end else if (\$238 ) begin
+            \$291  = 1'h1;
           end
         end
       2'h1:
@@ -10687,26 +10914,26 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$282 ) begin
-              \$293  = 1'h1;
+            if (\$280 ) begin
+              \$291  = 1'h1;
             end else begin
-              \$293  = 1'h0;
+              \$291  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$293  = 1'h0;
+      \$291  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$294  = store__peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$292  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$240 ) begin
-            \$294  = peer;
+          end else if (\$238 ) begin
+            \$292  = peer;
           end
       2'h1:
           /* empty */;
@@ -10714,24 +10941,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$282 ) begin
-              \$294  = peer;
+            if (\$280 ) begin
+              \$292  = peer;
             end
           end
     endcase
     if (rst) begin
-      \$294  = 2'h0;
+      \$292  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$295  = cur_seq;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$293  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$240 ) begin
-            \$295  = \$242 ;
+          end else if (\$238 ) begin
+            \$293  = \$240 ;
           end
       2'h1:
           /* empty */;
@@ -10739,24 +10966,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$282 ) begin
-              \$295  = \$284 ;
+            if (\$280 ) begin
+              \$293  = \$282 ;
             end
           end
     endcase
     if (rst) begin
-      \$295  = 16'h0000;
+      \$293  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$296  = cur_ack;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$294  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$240 ) begin
-            \$296  = ack;
+          end else if (\$238 ) begin
+            \$294  = ack;
           end
       2'h1:
           /* empty */;
@@ -10764,24 +10991,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$282 ) begin
-              \$296  = ack;
+            if (\$280 ) begin
+              \$294  = ack;
             end
           end
     endcase
     if (rst) begin
-      \$296  = 16'h0000;
+      \$294  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$297  = cur_nak;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$295  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$240 ) begin
-            \$297  = nak;
+          end else if (\$238 ) begin
+            \$295  = nak;
           end
       2'h1:
           /* empty */;
@@ -10789,24 +11016,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$282 ) begin
-              \$297  = nak;
+            if (\$280 ) begin
+              \$295  = nak;
             end
           end
     endcase
     if (rst) begin
-      \$297  = 1'h0;
+      \$295  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$298  = cur_type;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$296  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$240 ) begin
-            \$298  = \$244 ;
+          end else if (\$238 ) begin
+            \$296  = \$242 ;
           end
       2'h1:
           /* empty */;
@@ -10814,24 +11041,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$282 ) begin
-              \$298  = \$286 ;
+            if (\$280 ) begin
+              \$296  = \$284 ;
             end
           end
     endcase
     if (rst) begin
-      \$298  = 8'h02;
+      \$296  = 8'h02;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$299  = store__slot;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$297  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$240 ) begin
-            \$299  = seq[3:0];
+          end else if (\$238 ) begin
+            \$297  = seq[3:0];
           end
       2'h1:
           /* empty */;
@@ -10839,24 +11066,24 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$282 ) begin
-              \$299  = seq[3:0];
+            if (\$280 ) begin
+              \$297  = seq[3:0];
             end
           end
     endcase
     if (rst) begin
-      \$299  = 4'h0;
+      \$297  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$300  = rr;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$298  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$240 ) begin
-            \$300  = peer;
+          end else if (\$238 ) begin
+            \$298  = peer;
           end
       2'h1:
           /* empty */;
@@ -10864,8 +11091,79 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$282 ) begin
-              \$300  = peer;
+            if (\$280 ) begin
+              \$298  = peer;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$298  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$299  = beat;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$238 ) begin
+            \$299  = 2'h0;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            \$299  = \$272 [1:0];
+            if (\$273 ) begin
+              \$299  = 2'h0;
+            end
+          end
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$280 ) begin
+              \$299  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$299  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$300  = sender_state;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$238 ) begin
+            \$300  = 2'h1;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            if (\$273 ) begin
+              (* full_case = 32'd1 *)
+              if (\$274 ) begin
+                \$300  = 2'h2;
+              end else begin
+                \$300  = 2'h3;
+              end
+            end
+          end
+      2'h2:
+          if (\$275 ) begin
+            if (\$276 ) begin
+              \$300  = 2'h3;
+            end
+          end
+      2'h3:
+          if (m_axis__tready) begin
+            (* full_case = 32'd1 *)
+            if (\$280 ) begin
+              \$300  = 2'h1;
+            end else begin
+              \$300  = 2'h0;
             end
           end
     endcase
@@ -10874,110 +11172,40 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$301  = beat;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$240 ) begin
-            \$301  = 2'h0;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            \$301  = \$274 [1:0];
-            if (\$275 ) begin
-              \$301  = 2'h0;
-            end
-          end
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$282 ) begin
-              \$301  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$301  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$302  = sender_state;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$240 ) begin
-            \$302  = 2'h1;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            if (\$275 ) begin
-              (* full_case = 32'd1 *)
-              if (\$276 ) begin
-                \$302  = 2'h2;
-              end else begin
-                \$302  = 2'h3;
-              end
-            end
-          end
-      2'h2:
-          if (\$277 ) begin
-            if (\$278 ) begin
-              \$302  = 2'h3;
-            end
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            (* full_case = 32'd1 *)
-            if (\$282 ) begin
-              \$302  = 2'h1;
-            end else begin
-              \$302  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$302  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$303  = cur_pay_beats;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$301  = cur_pay_beats;
     casez (sender_state)
       2'h0:
           /* empty */;
       2'h1:
-          \$303  = \$258 [3:0];
+          \$301  = \$256 [3:0];
     endcase
     if (rst) begin
-      \$303  = 4'h0;
+      \$301  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$304  = cur_last_beat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$302  = cur_last_beat;
     casez (sender_state)
       2'h0:
           /* empty */;
       2'h1:
-          \$304  = \$273 [2:0];
+          \$302  = \$271 [2:0];
     endcase
     if (rst) begin
-      \$304  = 3'h0;
+      \$302  = 3'h0;
     end
   end
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer };
-  assign owed = { \port$2102$0 , \port$2072$0 , \port$2042$0 , 1'h0 };
-  assign expired = { \port$2090$0 , \port$2060$0 , \port$2030$0 , 1'h0 };
-  assign \pick$23  = peer;
-  assign unsent = { \port$2100$0 , \port$2070$0 , \port$2040$0 , 1'h0 };
+  assign owed = { \port$2274$0 , \port$2240$0 , \port$2206$0 , 1'h0 };
+  assign expired = { \port$2262$0 , \port$2228$0 , \port$2194$0 , 1'h0 };
+  assign \pick$21  = peer;
+  assign unsent = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 };
+  assign stored = { \port$387$0 , \port$348$0 , \port$309$0 , 1'h0 };
   assign \hdr_out.dst  = { 6'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
   assign \hdr_out.type  = cur_type;
@@ -10998,17 +11226,15 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign stored_peer[1] = \$15 ;
-  assign stored_peer[0] = \$14 ;
-  assign \$17  = \$16 ;
-  assign \$257  = { 3'h0, \$256 [16:3] };
-  assign \$271  = { 3'h0, \$270 [16:3] };
+  assign \$15  = \$14 ;
+  assign \$255  = { 3'h0, \$254 [16:3] };
+  assign \$269  = { 3'h0, \$268 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, read__slot, tx__hdr__payload
-);
-  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
+module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rst, \port$309$0 , \port$348$0 , \port$387$0 , read__hdr, read__data, read__busy, \port$1336$0 , \port$1337$0 , \port$1338$0 , \port$1339$0 , tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok
+, read__beat, read__peer, read__slot, \port$2190$0 , \port$2224$0 , \port$2258$0 , tx__hdr__payload);
+  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [7:0] \$100 ;
@@ -11018,13 +11244,13 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [8:0] \$104 ;
   wire \$105 ;
   wire [7:0] \$106 ;
-  wire [8:0] \$107 ;
-  wire \$108 ;
-  wire [7:0] \$109 ;
-  wire [2:0] \$11 ;
-  wire [8:0] \$110 ;
-  wire \$111 ;
-  wire [7:0] \$112 ;
+  wire [7:0] \$107 ;
+  wire [8:0] \$108 ;
+  wire \$109 ;
+  wire \$11 ;
+  wire [7:0] \$110 ;
+  wire [8:0] \$111 ;
+  wire \$112 ;
   wire [7:0] \$113 ;
   wire [8:0] \$114 ;
   wire \$115 ;
@@ -11032,7 +11258,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [8:0] \$117 ;
   wire \$118 ;
   wire [7:0] \$119 ;
-  wire [2:0] \$12 ;
+  wire \$12 ;
   wire [8:0] \$120 ;
   wire \$121 ;
   wire [7:0] \$122 ;
@@ -11043,18 +11269,18 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$127 ;
   wire [7:0] \$128 ;
   wire [8:0] \$129 ;
-  wire [7:0] \$13 ;
+  wire \$13 ;
   wire \$130 ;
   wire [7:0] \$131 ;
-  wire [8:0] \$132 ;
-  wire \$133 ;
-  wire [7:0] \$134 ;
-  wire [8:0] \$135 ;
-  wire \$136 ;
-  wire [7:0] \$137 ;
+  wire [7:0] \$132 ;
+  wire [8:0] \$133 ;
+  wire \$134 ;
+  wire [7:0] \$135 ;
+  wire [8:0] \$136 ;
+  wire \$137 ;
   wire [7:0] \$138 ;
   wire [8:0] \$139 ;
-  wire [8:0] \$14 ;
+  wire \$14 ;
   wire \$140 ;
   wire [7:0] \$141 ;
   wire [8:0] \$142 ;
@@ -11073,13 +11299,13 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [8:0] \$154 ;
   wire \$155 ;
   wire [7:0] \$156 ;
-  wire [8:0] \$157 ;
-  wire \$158 ;
-  wire [7:0] \$159 ;
-  wire [7:0] \$16 ;
-  wire [8:0] \$160 ;
-  wire \$161 ;
-  wire [7:0] \$162 ;
+  wire [7:0] \$157 ;
+  wire [8:0] \$158 ;
+  wire \$159 ;
+  wire \$16 ;
+  wire [7:0] \$160 ;
+  wire [8:0] \$161 ;
+  wire \$162 ;
   wire [7:0] \$163 ;
   wire [8:0] \$164 ;
   wire \$165 ;
@@ -11087,7 +11313,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [8:0] \$167 ;
   wire \$168 ;
   wire [7:0] \$169 ;
-  wire [8:0] \$17 ;
+  wire \$17 ;
   wire [8:0] \$170 ;
   wire \$171 ;
   wire [7:0] \$172 ;
@@ -11101,15 +11327,15 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$18 ;
   wire \$180 ;
   wire [7:0] \$181 ;
-  wire [8:0] \$182 ;
-  wire \$183 ;
-  wire [7:0] \$184 ;
-  wire [8:0] \$185 ;
-  wire \$186 ;
-  wire [7:0] \$187 ;
+  wire [7:0] \$182 ;
+  wire [8:0] \$183 ;
+  wire \$184 ;
+  wire [7:0] \$185 ;
+  wire [8:0] \$186 ;
+  wire \$187 ;
   wire [7:0] \$188 ;
   wire [8:0] \$189 ;
-  wire [7:0] \$19 ;
+  wire \$19 ;
   wire \$190 ;
   wire [7:0] \$191 ;
   wire [8:0] \$192 ;
@@ -11121,7 +11347,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [8:0] \$198 ;
   wire \$199 ;
   wire [2:0] \$2 ;
-  wire [8:0] \$20 ;
+  wire \$20 ;
   wire [7:0] \$200 ;
   wire [8:0] \$201 ;
   wire \$202 ;
@@ -11129,34 +11355,34 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [8:0] \$204 ;
   wire \$205 ;
   wire [7:0] \$206 ;
-  wire [8:0] \$207 ;
-  wire \$208 ;
-  wire [7:0] \$209 ;
+  wire [7:0] \$207 ;
+  wire [8:0] \$208 ;
+  wire \$209 ;
   wire \$21 ;
-  wire [8:0] \$210 ;
-  wire \$211 ;
-  wire [7:0] \$212 ;
-  wire \$213 ;
-  wire \$214 ;
+  wire [7:0] \$210 ;
+  wire [8:0] \$211 ;
+  wire \$212 ;
+  wire [7:0] \$213 ;
+  wire [8:0] \$214 ;
   wire \$215 ;
-  wire \$216 ;
-  wire \$217 ;
+  wire [7:0] \$216 ;
+  wire [8:0] \$217 ;
   wire \$218 ;
-  wire \$219 ;
-  wire [7:0] \$22 ;
-  wire \$220 ;
+  wire [7:0] \$219 ;
+  wire \$22 ;
+  wire [8:0] \$220 ;
   wire \$221 ;
-  wire \$222 ;
-  wire \$223 ;
+  wire [7:0] \$222 ;
+  wire [8:0] \$223 ;
   wire \$224 ;
-  wire \$225 ;
-  wire \$226 ;
+  wire [7:0] \$225 ;
+  wire [8:0] \$226 ;
   wire \$227 ;
-  wire \$228 ;
-  wire \$229 ;
-  wire [8:0] \$23 ;
+  wire [7:0] \$228 ;
+  wire [8:0] \$229 ;
+  wire \$23 ;
   wire \$230 ;
-  wire \$231 ;
+  wire [7:0] \$231 ;
   wire \$232 ;
   wire \$233 ;
   wire \$234 ;
@@ -11176,7 +11402,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$247 ;
   wire \$248 ;
   wire \$249 ;
-  wire [7:0] \$25 ;
+  wire [3:0] \$25 ;
   wire \$250 ;
   wire \$251 ;
   wire \$252 ;
@@ -11187,7 +11413,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$257 ;
   wire \$258 ;
   wire \$259 ;
-  wire [8:0] \$26 ;
+  wire \$26 ;
   wire \$260 ;
   wire \$261 ;
   wire \$262 ;
@@ -11198,7 +11424,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$267 ;
   wire \$268 ;
   wire \$269 ;
-  wire \$27 ;
+  wire [2:0] \$27 ;
   wire \$270 ;
   wire \$271 ;
   wire \$272 ;
@@ -11208,20 +11434,20 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$276 ;
   wire \$277 ;
   wire \$278 ;
-  wire [16:0] \$279 ;
-  wire [7:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire [16:0] \$281 ;
+  wire \$279 ;
+  wire [2:0] \$28 ;
+  wire \$280 ;
+  wire \$281 ;
   wire \$282 ;
   wire \$283 ;
   wire \$284 ;
   wire \$285 ;
   wire \$286 ;
   wire \$287 ;
-  wire \$288 ;
-  wire \$289 ;
-  wire [8:0] \$29 ;
-  wire \$290 ;
+  wire [16:0] \$288 ;
+  wire [16:0] \$289 ;
+  wire \$29 ;
+  wire [16:0] \$290 ;
   wire \$291 ;
   wire \$292 ;
   wire \$293 ;
@@ -11232,7 +11458,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$298 ;
   wire \$299 ;
   wire [2:0] \$3 ;
-  wire \$30 ;
+  wire [2:0] \$30 ;
   wire \$300 ;
   wire \$301 ;
   wire \$302 ;
@@ -11243,7 +11469,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$307 ;
   wire \$308 ;
   wire \$309 ;
-  wire [7:0] \$31 ;
+  wire [2:0] \$31 ;
   wire \$310 ;
   wire \$311 ;
   wire \$312 ;
@@ -11254,7 +11480,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$317 ;
   wire \$318 ;
   wire \$319 ;
-  wire [8:0] \$32 ;
+  wire [7:0] \$32 ;
   wire \$320 ;
   wire \$321 ;
   wire \$322 ;
@@ -11262,10 +11488,10 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$324 ;
   wire \$325 ;
   wire \$326 ;
-  wire \$327 ;
-  wire \$328 ;
-  wire \$329 ;
-  wire \$33 ;
+  wire [16:0] \$327 ;
+  wire [16:0] \$328 ;
+  wire [16:0] \$329 ;
+  wire [8:0] \$33 ;
   wire \$330 ;
   wire \$331 ;
   wire \$332 ;
@@ -11276,67 +11502,203 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$337 ;
   wire \$338 ;
   wire \$339 ;
-  wire [7:0] \$34 ;
+  wire \$34 ;
   wire \$340 ;
-  wire [16:0] \$341 ;
-  wire [16:0] \$342 ;
-  wire [16:0] \$343 ;
+  wire \$341 ;
+  wire \$342 ;
+  wire \$343 ;
   wire \$344 ;
   wire \$345 ;
   wire \$346 ;
   wire \$347 ;
   wire \$348 ;
   wire \$349 ;
-  wire [8:0] \$35 ;
+  wire [7:0] \$35 ;
   wire \$350 ;
   wire \$351 ;
   wire \$352 ;
-  wire [16:0] \$353 ;
-  wire [16:0] \$354 ;
-  wire [16:0] \$355 ;
+  wire \$353 ;
+  wire \$354 ;
+  wire \$355 ;
   wire \$356 ;
-  wire [4:0] \$357 ;
-  wire [4:0] \$358 ;
+  wire \$357 ;
+  wire \$358 ;
   wire \$359 ;
-  wire \$36 ;
+  wire [8:0] \$36 ;
   wire \$360 ;
-  reg \$361 ;
-  reg [1:0] \$362 ;
-  reg [1:0] \$363 ;
-  reg [3:0] \$364 ;
-  reg [3:0] \$365 ;
-  reg [3:0] \$366 ;
-  reg [15:0] \$367 ;
-  reg \$368 ;
-  wire [7:0] \$37 ;
+  wire \$361 ;
+  wire \$362 ;
+  wire \$363 ;
+  wire \$364 ;
+  wire \$365 ;
+  wire [16:0] \$366 ;
+  wire [16:0] \$367 ;
+  wire [16:0] \$368 ;
+  wire \$369 ;
+  wire \$37 ;
+  wire \$370 ;
+  wire \$371 ;
+  wire \$372 ;
+  wire \$373 ;
+  wire \$374 ;
+  wire \$375 ;
+  wire \$376 ;
+  wire \$377 ;
+  wire \$378 ;
+  wire \$379 ;
   wire [7:0] \$38 ;
+  wire \$380 ;
+  wire \$381 ;
+  wire \$382 ;
+  wire \$383 ;
+  wire \$384 ;
+  wire \$385 ;
+  wire \$386 ;
+  wire \$387 ;
+  wire \$388 ;
+  wire \$389 ;
   wire [8:0] \$39 ;
+  wire \$390 ;
+  wire \$391 ;
+  wire \$392 ;
+  wire \$393 ;
+  wire \$394 ;
+  wire \$395 ;
+  wire \$396 ;
+  wire \$397 ;
+  wire \$398 ;
+  wire \$399 ;
   wire \$4 ;
   wire \$40 ;
+  wire \$400 ;
+  wire \$401 ;
+  wire \$402 ;
+  wire \$403 ;
+  wire \$404 ;
+  wire \$405 ;
+  wire \$406 ;
+  wire \$407 ;
+  wire \$408 ;
+  wire \$409 ;
   wire [7:0] \$41 ;
+  wire \$410 ;
+  wire \$411 ;
+  wire \$412 ;
+  wire \$413 ;
+  wire \$414 ;
+  wire \$415 ;
+  wire \$416 ;
+  wire \$417 ;
+  wire \$418 ;
+  wire \$419 ;
   wire [8:0] \$42 ;
+  wire \$420 ;
+  wire \$421 ;
+  wire \$422 ;
+  wire \$423 ;
+  wire \$424 ;
+  wire \$425 ;
+  wire \$426 ;
+  wire \$427 ;
+  wire \$428 ;
+  wire \$429 ;
   wire \$43 ;
+  wire \$430 ;
+  wire \$431 ;
+  wire \$432 ;
+  wire \$433 ;
+  wire \$434 ;
+  wire \$435 ;
+  wire \$436 ;
+  wire [3:0] \$437 ;
+  wire \$438 ;
+  wire \$439 ;
   wire [7:0] \$44 ;
+  wire \$440 ;
+  wire \$441 ;
+  wire \$442 ;
+  wire \$443 ;
+  wire \$444 ;
+  wire \$445 ;
+  wire \$446 ;
+  wire [16:0] \$447 ;
+  wire [16:0] \$448 ;
+  wire [16:0] \$449 ;
   wire [8:0] \$45 ;
+  wire \$450 ;
+  wire \$451 ;
+  wire \$452 ;
+  wire \$453 ;
+  wire \$454 ;
+  wire \$455 ;
+  wire \$456 ;
+  wire \$457 ;
+  wire \$458 ;
+  wire \$459 ;
   wire \$46 ;
+  wire \$460 ;
+  wire \$461 ;
+  wire \$462 ;
+  wire \$463 ;
+  wire \$464 ;
+  wire \$465 ;
+  wire \$466 ;
+  wire \$467 ;
+  wire \$468 ;
+  wire \$469 ;
   wire [7:0] \$47 ;
+  wire \$470 ;
+  wire \$471 ;
+  wire \$472 ;
+  wire \$473 ;
+  wire \$474 ;
+  wire \$475 ;
+  wire \$476 ;
+  wire \$477 ;
+  wire \$478 ;
+  wire \$479 ;
   wire [8:0] \$48 ;
+  wire \$480 ;
+  wire \$481 ;
+  wire \$482 ;
+  wire \$483 ;
+  wire \$484 ;
+  wire \$485 ;
+  wire \$486 ;
+  wire \$487 ;
+  wire [16:0] \$488 ;
+  wire [16:0] \$489 ;
   wire \$49 ;
+  wire [16:0] \$490 ;
+  wire \$491 ;
+  wire [4:0] \$492 ;
+  wire [4:0] \$493 ;
+  wire \$494 ;
+  wire \$495 ;
+  reg \$496 ;
+  reg [1:0] \$497 ;
+  reg [3:0] \$498 ;
+  reg [3:0] \$499 ;
   wire [2:0] \$5 ;
   wire [7:0] \$50 ;
+  reg [3:0] \$500 ;
+  reg [15:0] \$501 ;
+  reg [1:0] \$502 ;
+  reg \$503 ;
   wire [8:0] \$51 ;
   wire \$52 ;
+  wire [4:0] \$528 ;
   wire [7:0] \$53 ;
   wire [8:0] \$54 ;
   wire \$55 ;
   wire [7:0] \$56 ;
-  wire [8:0] \$57 ;
-  wire \$58 ;
-  wire [7:0] \$59 ;
+  wire [7:0] \$57 ;
+  wire [8:0] \$58 ;
+  wire \$59 ;
   wire [2:0] \$6 ;
-  wire [8:0] \$60 ;
-  wire \$61 ;
-  wire [7:0] \$62 ;
+  wire [7:0] \$60 ;
+  wire [8:0] \$61 ;
+  wire \$62 ;
   wire [7:0] \$63 ;
   wire [8:0] \$64 ;
   wire \$65 ;
@@ -11355,23 +11717,24 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$77 ;
   wire [7:0] \$78 ;
   wire [8:0] \$79 ;
-  wire [2:0] \$8 ;
+  wire \$8 ;
   wire \$80 ;
   wire [7:0] \$81 ;
-  wire [8:0] \$82 ;
-  wire \$83 ;
-  wire [7:0] \$84 ;
-  wire [8:0] \$85 ;
-  wire \$86 ;
-  wire [7:0] \$87 ;
+  wire [7:0] \$82 ;
+  wire [8:0] \$83 ;
+  wire \$84 ;
+  wire [7:0] \$85 ;
+  wire [8:0] \$86 ;
+  wire \$87 ;
   wire [7:0] \$88 ;
   wire [8:0] \$89 ;
-  wire [2:0] \$9 ;
+  wire \$9 ;
   wire \$90 ;
   wire [7:0] \$91 ;
   wire [8:0] \$92 ;
   wire \$93 ;
   wire [7:0] \$94 ;
+  wire [4:0] \$943 ;
   wire [8:0] \$95 ;
   wire \$96 ;
   wire [7:0] \$97 ;
@@ -11386,6 +11749,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   reg dat_wr__en;
   wire [3:0] dead;
   reg filling = 1'h0;
+  wire [3:0] free;
   wire [5:0] hdr_rd__addr;
   wire [110:0] hdr_rd__data;
   (* enum_base_type = "MsgKind" *)
@@ -11433,7 +11797,26 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [7:0] \hdr_wr__data.tag ;
   wire [63:0] \hdr_wr__data.vaddr ;
   reg hdr_wr__en;
-  wire [1:0] peer;
+  input \port$1336$0 ;
+  wire \port$1336$0 ;
+  input \port$1337$0 ;
+  wire \port$1337$0 ;
+  input \port$1338$0 ;
+  wire \port$1338$0 ;
+  input \port$1339$0 ;
+  wire \port$1339$0 ;
+  input [3:0] \port$2190$0 ;
+  wire [3:0] \port$2190$0 ;
+  input [3:0] \port$2224$0 ;
+  wire [3:0] \port$2224$0 ;
+  input [3:0] \port$2258$0 ;
+  wire [3:0] \port$2258$0 ;
+  output \port$309$0 ;
+  wire \port$309$0 ;
+  output \port$348$0 ;
+  wire \port$348$0 ;
+  output \port$387$0 ;
+  wire \port$387$0 ;
   input [2:0] read__beat;
   wire [2:0] read__beat;
   input read__busy;
@@ -11469,20 +11852,23 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [1:0] read__peer;
   input [3:0] read__slot;
   wire [3:0] read__slot;
-  input room;
-  wire room;
+  wire [3:0] room;
   input rst;
   wire rst;
-  input [3:0] slot;
-  wire [3:0] slot;
   reg [3:0] st_beat = 4'h0;
   reg [3:0] st_beats = 4'h0;
   reg [15:0] st_length = 16'h0000;
   reg [1:0] st_peer = 2'h0;
   reg [3:0] st_slot = 4'h0;
   reg [1:0] store_state = 2'h0;
-  output [3:0] stored;
-  reg [3:0] stored;
+  wire [3:0] stored;
+  wire [1:0] stored_peer;
+  wire [15:0] tail;
+  wire [3:0] \tail[0] ;
+  wire [3:0] \tail[1] ;
+  wire [3:0] \tail[2] ;
+  wire [3:0] \tail[3] ;
+  wire take;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
   wire [63:0] \tx__data__payload.data ;
@@ -11916,7 +12302,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   end
   always @(posedge clk) begin
     if (dat_wr__en)
-      dat_mem[{ \$12 [1:0], st_slot, st_beat[2:0] }] <= { \$212 , \$187 , \$162 , \$137 , \$112 , \$87 , \$62 , \$37  };
+      dat_mem[{ \$31 [1:0], st_slot, st_beat[2:0] }] <= { \$231 , \$206 , \$181 , \$156 , \$131 , \$106 , \$81 , \$56  };
   end
   reg [8:0] _0_;
   always @(posedge clk) begin
@@ -11976,470 +12362,573 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   end
   always @(posedge clk) begin
     if (hdr_wr__en)
-      hdr_mem[{ \$9 [1:0], slot }] <= hdr_wr__data;
+      hdr_mem[{ \$28 [1:0], \$25  }] <= hdr_wr__data;
   end
   assign read__hdr = hdr_mem[{ \$3 [1:0], read__slot }];
+  assign \$492  = st_beat + 1'h1;
+  assign \$493  = st_beats - 1'h1;
+  assign \$494  = st_beat == \$493 ;
+  assign \$495  = tx__data__valid & tx__data__payload[64];
+  always @(posedge clk)
+    read__data_ok <= \$496 ;
+  always @(posedge clk)
+    st_peer <= \$497 ;
+  always @(posedge clk)
+    st_slot <= \$498 ;
+  always @(posedge clk)
+    st_beats <= \$499 ;
+  always @(posedge clk)
+    st_beat <= \$500 ;
+  always @(posedge clk)
+    st_length <= \$501 ;
+  always @(posedge clk)
+    store_state <= \$502 ;
+  always @(posedge clk)
+    filling <= \$503 ;
   assign \$1  = read__peer > 1'h0;
   assign \$2  = read__peer - 1'h1;
   assign \$3  = \$1  ? \$2  : { 1'h0, read__peer };
   assign \$4  = read__peer > 1'h0;
   assign \$5  = read__peer - 1'h1;
   assign \$6  = \$4  ? \$5  : { 1'h0, read__peer };
-  assign \$7  = tx__hdr__payload[16:15] > 1'h0;
-  assign \$8  = tx__hdr__payload[16:15] - 1'h1;
-  assign \$9  = \$7  ? \$8  : { 1'h0, tx__hdr__payload[16:15] };
-  assign \$10  = st_peer > 1'h0;
-  assign \$11  = st_peer - 1'h1;
-  assign \$12  = \$10  ? \$11  : { 1'h0, st_peer };
-  assign \$13  = st_beat * 4'h8;
-  assign \$14  = \$13  + 1'h0;
-  assign \$15  = \$14  < st_length;
-  assign \$16  = st_beat * 4'h8;
-  assign \$17  = \$16  + 1'h1;
-  assign \$18  = \$17  < st_length;
-  assign \$19  = st_beat * 4'h8;
-  assign \$20  = \$19  + 2'h2;
-  assign \$21  = \$20  < st_length;
-  assign \$22  = st_beat * 4'h8;
-  assign \$23  = \$22  + 2'h3;
-  assign \$24  = \$23  < st_length;
-  assign \$25  = st_beat * 4'h8;
-  assign \$26  = \$25  + 3'h4;
-  assign \$27  = \$26  < st_length;
-  assign \$28  = st_beat * 4'h8;
-  assign \$29  = \$28  + 3'h5;
-  assign \$30  = \$29  < st_length;
-  assign \$31  = st_beat * 4'h8;
-  assign \$32  = \$31  + 3'h6;
-  assign \$33  = \$32  < st_length;
-  assign \$34  = st_beat * 4'h8;
-  assign \$35  = \$34  + 3'h7;
-  assign \$36  = \$35  < st_length;
-  assign \$37  = \$15  ? tx__data__payload[7:0] : 8'h00;
+  assign \$7  = read__peer == 1'h1;
+  assign \$8  = read__busy & \$7 ;
+  assign \$9  = read__slot == \port$2190$0 ;
+  assign \$10  = \$8  & \$9 ;
+  assign \$11  = ~ \$10 ;
+  assign \$12  = \port$1337$0  & \$11 ;
+  assign \$13  = read__peer == 2'h2;
+  assign \$14  = read__busy & \$13 ;
+  assign \$15  = read__slot == \port$2224$0 ;
+  assign \$16  = \$14  & \$15 ;
+  assign \$17  = ~ \$16 ;
+  assign \$18  = \port$1338$0  & \$17 ;
+  assign \$19  = read__peer == 2'h3;
+  assign \$20  = read__busy & \$19 ;
+  assign \$21  = read__slot == \port$2258$0 ;
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = ~ \$22 ;
+  assign \$24  = \port$1339$0  & \$23 ;
+  assign \$528  = tx__hdr__payload[16:15] * 3'h4;
+  assign \$25  = { \port$2258$0 , \port$2224$0 , \port$2190$0 , 4'h0 } >> \$528 ;
+  assign \$26  = tx__hdr__payload[16:15] > 1'h0;
+  assign \$27  = tx__hdr__payload[16:15] - 1'h1;
+  assign \$28  = \$26  ? \$27  : { 1'h0, tx__hdr__payload[16:15] };
+  assign \$29  = st_peer > 1'h0;
+  assign \$30  = st_peer - 1'h1;
+  assign \$31  = \$29  ? \$30  : { 1'h0, st_peer };
+  assign \$32  = st_beat * 4'h8;
+  assign \$33  = \$32  + 1'h0;
+  assign \$34  = \$33  < st_length;
+  assign \$35  = st_beat * 4'h8;
+  assign \$36  = \$35  + 1'h1;
+  assign \$37  = \$36  < st_length;
   assign \$38  = st_beat * 4'h8;
-  assign \$39  = \$38  + 1'h0;
+  assign \$39  = \$38  + 2'h2;
   assign \$40  = \$39  < st_length;
   assign \$41  = st_beat * 4'h8;
-  assign \$42  = \$41  + 1'h1;
+  assign \$42  = \$41  + 2'h3;
   assign \$43  = \$42  < st_length;
   assign \$44  = st_beat * 4'h8;
-  assign \$45  = \$44  + 2'h2;
+  assign \$45  = \$44  + 3'h4;
   assign \$46  = \$45  < st_length;
   assign \$47  = st_beat * 4'h8;
-  assign \$48  = \$47  + 2'h3;
+  assign \$48  = \$47  + 3'h5;
   assign \$49  = \$48  < st_length;
   assign \$50  = st_beat * 4'h8;
-  assign \$51  = \$50  + 3'h4;
+  assign \$51  = \$50  + 3'h6;
   assign \$52  = \$51  < st_length;
   assign \$53  = st_beat * 4'h8;
-  assign \$54  = \$53  + 3'h5;
+  assign \$54  = \$53  + 3'h7;
   assign \$55  = \$54  < st_length;
-  assign \$56  = st_beat * 4'h8;
-  assign \$57  = \$56  + 3'h6;
-  assign \$58  = \$57  < st_length;
-  assign \$59  = st_beat * 4'h8;
-  assign \$60  = \$59  + 3'h7;
-  assign \$61  = \$60  < st_length;
-  assign \$62  = \$43  ? tx__data__payload[15:8] : 8'h00;
+  assign \$56  = \$34  ? tx__data__payload[7:0] : 8'h00;
+  assign \$57  = st_beat * 4'h8;
+  assign \$58  = \$57  + 1'h0;
+  assign \$59  = \$58  < st_length;
+  assign \$60  = st_beat * 4'h8;
+  assign \$61  = \$60  + 1'h1;
+  assign \$62  = \$61  < st_length;
   assign \$63  = st_beat * 4'h8;
-  assign \$64  = \$63  + 1'h0;
+  assign \$64  = \$63  + 2'h2;
   assign \$65  = \$64  < st_length;
   assign \$66  = st_beat * 4'h8;
-  assign \$67  = \$66  + 1'h1;
+  assign \$67  = \$66  + 2'h3;
   assign \$68  = \$67  < st_length;
   assign \$69  = st_beat * 4'h8;
-  assign \$70  = \$69  + 2'h2;
+  assign \$70  = \$69  + 3'h4;
   assign \$71  = \$70  < st_length;
   assign \$72  = st_beat * 4'h8;
-  assign \$73  = \$72  + 2'h3;
+  assign \$73  = \$72  + 3'h5;
   assign \$74  = \$73  < st_length;
   assign \$75  = st_beat * 4'h8;
-  assign \$76  = \$75  + 3'h4;
+  assign \$76  = \$75  + 3'h6;
   assign \$77  = \$76  < st_length;
   assign \$78  = st_beat * 4'h8;
-  assign \$79  = \$78  + 3'h5;
+  assign \$79  = \$78  + 3'h7;
   assign \$80  = \$79  < st_length;
-  assign \$81  = st_beat * 4'h8;
-  assign \$82  = \$81  + 3'h6;
-  assign \$83  = \$82  < st_length;
-  assign \$84  = st_beat * 4'h8;
-  assign \$85  = \$84  + 3'h7;
-  assign \$86  = \$85  < st_length;
-  assign \$87  = \$71  ? tx__data__payload[23:16] : 8'h00;
+  assign \$81  = \$62  ? tx__data__payload[15:8] : 8'h00;
+  assign \$82  = st_beat * 4'h8;
+  assign \$83  = \$82  + 1'h0;
+  assign \$84  = \$83  < st_length;
+  assign \$85  = st_beat * 4'h8;
+  assign \$86  = \$85  + 1'h1;
+  assign \$87  = \$86  < st_length;
   assign \$88  = st_beat * 4'h8;
-  assign \$89  = \$88  + 1'h0;
+  assign \$89  = \$88  + 2'h2;
   assign \$90  = \$89  < st_length;
   assign \$91  = st_beat * 4'h8;
-  assign \$92  = \$91  + 1'h1;
+  assign \$92  = \$91  + 2'h3;
   assign \$93  = \$92  < st_length;
   assign \$94  = st_beat * 4'h8;
-  assign \$95  = \$94  + 2'h2;
+  assign \$95  = \$94  + 3'h4;
   assign \$96  = \$95  < st_length;
   assign \$97  = st_beat * 4'h8;
-  assign \$98  = \$97  + 2'h3;
+  assign \$98  = \$97  + 3'h5;
   assign \$99  = \$98  < st_length;
   assign \$100  = st_beat * 4'h8;
-  assign \$101  = \$100  + 3'h4;
+  assign \$101  = \$100  + 3'h6;
   assign \$102  = \$101  < st_length;
   assign \$103  = st_beat * 4'h8;
-  assign \$104  = \$103  + 3'h5;
+  assign \$104  = \$103  + 3'h7;
   assign \$105  = \$104  < st_length;
-  assign \$106  = st_beat * 4'h8;
-  assign \$107  = \$106  + 3'h6;
-  assign \$108  = \$107  < st_length;
-  assign \$109  = st_beat * 4'h8;
-  assign \$110  = \$109  + 3'h7;
-  assign \$111  = \$110  < st_length;
-  assign \$112  = \$99  ? tx__data__payload[31:24] : 8'h00;
+  assign \$106  = \$90  ? tx__data__payload[23:16] : 8'h00;
+  assign \$107  = st_beat * 4'h8;
+  assign \$108  = \$107  + 1'h0;
+  assign \$109  = \$108  < st_length;
+  assign \$110  = st_beat * 4'h8;
+  assign \$111  = \$110  + 1'h1;
+  assign \$112  = \$111  < st_length;
   assign \$113  = st_beat * 4'h8;
-  assign \$114  = \$113  + 1'h0;
+  assign \$114  = \$113  + 2'h2;
   assign \$115  = \$114  < st_length;
   assign \$116  = st_beat * 4'h8;
-  assign \$117  = \$116  + 1'h1;
+  assign \$117  = \$116  + 2'h3;
   assign \$118  = \$117  < st_length;
   assign \$119  = st_beat * 4'h8;
-  assign \$120  = \$119  + 2'h2;
+  assign \$120  = \$119  + 3'h4;
   assign \$121  = \$120  < st_length;
   assign \$122  = st_beat * 4'h8;
-  assign \$123  = \$122  + 2'h3;
+  assign \$123  = \$122  + 3'h5;
   assign \$124  = \$123  < st_length;
   assign \$125  = st_beat * 4'h8;
-  assign \$126  = \$125  + 3'h4;
+  assign \$126  = \$125  + 3'h6;
   assign \$127  = \$126  < st_length;
   assign \$128  = st_beat * 4'h8;
-  assign \$129  = \$128  + 3'h5;
+  assign \$129  = \$128  + 3'h7;
   assign \$130  = \$129  < st_length;
-  assign \$131  = st_beat * 4'h8;
-  assign \$132  = \$131  + 3'h6;
-  assign \$133  = \$132  < st_length;
-  assign \$134  = st_beat * 4'h8;
-  assign \$135  = \$134  + 3'h7;
-  assign \$136  = \$135  < st_length;
-  assign \$137  = \$127  ? tx__data__payload[39:32] : 8'h00;
+  assign \$131  = \$118  ? tx__data__payload[31:24] : 8'h00;
+  assign \$132  = st_beat * 4'h8;
+  assign \$133  = \$132  + 1'h0;
+  assign \$134  = \$133  < st_length;
+  assign \$135  = st_beat * 4'h8;
+  assign \$136  = \$135  + 1'h1;
+  assign \$137  = \$136  < st_length;
   assign \$138  = st_beat * 4'h8;
-  assign \$139  = \$138  + 1'h0;
+  assign \$139  = \$138  + 2'h2;
   assign \$140  = \$139  < st_length;
   assign \$141  = st_beat * 4'h8;
-  assign \$142  = \$141  + 1'h1;
+  assign \$142  = \$141  + 2'h3;
   assign \$143  = \$142  < st_length;
   assign \$144  = st_beat * 4'h8;
-  assign \$145  = \$144  + 2'h2;
+  assign \$145  = \$144  + 3'h4;
   assign \$146  = \$145  < st_length;
   assign \$147  = st_beat * 4'h8;
-  assign \$148  = \$147  + 2'h3;
+  assign \$148  = \$147  + 3'h5;
   assign \$149  = \$148  < st_length;
   assign \$150  = st_beat * 4'h8;
-  assign \$151  = \$150  + 3'h4;
+  assign \$151  = \$150  + 3'h6;
   assign \$152  = \$151  < st_length;
   assign \$153  = st_beat * 4'h8;
-  assign \$154  = \$153  + 3'h5;
+  assign \$154  = \$153  + 3'h7;
   assign \$155  = \$154  < st_length;
-  assign \$156  = st_beat * 4'h8;
-  assign \$157  = \$156  + 3'h6;
-  assign \$158  = \$157  < st_length;
-  assign \$159  = st_beat * 4'h8;
-  assign \$160  = \$159  + 3'h7;
-  assign \$161  = \$160  < st_length;
-  assign \$162  = \$155  ? tx__data__payload[47:40] : 8'h00;
+  assign \$156  = \$146  ? tx__data__payload[39:32] : 8'h00;
+  assign \$157  = st_beat * 4'h8;
+  assign \$158  = \$157  + 1'h0;
+  assign \$159  = \$158  < st_length;
+  assign \$160  = st_beat * 4'h8;
+  assign \$161  = \$160  + 1'h1;
+  assign \$162  = \$161  < st_length;
   assign \$163  = st_beat * 4'h8;
-  assign \$164  = \$163  + 1'h0;
+  assign \$164  = \$163  + 2'h2;
   assign \$165  = \$164  < st_length;
   assign \$166  = st_beat * 4'h8;
-  assign \$167  = \$166  + 1'h1;
+  assign \$167  = \$166  + 2'h3;
   assign \$168  = \$167  < st_length;
   assign \$169  = st_beat * 4'h8;
-  assign \$170  = \$169  + 2'h2;
+  assign \$170  = \$169  + 3'h4;
   assign \$171  = \$170  < st_length;
   assign \$172  = st_beat * 4'h8;
-  assign \$173  = \$172  + 2'h3;
+  assign \$173  = \$172  + 3'h5;
   assign \$174  = \$173  < st_length;
   assign \$175  = st_beat * 4'h8;
-  assign \$176  = \$175  + 3'h4;
+  assign \$176  = \$175  + 3'h6;
   assign \$177  = \$176  < st_length;
   assign \$178  = st_beat * 4'h8;
-  assign \$179  = \$178  + 3'h5;
+  assign \$179  = \$178  + 3'h7;
   assign \$180  = \$179  < st_length;
-  assign \$181  = st_beat * 4'h8;
-  assign \$182  = \$181  + 3'h6;
-  assign \$183  = \$182  < st_length;
-  assign \$184  = st_beat * 4'h8;
-  assign \$185  = \$184  + 3'h7;
-  assign \$186  = \$185  < st_length;
-  assign \$187  = \$183  ? tx__data__payload[55:48] : 8'h00;
+  assign \$181  = \$174  ? tx__data__payload[47:40] : 8'h00;
+  assign \$182  = st_beat * 4'h8;
+  assign \$183  = \$182  + 1'h0;
+  assign \$184  = \$183  < st_length;
+  assign \$185  = st_beat * 4'h8;
+  assign \$186  = \$185  + 1'h1;
+  assign \$187  = \$186  < st_length;
   assign \$188  = st_beat * 4'h8;
-  assign \$189  = \$188  + 1'h0;
+  assign \$189  = \$188  + 2'h2;
   assign \$190  = \$189  < st_length;
   assign \$191  = st_beat * 4'h8;
-  assign \$192  = \$191  + 1'h1;
+  assign \$192  = \$191  + 2'h3;
   assign \$193  = \$192  < st_length;
   assign \$194  = st_beat * 4'h8;
-  assign \$195  = \$194  + 2'h2;
+  assign \$195  = \$194  + 3'h4;
   assign \$196  = \$195  < st_length;
   assign \$197  = st_beat * 4'h8;
-  assign \$198  = \$197  + 2'h3;
+  assign \$198  = \$197  + 3'h5;
   assign \$199  = \$198  < st_length;
   assign \$200  = st_beat * 4'h8;
-  assign \$201  = \$200  + 3'h4;
+  assign \$201  = \$200  + 3'h6;
   assign \$202  = \$201  < st_length;
   assign \$203  = st_beat * 4'h8;
-  assign \$204  = \$203  + 3'h5;
+  assign \$204  = \$203  + 3'h7;
   assign \$205  = \$204  < st_length;
-  assign \$206  = st_beat * 4'h8;
-  assign \$207  = \$206  + 3'h6;
-  assign \$208  = \$207  < st_length;
-  assign \$209  = st_beat * 4'h8;
-  assign \$210  = \$209  + 3'h7;
-  assign \$211  = \$210  < st_length;
-  assign \$212  = \$211  ? tx__data__payload[63:56] : 8'h00;
-  assign \$213  = tx__hdr__payload[22:15] < 3'h4;
-  assign \$214  = | tx__hdr__payload[22:15];
-  assign \$215  = \$213  & \$214 ;
-  assign \$216  = ~ \$215 ;
-  assign \$217  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$218  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$219  = \$217  | \$218 ;
-  assign \$220  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$221  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$222  = \$220  | \$221 ;
-  assign \$223  = ! tx__hdr__payload[6:4];
-  assign \$224  = \$222  & \$223 ;
-  assign \$225  = \$219  | \$224 ;
-  assign \$226  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$227  = \$225  & \$226 ;
-  assign \$228  = \$216  | \$227 ;
-  assign \$229  = 1'h0 >> tx__hdr__payload[16:15];
-  assign \$230  = \$228  | \$229 ;
-  assign \$231  = read__peer == tx__hdr__payload[16:15];
-  assign \$232  = read__busy & \$231 ;
-  assign \$233  = read__slot == slot;
+  assign \$206  = \$202  ? tx__data__payload[55:48] : 8'h00;
+  assign \$207  = st_beat * 4'h8;
+  assign \$208  = \$207  + 1'h0;
+  assign \$209  = \$208  < st_length;
+  assign \$210  = st_beat * 4'h8;
+  assign \$211  = \$210  + 1'h1;
+  assign \$212  = \$211  < st_length;
+  assign \$213  = st_beat * 4'h8;
+  assign \$214  = \$213  + 2'h2;
+  assign \$215  = \$214  < st_length;
+  assign \$216  = st_beat * 4'h8;
+  assign \$217  = \$216  + 2'h3;
+  assign \$218  = \$217  < st_length;
+  assign \$219  = st_beat * 4'h8;
+  assign \$220  = \$219  + 3'h4;
+  assign \$221  = \$220  < st_length;
+  assign \$222  = st_beat * 4'h8;
+  assign \$223  = \$222  + 3'h5;
+  assign \$224  = \$223  < st_length;
+  assign \$225  = st_beat * 4'h8;
+  assign \$226  = \$225  + 3'h6;
+  assign \$227  = \$226  < st_length;
+  assign \$228  = st_beat * 4'h8;
+  assign \$229  = \$228  + 3'h7;
+  assign \$230  = \$229  < st_length;
+  assign \$231  = \$230  ? tx__data__payload[63:56] : 8'h00;
+  assign \$232  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$233  = | tx__hdr__payload[22:15];
   assign \$234  = \$232  & \$233 ;
   assign \$235  = ~ \$234 ;
-  assign \$236  = room & \$235 ;
-  assign \$237  = tx__hdr__payload[22:15] < 3'h4;
-  assign \$238  = | tx__hdr__payload[22:15];
-  assign \$239  = \$237  & \$238 ;
-  assign \$240  = ~ \$239 ;
-  assign \$241  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$242  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$243  = \$241  | \$242 ;
-  assign \$244  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$245  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$246  = \$244  | \$245 ;
-  assign \$247  = ! tx__hdr__payload[6:4];
-  assign \$248  = \$246  & \$247 ;
-  assign \$249  = \$243  | \$248 ;
-  assign \$250  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$251  = \$249  & \$250 ;
-  assign \$252  = \$240  | \$251 ;
-  assign \$253  = tx__hdr__payload[22:15] < 3'h4;
-  assign \$254  = | tx__hdr__payload[22:15];
-  assign \$255  = \$253  & \$254 ;
-  assign \$256  = ~ \$255 ;
-  assign \$257  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$258  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$259  = \$257  | \$258 ;
-  assign \$260  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$261  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$262  = \$260  | \$261 ;
-  assign \$263  = ! tx__hdr__payload[6:4];
-  assign \$264  = \$262  & \$263 ;
-  assign \$265  = \$259  | \$264 ;
-  assign \$266  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$267  = \$265  & \$266 ;
-  assign \$268  = \$256  | \$267 ;
-  assign \$269  = ~ \$268 ;
-  assign \$270  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$271  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$272  = \$270  | \$271 ;
-  assign \$273  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$274  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$275  = \$273  | \$274 ;
-  assign \$276  = ! tx__hdr__payload[6:4];
-  assign \$277  = \$275  & \$276 ;
-  assign \$278  = \$272  | \$277 ;
-  assign \$279  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$281  = \$278  ? \$280  : 17'h00000;
-  assign \$282  = ! \$281 ;
-  assign \$284  = ! store_state;
-  assign \$285  = store_state == 1'h1;
-  assign \$286  = store_state == 2'h2;
-  assign \$287  = read__peer == st_peer;
-  assign \$288  = filling & \$287 ;
-  assign \$289  = read__slot == st_slot;
-  assign \$290  = \$288  & \$289 ;
-  assign \$291  = ~ \$290 ;
-  assign \$292  = read__beat < st_beat;
-  assign \$293  = \$291  | \$292 ;
-  assign \$294  = read__beat == st_beat;
-  assign \$295  = writing & \$294 ;
-  assign \$296  = \$293  | \$295 ;
-  assign \$297  = tx__hdr__payload[22:15] < 3'h4;
-  assign \$298  = | tx__hdr__payload[22:15];
-  assign \$299  = \$297  & \$298 ;
-  assign \$300  = ~ \$299 ;
-  assign \$301  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$302  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$236  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$237  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$238  = \$236  | \$237 ;
+  assign \$239  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$240  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$241  = \$239  | \$240 ;
+  assign \$242  = ! tx__hdr__payload[6:4];
+  assign \$243  = \$241  & \$242 ;
+  assign \$244  = \$238  | \$243 ;
+  assign \$245  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$246  = \$244  & \$245 ;
+  assign \$247  = \$235  | \$246 ;
+  assign \$248  = ~ \$247 ;
+  assign \$249  = tx__hdr__valid & \$248 ;
+  assign \$250  = \$424  & \$249 ;
+  assign \$251  = free >> tx__hdr__payload[16:15];
+  assign \$252  = \$250  & \$251 ;
+  assign \$253  = 1'h0 >> tx__hdr__payload[16:15];
+  assign \$254  = ~ \$253 ;
+  assign take = \$252  & \$254 ;
+  assign \$255  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$256  = | tx__hdr__payload[22:15];
+  assign \$257  = \$255  & \$256 ;
+  assign \$258  = ~ \$257 ;
+  assign \$259  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$260  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$261  = \$259  | \$260 ;
+  assign \$262  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$263  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$264  = \$262  | \$263 ;
+  assign \$265  = ! tx__hdr__payload[6:4];
+  assign \$266  = \$264  & \$265 ;
+  assign \$267  = \$261  | \$266 ;
+  assign \$268  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$269  = \$267  & \$268 ;
+  assign \$270  = \$258  | \$269 ;
+  assign \$271  = ~ \$270 ;
+  assign \$272  = tx__hdr__valid & \$271 ;
+  assign \$273  = \$424  & \$272 ;
+  assign \$274  = tx__hdr__payload[16:15] == 1'h1;
+  assign \$275  = \$273  & \$274 ;
+  assign \$276  = \$275  & free[1];
+  assign \$279  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$280  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$281  = \$279  | \$280 ;
+  assign \$282  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$283  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$284  = \$282  | \$283 ;
+  assign \$285  = ! tx__hdr__payload[6:4];
+  assign \$286  = \$284  & \$285 ;
+  assign \$287  = \$281  | \$286 ;
+  assign \$288  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$290  = \$287  ? \$289  : 17'h00000;
+  assign \$291  = ! \$290 ;
+  assign \$294  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$295  = | tx__hdr__payload[22:15];
+  assign \$296  = \$294  & \$295 ;
+  assign \$297  = ~ \$296 ;
+  assign \$298  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$299  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$300  = \$298  | \$299 ;
+  assign \$301  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$302  = tx__hdr__payload[3:0] == 3'h6;
   assign \$303  = \$301  | \$302 ;
-  assign \$304  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$305  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$306  = \$304  | \$305 ;
-  assign \$307  = ! tx__hdr__payload[6:4];
+  assign \$304  = ! tx__hdr__payload[6:4];
+  assign \$305  = \$303  & \$304 ;
+  assign \$306  = \$300  | \$305 ;
+  assign \$307  = tx__hdr__payload[126:111] > 7'h40;
   assign \$308  = \$306  & \$307 ;
-  assign \$309  = \$303  | \$308 ;
-  assign \$310  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$311  = \$309  & \$310 ;
-  assign \$312  = \$300  | \$311 ;
-  assign \$313  = 1'h0 >> tx__hdr__payload[16:15];
-  assign \$314  = \$312  | \$313 ;
-  assign \$315  = read__peer == tx__hdr__payload[16:15];
-  assign \$316  = read__busy & \$315 ;
-  assign \$317  = read__slot == slot;
-  assign \$318  = \$316  & \$317 ;
-  assign \$319  = ~ \$318 ;
-  assign \$320  = room & \$319 ;
-  assign \$321  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$322  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$309  = \$297  | \$308 ;
+  assign \$310  = ~ \$309 ;
+  assign \$311  = tx__hdr__valid & \$310 ;
+  assign \$312  = \$424  & \$311 ;
+  assign \$313  = tx__hdr__payload[16:15] == 2'h2;
+  assign \$314  = \$312  & \$313 ;
+  assign \$315  = \$314  & free[2];
+  assign \$318  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$319  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$320  = \$318  | \$319 ;
+  assign \$321  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$322  = tx__hdr__payload[3:0] == 3'h6;
   assign \$323  = \$321  | \$322 ;
-  assign \$324  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$325  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$326  = \$324  | \$325 ;
-  assign \$327  = ! tx__hdr__payload[6:4];
-  assign \$328  = \$326  & \$327 ;
-  assign \$329  = \$323  | \$328 ;
-  assign \$330  = | tx__hdr__payload[126:111];
-  assign \$331  = \$329  & \$330 ;
-  assign \$332  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$333  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$334  = \$332  | \$333 ;
-  assign \$335  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$336  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$337  = \$335  | \$336 ;
-  assign \$338  = ! tx__hdr__payload[6:4];
-  assign \$339  = \$337  & \$338 ;
-  assign \$340  = \$334  | \$339 ;
-  assign \$341  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$343  = \$340  ? \$342  : 17'h00000;
-  assign \$344  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$345  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$346  = \$344  | \$345 ;
-  assign \$347  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$348  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$349  = \$347  | \$348 ;
-  assign \$350  = ! tx__hdr__payload[6:4];
-  assign \$351  = \$349  & \$350 ;
-  assign \$352  = \$346  | \$351 ;
-  assign \$353  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$355  = \$352  ? \$354  : 17'h00000;
-  assign \$356  = | \$355 ;
-  assign \$357  = st_beat + 1'h1;
-  assign \$358  = st_beats - 1'h1;
-  assign \$359  = st_beat == \$358 ;
-  assign \$360  = tx__data__valid & tx__data__payload[64];
-  always @(posedge clk)
-    read__data_ok <= \$361 ;
-  always @(posedge clk)
-    store_state <= \$362 ;
-  always @(posedge clk)
-    st_peer <= \$363 ;
-  always @(posedge clk)
-    st_slot <= \$364 ;
-  always @(posedge clk)
-    st_beats <= \$365 ;
-  always @(posedge clk)
-    st_beat <= \$366 ;
-  always @(posedge clk)
-    st_length <= \$367 ;
-  always @(posedge clk)
-    filling <= \$368 ;
+  assign \$324  = ! tx__hdr__payload[6:4];
+  assign \$325  = \$323  & \$324 ;
+  assign \$326  = \$320  | \$325 ;
+  assign \$327  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$329  = \$326  ? \$328  : 17'h00000;
+  assign \$330  = ! \$329 ;
+  assign \$333  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$334  = | tx__hdr__payload[22:15];
+  assign \$335  = \$333  & \$334 ;
+  assign \$336  = ~ \$335 ;
+  assign \$337  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$338  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$339  = \$337  | \$338 ;
+  assign \$340  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$341  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$342  = \$340  | \$341 ;
+  assign \$343  = ! tx__hdr__payload[6:4];
+  assign \$344  = \$342  & \$343 ;
+  assign \$345  = \$339  | \$344 ;
+  assign \$346  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$347  = \$345  & \$346 ;
+  assign \$348  = \$336  | \$347 ;
+  assign \$349  = ~ \$348 ;
+  assign \$350  = tx__hdr__valid & \$349 ;
+  assign \$351  = \$424  & \$350 ;
+  assign \$352  = tx__hdr__payload[16:15] == 2'h3;
+  assign \$353  = \$351  & \$352 ;
+  assign \$354  = \$353  & free[3];
+  assign \$357  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$358  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$359  = \$357  | \$358 ;
+  assign \$360  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$361  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$362  = \$360  | \$361 ;
+  assign \$363  = ! tx__hdr__payload[6:4];
+  assign \$364  = \$362  & \$363 ;
+  assign \$365  = \$359  | \$364 ;
+  assign \$366  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$368  = \$365  ? \$367  : 17'h00000;
+  assign \$369  = ! \$368 ;
+  assign \$372  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$373  = | tx__hdr__payload[22:15];
+  assign \$374  = \$372  & \$373 ;
+  assign \$375  = ~ \$374 ;
+  assign \$376  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$377  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$378  = \$376  | \$377 ;
+  assign \$379  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$380  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$381  = \$379  | \$380 ;
+  assign \$382  = ! tx__hdr__payload[6:4];
+  assign \$383  = \$381  & \$382 ;
+  assign \$384  = \$378  | \$383 ;
+  assign \$385  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$386  = \$384  & \$385 ;
+  assign \$387  = \$375  | \$386 ;
+  assign \$388  = 1'h0 >> tx__hdr__payload[16:15];
+  assign \$389  = \$387  | \$388 ;
+  assign \$390  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$391  = | tx__hdr__payload[22:15];
+  assign \$392  = \$390  & \$391 ;
+  assign \$393  = ~ \$392 ;
+  assign \$394  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$395  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$396  = \$394  | \$395 ;
+  assign \$397  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$398  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$399  = \$397  | \$398 ;
+  assign \$400  = ! tx__hdr__payload[6:4];
+  assign \$401  = \$399  & \$400 ;
+  assign \$402  = \$396  | \$401 ;
+  assign \$403  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$404  = \$402  & \$403 ;
+  assign \$405  = \$393  | \$404 ;
+  assign \$406  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$407  = | tx__hdr__payload[22:15];
+  assign \$408  = \$406  & \$407 ;
+  assign \$409  = ~ \$408 ;
+  assign \$410  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$411  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$412  = \$410  | \$411 ;
+  assign \$413  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$414  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$415  = \$413  | \$414 ;
+  assign \$416  = ! tx__hdr__payload[6:4];
+  assign \$417  = \$415  & \$416 ;
+  assign \$418  = \$412  | \$417 ;
+  assign \$419  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$420  = \$418  & \$419 ;
+  assign \$421  = \$409  | \$420 ;
+  assign \$422  = ~ \$421 ;
+  assign \$423  = free >> tx__hdr__payload[16:15];
+  assign \$424  = ! store_state;
+  assign \$425  = store_state == 1'h1;
+  assign \$426  = store_state == 2'h2;
+  assign \$427  = read__peer == st_peer;
+  assign \$428  = filling & \$427 ;
+  assign \$429  = read__slot == st_slot;
+  assign \$430  = \$428  & \$429 ;
+  assign \$431  = ~ \$430 ;
+  assign \$432  = read__beat < st_beat;
+  assign \$433  = \$431  | \$432 ;
+  assign \$434  = read__beat == st_beat;
+  assign \$435  = writing & \$434 ;
+  assign \$436  = \$433  | \$435 ;
+  assign \$943  = tx__hdr__payload[16:15] * 3'h4;
+  assign \$437  = { \port$2258$0 , \port$2224$0 , \port$2190$0 , 4'h0 } >> \$943 ;
+  assign \$438  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$439  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$440  = \$438  | \$439 ;
+  assign \$441  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$442  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$443  = \$441  | \$442 ;
+  assign \$444  = ! tx__hdr__payload[6:4];
+  assign \$445  = \$443  & \$444 ;
+  assign \$446  = \$440  | \$445 ;
+  assign \$447  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$449  = \$446  ? \$448  : 17'h00000;
+  assign \$450  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$451  = | tx__hdr__payload[22:15];
+  assign \$452  = \$450  & \$451 ;
+  assign \$453  = ~ \$452 ;
+  assign \$454  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$455  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$456  = \$454  | \$455 ;
+  assign \$457  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$458  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$459  = \$457  | \$458 ;
+  assign \$460  = ! tx__hdr__payload[6:4];
+  assign \$461  = \$459  & \$460 ;
+  assign \$462  = \$456  | \$461 ;
+  assign \$463  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$464  = \$462  & \$463 ;
+  assign \$465  = \$453  | \$464 ;
+  assign \$466  = 1'h0 >> tx__hdr__payload[16:15];
+  assign \$467  = \$465  | \$466 ;
+  assign \$468  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$469  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$470  = \$468  | \$469 ;
+  assign \$471  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$472  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$473  = \$471  | \$472 ;
+  assign \$474  = ! tx__hdr__payload[6:4];
+  assign \$475  = \$473  & \$474 ;
+  assign \$476  = \$470  | \$475 ;
+  assign \$477  = | tx__hdr__payload[126:111];
+  assign \$478  = \$476  & \$477 ;
+  assign \$479  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$480  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$481  = \$479  | \$480 ;
+  assign \$482  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$483  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$484  = \$482  | \$483 ;
+  assign \$485  = ! tx__hdr__payload[6:4];
+  assign \$486  = \$484  & \$485 ;
+  assign \$487  = \$481  | \$486 ;
+  assign \$488  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$490  = \$487  ? \$489  : 17'h00000;
+  assign \$491  = | \$490 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$230 ) begin
+          (* full_case = 32'd1 *)
+          if (\$389 ) begin
             tx__hdr__ready = 1'h1;
-          end else if (\$236 ) begin
-            tx__hdr__ready = 1'h1;
+          end else begin
+            tx__hdr__ready = \$423 ;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$230 ) begin
+          if (\$389 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = \$252 ;
+              tx_dropped = \$405 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     tx_dead_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$230 ) begin
+          if (\$389 ) begin
             if (tx__hdr__valid) begin
-              tx_dead_dropped = \$269 ;
+              tx_dead_dropped = \$422 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$230 ) begin
-          end else if (\$236 ) begin
-            if (tx__hdr__valid) begin
+          (* full_case = 32'd1 *)
+          if (\$389 ) begin
+          end else begin
+            if (take) begin
               hdr_wr__en = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$230 ) begin
-          end else if (\$236 ) begin
-            if (tx__hdr__valid) begin
+          (* full_case = 32'd1 *)
+          if (\$389 ) begin
+          end else begin
+            if (take) begin
               tx_msgs = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    stored = 4'h0;
-    casez (store_state)
-      2'h0:
-          if (\$230 ) begin
-          end else if (\$236 ) begin
-            if (tx__hdr__valid) begin
-              if (\$283 ) begin
-                (* full_case = 32'd1 *)
-                casez (tx__hdr__payload[16:15])
-                  2'h0:
-                      stored[0] = 1'h1;
-                  2'h1:
-                      stored[1] = 1'h1;
-                  2'h2:
-                      stored[2] = 1'h1;
-                  2'h3:
-                      stored[3] = 1'h1;
-                endcase
-              end
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -12451,7 +12940,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -12463,7 +12952,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     writing = 1'h0;
     casez (store_state)
       2'h0:
@@ -12475,162 +12964,145 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$361  = \$296 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$496  = \$436 ;
     if (rst) begin
-      \$361  = 1'h0;
+      \$496  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$362  = store_state;
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$497  = st_peer;
     casez (store_state)
       2'h0:
-          if (\$314 ) begin
+          \$497  = tx__hdr__payload[16:15];
+    endcase
+    if (rst) begin
+      \$497  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$498  = st_slot;
+    casez (store_state)
+      2'h0:
+          \$498  = \$437 ;
+    endcase
+    if (rst) begin
+      \$498  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$499  = st_beats;
+    casez (store_state)
+      2'h0:
+          \$499  = \$449 [3:0];
+    endcase
+    if (rst) begin
+      \$499  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$500  = st_beat;
+    casez (store_state)
+      2'h0:
+          \$500  = 4'h0;
+      2'h2:
+          if (tx__data__valid) begin
+            \$500  = \$492 [3:0];
+          end
+    endcase
+    if (rst) begin
+      \$500  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$501  = st_length;
+    casez (store_state)
+      2'h0:
+          \$501  = tx__hdr__payload[126:111];
+    endcase
+    if (rst) begin
+      \$501  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$502  = store_state;
+    casez (store_state)
+      2'h0:
+          (* full_case = 32'd1 *)
+          if (\$467 ) begin
             if (tx__hdr__valid) begin
-              if (\$331 ) begin
-                \$362  = 2'h1;
+              if (\$478 ) begin
+                \$502  = 2'h1;
               end
             end
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              if (\$356 ) begin
-                \$362  = 2'h2;
+          end else begin
+            if (take) begin
+              if (\$491 ) begin
+                \$502  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$359 ) begin
-              \$362  = 2'h0;
+            if (\$494 ) begin
+              \$502  = 2'h0;
             end
           end
       2'h1:
-          if (\$360 ) begin
-            \$362  = 2'h0;
+          if (\$495 ) begin
+            \$502  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$362  = 2'h0;
+      \$502  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$363  = st_peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$503  = filling;
     casez (store_state)
       2'h0:
-          if (\$314 ) begin
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              \$363  = tx__hdr__payload[16:15];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$363  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$364  = st_slot;
-    casez (store_state)
-      2'h0:
-          if (\$314 ) begin
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              \$364  = slot;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$364  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$365  = st_beats;
-    casez (store_state)
-      2'h0:
-          if (\$314 ) begin
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              \$365  = \$343 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$365  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$366  = st_beat;
-    casez (store_state)
-      2'h0:
-          if (\$314 ) begin
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              \$366  = 4'h0;
-            end
-          end
-      2'h2:
-          if (tx__data__valid) begin
-            \$366  = \$357 [3:0];
-          end
-    endcase
-    if (rst) begin
-      \$366  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$367  = st_length;
-    casez (store_state)
-      2'h0:
-          if (\$314 ) begin
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              \$367  = tx__hdr__payload[126:111];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$367  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$368  = filling;
-    casez (store_state)
-      2'h0:
-          if (\$314 ) begin
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              if (\$356 ) begin
-                \$368  = 1'h1;
+          (* full_case = 32'd1 *)
+          if (\$467 ) begin
+          end else begin
+            if (take) begin
+              if (\$491 ) begin
+                \$503  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$359 ) begin
-              \$368  = 1'h0;
+            if (\$494 ) begin
+              \$503  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$368  = 1'h0;
+      \$503  = 1'h0;
     end
   end
   assign hdr_rd__addr = { \$3 [1:0], read__slot };
   assign hdr_rd__data = read__hdr;
   assign dat_rd__addr = { \$6 [1:0], read__slot, read__beat };
   assign dat_rd__data = read__data;
-  assign peer = tx__hdr__payload[16:15];
-  assign hdr_wr__addr = { \$9 [1:0], slot };
-  assign dat_wr__addr = { \$12 [1:0], st_slot, st_beat[2:0] };
-  assign dat_wr__data = { \$212 , \$187 , \$162 , \$137 , \$112 , \$87 , \$62 , \$37  };
+  assign room = { \port$1339$0 , \port$1338$0 , \port$1337$0 , \port$1336$0  };
+  assign tail = { \port$2258$0 , \port$2224$0 , \port$2190$0 , 4'h0 };
+  assign hdr_wr__addr = { \$28 [1:0], \$25  };
+  assign dat_wr__addr = { \$31 [1:0], st_slot, st_beat[2:0] };
+  assign dat_wr__data = { \$231 , \$206 , \$181 , \$156 , \$131 , \$106 , \$81 , \$56  };
+  assign stored_peer = tx__hdr__payload[16:15];
   assign dead = 4'h0;
+  assign stored = { \$371 , \$332 , \$293 , 1'h0 };
+  assign \port$309$0  = \$293 ;
+  assign \port$348$0  = \$332 ;
+  assign \port$387$0  = \$371 ;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
   assign \read__hdr.tag  = read__hdr[14:7];
@@ -12643,6 +13115,10 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign \hdr_rd__data.pid  = read__hdr[30:15];
   assign \hdr_rd__data.vaddr  = read__hdr[94:31];
   assign \hdr_rd__data.length  = read__hdr[110:95];
+  assign \tail[0]  = 4'h0;
+  assign \tail[1]  = \port$2190$0 ;
+  assign \tail[2]  = \port$2224$0 ;
+  assign \tail[3]  = \port$2258$0 ;
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
   assign \tx__hdr__payload.src  = tx__hdr__payload[14:7];
@@ -12665,8 +13141,25 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign hdr_wr__data[14:7] = tx__hdr__payload[30:23];
   assign hdr_wr__data[6:4] = tx__hdr__payload[6:4];
   assign hdr_wr__data[3:0] = tx__hdr__payload[3:0];
-  assign \$280  = { 3'h0, \$279 [16:3] };
-  assign \$283  = 1'h1;
-  assign \$342  = { 3'h0, \$341 [16:3] };
-  assign \$354  = { 3'h0, \$353 [16:3] };
+  assign free[3] = \$24 ;
+  assign free[2] = \$18 ;
+  assign free[1] = \$12 ;
+  assign free[0] = 1'h0;
+  assign \$277  = 1'h1;
+  assign \$278  = \$276 ;
+  assign \$289  = { 3'h0, \$288 [16:3] };
+  assign \$292  = 1'h1;
+  assign \$293  = \$276 ;
+  assign \$316  = 1'h1;
+  assign \$317  = \$315 ;
+  assign \$328  = { 3'h0, \$327 [16:3] };
+  assign \$331  = 1'h1;
+  assign \$332  = \$315 ;
+  assign \$355  = 1'h1;
+  assign \$356  = \$354 ;
+  assign \$367  = { 3'h0, \$366 [16:3] };
+  assign \$370  = 1'h1;
+  assign \$371  = \$354 ;
+  assign \$448  = { 3'h0, \$447 [16:3] };
+  assign \$489  = { 3'h0, \$488 [16:3] };
 endmodule

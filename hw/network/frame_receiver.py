@@ -54,7 +54,7 @@ __all__ = ["FrameReceiver", "RX_COUNTERS"]
 RX_COUNTERS = ("rx_frames", "rx_msgs", "rx_acks", "rx_dup", "rx_drop_crc", "rx_drop_misrouted",
                "rx_drop_truncated", "rx_drop_oversize", "rx_drop_malformed", "rx_drop_nobuf", "naks_received")
 # The events of a verdict to the peer state.
-_EVENTS = ("ack_in", "ack_value", "nak_in", "msg_in", "gap_in", "delivered")
+_EVENTS = ("ack_in", "nak_in", "msg_in", "gap_in", "delivered")
 
 
 class FrameReceiver(wiring.Component):
@@ -77,6 +77,9 @@ class FrameReceiver(wiring.Component):
     ack_in, nak_in : Out(n_nodes)
         Events: a good frame from peer ``i`` carried the ack ``ack_value`` / a nak.
     ack_value : Out(SEQ_WIDTH)
+        The ack field of the frame in the header register, combinationally: the ack of an ``ack_in`` event
+        both in the cycle of the event and in the one before (the verdict's), so that the peer state can
+        start its arithmetic on it a cycle early (timing, issue 18).
     msg_in : Out(n_nodes)
         Event: a good MSG frame from peer ``i`` (an ack is owed).
     gap_in : Out(n_nodes)
@@ -170,6 +173,7 @@ class FrameReceiver(wiring.Component):
             buf.commit_hdr.src.eq(rhdr.src), buf.commit_hdr.dst.eq(rhdr.dst), buf.commit_hdr.tag.eq(rhdr.tag),
             buf.commit_hdr.pid.eq(rhdr.pid), buf.commit_hdr.vaddr.eq(rhdr.vaddr),
             buf.commit_hdr.length.eq(rhdr.length),
+            self.ack_value.eq(rhdr.ack),
         ]
         # The sequence number against the peer state's expectation for the frame's source.
         seq_delta = Signal(SEQ_WIDTH)
@@ -233,7 +237,7 @@ class FrameReceiver(wiring.Component):
             m.d.comb += v["rx_drop_misrouted"].eq(1)
         with m.Else():
             # A good frame: its ack (and nak) counts whatever its sequence number.
-            m.d.comb += [v["ack_in"].bit_select(src, 1).eq(1), v["ack_value"].eq(rhdr.ack),
+            m.d.comb += [v["ack_in"].bit_select(src, 1).eq(1),
                          v["nak_in"].bit_select(src, 1).eq(rhdr.nak), v["naks_received"].eq(rhdr.nak)]
             with m.If(rhdr.type == FrameType.ACK):
                 m.d.comb += v["rx_acks"].eq(1)

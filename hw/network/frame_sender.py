@@ -17,7 +17,7 @@ that message's peer instead: a message to an idle sender leaves two cycles after
 if the choice were not registered (issue 13's line-miss latency).
 """
 
-from amaranth import Cat, Module, Signal, Mux
+from amaranth import Module, Signal, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
@@ -55,6 +55,8 @@ class FrameSender(wiring.Component):
     stored : In(n_nodes)
         From the message store (the peer state's ``stored`` event, at most one bit set): a message for peer
         ``i`` may be sent from the next cycle on.
+    stored_peer : In(node_bits)
+        From the message store: the peer of that event, when there is one.
     peer : Out(node_bits)
         Query to the peer state: the peer the next frame would go to.
     seq, ack : In(SEQ_WIDTH)
@@ -80,7 +82,7 @@ class FrameSender(wiring.Component):
         super().__init__({
             "m_axis": Out(AXIStreamSignature(params.data_width)),
             "store": Out(StoreReadSignature(params)),
-            "unsent": In(n), "owed": In(n), "expired": In(n), "stored": In(n),
+            "unsent": In(n), "owed": In(n), "expired": In(n), "stored": In(n), "stored_peer": In(params.node_bits),
             "peer": Out(params.node_bits), "seq": In(SEQ_WIDTH), "ack": In(SEQ_WIDTH), "nak": In(1),
             "retransmit": In(1),
             "frame_started": Out(n), "ack_sent": Out(n), "nak_sent": Out(n), "go_back": Out(n),
@@ -137,14 +139,12 @@ class FrameSender(wiring.Component):
         # owed from the next cycle on (its `count` has grown), so the idle sender starts its frame then instead
         # of choosing it a cycle later. Only with nobody else owed, so the round robin's order is kept. Logic
         # added: one 2:1 multiplexer before the choice's register (selected by the round robin's `valid`),
-        # and the store's one-hot event encoded (an OR per bit); nothing after the register changes.
+        # with the store's `stored_peer` (the offered header's destination: not the late event itself) and an
+        # OR of the event for the register's `valid`; nothing after the register changes.
         rr, rr_pick, rr_valid = self._round_robin(m)
-        stored_peer = Signal(p.node_bits)
-        for b in range(p.node_bits):
-            m.d.comb += stored_peer[b].eq(Cat(*[self.stored[i] for i in range(p.n_nodes) if i >> b & 1]).any())
         pick = Signal(p.node_bits)
         pick_q_valid = Signal()
-        m.d.sync += [pick.eq(Mux(rr_valid, rr_pick, stored_peer)), pick_q_valid.eq(rr_valid | self.stored.any())]
+        m.d.sync += [pick.eq(Mux(rr_valid, rr_pick, self.stored_peer)), pick_q_valid.eq(rr_valid | self.stored.any())]
         pick_valid = pick_q_valid & self.owed.bit_select(pick, 1)
         any_expired = Signal()
         m.d.comb += [any_expired.eq(self.expired.any()), self.peer.eq(pick)]

@@ -20,8 +20,9 @@ it is small and wide, so LUT RAM holds it in fewer cells than block RAM (an ECP5
 bits wide), and the sender builds the frame header from it without a prefetch cycle.
 """
 
-from amaranth import Module, Signal, Cat, Mux
+from amaranth import Module, Signal, Cat, Const, Mux
 from amaranth.lib import wiring, data
+from amaranth.lib.data import ArrayLayout
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -89,15 +90,16 @@ class MessageStore(wiring.Component):
         beats are counted from ``length``. Stalls while the peer has no free slot.
     read : In(StoreReadSignature(params))
         The frame sender's read port.
-    peer : Out(node_bits)
-        Query to the peer state: destination of the offered header.
-    slot : In(max(1, slot_bits))
-        Answer: the slot the next message for ``peer`` goes to.
-    room : In(1)
-        Answer: ``peer`` has a free slot.
+    tail : In(ArrayLayout(max(1, slot_bits), n_nodes))
+        From the peer state, per peer: the slot its next message goes to.
+    room : In(n_nodes)
+        From the peer state: peer ``i`` has a free slot.
     stored : Out(n_nodes)
         Event: the message for peer ``i`` may be sent (one-cycle pulse): its header was taken
         (``cut_through``) or its last beat was (store and forward).
+    stored_peer : Out(node_bits)
+        The peer of the ``stored`` event, when there is one (the offered header's destination, or the
+        message being stored's): for the sender's choice, without encoding the event vector.
     dead : In(n_nodes)
         From the peer state: peer ``i`` is declared dead (its messages are dropped).
     tx_msgs, tx_dropped, tx_dead_dropped : Out(1)
@@ -112,8 +114,8 @@ class MessageStore(wiring.Component):
         super().__init__({
             "tx": In(MessagePort(params.data_width)),
             "read": In(StoreReadSignature(params)),
-            "peer": Out(params.node_bits), "slot": In(max(1, params.slot_bits)), "room": In(1),
-            "stored": Out(params.n_nodes), "dead": In(params.n_nodes),
+            "tail": In(ArrayLayout(max(1, params.slot_bits), params.n_nodes)), "room": In(params.n_nodes),
+            "stored": Out(params.n_nodes), "stored_peer": Out(params.node_bits), "dead": In(params.n_nodes),
             "tx_msgs": Out(1), "tx_dropped": Out(1), "tx_dead_dropped": Out(1),
         })
 
@@ -162,9 +164,21 @@ class MessageStore(wiring.Component):
         in_carries = carries_data(in_hdr.kind, in_hdr.status)
         in_bad = ~((in_hdr.dst < N) & (in_hdr.dst != p.node_id)) | (in_carries & (in_hdr.length > p.max_payload))
         in_peer = in_hdr.dst[:node_w]
-        in_slot = self.slot
-        m.d.comb += self.peer.eq(in_peer)
-        slot_busy = rd.busy & (rd.peer == in_peer) & (rd.slot == in_slot)
+        in_slot = self.tail[in_peer]
+        # Whether a message for peer i could be taken now (a free slot that the sender is not reading), for
+        # every peer from registers; the offered header's destination only selects (timing, issue 18: the
+        # compare of the sender's slot with the tail selected by the destination was a path into the
+        # handshake, the `stored` event and the peer state's registers).
+        free = Signal(N)
+        for i in range(N):
+            if i != p.node_id:
+                busy_i = rd.busy & (rd.peer == i) & (rd.slot == self.tail[i])
+                m.d.comb += free[i].eq(self.room[i] & ~busy_i)
+        in_free = free.bit_select(in_peer, 1)
+        in_dead = self.dead.bit_select(in_peer, 1)
+        nbeats = Mux(in_carries, p.payload_beats(in_hdr.length), 0)
+        # The header is taken (one-cycle): in IDLE, offered, good, for a live peer with a free slot.
+        take = Signal()
         # The write ports' address and data do not wait for the handshake (timing: the header memory is LUT
         # RAM, whose write address has a setup time; the decision to take the header, through the sender's
         # `busy` and the peer's `room`, was a path into it): only the enables do.
@@ -177,24 +191,32 @@ class MessageStore(wiring.Component):
         keep_bytes = Cat(*[(st_beat * B + i) < st_length for i in range(B)])
         masked = Cat(*[Mux(keep_bytes[i], tx.data.payload.data[8 * i:8 * i + 8], 0) for i in range(B)])
         m.d.comb += [dat_wr.addr.eq(Cat(st_beat[:idx_w], slot_addr(st_peer, st_slot))), dat_wr.data.eq(masked)]
-        with m.FSM(name="store"):
+        # The event vector as one AND per peer (the destination's decode, the input's checks and that peer's
+        # `free`), so that `free` is a gate or two from the registers it feeds.
+        good = tx.hdr.valid & ~in_bad
+        m.d.comb += self.stored_peer.eq(in_peer)
+        with m.FSM(name="store") as fsm:
+            idle = fsm.ongoing("IDLE")
+            m.d.comb += take.eq(idle & good & in_free & ~in_dead)
+            m.d.comb += self.stored.eq(Cat(*[
+                Const(0, 1) if i == p.node_id else
+                idle & good & (in_peer == i) & free[i] & ~self.dead[i] & ((nbeats == 0) | p.cut_through)
+                for i in range(N)]))
             with m.State("IDLE"):
-                in_dead = self.dead.bit_select(in_peer, 1)
+                # The offered header's fields are loaded whether or not it is taken (only `filling` and the
+                # state say that a message is being stored): their enables do not wait for the handshake.
+                m.d.sync += [st_peer.eq(in_peer), st_slot.eq(in_slot), st_beats.eq(nbeats), st_beat.eq(0),
+                             st_length.eq(in_hdr.length)]
                 with m.If(in_bad | in_dead):
                     m.d.comb += tx.hdr.ready.eq(1)
                     with m.If(tx.hdr.valid):
                         m.d.comb += [self.tx_dropped.eq(in_bad), self.tx_dead_dropped.eq(~in_bad)]
                         with m.If(in_carries & (in_hdr.length != 0)):
                             m.next = "DRAIN"
-                with m.Elif(self.room & ~slot_busy):
-                    m.d.comb += tx.hdr.ready.eq(1)
-                    with m.If(tx.hdr.valid):
-                        nbeats = Mux(in_carries, p.payload_beats(in_hdr.length), 0)
+                with m.Else():
+                    m.d.comb += tx.hdr.ready.eq(in_free)
+                    with m.If(take):
                         m.d.comb += [hdr_wr.en.eq(1), self.tx_msgs.eq(1)]
-                        m.d.sync += [st_peer.eq(in_peer), st_slot.eq(in_slot), st_beats.eq(nbeats),
-                                     st_beat.eq(0), st_length.eq(in_hdr.length)]
-                        with m.If((nbeats == 0) | p.cut_through):
-                            m.d.comb += self.stored.bit_select(in_peer, 1).eq(1)
                         with m.If(nbeats != 0):
                             m.d.sync += filling.eq(1)
                             m.next = "DATA"
@@ -206,6 +228,7 @@ class MessageStore(wiring.Component):
                     with m.If(st_beat == st_beats - 1):
                         if not p.cut_through:
                             m.d.comb += self.stored.bit_select(st_peer, 1).eq(1)
+                            m.d.comb += self.stored_peer.eq(st_peer)
                         m.d.sync += filling.eq(0)
                         m.next = "IDLE"
             with m.State("DRAIN"):

@@ -115,13 +115,13 @@ class NetIf(wiring.Component):
 
         # Queries of the peer state and the events that update it.
         m.d.comb += [
-            peers.store_peer.eq(store.peer), store.slot.eq(peers.store_slot), store.room.eq(peers.store_room),
+            store.tail.eq(peers.store_tail), store.room.eq(peers.store_room),
             peers.send_peer.eq(sender.peer), sender.seq.eq(peers.send_seq), sender.ack.eq(peers.send_ack),
             sender.nak.eq(peers.send_nak), sender.retransmit.eq(peers.send_retransmit),
             sender.unsent.eq(peers.unsent_q), sender.owed.eq(peers.owed_q), sender.expired.eq(peers.expired),
             peers.recv_peer.eq(receiver.src), receiver.expected.eq(peers.recv_expected),
             store.dead.eq(peers.dead),
-            sender.stored.eq(store.stored),
+            sender.stored.eq(store.stored), sender.stored_peer.eq(store.stored_peer),
         ]
         for block, names in ((store, _STORE_EVENTS), (sender, _SENDER_EVENTS), (receiver, _RECEIVER_EVENTS)):
             for name in names:

@@ -12,11 +12,13 @@ directions of the peer's transport at sequence number 0.
 
 The other components never see the registers: they send events (one bit per peer) and read what they
 need through query ports (a peer index in, that peer's values out), so the storage can later become a
-memory for many peers without changing them.
+memory for many peers without changing them. The exceptions are vectors with one entry per peer, for
+timing (issue 18): the sender's ``unsent_q``/``owed_q`` and the store's ``store_room``/``store_tail``.
 """
 
 from amaranth import Module, Signal, Mux, Array, Cat, Const
 from amaranth.lib import wiring
+from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
@@ -46,9 +48,11 @@ class PeerState(wiring.Component):
     ack_in : In(n_nodes)
         Event: a good frame from peer ``i`` carried the cumulative ack ``ack_value``. Its effect (frames
         released, timer restart) shows two cycles later: evaluated in this cycle, applied in the next. Two
-        ack events for a peer are at least two cycles apart (a frame has at least 4 beats).
+        ack events for a peer are at least three cycles apart (a frame has at least 4 beats).
     ack_value : In(SEQ_WIDTH)
-        The ack of that frame.
+        The ack of that frame, given in the cycle *before* its ``ack_in`` (the frame receiver's header
+        register, whose verdict is registered): its distance from every peer's ``base`` is computed there,
+        into registers (timing, issue 18).
     nak_in : In(n_nodes)
         Event: that good frame also carried a nak (peer ``i`` saw a gap: go back now); ``expired`` two
         cycles later, like the ack.
@@ -83,12 +87,13 @@ class PeerState(wiring.Component):
         Event: peer ``i`` is declared dead in this cycle (``dead`` rises in the next).
     flushed : Out(window_bits)
         The number of stored messages a ``flush`` in this cycle discards (one peer flushed at a time).
-    store_peer : In(node_bits)
-        Query of the message store: the destination of the offered message.
-    store_slot : Out(max(1, slot_bits))
-        Retransmit-buffer slot the next message for ``store_peer`` goes to (``(base + count) % window``).
-    store_room : Out(1)
-        ``store_peer`` has a free slot (``count < window``).
+    store_tail : Out(ArrayLayout(max(1, slot_bits), n_nodes))
+        For the message store, per peer: the retransmit-buffer slot its next message goes to
+        (``(base + count) % window``), a register.
+    store_room : Out(n_nodes)
+        For the message store: peer ``i`` has a free slot (``count < window``), from registers. Both are
+        vectors, not a query by the offered message's destination, so that the store decides on every
+        peer from registers and the destination only selects (timing, issue 18).
     send_peer : In(node_bits)
         Query of the sender: the peer chosen for the next frame.
     send_seq : Out(SEQ_WIDTH)
@@ -116,7 +121,7 @@ class PeerState(wiring.Component):
             "delivered": In(n), "flush": In(n),
             "unsent": Out(n), "owed": Out(n), "unsent_q": Out(n), "owed_q": Out(n), "expired": Out(n),
             "timeouts": Out(n), "dead": Out(n), "died": Out(n), "flushed": Out(params.window_bits),
-            "store_peer": In(node_w), "store_slot": Out(max(1, params.slot_bits)), "store_room": Out(1),
+            "store_tail": Out(ArrayLayout(max(1, params.slot_bits), n)), "store_room": Out(n),
             "send_peer": In(node_w), "send_seq": Out(SEQ_WIDTH), "send_ack": Out(SEQ_WIDTH), "send_nak": Out(1),
             "send_retransmit": Out(1),
             "recv_peer": In(node_w), "recv_expected": Out(SEQ_WIDTH),
@@ -158,8 +163,8 @@ class PeerState(wiring.Component):
         # Query ports.
         send_seq = base[self.send_peer] + sent[self.send_peer]
         m.d.comb += [
-            self.store_slot.eq(tail[self.store_peer] if slot_w else 0),
-            self.store_room.eq(count[self.store_peer] < p.window),
+            self.store_tail.eq(Cat(*tail)),
+            self.store_room.eq(Cat(*[count[i] < p.window for i in range(n)])),
             self.send_seq.eq(send_seq), self.send_ack.eq(expected[self.send_peer]),
             self.send_nak.eq(nak_pending[self.send_peer]),
             self.send_retransmit.eq(sent[self.send_peer] < high[self.send_peer]),
@@ -181,20 +186,7 @@ class PeerState(wiring.Component):
             flush = self.flush[i]
             # A message stored for a dead peer is not counted (the netif counts it as flushed).
             stored = self.stored[i] & ~dead[i]
-            # Transmit side: a cumulative ack within the window releases frames. Two stages, for timing: the
-            # cycle of the ack computes how far it advances (subtract, window compare) into a register, the
-            # next cycle applies it. Correct because acks come at least a frame (4 beats) apart, so no ack
-            # is evaluated against a base the one before has not moved yet, and because in between `count`
-            # and `sent` only grow (stored, frame_started) or fall to 0 (go_back, flush), which the applying
-            # stage handles as it did before (a flush also drops the ack being evaluated).
-            d = Signal(SEQ_WIDTH, name=f"ack_delta_{i}")
-            adv = Signal(off_w, name=f"ack_adv_{i}")          # applied this cycle: last cycle's ack
-            adv_next = Signal(off_w, name=f"ack_adv_next_{i}")
-            nak_go = Signal(name=f"nak_go_{i}")                 # last cycle's nak, with frames left unacked
-            m.d.comb += d.eq(self.ack_value - base[i])
-            with m.If(self.ack_in[i] & (d <= count[i]) & ~flush):
-                m.d.comb += adv_next.eq(d[:off_w])
-            m.d.sync += [adv.eq(adv_next), nak_go.eq(self.nak_in[i] & (count[i] != adv_next) & ~flush)]
+            adv, nak_go = self._ack_stages(m, i, base[i], count[i])
             # `sent` and `high` less the frames the ack releases, clamped at 0 (the ack may cover frames sent
             # before a go-back and not yet again), computed from registers only; the sender's frame_started
             # (a long path through its choice of peer) then only adds one or selects, at the end.
@@ -267,6 +259,34 @@ class PeerState(wiring.Component):
             with m.If(flush):
                 m.d.comb += self.flushed.eq(value)
         return m
+
+    def _ack_stages(self, m, i, base, count):
+        """The ack of peer ``i`` evaluated: ``adv`` (frames it releases, applied this cycle: last cycle's ack)
+        and ``nak_go`` (last cycle's nak, with frames left unacked), both registers."""
+        p = self.params
+        off_w, flush = p.window_bits, self.flush[i]
+        # Transmit side: a cumulative ack within the window releases frames. Three steps, for timing: in
+        # the cycle before the ack event the distance `ack_value - base` is registered (the receiver's
+        # header register holds the ack then), in the ack's cycle the window compare gives how far it
+        # advances into a register, the next cycle applies it. Correct because acks come at least a
+        # frame (4 beats) apart, so `base` does not move between the subtraction and the ack (a flush
+        # in between is taken into the subtraction: `base` becomes 0), no ack is evaluated against a
+        # base the one before has not moved yet, and because in between `count` and `sent` only grow
+        # (stored, frame_started) or fall to 0 (go_back, flush), which the applying stage handles as it
+        # did before (a flush also drops the ack being evaluated).
+        dist = Signal(SEQ_WIDTH, name=f"ack_dist_{i}")
+        m.d.comb += dist.eq(self.ack_value - Mux(flush, 0, base))
+        d_low = Signal(off_w, name=f"ack_delta_{i}")        # registered: dist's low bits ...
+        d_near = Signal(name=f"ack_near_{i}")                # ... and dist < 2 ** off_w
+        m.d.sync += [d_low.eq(dist[:off_w]), d_near.eq(dist[off_w:] == 0)]
+        adv = Signal(off_w, name=f"ack_adv_{i}")          # applied this cycle: last cycle's ack
+        adv_next = Signal(off_w, name=f"ack_adv_next_{i}")
+        nak_go = Signal(name=f"nak_go_{i}")                 # last cycle's nak, with frames left unacked
+        in_window = self.ack_in[i] & d_near & (d_low <= count) & ~flush
+        m.d.comb += adv_next.eq(Mux(in_window, d_low, 0))
+        m.d.sync += [adv.eq(adv_next),
+                     nak_go.eq(self.nak_in[i] & Mux(in_window, d_low != count, count != 0) & ~flush)]
+        return adv, nak_go
 
     def _registered_owed(self, m, i, unsent_q, owed_q, sent, count, adv, stored, ack_pending, nak_pending,
                          nak_done, dead, dies):

@@ -10,9 +10,11 @@ The ring holds ``rx_buffer_msgs`` full-size messages (rounded up to a power of t
 synchronous read port (block RAM on an FPGA) addressed with the read pointer's next value, so the beat
 at the read pointer is on ``rx.data`` in every cycle without a prefetch stage: a committed beat was
 written at least one cycle before its commit, and so before the read that shows it. The header FIFO
-holds ``max(8, 2 * rx_buffer_msgs)`` headers in LUT RAM with a combinational read (first word fall
-through): a committed header is on ``rx.hdr`` in the next cycle, one cycle earlier than a FIFO with
-a registered output would offer it, and at 8 x 120 bits it is a few LUTs, not worth a block RAM.
+holds ``max(8, 2 * rx_buffer_msgs)`` headers in LUT RAM (at 8 x 120 bits a few LUTs, not worth a block
+RAM), first word fall through: a committed header is on ``rx.hdr`` in the next cycle. Its head is a register
+(:class:`~hw.network.header_fifo.HeaderFIFO`: a header pushed into an empty FIFO goes straight into it), so
+``rx.hdr`` comes from flip-flops at the same latency as the RAM's combinational read (timing, issue 18: the
+consumer's logic on the header no longer adds to a path through the read pointer and the RAM).
 
 With ``rx_cut_through`` (``docs/netif.md``, "Cut-through") the receiver also *offers* the message it is
 receiving (``offer``: its header goes into the header FIFO at once) and shows its payload beats as they
@@ -28,11 +30,11 @@ store and forward and never shown.
 
 from amaranth import Module, Signal
 from amaranth.lib import wiring, data
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from hw.network.header_fifo import HeaderFIFO
 from hw.network.params import NetIfParams
 from hw.protocol import MessagePort, MsgHeader
 
@@ -132,8 +134,7 @@ class ReceiveBuffer(wiring.Component):
         ring_rd = ring.read_port(domain="sync")
         wr_commit = Signal(ring_w + 1)
         rd_ptr = Signal(ring_w + 1)
-        m.submodules.hdr_fifo = hdr_fifo = SyncFIFO(width=MsgHeader().size,
-                                                            depth=max(8, 2 * p.rx_buffer_msgs))
+        m.submodules.hdr_fifo = hdr_fifo = HeaderFIFO(MsgHeader().size, max(8, 2 * p.rx_buffer_msgs))
 
         wr = self.write
         free = ring_depth - (wr_commit - rd_ptr)[:ring_w + 1]

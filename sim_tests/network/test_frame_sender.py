@@ -155,7 +155,7 @@ def test_cut_through_waits_for_beats():
 
 class StoringPeerModel(PeerModel):
     """PeerModel with messages arriving from the store: ``stores`` maps a cycle to the peer whose message is
-    stored in it (the ``stored`` event); like PeerState, the peer has the frame unsent from the next cycle."""
+    stored in it (the ``stored`` event, with ``stored_peer``); like PeerState, the peer has the frame unsent from the next cycle."""
 
     def __init__(self, stores, **kwargs):
         super().__init__(**kwargs)
@@ -164,6 +164,9 @@ class StoringPeerModel(PeerModel):
     def drive(self, ctx, dut):
         peer = self.stores.get(self.cycle)
         ctx.set(dut.stored, 0 if peer is None else 1 << peer)
+        # The store gives the offered header's destination in every cycle, an event or not: one without
+        # must not be taken.
+        ctx.set(dut.stored_peer, self.cycle % P.n_nodes if peer is None else peer)
         super().drive(ctx, dut)
 
     def update(self, ctx, dut):

@@ -18,11 +18,17 @@ def header(kind, dst, length, tag=0x5A):
             "vaddr": 0xDEAD_BEEF_0000 + length, "length": length}
 
 
+def peer_state(ctx, dut, peer, slot, room):
+    """The peer state's per-peer answers: ``peer``'s next slot and room as given, every other peer's the
+    opposite (so that only ``peer``'s may decide)."""
+    ctx.set(dut.tail, [slot if i == peer else 1 - slot for i in range(P.n_nodes)])
+    ctx.set(dut.room, sum((room if i == peer else 1 - room) << i for i in range(P.n_nodes)))
+
+
 async def offer(ctx, dut, hdr, beats, slot=0, room=1):
     """Offer one message; return per-cycle (hdr.ready, tx_msgs, tx_dropped, stored) until its beats are in."""
     trace = []
-    ctx.set(dut.slot, slot)
-    ctx.set(dut.room, room)
+    peer_state(ctx, dut, hdr["dst"], slot, room)
     ctx.set(dut.tx.hdr.payload, hdr)
     ctx.set(dut.tx.hdr.valid, 1)
     while True:
@@ -92,10 +98,9 @@ def test_drops_and_stalls():
         # A full window stalls; so does the slot the sender is reading; another slot does not.
         ctx.set(dut.tx.hdr.payload, header(MsgKind.LINE_READ, 2, 8))
         ctx.set(dut.tx.hdr.valid, 1)
-        ctx.set(dut.slot, 1)
-        ctx.set(dut.room, 0)
+        peer_state(ctx, dut, 2, 1, 0)
         got["no_room"] = ctx.get(dut.tx.hdr.ready)
-        ctx.set(dut.room, 1)
+        peer_state(ctx, dut, 2, 1, 1)
         ctx.set(dut.read.busy, 1)
         ctx.set(dut.read.peer, 2)
         ctx.set(dut.read.slot, 1)
@@ -117,8 +122,7 @@ def test_data_ok_while_filling():
     dut = MessageStore(replace(P, max_payload=32))     # 4 beats
 
     async def bench(ctx):
-        ctx.set(dut.slot, 1)
-        ctx.set(dut.room, 1)
+        peer_state(ctx, dut, 2, 1, 1)
         ctx.set(dut.tx.hdr.payload, header(MsgKind.LINE_WRITE, 2, 32))
         ctx.set(dut.tx.hdr.valid, 1)
         await ctx.tick()

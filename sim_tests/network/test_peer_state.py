@@ -11,22 +11,25 @@ EVENTS = ("stored", "frame_started", "go_back", "ack_sent", "nak_sent", "ack_in"
           "delivered")
 
 
-async def pulse(ctx, dut, ack_value=0, **events):
-    """One cycle with the given events (peer index or list of them) high, then all low."""
+async def pulse(ctx, dut, ack_value=None, **events):
+    """One cycle with the given events (peer index or list of them) high, then all low. With ``ack_value``,
+    a cycle without events comes first in which it is given: like the frame receiver's verdict, the ack
+    is there in the cycle before its ``ack_in``."""
+    if ack_value is not None:
+        ctx.set(dut.ack_value, ack_value)
+        await ctx.tick()
     for name, peers in events.items():
         peers = peers if isinstance(peers, list) else [peers]
         ctx.set(getattr(dut, name), sum(1 << p for p in peers))
-    ctx.set(dut.ack_value, ack_value)
     await ctx.tick()
     for name in EVENTS:
         ctx.set(getattr(dut, name), 0)
 
 
 def query(ctx, dut, peer):
-    ctx.set(dut.store_peer, peer)
     ctx.set(dut.send_peer, peer)
     ctx.set(dut.recv_peer, peer)
-    return {"slot": ctx.get(dut.store_slot), "room": ctx.get(dut.store_room), "seq": ctx.get(dut.send_seq),
+    return {"slot": ctx.get(dut.store_tail[peer]), "room": ctx.get(dut.store_room) >> peer & 1, "seq": ctx.get(dut.send_seq),
             "ack": ctx.get(dut.send_ack), "nak": ctx.get(dut.send_nak), "retransmit": ctx.get(dut.send_retransmit),
             "expected": ctx.get(dut.recv_expected), "unsent": ctx.get(dut.unsent) >> peer & 1,
             "owed": ctx.get(dut.owed) >> peer & 1, "expired": ctx.get(dut.expired) >> peer & 1}
@@ -50,9 +53,9 @@ def test_transmit_window_ack_timeout_and_go_back():
         await pulse(ctx, dut, ack_in=1, ack_value=7)             # beyond the window: ignored
         await ctx.tick()
         got["stale"] = query(ctx, dut, 1)
-        # The timer restarted when the ack that made progress was applied (three ticks ago); count cycles
-        # until it fires.
-        cycles = 3
+        # The timer restarted when the ack that made progress was applied (four ticks ago: the stale ack's
+        # value cycle, its event and the tick after it); count cycles until it fires.
+        cycles = 4
         while not ctx.get(dut.timeouts):
             await ctx.tick()
             cycles += 1
@@ -231,15 +234,16 @@ def test_registered_owed_and_unsent_follow_the_state():
                 if ctx.get(dut.expired) & bit and rng.random() < 0.5:
                     events["go_back"] |= bit
             p = rng.choice(peers)                            # one message stored at a time, with room
-            ctx.set(dut.store_peer, p)
-            if ctx.get(dut.store_room) and rng.random() < 0.3:
+            if ctx.get(dut.store_room) >> p & 1 and rng.random() < 0.3:
                 events["stored"] = 1 << p
             p = rng.choice(peers)
-            if cycle - last_ack[p] >= 2 and rng.random() < 0.15:
+            # Acks at least three cycles apart per peer (the receiver's are a frame apart); each with the
+            # value given in the cycle before.
+            if cycle - last_ack[p] >= 3 and rng.random() < 0.15:
                 events["ack_in"] |= 1 << p
                 events["nak_in"] |= (rng.random() < 0.3) << p
                 last_ack[p] = cycle
-                ctx.set(dut.ack_value, rng.randrange(1 << 8))
+            ctx.set(dut.ack_value, rng.randrange(1 << 8))   # the ack of an event in the next cycle, if any
             flush = (1 << rng.choice(peers)) if rng.random() < 0.005 else 0
             for name, value in events.items():
                 ctx.set(getattr(dut, name), value)
