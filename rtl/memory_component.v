@@ -11005,8 +11005,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .match_vpn(match_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$3861$0 (\$2 ),
-    .\port$3861$20 (\$3 ),
+    .\port$3862$0 (\$2 ),
+    .\port$3862$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -11042,7 +11042,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$1474$119 (queue__payload[152:119]),
+    .\port$1475$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(rx_data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -11105,8 +11105,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3861$0 (\$2 ),
-    .\port$3861$20 (\$3 ),
+    .\port$3862$0 (\$2 ),
+    .\port$3862$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -12023,7 +12023,7 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$3861$0 , \port$3861$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$3862$0 , \port$3862$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, match_pid, match_vpn, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -12187,10 +12187,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3861$0 ;
-  wire [11:0] \port$3861$0 ;
-  output [55:0] \port$3861$20 ;
-  wire [55:0] \port$3861$20 ;
+  output [11:0] \port$3862$0 ;
+  wire [11:0] \port$3862$0 ;
+  output [55:0] \port$3862$20 ;
+  wire [55:0] \port$3862$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12600,8 +12600,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3861$0  = h[11:0];
-  assign \port$3861$20  = h[75:20];
+  assign \port$3862$0  = h[11:0];
+  assign \port$3862$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -12658,7 +12658,7 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen, mem__req, mem__awvalid
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1475$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen, mem__req, mem__awvalid
 , mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [11:0] \$1 ;
@@ -12714,7 +12714,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , ne
   wire \$27 ;
   wire \$28 ;
   wire \$29 ;
-  wire [32:0] \$3 ;
+  wire [12:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
@@ -12780,7 +12780,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , ne
   wire \$87 ;
   wire \$88 ;
   wire \$89 ;
-  wire [32:0] \$9 ;
+  wire [12:0] \$9 ;
   wire \$90 ;
   wire \$91 ;
   wire \$92 ;
@@ -12866,8 +12866,8 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , ne
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1474$119 ;
-  wire [33:0] \port$1474$119 ;
+  input [33:0] \port$1475$119 ;
+  wire [33:0] \port$1475$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -12897,12 +12897,12 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , ne
   wire [7:0] word_mask;
   wire write;
   assign \$2  = pre ? \$1  : 12'h000;
-  assign \$3  = \$60 [31:0] + \$2 ;
+  assign \$3  = \$60 [11:0] + \$2 ;
   assign \$4  = pre ? pre_beats : 9'h000;
   assign \$5  = n_left - \$4 ;
   assign \$6  = early & mem__arready;
   assign \$7  = issuing | early_taken;
-  assign \$9  = a_addr + \$8 ;
+  assign \$9  = a_addr[11:0] + \$8 ;
   assign \$10  = a_left - \$59 [8:0];
   assign \$11  = issuing & \$signal ;
   assign \$12  = mem__bvalid & mem__bready;
@@ -12953,7 +12953,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , ne
   assign \$57  = \$53 [10:0] < 9'h100;
   assign \$58  = \$57  ? \$53 [10:0] : 11'h100;
   assign \$59  = \$56  ? { 1'h0, a_left } : \$58 ;
-  assign n_left = \port$1474$119 [33] ? \$61 [9:0] : 10'h001;
+  assign n_left = \port$1475$119 [33] ? \$61 [9:0] : 10'h001;
   assign \$62  = 13'h1000 - \$60 [11:0];
   assign \$64  = n_left < \$63 [10:0];
   assign \$65  = n_left < 9'h100;
@@ -12968,7 +12968,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , ne
   assign \$74  = \$59 [8:0] - 1'h1;
   assign \$75  = own_ar & mem__arready;
   assign \$76  = pre | early;
-  assign \$77  = ~ \port$1474$119 [32];
+  assign \$77  = ~ \port$1475$119 [32];
   assign \$78  = start & \$77 ;
   assign \$79  = ~ pre;
   assign \$80  = \$78  & \$79 ;
@@ -13041,7 +13041,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$116  = paddr;
     if (start) begin
-      \$116  = \port$1474$119 [31:0];
+      \$116  = \port$1475$119 [31:0];
     end
     if (rst) begin
       \$116  = 32'd0;
@@ -13051,7 +13051,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$117  = \$signal ;
     if (start) begin
-      \$117  = \port$1474$119 [32];
+      \$117  = \port$1475$119 [32];
     end
     if (rst) begin
       \$117  = 1'h0;
@@ -13061,7 +13061,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$118  = line;
     if (start) begin
-      \$118  = \port$1474$119 [33];
+      \$118  = \port$1475$119 [33];
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -13134,10 +13134,10 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$124  = a_addr;
     if (start) begin
-      \$124  = \$3 [31:0];
+      \$124  = { \$60 [31:12], \$3 [11:0] };
     end
     if (\$7 ) begin
-      \$124  = \$9 [31:0];
+      \$124  = { a_addr[31:12], \$9 [11:0] };
     end
     if (rst) begin
       \$124  = 32'd0;
@@ -13631,9 +13631,9 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , ne
           pre_decide = \$101 ;
     endcase
   end
-  assign \paddr$4  = \port$1474$119 [31:0];
-  assign write = \port$1474$119 [32];
-  assign \line$8  = \port$1474$119 [33];
+  assign \paddr$4  = \port$1475$119 [31:0];
+  assign write = \port$1475$119 [32];
+  assign \line$8  = \port$1475$119 [33];
   assign n_addr = \$60 [31:0];
   assign n_burst = \$69 [8:0];
   assign burst = \$59 [8:0];
@@ -13646,7 +13646,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1474$119 , ne
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$60 [2:0] = 3'h0;
-  assign \$60 [32:3] = { 1'h0, \port$1474$119 [31:3] };
+  assign \$60 [32:3] = { 1'h0, \port$1475$119 [31:3] };
   assign \$61  = { 3'h0, \length$10 [15:3] };
   assign \$53  = { \$52 [13], \$52 [13], \$52 [13], \$52 [13:3] };
   assign \$8  = { \$59 [8:0], 3'h0 };
@@ -14138,7 +14138,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3861$0 , \port$3861$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3862$0 , \port$3862$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -14245,10 +14245,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3861$0 ;
-  wire [11:0] \port$3861$0 ;
-  input [55:0] \port$3861$20 ;
-  wire [55:0] \port$3861$20 ;
+  input [11:0] \port$3862$0 ;
+  wire [11:0] \port$3862$0 ;
+  input [55:0] \port$3862$20 ;
+  wire [55:0] \port$3862$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -14306,10 +14306,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$3759$0 (owner_get_valid),
-    .\port$3760$0 (owner_get_node),
-    .\port$4049$0 (window__busy),
-    .\port$4053$0 (window__error),
+    .\port$3760$0 (owner_get_valid),
+    .\port$3761$0 (owner_get_node),
+    .\port$4052$0 (window__busy),
+    .\port$4056$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -14325,14 +14325,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3861$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3862$20 [55:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     status_shown = 32'd0;
     if (fault__pending) begin
-      status_shown = { 8'h00, \port$3861$20 [7:0], \port$3861$0 , 2'h0, fault__write, fault__pending };
+      status_shown = { 8'h00, \port$3862$20 [7:0], \port$3862$0 , 2'h0, fault__write, fault__pending };
     end
   end
   assign csr__addr = bus__addr;
@@ -14356,10 +14356,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3861$20 [55:8] };
-  assign fault__kind = \port$3861$0 [3:0];
-  assign fault__src = \port$3861$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3861$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3862$20 [55:8] };
+  assign fault__kind = \port$3862$0 [3:0];
+  assign fault__src = \port$3862$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3862$20 [7:0] };
   assign csr__FAULT_STATUS__r_data = status_shown;
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
@@ -14390,7 +14390,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 
-, \storage$84 , \storage$94 , \port$3759$0 , \port$3760$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$4049$0 , \port$4053$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$84 , \storage$94 , \port$3760$0 , \port$3761$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$4052$0 , \port$4056$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14555,14 +14555,14 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3759$0 ;
-  wire \port$3759$0 ;
-  input [7:0] \port$3760$0 ;
-  wire [7:0] \port$3760$0 ;
-  input \port$4049$0 ;
-  wire \port$4049$0 ;
-  input \port$4053$0 ;
-  wire \port$4053$0 ;
+  input \port$3760$0 ;
+  wire \port$3760$0 ;
+  input [7:0] \port$3761$0 ;
+  wire [7:0] \port$3761$0 ;
+  input \port$4052$0 ;
+  wire \port$4052$0 ;
+  input \port$4056$0 ;
+  wire \port$4056$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -14605,7 +14605,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$4053$0 , \port$4049$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$4056$0 , \port$4052$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14616,7 +14616,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : csr__FAULT_STATUS__r_data;
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3759$0 , 23'h000000, \port$3760$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3760$0 , 23'h000000, \port$3761$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -17304,8 +17304,8 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3759$0 , 23'h000000, \port$3760$0  };
-  assign csr__MEM_CTRL__r_data = { \port$4053$0 , \port$4049$0  };
+  assign csr__OWNER_GET__r_data = { \port$3760$0 , 23'h000000, \port$3761$0  };
+  assign csr__MEM_CTRL__r_data = { \port$4056$0 , \port$4052$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -20645,10 +20645,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire \$189 ;
   wire \$19 ;
   wire \$190 ;
-  reg [126:0] \$191 ;
-  reg \$192 ;
-  reg [126:0] \$193 ;
-  reg \$194 ;
+  wire \$191 ;
+  reg [126:0] \$192 ;
+  reg \$193 ;
+  reg [126:0] \$194 ;
   reg \$195 ;
   reg \$196 ;
   reg \$197 ;
@@ -20657,21 +20657,23 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire \$2 ;
   wire \$20 ;
   reg \$200 ;
-  reg [126:0] \$201 ;
-  reg \$202 ;
+  reg \$201 ;
+  reg [126:0] \$202 ;
   reg \$203 ;
   reg \$204 ;
   reg \$205 ;
   reg \$206 ;
   reg \$207 ;
   reg \$208 ;
-  reg [1:0] \$209 ;
+  reg \$209 ;
   wire \$21 ;
   reg \$210 ;
-  reg [126:0] \$211 ;
+  reg [1:0] \$211 ;
   reg \$212 ;
-  reg \$213 ;
+  reg [126:0] \$213 ;
   reg \$214 ;
+  reg \$215 ;
+  reg \$216 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
@@ -20758,17 +20760,17 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire \$98 ;
   wire \$99 ;
   reg \$signal  = 1'h0;
-  reg \$signal$35  = 1'h0;
   reg \$signal$36  = 1'h0;
-  reg \$signal$45  = 1'h0;
+  reg \$signal$37  = 1'h0;
   reg \$signal$46  = 1'h0;
-  reg \$signal$68  = 1'h0;
+  reg \$signal$47  = 1'h0;
   reg \$signal$69  = 1'h0;
   reg \$signal$70  = 1'h0;
   reg \$signal$71  = 1'h0;
+  reg \$signal$72  = 1'h0;
   reg \$signal$8  = 1'h0;
-  reg \$signal$81  = 1'h0;
   reg \$signal$82  = 1'h0;
+  reg \$signal$83  = 1'h0;
   reg \$signal$9  = 1'h0;
   input clk;
   wire clk;
@@ -21056,6 +21058,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire [7:0] \src.tag ;
   wire [63:0] \src.vaddr ;
   reg take;
+  reg take_net = 1'h1;
   input tlb_busy;
   wire tlb_busy;
   input tlb_hit;
@@ -21124,7 +21127,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire window_done;
   output window_go;
   reg window_go;
-  assign src = skid_valid ? skid : rx_hdr__payload;
+  assign src = take_net ? rx_hdr__payload : skid;
   assign \$1  = d_valid & \$signal ;
   assign \$2  = \$1  & \$signal$8 ;
   assign \$3  = ~ \$signal$9 ;
@@ -21149,8 +21152,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$21  = \$11  & \$20 ;
   assign \$22  = ~ parked_write;
   assign \$23  = \$21  & \$22 ;
-  assign \$24  = d_valid & \$signal$35 ;
-  assign \$25  = l_valid & \$signal$36 ;
+  assign \$24  = d_valid & \$signal$36 ;
+  assign \$25  = l_valid & \$signal$37 ;
   assign \$26  = \$24  | \$25 ;
   assign \$27  = ~ \$26 ;
   assign \$28  = \$23  & \$27 ;
@@ -21178,8 +21181,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$50  = \$40  & \$49 ;
   assign \$51  = ~ parked_write;
   assign \$52  = \$50  & \$51 ;
-  assign \$53  = d_valid & \$signal$35 ;
-  assign \$54  = l_valid & \$signal$36 ;
+  assign \$53  = d_valid & \$signal$36 ;
+  assign \$54  = l_valid & \$signal$37 ;
   assign \$55  = \$53  | \$54 ;
   assign \$56  = ~ \$55 ;
   assign \$57  = \$52  & \$56 ;
@@ -21207,8 +21210,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$79  = \$69  & \$78 ;
   assign \$80  = ~ parked_write;
   assign \$81  = \$79  & \$80 ;
-  assign \$82  = d_valid & \$signal$35 ;
-  assign \$83  = l_valid & \$signal$36 ;
+  assign \$82  = d_valid & \$signal$36 ;
+  assign \$83  = l_valid & \$signal$37 ;
   assign \$84  = \$82  | \$83 ;
   assign \$85  = ~ \$84 ;
   assign \$86  = \$81  & \$85 ;
@@ -21225,7 +21228,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$97  = ~ \$signal$8 ;
   assign \$98  = ~ tlb_stale;
   assign \$99  = tlb_hit & \$98 ;
-  assign \$100  = \$signal$35  ? tlb_w : tlb_r;
+  assign \$100  = \$signal$36  ? tlb_w : tlb_r;
   assign \$101  = ~ l_valid;
   assign \$102  = ~ d_valid;
   assign \$103  = \$101  & \$102 ;
@@ -21240,7 +21243,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$112  = head[3:0] == 1'h1;
   assign \$113  = head[3:0] == 2'h3;
   assign \$114  = \$112  | \$113 ;
-  assign \$115  = \$signal$35  ? walk_w : walk_r;
+  assign \$115  = \$signal$36  ? walk_w : walk_r;
   assign \$116  = ! translator_fsm_state;
   assign \$117  = translator_fsm_state == 1'h1;
   assign \$118  = translator_fsm_state == 2'h2;
@@ -21248,7 +21251,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$120  = ~ skid_valid;
   assign \$121  = ~ d_walks;
   assign \$122  = l_valid & \$121 ;
-  assign \$123  = \$signal$71  & owner_valid;
+  assign \$123  = \$signal$72  & owner_valid;
   assign \$124  = owner_node == l_req[14:7];
   assign \$125  = \$123  & \$124 ;
   assign \$126  = d_valid & \$signal ;
@@ -21283,8 +21286,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$156  = \$146  & \$155 ;
   assign \$157  = ~ parked_write;
   assign \$158  = \$156  & \$157 ;
-  assign \$159  = d_valid & \$signal$35 ;
-  assign \$160  = l_valid & \$signal$36 ;
+  assign \$159  = d_valid & \$signal$36 ;
+  assign \$160  = l_valid & \$signal$37 ;
   assign \$161  = \$159  | \$160 ;
   assign \$162  = ~ \$161 ;
   assign \$163  = \$158  & \$162 ;
@@ -21301,68 +21304,71 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$174  = ~ tlb_stale;
   assign \$175  = tlb_hit & \$174 ;
   assign \$176  = ~ l_valid;
-  assign \$177  = ~ d_valid;
-  assign \$178  = \$176  & \$177 ;
-  assign \$179  = head_cmd == 2'h2;
-  assign \$180  = head_cmd == 1'h1;
-  assign \$181  = head[3:0] == 1'h1;
-  assign \$182  = head[3:0] == 2'h3;
-  assign \$183  = \$181  | \$182 ;
-  assign \$184  = ! head[3:0];
-  assign \$185  = head[3:0] == 1'h1;
-  assign \$186  = \$184  | \$185 ;
-  assign \$187  = head[3:0] == 1'h1;
-  assign \$188  = head[3:0] == 2'h3;
-  assign \$189  = \$187  | \$188 ;
-  assign \$190  = ~ \$117 ;
+  assign \$177  = ~ l_valid;
+  assign \$178  = ~ d_valid;
+  assign \$179  = \$177  & \$178 ;
+  assign \$180  = head_cmd == 2'h2;
+  assign \$181  = head_cmd == 1'h1;
+  assign \$182  = head[3:0] == 1'h1;
+  assign \$183  = head[3:0] == 2'h3;
+  assign \$184  = \$182  | \$183 ;
+  assign \$185  = ! head[3:0];
+  assign \$186  = head[3:0] == 1'h1;
+  assign \$187  = \$185  | \$186 ;
+  assign \$188  = head[3:0] == 1'h1;
+  assign \$189  = head[3:0] == 2'h3;
+  assign \$190  = \$188  | \$189 ;
+  assign \$191  = ~ \$117 ;
   always @(posedge clk)
-    skid <= \$191 ;
+    skid <= \$192 ;
   always @(posedge clk)
-    d_valid <= \$192 ;
+    d_valid <= \$193 ;
   always @(posedge clk)
-    d_req <= \$193 ;
+    d_req <= \$194 ;
   always @(posedge clk)
-    \$signal  <= \$194 ;
+    \$signal  <= \$195 ;
   always @(posedge clk)
-    \$signal$35  <= \$195 ;
-  always @(posedge clk)
-    \$signal$45  <= \$196 ;
+    \$signal$36  <= \$196 ;
   always @(posedge clk)
     \$signal$46  <= \$197 ;
   always @(posedge clk)
-    \$signal$8  <= \$198 ;
+    \$signal$47  <= \$198 ;
   always @(posedge clk)
-    \$signal$9  <= \$199 ;
+    \$signal$8  <= \$199 ;
   always @(posedge clk)
-    l_valid <= \$200 ;
+    \$signal$9  <= \$200 ;
   always @(posedge clk)
-    l_req <= \$201 ;
+    l_valid <= \$201 ;
   always @(posedge clk)
-    \$signal$68  <= \$202 ;
+    l_req <= \$202 ;
   always @(posedge clk)
-    \$signal$36  <= \$203 ;
+    \$signal$69  <= \$203 ;
   always @(posedge clk)
-    \$signal$69  <= \$204 ;
+    \$signal$37  <= \$204 ;
   always @(posedge clk)
     \$signal$70  <= \$205 ;
   always @(posedge clk)
     \$signal$71  <= \$206 ;
   always @(posedge clk)
-    l_hint <= \$207 ;
+    \$signal$72  <= \$207 ;
   always @(posedge clk)
-    skid_valid <= \$208 ;
+    l_hint <= \$208 ;
   always @(posedge clk)
-    translator_fsm_state <= \$209 ;
+    skid_valid <= \$209 ;
   always @(posedge clk)
-    replay <= \$210 ;
+    take_net <= \$210 ;
   always @(posedge clk)
-    w_req <= \$211 ;
+    translator_fsm_state <= \$211 ;
   always @(posedge clk)
-    \$signal$81  <= \$212 ;
+    replay <= \$212 ;
   always @(posedge clk)
-    \$signal$82  <= \$213 ;
+    w_req <= \$213 ;
   always @(posedge clk)
-    w_data <= \$214 ;
+    \$signal$82  <= \$214 ;
+  always @(posedge clk)
+    \$signal$83  <= \$215 ;
+  always @(posedge clk)
+    w_data <= \$216 ;
   \memory_component.memory.mmu.translator.check  check (
     .has_data(has_data),
     .is_line(is_line),
@@ -21464,9 +21470,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h3;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$35 ;
-              entry[152] = \$signal$45 ;
-              entry[153] = \$signal$46 ;
+              entry[151] = \$signal$36 ;
+              entry[152] = \$signal$46 ;
+              entry[153] = \$signal$47 ;
             end else if (\$97 ) begin
               entry[3:0] = d_req[3:0];
               entry[11:4] = d_req[14:7];
@@ -21476,9 +21482,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
               entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h2;
               entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$35 ;
-              entry[152] = \$signal$45 ;
-              entry[153] = \$signal$46 ;
+              entry[151] = \$signal$36 ;
+              entry[152] = \$signal$46 ;
+              entry[153] = \$signal$47 ;
             end else if (\$signal$9 ) begin
             end else if (\$99 ) begin
               (* full_case = 32'd1 *)
@@ -21491,9 +21497,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { tlb_pfn, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$45 ;
-                entry[153] = \$signal$46 ;
+                entry[151] = \$signal$36 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end else begin
                 entry[3:0] = d_req[3:0];
                 entry[11:4] = d_req[14:7];
@@ -21503,9 +21509,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$45 ;
-                entry[153] = \$signal$46 ;
+                entry[151] = \$signal$36 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end
             end
           end
@@ -21543,9 +21549,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
                 entry[150:119] = { walk_pfn, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$45 ;
-                entry[153] = \$signal$46 ;
+                entry[151] = \$signal$36 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end else begin
                 entry[3:0] = d_req[3:0];
                 entry[11:4] = d_req[14:7];
@@ -21555,9 +21561,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
                 entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$35 ;
-                entry[152] = \$signal$45 ;
-                entry[153] = \$signal$46 ;
+                entry[151] = \$signal$36 ;
+                entry[152] = \$signal$46 ;
+                entry[153] = \$signal$47 ;
               end
             end
           end
@@ -21711,38 +21717,38 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$191  = skid;
+    \$192  = skid;
     if (\$120 ) begin
-      \$191  = l_req;
+      \$192  = l_req;
     end
     if (rst) begin
-      \$191  = 127'h00000000000000000000000000000000;
+      \$192  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$192  = d_valid;
+    \$193  = d_valid;
     casez (translator_fsm_state)
       2'h0:
-          \$192  = \$122 ;
+          \$193  = \$122 ;
     endcase
     if (rst) begin
-      \$192  = 1'h0;
+      \$193  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$193  = d_req;
+    \$194  = d_req;
     casez (translator_fsm_state)
       2'h0:
         begin
-          \$193  = l_req;
-          if (\$178 ) begin
+          \$194  = l_req;
+          if (\$179 ) begin
             if (window_busy) begin
-            end else if (\$179 ) begin
             end else if (\$180 ) begin
+            end else if (\$181 ) begin
               if (queue_room) begin
-                \$193  = head;
+                \$194  = head;
               end
             end
           end
@@ -21750,44 +21756,18 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
       2'h3:
           /* empty */;
       2'h1:
-          \$193  = w_req;
+          \$194  = w_req;
     endcase
     if (rst) begin
-      \$193  = 127'h00000000000000000000000000000000;
+      \$194  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$194  = \$signal ;
+    \$195  = \$signal ;
     casez (translator_fsm_state)
       2'h0:
-          \$194  = \$signal$68 ;
-    endcase
-    if (rst) begin
-      \$194  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$195  = \$signal$35 ;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          \$195  = \$signal$36 ;
-          if (\$178 ) begin
-            if (window_busy) begin
-            end else if (\$179 ) begin
-            end else if (\$180 ) begin
-              if (queue_room) begin
-                \$195  = \$183 ;
-              end
-            end
-          end
-        end
-      2'h3:
-          /* empty */;
-      2'h1:
-          \$195  = \$signal$81 ;
+          \$195  = \$signal$69 ;
     endcase
     if (rst) begin
       \$195  = 1'h0;
@@ -21795,17 +21775,17 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$196  = \$signal$45 ;
+    \$196  = \$signal$36 ;
     casez (translator_fsm_state)
       2'h0:
         begin
-          \$196  = \$signal$69 ;
-          if (\$178 ) begin
+          \$196  = \$signal$37 ;
+          if (\$179 ) begin
             if (window_busy) begin
-            end else if (\$179 ) begin
             end else if (\$180 ) begin
+            end else if (\$181 ) begin
               if (queue_room) begin
-                \$196  = \$186 ;
+                \$196  = \$184 ;
               end
             end
           end
@@ -21826,12 +21806,12 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
       2'h0:
         begin
           \$197  = \$signal$70 ;
-          if (\$178 ) begin
+          if (\$179 ) begin
             if (window_busy) begin
-            end else if (\$179 ) begin
             end else if (\$180 ) begin
+            end else if (\$181 ) begin
               if (queue_room) begin
-                \$197  = \$189 ;
+                \$197  = \$187 ;
               end
             end
           end
@@ -21839,7 +21819,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
       2'h3:
           /* empty */;
       2'h1:
-          \$197  = w_data;
+          \$197  = \$signal$83 ;
     endcase
     if (rst) begin
       \$197  = 1'h0;
@@ -21847,10 +21827,25 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$198  = \$signal$8 ;
+    \$198  = \$signal$47 ;
     casez (translator_fsm_state)
       2'h0:
-          \$198  = \$125 ;
+        begin
+          \$198  = \$signal$71 ;
+          if (\$179 ) begin
+            if (window_busy) begin
+            end else if (\$180 ) begin
+            end else if (\$181 ) begin
+              if (queue_room) begin
+                \$198  = \$190 ;
+              end
+            end
+          end
+        end
+      2'h3:
+          /* empty */;
+      2'h1:
+          \$198  = w_data;
     endcase
     if (rst) begin
       \$198  = 1'h0;
@@ -21858,10 +21853,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$199  = \$signal$9 ;
+    \$199  = \$signal$8 ;
     casez (translator_fsm_state)
       2'h0:
-          \$199  = \$131 ;
+          \$199  = \$125 ;
     endcase
     if (rst) begin
       \$199  = 1'h0;
@@ -21869,10 +21864,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$200  = l_valid;
+    \$200  = \$signal$9 ;
     casez (translator_fsm_state)
       2'h0:
-          \$200  = take;
+          \$200  = \$131 ;
     endcase
     if (rst) begin
       \$200  = 1'h0;
@@ -21880,32 +21875,32 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$201  = l_req;
+    \$201  = l_valid;
     casez (translator_fsm_state)
       2'h0:
-          \$201  = src;
+          \$201  = take;
     endcase
     if (rst) begin
-      \$201  = 127'h00000000000000000000000000000000;
+      \$201  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$202  = \$signal$68 ;
+    \$202  = l_req;
     casez (translator_fsm_state)
       2'h0:
-          \$202  = well_formed;
+          \$202  = src;
     endcase
     if (rst) begin
-      \$202  = 1'h0;
+      \$202  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$203  = \$signal$36 ;
+    \$203  = \$signal$69 ;
     casez (translator_fsm_state)
       2'h0:
-          \$203  = is_write;
+          \$203  = well_formed;
     endcase
     if (rst) begin
       \$203  = 1'h0;
@@ -21913,10 +21908,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$204  = \$signal$69 ;
+    \$204  = \$signal$37 ;
     casez (translator_fsm_state)
       2'h0:
-          \$204  = is_line;
+          \$204  = is_write;
     endcase
     if (rst) begin
       \$204  = 1'h0;
@@ -21927,7 +21922,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     \$205  = \$signal$70 ;
     casez (translator_fsm_state)
       2'h0:
-          \$205  = has_data;
+          \$205  = is_line;
     endcase
     if (rst) begin
       \$205  = 1'h0;
@@ -21938,7 +21933,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     \$206  = \$signal$71 ;
     casez (translator_fsm_state)
       2'h0:
-          \$206  = \$133 ;
+          \$206  = has_data;
     endcase
     if (rst) begin
       \$206  = 1'h0;
@@ -21946,10 +21941,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$207  = l_hint;
+    \$207  = \$signal$72 ;
     casez (translator_fsm_state)
       2'h0:
-          \$207  = \$142 ;
+          \$207  = \$133 ;
     endcase
     if (rst) begin
       \$207  = 1'h0;
@@ -21957,13 +21952,24 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$208  = skid_valid;
+    \$208  = l_hint;
+    casez (translator_fsm_state)
+      2'h0:
+          \$208  = \$142 ;
+    endcase
+    if (rst) begin
+      \$208  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$209  = skid_valid;
     casez (translator_fsm_state)
       2'h0:
         begin
           if (skid_valid) begin
             if (\$171 ) begin
-              \$208  = 1'h0;
+              \$209  = 1'h0;
             end
           end
           if (d_valid) begin
@@ -21973,18 +21979,45 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
             end else if (\$signal$9 ) begin
             end else if (\$175 ) begin
             end else begin
-              \$208  = l_valid;
+              \$209  = l_valid;
             end
           end
         end
     endcase
     if (rst) begin
-      \$208  = 1'h0;
+      \$209  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$209  = translator_fsm_state;
+    \$210  = take_net;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          if (skid_valid) begin
+            if (\$171 ) begin
+              \$210  = 1'h1;
+            end
+          end
+          if (d_valid) begin
+            (* full_case = 32'd1 *)
+            if (\$172 ) begin
+            end else if (\$173 ) begin
+            end else if (\$signal$9 ) begin
+            end else if (\$175 ) begin
+            end else begin
+              \$210  = \$176 ;
+            end
+          end
+        end
+    endcase
+    if (rst) begin
+      \$210  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$211  = translator_fsm_state;
     (* full_case = 32'd1 *)
     casez (translator_fsm_state)
       2'h0:
@@ -21996,48 +22029,48 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
             end else if (\$signal$9 ) begin
             end else if (\$175 ) begin
             end else begin
-              \$209  = 2'h1;
+              \$211  = 2'h1;
             end
           end
-          if (\$178 ) begin
+          if (\$179 ) begin
             if (window_busy) begin
               if (drained) begin
-                \$209  = 2'h2;
+                \$211  = 2'h2;
               end
-            end else if (\$179 ) begin
             end else if (\$180 ) begin
+            end else if (\$181 ) begin
               if (queue_room) begin
-                \$209  = 2'h3;
+                \$211  = 2'h3;
               end
             end
           end
         end
       2'h3:
-          \$209  = 2'h1;
+          \$211  = 2'h1;
       2'h1:
           if (walk_done) begin
-            \$209  = 2'h0;
+            \$211  = 2'h0;
           end
       2'h2:
           if (window_done) begin
-            \$209  = 2'h0;
+            \$211  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$209  = 2'h0;
+      \$211  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$210  = replay;
+    \$212  = replay;
     casez (translator_fsm_state)
       2'h0:
-          if (\$178 ) begin
+          if (\$179 ) begin
             if (window_busy) begin
-            end else if (\$179 ) begin
             end else if (\$180 ) begin
+            end else if (\$181 ) begin
               if (queue_room) begin
-                \$210  = 1'h1;
+                \$212  = 1'h1;
               end
             end
           end
@@ -22045,51 +22078,51 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
           /* empty */;
       2'h1:
           if (walk_done) begin
-            \$210  = 1'h0;
+            \$212  = 1'h0;
           end
     endcase
-    if (rst) begin
-      \$210  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$211  = w_req;
-    if (\$190 ) begin
-      \$211  = d_req;
-    end
-    if (rst) begin
-      \$211  = 127'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$212  = \$signal$81 ;
-    if (\$190 ) begin
-      \$212  = \$signal$35 ;
-    end
     if (rst) begin
       \$212  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$213  = \$signal$82 ;
-    if (\$190 ) begin
-      \$213  = \$signal$45 ;
+    \$213  = w_req;
+    if (\$191 ) begin
+      \$213  = d_req;
     end
     if (rst) begin
-      \$213  = 1'h0;
+      \$213  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$214  = w_data;
-    if (\$190 ) begin
-      \$214  = \$signal$46 ;
+    \$214  = \$signal$82 ;
+    if (\$191 ) begin
+      \$214  = \$signal$36 ;
     end
     if (rst) begin
       \$214  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$215  = \$signal$83 ;
+    if (\$191 ) begin
+      \$215  = \$signal$46 ;
+    end
+    if (rst) begin
+      \$215  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$216  = w_data;
+    if (\$191 ) begin
+      \$216  = \$signal$47 ;
+    end
+    if (rst) begin
+      \$216  = 1'h0;
     end
   end
   assign req = src;
@@ -22111,14 +22144,6 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \src.pid  = src[46:31];
   assign \src.vaddr  = src[110:47];
   assign \src.length  = src[126:111];
-  assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
-  assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
-  assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
-  assign \rx_hdr__payload.dst  = rx_hdr__payload[22:15];
-  assign \rx_hdr__payload.tag  = rx_hdr__payload[30:23];
-  assign \rx_hdr__payload.pid  = rx_hdr__payload[46:31];
-  assign \rx_hdr__payload.vaddr  = rx_hdr__payload[110:47];
-  assign \rx_hdr__payload.length  = rx_hdr__payload[126:111];
   assign \skid.kind  = skid[3:0];
   assign \skid.status  = skid[6:4];
   assign \skid.src  = skid[14:7];
@@ -22127,6 +22152,14 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \skid.pid  = skid[46:31];
   assign \skid.vaddr  = skid[110:47];
   assign \skid.length  = skid[126:111];
+  assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
+  assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
+  assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
+  assign \rx_hdr__payload.dst  = rx_hdr__payload[22:15];
+  assign \rx_hdr__payload.tag  = rx_hdr__payload[30:23];
+  assign \rx_hdr__payload.pid  = rx_hdr__payload[46:31];
+  assign \rx_hdr__payload.vaddr  = rx_hdr__payload[110:47];
+  assign \rx_hdr__payload.length  = rx_hdr__payload[126:111];
   assign \req.kind  = src[3:0];
   assign \req.status  = src[6:4];
   assign \req.src  = src[14:7];
@@ -24403,7 +24436,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$4324$0 (\$18 ),
+    .\port$4327$0 (\$18 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -24422,9 +24455,9 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .nak_in(nak_in),
     .nak_sent(nak_sent),
     .owed_q_0(\$22 ),
-    .\port$2308$0 (\$15 ),
-    .\port$3209$0 (\$16 ),
-    .\port$3210$0 (\$17 ),
+    .\port$2309$0 (\$15 ),
+    .\port$3210$0 (\$16 ),
+    .\port$3211$0 (\$17 ),
     .recv_expected(expected),
     .recv_peer(recv_peer),
     .rst(rst),
@@ -24507,10 +24540,10 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .peer(send_peer),
-    .\port$2308$0 (\$15 ),
-    .\port$4349$0 (\$20 ),
-    .\port$4359$0 (\$21 ),
-    .\port$4361$0 (\$22 ),
+    .\port$2309$0 (\$15 ),
+    .\port$4352$0 (\$20 ),
+    .\port$4362$0 (\$21 ),
+    .\port$4364$0 (\$22 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -24529,10 +24562,10 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   \memory_component.netif.store  store (
     .clk(clk),
     .hdr_rd__addr(read__slot),
-    .\port$2308$0 (\$15 ),
-    .\port$3209$0 (\$16 ),
-    .\port$3210$0 (\$17 ),
-    .\port$4345$0 (\$19 ),
+    .\port$2309$0 (\$15 ),
+    .\port$3210$0 (\$16 ),
+    .\port$3211$0 (\$17 ),
+    .\port$4348$0 (\$19 ),
     .read__beat(read__beat),
     .read__busy(read__busy),
     .read__data(store__data),
@@ -24768,7 +24801,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4324$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4327$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -24918,8 +24951,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$4324$0 ;
-  wire \port$4324$0 ;
+  input \port$4327$0 ;
+  wire \port$4327$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -25149,7 +25182,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$4324$0 (\port$4324$0 ),
+    .\port$4327$0 (\port$4327$0 ),
     .rst(rst)
   );
   always @* begin
@@ -28177,7 +28210,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4324$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4327$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -29704,7 +29737,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4324$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4327$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -29713,26 +29746,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4324$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$4324$0 ;
-  wire \port$4324$0 ;
+  input \port$4327$0 ;
+  wire \port$4327$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$4324$0 (\port$4324$0 ),
+    .\port$4327$0 (\port$4327$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$4324$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4324$0  };
+  assign inc = { 7'h00, \port$4327$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4327$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4324$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4327$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -29746,8 +29779,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4324$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$4324$0 ;
-  wire \port$4324$0 ;
+  input \port$4327$0 ;
+  wire \port$4327$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -29773,14 +29806,14 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4324$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$4324$0  };
+  assign inc = { 7'h00, \port$4327$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$4324$0  };
+  assign \$2  = { 7'h00, \port$4327$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.peers (rst, \port$2308$0 , \port$3209$0 , \port$3210$0 , send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_value, ack_in, nak_in, msg_in, gap_in
+module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3211$0 , send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_value, ack_in, nak_in, msg_in, gap_in
 , delivered, timeout_fire_0, flushed, tail_0, expired_0, unsent_q_0, owed_q_0, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
   wire \$1 ;
@@ -29980,12 +30013,12 @@ module \memory_component.netif.peers (rst, \port$2308$0 , \port$3209$0 , \port$3
   wire [1:0] owed_q;
   output owed_q_0;
   reg owed_q_0 = 1'h0;
-  input \port$2308$0 ;
-  wire \port$2308$0 ;
-  output \port$3209$0 ;
-  wire \port$3209$0 ;
+  input \port$2309$0 ;
+  wire \port$2309$0 ;
   output \port$3210$0 ;
   wire \port$3210$0 ;
+  output \port$3211$0 ;
+  wire \port$3211$0 ;
   output [15:0] recv_expected;
   reg [15:0] recv_expected;
   input recv_peer;
@@ -30458,9 +30491,9 @@ module \memory_component.netif.peers (rst, \port$2308$0 , \port$3209$0 , \port$3
   assign sent_left_0 = \$23 [3:0];
   assign high_left_0 = \$26 [3:0];
   assign sent_left_1_0 = \$27 [3:0];
-  assign stored = { 1'h0, \port$2308$0  };
-  assign \port$3209$0  = \$7 ;
-  assign \port$3210$0  = \$8 ;
+  assign stored = { 1'h0, \port$2309$0  };
+  assign \port$3210$0  = \$7 ;
+  assign \port$3211$0  = \$8 ;
   assign send_seq = \$11 [15:0];
   assign \store_tail[0]  = tail_0;
   assign \store_tail[1]  = 3'h0;
@@ -30473,22 +30506,22 @@ module \memory_component.netif.peers (rst, \port$2308$0 , \port$3209$0 , \port$3
   assign \$8  = 1'h1;
   assign \$33  = \$32 ;
   assign \$37  = 1'h1;
-  assign \$38  = \port$2308$0 ;
+  assign \$38  = \port$2309$0 ;
   assign \$52  = 1'h1;
-  assign \$53  = \port$2308$0 ;
+  assign \$53  = \port$2309$0 ;
   assign \$57  = 1'h1;
-  assign \$58  = \port$2308$0 ;
+  assign \$58  = \port$2309$0 ;
   assign \$75  = \$74 ;
   assign \$80  = 1'h1;
   assign \$81  = timeout_fire_0;
   assign \$91  = 1'h1;
-  assign \$92  = \port$2308$0 ;
+  assign \$92  = \port$2309$0 ;
   assign \$94  = 1'h1;
-  assign \$95  = \port$2308$0 ;
+  assign \$95  = \port$2309$0 ;
   assign \$105  = 1'h1;
-  assign \$106  = \port$2308$0 ;
+  assign \$106  = \port$2309$0 ;
   assign \$108  = 1'h1;
-  assign \$109  = \port$2308$0 ;
+  assign \$109  = \port$2309$0 ;
   assign \$120  = { 1'h0, \$119  };
 endmodule
 
@@ -32327,8 +32360,8 @@ module \memory_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_rdy
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.sender (clk, rst, \port$2308$0 , store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored_peer, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep
-, m_axis__tdata, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$4349$0 , \port$4359$0 , \port$4361$0 , m_axis__tready);
+module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored_peer, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep
+, m_axis__tdata, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$4352$0 , \port$4362$0 , \port$4364$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -32721,14 +32754,14 @@ module \memory_component.netif.sender (clk, rst, \port$2308$0 , store__hdr, stor
   wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$2308$0 ;
-  wire \port$2308$0 ;
-  input \port$4349$0 ;
-  wire \port$4349$0 ;
-  input \port$4359$0 ;
-  wire \port$4359$0 ;
-  input \port$4361$0 ;
-  wire \port$4361$0 ;
+  input \port$2309$0 ;
+  wire \port$2309$0 ;
+  input \port$4352$0 ;
+  wire \port$4352$0 ;
+  input \port$4362$0 ;
+  wire \port$4362$0 ;
+  input \port$4364$0 ;
+  wire \port$4364$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -32990,12 +33023,12 @@ module \memory_component.netif.sender (clk, rst, \port$2308$0 , store__hdr, stor
   assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
   assign crc_now = pending ? \$205  : crc;
-  assign \$206  = \port$4361$0  >> peer;
+  assign \$206  = \port$4364$0  >> peer;
   assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = \port$4359$0  >> peer;
-  assign \$209  = \port$4359$0  >> peer;
+  assign \$208  = \port$4362$0  >> peer;
+  assign \$209  = \port$4362$0  >> peer;
   assign \$210  = \$209  & retransmit;
-  assign \$211  = \port$4359$0  >> peer;
+  assign \$211  = \port$4362$0  >> peer;
   assign \$212  = ~ \$211 ;
   assign \$518  = beat * 7'h40;
   assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$518 ;
@@ -33004,13 +33037,13 @@ module \memory_component.netif.sender (clk, rst, \port$2308$0 , store__hdr, stor
   assign \$216  = pbeat + 1'h1;
   assign \$217  = ~ crc_now;
   assign \$218  = ~ any_expired;
-  assign \$219  = \port$4361$0  >> peer;
+  assign \$219  = \port$4364$0  >> peer;
   assign \$220  = pick_q_valid & \$219 ;
   assign \$221  = \$218  & \$220 ;
-  assign \$222  = \port$4359$0  >> peer;
-  assign \$223  = \port$4359$0  >> peer;
+  assign \$222  = \port$4362$0  >> peer;
+  assign \$223  = \port$4362$0  >> peer;
   assign \$224  = \$223  & retransmit;
-  assign \$225  = \port$4359$0  >> peer;
+  assign \$225  = \port$4362$0  >> peer;
   assign \$226  = ~ \$225 ;
   assign \$227  = ! sender_state;
   assign \$228  = sender_state == 1'h1;
@@ -33021,11 +33054,11 @@ module \memory_component.netif.sender (clk, rst, \port$2308$0 , store__hdr, stor
   assign \$234  = m_axis__tvalid & m_axis__tready;
   assign \$235  = ~ m_axis__tlast;
   assign \$236  = \$234  & \$235 ;
-  assign \$237  = \port$4361$0  >> peer;
+  assign \$237  = \port$4364$0  >> peer;
   assign \$238  = pick_q_valid & \$237 ;
-  assign \$239  = \port$4359$0  >> peer;
+  assign \$239  = \port$4362$0  >> peer;
   assign \$240  = \$239  ? seq : 16'h0000;
-  assign \$241  = \port$4359$0  >> peer;
+  assign \$241  = \port$4362$0  >> peer;
   assign \$242  = \$241  ? 8'h01 : 8'h02;
   assign \$243  = cur_type == 1'h1;
   assign \$244  = store__hdr[3:0] == 1'h1;
@@ -33060,12 +33093,12 @@ module \memory_component.netif.sender (clk, rst, \port$2308$0 , store__hdr, stor
   assign \$275  = m_axis__tvalid & m_axis__tready;
   assign \$276  = pbeat == cur_last_beat;
   assign \$277  = ~ any_expired;
-  assign \$278  = \port$4361$0  >> peer;
+  assign \$278  = \port$4364$0  >> peer;
   assign \$279  = pick_q_valid & \$278 ;
   assign \$280  = \$277  & \$279 ;
-  assign \$281  = \port$4359$0  >> peer;
+  assign \$281  = \port$4362$0  >> peer;
   assign \$282  = \$281  ? seq : 16'h0000;
-  assign \$283  = \port$4359$0  >> peer;
+  assign \$283  = \port$4362$0  >> peer;
   assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$285 ;
@@ -33109,11 +33142,11 @@ module \memory_component.netif.sender (clk, rst, \port$2308$0 , store__hdr, stor
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$4361$0 ) begin
+          if (\port$4364$0 ) begin
             pick = 1'h0;
           end
       1'h1:
-          if (\port$4361$0 ) begin
+          if (\port$4364$0 ) begin
             pick = 1'h0;
           end
     endcase
@@ -33124,11 +33157,11 @@ module \memory_component.netif.sender (clk, rst, \port$2308$0 , store__hdr, stor
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$4361$0 ) begin
+          if (\port$4364$0 ) begin
             pick_valid = 1'h1;
           end
       1'h1:
-          if (\port$4361$0 ) begin
+          if (\port$4364$0 ) begin
             pick_valid = 1'h1;
           end
     endcase
@@ -33139,7 +33172,7 @@ module \memory_component.netif.sender (clk, rst, \port$2308$0 , store__hdr, stor
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$4349$0 ) begin
+            if (\port$4352$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -33785,11 +33818,11 @@ module \memory_component.netif.sender (clk, rst, \port$2308$0 , store__hdr, stor
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign owed = { 1'h0, \port$4361$0  };
-  assign expired = { 1'h0, \port$4349$0  };
+  assign owed = { 1'h0, \port$4364$0  };
+  assign expired = { 1'h0, \port$4352$0  };
   assign \pick$21  = peer;
-  assign unsent = { 1'h0, \port$4359$0  };
-  assign stored = { 1'h0, \port$2308$0  };
+  assign unsent = { 1'h0, \port$4362$0  };
+  assign stored = { 1'h0, \port$2309$0  };
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
   assign \hdr_out.type  = cur_type;
@@ -33810,15 +33843,15 @@ module \memory_component.netif.sender (clk, rst, \port$2308$0 , store__hdr, stor
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$4349$0 ;
+  assign any_expired = \port$4352$0 ;
   assign \$15  = \$14 ;
-  assign \$232  = \port$2308$0 ;
+  assign \$232  = \port$2309$0 ;
   assign \$255  = { 3'h0, \$254 [16:3] };
   assign \$269  = { 3'h0, \$268 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.store (rst, \port$2308$0 , read__hdr, read__data, read__busy, \port$3209$0 , \port$3210$0 , tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, \port$4345$0 
+module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data, read__busy, \port$3210$0 , \port$3211$0 , tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, \port$4348$0 
 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$69  = 0;
   wire \$1 ;
@@ -34281,14 +34314,14 @@ module \memory_component.netif.store (rst, \port$2308$0 , read__hdr, read__data,
   wire [7:0] \hdr_wr__data.tag ;
   wire [63:0] \hdr_wr__data.vaddr ;
   reg hdr_wr__en;
-  output \port$2308$0 ;
-  wire \port$2308$0 ;
-  input \port$3209$0 ;
-  wire \port$3209$0 ;
+  output \port$2309$0 ;
+  wire \port$2309$0 ;
   input \port$3210$0 ;
   wire \port$3210$0 ;
-  input [2:0] \port$4345$0 ;
-  wire [2:0] \port$4345$0 ;
+  input \port$3211$0 ;
+  wire \port$3211$0 ;
+  input [2:0] \port$4348$0 ;
+  wire [2:0] \port$4348$0 ;
   input [2:0] read__beat;
   wire [2:0] read__beat;
   input read__busy;
@@ -34476,12 +34509,12 @@ module \memory_component.netif.store (rst, \port$2308$0 , read__hdr, read__data,
   assign read__hdr = hdr_mem[hdr_rd__addr];
   assign \$1  = ! read__peer;
   assign \$2  = read__busy & \$1 ;
-  assign \$3  = hdr_rd__addr == \port$4345$0 ;
+  assign \$3  = hdr_rd__addr == \port$4348$0 ;
   assign \$4  = \$2  & \$3 ;
   assign \$5  = ~ \$4 ;
-  assign \$6  = \port$3209$0  & \$5 ;
+  assign \$6  = \port$3210$0  & \$5 ;
   assign \$407  = tx__hdr__payload[15] * 2'h3;
-  assign hdr_wr__addr = \port$4345$0  >> \$407 ;
+  assign hdr_wr__addr = \port$4348$0  >> \$407 ;
   assign \$7  = st_beat * 4'h8;
   assign \$8  = \$7  + 1'h0;
   assign \$9  = \$8  < st_length;
@@ -34806,7 +34839,7 @@ module \memory_component.netif.store (rst, \port$2308$0 , read__hdr, read__data,
   assign \$332  = writing & \$331 ;
   assign \$333  = \$330  | \$332 ;
   assign \$738  = tx__hdr__payload[15] * 2'h3;
-  assign \$334  = \port$4345$0  >> \$738 ;
+  assign \$334  = \port$4348$0  >> \$738 ;
   assign \$335  = tx__hdr__payload[3:0] == 1'h1;
   assign \$336  = tx__hdr__payload[3:0] == 2'h3;
   assign \$337  = \$335  | \$336 ;
@@ -35109,14 +35142,14 @@ module \memory_component.netif.store (rst, \port$2308$0 , read__hdr, read__data,
   assign hdr_rd__data = read__hdr;
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
-  assign room = { \port$3210$0 , \port$3209$0  };
-  assign tail = { 3'h0, \port$4345$0  };
+  assign room = { \port$3211$0 , \port$3210$0  };
+  assign tail = { 3'h0, \port$4348$0  };
   assign dat_wr__addr = { st_slot, st_beat[2:0] };
   assign dat_wr__data = { \$206 , \$181 , \$156 , \$131 , \$106 , \$81 , \$56 , \$31  };
   assign stored_peer = tx__hdr__payload[15];
   assign dead = 2'h0;
   assign stored = { 1'h0, \$268  };
-  assign \port$2308$0  = \$268 ;
+  assign \port$2309$0  = \$268 ;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
   assign \read__hdr.tag  = read__hdr[14:7];
@@ -35129,7 +35162,7 @@ module \memory_component.netif.store (rst, \port$2308$0 , read__hdr, read__data,
   assign \hdr_rd__data.pid  = read__hdr[30:15];
   assign \hdr_rd__data.vaddr  = read__hdr[94:31];
   assign \hdr_rd__data.length  = read__hdr[110:95];
-  assign \tail[0]  = \port$4345$0 ;
+  assign \tail[0]  = \port$4348$0 ;
   assign \tail[1]  = 3'h0;
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
