@@ -410,7 +410,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$1029$0 (\event [91:0]),
+    .\port$1021$0 (\event [91:0]),
     .\port$3$32 (\$2 [48:32]),
     .rst(rst),
     .storage(mem_node)
@@ -439,11 +439,11 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
     .op(csr__w_data[1:0]),
-    .\pid$189 (csr__w_data[31:16]),
+    .\pid$191 (csr__w_data[31:16]),
     .query(query),
     .query_way(query_way),
     .rst(rst),
-    .\start$185 (maint_start),
+    .\start$187 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid)
@@ -663,7 +663,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$1029$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$1021$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
@@ -773,8 +773,8 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [91:0] \port$1029$0 ;
-  wire [91:0] \port$1029$0 ;
+  input [91:0] \port$1021$0 ;
+  wire [91:0] \port$1021$0 ;
   input [16:0] \port$3$32 ;
   wire [16:0] \port$3$32 ;
   (* init = 32'd0 *)
@@ -796,10 +796,10 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$3$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$1029$0 [91:76] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$1021$0 [91:76] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$1029$0 [71:66] } : { 16'h0000, \port$1029$0 [65:50] };
-  assign \$7  = bus__addr[0] ? \port$1029$0 [49:18] : { \port$1029$0 [17:2], 6'h00, \port$1029$0 [73:72], 4'h0, \port$1029$0 [75:74], \port$1029$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$1021$0 [71:66] } : { 16'h0000, \port$1021$0 [65:50] };
+  assign \$7  = bus__addr[0] ? \port$1021$0 [49:18] : { \port$1021$0 [17:2], 6'h00, \port$1021$0 [73:72], 4'h0, \port$1021$0 [75:74], \port$1021$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -1731,11 +1731,11 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { \port$1029$0 [17:2], 6'h00, \port$1029$0 [73:72], 4'h0, \port$1029$0 [75:74], \port$1029$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$1029$0 [49:18];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1029$0 [65:50] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$1029$0 [71:66] };
-  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$1029$0 [91:76] };
+  assign csr__ev_info__r_data = { \port$1021$0 [17:2], 6'h00, \port$1021$0 [73:72], 4'h0, \port$1021$0 [75:74], \port$1021$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$1021$0 [49:18];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1021$0 [65:50] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$1021$0 [71:66] };
+  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$1021$0 [91:76] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$3$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2174,8 +2174,8 @@ module \excache.csr_dec.reg_writebacks.counter (rst, inc, clear, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
-, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$185 , cpu_req__payload);
+module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
+, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$187 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -2216,7 +2216,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire \$8 ;
   wire \$9 ;
   wire abort;
-  wire \abort$115 ;
+  wire \abort$117 ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
@@ -2230,10 +2230,53 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \abort_status$117 ;
+  wire [2:0] \abort_status$119 ;
   output advance;
   wire advance;
   wire busy;
+  wire [215:0] cap_ways;
+  wire [215:0] \cap_ways$75 ;
+  wire [53:0] \cap_ways$75[0] ;
+  wire \cap_ways$75[0].dirty ;
+  wire [15:0] \cap_ways$75[0].pid ;
+  wire [35:0] \cap_ways$75[0].tag ;
+  wire \cap_ways$75[0].valid ;
+  wire [53:0] \cap_ways$75[1] ;
+  wire \cap_ways$75[1].dirty ;
+  wire [15:0] \cap_ways$75[1].pid ;
+  wire [35:0] \cap_ways$75[1].tag ;
+  wire \cap_ways$75[1].valid ;
+  wire [53:0] \cap_ways$75[2] ;
+  wire \cap_ways$75[2].dirty ;
+  wire [15:0] \cap_ways$75[2].pid ;
+  wire [35:0] \cap_ways$75[2].tag ;
+  wire \cap_ways$75[2].valid ;
+  wire [53:0] \cap_ways$75[3] ;
+  wire \cap_ways$75[3].dirty ;
+  wire [15:0] \cap_ways$75[3].pid ;
+  wire [35:0] \cap_ways$75[3].tag ;
+  wire \cap_ways$75[3].valid ;
+  wire [53:0] \cap_ways[0] ;
+  wire \cap_ways[0].dirty ;
+  wire [15:0] \cap_ways[0].pid ;
+  wire [35:0] \cap_ways[0].tag ;
+  wire \cap_ways[0].valid ;
+  wire [53:0] \cap_ways[1] ;
+  wire \cap_ways[1].dirty ;
+  wire [15:0] \cap_ways[1].pid ;
+  wire [35:0] \cap_ways[1].tag ;
+  wire \cap_ways[1].valid ;
+  wire [53:0] \cap_ways[2] ;
+  wire \cap_ways[2].dirty ;
+  wire [15:0] \cap_ways[2].pid ;
+  wire [35:0] \cap_ways[2].tag ;
+  wire \cap_ways[2].valid ;
+  wire [53:0] \cap_ways[3] ;
+  wire \cap_ways[3].dirty ;
+  wire [15:0] \cap_ways[3].pid ;
+  wire [35:0] \cap_ways[3].tag ;
+  wire \cap_ways[3].valid ;
+  wire capture;
   wire clean;
   wire cleaned;
   input clk;
@@ -2248,15 +2291,15 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire count__writebacks;
   input [136:0] cpu_req__payload;
   wire [136:0] cpu_req__payload;
-  wire [136:0] \cpu_req__payload$91 ;
+  wire [136:0] \cpu_req__payload$93 ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \cpu_req__payload$91.op ;
-  wire [15:0] \cpu_req__payload$91.pid ;
-  wire [7:0] \cpu_req__payload$91.strb ;
-  wire [47:0] \cpu_req__payload$91.vaddr ;
-  wire [63:0] \cpu_req__payload$91.wdata ;
+  wire \cpu_req__payload$93.op ;
+  wire [15:0] \cpu_req__payload$93.pid ;
+  wire [7:0] \cpu_req__payload$93.strb ;
+  wire [47:0] \cpu_req__payload$93.vaddr ;
+  wire [63:0] \cpu_req__payload$93.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2267,21 +2310,21 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
   wire cpu_req__ready;
-  wire \cpu_req__ready$93 ;
+  wire \cpu_req__ready$95 ;
   input cpu_req__valid;
   wire cpu_req__valid;
-  wire \cpu_req__valid$95 ;
+  wire \cpu_req__valid$97 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
-  wire [66:0] \cpu_resp__payload$97 ;
-  wire [63:0] \cpu_resp__payload$97.rdata ;
+  wire [66:0] \cpu_resp__payload$99 ;
+  wire [63:0] \cpu_resp__payload$99.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \cpu_resp__payload$97.status ;
+  wire [2:0] \cpu_resp__payload$99.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2292,71 +2335,71 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  wire \cpu_resp__ready$99 ;
+  wire \cpu_resp__ready$101 ;
   output cpu_resp__valid;
   wire cpu_resp__valid;
-  wire \cpu_resp__valid$101 ;
+  wire \cpu_resp__valid$103 ;
   wire data_rd__en;
-  wire \data_rd__en$47 ;
+  wire \data_rd__en$49 ;
   wire data_rd__line;
-  wire \data_rd__line$46 ;
+  wire \data_rd__line$48 ;
   wire data_rd__ready;
-  wire \data_rd__ready$50 ;
+  wire \data_rd__ready$52 ;
   wire [5:0] data_rd__set;
-  wire [5:0] \data_rd__set$43 ;
+  wire [5:0] \data_rd__set$45 ;
   wire [1:0] data_rd__way;
-  wire [1:0] \data_rd__way$44 ;
+  wire [1:0] \data_rd__way$46 ;
   wire [2:0] data_rd__word;
-  wire [2:0] \data_rd__word$45 ;
+  wire [2:0] \data_rd__word$47 ;
   wire [63:0] data_wr__data;
-  wire [63:0] \data_wr__data$67 ;
+  wire [63:0] \data_wr__data$69 ;
   wire [7:0] data_wr__en;
-  wire [7:0] \data_wr__en$68 ;
+  wire [7:0] \data_wr__en$70 ;
   wire data_wr__line;
-  wire \data_wr__line$66 ;
+  wire \data_wr__line$68 ;
   wire data_wr__ready;
-  wire \data_wr__ready$71 ;
+  wire \data_wr__ready$73 ;
   wire [5:0] data_wr__set;
-  wire [5:0] \data_wr__set$63 ;
+  wire [5:0] \data_wr__set$65 ;
   wire [1:0] data_wr__way;
-  wire [1:0] \data_wr__way$64 ;
+  wire [1:0] \data_wr__way$66 ;
   wire [2:0] data_wr__word;
-  wire [2:0] \data_wr__word$65 ;
+  wire [2:0] \data_wr__word$67 ;
   wire done;
-  wire \done$176 ;
-  wire \done$193 ;
+  wire \done$178 ;
+  wire \done$195 ;
   wire [5:0] ev_set;
   wire evicted;
   wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
-  wire [64:0] \fill_data__payload$147 ;
-  wire [63:0] \fill_data__payload$147.data ;
-  wire \fill_data__payload$147.last ;
+  wire [64:0] \fill_data__payload$149 ;
+  wire [63:0] \fill_data__payload$149.data ;
+  wire \fill_data__payload$149.last ;
   wire [63:0] \fill_data__payload.data ;
   wire \fill_data__payload.last ;
   output fill_data__ready;
   wire fill_data__ready;
-  wire \fill_data__ready$149 ;
+  wire \fill_data__ready$151 ;
   input fill_data__valid;
   wire fill_data__valid;
-  wire \fill_data__valid$151 ;
+  wire \fill_data__valid$153 ;
   wire fill_done;
   wire [127:0] flush__payload;
-  wire [127:0] \flush__payload$180 ;
+  wire [127:0] \flush__payload$182 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \flush__payload$180.kind ;
-  wire [15:0] \flush__payload$180.pid ;
-  wire [5:0] \flush__payload$180.set ;
-  wire [47:0] \flush__payload$180.vaddr ;
-  wire \flush__payload$180.victim_dirty ;
-  wire [15:0] \flush__payload$180.victim_pid ;
-  wire [35:0] \flush__payload$180.victim_tag ;
-  wire \flush__payload$180.victim_valid ;
-  wire [1:0] \flush__payload$180.way ;
-  wire \flush__payload$180.write ;
+  wire \flush__payload$182.kind ;
+  wire [15:0] \flush__payload$182.pid ;
+  wire [5:0] \flush__payload$182.set ;
+  wire [47:0] \flush__payload$182.vaddr ;
+  wire \flush__payload$182.victim_dirty ;
+  wire [15:0] \flush__payload$182.victim_pid ;
+  wire [35:0] \flush__payload$182.victim_tag ;
+  wire \flush__payload$182.victim_valid ;
+  wire [1:0] \flush__payload$182.way ;
+  wire \flush__payload$182.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2371,27 +2414,27 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire [1:0] \flush__payload.way ;
   wire \flush__payload.write ;
   wire flush__ready;
-  wire \flush__ready$182 ;
+  wire \flush__ready$184 ;
   wire flush__valid;
-  wire \flush__valid$184 ;
+  wire \flush__valid$186 ;
   wire flush_closed;
-  wire \flush_closed$198 ;
+  wire \flush_closed$200 ;
   wire go;
   wire hit;
   output hold;
   wire hold;
   wire idle;
   wire installed__en;
-  wire \installed__en$153 ;
+  wire \installed__en$155 ;
   wire [5:0] installed__set;
-  wire [5:0] \installed__set$155 ;
+  wire [5:0] \installed__set$157 ;
   wire [1:0] installed__way;
-  wire [1:0] \installed__way$157 ;
+  wire [1:0] \installed__way$159 ;
   wire load;
   wire load_repl;
   wire load_ways;
   wire maint_busy;
-  wire \maint_busy$194 ;
+  wire \maint_busy$196 ;
   output maint_done;
   wire maint_done;
   (* enum_base_type = "MaintOp" *)
@@ -2406,21 +2449,21 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire miss;
   input [6:0] miss_cmd__payload;
   wire [6:0] miss_cmd__payload;
-  wire [6:0] \miss_cmd__payload$135 ;
+  wire [6:0] \miss_cmd__payload$137 ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
   (* enum_value_10 = "FILL" *)
   (* enum_value_11 = "ABORT" *)
-  wire [1:0] \miss_cmd__payload$135.op ;
+  wire [1:0] \miss_cmd__payload$137.op ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \miss_cmd__payload$135.status ;
-  wire [1:0] \miss_cmd__payload$135.way ;
+  wire [2:0] \miss_cmd__payload$137.status ;
+  wire [1:0] \miss_cmd__payload$137.way ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
@@ -2437,26 +2480,26 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire [1:0] \miss_cmd__payload.way ;
   output miss_cmd__ready;
   wire miss_cmd__ready;
-  wire \miss_cmd__ready$137 ;
+  wire \miss_cmd__ready$139 ;
   input miss_cmd__valid;
   wire miss_cmd__valid;
-  wire \miss_cmd__valid$139 ;
+  wire \miss_cmd__valid$141 ;
   output [127:0] miss_event__payload;
   wire [127:0] miss_event__payload;
-  wire [127:0] \miss_event__payload$129 ;
+  wire [127:0] \miss_event__payload$131 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \miss_event__payload$129.kind ;
-  wire [15:0] \miss_event__payload$129.pid ;
-  wire [5:0] \miss_event__payload$129.set ;
-  wire [47:0] \miss_event__payload$129.vaddr ;
-  wire \miss_event__payload$129.victim_dirty ;
-  wire [15:0] \miss_event__payload$129.victim_pid ;
-  wire [35:0] \miss_event__payload$129.victim_tag ;
-  wire \miss_event__payload$129.victim_valid ;
-  wire [1:0] \miss_event__payload$129.way ;
-  wire \miss_event__payload$129.write ;
+  wire \miss_event__payload$131.kind ;
+  wire [15:0] \miss_event__payload$131.pid ;
+  wire [5:0] \miss_event__payload$131.set ;
+  wire [47:0] \miss_event__payload$131.vaddr ;
+  wire \miss_event__payload$131.victim_dirty ;
+  wire [15:0] \miss_event__payload$131.victim_pid ;
+  wire [35:0] \miss_event__payload$131.victim_tag ;
+  wire \miss_event__payload$131.victim_valid ;
+  wire [1:0] \miss_event__payload$131.way ;
+  wire \miss_event__payload$131.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2472,10 +2515,10 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire \miss_event__payload.write ;
   input miss_event__ready;
   wire miss_event__ready;
-  wire \miss_event__ready$131 ;
+  wire \miss_event__ready$133 ;
   output miss_event__valid;
   wire miss_event__valid;
-  wire \miss_event__valid$133 ;
+  wire \miss_event__valid$135 ;
   wire [127:0] miss_info;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
@@ -2499,8 +2542,8 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   input [1:0] op;
   wire [1:0] op;
   wire [15:0] pid;
-  input [15:0] \pid$189 ;
-  wire [15:0] \pid$189 ;
+  input [15:0] \pid$191 ;
+  wire [15:0] \pid$191 ;
   wire pipe_idle;
   wire pipe_miss;
   output [53:0] query;
@@ -2512,79 +2555,38 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   input [1:0] query_way;
   wire [1:0] query_way;
   reg rd__en;
-  reg \rd__en$42 ;
+  reg \rd__en$44 ;
   reg rd__line;
   wire rd__ready;
   reg [5:0] rd__set;
-  reg [5:0] \rd__set$34 ;
+  reg [5:0] \rd__set$36 ;
   reg [1:0] rd__way;
   reg [2:0] rd__word;
-  wire [215:0] rd_ways;
-  wire [215:0] \rd_ways$73 ;
-  wire [53:0] \rd_ways$73[0] ;
-  wire \rd_ways$73[0].dirty ;
-  wire [15:0] \rd_ways$73[0].pid ;
-  wire [35:0] \rd_ways$73[0].tag ;
-  wire \rd_ways$73[0].valid ;
-  wire [53:0] \rd_ways$73[1] ;
-  wire \rd_ways$73[1].dirty ;
-  wire [15:0] \rd_ways$73[1].pid ;
-  wire [35:0] \rd_ways$73[1].tag ;
-  wire \rd_ways$73[1].valid ;
-  wire [53:0] \rd_ways$73[2] ;
-  wire \rd_ways$73[2].dirty ;
-  wire [15:0] \rd_ways$73[2].pid ;
-  wire [35:0] \rd_ways$73[2].tag ;
-  wire \rd_ways$73[2].valid ;
-  wire [53:0] \rd_ways$73[3] ;
-  wire \rd_ways$73[3].dirty ;
-  wire [15:0] \rd_ways$73[3].pid ;
-  wire [35:0] \rd_ways$73[3].tag ;
-  wire \rd_ways$73[3].valid ;
-  wire [53:0] \rd_ways[0] ;
-  wire \rd_ways[0].dirty ;
-  wire [15:0] \rd_ways[0].pid ;
-  wire [35:0] \rd_ways[0].tag ;
-  wire \rd_ways[0].valid ;
-  wire [53:0] \rd_ways[1] ;
-  wire \rd_ways[1].dirty ;
-  wire [15:0] \rd_ways[1].pid ;
-  wire [35:0] \rd_ways[1].tag ;
-  wire \rd_ways[1].valid ;
-  wire [53:0] \rd_ways[2] ;
-  wire \rd_ways[2].dirty ;
-  wire [15:0] \rd_ways[2].pid ;
-  wire [35:0] \rd_ways[2].tag ;
-  wire \rd_ways[2].valid ;
-  wire [53:0] \rd_ways[3] ;
-  wire \rd_ways[3].dirty ;
-  wire [15:0] \rd_ways[3].pid ;
-  wire [35:0] \rd_ways[3].tag ;
-  wire \rd_ways[3].valid ;
   wire [63:0] rdata;
-  wire [63:0] \rdata$82 ;
-  wire [63:0] \rdata$83 ;
+  wire [63:0] \rdata$84 ;
+  wire [63:0] \rdata$85 ;
   wire read_done;
   wire read_line;
   wire [7:0] repl;
+  wire repl_load;
   wire [7:0] repl_wr__data;
-  wire [7:0] \repl_wr__data$28 ;
+  wire [7:0] \repl_wr__data$30 ;
   wire repl_wr__en;
-  wire \repl_wr__en$30 ;
+  wire \repl_wr__en$32 ;
   wire [5:0] repl_wr__set;
-  wire [5:0] \repl_wr__set$32 ;
+  wire [5:0] \repl_wr__set$34 ;
   wire replay;
-  wire \replay$113 ;
+  wire \replay$115 ;
   wire rready;
-  wire \rready$88 ;
-  wire \rready$89 ;
+  wire \rready$90 ;
+  wire \rready$91 ;
   input rst;
   wire rst;
   wire run;
-  wire \run$109 ;
+  wire \run$111 ;
   wire rvalid;
-  wire \rvalid$85 ;
-  wire \rvalid$86 ;
+  wire \rvalid$87 ;
+  wire \rvalid$88 ;
   wire [136:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -2597,15 +2599,15 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   wire [5:0] set;
-  wire [5:0] \set$171 ;
+  wire [5:0] \set$173 ;
   wire start;
-  wire \start$168 ;
-  input \start$185 ;
-  wire \start$185 ;
+  wire \start$170 ;
+  input \start$187 ;
+  wire \start$187 ;
   wire [7:0] state;
   wire [35:0] tag;
+  wire tag_capture;
   wire tag_load;
-  wire \tag_load$26 ;
   wire tag_rd__en;
   wire \tag_rd__en$5 ;
   wire [5:0] tag_rd__set;
@@ -2703,59 +2705,17 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire [5:0] \tag_wr__set$16 ;
   wire [5:0] \tag_wr__set$18 ;
   wire touch__en;
-  wire \touch__en$103 ;
+  wire \touch__en$105 ;
   wire [5:0] touch__set;
-  wire [5:0] \touch__set$105 ;
+  wire [5:0] \touch__set$107 ;
   wire [1:0] touch__way;
-  wire [1:0] \touch__way$107 ;
+  wire [1:0] \touch__way$109 ;
   wire [1:0] victim;
   wire walk_done;
   wire walk_go;
   wire [1:0] way;
-  wire [1:0] \way$170 ;
+  wire [1:0] \way$172 ;
   wire [215:0] ways;
-  wire [215:0] \ways$75 ;
-  wire [53:0] \ways$75[0] ;
-  wire \ways$75[0].dirty ;
-  wire [15:0] \ways$75[0].pid ;
-  wire [35:0] \ways$75[0].tag ;
-  wire \ways$75[0].valid ;
-  wire [53:0] \ways$75[1] ;
-  wire \ways$75[1].dirty ;
-  wire [15:0] \ways$75[1].pid ;
-  wire [35:0] \ways$75[1].tag ;
-  wire \ways$75[1].valid ;
-  wire [53:0] \ways$75[2] ;
-  wire \ways$75[2].dirty ;
-  wire [15:0] \ways$75[2].pid ;
-  wire [35:0] \ways$75[2].tag ;
-  wire \ways$75[2].valid ;
-  wire [53:0] \ways$75[3] ;
-  wire \ways$75[3].dirty ;
-  wire [15:0] \ways$75[3].pid ;
-  wire [35:0] \ways$75[3].tag ;
-  wire \ways$75[3].valid ;
-  wire [215:0] \ways$76 ;
-  wire [53:0] \ways$76[0] ;
-  wire \ways$76[0].dirty ;
-  wire [15:0] \ways$76[0].pid ;
-  wire [35:0] \ways$76[0].tag ;
-  wire \ways$76[0].valid ;
-  wire [53:0] \ways$76[1] ;
-  wire \ways$76[1].dirty ;
-  wire [15:0] \ways$76[1].pid ;
-  wire [35:0] \ways$76[1].tag ;
-  wire \ways$76[1].valid ;
-  wire [53:0] \ways$76[2] ;
-  wire \ways$76[2].dirty ;
-  wire [15:0] \ways$76[2].pid ;
-  wire [35:0] \ways$76[2].tag ;
-  wire \ways$76[2].valid ;
-  wire [53:0] \ways$76[3] ;
-  wire \ways$76[3].dirty ;
-  wire [15:0] \ways$76[3].pid ;
-  wire [35:0] \ways$76[3].tag ;
-  wire \ways$76[3].valid ;
   wire [215:0] \ways$77 ;
   wire [53:0] \ways$77[0] ;
   wire \ways$77[0].dirty ;
@@ -2798,6 +2758,48 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire [15:0] \ways$78[3].pid ;
   wire [35:0] \ways$78[3].tag ;
   wire \ways$78[3].valid ;
+  wire [215:0] \ways$79 ;
+  wire [53:0] \ways$79[0] ;
+  wire \ways$79[0].dirty ;
+  wire [15:0] \ways$79[0].pid ;
+  wire [35:0] \ways$79[0].tag ;
+  wire \ways$79[0].valid ;
+  wire [53:0] \ways$79[1] ;
+  wire \ways$79[1].dirty ;
+  wire [15:0] \ways$79[1].pid ;
+  wire [35:0] \ways$79[1].tag ;
+  wire \ways$79[1].valid ;
+  wire [53:0] \ways$79[2] ;
+  wire \ways$79[2].dirty ;
+  wire [15:0] \ways$79[2].pid ;
+  wire [35:0] \ways$79[2].tag ;
+  wire \ways$79[2].valid ;
+  wire [53:0] \ways$79[3] ;
+  wire \ways$79[3].dirty ;
+  wire [15:0] \ways$79[3].pid ;
+  wire [35:0] \ways$79[3].tag ;
+  wire \ways$79[3].valid ;
+  wire [215:0] \ways$80 ;
+  wire [53:0] \ways$80[0] ;
+  wire \ways$80[0].dirty ;
+  wire [15:0] \ways$80[0].pid ;
+  wire [35:0] \ways$80[0].tag ;
+  wire \ways$80[0].valid ;
+  wire [53:0] \ways$80[1] ;
+  wire \ways$80[1].dirty ;
+  wire [15:0] \ways$80[1].pid ;
+  wire [35:0] \ways$80[1].tag ;
+  wire \ways$80[1].valid ;
+  wire [53:0] \ways$80[2] ;
+  wire \ways$80[2].dirty ;
+  wire [15:0] \ways$80[2].pid ;
+  wire [35:0] \ways$80[2].tag ;
+  wire \ways$80[2].valid ;
+  wire [53:0] \ways$80[3] ;
+  wire \ways$80[3].dirty ;
+  wire [15:0] \ways$80[3].pid ;
+  wire [35:0] \ways$80[3].tag ;
+  wire \ways$80[3].valid ;
   wire [53:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [15:0] \ways[0].pid ;
@@ -2821,19 +2823,19 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire ways_load;
   output [64:0] wb_data__payload;
   wire [64:0] wb_data__payload;
-  wire [64:0] \wb_data__payload$141 ;
-  wire [63:0] \wb_data__payload$141.data ;
-  wire \wb_data__payload$141.last ;
+  wire [64:0] \wb_data__payload$143 ;
+  wire [63:0] \wb_data__payload$143.data ;
+  wire \wb_data__payload$143.last ;
   wire [63:0] \wb_data__payload.data ;
   wire \wb_data__payload.last ;
   input wb_data__ready;
   wire wb_data__ready;
-  wire \wb_data__ready$143 ;
+  wire \wb_data__ready$145 ;
   output wb_data__valid;
   wire wb_data__valid;
-  wire \wb_data__valid$145 ;
+  wire \wb_data__valid$147 ;
   reg [215:0] wr__data;
-  reg [63:0] \wr__data$60 ;
+  reg [63:0] \wr__data$62 ;
   wire [53:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
   wire [15:0] \wr__data[0].pid ;
@@ -2855,11 +2857,11 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
   reg [3:0] wr__en;
-  reg [7:0] \wr__en$62 ;
+  reg [7:0] \wr__en$64 ;
   reg wr__line;
   wire wr__ready;
   reg [5:0] wr__set;
-  reg [5:0] \wr__set$52 ;
+  reg [5:0] \wr__set$54 ;
   reg [1:0] wr__way;
   reg [2:0] wr__word;
   assign \$2  = | tag_wr__en;
@@ -2900,19 +2902,19 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   assign query = \$32  ? \$38  : 54'h00000000000000;
   \excache.ctrl.data  data (
     .clk(clk),
-    .rd__set(\rd__set$34 ),
+    .rd__set(\rd__set$36 ),
     .rd__way(rd__way),
     .rd__word(rd__word),
     .rdata(rdata),
-    .rp__en(\rd__en$42 ),
+    .rp__en(\rd__en$44 ),
     .rst(rst),
-    .wp__data(\wr__data$60 ),
-    .wp__en(\wr__en$62 ),
-    .wr__set(\wr__set$52 ),
+    .wp__data(\wr__data$62 ),
+    .wp__en(\wr__en$64 ),
+    .wr__set(\wr__set$54 ),
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
-  \excache.ctrl.fill$214  \fill$214  (
+  \excache.ctrl.fill$216  \fill$216  (
     .clk(clk),
     .data_wr__data(data_wr__data),
     .data_wr__en(data_wr__en),
@@ -2931,7 +2933,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     .pid(s1[16:1]),
     .rst(rst),
     .set(set),
-    .start(\start$168 ),
+    .start(\start$170 ),
     .tag(s1[64:29]),
     .tag_wr__data(\tag_wr__data$15 ),
     .tag_wr__en(\tag_wr__en$7 ),
@@ -2949,9 +2951,9 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     .flush_closed(flush_closed),
     .go(go),
     .op(op),
-    .\pid$7 (\pid$189 ),
+    .\pid$7 (\pid$191 ),
     .rst(rst),
-    .start(\start$185 ),
+    .start(\start$187 ),
     .tag_load(load),
     .tag_rd__en(tag_rd__en),
     .tag_rd__set(tag_rd__set),
@@ -2970,26 +2972,27 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     .cpu_resp__payload(cpu_resp__payload),
     .cpu_resp__ready(cpu_resp__ready),
     .cpu_resp__valid(cpu_resp__valid),
-    .data_rd__en(\data_rd__en$47 ),
-    .data_rd__set(\data_rd__set$43 ),
-    .data_rd__way(\data_rd__way$44 ),
-    .data_rd__word(\data_rd__word$45 ),
-    .data_wr__data(\data_wr__data$67 ),
-    .data_wr__en(\data_wr__en$68 ),
-    .data_wr__set(\data_wr__set$63 ),
-    .data_wr__way(\data_wr__way$64 ),
-    .data_wr__word(\data_wr__word$65 ),
+    .data_rd__en(\data_rd__en$49 ),
+    .data_rd__set(\data_rd__set$45 ),
+    .data_rd__way(\data_rd__way$46 ),
+    .data_rd__word(\data_rd__word$47 ),
+    .data_wr__data(\data_wr__data$69 ),
+    .data_wr__en(\data_wr__en$70 ),
+    .data_wr__set(\data_wr__set$65 ),
+    .data_wr__way(\data_wr__way$66 ),
+    .data_wr__word(\data_wr__word$67 ),
     .hit(count__hits),
     .hold(hold),
     .idle(pipe_idle),
     .miss(pipe_miss),
     .rdata(rdata),
+    .repl_load(load_repl),
     .replay(replay),
-    .rready(\rready$88 ),
+    .rready(\rready$90 ),
     .rst(rst),
     .run(run),
     .s1(s1),
-    .tag_load(load_repl),
+    .tag_capture(capture),
     .tag_rd__en(\tag_rd__en$5 ),
     .tag_rd__set(\tag_rd__set$4 ),
     .tag_wr__data(\tag_wr__data$20 ),
@@ -2998,10 +3001,10 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     .touch__en(touch__en),
     .touch__set(touch__set),
     .touch__way(touch__way),
-    .ways(rd_ways),
+    .ways(cap_ways),
     .ways_load(load_ways)
   );
-  \excache.ctrl.repl$212  \repl$212  (
+  \excache.ctrl.repl$214  \repl$214  (
     .advance(advance),
     .clk(clk),
     .repl_wr__data(repl_wr__data),
@@ -3020,7 +3023,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     .abort_status(abort_status),
     .clk(clk),
     .ev_set(set),
-    .fill(\start$168 ),
+    .fill(\start$170 ),
     .fill_done(fill_done),
     .flush__payload(flush__payload),
     .flush__ready(flush__ready),
@@ -3047,6 +3050,8 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     .walk_go(go)
   );
   \excache.ctrl.tags  tags (
+    .cap_ways(cap_ways),
+    .capture(capture),
     .clk(clk),
     .load(load),
     .load_repl(load_repl),
@@ -3058,7 +3063,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     .repl_wr__en(repl_wr__en),
     .repl_wr__set(repl_wr__set),
     .rst(rst),
-    .tag_rp__data(rd_ways),
     .ways(ways),
     .wr__data(wr__data),
     .wr__en(wr__en),
@@ -3147,9 +3151,9 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
     if (\$5 ) begin
-      \rd__set$34  = data_rd__set;
+      \rd__set$36  = data_rd__set;
     end else begin
-      \rd__set$34  = \data_rd__set$43 ;
+      \rd__set$36  = \data_rd__set$45 ;
     end
   end
   always @* begin
@@ -3158,7 +3162,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     if (\$5 ) begin
       rd__way = data_rd__way;
     end else begin
-      rd__way = \data_rd__way$44 ;
+      rd__way = \data_rd__way$46 ;
     end
   end
   always @* begin
@@ -3167,7 +3171,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     if (\$5 ) begin
       rd__word = data_rd__word;
     end else begin
-      rd__word = \data_rd__word$45 ;
+      rd__word = \data_rd__word$47 ;
     end
   end
   always @* begin
@@ -3183,18 +3187,18 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
     if (\$5 ) begin
-      \rd__en$42  = data_rd__en;
+      \rd__en$44  = data_rd__en;
     end else begin
-      \rd__en$42  = \data_rd__en$47 ;
+      \rd__en$44  = \data_rd__en$49 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
     if (\$6 ) begin
-      \wr__set$52  = data_wr__set;
+      \wr__set$54  = data_wr__set;
     end else begin
-      \wr__set$52  = \data_wr__set$63 ;
+      \wr__set$54  = \data_wr__set$65 ;
     end
   end
   always @* begin
@@ -3203,7 +3207,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     if (\$6 ) begin
       wr__way = data_wr__way;
     end else begin
-      wr__way = \data_wr__way$64 ;
+      wr__way = \data_wr__way$66 ;
     end
   end
   always @* begin
@@ -3212,7 +3216,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     if (\$6 ) begin
       wr__word = data_wr__word;
     end else begin
-      wr__word = \data_wr__word$65 ;
+      wr__word = \data_wr__word$67 ;
     end
   end
   always @* begin
@@ -3228,104 +3232,105 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
     if (\$6 ) begin
-      \wr__data$60  = data_wr__data;
+      \wr__data$62  = data_wr__data;
     end else begin
-      \wr__data$60  = \data_wr__data$67 ;
+      \wr__data$62  = \data_wr__data$69 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
     if (\$6 ) begin
-      \wr__en$62  = data_wr__en;
+      \wr__en$64  = data_wr__en;
     end else begin
-      \wr__en$62  = \data_wr__en$68 ;
+      \wr__en$64  = \data_wr__en$70 ;
     end
   end
   assign tag_load = load;
+  assign tag_capture = capture;
   assign ways_load = load_ways;
-  assign \tag_load$26  = load_repl;
-  assign \repl_wr__data$28  = repl_wr__data;
-  assign \repl_wr__en$30  = repl_wr__en;
-  assign \repl_wr__set$32  = repl_wr__set;
+  assign repl_load = load_repl;
+  assign \repl_wr__data$30  = repl_wr__data;
+  assign \repl_wr__en$32  = repl_wr__en;
+  assign \repl_wr__set$34  = repl_wr__set;
   assign data_rd__line = 1'h0;
-  assign \data_rd__line$46  = 1'h0;
+  assign \data_rd__line$48  = 1'h0;
   assign data_rd__ready = 1'h1;
   assign rd__ready = 1'h1;
-  assign \data_rd__ready$50  = 1'h1;
-  assign \data_wr__line$66  = 1'h0;
+  assign \data_rd__ready$52  = 1'h1;
+  assign \data_wr__line$68  = 1'h0;
   assign data_wr__ready = 1'h1;
   assign wr__ready = 1'h1;
-  assign \data_wr__ready$71  = 1'h1;
-  assign \rd_ways$73  = rd_ways;
-  assign \ways$75  = ways;
-  assign \ways$76  = ways;
+  assign \data_wr__ready$73  = 1'h1;
+  assign \cap_ways$75  = cap_ways;
   assign \ways$77  = ways;
   assign \ways$78  = ways;
+  assign \ways$79  = ways;
+  assign \ways$80  = ways;
   assign repl = state;
-  assign \rdata$82  = rdata;
-  assign \rdata$83  = rdata;
+  assign \rdata$84  = rdata;
+  assign \rdata$85  = rdata;
   assign rvalid = 1'h1;
-  assign \rvalid$85  = 1'h1;
-  assign \rvalid$86  = 1'h1;
-  assign \rready$89  = 1'h0;
-  assign \cpu_req__payload$91  = cpu_req__payload;
-  assign \cpu_req__ready$93  = cpu_req__ready;
-  assign \cpu_req__valid$95  = cpu_req__valid;
-  assign \cpu_resp__payload$97  = cpu_resp__payload;
-  assign \cpu_resp__ready$99  = cpu_resp__ready;
-  assign \cpu_resp__valid$101  = cpu_resp__valid;
-  assign \touch__en$103  = touch__en;
-  assign \touch__set$105  = touch__set;
-  assign \touch__way$107  = touch__way;
-  assign \run$109  = run;
+  assign \rvalid$87  = 1'h1;
+  assign \rvalid$88  = 1'h1;
+  assign \rready$91  = 1'h0;
+  assign \cpu_req__payload$93  = cpu_req__payload;
+  assign \cpu_req__ready$95  = cpu_req__ready;
+  assign \cpu_req__valid$97  = cpu_req__valid;
+  assign \cpu_resp__payload$99  = cpu_resp__payload;
+  assign \cpu_resp__ready$101  = cpu_resp__ready;
+  assign \cpu_resp__valid$103  = cpu_resp__valid;
+  assign \touch__en$105  = touch__en;
+  assign \touch__set$107  = touch__set;
+  assign \touch__way$109  = touch__way;
+  assign \run$111  = run;
   assign busy = hold;
-  assign \replay$113  = replay;
-  assign \abort$115  = abort;
-  assign \abort_status$117  = abort_status;
+  assign \replay$115  = replay;
+  assign \abort$117  = abort;
+  assign \abort_status$119  = abort_status;
   assign miss = pipe_miss;
   assign idle = pipe_idle;
   assign s1_set = s1[28:23];
   assign miss_taken = advance;
-  assign \miss_event__payload$129  = miss_event__payload;
-  assign \miss_event__ready$131  = miss_event__ready;
-  assign \miss_event__valid$133  = miss_event__valid;
-  assign \miss_cmd__payload$135  = miss_cmd__payload;
-  assign \miss_cmd__ready$137  = miss_cmd__ready;
-  assign \miss_cmd__valid$139  = miss_cmd__valid;
-  assign \wb_data__payload$141  = wb_data__payload;
-  assign \wb_data__ready$143  = wb_data__ready;
-  assign \wb_data__valid$145  = wb_data__valid;
-  assign \fill_data__payload$147  = fill_data__payload;
-  assign \fill_data__ready$149  = fill_data__ready;
-  assign \fill_data__valid$151  = fill_data__valid;
-  assign \installed__en$153  = installed__en;
-  assign \installed__set$155  = installed__set;
-  assign \installed__way$157  = installed__way;
+  assign \miss_event__payload$131  = miss_event__payload;
+  assign \miss_event__ready$133  = miss_event__ready;
+  assign \miss_event__valid$135  = miss_event__valid;
+  assign \miss_cmd__payload$137  = miss_cmd__payload;
+  assign \miss_cmd__ready$139  = miss_cmd__ready;
+  assign \miss_cmd__valid$141  = miss_cmd__valid;
+  assign \wb_data__payload$143  = wb_data__payload;
+  assign \wb_data__ready$145  = wb_data__ready;
+  assign \wb_data__valid$147  = wb_data__valid;
+  assign \fill_data__payload$149  = fill_data__payload;
+  assign \fill_data__ready$151  = fill_data__ready;
+  assign \fill_data__valid$153  = fill_data__valid;
+  assign \installed__en$155  = installed__en;
+  assign \installed__set$157  = installed__set;
+  assign \installed__way$159  = installed__way;
   assign read_line = start;
   assign mark_clean = clean;
   assign way = miss_cmd__payload[3:2];
   assign cmd_way = miss_cmd__payload[3:2];
   assign ev_set = set;
   assign done = read_done;
-  assign fill = \start$168 ;
-  assign \way$170  = miss_cmd__payload[3:2];
-  assign \set$171  = set;
+  assign fill = \start$170 ;
+  assign \way$172  = miss_cmd__payload[3:2];
+  assign \set$173  = set;
   assign tag = s1[64:29];
   assign s1_tag = s1[64:29];
   assign pid = s1[16:1];
-  assign \done$176  = fill_done;
-  assign \flush__payload$180  = flush__payload;
-  assign \flush__ready$182  = flush__ready;
-  assign \flush__valid$184  = flush__valid;
-  assign maint_start = \start$185 ;
+  assign \done$178  = fill_done;
+  assign \flush__payload$182  = flush__payload;
+  assign \flush__ready$184  = flush__ready;
+  assign \flush__valid$186  = flush__valid;
+  assign maint_start = \start$187 ;
   assign maint_op = op;
-  assign maint_pid = \pid$189 ;
+  assign maint_pid = \pid$191 ;
   assign maint_busy = hold;
-  assign \done$193  = maint_done;
-  assign \maint_busy$194  = hold;
+  assign \done$195  = maint_done;
+  assign \maint_busy$196  = hold;
   assign walk_go = go;
-  assign \flush_closed$198  = flush_closed;
+  assign \flush_closed$200  = flush_closed;
   assign walk_done = maint_done;
   assign hit = count__hits;
   assign count__misses = advance;
@@ -3431,46 +3436,46 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   assign \tag_wr__data$20[3].pid  = \tag_wr__data$20 [213:198];
   assign \tag_wr__data$20[3].valid  = \tag_wr__data$20 [214];
   assign \tag_wr__data$20[3].dirty  = \tag_wr__data$20 [215];
-  assign \rd_ways[0]  = rd_ways[53:0];
-  assign \rd_ways[0].tag  = rd_ways[35:0];
-  assign \rd_ways[0].pid  = rd_ways[51:36];
-  assign \rd_ways[0].valid  = rd_ways[52];
-  assign \rd_ways[0].dirty  = rd_ways[53];
-  assign \rd_ways[1]  = rd_ways[107:54];
-  assign \rd_ways[1].tag  = rd_ways[89:54];
-  assign \rd_ways[1].pid  = rd_ways[105:90];
-  assign \rd_ways[1].valid  = rd_ways[106];
-  assign \rd_ways[1].dirty  = rd_ways[107];
-  assign \rd_ways[2]  = rd_ways[161:108];
-  assign \rd_ways[2].tag  = rd_ways[143:108];
-  assign \rd_ways[2].pid  = rd_ways[159:144];
-  assign \rd_ways[2].valid  = rd_ways[160];
-  assign \rd_ways[2].dirty  = rd_ways[161];
-  assign \rd_ways[3]  = rd_ways[215:162];
-  assign \rd_ways[3].tag  = rd_ways[197:162];
-  assign \rd_ways[3].pid  = rd_ways[213:198];
-  assign \rd_ways[3].valid  = rd_ways[214];
-  assign \rd_ways[3].dirty  = rd_ways[215];
-  assign \rd_ways$73[0]  = rd_ways[53:0];
-  assign \rd_ways$73[0].tag  = rd_ways[35:0];
-  assign \rd_ways$73[0].pid  = rd_ways[51:36];
-  assign \rd_ways$73[0].valid  = rd_ways[52];
-  assign \rd_ways$73[0].dirty  = rd_ways[53];
-  assign \rd_ways$73[1]  = rd_ways[107:54];
-  assign \rd_ways$73[1].tag  = rd_ways[89:54];
-  assign \rd_ways$73[1].pid  = rd_ways[105:90];
-  assign \rd_ways$73[1].valid  = rd_ways[106];
-  assign \rd_ways$73[1].dirty  = rd_ways[107];
-  assign \rd_ways$73[2]  = rd_ways[161:108];
-  assign \rd_ways$73[2].tag  = rd_ways[143:108];
-  assign \rd_ways$73[2].pid  = rd_ways[159:144];
-  assign \rd_ways$73[2].valid  = rd_ways[160];
-  assign \rd_ways$73[2].dirty  = rd_ways[161];
-  assign \rd_ways$73[3]  = rd_ways[215:162];
-  assign \rd_ways$73[3].tag  = rd_ways[197:162];
-  assign \rd_ways$73[3].pid  = rd_ways[213:198];
-  assign \rd_ways$73[3].valid  = rd_ways[214];
-  assign \rd_ways$73[3].dirty  = rd_ways[215];
+  assign \cap_ways[0]  = cap_ways[53:0];
+  assign \cap_ways[0].tag  = cap_ways[35:0];
+  assign \cap_ways[0].pid  = cap_ways[51:36];
+  assign \cap_ways[0].valid  = cap_ways[52];
+  assign \cap_ways[0].dirty  = cap_ways[53];
+  assign \cap_ways[1]  = cap_ways[107:54];
+  assign \cap_ways[1].tag  = cap_ways[89:54];
+  assign \cap_ways[1].pid  = cap_ways[105:90];
+  assign \cap_ways[1].valid  = cap_ways[106];
+  assign \cap_ways[1].dirty  = cap_ways[107];
+  assign \cap_ways[2]  = cap_ways[161:108];
+  assign \cap_ways[2].tag  = cap_ways[143:108];
+  assign \cap_ways[2].pid  = cap_ways[159:144];
+  assign \cap_ways[2].valid  = cap_ways[160];
+  assign \cap_ways[2].dirty  = cap_ways[161];
+  assign \cap_ways[3]  = cap_ways[215:162];
+  assign \cap_ways[3].tag  = cap_ways[197:162];
+  assign \cap_ways[3].pid  = cap_ways[213:198];
+  assign \cap_ways[3].valid  = cap_ways[214];
+  assign \cap_ways[3].dirty  = cap_ways[215];
+  assign \cap_ways$75[0]  = cap_ways[53:0];
+  assign \cap_ways$75[0].tag  = cap_ways[35:0];
+  assign \cap_ways$75[0].pid  = cap_ways[51:36];
+  assign \cap_ways$75[0].valid  = cap_ways[52];
+  assign \cap_ways$75[0].dirty  = cap_ways[53];
+  assign \cap_ways$75[1]  = cap_ways[107:54];
+  assign \cap_ways$75[1].tag  = cap_ways[89:54];
+  assign \cap_ways$75[1].pid  = cap_ways[105:90];
+  assign \cap_ways$75[1].valid  = cap_ways[106];
+  assign \cap_ways$75[1].dirty  = cap_ways[107];
+  assign \cap_ways$75[2]  = cap_ways[161:108];
+  assign \cap_ways$75[2].tag  = cap_ways[143:108];
+  assign \cap_ways$75[2].pid  = cap_ways[159:144];
+  assign \cap_ways$75[2].valid  = cap_ways[160];
+  assign \cap_ways$75[2].dirty  = cap_ways[161];
+  assign \cap_ways$75[3]  = cap_ways[215:162];
+  assign \cap_ways$75[3].tag  = cap_ways[197:162];
+  assign \cap_ways$75[3].pid  = cap_ways[213:198];
+  assign \cap_ways$75[3].valid  = cap_ways[214];
+  assign \cap_ways$75[3].dirty  = cap_ways[215];
   assign \ways[0]  = ways[53:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[51:36];
@@ -3491,46 +3496,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   assign \ways[3].pid  = ways[213:198];
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
-  assign \ways$75[0]  = ways[53:0];
-  assign \ways$75[0].tag  = ways[35:0];
-  assign \ways$75[0].pid  = ways[51:36];
-  assign \ways$75[0].valid  = ways[52];
-  assign \ways$75[0].dirty  = ways[53];
-  assign \ways$75[1]  = ways[107:54];
-  assign \ways$75[1].tag  = ways[89:54];
-  assign \ways$75[1].pid  = ways[105:90];
-  assign \ways$75[1].valid  = ways[106];
-  assign \ways$75[1].dirty  = ways[107];
-  assign \ways$75[2]  = ways[161:108];
-  assign \ways$75[2].tag  = ways[143:108];
-  assign \ways$75[2].pid  = ways[159:144];
-  assign \ways$75[2].valid  = ways[160];
-  assign \ways$75[2].dirty  = ways[161];
-  assign \ways$75[3]  = ways[215:162];
-  assign \ways$75[3].tag  = ways[197:162];
-  assign \ways$75[3].pid  = ways[213:198];
-  assign \ways$75[3].valid  = ways[214];
-  assign \ways$75[3].dirty  = ways[215];
-  assign \ways$76[0]  = ways[53:0];
-  assign \ways$76[0].tag  = ways[35:0];
-  assign \ways$76[0].pid  = ways[51:36];
-  assign \ways$76[0].valid  = ways[52];
-  assign \ways$76[0].dirty  = ways[53];
-  assign \ways$76[1]  = ways[107:54];
-  assign \ways$76[1].tag  = ways[89:54];
-  assign \ways$76[1].pid  = ways[105:90];
-  assign \ways$76[1].valid  = ways[106];
-  assign \ways$76[1].dirty  = ways[107];
-  assign \ways$76[2]  = ways[161:108];
-  assign \ways$76[2].tag  = ways[143:108];
-  assign \ways$76[2].pid  = ways[159:144];
-  assign \ways$76[2].valid  = ways[160];
-  assign \ways$76[2].dirty  = ways[161];
-  assign \ways$76[3]  = ways[215:162];
-  assign \ways$76[3].tag  = ways[197:162];
-  assign \ways$76[3].pid  = ways[213:198];
-  assign \ways$76[3].valid  = ways[214];
-  assign \ways$76[3].dirty  = ways[215];
   assign \ways$77[0]  = ways[53:0];
   assign \ways$77[0].tag  = ways[35:0];
   assign \ways$77[0].pid  = ways[51:36];
@@ -3571,20 +3536,60 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   assign \ways$78[3].pid  = ways[213:198];
   assign \ways$78[3].valid  = ways[214];
   assign \ways$78[3].dirty  = ways[215];
+  assign \ways$79[0]  = ways[53:0];
+  assign \ways$79[0].tag  = ways[35:0];
+  assign \ways$79[0].pid  = ways[51:36];
+  assign \ways$79[0].valid  = ways[52];
+  assign \ways$79[0].dirty  = ways[53];
+  assign \ways$79[1]  = ways[107:54];
+  assign \ways$79[1].tag  = ways[89:54];
+  assign \ways$79[1].pid  = ways[105:90];
+  assign \ways$79[1].valid  = ways[106];
+  assign \ways$79[1].dirty  = ways[107];
+  assign \ways$79[2]  = ways[161:108];
+  assign \ways$79[2].tag  = ways[143:108];
+  assign \ways$79[2].pid  = ways[159:144];
+  assign \ways$79[2].valid  = ways[160];
+  assign \ways$79[2].dirty  = ways[161];
+  assign \ways$79[3]  = ways[215:162];
+  assign \ways$79[3].tag  = ways[197:162];
+  assign \ways$79[3].pid  = ways[213:198];
+  assign \ways$79[3].valid  = ways[214];
+  assign \ways$79[3].dirty  = ways[215];
+  assign \ways$80[0]  = ways[53:0];
+  assign \ways$80[0].tag  = ways[35:0];
+  assign \ways$80[0].pid  = ways[51:36];
+  assign \ways$80[0].valid  = ways[52];
+  assign \ways$80[0].dirty  = ways[53];
+  assign \ways$80[1]  = ways[107:54];
+  assign \ways$80[1].tag  = ways[89:54];
+  assign \ways$80[1].pid  = ways[105:90];
+  assign \ways$80[1].valid  = ways[106];
+  assign \ways$80[1].dirty  = ways[107];
+  assign \ways$80[2]  = ways[161:108];
+  assign \ways$80[2].tag  = ways[143:108];
+  assign \ways$80[2].pid  = ways[159:144];
+  assign \ways$80[2].valid  = ways[160];
+  assign \ways$80[2].dirty  = ways[161];
+  assign \ways$80[3]  = ways[215:162];
+  assign \ways$80[3].tag  = ways[197:162];
+  assign \ways$80[3].pid  = ways[213:198];
+  assign \ways$80[3].valid  = ways[214];
+  assign \ways$80[3].dirty  = ways[215];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[16:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[64:17];
   assign \cpu_req__payload.strb  = cpu_req__payload[72:65];
   assign \cpu_req__payload.wdata  = cpu_req__payload[136:73];
-  assign \cpu_req__payload$91.op  = cpu_req__payload[0];
-  assign \cpu_req__payload$91.pid  = cpu_req__payload[16:1];
-  assign \cpu_req__payload$91.vaddr  = cpu_req__payload[64:17];
-  assign \cpu_req__payload$91.strb  = cpu_req__payload[72:65];
-  assign \cpu_req__payload$91.wdata  = cpu_req__payload[136:73];
+  assign \cpu_req__payload$93.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$93.pid  = cpu_req__payload[16:1];
+  assign \cpu_req__payload$93.vaddr  = cpu_req__payload[64:17];
+  assign \cpu_req__payload$93.strb  = cpu_req__payload[72:65];
+  assign \cpu_req__payload$93.wdata  = cpu_req__payload[136:73];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_resp__payload$97.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload$97.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$99.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$99.status  = cpu_resp__payload[66:64];
   assign \miss_info.kind  = miss_info[0];
   assign \miss_info.write  = miss_info[1];
   assign \miss_info.pid  = miss_info[17:2];
@@ -3610,30 +3615,30 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   assign \miss_event__payload.victim_dirty  = miss_event__payload[75];
   assign \miss_event__payload.victim_pid  = miss_event__payload[91:76];
   assign \miss_event__payload.victim_tag  = miss_event__payload[127:92];
-  assign \miss_event__payload$129.kind  = miss_event__payload[0];
-  assign \miss_event__payload$129.write  = miss_event__payload[1];
-  assign \miss_event__payload$129.pid  = miss_event__payload[17:2];
-  assign \miss_event__payload$129.vaddr  = miss_event__payload[65:18];
-  assign \miss_event__payload$129.set  = miss_event__payload[71:66];
-  assign \miss_event__payload$129.way  = miss_event__payload[73:72];
-  assign \miss_event__payload$129.victim_valid  = miss_event__payload[74];
-  assign \miss_event__payload$129.victim_dirty  = miss_event__payload[75];
-  assign \miss_event__payload$129.victim_pid  = miss_event__payload[91:76];
-  assign \miss_event__payload$129.victim_tag  = miss_event__payload[127:92];
+  assign \miss_event__payload$131.kind  = miss_event__payload[0];
+  assign \miss_event__payload$131.write  = miss_event__payload[1];
+  assign \miss_event__payload$131.pid  = miss_event__payload[17:2];
+  assign \miss_event__payload$131.vaddr  = miss_event__payload[65:18];
+  assign \miss_event__payload$131.set  = miss_event__payload[71:66];
+  assign \miss_event__payload$131.way  = miss_event__payload[73:72];
+  assign \miss_event__payload$131.victim_valid  = miss_event__payload[74];
+  assign \miss_event__payload$131.victim_dirty  = miss_event__payload[75];
+  assign \miss_event__payload$131.victim_pid  = miss_event__payload[91:76];
+  assign \miss_event__payload$131.victim_tag  = miss_event__payload[127:92];
   assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
   assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
   assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
-  assign \miss_cmd__payload$135.op  = miss_cmd__payload[1:0];
-  assign \miss_cmd__payload$135.way  = miss_cmd__payload[3:2];
-  assign \miss_cmd__payload$135.status  = miss_cmd__payload[6:4];
+  assign \miss_cmd__payload$137.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload$137.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload$137.status  = miss_cmd__payload[6:4];
   assign \wb_data__payload.data  = wb_data__payload[63:0];
   assign \wb_data__payload.last  = wb_data__payload[64];
-  assign \wb_data__payload$141.data  = wb_data__payload[63:0];
-  assign \wb_data__payload$141.last  = wb_data__payload[64];
+  assign \wb_data__payload$143.data  = wb_data__payload[63:0];
+  assign \wb_data__payload$143.last  = wb_data__payload[64];
   assign \fill_data__payload.data  = fill_data__payload[63:0];
   assign \fill_data__payload.last  = fill_data__payload[64];
-  assign \fill_data__payload$147.data  = fill_data__payload[63:0];
-  assign \fill_data__payload$147.last  = fill_data__payload[64];
+  assign \fill_data__payload$149.data  = fill_data__payload[63:0];
+  assign \fill_data__payload$149.last  = fill_data__payload[64];
   assign \query.tag  = query[35:0];
   assign \query.pid  = query[51:36];
   assign \query.valid  = query[52];
@@ -3648,16 +3653,16 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   assign \flush__payload.victim_dirty  = flush__payload[75];
   assign \flush__payload.victim_pid  = flush__payload[91:76];
   assign \flush__payload.victim_tag  = flush__payload[127:92];
-  assign \flush__payload$180.kind  = flush__payload[0];
-  assign \flush__payload$180.write  = flush__payload[1];
-  assign \flush__payload$180.pid  = flush__payload[17:2];
-  assign \flush__payload$180.vaddr  = flush__payload[65:18];
-  assign \flush__payload$180.set  = flush__payload[71:66];
-  assign \flush__payload$180.way  = flush__payload[73:72];
-  assign \flush__payload$180.victim_valid  = flush__payload[74];
-  assign \flush__payload$180.victim_dirty  = flush__payload[75];
-  assign \flush__payload$180.victim_pid  = flush__payload[91:76];
-  assign \flush__payload$180.victim_tag  = flush__payload[127:92];
+  assign \flush__payload$182.kind  = flush__payload[0];
+  assign \flush__payload$182.write  = flush__payload[1];
+  assign \flush__payload$182.pid  = flush__payload[17:2];
+  assign \flush__payload$182.vaddr  = flush__payload[65:18];
+  assign \flush__payload$182.set  = flush__payload[71:66];
+  assign \flush__payload$182.way  = flush__payload[73:72];
+  assign \flush__payload$182.victim_valid  = flush__payload[74];
+  assign \flush__payload$182.victim_dirty  = flush__payload[75];
+  assign \flush__payload$182.victim_pid  = flush__payload[91:76];
+  assign \flush__payload$182.victim_tag  = flush__payload[127:92];
   assign miss_info[127:92] = \$31 [35:0];
   assign miss_info[91:76] = \$25 [51:36];
   assign miss_info[75] = \$19 [53];
@@ -3670,7 +3675,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, 
   assign miss_info[0] = 1'h0;
   assign \$1  = tag_rd__en;
   assign \$5  = data_rd__en;
-  assign rready = \rready$88 ;
+  assign rready = \rready$90 ;
   assign \$7  = s1[0];
 endmodule
 
@@ -5805,7 +5810,7 @@ module \excache.ctrl.data (rst, rdata, rd__set, rd__way, rd__word, rp__en, wr__s
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.fill$214 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
+module \excache.ctrl.fill$216 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
 , \way$5 , fill_data__valid, fill_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire \$1 ;
@@ -6918,8 +6923,8 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, cpu_resp__valid, rready, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, tag_load, ways_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set
-, data_wr__way, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, hit, tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
+module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, tag_capture, cpu_resp__valid, rready, miss, idle, ways, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, repl_load, ways_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en
+, data_wr__set, data_wr__way, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, hit, tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -6932,9 +6937,9 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
-  wire \$109 ;
+  wire [1:0] \$109 ;
   wire \$11 ;
-  wire \$110 ;
+  wire [2:0] \$110 ;
   wire \$111 ;
   wire \$112 ;
   wire \$113 ;
@@ -6942,8 +6947,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire \$115 ;
   wire \$116 ;
   wire \$117 ;
-  wire [1:0] \$118 ;
-  wire [2:0] \$119 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
   wire \$120 ;
   wire \$121 ;
@@ -6954,110 +6959,36 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire \$126 ;
   wire \$127 ;
   wire \$128 ;
-  wire \$129 ;
+  reg \$129 ;
   wire \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire \$139 ;
+  reg [1:0] \$130 ;
+  reg [15:0] \$131 ;
+  reg [35:0] \$132 ;
+  reg \$133 ;
+  reg \$134 ;
+  reg \$135 ;
+  reg \$136 ;
+  reg [2:0] \$137 ;
+  reg \$138 ;
+  reg \$139 ;
   wire \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire \$148 ;
-  wire \$149 ;
+  reg \$140 ;
+  reg \$141 ;
+  reg [136:0] \$142 ;
+  reg \$143 ;
+  reg [136:0] \$144 ;
+  reg \$145 ;
+  reg \$146 ;
+  reg [136:0] \$147 ;
   wire \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire \$158 ;
-  wire \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire \$169 ;
   wire \$17 ;
-  wire \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire \$179 ;
   wire \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
   wire \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
   wire \$2 ;
   wire \$20 ;
-  wire \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  reg \$208 ;
-  reg [1:0] \$209 ;
   wire \$21 ;
-  reg \$210 ;
-  reg [2:0] \$211 ;
-  reg \$212 ;
-  reg \$213 ;
-  reg [15:0] \$214 ;
-  reg [35:0] \$215 ;
-  reg \$216 ;
-  reg \$217 ;
-  reg [136:0] \$218 ;
-  reg \$219 ;
   wire \$22 ;
-  reg \$220 ;
-  reg [136:0] \$221 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
@@ -7087,7 +7018,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire \$47 ;
   wire \$48 ;
   wire \$49 ;
-  wire [63:0] \$5 ;
+  wire \$5 ;
   wire \$50 ;
   wire \$51 ;
   wire \$52 ;
@@ -7098,7 +7029,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire \$57 ;
   wire \$58 ;
   wire \$59 ;
-  wire [2:0] \$6 ;
+  wire [63:0] \$6 ;
   wire \$60 ;
   wire \$61 ;
   wire \$62 ;
@@ -7109,7 +7040,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire \$67 ;
   wire \$68 ;
   wire \$69 ;
-  wire \$7 ;
+  wire [2:0] \$7 ;
   wire \$70 ;
   wire \$71 ;
   wire \$72 ;
@@ -7152,8 +7083,33 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   (* enum_value_100 = "NODE_DEAD" *)
   input [2:0] abort_status;
   wire [2:0] abort_status;
+  wire [215:0] cap_ways;
+  wire [53:0] \cap_ways[0] ;
+  wire \cap_ways[0].dirty ;
+  wire [15:0] \cap_ways[0].pid ;
+  wire [35:0] \cap_ways[0].tag ;
+  wire \cap_ways[0].valid ;
+  wire [53:0] \cap_ways[1] ;
+  wire \cap_ways[1].dirty ;
+  wire [15:0] \cap_ways[1].pid ;
+  wire [35:0] \cap_ways[1].tag ;
+  wire \cap_ways[1].valid ;
+  wire [53:0] \cap_ways[2] ;
+  wire \cap_ways[2].dirty ;
+  wire [15:0] \cap_ways[2].pid ;
+  wire [35:0] \cap_ways[2].tag ;
+  wire \cap_ways[2].valid ;
+  wire [53:0] \cap_ways[3] ;
+  wire \cap_ways[3].dirty ;
+  wire [15:0] \cap_ways[3].pid ;
+  wire [35:0] \cap_ways[3].tag ;
+  wire \cap_ways[3].valid ;
   input clk;
   wire clk;
+  (* init = 16'h0000 *)
+  wire [15:0] cmp_pid;
+  (* init = 36'h000000000 *)
+  wire [35:0] cmp_tag;
   reg count = 1'h0;
   input [136:0] cpu_req__payload;
   wire [136:0] cpu_req__payload;
@@ -7205,9 +7161,9 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   reg [2:0] data_wr__word;
   output hit;
   reg hit;
-  wire \hit$63 ;
+  wire \hit$73 ;
   reg [1:0] hit_way = 2'h0;
-  wire [1:0] \hit_way$64 ;
+  wire [1:0] \hit_way$74 ;
   input hold;
   wire hold;
   output idle;
@@ -7233,33 +7189,10 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
   reg [2:0] q_status0 = 3'h0;
-  (* init = 16'h0000 *)
-  wire [15:0] rd_pid;
-  (* init = 36'h000000000 *)
-  wire [35:0] rd_tag;
-  wire [215:0] rd_ways;
-  wire [53:0] \rd_ways[0] ;
-  wire \rd_ways[0].dirty ;
-  wire [15:0] \rd_ways[0].pid ;
-  wire [35:0] \rd_ways[0].tag ;
-  wire \rd_ways[0].valid ;
-  wire [53:0] \rd_ways[1] ;
-  wire \rd_ways[1].dirty ;
-  wire [15:0] \rd_ways[1].pid ;
-  wire [35:0] \rd_ways[1].tag ;
-  wire \rd_ways[1].valid ;
-  wire [53:0] \rd_ways[2] ;
-  wire \rd_ways[2].dirty ;
-  wire [15:0] \rd_ways[2].pid ;
-  wire [35:0] \rd_ways[2].tag ;
-  wire \rd_ways[2].valid ;
-  wire [53:0] \rd_ways[3] ;
-  wire \rd_ways[3].dirty ;
-  wire [15:0] \rd_ways[3].pid ;
-  wire [35:0] \rd_ways[3].tag ;
-  wire \rd_ways[3].valid ;
   input [63:0] rdata;
   wire [63:0] rdata;
+  output repl_load;
+  reg repl_load;
   input replay;
   wire replay;
   output rready;
@@ -7270,6 +7203,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire run;
   wire rvalid;
   reg s0_fresh = 1'h0;
+  reg s0_move;
   reg [136:0] s0_req = 137'h00000000000000000000000000000000000;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -7290,15 +7224,31 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire [7:0] \s1.strb ;
   wire [47:0] \s1.vaddr ;
   wire [63:0] \s1.wdata ;
+  reg s1_adv;
   reg s1_hit = 1'h0;
+  reg s1_load;
+  reg s1_rd = 1'h0;
   reg s1_reload = 1'h0;
   reg s1_replay = 1'h0;
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   reg s1_valid = 1'h0;
+  reg st_fresh = 1'h0;
+  reg st_move;
+  reg st_rd = 1'h0;
+  reg [136:0] st_req = 137'h00000000000000000000000000000000000;
+  (* enum_base_type = "CpuOp" *)
+  (* enum_value_0 = "READ" *)
+  (* enum_value_1 = "WRITE" *)
+  wire \st_req.op ;
+  wire [15:0] \st_req.pid ;
+  wire [7:0] \st_req.strb ;
+  wire [47:0] \st_req.vaddr ;
+  wire [63:0] \st_req.wdata ;
+  reg st_valid = 1'h0;
   reg [35:0] tag = 36'h000000000;
-  output tag_load;
-  reg tag_load;
+  output tag_capture;
+  wire tag_capture;
   output tag_rd__en;
   reg tag_rd__en;
   output [5:0] tag_rd__set;
@@ -7359,224 +7309,201 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire \ways[3].valid ;
   output ways_load;
   reg ways_load;
-  assign \$1  = ! count;
-  assign \$3  = ~ q_read;
-  assign \$5  = q_read ? rdata : 64'h0000000000000000;
+  assign \$1  = s0_move | st_rd;
+  assign tag_capture = \$1  | s1_rd;
+  assign \$2  = ! count;
+  assign \$4  = ~ q_read;
+  assign \$6  = q_read ? rdata : 64'h0000000000000000;
   assign pop = cpu_resp__valid & cpu_resp__ready;
-  assign \$7  = ! count;
-  assign \$9  = \$8  & q_read;
-  assign rready = \$9  & cpu_resp__ready;
-  assign \$10  = ~ s1_reload;
-  assign \$11  = s1_valid & \$10 ;
-  assign \$12  = ~ s1_hit;
-  assign \$13  = \$11  & \$12 ;
-  assign \$14  = ! count;
-  assign miss = \$13  & \$14 ;
-  assign \$15  = ~ s0_valid;
-  assign \$16  = ~ s1_valid;
-  assign \$17  = \$15  & \$16 ;
-  assign \$18  = ! count;
-  assign idle = \$17  & \$18 ;
-  assign \$19  = ~ s0_valid;
-  assign \$20  = s0_valid & s0_fresh;
+  assign \$8  = ! count;
+  assign \$10  = \$9  & q_read;
+  assign rready = \$10  & cpu_resp__ready;
+  assign \$11  = ~ s1_rd;
+  assign \$12  = s1_valid & \$11 ;
+  assign \$13  = ~ s1_reload;
+  assign \$14  = \$12  & \$13 ;
+  assign \$15  = ~ s1_hit;
+  assign \$16  = \$14  & \$15 ;
+  assign \$17  = ! count;
+  assign miss = \$16  & \$17 ;
+  assign \$18  = ~ s0_valid;
+  assign \$19  = ~ st_valid;
+  assign \$20  = \$18  & \$19 ;
   assign \$21  = ~ s1_valid;
-  assign \$22  = ~ s1_reload;
-  assign \$23  = s1_valid & \$22 ;
-  assign \$24  = \$23  & s1_hit;
-  assign \$25  = ~ count;
-  assign \$26  = \$25  | pop;
-  assign \$27  = \$24  & \$26 ;
-  assign \$28  = ! s1[0];
-  assign \$29  = | s1[72:65];
-  assign \$30  = ~ \$29 ;
-  assign \$34  = \$21  | \$33 ;
-  assign \$35  = \$20  & \$34 ;
-  assign \$36  = \$19  | \$35 ;
-  assign \$37  = ~ hold;
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = ~ s0_fresh;
-  assign \$40  = s0_valid & \$39 ;
-  assign \$41  = ~ s0_valid;
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = ! count;
+  assign idle = \$22  & \$23 ;
+  assign \$24  = ~ s1_rd;
+  assign \$25  = s1_valid & \$24 ;
+  assign \$26  = ~ s1_reload;
+  assign \$27  = \$25  & \$26 ;
+  assign \$28  = \$27  & s1_hit;
+  assign \$29  = ~ count;
+  assign \$30  = \$29  | pop;
+  assign \$31  = \$28  & \$30 ;
+  assign \$32  = ! s1[0];
+  assign \$33  = | s1[72:65];
+  assign \$34  = ~ \$33 ;
+  assign \$38  = st_valid & st_fresh;
+  assign \$39  = ~ s1_valid;
+  assign \$40  = \$39  | s1_adv;
+  assign \$41  = \$38  & \$40 ;
   assign \$42  = s0_valid & s0_fresh;
-  assign \$43  = ~ s1_valid;
-  assign \$44  = ~ s1_reload;
-  assign \$45  = s1_valid & \$44 ;
-  assign \$46  = \$45  & s1_hit;
-  assign \$47  = ~ count;
-  assign \$48  = \$47  | pop;
-  assign \$49  = \$46  & \$48 ;
-  assign \$50  = ! s1[0];
-  assign \$51  = | s1[72:65];
-  assign \$52  = ~ \$51 ;
-  assign \$56  = \$43  | \$55 ;
-  assign \$57  = \$42  & \$56 ;
-  assign \$58  = \$41  | \$57 ;
-  assign \$59  = ~ hold;
-  assign \$60  = \$58  & \$59 ;
-  assign \$61  = s0_valid & s0_fresh;
-  assign \$62  = ~ s1_valid;
-  assign \$63  = ~ s1_reload;
-  assign \$64  = s1_valid & \$63 ;
-  assign \$65  = \$64  & s1_hit;
-  assign \$66  = ~ count;
-  assign \$67  = \$66  | pop;
-  assign \$68  = \$65  & \$67 ;
-  assign \$69  = ! s1[0];
-  assign \$70  = | s1[72:65];
-  assign \$71  = ~ \$70 ;
-  assign \$75  = \$62  | \$74 ;
-  assign \$76  = \$61  & \$75 ;
-  assign \$77  = \$76  | s1_reload;
-  assign \$78  = s0_valid & s0_fresh;
-  assign \$79  = ~ s1_valid;
-  assign \$80  = ~ s1_reload;
-  assign \$81  = \$80  & s1_hit;
-  assign \$82  = \$79  | \$81 ;
-  assign \$83  = \$78  & \$82 ;
-  assign \$84  = s1_reload | \$83 ;
-  assign \$85  = ~ s1_reload;
-  assign \$86  = s1_valid & \$85 ;
-  assign \$87  = \$86  & s1_hit;
-  assign \$88  = ~ count;
-  assign \$89  = \$88  | pop;
-  assign \$90  = \$87  & \$89 ;
-  assign \$91  = ! s1[0];
-  assign \$92  = \$90  & \$91 ;
-  assign \$93  = ~ s1_reload;
-  assign \$94  = s1_valid & \$93 ;
-  assign \$95  = \$94  & s1_hit;
-  assign \$96  = ~ count;
-  assign \$97  = \$96  | pop;
-  assign \$98  = \$95  & \$97 ;
-  assign \$99  = ! s1[0];
+  assign \$43  = ~ st_valid;
+  assign \$44  = \$43  | st_move;
+  assign \$45  = \$42  & \$44 ;
+  assign \$46  = ~ s0_valid;
+  assign \$47  = \$46  | s0_move;
+  assign \$48  = ~ hold;
+  assign \$49  = \$47  & \$48 ;
+  assign \$50  = ~ st_fresh;
+  assign \$51  = st_valid & \$50 ;
+  assign \$52  = ~ st_rd;
+  assign \$53  = \$51  & \$52 ;
+  assign \$54  = ~ \$53 ;
+  assign \$55  = \$49  & \$54 ;
+  assign \$56  = ~ st_fresh;
+  assign \$57  = st_valid & \$56 ;
+  assign \$58  = ~ st_rd;
+  assign \$59  = \$57  & \$58 ;
+  assign \$60  = ~ s0_fresh;
+  assign \$61  = s0_valid & \$60 ;
+  assign \$62  = ~ s0_valid;
+  assign \$63  = \$62  | s0_move;
+  assign \$64  = ~ hold;
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = ~ st_fresh;
+  assign \$67  = st_valid & \$66 ;
+  assign \$68  = ~ st_rd;
+  assign \$69  = \$67  & \$68 ;
+  assign \$70  = ~ \$69 ;
+  assign \$71  = \$65  & \$70 ;
+  assign \$72  = st_move | s1_reload;
+  assign \$73  = st_move | s1_reload;
+  assign \$74  = st_valid & st_fresh;
+  assign \$75  = ~ s1_valid;
+  assign \$76  = ~ s1_rd;
+  assign \$77  = s1_valid & \$76 ;
+  assign \$78  = ~ s1_reload;
+  assign \$79  = \$77  & \$78 ;
+  assign \$80  = \$79  & s1_hit;
+  assign \$81  = \$75  | \$80 ;
+  assign \$82  = \$74  & \$81 ;
+  assign \$83  = s1_reload | \$82 ;
+  assign \$84  = ~ s1_rd;
+  assign \$85  = s1_valid & \$84 ;
+  assign \$86  = ~ s1_reload;
+  assign \$87  = \$85  & \$86 ;
+  assign \$88  = \$87  & s1_hit;
+  assign \$89  = ~ count;
+  assign \$90  = \$89  | pop;
+  assign \$91  = \$88  & \$90 ;
+  assign \$92  = ! s1[0];
+  assign \$93  = \$91  & \$92 ;
+  assign \$94  = ~ s1_rd;
+  assign \$95  = s1_valid & \$94 ;
+  assign \$96  = ~ s1_reload;
+  assign \$97  = \$95  & \$96 ;
+  assign \$98  = \$97  & s1_hit;
+  assign \$99  = ~ count;
+  assign \$100  = \$99  | pop;
   assign \$101  = \$98  & \$100 ;
-  assign \$102  = ~ s1_reload;
-  assign \$103  = s1_valid & \$102 ;
-  assign \$104  = \$103  & s1_hit;
-  assign \$105  = ~ count;
-  assign \$106  = \$105  | pop;
-  assign \$107  = \$104  & \$106 ;
-  assign \$108  = ! s1[0];
-  assign \$109  = | s1[72:65];
-  assign \$110  = ~ \$109 ;
-  assign \$114  = ~ s1_replay;
-  assign \$115  = ! s1[0];
-  assign \$116  = ! s1[0];
-  assign \$118  = count + push;
-  assign \$119  = \$118  - pop;
-  assign \$120  = ~ run;
-  assign \$121  = ~ s0_fresh;
-  assign \$122  = s0_valid & \$121 ;
-  assign \$123  = ~ s0_valid;
-  assign \$124  = s0_valid & s0_fresh;
-  assign \$125  = ~ s1_valid;
-  assign \$126  = ~ s1_reload;
-  assign \$127  = s1_valid & \$126 ;
-  assign \$128  = \$127  & s1_hit;
-  assign \$129  = ~ count;
-  assign \$130  = \$129  | pop;
-  assign \$131  = \$128  & \$130 ;
-  assign \$132  = ! s1[0];
-  assign \$133  = | s1[72:65];
-  assign \$134  = ~ \$133 ;
-  assign \$138  = \$125  | \$137 ;
-  assign \$139  = \$124  & \$138 ;
-  assign \$140  = \$123  | \$139 ;
-  assign \$141  = ~ hold;
-  assign \$142  = \$140  & \$141 ;
-  assign \$143  = ~ s0_valid;
-  assign \$144  = s0_valid & s0_fresh;
-  assign \$145  = ~ s1_valid;
-  assign \$146  = ~ s1_reload;
-  assign \$147  = s1_valid & \$146 ;
-  assign \$148  = \$147  & s1_hit;
-  assign \$149  = ~ count;
-  assign \$150  = \$149  | pop;
-  assign \$151  = \$148  & \$150 ;
-  assign \$152  = ! s1[0];
-  assign \$153  = | s1[72:65];
-  assign \$154  = ~ \$153 ;
-  assign \$158  = \$145  | \$157 ;
-  assign \$159  = \$144  & \$158 ;
-  assign \$160  = \$143  | \$159 ;
-  assign \$161  = ~ hold;
-  assign \$162  = \$160  & \$161 ;
-  assign \$163  = cpu_req__valid & \$162 ;
-  assign \$164  = s0_valid & s0_fresh;
-  assign \$165  = ~ s1_valid;
-  assign \$166  = ~ s1_reload;
-  assign \$167  = s1_valid & \$166 ;
-  assign \$168  = \$167  & s1_hit;
-  assign \$169  = ~ count;
-  assign \$170  = \$169  | pop;
-  assign \$171  = \$168  & \$170 ;
-  assign \$172  = ! s1[0];
-  assign \$173  = | s1[72:65];
-  assign \$174  = ~ \$173 ;
-  assign \$178  = \$165  | \$177 ;
-  assign \$179  = \$164  & \$178 ;
-  assign \$180  = s0_valid & s0_fresh;
-  assign \$181  = ~ s1_valid;
-  assign \$182  = ~ s1_reload;
-  assign \$183  = s1_valid & \$182 ;
-  assign \$184  = \$183  & s1_hit;
-  assign \$185  = ~ count;
-  assign \$186  = \$185  | pop;
-  assign \$187  = \$184  & \$186 ;
-  assign \$188  = ! s1[0];
-  assign \$189  = | s1[72:65];
-  assign \$190  = ~ \$189 ;
-  assign \$194  = \$181  | \$193 ;
-  assign \$195  = \$180  & \$194 ;
-  assign \$196  = ~ s1_reload;
-  assign \$197  = s1_valid & \$196 ;
-  assign \$198  = \$197  & s1_hit;
-  assign \$199  = ~ count;
-  assign \$200  = \$199  | pop;
-  assign \$201  = \$198  & \$200 ;
-  assign \$202  = ! s1[0];
-  assign \$203  = | s1[72:65];
-  assign \$204  = ~ \$203 ;
+  assign \$102  = ! s1[0];
+  assign \$104  = \$101  & \$103 ;
+  assign \$105  = ~ s1_replay;
+  assign \$106  = ! s1[0];
+  assign \$107  = ! s1[0];
+  assign \$109  = count + push;
+  assign \$110  = \$109  - pop;
+  assign \$111  = ~ st_fresh;
+  assign \$112  = st_valid & \$111 ;
+  assign \$113  = ~ st_rd;
+  assign \$114  = \$112  & \$113 ;
+  assign \$115  = ~ s0_fresh;
+  assign \$116  = s0_valid & \$115 ;
+  assign \$117  = ~ s0_valid;
+  assign \$118  = \$117  | s0_move;
+  assign \$119  = ~ hold;
+  assign \$120  = \$118  & \$119 ;
+  assign \$121  = ~ st_fresh;
+  assign \$122  = st_valid & \$121 ;
+  assign \$123  = ~ st_rd;
+  assign \$124  = \$122  & \$123 ;
+  assign \$125  = ~ \$124 ;
+  assign \$126  = \$120  & \$125 ;
+  assign \$127  = cpu_req__valid & \$126 ;
+  assign \$128  = ~ run;
   always @(posedge clk)
-    s1_hit <= \$208 ;
+    s1_hit <= \$129 ;
   always @(posedge clk)
-    hit_way <= \$209 ;
+    hit_way <= \$130 ;
   always @(posedge clk)
-    q_read <= \$210 ;
+    pid <= \$131 ;
   always @(posedge clk)
-    q_status0 <= \$211 ;
+    tag <= \$132 ;
   always @(posedge clk)
-    count <= \$212 ;
+    st_rd <= \$133 ;
   always @(posedge clk)
-    s0_fresh <= \$213 ;
+    s1_rd <= \$134 ;
   always @(posedge clk)
-    pid <= \$214 ;
+    s1_reload <= \$135 ;
   always @(posedge clk)
-    tag <= \$215 ;
+    q_read <= \$136 ;
   always @(posedge clk)
-    s1_reload <= \$216 ;
+    q_status0 <= \$137 ;
   always @(posedge clk)
-    s0_valid <= \$217 ;
+    count <= \$138 ;
   always @(posedge clk)
-    s0_req <= \$218 ;
+    s0_fresh <= \$139 ;
   always @(posedge clk)
-    s1_valid <= \$219 ;
+    st_fresh <= \$140 ;
   always @(posedge clk)
-    s1_replay <= \$220 ;
+    s0_valid <= \$141 ;
   always @(posedge clk)
-    s1 <= \$221 ;
+    s0_req <= \$142 ;
+  always @(posedge clk)
+    st_valid <= \$143 ;
+  always @(posedge clk)
+    st_req <= \$144 ;
+  always @(posedge clk)
+    s1_valid <= \$145 ;
+  always @(posedge clk)
+    s1_replay <= \$146 ;
+  always @(posedge clk)
+    s1 <= \$147 ;
   \excache.ctrl.pipe.lookup  lookup (
-    .hit(\hit$63 ),
-    .hit_way(\hit_way$64 ),
+    .hit(\hit$73 ),
+    .hit_way(\hit_way$74 ),
     .pid(pid),
     .tag(tag),
     .ways(ways)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    s1_adv = 1'h0;
+    if (run) begin
+      s1_adv = \$37 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    st_move = 1'h0;
+    if (run) begin
+      st_move = \$41 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    s0_move = 1'h0;
+    if (run) begin
+      s0_move = \$45 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     cpu_req__ready = 1'h0;
     if (run) begin
-      cpu_req__ready = \$38 ;
+      cpu_req__ready = \$55 ;
     end
   end
   always @* begin
@@ -7584,7 +7511,9 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     tag_rd__set = 6'h00;
     if (run) begin
       (* full_case = 32'd1 *)
-      if (\$40 ) begin
+      if (\$59 ) begin
+        tag_rd__set = st_req[28:23];
+      end else if (\$61 ) begin
         tag_rd__set = s0_req[28:23];
       end else begin
         tag_rd__set = cpu_req__payload[28:23];
@@ -7599,10 +7528,12 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     tag_rd__en = 1'h0;
     if (run) begin
       (* full_case = 32'd1 *)
-      if (\$40 ) begin
+      if (\$59 ) begin
+        tag_rd__en = 1'h1;
+      end else if (\$61 ) begin
         tag_rd__en = 1'h1;
       end else begin
-        tag_rd__en = \$60 ;
+        tag_rd__en = \$71 ;
       end
     end
     if (replay) begin
@@ -7611,16 +7542,23 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    tag_load = 1'h0;
+    s1_load = 1'h0;
     if (run) begin
-      tag_load = \$77 ;
+      s1_load = \$72 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    repl_load = 1'h0;
+    if (run) begin
+      repl_load = \$73 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     ways_load = 1'h0;
     if (run) begin
-      ways_load = \$84 ;
+      ways_load = \$83 ;
     end
   end
   always @* begin
@@ -7648,7 +7586,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__en = 1'h0;
     if (run) begin
-      data_rd__en = \$92 ;
+      data_rd__en = \$93 ;
     end
   end
   always @* begin
@@ -7683,7 +7621,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__en = 8'h00;
     if (run) begin
-      if (\$101 ) begin
+      if (\$104 ) begin
         data_wr__en = s1[72:65];
       end
     end
@@ -7692,7 +7630,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__en = 1'h0;
     if (run) begin
-      if (\$113 ) begin
+      if (s1_adv) begin
         touch__en = 1'h1;
       end
     end
@@ -7701,7 +7639,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__set = 6'h00;
     if (run) begin
-      if (\$113 ) begin
+      if (s1_adv) begin
         touch__set = s1[28:23];
       end
     end
@@ -7710,7 +7648,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__way = 2'h0;
     if (run) begin
-      if (\$113 ) begin
+      if (s1_adv) begin
         touch__way = hit_way;
       end
     end
@@ -7719,8 +7657,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     hit = 1'h0;
     if (run) begin
-      if (\$113 ) begin
-        hit = \$114 ;
+      if (s1_adv) begin
+        hit = \$105 ;
       end
     end
   end
@@ -7728,7 +7666,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     push = 1'h0;
     if (run) begin
-      if (\$113 ) begin
+      if (s1_adv) begin
         push = 1'h1;
       end
     end
@@ -7740,8 +7678,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     push_read = 1'h0;
     if (run) begin
-      if (\$113 ) begin
-        push_read = \$115 ;
+      if (s1_adv) begin
+        push_read = \$106 ;
       end
     end
     if (abort) begin
@@ -7752,7 +7690,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     push_status = 3'h0;
     if (run) begin
-      if (\$113 ) begin
+      if (s1_adv) begin
         push_status = 3'h0;
       end
     end
@@ -7764,8 +7702,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__en = 4'h0;
     if (run) begin
-      if (\$113 ) begin
-        if (\$117 ) begin
+      if (s1_adv) begin
+        if (\$108 ) begin
           (* full_case = 32'd1 *)
           casez (hit_way)
             2'h0:
@@ -7800,197 +7738,247 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$208  = s1_hit;
-    if (tag_load) begin
-      \$208  = \hit$63 ;
+    \$129  = s1_hit;
+    if (s1_load) begin
+      \$129  = \hit$73 ;
     end
     if (rst) begin
-      \$208  = 1'h0;
+      \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$209  = hit_way;
-    if (tag_load) begin
-      \$209  = \hit_way$64 ;
+    \$130  = hit_way;
+    if (s1_load) begin
+      \$130  = \hit_way$74 ;
     end
     if (rst) begin
-      \$209  = 2'h0;
+      \$130  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$210  = q_read;
+    \$131  = pid;
+    if (s1_rd) begin
+      \$131  = s1[16:1];
+    end else if (st_rd) begin
+      \$131  = st_req[16:1];
+    end else if (s0_move) begin
+      \$131  = s0_req[16:1];
+    end
+    if (rst) begin
+      \$131  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$132  = tag;
+    if (s1_rd) begin
+      \$132  = s1[64:29];
+    end else if (st_rd) begin
+      \$132  = st_req[64:29];
+    end else if (s0_move) begin
+      \$132  = s0_req[64:29];
+    end
+    if (rst) begin
+      \$132  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$133  = 1'h0;
+    if (run) begin
+      if (\$114 ) begin
+        \$133  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$134  = 1'h0;
+    if (replay) begin
+      \$134  = 1'h1;
+    end
+    if (rst) begin
+      \$134  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$135  = s1_rd;
+    if (rst) begin
+      \$135  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$136  = q_read;
     if (push) begin
-      \$210  = push_read;
+      \$136  = push_read;
     end
     if (rst) begin
-      \$210  = 1'h0;
+      \$136  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$211  = q_status0;
+    \$137  = q_status0;
     if (push) begin
-      \$211  = push_status;
+      \$137  = push_status;
     end
     if (rst) begin
-      \$211  = 3'h0;
+      \$137  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$212  = \$119 [0];
+    \$138  = \$110 [0];
     if (rst) begin
-      \$212  = 1'h0;
+      \$138  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$213  = s0_fresh;
-    if (\$120 ) begin
-      \$213  = 1'h0;
-    end
+    \$139  = s0_fresh;
     if (run) begin
-      if (\$122 ) begin
-        \$213  = 1'h1;
+      if (\$114 ) begin
+        \$139  = 1'h0;
+      end else if (\$116 ) begin
+        \$139  = 1'h1;
       end
-      if (\$163 ) begin
-        \$213  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$213  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$214  = pid;
-    if (run) begin
-      (* full_case = 32'd1 *)
-      if (\$122 ) begin
-        \$214  = s0_req[16:1];
-      end else begin
-        if (\$142 ) begin
-          \$214  = cpu_req__payload[16:1];
-        end
+      if (\$127 ) begin
+        \$139  = 1'h1;
       end
     end
-    if (replay) begin
-      \$214  = s1[16:1];
+    if (\$128 ) begin
+      \$139  = 1'h0;
     end
     if (rst) begin
-      \$214  = 16'h0000;
+      \$139  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$215  = tag;
+    \$140  = st_fresh;
     if (run) begin
-      (* full_case = 32'd1 *)
-      if (\$122 ) begin
-        \$215  = s0_req[64:29];
-      end else begin
-        if (\$142 ) begin
-          \$215  = cpu_req__payload[64:29];
-        end
+      if (st_rd) begin
+        \$140  = 1'h1;
+      end
+      if (s0_move) begin
+        \$140  = 1'h1;
       end
     end
-    if (replay) begin
-      \$215  = s1[64:29];
+    if (\$128 ) begin
+      \$140  = 1'h0;
     end
     if (rst) begin
-      \$215  = 36'h000000000;
+      \$140  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$216  = s1_reload;
+    \$141  = s0_valid;
     if (run) begin
-      \$216  = 1'h0;
-    end
-    if (replay) begin
-      \$216  = 1'h1;
-    end
-    if (rst) begin
-      \$216  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$217  = s0_valid;
-    if (run) begin
-      if (\$163 ) begin
-        \$217  = 1'h1;
-      end else if (\$179 ) begin
-        \$217  = 1'h0;
+      if (\$127 ) begin
+        \$141  = 1'h1;
+      end else if (s0_move) begin
+        \$141  = 1'h0;
       end
     end
     if (rst) begin
-      \$217  = 1'h0;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$218  = s0_req;
+    \$142  = s0_req;
     if (run) begin
-      if (\$163 ) begin
-        \$218  = cpu_req__payload;
+      if (\$127 ) begin
+        \$142  = cpu_req__payload;
       end
     end
     if (rst) begin
-      \$218  = 137'h00000000000000000000000000000000000;
+      \$142  = 137'h00000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$219  = s1_valid;
+    \$143  = st_valid;
     if (run) begin
-      if (\$195 ) begin
-        \$219  = 1'h1;
-      end else if (\$207 ) begin
-        \$219  = 1'h0;
+      if (s0_move) begin
+        \$143  = 1'h1;
+      end else if (st_move) begin
+        \$143  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$143  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$144  = st_req;
+    if (run) begin
+      if (s0_move) begin
+        \$144  = s0_req;
+      end
+    end
+    if (rst) begin
+      \$144  = 137'h00000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$145  = s1_valid;
+    if (run) begin
+      if (st_move) begin
+        \$145  = 1'h1;
+      end else if (s1_adv) begin
+        \$145  = 1'h0;
       end
     end
     if (abort) begin
-      \$219  = 1'h0;
+      \$145  = 1'h0;
     end
     if (rst) begin
-      \$219  = 1'h0;
+      \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$220  = s1_replay;
+    \$146  = s1_replay;
     if (run) begin
-      if (\$195 ) begin
-        \$220  = 1'h0;
+      if (st_move) begin
+        \$146  = 1'h0;
       end
     end
     if (replay) begin
-      \$220  = 1'h1;
+      \$146  = 1'h1;
     end
     if (rst) begin
-      \$220  = 1'h0;
+      \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$221  = s1;
+    \$147  = s1;
     if (run) begin
-      if (\$195 ) begin
-        \$221  = s0_req;
+      if (st_move) begin
+        \$147  = st_req;
       end
     end
     if (rst) begin
-      \$221  = 137'h00000000000000000000000000000000000;
+      \$147  = 137'h00000000000000000000000000000000000;
     end
   end
   assign s1_set = s1[28:23];
   assign s1_tag = s1[64:29];
-  assign rd_ways = ways;
-  assign rd_pid = pid;
-  assign rd_tag = tag;
+  assign cap_ways = ways;
+  assign cmp_pid = pid;
+  assign cmp_tag = tag;
   assign rvalid = 1'h1;
   assign data_wr__ready = 1'h1;
   assign data_rd__ready = 1'h1;
@@ -8019,28 +8007,33 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   assign \ways[3].pid  = ways[213:198];
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
-  assign \rd_ways[0]  = ways[53:0];
-  assign \rd_ways[0].tag  = ways[35:0];
-  assign \rd_ways[0].pid  = ways[51:36];
-  assign \rd_ways[0].valid  = ways[52];
-  assign \rd_ways[0].dirty  = ways[53];
-  assign \rd_ways[1]  = ways[107:54];
-  assign \rd_ways[1].tag  = ways[89:54];
-  assign \rd_ways[1].pid  = ways[105:90];
-  assign \rd_ways[1].valid  = ways[106];
-  assign \rd_ways[1].dirty  = ways[107];
-  assign \rd_ways[2]  = ways[161:108];
-  assign \rd_ways[2].tag  = ways[143:108];
-  assign \rd_ways[2].pid  = ways[159:144];
-  assign \rd_ways[2].valid  = ways[160];
-  assign \rd_ways[2].dirty  = ways[161];
-  assign \rd_ways[3]  = ways[215:162];
-  assign \rd_ways[3].tag  = ways[197:162];
-  assign \rd_ways[3].pid  = ways[213:198];
-  assign \rd_ways[3].valid  = ways[214];
-  assign \rd_ways[3].dirty  = ways[215];
+  assign \cap_ways[0]  = ways[53:0];
+  assign \cap_ways[0].tag  = ways[35:0];
+  assign \cap_ways[0].pid  = ways[51:36];
+  assign \cap_ways[0].valid  = ways[52];
+  assign \cap_ways[0].dirty  = ways[53];
+  assign \cap_ways[1]  = ways[107:54];
+  assign \cap_ways[1].tag  = ways[89:54];
+  assign \cap_ways[1].pid  = ways[105:90];
+  assign \cap_ways[1].valid  = ways[106];
+  assign \cap_ways[1].dirty  = ways[107];
+  assign \cap_ways[2]  = ways[161:108];
+  assign \cap_ways[2].tag  = ways[143:108];
+  assign \cap_ways[2].pid  = ways[159:144];
+  assign \cap_ways[2].valid  = ways[160];
+  assign \cap_ways[2].dirty  = ways[161];
+  assign \cap_ways[3]  = ways[215:162];
+  assign \cap_ways[3].tag  = ways[197:162];
+  assign \cap_ways[3].pid  = ways[213:198];
+  assign \cap_ways[3].valid  = ways[214];
+  assign \cap_ways[3].dirty  = ways[215];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
+  assign \st_req.op  = st_req[0];
+  assign \st_req.pid  = st_req[16:1];
+  assign \st_req.vaddr  = st_req[64:17];
+  assign \st_req.strb  = st_req[72:65];
+  assign \st_req.wdata  = st_req[136:73];
   assign \s0_req.op  = s0_req[0];
   assign \s0_req.pid  = s0_req[16:1];
   assign \s0_req.vaddr  = s0_req[64:17];
@@ -8071,46 +8064,22 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   assign \tag_wr__data[3].pid  = tag_wr__data[213:198];
   assign \tag_wr__data[3].valid  = tag_wr__data[214];
   assign \tag_wr__data[3].dirty  = tag_wr__data[215];
-  assign cpu_resp__payload[66:64] = \$6 ;
-  assign cpu_resp__payload[63:0] = \$5 ;
-  assign \$6  = q_status0;
-  assign \$4  = 1'h1;
-  assign cpu_resp__valid = \$2 ;
-  assign \$31  = 1'h1;
-  assign \$32  = \$31 ;
-  assign \$33  = \$27 ;
-  assign \$53  = 1'h1;
-  assign \$54  = \$53 ;
-  assign \$55  = \$49 ;
-  assign \$72  = 1'h1;
-  assign \$73  = \$72 ;
-  assign \$74  = \$68 ;
-  assign \$111  = 1'h1;
-  assign \$112  = \$111 ;
-  assign \$113  = \$107 ;
-  assign \$135  = 1'h1;
-  assign \$136  = \$135 ;
-  assign \$137  = \$131 ;
-  assign \$155  = 1'h1;
-  assign \$156  = \$155 ;
-  assign \$157  = \$151 ;
-  assign \$175  = 1'h1;
-  assign \$176  = \$175 ;
-  assign \$177  = \$171 ;
-  assign \$191  = 1'h1;
-  assign \$192  = \$191 ;
-  assign \$193  = \$187 ;
-  assign \$205  = 1'h1;
-  assign \$206  = \$205 ;
-  assign \$207  = \$201 ;
-  assign \$2  = count;
-  assign \$8  = count;
-  assign \$100  = s1[0];
-  assign \$117  = s1[0];
+  assign cpu_resp__payload[66:64] = \$7 ;
+  assign cpu_resp__payload[63:0] = \$6 ;
+  assign \$7  = q_status0;
+  assign \$5  = 1'h1;
+  assign cpu_resp__valid = \$3 ;
+  assign \$35  = 1'h1;
+  assign \$36  = \$35 ;
+  assign \$37  = \$31 ;
+  assign \$3  = count;
+  assign \$9  = count;
+  assign \$103  = s1[0];
+  assign \$108  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
+module \excache.ctrl.pipe.lookup (ways, pid, tag, hit_way, hit);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -8219,7 +8188,7 @@ module \excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.repl$212 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+module \excache.ctrl.repl$214 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [15:0] \$1 ;
   wire \$10 ;
@@ -9001,7 +8970,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, ways, load_repl, load_ways, repl_wr__set, repl_wr__data, repl_wr__en, load, clk);
+module \excache.ctrl.tags (rst, capture, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, cap_ways, ways, load_repl, load_ways, repl_wr__set, repl_wr__data, repl_wr__en, load, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -9011,23 +8980,106 @@ module \excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__en, wr__set, wr__en, 
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire [7:0] \$17 ;
+  wire \$17 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
-  reg [5:0] \$22 ;
-  reg [215:0] \$23 ;
-  reg [3:0] \$24 ;
-  reg [7:0] \$25 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire [7:0] \$39 ;
   wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire [7:0] \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire [7:0] \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
   wire \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  reg [5:0] \$54 ;
+  reg [5:0] \$55 ;
+  reg [215:0] \$56 ;
+  reg [3:0] \$57 ;
+  reg [215:0] \$58 ;
+  reg [3:0] \$59 ;
   wire \$6 ;
+  reg [7:0] \$60 ;
+  reg [7:0] \$61 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
+  reg [3:0] cap_fwd = 4'h0;
+  reg [5:0] cap_set = 6'h00;
+  output [215:0] cap_ways;
+  wire [215:0] cap_ways;
+  wire [53:0] \cap_ways[0] ;
+  wire \cap_ways[0].dirty ;
+  wire [15:0] \cap_ways[0].pid ;
+  wire [35:0] \cap_ways[0].tag ;
+  wire \cap_ways[0].valid ;
+  wire [53:0] \cap_ways[1] ;
+  wire \cap_ways[1].dirty ;
+  wire [15:0] \cap_ways[1].pid ;
+  wire [35:0] \cap_ways[1].tag ;
+  wire \cap_ways[1].valid ;
+  wire [53:0] \cap_ways[2] ;
+  wire \cap_ways[2].dirty ;
+  wire [15:0] \cap_ways[2].pid ;
+  wire [35:0] \cap_ways[2].tag ;
+  wire \cap_ways[2].valid ;
+  wire [53:0] \cap_ways[3] ;
+  wire \cap_ways[3].dirty ;
+  wire [15:0] \cap_ways[3].pid ;
+  wire [35:0] \cap_ways[3].tag ;
+  wire \cap_ways[3].valid ;
+  input capture;
+  wire capture;
+  reg [215:0] captured = 216'h000000000000000000000000000000000000000000000000000000;
+  wire [53:0] \captured[0] ;
+  wire \captured[0].dirty ;
+  wire [15:0] \captured[0].pid ;
+  wire [35:0] \captured[0].tag ;
+  wire \captured[0].valid ;
+  wire [53:0] \captured[1] ;
+  wire \captured[1].dirty ;
+  wire [15:0] \captured[1].pid ;
+  wire [35:0] \captured[1].tag ;
+  wire \captured[1].valid ;
+  wire [53:0] \captured[2] ;
+  wire \captured[2].dirty ;
+  wire [15:0] \captured[2].pid ;
+  wire [35:0] \captured[2].tag ;
+  wire \captured[2].valid ;
+  wire [53:0] \captured[3] ;
+  wire \captured[3].dirty ;
+  wire [15:0] \captured[3].pid ;
+  wire [35:0] \captured[3].tag ;
+  wire \captured[3].valid ;
   input clk;
   wire clk;
   reg [3:0] dirty_fwd = 4'h0;
@@ -9063,29 +9115,9 @@ module \excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__en, wr__set, wr__en, 
   input [5:0] rd__set;
   wire [5:0] rd__set;
   reg [5:0] rd_set = 6'h00;
-  wire [215:0] rd_ways;
-  wire [53:0] \rd_ways[0] ;
-  wire \rd_ways[0].dirty ;
-  wire [15:0] \rd_ways[0].pid ;
-  wire [35:0] \rd_ways[0].tag ;
-  wire \rd_ways[0].valid ;
-  wire [53:0] \rd_ways[1] ;
-  wire \rd_ways[1].dirty ;
-  wire [15:0] \rd_ways[1].pid ;
-  wire [35:0] \rd_ways[1].tag ;
-  wire \rd_ways[1].valid ;
-  wire [53:0] \rd_ways[2] ;
-  wire \rd_ways[2].dirty ;
-  wire [15:0] \rd_ways[2].pid ;
-  wire [35:0] \rd_ways[2].tag ;
-  wire \rd_ways[2].valid ;
-  wire [53:0] \rd_ways[3] ;
-  wire \rd_ways[3].dirty ;
-  wire [15:0] \rd_ways[3].pid ;
-  wire [35:0] \rd_ways[3].tag ;
-  wire \rd_ways[3].valid ;
   (* init = 8'he4 *)
   wire [7:0] repl;
+  reg [7:0] repl_cap = 8'he4;
   output [7:0] repl_loaded;
   reg [7:0] repl_loaded = 8'he4;
   wire [5:0] repl_rp__addr;
@@ -9103,7 +9135,6 @@ module \excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__en, wr__set, wr__en, 
   input rst;
   wire rst;
   wire [5:0] tag_rp__addr;
-  output [215:0] tag_rp__data;
   wire [215:0] tag_rp__data;
   wire [53:0] \tag_rp__data[0] ;
   wire \tag_rp__data[0].dirty ;
@@ -9369,73 +9400,159 @@ module \excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__en, wr__set, wr__en, 
     end
   end
   assign tag_rp__data = _1_;
-  assign \$1  = load | load_ways;
-  assign \$2  = wr__set == rd_set;
-  assign \$3  = wr__en[0] & \$2 ;
-  assign \$4  = \$3  & wr__data[53];
-  assign \$5  = wr__set == rd_set;
-  assign \$6  = wr__en[1] & \$5 ;
-  assign \$7  = \$6  & wr__data[107];
-  assign \$8  = wr__set == rd_set;
-  assign \$9  = wr__en[2] & \$8 ;
-  assign \$10  = \$9  & wr__data[161];
-  assign \$11  = wr__set == rd_set;
-  assign \$12  = wr__en[3] & \$11 ;
-  assign \$13  = \$12  & wr__data[215];
-  assign \$14  = load | load_repl;
-  assign \$15  = repl_wr__set == rd_set;
-  assign \$16  = repl_wr__en & \$15 ;
-  assign \$17  = \$16  ? repl_wr__data : repl_rp__data;
-  assign \$18  = loaded[53] | dirty_fwd[0];
-  assign \$19  = loaded[107] | dirty_fwd[1];
-  assign \$20  = loaded[161] | dirty_fwd[2];
-  assign \$21  = loaded[215] | dirty_fwd[3];
+  assign \$39  = \$38  ? repl_wr__data : repl_rp__data;
+  assign \$40  = repl_wr__set == rd_set;
+  assign \$41  = repl_wr__en & \$40 ;
+  assign \$42  = \$41  ? repl_wr__data : repl_rp__data;
+  assign \$43  = repl_wr__set == cap_set;
+  assign \$44  = repl_wr__en & \$43 ;
+  assign \$45  = \$44  ? repl_wr__data : repl_cap;
+  assign \$46  = captured[53] | cap_fwd[0];
+  assign \$47  = captured[107] | cap_fwd[1];
+  assign \$48  = captured[161] | cap_fwd[2];
+  assign \$49  = captured[215] | cap_fwd[3];
+  assign \$50  = loaded[53] | dirty_fwd[0];
+  assign \$51  = loaded[107] | dirty_fwd[1];
+  assign \$52  = loaded[161] | dirty_fwd[2];
+  assign \$53  = loaded[215] | dirty_fwd[3];
   always @(posedge clk)
-    rd_set <= \$22 ;
+    rd_set <= \$54 ;
   always @(posedge clk)
-    loaded <= \$23 ;
+    cap_set <= \$55 ;
   always @(posedge clk)
-    dirty_fwd <= \$24 ;
+    captured <= \$56 ;
   always @(posedge clk)
-    repl_loaded <= \$25 ;
+    cap_fwd <= \$57 ;
+  always @(posedge clk)
+    loaded <= \$58 ;
+  always @(posedge clk)
+    dirty_fwd <= \$59 ;
+  always @(posedge clk)
+    repl_cap <= \$60 ;
+  always @(posedge clk)
+    repl_loaded <= \$61 ;
+  assign \$1  = wr__set == rd_set;
+  assign \$2  = wr__en[0] & \$1 ;
+  assign \$3  = \$2  & wr__data[53];
+  assign \$4  = wr__set == rd_set;
+  assign \$5  = wr__en[1] & \$4 ;
+  assign \$6  = \$5  & wr__data[107];
+  assign \$7  = wr__set == rd_set;
+  assign \$8  = wr__en[2] & \$7 ;
+  assign \$9  = \$8  & wr__data[161];
+  assign \$10  = wr__set == rd_set;
+  assign \$11  = wr__en[3] & \$10 ;
+  assign \$12  = \$11  & wr__data[215];
+  assign \$13  = wr__set == rd_set;
+  assign \$14  = wr__en[0] & \$13 ;
+  assign \$15  = \$14  & wr__data[53];
+  assign \$16  = wr__set == rd_set;
+  assign \$17  = wr__en[1] & \$16 ;
+  assign \$18  = \$17  & wr__data[107];
+  assign \$19  = wr__set == rd_set;
+  assign \$20  = wr__en[2] & \$19 ;
+  assign \$21  = \$20  & wr__data[161];
+  assign \$22  = wr__set == rd_set;
+  assign \$23  = wr__en[3] & \$22 ;
+  assign \$24  = \$23  & wr__data[215];
+  assign \$25  = wr__set == cap_set;
+  assign \$26  = wr__en[0] & \$25 ;
+  assign \$27  = \$26  & wr__data[53];
+  assign \$28  = wr__set == cap_set;
+  assign \$29  = wr__en[1] & \$28 ;
+  assign \$30  = \$29  & wr__data[107];
+  assign \$31  = wr__set == cap_set;
+  assign \$32  = wr__en[2] & \$31 ;
+  assign \$33  = \$32  & wr__data[161];
+  assign \$34  = wr__set == cap_set;
+  assign \$35  = wr__en[3] & \$34 ;
+  assign \$36  = \$35  & wr__data[215];
+  assign \$37  = repl_wr__set == rd_set;
+  assign \$38  = repl_wr__en & \$37 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$22  = rd_set;
+    \$54  = rd_set;
     if (rd__en) begin
-      \$22  = rd__set;
+      \$54  = rd__set;
     end
     if (rst) begin
-      \$22  = 6'h00;
+      \$54  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$23  = loaded;
-    if (\$1 ) begin
-      \$23  = tag_rp__data;
+    \$55  = cap_set;
+    if (capture) begin
+      \$55  = rd_set;
     end
     if (rst) begin
-      \$23  = 216'h000000000000000000000000000000000000000000000000000000;
+      \$55  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$24  = dirty_fwd;
-    if (\$1 ) begin
-      \$24  = { \$13 , \$10 , \$7 , \$4  };
+    \$56  = captured;
+    if (capture) begin
+      \$56  = tag_rp__data;
     end
     if (rst) begin
-      \$24  = 4'h0;
+      \$56  = 216'h000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$25  = repl_loaded;
-    if (\$14 ) begin
-      \$25  = \$17 ;
+    \$57  = cap_fwd;
+    if (capture) begin
+      \$57  = { \$12 , \$9 , \$6 , \$3  };
     end
     if (rst) begin
-      \$25  = 8'he4;
+      \$57  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$58  = loaded;
+    if (load) begin
+      \$58  = tag_rp__data;
+    end else if (load_ways) begin
+      \$58  = cap_ways;
+    end
+    if (rst) begin
+      \$58  = 216'h000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$59  = dirty_fwd;
+    if (load) begin
+      \$59  = { \$24 , \$21 , \$18 , \$15  };
+    end else if (load_ways) begin
+      \$59  = { \$36 , \$33 , \$30 , \$27  };
+    end
+    if (rst) begin
+      \$59  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$60  = repl_cap;
+    if (capture) begin
+      \$60  = \$39 ;
+    end
+    if (rst) begin
+      \$60  = 8'he4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$61  = repl_loaded;
+    if (load) begin
+      \$61  = \$42 ;
+    end else if (load_repl) begin
+      \$61  = \$45 ;
+    end
+    if (rst) begin
+      \$61  = 8'he4;
     end
   end
   assign tag_rp__addr = rd__set;
@@ -9443,33 +9560,32 @@ module \excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__en, wr__set, wr__en, 
   assign tag_wp__addr = wr__set;
   assign tag_wp__en = wr__en;
   assign tag_wp__data = wr__data;
-  assign rd_ways = tag_rp__data;
   assign repl_rp__addr = rd__set;
   assign repl_rp__en = rd__en;
   assign repl_wp__addr = repl_wr__set;
   assign repl_wp__en = repl_wr__en;
   assign repl_wp__data = repl_wr__data;
   assign repl = repl_loaded;
-  assign \loaded[0]  = loaded[53:0];
-  assign \loaded[0].tag  = loaded[35:0];
-  assign \loaded[0].pid  = loaded[51:36];
-  assign \loaded[0].valid  = loaded[52];
-  assign \loaded[0].dirty  = loaded[53];
-  assign \loaded[1]  = loaded[107:54];
-  assign \loaded[1].tag  = loaded[89:54];
-  assign \loaded[1].pid  = loaded[105:90];
-  assign \loaded[1].valid  = loaded[106];
-  assign \loaded[1].dirty  = loaded[107];
-  assign \loaded[2]  = loaded[161:108];
-  assign \loaded[2].tag  = loaded[143:108];
-  assign \loaded[2].pid  = loaded[159:144];
-  assign \loaded[2].valid  = loaded[160];
-  assign \loaded[2].dirty  = loaded[161];
-  assign \loaded[3]  = loaded[215:162];
-  assign \loaded[3].tag  = loaded[197:162];
-  assign \loaded[3].pid  = loaded[213:198];
-  assign \loaded[3].valid  = loaded[214];
-  assign \loaded[3].dirty  = loaded[215];
+  assign \captured[0]  = captured[53:0];
+  assign \captured[0].tag  = captured[35:0];
+  assign \captured[0].pid  = captured[51:36];
+  assign \captured[0].valid  = captured[52];
+  assign \captured[0].dirty  = captured[53];
+  assign \captured[1]  = captured[107:54];
+  assign \captured[1].tag  = captured[89:54];
+  assign \captured[1].pid  = captured[105:90];
+  assign \captured[1].valid  = captured[106];
+  assign \captured[1].dirty  = captured[107];
+  assign \captured[2]  = captured[161:108];
+  assign \captured[2].tag  = captured[143:108];
+  assign \captured[2].pid  = captured[159:144];
+  assign \captured[2].valid  = captured[160];
+  assign \captured[2].dirty  = captured[161];
+  assign \captured[3]  = captured[215:162];
+  assign \captured[3].tag  = captured[197:162];
+  assign \captured[3].pid  = captured[213:198];
+  assign \captured[3].valid  = captured[214];
+  assign \captured[3].dirty  = captured[215];
   assign \tag_rp__data[0]  = tag_rp__data[53:0];
   assign \tag_rp__data[0].tag  = tag_rp__data[35:0];
   assign \tag_rp__data[0].pid  = tag_rp__data[51:36];
@@ -9510,6 +9626,46 @@ module \excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__en, wr__set, wr__en, 
   assign \wr__data[3].pid  = wr__data[213:198];
   assign \wr__data[3].valid  = wr__data[214];
   assign \wr__data[3].dirty  = wr__data[215];
+  assign \loaded[0]  = loaded[53:0];
+  assign \loaded[0].tag  = loaded[35:0];
+  assign \loaded[0].pid  = loaded[51:36];
+  assign \loaded[0].valid  = loaded[52];
+  assign \loaded[0].dirty  = loaded[53];
+  assign \loaded[1]  = loaded[107:54];
+  assign \loaded[1].tag  = loaded[89:54];
+  assign \loaded[1].pid  = loaded[105:90];
+  assign \loaded[1].valid  = loaded[106];
+  assign \loaded[1].dirty  = loaded[107];
+  assign \loaded[2]  = loaded[161:108];
+  assign \loaded[2].tag  = loaded[143:108];
+  assign \loaded[2].pid  = loaded[159:144];
+  assign \loaded[2].valid  = loaded[160];
+  assign \loaded[2].dirty  = loaded[161];
+  assign \loaded[3]  = loaded[215:162];
+  assign \loaded[3].tag  = loaded[197:162];
+  assign \loaded[3].pid  = loaded[213:198];
+  assign \loaded[3].valid  = loaded[214];
+  assign \loaded[3].dirty  = loaded[215];
+  assign \cap_ways[0]  = cap_ways[53:0];
+  assign \cap_ways[0].tag  = cap_ways[35:0];
+  assign \cap_ways[0].pid  = cap_ways[51:36];
+  assign \cap_ways[0].valid  = cap_ways[52];
+  assign \cap_ways[0].dirty  = cap_ways[53];
+  assign \cap_ways[1]  = cap_ways[107:54];
+  assign \cap_ways[1].tag  = cap_ways[89:54];
+  assign \cap_ways[1].pid  = cap_ways[105:90];
+  assign \cap_ways[1].valid  = cap_ways[106];
+  assign \cap_ways[1].dirty  = cap_ways[107];
+  assign \cap_ways[2]  = cap_ways[161:108];
+  assign \cap_ways[2].tag  = cap_ways[143:108];
+  assign \cap_ways[2].pid  = cap_ways[159:144];
+  assign \cap_ways[2].valid  = cap_ways[160];
+  assign \cap_ways[2].dirty  = cap_ways[161];
+  assign \cap_ways[3]  = cap_ways[215:162];
+  assign \cap_ways[3].tag  = cap_ways[197:162];
+  assign \cap_ways[3].pid  = cap_ways[213:198];
+  assign \cap_ways[3].valid  = cap_ways[214];
+  assign \cap_ways[3].dirty  = cap_ways[215];
   assign \tag_wp__data[0]  = wr__data[53:0];
   assign \tag_wp__data[0].tag  = wr__data[35:0];
   assign \tag_wp__data[0].pid  = wr__data[51:36];
@@ -9530,26 +9686,6 @@ module \excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__en, wr__set, wr__en, 
   assign \tag_wp__data[3].pid  = wr__data[213:198];
   assign \tag_wp__data[3].valid  = wr__data[214];
   assign \tag_wp__data[3].dirty  = wr__data[215];
-  assign \rd_ways[0]  = tag_rp__data[53:0];
-  assign \rd_ways[0].tag  = tag_rp__data[35:0];
-  assign \rd_ways[0].pid  = tag_rp__data[51:36];
-  assign \rd_ways[0].valid  = tag_rp__data[52];
-  assign \rd_ways[0].dirty  = tag_rp__data[53];
-  assign \rd_ways[1]  = tag_rp__data[107:54];
-  assign \rd_ways[1].tag  = tag_rp__data[89:54];
-  assign \rd_ways[1].pid  = tag_rp__data[105:90];
-  assign \rd_ways[1].valid  = tag_rp__data[106];
-  assign \rd_ways[1].dirty  = tag_rp__data[107];
-  assign \rd_ways[2]  = tag_rp__data[161:108];
-  assign \rd_ways[2].tag  = tag_rp__data[143:108];
-  assign \rd_ways[2].pid  = tag_rp__data[159:144];
-  assign \rd_ways[2].valid  = tag_rp__data[160];
-  assign \rd_ways[2].dirty  = tag_rp__data[161];
-  assign \rd_ways[3]  = tag_rp__data[215:162];
-  assign \rd_ways[3].tag  = tag_rp__data[197:162];
-  assign \rd_ways[3].pid  = tag_rp__data[213:198];
-  assign \rd_ways[3].valid  = tag_rp__data[214];
-  assign \rd_ways[3].dirty  = tag_rp__data[215];
   assign \ways[0]  = ways[53:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[51:36];
@@ -9570,22 +9706,38 @@ module \excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__en, wr__set, wr__en, 
   assign \ways[3].pid  = ways[213:198];
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
-  assign ways[215] = \$21 ;
+  assign ways[215] = \$53 ;
   assign ways[214] = loaded[214];
   assign ways[213:198] = loaded[213:198];
   assign ways[197:162] = loaded[197:162];
-  assign ways[161] = \$20 ;
+  assign ways[161] = \$52 ;
   assign ways[160] = loaded[160];
   assign ways[159:144] = loaded[159:144];
   assign ways[143:108] = loaded[143:108];
-  assign ways[107] = \$19 ;
+  assign ways[107] = \$51 ;
   assign ways[106] = loaded[106];
   assign ways[105:90] = loaded[105:90];
   assign ways[89:54] = loaded[89:54];
-  assign ways[53] = \$18 ;
+  assign ways[53] = \$50 ;
   assign ways[52] = loaded[52];
   assign ways[51:36] = loaded[51:36];
   assign ways[35:0] = loaded[35:0];
+  assign cap_ways[215] = \$49 ;
+  assign cap_ways[214] = captured[214];
+  assign cap_ways[213:198] = captured[213:198];
+  assign cap_ways[197:162] = captured[197:162];
+  assign cap_ways[161] = \$48 ;
+  assign cap_ways[160] = captured[160];
+  assign cap_ways[159:144] = captured[159:144];
+  assign cap_ways[143:108] = captured[143:108];
+  assign cap_ways[107] = \$47 ;
+  assign cap_ways[106] = captured[106];
+  assign cap_ways[105:90] = captured[105:90];
+  assign cap_ways[89:54] = captured[89:54];
+  assign cap_ways[53] = \$46 ;
+  assign cap_ways[52] = captured[52];
+  assign cap_ways[51:36] = captured[51:36];
+  assign cap_ways[35:0] = captured[35:0];
 endmodule
 
 (* generator = "Amaranth" *)

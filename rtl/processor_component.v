@@ -593,8 +593,8 @@ module \processor_component.csr_mux (bus__r_stb, bus__w_stb, excache__w_data, cl
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr, bus__w_data, clk, rst, irq, cpu_resp__valid, net_rx__data__valid, bus__r_stb, bus__w_stb, cpu_resp__payload, cpu_req__ready, net_tx__hdr__valid, net_tx__hdr__payload, net_tx__data__valid, net_tx__data__payload, net_rx__hdr__ready, net_rx__data__ready, csr__r_data, net_tx__hdr__ready
-, net_tx__data__ready, net_rx__data__payload, net_rx__hdr__payload, net_rx__hdr__valid, cpu_req__payload);
+module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr, bus__w_data, clk, rst, irq, cpu_resp__valid, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, bus__r_stb, bus__w_stb, cpu_resp__payload, cpu_req__ready, net_tx__hdr__valid, net_tx__hdr__payload, net_tx__data__valid, net_tx__data__payload, net_rx__hdr__ready, net_rx__data__ready
+, csr__r_data, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, cpu_req__payload);
   wire [48:0] \$1 ;
   wire [48:0] \$2 ;
   input [4:0] bus__addr;
@@ -1002,7 +1002,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
     .\port$25$32 (\$2 [48:32]),
-    .\port$2632$0 (\event [75:0]),
+    .\port$2566$0 (\event [75:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -1030,11 +1030,11 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
     .op(bus__w_data[1:0]),
-    .\pid$189 (bus__w_data[23:16]),
+    .\pid$191 (bus__w_data[23:16]),
     .query(query),
     .query_way(query_way),
     .rst(rst),
-    .\start$185 (maint_start),
+    .\start$187 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid)
@@ -1254,7 +1254,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2632$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2566$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
@@ -1366,8 +1366,8 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg misses_w_stb;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
-  input [75:0] \port$2632$0 ;
-  wire [75:0] \port$2632$0 ;
+  input [75:0] \port$2566$0 ;
+  wire [75:0] \port$2566$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -1387,10 +1387,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2632$0 [75:68] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2566$0 [75:68] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2632$0 [63:58] } : { 16'h0000, \port$2632$0 [57:42] };
-  assign \$7  = bus__addr[0] ? \port$2632$0 [41:10] : { 8'h00, \port$2632$0 [9:2], 6'h00, \port$2632$0 [65:64], 4'h0, \port$2632$0 [67:66], \port$2632$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2566$0 [63:58] } : { 16'h0000, \port$2566$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2566$0 [41:10] : { 8'h00, \port$2566$0 [9:2], 6'h00, \port$2566$0 [65:64], 4'h0, \port$2566$0 [67:66], \port$2566$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -2322,11 +2322,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2632$0 [9:2], 6'h00, \port$2632$0 [65:64], 4'h0, \port$2632$0 [67:66], \port$2632$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2632$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2632$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2632$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2632$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2566$0 [9:2], 6'h00, \port$2566$0 [65:64], 4'h0, \port$2566$0 [67:66], \port$2566$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2566$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2566$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2566$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2566$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2765,8 +2765,8 @@ module \processor_component.excache.csr_dec.reg_writebacks.counter (rst, inc, cl
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$189 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
-, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$185 , cpu_req__payload);
+module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
+, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$187 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -2807,7 +2807,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \$8 ;
   wire \$9 ;
   wire abort;
-  wire \abort$115 ;
+  wire \abort$117 ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
@@ -2821,10 +2821,53 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \abort_status$117 ;
+  wire [2:0] \abort_status$119 ;
   output advance;
   wire advance;
   wire busy;
+  wire [183:0] cap_ways;
+  wire [183:0] \cap_ways$75 ;
+  wire [45:0] \cap_ways$75[0] ;
+  wire \cap_ways$75[0].dirty ;
+  wire [7:0] \cap_ways$75[0].pid ;
+  wire [35:0] \cap_ways$75[0].tag ;
+  wire \cap_ways$75[0].valid ;
+  wire [45:0] \cap_ways$75[1] ;
+  wire \cap_ways$75[1].dirty ;
+  wire [7:0] \cap_ways$75[1].pid ;
+  wire [35:0] \cap_ways$75[1].tag ;
+  wire \cap_ways$75[1].valid ;
+  wire [45:0] \cap_ways$75[2] ;
+  wire \cap_ways$75[2].dirty ;
+  wire [7:0] \cap_ways$75[2].pid ;
+  wire [35:0] \cap_ways$75[2].tag ;
+  wire \cap_ways$75[2].valid ;
+  wire [45:0] \cap_ways$75[3] ;
+  wire \cap_ways$75[3].dirty ;
+  wire [7:0] \cap_ways$75[3].pid ;
+  wire [35:0] \cap_ways$75[3].tag ;
+  wire \cap_ways$75[3].valid ;
+  wire [45:0] \cap_ways[0] ;
+  wire \cap_ways[0].dirty ;
+  wire [7:0] \cap_ways[0].pid ;
+  wire [35:0] \cap_ways[0].tag ;
+  wire \cap_ways[0].valid ;
+  wire [45:0] \cap_ways[1] ;
+  wire \cap_ways[1].dirty ;
+  wire [7:0] \cap_ways[1].pid ;
+  wire [35:0] \cap_ways[1].tag ;
+  wire \cap_ways[1].valid ;
+  wire [45:0] \cap_ways[2] ;
+  wire \cap_ways[2].dirty ;
+  wire [7:0] \cap_ways[2].pid ;
+  wire [35:0] \cap_ways[2].tag ;
+  wire \cap_ways[2].valid ;
+  wire [45:0] \cap_ways[3] ;
+  wire \cap_ways[3].dirty ;
+  wire [7:0] \cap_ways[3].pid ;
+  wire [35:0] \cap_ways[3].tag ;
+  wire \cap_ways[3].valid ;
+  wire capture;
   wire clean;
   wire cleaned;
   input clk;
@@ -2839,15 +2882,15 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire count__writebacks;
   input [128:0] cpu_req__payload;
   wire [128:0] cpu_req__payload;
-  wire [128:0] \cpu_req__payload$91 ;
+  wire [128:0] \cpu_req__payload$93 ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \cpu_req__payload$91.op ;
-  wire [7:0] \cpu_req__payload$91.pid ;
-  wire [7:0] \cpu_req__payload$91.strb ;
-  wire [47:0] \cpu_req__payload$91.vaddr ;
-  wire [63:0] \cpu_req__payload$91.wdata ;
+  wire \cpu_req__payload$93.op ;
+  wire [7:0] \cpu_req__payload$93.pid ;
+  wire [7:0] \cpu_req__payload$93.strb ;
+  wire [47:0] \cpu_req__payload$93.vaddr ;
+  wire [63:0] \cpu_req__payload$93.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2858,21 +2901,21 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
   wire cpu_req__ready;
-  wire \cpu_req__ready$93 ;
+  wire \cpu_req__ready$95 ;
   input cpu_req__valid;
   wire cpu_req__valid;
-  wire \cpu_req__valid$95 ;
+  wire \cpu_req__valid$97 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
-  wire [66:0] \cpu_resp__payload$97 ;
-  wire [63:0] \cpu_resp__payload$97.rdata ;
+  wire [66:0] \cpu_resp__payload$99 ;
+  wire [63:0] \cpu_resp__payload$99.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \cpu_resp__payload$97.status ;
+  wire [2:0] \cpu_resp__payload$99.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2883,71 +2926,71 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  wire \cpu_resp__ready$99 ;
+  wire \cpu_resp__ready$101 ;
   output cpu_resp__valid;
   wire cpu_resp__valid;
-  wire \cpu_resp__valid$101 ;
+  wire \cpu_resp__valid$103 ;
   wire data_rd__en;
-  wire \data_rd__en$47 ;
+  wire \data_rd__en$49 ;
   wire data_rd__line;
-  wire \data_rd__line$46 ;
+  wire \data_rd__line$48 ;
   wire data_rd__ready;
-  wire \data_rd__ready$50 ;
+  wire \data_rd__ready$52 ;
   wire [5:0] data_rd__set;
-  wire [5:0] \data_rd__set$43 ;
+  wire [5:0] \data_rd__set$45 ;
   wire [1:0] data_rd__way;
-  wire [1:0] \data_rd__way$44 ;
+  wire [1:0] \data_rd__way$46 ;
   wire [2:0] data_rd__word;
-  wire [2:0] \data_rd__word$45 ;
+  wire [2:0] \data_rd__word$47 ;
   wire [63:0] data_wr__data;
-  wire [63:0] \data_wr__data$67 ;
+  wire [63:0] \data_wr__data$69 ;
   wire [7:0] data_wr__en;
-  wire [7:0] \data_wr__en$68 ;
+  wire [7:0] \data_wr__en$70 ;
   wire data_wr__line;
-  wire \data_wr__line$66 ;
+  wire \data_wr__line$68 ;
   wire data_wr__ready;
-  wire \data_wr__ready$71 ;
+  wire \data_wr__ready$73 ;
   wire [5:0] data_wr__set;
-  wire [5:0] \data_wr__set$63 ;
+  wire [5:0] \data_wr__set$65 ;
   wire [1:0] data_wr__way;
-  wire [1:0] \data_wr__way$64 ;
+  wire [1:0] \data_wr__way$66 ;
   wire [2:0] data_wr__word;
-  wire [2:0] \data_wr__word$65 ;
+  wire [2:0] \data_wr__word$67 ;
   wire done;
-  wire \done$176 ;
-  wire \done$193 ;
+  wire \done$178 ;
+  wire \done$195 ;
   wire [5:0] ev_set;
   wire evicted;
   wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
-  wire [64:0] \fill_data__payload$147 ;
-  wire [63:0] \fill_data__payload$147.data ;
-  wire \fill_data__payload$147.last ;
+  wire [64:0] \fill_data__payload$149 ;
+  wire [63:0] \fill_data__payload$149.data ;
+  wire \fill_data__payload$149.last ;
   wire [63:0] \fill_data__payload.data ;
   wire \fill_data__payload.last ;
   output fill_data__ready;
   wire fill_data__ready;
-  wire \fill_data__ready$149 ;
+  wire \fill_data__ready$151 ;
   input fill_data__valid;
   wire fill_data__valid;
-  wire \fill_data__valid$151 ;
+  wire \fill_data__valid$153 ;
   wire fill_done;
   wire [111:0] flush__payload;
-  wire [111:0] \flush__payload$180 ;
+  wire [111:0] \flush__payload$182 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \flush__payload$180.kind ;
-  wire [7:0] \flush__payload$180.pid ;
-  wire [5:0] \flush__payload$180.set ;
-  wire [47:0] \flush__payload$180.vaddr ;
-  wire \flush__payload$180.victim_dirty ;
-  wire [7:0] \flush__payload$180.victim_pid ;
-  wire [35:0] \flush__payload$180.victim_tag ;
-  wire \flush__payload$180.victim_valid ;
-  wire [1:0] \flush__payload$180.way ;
-  wire \flush__payload$180.write ;
+  wire \flush__payload$182.kind ;
+  wire [7:0] \flush__payload$182.pid ;
+  wire [5:0] \flush__payload$182.set ;
+  wire [47:0] \flush__payload$182.vaddr ;
+  wire \flush__payload$182.victim_dirty ;
+  wire [7:0] \flush__payload$182.victim_pid ;
+  wire [35:0] \flush__payload$182.victim_tag ;
+  wire \flush__payload$182.victim_valid ;
+  wire [1:0] \flush__payload$182.way ;
+  wire \flush__payload$182.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2962,27 +3005,27 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [1:0] \flush__payload.way ;
   wire \flush__payload.write ;
   wire flush__ready;
-  wire \flush__ready$182 ;
+  wire \flush__ready$184 ;
   wire flush__valid;
-  wire \flush__valid$184 ;
+  wire \flush__valid$186 ;
   wire flush_closed;
-  wire \flush_closed$198 ;
+  wire \flush_closed$200 ;
   wire go;
   wire hit;
   output hold;
   wire hold;
   wire idle;
   wire installed__en;
-  wire \installed__en$153 ;
+  wire \installed__en$155 ;
   wire [5:0] installed__set;
-  wire [5:0] \installed__set$155 ;
+  wire [5:0] \installed__set$157 ;
   wire [1:0] installed__way;
-  wire [1:0] \installed__way$157 ;
+  wire [1:0] \installed__way$159 ;
   wire load;
   wire load_repl;
   wire load_ways;
   wire maint_busy;
-  wire \maint_busy$194 ;
+  wire \maint_busy$196 ;
   output maint_done;
   wire maint_done;
   (* enum_base_type = "MaintOp" *)
@@ -2997,21 +3040,21 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire miss;
   input [6:0] miss_cmd__payload;
   wire [6:0] miss_cmd__payload;
-  wire [6:0] \miss_cmd__payload$135 ;
+  wire [6:0] \miss_cmd__payload$137 ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
   (* enum_value_10 = "FILL" *)
   (* enum_value_11 = "ABORT" *)
-  wire [1:0] \miss_cmd__payload$135.op ;
+  wire [1:0] \miss_cmd__payload$137.op ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \miss_cmd__payload$135.status ;
-  wire [1:0] \miss_cmd__payload$135.way ;
+  wire [2:0] \miss_cmd__payload$137.status ;
+  wire [1:0] \miss_cmd__payload$137.way ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
@@ -3028,26 +3071,26 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [1:0] \miss_cmd__payload.way ;
   output miss_cmd__ready;
   wire miss_cmd__ready;
-  wire \miss_cmd__ready$137 ;
+  wire \miss_cmd__ready$139 ;
   input miss_cmd__valid;
   wire miss_cmd__valid;
-  wire \miss_cmd__valid$139 ;
+  wire \miss_cmd__valid$141 ;
   output [111:0] miss_event__payload;
   wire [111:0] miss_event__payload;
-  wire [111:0] \miss_event__payload$129 ;
+  wire [111:0] \miss_event__payload$131 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \miss_event__payload$129.kind ;
-  wire [7:0] \miss_event__payload$129.pid ;
-  wire [5:0] \miss_event__payload$129.set ;
-  wire [47:0] \miss_event__payload$129.vaddr ;
-  wire \miss_event__payload$129.victim_dirty ;
-  wire [7:0] \miss_event__payload$129.victim_pid ;
-  wire [35:0] \miss_event__payload$129.victim_tag ;
-  wire \miss_event__payload$129.victim_valid ;
-  wire [1:0] \miss_event__payload$129.way ;
-  wire \miss_event__payload$129.write ;
+  wire \miss_event__payload$131.kind ;
+  wire [7:0] \miss_event__payload$131.pid ;
+  wire [5:0] \miss_event__payload$131.set ;
+  wire [47:0] \miss_event__payload$131.vaddr ;
+  wire \miss_event__payload$131.victim_dirty ;
+  wire [7:0] \miss_event__payload$131.victim_pid ;
+  wire [35:0] \miss_event__payload$131.victim_tag ;
+  wire \miss_event__payload$131.victim_valid ;
+  wire [1:0] \miss_event__payload$131.way ;
+  wire \miss_event__payload$131.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -3063,10 +3106,10 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \miss_event__payload.write ;
   input miss_event__ready;
   wire miss_event__ready;
-  wire \miss_event__ready$131 ;
+  wire \miss_event__ready$133 ;
   output miss_event__valid;
   wire miss_event__valid;
-  wire \miss_event__valid$133 ;
+  wire \miss_event__valid$135 ;
   wire [111:0] miss_info;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
@@ -3090,8 +3133,8 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   input [1:0] op;
   wire [1:0] op;
   wire [7:0] pid;
-  input [7:0] \pid$189 ;
-  wire [7:0] \pid$189 ;
+  input [7:0] \pid$191 ;
+  wire [7:0] \pid$191 ;
   wire pipe_idle;
   wire pipe_miss;
   output [45:0] query;
@@ -3103,79 +3146,38 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   input [1:0] query_way;
   wire [1:0] query_way;
   reg rd__en;
-  reg \rd__en$42 ;
+  reg \rd__en$44 ;
   reg rd__line;
   wire rd__ready;
   reg [5:0] rd__set;
-  reg [5:0] \rd__set$34 ;
+  reg [5:0] \rd__set$36 ;
   reg [1:0] rd__way;
   reg [2:0] rd__word;
-  wire [183:0] rd_ways;
-  wire [183:0] \rd_ways$73 ;
-  wire [45:0] \rd_ways$73[0] ;
-  wire \rd_ways$73[0].dirty ;
-  wire [7:0] \rd_ways$73[0].pid ;
-  wire [35:0] \rd_ways$73[0].tag ;
-  wire \rd_ways$73[0].valid ;
-  wire [45:0] \rd_ways$73[1] ;
-  wire \rd_ways$73[1].dirty ;
-  wire [7:0] \rd_ways$73[1].pid ;
-  wire [35:0] \rd_ways$73[1].tag ;
-  wire \rd_ways$73[1].valid ;
-  wire [45:0] \rd_ways$73[2] ;
-  wire \rd_ways$73[2].dirty ;
-  wire [7:0] \rd_ways$73[2].pid ;
-  wire [35:0] \rd_ways$73[2].tag ;
-  wire \rd_ways$73[2].valid ;
-  wire [45:0] \rd_ways$73[3] ;
-  wire \rd_ways$73[3].dirty ;
-  wire [7:0] \rd_ways$73[3].pid ;
-  wire [35:0] \rd_ways$73[3].tag ;
-  wire \rd_ways$73[3].valid ;
-  wire [45:0] \rd_ways[0] ;
-  wire \rd_ways[0].dirty ;
-  wire [7:0] \rd_ways[0].pid ;
-  wire [35:0] \rd_ways[0].tag ;
-  wire \rd_ways[0].valid ;
-  wire [45:0] \rd_ways[1] ;
-  wire \rd_ways[1].dirty ;
-  wire [7:0] \rd_ways[1].pid ;
-  wire [35:0] \rd_ways[1].tag ;
-  wire \rd_ways[1].valid ;
-  wire [45:0] \rd_ways[2] ;
-  wire \rd_ways[2].dirty ;
-  wire [7:0] \rd_ways[2].pid ;
-  wire [35:0] \rd_ways[2].tag ;
-  wire \rd_ways[2].valid ;
-  wire [45:0] \rd_ways[3] ;
-  wire \rd_ways[3].dirty ;
-  wire [7:0] \rd_ways[3].pid ;
-  wire [35:0] \rd_ways[3].tag ;
-  wire \rd_ways[3].valid ;
   wire [63:0] rdata;
-  wire [63:0] \rdata$82 ;
-  wire [63:0] \rdata$83 ;
+  wire [63:0] \rdata$84 ;
+  wire [63:0] \rdata$85 ;
   wire read_done;
   wire read_line;
   wire [7:0] repl;
+  wire repl_load;
   wire [7:0] repl_wr__data;
-  wire [7:0] \repl_wr__data$28 ;
+  wire [7:0] \repl_wr__data$30 ;
   wire repl_wr__en;
-  wire \repl_wr__en$30 ;
+  wire \repl_wr__en$32 ;
   wire [5:0] repl_wr__set;
-  wire [5:0] \repl_wr__set$32 ;
+  wire [5:0] \repl_wr__set$34 ;
   wire replay;
-  wire \replay$113 ;
+  wire \replay$115 ;
   wire rready;
-  wire \rready$88 ;
-  wire \rready$89 ;
+  wire \rready$90 ;
+  wire \rready$91 ;
   input rst;
   wire rst;
   wire run;
-  wire \run$109 ;
+  wire \run$111 ;
   wire rvalid;
-  wire \rvalid$85 ;
-  wire \rvalid$86 ;
+  wire \rvalid$87 ;
+  wire \rvalid$88 ;
   wire [128:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -3188,15 +3190,15 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   wire [5:0] set;
-  wire [5:0] \set$171 ;
+  wire [5:0] \set$173 ;
   wire start;
-  wire \start$168 ;
-  input \start$185 ;
-  wire \start$185 ;
+  wire \start$170 ;
+  input \start$187 ;
+  wire \start$187 ;
   wire [7:0] state;
   wire [35:0] tag;
+  wire tag_capture;
   wire tag_load;
-  wire \tag_load$26 ;
   wire tag_rd__en;
   wire \tag_rd__en$5 ;
   wire [5:0] tag_rd__set;
@@ -3294,59 +3296,17 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [5:0] \tag_wr__set$16 ;
   wire [5:0] \tag_wr__set$18 ;
   wire touch__en;
-  wire \touch__en$103 ;
+  wire \touch__en$105 ;
   wire [5:0] touch__set;
-  wire [5:0] \touch__set$105 ;
+  wire [5:0] \touch__set$107 ;
   wire [1:0] touch__way;
-  wire [1:0] \touch__way$107 ;
+  wire [1:0] \touch__way$109 ;
   wire [1:0] victim;
   wire walk_done;
   wire walk_go;
   wire [1:0] way;
-  wire [1:0] \way$170 ;
+  wire [1:0] \way$172 ;
   wire [183:0] ways;
-  wire [183:0] \ways$75 ;
-  wire [45:0] \ways$75[0] ;
-  wire \ways$75[0].dirty ;
-  wire [7:0] \ways$75[0].pid ;
-  wire [35:0] \ways$75[0].tag ;
-  wire \ways$75[0].valid ;
-  wire [45:0] \ways$75[1] ;
-  wire \ways$75[1].dirty ;
-  wire [7:0] \ways$75[1].pid ;
-  wire [35:0] \ways$75[1].tag ;
-  wire \ways$75[1].valid ;
-  wire [45:0] \ways$75[2] ;
-  wire \ways$75[2].dirty ;
-  wire [7:0] \ways$75[2].pid ;
-  wire [35:0] \ways$75[2].tag ;
-  wire \ways$75[2].valid ;
-  wire [45:0] \ways$75[3] ;
-  wire \ways$75[3].dirty ;
-  wire [7:0] \ways$75[3].pid ;
-  wire [35:0] \ways$75[3].tag ;
-  wire \ways$75[3].valid ;
-  wire [183:0] \ways$76 ;
-  wire [45:0] \ways$76[0] ;
-  wire \ways$76[0].dirty ;
-  wire [7:0] \ways$76[0].pid ;
-  wire [35:0] \ways$76[0].tag ;
-  wire \ways$76[0].valid ;
-  wire [45:0] \ways$76[1] ;
-  wire \ways$76[1].dirty ;
-  wire [7:0] \ways$76[1].pid ;
-  wire [35:0] \ways$76[1].tag ;
-  wire \ways$76[1].valid ;
-  wire [45:0] \ways$76[2] ;
-  wire \ways$76[2].dirty ;
-  wire [7:0] \ways$76[2].pid ;
-  wire [35:0] \ways$76[2].tag ;
-  wire \ways$76[2].valid ;
-  wire [45:0] \ways$76[3] ;
-  wire \ways$76[3].dirty ;
-  wire [7:0] \ways$76[3].pid ;
-  wire [35:0] \ways$76[3].tag ;
-  wire \ways$76[3].valid ;
   wire [183:0] \ways$77 ;
   wire [45:0] \ways$77[0] ;
   wire \ways$77[0].dirty ;
@@ -3389,6 +3349,48 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [7:0] \ways$78[3].pid ;
   wire [35:0] \ways$78[3].tag ;
   wire \ways$78[3].valid ;
+  wire [183:0] \ways$79 ;
+  wire [45:0] \ways$79[0] ;
+  wire \ways$79[0].dirty ;
+  wire [7:0] \ways$79[0].pid ;
+  wire [35:0] \ways$79[0].tag ;
+  wire \ways$79[0].valid ;
+  wire [45:0] \ways$79[1] ;
+  wire \ways$79[1].dirty ;
+  wire [7:0] \ways$79[1].pid ;
+  wire [35:0] \ways$79[1].tag ;
+  wire \ways$79[1].valid ;
+  wire [45:0] \ways$79[2] ;
+  wire \ways$79[2].dirty ;
+  wire [7:0] \ways$79[2].pid ;
+  wire [35:0] \ways$79[2].tag ;
+  wire \ways$79[2].valid ;
+  wire [45:0] \ways$79[3] ;
+  wire \ways$79[3].dirty ;
+  wire [7:0] \ways$79[3].pid ;
+  wire [35:0] \ways$79[3].tag ;
+  wire \ways$79[3].valid ;
+  wire [183:0] \ways$80 ;
+  wire [45:0] \ways$80[0] ;
+  wire \ways$80[0].dirty ;
+  wire [7:0] \ways$80[0].pid ;
+  wire [35:0] \ways$80[0].tag ;
+  wire \ways$80[0].valid ;
+  wire [45:0] \ways$80[1] ;
+  wire \ways$80[1].dirty ;
+  wire [7:0] \ways$80[1].pid ;
+  wire [35:0] \ways$80[1].tag ;
+  wire \ways$80[1].valid ;
+  wire [45:0] \ways$80[2] ;
+  wire \ways$80[2].dirty ;
+  wire [7:0] \ways$80[2].pid ;
+  wire [35:0] \ways$80[2].tag ;
+  wire \ways$80[2].valid ;
+  wire [45:0] \ways$80[3] ;
+  wire \ways$80[3].dirty ;
+  wire [7:0] \ways$80[3].pid ;
+  wire [35:0] \ways$80[3].tag ;
+  wire \ways$80[3].valid ;
   wire [45:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [7:0] \ways[0].pid ;
@@ -3412,19 +3414,19 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire ways_load;
   output [64:0] wb_data__payload;
   wire [64:0] wb_data__payload;
-  wire [64:0] \wb_data__payload$141 ;
-  wire [63:0] \wb_data__payload$141.data ;
-  wire \wb_data__payload$141.last ;
+  wire [64:0] \wb_data__payload$143 ;
+  wire [63:0] \wb_data__payload$143.data ;
+  wire \wb_data__payload$143.last ;
   wire [63:0] \wb_data__payload.data ;
   wire \wb_data__payload.last ;
   input wb_data__ready;
   wire wb_data__ready;
-  wire \wb_data__ready$143 ;
+  wire \wb_data__ready$145 ;
   output wb_data__valid;
   wire wb_data__valid;
-  wire \wb_data__valid$145 ;
+  wire \wb_data__valid$147 ;
   reg [183:0] wr__data;
-  reg [63:0] \wr__data$60 ;
+  reg [63:0] \wr__data$62 ;
   wire [45:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
   wire [7:0] \wr__data[0].pid ;
@@ -3446,11 +3448,11 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
   reg [3:0] wr__en;
-  reg [7:0] \wr__en$62 ;
+  reg [7:0] \wr__en$64 ;
   reg wr__line;
   wire wr__ready;
   reg [5:0] wr__set;
-  reg [5:0] \wr__set$52 ;
+  reg [5:0] \wr__set$54 ;
   reg [1:0] wr__way;
   reg [2:0] wr__word;
   assign \$2  = | tag_wr__en;
@@ -3491,19 +3493,19 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign query = \$32  ? \$38  : 46'h000000000000;
   \processor_component.excache.ctrl.data  data (
     .clk(clk),
-    .rd__set(\rd__set$34 ),
+    .rd__set(\rd__set$36 ),
     .rd__way(rd__way),
     .rd__word(rd__word),
     .rdata(rdata),
-    .rp__en(\rd__en$42 ),
+    .rp__en(\rd__en$44 ),
     .rst(rst),
-    .wp__data(\wr__data$60 ),
-    .wp__en(\wr__en$62 ),
-    .wr__set(\wr__set$52 ),
+    .wp__data(\wr__data$62 ),
+    .wp__en(\wr__en$64 ),
+    .wr__set(\wr__set$54 ),
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
-  \processor_component.excache.ctrl.fill$214  \fill$214  (
+  \processor_component.excache.ctrl.fill$216  \fill$216  (
     .clk(clk),
     .data_wr__data(data_wr__data),
     .data_wr__en(data_wr__en),
@@ -3522,7 +3524,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .pid(s1[8:1]),
     .rst(rst),
     .set(set),
-    .start(\start$168 ),
+    .start(\start$170 ),
     .tag(s1[56:21]),
     .tag_wr__data(\tag_wr__data$15 ),
     .tag_wr__en(\tag_wr__en$7 ),
@@ -3540,9 +3542,9 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .flush_closed(flush_closed),
     .go(go),
     .op(op),
-    .\pid$7 (\pid$189 ),
+    .\pid$7 (\pid$191 ),
     .rst(rst),
-    .start(\start$185 ),
+    .start(\start$187 ),
     .tag_load(load),
     .tag_rd__en(tag_rd__en),
     .tag_rd__set(tag_rd__set),
@@ -3561,26 +3563,27 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .cpu_resp__payload(cpu_resp__payload),
     .cpu_resp__ready(cpu_resp__ready),
     .cpu_resp__valid(cpu_resp__valid),
-    .data_rd__en(\data_rd__en$47 ),
-    .data_rd__set(\data_rd__set$43 ),
-    .data_rd__way(\data_rd__way$44 ),
-    .data_rd__word(\data_rd__word$45 ),
-    .data_wr__data(\data_wr__data$67 ),
-    .data_wr__en(\data_wr__en$68 ),
-    .data_wr__set(\data_wr__set$63 ),
-    .data_wr__way(\data_wr__way$64 ),
-    .data_wr__word(\data_wr__word$65 ),
+    .data_rd__en(\data_rd__en$49 ),
+    .data_rd__set(\data_rd__set$45 ),
+    .data_rd__way(\data_rd__way$46 ),
+    .data_rd__word(\data_rd__word$47 ),
+    .data_wr__data(\data_wr__data$69 ),
+    .data_wr__en(\data_wr__en$70 ),
+    .data_wr__set(\data_wr__set$65 ),
+    .data_wr__way(\data_wr__way$66 ),
+    .data_wr__word(\data_wr__word$67 ),
     .hit(count__hits),
     .hold(hold),
     .idle(pipe_idle),
     .miss(pipe_miss),
     .rdata(rdata),
+    .repl_load(load_repl),
     .replay(replay),
-    .rready(\rready$88 ),
+    .rready(\rready$90 ),
     .rst(rst),
     .run(run),
     .s1(s1),
-    .tag_load(load_repl),
+    .tag_capture(capture),
     .tag_rd__en(\tag_rd__en$5 ),
     .tag_rd__set(\tag_rd__set$4 ),
     .tag_wr__data(\tag_wr__data$20 ),
@@ -3589,10 +3592,10 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .touch__en(touch__en),
     .touch__set(touch__set),
     .touch__way(touch__way),
-    .ways(rd_ways),
+    .ways(cap_ways),
     .ways_load(load_ways)
   );
-  \processor_component.excache.ctrl.repl$212  \repl$212  (
+  \processor_component.excache.ctrl.repl$214  \repl$214  (
     .advance(advance),
     .clk(clk),
     .repl_wr__data(repl_wr__data),
@@ -3611,7 +3614,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .abort_status(abort_status),
     .clk(clk),
     .ev_set(set),
-    .fill(\start$168 ),
+    .fill(\start$170 ),
     .fill_done(fill_done),
     .flush__payload(flush__payload),
     .flush__ready(flush__ready),
@@ -3638,6 +3641,8 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .walk_go(go)
   );
   \processor_component.excache.ctrl.tags  tags (
+    .cap_ways(cap_ways),
+    .capture(capture),
     .clk(clk),
     .load(load),
     .load_repl(load_repl),
@@ -3649,7 +3654,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .repl_wr__en(repl_wr__en),
     .repl_wr__set(repl_wr__set),
     .rst(rst),
-    .tag_rp__data(rd_ways),
     .ways(ways),
     .wr__data(wr__data),
     .wr__en(wr__en),
@@ -3738,9 +3742,9 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
     if (\$5 ) begin
-      \rd__set$34  = data_rd__set;
+      \rd__set$36  = data_rd__set;
     end else begin
-      \rd__set$34  = \data_rd__set$43 ;
+      \rd__set$36  = \data_rd__set$45 ;
     end
   end
   always @* begin
@@ -3749,7 +3753,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$5 ) begin
       rd__way = data_rd__way;
     end else begin
-      rd__way = \data_rd__way$44 ;
+      rd__way = \data_rd__way$46 ;
     end
   end
   always @* begin
@@ -3758,7 +3762,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$5 ) begin
       rd__word = data_rd__word;
     end else begin
-      rd__word = \data_rd__word$45 ;
+      rd__word = \data_rd__word$47 ;
     end
   end
   always @* begin
@@ -3774,18 +3778,18 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
     if (\$5 ) begin
-      \rd__en$42  = data_rd__en;
+      \rd__en$44  = data_rd__en;
     end else begin
-      \rd__en$42  = \data_rd__en$47 ;
+      \rd__en$44  = \data_rd__en$49 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
     if (\$6 ) begin
-      \wr__set$52  = data_wr__set;
+      \wr__set$54  = data_wr__set;
     end else begin
-      \wr__set$52  = \data_wr__set$63 ;
+      \wr__set$54  = \data_wr__set$65 ;
     end
   end
   always @* begin
@@ -3794,7 +3798,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$6 ) begin
       wr__way = data_wr__way;
     end else begin
-      wr__way = \data_wr__way$64 ;
+      wr__way = \data_wr__way$66 ;
     end
   end
   always @* begin
@@ -3803,7 +3807,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$6 ) begin
       wr__word = data_wr__word;
     end else begin
-      wr__word = \data_wr__word$65 ;
+      wr__word = \data_wr__word$67 ;
     end
   end
   always @* begin
@@ -3819,104 +3823,105 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
     if (\$6 ) begin
-      \wr__data$60  = data_wr__data;
+      \wr__data$62  = data_wr__data;
     end else begin
-      \wr__data$60  = \data_wr__data$67 ;
+      \wr__data$62  = \data_wr__data$69 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
     if (\$6 ) begin
-      \wr__en$62  = data_wr__en;
+      \wr__en$64  = data_wr__en;
     end else begin
-      \wr__en$62  = \data_wr__en$68 ;
+      \wr__en$64  = \data_wr__en$70 ;
     end
   end
   assign tag_load = load;
+  assign tag_capture = capture;
   assign ways_load = load_ways;
-  assign \tag_load$26  = load_repl;
-  assign \repl_wr__data$28  = repl_wr__data;
-  assign \repl_wr__en$30  = repl_wr__en;
-  assign \repl_wr__set$32  = repl_wr__set;
+  assign repl_load = load_repl;
+  assign \repl_wr__data$30  = repl_wr__data;
+  assign \repl_wr__en$32  = repl_wr__en;
+  assign \repl_wr__set$34  = repl_wr__set;
   assign data_rd__line = 1'h0;
-  assign \data_rd__line$46  = 1'h0;
+  assign \data_rd__line$48  = 1'h0;
   assign data_rd__ready = 1'h1;
   assign rd__ready = 1'h1;
-  assign \data_rd__ready$50  = 1'h1;
-  assign \data_wr__line$66  = 1'h0;
+  assign \data_rd__ready$52  = 1'h1;
+  assign \data_wr__line$68  = 1'h0;
   assign data_wr__ready = 1'h1;
   assign wr__ready = 1'h1;
-  assign \data_wr__ready$71  = 1'h1;
-  assign \rd_ways$73  = rd_ways;
-  assign \ways$75  = ways;
-  assign \ways$76  = ways;
+  assign \data_wr__ready$73  = 1'h1;
+  assign \cap_ways$75  = cap_ways;
   assign \ways$77  = ways;
   assign \ways$78  = ways;
+  assign \ways$79  = ways;
+  assign \ways$80  = ways;
   assign repl = state;
-  assign \rdata$82  = rdata;
-  assign \rdata$83  = rdata;
+  assign \rdata$84  = rdata;
+  assign \rdata$85  = rdata;
   assign rvalid = 1'h1;
-  assign \rvalid$85  = 1'h1;
-  assign \rvalid$86  = 1'h1;
-  assign \rready$89  = 1'h0;
-  assign \cpu_req__payload$91  = cpu_req__payload;
-  assign \cpu_req__ready$93  = cpu_req__ready;
-  assign \cpu_req__valid$95  = cpu_req__valid;
-  assign \cpu_resp__payload$97  = cpu_resp__payload;
-  assign \cpu_resp__ready$99  = cpu_resp__ready;
-  assign \cpu_resp__valid$101  = cpu_resp__valid;
-  assign \touch__en$103  = touch__en;
-  assign \touch__set$105  = touch__set;
-  assign \touch__way$107  = touch__way;
-  assign \run$109  = run;
+  assign \rvalid$87  = 1'h1;
+  assign \rvalid$88  = 1'h1;
+  assign \rready$91  = 1'h0;
+  assign \cpu_req__payload$93  = cpu_req__payload;
+  assign \cpu_req__ready$95  = cpu_req__ready;
+  assign \cpu_req__valid$97  = cpu_req__valid;
+  assign \cpu_resp__payload$99  = cpu_resp__payload;
+  assign \cpu_resp__ready$101  = cpu_resp__ready;
+  assign \cpu_resp__valid$103  = cpu_resp__valid;
+  assign \touch__en$105  = touch__en;
+  assign \touch__set$107  = touch__set;
+  assign \touch__way$109  = touch__way;
+  assign \run$111  = run;
   assign busy = hold;
-  assign \replay$113  = replay;
-  assign \abort$115  = abort;
-  assign \abort_status$117  = abort_status;
+  assign \replay$115  = replay;
+  assign \abort$117  = abort;
+  assign \abort_status$119  = abort_status;
   assign miss = pipe_miss;
   assign idle = pipe_idle;
   assign s1_set = s1[20:15];
   assign miss_taken = advance;
-  assign \miss_event__payload$129  = miss_event__payload;
-  assign \miss_event__ready$131  = miss_event__ready;
-  assign \miss_event__valid$133  = miss_event__valid;
-  assign \miss_cmd__payload$135  = miss_cmd__payload;
-  assign \miss_cmd__ready$137  = miss_cmd__ready;
-  assign \miss_cmd__valid$139  = miss_cmd__valid;
-  assign \wb_data__payload$141  = wb_data__payload;
-  assign \wb_data__ready$143  = wb_data__ready;
-  assign \wb_data__valid$145  = wb_data__valid;
-  assign \fill_data__payload$147  = fill_data__payload;
-  assign \fill_data__ready$149  = fill_data__ready;
-  assign \fill_data__valid$151  = fill_data__valid;
-  assign \installed__en$153  = installed__en;
-  assign \installed__set$155  = installed__set;
-  assign \installed__way$157  = installed__way;
+  assign \miss_event__payload$131  = miss_event__payload;
+  assign \miss_event__ready$133  = miss_event__ready;
+  assign \miss_event__valid$135  = miss_event__valid;
+  assign \miss_cmd__payload$137  = miss_cmd__payload;
+  assign \miss_cmd__ready$139  = miss_cmd__ready;
+  assign \miss_cmd__valid$141  = miss_cmd__valid;
+  assign \wb_data__payload$143  = wb_data__payload;
+  assign \wb_data__ready$145  = wb_data__ready;
+  assign \wb_data__valid$147  = wb_data__valid;
+  assign \fill_data__payload$149  = fill_data__payload;
+  assign \fill_data__ready$151  = fill_data__ready;
+  assign \fill_data__valid$153  = fill_data__valid;
+  assign \installed__en$155  = installed__en;
+  assign \installed__set$157  = installed__set;
+  assign \installed__way$159  = installed__way;
   assign read_line = start;
   assign mark_clean = clean;
   assign way = miss_cmd__payload[3:2];
   assign cmd_way = miss_cmd__payload[3:2];
   assign ev_set = set;
   assign done = read_done;
-  assign fill = \start$168 ;
-  assign \way$170  = miss_cmd__payload[3:2];
-  assign \set$171  = set;
+  assign fill = \start$170 ;
+  assign \way$172  = miss_cmd__payload[3:2];
+  assign \set$173  = set;
   assign tag = s1[56:21];
   assign s1_tag = s1[56:21];
   assign pid = s1[8:1];
-  assign \done$176  = fill_done;
-  assign \flush__payload$180  = flush__payload;
-  assign \flush__ready$182  = flush__ready;
-  assign \flush__valid$184  = flush__valid;
-  assign maint_start = \start$185 ;
+  assign \done$178  = fill_done;
+  assign \flush__payload$182  = flush__payload;
+  assign \flush__ready$184  = flush__ready;
+  assign \flush__valid$186  = flush__valid;
+  assign maint_start = \start$187 ;
   assign maint_op = op;
-  assign maint_pid = \pid$189 ;
+  assign maint_pid = \pid$191 ;
   assign maint_busy = hold;
-  assign \done$193  = maint_done;
-  assign \maint_busy$194  = hold;
+  assign \done$195  = maint_done;
+  assign \maint_busy$196  = hold;
   assign walk_go = go;
-  assign \flush_closed$198  = flush_closed;
+  assign \flush_closed$200  = flush_closed;
   assign walk_done = maint_done;
   assign hit = count__hits;
   assign count__misses = advance;
@@ -4022,46 +4027,46 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \tag_wr__data$20[3].pid  = \tag_wr__data$20 [181:174];
   assign \tag_wr__data$20[3].valid  = \tag_wr__data$20 [182];
   assign \tag_wr__data$20[3].dirty  = \tag_wr__data$20 [183];
-  assign \rd_ways[0]  = rd_ways[45:0];
-  assign \rd_ways[0].tag  = rd_ways[35:0];
-  assign \rd_ways[0].pid  = rd_ways[43:36];
-  assign \rd_ways[0].valid  = rd_ways[44];
-  assign \rd_ways[0].dirty  = rd_ways[45];
-  assign \rd_ways[1]  = rd_ways[91:46];
-  assign \rd_ways[1].tag  = rd_ways[81:46];
-  assign \rd_ways[1].pid  = rd_ways[89:82];
-  assign \rd_ways[1].valid  = rd_ways[90];
-  assign \rd_ways[1].dirty  = rd_ways[91];
-  assign \rd_ways[2]  = rd_ways[137:92];
-  assign \rd_ways[2].tag  = rd_ways[127:92];
-  assign \rd_ways[2].pid  = rd_ways[135:128];
-  assign \rd_ways[2].valid  = rd_ways[136];
-  assign \rd_ways[2].dirty  = rd_ways[137];
-  assign \rd_ways[3]  = rd_ways[183:138];
-  assign \rd_ways[3].tag  = rd_ways[173:138];
-  assign \rd_ways[3].pid  = rd_ways[181:174];
-  assign \rd_ways[3].valid  = rd_ways[182];
-  assign \rd_ways[3].dirty  = rd_ways[183];
-  assign \rd_ways$73[0]  = rd_ways[45:0];
-  assign \rd_ways$73[0].tag  = rd_ways[35:0];
-  assign \rd_ways$73[0].pid  = rd_ways[43:36];
-  assign \rd_ways$73[0].valid  = rd_ways[44];
-  assign \rd_ways$73[0].dirty  = rd_ways[45];
-  assign \rd_ways$73[1]  = rd_ways[91:46];
-  assign \rd_ways$73[1].tag  = rd_ways[81:46];
-  assign \rd_ways$73[1].pid  = rd_ways[89:82];
-  assign \rd_ways$73[1].valid  = rd_ways[90];
-  assign \rd_ways$73[1].dirty  = rd_ways[91];
-  assign \rd_ways$73[2]  = rd_ways[137:92];
-  assign \rd_ways$73[2].tag  = rd_ways[127:92];
-  assign \rd_ways$73[2].pid  = rd_ways[135:128];
-  assign \rd_ways$73[2].valid  = rd_ways[136];
-  assign \rd_ways$73[2].dirty  = rd_ways[137];
-  assign \rd_ways$73[3]  = rd_ways[183:138];
-  assign \rd_ways$73[3].tag  = rd_ways[173:138];
-  assign \rd_ways$73[3].pid  = rd_ways[181:174];
-  assign \rd_ways$73[3].valid  = rd_ways[182];
-  assign \rd_ways$73[3].dirty  = rd_ways[183];
+  assign \cap_ways[0]  = cap_ways[45:0];
+  assign \cap_ways[0].tag  = cap_ways[35:0];
+  assign \cap_ways[0].pid  = cap_ways[43:36];
+  assign \cap_ways[0].valid  = cap_ways[44];
+  assign \cap_ways[0].dirty  = cap_ways[45];
+  assign \cap_ways[1]  = cap_ways[91:46];
+  assign \cap_ways[1].tag  = cap_ways[81:46];
+  assign \cap_ways[1].pid  = cap_ways[89:82];
+  assign \cap_ways[1].valid  = cap_ways[90];
+  assign \cap_ways[1].dirty  = cap_ways[91];
+  assign \cap_ways[2]  = cap_ways[137:92];
+  assign \cap_ways[2].tag  = cap_ways[127:92];
+  assign \cap_ways[2].pid  = cap_ways[135:128];
+  assign \cap_ways[2].valid  = cap_ways[136];
+  assign \cap_ways[2].dirty  = cap_ways[137];
+  assign \cap_ways[3]  = cap_ways[183:138];
+  assign \cap_ways[3].tag  = cap_ways[173:138];
+  assign \cap_ways[3].pid  = cap_ways[181:174];
+  assign \cap_ways[3].valid  = cap_ways[182];
+  assign \cap_ways[3].dirty  = cap_ways[183];
+  assign \cap_ways$75[0]  = cap_ways[45:0];
+  assign \cap_ways$75[0].tag  = cap_ways[35:0];
+  assign \cap_ways$75[0].pid  = cap_ways[43:36];
+  assign \cap_ways$75[0].valid  = cap_ways[44];
+  assign \cap_ways$75[0].dirty  = cap_ways[45];
+  assign \cap_ways$75[1]  = cap_ways[91:46];
+  assign \cap_ways$75[1].tag  = cap_ways[81:46];
+  assign \cap_ways$75[1].pid  = cap_ways[89:82];
+  assign \cap_ways$75[1].valid  = cap_ways[90];
+  assign \cap_ways$75[1].dirty  = cap_ways[91];
+  assign \cap_ways$75[2]  = cap_ways[137:92];
+  assign \cap_ways$75[2].tag  = cap_ways[127:92];
+  assign \cap_ways$75[2].pid  = cap_ways[135:128];
+  assign \cap_ways$75[2].valid  = cap_ways[136];
+  assign \cap_ways$75[2].dirty  = cap_ways[137];
+  assign \cap_ways$75[3]  = cap_ways[183:138];
+  assign \cap_ways$75[3].tag  = cap_ways[173:138];
+  assign \cap_ways$75[3].pid  = cap_ways[181:174];
+  assign \cap_ways$75[3].valid  = cap_ways[182];
+  assign \cap_ways$75[3].dirty  = cap_ways[183];
   assign \ways[0]  = ways[45:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[43:36];
@@ -4082,46 +4087,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \ways[3].pid  = ways[181:174];
   assign \ways[3].valid  = ways[182];
   assign \ways[3].dirty  = ways[183];
-  assign \ways$75[0]  = ways[45:0];
-  assign \ways$75[0].tag  = ways[35:0];
-  assign \ways$75[0].pid  = ways[43:36];
-  assign \ways$75[0].valid  = ways[44];
-  assign \ways$75[0].dirty  = ways[45];
-  assign \ways$75[1]  = ways[91:46];
-  assign \ways$75[1].tag  = ways[81:46];
-  assign \ways$75[1].pid  = ways[89:82];
-  assign \ways$75[1].valid  = ways[90];
-  assign \ways$75[1].dirty  = ways[91];
-  assign \ways$75[2]  = ways[137:92];
-  assign \ways$75[2].tag  = ways[127:92];
-  assign \ways$75[2].pid  = ways[135:128];
-  assign \ways$75[2].valid  = ways[136];
-  assign \ways$75[2].dirty  = ways[137];
-  assign \ways$75[3]  = ways[183:138];
-  assign \ways$75[3].tag  = ways[173:138];
-  assign \ways$75[3].pid  = ways[181:174];
-  assign \ways$75[3].valid  = ways[182];
-  assign \ways$75[3].dirty  = ways[183];
-  assign \ways$76[0]  = ways[45:0];
-  assign \ways$76[0].tag  = ways[35:0];
-  assign \ways$76[0].pid  = ways[43:36];
-  assign \ways$76[0].valid  = ways[44];
-  assign \ways$76[0].dirty  = ways[45];
-  assign \ways$76[1]  = ways[91:46];
-  assign \ways$76[1].tag  = ways[81:46];
-  assign \ways$76[1].pid  = ways[89:82];
-  assign \ways$76[1].valid  = ways[90];
-  assign \ways$76[1].dirty  = ways[91];
-  assign \ways$76[2]  = ways[137:92];
-  assign \ways$76[2].tag  = ways[127:92];
-  assign \ways$76[2].pid  = ways[135:128];
-  assign \ways$76[2].valid  = ways[136];
-  assign \ways$76[2].dirty  = ways[137];
-  assign \ways$76[3]  = ways[183:138];
-  assign \ways$76[3].tag  = ways[173:138];
-  assign \ways$76[3].pid  = ways[181:174];
-  assign \ways$76[3].valid  = ways[182];
-  assign \ways$76[3].dirty  = ways[183];
   assign \ways$77[0]  = ways[45:0];
   assign \ways$77[0].tag  = ways[35:0];
   assign \ways$77[0].pid  = ways[43:36];
@@ -4162,20 +4127,60 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \ways$78[3].pid  = ways[181:174];
   assign \ways$78[3].valid  = ways[182];
   assign \ways$78[3].dirty  = ways[183];
+  assign \ways$79[0]  = ways[45:0];
+  assign \ways$79[0].tag  = ways[35:0];
+  assign \ways$79[0].pid  = ways[43:36];
+  assign \ways$79[0].valid  = ways[44];
+  assign \ways$79[0].dirty  = ways[45];
+  assign \ways$79[1]  = ways[91:46];
+  assign \ways$79[1].tag  = ways[81:46];
+  assign \ways$79[1].pid  = ways[89:82];
+  assign \ways$79[1].valid  = ways[90];
+  assign \ways$79[1].dirty  = ways[91];
+  assign \ways$79[2]  = ways[137:92];
+  assign \ways$79[2].tag  = ways[127:92];
+  assign \ways$79[2].pid  = ways[135:128];
+  assign \ways$79[2].valid  = ways[136];
+  assign \ways$79[2].dirty  = ways[137];
+  assign \ways$79[3]  = ways[183:138];
+  assign \ways$79[3].tag  = ways[173:138];
+  assign \ways$79[3].pid  = ways[181:174];
+  assign \ways$79[3].valid  = ways[182];
+  assign \ways$79[3].dirty  = ways[183];
+  assign \ways$80[0]  = ways[45:0];
+  assign \ways$80[0].tag  = ways[35:0];
+  assign \ways$80[0].pid  = ways[43:36];
+  assign \ways$80[0].valid  = ways[44];
+  assign \ways$80[0].dirty  = ways[45];
+  assign \ways$80[1]  = ways[91:46];
+  assign \ways$80[1].tag  = ways[81:46];
+  assign \ways$80[1].pid  = ways[89:82];
+  assign \ways$80[1].valid  = ways[90];
+  assign \ways$80[1].dirty  = ways[91];
+  assign \ways$80[2]  = ways[137:92];
+  assign \ways$80[2].tag  = ways[127:92];
+  assign \ways$80[2].pid  = ways[135:128];
+  assign \ways$80[2].valid  = ways[136];
+  assign \ways$80[2].dirty  = ways[137];
+  assign \ways$80[3]  = ways[183:138];
+  assign \ways$80[3].tag  = ways[173:138];
+  assign \ways$80[3].pid  = ways[181:174];
+  assign \ways$80[3].valid  = ways[182];
+  assign \ways$80[3].dirty  = ways[183];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[8:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[56:9];
   assign \cpu_req__payload.strb  = cpu_req__payload[64:57];
   assign \cpu_req__payload.wdata  = cpu_req__payload[128:65];
-  assign \cpu_req__payload$91.op  = cpu_req__payload[0];
-  assign \cpu_req__payload$91.pid  = cpu_req__payload[8:1];
-  assign \cpu_req__payload$91.vaddr  = cpu_req__payload[56:9];
-  assign \cpu_req__payload$91.strb  = cpu_req__payload[64:57];
-  assign \cpu_req__payload$91.wdata  = cpu_req__payload[128:65];
+  assign \cpu_req__payload$93.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$93.pid  = cpu_req__payload[8:1];
+  assign \cpu_req__payload$93.vaddr  = cpu_req__payload[56:9];
+  assign \cpu_req__payload$93.strb  = cpu_req__payload[64:57];
+  assign \cpu_req__payload$93.wdata  = cpu_req__payload[128:65];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_resp__payload$97.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload$97.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$99.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$99.status  = cpu_resp__payload[66:64];
   assign \miss_info.kind  = miss_info[0];
   assign \miss_info.write  = miss_info[1];
   assign \miss_info.pid  = miss_info[9:2];
@@ -4201,30 +4206,30 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \miss_event__payload.victim_dirty  = miss_event__payload[67];
   assign \miss_event__payload.victim_pid  = miss_event__payload[75:68];
   assign \miss_event__payload.victim_tag  = miss_event__payload[111:76];
-  assign \miss_event__payload$129.kind  = miss_event__payload[0];
-  assign \miss_event__payload$129.write  = miss_event__payload[1];
-  assign \miss_event__payload$129.pid  = miss_event__payload[9:2];
-  assign \miss_event__payload$129.vaddr  = miss_event__payload[57:10];
-  assign \miss_event__payload$129.set  = miss_event__payload[63:58];
-  assign \miss_event__payload$129.way  = miss_event__payload[65:64];
-  assign \miss_event__payload$129.victim_valid  = miss_event__payload[66];
-  assign \miss_event__payload$129.victim_dirty  = miss_event__payload[67];
-  assign \miss_event__payload$129.victim_pid  = miss_event__payload[75:68];
-  assign \miss_event__payload$129.victim_tag  = miss_event__payload[111:76];
+  assign \miss_event__payload$131.kind  = miss_event__payload[0];
+  assign \miss_event__payload$131.write  = miss_event__payload[1];
+  assign \miss_event__payload$131.pid  = miss_event__payload[9:2];
+  assign \miss_event__payload$131.vaddr  = miss_event__payload[57:10];
+  assign \miss_event__payload$131.set  = miss_event__payload[63:58];
+  assign \miss_event__payload$131.way  = miss_event__payload[65:64];
+  assign \miss_event__payload$131.victim_valid  = miss_event__payload[66];
+  assign \miss_event__payload$131.victim_dirty  = miss_event__payload[67];
+  assign \miss_event__payload$131.victim_pid  = miss_event__payload[75:68];
+  assign \miss_event__payload$131.victim_tag  = miss_event__payload[111:76];
   assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
   assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
   assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
-  assign \miss_cmd__payload$135.op  = miss_cmd__payload[1:0];
-  assign \miss_cmd__payload$135.way  = miss_cmd__payload[3:2];
-  assign \miss_cmd__payload$135.status  = miss_cmd__payload[6:4];
+  assign \miss_cmd__payload$137.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload$137.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload$137.status  = miss_cmd__payload[6:4];
   assign \wb_data__payload.data  = wb_data__payload[63:0];
   assign \wb_data__payload.last  = wb_data__payload[64];
-  assign \wb_data__payload$141.data  = wb_data__payload[63:0];
-  assign \wb_data__payload$141.last  = wb_data__payload[64];
+  assign \wb_data__payload$143.data  = wb_data__payload[63:0];
+  assign \wb_data__payload$143.last  = wb_data__payload[64];
   assign \fill_data__payload.data  = fill_data__payload[63:0];
   assign \fill_data__payload.last  = fill_data__payload[64];
-  assign \fill_data__payload$147.data  = fill_data__payload[63:0];
-  assign \fill_data__payload$147.last  = fill_data__payload[64];
+  assign \fill_data__payload$149.data  = fill_data__payload[63:0];
+  assign \fill_data__payload$149.last  = fill_data__payload[64];
   assign \query.tag  = query[35:0];
   assign \query.pid  = query[43:36];
   assign \query.valid  = query[44];
@@ -4239,16 +4244,16 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \flush__payload.victim_dirty  = flush__payload[67];
   assign \flush__payload.victim_pid  = flush__payload[75:68];
   assign \flush__payload.victim_tag  = flush__payload[111:76];
-  assign \flush__payload$180.kind  = flush__payload[0];
-  assign \flush__payload$180.write  = flush__payload[1];
-  assign \flush__payload$180.pid  = flush__payload[9:2];
-  assign \flush__payload$180.vaddr  = flush__payload[57:10];
-  assign \flush__payload$180.set  = flush__payload[63:58];
-  assign \flush__payload$180.way  = flush__payload[65:64];
-  assign \flush__payload$180.victim_valid  = flush__payload[66];
-  assign \flush__payload$180.victim_dirty  = flush__payload[67];
-  assign \flush__payload$180.victim_pid  = flush__payload[75:68];
-  assign \flush__payload$180.victim_tag  = flush__payload[111:76];
+  assign \flush__payload$182.kind  = flush__payload[0];
+  assign \flush__payload$182.write  = flush__payload[1];
+  assign \flush__payload$182.pid  = flush__payload[9:2];
+  assign \flush__payload$182.vaddr  = flush__payload[57:10];
+  assign \flush__payload$182.set  = flush__payload[63:58];
+  assign \flush__payload$182.way  = flush__payload[65:64];
+  assign \flush__payload$182.victim_valid  = flush__payload[66];
+  assign \flush__payload$182.victim_dirty  = flush__payload[67];
+  assign \flush__payload$182.victim_pid  = flush__payload[75:68];
+  assign \flush__payload$182.victim_tag  = flush__payload[111:76];
   assign miss_info[111:76] = \$31 [35:0];
   assign miss_info[75:68] = \$25 [43:36];
   assign miss_info[67] = \$19 [45];
@@ -4261,7 +4266,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign miss_info[0] = 1'h0;
   assign \$1  = tag_rd__en;
   assign \$5  = data_rd__en;
-  assign rready = \rready$88 ;
+  assign rready = \rready$90 ;
   assign \$7  = s1[0];
 endmodule
 
@@ -6396,7 +6401,7 @@ module \processor_component.excache.ctrl.data (rst, rdata, rd__set, rd__way, rd_
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.fill$214 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
+module \processor_component.excache.ctrl.fill$216 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
 , \way$5 , fill_data__valid, fill_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire \$1 ;
@@ -7509,8 +7514,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, cpu_resp__valid, rready, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, tag_load, ways_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set
-, data_wr__way, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, hit, tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
+module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, tag_capture, cpu_resp__valid, rready, miss, idle, ways, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, repl_load, ways_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en
+, data_wr__set, data_wr__way, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, hit, tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -7523,9 +7528,9 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
-  wire \$109 ;
+  wire [1:0] \$109 ;
   wire \$11 ;
-  wire \$110 ;
+  wire [2:0] \$110 ;
   wire \$111 ;
   wire \$112 ;
   wire \$113 ;
@@ -7533,8 +7538,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \$115 ;
   wire \$116 ;
   wire \$117 ;
-  wire [1:0] \$118 ;
-  wire [2:0] \$119 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
   wire \$120 ;
   wire \$121 ;
@@ -7545,110 +7550,36 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \$126 ;
   wire \$127 ;
   wire \$128 ;
-  wire \$129 ;
+  reg \$129 ;
   wire \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire \$139 ;
+  reg [1:0] \$130 ;
+  reg [7:0] \$131 ;
+  reg [35:0] \$132 ;
+  reg \$133 ;
+  reg \$134 ;
+  reg \$135 ;
+  reg \$136 ;
+  reg [2:0] \$137 ;
+  reg \$138 ;
+  reg \$139 ;
   wire \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire \$148 ;
-  wire \$149 ;
+  reg \$140 ;
+  reg \$141 ;
+  reg [128:0] \$142 ;
+  reg \$143 ;
+  reg [128:0] \$144 ;
+  reg \$145 ;
+  reg \$146 ;
+  reg [128:0] \$147 ;
   wire \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire \$158 ;
-  wire \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire \$169 ;
   wire \$17 ;
-  wire \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire \$179 ;
   wire \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
   wire \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
   wire \$2 ;
   wire \$20 ;
-  wire \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  reg \$208 ;
-  reg [1:0] \$209 ;
   wire \$21 ;
-  reg \$210 ;
-  reg [2:0] \$211 ;
-  reg \$212 ;
-  reg \$213 ;
-  reg [7:0] \$214 ;
-  reg [35:0] \$215 ;
-  reg \$216 ;
-  reg \$217 ;
-  reg [128:0] \$218 ;
-  reg \$219 ;
   wire \$22 ;
-  reg \$220 ;
-  reg [128:0] \$221 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
@@ -7678,7 +7609,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \$47 ;
   wire \$48 ;
   wire \$49 ;
-  wire [63:0] \$5 ;
+  wire \$5 ;
   wire \$50 ;
   wire \$51 ;
   wire \$52 ;
@@ -7689,7 +7620,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \$57 ;
   wire \$58 ;
   wire \$59 ;
-  wire [2:0] \$6 ;
+  wire [63:0] \$6 ;
   wire \$60 ;
   wire \$61 ;
   wire \$62 ;
@@ -7700,7 +7631,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \$67 ;
   wire \$68 ;
   wire \$69 ;
-  wire \$7 ;
+  wire [2:0] \$7 ;
   wire \$70 ;
   wire \$71 ;
   wire \$72 ;
@@ -7743,8 +7674,33 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   (* enum_value_100 = "NODE_DEAD" *)
   input [2:0] abort_status;
   wire [2:0] abort_status;
+  wire [183:0] cap_ways;
+  wire [45:0] \cap_ways[0] ;
+  wire \cap_ways[0].dirty ;
+  wire [7:0] \cap_ways[0].pid ;
+  wire [35:0] \cap_ways[0].tag ;
+  wire \cap_ways[0].valid ;
+  wire [45:0] \cap_ways[1] ;
+  wire \cap_ways[1].dirty ;
+  wire [7:0] \cap_ways[1].pid ;
+  wire [35:0] \cap_ways[1].tag ;
+  wire \cap_ways[1].valid ;
+  wire [45:0] \cap_ways[2] ;
+  wire \cap_ways[2].dirty ;
+  wire [7:0] \cap_ways[2].pid ;
+  wire [35:0] \cap_ways[2].tag ;
+  wire \cap_ways[2].valid ;
+  wire [45:0] \cap_ways[3] ;
+  wire \cap_ways[3].dirty ;
+  wire [7:0] \cap_ways[3].pid ;
+  wire [35:0] \cap_ways[3].tag ;
+  wire \cap_ways[3].valid ;
   input clk;
   wire clk;
+  (* init = 8'h00 *)
+  wire [7:0] cmp_pid;
+  (* init = 36'h000000000 *)
+  wire [35:0] cmp_tag;
   reg count = 1'h0;
   input [128:0] cpu_req__payload;
   wire [128:0] cpu_req__payload;
@@ -7796,9 +7752,9 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   reg [2:0] data_wr__word;
   output hit;
   reg hit;
-  wire \hit$63 ;
+  wire \hit$73 ;
   reg [1:0] hit_way = 2'h0;
-  wire [1:0] \hit_way$64 ;
+  wire [1:0] \hit_way$74 ;
   input hold;
   wire hold;
   output idle;
@@ -7824,33 +7780,10 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
   reg [2:0] q_status0 = 3'h0;
-  (* init = 8'h00 *)
-  wire [7:0] rd_pid;
-  (* init = 36'h000000000 *)
-  wire [35:0] rd_tag;
-  wire [183:0] rd_ways;
-  wire [45:0] \rd_ways[0] ;
-  wire \rd_ways[0].dirty ;
-  wire [7:0] \rd_ways[0].pid ;
-  wire [35:0] \rd_ways[0].tag ;
-  wire \rd_ways[0].valid ;
-  wire [45:0] \rd_ways[1] ;
-  wire \rd_ways[1].dirty ;
-  wire [7:0] \rd_ways[1].pid ;
-  wire [35:0] \rd_ways[1].tag ;
-  wire \rd_ways[1].valid ;
-  wire [45:0] \rd_ways[2] ;
-  wire \rd_ways[2].dirty ;
-  wire [7:0] \rd_ways[2].pid ;
-  wire [35:0] \rd_ways[2].tag ;
-  wire \rd_ways[2].valid ;
-  wire [45:0] \rd_ways[3] ;
-  wire \rd_ways[3].dirty ;
-  wire [7:0] \rd_ways[3].pid ;
-  wire [35:0] \rd_ways[3].tag ;
-  wire \rd_ways[3].valid ;
   input [63:0] rdata;
   wire [63:0] rdata;
+  output repl_load;
+  reg repl_load;
   input replay;
   wire replay;
   output rready;
@@ -7861,6 +7794,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire run;
   wire rvalid;
   reg s0_fresh = 1'h0;
+  reg s0_move;
   reg [128:0] s0_req = 129'h000000000000000000000000000000000;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -7881,15 +7815,31 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire [7:0] \s1.strb ;
   wire [47:0] \s1.vaddr ;
   wire [63:0] \s1.wdata ;
+  reg s1_adv;
   reg s1_hit = 1'h0;
+  reg s1_load;
+  reg s1_rd = 1'h0;
   reg s1_reload = 1'h0;
   reg s1_replay = 1'h0;
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   reg s1_valid = 1'h0;
+  reg st_fresh = 1'h0;
+  reg st_move;
+  reg st_rd = 1'h0;
+  reg [128:0] st_req = 129'h000000000000000000000000000000000;
+  (* enum_base_type = "CpuOp" *)
+  (* enum_value_0 = "READ" *)
+  (* enum_value_1 = "WRITE" *)
+  wire \st_req.op ;
+  wire [7:0] \st_req.pid ;
+  wire [7:0] \st_req.strb ;
+  wire [47:0] \st_req.vaddr ;
+  wire [63:0] \st_req.wdata ;
+  reg st_valid = 1'h0;
   reg [35:0] tag = 36'h000000000;
-  output tag_load;
-  reg tag_load;
+  output tag_capture;
+  wire tag_capture;
   output tag_rd__en;
   reg tag_rd__en;
   output [5:0] tag_rd__set;
@@ -7950,224 +7900,201 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \ways[3].valid ;
   output ways_load;
   reg ways_load;
-  assign \$1  = ! count;
-  assign \$3  = ~ q_read;
-  assign \$5  = q_read ? rdata : 64'h0000000000000000;
+  assign \$1  = s0_move | st_rd;
+  assign tag_capture = \$1  | s1_rd;
+  assign \$2  = ! count;
+  assign \$4  = ~ q_read;
+  assign \$6  = q_read ? rdata : 64'h0000000000000000;
   assign pop = cpu_resp__valid & cpu_resp__ready;
-  assign \$7  = ! count;
-  assign \$9  = \$8  & q_read;
-  assign rready = \$9  & cpu_resp__ready;
-  assign \$10  = ~ s1_reload;
-  assign \$11  = s1_valid & \$10 ;
-  assign \$12  = ~ s1_hit;
-  assign \$13  = \$11  & \$12 ;
-  assign \$14  = ! count;
-  assign miss = \$13  & \$14 ;
-  assign \$15  = ~ s0_valid;
-  assign \$16  = ~ s1_valid;
-  assign \$17  = \$15  & \$16 ;
-  assign \$18  = ! count;
-  assign idle = \$17  & \$18 ;
-  assign \$19  = ~ s0_valid;
-  assign \$20  = s0_valid & s0_fresh;
+  assign \$8  = ! count;
+  assign \$10  = \$9  & q_read;
+  assign rready = \$10  & cpu_resp__ready;
+  assign \$11  = ~ s1_rd;
+  assign \$12  = s1_valid & \$11 ;
+  assign \$13  = ~ s1_reload;
+  assign \$14  = \$12  & \$13 ;
+  assign \$15  = ~ s1_hit;
+  assign \$16  = \$14  & \$15 ;
+  assign \$17  = ! count;
+  assign miss = \$16  & \$17 ;
+  assign \$18  = ~ s0_valid;
+  assign \$19  = ~ st_valid;
+  assign \$20  = \$18  & \$19 ;
   assign \$21  = ~ s1_valid;
-  assign \$22  = ~ s1_reload;
-  assign \$23  = s1_valid & \$22 ;
-  assign \$24  = \$23  & s1_hit;
-  assign \$25  = ~ count;
-  assign \$26  = \$25  | pop;
-  assign \$27  = \$24  & \$26 ;
-  assign \$28  = ! s1[0];
-  assign \$29  = | s1[64:57];
-  assign \$30  = ~ \$29 ;
-  assign \$34  = \$21  | \$33 ;
-  assign \$35  = \$20  & \$34 ;
-  assign \$36  = \$19  | \$35 ;
-  assign \$37  = ~ hold;
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = ~ s0_fresh;
-  assign \$40  = s0_valid & \$39 ;
-  assign \$41  = ~ s0_valid;
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = ! count;
+  assign idle = \$22  & \$23 ;
+  assign \$24  = ~ s1_rd;
+  assign \$25  = s1_valid & \$24 ;
+  assign \$26  = ~ s1_reload;
+  assign \$27  = \$25  & \$26 ;
+  assign \$28  = \$27  & s1_hit;
+  assign \$29  = ~ count;
+  assign \$30  = \$29  | pop;
+  assign \$31  = \$28  & \$30 ;
+  assign \$32  = ! s1[0];
+  assign \$33  = | s1[64:57];
+  assign \$34  = ~ \$33 ;
+  assign \$38  = st_valid & st_fresh;
+  assign \$39  = ~ s1_valid;
+  assign \$40  = \$39  | s1_adv;
+  assign \$41  = \$38  & \$40 ;
   assign \$42  = s0_valid & s0_fresh;
-  assign \$43  = ~ s1_valid;
-  assign \$44  = ~ s1_reload;
-  assign \$45  = s1_valid & \$44 ;
-  assign \$46  = \$45  & s1_hit;
-  assign \$47  = ~ count;
-  assign \$48  = \$47  | pop;
-  assign \$49  = \$46  & \$48 ;
-  assign \$50  = ! s1[0];
-  assign \$51  = | s1[64:57];
-  assign \$52  = ~ \$51 ;
-  assign \$56  = \$43  | \$55 ;
-  assign \$57  = \$42  & \$56 ;
-  assign \$58  = \$41  | \$57 ;
-  assign \$59  = ~ hold;
-  assign \$60  = \$58  & \$59 ;
-  assign \$61  = s0_valid & s0_fresh;
-  assign \$62  = ~ s1_valid;
-  assign \$63  = ~ s1_reload;
-  assign \$64  = s1_valid & \$63 ;
-  assign \$65  = \$64  & s1_hit;
-  assign \$66  = ~ count;
-  assign \$67  = \$66  | pop;
-  assign \$68  = \$65  & \$67 ;
-  assign \$69  = ! s1[0];
-  assign \$70  = | s1[64:57];
-  assign \$71  = ~ \$70 ;
-  assign \$75  = \$62  | \$74 ;
-  assign \$76  = \$61  & \$75 ;
-  assign \$77  = \$76  | s1_reload;
-  assign \$78  = s0_valid & s0_fresh;
-  assign \$79  = ~ s1_valid;
-  assign \$80  = ~ s1_reload;
-  assign \$81  = \$80  & s1_hit;
-  assign \$82  = \$79  | \$81 ;
-  assign \$83  = \$78  & \$82 ;
-  assign \$84  = s1_reload | \$83 ;
-  assign \$85  = ~ s1_reload;
-  assign \$86  = s1_valid & \$85 ;
-  assign \$87  = \$86  & s1_hit;
-  assign \$88  = ~ count;
-  assign \$89  = \$88  | pop;
-  assign \$90  = \$87  & \$89 ;
-  assign \$91  = ! s1[0];
-  assign \$92  = \$90  & \$91 ;
-  assign \$93  = ~ s1_reload;
-  assign \$94  = s1_valid & \$93 ;
-  assign \$95  = \$94  & s1_hit;
-  assign \$96  = ~ count;
-  assign \$97  = \$96  | pop;
-  assign \$98  = \$95  & \$97 ;
-  assign \$99  = ! s1[0];
+  assign \$43  = ~ st_valid;
+  assign \$44  = \$43  | st_move;
+  assign \$45  = \$42  & \$44 ;
+  assign \$46  = ~ s0_valid;
+  assign \$47  = \$46  | s0_move;
+  assign \$48  = ~ hold;
+  assign \$49  = \$47  & \$48 ;
+  assign \$50  = ~ st_fresh;
+  assign \$51  = st_valid & \$50 ;
+  assign \$52  = ~ st_rd;
+  assign \$53  = \$51  & \$52 ;
+  assign \$54  = ~ \$53 ;
+  assign \$55  = \$49  & \$54 ;
+  assign \$56  = ~ st_fresh;
+  assign \$57  = st_valid & \$56 ;
+  assign \$58  = ~ st_rd;
+  assign \$59  = \$57  & \$58 ;
+  assign \$60  = ~ s0_fresh;
+  assign \$61  = s0_valid & \$60 ;
+  assign \$62  = ~ s0_valid;
+  assign \$63  = \$62  | s0_move;
+  assign \$64  = ~ hold;
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = ~ st_fresh;
+  assign \$67  = st_valid & \$66 ;
+  assign \$68  = ~ st_rd;
+  assign \$69  = \$67  & \$68 ;
+  assign \$70  = ~ \$69 ;
+  assign \$71  = \$65  & \$70 ;
+  assign \$72  = st_move | s1_reload;
+  assign \$73  = st_move | s1_reload;
+  assign \$74  = st_valid & st_fresh;
+  assign \$75  = ~ s1_valid;
+  assign \$76  = ~ s1_rd;
+  assign \$77  = s1_valid & \$76 ;
+  assign \$78  = ~ s1_reload;
+  assign \$79  = \$77  & \$78 ;
+  assign \$80  = \$79  & s1_hit;
+  assign \$81  = \$75  | \$80 ;
+  assign \$82  = \$74  & \$81 ;
+  assign \$83  = s1_reload | \$82 ;
+  assign \$84  = ~ s1_rd;
+  assign \$85  = s1_valid & \$84 ;
+  assign \$86  = ~ s1_reload;
+  assign \$87  = \$85  & \$86 ;
+  assign \$88  = \$87  & s1_hit;
+  assign \$89  = ~ count;
+  assign \$90  = \$89  | pop;
+  assign \$91  = \$88  & \$90 ;
+  assign \$92  = ! s1[0];
+  assign \$93  = \$91  & \$92 ;
+  assign \$94  = ~ s1_rd;
+  assign \$95  = s1_valid & \$94 ;
+  assign \$96  = ~ s1_reload;
+  assign \$97  = \$95  & \$96 ;
+  assign \$98  = \$97  & s1_hit;
+  assign \$99  = ~ count;
+  assign \$100  = \$99  | pop;
   assign \$101  = \$98  & \$100 ;
-  assign \$102  = ~ s1_reload;
-  assign \$103  = s1_valid & \$102 ;
-  assign \$104  = \$103  & s1_hit;
-  assign \$105  = ~ count;
-  assign \$106  = \$105  | pop;
-  assign \$107  = \$104  & \$106 ;
-  assign \$108  = ! s1[0];
-  assign \$109  = | s1[64:57];
-  assign \$110  = ~ \$109 ;
-  assign \$114  = ~ s1_replay;
-  assign \$115  = ! s1[0];
-  assign \$116  = ! s1[0];
-  assign \$118  = count + push;
-  assign \$119  = \$118  - pop;
-  assign \$120  = ~ run;
-  assign \$121  = ~ s0_fresh;
-  assign \$122  = s0_valid & \$121 ;
-  assign \$123  = ~ s0_valid;
-  assign \$124  = s0_valid & s0_fresh;
-  assign \$125  = ~ s1_valid;
-  assign \$126  = ~ s1_reload;
-  assign \$127  = s1_valid & \$126 ;
-  assign \$128  = \$127  & s1_hit;
-  assign \$129  = ~ count;
-  assign \$130  = \$129  | pop;
-  assign \$131  = \$128  & \$130 ;
-  assign \$132  = ! s1[0];
-  assign \$133  = | s1[64:57];
-  assign \$134  = ~ \$133 ;
-  assign \$138  = \$125  | \$137 ;
-  assign \$139  = \$124  & \$138 ;
-  assign \$140  = \$123  | \$139 ;
-  assign \$141  = ~ hold;
-  assign \$142  = \$140  & \$141 ;
-  assign \$143  = ~ s0_valid;
-  assign \$144  = s0_valid & s0_fresh;
-  assign \$145  = ~ s1_valid;
-  assign \$146  = ~ s1_reload;
-  assign \$147  = s1_valid & \$146 ;
-  assign \$148  = \$147  & s1_hit;
-  assign \$149  = ~ count;
-  assign \$150  = \$149  | pop;
-  assign \$151  = \$148  & \$150 ;
-  assign \$152  = ! s1[0];
-  assign \$153  = | s1[64:57];
-  assign \$154  = ~ \$153 ;
-  assign \$158  = \$145  | \$157 ;
-  assign \$159  = \$144  & \$158 ;
-  assign \$160  = \$143  | \$159 ;
-  assign \$161  = ~ hold;
-  assign \$162  = \$160  & \$161 ;
-  assign \$163  = cpu_req__valid & \$162 ;
-  assign \$164  = s0_valid & s0_fresh;
-  assign \$165  = ~ s1_valid;
-  assign \$166  = ~ s1_reload;
-  assign \$167  = s1_valid & \$166 ;
-  assign \$168  = \$167  & s1_hit;
-  assign \$169  = ~ count;
-  assign \$170  = \$169  | pop;
-  assign \$171  = \$168  & \$170 ;
-  assign \$172  = ! s1[0];
-  assign \$173  = | s1[64:57];
-  assign \$174  = ~ \$173 ;
-  assign \$178  = \$165  | \$177 ;
-  assign \$179  = \$164  & \$178 ;
-  assign \$180  = s0_valid & s0_fresh;
-  assign \$181  = ~ s1_valid;
-  assign \$182  = ~ s1_reload;
-  assign \$183  = s1_valid & \$182 ;
-  assign \$184  = \$183  & s1_hit;
-  assign \$185  = ~ count;
-  assign \$186  = \$185  | pop;
-  assign \$187  = \$184  & \$186 ;
-  assign \$188  = ! s1[0];
-  assign \$189  = | s1[64:57];
-  assign \$190  = ~ \$189 ;
-  assign \$194  = \$181  | \$193 ;
-  assign \$195  = \$180  & \$194 ;
-  assign \$196  = ~ s1_reload;
-  assign \$197  = s1_valid & \$196 ;
-  assign \$198  = \$197  & s1_hit;
-  assign \$199  = ~ count;
-  assign \$200  = \$199  | pop;
-  assign \$201  = \$198  & \$200 ;
-  assign \$202  = ! s1[0];
-  assign \$203  = | s1[64:57];
-  assign \$204  = ~ \$203 ;
+  assign \$102  = ! s1[0];
+  assign \$104  = \$101  & \$103 ;
+  assign \$105  = ~ s1_replay;
+  assign \$106  = ! s1[0];
+  assign \$107  = ! s1[0];
+  assign \$109  = count + push;
+  assign \$110  = \$109  - pop;
+  assign \$111  = ~ st_fresh;
+  assign \$112  = st_valid & \$111 ;
+  assign \$113  = ~ st_rd;
+  assign \$114  = \$112  & \$113 ;
+  assign \$115  = ~ s0_fresh;
+  assign \$116  = s0_valid & \$115 ;
+  assign \$117  = ~ s0_valid;
+  assign \$118  = \$117  | s0_move;
+  assign \$119  = ~ hold;
+  assign \$120  = \$118  & \$119 ;
+  assign \$121  = ~ st_fresh;
+  assign \$122  = st_valid & \$121 ;
+  assign \$123  = ~ st_rd;
+  assign \$124  = \$122  & \$123 ;
+  assign \$125  = ~ \$124 ;
+  assign \$126  = \$120  & \$125 ;
+  assign \$127  = cpu_req__valid & \$126 ;
+  assign \$128  = ~ run;
   always @(posedge clk)
-    s1_hit <= \$208 ;
+    s1_hit <= \$129 ;
   always @(posedge clk)
-    hit_way <= \$209 ;
+    hit_way <= \$130 ;
   always @(posedge clk)
-    q_read <= \$210 ;
+    pid <= \$131 ;
   always @(posedge clk)
-    q_status0 <= \$211 ;
+    tag <= \$132 ;
   always @(posedge clk)
-    count <= \$212 ;
+    st_rd <= \$133 ;
   always @(posedge clk)
-    s0_fresh <= \$213 ;
+    s1_rd <= \$134 ;
   always @(posedge clk)
-    pid <= \$214 ;
+    s1_reload <= \$135 ;
   always @(posedge clk)
-    tag <= \$215 ;
+    q_read <= \$136 ;
   always @(posedge clk)
-    s1_reload <= \$216 ;
+    q_status0 <= \$137 ;
   always @(posedge clk)
-    s0_valid <= \$217 ;
+    count <= \$138 ;
   always @(posedge clk)
-    s0_req <= \$218 ;
+    s0_fresh <= \$139 ;
   always @(posedge clk)
-    s1_valid <= \$219 ;
+    st_fresh <= \$140 ;
   always @(posedge clk)
-    s1_replay <= \$220 ;
+    s0_valid <= \$141 ;
   always @(posedge clk)
-    s1 <= \$221 ;
+    s0_req <= \$142 ;
+  always @(posedge clk)
+    st_valid <= \$143 ;
+  always @(posedge clk)
+    st_req <= \$144 ;
+  always @(posedge clk)
+    s1_valid <= \$145 ;
+  always @(posedge clk)
+    s1_replay <= \$146 ;
+  always @(posedge clk)
+    s1 <= \$147 ;
   \processor_component.excache.ctrl.pipe.lookup  lookup (
-    .hit(\hit$63 ),
-    .hit_way(\hit_way$64 ),
+    .hit(\hit$73 ),
+    .hit_way(\hit_way$74 ),
     .pid(pid),
     .tag(tag),
     .ways(ways)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    s1_adv = 1'h0;
+    if (run) begin
+      s1_adv = \$37 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    st_move = 1'h0;
+    if (run) begin
+      st_move = \$41 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    s0_move = 1'h0;
+    if (run) begin
+      s0_move = \$45 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     cpu_req__ready = 1'h0;
     if (run) begin
-      cpu_req__ready = \$38 ;
+      cpu_req__ready = \$55 ;
     end
   end
   always @* begin
@@ -8175,7 +8102,9 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     tag_rd__set = 6'h00;
     if (run) begin
       (* full_case = 32'd1 *)
-      if (\$40 ) begin
+      if (\$59 ) begin
+        tag_rd__set = st_req[20:15];
+      end else if (\$61 ) begin
         tag_rd__set = s0_req[20:15];
       end else begin
         tag_rd__set = cpu_req__payload[20:15];
@@ -8190,10 +8119,12 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     tag_rd__en = 1'h0;
     if (run) begin
       (* full_case = 32'd1 *)
-      if (\$40 ) begin
+      if (\$59 ) begin
+        tag_rd__en = 1'h1;
+      end else if (\$61 ) begin
         tag_rd__en = 1'h1;
       end else begin
-        tag_rd__en = \$60 ;
+        tag_rd__en = \$71 ;
       end
     end
     if (replay) begin
@@ -8202,16 +8133,23 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    tag_load = 1'h0;
+    s1_load = 1'h0;
     if (run) begin
-      tag_load = \$77 ;
+      s1_load = \$72 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    repl_load = 1'h0;
+    if (run) begin
+      repl_load = \$73 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     ways_load = 1'h0;
     if (run) begin
-      ways_load = \$84 ;
+      ways_load = \$83 ;
     end
   end
   always @* begin
@@ -8239,7 +8177,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__en = 1'h0;
     if (run) begin
-      data_rd__en = \$92 ;
+      data_rd__en = \$93 ;
     end
   end
   always @* begin
@@ -8274,7 +8212,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__en = 8'h00;
     if (run) begin
-      if (\$101 ) begin
+      if (\$104 ) begin
         data_wr__en = s1[64:57];
       end
     end
@@ -8283,7 +8221,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__en = 1'h0;
     if (run) begin
-      if (\$113 ) begin
+      if (s1_adv) begin
         touch__en = 1'h1;
       end
     end
@@ -8292,7 +8230,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__set = 6'h00;
     if (run) begin
-      if (\$113 ) begin
+      if (s1_adv) begin
         touch__set = s1[20:15];
       end
     end
@@ -8301,7 +8239,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__way = 2'h0;
     if (run) begin
-      if (\$113 ) begin
+      if (s1_adv) begin
         touch__way = hit_way;
       end
     end
@@ -8310,8 +8248,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     hit = 1'h0;
     if (run) begin
-      if (\$113 ) begin
-        hit = \$114 ;
+      if (s1_adv) begin
+        hit = \$105 ;
       end
     end
   end
@@ -8319,7 +8257,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     push = 1'h0;
     if (run) begin
-      if (\$113 ) begin
+      if (s1_adv) begin
         push = 1'h1;
       end
     end
@@ -8331,8 +8269,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     push_read = 1'h0;
     if (run) begin
-      if (\$113 ) begin
-        push_read = \$115 ;
+      if (s1_adv) begin
+        push_read = \$106 ;
       end
     end
     if (abort) begin
@@ -8343,7 +8281,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     push_status = 3'h0;
     if (run) begin
-      if (\$113 ) begin
+      if (s1_adv) begin
         push_status = 3'h0;
       end
     end
@@ -8355,8 +8293,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_wr__en = 4'h0;
     if (run) begin
-      if (\$113 ) begin
-        if (\$117 ) begin
+      if (s1_adv) begin
+        if (\$108 ) begin
           (* full_case = 32'd1 *)
           casez (hit_way)
             2'h0:
@@ -8391,197 +8329,247 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$208  = s1_hit;
-    if (tag_load) begin
-      \$208  = \hit$63 ;
+    \$129  = s1_hit;
+    if (s1_load) begin
+      \$129  = \hit$73 ;
     end
     if (rst) begin
-      \$208  = 1'h0;
+      \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$209  = hit_way;
-    if (tag_load) begin
-      \$209  = \hit_way$64 ;
+    \$130  = hit_way;
+    if (s1_load) begin
+      \$130  = \hit_way$74 ;
     end
     if (rst) begin
-      \$209  = 2'h0;
+      \$130  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$210  = q_read;
+    \$131  = pid;
+    if (s1_rd) begin
+      \$131  = s1[8:1];
+    end else if (st_rd) begin
+      \$131  = st_req[8:1];
+    end else if (s0_move) begin
+      \$131  = s0_req[8:1];
+    end
+    if (rst) begin
+      \$131  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$132  = tag;
+    if (s1_rd) begin
+      \$132  = s1[56:21];
+    end else if (st_rd) begin
+      \$132  = st_req[56:21];
+    end else if (s0_move) begin
+      \$132  = s0_req[56:21];
+    end
+    if (rst) begin
+      \$132  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$133  = 1'h0;
+    if (run) begin
+      if (\$114 ) begin
+        \$133  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$134  = 1'h0;
+    if (replay) begin
+      \$134  = 1'h1;
+    end
+    if (rst) begin
+      \$134  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$135  = s1_rd;
+    if (rst) begin
+      \$135  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$136  = q_read;
     if (push) begin
-      \$210  = push_read;
+      \$136  = push_read;
     end
     if (rst) begin
-      \$210  = 1'h0;
+      \$136  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$211  = q_status0;
+    \$137  = q_status0;
     if (push) begin
-      \$211  = push_status;
+      \$137  = push_status;
     end
     if (rst) begin
-      \$211  = 3'h0;
+      \$137  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$212  = \$119 [0];
+    \$138  = \$110 [0];
     if (rst) begin
-      \$212  = 1'h0;
+      \$138  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$213  = s0_fresh;
-    if (\$120 ) begin
-      \$213  = 1'h0;
-    end
+    \$139  = s0_fresh;
     if (run) begin
-      if (\$122 ) begin
-        \$213  = 1'h1;
+      if (\$114 ) begin
+        \$139  = 1'h0;
+      end else if (\$116 ) begin
+        \$139  = 1'h1;
       end
-      if (\$163 ) begin
-        \$213  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$213  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$214  = pid;
-    if (run) begin
-      (* full_case = 32'd1 *)
-      if (\$122 ) begin
-        \$214  = s0_req[8:1];
-      end else begin
-        if (\$142 ) begin
-          \$214  = cpu_req__payload[8:1];
-        end
+      if (\$127 ) begin
+        \$139  = 1'h1;
       end
     end
-    if (replay) begin
-      \$214  = s1[8:1];
+    if (\$128 ) begin
+      \$139  = 1'h0;
     end
     if (rst) begin
-      \$214  = 8'h00;
+      \$139  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$215  = tag;
+    \$140  = st_fresh;
     if (run) begin
-      (* full_case = 32'd1 *)
-      if (\$122 ) begin
-        \$215  = s0_req[56:21];
-      end else begin
-        if (\$142 ) begin
-          \$215  = cpu_req__payload[56:21];
-        end
+      if (st_rd) begin
+        \$140  = 1'h1;
+      end
+      if (s0_move) begin
+        \$140  = 1'h1;
       end
     end
-    if (replay) begin
-      \$215  = s1[56:21];
+    if (\$128 ) begin
+      \$140  = 1'h0;
     end
     if (rst) begin
-      \$215  = 36'h000000000;
+      \$140  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$216  = s1_reload;
+    \$141  = s0_valid;
     if (run) begin
-      \$216  = 1'h0;
-    end
-    if (replay) begin
-      \$216  = 1'h1;
-    end
-    if (rst) begin
-      \$216  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$217  = s0_valid;
-    if (run) begin
-      if (\$163 ) begin
-        \$217  = 1'h1;
-      end else if (\$179 ) begin
-        \$217  = 1'h0;
+      if (\$127 ) begin
+        \$141  = 1'h1;
+      end else if (s0_move) begin
+        \$141  = 1'h0;
       end
     end
     if (rst) begin
-      \$217  = 1'h0;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$218  = s0_req;
+    \$142  = s0_req;
     if (run) begin
-      if (\$163 ) begin
-        \$218  = cpu_req__payload;
+      if (\$127 ) begin
+        \$142  = cpu_req__payload;
       end
     end
     if (rst) begin
-      \$218  = 129'h000000000000000000000000000000000;
+      \$142  = 129'h000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$219  = s1_valid;
+    \$143  = st_valid;
     if (run) begin
-      if (\$195 ) begin
-        \$219  = 1'h1;
-      end else if (\$207 ) begin
-        \$219  = 1'h0;
+      if (s0_move) begin
+        \$143  = 1'h1;
+      end else if (st_move) begin
+        \$143  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$143  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$144  = st_req;
+    if (run) begin
+      if (s0_move) begin
+        \$144  = s0_req;
+      end
+    end
+    if (rst) begin
+      \$144  = 129'h000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$145  = s1_valid;
+    if (run) begin
+      if (st_move) begin
+        \$145  = 1'h1;
+      end else if (s1_adv) begin
+        \$145  = 1'h0;
       end
     end
     if (abort) begin
-      \$219  = 1'h0;
+      \$145  = 1'h0;
     end
     if (rst) begin
-      \$219  = 1'h0;
+      \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$220  = s1_replay;
+    \$146  = s1_replay;
     if (run) begin
-      if (\$195 ) begin
-        \$220  = 1'h0;
+      if (st_move) begin
+        \$146  = 1'h0;
       end
     end
     if (replay) begin
-      \$220  = 1'h1;
+      \$146  = 1'h1;
     end
     if (rst) begin
-      \$220  = 1'h0;
+      \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$221  = s1;
+    \$147  = s1;
     if (run) begin
-      if (\$195 ) begin
-        \$221  = s0_req;
+      if (st_move) begin
+        \$147  = st_req;
       end
     end
     if (rst) begin
-      \$221  = 129'h000000000000000000000000000000000;
+      \$147  = 129'h000000000000000000000000000000000;
     end
   end
   assign s1_set = s1[20:15];
   assign s1_tag = s1[56:21];
-  assign rd_ways = ways;
-  assign rd_pid = pid;
-  assign rd_tag = tag;
+  assign cap_ways = ways;
+  assign cmp_pid = pid;
+  assign cmp_tag = tag;
   assign rvalid = 1'h1;
   assign data_wr__ready = 1'h1;
   assign data_rd__ready = 1'h1;
@@ -8610,28 +8598,33 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \ways[3].pid  = ways[181:174];
   assign \ways[3].valid  = ways[182];
   assign \ways[3].dirty  = ways[183];
-  assign \rd_ways[0]  = ways[45:0];
-  assign \rd_ways[0].tag  = ways[35:0];
-  assign \rd_ways[0].pid  = ways[43:36];
-  assign \rd_ways[0].valid  = ways[44];
-  assign \rd_ways[0].dirty  = ways[45];
-  assign \rd_ways[1]  = ways[91:46];
-  assign \rd_ways[1].tag  = ways[81:46];
-  assign \rd_ways[1].pid  = ways[89:82];
-  assign \rd_ways[1].valid  = ways[90];
-  assign \rd_ways[1].dirty  = ways[91];
-  assign \rd_ways[2]  = ways[137:92];
-  assign \rd_ways[2].tag  = ways[127:92];
-  assign \rd_ways[2].pid  = ways[135:128];
-  assign \rd_ways[2].valid  = ways[136];
-  assign \rd_ways[2].dirty  = ways[137];
-  assign \rd_ways[3]  = ways[183:138];
-  assign \rd_ways[3].tag  = ways[173:138];
-  assign \rd_ways[3].pid  = ways[181:174];
-  assign \rd_ways[3].valid  = ways[182];
-  assign \rd_ways[3].dirty  = ways[183];
+  assign \cap_ways[0]  = ways[45:0];
+  assign \cap_ways[0].tag  = ways[35:0];
+  assign \cap_ways[0].pid  = ways[43:36];
+  assign \cap_ways[0].valid  = ways[44];
+  assign \cap_ways[0].dirty  = ways[45];
+  assign \cap_ways[1]  = ways[91:46];
+  assign \cap_ways[1].tag  = ways[81:46];
+  assign \cap_ways[1].pid  = ways[89:82];
+  assign \cap_ways[1].valid  = ways[90];
+  assign \cap_ways[1].dirty  = ways[91];
+  assign \cap_ways[2]  = ways[137:92];
+  assign \cap_ways[2].tag  = ways[127:92];
+  assign \cap_ways[2].pid  = ways[135:128];
+  assign \cap_ways[2].valid  = ways[136];
+  assign \cap_ways[2].dirty  = ways[137];
+  assign \cap_ways[3]  = ways[183:138];
+  assign \cap_ways[3].tag  = ways[173:138];
+  assign \cap_ways[3].pid  = ways[181:174];
+  assign \cap_ways[3].valid  = ways[182];
+  assign \cap_ways[3].dirty  = ways[183];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
+  assign \st_req.op  = st_req[0];
+  assign \st_req.pid  = st_req[8:1];
+  assign \st_req.vaddr  = st_req[56:9];
+  assign \st_req.strb  = st_req[64:57];
+  assign \st_req.wdata  = st_req[128:65];
   assign \s0_req.op  = s0_req[0];
   assign \s0_req.pid  = s0_req[8:1];
   assign \s0_req.vaddr  = s0_req[56:9];
@@ -8662,46 +8655,22 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \tag_wr__data[3].pid  = tag_wr__data[181:174];
   assign \tag_wr__data[3].valid  = tag_wr__data[182];
   assign \tag_wr__data[3].dirty  = tag_wr__data[183];
-  assign cpu_resp__payload[66:64] = \$6 ;
-  assign cpu_resp__payload[63:0] = \$5 ;
-  assign \$6  = q_status0;
-  assign \$4  = 1'h1;
-  assign cpu_resp__valid = \$2 ;
-  assign \$31  = 1'h1;
-  assign \$32  = \$31 ;
-  assign \$33  = \$27 ;
-  assign \$53  = 1'h1;
-  assign \$54  = \$53 ;
-  assign \$55  = \$49 ;
-  assign \$72  = 1'h1;
-  assign \$73  = \$72 ;
-  assign \$74  = \$68 ;
-  assign \$111  = 1'h1;
-  assign \$112  = \$111 ;
-  assign \$113  = \$107 ;
-  assign \$135  = 1'h1;
-  assign \$136  = \$135 ;
-  assign \$137  = \$131 ;
-  assign \$155  = 1'h1;
-  assign \$156  = \$155 ;
-  assign \$157  = \$151 ;
-  assign \$175  = 1'h1;
-  assign \$176  = \$175 ;
-  assign \$177  = \$171 ;
-  assign \$191  = 1'h1;
-  assign \$192  = \$191 ;
-  assign \$193  = \$187 ;
-  assign \$205  = 1'h1;
-  assign \$206  = \$205 ;
-  assign \$207  = \$201 ;
-  assign \$2  = count;
-  assign \$8  = count;
-  assign \$100  = s1[0];
-  assign \$117  = s1[0];
+  assign cpu_resp__payload[66:64] = \$7 ;
+  assign cpu_resp__payload[63:0] = \$6 ;
+  assign \$7  = q_status0;
+  assign \$5  = 1'h1;
+  assign cpu_resp__valid = \$3 ;
+  assign \$35  = 1'h1;
+  assign \$36  = \$35 ;
+  assign \$37  = \$31 ;
+  assign \$3  = count;
+  assign \$9  = count;
+  assign \$103  = s1[0];
+  assign \$108  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
+module \processor_component.excache.ctrl.pipe.lookup (ways, pid, tag, hit_way, hit);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -8810,7 +8779,7 @@ module \processor_component.excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, wa
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.repl$212 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+module \processor_component.excache.ctrl.repl$214 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [15:0] \$1 ;
   wire \$10 ;
@@ -9592,7 +9561,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, ways, load_repl, load_ways, repl_wr__set, repl_wr__data, repl_wr__en, load, clk);
+module \processor_component.excache.ctrl.tags (rst, capture, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, cap_ways, ways, load_repl, load_ways, repl_wr__set, repl_wr__data, repl_wr__en, load, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -9602,23 +9571,106 @@ module \processor_component.excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__e
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire [7:0] \$17 ;
+  wire \$17 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
-  reg [5:0] \$22 ;
-  reg [183:0] \$23 ;
-  reg [3:0] \$24 ;
-  reg [7:0] \$25 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire [7:0] \$39 ;
   wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire [7:0] \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire [7:0] \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
   wire \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  reg [5:0] \$54 ;
+  reg [5:0] \$55 ;
+  reg [183:0] \$56 ;
+  reg [3:0] \$57 ;
+  reg [183:0] \$58 ;
+  reg [3:0] \$59 ;
   wire \$6 ;
+  reg [7:0] \$60 ;
+  reg [7:0] \$61 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
+  reg [3:0] cap_fwd = 4'h0;
+  reg [5:0] cap_set = 6'h00;
+  output [183:0] cap_ways;
+  wire [183:0] cap_ways;
+  wire [45:0] \cap_ways[0] ;
+  wire \cap_ways[0].dirty ;
+  wire [7:0] \cap_ways[0].pid ;
+  wire [35:0] \cap_ways[0].tag ;
+  wire \cap_ways[0].valid ;
+  wire [45:0] \cap_ways[1] ;
+  wire \cap_ways[1].dirty ;
+  wire [7:0] \cap_ways[1].pid ;
+  wire [35:0] \cap_ways[1].tag ;
+  wire \cap_ways[1].valid ;
+  wire [45:0] \cap_ways[2] ;
+  wire \cap_ways[2].dirty ;
+  wire [7:0] \cap_ways[2].pid ;
+  wire [35:0] \cap_ways[2].tag ;
+  wire \cap_ways[2].valid ;
+  wire [45:0] \cap_ways[3] ;
+  wire \cap_ways[3].dirty ;
+  wire [7:0] \cap_ways[3].pid ;
+  wire [35:0] \cap_ways[3].tag ;
+  wire \cap_ways[3].valid ;
+  input capture;
+  wire capture;
+  reg [183:0] captured = 184'h0000000000000000000000000000000000000000000000;
+  wire [45:0] \captured[0] ;
+  wire \captured[0].dirty ;
+  wire [7:0] \captured[0].pid ;
+  wire [35:0] \captured[0].tag ;
+  wire \captured[0].valid ;
+  wire [45:0] \captured[1] ;
+  wire \captured[1].dirty ;
+  wire [7:0] \captured[1].pid ;
+  wire [35:0] \captured[1].tag ;
+  wire \captured[1].valid ;
+  wire [45:0] \captured[2] ;
+  wire \captured[2].dirty ;
+  wire [7:0] \captured[2].pid ;
+  wire [35:0] \captured[2].tag ;
+  wire \captured[2].valid ;
+  wire [45:0] \captured[3] ;
+  wire \captured[3].dirty ;
+  wire [7:0] \captured[3].pid ;
+  wire [35:0] \captured[3].tag ;
+  wire \captured[3].valid ;
   input clk;
   wire clk;
   reg [3:0] dirty_fwd = 4'h0;
@@ -9654,29 +9706,9 @@ module \processor_component.excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__e
   input [5:0] rd__set;
   wire [5:0] rd__set;
   reg [5:0] rd_set = 6'h00;
-  wire [183:0] rd_ways;
-  wire [45:0] \rd_ways[0] ;
-  wire \rd_ways[0].dirty ;
-  wire [7:0] \rd_ways[0].pid ;
-  wire [35:0] \rd_ways[0].tag ;
-  wire \rd_ways[0].valid ;
-  wire [45:0] \rd_ways[1] ;
-  wire \rd_ways[1].dirty ;
-  wire [7:0] \rd_ways[1].pid ;
-  wire [35:0] \rd_ways[1].tag ;
-  wire \rd_ways[1].valid ;
-  wire [45:0] \rd_ways[2] ;
-  wire \rd_ways[2].dirty ;
-  wire [7:0] \rd_ways[2].pid ;
-  wire [35:0] \rd_ways[2].tag ;
-  wire \rd_ways[2].valid ;
-  wire [45:0] \rd_ways[3] ;
-  wire \rd_ways[3].dirty ;
-  wire [7:0] \rd_ways[3].pid ;
-  wire [35:0] \rd_ways[3].tag ;
-  wire \rd_ways[3].valid ;
   (* init = 8'he4 *)
   wire [7:0] repl;
+  reg [7:0] repl_cap = 8'he4;
   output [7:0] repl_loaded;
   reg [7:0] repl_loaded = 8'he4;
   wire [5:0] repl_rp__addr;
@@ -9694,7 +9726,6 @@ module \processor_component.excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__e
   input rst;
   wire rst;
   wire [5:0] tag_rp__addr;
-  output [183:0] tag_rp__data;
   wire [183:0] tag_rp__data;
   wire [45:0] \tag_rp__data[0] ;
   wire \tag_rp__data[0].dirty ;
@@ -9960,73 +9991,159 @@ module \processor_component.excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__e
     end
   end
   assign tag_rp__data = _1_;
-  assign \$1  = load | load_ways;
-  assign \$2  = wr__set == rd_set;
-  assign \$3  = wr__en[0] & \$2 ;
-  assign \$4  = \$3  & wr__data[45];
-  assign \$5  = wr__set == rd_set;
-  assign \$6  = wr__en[1] & \$5 ;
-  assign \$7  = \$6  & wr__data[91];
-  assign \$8  = wr__set == rd_set;
-  assign \$9  = wr__en[2] & \$8 ;
-  assign \$10  = \$9  & wr__data[137];
-  assign \$11  = wr__set == rd_set;
-  assign \$12  = wr__en[3] & \$11 ;
-  assign \$13  = \$12  & wr__data[183];
-  assign \$14  = load | load_repl;
-  assign \$15  = repl_wr__set == rd_set;
-  assign \$16  = repl_wr__en & \$15 ;
-  assign \$17  = \$16  ? repl_wr__data : repl_rp__data;
-  assign \$18  = loaded[45] | dirty_fwd[0];
-  assign \$19  = loaded[91] | dirty_fwd[1];
-  assign \$20  = loaded[137] | dirty_fwd[2];
-  assign \$21  = loaded[183] | dirty_fwd[3];
+  assign \$39  = \$38  ? repl_wr__data : repl_rp__data;
+  assign \$40  = repl_wr__set == rd_set;
+  assign \$41  = repl_wr__en & \$40 ;
+  assign \$42  = \$41  ? repl_wr__data : repl_rp__data;
+  assign \$43  = repl_wr__set == cap_set;
+  assign \$44  = repl_wr__en & \$43 ;
+  assign \$45  = \$44  ? repl_wr__data : repl_cap;
+  assign \$46  = captured[45] | cap_fwd[0];
+  assign \$47  = captured[91] | cap_fwd[1];
+  assign \$48  = captured[137] | cap_fwd[2];
+  assign \$49  = captured[183] | cap_fwd[3];
+  assign \$50  = loaded[45] | dirty_fwd[0];
+  assign \$51  = loaded[91] | dirty_fwd[1];
+  assign \$52  = loaded[137] | dirty_fwd[2];
+  assign \$53  = loaded[183] | dirty_fwd[3];
   always @(posedge clk)
-    rd_set <= \$22 ;
+    rd_set <= \$54 ;
   always @(posedge clk)
-    loaded <= \$23 ;
+    cap_set <= \$55 ;
   always @(posedge clk)
-    dirty_fwd <= \$24 ;
+    captured <= \$56 ;
   always @(posedge clk)
-    repl_loaded <= \$25 ;
+    cap_fwd <= \$57 ;
+  always @(posedge clk)
+    loaded <= \$58 ;
+  always @(posedge clk)
+    dirty_fwd <= \$59 ;
+  always @(posedge clk)
+    repl_cap <= \$60 ;
+  always @(posedge clk)
+    repl_loaded <= \$61 ;
+  assign \$1  = wr__set == rd_set;
+  assign \$2  = wr__en[0] & \$1 ;
+  assign \$3  = \$2  & wr__data[45];
+  assign \$4  = wr__set == rd_set;
+  assign \$5  = wr__en[1] & \$4 ;
+  assign \$6  = \$5  & wr__data[91];
+  assign \$7  = wr__set == rd_set;
+  assign \$8  = wr__en[2] & \$7 ;
+  assign \$9  = \$8  & wr__data[137];
+  assign \$10  = wr__set == rd_set;
+  assign \$11  = wr__en[3] & \$10 ;
+  assign \$12  = \$11  & wr__data[183];
+  assign \$13  = wr__set == rd_set;
+  assign \$14  = wr__en[0] & \$13 ;
+  assign \$15  = \$14  & wr__data[45];
+  assign \$16  = wr__set == rd_set;
+  assign \$17  = wr__en[1] & \$16 ;
+  assign \$18  = \$17  & wr__data[91];
+  assign \$19  = wr__set == rd_set;
+  assign \$20  = wr__en[2] & \$19 ;
+  assign \$21  = \$20  & wr__data[137];
+  assign \$22  = wr__set == rd_set;
+  assign \$23  = wr__en[3] & \$22 ;
+  assign \$24  = \$23  & wr__data[183];
+  assign \$25  = wr__set == cap_set;
+  assign \$26  = wr__en[0] & \$25 ;
+  assign \$27  = \$26  & wr__data[45];
+  assign \$28  = wr__set == cap_set;
+  assign \$29  = wr__en[1] & \$28 ;
+  assign \$30  = \$29  & wr__data[91];
+  assign \$31  = wr__set == cap_set;
+  assign \$32  = wr__en[2] & \$31 ;
+  assign \$33  = \$32  & wr__data[137];
+  assign \$34  = wr__set == cap_set;
+  assign \$35  = wr__en[3] & \$34 ;
+  assign \$36  = \$35  & wr__data[183];
+  assign \$37  = repl_wr__set == rd_set;
+  assign \$38  = repl_wr__en & \$37 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$22  = rd_set;
+    \$54  = rd_set;
     if (rd__en) begin
-      \$22  = rd__set;
+      \$54  = rd__set;
     end
     if (rst) begin
-      \$22  = 6'h00;
+      \$54  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$23  = loaded;
-    if (\$1 ) begin
-      \$23  = tag_rp__data;
+    \$55  = cap_set;
+    if (capture) begin
+      \$55  = rd_set;
     end
     if (rst) begin
-      \$23  = 184'h0000000000000000000000000000000000000000000000;
+      \$55  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$24  = dirty_fwd;
-    if (\$1 ) begin
-      \$24  = { \$13 , \$10 , \$7 , \$4  };
+    \$56  = captured;
+    if (capture) begin
+      \$56  = tag_rp__data;
     end
     if (rst) begin
-      \$24  = 4'h0;
+      \$56  = 184'h0000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$25  = repl_loaded;
-    if (\$14 ) begin
-      \$25  = \$17 ;
+    \$57  = cap_fwd;
+    if (capture) begin
+      \$57  = { \$12 , \$9 , \$6 , \$3  };
     end
     if (rst) begin
-      \$25  = 8'he4;
+      \$57  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$58  = loaded;
+    if (load) begin
+      \$58  = tag_rp__data;
+    end else if (load_ways) begin
+      \$58  = cap_ways;
+    end
+    if (rst) begin
+      \$58  = 184'h0000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$59  = dirty_fwd;
+    if (load) begin
+      \$59  = { \$24 , \$21 , \$18 , \$15  };
+    end else if (load_ways) begin
+      \$59  = { \$36 , \$33 , \$30 , \$27  };
+    end
+    if (rst) begin
+      \$59  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$60  = repl_cap;
+    if (capture) begin
+      \$60  = \$39 ;
+    end
+    if (rst) begin
+      \$60  = 8'he4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$61  = repl_loaded;
+    if (load) begin
+      \$61  = \$42 ;
+    end else if (load_repl) begin
+      \$61  = \$45 ;
+    end
+    if (rst) begin
+      \$61  = 8'he4;
     end
   end
   assign tag_rp__addr = rd__set;
@@ -10034,33 +10151,32 @@ module \processor_component.excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__e
   assign tag_wp__addr = wr__set;
   assign tag_wp__en = wr__en;
   assign tag_wp__data = wr__data;
-  assign rd_ways = tag_rp__data;
   assign repl_rp__addr = rd__set;
   assign repl_rp__en = rd__en;
   assign repl_wp__addr = repl_wr__set;
   assign repl_wp__en = repl_wr__en;
   assign repl_wp__data = repl_wr__data;
   assign repl = repl_loaded;
-  assign \loaded[0]  = loaded[45:0];
-  assign \loaded[0].tag  = loaded[35:0];
-  assign \loaded[0].pid  = loaded[43:36];
-  assign \loaded[0].valid  = loaded[44];
-  assign \loaded[0].dirty  = loaded[45];
-  assign \loaded[1]  = loaded[91:46];
-  assign \loaded[1].tag  = loaded[81:46];
-  assign \loaded[1].pid  = loaded[89:82];
-  assign \loaded[1].valid  = loaded[90];
-  assign \loaded[1].dirty  = loaded[91];
-  assign \loaded[2]  = loaded[137:92];
-  assign \loaded[2].tag  = loaded[127:92];
-  assign \loaded[2].pid  = loaded[135:128];
-  assign \loaded[2].valid  = loaded[136];
-  assign \loaded[2].dirty  = loaded[137];
-  assign \loaded[3]  = loaded[183:138];
-  assign \loaded[3].tag  = loaded[173:138];
-  assign \loaded[3].pid  = loaded[181:174];
-  assign \loaded[3].valid  = loaded[182];
-  assign \loaded[3].dirty  = loaded[183];
+  assign \captured[0]  = captured[45:0];
+  assign \captured[0].tag  = captured[35:0];
+  assign \captured[0].pid  = captured[43:36];
+  assign \captured[0].valid  = captured[44];
+  assign \captured[0].dirty  = captured[45];
+  assign \captured[1]  = captured[91:46];
+  assign \captured[1].tag  = captured[81:46];
+  assign \captured[1].pid  = captured[89:82];
+  assign \captured[1].valid  = captured[90];
+  assign \captured[1].dirty  = captured[91];
+  assign \captured[2]  = captured[137:92];
+  assign \captured[2].tag  = captured[127:92];
+  assign \captured[2].pid  = captured[135:128];
+  assign \captured[2].valid  = captured[136];
+  assign \captured[2].dirty  = captured[137];
+  assign \captured[3]  = captured[183:138];
+  assign \captured[3].tag  = captured[173:138];
+  assign \captured[3].pid  = captured[181:174];
+  assign \captured[3].valid  = captured[182];
+  assign \captured[3].dirty  = captured[183];
   assign \tag_rp__data[0]  = tag_rp__data[45:0];
   assign \tag_rp__data[0].tag  = tag_rp__data[35:0];
   assign \tag_rp__data[0].pid  = tag_rp__data[43:36];
@@ -10101,6 +10217,46 @@ module \processor_component.excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__e
   assign \wr__data[3].pid  = wr__data[181:174];
   assign \wr__data[3].valid  = wr__data[182];
   assign \wr__data[3].dirty  = wr__data[183];
+  assign \loaded[0]  = loaded[45:0];
+  assign \loaded[0].tag  = loaded[35:0];
+  assign \loaded[0].pid  = loaded[43:36];
+  assign \loaded[0].valid  = loaded[44];
+  assign \loaded[0].dirty  = loaded[45];
+  assign \loaded[1]  = loaded[91:46];
+  assign \loaded[1].tag  = loaded[81:46];
+  assign \loaded[1].pid  = loaded[89:82];
+  assign \loaded[1].valid  = loaded[90];
+  assign \loaded[1].dirty  = loaded[91];
+  assign \loaded[2]  = loaded[137:92];
+  assign \loaded[2].tag  = loaded[127:92];
+  assign \loaded[2].pid  = loaded[135:128];
+  assign \loaded[2].valid  = loaded[136];
+  assign \loaded[2].dirty  = loaded[137];
+  assign \loaded[3]  = loaded[183:138];
+  assign \loaded[3].tag  = loaded[173:138];
+  assign \loaded[3].pid  = loaded[181:174];
+  assign \loaded[3].valid  = loaded[182];
+  assign \loaded[3].dirty  = loaded[183];
+  assign \cap_ways[0]  = cap_ways[45:0];
+  assign \cap_ways[0].tag  = cap_ways[35:0];
+  assign \cap_ways[0].pid  = cap_ways[43:36];
+  assign \cap_ways[0].valid  = cap_ways[44];
+  assign \cap_ways[0].dirty  = cap_ways[45];
+  assign \cap_ways[1]  = cap_ways[91:46];
+  assign \cap_ways[1].tag  = cap_ways[81:46];
+  assign \cap_ways[1].pid  = cap_ways[89:82];
+  assign \cap_ways[1].valid  = cap_ways[90];
+  assign \cap_ways[1].dirty  = cap_ways[91];
+  assign \cap_ways[2]  = cap_ways[137:92];
+  assign \cap_ways[2].tag  = cap_ways[127:92];
+  assign \cap_ways[2].pid  = cap_ways[135:128];
+  assign \cap_ways[2].valid  = cap_ways[136];
+  assign \cap_ways[2].dirty  = cap_ways[137];
+  assign \cap_ways[3]  = cap_ways[183:138];
+  assign \cap_ways[3].tag  = cap_ways[173:138];
+  assign \cap_ways[3].pid  = cap_ways[181:174];
+  assign \cap_ways[3].valid  = cap_ways[182];
+  assign \cap_ways[3].dirty  = cap_ways[183];
   assign \tag_wp__data[0]  = wr__data[45:0];
   assign \tag_wp__data[0].tag  = wr__data[35:0];
   assign \tag_wp__data[0].pid  = wr__data[43:36];
@@ -10121,26 +10277,6 @@ module \processor_component.excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__e
   assign \tag_wp__data[3].pid  = wr__data[181:174];
   assign \tag_wp__data[3].valid  = wr__data[182];
   assign \tag_wp__data[3].dirty  = wr__data[183];
-  assign \rd_ways[0]  = tag_rp__data[45:0];
-  assign \rd_ways[0].tag  = tag_rp__data[35:0];
-  assign \rd_ways[0].pid  = tag_rp__data[43:36];
-  assign \rd_ways[0].valid  = tag_rp__data[44];
-  assign \rd_ways[0].dirty  = tag_rp__data[45];
-  assign \rd_ways[1]  = tag_rp__data[91:46];
-  assign \rd_ways[1].tag  = tag_rp__data[81:46];
-  assign \rd_ways[1].pid  = tag_rp__data[89:82];
-  assign \rd_ways[1].valid  = tag_rp__data[90];
-  assign \rd_ways[1].dirty  = tag_rp__data[91];
-  assign \rd_ways[2]  = tag_rp__data[137:92];
-  assign \rd_ways[2].tag  = tag_rp__data[127:92];
-  assign \rd_ways[2].pid  = tag_rp__data[135:128];
-  assign \rd_ways[2].valid  = tag_rp__data[136];
-  assign \rd_ways[2].dirty  = tag_rp__data[137];
-  assign \rd_ways[3]  = tag_rp__data[183:138];
-  assign \rd_ways[3].tag  = tag_rp__data[173:138];
-  assign \rd_ways[3].pid  = tag_rp__data[181:174];
-  assign \rd_ways[3].valid  = tag_rp__data[182];
-  assign \rd_ways[3].dirty  = tag_rp__data[183];
   assign \ways[0]  = ways[45:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[43:36];
@@ -10161,22 +10297,38 @@ module \processor_component.excache.ctrl.tags (rst, tag_rp__data, rd__set, rd__e
   assign \ways[3].pid  = ways[181:174];
   assign \ways[3].valid  = ways[182];
   assign \ways[3].dirty  = ways[183];
-  assign ways[183] = \$21 ;
+  assign ways[183] = \$53 ;
   assign ways[182] = loaded[182];
   assign ways[181:174] = loaded[181:174];
   assign ways[173:138] = loaded[173:138];
-  assign ways[137] = \$20 ;
+  assign ways[137] = \$52 ;
   assign ways[136] = loaded[136];
   assign ways[135:128] = loaded[135:128];
   assign ways[127:92] = loaded[127:92];
-  assign ways[91] = \$19 ;
+  assign ways[91] = \$51 ;
   assign ways[90] = loaded[90];
   assign ways[89:82] = loaded[89:82];
   assign ways[81:46] = loaded[81:46];
-  assign ways[45] = \$18 ;
+  assign ways[45] = \$50 ;
   assign ways[44] = loaded[44];
   assign ways[43:36] = loaded[43:36];
   assign ways[35:0] = loaded[35:0];
+  assign cap_ways[183] = \$49 ;
+  assign cap_ways[182] = captured[182];
+  assign cap_ways[181:174] = captured[181:174];
+  assign cap_ways[173:138] = captured[173:138];
+  assign cap_ways[137] = \$48 ;
+  assign cap_ways[136] = captured[136];
+  assign cap_ways[135:128] = captured[135:128];
+  assign cap_ways[127:92] = captured[127:92];
+  assign cap_ways[91] = \$47 ;
+  assign cap_ways[90] = captured[90];
+  assign cap_ways[89:82] = captured[89:82];
+  assign cap_ways[81:46] = captured[81:46];
+  assign cap_ways[45] = \$46 ;
+  assign cap_ways[44] = captured[44];
+  assign cap_ways[43:36] = captured[43:36];
+  assign cap_ways[35:0] = captured[35:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -10526,8 +10678,8 @@ module \processor_component.excache.ctrl.writeback (rst, rdata, ways, data_rd__s
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.handler (rst, query, net_rx__data__valid, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, net_rx__data__ready, fill_data__valid, fill_data__payload
-, \event , query_way, mem_node, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, net_rx__hdr__payload, net_rx__hdr__valid, clk);
+module \processor_component.excache.handler (rst, query, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, net_rx__data__ready
+, fill_data__valid, fill_data__payload, \event , query_way, mem_node, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -11441,8 +11593,8 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, wb
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, bus__r_stb, bus__w_stb, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, rx__hdr__ready, rx__data__ready, tx__hdr__ready, tx__data__ready, m_axis__tvalid, m_axis__tkeep
-, m_axis__tdata, m_axis__tlast, rx__data__payload, rx__hdr__payload, rx__hdr__valid, csr__r_data, m_axis__tready);
+module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, rx__hdr__ready, rx__data__ready, tx__hdr__ready, tx__data__ready
+, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, csr__r_data, m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [1:0] \$1 ;
   wire [4:0] \$10 ;
@@ -11454,11 +11606,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire [2:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
@@ -11555,14 +11703,14 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [31:0] csr__w_data;
   wire csr__w_stb;
   wire [1:0] dead;
-  wire [1:0] \dead$101 ;
+  wire [1:0] \dead$103 ;
   wire [1:0] delivered;
   wire [1:0] \delivered$126 ;
   reg [1:0] died = 2'h0;
   wire [1:0] \died$194 ;
   wire [15:0] expected;
   wire [1:0] expired;
-  wire [1:0] \expired$95 ;
+  wire [1:0] \expired$97 ;
   reg [1:0] flush = 2'h0;
   (* init = 2'h0 *)
   wire [1:0] \flush$189 ;
@@ -11605,6 +11753,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [1:0] owed;
   wire [1:0] owed_q;
   wire peer;
+  wire \peer$83 ;
   wire [2:0] read__beat;
   wire read__busy;
   wire [63:0] read__data;
@@ -11636,7 +11785,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [15:0] recv_expected;
   wire recv_peer;
   wire retransmit;
-  wire [1:0] room;
+  wire room;
   input rst;
   wire rst;
   output [64:0] rx__data__payload;
@@ -11737,6 +11886,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire send_retransmit;
   wire [15:0] send_seq;
   wire [15:0] seq;
+  wire [2:0] slot;
   wire src;
   wire [2:0] store__beat;
   wire store__busy;
@@ -11766,18 +11916,12 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [63:0] \store__hdr.vaddr ;
   wire store__peer;
   wire [2:0] store__slot;
-  wire [1:0] store_room;
-  wire [5:0] store_tail;
-  wire [2:0] \store_tail[0] ;
-  wire [2:0] \store_tail[1] ;
+  wire store_peer;
+  wire store_room;
+  wire [2:0] store_slot;
   wire [1:0] stored;
-  wire [1:0] \stored$103 ;
+  wire [1:0] \stored$105 ;
   wire [1:0] \stored$106 ;
-  wire stored_peer;
-  wire \stored_peer$105 ;
-  wire [5:0] tail;
-  wire [2:0] \tail[0] ;
-  wire [2:0] \tail[1] ;
   wire [1:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -11933,7 +12077,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$2906$0 (\$18 ),
+    .\port$2838$0 (\$15 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -11942,7 +12086,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_1(\$20 ),
+    .expired_1(\$16 ),
     .flush(flush),
     .flushed(flushed),
     .frame_started(frame_started),
@@ -11951,10 +12095,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .msg_in(msg_in),
     .nak_in(nak_in),
     .nak_sent(nak_sent),
-    .owed_q_1(\$22 ),
-    .\port$1141$0 (\$15 ),
-    .\port$2042$0 (\$16 ),
-    .\port$2043$0 (\$17 ),
+    .owed_q_1(\$18 ),
     .recv_expected(expected),
     .recv_peer(recv_peer),
     .rst(rst),
@@ -11963,9 +12104,12 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .send_peer(send_peer),
     .send_retransmit(retransmit),
     .send_seq(seq),
-    .tail_1(\$19 ),
-    .timeout_fire_1(\$18 ),
-    .unsent_q_1(\$21 )
+    .store_peer(tx__hdr__payload[15]),
+    .store_room(room),
+    .store_slot(slot),
+    .stored(stored),
+    .timeout_fire_1(\$15 ),
+    .unsent_q_1(\$17 )
   );
   \processor_component.netif.receiver  receiver (
     .ack_in(ack_in),
@@ -12037,10 +12181,9 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .peer(send_peer),
-    .\port$1141$0 (\$15 ),
-    .\port$2931$0 (\$20 ),
-    .\port$2941$0 (\$21 ),
-    .\port$2943$0 (\$22 ),
+    .\port$2859$0 (\$16 ),
+    .\port$2869$0 (\$17 ),
+    .\port$2871$0 (\$18 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -12051,7 +12194,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .store__hdr(store__hdr),
     .store__peer(read__peer),
     .store__slot(read__slot),
-    .stored_peer(tx__hdr__payload[15]),
+    .stored(stored),
     .tx_acks(csr__tx_acks__inc),
     .tx_frames(csr__tx_frames__inc),
     .tx_retransmits(csr__tx_retransmits__inc)
@@ -12059,17 +12202,16 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   \processor_component.netif.store  store (
     .clk(clk),
     .hdr_rd__addr(read__slot),
-    .\port$1141$0 (\$15 ),
-    .\port$2042$0 (\$16 ),
-    .\port$2043$0 (\$17 ),
-    .\port$2927$0 (\$19 ),
+    .hdr_wr__addr(slot),
     .read__beat(read__beat),
     .read__busy(read__busy),
     .read__data(store__data),
     .read__data_ok(store__data_ok),
     .read__hdr(store__hdr),
     .read__peer(read__peer),
+    .room(room),
     .rst(rst),
+    .stored(stored),
     .tx__data__payload(tx__data__payload),
     .tx__data__ready(tx__data__ready),
     .tx__data__valid(tx__data__valid),
@@ -12147,30 +12289,27 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign \rx__hdr__payload$71  = rx__hdr__payload;
   assign \rx__hdr__ready$73  = rx__hdr__ready;
   assign \rx__hdr__valid$75  = rx__hdr__valid;
-  assign tail = { \$19 , 3'h0 };
-  assign store_tail = { \$19 , 3'h0 };
-  assign room = { \$17 , \$16  };
-  assign store_room = { \$17 , \$16  };
-  assign peer = send_peer;
+  assign store_peer = tx__hdr__payload[15];
+  assign peer = tx__hdr__payload[15];
+  assign store_slot = slot;
+  assign store_room = room;
+  assign \peer$83  = send_peer;
   assign send_seq = seq;
   assign send_ack = ack;
   assign send_nak = nak;
   assign send_retransmit = retransmit;
-  assign unsent = { \$21 , 1'h0 };
-  assign unsent_q = { \$21 , 1'h0 };
-  assign owed = { \$22 , 1'h0 };
-  assign owed_q = { \$22 , 1'h0 };
-  assign expired = { \$20 , 1'h0 };
-  assign \expired$95  = { \$20 , 1'h0 };
+  assign unsent = { \$17 , 1'h0 };
+  assign unsent_q = { \$17 , 1'h0 };
+  assign owed = { \$18 , 1'h0 };
+  assign owed_q = { \$18 , 1'h0 };
+  assign expired = { \$16 , 1'h0 };
+  assign \expired$97  = { \$16 , 1'h0 };
   assign src = recv_peer;
   assign recv_expected = expected;
   assign dead = 2'h0;
-  assign \dead$101  = 2'h0;
-  assign stored = { \$15 , 1'h0 };
-  assign \stored$103  = { \$15 , 1'h0 };
-  assign stored_peer = tx__hdr__payload[15];
-  assign \stored_peer$105  = tx__hdr__payload[15];
-  assign \stored$106  = { \$15 , 1'h0 };
+  assign \dead$103  = 2'h0;
+  assign \stored$105  = stored;
+  assign \stored$106  = stored;
   assign \frame_started$108  = frame_started;
   assign \ack_sent$110  = ack_sent;
   assign \nak_sent$112  = nak_sent;
@@ -12210,8 +12349,8 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign naks_sent = csr__naks_sent__inc;
   assign naks_received = csr__naks_received__inc;
   assign tx_dead_dropped = csr__tx_dead_dropped__inc;
-  assign csr__tx_timeouts__inc = { 7'h00, \$18  };
-  assign timeouts = { \$18 , 1'h0 };
+  assign csr__tx_timeouts__inc = { 7'h00, \$15  };
+  assign timeouts = { \$15 , 1'h0 };
   assign n_died = csr__peers_dead__inc;
   assign csr__events__peer_dead__data = irq;
   assign csr__peer_dead_0__r_data = 32'd0;
@@ -12287,10 +12426,6 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign \rx__hdr__payload$71.pid  = rx__hdr__payload[46:31];
   assign \rx__hdr__payload$71.vaddr  = rx__hdr__payload[110:47];
   assign \rx__hdr__payload$71.length  = rx__hdr__payload[126:111];
-  assign \tail[0]  = 3'h0;
-  assign \tail[1]  = \$19 ;
-  assign \store_tail[0]  = 3'h0;
-  assign \store_tail[1]  = \$19 ;
   assign \$1  = 2'h0;
   assign \$8  = 2'h0;
   assign \$9  = 1'h0;
@@ -12298,7 +12433,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2906$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2838$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -12448,8 +12583,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$2906$0 ;
-  wire \port$2906$0 ;
+  input \port$2838$0 ;
+  wire \port$2838$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -12679,7 +12814,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$2906$0 (\port$2906$0 ),
+    .\port$2838$0 (\port$2838$0 ),
     .rst(rst)
   );
   always @* begin
@@ -15707,7 +15842,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2906$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2838$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -17234,7 +17369,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2906$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2838$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -17243,26 +17378,26 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2906$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2906$0 ;
-  wire \port$2906$0 ;
+  input \port$2838$0 ;
+  wire \port$2838$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2906$0 (\port$2906$0 ),
+    .\port$2838$0 (\port$2838$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2906$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2906$0  };
+  assign inc = { 7'h00, \port$2838$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2838$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2906$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2838$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -17276,8 +17411,8 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$29
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$2906$0 ;
-  wire \port$2906$0 ;
+  input \port$2838$0 ;
+  wire \port$2838$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -17303,18 +17438,18 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$29
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2906$0  };
+  assign inc = { 7'h00, \port$2838$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2906$0  };
+  assign \$2  = { 7'h00, \port$2838$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \port$2043$0 , send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_value, ack_in, nak_in, msg_in, gap_in
-, delivered, timeout_fire_1, flushed, tail_1, expired_1, unsent_q_1, owed_q_1, clk);
+module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_in, ack_value, nak_in, msg_in
+, gap_in, delivered, timeout_fire_1, flushed, expired_1, unsent_q_1, owed_q_1, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
   wire \$1 ;
-  reg [3:0] \$10 ;
+  wire [16:0] \$10 ;
   wire \$100 ;
   wire \$101 ;
   wire \$102 ;
@@ -17324,124 +17459,111 @@ module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \por
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
-  wire \$109 ;
-  wire [16:0] \$11 ;
+  wire [1:0] \$109 ;
+  reg [3:0] \$11 ;
   wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire \$114 ;
-  wire \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire \$118 ;
-  wire \$119 ;
+  wire [1:0] \$111 ;
+  reg [3:0] \$112 ;
+  reg \$113 ;
+  reg [15:0] \$114 ;
+  reg [3:0] \$115 ;
+  reg [3:0] \$116 ;
+  reg [3:0] \$117 ;
+  reg [2:0] \$118 ;
+  reg [11:0] \$119 ;
   reg [3:0] \$12 ;
-  wire [1:0] \$120 ;
-  wire \$121 ;
-  wire [1:0] \$122 ;
-  reg [3:0] \$123 ;
+  reg \$120 ;
+  reg [15:0] \$121 ;
+  reg \$122 ;
+  reg \$123 ;
   reg \$124 ;
-  reg [3:0] \$125 ;
+  reg \$125 ;
   reg \$126 ;
-  reg [15:0] \$127 ;
-  reg [3:0] \$128 ;
-  reg [3:0] \$129 ;
-  reg [3:0] \$13 ;
-  reg [3:0] \$130 ;
-  reg [2:0] \$131 ;
-  reg [11:0] \$132 ;
-  reg \$133 ;
-  reg [15:0] \$134 ;
-  reg \$135 ;
-  reg \$136 ;
-  reg \$137 ;
-  reg \$138 ;
-  reg \$139 ;
-  wire [15:0] \$14 ;
-  wire [16:0] \$15 ;
+  wire [16:0] \$13 ;
+  wire \$14 ;
+  wire \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire \$19 ;
+  wire [4:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
+  wire [4:0] \$20 ;
   wire \$21 ;
   wire [4:0] \$22 ;
   wire [4:0] \$23 ;
-  wire \$24 ;
-  wire [4:0] \$25 ;
-  wire [4:0] \$26 ;
-  wire [4:0] \$27 ;
+  wire [4:0] \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
   wire \$28 ;
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
+  wire [4:0] \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [4:0] \$36 ;
+  wire [5:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
-  wire [5:0] \$39 ;
+  wire \$39 ;
   wire \$4 ;
   wire \$40 ;
   wire \$41 ;
   wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire \$45 ;
+  wire [3:0] \$43 ;
+  wire [16:0] \$44 ;
+  wire [4:0] \$45 ;
   wire \$46 ;
   wire \$47 ;
-  wire \$48 ;
+  wire [5:0] \$48 ;
   wire \$49 ;
   wire \$5 ;
   wire \$50 ;
   wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire [3:0] \$54 ;
-  wire [16:0] \$55 ;
-  wire [4:0] \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [5:0] \$59 ;
+  wire [3:0] \$52 ;
+  wire [3:0] \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire [3:0] \$57 ;
+  wire [3:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
   wire \$60 ;
   wire \$61 ;
   wire \$62 ;
-  wire [3:0] \$63 ;
-  wire [3:0] \$64 ;
+  wire \$63 ;
+  wire \$64 ;
   wire \$65 ;
   wire \$66 ;
-  wire \$67 ;
-  wire [3:0] \$68 ;
-  wire [3:0] \$69 ;
-  wire \$7 ;
+  wire [12:0] \$67 ;
+  wire \$68 ;
+  wire \$69 ;
+  reg [3:0] \$7 ;
   wire \$70 ;
   wire \$71 ;
-  wire \$72 ;
+  wire [16:0] \$72 ;
   wire \$73 ;
   wire \$74 ;
   wire \$75 ;
   wire \$76 ;
   wire \$77 ;
-  wire [12:0] \$78 ;
+  wire \$78 ;
   wire \$79 ;
-  wire \$8 ;
+  reg [15:0] \$8 ;
   wire \$80 ;
   wire \$81 ;
   wire \$82 ;
-  wire [16:0] \$83 ;
+  wire \$83 ;
   wire \$84 ;
   wire \$85 ;
   wire \$86 ;
   wire \$87 ;
   wire \$88 ;
   wire \$89 ;
-  reg [15:0] \$9 ;
+  reg [3:0] \$9 ;
   wire \$90 ;
   wire \$91 ;
   wire \$92 ;
@@ -17453,12 +17575,10 @@ module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \por
   wire \$98 ;
   wire \$99 ;
   reg [3:0] ack_adv_1 = 4'h0;
-  wire [3:0] ack_adv_next_1;
-  reg [3:0] ack_delta_1 = 4'h0;
-  wire [15:0] ack_dist_1;
+  reg [3:0] ack_adv_next_1;
+  wire [15:0] ack_delta_1;
   input [1:0] ack_in;
   wire [1:0] ack_in;
-  reg ack_near_1 = 1'h0;
   reg ack_pending_1 = 1'h0;
   input [1:0] ack_sent;
   wire [1:0] ack_sent;
@@ -17510,12 +17630,6 @@ module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \por
   wire [1:0] owed_q;
   output owed_q_1;
   reg owed_q_1 = 1'h0;
-  input \port$1141$0 ;
-  wire \port$1141$0 ;
-  output \port$2042$0 ;
-  wire \port$2042$0 ;
-  output \port$2043$0 ;
-  wire \port$2043$0 ;
   output [15:0] recv_expected;
   reg [15:0] recv_expected;
   input recv_peer;
@@ -17536,13 +17650,15 @@ module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \por
   reg [3:0] sent_1 = 4'h0;
   wire [3:0] sent_left_1;
   wire [3:0] sent_left_1_1;
-  wire [1:0] store_room;
-  wire [5:0] store_tail;
-  wire [2:0] \store_tail[0] ;
-  wire [2:0] \store_tail[1] ;
+  input store_peer;
+  wire store_peer;
+  output store_room;
+  wire store_room;
+  output [2:0] store_slot;
+  reg [2:0] store_slot;
+  input [1:0] stored;
   wire [1:0] stored;
   wire [2:0] tail_0;
-  output [2:0] tail_1;
   reg [2:0] tail_1 = 3'h0;
   output timeout_fire_1;
   reg timeout_fire_1;
@@ -17556,142 +17672,137 @@ module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \por
   assign \$2  = sent_1 < count_1;
   assign \$3  = \$2  | ack_pending_1;
   assign \$4  = \$3  | nak_pending_1;
-  assign \$8  = count_1 < 4'h8;
-  assign \$11  = \$9  + \$10 ;
-  assign send_retransmit = \$12  > \$13 ;
-  assign \$14  = flush[1] ? 16'h0000 : base_1;
-  assign \$15  = ack_value - \$14 ;
-  assign \$16  = ack_in[1] & ack_near_1;
-  assign \$17  = ack_delta_1 <= count_1;
-  assign \$18  = \$16  & \$17 ;
-  assign \$19  = ~ flush[1];
-  assign \$20  = \$18  & \$19 ;
-  assign ack_adv_next_1 = \$20  ? ack_delta_1 : 4'h0;
-  assign \$21  = sent_1 >= ack_adv_1;
-  assign \$22  = sent_1 - ack_adv_1;
+  assign store_room = \$7  < 4'h8;
+  assign \$10  = \$8  + \$9 ;
+  assign send_retransmit = \$11  > \$12 ;
+  assign \$13  = ack_value - base_1;
+  assign \$14  = \$13 [15:0] <= count_1;
+  assign \$15  = ack_in[1] & \$14 ;
+  assign \$16  = ~ flush[1];
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = sent_1 >= ack_adv_1;
+  assign \$19  = sent_1 - ack_adv_1;
+  assign \$20  = \$18  ? \$19  : 5'h00;
+  assign \$21  = high_1 > ack_adv_1;
+  assign \$22  = high_1 - ack_adv_1;
   assign \$23  = \$21  ? \$22  : 5'h00;
-  assign \$24  = high_1 > ack_adv_1;
-  assign \$25  = high_1 - ack_adv_1;
-  assign \$26  = \$24  ? \$25  : 5'h00;
-  assign \$27  = \$23 [3:0] + 1'h1;
-  assign \$28  = ! sent_1;
-  assign \$29  = | ack_adv_1;
-  assign \$30  = \$28  | \$29 ;
-  assign \$31  = \$30  | go_back[1];
-  assign \$32  = \$31  | expired_1;
-  assign \$34  = \$33  | flush[1];
-  assign \$35  = timer_1 == 11'h7ff;
-  assign \$36  = count_1 - ack_adv_1;
-  assign \$39  = $signed(\$36 ) + $signed({ 1'h0, \$38  });
-  assign \$40  = ! \$15 [15:4];
-  assign \$41  = ack_in[1] & ack_near_1;
-  assign \$42  = ack_delta_1 <= count_1;
-  assign \$43  = \$41  & \$42 ;
-  assign \$44  = ~ flush[1];
-  assign \$45  = \$43  & \$44 ;
-  assign \$46  = ack_delta_1 != count_1;
-  assign \$47  = | count_1;
-  assign \$48  = \$45  ? \$46  : \$47 ;
-  assign \$49  = nak_in[1] & \$48 ;
-  assign \$50  = ~ flush[1];
-  assign \$51  = \$49  & \$50 ;
-  assign \$54  = tail_1 + \$53 ;
-  assign \$55  = base_1 + ack_adv_1;
-  assign \$56  = count_1 - ack_adv_1;
-  assign \$59  = $signed(\$56 ) + $signed({ 1'h0, \$58  });
-  assign \$60  = sent_1 >= ack_adv_1;
-  assign \$61  = ~ \$60 ;
-  assign \$62  = go_back[1] | \$61 ;
-  assign \$63  = frame_started[1] ? \$27 [3:0] : \$23 [3:0];
-  assign \$64  = \$62  ? 4'h0 : \$63 ;
-  assign \$65  = high_1 <= sent_1;
-  assign \$66  = frame_started[1] & \$65 ;
-  assign \$67  = sent_1 >= ack_adv_1;
-  assign \$68  = \$67  ? \$27 [3:0] : 4'h0;
-  assign \$69  = \$66  ? \$68  : \$26 [3:0];
-  assign \$70  = ! sent_1;
-  assign \$71  = | ack_adv_1;
-  assign \$72  = \$70  | \$71 ;
-  assign \$73  = \$72  | go_back[1];
-  assign \$74  = \$73  | expired_1;
-  assign \$76  = \$75  | flush[1];
-  assign \$77  = timer_1 == 11'h7ff;
-  assign \$78  = timer_1 + 1'h1;
-  assign \$79  = go_back[1] | flush[1];
-  assign \$82  = \$81  | nak_go_1;
-  assign \$83  = expected_1 + 1'h1;
-  assign \$84  = ~ nak_done_1;
-  assign \$85  = gap_in[1] & \$84 ;
-  assign \$86  = ~ nak_sent[1];
-  assign \$87  = \$85  & \$86 ;
-  assign \$88  = sent_1 < ack_adv_1;
-  assign \$89  = go_back[1] | \$88 ;
-  assign \$90  = count_1 != ack_adv_1;
-  assign \$93  = \$90  | \$92 ;
-  assign \$96  = sent_1 <= count_1;
-  assign \$97  = sent_1 < count_1;
-  assign \$98  = \$95  ? \$96  : \$97 ;
-  assign \$99  = \$89  ? \$93  : \$98 ;
-  assign \$100  = ~ flush[1];
-  assign \$101  = \$99  & \$100 ;
-  assign \$102  = sent_1 < ack_adv_1;
-  assign \$103  = go_back[1] | \$102 ;
-  assign \$104  = count_1 != ack_adv_1;
-  assign \$107  = \$104  | \$106 ;
-  assign \$110  = sent_1 <= count_1;
-  assign \$111  = sent_1 < count_1;
-  assign \$112  = \$109  ? \$110  : \$111 ;
-  assign \$113  = \$103  ? \$107  : \$112 ;
-  assign \$114  = msg_in[1] | ack_pending_1;
-  assign \$115  = \$113  | \$114 ;
-  assign \$116  = ~ nak_done_1;
-  assign \$117  = gap_in[1] & \$116 ;
-  assign \$118  = nak_pending_1 | \$117 ;
-  assign \$119  = \$115  | \$118 ;
-  assign \$121  = ~ flush[1];
-  assign \$122  = \$120  & { 1'h0, \$121  };
+  assign \$24  = \$20 [3:0] + 1'h1;
+  assign \$25  = ! sent_1;
+  assign \$26  = | ack_adv_1;
+  assign \$27  = \$25  | \$26 ;
+  assign \$28  = \$27  | go_back[1];
+  assign \$29  = \$28  | expired_1;
+  assign \$31  = \$30  | flush[1];
+  assign \$32  = timer_1 == 11'h7ff;
+  assign \$33  = count_1 - ack_adv_1;
+  assign \$36  = $signed(\$33 ) + $signed({ 1'h0, \$35  });
+  assign \$37  = count_1 != ack_adv_next_1;
+  assign \$38  = nak_in[1] & \$37 ;
+  assign \$39  = ~ flush[1];
+  assign \$40  = \$38  & \$39 ;
+  assign \$43  = tail_1 + \$42 ;
+  assign \$44  = base_1 + ack_adv_1;
+  assign \$45  = count_1 - ack_adv_1;
+  assign \$48  = $signed(\$45 ) + $signed({ 1'h0, \$47  });
+  assign \$49  = sent_1 >= ack_adv_1;
+  assign \$50  = ~ \$49 ;
+  assign \$51  = go_back[1] | \$50 ;
+  assign \$52  = frame_started[1] ? \$24 [3:0] : \$20 [3:0];
+  assign \$53  = \$51  ? 4'h0 : \$52 ;
+  assign \$54  = high_1 <= sent_1;
+  assign \$55  = frame_started[1] & \$54 ;
+  assign \$56  = sent_1 >= ack_adv_1;
+  assign \$57  = \$56  ? \$24 [3:0] : 4'h0;
+  assign \$58  = \$55  ? \$57  : \$23 [3:0];
+  assign \$59  = ! sent_1;
+  assign \$60  = | ack_adv_1;
+  assign \$61  = \$59  | \$60 ;
+  assign \$62  = \$61  | go_back[1];
+  assign \$63  = \$62  | expired_1;
+  assign \$65  = \$64  | flush[1];
+  assign \$66  = timer_1 == 11'h7ff;
+  assign \$67  = timer_1 + 1'h1;
+  assign \$68  = go_back[1] | flush[1];
+  assign \$71  = \$70  | nak_go_1;
+  assign \$72  = expected_1 + 1'h1;
+  assign \$73  = ~ nak_done_1;
+  assign \$74  = gap_in[1] & \$73 ;
+  assign \$75  = ~ nak_sent[1];
+  assign \$76  = \$74  & \$75 ;
+  assign \$77  = sent_1 < ack_adv_1;
+  assign \$78  = go_back[1] | \$77 ;
+  assign \$79  = count_1 != ack_adv_1;
+  assign \$82  = \$79  | \$81 ;
+  assign \$85  = sent_1 <= count_1;
+  assign \$86  = sent_1 < count_1;
+  assign \$87  = \$84  ? \$85  : \$86 ;
+  assign \$88  = \$78  ? \$82  : \$87 ;
+  assign \$89  = ~ flush[1];
+  assign \$90  = \$88  & \$89 ;
+  assign \$91  = sent_1 < ack_adv_1;
+  assign \$92  = go_back[1] | \$91 ;
+  assign \$93  = count_1 != ack_adv_1;
+  assign \$96  = \$93  | \$95 ;
+  assign \$99  = sent_1 <= count_1;
+  assign \$100  = sent_1 < count_1;
+  assign \$101  = \$98  ? \$99  : \$100 ;
+  assign \$102  = \$92  ? \$96  : \$101 ;
+  assign \$103  = msg_in[1] | ack_pending_1;
+  assign \$104  = \$102  | \$103 ;
+  assign \$105  = ~ nak_done_1;
+  assign \$106  = gap_in[1] & \$105 ;
+  assign \$107  = nak_pending_1 | \$106 ;
+  assign \$108  = \$104  | \$107 ;
+  assign \$110  = ~ flush[1];
+  assign \$111  = \$109  & { 1'h0, \$110  };
   always @(posedge clk)
-    ack_delta_1 <= \$123 ;
+    ack_adv_1 <= \$112 ;
   always @(posedge clk)
-    ack_near_1 <= \$124 ;
+    nak_go_1 <= \$113 ;
   always @(posedge clk)
-    ack_adv_1 <= \$125 ;
+    base_1 <= \$114 ;
   always @(posedge clk)
-    nak_go_1 <= \$126 ;
+    count_1 <= \$115 ;
   always @(posedge clk)
-    base_1 <= \$127 ;
+    sent_1 <= \$116 ;
   always @(posedge clk)
-    count_1 <= \$128 ;
+    high_1 <= \$117 ;
   always @(posedge clk)
-    sent_1 <= \$129 ;
+    tail_1 <= \$118 ;
   always @(posedge clk)
-    high_1 <= \$130 ;
+    timer_1 <= \$119 ;
   always @(posedge clk)
-    tail_1 <= \$131 ;
+    expired_1 <= \$120 ;
   always @(posedge clk)
-    timer_1 <= \$132 ;
+    expected_1 <= \$121 ;
   always @(posedge clk)
-    expired_1 <= \$133 ;
+    nak_done_1 <= \$122 ;
   always @(posedge clk)
-    expected_1 <= \$134 ;
+    ack_pending_1 <= \$123 ;
   always @(posedge clk)
-    nak_done_1 <= \$135 ;
+    nak_pending_1 <= \$124 ;
   always @(posedge clk)
-    ack_pending_1 <= \$136 ;
+    unsent_q_1 <= \$125 ;
   always @(posedge clk)
-    nak_pending_1 <= \$137 ;
-  always @(posedge clk)
-    unsent_q_1 <= \$138 ;
-  always @(posedge clk)
-    owed_q_1 <= \$139 ;
+    owed_q_1 <= \$126 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
-    casez (send_peer)
+    casez (store_peer)
       1'h0:
-          \$9  = 16'h0000;
+          store_slot = 3'h0;
       1'h1:
-          \$9  = base_1;
+          store_slot = tail_1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$7  = 4'h0;
+      1'h1:
+          \$7  = count_1;
     endcase
   end
   always @* begin
@@ -17699,9 +17810,19 @@ module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \por
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$10  = 4'h0;
+          \$8  = 16'h0000;
       1'h1:
-          \$10  = sent_1;
+          \$8  = base_1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$9  = 4'h0;
+      1'h1:
+          \$9  = sent_1;
     endcase
   end
   always @* begin
@@ -17729,9 +17850,9 @@ module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \por
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$12  = 4'h0;
+          \$11  = 4'h0;
       1'h1:
-          \$12  = high_1;
+          \$11  = high_1;
     endcase
   end
   always @* begin
@@ -17739,9 +17860,9 @@ module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \por
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$13  = 4'h0;
+          \$12  = 4'h0;
       1'h1:
-          \$13  = sent_1;
+          \$12  = sent_1;
     endcase
   end
   always @* begin
@@ -17756,9 +17877,16 @@ module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \por
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    ack_adv_next_1 = 4'h0;
+    if (\$17 ) begin
+      ack_adv_next_1 = \$13 [3:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     timeout_fire_1 = 1'h0;
-    if (\$34 ) begin
-    end else if (\$35 ) begin
+    if (\$31 ) begin
+    end else if (\$32 ) begin
       timeout_fire_1 = 1'h1;
     end
   end
@@ -17766,203 +17894,189 @@ module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \por
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     flushed = 4'h0;
     if (flush[1]) begin
-      flushed = \$39 [3:0];
+      flushed = \$36 [3:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$123  = \$15 [3:0];
+    \$112  = ack_adv_next_1;
     if (rst) begin
-      \$123  = 4'h0;
+      \$112  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$124  = \$40 ;
+    \$113  = \$40 ;
+    if (rst) begin
+      \$113  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$114  = 16'h0000;
+    end else begin
+      \$114  = \$44 [15:0];
+    end
+    if (rst) begin
+      \$114  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$115  = 4'h0;
+    end else begin
+      \$115  = \$48 [3:0];
+    end
+    if (rst) begin
+      \$115  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$116  = 4'h0;
+    end else begin
+      \$116  = \$53 ;
+    end
+    if (rst) begin
+      \$116  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$117  = 4'h0;
+    end else begin
+      \$117  = \$58 ;
+    end
+    if (rst) begin
+      \$117  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$118  = 3'h0;
+    end else begin
+      \$118  = \$43 [2:0];
+    end
+    if (rst) begin
+      \$118  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$65 ) begin
+      \$119  = 12'h000;
+    end else if (\$66 ) begin
+      \$119  = 12'h000;
+    end else begin
+      \$119  = \$67 [11:0];
+    end
+    if (rst) begin
+      \$119  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$120  = expired_1;
+    if (\$68 ) begin
+      \$120  = 1'h0;
+    end else if (\$71 ) begin
+      \$120  = 1'h1;
+    end
+    if (rst) begin
+      \$120  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$121  = expected_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$121  = 16'h0000;
+    end else begin
+      if (delivered[1]) begin
+        \$121  = \$72 [15:0];
+      end
+    end
+    if (rst) begin
+      \$121  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$122  = nak_done_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$122  = 1'h0;
+    end else begin
+      if (delivered[1]) begin
+        \$122  = 1'h0;
+      end
+      if (\$76 ) begin
+      end else if (nak_sent[1]) begin
+        \$122  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$123  = ack_pending_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$123  = 1'h0;
+    end else begin
+      if (msg_in[1]) begin
+        \$123  = 1'h1;
+      end else if (ack_sent[1]) begin
+        \$123  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$123  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$124  = nak_pending_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$124  = 1'h0;
+    end else begin
+      if (\$76 ) begin
+        \$124  = 1'h1;
+      end else if (nak_sent[1]) begin
+        \$124  = 1'h0;
+      end
+    end
     if (rst) begin
       \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$125  = ack_adv_next_1;
+    \$125  = \$90 ;
     if (rst) begin
-      \$125  = 4'h0;
+      \$125  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$126  = \$51 ;
+    \$126  = \$111 [0];
     if (rst) begin
       \$126  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$127  = 16'h0000;
-    end else begin
-      \$127  = \$55 [15:0];
-    end
-    if (rst) begin
-      \$127  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$128  = 4'h0;
-    end else begin
-      \$128  = \$59 [3:0];
-    end
-    if (rst) begin
-      \$128  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$129  = 4'h0;
-    end else begin
-      \$129  = \$64 ;
-    end
-    if (rst) begin
-      \$129  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$130  = 4'h0;
-    end else begin
-      \$130  = \$69 ;
-    end
-    if (rst) begin
-      \$130  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$131  = 3'h0;
-    end else begin
-      \$131  = \$54 [2:0];
-    end
-    if (rst) begin
-      \$131  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$76 ) begin
-      \$132  = 12'h000;
-    end else if (\$77 ) begin
-      \$132  = 12'h000;
-    end else begin
-      \$132  = \$78 [11:0];
-    end
-    if (rst) begin
-      \$132  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$133  = expired_1;
-    if (\$79 ) begin
-      \$133  = 1'h0;
-    end else if (\$82 ) begin
-      \$133  = 1'h1;
-    end
-    if (rst) begin
-      \$133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$134  = expected_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$134  = 16'h0000;
-    end else begin
-      if (delivered[1]) begin
-        \$134  = \$83 [15:0];
-      end
-    end
-    if (rst) begin
-      \$134  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$135  = nak_done_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$135  = 1'h0;
-    end else begin
-      if (delivered[1]) begin
-        \$135  = 1'h0;
-      end
-      if (\$87 ) begin
-      end else if (nak_sent[1]) begin
-        \$135  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$135  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$136  = ack_pending_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$136  = 1'h0;
-    end else begin
-      if (msg_in[1]) begin
-        \$136  = 1'h1;
-      end else if (ack_sent[1]) begin
-        \$136  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$136  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$137  = nak_pending_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$137  = 1'h0;
-    end else begin
-      if (\$87 ) begin
-        \$137  = 1'h1;
-      end else if (nak_sent[1]) begin
-        \$137  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$137  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$138  = \$101 ;
-    if (rst) begin
-      \$138  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$139  = \$122 [0];
-    if (rst) begin
-      \$139  = 1'h0;
     end
   end
   assign dead_1 = 1'h0;
@@ -17970,9 +18084,7 @@ module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \por
   assign expired_0 = 1'h0;
   assign dead = 2'h0;
   assign dead_0 = 1'h0;
-  assign store_tail = { tail_1, 3'h0 };
   assign tail_0 = 3'h0;
-  assign store_room = { \$8 , \$7  };
   assign count_0 = 4'h0;
   assign base_0 = 16'h0000;
   assign sent_0 = 4'h0;
@@ -17984,46 +18096,40 @@ module \processor_component.netif.peers (rst, \port$1141$0 , \port$2042$0 , \por
   assign die_1 = 1'h0;
   assign unsent_q = { unsent_q_1, 1'h0 };
   assign owed_q = { owed_q_1, 1'h0 };
-  assign ack_dist_1 = \$15 [15:0];
-  assign sent_left_1 = \$23 [3:0];
-  assign high_left_1 = \$26 [3:0];
-  assign sent_left_1_1 = \$27 [3:0];
-  assign stored = { \port$1141$0 , 1'h0 };
-  assign \port$2042$0  = \$7 ;
-  assign \port$2043$0  = \$8 ;
-  assign send_seq = \$11 [15:0];
-  assign \store_tail[0]  = 3'h0;
-  assign \store_tail[1]  = tail_1;
+  assign ack_delta_1 = \$13 [15:0];
+  assign sent_left_1 = \$20 [3:0];
+  assign high_left_1 = \$23 [3:0];
+  assign sent_left_1_1 = \$24 [3:0];
+  assign send_seq = \$10 [15:0];
   assign owed[1] = \$6 ;
   assign owed[0] = 1'h0;
   assign unsent[1] = \$1 ;
   assign unsent[0] = 1'h0;
   assign \$5  = 1'h1;
   assign \$6  = \$4 ;
-  assign \$7  = 1'h1;
-  assign \$33  = \$32 ;
-  assign \$37  = 1'h1;
-  assign \$38  = \port$1141$0 ;
-  assign \$52  = 1'h1;
-  assign \$53  = \port$1141$0 ;
-  assign \$57  = 1'h1;
-  assign \$58  = \port$1141$0 ;
-  assign \$75  = \$74 ;
+  assign \$30  = \$29 ;
+  assign \$34  = 1'h1;
+  assign \$35  = stored[1];
+  assign \$41  = 1'h1;
+  assign \$42  = stored[1];
+  assign \$46  = 1'h1;
+  assign \$47  = stored[1];
+  assign \$64  = \$63 ;
+  assign \$69  = 1'h1;
+  assign \$70  = timeout_fire_1;
   assign \$80  = 1'h1;
-  assign \$81  = timeout_fire_1;
-  assign \$91  = 1'h1;
-  assign \$92  = \port$1141$0 ;
+  assign \$81  = stored[1];
+  assign \$83  = 1'h1;
+  assign \$84  = stored[1];
   assign \$94  = 1'h1;
-  assign \$95  = \port$1141$0 ;
-  assign \$105  = 1'h1;
-  assign \$106  = \port$1141$0 ;
-  assign \$108  = 1'h1;
-  assign \$109  = \port$1141$0 ;
-  assign \$120  = { 1'h0, \$119  };
+  assign \$95  = stored[1];
+  assign \$97  = 1'h1;
+  assign \$98  = stored[1];
+  assign \$109  = { 1'h0, \$108  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_value, ack_in, nak_in, msg_in, gap_in, delivered
+module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
 , rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_crc, rx_drop_misrouted, rx_drop_truncated, rx_drop_oversize, rx_drop_malformed, rx_drop_nobuf, naks_received, buffer__commit, s_axis__tdata);
   reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
   wire \$1 ;
@@ -18232,11 +18338,11 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   reg [3:0] \$282 ;
   reg [3:0] \$283 ;
   reg [1:0] \$284 ;
-  reg [1:0] \$285 ;
+  reg [15:0] \$285 ;
   reg [1:0] \$286 ;
   reg [1:0] \$287 ;
   reg [1:0] \$288 ;
-  reg \$289 ;
+  reg [1:0] \$289 ;
   wire \$29 ;
   reg \$290 ;
   reg \$291 ;
@@ -18251,6 +18357,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   wire \$3 ;
   wire \$30 ;
   reg \$300 ;
+  reg \$301 ;
   wire \$31 ;
   wire \$32 ;
   wire \$33 ;
@@ -18329,7 +18436,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   output [1:0] ack_in;
   reg [1:0] ack_in = 2'h0;
   output [15:0] ack_value;
-  wire [15:0] ack_value;
+  reg [15:0] ack_value = 16'h0000;
   output [63:0] buffer__beat_data;
   reg [63:0] buffer__beat_data;
   output buffer__beat_en;
@@ -18428,6 +18535,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   output src;
   wire src;
   reg [1:0] v_ack_in;
+  reg [15:0] v_ack_value;
   reg v_commit;
   reg [1:0] v_delivered;
   reg [1:0] v_gap_in;
@@ -18735,37 +18843,39 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   always @(posedge clk)
     ack_in <= \$284 ;
   always @(posedge clk)
-    nak_in <= \$285 ;
+    ack_value <= \$285 ;
   always @(posedge clk)
-    msg_in <= \$286 ;
+    nak_in <= \$286 ;
   always @(posedge clk)
-    gap_in <= \$287 ;
+    msg_in <= \$287 ;
   always @(posedge clk)
-    delivered <= \$288 ;
+    gap_in <= \$288 ;
   always @(posedge clk)
-    rx_frames <= \$289 ;
+    delivered <= \$289 ;
   always @(posedge clk)
-    rx_msgs <= \$290 ;
+    rx_frames <= \$290 ;
   always @(posedge clk)
-    rx_acks <= \$291 ;
+    rx_msgs <= \$291 ;
   always @(posedge clk)
-    rx_dup <= \$292 ;
+    rx_acks <= \$292 ;
   always @(posedge clk)
-    rx_drop_crc <= \$293 ;
+    rx_dup <= \$293 ;
   always @(posedge clk)
-    rx_drop_misrouted <= \$294 ;
+    rx_drop_crc <= \$294 ;
   always @(posedge clk)
-    rx_drop_truncated <= \$295 ;
+    rx_drop_misrouted <= \$295 ;
   always @(posedge clk)
-    rx_drop_oversize <= \$296 ;
+    rx_drop_truncated <= \$296 ;
   always @(posedge clk)
-    rx_drop_malformed <= \$297 ;
+    rx_drop_oversize <= \$297 ;
   always @(posedge clk)
-    rx_drop_nobuf <= \$298 ;
+    rx_drop_malformed <= \$298 ;
   always @(posedge clk)
-    naks_received <= \$299 ;
+    rx_drop_nobuf <= \$299 ;
   always @(posedge clk)
-    buffer__commit <= \$300 ;
+    naks_received <= \$300 ;
+  always @(posedge clk)
+    buffer__commit <= \$301 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_en = 1'h0;
@@ -18901,6 +19011,24 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
           1'h1:
               v_ack_in[1] = 1'h1;
         endcase
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_ack_value = 16'h0000;
+    if (\$10 ) begin
+      (* full_case = 32'd1 *)
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
+      end else begin
+        v_ack_value = hdr_reg[63:48];
       end
     end
   end
@@ -19281,121 +19409,127 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$285  = v_nak_in;
+    \$285  = v_ack_value;
     if (rst) begin
-      \$285  = 2'h0;
+      \$285  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$286  = v_msg_in;
+    \$286  = v_nak_in;
     if (rst) begin
       \$286  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$287  = v_gap_in;
+    \$287  = v_msg_in;
     if (rst) begin
       \$287  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$288  = v_delivered;
+    \$288  = v_gap_in;
     if (rst) begin
       \$288  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$289  = v_rx_frames;
+    \$289  = v_delivered;
     if (rst) begin
-      \$289  = 1'h0;
+      \$289  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$290  = v_rx_msgs;
+    \$290  = v_rx_frames;
     if (rst) begin
       \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$291  = v_rx_acks;
+    \$291  = v_rx_msgs;
     if (rst) begin
       \$291  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$292  = v_rx_dup;
+    \$292  = v_rx_acks;
     if (rst) begin
       \$292  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$293  = v_rx_drop_crc;
+    \$293  = v_rx_dup;
     if (rst) begin
       \$293  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$294  = v_rx_drop_misrouted;
+    \$294  = v_rx_drop_crc;
     if (rst) begin
       \$294  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$295  = v_rx_drop_truncated;
+    \$295  = v_rx_drop_misrouted;
     if (rst) begin
       \$295  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$296  = v_rx_drop_oversize;
+    \$296  = v_rx_drop_truncated;
     if (rst) begin
       \$296  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$297  = v_rx_drop_malformed;
+    \$297  = v_rx_drop_oversize;
     if (rst) begin
       \$297  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$298  = v_rx_drop_nobuf;
+    \$298  = v_rx_drop_malformed;
     if (rst) begin
       \$298  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$299  = v_naks_received;
+    \$299  = v_rx_drop_nobuf;
     if (rst) begin
       \$299  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$300  = v_commit;
+    \$300  = v_naks_received;
     if (rst) begin
       \$300  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$301  = v_commit;
+    if (rst) begin
+      \$301  = 1'h0;
     end
   end
   assign s_axis__tready = 1'h1;
   assign buffer__commit_beats = r_pay;
   assign seq_delta = \$9 [15:0];
   assign src = hdr_reg[8];
-  assign ack_value = hdr_reg[63:48];
   assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
   assign \buffer__commit_hdr.status  = buffer__commit_hdr[6:4];
   assign \buffer__commit_hdr.src  = buffer__commit_hdr[14:7];
@@ -19417,7 +19551,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.rx_buffer (rst, write__room, rx__data__valid, write__hdr_room, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, rx__hdr__payload, rx__hdr__valid, clk);
+module \processor_component.netif.rx_buffer (rst, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
@@ -19573,8 +19707,8 @@ module \processor_component.netif.rx_buffer (rst, write__room, rx__data__valid, 
     .r_en(r_en),
     .r_rdy(rx__hdr__valid),
     .rst(rst),
-    .w_data(w_data),
-    .\w_en$5 (w_en),
+    .w_en(w_en),
+    .w_port__data(w_data),
     .w_rdy(write__hdr_room)
   );
   always @* begin
@@ -19633,129 +19767,38 @@ module \processor_component.netif.rx_buffer (rst, write__room, rx__data__valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_en, w_data, \w_en$5 , r_data, r_rdy, clk);
+module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_en, w_port__data, w_en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  reg [126:0] \$11 ;
-  reg \$12 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire [126:0] \$9 ;
-  input clk;
-  wire clk;
-  output [126:0] r_data;
-  reg [126:0] r_data = 127'h00000000000000000000000000000000;
-  wire [126:0] \r_data$13 ;
-  input r_en;
-  wire r_en;
-  wire \r_en$9 ;
-  output r_rdy;
-  reg r_rdy = 1'h0;
-  wire \r_rdy$8 ;
-  input rst;
-  wire rst;
-  input [126:0] w_data;
-  wire [126:0] w_data;
-  wire [126:0] \w_data$3 ;
-  wire w_en;
-  input \w_en$5 ;
-  wire \w_en$5 ;
-  output w_rdy;
-  wire w_rdy;
-  wire \w_rdy$1 ;
-  assign \$1  = ~ r_rdy;
-  assign \$2  = \$1  | r_en;
-  assign \$3  = ~ \r_rdy$8 ;
-  assign \$4  = \$2  & \$3 ;
-  assign \$5  = ~ \$4 ;
-  assign w_en = \w_en$5  & \$5 ;
-  assign \$6  = ~ r_rdy;
-  assign \r_en$9  = \$6  | r_en;
-  assign \$7  = ~ r_rdy;
-  assign \$8  = \$7  | r_en;
-  assign \$9  = \r_rdy$8  ? \r_data$13  : w_data;
-  assign \$10  = \r_rdy$8  | \w_en$5 ;
-  always @(posedge clk)
-    r_data <= \$11 ;
-  always @(posedge clk)
-    r_rdy <= \$12 ;
-  \processor_component.netif.rx_buffer.hdr_fifo.behind  behind (
-    .clk(clk),
-    .r_data(\r_data$13 ),
-    .r_en(\r_en$9 ),
-    .r_rdy(\r_rdy$8 ),
-    .rst(rst),
-    .w_en(w_en),
-    .w_port__data(w_data),
-    .w_rdy(w_rdy)
-  );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$11  = r_data;
-    if (\$8 ) begin
-      \$11  = \$9 ;
-    end
-    if (rst) begin
-      \$11  = 127'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$12  = r_rdy;
-    if (\$8 ) begin
-      \$12  = \$10 ;
-    end
-    if (rst) begin
-      \$12  = 1'h0;
-    end
-  end
-  assign \w_rdy$1  = w_rdy;
-  assign \w_data$3  = w_data;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_rdy, r_rdy, r_data, w_port__data, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
-  wire [3:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [3:0] \$18 ;
-  reg [2:0] \$19 ;
-  wire \$2 ;
-  reg [2:0] \$20 ;
-  reg [2:0] \$21 ;
-  wire [3:0] \$3 ;
+  wire \$13 ;
+  wire [4:0] \$14 ;
+  reg [2:0] \$15 ;
+  reg [2:0] \$16 ;
+  reg [3:0] \$17 ;
+  wire [3:0] \$2 ;
+  wire \$3 ;
   wire [3:0] \$4 ;
   wire \$5 ;
   wire \$6 ;
-  wire [3:0] \$7 ;
-  wire [3:0] \$8 ;
-  wire \$9 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [4:0] \$9 ;
   input clk;
   wire clk;
   (* init = 3'h0 *)
   wire [2:0] consume;
-  reg [2:0] level = 3'h0;
+  reg [3:0] level = 4'h0;
   (* init = 3'h0 *)
   wire [2:0] produce;
   output [126:0] r_data;
   wire [126:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 3'h0 *)
-  wire [2:0] r_level;
+  (* init = 4'h0 *)
+  wire [3:0] r_level;
   reg [2:0] r_port__addr = 3'h0;
   wire [126:0] r_port__data;
   output r_rdy;
@@ -19765,15 +19808,15 @@ module \processor_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_
   wire [126:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 3'h0 *)
-  wire [2:0] w_level;
+  (* init = 4'h0 *)
+  wire [3:0] w_level;
   reg [2:0] w_port__addr = 3'h0;
   input [126:0] w_port__data;
   wire [126:0] w_port__data;
   wire w_port__en;
   output w_rdy;
   wire w_rdy;
-  reg [126:0] storage [6:0];
+  reg [126:0] storage [7:0];
   initial begin
     storage[0] = 127'h00000000000000000000000000000000;
     storage[1] = 127'h00000000000000000000000000000000;
@@ -19782,70 +19825,67 @@ module \processor_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_
     storage[4] = 127'h00000000000000000000000000000000;
     storage[5] = 127'h00000000000000000000000000000000;
     storage[6] = 127'h00000000000000000000000000000000;
+    storage[7] = 127'h00000000000000000000000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 3'h7;
+  assign w_rdy = level != 4'h8;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 3'h6;
-  assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 4'h0 : \$3 ;
-  assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 3'h6;
-  assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 4'h0 : \$7 ;
-  assign \$9  = w_rdy & w_en;
+  assign \$2  = w_port__addr + 1'h1;
+  assign \$3  = r_rdy & r_en;
+  assign \$4  = r_port__addr + 1'h1;
+  assign \$5  = w_rdy & w_en;
+  assign \$6  = r_rdy & r_en;
+  assign \$7  = ~ \$6 ;
+  assign \$8  = \$5  & \$7 ;
+  assign \$9  = level + 1'h1;
   assign \$10  = r_rdy & r_en;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = level + 1'h1;
-  assign \$14  = r_rdy & r_en;
-  assign \$15  = w_rdy & w_en;
-  assign \$16  = ~ \$15 ;
-  assign \$17  = \$14  & \$16 ;
-  assign \$18  = level - 1'h1;
+  assign \$11  = w_rdy & w_en;
+  assign \$12  = ~ \$11 ;
+  assign \$13  = \$10  & \$12 ;
+  assign \$14  = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$19 ;
+    w_port__addr <= \$15 ;
   always @(posedge clk)
-    r_port__addr <= \$20 ;
+    r_port__addr <= \$16 ;
   always @(posedge clk)
-    level <= \$21 ;
+    level <= \$17 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$19  = w_port__addr;
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$15  = w_port__addr;
     if (\$1 ) begin
-      \$19  = \$4 [2:0];
+      \$15  = \$2 [2:0];
     end
     if (rst) begin
-      \$19  = 3'h0;
+      \$15  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$20  = r_port__addr;
-    if (\$5 ) begin
-      \$20  = \$8 [2:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$16  = r_port__addr;
+    if (\$3 ) begin
+      \$16  = \$4 [2:0];
     end
     if (rst) begin
-      \$20  = 3'h0;
+      \$16  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$21  = level;
-    if (\$12 ) begin
-      \$21  = \$13 [2:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$17  = level;
+    if (\$8 ) begin
+      \$17  = \$9 [3:0];
     end
-    if (\$17 ) begin
-      \$21  = \$18 [2:0];
+    if (\$13 ) begin
+      \$17  = \$14 [3:0];
     end
     if (rst) begin
-      \$21  = 3'h0;
+      \$17  = 4'h0;
     end
   end
   assign w_level = level;
@@ -19857,9 +19897,9 @@ module \processor_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored_peer, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep
-, m_axis__tdata, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2931$0 , \port$2941$0 , \port$2943$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
+module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
+, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2859$0 , \port$2869$0 , \port$2871$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [29:0] \$100 ;
@@ -20110,7 +20150,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
   wire [2:0] \$5 ;
   wire [31:0] \$50 ;
   wire [31:0] \$51 ;
-  wire [8:0] \$518 ;
+  wire [8:0] \$519 ;
   wire [31:0] \$52 ;
   wire [31:0] \$53 ;
   wire [25:0] \$54 ;
@@ -20248,17 +20288,15 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
   reg pending = 1'h0;
   reg pick;
   (* init = 1'h0 *)
-  wire \pick$21 ;
+  wire \pick$23 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$1141$0 ;
-  wire \port$1141$0 ;
-  input \port$2931$0 ;
-  wire \port$2931$0 ;
-  input \port$2941$0 ;
-  wire \port$2941$0 ;
-  input \port$2943$0 ;
-  wire \port$2943$0 ;
+  input \port$2859$0 ;
+  wire \port$2859$0 ;
+  input \port$2869$0 ;
+  wire \port$2869$0 ;
+  input \port$2871$0 ;
+  wire \port$2871$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -20304,8 +20342,8 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
   reg store__peer = 1'h0;
   output [2:0] store__slot;
   reg [2:0] store__slot = 3'h0;
+  input [1:0] stored;
   wire [1:0] stored;
-  input stored_peer;
   wire stored_peer;
   output tx_acks;
   reg tx_acks;
@@ -20520,42 +20558,43 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
   assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
   assign crc_now = pending ? \$205  : crc;
-  assign \$206  = { \port$2943$0 , 1'h0 } >> peer;
+  assign \$206  = { \port$2871$0 , 1'h0 } >> peer;
   assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = { \port$2941$0 , 1'h0 } >> peer;
-  assign \$209  = { \port$2941$0 , 1'h0 } >> peer;
+  assign \$208  = { \port$2869$0 , 1'h0 } >> peer;
+  assign \$209  = { \port$2869$0 , 1'h0 } >> peer;
   assign \$210  = \$209  & retransmit;
-  assign \$211  = { \port$2941$0 , 1'h0 } >> peer;
+  assign \$211  = { \port$2869$0 , 1'h0 } >> peer;
   assign \$212  = ~ \$211 ;
-  assign \$518  = beat * 7'h40;
-  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$518 ;
+  assign \$519  = beat * 7'h40;
+  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$519 ;
   assign \$214  = m_axis__tvalid & m_axis__tready;
   assign \$215  = pbeat == cur_last_beat;
   assign \$216  = pbeat + 1'h1;
   assign \$217  = ~ crc_now;
   assign \$218  = ~ any_expired;
-  assign \$219  = { \port$2943$0 , 1'h0 } >> peer;
+  assign \$219  = { \port$2871$0 , 1'h0 } >> peer;
   assign \$220  = pick_q_valid & \$219 ;
   assign \$221  = \$218  & \$220 ;
-  assign \$222  = { \port$2941$0 , 1'h0 } >> peer;
-  assign \$223  = { \port$2941$0 , 1'h0 } >> peer;
+  assign \$222  = { \port$2869$0 , 1'h0 } >> peer;
+  assign \$223  = { \port$2869$0 , 1'h0 } >> peer;
   assign \$224  = \$223  & retransmit;
-  assign \$225  = { \port$2941$0 , 1'h0 } >> peer;
+  assign \$225  = { \port$2869$0 , 1'h0 } >> peer;
   assign \$226  = ~ \$225 ;
   assign \$227  = ! sender_state;
   assign \$228  = sender_state == 1'h1;
   assign \$229  = sender_state == 2'h2;
   assign \$230  = sender_state == 2'h3;
   assign \$231  = pick_valid ? pick : stored_peer;
+  assign \$232  = | stored;
   assign \$233  = pick_valid | \$232 ;
   assign \$234  = m_axis__tvalid & m_axis__tready;
   assign \$235  = ~ m_axis__tlast;
   assign \$236  = \$234  & \$235 ;
-  assign \$237  = { \port$2943$0 , 1'h0 } >> peer;
+  assign \$237  = { \port$2871$0 , 1'h0 } >> peer;
   assign \$238  = pick_q_valid & \$237 ;
-  assign \$239  = { \port$2941$0 , 1'h0 } >> peer;
+  assign \$239  = { \port$2869$0 , 1'h0 } >> peer;
   assign \$240  = \$239  ? seq : 16'h0000;
-  assign \$241  = { \port$2941$0 , 1'h0 } >> peer;
+  assign \$241  = { \port$2869$0 , 1'h0 } >> peer;
   assign \$242  = \$241  ? 8'h01 : 8'h02;
   assign \$243  = cur_type == 1'h1;
   assign \$244  = store__hdr[3:0] == 1'h1;
@@ -20590,12 +20629,12 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
   assign \$275  = m_axis__tvalid & m_axis__tready;
   assign \$276  = pbeat == cur_last_beat;
   assign \$277  = ~ any_expired;
-  assign \$278  = { \port$2943$0 , 1'h0 } >> peer;
+  assign \$278  = { \port$2871$0 , 1'h0 } >> peer;
   assign \$279  = pick_q_valid & \$278 ;
   assign \$280  = \$277  & \$279 ;
-  assign \$281  = { \port$2941$0 , 1'h0 } >> peer;
+  assign \$281  = { \port$2869$0 , 1'h0 } >> peer;
   assign \$282  = \$281  ? seq : 16'h0000;
-  assign \$283  = { \port$2941$0 , 1'h0 } >> peer;
+  assign \$283  = { \port$2869$0 , 1'h0 } >> peer;
   assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$285 ;
@@ -20634,49 +20673,49 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
   always @(posedge clk)
     cur_last_beat <= \$302 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$2943$0 ) begin
+          if (\port$2871$0 ) begin
             pick = 1'h1;
           end
       1'h1:
-          if (\port$2943$0 ) begin
+          if (\port$2871$0 ) begin
             pick = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$2943$0 ) begin
+          if (\port$2871$0 ) begin
             pick_valid = 1'h1;
           end
       1'h1:
-          if (\port$2943$0 ) begin
+          if (\port$2871$0 ) begin
             pick_valid = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2931$0 ) begin
+            if (\port$2859$0 ) begin
               go_back = 2'h2;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20710,7 +20749,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20744,7 +20783,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20778,7 +20817,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20800,7 +20839,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20822,7 +20861,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20844,7 +20883,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20859,7 +20898,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20874,7 +20913,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20889,7 +20928,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     store__beat = 3'h0;
     casez (sender_state)
       2'h0:
@@ -20911,7 +20950,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20926,7 +20965,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20943,28 +20982,28 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$285  = store__beat;
     if (rst) begin
       \$285  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$286  = \$231 ;
     if (rst) begin
       \$286  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$287  = \$233 ;
     if (rst) begin
       \$287  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$288  = 1'h0;
     if (\$236 ) begin
       \$288  = 1'h1;
@@ -20974,7 +21013,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$289  = beat_q;
     if (\$236 ) begin
       \$289  = m_axis__tdata;
@@ -20984,7 +21023,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$290  = crc_now;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21009,7 +21048,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$291  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21040,7 +21079,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$292  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21065,7 +21104,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$293  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21090,7 +21129,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$294  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21115,7 +21154,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$295  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21140,7 +21179,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$296  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21165,7 +21204,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$297  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21190,7 +21229,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$298  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21215,7 +21254,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$299  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21245,7 +21284,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$300  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21286,7 +21325,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$301  = cur_pay_beats;
     casez (sender_state)
       2'h0:
@@ -21299,7 +21338,7 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$302  = cur_last_beat;
     casez (sender_state)
       2'h0:
@@ -21315,11 +21354,10 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign owed = { \port$2943$0 , 1'h0 };
-  assign expired = { \port$2931$0 , 1'h0 };
-  assign \pick$21  = peer;
-  assign unsent = { \port$2941$0 , 1'h0 };
-  assign stored = { \port$1141$0 , 1'h0 };
+  assign owed = { \port$2871$0 , 1'h0 };
+  assign expired = { \port$2859$0 , 1'h0 };
+  assign \pick$23  = peer;
+  assign unsent = { \port$2869$0 , 1'h0 };
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
   assign \hdr_out.type  = cur_type;
@@ -21340,17 +21378,17 @@ module \processor_component.netif.sender (clk, rst, \port$1141$0 , store__hdr, s
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2931$0 ;
+  assign stored_peer = stored[1];
+  assign any_expired = \port$2859$0 ;
   assign \$15  = \$14 ;
-  assign \$232  = \port$1141$0 ;
   assign \$255  = { 3'h0, \$254 [16:3] };
   assign \$269  = { 3'h0, \$268 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__data, read__busy, \port$2042$0 , \port$2043$0 , tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, \port$2927$0 
-, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
+module \processor_component.netif.store (rst, read__hdr, read__data, read__busy, hdr_wr__addr, room, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
+);
+  reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [7:0] \$100 ;
@@ -21363,18 +21401,18 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire [8:0] \$107 ;
   wire \$108 ;
   wire [7:0] \$109 ;
-  wire \$11 ;
+  wire [1:0] \$11 ;
   wire [8:0] \$110 ;
   wire \$111 ;
   wire [7:0] \$112 ;
-  wire [8:0] \$113 ;
-  wire \$114 ;
-  wire [7:0] \$115 ;
-  wire [8:0] \$116 ;
-  wire \$117 ;
-  wire [7:0] \$118 ;
+  wire [7:0] \$113 ;
+  wire [8:0] \$114 ;
+  wire \$115 ;
+  wire [7:0] \$116 ;
+  wire [8:0] \$117 ;
+  wire \$118 ;
   wire [7:0] \$119 ;
-  wire \$12 ;
+  wire [1:0] \$12 ;
   wire [8:0] \$120 ;
   wire \$121 ;
   wire [7:0] \$122 ;
@@ -21385,7 +21423,7 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire \$127 ;
   wire [7:0] \$128 ;
   wire [8:0] \$129 ;
-  wire \$13 ;
+  wire [7:0] \$13 ;
   wire \$130 ;
   wire [7:0] \$131 ;
   wire [8:0] \$132 ;
@@ -21394,20 +21432,20 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire [8:0] \$135 ;
   wire \$136 ;
   wire [7:0] \$137 ;
-  wire [8:0] \$138 ;
-  wire \$139 ;
-  wire [1:0] \$14 ;
-  wire [7:0] \$140 ;
-  wire [8:0] \$141 ;
-  wire \$142 ;
-  wire [7:0] \$143 ;
+  wire [7:0] \$138 ;
+  wire [8:0] \$139 ;
+  wire [8:0] \$14 ;
+  wire \$140 ;
+  wire [7:0] \$141 ;
+  wire [8:0] \$142 ;
+  wire \$143 ;
   wire [7:0] \$144 ;
   wire [8:0] \$145 ;
   wire \$146 ;
   wire [7:0] \$147 ;
   wire [8:0] \$148 ;
   wire \$149 ;
-  wire [1:0] \$15 ;
+  wire \$15 ;
   wire [7:0] \$150 ;
   wire [8:0] \$151 ;
   wire \$152 ;
@@ -21418,18 +21456,18 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire [8:0] \$157 ;
   wire \$158 ;
   wire [7:0] \$159 ;
-  wire \$16 ;
+  wire [7:0] \$16 ;
   wire [8:0] \$160 ;
   wire \$161 ;
   wire [7:0] \$162 ;
-  wire [8:0] \$163 ;
-  wire \$164 ;
-  wire [7:0] \$165 ;
-  wire [8:0] \$166 ;
-  wire \$167 ;
-  wire [7:0] \$168 ;
+  wire [7:0] \$163 ;
+  wire [8:0] \$164 ;
+  wire \$165 ;
+  wire [7:0] \$166 ;
+  wire [8:0] \$167 ;
+  wire \$168 ;
   wire [7:0] \$169 ;
-  wire [1:0] \$17 ;
+  wire [8:0] \$17 ;
   wire [8:0] \$170 ;
   wire \$171 ;
   wire [7:0] \$172 ;
@@ -21440,7 +21478,7 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire \$177 ;
   wire [7:0] \$178 ;
   wire [8:0] \$179 ;
-  wire [1:0] \$18 ;
+  wire \$18 ;
   wire \$180 ;
   wire [7:0] \$181 ;
   wire [8:0] \$182 ;
@@ -21449,13 +21487,13 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire [8:0] \$185 ;
   wire \$186 ;
   wire [7:0] \$187 ;
-  wire [8:0] \$188 ;
-  wire \$189 ;
+  wire [7:0] \$188 ;
+  wire [8:0] \$189 ;
   wire [7:0] \$19 ;
-  wire [7:0] \$190 ;
-  wire [8:0] \$191 ;
-  wire \$192 ;
-  wire [7:0] \$193 ;
+  wire \$190 ;
+  wire [7:0] \$191 ;
+  wire [8:0] \$192 ;
+  wire \$193 ;
   wire [7:0] \$194 ;
   wire [8:0] \$195 ;
   wire \$196 ;
@@ -21478,12 +21516,12 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire [8:0] \$210 ;
   wire \$211 ;
   wire [7:0] \$212 ;
-  wire [8:0] \$213 ;
+  wire \$213 ;
   wire \$214 ;
-  wire [7:0] \$215 ;
-  wire [8:0] \$216 ;
+  wire \$215 ;
+  wire \$216 ;
   wire \$217 ;
-  wire [7:0] \$218 ;
+  wire \$218 ;
   wire \$219 ;
   wire [7:0] \$22 ;
   wire \$220 ;
@@ -21546,14 +21584,14 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire \$272 ;
   wire \$273 ;
   wire \$274 ;
-  wire [16:0] \$275 ;
-  wire [16:0] \$276 ;
-  wire [16:0] \$277 ;
+  wire \$275 ;
+  wire \$276 ;
+  wire \$277 ;
   wire \$278 ;
-  wire \$279 ;
+  wire [16:0] \$279 ;
   wire [7:0] \$28 ;
-  wire \$280 ;
-  wire \$281 ;
+  wire [16:0] \$280 ;
+  wire [16:0] \$281 ;
   wire \$282 ;
   wire \$283 ;
   wire \$284 ;
@@ -21620,12 +21658,12 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire \$339 ;
   wire [7:0] \$34 ;
   wire \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire \$343 ;
+  wire [16:0] \$341 ;
+  wire [16:0] \$342 ;
+  wire [16:0] \$343 ;
   wire \$344 ;
   wire \$345 ;
-  wire [2:0] \$346 ;
+  wire \$346 ;
   wire \$347 ;
   wire \$348 ;
   wire \$349 ;
@@ -21633,76 +21671,31 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire \$350 ;
   wire \$351 ;
   wire \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire \$355 ;
-  wire [16:0] \$356 ;
-  wire [16:0] \$357 ;
-  wire [16:0] \$358 ;
+  wire [16:0] \$353 ;
+  wire [16:0] \$354 ;
+  wire [16:0] \$355 ;
+  wire \$356 ;
+  wire [4:0] \$357 ;
+  wire [4:0] \$358 ;
   wire \$359 ;
   wire \$36 ;
   wire \$360 ;
-  wire \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire \$364 ;
-  wire \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire \$368 ;
-  wire \$369 ;
+  reg \$361 ;
+  reg [1:0] \$362 ;
+  reg \$363 ;
+  reg [2:0] \$364 ;
+  reg [3:0] \$365 ;
+  reg [3:0] \$366 ;
+  reg [15:0] \$367 ;
+  reg \$368 ;
   wire [7:0] \$37 ;
-  wire \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire \$373 ;
-  wire \$374 ;
-  wire \$375 ;
-  wire \$376 ;
-  wire \$377 ;
-  wire \$378 ;
-  wire \$379 ;
-  wire [8:0] \$38 ;
-  wire \$380 ;
-  wire \$381 ;
-  wire \$382 ;
-  wire \$383 ;
-  wire \$384 ;
-  wire \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire \$388 ;
-  wire \$389 ;
-  wire \$39 ;
-  wire \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  wire \$393 ;
-  wire \$394 ;
-  wire \$395 ;
-  wire \$396 ;
-  wire [16:0] \$397 ;
-  wire [16:0] \$398 ;
-  wire [16:0] \$399 ;
+  wire [7:0] \$38 ;
+  wire [8:0] \$39 ;
   wire \$4 ;
-  wire [7:0] \$40 ;
-  wire \$400 ;
-  wire [4:0] \$401 ;
-  wire [4:0] \$402 ;
-  wire \$403 ;
-  wire \$404 ;
-  reg \$405 ;
-  reg \$406 ;
-  reg [2:0] \$407 ;
-  reg [3:0] \$408 ;
-  reg [3:0] \$409 ;
-  wire [8:0] \$41 ;
-  reg [15:0] \$410 ;
-  reg [1:0] \$411 ;
-  reg \$412 ;
-  wire \$42 ;
-  wire [2:0] \$425 ;
-  wire [7:0] \$43 ;
+  wire \$40 ;
+  wire [7:0] \$41 ;
+  wire [8:0] \$42 ;
+  wire \$43 ;
   wire [7:0] \$44 ;
   wire [8:0] \$45 ;
   wire \$46 ;
@@ -21724,12 +21717,12 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire [8:0] \$60 ;
   wire \$61 ;
   wire [7:0] \$62 ;
-  wire [8:0] \$63 ;
-  wire \$64 ;
-  wire [7:0] \$65 ;
-  wire [8:0] \$66 ;
-  wire \$67 ;
-  wire [7:0] \$68 ;
+  wire [7:0] \$63 ;
+  wire [8:0] \$64 ;
+  wire \$65 ;
+  wire [7:0] \$66 ;
+  wire [8:0] \$67 ;
+  wire \$68 ;
   wire [7:0] \$69 ;
   wire \$7 ;
   wire [8:0] \$70 ;
@@ -21739,11 +21732,10 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire \$74 ;
   wire [7:0] \$75 ;
   wire [8:0] \$76 ;
-  wire [2:0] \$762 ;
   wire \$77 ;
   wire [7:0] \$78 ;
   wire [8:0] \$79 ;
-  wire \$8 ;
+  wire [1:0] \$8 ;
   wire \$80 ;
   wire [7:0] \$81 ;
   wire [8:0] \$82 ;
@@ -21752,13 +21744,13 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire [8:0] \$85 ;
   wire \$86 ;
   wire [7:0] \$87 ;
-  wire [8:0] \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [7:0] \$90 ;
-  wire [8:0] \$91 ;
-  wire \$92 ;
-  wire [7:0] \$93 ;
+  wire [7:0] \$88 ;
+  wire [8:0] \$89 ;
+  wire [1:0] \$9 ;
+  wire \$90 ;
+  wire [7:0] \$91 ;
+  wire [8:0] \$92 ;
+  wire \$93 ;
   wire [7:0] \$94 ;
   wire [8:0] \$95 ;
   wire \$96 ;
@@ -21774,7 +21766,6 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   reg dat_wr__en;
   wire [1:0] dead;
   reg filling = 1'h0;
-  wire [1:0] free;
   input [2:0] hdr_rd__addr;
   wire [2:0] hdr_rd__addr;
   wire [110:0] hdr_rd__data;
@@ -21799,6 +21790,7 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire [2:0] \hdr_rd__data.status ;
   wire [7:0] \hdr_rd__data.tag ;
   wire [63:0] \hdr_rd__data.vaddr ;
+  input [2:0] hdr_wr__addr;
   wire [2:0] hdr_wr__addr;
   wire [110:0] hdr_wr__data;
   (* enum_base_type = "MsgKind" *)
@@ -21823,14 +21815,7 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   wire [7:0] \hdr_wr__data.tag ;
   wire [63:0] \hdr_wr__data.vaddr ;
   reg hdr_wr__en;
-  output \port$1141$0 ;
-  wire \port$1141$0 ;
-  input \port$2042$0 ;
-  wire \port$2042$0 ;
-  input \port$2043$0 ;
-  wire \port$2043$0 ;
-  input [2:0] \port$2927$0 ;
-  wire [2:0] \port$2927$0 ;
+  wire peer;
   input [2:0] read__beat;
   wire [2:0] read__beat;
   input read__busy;
@@ -21865,21 +21850,19 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   input read__peer;
   wire read__peer;
   wire [2:0] read__slot;
-  wire [1:0] room;
+  input room;
+  wire room;
   input rst;
   wire rst;
+  wire [2:0] slot;
   reg [3:0] st_beat = 4'h0;
   reg [3:0] st_beats = 4'h0;
   reg [15:0] st_length = 16'h0000;
   reg st_peer = 1'h0;
   reg [2:0] st_slot = 3'h0;
   reg [1:0] store_state = 2'h0;
-  wire [1:0] stored;
-  wire stored_peer;
-  wire [5:0] tail;
-  wire [2:0] \tail[0] ;
-  wire [2:0] \tail[1] ;
-  wire take;
+  output [1:0] stored;
+  reg [1:0] stored;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
   wire [63:0] \tx__data__payload.data ;
@@ -21993,7 +21976,7 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   end
   always @(posedge clk) begin
     if (dat_wr__en)
-      dat_mem[{ st_slot, st_beat[2:0] }] <= { \$218 , \$193 , \$168 , \$143 , \$118 , \$93 , \$68 , \$43  };
+      dat_mem[{ st_slot, st_beat[2:0] }] <= { \$212 , \$187 , \$162 , \$137 , \$112 , \$87 , \$62 , \$37  };
   end
   reg [5:0] _0_;
   always @(posedge clk) begin
@@ -22022,482 +22005,457 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   assign \$4  = read__peer > 1'h0;
   assign \$5  = read__peer - 1'h1;
   assign \$6  = \$4  ? \$5  : { 1'h0, read__peer };
-  assign \$8  = read__busy & \$7 ;
-  assign \$9  = hdr_rd__addr == \port$2927$0 ;
-  assign \$10  = \$8  & \$9 ;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \port$2043$0  & \$11 ;
-  assign \$425  = tx__hdr__payload[15] * 2'h3;
-  assign hdr_wr__addr = { \port$2927$0 , 3'h0 } >> \$425 ;
-  assign \$13  = tx__hdr__payload[15] > 1'h0;
-  assign \$14  = tx__hdr__payload[15] - 1'h1;
-  assign \$15  = \$13  ? \$14  : { 1'h0, tx__hdr__payload[15] };
-  assign \$16  = st_peer > 1'h0;
-  assign \$17  = st_peer - 1'h1;
-  assign \$18  = \$16  ? \$17  : { 1'h0, st_peer };
+  assign \$7  = tx__hdr__payload[15] > 1'h0;
+  assign \$8  = tx__hdr__payload[15] - 1'h1;
+  assign \$9  = \$7  ? \$8  : { 1'h0, tx__hdr__payload[15] };
+  assign \$10  = st_peer > 1'h0;
+  assign \$11  = st_peer - 1'h1;
+  assign \$12  = \$10  ? \$11  : { 1'h0, st_peer };
+  assign \$13  = st_beat * 4'h8;
+  assign \$14  = \$13  + 1'h0;
+  assign \$15  = \$14  < st_length;
+  assign \$16  = st_beat * 4'h8;
+  assign \$17  = \$16  + 1'h1;
+  assign \$18  = \$17  < st_length;
   assign \$19  = st_beat * 4'h8;
-  assign \$20  = \$19  + 1'h0;
+  assign \$20  = \$19  + 2'h2;
   assign \$21  = \$20  < st_length;
   assign \$22  = st_beat * 4'h8;
-  assign \$23  = \$22  + 1'h1;
+  assign \$23  = \$22  + 2'h3;
   assign \$24  = \$23  < st_length;
   assign \$25  = st_beat * 4'h8;
-  assign \$26  = \$25  + 2'h2;
+  assign \$26  = \$25  + 3'h4;
   assign \$27  = \$26  < st_length;
   assign \$28  = st_beat * 4'h8;
-  assign \$29  = \$28  + 2'h3;
+  assign \$29  = \$28  + 3'h5;
   assign \$30  = \$29  < st_length;
   assign \$31  = st_beat * 4'h8;
-  assign \$32  = \$31  + 3'h4;
+  assign \$32  = \$31  + 3'h6;
   assign \$33  = \$32  < st_length;
   assign \$34  = st_beat * 4'h8;
-  assign \$35  = \$34  + 3'h5;
+  assign \$35  = \$34  + 3'h7;
   assign \$36  = \$35  < st_length;
-  assign \$37  = st_beat * 4'h8;
-  assign \$38  = \$37  + 3'h6;
-  assign \$39  = \$38  < st_length;
-  assign \$40  = st_beat * 4'h8;
-  assign \$41  = \$40  + 3'h7;
-  assign \$42  = \$41  < st_length;
-  assign \$43  = \$21  ? tx__data__payload[7:0] : 8'h00;
+  assign \$37  = \$15  ? tx__data__payload[7:0] : 8'h00;
+  assign \$38  = st_beat * 4'h8;
+  assign \$39  = \$38  + 1'h0;
+  assign \$40  = \$39  < st_length;
+  assign \$41  = st_beat * 4'h8;
+  assign \$42  = \$41  + 1'h1;
+  assign \$43  = \$42  < st_length;
   assign \$44  = st_beat * 4'h8;
-  assign \$45  = \$44  + 1'h0;
+  assign \$45  = \$44  + 2'h2;
   assign \$46  = \$45  < st_length;
   assign \$47  = st_beat * 4'h8;
-  assign \$48  = \$47  + 1'h1;
+  assign \$48  = \$47  + 2'h3;
   assign \$49  = \$48  < st_length;
   assign \$50  = st_beat * 4'h8;
-  assign \$51  = \$50  + 2'h2;
+  assign \$51  = \$50  + 3'h4;
   assign \$52  = \$51  < st_length;
   assign \$53  = st_beat * 4'h8;
-  assign \$54  = \$53  + 2'h3;
+  assign \$54  = \$53  + 3'h5;
   assign \$55  = \$54  < st_length;
   assign \$56  = st_beat * 4'h8;
-  assign \$57  = \$56  + 3'h4;
+  assign \$57  = \$56  + 3'h6;
   assign \$58  = \$57  < st_length;
   assign \$59  = st_beat * 4'h8;
-  assign \$60  = \$59  + 3'h5;
+  assign \$60  = \$59  + 3'h7;
   assign \$61  = \$60  < st_length;
-  assign \$62  = st_beat * 4'h8;
-  assign \$63  = \$62  + 3'h6;
-  assign \$64  = \$63  < st_length;
-  assign \$65  = st_beat * 4'h8;
-  assign \$66  = \$65  + 3'h7;
-  assign \$67  = \$66  < st_length;
-  assign \$68  = \$49  ? tx__data__payload[15:8] : 8'h00;
+  assign \$62  = \$43  ? tx__data__payload[15:8] : 8'h00;
+  assign \$63  = st_beat * 4'h8;
+  assign \$64  = \$63  + 1'h0;
+  assign \$65  = \$64  < st_length;
+  assign \$66  = st_beat * 4'h8;
+  assign \$67  = \$66  + 1'h1;
+  assign \$68  = \$67  < st_length;
   assign \$69  = st_beat * 4'h8;
-  assign \$70  = \$69  + 1'h0;
+  assign \$70  = \$69  + 2'h2;
   assign \$71  = \$70  < st_length;
   assign \$72  = st_beat * 4'h8;
-  assign \$73  = \$72  + 1'h1;
+  assign \$73  = \$72  + 2'h3;
   assign \$74  = \$73  < st_length;
   assign \$75  = st_beat * 4'h8;
-  assign \$76  = \$75  + 2'h2;
+  assign \$76  = \$75  + 3'h4;
   assign \$77  = \$76  < st_length;
   assign \$78  = st_beat * 4'h8;
-  assign \$79  = \$78  + 2'h3;
+  assign \$79  = \$78  + 3'h5;
   assign \$80  = \$79  < st_length;
   assign \$81  = st_beat * 4'h8;
-  assign \$82  = \$81  + 3'h4;
+  assign \$82  = \$81  + 3'h6;
   assign \$83  = \$82  < st_length;
   assign \$84  = st_beat * 4'h8;
-  assign \$85  = \$84  + 3'h5;
+  assign \$85  = \$84  + 3'h7;
   assign \$86  = \$85  < st_length;
-  assign \$87  = st_beat * 4'h8;
-  assign \$88  = \$87  + 3'h6;
-  assign \$89  = \$88  < st_length;
-  assign \$90  = st_beat * 4'h8;
-  assign \$91  = \$90  + 3'h7;
-  assign \$92  = \$91  < st_length;
-  assign \$93  = \$77  ? tx__data__payload[23:16] : 8'h00;
+  assign \$87  = \$71  ? tx__data__payload[23:16] : 8'h00;
+  assign \$88  = st_beat * 4'h8;
+  assign \$89  = \$88  + 1'h0;
+  assign \$90  = \$89  < st_length;
+  assign \$91  = st_beat * 4'h8;
+  assign \$92  = \$91  + 1'h1;
+  assign \$93  = \$92  < st_length;
   assign \$94  = st_beat * 4'h8;
-  assign \$95  = \$94  + 1'h0;
+  assign \$95  = \$94  + 2'h2;
   assign \$96  = \$95  < st_length;
   assign \$97  = st_beat * 4'h8;
-  assign \$98  = \$97  + 1'h1;
+  assign \$98  = \$97  + 2'h3;
   assign \$99  = \$98  < st_length;
   assign \$100  = st_beat * 4'h8;
-  assign \$101  = \$100  + 2'h2;
+  assign \$101  = \$100  + 3'h4;
   assign \$102  = \$101  < st_length;
   assign \$103  = st_beat * 4'h8;
-  assign \$104  = \$103  + 2'h3;
+  assign \$104  = \$103  + 3'h5;
   assign \$105  = \$104  < st_length;
   assign \$106  = st_beat * 4'h8;
-  assign \$107  = \$106  + 3'h4;
+  assign \$107  = \$106  + 3'h6;
   assign \$108  = \$107  < st_length;
   assign \$109  = st_beat * 4'h8;
-  assign \$110  = \$109  + 3'h5;
+  assign \$110  = \$109  + 3'h7;
   assign \$111  = \$110  < st_length;
-  assign \$112  = st_beat * 4'h8;
-  assign \$113  = \$112  + 3'h6;
-  assign \$114  = \$113  < st_length;
-  assign \$115  = st_beat * 4'h8;
-  assign \$116  = \$115  + 3'h7;
-  assign \$117  = \$116  < st_length;
-  assign \$118  = \$105  ? tx__data__payload[31:24] : 8'h00;
+  assign \$112  = \$99  ? tx__data__payload[31:24] : 8'h00;
+  assign \$113  = st_beat * 4'h8;
+  assign \$114  = \$113  + 1'h0;
+  assign \$115  = \$114  < st_length;
+  assign \$116  = st_beat * 4'h8;
+  assign \$117  = \$116  + 1'h1;
+  assign \$118  = \$117  < st_length;
   assign \$119  = st_beat * 4'h8;
-  assign \$120  = \$119  + 1'h0;
+  assign \$120  = \$119  + 2'h2;
   assign \$121  = \$120  < st_length;
   assign \$122  = st_beat * 4'h8;
-  assign \$123  = \$122  + 1'h1;
+  assign \$123  = \$122  + 2'h3;
   assign \$124  = \$123  < st_length;
   assign \$125  = st_beat * 4'h8;
-  assign \$126  = \$125  + 2'h2;
+  assign \$126  = \$125  + 3'h4;
   assign \$127  = \$126  < st_length;
   assign \$128  = st_beat * 4'h8;
-  assign \$129  = \$128  + 2'h3;
+  assign \$129  = \$128  + 3'h5;
   assign \$130  = \$129  < st_length;
   assign \$131  = st_beat * 4'h8;
-  assign \$132  = \$131  + 3'h4;
+  assign \$132  = \$131  + 3'h6;
   assign \$133  = \$132  < st_length;
   assign \$134  = st_beat * 4'h8;
-  assign \$135  = \$134  + 3'h5;
+  assign \$135  = \$134  + 3'h7;
   assign \$136  = \$135  < st_length;
-  assign \$137  = st_beat * 4'h8;
-  assign \$138  = \$137  + 3'h6;
-  assign \$139  = \$138  < st_length;
-  assign \$140  = st_beat * 4'h8;
-  assign \$141  = \$140  + 3'h7;
-  assign \$142  = \$141  < st_length;
-  assign \$143  = \$133  ? tx__data__payload[39:32] : 8'h00;
+  assign \$137  = \$127  ? tx__data__payload[39:32] : 8'h00;
+  assign \$138  = st_beat * 4'h8;
+  assign \$139  = \$138  + 1'h0;
+  assign \$140  = \$139  < st_length;
+  assign \$141  = st_beat * 4'h8;
+  assign \$142  = \$141  + 1'h1;
+  assign \$143  = \$142  < st_length;
   assign \$144  = st_beat * 4'h8;
-  assign \$145  = \$144  + 1'h0;
+  assign \$145  = \$144  + 2'h2;
   assign \$146  = \$145  < st_length;
   assign \$147  = st_beat * 4'h8;
-  assign \$148  = \$147  + 1'h1;
+  assign \$148  = \$147  + 2'h3;
   assign \$149  = \$148  < st_length;
   assign \$150  = st_beat * 4'h8;
-  assign \$151  = \$150  + 2'h2;
+  assign \$151  = \$150  + 3'h4;
   assign \$152  = \$151  < st_length;
   assign \$153  = st_beat * 4'h8;
-  assign \$154  = \$153  + 2'h3;
+  assign \$154  = \$153  + 3'h5;
   assign \$155  = \$154  < st_length;
   assign \$156  = st_beat * 4'h8;
-  assign \$157  = \$156  + 3'h4;
+  assign \$157  = \$156  + 3'h6;
   assign \$158  = \$157  < st_length;
   assign \$159  = st_beat * 4'h8;
-  assign \$160  = \$159  + 3'h5;
+  assign \$160  = \$159  + 3'h7;
   assign \$161  = \$160  < st_length;
-  assign \$162  = st_beat * 4'h8;
-  assign \$163  = \$162  + 3'h6;
-  assign \$164  = \$163  < st_length;
-  assign \$165  = st_beat * 4'h8;
-  assign \$166  = \$165  + 3'h7;
-  assign \$167  = \$166  < st_length;
-  assign \$168  = \$161  ? tx__data__payload[47:40] : 8'h00;
+  assign \$162  = \$155  ? tx__data__payload[47:40] : 8'h00;
+  assign \$163  = st_beat * 4'h8;
+  assign \$164  = \$163  + 1'h0;
+  assign \$165  = \$164  < st_length;
+  assign \$166  = st_beat * 4'h8;
+  assign \$167  = \$166  + 1'h1;
+  assign \$168  = \$167  < st_length;
   assign \$169  = st_beat * 4'h8;
-  assign \$170  = \$169  + 1'h0;
+  assign \$170  = \$169  + 2'h2;
   assign \$171  = \$170  < st_length;
   assign \$172  = st_beat * 4'h8;
-  assign \$173  = \$172  + 1'h1;
+  assign \$173  = \$172  + 2'h3;
   assign \$174  = \$173  < st_length;
   assign \$175  = st_beat * 4'h8;
-  assign \$176  = \$175  + 2'h2;
+  assign \$176  = \$175  + 3'h4;
   assign \$177  = \$176  < st_length;
   assign \$178  = st_beat * 4'h8;
-  assign \$179  = \$178  + 2'h3;
+  assign \$179  = \$178  + 3'h5;
   assign \$180  = \$179  < st_length;
   assign \$181  = st_beat * 4'h8;
-  assign \$182  = \$181  + 3'h4;
+  assign \$182  = \$181  + 3'h6;
   assign \$183  = \$182  < st_length;
   assign \$184  = st_beat * 4'h8;
-  assign \$185  = \$184  + 3'h5;
+  assign \$185  = \$184  + 3'h7;
   assign \$186  = \$185  < st_length;
-  assign \$187  = st_beat * 4'h8;
-  assign \$188  = \$187  + 3'h6;
-  assign \$189  = \$188  < st_length;
-  assign \$190  = st_beat * 4'h8;
-  assign \$191  = \$190  + 3'h7;
-  assign \$192  = \$191  < st_length;
-  assign \$193  = \$189  ? tx__data__payload[55:48] : 8'h00;
+  assign \$187  = \$183  ? tx__data__payload[55:48] : 8'h00;
+  assign \$188  = st_beat * 4'h8;
+  assign \$189  = \$188  + 1'h0;
+  assign \$190  = \$189  < st_length;
+  assign \$191  = st_beat * 4'h8;
+  assign \$192  = \$191  + 1'h1;
+  assign \$193  = \$192  < st_length;
   assign \$194  = st_beat * 4'h8;
-  assign \$195  = \$194  + 1'h0;
+  assign \$195  = \$194  + 2'h2;
   assign \$196  = \$195  < st_length;
   assign \$197  = st_beat * 4'h8;
-  assign \$198  = \$197  + 1'h1;
+  assign \$198  = \$197  + 2'h3;
   assign \$199  = \$198  < st_length;
   assign \$200  = st_beat * 4'h8;
-  assign \$201  = \$200  + 2'h2;
+  assign \$201  = \$200  + 3'h4;
   assign \$202  = \$201  < st_length;
   assign \$203  = st_beat * 4'h8;
-  assign \$204  = \$203  + 2'h3;
+  assign \$204  = \$203  + 3'h5;
   assign \$205  = \$204  < st_length;
   assign \$206  = st_beat * 4'h8;
-  assign \$207  = \$206  + 3'h4;
+  assign \$207  = \$206  + 3'h6;
   assign \$208  = \$207  < st_length;
   assign \$209  = st_beat * 4'h8;
-  assign \$210  = \$209  + 3'h5;
+  assign \$210  = \$209  + 3'h7;
   assign \$211  = \$210  < st_length;
-  assign \$212  = st_beat * 4'h8;
-  assign \$213  = \$212  + 3'h6;
-  assign \$214  = \$213  < st_length;
-  assign \$215  = st_beat * 4'h8;
-  assign \$216  = \$215  + 3'h7;
-  assign \$217  = \$216  < st_length;
-  assign \$218  = \$217  ? tx__data__payload[63:56] : 8'h00;
-  assign \$219  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$220  = | tx__hdr__payload[22:15];
-  assign \$221  = \$219  & \$220 ;
-  assign \$222  = ~ \$221 ;
-  assign \$223  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$224  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$225  = \$223  | \$224 ;
-  assign \$226  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$227  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$228  = \$226  | \$227 ;
-  assign \$229  = ! tx__hdr__payload[6:4];
-  assign \$230  = \$228  & \$229 ;
-  assign \$231  = \$225  | \$230 ;
-  assign \$232  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$233  = \$231  & \$232 ;
-  assign \$234  = \$222  | \$233 ;
+  assign \$212  = \$211  ? tx__data__payload[63:56] : 8'h00;
+  assign \$213  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$214  = | tx__hdr__payload[22:15];
+  assign \$215  = \$213  & \$214 ;
+  assign \$216  = ~ \$215 ;
+  assign \$217  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$218  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$219  = \$217  | \$218 ;
+  assign \$220  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$221  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$222  = \$220  | \$221 ;
+  assign \$223  = ! tx__hdr__payload[6:4];
+  assign \$224  = \$222  & \$223 ;
+  assign \$225  = \$219  | \$224 ;
+  assign \$226  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$227  = \$225  & \$226 ;
+  assign \$228  = \$216  | \$227 ;
+  assign \$229  = 1'h0 >> tx__hdr__payload[15];
+  assign \$230  = \$228  | \$229 ;
+  assign \$231  = read__peer == tx__hdr__payload[15];
+  assign \$232  = read__busy & \$231 ;
+  assign \$233  = hdr_rd__addr == hdr_wr__addr;
+  assign \$234  = \$232  & \$233 ;
   assign \$235  = ~ \$234 ;
-  assign \$236  = tx__hdr__valid & \$235 ;
-  assign \$237  = \$333  & \$236 ;
-  assign \$238  = free >> tx__hdr__payload[15];
+  assign \$236  = room & \$235 ;
+  assign \$237  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$238  = | tx__hdr__payload[22:15];
   assign \$239  = \$237  & \$238 ;
-  assign \$240  = 1'h0 >> tx__hdr__payload[15];
-  assign \$241  = ~ \$240 ;
-  assign take = \$239  & \$241 ;
-  assign \$242  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$243  = | tx__hdr__payload[22:15];
-  assign \$244  = \$242  & \$243 ;
-  assign \$245  = ~ \$244 ;
-  assign \$246  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$247  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$248  = \$246  | \$247 ;
-  assign \$249  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$250  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$251  = \$249  | \$250 ;
-  assign \$252  = ! tx__hdr__payload[6:4];
-  assign \$253  = \$251  & \$252 ;
-  assign \$254  = \$248  | \$253 ;
-  assign \$255  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$256  = \$254  & \$255 ;
-  assign \$257  = \$245  | \$256 ;
-  assign \$258  = ~ \$257 ;
-  assign \$259  = tx__hdr__valid & \$258 ;
-  assign \$260  = \$333  & \$259 ;
-  assign \$262  = \$260  & \$261 ;
-  assign \$263  = \$262  & free[1];
-  assign \$266  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$267  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$268  = \$266  | \$267 ;
-  assign \$269  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$270  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$271  = \$269  | \$270 ;
-  assign \$272  = ! tx__hdr__payload[6:4];
-  assign \$273  = \$271  & \$272 ;
-  assign \$274  = \$268  | \$273 ;
-  assign \$275  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$277  = \$274  ? \$276  : 17'h00000;
-  assign \$278  = ! \$277 ;
-  assign \$281  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$282  = | tx__hdr__payload[22:15];
-  assign \$283  = \$281  & \$282 ;
-  assign \$284  = ~ \$283 ;
-  assign \$285  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$286  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$287  = \$285  | \$286 ;
-  assign \$288  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$289  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$290  = \$288  | \$289 ;
-  assign \$291  = ! tx__hdr__payload[6:4];
-  assign \$292  = \$290  & \$291 ;
-  assign \$293  = \$287  | \$292 ;
-  assign \$294  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$295  = \$293  & \$294 ;
-  assign \$296  = \$284  | \$295 ;
-  assign \$297  = 1'h0 >> tx__hdr__payload[15];
-  assign \$298  = \$296  | \$297 ;
-  assign \$299  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$300  = | tx__hdr__payload[22:15];
-  assign \$301  = \$299  & \$300 ;
-  assign \$302  = ~ \$301 ;
-  assign \$303  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$304  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$305  = \$303  | \$304 ;
-  assign \$306  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$307  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$308  = \$306  | \$307 ;
-  assign \$309  = ! tx__hdr__payload[6:4];
-  assign \$310  = \$308  & \$309 ;
-  assign \$311  = \$305  | \$310 ;
-  assign \$312  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$313  = \$311  & \$312 ;
-  assign \$314  = \$302  | \$313 ;
-  assign \$315  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$316  = | tx__hdr__payload[22:15];
-  assign \$317  = \$315  & \$316 ;
-  assign \$318  = ~ \$317 ;
-  assign \$319  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$320  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$321  = \$319  | \$320 ;
-  assign \$322  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$323  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$324  = \$322  | \$323 ;
-  assign \$325  = ! tx__hdr__payload[6:4];
-  assign \$326  = \$324  & \$325 ;
-  assign \$327  = \$321  | \$326 ;
-  assign \$328  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$329  = \$327  & \$328 ;
-  assign \$330  = \$318  | \$329 ;
-  assign \$331  = ~ \$330 ;
-  assign \$332  = free >> tx__hdr__payload[15];
-  assign \$333  = ! store_state;
-  assign \$334  = store_state == 1'h1;
-  assign \$335  = store_state == 2'h2;
-  assign \$336  = read__peer == st_peer;
-  assign \$337  = filling & \$336 ;
-  assign \$338  = hdr_rd__addr == st_slot;
+  assign \$240  = ~ \$239 ;
+  assign \$241  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$242  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$243  = \$241  | \$242 ;
+  assign \$244  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$245  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$246  = \$244  | \$245 ;
+  assign \$247  = ! tx__hdr__payload[6:4];
+  assign \$248  = \$246  & \$247 ;
+  assign \$249  = \$243  | \$248 ;
+  assign \$250  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$251  = \$249  & \$250 ;
+  assign \$252  = \$240  | \$251 ;
+  assign \$253  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$254  = | tx__hdr__payload[22:15];
+  assign \$255  = \$253  & \$254 ;
+  assign \$256  = ~ \$255 ;
+  assign \$257  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$258  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$259  = \$257  | \$258 ;
+  assign \$260  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$261  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$262  = \$260  | \$261 ;
+  assign \$263  = ! tx__hdr__payload[6:4];
+  assign \$264  = \$262  & \$263 ;
+  assign \$265  = \$259  | \$264 ;
+  assign \$266  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$267  = \$265  & \$266 ;
+  assign \$268  = \$256  | \$267 ;
+  assign \$269  = ~ \$268 ;
+  assign \$270  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$271  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$272  = \$270  | \$271 ;
+  assign \$273  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$274  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$275  = \$273  | \$274 ;
+  assign \$276  = ! tx__hdr__payload[6:4];
+  assign \$277  = \$275  & \$276 ;
+  assign \$278  = \$272  | \$277 ;
+  assign \$279  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$281  = \$278  ? \$280  : 17'h00000;
+  assign \$282  = ! \$281 ;
+  assign \$284  = ! store_state;
+  assign \$285  = store_state == 1'h1;
+  assign \$286  = store_state == 2'h2;
+  assign \$287  = read__peer == st_peer;
+  assign \$288  = filling & \$287 ;
+  assign \$289  = hdr_rd__addr == st_slot;
+  assign \$290  = \$288  & \$289 ;
+  assign \$291  = ~ \$290 ;
+  assign \$292  = read__beat < st_beat;
+  assign \$293  = \$291  | \$292 ;
+  assign \$294  = read__beat == st_beat;
+  assign \$295  = writing & \$294 ;
+  assign \$296  = \$293  | \$295 ;
+  assign \$297  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$298  = | tx__hdr__payload[22:15];
+  assign \$299  = \$297  & \$298 ;
+  assign \$300  = ~ \$299 ;
+  assign \$301  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$302  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$303  = \$301  | \$302 ;
+  assign \$304  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$305  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$306  = \$304  | \$305 ;
+  assign \$307  = ! tx__hdr__payload[6:4];
+  assign \$308  = \$306  & \$307 ;
+  assign \$309  = \$303  | \$308 ;
+  assign \$310  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$311  = \$309  & \$310 ;
+  assign \$312  = \$300  | \$311 ;
+  assign \$313  = 1'h0 >> tx__hdr__payload[15];
+  assign \$314  = \$312  | \$313 ;
+  assign \$315  = read__peer == tx__hdr__payload[15];
+  assign \$316  = read__busy & \$315 ;
+  assign \$317  = hdr_rd__addr == hdr_wr__addr;
+  assign \$318  = \$316  & \$317 ;
+  assign \$319  = ~ \$318 ;
+  assign \$320  = room & \$319 ;
+  assign \$321  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$322  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$323  = \$321  | \$322 ;
+  assign \$324  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$325  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$326  = \$324  | \$325 ;
+  assign \$327  = ! tx__hdr__payload[6:4];
+  assign \$328  = \$326  & \$327 ;
+  assign \$329  = \$323  | \$328 ;
+  assign \$330  = | tx__hdr__payload[126:111];
+  assign \$331  = \$329  & \$330 ;
+  assign \$332  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$333  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$334  = \$332  | \$333 ;
+  assign \$335  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$336  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$337  = \$335  | \$336 ;
+  assign \$338  = ! tx__hdr__payload[6:4];
   assign \$339  = \$337  & \$338 ;
-  assign \$340  = ~ \$339 ;
-  assign \$341  = read__beat < st_beat;
-  assign \$342  = \$340  | \$341 ;
-  assign \$343  = read__beat == st_beat;
-  assign \$344  = writing & \$343 ;
-  assign \$345  = \$342  | \$344 ;
-  assign \$762  = tx__hdr__payload[15] * 2'h3;
-  assign \$346  = { \port$2927$0 , 3'h0 } >> \$762 ;
-  assign \$347  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$348  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$340  = \$334  | \$339 ;
+  assign \$341  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$343  = \$340  ? \$342  : 17'h00000;
+  assign \$344  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$345  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$346  = \$344  | \$345 ;
+  assign \$347  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$348  = tx__hdr__payload[3:0] == 3'h6;
   assign \$349  = \$347  | \$348 ;
-  assign \$350  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$351  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$352  = \$350  | \$351 ;
-  assign \$353  = ! tx__hdr__payload[6:4];
-  assign \$354  = \$352  & \$353 ;
-  assign \$355  = \$349  | \$354 ;
-  assign \$356  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$358  = \$355  ? \$357  : 17'h00000;
-  assign \$359  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$360  = | tx__hdr__payload[22:15];
-  assign \$361  = \$359  & \$360 ;
-  assign \$362  = ~ \$361 ;
-  assign \$363  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$364  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$365  = \$363  | \$364 ;
-  assign \$366  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$367  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$368  = \$366  | \$367 ;
-  assign \$369  = ! tx__hdr__payload[6:4];
-  assign \$370  = \$368  & \$369 ;
-  assign \$371  = \$365  | \$370 ;
-  assign \$372  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$373  = \$371  & \$372 ;
-  assign \$374  = \$362  | \$373 ;
-  assign \$375  = 1'h0 >> tx__hdr__payload[15];
-  assign \$376  = \$374  | \$375 ;
-  assign \$377  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$378  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$379  = \$377  | \$378 ;
-  assign \$380  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$381  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$382  = \$380  | \$381 ;
-  assign \$383  = ! tx__hdr__payload[6:4];
-  assign \$384  = \$382  & \$383 ;
-  assign \$385  = \$379  | \$384 ;
-  assign \$386  = | tx__hdr__payload[126:111];
-  assign \$387  = \$385  & \$386 ;
-  assign \$388  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$389  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$390  = \$388  | \$389 ;
-  assign \$391  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$392  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$393  = \$391  | \$392 ;
-  assign \$394  = ! tx__hdr__payload[6:4];
-  assign \$395  = \$393  & \$394 ;
-  assign \$396  = \$390  | \$395 ;
-  assign \$397  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$399  = \$396  ? \$398  : 17'h00000;
-  assign \$400  = | \$399 ;
-  assign \$401  = st_beat + 1'h1;
-  assign \$402  = st_beats - 1'h1;
-  assign \$403  = st_beat == \$402 ;
-  assign \$404  = tx__data__valid & tx__data__payload[64];
+  assign \$350  = ! tx__hdr__payload[6:4];
+  assign \$351  = \$349  & \$350 ;
+  assign \$352  = \$346  | \$351 ;
+  assign \$353  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$355  = \$352  ? \$354  : 17'h00000;
+  assign \$356  = | \$355 ;
+  assign \$357  = st_beat + 1'h1;
+  assign \$358  = st_beats - 1'h1;
+  assign \$359  = st_beat == \$358 ;
+  assign \$360  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    read__data_ok <= \$405 ;
+    read__data_ok <= \$361 ;
   always @(posedge clk)
-    st_peer <= \$406 ;
+    store_state <= \$362 ;
   always @(posedge clk)
-    st_slot <= \$407 ;
+    st_peer <= \$363 ;
   always @(posedge clk)
-    st_beats <= \$408 ;
+    st_slot <= \$364 ;
   always @(posedge clk)
-    st_beat <= \$409 ;
+    st_beats <= \$365 ;
   always @(posedge clk)
-    st_length <= \$410 ;
+    st_beat <= \$366 ;
   always @(posedge clk)
-    store_state <= \$411 ;
+    st_length <= \$367 ;
   always @(posedge clk)
-    filling <= \$412 ;
+    filling <= \$368 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          (* full_case = 32'd1 *)
-          if (\$298 ) begin
+          if (\$230 ) begin
             tx__hdr__ready = 1'h1;
-          end else begin
-            tx__hdr__ready = \$332 ;
+          end else if (\$236 ) begin
+            tx__hdr__ready = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$298 ) begin
+          if (\$230 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = \$314 ;
+              tx_dropped = \$252 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx_dead_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$298 ) begin
+          if (\$230 ) begin
             if (tx__hdr__valid) begin
-              tx_dead_dropped = \$331 ;
+              tx_dead_dropped = \$269 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          (* full_case = 32'd1 *)
-          if (\$298 ) begin
-          end else begin
-            if (take) begin
+          if (\$230 ) begin
+          end else if (\$236 ) begin
+            if (tx__hdr__valid) begin
               hdr_wr__en = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          (* full_case = 32'd1 *)
-          if (\$298 ) begin
-          end else begin
-            if (take) begin
+          if (\$230 ) begin
+          end else if (\$236 ) begin
+            if (tx__hdr__valid) begin
               tx_msgs = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    stored = 2'h0;
+    casez (store_state)
+      2'h0:
+          if (\$230 ) begin
+          end else if (\$236 ) begin
+            if (tx__hdr__valid) begin
+              if (\$283 ) begin
+                (* full_case = 32'd1 *)
+                casez (tx__hdr__payload[15])
+                  1'h0:
+                      stored[0] = 1'h1;
+                  1'h1:
+                      stored[1] = 1'h1;
+                endcase
+              end
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -22509,7 +22467,7 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -22521,7 +22479,7 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     writing = 1'h0;
     casez (store_state)
       2'h0:
@@ -22533,142 +22491,162 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$405  = \$345 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$361  = \$296 ;
     if (rst) begin
-      \$405  = 1'h0;
+      \$361  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$406  = st_peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$362  = store_state;
     casez (store_state)
       2'h0:
-          \$406  = tx__hdr__payload[15];
-    endcase
-    if (rst) begin
-      \$406  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$407  = st_slot;
-    casez (store_state)
-      2'h0:
-          \$407  = \$346 ;
-    endcase
-    if (rst) begin
-      \$407  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$408  = st_beats;
-    casez (store_state)
-      2'h0:
-          \$408  = \$358 [3:0];
-    endcase
-    if (rst) begin
-      \$408  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$409  = st_beat;
-    casez (store_state)
-      2'h0:
-          \$409  = 4'h0;
-      2'h2:
-          if (tx__data__valid) begin
-            \$409  = \$401 [3:0];
-          end
-    endcase
-    if (rst) begin
-      \$409  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$410  = st_length;
-    casez (store_state)
-      2'h0:
-          \$410  = tx__hdr__payload[126:111];
-    endcase
-    if (rst) begin
-      \$410  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$411  = store_state;
-    casez (store_state)
-      2'h0:
-          (* full_case = 32'd1 *)
-          if (\$376 ) begin
+          if (\$314 ) begin
             if (tx__hdr__valid) begin
-              if (\$387 ) begin
-                \$411  = 2'h1;
+              if (\$331 ) begin
+                \$362  = 2'h1;
               end
             end
-          end else begin
-            if (take) begin
-              if (\$400 ) begin
-                \$411  = 2'h2;
+          end else if (\$320 ) begin
+            if (tx__hdr__valid) begin
+              if (\$356 ) begin
+                \$362  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$403 ) begin
-              \$411  = 2'h0;
+            if (\$359 ) begin
+              \$362  = 2'h0;
             end
           end
       2'h1:
-          if (\$404 ) begin
-            \$411  = 2'h0;
+          if (\$360 ) begin
+            \$362  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$411  = 2'h0;
+      \$362  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$412  = filling;
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$363  = st_peer;
     casez (store_state)
       2'h0:
-          (* full_case = 32'd1 *)
-          if (\$376 ) begin
-          end else begin
-            if (take) begin
-              if (\$400 ) begin
-                \$412  = 1'h1;
+          if (\$314 ) begin
+          end else if (\$320 ) begin
+            if (tx__hdr__valid) begin
+              \$363  = tx__hdr__payload[15];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$363  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$364  = st_slot;
+    casez (store_state)
+      2'h0:
+          if (\$314 ) begin
+          end else if (\$320 ) begin
+            if (tx__hdr__valid) begin
+              \$364  = hdr_wr__addr;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$364  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$365  = st_beats;
+    casez (store_state)
+      2'h0:
+          if (\$314 ) begin
+          end else if (\$320 ) begin
+            if (tx__hdr__valid) begin
+              \$365  = \$343 [3:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$365  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$366  = st_beat;
+    casez (store_state)
+      2'h0:
+          if (\$314 ) begin
+          end else if (\$320 ) begin
+            if (tx__hdr__valid) begin
+              \$366  = 4'h0;
+            end
+          end
+      2'h2:
+          if (tx__data__valid) begin
+            \$366  = \$357 [3:0];
+          end
+    endcase
+    if (rst) begin
+      \$366  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$367  = st_length;
+    casez (store_state)
+      2'h0:
+          if (\$314 ) begin
+          end else if (\$320 ) begin
+            if (tx__hdr__valid) begin
+              \$367  = tx__hdr__payload[126:111];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$367  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$368  = filling;
+    casez (store_state)
+      2'h0:
+          if (\$314 ) begin
+          end else if (\$320 ) begin
+            if (tx__hdr__valid) begin
+              if (\$356 ) begin
+                \$368  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$403 ) begin
-              \$412  = 1'h0;
+            if (\$359 ) begin
+              \$368  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$412  = 1'h0;
+      \$368  = 1'h0;
     end
   end
   assign read__slot = hdr_rd__addr;
   assign hdr_rd__data = read__hdr;
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
-  assign room = { \port$2043$0 , \port$2042$0  };
-  assign tail = { \port$2927$0 , 3'h0 };
+  assign peer = tx__hdr__payload[15];
+  assign slot = hdr_wr__addr;
   assign dat_wr__addr = { st_slot, st_beat[2:0] };
-  assign dat_wr__data = { \$218 , \$193 , \$168 , \$143 , \$118 , \$93 , \$68 , \$43  };
-  assign stored_peer = tx__hdr__payload[15];
+  assign dat_wr__data = { \$212 , \$187 , \$162 , \$137 , \$112 , \$87 , \$62 , \$37  };
   assign dead = 2'h0;
-  assign stored = { \$280 , 1'h0 };
-  assign \port$1141$0  = \$280 ;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
   assign \read__hdr.tag  = read__hdr[14:7];
@@ -22681,8 +22659,6 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   assign \hdr_rd__data.pid  = read__hdr[30:15];
   assign \hdr_rd__data.vaddr  = read__hdr[94:31];
   assign \hdr_rd__data.length  = read__hdr[110:95];
-  assign \tail[0]  = 3'h0;
-  assign \tail[1]  = \port$2927$0 ;
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
   assign \tx__hdr__payload.src  = tx__hdr__payload[14:7];
@@ -22705,15 +22681,8 @@ module \processor_component.netif.store (rst, \port$1141$0 , read__hdr, read__da
   assign hdr_wr__data[14:7] = tx__hdr__payload[30:23];
   assign hdr_wr__data[6:4] = tx__hdr__payload[6:4];
   assign hdr_wr__data[3:0] = tx__hdr__payload[3:0];
-  assign free[1] = \$12 ;
-  assign free[0] = 1'h0;
-  assign \$7  = read__peer;
-  assign \$261  = tx__hdr__payload[15];
-  assign \$264  = 1'h1;
-  assign \$265  = \$263 ;
-  assign \$276  = { 3'h0, \$275 [16:3] };
-  assign \$279  = 1'h1;
-  assign \$280  = \$263 ;
-  assign \$357  = { 3'h0, \$356 [16:3] };
-  assign \$398  = { 3'h0, \$397 [16:3] };
+  assign \$280  = { 3'h0, \$279 [16:3] };
+  assign \$283  = 1'h1;
+  assign \$342  = { 3'h0, \$341 [16:3] };
+  assign \$354  = { 3'h0, \$353 [16:3] };
 endmodule

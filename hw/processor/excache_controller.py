@@ -4,7 +4,7 @@ Each job is one block (see ``docs/excache.md`` for the drawing):
 
 * :class:`~hw.processor.tag_store.TagStore` and the line store (:class:`~hw.processor.line_data.LineData` on
   chip, or :class:`~hw.processor.line_store_axi.AxiLineStore` in local memory on the ``lmem`` port): the arrays;
-* :class:`~hw.processor.hit_pipeline.HitPipeline`: CPU port, tag read, tag compare, hits (``HIT_LATENCY`` = 3);
+* :class:`~hw.processor.hit_pipeline.HitPipeline`: CPU port, tag read, tag capture and compare, hits (``HIT_LATENCY`` = 4);
 * :class:`~hw.processor.replacement_unit.ReplacementUnit`: victim choice and policy state;
 * :class:`~hw.processor.line_writeback.LineWriteBack`, :class:`~hw.processor.line_fill.LineFill`: the
   data moves of the miss path (READ_LINE + MARK_CLEAN, FILL);
@@ -128,13 +128,16 @@ class ExCacheController(wiring.Component):
         # multiplexers' selects must not (issue 18).
         merge_requests(m, tags.rd, [maint.tag_rd, pipe.tag_rd], fallback=True)
         merge_requests(m, tags.wr, [wb.tag_wr, fill.tag_wr, maint.tag_wr, pipe.tag_wr], fallback=True)
-        # The ways are loaded with `ways_load` (from registers), the replacement state with `tag_load` (S1's advance).
-        m.d.comb += [tags.load.eq(maint.tag_load), tags.load_ways.eq(pipe.ways_load), tags.load_repl.eq(pipe.tag_load)]
+        # The hit pipeline captures the RAMs' output (S0 -> ST) and loads the captured set into the loaded
+        # registers: the ways with `ways_load` (from registers), the replacement state with `repl_load` (ST's
+        # move). Maintenance loads straight from the RAMs.
+        m.d.comb += [tags.load.eq(maint.tag_load), tags.capture.eq(pipe.tag_capture),
+                     tags.load_ways.eq(pipe.ways_load), tags.load_repl.eq(pipe.repl_load)]
         wiring.connect(m, repl.repl_wr, tags.repl_wr)
         merge_requests(m, line_data.rd, [wb.data_rd, pipe.data_rd], fallback=True)
         merge_requests(m, line_data.wr, [fill.data_wr, pipe.data_wr], fallback=True)
         ways = tags.ways
-        m.d.comb += [pipe.rd_ways.eq(tags.rd_ways), repl.ways.eq(ways), wb.ways.eq(ways), fill.ways.eq(ways),
+        m.d.comb += [pipe.cap_ways.eq(tags.cap_ways), repl.ways.eq(ways), wb.ways.eq(ways), fill.ways.eq(ways),
                      maint.ways.eq(ways), repl.state.eq(tags.repl),
                      pipe.rdata.eq(line_data.rdata), wb.rdata.eq(line_data.rdata),
                      pipe.rvalid.eq(line_data.rvalid), wb.rvalid.eq(line_data.rvalid),

@@ -1,18 +1,24 @@
-"""The ExCache's tag array and per-set replacement state, one block RAM each, with a registered output.
+"""The ExCache's tag array and per-set replacement state, one block RAM each, with registered outputs.
 
-A read takes two edges (issue 18: the tag compare must not follow a block RAM's clock-to-out):
+The RAMs' output is registered twice (issue 18: nothing may follow a block RAM's 5.6 ns clock-to-out but a
+flip-flop):
 
 * at the edge with ``rd.en`` the RAMs latch the set (``rd.set``); the read is transparent to a write of the
-  same set at that edge;
-* at a later edge with ``load`` the RAMs' output is captured into the output registers, which drive ``ways``
-  and ``repl`` until the next ``load``. Between the two edges the RAMs must not be read again.
+  same set at that edge; the RAMs' output holds until the next read;
+* at a later edge with ``capture`` the RAMs' output is captured into the *captured* registers (``cap_ways``,
+  and the replacement state beside it): the hit pipeline compares those;
+* at a later edge with ``load_ways`` / ``load_repl`` the captured set is copied into the *loaded* registers
+  (``ways``, ``repl``), which hold the set under service (S1's) until the next load. ``load`` instead loads
+  the loaded registers straight from the RAMs' output (maintenance, the non-blocking pipeline: read, then
+  load). Between a read and the edge that takes its output the RAMs must not be read again.
 
-A write landing at the ``load`` edge on the set being loaded is forwarded: the replacement state written then
-replaces the loaded one, and the dirty bits written then are ORed into the loaded entries. Only the dirty bits
-of a tag write are forwarded: the one tag write that can meet a ``load`` in the controller is a write hit
-setting the dirty bit of the way it matched (tag, pid and valid unchanged), while the next access of the hit
-pipeline is loaded (``docs/excache.md``, "Timing"). Writes after ``load`` are not seen until the next
-read: the set under service stays as it was loaded while a miss or a maintenance step is served.
+A write landing at a ``capture`` or load edge on the set being taken is forwarded: the replacement state
+written then replaces the taken one, and the dirty bits written then are ORed into the taken entries. Only
+the dirty bits of a tag write are forwarded: the one tag write that can meet a capture or a load in the
+controller is a write hit setting the dirty bit of the way it matched (tag, pid and valid unchanged), while
+the accesses behind it in the hit pipeline move (``docs/excache.md``, "Timing"). Writes after a set was
+taken are not seen until the next read: the set under service stays as it was loaded while a miss or a
+maintenance step is served.
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal
@@ -26,7 +32,8 @@ from hw.processor.replacement import init_state, state_width
 
 __all__ = ["TagStore", "TAG_READ_EDGES"]
 
-#: Edges from a tag read (``rd.en``) to its data on ``ways``/``repl``: the read edge, then the ``load`` edge.
+#: Edges from a tag read (``rd.en``) to its data on ``ways``/``repl`` with ``load``: the read edge, then the
+#: ``load`` edge (through the captured registers, ``capture`` then ``load_ways``: one more).
 TAG_READ_EDGES = 2
 
 
@@ -42,16 +49,19 @@ class TagStore(wiring.Component):
     rd : In(TagReadSignature)
         Read request: the set latched by the RAMs at the edge.
     load : In(1)
-        Capture the set last read onto ``ways`` and ``repl`` at the edge (at least one edge after the read).
+        Load the set last read from the RAMs onto ``ways`` and ``repl`` at the edge (at least one edge after
+        the read).
+    capture : In(1)
+        Capture the set last read from the RAMs into ``cap_ways`` (and the replacement state beside it) at the
+        edge (at least one edge after the read).
+    cap_ways : Out(TagSet)
+        The captured set (dirty bits written at the capture edge included). The hit pipeline compares it.
     load_ways, load_repl : In(1)
-        The same for ``ways`` only, or for ``repl`` only (the hit pipeline loads the ways earlier than the
-        replacement state: a waiting hit in S1 needs only the latter, so the ways' clock enable does not wait
-        for S1's advance).
+        Load the captured set onto ``ways`` only, or its replacement state onto ``repl`` only (the hit
+        pipeline loads the ways earlier than the replacement state: a waiting hit in S1 needs only the
+        latter, so the ways' clock enable does not wait for S1's advance).
     ways : Out(TagSet)
         Tag entries of the last set loaded.
-    rd_ways : Out(TagSet)
-        The tag RAM's output: the set last read, from the cycle after its read until the next read (writes
-        after the read edge are not seen). The hit pipeline compares it in S0, before the load.
     repl : Out(max(1, state_width))
         Replacement state of the last set loaded (0 when the policy keeps none).
     wr : In(TagWriteSignature)
@@ -69,8 +79,9 @@ class TagStore(wiring.Component):
             "load":    In(1),
             "load_ways": In(1),
             "load_repl": In(1),
+            "capture": In(1),
+            "cap_ways": Out(TagSet(p)),
             "ways":    Out(TagSet(p)),
-            "rd_ways": Out(TagSet(p)),
             "repl":    Out(max(1, state_width(p))),
             "wr":      In(TagWriteSignature(p)),
             "repl_wr": In(ReplWriteSignature(p)),
@@ -79,7 +90,7 @@ class TagStore(wiring.Component):
     def elaborate(self, platform):
         p = self.params
         m = Module()
-        # The set the RAMs hold on their outputs (for the forwarding of writes at the load edge).
+        # The set the RAMs hold on their outputs (for the forwarding of writes at the capture and load edges).
         rd_set = Signal.like(self.rd.set)
         with m.If(self.rd.en):
             m.d.sync += rd_set.eq(self.rd.set)
@@ -87,18 +98,34 @@ class TagStore(wiring.Component):
         m.submodules.tag_mem = tag_mem = Memory(shape=TagSet(p), depth=p.sets, init=[])
         tag_wp = tag_mem.write_port(granularity=1)
         tag_rp = tag_mem.read_port(transparent_for=(tag_wp,))
-        # `en` of a read port defaults to 1; the RAM output must hold from the read to the load.
+        # `en` of a read port defaults to 1; the RAM output must hold from the read to the capture or load.
         m.d.comb += [
             tag_rp.addr.eq(self.rd.set), tag_rp.en.eq(self.rd.en),
             tag_wp.addr.eq(self.wr.set), tag_wp.en.eq(self.wr.en), tag_wp.data.eq(self.wr.data),
         ]
-        m.d.comb += self.rd_ways.eq(tag_rp.data)
+        wr_here = self.wr.set == rd_set
+        dirty_written = Cat(self.wr.en[i] & wr_here & self.wr.data[i].dirty for i in range(p.ways))
+        # The captured set: the RAM's output straight into flip-flops (the dirty bits written at the capture
+        # edge beside them, ORed after the register).
+        cap_set = Signal.like(rd_set)
+        captured = Signal(TagSet(p))
+        cap_fwd = Signal(p.ways)
+        with m.If(self.capture):
+            m.d.sync += [cap_set.eq(rd_set), captured.eq(tag_rp.data), cap_fwd.eq(dirty_written)]
+        for i in range(p.ways):
+            m.d.comb += [self.cap_ways[i].tag.eq(captured[i].tag), self.cap_ways[i].pid.eq(captured[i].pid),
+                         self.cap_ways[i].valid.eq(captured[i].valid),
+                         self.cap_ways[i].dirty.eq(captured[i].dirty | cap_fwd[i])]
+
+        # The loaded set: from the RAM's output (`load`) or from the captured set (`load_ways`).
         loaded = Signal(TagSet(p))
         dirty_fwd = Signal(p.ways)       # dirty bits written at the load edge, ORed into `loaded`
-        wr_here = self.wr.set == rd_set
-        with m.If(self.load | self.load_ways):
-            m.d.sync += [loaded.eq(tag_rp.data),
-                         dirty_fwd.eq(Cat(self.wr.en[i] & wr_here & self.wr.data[i].dirty for i in range(p.ways)))]
+        wr_cap = self.wr.set == cap_set
+        with m.If(self.load):
+            m.d.sync += [loaded.eq(tag_rp.data), dirty_fwd.eq(dirty_written)]
+        with m.Elif(self.load_ways):
+            m.d.sync += [loaded.eq(self.cap_ways),
+                         dirty_fwd.eq(Cat(self.wr.en[i] & wr_cap & self.wr.data[i].dirty for i in range(p.ways)))]
         for i in range(p.ways):
             m.d.comb += [self.ways[i].tag.eq(loaded[i].tag), self.ways[i].pid.eq(loaded[i].pid),
                          self.ways[i].valid.eq(loaded[i].valid),
@@ -114,10 +141,16 @@ class TagStore(wiring.Component):
                 repl_wp.addr.eq(self.repl_wr.set), repl_wp.en.eq(self.repl_wr.en),
                 repl_wp.data.eq(self.repl_wr.data),
             ]
+            def fwd(set_, state):
+                return Mux(self.repl_wr.en & (self.repl_wr.set == set_), self.repl_wr.data, state)
+            repl_cap = Signal(repl_w, init=init_state(p))
+            with m.If(self.capture):
+                m.d.sync += repl_cap.eq(fwd(rd_set, repl_rp.data))
             repl_loaded = Signal(repl_w, init=init_state(p))
-            with m.If(self.load | self.load_repl):
-                m.d.sync += repl_loaded.eq(Mux(self.repl_wr.en & (self.repl_wr.set == rd_set),
-                                               self.repl_wr.data, repl_rp.data))
+            with m.If(self.load):
+                m.d.sync += repl_loaded.eq(fwd(rd_set, repl_rp.data))
+            with m.Elif(self.load_repl):
+                m.d.sync += repl_loaded.eq(fwd(cap_set, repl_cap))
             m.d.comb += self.repl.eq(repl_loaded)
         else:
             m.d.comb += self.repl.eq(Const(0, 1))

@@ -35,8 +35,9 @@ PARAMS = ExCacheParams(**CONFIG.get("params", {}))
 SOFTWARE = CONFIG.get("miss_path", "hardware") == "software"
 ACCESSES = int(CONFIG.get("accesses", 100_000))
 #: Cycles of a clean miss beyond one per line beat (hardware miss path, memory answering at once). 11 since the
-#: registered tag read (issue 18): one more pipeline stage before the compare, one load cycle after the replay.
-MISS_OVERHEAD = 11
+#: registered tag read (issue 18): one more pipeline stage before the compare, one load cycle after the replay;
+#: 13 since the captured tag read (issue 18, session 12): the ST stage before S1, and the replay's capture.
+MISS_OVERHEAD = 13
 #: The local memory's timing in the randomized tests (``line_store="axi"``; see local_memory.py).
 LOCAL = CONFIG.get("local", {"latency": 2, "backpressure": 0.15, "gaps": 0.1})
 #: ... and in the latency test: no backpressure, this first-beat latency.

@@ -14,6 +14,7 @@ from amaranth.sim import Simulator
 
 from emu.models.excache import BackingMemory, ExCacheModel
 from hw.processor.excache import ExCacheParams, ExCacheTop
+from hw.processor.hit_pipeline import hit_latency
 from hw.protocol import MsgKind, Status
 from hw.processor.registers import register_map
 from sim_tests.excache.traffic import TrafficShape, fw_choose, make_traffic
@@ -476,7 +477,7 @@ def run_timed(params, accesses, latency, wait_at=(), local_latency=0):
 
 
 #: Cycles of a clean miss of the non-blocking controller beyond one per line beat and the memory's latency
-#: (the blocking controller's: 10, ``test_miss_latency.py``).
+#: (the blocking controller's: 12, ``test_miss_latency.py``).
 NB_MISS_OVERHEAD = 7
 
 
@@ -495,15 +496,15 @@ def test_axi_hit_latency(mshrs, local_latency):
     acc, ans, _ = run_timed(params, reads[:1] + reads + writes + reads, 20, wait_at={1, 1 + w, 1 + 2 * w},
                             local_latency=local_latency)
     lat = [a - b for a, b in zip(ans, acc)]
-    extra = 0 if mshrs == 1 else 1
-    assert lat[1:1 + w] == [3 + local_latency + extra] * w, lat
+    assert lat[1:1 + w] == [hit_latency(params, local_latency)] * w, lat
     assert acc[w] - acc[1] == w - 1, acc
-    assert lat[1 + w] == 3, lat
+    assert lat[1 + w] == hit_latency(params, write=True), lat
 
 
 @pytest.mark.parametrize("mshrs", [1, 8])
 def test_non_blocking_latencies(mshrs):
-    """Hit latency 3 at one per cycle behind a filled line; a clean miss W + overhead + memory latency; with
+    """Hit latency (4 blocking, 3 non-blocking) at one per cycle behind a filled line; a clean miss W + overhead +
+    memory latency; with
     8 MSHRs, 8 misses to 8 sets are all on the wire before the first answer (one round trip for all)."""
     from emu.models.excache import OP_READ
     params = ExCacheParams(line_bytes=64, sets=64, ways=4, mshrs=mshrs)
@@ -512,8 +513,8 @@ def test_non_blocking_latencies(mshrs):
     acc, ans, reads = run_timed(params, line[:1] + line, lat, wait_at={1})
     miss = ans[0] - acc[0]
     hits = [a - b for a, b in zip(ans[1:], acc[1:])]
-    assert hits == [3] * w and acc[-1] - acc[1] == w - 1, (hits, acc)
-    overhead = NB_MISS_OVERHEAD if mshrs > 1 else 10
+    assert hits == [hit_latency(params)] * w and acc[-1] - acc[1] == w - 1, (hits, acc)
+    overhead = NB_MISS_OVERHEAD if mshrs > 1 else 12
     assert miss == w + overhead + lat, miss
     misses = [(OP_READ, 1, 0x20000 + params.line_bytes * s, 0, 0) for s in range(8)]
     acc, ans, reads = run_timed(params, misses, lat)

@@ -60,10 +60,12 @@ class ArrayHarness(Elaboratable):
         m.d.comb += self.tags.load.eq(self.tag_load | block_load)
         if "ways_load" in members:
             m.d.comb += self.tags.load_ways.eq(self.block.ways_load)
+        if "repl_load" in members:
+            m.d.comb += self.tags.load_repl.eq(self.block.repl_load)
+        if "tag_capture" in members:
+            m.d.comb += [self.tags.capture.eq(self.block.tag_capture), self.block.cap_ways.eq(self.tags.cap_ways)]
         if "ways" in members:
             m.d.comb += self.block.ways.eq(self.tags.ways)
-        if "rd_ways" in members:
-            m.d.comb += self.block.rd_ways.eq(self.tags.rd_ways)
         if "rdata" in members:
             m.d.comb += self.block.rdata.eq(self.data.rdata)
         if "rvalid" in members:

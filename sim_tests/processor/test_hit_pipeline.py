@@ -1,4 +1,4 @@
-"""HitPipeline on real arrays: 3-cycle hits at one per cycle, write hits, a miss stalls, abort, replay."""
+"""HitPipeline on real arrays: 4-cycle hits (HIT_LATENCY) at one per cycle, write hits, a miss stalls, abort, replay."""
 
 from hw.processor.excache_layouts import CpuOp
 from hw.processor.hit_pipeline import HIT_LATENCY, HitPipeline
@@ -56,25 +56,25 @@ def test_hit_pipeline():
         ctx.set(pipe.cpu_req.valid, 1)
         ctx.set(pipe.cpu_req.payload, req(CpuOp.READ, TAG + 1, 0))
         await cycle(ctx)
-        ctx.set(pipe.cpu_req.payload, req(CpuOp.READ, TAG, 0))   # must wait behind the miss
-        await cycle(ctx, 3)
+        # Two hits are accepted behind it (into ST and S0), then nothing: they wait behind the miss.
+        ctx.set(pipe.cpu_req.payload, req(CpuOp.READ, TAG, 0))
+        await cycle(ctx, 4)
         log["miss"] = ctx.get(pipe.miss), ctx.get(pipe.cpu_req.ready), ctx.get(pipe.s1.vaddr)
+        ctx.set(pipe.cpu_req.valid, 0)
         ctx.set(pipe.run, 0)
         ctx.set(pipe.abort, 1)
         ctx.set(pipe.abort_status, Status.PAGE_FAULT)
         await cycle(ctx)
         ctx.set(pipe.abort, 0)
         ctx.set(pipe.run, 1)
-        await cycle(ctx)                                      # the waiting hit is accepted
-        ctx.set(pipe.cpu_req.valid, 0)
-        await cycle(ctx, 3)
+        await cycle(ctx, 8)                                   # ST and S0 read their sets again, then hit
         ctx.set(pipe.cpu_req.valid, 1)
 
         # Another miss, filled behind the pipeline's back, then replayed: it hits and is not counted.
         ctx.set(pipe.cpu_req.payload, req(CpuOp.READ, TAG + 2, 5, set_=0))
         await cycle(ctx)
         ctx.set(pipe.cpu_req.valid, 0)
-        await cycle(ctx)
+        await cycle(ctx, 3)                                   # in S1 (accept, ST, S1), a miss
         ctx.set(pipe.run, 0)
         hits_before = log["hits"]
         await load_line(ctx, h, 0, 0, TAG + 2, PID, [w ^ 0xAA for w in WORDS])
@@ -82,7 +82,7 @@ def test_hit_pipeline():
         await cycle(ctx)
         ctx.set(pipe.replay, 0)
         ctx.set(pipe.run, 1)
-        await cycle(ctx, 3)
+        await cycle(ctx, 4)                                   # capture, compare and load, hit, answer
         log["replay_hits"] = log["hits"] - hits_before
         log["idle"] = ctx.get(pipe.idle)
 
@@ -97,7 +97,7 @@ def test_hit_pipeline():
     assert log["dirty"] == 1
     assert log["miss"] == (1, 0, vaddr(TAG + 1, SET, 0))
     assert ans[n + 2][1:] == (0, Status.PAGE_FAULT)
-    assert ans[n + 3][1:] == (WORDS[0], Status.OK)
-    assert ans[n + 4][1:] == (WORDS[5] ^ 0xAA, Status.OK)
-    assert log["replay_hits"] == 0 and log["hits"] == n + 3
-    assert log["idle"] == 1 and len(ans) == n + 5
+    assert ans[n + 3][1:] == ans[n + 4][1:] == (WORDS[0], Status.OK)
+    assert ans[n + 5][1:] == (WORDS[5] ^ 0xAA, Status.OK)
+    assert log["replay_hits"] == 0 and log["hits"] == n + 4
+    assert log["idle"] == 1 and len(ans) == n + 6
