@@ -593,8 +593,8 @@ module \processor_component.csr_mux (bus__r_stb, bus__w_stb, excache__w_data, cl
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr, bus__w_data, clk, rst, irq, cpu_resp__valid, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, bus__r_stb, bus__w_stb, cpu_resp__payload, cpu_req__ready, net_tx__hdr__valid, net_tx__hdr__payload, net_tx__data__valid, net_tx__data__payload, net_rx__hdr__ready, net_rx__data__ready
-, csr__r_data, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, cpu_req__payload);
+module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr, bus__w_data, clk, rst, irq, cpu_resp__valid, net_rx__data__valid, bus__r_stb, bus__w_stb, cpu_resp__payload, cpu_req__ready, net_tx__hdr__valid, net_tx__hdr__payload, net_tx__data__valid, net_tx__data__payload, net_rx__hdr__ready, net_rx__data__ready, csr__r_data, net_tx__hdr__ready
+, net_tx__data__ready, net_rx__data__payload, net_rx__hdr__payload, net_rx__hdr__valid, cpu_req__payload);
   wire [48:0] \$1 ;
   wire [48:0] \$2 ;
   input [4:0] bus__addr;
@@ -1002,7 +1002,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
     .\port$25$32 (\$2 [48:32]),
-    .\port$2566$0 (\event [75:0]),
+    .\port$2624$0 (\event [75:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -1254,7 +1254,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2566$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2624$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
@@ -1366,8 +1366,8 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg misses_w_stb;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
-  input [75:0] \port$2566$0 ;
-  wire [75:0] \port$2566$0 ;
+  input [75:0] \port$2624$0 ;
+  wire [75:0] \port$2624$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -1387,10 +1387,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2566$0 [75:68] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2624$0 [75:68] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2566$0 [63:58] } : { 16'h0000, \port$2566$0 [57:42] };
-  assign \$7  = bus__addr[0] ? \port$2566$0 [41:10] : { 8'h00, \port$2566$0 [9:2], 6'h00, \port$2566$0 [65:64], 4'h0, \port$2566$0 [67:66], \port$2566$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2624$0 [63:58] } : { 16'h0000, \port$2624$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2624$0 [41:10] : { 8'h00, \port$2624$0 [9:2], 6'h00, \port$2624$0 [65:64], 4'h0, \port$2624$0 [67:66], \port$2624$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -2322,11 +2322,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2566$0 [9:2], 6'h00, \port$2566$0 [65:64], 4'h0, \port$2566$0 [67:66], \port$2566$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2566$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2566$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2566$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2566$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2624$0 [9:2], 6'h00, \port$2624$0 [65:64], 4'h0, \port$2624$0 [67:66], \port$2624$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2624$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2624$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2624$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2624$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -10678,8 +10678,8 @@ module \processor_component.excache.ctrl.writeback (rst, rdata, ways, data_rd__s
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.handler (rst, query, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, net_rx__data__ready
-, fill_data__valid, fill_data__payload, \event , query_way, mem_node, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, clk);
+module \processor_component.excache.handler (rst, query, net_rx__data__valid, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, net_rx__data__ready, fill_data__valid, fill_data__payload
+, \event , query_way, mem_node, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, net_rx__hdr__payload, net_rx__hdr__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -11593,8 +11593,8 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, rx__hdr__ready, rx__data__ready, tx__hdr__ready, tx__data__ready
-, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, csr__r_data, m_axis__tready);
+module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, bus__r_stb, bus__w_stb, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, rx__hdr__ready, rx__data__ready, tx__hdr__ready, tx__data__ready, m_axis__tvalid, m_axis__tkeep
+, m_axis__tdata, m_axis__tlast, rx__data__payload, rx__hdr__payload, rx__hdr__valid, csr__r_data, m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [1:0] \$1 ;
   wire [4:0] \$10 ;
@@ -11606,7 +11606,11 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
+  wire [2:0] \$19 ;
   wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
@@ -11703,14 +11707,14 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [31:0] csr__w_data;
   wire csr__w_stb;
   wire [1:0] dead;
-  wire [1:0] \dead$103 ;
+  wire [1:0] \dead$101 ;
   wire [1:0] delivered;
   wire [1:0] \delivered$126 ;
   reg [1:0] died = 2'h0;
   wire [1:0] \died$194 ;
   wire [15:0] expected;
   wire [1:0] expired;
-  wire [1:0] \expired$97 ;
+  wire [1:0] \expired$95 ;
   reg [1:0] flush = 2'h0;
   (* init = 2'h0 *)
   wire [1:0] \flush$189 ;
@@ -11753,7 +11757,6 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [1:0] owed;
   wire [1:0] owed_q;
   wire peer;
-  wire \peer$83 ;
   wire [2:0] read__beat;
   wire read__busy;
   wire [63:0] read__data;
@@ -11785,7 +11788,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [15:0] recv_expected;
   wire recv_peer;
   wire retransmit;
-  wire room;
+  wire [1:0] room;
   input rst;
   wire rst;
   output [64:0] rx__data__payload;
@@ -11886,7 +11889,6 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire send_retransmit;
   wire [15:0] send_seq;
   wire [15:0] seq;
-  wire [2:0] slot;
   wire src;
   wire [2:0] store__beat;
   wire store__busy;
@@ -11916,12 +11918,18 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [63:0] \store__hdr.vaddr ;
   wire store__peer;
   wire [2:0] store__slot;
-  wire store_peer;
-  wire store_room;
-  wire [2:0] store_slot;
+  wire [1:0] store_room;
+  wire [5:0] store_tail;
+  wire [2:0] \store_tail[0] ;
+  wire [2:0] \store_tail[1] ;
   wire [1:0] stored;
-  wire [1:0] \stored$105 ;
+  wire [1:0] \stored$103 ;
   wire [1:0] \stored$106 ;
+  wire stored_peer;
+  wire \stored_peer$105 ;
+  wire [5:0] tail;
+  wire [2:0] \tail[0] ;
+  wire [2:0] \tail[1] ;
   wire [1:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -12077,7 +12085,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$2838$0 (\$15 ),
+    .\port$2898$0 (\$18 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -12086,7 +12094,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_1(\$16 ),
+    .expired_1(\$20 ),
     .flush(flush),
     .flushed(flushed),
     .frame_started(frame_started),
@@ -12095,7 +12103,10 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .msg_in(msg_in),
     .nak_in(nak_in),
     .nak_sent(nak_sent),
-    .owed_q_1(\$18 ),
+    .owed_q_1(\$22 ),
+    .\port$1110$0 (\$15 ),
+    .\port$2011$0 (\$16 ),
+    .\port$2012$0 (\$17 ),
     .recv_expected(expected),
     .recv_peer(recv_peer),
     .rst(rst),
@@ -12104,12 +12115,9 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .send_peer(send_peer),
     .send_retransmit(retransmit),
     .send_seq(seq),
-    .store_peer(tx__hdr__payload[15]),
-    .store_room(room),
-    .store_slot(slot),
-    .stored(stored),
-    .timeout_fire_1(\$15 ),
-    .unsent_q_1(\$17 )
+    .tail_1(\$19 ),
+    .timeout_fire_1(\$18 ),
+    .unsent_q_1(\$21 )
   );
   \processor_component.netif.receiver  receiver (
     .ack_in(ack_in),
@@ -12181,9 +12189,10 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .peer(send_peer),
-    .\port$2859$0 (\$16 ),
-    .\port$2869$0 (\$17 ),
-    .\port$2871$0 (\$18 ),
+    .\port$1110$0 (\$15 ),
+    .\port$2923$0 (\$20 ),
+    .\port$2933$0 (\$21 ),
+    .\port$2935$0 (\$22 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -12194,7 +12203,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .store__hdr(store__hdr),
     .store__peer(read__peer),
     .store__slot(read__slot),
-    .stored(stored),
+    .stored_peer(tx__hdr__payload[15]),
     .tx_acks(csr__tx_acks__inc),
     .tx_frames(csr__tx_frames__inc),
     .tx_retransmits(csr__tx_retransmits__inc)
@@ -12202,16 +12211,17 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   \processor_component.netif.store  store (
     .clk(clk),
     .hdr_rd__addr(read__slot),
-    .hdr_wr__addr(slot),
+    .\port$1110$0 (\$15 ),
+    .\port$2011$0 (\$16 ),
+    .\port$2012$0 (\$17 ),
+    .\port$2919$0 (\$19 ),
     .read__beat(read__beat),
     .read__busy(read__busy),
     .read__data(store__data),
     .read__data_ok(store__data_ok),
     .read__hdr(store__hdr),
     .read__peer(read__peer),
-    .room(room),
     .rst(rst),
-    .stored(stored),
     .tx__data__payload(tx__data__payload),
     .tx__data__ready(tx__data__ready),
     .tx__data__valid(tx__data__valid),
@@ -12289,27 +12299,30 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign \rx__hdr__payload$71  = rx__hdr__payload;
   assign \rx__hdr__ready$73  = rx__hdr__ready;
   assign \rx__hdr__valid$75  = rx__hdr__valid;
-  assign store_peer = tx__hdr__payload[15];
-  assign peer = tx__hdr__payload[15];
-  assign store_slot = slot;
-  assign store_room = room;
-  assign \peer$83  = send_peer;
+  assign tail = { \$19 , 3'h0 };
+  assign store_tail = { \$19 , 3'h0 };
+  assign room = { \$17 , \$16  };
+  assign store_room = { \$17 , \$16  };
+  assign peer = send_peer;
   assign send_seq = seq;
   assign send_ack = ack;
   assign send_nak = nak;
   assign send_retransmit = retransmit;
-  assign unsent = { \$17 , 1'h0 };
-  assign unsent_q = { \$17 , 1'h0 };
-  assign owed = { \$18 , 1'h0 };
-  assign owed_q = { \$18 , 1'h0 };
-  assign expired = { \$16 , 1'h0 };
-  assign \expired$97  = { \$16 , 1'h0 };
+  assign unsent = { \$21 , 1'h0 };
+  assign unsent_q = { \$21 , 1'h0 };
+  assign owed = { \$22 , 1'h0 };
+  assign owed_q = { \$22 , 1'h0 };
+  assign expired = { \$20 , 1'h0 };
+  assign \expired$95  = { \$20 , 1'h0 };
   assign src = recv_peer;
   assign recv_expected = expected;
   assign dead = 2'h0;
-  assign \dead$103  = 2'h0;
-  assign \stored$105  = stored;
-  assign \stored$106  = stored;
+  assign \dead$101  = 2'h0;
+  assign stored = { \$15 , 1'h0 };
+  assign \stored$103  = { \$15 , 1'h0 };
+  assign stored_peer = tx__hdr__payload[15];
+  assign \stored_peer$105  = tx__hdr__payload[15];
+  assign \stored$106  = { \$15 , 1'h0 };
   assign \frame_started$108  = frame_started;
   assign \ack_sent$110  = ack_sent;
   assign \nak_sent$112  = nak_sent;
@@ -12349,8 +12362,8 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign naks_sent = csr__naks_sent__inc;
   assign naks_received = csr__naks_received__inc;
   assign tx_dead_dropped = csr__tx_dead_dropped__inc;
-  assign csr__tx_timeouts__inc = { 7'h00, \$15  };
-  assign timeouts = { \$15 , 1'h0 };
+  assign csr__tx_timeouts__inc = { 7'h00, \$18  };
+  assign timeouts = { \$18 , 1'h0 };
   assign n_died = csr__peers_dead__inc;
   assign csr__events__peer_dead__data = irq;
   assign csr__peer_dead_0__r_data = 32'd0;
@@ -12426,6 +12439,10 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign \rx__hdr__payload$71.pid  = rx__hdr__payload[46:31];
   assign \rx__hdr__payload$71.vaddr  = rx__hdr__payload[110:47];
   assign \rx__hdr__payload$71.length  = rx__hdr__payload[126:111];
+  assign \tail[0]  = 3'h0;
+  assign \tail[1]  = \$19 ;
+  assign \store_tail[0]  = 3'h0;
+  assign \store_tail[1]  = \$19 ;
   assign \$1  = 2'h0;
   assign \$8  = 2'h0;
   assign \$9  = 1'h0;
@@ -12433,7 +12450,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2838$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2898$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -12583,8 +12600,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$2838$0 ;
-  wire \port$2838$0 ;
+  input \port$2898$0 ;
+  wire \port$2898$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -12814,7 +12831,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$2838$0 (\port$2838$0 ),
+    .\port$2898$0 (\port$2898$0 ),
     .rst(rst)
   );
   always @* begin
@@ -15842,7 +15859,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2838$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2898$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -17369,7 +17386,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2838$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2898$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -17378,26 +17395,26 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2838$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2838$0 ;
-  wire \port$2838$0 ;
+  input \port$2898$0 ;
+  wire \port$2898$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2838$0 (\port$2838$0 ),
+    .\port$2898$0 (\port$2898$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2838$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2838$0  };
+  assign inc = { 7'h00, \port$2898$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2898$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2838$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2898$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -17411,8 +17428,8 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$28
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$2838$0 ;
-  wire \port$2838$0 ;
+  input \port$2898$0 ;
+  wire \port$2898$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -17438,18 +17455,18 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$28
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2838$0  };
+  assign inc = { 7'h00, \port$2898$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2838$0  };
+  assign \$2  = { 7'h00, \port$2898$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_in, ack_value, nak_in, msg_in
-, gap_in, delivered, timeout_fire_1, flushed, expired_1, unsent_q_1, owed_q_1, clk);
+module \processor_component.netif.peers (rst, \port$1110$0 , \port$2011$0 , \port$2012$0 , send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_value, ack_in, nak_in, msg_in, gap_in
+, delivered, timeout_fire_1, flushed, tail_1, expired_1, unsent_q_1, owed_q_1, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
   wire \$1 ;
-  wire [16:0] \$10 ;
+  reg [3:0] \$10 ;
   wire \$100 ;
   wire \$101 ;
   wire \$102 ;
@@ -17459,111 +17476,124 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
-  wire [1:0] \$109 ;
-  reg [3:0] \$11 ;
+  wire \$109 ;
+  wire [16:0] \$11 ;
   wire \$110 ;
-  wire [1:0] \$111 ;
-  reg [3:0] \$112 ;
-  reg \$113 ;
-  reg [15:0] \$114 ;
-  reg [3:0] \$115 ;
-  reg [3:0] \$116 ;
-  reg [3:0] \$117 ;
-  reg [2:0] \$118 ;
-  reg [11:0] \$119 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
   reg [3:0] \$12 ;
-  reg \$120 ;
-  reg [15:0] \$121 ;
-  reg \$122 ;
-  reg \$123 ;
+  wire [1:0] \$120 ;
+  wire \$121 ;
+  wire [1:0] \$122 ;
+  reg [3:0] \$123 ;
   reg \$124 ;
-  reg \$125 ;
+  reg [3:0] \$125 ;
   reg \$126 ;
-  wire [16:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
+  reg [15:0] \$127 ;
+  reg [3:0] \$128 ;
+  reg [3:0] \$129 ;
+  reg [3:0] \$13 ;
+  reg [3:0] \$130 ;
+  reg [2:0] \$131 ;
+  reg [11:0] \$132 ;
+  reg \$133 ;
+  reg [15:0] \$134 ;
+  reg \$135 ;
+  reg \$136 ;
+  reg \$137 ;
+  reg \$138 ;
+  reg \$139 ;
+  wire [15:0] \$14 ;
+  wire [16:0] \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire [4:0] \$19 ;
+  wire \$19 ;
   wire \$2 ;
-  wire [4:0] \$20 ;
+  wire \$20 ;
   wire \$21 ;
   wire [4:0] \$22 ;
   wire [4:0] \$23 ;
-  wire [4:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
+  wire \$24 ;
+  wire [4:0] \$25 ;
+  wire [4:0] \$26 ;
+  wire [4:0] \$27 ;
   wire \$28 ;
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [4:0] \$33 ;
+  wire \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [5:0] \$36 ;
+  wire [4:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
-  wire \$39 ;
+  wire [5:0] \$39 ;
   wire \$4 ;
   wire \$40 ;
   wire \$41 ;
   wire \$42 ;
-  wire [3:0] \$43 ;
-  wire [16:0] \$44 ;
-  wire [4:0] \$45 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
   wire \$46 ;
   wire \$47 ;
-  wire [5:0] \$48 ;
+  wire \$48 ;
   wire \$49 ;
   wire \$5 ;
   wire \$50 ;
   wire \$51 ;
-  wire [3:0] \$52 ;
-  wire [3:0] \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire [3:0] \$57 ;
-  wire [3:0] \$58 ;
-  wire \$59 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [3:0] \$54 ;
+  wire [16:0] \$55 ;
+  wire [4:0] \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire [5:0] \$59 ;
   wire \$6 ;
   wire \$60 ;
   wire \$61 ;
   wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
+  wire [3:0] \$63 ;
+  wire [3:0] \$64 ;
   wire \$65 ;
   wire \$66 ;
-  wire [12:0] \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  reg [3:0] \$7 ;
+  wire \$67 ;
+  wire [3:0] \$68 ;
+  wire [3:0] \$69 ;
+  wire \$7 ;
   wire \$70 ;
   wire \$71 ;
-  wire [16:0] \$72 ;
+  wire \$72 ;
   wire \$73 ;
   wire \$74 ;
   wire \$75 ;
   wire \$76 ;
   wire \$77 ;
-  wire \$78 ;
+  wire [12:0] \$78 ;
   wire \$79 ;
-  reg [15:0] \$8 ;
+  wire \$8 ;
   wire \$80 ;
   wire \$81 ;
   wire \$82 ;
-  wire \$83 ;
+  wire [16:0] \$83 ;
   wire \$84 ;
   wire \$85 ;
   wire \$86 ;
   wire \$87 ;
   wire \$88 ;
   wire \$89 ;
-  reg [3:0] \$9 ;
+  reg [15:0] \$9 ;
   wire \$90 ;
   wire \$91 ;
   wire \$92 ;
@@ -17575,10 +17605,12 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire \$98 ;
   wire \$99 ;
   reg [3:0] ack_adv_1 = 4'h0;
-  reg [3:0] ack_adv_next_1;
-  wire [15:0] ack_delta_1;
+  wire [3:0] ack_adv_next_1;
+  reg [3:0] ack_delta_1 = 4'h0;
+  wire [15:0] ack_dist_1;
   input [1:0] ack_in;
   wire [1:0] ack_in;
+  reg ack_near_1 = 1'h0;
   reg ack_pending_1 = 1'h0;
   input [1:0] ack_sent;
   wire [1:0] ack_sent;
@@ -17630,6 +17662,12 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire [1:0] owed_q;
   output owed_q_1;
   reg owed_q_1 = 1'h0;
+  input \port$1110$0 ;
+  wire \port$1110$0 ;
+  output \port$2011$0 ;
+  wire \port$2011$0 ;
+  output \port$2012$0 ;
+  wire \port$2012$0 ;
   output [15:0] recv_expected;
   reg [15:0] recv_expected;
   input recv_peer;
@@ -17650,15 +17688,13 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   reg [3:0] sent_1 = 4'h0;
   wire [3:0] sent_left_1;
   wire [3:0] sent_left_1_1;
-  input store_peer;
-  wire store_peer;
-  output store_room;
-  wire store_room;
-  output [2:0] store_slot;
-  reg [2:0] store_slot;
-  input [1:0] stored;
+  wire [1:0] store_room;
+  wire [5:0] store_tail;
+  wire [2:0] \store_tail[0] ;
+  wire [2:0] \store_tail[1] ;
   wire [1:0] stored;
   wire [2:0] tail_0;
+  output [2:0] tail_1;
   reg [2:0] tail_1 = 3'h0;
   output timeout_fire_1;
   reg timeout_fire_1;
@@ -17672,137 +17708,142 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign \$2  = sent_1 < count_1;
   assign \$3  = \$2  | ack_pending_1;
   assign \$4  = \$3  | nak_pending_1;
-  assign store_room = \$7  < 4'h8;
-  assign \$10  = \$8  + \$9 ;
-  assign send_retransmit = \$11  > \$12 ;
-  assign \$13  = ack_value - base_1;
-  assign \$14  = \$13 [15:0] <= count_1;
-  assign \$15  = ack_in[1] & \$14 ;
-  assign \$16  = ~ flush[1];
-  assign \$17  = \$15  & \$16 ;
-  assign \$18  = sent_1 >= ack_adv_1;
-  assign \$19  = sent_1 - ack_adv_1;
-  assign \$20  = \$18  ? \$19  : 5'h00;
-  assign \$21  = high_1 > ack_adv_1;
-  assign \$22  = high_1 - ack_adv_1;
+  assign \$8  = count_1 < 4'h8;
+  assign \$11  = \$9  + \$10 ;
+  assign send_retransmit = \$12  > \$13 ;
+  assign \$14  = flush[1] ? 16'h0000 : base_1;
+  assign \$15  = ack_value - \$14 ;
+  assign \$16  = ack_in[1] & ack_near_1;
+  assign \$17  = ack_delta_1 <= count_1;
+  assign \$18  = \$16  & \$17 ;
+  assign \$19  = ~ flush[1];
+  assign \$20  = \$18  & \$19 ;
+  assign ack_adv_next_1 = \$20  ? ack_delta_1 : 4'h0;
+  assign \$21  = sent_1 >= ack_adv_1;
+  assign \$22  = sent_1 - ack_adv_1;
   assign \$23  = \$21  ? \$22  : 5'h00;
-  assign \$24  = \$20 [3:0] + 1'h1;
-  assign \$25  = ! sent_1;
-  assign \$26  = | ack_adv_1;
-  assign \$27  = \$25  | \$26 ;
-  assign \$28  = \$27  | go_back[1];
-  assign \$29  = \$28  | expired_1;
-  assign \$31  = \$30  | flush[1];
-  assign \$32  = timer_1 == 11'h7ff;
-  assign \$33  = count_1 - ack_adv_1;
-  assign \$36  = $signed(\$33 ) + $signed({ 1'h0, \$35  });
-  assign \$37  = count_1 != ack_adv_next_1;
-  assign \$38  = nak_in[1] & \$37 ;
-  assign \$39  = ~ flush[1];
-  assign \$40  = \$38  & \$39 ;
-  assign \$43  = tail_1 + \$42 ;
-  assign \$44  = base_1 + ack_adv_1;
-  assign \$45  = count_1 - ack_adv_1;
-  assign \$48  = $signed(\$45 ) + $signed({ 1'h0, \$47  });
-  assign \$49  = sent_1 >= ack_adv_1;
-  assign \$50  = ~ \$49 ;
-  assign \$51  = go_back[1] | \$50 ;
-  assign \$52  = frame_started[1] ? \$24 [3:0] : \$20 [3:0];
-  assign \$53  = \$51  ? 4'h0 : \$52 ;
-  assign \$54  = high_1 <= sent_1;
-  assign \$55  = frame_started[1] & \$54 ;
-  assign \$56  = sent_1 >= ack_adv_1;
-  assign \$57  = \$56  ? \$24 [3:0] : 4'h0;
-  assign \$58  = \$55  ? \$57  : \$23 [3:0];
-  assign \$59  = ! sent_1;
-  assign \$60  = | ack_adv_1;
-  assign \$61  = \$59  | \$60 ;
-  assign \$62  = \$61  | go_back[1];
-  assign \$63  = \$62  | expired_1;
-  assign \$65  = \$64  | flush[1];
-  assign \$66  = timer_1 == 11'h7ff;
-  assign \$67  = timer_1 + 1'h1;
-  assign \$68  = go_back[1] | flush[1];
-  assign \$71  = \$70  | nak_go_1;
-  assign \$72  = expected_1 + 1'h1;
-  assign \$73  = ~ nak_done_1;
-  assign \$74  = gap_in[1] & \$73 ;
-  assign \$75  = ~ nak_sent[1];
-  assign \$76  = \$74  & \$75 ;
-  assign \$77  = sent_1 < ack_adv_1;
-  assign \$78  = go_back[1] | \$77 ;
-  assign \$79  = count_1 != ack_adv_1;
-  assign \$82  = \$79  | \$81 ;
-  assign \$85  = sent_1 <= count_1;
-  assign \$86  = sent_1 < count_1;
-  assign \$87  = \$84  ? \$85  : \$86 ;
-  assign \$88  = \$78  ? \$82  : \$87 ;
-  assign \$89  = ~ flush[1];
-  assign \$90  = \$88  & \$89 ;
-  assign \$91  = sent_1 < ack_adv_1;
-  assign \$92  = go_back[1] | \$91 ;
-  assign \$93  = count_1 != ack_adv_1;
-  assign \$96  = \$93  | \$95 ;
-  assign \$99  = sent_1 <= count_1;
-  assign \$100  = sent_1 < count_1;
-  assign \$101  = \$98  ? \$99  : \$100 ;
-  assign \$102  = \$92  ? \$96  : \$101 ;
-  assign \$103  = msg_in[1] | ack_pending_1;
-  assign \$104  = \$102  | \$103 ;
-  assign \$105  = ~ nak_done_1;
-  assign \$106  = gap_in[1] & \$105 ;
-  assign \$107  = nak_pending_1 | \$106 ;
-  assign \$108  = \$104  | \$107 ;
-  assign \$110  = ~ flush[1];
-  assign \$111  = \$109  & { 1'h0, \$110  };
+  assign \$24  = high_1 > ack_adv_1;
+  assign \$25  = high_1 - ack_adv_1;
+  assign \$26  = \$24  ? \$25  : 5'h00;
+  assign \$27  = \$23 [3:0] + 1'h1;
+  assign \$28  = ! sent_1;
+  assign \$29  = | ack_adv_1;
+  assign \$30  = \$28  | \$29 ;
+  assign \$31  = \$30  | go_back[1];
+  assign \$32  = \$31  | expired_1;
+  assign \$34  = \$33  | flush[1];
+  assign \$35  = timer_1 == 11'h7ff;
+  assign \$36  = count_1 - ack_adv_1;
+  assign \$39  = $signed(\$36 ) + $signed({ 1'h0, \$38  });
+  assign \$40  = ! \$15 [15:4];
+  assign \$41  = ack_in[1] & ack_near_1;
+  assign \$42  = ack_delta_1 <= count_1;
+  assign \$43  = \$41  & \$42 ;
+  assign \$44  = ~ flush[1];
+  assign \$45  = \$43  & \$44 ;
+  assign \$46  = ack_delta_1 != count_1;
+  assign \$47  = | count_1;
+  assign \$48  = \$45  ? \$46  : \$47 ;
+  assign \$49  = nak_in[1] & \$48 ;
+  assign \$50  = ~ flush[1];
+  assign \$51  = \$49  & \$50 ;
+  assign \$54  = tail_1 + \$53 ;
+  assign \$55  = base_1 + ack_adv_1;
+  assign \$56  = count_1 - ack_adv_1;
+  assign \$59  = $signed(\$56 ) + $signed({ 1'h0, \$58  });
+  assign \$60  = sent_1 >= ack_adv_1;
+  assign \$61  = ~ \$60 ;
+  assign \$62  = go_back[1] | \$61 ;
+  assign \$63  = frame_started[1] ? \$27 [3:0] : \$23 [3:0];
+  assign \$64  = \$62  ? 4'h0 : \$63 ;
+  assign \$65  = high_1 <= sent_1;
+  assign \$66  = frame_started[1] & \$65 ;
+  assign \$67  = sent_1 >= ack_adv_1;
+  assign \$68  = \$67  ? \$27 [3:0] : 4'h0;
+  assign \$69  = \$66  ? \$68  : \$26 [3:0];
+  assign \$70  = ! sent_1;
+  assign \$71  = | ack_adv_1;
+  assign \$72  = \$70  | \$71 ;
+  assign \$73  = \$72  | go_back[1];
+  assign \$74  = \$73  | expired_1;
+  assign \$76  = \$75  | flush[1];
+  assign \$77  = timer_1 == 11'h7ff;
+  assign \$78  = timer_1 + 1'h1;
+  assign \$79  = go_back[1] | flush[1];
+  assign \$82  = \$81  | nak_go_1;
+  assign \$83  = expected_1 + 1'h1;
+  assign \$84  = ~ nak_done_1;
+  assign \$85  = gap_in[1] & \$84 ;
+  assign \$86  = ~ nak_sent[1];
+  assign \$87  = \$85  & \$86 ;
+  assign \$88  = sent_1 < ack_adv_1;
+  assign \$89  = go_back[1] | \$88 ;
+  assign \$90  = count_1 != ack_adv_1;
+  assign \$93  = \$90  | \$92 ;
+  assign \$96  = sent_1 <= count_1;
+  assign \$97  = sent_1 < count_1;
+  assign \$98  = \$95  ? \$96  : \$97 ;
+  assign \$99  = \$89  ? \$93  : \$98 ;
+  assign \$100  = ~ flush[1];
+  assign \$101  = \$99  & \$100 ;
+  assign \$102  = sent_1 < ack_adv_1;
+  assign \$103  = go_back[1] | \$102 ;
+  assign \$104  = count_1 != ack_adv_1;
+  assign \$107  = \$104  | \$106 ;
+  assign \$110  = sent_1 <= count_1;
+  assign \$111  = sent_1 < count_1;
+  assign \$112  = \$109  ? \$110  : \$111 ;
+  assign \$113  = \$103  ? \$107  : \$112 ;
+  assign \$114  = msg_in[1] | ack_pending_1;
+  assign \$115  = \$113  | \$114 ;
+  assign \$116  = ~ nak_done_1;
+  assign \$117  = gap_in[1] & \$116 ;
+  assign \$118  = nak_pending_1 | \$117 ;
+  assign \$119  = \$115  | \$118 ;
+  assign \$121  = ~ flush[1];
+  assign \$122  = \$120  & { 1'h0, \$121  };
   always @(posedge clk)
-    ack_adv_1 <= \$112 ;
+    ack_delta_1 <= \$123 ;
   always @(posedge clk)
-    nak_go_1 <= \$113 ;
+    ack_near_1 <= \$124 ;
   always @(posedge clk)
-    base_1 <= \$114 ;
+    ack_adv_1 <= \$125 ;
   always @(posedge clk)
-    count_1 <= \$115 ;
+    nak_go_1 <= \$126 ;
   always @(posedge clk)
-    sent_1 <= \$116 ;
+    base_1 <= \$127 ;
   always @(posedge clk)
-    high_1 <= \$117 ;
+    count_1 <= \$128 ;
   always @(posedge clk)
-    tail_1 <= \$118 ;
+    sent_1 <= \$129 ;
   always @(posedge clk)
-    timer_1 <= \$119 ;
+    high_1 <= \$130 ;
   always @(posedge clk)
-    expired_1 <= \$120 ;
+    tail_1 <= \$131 ;
   always @(posedge clk)
-    expected_1 <= \$121 ;
+    timer_1 <= \$132 ;
   always @(posedge clk)
-    nak_done_1 <= \$122 ;
+    expired_1 <= \$133 ;
   always @(posedge clk)
-    ack_pending_1 <= \$123 ;
+    expected_1 <= \$134 ;
   always @(posedge clk)
-    nak_pending_1 <= \$124 ;
+    nak_done_1 <= \$135 ;
   always @(posedge clk)
-    unsent_q_1 <= \$125 ;
+    ack_pending_1 <= \$136 ;
   always @(posedge clk)
-    owed_q_1 <= \$126 ;
+    nak_pending_1 <= \$137 ;
+  always @(posedge clk)
+    unsent_q_1 <= \$138 ;
+  always @(posedge clk)
+    owed_q_1 <= \$139 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
-    casez (store_peer)
+    casez (send_peer)
       1'h0:
-          store_slot = 3'h0;
+          \$9  = 16'h0000;
       1'h1:
-          store_slot = tail_1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$7  = 4'h0;
-      1'h1:
-          \$7  = count_1;
+          \$9  = base_1;
     endcase
   end
   always @* begin
@@ -17810,19 +17851,9 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$8  = 16'h0000;
+          \$10  = 4'h0;
       1'h1:
-          \$8  = base_1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    casez (send_peer)
-      1'h0:
-          \$9  = 4'h0;
-      1'h1:
-          \$9  = sent_1;
+          \$10  = sent_1;
     endcase
   end
   always @* begin
@@ -17850,9 +17881,9 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$11  = 4'h0;
+          \$12  = 4'h0;
       1'h1:
-          \$11  = high_1;
+          \$12  = high_1;
     endcase
   end
   always @* begin
@@ -17860,9 +17891,9 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$12  = 4'h0;
+          \$13  = 4'h0;
       1'h1:
-          \$12  = sent_1;
+          \$13  = sent_1;
     endcase
   end
   always @* begin
@@ -17877,16 +17908,9 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    ack_adv_next_1 = 4'h0;
-    if (\$17 ) begin
-      ack_adv_next_1 = \$13 [3:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     timeout_fire_1 = 1'h0;
-    if (\$31 ) begin
-    end else if (\$32 ) begin
+    if (\$34 ) begin
+    end else if (\$35 ) begin
       timeout_fire_1 = 1'h1;
     end
   end
@@ -17894,189 +17918,203 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     flushed = 4'h0;
     if (flush[1]) begin
-      flushed = \$36 [3:0];
+      flushed = \$39 [3:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$112  = ack_adv_next_1;
+    \$123  = \$15 [3:0];
     if (rst) begin
-      \$112  = 4'h0;
+      \$123  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$113  = \$40 ;
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$114  = 16'h0000;
-    end else begin
-      \$114  = \$44 [15:0];
-    end
-    if (rst) begin
-      \$114  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$115  = 4'h0;
-    end else begin
-      \$115  = \$48 [3:0];
-    end
-    if (rst) begin
-      \$115  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$116  = 4'h0;
-    end else begin
-      \$116  = \$53 ;
-    end
-    if (rst) begin
-      \$116  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$117  = 4'h0;
-    end else begin
-      \$117  = \$58 ;
-    end
-    if (rst) begin
-      \$117  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$118  = 3'h0;
-    end else begin
-      \$118  = \$43 [2:0];
-    end
-    if (rst) begin
-      \$118  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$65 ) begin
-      \$119  = 12'h000;
-    end else if (\$66 ) begin
-      \$119  = 12'h000;
-    end else begin
-      \$119  = \$67 [11:0];
-    end
-    if (rst) begin
-      \$119  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$120  = expired_1;
-    if (\$68 ) begin
-      \$120  = 1'h0;
-    end else if (\$71 ) begin
-      \$120  = 1'h1;
-    end
-    if (rst) begin
-      \$120  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$121  = expected_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$121  = 16'h0000;
-    end else begin
-      if (delivered[1]) begin
-        \$121  = \$72 [15:0];
-      end
-    end
-    if (rst) begin
-      \$121  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$122  = nak_done_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$122  = 1'h0;
-    end else begin
-      if (delivered[1]) begin
-        \$122  = 1'h0;
-      end
-      if (\$76 ) begin
-      end else if (nak_sent[1]) begin
-        \$122  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$123  = ack_pending_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$123  = 1'h0;
-    end else begin
-      if (msg_in[1]) begin
-        \$123  = 1'h1;
-      end else if (ack_sent[1]) begin
-        \$123  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$123  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$124  = nak_pending_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$124  = 1'h0;
-    end else begin
-      if (\$76 ) begin
-        \$124  = 1'h1;
-      end else if (nak_sent[1]) begin
-        \$124  = 1'h0;
-      end
-    end
+    \$124  = \$40 ;
     if (rst) begin
       \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$125  = \$90 ;
+    \$125  = ack_adv_next_1;
     if (rst) begin
-      \$125  = 1'h0;
+      \$125  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$126  = \$111 [0];
+    \$126  = \$51 ;
     if (rst) begin
       \$126  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$127  = 16'h0000;
+    end else begin
+      \$127  = \$55 [15:0];
+    end
+    if (rst) begin
+      \$127  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$128  = 4'h0;
+    end else begin
+      \$128  = \$59 [3:0];
+    end
+    if (rst) begin
+      \$128  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$129  = 4'h0;
+    end else begin
+      \$129  = \$64 ;
+    end
+    if (rst) begin
+      \$129  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$130  = 4'h0;
+    end else begin
+      \$130  = \$69 ;
+    end
+    if (rst) begin
+      \$130  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$131  = 3'h0;
+    end else begin
+      \$131  = \$54 [2:0];
+    end
+    if (rst) begin
+      \$131  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$76 ) begin
+      \$132  = 12'h000;
+    end else if (\$77 ) begin
+      \$132  = 12'h000;
+    end else begin
+      \$132  = \$78 [11:0];
+    end
+    if (rst) begin
+      \$132  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$133  = expired_1;
+    if (\$79 ) begin
+      \$133  = 1'h0;
+    end else if (\$82 ) begin
+      \$133  = 1'h1;
+    end
+    if (rst) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$134  = expected_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$134  = 16'h0000;
+    end else begin
+      if (delivered[1]) begin
+        \$134  = \$83 [15:0];
+      end
+    end
+    if (rst) begin
+      \$134  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$135  = nak_done_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$135  = 1'h0;
+    end else begin
+      if (delivered[1]) begin
+        \$135  = 1'h0;
+      end
+      if (\$87 ) begin
+      end else if (nak_sent[1]) begin
+        \$135  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$135  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$136  = ack_pending_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$136  = 1'h0;
+    end else begin
+      if (msg_in[1]) begin
+        \$136  = 1'h1;
+      end else if (ack_sent[1]) begin
+        \$136  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$136  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$137  = nak_pending_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$137  = 1'h0;
+    end else begin
+      if (\$87 ) begin
+        \$137  = 1'h1;
+      end else if (nak_sent[1]) begin
+        \$137  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$137  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$138  = \$101 ;
+    if (rst) begin
+      \$138  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$139  = \$122 [0];
+    if (rst) begin
+      \$139  = 1'h0;
     end
   end
   assign dead_1 = 1'h0;
@@ -18084,7 +18122,9 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign expired_0 = 1'h0;
   assign dead = 2'h0;
   assign dead_0 = 1'h0;
+  assign store_tail = { tail_1, 3'h0 };
   assign tail_0 = 3'h0;
+  assign store_room = { \$8 , \$7  };
   assign count_0 = 4'h0;
   assign base_0 = 16'h0000;
   assign sent_0 = 4'h0;
@@ -18096,40 +18136,46 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign die_1 = 1'h0;
   assign unsent_q = { unsent_q_1, 1'h0 };
   assign owed_q = { owed_q_1, 1'h0 };
-  assign ack_delta_1 = \$13 [15:0];
-  assign sent_left_1 = \$20 [3:0];
-  assign high_left_1 = \$23 [3:0];
-  assign sent_left_1_1 = \$24 [3:0];
-  assign send_seq = \$10 [15:0];
+  assign ack_dist_1 = \$15 [15:0];
+  assign sent_left_1 = \$23 [3:0];
+  assign high_left_1 = \$26 [3:0];
+  assign sent_left_1_1 = \$27 [3:0];
+  assign stored = { \port$1110$0 , 1'h0 };
+  assign \port$2011$0  = \$7 ;
+  assign \port$2012$0  = \$8 ;
+  assign send_seq = \$11 [15:0];
+  assign \store_tail[0]  = 3'h0;
+  assign \store_tail[1]  = tail_1;
   assign owed[1] = \$6 ;
   assign owed[0] = 1'h0;
   assign unsent[1] = \$1 ;
   assign unsent[0] = 1'h0;
   assign \$5  = 1'h1;
   assign \$6  = \$4 ;
-  assign \$30  = \$29 ;
-  assign \$34  = 1'h1;
-  assign \$35  = stored[1];
-  assign \$41  = 1'h1;
-  assign \$42  = stored[1];
-  assign \$46  = 1'h1;
-  assign \$47  = stored[1];
-  assign \$64  = \$63 ;
-  assign \$69  = 1'h1;
-  assign \$70  = timeout_fire_1;
+  assign \$7  = 1'h1;
+  assign \$33  = \$32 ;
+  assign \$37  = 1'h1;
+  assign \$38  = \port$1110$0 ;
+  assign \$52  = 1'h1;
+  assign \$53  = \port$1110$0 ;
+  assign \$57  = 1'h1;
+  assign \$58  = \port$1110$0 ;
+  assign \$75  = \$74 ;
   assign \$80  = 1'h1;
-  assign \$81  = stored[1];
-  assign \$83  = 1'h1;
-  assign \$84  = stored[1];
+  assign \$81  = timeout_fire_1;
+  assign \$91  = 1'h1;
+  assign \$92  = \port$1110$0 ;
   assign \$94  = 1'h1;
-  assign \$95  = stored[1];
-  assign \$97  = 1'h1;
-  assign \$98  = stored[1];
-  assign \$109  = { 1'h0, \$108  };
+  assign \$95  = \port$1110$0 ;
+  assign \$105  = 1'h1;
+  assign \$106  = \port$1110$0 ;
+  assign \$108  = 1'h1;
+  assign \$109  = \port$1110$0 ;
+  assign \$120  = { 1'h0, \$119  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
+module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_value, ack_in, nak_in, msg_in, gap_in, delivered
 , rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_crc, rx_drop_misrouted, rx_drop_truncated, rx_drop_oversize, rx_drop_malformed, rx_drop_nobuf, naks_received, buffer__commit, s_axis__tdata);
   reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
   wire \$1 ;
@@ -18338,11 +18384,11 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   reg [3:0] \$282 ;
   reg [3:0] \$283 ;
   reg [1:0] \$284 ;
-  reg [15:0] \$285 ;
+  reg [1:0] \$285 ;
   reg [1:0] \$286 ;
   reg [1:0] \$287 ;
   reg [1:0] \$288 ;
-  reg [1:0] \$289 ;
+  reg \$289 ;
   wire \$29 ;
   reg \$290 ;
   reg \$291 ;
@@ -18357,7 +18403,6 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   wire \$3 ;
   wire \$30 ;
   reg \$300 ;
-  reg \$301 ;
   wire \$31 ;
   wire \$32 ;
   wire \$33 ;
@@ -18436,7 +18481,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   output [1:0] ack_in;
   reg [1:0] ack_in = 2'h0;
   output [15:0] ack_value;
-  reg [15:0] ack_value = 16'h0000;
+  wire [15:0] ack_value;
   output [63:0] buffer__beat_data;
   reg [63:0] buffer__beat_data;
   output buffer__beat_en;
@@ -18535,7 +18580,6 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   output src;
   wire src;
   reg [1:0] v_ack_in;
-  reg [15:0] v_ack_value;
   reg v_commit;
   reg [1:0] v_delivered;
   reg [1:0] v_gap_in;
@@ -18843,39 +18887,37 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   always @(posedge clk)
     ack_in <= \$284 ;
   always @(posedge clk)
-    ack_value <= \$285 ;
+    nak_in <= \$285 ;
   always @(posedge clk)
-    nak_in <= \$286 ;
+    msg_in <= \$286 ;
   always @(posedge clk)
-    msg_in <= \$287 ;
+    gap_in <= \$287 ;
   always @(posedge clk)
-    gap_in <= \$288 ;
+    delivered <= \$288 ;
   always @(posedge clk)
-    delivered <= \$289 ;
+    rx_frames <= \$289 ;
   always @(posedge clk)
-    rx_frames <= \$290 ;
+    rx_msgs <= \$290 ;
   always @(posedge clk)
-    rx_msgs <= \$291 ;
+    rx_acks <= \$291 ;
   always @(posedge clk)
-    rx_acks <= \$292 ;
+    rx_dup <= \$292 ;
   always @(posedge clk)
-    rx_dup <= \$293 ;
+    rx_drop_crc <= \$293 ;
   always @(posedge clk)
-    rx_drop_crc <= \$294 ;
+    rx_drop_misrouted <= \$294 ;
   always @(posedge clk)
-    rx_drop_misrouted <= \$295 ;
+    rx_drop_truncated <= \$295 ;
   always @(posedge clk)
-    rx_drop_truncated <= \$296 ;
+    rx_drop_oversize <= \$296 ;
   always @(posedge clk)
-    rx_drop_oversize <= \$297 ;
+    rx_drop_malformed <= \$297 ;
   always @(posedge clk)
-    rx_drop_malformed <= \$298 ;
+    rx_drop_nobuf <= \$298 ;
   always @(posedge clk)
-    rx_drop_nobuf <= \$299 ;
+    naks_received <= \$299 ;
   always @(posedge clk)
-    naks_received <= \$300 ;
-  always @(posedge clk)
-    buffer__commit <= \$301 ;
+    buffer__commit <= \$300 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_en = 1'h0;
@@ -19011,24 +19053,6 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
           1'h1:
               v_ack_in[1] = 1'h1;
         endcase
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    v_ack_value = 16'h0000;
-    if (\$10 ) begin
-      (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
-      end else if (\$40 ) begin
-      end else if (\$46 ) begin
-      end else begin
-        v_ack_value = hdr_reg[63:48];
       end
     end
   end
@@ -19409,127 +19433,121 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$285  = v_ack_value;
+    \$285  = v_nak_in;
     if (rst) begin
-      \$285  = 16'h0000;
+      \$285  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$286  = v_nak_in;
+    \$286  = v_msg_in;
     if (rst) begin
       \$286  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$287  = v_msg_in;
+    \$287  = v_gap_in;
     if (rst) begin
       \$287  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$288  = v_gap_in;
+    \$288  = v_delivered;
     if (rst) begin
       \$288  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$289  = v_delivered;
+    \$289  = v_rx_frames;
     if (rst) begin
-      \$289  = 2'h0;
+      \$289  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$290  = v_rx_frames;
+    \$290  = v_rx_msgs;
     if (rst) begin
       \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$291  = v_rx_msgs;
+    \$291  = v_rx_acks;
     if (rst) begin
       \$291  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$292  = v_rx_acks;
+    \$292  = v_rx_dup;
     if (rst) begin
       \$292  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$293  = v_rx_dup;
+    \$293  = v_rx_drop_crc;
     if (rst) begin
       \$293  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$294  = v_rx_drop_crc;
+    \$294  = v_rx_drop_misrouted;
     if (rst) begin
       \$294  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$295  = v_rx_drop_misrouted;
+    \$295  = v_rx_drop_truncated;
     if (rst) begin
       \$295  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$296  = v_rx_drop_truncated;
+    \$296  = v_rx_drop_oversize;
     if (rst) begin
       \$296  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$297  = v_rx_drop_oversize;
+    \$297  = v_rx_drop_malformed;
     if (rst) begin
       \$297  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$298  = v_rx_drop_malformed;
+    \$298  = v_rx_drop_nobuf;
     if (rst) begin
       \$298  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$299  = v_rx_drop_nobuf;
+    \$299  = v_naks_received;
     if (rst) begin
       \$299  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$300  = v_naks_received;
+    \$300  = v_commit;
     if (rst) begin
       \$300  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$301  = v_commit;
-    if (rst) begin
-      \$301  = 1'h0;
     end
   end
   assign s_axis__tready = 1'h1;
   assign buffer__commit_beats = r_pay;
   assign seq_delta = \$9 [15:0];
   assign src = hdr_reg[8];
+  assign ack_value = hdr_reg[63:48];
   assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
   assign \buffer__commit_hdr.status  = buffer__commit_hdr[6:4];
   assign \buffer__commit_hdr.src  = buffer__commit_hdr[14:7];
@@ -19551,7 +19569,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.rx_buffer (rst, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, clk);
+module \processor_component.netif.rx_buffer (rst, write__room, rx__data__valid, write__hdr_room, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, rx__hdr__payload, rx__hdr__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
@@ -19707,8 +19725,8 @@ module \processor_component.netif.rx_buffer (rst, write__room, rx__data__valid, 
     .r_en(r_en),
     .r_rdy(rx__hdr__valid),
     .rst(rst),
-    .w_en(w_en),
-    .w_port__data(w_data),
+    .w_data(w_data),
+    .\w_en$5 (w_en),
     .w_rdy(write__hdr_room)
   );
   always @* begin
@@ -19767,38 +19785,129 @@ module \processor_component.netif.rx_buffer (rst, write__room, rx__data__valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_en, w_port__data, w_en, clk);
+module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_en, w_data, \w_en$5 , r_data, r_rdy, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire [4:0] \$14 ;
-  reg [2:0] \$15 ;
-  reg [2:0] \$16 ;
-  reg [3:0] \$17 ;
-  wire [3:0] \$2 ;
+  reg [126:0] \$11 ;
+  reg \$12 ;
+  wire \$2 ;
   wire \$3 ;
-  wire [3:0] \$4 ;
+  wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
-  wire [4:0] \$9 ;
+  wire [126:0] \$9 ;
+  input clk;
+  wire clk;
+  output [126:0] r_data;
+  reg [126:0] r_data = 127'h00000000000000000000000000000000;
+  wire [126:0] \r_data$13 ;
+  input r_en;
+  wire r_en;
+  wire \r_en$9 ;
+  output r_rdy;
+  reg r_rdy = 1'h0;
+  wire \r_rdy$8 ;
+  input rst;
+  wire rst;
+  input [126:0] w_data;
+  wire [126:0] w_data;
+  wire [126:0] \w_data$3 ;
+  wire w_en;
+  input \w_en$5 ;
+  wire \w_en$5 ;
+  output w_rdy;
+  wire w_rdy;
+  wire \w_rdy$1 ;
+  assign \$1  = ~ r_rdy;
+  assign \$2  = \$1  | r_en;
+  assign \$3  = ~ \r_rdy$8 ;
+  assign \$4  = \$2  & \$3 ;
+  assign \$5  = ~ \$4 ;
+  assign w_en = \w_en$5  & \$5 ;
+  assign \$6  = ~ r_rdy;
+  assign \r_en$9  = \$6  | r_en;
+  assign \$7  = ~ r_rdy;
+  assign \$8  = \$7  | r_en;
+  assign \$9  = \r_rdy$8  ? \r_data$13  : w_data;
+  assign \$10  = \r_rdy$8  | \w_en$5 ;
+  always @(posedge clk)
+    r_data <= \$11 ;
+  always @(posedge clk)
+    r_rdy <= \$12 ;
+  \processor_component.netif.rx_buffer.hdr_fifo.behind  behind (
+    .clk(clk),
+    .r_data(\r_data$13 ),
+    .r_en(\r_en$9 ),
+    .r_rdy(\r_rdy$8 ),
+    .rst(rst),
+    .w_en(w_en),
+    .w_port__data(w_data),
+    .w_rdy(w_rdy)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$11  = r_data;
+    if (\$8 ) begin
+      \$11  = \$9 ;
+    end
+    if (rst) begin
+      \$11  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$12  = r_rdy;
+    if (\$8 ) begin
+      \$12  = \$10 ;
+    end
+    if (rst) begin
+      \$12  = 1'h0;
+    end
+  end
+  assign \w_rdy$1  = w_rdy;
+  assign \w_data$3  = w_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_rdy, r_rdy, r_data, w_port__data, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire [3:0] \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire [3:0] \$18 ;
+  reg [2:0] \$19 ;
+  wire \$2 ;
+  reg [2:0] \$20 ;
+  reg [2:0] \$21 ;
+  wire [3:0] \$3 ;
+  wire [3:0] \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire [3:0] \$7 ;
+  wire [3:0] \$8 ;
+  wire \$9 ;
   input clk;
   wire clk;
   (* init = 3'h0 *)
   wire [2:0] consume;
-  reg [3:0] level = 4'h0;
+  reg [2:0] level = 3'h0;
   (* init = 3'h0 *)
   wire [2:0] produce;
   output [126:0] r_data;
   wire [126:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 4'h0 *)
-  wire [3:0] r_level;
+  (* init = 3'h0 *)
+  wire [2:0] r_level;
   reg [2:0] r_port__addr = 3'h0;
   wire [126:0] r_port__data;
   output r_rdy;
@@ -19808,15 +19917,15 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
   wire [126:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 4'h0 *)
-  wire [3:0] w_level;
+  (* init = 3'h0 *)
+  wire [2:0] w_level;
   reg [2:0] w_port__addr = 3'h0;
   input [126:0] w_port__data;
   wire [126:0] w_port__data;
   wire w_port__en;
   output w_rdy;
   wire w_rdy;
-  reg [126:0] storage [7:0];
+  reg [126:0] storage [6:0];
   initial begin
     storage[0] = 127'h00000000000000000000000000000000;
     storage[1] = 127'h00000000000000000000000000000000;
@@ -19825,67 +19934,70 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
     storage[4] = 127'h00000000000000000000000000000000;
     storage[5] = 127'h00000000000000000000000000000000;
     storage[6] = 127'h00000000000000000000000000000000;
-    storage[7] = 127'h00000000000000000000000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 4'h8;
+  assign w_rdy = level != 3'h7;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr + 1'h1;
-  assign \$3  = r_rdy & r_en;
-  assign \$4  = r_port__addr + 1'h1;
-  assign \$5  = w_rdy & w_en;
-  assign \$6  = r_rdy & r_en;
-  assign \$7  = ~ \$6 ;
-  assign \$8  = \$5  & \$7 ;
-  assign \$9  = level + 1'h1;
+  assign \$2  = w_port__addr == 3'h6;
+  assign \$3  = w_port__addr + 1'h1;
+  assign \$4  = \$2  ? 4'h0 : \$3 ;
+  assign \$5  = r_rdy & r_en;
+  assign \$6  = r_port__addr == 3'h6;
+  assign \$7  = r_port__addr + 1'h1;
+  assign \$8  = \$6  ? 4'h0 : \$7 ;
+  assign \$9  = w_rdy & w_en;
   assign \$10  = r_rdy & r_en;
-  assign \$11  = w_rdy & w_en;
-  assign \$12  = ~ \$11 ;
-  assign \$13  = \$10  & \$12 ;
-  assign \$14  = level - 1'h1;
+  assign \$11  = ~ \$10 ;
+  assign \$12  = \$9  & \$11 ;
+  assign \$13  = level + 1'h1;
+  assign \$14  = r_rdy & r_en;
+  assign \$15  = w_rdy & w_en;
+  assign \$16  = ~ \$15 ;
+  assign \$17  = \$14  & \$16 ;
+  assign \$18  = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$15 ;
+    w_port__addr <= \$19 ;
   always @(posedge clk)
-    r_port__addr <= \$16 ;
+    r_port__addr <= \$20 ;
   always @(posedge clk)
-    level <= \$17 ;
+    level <= \$21 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$15  = w_port__addr;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$19  = w_port__addr;
     if (\$1 ) begin
-      \$15  = \$2 [2:0];
+      \$19  = \$4 [2:0];
     end
     if (rst) begin
-      \$15  = 3'h0;
+      \$19  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$16  = r_port__addr;
-    if (\$3 ) begin
-      \$16  = \$4 [2:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$20  = r_port__addr;
+    if (\$5 ) begin
+      \$20  = \$8 [2:0];
     end
     if (rst) begin
-      \$16  = 3'h0;
+      \$20  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$17  = level;
-    if (\$8 ) begin
-      \$17  = \$9 [3:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$21  = level;
+    if (\$12 ) begin
+      \$21  = \$13 [2:0];
     end
-    if (\$13 ) begin
-      \$17  = \$14 [3:0];
+    if (\$17 ) begin
+      \$21  = \$18 [2:0];
     end
     if (rst) begin
-      \$17  = 4'h0;
+      \$21  = 3'h0;
     end
   end
   assign w_level = level;
@@ -19897,9 +20009,9 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2859$0 , \port$2869$0 , \port$2871$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
+module \processor_component.netif.sender (clk, rst, \port$1110$0 , store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored_peer, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep
+, m_axis__tdata, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2923$0 , \port$2933$0 , \port$2935$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [29:0] \$100 ;
@@ -20150,7 +20262,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   wire [2:0] \$5 ;
   wire [31:0] \$50 ;
   wire [31:0] \$51 ;
-  wire [8:0] \$519 ;
+  wire [8:0] \$518 ;
   wire [31:0] \$52 ;
   wire [31:0] \$53 ;
   wire [25:0] \$54 ;
@@ -20288,15 +20400,17 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   reg pending = 1'h0;
   reg pick;
   (* init = 1'h0 *)
-  wire \pick$23 ;
+  wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$2859$0 ;
-  wire \port$2859$0 ;
-  input \port$2869$0 ;
-  wire \port$2869$0 ;
-  input \port$2871$0 ;
-  wire \port$2871$0 ;
+  input \port$1110$0 ;
+  wire \port$1110$0 ;
+  input \port$2923$0 ;
+  wire \port$2923$0 ;
+  input \port$2933$0 ;
+  wire \port$2933$0 ;
+  input \port$2935$0 ;
+  wire \port$2935$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -20342,8 +20456,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   reg store__peer = 1'h0;
   output [2:0] store__slot;
   reg [2:0] store__slot = 3'h0;
-  input [1:0] stored;
   wire [1:0] stored;
+  input stored_peer;
   wire stored_peer;
   output tx_acks;
   reg tx_acks;
@@ -20558,43 +20672,42 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
   assign crc_now = pending ? \$205  : crc;
-  assign \$206  = { \port$2871$0 , 1'h0 } >> peer;
+  assign \$206  = { \port$2935$0 , 1'h0 } >> peer;
   assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = { \port$2869$0 , 1'h0 } >> peer;
-  assign \$209  = { \port$2869$0 , 1'h0 } >> peer;
+  assign \$208  = { \port$2933$0 , 1'h0 } >> peer;
+  assign \$209  = { \port$2933$0 , 1'h0 } >> peer;
   assign \$210  = \$209  & retransmit;
-  assign \$211  = { \port$2869$0 , 1'h0 } >> peer;
+  assign \$211  = { \port$2933$0 , 1'h0 } >> peer;
   assign \$212  = ~ \$211 ;
-  assign \$519  = beat * 7'h40;
-  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$519 ;
+  assign \$518  = beat * 7'h40;
+  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$518 ;
   assign \$214  = m_axis__tvalid & m_axis__tready;
   assign \$215  = pbeat == cur_last_beat;
   assign \$216  = pbeat + 1'h1;
   assign \$217  = ~ crc_now;
   assign \$218  = ~ any_expired;
-  assign \$219  = { \port$2871$0 , 1'h0 } >> peer;
+  assign \$219  = { \port$2935$0 , 1'h0 } >> peer;
   assign \$220  = pick_q_valid & \$219 ;
   assign \$221  = \$218  & \$220 ;
-  assign \$222  = { \port$2869$0 , 1'h0 } >> peer;
-  assign \$223  = { \port$2869$0 , 1'h0 } >> peer;
+  assign \$222  = { \port$2933$0 , 1'h0 } >> peer;
+  assign \$223  = { \port$2933$0 , 1'h0 } >> peer;
   assign \$224  = \$223  & retransmit;
-  assign \$225  = { \port$2869$0 , 1'h0 } >> peer;
+  assign \$225  = { \port$2933$0 , 1'h0 } >> peer;
   assign \$226  = ~ \$225 ;
   assign \$227  = ! sender_state;
   assign \$228  = sender_state == 1'h1;
   assign \$229  = sender_state == 2'h2;
   assign \$230  = sender_state == 2'h3;
   assign \$231  = pick_valid ? pick : stored_peer;
-  assign \$232  = | stored;
   assign \$233  = pick_valid | \$232 ;
   assign \$234  = m_axis__tvalid & m_axis__tready;
   assign \$235  = ~ m_axis__tlast;
   assign \$236  = \$234  & \$235 ;
-  assign \$237  = { \port$2871$0 , 1'h0 } >> peer;
+  assign \$237  = { \port$2935$0 , 1'h0 } >> peer;
   assign \$238  = pick_q_valid & \$237 ;
-  assign \$239  = { \port$2869$0 , 1'h0 } >> peer;
+  assign \$239  = { \port$2933$0 , 1'h0 } >> peer;
   assign \$240  = \$239  ? seq : 16'h0000;
-  assign \$241  = { \port$2869$0 , 1'h0 } >> peer;
+  assign \$241  = { \port$2933$0 , 1'h0 } >> peer;
   assign \$242  = \$241  ? 8'h01 : 8'h02;
   assign \$243  = cur_type == 1'h1;
   assign \$244  = store__hdr[3:0] == 1'h1;
@@ -20629,12 +20742,12 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$275  = m_axis__tvalid & m_axis__tready;
   assign \$276  = pbeat == cur_last_beat;
   assign \$277  = ~ any_expired;
-  assign \$278  = { \port$2871$0 , 1'h0 } >> peer;
+  assign \$278  = { \port$2935$0 , 1'h0 } >> peer;
   assign \$279  = pick_q_valid & \$278 ;
   assign \$280  = \$277  & \$279 ;
-  assign \$281  = { \port$2869$0 , 1'h0 } >> peer;
+  assign \$281  = { \port$2933$0 , 1'h0 } >> peer;
   assign \$282  = \$281  ? seq : 16'h0000;
-  assign \$283  = { \port$2869$0 , 1'h0 } >> peer;
+  assign \$283  = { \port$2933$0 , 1'h0 } >> peer;
   assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$285 ;
@@ -20673,49 +20786,49 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   always @(posedge clk)
     cur_last_beat <= \$302 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$2871$0 ) begin
+          if (\port$2935$0 ) begin
             pick = 1'h1;
           end
       1'h1:
-          if (\port$2871$0 ) begin
+          if (\port$2935$0 ) begin
             pick = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$2871$0 ) begin
+          if (\port$2935$0 ) begin
             pick_valid = 1'h1;
           end
       1'h1:
-          if (\port$2871$0 ) begin
+          if (\port$2935$0 ) begin
             pick_valid = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2859$0 ) begin
+            if (\port$2923$0 ) begin
               go_back = 2'h2;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20749,7 +20862,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20783,7 +20896,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20817,7 +20930,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20839,7 +20952,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20861,7 +20974,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20883,7 +20996,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20898,7 +21011,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20913,7 +21026,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20928,7 +21041,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     store__beat = 3'h0;
     casez (sender_state)
       2'h0:
@@ -20950,7 +21063,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20965,7 +21078,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20982,28 +21095,28 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$285  = store__beat;
     if (rst) begin
       \$285  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$286  = \$231 ;
     if (rst) begin
       \$286  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$287  = \$233 ;
     if (rst) begin
       \$287  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$288  = 1'h0;
     if (\$236 ) begin
       \$288  = 1'h1;
@@ -21013,7 +21126,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$289  = beat_q;
     if (\$236 ) begin
       \$289  = m_axis__tdata;
@@ -21023,7 +21136,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$290  = crc_now;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21048,7 +21161,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$291  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21079,7 +21192,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$292  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21104,7 +21217,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$293  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21129,7 +21242,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$294  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21154,7 +21267,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$295  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21179,7 +21292,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$296  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21204,7 +21317,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$297  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21229,7 +21342,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$298  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21254,7 +21367,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$299  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21284,7 +21397,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$300  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -21325,7 +21438,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$301  = cur_pay_beats;
     casez (sender_state)
       2'h0:
@@ -21338,7 +21451,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$302  = cur_last_beat;
     casez (sender_state)
       2'h0:
@@ -21354,10 +21467,11 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign owed = { \port$2871$0 , 1'h0 };
-  assign expired = { \port$2859$0 , 1'h0 };
-  assign \pick$23  = peer;
-  assign unsent = { \port$2869$0 , 1'h0 };
+  assign owed = { \port$2935$0 , 1'h0 };
+  assign expired = { \port$2923$0 , 1'h0 };
+  assign \pick$21  = peer;
+  assign unsent = { \port$2933$0 , 1'h0 };
+  assign stored = { \port$1110$0 , 1'h0 };
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
   assign \hdr_out.type  = cur_type;
@@ -21378,17 +21492,17 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign stored_peer = stored[1];
-  assign any_expired = \port$2859$0 ;
+  assign any_expired = \port$2923$0 ;
   assign \$15  = \$14 ;
+  assign \$232  = \port$1110$0 ;
   assign \$255  = { 3'h0, \$254 [16:3] };
   assign \$269  = { 3'h0, \$268 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.store (rst, read__hdr, read__data, read__busy, hdr_wr__addr, room, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
-);
-  reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
+module \processor_component.netif.store (rst, \port$1110$0 , read__hdr, read__data, read__busy, \port$2011$0 , \port$2012$0 , tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, \port$2919$0 
+, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [7:0] \$100 ;
@@ -21401,18 +21515,18 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$107 ;
   wire \$108 ;
   wire [7:0] \$109 ;
-  wire [1:0] \$11 ;
+  wire \$11 ;
   wire [8:0] \$110 ;
   wire \$111 ;
   wire [7:0] \$112 ;
-  wire [7:0] \$113 ;
-  wire [8:0] \$114 ;
-  wire \$115 ;
-  wire [7:0] \$116 ;
-  wire [8:0] \$117 ;
-  wire \$118 ;
+  wire [8:0] \$113 ;
+  wire \$114 ;
+  wire [7:0] \$115 ;
+  wire [8:0] \$116 ;
+  wire \$117 ;
+  wire [7:0] \$118 ;
   wire [7:0] \$119 ;
-  wire [1:0] \$12 ;
+  wire \$12 ;
   wire [8:0] \$120 ;
   wire \$121 ;
   wire [7:0] \$122 ;
@@ -21423,7 +21537,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$127 ;
   wire [7:0] \$128 ;
   wire [8:0] \$129 ;
-  wire [7:0] \$13 ;
+  wire \$13 ;
   wire \$130 ;
   wire [7:0] \$131 ;
   wire [8:0] \$132 ;
@@ -21432,20 +21546,20 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$135 ;
   wire \$136 ;
   wire [7:0] \$137 ;
-  wire [7:0] \$138 ;
-  wire [8:0] \$139 ;
-  wire [8:0] \$14 ;
-  wire \$140 ;
-  wire [7:0] \$141 ;
-  wire [8:0] \$142 ;
-  wire \$143 ;
+  wire [8:0] \$138 ;
+  wire \$139 ;
+  wire [1:0] \$14 ;
+  wire [7:0] \$140 ;
+  wire [8:0] \$141 ;
+  wire \$142 ;
+  wire [7:0] \$143 ;
   wire [7:0] \$144 ;
   wire [8:0] \$145 ;
   wire \$146 ;
   wire [7:0] \$147 ;
   wire [8:0] \$148 ;
   wire \$149 ;
-  wire \$15 ;
+  wire [1:0] \$15 ;
   wire [7:0] \$150 ;
   wire [8:0] \$151 ;
   wire \$152 ;
@@ -21456,18 +21570,18 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$157 ;
   wire \$158 ;
   wire [7:0] \$159 ;
-  wire [7:0] \$16 ;
+  wire \$16 ;
   wire [8:0] \$160 ;
   wire \$161 ;
   wire [7:0] \$162 ;
-  wire [7:0] \$163 ;
-  wire [8:0] \$164 ;
-  wire \$165 ;
-  wire [7:0] \$166 ;
-  wire [8:0] \$167 ;
-  wire \$168 ;
+  wire [8:0] \$163 ;
+  wire \$164 ;
+  wire [7:0] \$165 ;
+  wire [8:0] \$166 ;
+  wire \$167 ;
+  wire [7:0] \$168 ;
   wire [7:0] \$169 ;
-  wire [8:0] \$17 ;
+  wire [1:0] \$17 ;
   wire [8:0] \$170 ;
   wire \$171 ;
   wire [7:0] \$172 ;
@@ -21478,7 +21592,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$177 ;
   wire [7:0] \$178 ;
   wire [8:0] \$179 ;
-  wire \$18 ;
+  wire [1:0] \$18 ;
   wire \$180 ;
   wire [7:0] \$181 ;
   wire [8:0] \$182 ;
@@ -21487,13 +21601,13 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$185 ;
   wire \$186 ;
   wire [7:0] \$187 ;
-  wire [7:0] \$188 ;
-  wire [8:0] \$189 ;
+  wire [8:0] \$188 ;
+  wire \$189 ;
   wire [7:0] \$19 ;
-  wire \$190 ;
-  wire [7:0] \$191 ;
-  wire [8:0] \$192 ;
-  wire \$193 ;
+  wire [7:0] \$190 ;
+  wire [8:0] \$191 ;
+  wire \$192 ;
+  wire [7:0] \$193 ;
   wire [7:0] \$194 ;
   wire [8:0] \$195 ;
   wire \$196 ;
@@ -21516,12 +21630,12 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$210 ;
   wire \$211 ;
   wire [7:0] \$212 ;
-  wire \$213 ;
+  wire [8:0] \$213 ;
   wire \$214 ;
-  wire \$215 ;
-  wire \$216 ;
+  wire [7:0] \$215 ;
+  wire [8:0] \$216 ;
   wire \$217 ;
-  wire \$218 ;
+  wire [7:0] \$218 ;
   wire \$219 ;
   wire [7:0] \$22 ;
   wire \$220 ;
@@ -21584,14 +21698,14 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$272 ;
   wire \$273 ;
   wire \$274 ;
-  wire \$275 ;
-  wire \$276 ;
-  wire \$277 ;
+  wire [16:0] \$275 ;
+  wire [16:0] \$276 ;
+  wire [16:0] \$277 ;
   wire \$278 ;
-  wire [16:0] \$279 ;
+  wire \$279 ;
   wire [7:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire [16:0] \$281 ;
+  wire \$280 ;
+  wire \$281 ;
   wire \$282 ;
   wire \$283 ;
   wire \$284 ;
@@ -21658,12 +21772,12 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$339 ;
   wire [7:0] \$34 ;
   wire \$340 ;
-  wire [16:0] \$341 ;
-  wire [16:0] \$342 ;
-  wire [16:0] \$343 ;
+  wire \$341 ;
+  wire \$342 ;
+  wire \$343 ;
   wire \$344 ;
   wire \$345 ;
-  wire \$346 ;
+  wire [2:0] \$346 ;
   wire \$347 ;
   wire \$348 ;
   wire \$349 ;
@@ -21671,31 +21785,76 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$350 ;
   wire \$351 ;
   wire \$352 ;
-  wire [16:0] \$353 ;
-  wire [16:0] \$354 ;
-  wire [16:0] \$355 ;
-  wire \$356 ;
-  wire [4:0] \$357 ;
-  wire [4:0] \$358 ;
+  wire \$353 ;
+  wire \$354 ;
+  wire \$355 ;
+  wire [16:0] \$356 ;
+  wire [16:0] \$357 ;
+  wire [16:0] \$358 ;
   wire \$359 ;
   wire \$36 ;
   wire \$360 ;
-  reg \$361 ;
-  reg [1:0] \$362 ;
-  reg \$363 ;
-  reg [2:0] \$364 ;
-  reg [3:0] \$365 ;
-  reg [3:0] \$366 ;
-  reg [15:0] \$367 ;
-  reg \$368 ;
+  wire \$361 ;
+  wire \$362 ;
+  wire \$363 ;
+  wire \$364 ;
+  wire \$365 ;
+  wire \$366 ;
+  wire \$367 ;
+  wire \$368 ;
+  wire \$369 ;
   wire [7:0] \$37 ;
-  wire [7:0] \$38 ;
-  wire [8:0] \$39 ;
+  wire \$370 ;
+  wire \$371 ;
+  wire \$372 ;
+  wire \$373 ;
+  wire \$374 ;
+  wire \$375 ;
+  wire \$376 ;
+  wire \$377 ;
+  wire \$378 ;
+  wire \$379 ;
+  wire [8:0] \$38 ;
+  wire \$380 ;
+  wire \$381 ;
+  wire \$382 ;
+  wire \$383 ;
+  wire \$384 ;
+  wire \$385 ;
+  wire \$386 ;
+  wire \$387 ;
+  wire \$388 ;
+  wire \$389 ;
+  wire \$39 ;
+  wire \$390 ;
+  wire \$391 ;
+  wire \$392 ;
+  wire \$393 ;
+  wire \$394 ;
+  wire \$395 ;
+  wire \$396 ;
+  wire [16:0] \$397 ;
+  wire [16:0] \$398 ;
+  wire [16:0] \$399 ;
   wire \$4 ;
-  wire \$40 ;
-  wire [7:0] \$41 ;
-  wire [8:0] \$42 ;
-  wire \$43 ;
+  wire [7:0] \$40 ;
+  wire \$400 ;
+  wire [4:0] \$401 ;
+  wire [4:0] \$402 ;
+  wire \$403 ;
+  wire \$404 ;
+  reg \$405 ;
+  reg \$406 ;
+  reg [2:0] \$407 ;
+  reg [3:0] \$408 ;
+  reg [3:0] \$409 ;
+  wire [8:0] \$41 ;
+  reg [15:0] \$410 ;
+  reg [1:0] \$411 ;
+  reg \$412 ;
+  wire \$42 ;
+  wire [2:0] \$425 ;
+  wire [7:0] \$43 ;
   wire [7:0] \$44 ;
   wire [8:0] \$45 ;
   wire \$46 ;
@@ -21717,12 +21876,12 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$60 ;
   wire \$61 ;
   wire [7:0] \$62 ;
-  wire [7:0] \$63 ;
-  wire [8:0] \$64 ;
-  wire \$65 ;
-  wire [7:0] \$66 ;
-  wire [8:0] \$67 ;
-  wire \$68 ;
+  wire [8:0] \$63 ;
+  wire \$64 ;
+  wire [7:0] \$65 ;
+  wire [8:0] \$66 ;
+  wire \$67 ;
+  wire [7:0] \$68 ;
   wire [7:0] \$69 ;
   wire \$7 ;
   wire [8:0] \$70 ;
@@ -21732,10 +21891,11 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$74 ;
   wire [7:0] \$75 ;
   wire [8:0] \$76 ;
+  wire [2:0] \$762 ;
   wire \$77 ;
   wire [7:0] \$78 ;
   wire [8:0] \$79 ;
-  wire [1:0] \$8 ;
+  wire \$8 ;
   wire \$80 ;
   wire [7:0] \$81 ;
   wire [8:0] \$82 ;
@@ -21744,13 +21904,13 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$85 ;
   wire \$86 ;
   wire [7:0] \$87 ;
-  wire [7:0] \$88 ;
-  wire [8:0] \$89 ;
-  wire [1:0] \$9 ;
-  wire \$90 ;
-  wire [7:0] \$91 ;
-  wire [8:0] \$92 ;
-  wire \$93 ;
+  wire [8:0] \$88 ;
+  wire \$89 ;
+  wire \$9 ;
+  wire [7:0] \$90 ;
+  wire [8:0] \$91 ;
+  wire \$92 ;
+  wire [7:0] \$93 ;
   wire [7:0] \$94 ;
   wire [8:0] \$95 ;
   wire \$96 ;
@@ -21766,6 +21926,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   reg dat_wr__en;
   wire [1:0] dead;
   reg filling = 1'h0;
+  wire [1:0] free;
   input [2:0] hdr_rd__addr;
   wire [2:0] hdr_rd__addr;
   wire [110:0] hdr_rd__data;
@@ -21790,7 +21951,6 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [2:0] \hdr_rd__data.status ;
   wire [7:0] \hdr_rd__data.tag ;
   wire [63:0] \hdr_rd__data.vaddr ;
-  input [2:0] hdr_wr__addr;
   wire [2:0] hdr_wr__addr;
   wire [110:0] hdr_wr__data;
   (* enum_base_type = "MsgKind" *)
@@ -21815,7 +21975,14 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [7:0] \hdr_wr__data.tag ;
   wire [63:0] \hdr_wr__data.vaddr ;
   reg hdr_wr__en;
-  wire peer;
+  output \port$1110$0 ;
+  wire \port$1110$0 ;
+  input \port$2011$0 ;
+  wire \port$2011$0 ;
+  input \port$2012$0 ;
+  wire \port$2012$0 ;
+  input [2:0] \port$2919$0 ;
+  wire [2:0] \port$2919$0 ;
   input [2:0] read__beat;
   wire [2:0] read__beat;
   input read__busy;
@@ -21850,19 +22017,21 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   input read__peer;
   wire read__peer;
   wire [2:0] read__slot;
-  input room;
-  wire room;
+  wire [1:0] room;
   input rst;
   wire rst;
-  wire [2:0] slot;
   reg [3:0] st_beat = 4'h0;
   reg [3:0] st_beats = 4'h0;
   reg [15:0] st_length = 16'h0000;
   reg st_peer = 1'h0;
   reg [2:0] st_slot = 3'h0;
   reg [1:0] store_state = 2'h0;
-  output [1:0] stored;
-  reg [1:0] stored;
+  wire [1:0] stored;
+  wire stored_peer;
+  wire [5:0] tail;
+  wire [2:0] \tail[0] ;
+  wire [2:0] \tail[1] ;
+  wire take;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
   wire [63:0] \tx__data__payload.data ;
@@ -21976,7 +22145,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   end
   always @(posedge clk) begin
     if (dat_wr__en)
-      dat_mem[{ st_slot, st_beat[2:0] }] <= { \$212 , \$187 , \$162 , \$137 , \$112 , \$87 , \$62 , \$37  };
+      dat_mem[{ st_slot, st_beat[2:0] }] <= { \$218 , \$193 , \$168 , \$143 , \$118 , \$93 , \$68 , \$43  };
   end
   reg [5:0] _0_;
   always @(posedge clk) begin
@@ -22005,457 +22174,482 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   assign \$4  = read__peer > 1'h0;
   assign \$5  = read__peer - 1'h1;
   assign \$6  = \$4  ? \$5  : { 1'h0, read__peer };
-  assign \$7  = tx__hdr__payload[15] > 1'h0;
-  assign \$8  = tx__hdr__payload[15] - 1'h1;
-  assign \$9  = \$7  ? \$8  : { 1'h0, tx__hdr__payload[15] };
-  assign \$10  = st_peer > 1'h0;
-  assign \$11  = st_peer - 1'h1;
-  assign \$12  = \$10  ? \$11  : { 1'h0, st_peer };
-  assign \$13  = st_beat * 4'h8;
-  assign \$14  = \$13  + 1'h0;
-  assign \$15  = \$14  < st_length;
-  assign \$16  = st_beat * 4'h8;
-  assign \$17  = \$16  + 1'h1;
-  assign \$18  = \$17  < st_length;
+  assign \$8  = read__busy & \$7 ;
+  assign \$9  = hdr_rd__addr == \port$2919$0 ;
+  assign \$10  = \$8  & \$9 ;
+  assign \$11  = ~ \$10 ;
+  assign \$12  = \port$2012$0  & \$11 ;
+  assign \$425  = tx__hdr__payload[15] * 2'h3;
+  assign hdr_wr__addr = { \port$2919$0 , 3'h0 } >> \$425 ;
+  assign \$13  = tx__hdr__payload[15] > 1'h0;
+  assign \$14  = tx__hdr__payload[15] - 1'h1;
+  assign \$15  = \$13  ? \$14  : { 1'h0, tx__hdr__payload[15] };
+  assign \$16  = st_peer > 1'h0;
+  assign \$17  = st_peer - 1'h1;
+  assign \$18  = \$16  ? \$17  : { 1'h0, st_peer };
   assign \$19  = st_beat * 4'h8;
-  assign \$20  = \$19  + 2'h2;
+  assign \$20  = \$19  + 1'h0;
   assign \$21  = \$20  < st_length;
   assign \$22  = st_beat * 4'h8;
-  assign \$23  = \$22  + 2'h3;
+  assign \$23  = \$22  + 1'h1;
   assign \$24  = \$23  < st_length;
   assign \$25  = st_beat * 4'h8;
-  assign \$26  = \$25  + 3'h4;
+  assign \$26  = \$25  + 2'h2;
   assign \$27  = \$26  < st_length;
   assign \$28  = st_beat * 4'h8;
-  assign \$29  = \$28  + 3'h5;
+  assign \$29  = \$28  + 2'h3;
   assign \$30  = \$29  < st_length;
   assign \$31  = st_beat * 4'h8;
-  assign \$32  = \$31  + 3'h6;
+  assign \$32  = \$31  + 3'h4;
   assign \$33  = \$32  < st_length;
   assign \$34  = st_beat * 4'h8;
-  assign \$35  = \$34  + 3'h7;
+  assign \$35  = \$34  + 3'h5;
   assign \$36  = \$35  < st_length;
-  assign \$37  = \$15  ? tx__data__payload[7:0] : 8'h00;
-  assign \$38  = st_beat * 4'h8;
-  assign \$39  = \$38  + 1'h0;
-  assign \$40  = \$39  < st_length;
-  assign \$41  = st_beat * 4'h8;
-  assign \$42  = \$41  + 1'h1;
-  assign \$43  = \$42  < st_length;
+  assign \$37  = st_beat * 4'h8;
+  assign \$38  = \$37  + 3'h6;
+  assign \$39  = \$38  < st_length;
+  assign \$40  = st_beat * 4'h8;
+  assign \$41  = \$40  + 3'h7;
+  assign \$42  = \$41  < st_length;
+  assign \$43  = \$21  ? tx__data__payload[7:0] : 8'h00;
   assign \$44  = st_beat * 4'h8;
-  assign \$45  = \$44  + 2'h2;
+  assign \$45  = \$44  + 1'h0;
   assign \$46  = \$45  < st_length;
   assign \$47  = st_beat * 4'h8;
-  assign \$48  = \$47  + 2'h3;
+  assign \$48  = \$47  + 1'h1;
   assign \$49  = \$48  < st_length;
   assign \$50  = st_beat * 4'h8;
-  assign \$51  = \$50  + 3'h4;
+  assign \$51  = \$50  + 2'h2;
   assign \$52  = \$51  < st_length;
   assign \$53  = st_beat * 4'h8;
-  assign \$54  = \$53  + 3'h5;
+  assign \$54  = \$53  + 2'h3;
   assign \$55  = \$54  < st_length;
   assign \$56  = st_beat * 4'h8;
-  assign \$57  = \$56  + 3'h6;
+  assign \$57  = \$56  + 3'h4;
   assign \$58  = \$57  < st_length;
   assign \$59  = st_beat * 4'h8;
-  assign \$60  = \$59  + 3'h7;
+  assign \$60  = \$59  + 3'h5;
   assign \$61  = \$60  < st_length;
-  assign \$62  = \$43  ? tx__data__payload[15:8] : 8'h00;
-  assign \$63  = st_beat * 4'h8;
-  assign \$64  = \$63  + 1'h0;
-  assign \$65  = \$64  < st_length;
-  assign \$66  = st_beat * 4'h8;
-  assign \$67  = \$66  + 1'h1;
-  assign \$68  = \$67  < st_length;
+  assign \$62  = st_beat * 4'h8;
+  assign \$63  = \$62  + 3'h6;
+  assign \$64  = \$63  < st_length;
+  assign \$65  = st_beat * 4'h8;
+  assign \$66  = \$65  + 3'h7;
+  assign \$67  = \$66  < st_length;
+  assign \$68  = \$49  ? tx__data__payload[15:8] : 8'h00;
   assign \$69  = st_beat * 4'h8;
-  assign \$70  = \$69  + 2'h2;
+  assign \$70  = \$69  + 1'h0;
   assign \$71  = \$70  < st_length;
   assign \$72  = st_beat * 4'h8;
-  assign \$73  = \$72  + 2'h3;
+  assign \$73  = \$72  + 1'h1;
   assign \$74  = \$73  < st_length;
   assign \$75  = st_beat * 4'h8;
-  assign \$76  = \$75  + 3'h4;
+  assign \$76  = \$75  + 2'h2;
   assign \$77  = \$76  < st_length;
   assign \$78  = st_beat * 4'h8;
-  assign \$79  = \$78  + 3'h5;
+  assign \$79  = \$78  + 2'h3;
   assign \$80  = \$79  < st_length;
   assign \$81  = st_beat * 4'h8;
-  assign \$82  = \$81  + 3'h6;
+  assign \$82  = \$81  + 3'h4;
   assign \$83  = \$82  < st_length;
   assign \$84  = st_beat * 4'h8;
-  assign \$85  = \$84  + 3'h7;
+  assign \$85  = \$84  + 3'h5;
   assign \$86  = \$85  < st_length;
-  assign \$87  = \$71  ? tx__data__payload[23:16] : 8'h00;
-  assign \$88  = st_beat * 4'h8;
-  assign \$89  = \$88  + 1'h0;
-  assign \$90  = \$89  < st_length;
-  assign \$91  = st_beat * 4'h8;
-  assign \$92  = \$91  + 1'h1;
-  assign \$93  = \$92  < st_length;
+  assign \$87  = st_beat * 4'h8;
+  assign \$88  = \$87  + 3'h6;
+  assign \$89  = \$88  < st_length;
+  assign \$90  = st_beat * 4'h8;
+  assign \$91  = \$90  + 3'h7;
+  assign \$92  = \$91  < st_length;
+  assign \$93  = \$77  ? tx__data__payload[23:16] : 8'h00;
   assign \$94  = st_beat * 4'h8;
-  assign \$95  = \$94  + 2'h2;
+  assign \$95  = \$94  + 1'h0;
   assign \$96  = \$95  < st_length;
   assign \$97  = st_beat * 4'h8;
-  assign \$98  = \$97  + 2'h3;
+  assign \$98  = \$97  + 1'h1;
   assign \$99  = \$98  < st_length;
   assign \$100  = st_beat * 4'h8;
-  assign \$101  = \$100  + 3'h4;
+  assign \$101  = \$100  + 2'h2;
   assign \$102  = \$101  < st_length;
   assign \$103  = st_beat * 4'h8;
-  assign \$104  = \$103  + 3'h5;
+  assign \$104  = \$103  + 2'h3;
   assign \$105  = \$104  < st_length;
   assign \$106  = st_beat * 4'h8;
-  assign \$107  = \$106  + 3'h6;
+  assign \$107  = \$106  + 3'h4;
   assign \$108  = \$107  < st_length;
   assign \$109  = st_beat * 4'h8;
-  assign \$110  = \$109  + 3'h7;
+  assign \$110  = \$109  + 3'h5;
   assign \$111  = \$110  < st_length;
-  assign \$112  = \$99  ? tx__data__payload[31:24] : 8'h00;
-  assign \$113  = st_beat * 4'h8;
-  assign \$114  = \$113  + 1'h0;
-  assign \$115  = \$114  < st_length;
-  assign \$116  = st_beat * 4'h8;
-  assign \$117  = \$116  + 1'h1;
-  assign \$118  = \$117  < st_length;
+  assign \$112  = st_beat * 4'h8;
+  assign \$113  = \$112  + 3'h6;
+  assign \$114  = \$113  < st_length;
+  assign \$115  = st_beat * 4'h8;
+  assign \$116  = \$115  + 3'h7;
+  assign \$117  = \$116  < st_length;
+  assign \$118  = \$105  ? tx__data__payload[31:24] : 8'h00;
   assign \$119  = st_beat * 4'h8;
-  assign \$120  = \$119  + 2'h2;
+  assign \$120  = \$119  + 1'h0;
   assign \$121  = \$120  < st_length;
   assign \$122  = st_beat * 4'h8;
-  assign \$123  = \$122  + 2'h3;
+  assign \$123  = \$122  + 1'h1;
   assign \$124  = \$123  < st_length;
   assign \$125  = st_beat * 4'h8;
-  assign \$126  = \$125  + 3'h4;
+  assign \$126  = \$125  + 2'h2;
   assign \$127  = \$126  < st_length;
   assign \$128  = st_beat * 4'h8;
-  assign \$129  = \$128  + 3'h5;
+  assign \$129  = \$128  + 2'h3;
   assign \$130  = \$129  < st_length;
   assign \$131  = st_beat * 4'h8;
-  assign \$132  = \$131  + 3'h6;
+  assign \$132  = \$131  + 3'h4;
   assign \$133  = \$132  < st_length;
   assign \$134  = st_beat * 4'h8;
-  assign \$135  = \$134  + 3'h7;
+  assign \$135  = \$134  + 3'h5;
   assign \$136  = \$135  < st_length;
-  assign \$137  = \$127  ? tx__data__payload[39:32] : 8'h00;
-  assign \$138  = st_beat * 4'h8;
-  assign \$139  = \$138  + 1'h0;
-  assign \$140  = \$139  < st_length;
-  assign \$141  = st_beat * 4'h8;
-  assign \$142  = \$141  + 1'h1;
-  assign \$143  = \$142  < st_length;
+  assign \$137  = st_beat * 4'h8;
+  assign \$138  = \$137  + 3'h6;
+  assign \$139  = \$138  < st_length;
+  assign \$140  = st_beat * 4'h8;
+  assign \$141  = \$140  + 3'h7;
+  assign \$142  = \$141  < st_length;
+  assign \$143  = \$133  ? tx__data__payload[39:32] : 8'h00;
   assign \$144  = st_beat * 4'h8;
-  assign \$145  = \$144  + 2'h2;
+  assign \$145  = \$144  + 1'h0;
   assign \$146  = \$145  < st_length;
   assign \$147  = st_beat * 4'h8;
-  assign \$148  = \$147  + 2'h3;
+  assign \$148  = \$147  + 1'h1;
   assign \$149  = \$148  < st_length;
   assign \$150  = st_beat * 4'h8;
-  assign \$151  = \$150  + 3'h4;
+  assign \$151  = \$150  + 2'h2;
   assign \$152  = \$151  < st_length;
   assign \$153  = st_beat * 4'h8;
-  assign \$154  = \$153  + 3'h5;
+  assign \$154  = \$153  + 2'h3;
   assign \$155  = \$154  < st_length;
   assign \$156  = st_beat * 4'h8;
-  assign \$157  = \$156  + 3'h6;
+  assign \$157  = \$156  + 3'h4;
   assign \$158  = \$157  < st_length;
   assign \$159  = st_beat * 4'h8;
-  assign \$160  = \$159  + 3'h7;
+  assign \$160  = \$159  + 3'h5;
   assign \$161  = \$160  < st_length;
-  assign \$162  = \$155  ? tx__data__payload[47:40] : 8'h00;
-  assign \$163  = st_beat * 4'h8;
-  assign \$164  = \$163  + 1'h0;
-  assign \$165  = \$164  < st_length;
-  assign \$166  = st_beat * 4'h8;
-  assign \$167  = \$166  + 1'h1;
-  assign \$168  = \$167  < st_length;
+  assign \$162  = st_beat * 4'h8;
+  assign \$163  = \$162  + 3'h6;
+  assign \$164  = \$163  < st_length;
+  assign \$165  = st_beat * 4'h8;
+  assign \$166  = \$165  + 3'h7;
+  assign \$167  = \$166  < st_length;
+  assign \$168  = \$161  ? tx__data__payload[47:40] : 8'h00;
   assign \$169  = st_beat * 4'h8;
-  assign \$170  = \$169  + 2'h2;
+  assign \$170  = \$169  + 1'h0;
   assign \$171  = \$170  < st_length;
   assign \$172  = st_beat * 4'h8;
-  assign \$173  = \$172  + 2'h3;
+  assign \$173  = \$172  + 1'h1;
   assign \$174  = \$173  < st_length;
   assign \$175  = st_beat * 4'h8;
-  assign \$176  = \$175  + 3'h4;
+  assign \$176  = \$175  + 2'h2;
   assign \$177  = \$176  < st_length;
   assign \$178  = st_beat * 4'h8;
-  assign \$179  = \$178  + 3'h5;
+  assign \$179  = \$178  + 2'h3;
   assign \$180  = \$179  < st_length;
   assign \$181  = st_beat * 4'h8;
-  assign \$182  = \$181  + 3'h6;
+  assign \$182  = \$181  + 3'h4;
   assign \$183  = \$182  < st_length;
   assign \$184  = st_beat * 4'h8;
-  assign \$185  = \$184  + 3'h7;
+  assign \$185  = \$184  + 3'h5;
   assign \$186  = \$185  < st_length;
-  assign \$187  = \$183  ? tx__data__payload[55:48] : 8'h00;
-  assign \$188  = st_beat * 4'h8;
-  assign \$189  = \$188  + 1'h0;
-  assign \$190  = \$189  < st_length;
-  assign \$191  = st_beat * 4'h8;
-  assign \$192  = \$191  + 1'h1;
-  assign \$193  = \$192  < st_length;
+  assign \$187  = st_beat * 4'h8;
+  assign \$188  = \$187  + 3'h6;
+  assign \$189  = \$188  < st_length;
+  assign \$190  = st_beat * 4'h8;
+  assign \$191  = \$190  + 3'h7;
+  assign \$192  = \$191  < st_length;
+  assign \$193  = \$189  ? tx__data__payload[55:48] : 8'h00;
   assign \$194  = st_beat * 4'h8;
-  assign \$195  = \$194  + 2'h2;
+  assign \$195  = \$194  + 1'h0;
   assign \$196  = \$195  < st_length;
   assign \$197  = st_beat * 4'h8;
-  assign \$198  = \$197  + 2'h3;
+  assign \$198  = \$197  + 1'h1;
   assign \$199  = \$198  < st_length;
   assign \$200  = st_beat * 4'h8;
-  assign \$201  = \$200  + 3'h4;
+  assign \$201  = \$200  + 2'h2;
   assign \$202  = \$201  < st_length;
   assign \$203  = st_beat * 4'h8;
-  assign \$204  = \$203  + 3'h5;
+  assign \$204  = \$203  + 2'h3;
   assign \$205  = \$204  < st_length;
   assign \$206  = st_beat * 4'h8;
-  assign \$207  = \$206  + 3'h6;
+  assign \$207  = \$206  + 3'h4;
   assign \$208  = \$207  < st_length;
   assign \$209  = st_beat * 4'h8;
-  assign \$210  = \$209  + 3'h7;
+  assign \$210  = \$209  + 3'h5;
   assign \$211  = \$210  < st_length;
-  assign \$212  = \$211  ? tx__data__payload[63:56] : 8'h00;
-  assign \$213  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$214  = | tx__hdr__payload[22:15];
-  assign \$215  = \$213  & \$214 ;
-  assign \$216  = ~ \$215 ;
-  assign \$217  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$218  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$219  = \$217  | \$218 ;
-  assign \$220  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$221  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$222  = \$220  | \$221 ;
-  assign \$223  = ! tx__hdr__payload[6:4];
-  assign \$224  = \$222  & \$223 ;
-  assign \$225  = \$219  | \$224 ;
-  assign \$226  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$227  = \$225  & \$226 ;
-  assign \$228  = \$216  | \$227 ;
-  assign \$229  = 1'h0 >> tx__hdr__payload[15];
-  assign \$230  = \$228  | \$229 ;
-  assign \$231  = read__peer == tx__hdr__payload[15];
-  assign \$232  = read__busy & \$231 ;
-  assign \$233  = hdr_rd__addr == hdr_wr__addr;
-  assign \$234  = \$232  & \$233 ;
+  assign \$212  = st_beat * 4'h8;
+  assign \$213  = \$212  + 3'h6;
+  assign \$214  = \$213  < st_length;
+  assign \$215  = st_beat * 4'h8;
+  assign \$216  = \$215  + 3'h7;
+  assign \$217  = \$216  < st_length;
+  assign \$218  = \$217  ? tx__data__payload[63:56] : 8'h00;
+  assign \$219  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$220  = | tx__hdr__payload[22:15];
+  assign \$221  = \$219  & \$220 ;
+  assign \$222  = ~ \$221 ;
+  assign \$223  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$224  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$225  = \$223  | \$224 ;
+  assign \$226  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$227  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$228  = \$226  | \$227 ;
+  assign \$229  = ! tx__hdr__payload[6:4];
+  assign \$230  = \$228  & \$229 ;
+  assign \$231  = \$225  | \$230 ;
+  assign \$232  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$233  = \$231  & \$232 ;
+  assign \$234  = \$222  | \$233 ;
   assign \$235  = ~ \$234 ;
-  assign \$236  = room & \$235 ;
-  assign \$237  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$238  = | tx__hdr__payload[22:15];
+  assign \$236  = tx__hdr__valid & \$235 ;
+  assign \$237  = \$333  & \$236 ;
+  assign \$238  = free >> tx__hdr__payload[15];
   assign \$239  = \$237  & \$238 ;
-  assign \$240  = ~ \$239 ;
-  assign \$241  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$242  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$243  = \$241  | \$242 ;
-  assign \$244  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$245  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$246  = \$244  | \$245 ;
-  assign \$247  = ! tx__hdr__payload[6:4];
-  assign \$248  = \$246  & \$247 ;
-  assign \$249  = \$243  | \$248 ;
-  assign \$250  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$251  = \$249  & \$250 ;
-  assign \$252  = \$240  | \$251 ;
-  assign \$253  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$254  = | tx__hdr__payload[22:15];
-  assign \$255  = \$253  & \$254 ;
-  assign \$256  = ~ \$255 ;
-  assign \$257  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$258  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$259  = \$257  | \$258 ;
-  assign \$260  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$261  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$262  = \$260  | \$261 ;
-  assign \$263  = ! tx__hdr__payload[6:4];
-  assign \$264  = \$262  & \$263 ;
-  assign \$265  = \$259  | \$264 ;
-  assign \$266  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$267  = \$265  & \$266 ;
-  assign \$268  = \$256  | \$267 ;
-  assign \$269  = ~ \$268 ;
-  assign \$270  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$271  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$272  = \$270  | \$271 ;
-  assign \$273  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$274  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$275  = \$273  | \$274 ;
-  assign \$276  = ! tx__hdr__payload[6:4];
-  assign \$277  = \$275  & \$276 ;
-  assign \$278  = \$272  | \$277 ;
-  assign \$279  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$281  = \$278  ? \$280  : 17'h00000;
-  assign \$282  = ! \$281 ;
-  assign \$284  = ! store_state;
-  assign \$285  = store_state == 1'h1;
-  assign \$286  = store_state == 2'h2;
-  assign \$287  = read__peer == st_peer;
-  assign \$288  = filling & \$287 ;
-  assign \$289  = hdr_rd__addr == st_slot;
-  assign \$290  = \$288  & \$289 ;
-  assign \$291  = ~ \$290 ;
-  assign \$292  = read__beat < st_beat;
-  assign \$293  = \$291  | \$292 ;
-  assign \$294  = read__beat == st_beat;
-  assign \$295  = writing & \$294 ;
-  assign \$296  = \$293  | \$295 ;
-  assign \$297  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$298  = | tx__hdr__payload[22:15];
-  assign \$299  = \$297  & \$298 ;
-  assign \$300  = ~ \$299 ;
-  assign \$301  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$302  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$303  = \$301  | \$302 ;
-  assign \$304  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$305  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$306  = \$304  | \$305 ;
-  assign \$307  = ! tx__hdr__payload[6:4];
-  assign \$308  = \$306  & \$307 ;
-  assign \$309  = \$303  | \$308 ;
-  assign \$310  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$311  = \$309  & \$310 ;
-  assign \$312  = \$300  | \$311 ;
-  assign \$313  = 1'h0 >> tx__hdr__payload[15];
-  assign \$314  = \$312  | \$313 ;
-  assign \$315  = read__peer == tx__hdr__payload[15];
-  assign \$316  = read__busy & \$315 ;
-  assign \$317  = hdr_rd__addr == hdr_wr__addr;
-  assign \$318  = \$316  & \$317 ;
-  assign \$319  = ~ \$318 ;
-  assign \$320  = room & \$319 ;
-  assign \$321  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$322  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$323  = \$321  | \$322 ;
-  assign \$324  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$325  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$326  = \$324  | \$325 ;
-  assign \$327  = ! tx__hdr__payload[6:4];
-  assign \$328  = \$326  & \$327 ;
-  assign \$329  = \$323  | \$328 ;
-  assign \$330  = | tx__hdr__payload[126:111];
-  assign \$331  = \$329  & \$330 ;
-  assign \$332  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$333  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$334  = \$332  | \$333 ;
-  assign \$335  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$336  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$337  = \$335  | \$336 ;
-  assign \$338  = ! tx__hdr__payload[6:4];
+  assign \$240  = 1'h0 >> tx__hdr__payload[15];
+  assign \$241  = ~ \$240 ;
+  assign take = \$239  & \$241 ;
+  assign \$242  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$243  = | tx__hdr__payload[22:15];
+  assign \$244  = \$242  & \$243 ;
+  assign \$245  = ~ \$244 ;
+  assign \$246  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$247  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$248  = \$246  | \$247 ;
+  assign \$249  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$250  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$251  = \$249  | \$250 ;
+  assign \$252  = ! tx__hdr__payload[6:4];
+  assign \$253  = \$251  & \$252 ;
+  assign \$254  = \$248  | \$253 ;
+  assign \$255  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$256  = \$254  & \$255 ;
+  assign \$257  = \$245  | \$256 ;
+  assign \$258  = ~ \$257 ;
+  assign \$259  = tx__hdr__valid & \$258 ;
+  assign \$260  = \$333  & \$259 ;
+  assign \$262  = \$260  & \$261 ;
+  assign \$263  = \$262  & free[1];
+  assign \$266  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$267  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$268  = \$266  | \$267 ;
+  assign \$269  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$270  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$271  = \$269  | \$270 ;
+  assign \$272  = ! tx__hdr__payload[6:4];
+  assign \$273  = \$271  & \$272 ;
+  assign \$274  = \$268  | \$273 ;
+  assign \$275  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$277  = \$274  ? \$276  : 17'h00000;
+  assign \$278  = ! \$277 ;
+  assign \$281  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$282  = | tx__hdr__payload[22:15];
+  assign \$283  = \$281  & \$282 ;
+  assign \$284  = ~ \$283 ;
+  assign \$285  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$286  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$287  = \$285  | \$286 ;
+  assign \$288  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$289  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$290  = \$288  | \$289 ;
+  assign \$291  = ! tx__hdr__payload[6:4];
+  assign \$292  = \$290  & \$291 ;
+  assign \$293  = \$287  | \$292 ;
+  assign \$294  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$295  = \$293  & \$294 ;
+  assign \$296  = \$284  | \$295 ;
+  assign \$297  = 1'h0 >> tx__hdr__payload[15];
+  assign \$298  = \$296  | \$297 ;
+  assign \$299  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$300  = | tx__hdr__payload[22:15];
+  assign \$301  = \$299  & \$300 ;
+  assign \$302  = ~ \$301 ;
+  assign \$303  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$304  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$305  = \$303  | \$304 ;
+  assign \$306  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$307  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$308  = \$306  | \$307 ;
+  assign \$309  = ! tx__hdr__payload[6:4];
+  assign \$310  = \$308  & \$309 ;
+  assign \$311  = \$305  | \$310 ;
+  assign \$312  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$313  = \$311  & \$312 ;
+  assign \$314  = \$302  | \$313 ;
+  assign \$315  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$316  = | tx__hdr__payload[22:15];
+  assign \$317  = \$315  & \$316 ;
+  assign \$318  = ~ \$317 ;
+  assign \$319  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$320  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$321  = \$319  | \$320 ;
+  assign \$322  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$323  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$324  = \$322  | \$323 ;
+  assign \$325  = ! tx__hdr__payload[6:4];
+  assign \$326  = \$324  & \$325 ;
+  assign \$327  = \$321  | \$326 ;
+  assign \$328  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$329  = \$327  & \$328 ;
+  assign \$330  = \$318  | \$329 ;
+  assign \$331  = ~ \$330 ;
+  assign \$332  = free >> tx__hdr__payload[15];
+  assign \$333  = ! store_state;
+  assign \$334  = store_state == 1'h1;
+  assign \$335  = store_state == 2'h2;
+  assign \$336  = read__peer == st_peer;
+  assign \$337  = filling & \$336 ;
+  assign \$338  = hdr_rd__addr == st_slot;
   assign \$339  = \$337  & \$338 ;
-  assign \$340  = \$334  | \$339 ;
-  assign \$341  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$343  = \$340  ? \$342  : 17'h00000;
-  assign \$344  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$345  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$346  = \$344  | \$345 ;
-  assign \$347  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$348  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$340  = ~ \$339 ;
+  assign \$341  = read__beat < st_beat;
+  assign \$342  = \$340  | \$341 ;
+  assign \$343  = read__beat == st_beat;
+  assign \$344  = writing & \$343 ;
+  assign \$345  = \$342  | \$344 ;
+  assign \$762  = tx__hdr__payload[15] * 2'h3;
+  assign \$346  = { \port$2919$0 , 3'h0 } >> \$762 ;
+  assign \$347  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$348  = tx__hdr__payload[3:0] == 2'h3;
   assign \$349  = \$347  | \$348 ;
-  assign \$350  = ! tx__hdr__payload[6:4];
-  assign \$351  = \$349  & \$350 ;
-  assign \$352  = \$346  | \$351 ;
-  assign \$353  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$355  = \$352  ? \$354  : 17'h00000;
-  assign \$356  = | \$355 ;
-  assign \$357  = st_beat + 1'h1;
-  assign \$358  = st_beats - 1'h1;
-  assign \$359  = st_beat == \$358 ;
-  assign \$360  = tx__data__valid & tx__data__payload[64];
+  assign \$350  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$351  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$352  = \$350  | \$351 ;
+  assign \$353  = ! tx__hdr__payload[6:4];
+  assign \$354  = \$352  & \$353 ;
+  assign \$355  = \$349  | \$354 ;
+  assign \$356  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$358  = \$355  ? \$357  : 17'h00000;
+  assign \$359  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$360  = | tx__hdr__payload[22:15];
+  assign \$361  = \$359  & \$360 ;
+  assign \$362  = ~ \$361 ;
+  assign \$363  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$364  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$365  = \$363  | \$364 ;
+  assign \$366  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$367  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$368  = \$366  | \$367 ;
+  assign \$369  = ! tx__hdr__payload[6:4];
+  assign \$370  = \$368  & \$369 ;
+  assign \$371  = \$365  | \$370 ;
+  assign \$372  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$373  = \$371  & \$372 ;
+  assign \$374  = \$362  | \$373 ;
+  assign \$375  = 1'h0 >> tx__hdr__payload[15];
+  assign \$376  = \$374  | \$375 ;
+  assign \$377  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$378  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$379  = \$377  | \$378 ;
+  assign \$380  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$381  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$382  = \$380  | \$381 ;
+  assign \$383  = ! tx__hdr__payload[6:4];
+  assign \$384  = \$382  & \$383 ;
+  assign \$385  = \$379  | \$384 ;
+  assign \$386  = | tx__hdr__payload[126:111];
+  assign \$387  = \$385  & \$386 ;
+  assign \$388  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$389  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$390  = \$388  | \$389 ;
+  assign \$391  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$392  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$393  = \$391  | \$392 ;
+  assign \$394  = ! tx__hdr__payload[6:4];
+  assign \$395  = \$393  & \$394 ;
+  assign \$396  = \$390  | \$395 ;
+  assign \$397  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$399  = \$396  ? \$398  : 17'h00000;
+  assign \$400  = | \$399 ;
+  assign \$401  = st_beat + 1'h1;
+  assign \$402  = st_beats - 1'h1;
+  assign \$403  = st_beat == \$402 ;
+  assign \$404  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    read__data_ok <= \$361 ;
+    read__data_ok <= \$405 ;
   always @(posedge clk)
-    store_state <= \$362 ;
+    st_peer <= \$406 ;
   always @(posedge clk)
-    st_peer <= \$363 ;
+    st_slot <= \$407 ;
   always @(posedge clk)
-    st_slot <= \$364 ;
+    st_beats <= \$408 ;
   always @(posedge clk)
-    st_beats <= \$365 ;
+    st_beat <= \$409 ;
   always @(posedge clk)
-    st_beat <= \$366 ;
+    st_length <= \$410 ;
   always @(posedge clk)
-    st_length <= \$367 ;
+    store_state <= \$411 ;
   always @(posedge clk)
-    filling <= \$368 ;
+    filling <= \$412 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$230 ) begin
+          (* full_case = 32'd1 *)
+          if (\$298 ) begin
             tx__hdr__ready = 1'h1;
-          end else if (\$236 ) begin
-            tx__hdr__ready = 1'h1;
+          end else begin
+            tx__hdr__ready = \$332 ;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$230 ) begin
+          if (\$298 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = \$252 ;
+              tx_dropped = \$314 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
     tx_dead_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$230 ) begin
+          if (\$298 ) begin
             if (tx__hdr__valid) begin
-              tx_dead_dropped = \$269 ;
+              tx_dead_dropped = \$331 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$230 ) begin
-          end else if (\$236 ) begin
-            if (tx__hdr__valid) begin
+          (* full_case = 32'd1 *)
+          if (\$298 ) begin
+          end else begin
+            if (take) begin
               hdr_wr__en = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$230 ) begin
-          end else if (\$236 ) begin
-            if (tx__hdr__valid) begin
+          (* full_case = 32'd1 *)
+          if (\$298 ) begin
+          end else begin
+            if (take) begin
               tx_msgs = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    stored = 2'h0;
-    casez (store_state)
-      2'h0:
-          if (\$230 ) begin
-          end else if (\$236 ) begin
-            if (tx__hdr__valid) begin
-              if (\$283 ) begin
-                (* full_case = 32'd1 *)
-                casez (tx__hdr__payload[15])
-                  1'h0:
-                      stored[0] = 1'h1;
-                  1'h1:
-                      stored[1] = 1'h1;
-                endcase
-              end
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -22467,7 +22661,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -22479,7 +22673,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
     writing = 1'h0;
     casez (store_state)
       2'h0:
@@ -22491,162 +22685,142 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$361  = \$296 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$405  = \$345 ;
     if (rst) begin
-      \$361  = 1'h0;
+      \$405  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$362  = store_state;
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$406  = st_peer;
     casez (store_state)
       2'h0:
-          if (\$314 ) begin
+          \$406  = tx__hdr__payload[15];
+    endcase
+    if (rst) begin
+      \$406  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$407  = st_slot;
+    casez (store_state)
+      2'h0:
+          \$407  = \$346 ;
+    endcase
+    if (rst) begin
+      \$407  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$408  = st_beats;
+    casez (store_state)
+      2'h0:
+          \$408  = \$358 [3:0];
+    endcase
+    if (rst) begin
+      \$408  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$409  = st_beat;
+    casez (store_state)
+      2'h0:
+          \$409  = 4'h0;
+      2'h2:
+          if (tx__data__valid) begin
+            \$409  = \$401 [3:0];
+          end
+    endcase
+    if (rst) begin
+      \$409  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$410  = st_length;
+    casez (store_state)
+      2'h0:
+          \$410  = tx__hdr__payload[126:111];
+    endcase
+    if (rst) begin
+      \$410  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$411  = store_state;
+    casez (store_state)
+      2'h0:
+          (* full_case = 32'd1 *)
+          if (\$376 ) begin
             if (tx__hdr__valid) begin
-              if (\$331 ) begin
-                \$362  = 2'h1;
+              if (\$387 ) begin
+                \$411  = 2'h1;
               end
             end
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              if (\$356 ) begin
-                \$362  = 2'h2;
+          end else begin
+            if (take) begin
+              if (\$400 ) begin
+                \$411  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$359 ) begin
-              \$362  = 2'h0;
+            if (\$403 ) begin
+              \$411  = 2'h0;
             end
           end
       2'h1:
-          if (\$360 ) begin
-            \$362  = 2'h0;
+          if (\$404 ) begin
+            \$411  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$362  = 2'h0;
+      \$411  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$363  = st_peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$412  = filling;
     casez (store_state)
       2'h0:
-          if (\$314 ) begin
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              \$363  = tx__hdr__payload[15];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$363  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$364  = st_slot;
-    casez (store_state)
-      2'h0:
-          if (\$314 ) begin
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              \$364  = hdr_wr__addr;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$364  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$365  = st_beats;
-    casez (store_state)
-      2'h0:
-          if (\$314 ) begin
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              \$365  = \$343 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$365  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$366  = st_beat;
-    casez (store_state)
-      2'h0:
-          if (\$314 ) begin
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              \$366  = 4'h0;
-            end
-          end
-      2'h2:
-          if (tx__data__valid) begin
-            \$366  = \$357 [3:0];
-          end
-    endcase
-    if (rst) begin
-      \$366  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$367  = st_length;
-    casez (store_state)
-      2'h0:
-          if (\$314 ) begin
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              \$367  = tx__hdr__payload[126:111];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$367  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$368  = filling;
-    casez (store_state)
-      2'h0:
-          if (\$314 ) begin
-          end else if (\$320 ) begin
-            if (tx__hdr__valid) begin
-              if (\$356 ) begin
-                \$368  = 1'h1;
+          (* full_case = 32'd1 *)
+          if (\$376 ) begin
+          end else begin
+            if (take) begin
+              if (\$400 ) begin
+                \$412  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$359 ) begin
-              \$368  = 1'h0;
+            if (\$403 ) begin
+              \$412  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$368  = 1'h0;
+      \$412  = 1'h0;
     end
   end
   assign read__slot = hdr_rd__addr;
   assign hdr_rd__data = read__hdr;
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
-  assign peer = tx__hdr__payload[15];
-  assign slot = hdr_wr__addr;
+  assign room = { \port$2012$0 , \port$2011$0  };
+  assign tail = { \port$2919$0 , 3'h0 };
   assign dat_wr__addr = { st_slot, st_beat[2:0] };
-  assign dat_wr__data = { \$212 , \$187 , \$162 , \$137 , \$112 , \$87 , \$62 , \$37  };
+  assign dat_wr__data = { \$218 , \$193 , \$168 , \$143 , \$118 , \$93 , \$68 , \$43  };
+  assign stored_peer = tx__hdr__payload[15];
   assign dead = 2'h0;
+  assign stored = { \$280 , 1'h0 };
+  assign \port$1110$0  = \$280 ;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
   assign \read__hdr.tag  = read__hdr[14:7];
@@ -22659,6 +22833,8 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   assign \hdr_rd__data.pid  = read__hdr[30:15];
   assign \hdr_rd__data.vaddr  = read__hdr[94:31];
   assign \hdr_rd__data.length  = read__hdr[110:95];
+  assign \tail[0]  = 3'h0;
+  assign \tail[1]  = \port$2919$0 ;
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
   assign \tx__hdr__payload.src  = tx__hdr__payload[14:7];
@@ -22681,8 +22857,15 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   assign hdr_wr__data[14:7] = tx__hdr__payload[30:23];
   assign hdr_wr__data[6:4] = tx__hdr__payload[6:4];
   assign hdr_wr__data[3:0] = tx__hdr__payload[3:0];
-  assign \$280  = { 3'h0, \$279 [16:3] };
-  assign \$283  = 1'h1;
-  assign \$342  = { 3'h0, \$341 [16:3] };
-  assign \$354  = { 3'h0, \$353 [16:3] };
+  assign free[1] = \$12 ;
+  assign free[0] = 1'h0;
+  assign \$7  = read__peer;
+  assign \$261  = tx__hdr__payload[15];
+  assign \$264  = 1'h1;
+  assign \$265  = \$263 ;
+  assign \$276  = { 3'h0, \$275 [16:3] };
+  assign \$279  = 1'h1;
+  assign \$280  = \$263 ;
+  assign \$357  = { 3'h0, \$356 [16:3] };
+  assign \$398  = { 3'h0, \$397 [16:3] };
 endmodule
