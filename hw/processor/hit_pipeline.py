@@ -213,36 +213,9 @@ class HitPipeline(wiring.Component):
             m.d.sync += [cmp_pid.eq(s0_req.pid), cmp_tag.eq(s0_tag)]
         m.d.sync += [st_rd.eq(0), s1_rd.eq(0), s1_reload.eq(s1_rd)]
 
-        # S2: the answer queue, in request order. An entry is a read (answered with the store's next word) or
-        # not (a write, or an aborted access: rdata 0).
-        count = Signal(range(depth + 1))
-        q_read = Signal(depth)
-        q_status = Array(Signal(Status, name=f"q_status{i}") for i in range(depth))
-        head = Signal(range(depth)) if depth > 1 else Const(0, 1)
-        tail = Signal(range(depth)) if depth > 1 else Const(0, 1)
-        empty = count == 0
-        head_read = q_read.bit_select(head, 1) if depth > 1 else q_read[0]
-        pop = Signal()
-        push = Signal()
-        push_read = Signal()
-        push_status = Signal(Status)
-        m.d.comb += [
-            self.cpu_resp.valid.eq(~empty & (~head_read | self.rvalid)),
-            self.cpu_resp.payload.rdata.eq(Mux(head_read, self.rdata, 0)),
-            self.cpu_resp.payload.status.eq(q_status[head]),
-            pop.eq(self.cpu_resp.valid & self.cpu_resp.ready),
-            self.rready.eq(~empty & head_read & self.cpu_resp.ready),
-            self.miss.eq(s1_compare & ~s1_hit & empty),
-            self.idle.eq(~s0_valid & ~st_valid & ~s1_valid & empty),
-        ]
-        with m.If(push):
-            m.d.sync += [q_read.bit_select(tail, 1).eq(push_read), q_status[tail].eq(push_status)]
-        if depth > 1:
-            with m.If(push):
-                m.d.sync += tail.eq(Mux(tail == depth - 1, 0, tail + 1))
-            with m.If(pop):
-                m.d.sync += head.eq(Mux(head == depth - 1, 0, head + 1))
-        m.d.sync += count.eq(count + push - pop)
+        count, empty, pop, push, push_read, push_status = self._answer_queue(m, depth)
+        m.d.comb += [self.miss.eq(s1_compare & ~s1_hit & empty),
+                     self.idle.eq(~s0_valid & ~st_valid & ~s1_valid & empty)]
 
         with m.If(self.run):
             # On chip, an answer leaving S2 frees its place in the same cycle. With the local memory the read
@@ -325,3 +298,34 @@ class HitPipeline(wiring.Component):
             m.d.sync += s1_valid.eq(0)
             m.d.comb += [push.eq(1), push_read.eq(0), push_status.eq(self.abort_status)]
         return m
+
+    def _answer_queue(self, m, depth):
+        """S2: the answer queue, in request order. An entry is a read (answered with the store's next word) or
+        not (a write, or an aborted access: rdata 0). Returns its count, empty, pop and push signals."""
+        count = Signal(range(depth + 1))
+        q_read = Signal(depth)
+        q_status = Array(Signal(Status, name=f"q_status{i}") for i in range(depth))
+        head = Signal(range(depth)) if depth > 1 else Const(0, 1)
+        tail = Signal(range(depth)) if depth > 1 else Const(0, 1)
+        empty = count == 0
+        head_read = q_read.bit_select(head, 1) if depth > 1 else q_read[0]
+        pop = Signal()
+        push = Signal()
+        push_read = Signal()
+        push_status = Signal(Status)
+        m.d.comb += [
+            self.cpu_resp.valid.eq(~empty & (~head_read | self.rvalid)),
+            self.cpu_resp.payload.rdata.eq(Mux(head_read, self.rdata, 0)),
+            self.cpu_resp.payload.status.eq(q_status[head]),
+            pop.eq(self.cpu_resp.valid & self.cpu_resp.ready),
+            self.rready.eq(~empty & head_read & self.cpu_resp.ready),
+        ]
+        with m.If(push):
+            m.d.sync += [q_read.bit_select(tail, 1).eq(push_read), q_status[tail].eq(push_status)]
+        if depth > 1:
+            with m.If(push):
+                m.d.sync += tail.eq(Mux(tail == depth - 1, 0, tail + 1))
+            with m.If(pop):
+                m.d.sync += head.eq(Mux(head == depth - 1, 0, head + 1))
+        m.d.sync += count.eq(count + push - pop)
+        return count, empty, pop, push, push_read, push_status
