@@ -598,8 +598,8 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory (csr__w_data, clk, rst, irq, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, axi__arready, axi__rvalid, axi__rlast, net_rx__data__valid, csr__r_stb, csr__w_stb, csr__r_data, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid
-, net_tx__data__payload, walking, axi__awready, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, net_rx__hdr__payload, net_rx__hdr__valid, csr__addr);
+module \memory_component.memory (csr__w_data, clk, rst, irq, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, axi__arready, axi__rvalid, axi__rlast, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid
+, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, walking, axi__awready, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, csr__addr);
   wire [31:0] axi__araddr;
   wire [31:0] \axi__araddr$1 ;
   wire [1:0] axi__arburst;
@@ -10169,7 +10169,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, axi__arready, axi__rvalid, axi__rlast, axi__rid, axi__rdata
-, rx_data__valid, csr__r_stb, csr__w_stb, csr__r_data, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, walking, axi__awready, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload, rx_hdr__payload, rx_hdr__valid, csr__addr
+, rx_data__valid, rx_hdr__valid, rx_hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, walking, axi__awready, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload, csr__addr
 );
   wire \$1 ;
   wire [11:0] \$2 ;
@@ -11005,8 +11005,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .match_vpn(match_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$3862$0 (\$2 ),
-    .\port$3862$20 (\$3 ),
+    .\port$3580$0 (\$2 ),
+    .\port$3580$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -11042,7 +11042,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$1475$119 (queue__payload[152:119]),
+    .\port$1251$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(rx_data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -11105,8 +11105,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3862$0 (\$2 ),
-    .\port$3862$20 (\$3 ),
+    .\port$3580$0 (\$2 ),
+    .\port$3580$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -11146,6 +11146,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .fill_r(walk_r),
     .fill_vpn(fill_vpn),
     .fill_w(walk_w),
+    .inv(inv),
     .inv_mode(csr__w_data[17:16]),
     .inv_pid(csr__w_data[7:0]),
     .inv_vpn(inv_vpn),
@@ -11157,8 +11158,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .lk_stale(tlb_stale),
     .lk_vpn(lk_vpn),
     .lk_w(tlb_w),
-    .rst(rst),
-    .tag_inv__en(inv)
+    .rst(rst)
   );
   \memory_component.memory.mmu.translator  translator (
     .clk(clk),
@@ -12023,7 +12023,7 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$3862$0 , \port$3862$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$3580$0 , \port$3580$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, match_pid, match_vpn, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -12187,10 +12187,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3862$0 ;
-  wire [11:0] \port$3862$0 ;
-  output [55:0] \port$3862$20 ;
-  wire [55:0] \port$3862$20 ;
+  output [11:0] \port$3580$0 ;
+  wire [11:0] \port$3580$0 ;
+  output [55:0] \port$3580$20 ;
+  wire [55:0] \port$3580$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12600,8 +12600,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3862$0  = h[11:0];
-  assign \port$3862$20  = h[75:20];
+  assign \port$3580$0  = h[11:0];
+  assign \port$3580$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -12658,7 +12658,7 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1475$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen, mem__req, mem__awvalid
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1251$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen, mem__req, mem__awvalid
 , mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [11:0] \$1 ;
@@ -12866,8 +12866,8 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1475$119 , ne
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1475$119 ;
-  wire [33:0] \port$1475$119 ;
+  input [33:0] \port$1251$119 ;
+  wire [33:0] \port$1251$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -12953,7 +12953,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1475$119 , ne
   assign \$57  = \$53 [10:0] < 9'h100;
   assign \$58  = \$57  ? \$53 [10:0] : 11'h100;
   assign \$59  = \$56  ? { 1'h0, a_left } : \$58 ;
-  assign n_left = \port$1475$119 [33] ? \$61 [9:0] : 10'h001;
+  assign n_left = \port$1251$119 [33] ? \$61 [9:0] : 10'h001;
   assign \$62  = 13'h1000 - \$60 [11:0];
   assign \$64  = n_left < \$63 [10:0];
   assign \$65  = n_left < 9'h100;
@@ -12968,7 +12968,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1475$119 , ne
   assign \$74  = \$59 [8:0] - 1'h1;
   assign \$75  = own_ar & mem__arready;
   assign \$76  = pre | early;
-  assign \$77  = ~ \port$1475$119 [32];
+  assign \$77  = ~ \port$1251$119 [32];
   assign \$78  = start & \$77 ;
   assign \$79  = ~ pre;
   assign \$80  = \$78  & \$79 ;
@@ -13041,7 +13041,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1475$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$116  = paddr;
     if (start) begin
-      \$116  = \port$1475$119 [31:0];
+      \$116  = \port$1251$119 [31:0];
     end
     if (rst) begin
       \$116  = 32'd0;
@@ -13051,7 +13051,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1475$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$117  = \$signal ;
     if (start) begin
-      \$117  = \port$1475$119 [32];
+      \$117  = \port$1251$119 [32];
     end
     if (rst) begin
       \$117  = 1'h0;
@@ -13061,7 +13061,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1475$119 , ne
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$118  = line;
     if (start) begin
-      \$118  = \port$1475$119 [33];
+      \$118  = \port$1251$119 [33];
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -13631,9 +13631,9 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1475$119 , ne
           pre_decide = \$101 ;
     endcase
   end
-  assign \paddr$4  = \port$1475$119 [31:0];
-  assign write = \port$1475$119 [32];
-  assign \line$8  = \port$1475$119 [33];
+  assign \paddr$4  = \port$1251$119 [31:0];
+  assign write = \port$1251$119 [32];
+  assign \line$8  = \port$1251$119 [33];
   assign n_addr = \$60 [31:0];
   assign n_burst = \$69 [8:0];
   assign burst = \$59 [8:0];
@@ -13646,7 +13646,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1475$119 , ne
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$60 [2:0] = 3'h0;
-  assign \$60 [32:3] = { 1'h0, \port$1475$119 [31:3] };
+  assign \$60 [32:3] = { 1'h0, \port$1251$119 [31:3] };
   assign \$61  = { 3'h0, \length$10 [15:3] };
   assign \$53  = { \$52 [13], \$52 [13], \$52 [13], \$52 [13:3] };
   assign \$8  = { \$59 [8:0], 3'h0 };
@@ -14010,7 +14010,7 @@ module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, c
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.queue (rst, w_rdy, r_rdy, r_data, w_en, w_port__data, level, r_en, clk);
+module \memory_component.memory.mmu.queue (rst, w_rdy, r_rdy, r_data, w_port__data, w_en, level, r_en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -14138,7 +14138,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3862$0 , \port$3862$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3580$0 , \port$3580$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -14245,10 +14245,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3862$0 ;
-  wire [11:0] \port$3862$0 ;
-  input [55:0] \port$3862$20 ;
-  wire [55:0] \port$3862$20 ;
+  input [11:0] \port$3580$0 ;
+  wire [11:0] \port$3580$0 ;
+  input [55:0] \port$3580$20 ;
+  wire [55:0] \port$3580$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -14306,10 +14306,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$3760$0 (owner_get_valid),
-    .\port$3761$0 (owner_get_node),
-    .\port$4052$0 (window__busy),
-    .\port$4056$0 (window__error),
+    .\port$3478$0 (owner_get_valid),
+    .\port$3479$0 (owner_get_node),
+    .\port$3770$0 (window__busy),
+    .\port$3774$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -14325,14 +14325,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3862$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3580$20 [55:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     status_shown = 32'd0;
     if (fault__pending) begin
-      status_shown = { 8'h00, \port$3862$20 [7:0], \port$3862$0 , 2'h0, fault__write, fault__pending };
+      status_shown = { 8'h00, \port$3580$20 [7:0], \port$3580$0 , 2'h0, fault__write, fault__pending };
     end
   end
   assign csr__addr = bus__addr;
@@ -14356,10 +14356,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3862$20 [55:8] };
-  assign fault__kind = \port$3862$0 [3:0];
-  assign fault__src = \port$3862$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3862$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3580$20 [55:8] };
+  assign fault__kind = \port$3580$0 [3:0];
+  assign fault__src = \port$3580$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3580$20 [7:0] };
   assign csr__FAULT_STATUS__r_data = status_shown;
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
@@ -14390,7 +14390,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 
-, \storage$84 , \storage$94 , \port$3760$0 , \port$3761$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$4052$0 , \port$4056$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$84 , \storage$94 , \port$3478$0 , \port$3479$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3770$0 , \port$3774$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14555,14 +14555,14 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3760$0 ;
-  wire \port$3760$0 ;
-  input [7:0] \port$3761$0 ;
-  wire [7:0] \port$3761$0 ;
-  input \port$4052$0 ;
-  wire \port$4052$0 ;
-  input \port$4056$0 ;
-  wire \port$4056$0 ;
+  input \port$3478$0 ;
+  wire \port$3478$0 ;
+  input [7:0] \port$3479$0 ;
+  wire [7:0] \port$3479$0 ;
+  input \port$3770$0 ;
+  wire \port$3770$0 ;
+  input \port$3774$0 ;
+  wire \port$3774$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -14605,7 +14605,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$4056$0 , \port$4052$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3774$0 , \port$3770$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14616,7 +14616,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : csr__FAULT_STATUS__r_data;
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3760$0 , 23'h000000, \port$3761$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3478$0 , 23'h000000, \port$3479$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -17304,8 +17304,8 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3760$0 , 23'h000000, \port$3761$0  };
-  assign csr__MEM_CTRL__r_data = { \port$4056$0 , \port$4052$0  };
+  assign csr__OWNER_GET__r_data = { \port$3478$0 , 23'h000000, \port$3479$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3774$0 , \port$3770$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -18725,7 +18725,7 @@ module \memory_component.memory.mmu.responder (rst, queue__valid, queue__payload
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, lk_stale, lk_busy, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, inv_pid);
+module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, inv, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, lk_stale, lk_busy, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, inv_pid);
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire [63:0] \$1 ;
   wire \$10 ;
@@ -18931,7 +18931,7 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$280 ;
   wire \$281 ;
   wire \$282 ;
-  wire \$283 ;
+  wire [3:0] \$283 ;
   wire \$284 ;
   wire \$285 ;
   wire \$286 ;
@@ -18940,7 +18940,7 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$289 ;
   wire \$29 ;
   wire \$290 ;
-  wire \$291 ;
+  wire [3:0] \$291 ;
   wire \$292 ;
   wire \$293 ;
   wire \$294 ;
@@ -18948,7 +18948,7 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$296 ;
   wire \$297 ;
   wire \$298 ;
-  wire \$299 ;
+  wire [3:0] \$299 ;
   wire \$3 ;
   wire \$30 ;
   wire \$300 ;
@@ -18958,7 +18958,7 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$304 ;
   wire \$305 ;
   wire \$306 ;
-  wire \$307 ;
+  wire [3:0] \$307 ;
   wire \$308 ;
   wire \$309 ;
   wire \$31 ;
@@ -18967,7 +18967,7 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$312 ;
   wire \$313 ;
   wire \$314 ;
-  wire \$315 ;
+  wire [3:0] \$315 ;
   wire \$316 ;
   wire \$317 ;
   wire \$318 ;
@@ -18975,286 +18975,68 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$32 ;
   wire \$320 ;
   wire \$321 ;
-  wire \$322 ;
-  wire [63:0] \$323 ;
-  wire [3:0] \$324 ;
-  wire \$325 ;
-  wire \$326 ;
-  wire [3:0] \$327 ;
-  wire \$328 ;
-  wire \$329 ;
+  wire [2:0] \$322 ;
+  wire [2:0] \$323 ;
+  wire \$324 ;
+  wire [63:0] \$325 ;
+  wire [63:0] \$326 ;
+  wire [63:0] \$327 ;
+  reg \$328 ;
+  reg \$329 ;
   wire \$33 ;
-  wire [3:0] \$330 ;
-  wire \$331 ;
-  wire \$332 ;
-  wire [3:0] \$333 ;
-  wire \$334 ;
-  wire \$335 ;
-  wire [3:0] \$336 ;
-  wire [3:0] \$337 ;
-  wire [63:0] \$338 ;
-  wire \$339 ;
+  reg \$330 ;
+  reg \$331 ;
+  reg [15:0] \$332 ;
+  reg [63:0] \$333 ;
+  reg [3:0] \$334 ;
+  reg [43:0] \$335 ;
+  reg [3:0] \$336 ;
+  reg [3:0] \$337 ;
+  reg [87:0] \$338 ;
+  reg \$339 ;
   wire \$34 ;
-  wire \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire \$343 ;
-  wire \$344 ;
-  wire [3:0] \$345 ;
-  wire [30:0] \$346 ;
-  wire \$347 ;
-  wire \$348 ;
-  wire \$349 ;
+  reg \$340 ;
+  reg [3:0] \$341 ;
+  reg [1:0] \$342 ;
+  reg \$343 ;
+  reg [1:0] \$344 ;
+  reg [7:0] \$345 ;
+  reg [35:0] \$346 ;
+  reg [21:0] \$347 ;
+  reg [511:0] \$348 ;
+  reg [31:0] \$349 ;
   wire \$35 ;
-  wire \$350 ;
-  wire \$351 ;
-  wire \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire \$355 ;
-  wire \$356 ;
-  wire \$357 ;
-  wire \$358 ;
-  wire \$359 ;
+  reg [63:0] \$350 ;
   wire \$36 ;
-  wire \$360 ;
-  wire \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire \$364 ;
-  wire \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire \$368 ;
-  wire \$369 ;
   wire \$37 ;
-  wire \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire \$373 ;
-  wire \$374 ;
-  wire \$375 ;
-  wire \$376 ;
-  wire \$377 ;
-  wire \$378 ;
-  wire \$379 ;
   wire \$38 ;
-  wire \$380 ;
-  wire \$381 ;
-  wire \$382 ;
-  wire \$383 ;
-  wire \$384 ;
-  wire \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire \$388 ;
-  wire \$389 ;
   wire \$39 ;
-  wire \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  wire \$393 ;
-  wire \$394 ;
-  wire \$395 ;
-  wire \$396 ;
-  wire \$397 ;
-  wire \$398 ;
-  wire \$399 ;
   wire \$4 ;
   wire \$40 ;
-  wire \$400 ;
-  wire \$401 ;
-  wire \$402 ;
-  wire \$403 ;
-  wire \$404 ;
-  wire \$405 ;
-  wire \$406 ;
-  wire \$407 ;
-  wire \$408 ;
-  wire \$409 ;
   wire \$41 ;
-  wire \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire \$416 ;
-  wire \$417 ;
-  wire \$418 ;
-  wire \$419 ;
   wire \$42 ;
-  wire \$420 ;
-  wire \$421 ;
-  wire \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire \$425 ;
-  wire \$426 ;
-  wire \$427 ;
-  wire \$428 ;
-  wire \$429 ;
+  wire [6:0] \$422 ;
+  wire [6:0] \$427 ;
   wire \$43 ;
-  wire \$430 ;
-  wire \$431 ;
-  wire \$432 ;
-  wire \$433 ;
-  wire \$434 ;
-  wire \$435 ;
-  wire \$436 ;
-  wire \$437 ;
-  wire \$438 ;
-  wire \$439 ;
+  wire [6:0] \$432 ;
+  wire [6:0] \$437 ;
   wire \$44 ;
-  wire \$440 ;
-  wire \$441 ;
-  wire \$442 ;
-  wire \$443 ;
-  wire \$444 ;
-  wire \$445 ;
-  wire \$446 ;
-  wire \$447 ;
-  wire \$448 ;
-  wire \$449 ;
+  wire [6:0] \$444 ;
+  wire [5:0] \$448 ;
   wire \$45 ;
-  wire \$450 ;
-  wire \$451 ;
-  wire \$452 ;
-  wire \$453 ;
-  wire \$454 ;
-  wire \$455 ;
-  wire \$456 ;
-  wire \$457 ;
-  wire \$458 ;
-  wire \$459 ;
   wire \$46 ;
-  wire \$460 ;
-  wire \$461 ;
-  wire \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire \$465 ;
-  wire \$466 ;
-  wire \$467 ;
-  wire \$468 ;
-  wire \$469 ;
   wire \$47 ;
-  wire \$470 ;
-  wire \$471 ;
-  wire \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire \$475 ;
-  wire \$476 ;
-  wire \$477 ;
-  wire \$478 ;
-  wire \$479 ;
   wire \$48 ;
-  wire \$480 ;
-  wire \$481 ;
-  wire \$482 ;
-  wire \$483 ;
-  wire \$484 ;
-  wire \$485 ;
-  wire \$486 ;
-  wire \$487 ;
-  wire \$488 ;
-  wire \$489 ;
   wire \$49 ;
-  wire \$490 ;
-  wire \$491 ;
-  wire \$492 ;
-  wire \$493 ;
-  wire \$494 ;
-  wire \$495 ;
-  wire \$496 ;
-  wire \$497 ;
-  wire \$498 ;
-  wire \$499 ;
   wire \$5 ;
   wire \$50 ;
-  wire \$500 ;
-  wire \$501 ;
-  wire \$502 ;
-  wire \$503 ;
-  wire \$504 ;
-  wire \$505 ;
-  wire \$506 ;
-  wire \$507 ;
-  wire \$508 ;
-  wire \$509 ;
   wire \$51 ;
-  wire \$510 ;
-  wire \$511 ;
-  wire \$512 ;
-  wire \$513 ;
-  wire \$514 ;
-  wire \$515 ;
-  wire \$516 ;
-  wire \$517 ;
-  wire \$518 ;
-  wire \$519 ;
   wire \$52 ;
-  wire \$520 ;
-  wire \$521 ;
-  wire \$522 ;
-  wire \$523 ;
-  wire \$524 ;
-  wire \$525 ;
-  wire \$526 ;
-  wire \$527 ;
-  wire \$528 ;
-  wire \$529 ;
   wire \$53 ;
-  wire \$530 ;
-  wire \$531 ;
-  wire \$532 ;
-  wire \$533 ;
-  wire \$534 ;
-  wire \$535 ;
-  wire \$536 ;
-  wire \$537 ;
-  wire \$538 ;
-  wire [3:0] \$539 ;
   wire \$54 ;
-  wire \$540 ;
-  wire \$541 ;
-  wire \$542 ;
-  wire \$543 ;
-  wire \$544 ;
-  wire \$545 ;
-  wire [2:0] \$546 ;
-  wire [2:0] \$547 ;
-  wire \$548 ;
-  wire [63:0] \$549 ;
   wire \$55 ;
-  wire [63:0] \$550 ;
-  wire [63:0] \$551 ;
-  reg \$552 ;
-  reg \$553 ;
-  reg \$554 ;
-  reg \$555 ;
-  reg [43:0] \$556 ;
-  reg [15:0] \$557 ;
-  reg [63:0] \$558 ;
-  reg [43:0] \$559 ;
   wire \$56 ;
-  reg [3:0] \$560 ;
-  reg [3:0] \$561 ;
-  reg [87:0] \$562 ;
-  reg \$563 ;
-  reg \$564 ;
-  reg [3:0] \$565 ;
-  reg [1:0] \$566 ;
-  reg \$567 ;
-  reg [1:0] \$568 ;
-  reg [7:0] \$569 ;
   wire \$57 ;
-  reg [35:0] \$570 ;
-  reg [21:0] \$571 ;
-  reg [511:0] \$572 ;
-  reg [31:0] \$573 ;
-  reg [63:0] \$574 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
@@ -19265,41 +19047,35 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$64 ;
   wire \$65 ;
   wire \$66 ;
-  wire \$67 ;
-  wire \$68 ;
+  wire [63:0] \$67 ;
+  wire [3:0] \$68 ;
   wire \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire \$71 ;
+  wire [3:0] \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire \$74 ;
+  wire [3:0] \$74 ;
   wire \$75 ;
   wire \$76 ;
-  wire \$77 ;
+  wire [3:0] \$77 ;
   wire \$78 ;
   wire \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
+  wire [3:0] \$80 ;
+  wire [3:0] \$81 ;
+  wire [63:0] \$82 ;
   wire \$83 ;
   wire \$84 ;
   wire \$85 ;
   wire \$86 ;
   wire \$87 ;
   wire \$88 ;
-  wire \$89 ;
+  wire [3:0] \$89 ;
   wire \$9 ;
-  wire \$90 ;
-  wire [6:0] \$902 ;
-  wire [6:0] \$907 ;
+  wire [30:0] \$90 ;
   wire \$91 ;
-  wire [6:0] \$912 ;
-  wire [6:0] \$917 ;
   wire \$92 ;
-  wire [6:0] \$924 ;
-  wire [5:0] \$928 ;
   wire \$93 ;
   wire \$94 ;
   wire \$95 ;
@@ -19309,12 +19085,13 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$99 ;
   reg \$signal  = 1'h0;
   (* init = 1'h0 *)
-  wire \$signal$38 ;
+  wire \$signal$35 ;
+  reg [1:0] \$signal$37  = 2'h0;
   (* init = 4'h0 *)
-  wire [3:0] \$signal$42 ;
-  reg [63:0] \$signal$51 ;
-  reg \$signal$59  = 1'h0;
-  reg \$signal$7  = 1'h0;
+  wire [3:0] \$signal$39 ;
+  reg [63:0] \$signal$48 ;
+  reg \$signal$5  = 1'h0;
+  reg \$signal$58  = 1'h0;
   reg [1:0] chosen;
   input clk;
   wire clk;
@@ -19342,12 +19119,11 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   reg [7:0] fq_pid = 8'h00;
   reg [1:0] fq_victim = 2'h0;
   reg [35:0] fq_vpn = 36'h000000000;
-  reg [1:0] fq_way = 2'h0;
   wire [3:0] hits;
   reg [3:0] hits_q = 4'h0;
   reg [3:0] idx_q = 4'h0;
+  input inv;
   wire inv;
-  reg [43:0] inv_key_q = 44'h00000000000;
   input [1:0] inv_mode;
   wire [1:0] inv_mode;
   reg inv_one_q = 1'h0;
@@ -19375,6 +19151,7 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire [35:0] lk_vpn;
   output lk_w;
   reg lk_w;
+  reg [3:0] one_q = 4'h0;
   reg [63:0] pid_hit_q = 64'h0000000000000000;
   reg [511:0] pids = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [87:0] row_q = 88'h0000000000000000000000;
@@ -19384,8 +19161,6 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire stale_q;
   wire [3:0] tag_inv__addr;
   wire [175:0] tag_inv__data;
-  input tag_inv__en;
-  wire tag_inv__en;
   wire [3:0] tag_lk__addr;
   wire [175:0] tag_lk__data;
   reg [3:0] tag_wr__addr = 4'h0;
@@ -19459,634 +19234,398 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
       tags[tag_wr__addr][175:132] <= { fq_pid, fq_vpn };
   end
   reg [175:0] _1_;
-  reg [175:0] _2_;
   always @(posedge clk) begin
-    if (tag_inv__en) begin
-      _1_ <= tags[tag_inv__addr];
-      if (way_en[0] && tag_inv__addr == tag_wr__addr)
-        _1_[43:0] <= { fq_pid, fq_vpn };
-      if (way_en[1] && tag_inv__addr == tag_wr__addr)
-        _1_[87:44] <= { fq_pid, fq_vpn };
-      if (way_en[2] && tag_inv__addr == tag_wr__addr)
-        _1_[131:88] <= { fq_pid, fq_vpn };
-      if (way_en[3] && tag_inv__addr == tag_wr__addr)
-        _1_[175:132] <= { fq_pid, fq_vpn };
-    end
-    _2_ <= tags[tag_lk__addr];
+    _1_ <= tags[tag_lk__addr];
   end
-  assign tag_inv__data = _1_;
-  assign tag_lk__data = _2_;
-  assign \$406  = \$signal$51 [19] ? \$404  : \$405 ;
-  assign \$407  = fq_pid == inv_pid;
-  assign \$408  = pids[167:160] == inv_pid;
-  assign \$409  = \$signal$51 [20] ? \$407  : \$408 ;
-  assign \$410  = fq_pid == inv_pid;
-  assign \$411  = pids[175:168] == inv_pid;
-  assign \$412  = \$signal$51 [21] ? \$410  : \$411 ;
-  assign \$413  = fq_pid == inv_pid;
-  assign \$414  = pids[183:176] == inv_pid;
-  assign \$415  = \$signal$51 [22] ? \$413  : \$414 ;
-  assign \$416  = fq_pid == inv_pid;
-  assign \$417  = pids[191:184] == inv_pid;
-  assign \$418  = \$signal$51 [23] ? \$416  : \$417 ;
-  assign \$419  = fq_pid == inv_pid;
-  assign \$420  = pids[199:192] == inv_pid;
-  assign \$421  = \$signal$51 [24] ? \$419  : \$420 ;
-  assign \$422  = fq_pid == inv_pid;
-  assign \$423  = pids[207:200] == inv_pid;
-  assign \$424  = \$signal$51 [25] ? \$422  : \$423 ;
-  assign \$425  = fq_pid == inv_pid;
-  assign \$426  = pids[215:208] == inv_pid;
-  assign \$427  = \$signal$51 [26] ? \$425  : \$426 ;
-  assign \$428  = fq_pid == inv_pid;
-  assign \$429  = pids[223:216] == inv_pid;
-  assign \$430  = \$signal$51 [27] ? \$428  : \$429 ;
-  assign \$431  = fq_pid == inv_pid;
-  assign \$432  = pids[231:224] == inv_pid;
-  assign \$433  = \$signal$51 [28] ? \$431  : \$432 ;
-  assign \$434  = fq_pid == inv_pid;
-  assign \$435  = pids[239:232] == inv_pid;
-  assign \$436  = \$signal$51 [29] ? \$434  : \$435 ;
-  assign \$437  = fq_pid == inv_pid;
-  assign \$438  = pids[247:240] == inv_pid;
-  assign \$439  = \$signal$51 [30] ? \$437  : \$438 ;
-  assign \$440  = fq_pid == inv_pid;
-  assign \$441  = pids[255:248] == inv_pid;
-  assign \$442  = \$signal$51 [31] ? \$440  : \$441 ;
-  assign \$443  = fq_pid == inv_pid;
-  assign \$444  = pids[263:256] == inv_pid;
-  assign \$445  = \$signal$51 [32] ? \$443  : \$444 ;
-  assign \$446  = fq_pid == inv_pid;
-  assign \$447  = pids[271:264] == inv_pid;
-  assign \$448  = \$signal$51 [33] ? \$446  : \$447 ;
-  assign \$449  = fq_pid == inv_pid;
-  assign \$450  = pids[279:272] == inv_pid;
-  assign \$451  = \$signal$51 [34] ? \$449  : \$450 ;
-  assign \$452  = fq_pid == inv_pid;
-  assign \$453  = pids[287:280] == inv_pid;
-  assign \$454  = \$signal$51 [35] ? \$452  : \$453 ;
-  assign \$455  = fq_pid == inv_pid;
-  assign \$456  = pids[295:288] == inv_pid;
-  assign \$457  = \$signal$51 [36] ? \$455  : \$456 ;
-  assign \$458  = fq_pid == inv_pid;
-  assign \$459  = pids[303:296] == inv_pid;
-  assign \$460  = \$signal$51 [37] ? \$458  : \$459 ;
-  assign \$461  = fq_pid == inv_pid;
-  assign \$462  = pids[311:304] == inv_pid;
-  assign \$463  = \$signal$51 [38] ? \$461  : \$462 ;
-  assign \$464  = fq_pid == inv_pid;
-  assign \$465  = pids[319:312] == inv_pid;
-  assign \$466  = \$signal$51 [39] ? \$464  : \$465 ;
-  assign \$467  = fq_pid == inv_pid;
-  assign \$468  = pids[327:320] == inv_pid;
-  assign \$469  = \$signal$51 [40] ? \$467  : \$468 ;
-  assign \$470  = fq_pid == inv_pid;
-  assign \$471  = pids[335:328] == inv_pid;
-  assign \$472  = \$signal$51 [41] ? \$470  : \$471 ;
-  assign \$473  = fq_pid == inv_pid;
-  assign \$474  = pids[343:336] == inv_pid;
-  assign \$475  = \$signal$51 [42] ? \$473  : \$474 ;
-  assign \$476  = fq_pid == inv_pid;
-  assign \$477  = pids[351:344] == inv_pid;
-  assign \$478  = \$signal$51 [43] ? \$476  : \$477 ;
-  assign \$479  = fq_pid == inv_pid;
-  assign \$480  = pids[359:352] == inv_pid;
-  assign \$481  = \$signal$51 [44] ? \$479  : \$480 ;
-  assign \$482  = fq_pid == inv_pid;
-  assign \$483  = pids[367:360] == inv_pid;
-  assign \$484  = \$signal$51 [45] ? \$482  : \$483 ;
-  assign \$485  = fq_pid == inv_pid;
-  assign \$486  = pids[375:368] == inv_pid;
-  assign \$487  = \$signal$51 [46] ? \$485  : \$486 ;
-  assign \$488  = fq_pid == inv_pid;
-  assign \$489  = pids[383:376] == inv_pid;
-  assign \$490  = \$signal$51 [47] ? \$488  : \$489 ;
-  assign \$491  = fq_pid == inv_pid;
-  assign \$492  = pids[391:384] == inv_pid;
-  assign \$493  = \$signal$51 [48] ? \$491  : \$492 ;
-  assign \$494  = fq_pid == inv_pid;
-  assign \$495  = pids[399:392] == inv_pid;
-  assign \$496  = \$signal$51 [49] ? \$494  : \$495 ;
-  assign \$497  = fq_pid == inv_pid;
-  assign \$498  = pids[407:400] == inv_pid;
-  assign \$499  = \$signal$51 [50] ? \$497  : \$498 ;
-  assign \$500  = fq_pid == inv_pid;
-  assign \$501  = pids[415:408] == inv_pid;
-  assign \$502  = \$signal$51 [51] ? \$500  : \$501 ;
-  assign \$503  = fq_pid == inv_pid;
-  assign \$504  = pids[423:416] == inv_pid;
-  assign \$505  = \$signal$51 [52] ? \$503  : \$504 ;
-  assign \$506  = fq_pid == inv_pid;
-  assign \$507  = pids[431:424] == inv_pid;
-  assign \$508  = \$signal$51 [53] ? \$506  : \$507 ;
-  assign \$509  = fq_pid == inv_pid;
-  assign \$510  = pids[439:432] == inv_pid;
-  assign \$511  = \$signal$51 [54] ? \$509  : \$510 ;
-  assign \$512  = fq_pid == inv_pid;
-  assign \$513  = pids[447:440] == inv_pid;
-  assign \$514  = \$signal$51 [55] ? \$512  : \$513 ;
-  assign \$515  = fq_pid == inv_pid;
-  assign \$516  = pids[455:448] == inv_pid;
-  assign \$517  = \$signal$51 [56] ? \$515  : \$516 ;
-  assign \$518  = fq_pid == inv_pid;
-  assign \$519  = pids[463:456] == inv_pid;
-  assign \$520  = \$signal$51 [57] ? \$518  : \$519 ;
-  assign \$521  = fq_pid == inv_pid;
-  assign \$522  = pids[471:464] == inv_pid;
-  assign \$523  = \$signal$51 [58] ? \$521  : \$522 ;
-  assign \$524  = fq_pid == inv_pid;
-  assign \$525  = pids[479:472] == inv_pid;
-  assign \$526  = \$signal$51 [59] ? \$524  : \$525 ;
-  assign \$527  = fq_pid == inv_pid;
-  assign \$528  = pids[487:480] == inv_pid;
-  assign \$529  = \$signal$51 [60] ? \$527  : \$528 ;
-  assign \$530  = fq_pid == inv_pid;
-  assign \$531  = pids[495:488] == inv_pid;
-  assign \$532  = \$signal$51 [61] ? \$530  : \$531 ;
-  assign \$533  = fq_pid == inv_pid;
-  assign \$534  = pids[503:496] == inv_pid;
-  assign \$535  = \$signal$51 [62] ? \$533  : \$534 ;
-  assign \$536  = fq_pid == inv_pid;
-  assign \$537  = pids[511:504] == inv_pid;
-  assign \$538  = \$signal$51 [63] ? \$536  : \$537 ;
-  assign \$539  = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$540  = inv_q | tag_inv__en;
-  assign \$541  = ~ tag_inv__en;
-  assign \$542  = fill & \$541 ;
-  assign \$543  = | f_free;
-  assign \$544  = ~ \$543 ;
-  assign \$545  = victim == 2'h3;
-  assign \$546  = victim + 1'h1;
-  assign \$547  = \$545  ? 3'h0 : \$546 ;
-  assign \$548  = lk_busy & \$signal$59 ;
-  assign \$549  = ~ kill;
-  assign \$550  = valid & \$549 ;
-  assign \$551  = \$550  | \$signal$51 ;
-  always @(posedge clk)
-    inv_q <= \$552 ;
-  always @(posedge clk)
-    \$signal  <= \$553 ;
-  always @(posedge clk)
-    \$signal$7  <= \$554 ;
-  always @(posedge clk)
-    inv_one_q <= \$555 ;
-  always @(posedge clk)
-    inv_key_q <= \$556 ;
-  always @(posedge clk)
-    inv_set_q <= \$557 ;
-  always @(posedge clk)
-    pid_hit_q <= \$558 ;
-  always @(posedge clk)
-    key_q <= \$559 ;
-  always @(posedge clk)
-    idx_q <= \$560 ;
-  always @(posedge clk)
-    hits_q <= \$561 ;
-  always @(posedge clk)
-    row_q <= \$562 ;
-  always @(posedge clk)
-    lk_stale <= \$563 ;
-  always @(posedge clk)
-    lk_busy <= \$564 ;
-  always @(posedge clk)
-    tag_wr__addr <= \$565 ;
-  always @(posedge clk)
-    fq_way <= \$566 ;
-  always @(posedge clk)
-    \$signal$59  <= \$567 ;
-  always @(posedge clk)
-    fq_victim <= \$568 ;
-  always @(posedge clk)
-    fq_pid <= \$569 ;
-  always @(posedge clk)
-    fq_vpn <= \$570 ;
-  always @(posedge clk)
-    fq_data <= \$571 ;
-  always @(posedge clk)
-    pids <= \$572 ;
-  always @(posedge clk)
-    victims <= \$573 ;
-  always @(posedge clk)
-    valid <= \$574 ;
+  assign tag_inv__data = tags[tag_inv__addr];
+  assign tag_lk__data = _1_;
   assign tag_inv__addr = inv_vpn[3:0] ^ inv_pid[3:0];
-  assign \$1  = { \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7  } & pid_hit_q;
+  assign \$1  = { \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5  } & pid_hit_q;
   assign \$2  = { \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal  } | \$1 ;
-  assign \$3  = tag_inv__data[43:0] == inv_key_q;
-  assign \$4  = tag_inv__data[87:44] == inv_key_q;
-  assign \$5  = tag_inv__data[131:88] == inv_key_q;
-  assign \$6  = tag_inv__data[175:132] == inv_key_q;
-  assign \$7  = inv_set_q[0] & \$3 ;
-  assign \$8  = tag_inv__data[43:0] == inv_key_q;
-  assign \$9  = tag_inv__data[87:44] == inv_key_q;
-  assign \$10  = tag_inv__data[131:88] == inv_key_q;
-  assign \$11  = tag_inv__data[175:132] == inv_key_q;
-  assign \$12  = inv_set_q[0] & \$9 ;
-  assign \$13  = tag_inv__data[43:0] == inv_key_q;
-  assign \$14  = tag_inv__data[87:44] == inv_key_q;
-  assign \$15  = tag_inv__data[131:88] == inv_key_q;
-  assign \$16  = tag_inv__data[175:132] == inv_key_q;
-  assign \$17  = inv_set_q[0] & \$15 ;
-  assign \$18  = tag_inv__data[43:0] == inv_key_q;
-  assign \$19  = tag_inv__data[87:44] == inv_key_q;
-  assign \$20  = tag_inv__data[131:88] == inv_key_q;
-  assign \$21  = tag_inv__data[175:132] == inv_key_q;
-  assign \$22  = inv_set_q[0] & \$21 ;
-  assign \$23  = tag_inv__data[43:0] == inv_key_q;
-  assign \$24  = tag_inv__data[87:44] == inv_key_q;
-  assign \$25  = tag_inv__data[131:88] == inv_key_q;
-  assign \$26  = tag_inv__data[175:132] == inv_key_q;
-  assign \$27  = inv_set_q[1] & \$23 ;
-  assign \$28  = tag_inv__data[43:0] == inv_key_q;
-  assign \$29  = tag_inv__data[87:44] == inv_key_q;
-  assign \$30  = tag_inv__data[131:88] == inv_key_q;
-  assign \$31  = tag_inv__data[175:132] == inv_key_q;
-  assign \$32  = inv_set_q[1] & \$29 ;
-  assign \$33  = tag_inv__data[43:0] == inv_key_q;
-  assign \$34  = tag_inv__data[87:44] == inv_key_q;
-  assign \$35  = tag_inv__data[131:88] == inv_key_q;
-  assign \$36  = tag_inv__data[175:132] == inv_key_q;
-  assign \$37  = inv_set_q[1] & \$35 ;
-  assign \$38  = tag_inv__data[43:0] == inv_key_q;
-  assign \$39  = tag_inv__data[87:44] == inv_key_q;
-  assign \$40  = tag_inv__data[131:88] == inv_key_q;
-  assign \$41  = tag_inv__data[175:132] == inv_key_q;
-  assign \$42  = inv_set_q[1] & \$41 ;
-  assign \$43  = tag_inv__data[43:0] == inv_key_q;
-  assign \$44  = tag_inv__data[87:44] == inv_key_q;
-  assign \$45  = tag_inv__data[131:88] == inv_key_q;
-  assign \$46  = tag_inv__data[175:132] == inv_key_q;
-  assign \$47  = inv_set_q[2] & \$43 ;
-  assign \$48  = tag_inv__data[43:0] == inv_key_q;
-  assign \$49  = tag_inv__data[87:44] == inv_key_q;
-  assign \$50  = tag_inv__data[131:88] == inv_key_q;
-  assign \$51  = tag_inv__data[175:132] == inv_key_q;
-  assign \$52  = inv_set_q[2] & \$49 ;
-  assign \$53  = tag_inv__data[43:0] == inv_key_q;
-  assign \$54  = tag_inv__data[87:44] == inv_key_q;
-  assign \$55  = tag_inv__data[131:88] == inv_key_q;
-  assign \$56  = tag_inv__data[175:132] == inv_key_q;
-  assign \$57  = inv_set_q[2] & \$55 ;
-  assign \$58  = tag_inv__data[43:0] == inv_key_q;
-  assign \$59  = tag_inv__data[87:44] == inv_key_q;
-  assign \$60  = tag_inv__data[131:88] == inv_key_q;
-  assign \$61  = tag_inv__data[175:132] == inv_key_q;
-  assign \$62  = inv_set_q[2] & \$61 ;
-  assign \$63  = tag_inv__data[43:0] == inv_key_q;
-  assign \$64  = tag_inv__data[87:44] == inv_key_q;
-  assign \$65  = tag_inv__data[131:88] == inv_key_q;
-  assign \$66  = tag_inv__data[175:132] == inv_key_q;
-  assign \$67  = inv_set_q[3] & \$63 ;
-  assign \$68  = tag_inv__data[43:0] == inv_key_q;
-  assign \$69  = tag_inv__data[87:44] == inv_key_q;
-  assign \$70  = tag_inv__data[131:88] == inv_key_q;
-  assign \$71  = tag_inv__data[175:132] == inv_key_q;
-  assign \$72  = inv_set_q[3] & \$69 ;
-  assign \$73  = tag_inv__data[43:0] == inv_key_q;
-  assign \$74  = tag_inv__data[87:44] == inv_key_q;
-  assign \$75  = tag_inv__data[131:88] == inv_key_q;
-  assign \$76  = tag_inv__data[175:132] == inv_key_q;
-  assign \$77  = inv_set_q[3] & \$75 ;
-  assign \$78  = tag_inv__data[43:0] == inv_key_q;
-  assign \$79  = tag_inv__data[87:44] == inv_key_q;
-  assign \$80  = tag_inv__data[131:88] == inv_key_q;
-  assign \$81  = tag_inv__data[175:132] == inv_key_q;
-  assign \$82  = inv_set_q[3] & \$81 ;
-  assign \$83  = tag_inv__data[43:0] == inv_key_q;
-  assign \$84  = tag_inv__data[87:44] == inv_key_q;
-  assign \$85  = tag_inv__data[131:88] == inv_key_q;
-  assign \$86  = tag_inv__data[175:132] == inv_key_q;
-  assign \$87  = inv_set_q[4] & \$83 ;
-  assign \$88  = tag_inv__data[43:0] == inv_key_q;
-  assign \$89  = tag_inv__data[87:44] == inv_key_q;
-  assign \$90  = tag_inv__data[131:88] == inv_key_q;
-  assign \$91  = tag_inv__data[175:132] == inv_key_q;
-  assign \$92  = inv_set_q[4] & \$89 ;
-  assign \$93  = tag_inv__data[43:0] == inv_key_q;
-  assign \$94  = tag_inv__data[87:44] == inv_key_q;
-  assign \$95  = tag_inv__data[131:88] == inv_key_q;
-  assign \$96  = tag_inv__data[175:132] == inv_key_q;
-  assign \$97  = inv_set_q[4] & \$95 ;
-  assign \$98  = tag_inv__data[43:0] == inv_key_q;
-  assign \$99  = tag_inv__data[87:44] == inv_key_q;
-  assign \$100  = tag_inv__data[131:88] == inv_key_q;
-  assign \$101  = tag_inv__data[175:132] == inv_key_q;
-  assign \$102  = inv_set_q[4] & \$101 ;
-  assign \$103  = tag_inv__data[43:0] == inv_key_q;
-  assign \$104  = tag_inv__data[87:44] == inv_key_q;
-  assign \$105  = tag_inv__data[131:88] == inv_key_q;
-  assign \$106  = tag_inv__data[175:132] == inv_key_q;
-  assign \$107  = inv_set_q[5] & \$103 ;
-  assign \$108  = tag_inv__data[43:0] == inv_key_q;
-  assign \$109  = tag_inv__data[87:44] == inv_key_q;
-  assign \$110  = tag_inv__data[131:88] == inv_key_q;
-  assign \$111  = tag_inv__data[175:132] == inv_key_q;
-  assign \$112  = inv_set_q[5] & \$109 ;
-  assign \$113  = tag_inv__data[43:0] == inv_key_q;
-  assign \$114  = tag_inv__data[87:44] == inv_key_q;
-  assign \$115  = tag_inv__data[131:88] == inv_key_q;
-  assign \$116  = tag_inv__data[175:132] == inv_key_q;
-  assign \$117  = inv_set_q[5] & \$115 ;
-  assign \$118  = tag_inv__data[43:0] == inv_key_q;
-  assign \$119  = tag_inv__data[87:44] == inv_key_q;
-  assign \$120  = tag_inv__data[131:88] == inv_key_q;
-  assign \$121  = tag_inv__data[175:132] == inv_key_q;
-  assign \$122  = inv_set_q[5] & \$121 ;
-  assign \$123  = tag_inv__data[43:0] == inv_key_q;
-  assign \$124  = tag_inv__data[87:44] == inv_key_q;
-  assign \$125  = tag_inv__data[131:88] == inv_key_q;
-  assign \$126  = tag_inv__data[175:132] == inv_key_q;
-  assign \$127  = inv_set_q[6] & \$123 ;
-  assign \$128  = tag_inv__data[43:0] == inv_key_q;
-  assign \$129  = tag_inv__data[87:44] == inv_key_q;
-  assign \$130  = tag_inv__data[131:88] == inv_key_q;
-  assign \$131  = tag_inv__data[175:132] == inv_key_q;
-  assign \$132  = inv_set_q[6] & \$129 ;
-  assign \$133  = tag_inv__data[43:0] == inv_key_q;
-  assign \$134  = tag_inv__data[87:44] == inv_key_q;
-  assign \$135  = tag_inv__data[131:88] == inv_key_q;
-  assign \$136  = tag_inv__data[175:132] == inv_key_q;
-  assign \$137  = inv_set_q[6] & \$135 ;
-  assign \$138  = tag_inv__data[43:0] == inv_key_q;
-  assign \$139  = tag_inv__data[87:44] == inv_key_q;
-  assign \$140  = tag_inv__data[131:88] == inv_key_q;
-  assign \$141  = tag_inv__data[175:132] == inv_key_q;
-  assign \$142  = inv_set_q[6] & \$141 ;
-  assign \$143  = tag_inv__data[43:0] == inv_key_q;
-  assign \$144  = tag_inv__data[87:44] == inv_key_q;
-  assign \$145  = tag_inv__data[131:88] == inv_key_q;
-  assign \$146  = tag_inv__data[175:132] == inv_key_q;
-  assign \$147  = inv_set_q[7] & \$143 ;
-  assign \$148  = tag_inv__data[43:0] == inv_key_q;
-  assign \$149  = tag_inv__data[87:44] == inv_key_q;
-  assign \$150  = tag_inv__data[131:88] == inv_key_q;
-  assign \$151  = tag_inv__data[175:132] == inv_key_q;
-  assign \$152  = inv_set_q[7] & \$149 ;
-  assign \$153  = tag_inv__data[43:0] == inv_key_q;
-  assign \$154  = tag_inv__data[87:44] == inv_key_q;
-  assign \$155  = tag_inv__data[131:88] == inv_key_q;
-  assign \$156  = tag_inv__data[175:132] == inv_key_q;
-  assign \$157  = inv_set_q[7] & \$155 ;
-  assign \$158  = tag_inv__data[43:0] == inv_key_q;
-  assign \$159  = tag_inv__data[87:44] == inv_key_q;
-  assign \$160  = tag_inv__data[131:88] == inv_key_q;
-  assign \$161  = tag_inv__data[175:132] == inv_key_q;
-  assign \$162  = inv_set_q[7] & \$161 ;
-  assign \$163  = tag_inv__data[43:0] == inv_key_q;
-  assign \$164  = tag_inv__data[87:44] == inv_key_q;
-  assign \$165  = tag_inv__data[131:88] == inv_key_q;
-  assign \$166  = tag_inv__data[175:132] == inv_key_q;
-  assign \$167  = inv_set_q[8] & \$163 ;
-  assign \$168  = tag_inv__data[43:0] == inv_key_q;
-  assign \$169  = tag_inv__data[87:44] == inv_key_q;
-  assign \$170  = tag_inv__data[131:88] == inv_key_q;
-  assign \$171  = tag_inv__data[175:132] == inv_key_q;
-  assign \$172  = inv_set_q[8] & \$169 ;
-  assign \$173  = tag_inv__data[43:0] == inv_key_q;
-  assign \$174  = tag_inv__data[87:44] == inv_key_q;
-  assign \$175  = tag_inv__data[131:88] == inv_key_q;
-  assign \$176  = tag_inv__data[175:132] == inv_key_q;
-  assign \$177  = inv_set_q[8] & \$175 ;
-  assign \$178  = tag_inv__data[43:0] == inv_key_q;
-  assign \$179  = tag_inv__data[87:44] == inv_key_q;
-  assign \$180  = tag_inv__data[131:88] == inv_key_q;
-  assign \$181  = tag_inv__data[175:132] == inv_key_q;
-  assign \$182  = inv_set_q[8] & \$181 ;
-  assign \$183  = tag_inv__data[43:0] == inv_key_q;
-  assign \$184  = tag_inv__data[87:44] == inv_key_q;
-  assign \$185  = tag_inv__data[131:88] == inv_key_q;
-  assign \$186  = tag_inv__data[175:132] == inv_key_q;
-  assign \$187  = inv_set_q[9] & \$183 ;
-  assign \$188  = tag_inv__data[43:0] == inv_key_q;
-  assign \$189  = tag_inv__data[87:44] == inv_key_q;
-  assign \$190  = tag_inv__data[131:88] == inv_key_q;
-  assign \$191  = tag_inv__data[175:132] == inv_key_q;
-  assign \$192  = inv_set_q[9] & \$189 ;
-  assign \$193  = tag_inv__data[43:0] == inv_key_q;
-  assign \$194  = tag_inv__data[87:44] == inv_key_q;
-  assign \$195  = tag_inv__data[131:88] == inv_key_q;
-  assign \$196  = tag_inv__data[175:132] == inv_key_q;
-  assign \$197  = inv_set_q[9] & \$195 ;
-  assign \$198  = tag_inv__data[43:0] == inv_key_q;
-  assign \$199  = tag_inv__data[87:44] == inv_key_q;
-  assign \$200  = tag_inv__data[131:88] == inv_key_q;
-  assign \$201  = tag_inv__data[175:132] == inv_key_q;
-  assign \$202  = inv_set_q[9] & \$201 ;
-  assign \$203  = tag_inv__data[43:0] == inv_key_q;
-  assign \$204  = tag_inv__data[87:44] == inv_key_q;
-  assign \$205  = tag_inv__data[131:88] == inv_key_q;
-  assign \$206  = tag_inv__data[175:132] == inv_key_q;
-  assign \$207  = inv_set_q[10] & \$203 ;
-  assign \$208  = tag_inv__data[43:0] == inv_key_q;
-  assign \$209  = tag_inv__data[87:44] == inv_key_q;
-  assign \$210  = tag_inv__data[131:88] == inv_key_q;
-  assign \$211  = tag_inv__data[175:132] == inv_key_q;
-  assign \$212  = inv_set_q[10] & \$209 ;
-  assign \$213  = tag_inv__data[43:0] == inv_key_q;
-  assign \$214  = tag_inv__data[87:44] == inv_key_q;
-  assign \$215  = tag_inv__data[131:88] == inv_key_q;
-  assign \$216  = tag_inv__data[175:132] == inv_key_q;
-  assign \$217  = inv_set_q[10] & \$215 ;
-  assign \$218  = tag_inv__data[43:0] == inv_key_q;
-  assign \$219  = tag_inv__data[87:44] == inv_key_q;
-  assign \$220  = tag_inv__data[131:88] == inv_key_q;
-  assign \$221  = tag_inv__data[175:132] == inv_key_q;
-  assign \$222  = inv_set_q[10] & \$221 ;
-  assign \$223  = tag_inv__data[43:0] == inv_key_q;
-  assign \$224  = tag_inv__data[87:44] == inv_key_q;
-  assign \$225  = tag_inv__data[131:88] == inv_key_q;
-  assign \$226  = tag_inv__data[175:132] == inv_key_q;
-  assign \$227  = inv_set_q[11] & \$223 ;
-  assign \$228  = tag_inv__data[43:0] == inv_key_q;
-  assign \$229  = tag_inv__data[87:44] == inv_key_q;
-  assign \$230  = tag_inv__data[131:88] == inv_key_q;
-  assign \$231  = tag_inv__data[175:132] == inv_key_q;
-  assign \$232  = inv_set_q[11] & \$229 ;
-  assign \$233  = tag_inv__data[43:0] == inv_key_q;
-  assign \$234  = tag_inv__data[87:44] == inv_key_q;
-  assign \$235  = tag_inv__data[131:88] == inv_key_q;
-  assign \$236  = tag_inv__data[175:132] == inv_key_q;
-  assign \$237  = inv_set_q[11] & \$235 ;
-  assign \$238  = tag_inv__data[43:0] == inv_key_q;
-  assign \$239  = tag_inv__data[87:44] == inv_key_q;
-  assign \$240  = tag_inv__data[131:88] == inv_key_q;
-  assign \$241  = tag_inv__data[175:132] == inv_key_q;
-  assign \$242  = inv_set_q[11] & \$241 ;
-  assign \$243  = tag_inv__data[43:0] == inv_key_q;
-  assign \$244  = tag_inv__data[87:44] == inv_key_q;
-  assign \$245  = tag_inv__data[131:88] == inv_key_q;
-  assign \$246  = tag_inv__data[175:132] == inv_key_q;
-  assign \$247  = inv_set_q[12] & \$243 ;
-  assign \$248  = tag_inv__data[43:0] == inv_key_q;
-  assign \$249  = tag_inv__data[87:44] == inv_key_q;
-  assign \$250  = tag_inv__data[131:88] == inv_key_q;
-  assign \$251  = tag_inv__data[175:132] == inv_key_q;
-  assign \$252  = inv_set_q[12] & \$249 ;
-  assign \$253  = tag_inv__data[43:0] == inv_key_q;
-  assign \$254  = tag_inv__data[87:44] == inv_key_q;
-  assign \$255  = tag_inv__data[131:88] == inv_key_q;
-  assign \$256  = tag_inv__data[175:132] == inv_key_q;
-  assign \$257  = inv_set_q[12] & \$255 ;
-  assign \$258  = tag_inv__data[43:0] == inv_key_q;
-  assign \$259  = tag_inv__data[87:44] == inv_key_q;
-  assign \$260  = tag_inv__data[131:88] == inv_key_q;
-  assign \$261  = tag_inv__data[175:132] == inv_key_q;
-  assign \$262  = inv_set_q[12] & \$261 ;
-  assign \$263  = tag_inv__data[43:0] == inv_key_q;
-  assign \$264  = tag_inv__data[87:44] == inv_key_q;
-  assign \$265  = tag_inv__data[131:88] == inv_key_q;
-  assign \$266  = tag_inv__data[175:132] == inv_key_q;
-  assign \$267  = inv_set_q[13] & \$263 ;
-  assign \$268  = tag_inv__data[43:0] == inv_key_q;
-  assign \$269  = tag_inv__data[87:44] == inv_key_q;
-  assign \$270  = tag_inv__data[131:88] == inv_key_q;
-  assign \$271  = tag_inv__data[175:132] == inv_key_q;
-  assign \$272  = inv_set_q[13] & \$269 ;
-  assign \$273  = tag_inv__data[43:0] == inv_key_q;
-  assign \$274  = tag_inv__data[87:44] == inv_key_q;
-  assign \$275  = tag_inv__data[131:88] == inv_key_q;
-  assign \$276  = tag_inv__data[175:132] == inv_key_q;
-  assign \$277  = inv_set_q[13] & \$275 ;
-  assign \$278  = tag_inv__data[43:0] == inv_key_q;
-  assign \$279  = tag_inv__data[87:44] == inv_key_q;
-  assign \$280  = tag_inv__data[131:88] == inv_key_q;
-  assign \$281  = tag_inv__data[175:132] == inv_key_q;
-  assign \$282  = inv_set_q[13] & \$281 ;
-  assign \$283  = tag_inv__data[43:0] == inv_key_q;
-  assign \$284  = tag_inv__data[87:44] == inv_key_q;
-  assign \$285  = tag_inv__data[131:88] == inv_key_q;
-  assign \$286  = tag_inv__data[175:132] == inv_key_q;
-  assign \$287  = inv_set_q[14] & \$283 ;
-  assign \$288  = tag_inv__data[43:0] == inv_key_q;
-  assign \$289  = tag_inv__data[87:44] == inv_key_q;
-  assign \$290  = tag_inv__data[131:88] == inv_key_q;
-  assign \$291  = tag_inv__data[175:132] == inv_key_q;
-  assign \$292  = inv_set_q[14] & \$289 ;
-  assign \$293  = tag_inv__data[43:0] == inv_key_q;
-  assign \$294  = tag_inv__data[87:44] == inv_key_q;
-  assign \$295  = tag_inv__data[131:88] == inv_key_q;
-  assign \$296  = tag_inv__data[175:132] == inv_key_q;
-  assign \$297  = inv_set_q[14] & \$295 ;
-  assign \$298  = tag_inv__data[43:0] == inv_key_q;
-  assign \$299  = tag_inv__data[87:44] == inv_key_q;
-  assign \$300  = tag_inv__data[131:88] == inv_key_q;
-  assign \$301  = tag_inv__data[175:132] == inv_key_q;
-  assign \$302  = inv_set_q[14] & \$301 ;
-  assign \$303  = tag_inv__data[43:0] == inv_key_q;
-  assign \$304  = tag_inv__data[87:44] == inv_key_q;
-  assign \$305  = tag_inv__data[131:88] == inv_key_q;
-  assign \$306  = tag_inv__data[175:132] == inv_key_q;
-  assign \$307  = inv_set_q[15] & \$303 ;
-  assign \$308  = tag_inv__data[43:0] == inv_key_q;
-  assign \$309  = tag_inv__data[87:44] == inv_key_q;
-  assign \$310  = tag_inv__data[131:88] == inv_key_q;
-  assign \$311  = tag_inv__data[175:132] == inv_key_q;
-  assign \$312  = inv_set_q[15] & \$309 ;
-  assign \$313  = tag_inv__data[43:0] == inv_key_q;
-  assign \$314  = tag_inv__data[87:44] == inv_key_q;
-  assign \$315  = tag_inv__data[131:88] == inv_key_q;
-  assign \$316  = tag_inv__data[175:132] == inv_key_q;
-  assign \$317  = inv_set_q[15] & \$315 ;
-  assign \$318  = tag_inv__data[43:0] == inv_key_q;
-  assign \$319  = tag_inv__data[87:44] == inv_key_q;
-  assign \$320  = tag_inv__data[131:88] == inv_key_q;
-  assign \$321  = tag_inv__data[175:132] == inv_key_q;
-  assign \$322  = inv_set_q[15] & \$321 ;
-  assign \$323  = { inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q } & { \$322 , \$317 , \$312 , \$307 , \$302 , \$297 , \$292 , \$287 , \$282 , \$277 , \$272 , \$267 , \$262 , \$257 , \$252 , \$247 , \$242 , \$237 , \$232 , \$227 , \$222 , \$217 , \$212 , \$207 , \$202 , \$197 , \$192 , \$187 , \$182 , \$177 , \$172 , \$167 , \$162 , \$157 , \$152 , \$147 , \$142 , \$137 , \$132 , \$127 , \$122 , \$117 , \$112 , \$107 , \$102 , \$97 , \$92 , \$87 , \$82 , \$77 , \$72 , \$67 , \$62 , \$57 , \$52 , \$47 , \$42 , \$37 , \$32 , \$27 , \$22 , \$17 , \$12 , \$7  };
-  assign kill = \$2  | \$323 ;
+  assign \$3  = inv_set_q[0] & one_q[0];
+  assign \$4  = inv_set_q[0] & one_q[1];
+  assign \$5  = inv_set_q[0] & one_q[2];
+  assign \$6  = inv_set_q[0] & one_q[3];
+  assign \$7  = inv_set_q[1] & one_q[0];
+  assign \$8  = inv_set_q[1] & one_q[1];
+  assign \$9  = inv_set_q[1] & one_q[2];
+  assign \$10  = inv_set_q[1] & one_q[3];
+  assign \$11  = inv_set_q[2] & one_q[0];
+  assign \$12  = inv_set_q[2] & one_q[1];
+  assign \$13  = inv_set_q[2] & one_q[2];
+  assign \$14  = inv_set_q[2] & one_q[3];
+  assign \$15  = inv_set_q[3] & one_q[0];
+  assign \$16  = inv_set_q[3] & one_q[1];
+  assign \$17  = inv_set_q[3] & one_q[2];
+  assign \$18  = inv_set_q[3] & one_q[3];
+  assign \$19  = inv_set_q[4] & one_q[0];
+  assign \$20  = inv_set_q[4] & one_q[1];
+  assign \$21  = inv_set_q[4] & one_q[2];
+  assign \$22  = inv_set_q[4] & one_q[3];
+  assign \$23  = inv_set_q[5] & one_q[0];
+  assign \$24  = inv_set_q[5] & one_q[1];
+  assign \$25  = inv_set_q[5] & one_q[2];
+  assign \$26  = inv_set_q[5] & one_q[3];
+  assign \$27  = inv_set_q[6] & one_q[0];
+  assign \$28  = inv_set_q[6] & one_q[1];
+  assign \$29  = inv_set_q[6] & one_q[2];
+  assign \$30  = inv_set_q[6] & one_q[3];
+  assign \$31  = inv_set_q[7] & one_q[0];
+  assign \$32  = inv_set_q[7] & one_q[1];
+  assign \$33  = inv_set_q[7] & one_q[2];
+  assign \$34  = inv_set_q[7] & one_q[3];
+  assign \$35  = inv_set_q[8] & one_q[0];
+  assign \$36  = inv_set_q[8] & one_q[1];
+  assign \$37  = inv_set_q[8] & one_q[2];
+  assign \$38  = inv_set_q[8] & one_q[3];
+  assign \$39  = inv_set_q[9] & one_q[0];
+  assign \$40  = inv_set_q[9] & one_q[1];
+  assign \$41  = inv_set_q[9] & one_q[2];
+  assign \$42  = inv_set_q[9] & one_q[3];
+  assign \$43  = inv_set_q[10] & one_q[0];
+  assign \$44  = inv_set_q[10] & one_q[1];
+  assign \$45  = inv_set_q[10] & one_q[2];
+  assign \$46  = inv_set_q[10] & one_q[3];
+  assign \$47  = inv_set_q[11] & one_q[0];
+  assign \$48  = inv_set_q[11] & one_q[1];
+  assign \$49  = inv_set_q[11] & one_q[2];
+  assign \$50  = inv_set_q[11] & one_q[3];
+  assign \$51  = inv_set_q[12] & one_q[0];
+  assign \$52  = inv_set_q[12] & one_q[1];
+  assign \$53  = inv_set_q[12] & one_q[2];
+  assign \$54  = inv_set_q[12] & one_q[3];
+  assign \$55  = inv_set_q[13] & one_q[0];
+  assign \$56  = inv_set_q[13] & one_q[1];
+  assign \$57  = inv_set_q[13] & one_q[2];
+  assign \$58  = inv_set_q[13] & one_q[3];
+  assign \$59  = inv_set_q[14] & one_q[0];
+  assign \$60  = inv_set_q[14] & one_q[1];
+  assign \$61  = inv_set_q[14] & one_q[2];
+  assign \$62  = inv_set_q[14] & one_q[3];
+  assign \$63  = inv_set_q[15] & one_q[0];
+  assign \$64  = inv_set_q[15] & one_q[1];
+  assign \$65  = inv_set_q[15] & one_q[2];
+  assign \$66  = inv_set_q[15] & one_q[3];
+  assign \$67  = { inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q } & { \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52 , \$51 , \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3  };
+  assign kill = \$2  | \$67 ;
   assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
   assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$902  = idx_q * 3'h4;
-  assign \$324  = valid >> \$902 ;
-  assign \$325  = tag_lk__data[43:0] == key_q;
-  assign \$326  = \$324 [0] & \$325 ;
-  assign \$907  = idx_q * 3'h4;
-  assign \$327  = valid >> \$907 ;
-  assign \$328  = tag_lk__data[87:44] == key_q;
-  assign \$329  = \$327 [1] & \$328 ;
-  assign \$912  = idx_q * 3'h4;
-  assign \$330  = valid >> \$912 ;
-  assign \$331  = tag_lk__data[131:88] == key_q;
-  assign \$332  = \$330 [2] & \$331 ;
-  assign \$917  = idx_q * 3'h4;
-  assign \$333  = valid >> \$917 ;
-  assign \$334  = tag_lk__data[175:132] == key_q;
-  assign \$335  = \$333 [3] & \$334 ;
+  assign \$422  = idx_q * 3'h4;
+  assign \$68  = valid >> \$422 ;
+  assign \$69  = tag_lk__data[43:0] == key_q;
+  assign \$70  = \$68 [0] & \$69 ;
+  assign \$427  = idx_q * 3'h4;
+  assign \$71  = valid >> \$427 ;
+  assign \$72  = tag_lk__data[87:44] == key_q;
+  assign \$73  = \$71 [1] & \$72 ;
+  assign \$432  = idx_q * 3'h4;
+  assign \$74  = valid >> \$432 ;
+  assign \$75  = tag_lk__data[131:88] == key_q;
+  assign \$76  = \$74 [2] & \$75 ;
+  assign \$437  = idx_q * 3'h4;
+  assign \$77  = valid >> \$437 ;
+  assign \$78  = tag_lk__data[175:132] == key_q;
+  assign \$79  = \$77 [3] & \$78 ;
   assign lk_hit = | hits_q;
   assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$924  = f_idx * 3'h4;
-  assign \$336  = valid >> \$924 ;
-  assign f_free = ~ \$336 ;
-  assign \$928  = f_idx * 2'h2;
-  assign victim = victims >> \$928 ;
-  assign \$337  = 1'h1 << fq_way;
-  assign \$338  = 1'h1 << { tag_wr__addr, fq_way };
-  assign \$339  = inv_mode == 2'h2;
-  assign \$340  = tag_inv__en & \$339 ;
-  assign \$341  = inv_mode == 1'h1;
-  assign \$342  = tag_inv__en & \$341 ;
-  assign \$343  = ! inv_mode;
-  assign \$344  = tag_inv__en & \$343 ;
-  assign \$345  = inv_vpn[3:0] ^ inv_pid[3:0];
-  assign \$346  = 1'h1 << \$345 ;
-  assign \$347  = fq_pid == inv_pid;
-  assign \$348  = pids[7:0] == inv_pid;
-  assign \$349  = \$signal$51 [0] ? \$347  : \$348 ;
-  assign \$350  = fq_pid == inv_pid;
-  assign \$351  = pids[15:8] == inv_pid;
-  assign \$352  = \$signal$51 [1] ? \$350  : \$351 ;
-  assign \$353  = fq_pid == inv_pid;
-  assign \$354  = pids[23:16] == inv_pid;
-  assign \$355  = \$signal$51 [2] ? \$353  : \$354 ;
-  assign \$356  = fq_pid == inv_pid;
-  assign \$357  = pids[31:24] == inv_pid;
-  assign \$358  = \$signal$51 [3] ? \$356  : \$357 ;
-  assign \$359  = fq_pid == inv_pid;
-  assign \$360  = pids[39:32] == inv_pid;
-  assign \$361  = \$signal$51 [4] ? \$359  : \$360 ;
-  assign \$362  = fq_pid == inv_pid;
-  assign \$363  = pids[47:40] == inv_pid;
-  assign \$364  = \$signal$51 [5] ? \$362  : \$363 ;
-  assign \$365  = fq_pid == inv_pid;
-  assign \$366  = pids[55:48] == inv_pid;
-  assign \$367  = \$signal$51 [6] ? \$365  : \$366 ;
-  assign \$368  = fq_pid == inv_pid;
-  assign \$369  = pids[63:56] == inv_pid;
-  assign \$370  = \$signal$51 [7] ? \$368  : \$369 ;
-  assign \$371  = fq_pid == inv_pid;
-  assign \$372  = pids[71:64] == inv_pid;
-  assign \$373  = \$signal$51 [8] ? \$371  : \$372 ;
-  assign \$374  = fq_pid == inv_pid;
-  assign \$375  = pids[79:72] == inv_pid;
-  assign \$376  = \$signal$51 [9] ? \$374  : \$375 ;
-  assign \$377  = fq_pid == inv_pid;
-  assign \$378  = pids[87:80] == inv_pid;
-  assign \$379  = \$signal$51 [10] ? \$377  : \$378 ;
-  assign \$380  = fq_pid == inv_pid;
-  assign \$381  = pids[95:88] == inv_pid;
-  assign \$382  = \$signal$51 [11] ? \$380  : \$381 ;
-  assign \$383  = fq_pid == inv_pid;
-  assign \$384  = pids[103:96] == inv_pid;
-  assign \$385  = \$signal$51 [12] ? \$383  : \$384 ;
-  assign \$386  = fq_pid == inv_pid;
-  assign \$387  = pids[111:104] == inv_pid;
-  assign \$388  = \$signal$51 [13] ? \$386  : \$387 ;
-  assign \$389  = fq_pid == inv_pid;
-  assign \$390  = pids[119:112] == inv_pid;
-  assign \$391  = \$signal$51 [14] ? \$389  : \$390 ;
-  assign \$392  = fq_pid == inv_pid;
-  assign \$393  = pids[127:120] == inv_pid;
-  assign \$394  = \$signal$51 [15] ? \$392  : \$393 ;
-  assign \$395  = fq_pid == inv_pid;
-  assign \$396  = pids[135:128] == inv_pid;
-  assign \$397  = \$signal$51 [16] ? \$395  : \$396 ;
-  assign \$398  = fq_pid == inv_pid;
-  assign \$399  = pids[143:136] == inv_pid;
-  assign \$400  = \$signal$51 [17] ? \$398  : \$399 ;
-  assign \$401  = fq_pid == inv_pid;
-  assign \$402  = pids[151:144] == inv_pid;
-  assign \$403  = \$signal$51 [18] ? \$401  : \$402 ;
-  assign \$404  = fq_pid == inv_pid;
-  assign \$405  = pids[159:152] == inv_pid;
+  assign \$444  = f_idx * 3'h4;
+  assign \$80  = valid >> \$444 ;
+  assign f_free = ~ \$80 ;
+  assign \$448  = f_idx * 2'h2;
+  assign victim = victims >> \$448 ;
+  assign \$81  = 1'h1 << \$signal$37 ;
+  assign \$82  = 1'h1 << { tag_wr__addr, \$signal$37  };
+  assign \$83  = inv_mode == 2'h2;
+  assign \$84  = inv & \$83 ;
+  assign \$85  = inv_mode == 1'h1;
+  assign \$86  = inv & \$85 ;
+  assign \$87  = ! inv_mode;
+  assign \$88  = inv & \$87 ;
+  assign \$89  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$90  = 1'h1 << \$89 ;
+  assign \$91  = fq_pid == inv_pid;
+  assign \$92  = pids[7:0] == inv_pid;
+  assign \$93  = \$signal$48 [0] ? \$91  : \$92 ;
+  assign \$94  = fq_pid == inv_pid;
+  assign \$95  = pids[15:8] == inv_pid;
+  assign \$96  = \$signal$48 [1] ? \$94  : \$95 ;
+  assign \$97  = fq_pid == inv_pid;
+  assign \$98  = pids[23:16] == inv_pid;
+  assign \$99  = \$signal$48 [2] ? \$97  : \$98 ;
+  assign \$100  = fq_pid == inv_pid;
+  assign \$101  = pids[31:24] == inv_pid;
+  assign \$102  = \$signal$48 [3] ? \$100  : \$101 ;
+  assign \$103  = fq_pid == inv_pid;
+  assign \$104  = pids[39:32] == inv_pid;
+  assign \$105  = \$signal$48 [4] ? \$103  : \$104 ;
+  assign \$106  = fq_pid == inv_pid;
+  assign \$107  = pids[47:40] == inv_pid;
+  assign \$108  = \$signal$48 [5] ? \$106  : \$107 ;
+  assign \$109  = fq_pid == inv_pid;
+  assign \$110  = pids[55:48] == inv_pid;
+  assign \$111  = \$signal$48 [6] ? \$109  : \$110 ;
+  assign \$112  = fq_pid == inv_pid;
+  assign \$113  = pids[63:56] == inv_pid;
+  assign \$114  = \$signal$48 [7] ? \$112  : \$113 ;
+  assign \$115  = fq_pid == inv_pid;
+  assign \$116  = pids[71:64] == inv_pid;
+  assign \$117  = \$signal$48 [8] ? \$115  : \$116 ;
+  assign \$118  = fq_pid == inv_pid;
+  assign \$119  = pids[79:72] == inv_pid;
+  assign \$120  = \$signal$48 [9] ? \$118  : \$119 ;
+  assign \$121  = fq_pid == inv_pid;
+  assign \$122  = pids[87:80] == inv_pid;
+  assign \$123  = \$signal$48 [10] ? \$121  : \$122 ;
+  assign \$124  = fq_pid == inv_pid;
+  assign \$125  = pids[95:88] == inv_pid;
+  assign \$126  = \$signal$48 [11] ? \$124  : \$125 ;
+  assign \$127  = fq_pid == inv_pid;
+  assign \$128  = pids[103:96] == inv_pid;
+  assign \$129  = \$signal$48 [12] ? \$127  : \$128 ;
+  assign \$130  = fq_pid == inv_pid;
+  assign \$131  = pids[111:104] == inv_pid;
+  assign \$132  = \$signal$48 [13] ? \$130  : \$131 ;
+  assign \$133  = fq_pid == inv_pid;
+  assign \$134  = pids[119:112] == inv_pid;
+  assign \$135  = \$signal$48 [14] ? \$133  : \$134 ;
+  assign \$136  = fq_pid == inv_pid;
+  assign \$137  = pids[127:120] == inv_pid;
+  assign \$138  = \$signal$48 [15] ? \$136  : \$137 ;
+  assign \$139  = fq_pid == inv_pid;
+  assign \$140  = pids[135:128] == inv_pid;
+  assign \$141  = \$signal$48 [16] ? \$139  : \$140 ;
+  assign \$142  = fq_pid == inv_pid;
+  assign \$143  = pids[143:136] == inv_pid;
+  assign \$144  = \$signal$48 [17] ? \$142  : \$143 ;
+  assign \$145  = fq_pid == inv_pid;
+  assign \$146  = pids[151:144] == inv_pid;
+  assign \$147  = \$signal$48 [18] ? \$145  : \$146 ;
+  assign \$148  = fq_pid == inv_pid;
+  assign \$149  = pids[159:152] == inv_pid;
+  assign \$150  = \$signal$48 [19] ? \$148  : \$149 ;
+  assign \$151  = fq_pid == inv_pid;
+  assign \$152  = pids[167:160] == inv_pid;
+  assign \$153  = \$signal$48 [20] ? \$151  : \$152 ;
+  assign \$154  = fq_pid == inv_pid;
+  assign \$155  = pids[175:168] == inv_pid;
+  assign \$156  = \$signal$48 [21] ? \$154  : \$155 ;
+  assign \$157  = fq_pid == inv_pid;
+  assign \$158  = pids[183:176] == inv_pid;
+  assign \$159  = \$signal$48 [22] ? \$157  : \$158 ;
+  assign \$160  = fq_pid == inv_pid;
+  assign \$161  = pids[191:184] == inv_pid;
+  assign \$162  = \$signal$48 [23] ? \$160  : \$161 ;
+  assign \$163  = fq_pid == inv_pid;
+  assign \$164  = pids[199:192] == inv_pid;
+  assign \$165  = \$signal$48 [24] ? \$163  : \$164 ;
+  assign \$166  = fq_pid == inv_pid;
+  assign \$167  = pids[207:200] == inv_pid;
+  assign \$168  = \$signal$48 [25] ? \$166  : \$167 ;
+  assign \$169  = fq_pid == inv_pid;
+  assign \$170  = pids[215:208] == inv_pid;
+  assign \$171  = \$signal$48 [26] ? \$169  : \$170 ;
+  assign \$172  = fq_pid == inv_pid;
+  assign \$173  = pids[223:216] == inv_pid;
+  assign \$174  = \$signal$48 [27] ? \$172  : \$173 ;
+  assign \$175  = fq_pid == inv_pid;
+  assign \$176  = pids[231:224] == inv_pid;
+  assign \$177  = \$signal$48 [28] ? \$175  : \$176 ;
+  assign \$178  = fq_pid == inv_pid;
+  assign \$179  = pids[239:232] == inv_pid;
+  assign \$180  = \$signal$48 [29] ? \$178  : \$179 ;
+  assign \$181  = fq_pid == inv_pid;
+  assign \$182  = pids[247:240] == inv_pid;
+  assign \$183  = \$signal$48 [30] ? \$181  : \$182 ;
+  assign \$184  = fq_pid == inv_pid;
+  assign \$185  = pids[255:248] == inv_pid;
+  assign \$186  = \$signal$48 [31] ? \$184  : \$185 ;
+  assign \$187  = fq_pid == inv_pid;
+  assign \$188  = pids[263:256] == inv_pid;
+  assign \$189  = \$signal$48 [32] ? \$187  : \$188 ;
+  assign \$190  = fq_pid == inv_pid;
+  assign \$191  = pids[271:264] == inv_pid;
+  assign \$192  = \$signal$48 [33] ? \$190  : \$191 ;
+  assign \$193  = fq_pid == inv_pid;
+  assign \$194  = pids[279:272] == inv_pid;
+  assign \$195  = \$signal$48 [34] ? \$193  : \$194 ;
+  assign \$196  = fq_pid == inv_pid;
+  assign \$197  = pids[287:280] == inv_pid;
+  assign \$198  = \$signal$48 [35] ? \$196  : \$197 ;
+  assign \$199  = fq_pid == inv_pid;
+  assign \$200  = pids[295:288] == inv_pid;
+  assign \$201  = \$signal$48 [36] ? \$199  : \$200 ;
+  assign \$202  = fq_pid == inv_pid;
+  assign \$203  = pids[303:296] == inv_pid;
+  assign \$204  = \$signal$48 [37] ? \$202  : \$203 ;
+  assign \$205  = fq_pid == inv_pid;
+  assign \$206  = pids[311:304] == inv_pid;
+  assign \$207  = \$signal$48 [38] ? \$205  : \$206 ;
+  assign \$208  = fq_pid == inv_pid;
+  assign \$209  = pids[319:312] == inv_pid;
+  assign \$210  = \$signal$48 [39] ? \$208  : \$209 ;
+  assign \$211  = fq_pid == inv_pid;
+  assign \$212  = pids[327:320] == inv_pid;
+  assign \$213  = \$signal$48 [40] ? \$211  : \$212 ;
+  assign \$214  = fq_pid == inv_pid;
+  assign \$215  = pids[335:328] == inv_pid;
+  assign \$216  = \$signal$48 [41] ? \$214  : \$215 ;
+  assign \$217  = fq_pid == inv_pid;
+  assign \$218  = pids[343:336] == inv_pid;
+  assign \$219  = \$signal$48 [42] ? \$217  : \$218 ;
+  assign \$220  = fq_pid == inv_pid;
+  assign \$221  = pids[351:344] == inv_pid;
+  assign \$222  = \$signal$48 [43] ? \$220  : \$221 ;
+  assign \$223  = fq_pid == inv_pid;
+  assign \$224  = pids[359:352] == inv_pid;
+  assign \$225  = \$signal$48 [44] ? \$223  : \$224 ;
+  assign \$226  = fq_pid == inv_pid;
+  assign \$227  = pids[367:360] == inv_pid;
+  assign \$228  = \$signal$48 [45] ? \$226  : \$227 ;
+  assign \$229  = fq_pid == inv_pid;
+  assign \$230  = pids[375:368] == inv_pid;
+  assign \$231  = \$signal$48 [46] ? \$229  : \$230 ;
+  assign \$232  = fq_pid == inv_pid;
+  assign \$233  = pids[383:376] == inv_pid;
+  assign \$234  = \$signal$48 [47] ? \$232  : \$233 ;
+  assign \$235  = fq_pid == inv_pid;
+  assign \$236  = pids[391:384] == inv_pid;
+  assign \$237  = \$signal$48 [48] ? \$235  : \$236 ;
+  assign \$238  = fq_pid == inv_pid;
+  assign \$239  = pids[399:392] == inv_pid;
+  assign \$240  = \$signal$48 [49] ? \$238  : \$239 ;
+  assign \$241  = fq_pid == inv_pid;
+  assign \$242  = pids[407:400] == inv_pid;
+  assign \$243  = \$signal$48 [50] ? \$241  : \$242 ;
+  assign \$244  = fq_pid == inv_pid;
+  assign \$245  = pids[415:408] == inv_pid;
+  assign \$246  = \$signal$48 [51] ? \$244  : \$245 ;
+  assign \$247  = fq_pid == inv_pid;
+  assign \$248  = pids[423:416] == inv_pid;
+  assign \$249  = \$signal$48 [52] ? \$247  : \$248 ;
+  assign \$250  = fq_pid == inv_pid;
+  assign \$251  = pids[431:424] == inv_pid;
+  assign \$252  = \$signal$48 [53] ? \$250  : \$251 ;
+  assign \$253  = fq_pid == inv_pid;
+  assign \$254  = pids[439:432] == inv_pid;
+  assign \$255  = \$signal$48 [54] ? \$253  : \$254 ;
+  assign \$256  = fq_pid == inv_pid;
+  assign \$257  = pids[447:440] == inv_pid;
+  assign \$258  = \$signal$48 [55] ? \$256  : \$257 ;
+  assign \$259  = fq_pid == inv_pid;
+  assign \$260  = pids[455:448] == inv_pid;
+  assign \$261  = \$signal$48 [56] ? \$259  : \$260 ;
+  assign \$262  = fq_pid == inv_pid;
+  assign \$263  = pids[463:456] == inv_pid;
+  assign \$264  = \$signal$48 [57] ? \$262  : \$263 ;
+  assign \$265  = fq_pid == inv_pid;
+  assign \$266  = pids[471:464] == inv_pid;
+  assign \$267  = \$signal$48 [58] ? \$265  : \$266 ;
+  assign \$268  = fq_pid == inv_pid;
+  assign \$269  = pids[479:472] == inv_pid;
+  assign \$270  = \$signal$48 [59] ? \$268  : \$269 ;
+  assign \$271  = fq_pid == inv_pid;
+  assign \$272  = pids[487:480] == inv_pid;
+  assign \$273  = \$signal$48 [60] ? \$271  : \$272 ;
+  assign \$274  = fq_pid == inv_pid;
+  assign \$275  = pids[495:488] == inv_pid;
+  assign \$276  = \$signal$48 [61] ? \$274  : \$275 ;
+  assign \$277  = fq_pid == inv_pid;
+  assign \$278  = pids[503:496] == inv_pid;
+  assign \$279  = \$signal$48 [62] ? \$277  : \$278 ;
+  assign \$280  = fq_pid == inv_pid;
+  assign \$281  = pids[511:504] == inv_pid;
+  assign \$282  = \$signal$48 [63] ? \$280  : \$281 ;
+  assign \$283  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$284  = tag_wr__addr == \$283 ;
+  assign \$285  = lk_busy & \$284 ;
+  assign \$286  = ! \$signal$37 ;
+  assign \$287  = \$285  & \$286 ;
+  assign \$288  = { fq_pid, fq_vpn } == { inv_pid, inv_vpn };
+  assign \$289  = tag_inv__data[43:0] == { inv_pid, inv_vpn };
+  assign \$290  = \$287  ? \$288  : \$289 ;
+  assign \$291  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$292  = tag_wr__addr == \$291 ;
+  assign \$293  = lk_busy & \$292 ;
+  assign \$294  = \$signal$37  == 1'h1;
+  assign \$295  = \$293  & \$294 ;
+  assign \$296  = { fq_pid, fq_vpn } == { inv_pid, inv_vpn };
+  assign \$297  = tag_inv__data[87:44] == { inv_pid, inv_vpn };
+  assign \$298  = \$295  ? \$296  : \$297 ;
+  assign \$299  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$300  = tag_wr__addr == \$299 ;
+  assign \$301  = lk_busy & \$300 ;
+  assign \$302  = \$signal$37  == 2'h2;
+  assign \$303  = \$301  & \$302 ;
+  assign \$304  = { fq_pid, fq_vpn } == { inv_pid, inv_vpn };
+  assign \$305  = tag_inv__data[131:88] == { inv_pid, inv_vpn };
+  assign \$306  = \$303  ? \$304  : \$305 ;
+  assign \$307  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$308  = tag_wr__addr == \$307 ;
+  assign \$309  = lk_busy & \$308 ;
+  assign \$310  = \$signal$37  == 2'h3;
+  assign \$311  = \$309  & \$310 ;
+  assign \$312  = { fq_pid, fq_vpn } == { inv_pid, inv_vpn };
+  assign \$313  = tag_inv__data[175:132] == { inv_pid, inv_vpn };
+  assign \$314  = \$311  ? \$312  : \$313 ;
+  assign \$315  = lk_vpn[3:0] ^ lk_pid[3:0];
+  assign \$316  = inv_q | inv;
+  assign \$317  = ~ inv;
+  assign \$318  = fill & \$317 ;
+  assign \$319  = | f_free;
+  assign \$320  = ~ \$319 ;
+  assign \$321  = victim == 2'h3;
+  assign \$322  = victim + 1'h1;
+  assign \$323  = \$321  ? 3'h0 : \$322 ;
+  assign \$324  = lk_busy & \$signal$58 ;
+  assign \$325  = ~ kill;
+  assign \$326  = valid & \$325 ;
+  assign \$327  = \$326  | \$signal$48 ;
+  always @(posedge clk)
+    inv_q <= \$328 ;
+  always @(posedge clk)
+    \$signal  <= \$329 ;
+  always @(posedge clk)
+    \$signal$5  <= \$330 ;
+  always @(posedge clk)
+    inv_one_q <= \$331 ;
+  always @(posedge clk)
+    inv_set_q <= \$332 ;
+  always @(posedge clk)
+    pid_hit_q <= \$333 ;
+  always @(posedge clk)
+    one_q <= \$334 ;
+  always @(posedge clk)
+    key_q <= \$335 ;
+  always @(posedge clk)
+    idx_q <= \$336 ;
+  always @(posedge clk)
+    hits_q <= \$337 ;
+  always @(posedge clk)
+    row_q <= \$338 ;
+  always @(posedge clk)
+    lk_stale <= \$339 ;
+  always @(posedge clk)
+    lk_busy <= \$340 ;
+  always @(posedge clk)
+    tag_wr__addr <= \$341 ;
+  always @(posedge clk)
+    \$signal$37  <= \$342 ;
+  always @(posedge clk)
+    \$signal$58  <= \$343 ;
+  always @(posedge clk)
+    fq_victim <= \$344 ;
+  always @(posedge clk)
+    fq_pid <= \$345 ;
+  always @(posedge clk)
+    fq_vpn <= \$346 ;
+  always @(posedge clk)
+    fq_data <= \$347 ;
+  always @(posedge clk)
+    pids <= \$348 ;
+  always @(posedge clk)
+    victims <= \$349 ;
+  always @(posedge clk)
+    valid <= \$350 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     lk_pfn = 20'h00000;
@@ -20155,382 +19694,381 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     way_en = 4'h0;
     if (lk_busy) begin
-      way_en = \$337 ;
+      way_en = \$81 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$signal$51  = 64'h0000000000000000;
+    \$signal$48  = 64'h0000000000000000;
     if (lk_busy) begin
-      \$signal$51  = \$338 ;
+      \$signal$48  = \$82 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$552  = tag_inv__en;
+    \$328  = inv;
     if (rst) begin
-      \$552  = 1'h0;
+      \$328  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$553  = \$340 ;
+    \$329  = \$84 ;
     if (rst) begin
-      \$553  = 1'h0;
+      \$329  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$554  = \$342 ;
+    \$330  = \$86 ;
     if (rst) begin
-      \$554  = 1'h0;
+      \$330  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$555  = \$344 ;
+    \$331  = \$88 ;
     if (rst) begin
-      \$555  = 1'h0;
+      \$331  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$556  = inv_key_q;
-    if (tag_inv__en) begin
-      \$556  = { inv_pid, inv_vpn };
-    end
-    if (rst) begin
-      \$556  = 44'h00000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$557  = inv_set_q;
-    if (tag_inv__en) begin
-      \$557  = \$346 [15:0];
+    \$332  = inv_set_q;
+    if (inv) begin
+      \$332  = \$90 [15:0];
     end
     if (rst) begin
-      \$557  = 16'h0000;
+      \$332  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$558  = pid_hit_q;
-    if (tag_inv__en) begin
-      \$558  = { \$538 , \$535 , \$532 , \$529 , \$526 , \$523 , \$520 , \$517 , \$514 , \$511 , \$508 , \$505 , \$502 , \$499 , \$496 , \$493 , \$490 , \$487 , \$484 , \$481 , \$478 , \$475 , \$472 , \$469 , \$466 , \$463 , \$460 , \$457 , \$454 , \$451 , \$448 , \$445 , \$442 , \$439 , \$436 , \$433 , \$430 , \$427 , \$424 , \$421 , \$418 , \$415 , \$412 , \$409 , \$406 , \$403 , \$400 , \$397 , \$394 , \$391 , \$388 , \$385 , \$382 , \$379 , \$376 , \$373 , \$370 , \$367 , \$364 , \$361 , \$358 , \$355 , \$352 , \$349  };
+    \$333  = pid_hit_q;
+    if (inv) begin
+      \$333  = { \$282 , \$279 , \$276 , \$273 , \$270 , \$267 , \$264 , \$261 , \$258 , \$255 , \$252 , \$249 , \$246 , \$243 , \$240 , \$237 , \$234 , \$231 , \$228 , \$225 , \$222 , \$219 , \$216 , \$213 , \$210 , \$207 , \$204 , \$201 , \$198 , \$195 , \$192 , \$189 , \$186 , \$183 , \$180 , \$177 , \$174 , \$171 , \$168 , \$165 , \$162 , \$159 , \$156 , \$153 , \$150 , \$147 , \$144 , \$141 , \$138 , \$135 , \$132 , \$129 , \$126 , \$123 , \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93  };
     end
     if (rst) begin
-      \$558  = 64'h0000000000000000;
+      \$333  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$559  = { lk_pid, lk_vpn };
+    \$334  = one_q;
+    if (inv) begin
+      \$334  = { \$314 , \$306 , \$298 , \$290  };
+    end
     if (rst) begin
-      \$559  = 44'h00000000000;
+      \$334  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$560  = \$539 ;
+    \$335  = { lk_pid, lk_vpn };
     if (rst) begin
-      \$560  = 4'h0;
+      \$335  = 44'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$561  = { \$335 , \$332 , \$329 , \$326  };
+    \$336  = \$315 ;
     if (rst) begin
-      \$561  = 4'h0;
+      \$336  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$562  = dat_lk__data;
+    \$337  = { \$79 , \$76 , \$73 , \$70  };
     if (rst) begin
-      \$562  = 88'h0000000000000000000000;
+      \$337  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$563  = \$540 ;
+    \$338  = dat_lk__data;
     if (rst) begin
-      \$563  = 1'h0;
+      \$338  = 88'h0000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$564  = \$542 ;
+    \$339  = \$316 ;
     if (rst) begin
-      \$564  = 1'h0;
+      \$339  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$565  = tag_wr__addr;
+    \$340  = \$318 ;
+    if (rst) begin
+      \$340  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$341  = tag_wr__addr;
     if (fill) begin
-      \$565  = f_idx;
+      \$341  = f_idx;
     end
     if (rst) begin
-      \$565  = 4'h0;
+      \$341  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$566  = fq_way;
+    \$342  = \$signal$37 ;
     if (fill) begin
-      \$566  = chosen;
+      \$342  = chosen;
     end
     if (rst) begin
-      \$566  = 2'h0;
+      \$342  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$567  = \$signal$59 ;
+    \$343  = \$signal$58 ;
     if (fill) begin
-      \$567  = \$544 ;
+      \$343  = \$320 ;
     end
     if (rst) begin
-      \$567  = 1'h0;
+      \$343  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$568  = fq_victim;
+    \$344  = fq_victim;
     if (fill) begin
-      \$568  = \$547 [1:0];
+      \$344  = \$323 [1:0];
     end
     if (rst) begin
-      \$568  = 2'h0;
+      \$344  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$569  = fq_pid;
+    \$345  = fq_pid;
     if (fill) begin
-      \$569  = fill_pid;
+      \$345  = fill_pid;
     end
     if (rst) begin
-      \$569  = 8'h00;
+      \$345  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$570  = fq_vpn;
+    \$346  = fq_vpn;
     if (fill) begin
-      \$570  = fill_vpn;
+      \$346  = fill_vpn;
     end
     if (rst) begin
-      \$570  = 36'h000000000;
+      \$346  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$571  = fq_data;
+    \$347  = fq_data;
     if (fill) begin
-      \$571  = { fill_w, fill_r, fill_pfn };
+      \$347  = { fill_w, fill_r, fill_pfn };
     end
     if (rst) begin
-      \$571  = 22'h000000;
+      \$347  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$572  = pids;
+    \$348  = pids;
     if (lk_busy) begin
       (* full_case = 32'd1 *)
-      casez ({ tag_wr__addr, fq_way })
+      casez ({ tag_wr__addr, \$signal$37  })
         6'h00:
-            \$572 [7:0] = fq_pid;
+            \$348 [7:0] = fq_pid;
         6'h01:
-            \$572 [15:8] = fq_pid;
+            \$348 [15:8] = fq_pid;
         6'h02:
-            \$572 [23:16] = fq_pid;
+            \$348 [23:16] = fq_pid;
         6'h03:
-            \$572 [31:24] = fq_pid;
+            \$348 [31:24] = fq_pid;
         6'h04:
-            \$572 [39:32] = fq_pid;
+            \$348 [39:32] = fq_pid;
         6'h05:
-            \$572 [47:40] = fq_pid;
+            \$348 [47:40] = fq_pid;
         6'h06:
-            \$572 [55:48] = fq_pid;
+            \$348 [55:48] = fq_pid;
         6'h07:
-            \$572 [63:56] = fq_pid;
+            \$348 [63:56] = fq_pid;
         6'h08:
-            \$572 [71:64] = fq_pid;
+            \$348 [71:64] = fq_pid;
         6'h09:
-            \$572 [79:72] = fq_pid;
+            \$348 [79:72] = fq_pid;
         6'h0a:
-            \$572 [87:80] = fq_pid;
+            \$348 [87:80] = fq_pid;
         6'h0b:
-            \$572 [95:88] = fq_pid;
+            \$348 [95:88] = fq_pid;
         6'h0c:
-            \$572 [103:96] = fq_pid;
+            \$348 [103:96] = fq_pid;
         6'h0d:
-            \$572 [111:104] = fq_pid;
+            \$348 [111:104] = fq_pid;
         6'h0e:
-            \$572 [119:112] = fq_pid;
+            \$348 [119:112] = fq_pid;
         6'h0f:
-            \$572 [127:120] = fq_pid;
+            \$348 [127:120] = fq_pid;
         6'h10:
-            \$572 [135:128] = fq_pid;
+            \$348 [135:128] = fq_pid;
         6'h11:
-            \$572 [143:136] = fq_pid;
+            \$348 [143:136] = fq_pid;
         6'h12:
-            \$572 [151:144] = fq_pid;
+            \$348 [151:144] = fq_pid;
         6'h13:
-            \$572 [159:152] = fq_pid;
+            \$348 [159:152] = fq_pid;
         6'h14:
-            \$572 [167:160] = fq_pid;
+            \$348 [167:160] = fq_pid;
         6'h15:
-            \$572 [175:168] = fq_pid;
+            \$348 [175:168] = fq_pid;
         6'h16:
-            \$572 [183:176] = fq_pid;
+            \$348 [183:176] = fq_pid;
         6'h17:
-            \$572 [191:184] = fq_pid;
+            \$348 [191:184] = fq_pid;
         6'h18:
-            \$572 [199:192] = fq_pid;
+            \$348 [199:192] = fq_pid;
         6'h19:
-            \$572 [207:200] = fq_pid;
+            \$348 [207:200] = fq_pid;
         6'h1a:
-            \$572 [215:208] = fq_pid;
+            \$348 [215:208] = fq_pid;
         6'h1b:
-            \$572 [223:216] = fq_pid;
+            \$348 [223:216] = fq_pid;
         6'h1c:
-            \$572 [231:224] = fq_pid;
+            \$348 [231:224] = fq_pid;
         6'h1d:
-            \$572 [239:232] = fq_pid;
+            \$348 [239:232] = fq_pid;
         6'h1e:
-            \$572 [247:240] = fq_pid;
+            \$348 [247:240] = fq_pid;
         6'h1f:
-            \$572 [255:248] = fq_pid;
+            \$348 [255:248] = fq_pid;
         6'h20:
-            \$572 [263:256] = fq_pid;
+            \$348 [263:256] = fq_pid;
         6'h21:
-            \$572 [271:264] = fq_pid;
+            \$348 [271:264] = fq_pid;
         6'h22:
-            \$572 [279:272] = fq_pid;
+            \$348 [279:272] = fq_pid;
         6'h23:
-            \$572 [287:280] = fq_pid;
+            \$348 [287:280] = fq_pid;
         6'h24:
-            \$572 [295:288] = fq_pid;
+            \$348 [295:288] = fq_pid;
         6'h25:
-            \$572 [303:296] = fq_pid;
+            \$348 [303:296] = fq_pid;
         6'h26:
-            \$572 [311:304] = fq_pid;
+            \$348 [311:304] = fq_pid;
         6'h27:
-            \$572 [319:312] = fq_pid;
+            \$348 [319:312] = fq_pid;
         6'h28:
-            \$572 [327:320] = fq_pid;
+            \$348 [327:320] = fq_pid;
         6'h29:
-            \$572 [335:328] = fq_pid;
+            \$348 [335:328] = fq_pid;
         6'h2a:
-            \$572 [343:336] = fq_pid;
+            \$348 [343:336] = fq_pid;
         6'h2b:
-            \$572 [351:344] = fq_pid;
+            \$348 [351:344] = fq_pid;
         6'h2c:
-            \$572 [359:352] = fq_pid;
+            \$348 [359:352] = fq_pid;
         6'h2d:
-            \$572 [367:360] = fq_pid;
+            \$348 [367:360] = fq_pid;
         6'h2e:
-            \$572 [375:368] = fq_pid;
+            \$348 [375:368] = fq_pid;
         6'h2f:
-            \$572 [383:376] = fq_pid;
+            \$348 [383:376] = fq_pid;
         6'h30:
-            \$572 [391:384] = fq_pid;
+            \$348 [391:384] = fq_pid;
         6'h31:
-            \$572 [399:392] = fq_pid;
+            \$348 [399:392] = fq_pid;
         6'h32:
-            \$572 [407:400] = fq_pid;
+            \$348 [407:400] = fq_pid;
         6'h33:
-            \$572 [415:408] = fq_pid;
+            \$348 [415:408] = fq_pid;
         6'h34:
-            \$572 [423:416] = fq_pid;
+            \$348 [423:416] = fq_pid;
         6'h35:
-            \$572 [431:424] = fq_pid;
+            \$348 [431:424] = fq_pid;
         6'h36:
-            \$572 [439:432] = fq_pid;
+            \$348 [439:432] = fq_pid;
         6'h37:
-            \$572 [447:440] = fq_pid;
+            \$348 [447:440] = fq_pid;
         6'h38:
-            \$572 [455:448] = fq_pid;
+            \$348 [455:448] = fq_pid;
         6'h39:
-            \$572 [463:456] = fq_pid;
+            \$348 [463:456] = fq_pid;
         6'h3a:
-            \$572 [471:464] = fq_pid;
+            \$348 [471:464] = fq_pid;
         6'h3b:
-            \$572 [479:472] = fq_pid;
+            \$348 [479:472] = fq_pid;
         6'h3c:
-            \$572 [487:480] = fq_pid;
+            \$348 [487:480] = fq_pid;
         6'h3d:
-            \$572 [495:488] = fq_pid;
+            \$348 [495:488] = fq_pid;
         6'h3e:
-            \$572 [503:496] = fq_pid;
+            \$348 [503:496] = fq_pid;
         6'h3f:
-            \$572 [511:504] = fq_pid;
+            \$348 [511:504] = fq_pid;
       endcase
     end
     if (rst) begin
-      \$572  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$348  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$573  = victims;
-    if (\$548 ) begin
+    \$349  = victims;
+    if (\$324 ) begin
       (* full_case = 32'd1 *)
       casez (tag_wr__addr)
         4'h0:
-            \$573 [1:0] = fq_victim;
+            \$349 [1:0] = fq_victim;
         4'h1:
-            \$573 [3:2] = fq_victim;
+            \$349 [3:2] = fq_victim;
         4'h2:
-            \$573 [5:4] = fq_victim;
+            \$349 [5:4] = fq_victim;
         4'h3:
-            \$573 [7:6] = fq_victim;
+            \$349 [7:6] = fq_victim;
         4'h4:
-            \$573 [9:8] = fq_victim;
+            \$349 [9:8] = fq_victim;
         4'h5:
-            \$573 [11:10] = fq_victim;
+            \$349 [11:10] = fq_victim;
         4'h6:
-            \$573 [13:12] = fq_victim;
+            \$349 [13:12] = fq_victim;
         4'h7:
-            \$573 [15:14] = fq_victim;
+            \$349 [15:14] = fq_victim;
         4'h8:
-            \$573 [17:16] = fq_victim;
+            \$349 [17:16] = fq_victim;
         4'h9:
-            \$573 [19:18] = fq_victim;
+            \$349 [19:18] = fq_victim;
         4'ha:
-            \$573 [21:20] = fq_victim;
+            \$349 [21:20] = fq_victim;
         4'hb:
-            \$573 [23:22] = fq_victim;
+            \$349 [23:22] = fq_victim;
         4'hc:
-            \$573 [25:24] = fq_victim;
+            \$349 [25:24] = fq_victim;
         4'hd:
-            \$573 [27:26] = fq_victim;
+            \$349 [27:26] = fq_victim;
         4'he:
-            \$573 [29:28] = fq_victim;
+            \$349 [29:28] = fq_victim;
         4'hf:
-            \$573 [31:30] = fq_victim;
+            \$349 [31:30] = fq_victim;
       endcase
     end
     if (rst) begin
-      \$573  = 32'd0;
+      \$349  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$574  = \$551 ;
+    \$350  = \$327 ;
     if (rst) begin
-      \$574  = 64'h0000000000000000;
+      \$350  = 64'h0000000000000000;
     end
   end
-  assign inv = tag_inv__en;
-  assign hits = { \$335 , \$332 , \$329 , \$326  };
+  assign hits = { \$79 , \$76 , \$73 , \$70  };
   assign stale_q = lk_stale;
-  assign \$signal$38  = lk_busy;
-  assign \$signal$42  = tag_wr__addr;
+  assign \$signal$35  = lk_busy;
+  assign \$signal$39  = tag_wr__addr;
   assign tag_wr__en = way_en;
   assign tag_wr__data = { fq_pid, fq_vpn, fq_pid, fq_vpn, fq_pid, fq_vpn, fq_pid, fq_vpn };
   assign dat_wr__addr = tag_wr__addr;
@@ -20539,9 +20077,9 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, parked_hint, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w, tlb_stale, tlb_busy
-, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, tlb_stb, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req, match_pid
-, match_vpn, window_done, window_busy, rx_hdr__payload, rx_hdr__valid, clk);
+module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, parked_hint, owner_pid, tlb_vpn, queue_room, rx_hdr__valid, rx_hdr__payload, tlb_pfn, tlb_r, tlb_w
+, tlb_stale, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, entry, rx_hdr__ready, tlb_stb, push, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm
+, d_req, match_pid, match_vpn, window_done, window_busy, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -20760,10 +20298,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   wire \$98 ;
   wire \$99 ;
   reg \$signal  = 1'h0;
-  reg \$signal$36  = 1'h0;
-  reg \$signal$37  = 1'h0;
-  reg \$signal$46  = 1'h0;
-  reg \$signal$47  = 1'h0;
+  reg \$signal$25  = 1'h0;
+  reg \$signal$26  = 1'h0;
+  reg \$signal$27  = 1'h0;
+  reg \$signal$41  = 1'h0;
   reg \$signal$69  = 1'h0;
   reg \$signal$70  = 1'h0;
   reg \$signal$71  = 1'h0;
@@ -21152,8 +20690,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$21  = \$11  & \$20 ;
   assign \$22  = ~ parked_write;
   assign \$23  = \$21  & \$22 ;
-  assign \$24  = d_valid & \$signal$36 ;
-  assign \$25  = l_valid & \$signal$37 ;
+  assign \$24  = d_valid & \$signal$25 ;
+  assign \$25  = l_valid & \$signal$41 ;
   assign \$26  = \$24  | \$25 ;
   assign \$27  = ~ \$26 ;
   assign \$28  = \$23  & \$27 ;
@@ -21181,8 +20719,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$50  = \$40  & \$49 ;
   assign \$51  = ~ parked_write;
   assign \$52  = \$50  & \$51 ;
-  assign \$53  = d_valid & \$signal$36 ;
-  assign \$54  = l_valid & \$signal$37 ;
+  assign \$53  = d_valid & \$signal$25 ;
+  assign \$54  = l_valid & \$signal$41 ;
   assign \$55  = \$53  | \$54 ;
   assign \$56  = ~ \$55 ;
   assign \$57  = \$52  & \$56 ;
@@ -21210,8 +20748,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$79  = \$69  & \$78 ;
   assign \$80  = ~ parked_write;
   assign \$81  = \$79  & \$80 ;
-  assign \$82  = d_valid & \$signal$36 ;
-  assign \$83  = l_valid & \$signal$37 ;
+  assign \$82  = d_valid & \$signal$25 ;
+  assign \$83  = l_valid & \$signal$41 ;
   assign \$84  = \$82  | \$83 ;
   assign \$85  = ~ \$84 ;
   assign \$86  = \$81  & \$85 ;
@@ -21228,7 +20766,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$97  = ~ \$signal$8 ;
   assign \$98  = ~ tlb_stale;
   assign \$99  = tlb_hit & \$98 ;
-  assign \$100  = \$signal$36  ? tlb_w : tlb_r;
+  assign \$100  = \$signal$25  ? tlb_w : tlb_r;
   assign \$101  = ~ l_valid;
   assign \$102  = ~ d_valid;
   assign \$103  = \$101  & \$102 ;
@@ -21243,7 +20781,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$112  = head[3:0] == 1'h1;
   assign \$113  = head[3:0] == 2'h3;
   assign \$114  = \$112  | \$113 ;
-  assign \$115  = \$signal$36  ? walk_w : walk_r;
+  assign \$115  = \$signal$25  ? walk_w : walk_r;
   assign \$116  = ! translator_fsm_state;
   assign \$117  = translator_fsm_state == 1'h1;
   assign \$118  = translator_fsm_state == 2'h2;
@@ -21286,8 +20824,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   assign \$156  = \$146  & \$155 ;
   assign \$157  = ~ parked_write;
   assign \$158  = \$156  & \$157 ;
-  assign \$159  = d_valid & \$signal$36 ;
-  assign \$160  = l_valid & \$signal$37 ;
+  assign \$159  = d_valid & \$signal$25 ;
+  assign \$160  = l_valid & \$signal$41 ;
   assign \$161  = \$159  | \$160 ;
   assign \$162  = ~ \$161 ;
   assign \$163  = \$158  & \$162 ;
@@ -21328,11 +20866,11 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   always @(posedge clk)
     \$signal  <= \$195 ;
   always @(posedge clk)
-    \$signal$36  <= \$196 ;
+    \$signal$25  <= \$196 ;
   always @(posedge clk)
-    \$signal$46  <= \$197 ;
+    \$signal$26  <= \$197 ;
   always @(posedge clk)
-    \$signal$47  <= \$198 ;
+    \$signal$27  <= \$198 ;
   always @(posedge clk)
     \$signal$8  <= \$199 ;
   always @(posedge clk)
@@ -21344,7 +20882,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   always @(posedge clk)
     \$signal$69  <= \$203 ;
   always @(posedge clk)
-    \$signal$37  <= \$204 ;
+    \$signal$41  <= \$204 ;
   always @(posedge clk)
     \$signal$70  <= \$205 ;
   always @(posedge clk)
@@ -21376,6 +20914,73 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     .req(src),
     .well_formed(well_formed)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    entry[118:116] = 3'h0;
+    entry[3:0] = d_req[3:0];
+    entry[11:4] = d_req[14:7];
+    entry[19:12] = d_req[30:23];
+    entry[35:20] = d_req[46:31];
+    entry[99:36] = d_req[110:47];
+    entry[115:100] = d_req[126:111];
+    entry[151] = \$signal$25 ;
+    entry[152] = \$signal$26 ;
+    entry[153] = \$signal$27 ;
+    entry[150:119] = { tlb_pfn, d_req[58:47] };
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          if (d_valid) begin
+            if (\$96 ) begin
+              entry[118:116] = 3'h3;
+            end else if (\$97 ) begin
+              entry[118:116] = 3'h2;
+            end else if (\$signal$9 ) begin
+            end else if (\$99 ) begin
+              (* full_case = 32'd1 *)
+              if (\$100 ) begin
+                entry[118:116] = 3'h0;
+              end else begin
+                entry[118:116] = 3'h2;
+              end
+            end
+          end
+          if (\$103 ) begin
+            if (window_busy) begin
+            end else if (\$104 ) begin
+              if (queue_room) begin
+                entry[118:116] = 3'h1;
+                entry[3:0] = head[3:0];
+                entry[11:4] = head[14:7];
+                entry[19:12] = head[30:23];
+                entry[35:20] = head[46:31];
+                entry[99:36] = head[110:47];
+                entry[115:100] = head[126:111];
+                entry[151] = \$108 ;
+                entry[152] = \$111 ;
+                entry[153] = \$114 ;
+              end
+            end
+          end
+        end
+      2'h3:
+          /* empty */;
+      2'h1:
+        begin
+          entry[150:119] = { walk_pfn, d_req[58:47] };
+          if (walk_done) begin
+            if (walk_found) begin
+              (* full_case = 32'd1 *)
+              if (\$115 ) begin
+                entry[118:116] = 3'h0;
+              end else begin
+                entry[118:116] = 3'h2;
+              end
+            end
+          end
+        end
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     take = 1'h0;
@@ -21449,121 +21054,6 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
                 push = 1'h1;
               end else begin
                 push = 1'h1;
-              end
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    entry = 154'h000000000000000000000000000000000000000;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          if (d_valid) begin
-            if (\$96 ) begin
-              entry[3:0] = d_req[3:0];
-              entry[11:4] = d_req[14:7];
-              entry[19:12] = d_req[30:23];
-              entry[35:20] = d_req[46:31];
-              entry[99:36] = d_req[110:47];
-              entry[115:100] = d_req[126:111];
-              entry[118:116] = 3'h3;
-              entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$36 ;
-              entry[152] = \$signal$46 ;
-              entry[153] = \$signal$47 ;
-            end else if (\$97 ) begin
-              entry[3:0] = d_req[3:0];
-              entry[11:4] = d_req[14:7];
-              entry[19:12] = d_req[30:23];
-              entry[35:20] = d_req[46:31];
-              entry[99:36] = d_req[110:47];
-              entry[115:100] = d_req[126:111];
-              entry[118:116] = 3'h2;
-              entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$36 ;
-              entry[152] = \$signal$46 ;
-              entry[153] = \$signal$47 ;
-            end else if (\$signal$9 ) begin
-            end else if (\$99 ) begin
-              (* full_case = 32'd1 *)
-              if (\$100 ) begin
-                entry[3:0] = d_req[3:0];
-                entry[11:4] = d_req[14:7];
-                entry[19:12] = d_req[30:23];
-                entry[35:20] = d_req[46:31];
-                entry[99:36] = d_req[110:47];
-                entry[115:100] = d_req[126:111];
-                entry[118:116] = 3'h0;
-                entry[150:119] = { tlb_pfn, d_req[58:47] };
-                entry[151] = \$signal$36 ;
-                entry[152] = \$signal$46 ;
-                entry[153] = \$signal$47 ;
-              end else begin
-                entry[3:0] = d_req[3:0];
-                entry[11:4] = d_req[14:7];
-                entry[19:12] = d_req[30:23];
-                entry[35:20] = d_req[46:31];
-                entry[99:36] = d_req[110:47];
-                entry[115:100] = d_req[126:111];
-                entry[118:116] = 3'h2;
-                entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$36 ;
-                entry[152] = \$signal$46 ;
-                entry[153] = \$signal$47 ;
-              end
-            end
-          end
-          if (\$103 ) begin
-            if (window_busy) begin
-            end else if (\$104 ) begin
-              if (queue_room) begin
-                entry[3:0] = head[3:0];
-                entry[11:4] = head[14:7];
-                entry[19:12] = head[30:23];
-                entry[35:20] = head[46:31];
-                entry[99:36] = head[110:47];
-                entry[115:100] = head[126:111];
-                entry[118:116] = 3'h1;
-                entry[150:119] = { 20'h00000, head[58:47] };
-                entry[151] = \$108 ;
-                entry[152] = \$111 ;
-                entry[153] = \$114 ;
-              end
-            end
-          end
-        end
-      2'h3:
-          /* empty */;
-      2'h1:
-          if (walk_done) begin
-            if (walk_found) begin
-              (* full_case = 32'd1 *)
-              if (\$115 ) begin
-                entry[3:0] = d_req[3:0];
-                entry[11:4] = d_req[14:7];
-                entry[19:12] = d_req[30:23];
-                entry[35:20] = d_req[46:31];
-                entry[99:36] = d_req[110:47];
-                entry[115:100] = d_req[126:111];
-                entry[118:116] = 3'h0;
-                entry[150:119] = { walk_pfn, d_req[58:47] };
-                entry[151] = \$signal$36 ;
-                entry[152] = \$signal$46 ;
-                entry[153] = \$signal$47 ;
-              end else begin
-                entry[3:0] = d_req[3:0];
-                entry[11:4] = d_req[14:7];
-                entry[19:12] = d_req[30:23];
-                entry[35:20] = d_req[46:31];
-                entry[99:36] = d_req[110:47];
-                entry[115:100] = d_req[126:111];
-                entry[118:116] = 3'h2;
-                entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$36 ;
-                entry[152] = \$signal$46 ;
-                entry[153] = \$signal$47 ;
               end
             end
           end
@@ -21775,11 +21265,11 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$196  = \$signal$36 ;
+    \$196  = \$signal$25 ;
     casez (translator_fsm_state)
       2'h0:
         begin
-          \$196  = \$signal$37 ;
+          \$196  = \$signal$41 ;
           if (\$179 ) begin
             if (window_busy) begin
             end else if (\$180 ) begin
@@ -21801,7 +21291,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$197  = \$signal$46 ;
+    \$197  = \$signal$26 ;
     casez (translator_fsm_state)
       2'h0:
         begin
@@ -21827,7 +21317,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$198  = \$signal$47 ;
+    \$198  = \$signal$27 ;
     casez (translator_fsm_state)
       2'h0:
         begin
@@ -21908,7 +21398,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$204  = \$signal$37 ;
+    \$204  = \$signal$41 ;
     casez (translator_fsm_state)
       2'h0:
           \$204  = is_write;
@@ -22099,7 +21589,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$214  = \$signal$82 ;
     if (\$191 ) begin
-      \$214  = \$signal$36 ;
+      \$214  = \$signal$25 ;
     end
     if (rst) begin
       \$214  = 1'h0;
@@ -22109,7 +21599,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$215  = \$signal$83 ;
     if (\$191 ) begin
-      \$215  = \$signal$46 ;
+      \$215  = \$signal$26 ;
     end
     if (rst) begin
       \$215  = 1'h0;
@@ -22119,7 +21609,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, d
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$216  = w_data;
     if (\$191 ) begin
-      \$216  = \$signal$47 ;
+      \$216  = \$signal$27 ;
     end
     if (rst) begin
       \$216  = 1'h0;
@@ -23944,8 +23434,8 @@ module \memory_component.memory.mmu.window (clk, rst, mem__arready, mem__rvalid,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, bus__r_stb, bus__w_stb, rx__hdr__ready, tx__hdr__payload, tx__hdr__valid, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__ready, tx__data__ready, m_axis__tvalid, m_axis__tkeep
-, m_axis__tdata, m_axis__tlast, rx__data__payload, rx__hdr__payload, rx__hdr__valid, csr__r_data, m_axis__tready);
+module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, rx__hdr__ready, tx__hdr__payload, tx__hdr__valid, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__ready, tx__data__ready
+, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, csr__r_data, m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire [1:0] \$1 ;
   wire [4:0] \$10 ;
@@ -23957,11 +23447,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire [2:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
@@ -24058,14 +23544,14 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [31:0] csr__w_data;
   wire csr__w_stb;
   wire [1:0] dead;
-  wire [1:0] \dead$101 ;
+  wire [1:0] \dead$103 ;
   wire [1:0] delivered;
   wire [1:0] \delivered$126 ;
   reg [1:0] died = 2'h0;
   wire [1:0] \died$194 ;
   wire [15:0] expected;
   wire [1:0] expired;
-  wire [1:0] \expired$95 ;
+  wire [1:0] \expired$97 ;
   reg [1:0] flush = 2'h0;
   (* init = 2'h0 *)
   wire [1:0] \flush$189 ;
@@ -24108,6 +23594,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [1:0] owed;
   wire [1:0] owed_q;
   wire peer;
+  wire \peer$83 ;
   wire [2:0] read__beat;
   wire read__busy;
   wire [63:0] read__data;
@@ -24139,7 +23626,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [15:0] recv_expected;
   wire recv_peer;
   wire retransmit;
-  wire [1:0] room;
+  wire room;
   input rst;
   wire rst;
   output [64:0] rx__data__payload;
@@ -24240,6 +23727,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire send_retransmit;
   wire [15:0] send_seq;
   wire [15:0] seq;
+  wire [2:0] slot;
   wire src;
   wire [2:0] store__beat;
   wire store__busy;
@@ -24269,18 +23757,12 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [63:0] \store__hdr.vaddr ;
   wire store__peer;
   wire [2:0] store__slot;
-  wire [1:0] store_room;
-  wire [5:0] store_tail;
-  wire [2:0] \store_tail[0] ;
-  wire [2:0] \store_tail[1] ;
+  wire store_peer;
+  wire store_room;
+  wire [2:0] store_slot;
   wire [1:0] stored;
-  wire [1:0] \stored$103 ;
+  wire [1:0] \stored$105 ;
   wire [1:0] \stored$106 ;
-  wire stored_peer;
-  wire \stored_peer$105 ;
-  wire [5:0] tail;
-  wire [2:0] \tail[0] ;
-  wire [2:0] \tail[1] ;
   wire [1:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -24436,7 +23918,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$4327$0 (\$18 ),
+    .\port$4043$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -24445,7 +23927,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_0(\$20 ),
+    .expired_0(\$16 ),
     .flush(flush),
     .flushed(flushed),
     .frame_started(frame_started),
@@ -24454,10 +23936,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .msg_in(msg_in),
     .nak_in(nak_in),
     .nak_sent(nak_sent),
-    .owed_q_0(\$22 ),
-    .\port$2309$0 (\$15 ),
-    .\port$3210$0 (\$16 ),
-    .\port$3211$0 (\$17 ),
+    .owed_q_0(\$18 ),
     .recv_expected(expected),
     .recv_peer(recv_peer),
     .rst(rst),
@@ -24466,9 +23945,12 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .send_peer(send_peer),
     .send_retransmit(retransmit),
     .send_seq(seq),
-    .tail_0(\$19 ),
-    .timeout_fire_0(\$18 ),
-    .unsent_q_0(\$21 )
+    .store_peer(tx__hdr__payload[15]),
+    .store_room(room),
+    .store_slot(slot),
+    .stored(stored),
+    .timeout_fire_0(\$15 ),
+    .unsent_q_0(\$17 )
   );
   \memory_component.netif.receiver  receiver (
     .ack_in(ack_in),
@@ -24540,10 +24022,9 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .peer(send_peer),
-    .\port$2309$0 (\$15 ),
-    .\port$4352$0 (\$20 ),
-    .\port$4362$0 (\$21 ),
-    .\port$4364$0 (\$22 ),
+    .\port$4064$0 (\$16 ),
+    .\port$4074$0 (\$17 ),
+    .\port$4076$0 (\$18 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -24554,7 +24035,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .store__hdr(store__hdr),
     .store__peer(read__peer),
     .store__slot(read__slot),
-    .stored_peer(tx__hdr__payload[15]),
+    .stored(stored),
     .tx_acks(csr__tx_acks__inc),
     .tx_frames(csr__tx_frames__inc),
     .tx_retransmits(csr__tx_retransmits__inc)
@@ -24562,17 +24043,16 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   \memory_component.netif.store  store (
     .clk(clk),
     .hdr_rd__addr(read__slot),
-    .\port$2309$0 (\$15 ),
-    .\port$3210$0 (\$16 ),
-    .\port$3211$0 (\$17 ),
-    .\port$4348$0 (\$19 ),
+    .hdr_wr__addr(slot),
     .read__beat(read__beat),
     .read__busy(read__busy),
     .read__data(store__data),
     .read__data_ok(store__data_ok),
     .read__hdr(store__hdr),
     .read__peer(read__peer),
+    .room(room),
     .rst(rst),
+    .stored(stored),
     .tx__data__payload(tx__data__payload),
     .tx__data__ready(tx__data__ready),
     .tx__data__valid(tx__data__valid),
@@ -24650,30 +24130,27 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign \rx__hdr__payload$71  = rx__hdr__payload;
   assign \rx__hdr__ready$73  = rx__hdr__ready;
   assign \rx__hdr__valid$75  = rx__hdr__valid;
-  assign tail = { 3'h0, \$19  };
-  assign store_tail = { 3'h0, \$19  };
-  assign room = { \$17 , \$16  };
-  assign store_room = { \$17 , \$16  };
-  assign peer = send_peer;
+  assign store_peer = tx__hdr__payload[15];
+  assign peer = tx__hdr__payload[15];
+  assign store_slot = slot;
+  assign store_room = room;
+  assign \peer$83  = send_peer;
   assign send_seq = seq;
   assign send_ack = ack;
   assign send_nak = nak;
   assign send_retransmit = retransmit;
-  assign unsent = { 1'h0, \$21  };
-  assign unsent_q = { 1'h0, \$21  };
-  assign owed = { 1'h0, \$22  };
-  assign owed_q = { 1'h0, \$22  };
-  assign expired = { 1'h0, \$20  };
-  assign \expired$95  = { 1'h0, \$20  };
+  assign unsent = { 1'h0, \$17  };
+  assign unsent_q = { 1'h0, \$17  };
+  assign owed = { 1'h0, \$18  };
+  assign owed_q = { 1'h0, \$18  };
+  assign expired = { 1'h0, \$16  };
+  assign \expired$97  = { 1'h0, \$16  };
   assign src = recv_peer;
   assign recv_expected = expected;
   assign dead = 2'h0;
-  assign \dead$101  = 2'h0;
-  assign stored = { 1'h0, \$15  };
-  assign \stored$103  = { 1'h0, \$15  };
-  assign stored_peer = tx__hdr__payload[15];
-  assign \stored_peer$105  = tx__hdr__payload[15];
-  assign \stored$106  = { 1'h0, \$15  };
+  assign \dead$103  = 2'h0;
+  assign \stored$105  = stored;
+  assign \stored$106  = stored;
   assign \frame_started$108  = frame_started;
   assign \ack_sent$110  = ack_sent;
   assign \nak_sent$112  = nak_sent;
@@ -24713,8 +24190,8 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign naks_sent = csr__naks_sent__inc;
   assign naks_received = csr__naks_received__inc;
   assign tx_dead_dropped = csr__tx_dead_dropped__inc;
-  assign csr__tx_timeouts__inc = { 7'h00, \$18  };
-  assign timeouts = { 1'h0, \$18  };
+  assign csr__tx_timeouts__inc = { 7'h00, \$15  };
+  assign timeouts = { 1'h0, \$15  };
   assign n_died = csr__peers_dead__inc;
   assign csr__events__peer_dead__data = irq;
   assign csr__peer_dead_0__r_data = 32'd0;
@@ -24790,10 +24267,6 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign \rx__hdr__payload$71.pid  = rx__hdr__payload[46:31];
   assign \rx__hdr__payload$71.vaddr  = rx__hdr__payload[110:47];
   assign \rx__hdr__payload$71.length  = rx__hdr__payload[126:111];
-  assign \tail[0]  = \$19 ;
-  assign \tail[1]  = 3'h0;
-  assign \store_tail[0]  = \$19 ;
-  assign \store_tail[1]  = 3'h0;
   assign \$1  = 2'h0;
   assign \$8  = 2'h0;
   assign \$9  = 1'h0;
@@ -24801,7 +24274,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4327$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4043$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -24951,8 +24424,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$4327$0 ;
-  wire \port$4327$0 ;
+  input \port$4043$0 ;
+  wire \port$4043$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -25182,7 +24655,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$4327$0 (\port$4327$0 ),
+    .\port$4043$0 (\port$4043$0 ),
     .rst(rst)
   );
   always @* begin
@@ -28210,7 +27683,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4327$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4043$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -29737,7 +29210,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4327$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4043$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -29746,26 +29219,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4327$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$4327$0 ;
-  wire \port$4327$0 ;
+  input \port$4043$0 ;
+  wire \port$4043$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$4327$0 (\port$4327$0 ),
+    .\port$4043$0 (\port$4043$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$4327$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4327$0  };
+  assign inc = { 7'h00, \port$4043$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4043$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4327$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4043$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -29779,8 +29252,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4327$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$4327$0 ;
-  wire \port$4327$0 ;
+  input \port$4043$0 ;
+  wire \port$4043$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -29806,18 +29279,18 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4327$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$4327$0  };
+  assign inc = { 7'h00, \port$4043$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$4327$0  };
+  assign \$2  = { 7'h00, \port$4043$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3211$0 , send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_value, ack_in, nak_in, msg_in, gap_in
-, delivered, timeout_fire_0, flushed, tail_0, expired_0, unsent_q_0, owed_q_0, clk);
+module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_in, ack_value, nak_in, msg_in
+, gap_in, delivered, timeout_fire_0, flushed, expired_0, unsent_q_0, owed_q_0, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
   wire \$1 ;
-  reg [3:0] \$10 ;
+  wire [16:0] \$10 ;
   wire \$100 ;
   wire \$101 ;
   wire \$102 ;
@@ -29827,124 +29300,111 @@ module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
-  wire \$109 ;
-  wire [16:0] \$11 ;
+  wire [1:0] \$109 ;
+  reg [3:0] \$11 ;
   wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire \$114 ;
-  wire \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire \$118 ;
-  wire \$119 ;
+  wire [1:0] \$111 ;
+  reg [3:0] \$112 ;
+  reg \$113 ;
+  reg [15:0] \$114 ;
+  reg [3:0] \$115 ;
+  reg [3:0] \$116 ;
+  reg [3:0] \$117 ;
+  reg [2:0] \$118 ;
+  reg [11:0] \$119 ;
   reg [3:0] \$12 ;
-  wire [1:0] \$120 ;
-  wire \$121 ;
-  wire [1:0] \$122 ;
-  reg [3:0] \$123 ;
+  reg \$120 ;
+  reg [15:0] \$121 ;
+  reg \$122 ;
+  reg \$123 ;
   reg \$124 ;
-  reg [3:0] \$125 ;
+  reg \$125 ;
   reg \$126 ;
-  reg [15:0] \$127 ;
-  reg [3:0] \$128 ;
-  reg [3:0] \$129 ;
-  reg [3:0] \$13 ;
-  reg [3:0] \$130 ;
-  reg [2:0] \$131 ;
-  reg [11:0] \$132 ;
-  reg \$133 ;
-  reg [15:0] \$134 ;
-  reg \$135 ;
-  reg \$136 ;
-  reg \$137 ;
-  reg \$138 ;
-  reg \$139 ;
-  wire [15:0] \$14 ;
-  wire [16:0] \$15 ;
+  wire [16:0] \$13 ;
+  wire \$14 ;
+  wire \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire \$19 ;
+  wire [4:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
+  wire [4:0] \$20 ;
   wire \$21 ;
   wire [4:0] \$22 ;
   wire [4:0] \$23 ;
-  wire \$24 ;
-  wire [4:0] \$25 ;
-  wire [4:0] \$26 ;
-  wire [4:0] \$27 ;
+  wire [4:0] \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
   wire \$28 ;
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
+  wire [4:0] \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [4:0] \$36 ;
+  wire [5:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
-  wire [5:0] \$39 ;
+  wire \$39 ;
   wire \$4 ;
   wire \$40 ;
   wire \$41 ;
   wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire \$45 ;
+  wire [3:0] \$43 ;
+  wire [16:0] \$44 ;
+  wire [4:0] \$45 ;
   wire \$46 ;
   wire \$47 ;
-  wire \$48 ;
+  wire [5:0] \$48 ;
   wire \$49 ;
   wire \$5 ;
   wire \$50 ;
   wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire [3:0] \$54 ;
-  wire [16:0] \$55 ;
-  wire [4:0] \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [5:0] \$59 ;
+  wire [3:0] \$52 ;
+  wire [3:0] \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire [3:0] \$57 ;
+  wire [3:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
   wire \$60 ;
   wire \$61 ;
   wire \$62 ;
-  wire [3:0] \$63 ;
-  wire [3:0] \$64 ;
+  wire \$63 ;
+  wire \$64 ;
   wire \$65 ;
   wire \$66 ;
-  wire \$67 ;
-  wire [3:0] \$68 ;
-  wire [3:0] \$69 ;
-  wire \$7 ;
+  wire [12:0] \$67 ;
+  wire \$68 ;
+  wire \$69 ;
+  reg [3:0] \$7 ;
   wire \$70 ;
   wire \$71 ;
-  wire \$72 ;
+  wire [16:0] \$72 ;
   wire \$73 ;
   wire \$74 ;
   wire \$75 ;
   wire \$76 ;
   wire \$77 ;
-  wire [12:0] \$78 ;
+  wire \$78 ;
   wire \$79 ;
-  wire \$8 ;
+  reg [15:0] \$8 ;
   wire \$80 ;
   wire \$81 ;
   wire \$82 ;
-  wire [16:0] \$83 ;
+  wire \$83 ;
   wire \$84 ;
   wire \$85 ;
   wire \$86 ;
   wire \$87 ;
   wire \$88 ;
   wire \$89 ;
-  reg [15:0] \$9 ;
+  reg [3:0] \$9 ;
   wire \$90 ;
   wire \$91 ;
   wire \$92 ;
@@ -29956,12 +29416,10 @@ module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3
   wire \$98 ;
   wire \$99 ;
   reg [3:0] ack_adv_0 = 4'h0;
-  wire [3:0] ack_adv_next_0;
-  reg [3:0] ack_delta_0 = 4'h0;
-  wire [15:0] ack_dist_0;
+  reg [3:0] ack_adv_next_0;
+  wire [15:0] ack_delta_0;
   input [1:0] ack_in;
   wire [1:0] ack_in;
-  reg ack_near_0 = 1'h0;
   reg ack_pending_0 = 1'h0;
   input [1:0] ack_sent;
   wire [1:0] ack_sent;
@@ -30013,12 +29471,6 @@ module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3
   wire [1:0] owed_q;
   output owed_q_0;
   reg owed_q_0 = 1'h0;
-  input \port$2309$0 ;
-  wire \port$2309$0 ;
-  output \port$3210$0 ;
-  wire \port$3210$0 ;
-  output \port$3211$0 ;
-  wire \port$3211$0 ;
   output [15:0] recv_expected;
   reg [15:0] recv_expected;
   input recv_peer;
@@ -30039,12 +29491,14 @@ module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3
   wire [3:0] sent_1;
   wire [3:0] sent_left_0;
   wire [3:0] sent_left_1_0;
-  wire [1:0] store_room;
-  wire [5:0] store_tail;
-  wire [2:0] \store_tail[0] ;
-  wire [2:0] \store_tail[1] ;
+  input store_peer;
+  wire store_peer;
+  output store_room;
+  wire store_room;
+  output [2:0] store_slot;
+  reg [2:0] store_slot;
+  input [1:0] stored;
   wire [1:0] stored;
-  output [2:0] tail_0;
   reg [2:0] tail_0 = 3'h0;
   wire [2:0] tail_1;
   output timeout_fire_0;
@@ -30059,142 +29513,137 @@ module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3
   assign \$2  = sent_0 < count_0;
   assign \$3  = \$2  | ack_pending_0;
   assign \$4  = \$3  | nak_pending_0;
-  assign \$7  = count_0 < 4'h8;
-  assign \$11  = \$9  + \$10 ;
-  assign send_retransmit = \$12  > \$13 ;
-  assign \$14  = flush[0] ? 16'h0000 : base_0;
-  assign \$15  = ack_value - \$14 ;
-  assign \$16  = ack_in[0] & ack_near_0;
-  assign \$17  = ack_delta_0 <= count_0;
-  assign \$18  = \$16  & \$17 ;
-  assign \$19  = ~ flush[0];
-  assign \$20  = \$18  & \$19 ;
-  assign ack_adv_next_0 = \$20  ? ack_delta_0 : 4'h0;
-  assign \$21  = sent_0 >= ack_adv_0;
-  assign \$22  = sent_0 - ack_adv_0;
+  assign store_room = \$7  < 4'h8;
+  assign \$10  = \$8  + \$9 ;
+  assign send_retransmit = \$11  > \$12 ;
+  assign \$13  = ack_value - base_0;
+  assign \$14  = \$13 [15:0] <= count_0;
+  assign \$15  = ack_in[0] & \$14 ;
+  assign \$16  = ~ flush[0];
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = sent_0 >= ack_adv_0;
+  assign \$19  = sent_0 - ack_adv_0;
+  assign \$20  = \$18  ? \$19  : 5'h00;
+  assign \$21  = high_0 > ack_adv_0;
+  assign \$22  = high_0 - ack_adv_0;
   assign \$23  = \$21  ? \$22  : 5'h00;
-  assign \$24  = high_0 > ack_adv_0;
-  assign \$25  = high_0 - ack_adv_0;
-  assign \$26  = \$24  ? \$25  : 5'h00;
-  assign \$27  = \$23 [3:0] + 1'h1;
-  assign \$28  = ! sent_0;
-  assign \$29  = | ack_adv_0;
-  assign \$30  = \$28  | \$29 ;
-  assign \$31  = \$30  | go_back[0];
-  assign \$32  = \$31  | expired_0;
-  assign \$34  = \$33  | flush[0];
-  assign \$35  = timer_0 == 11'h7ff;
-  assign \$36  = count_0 - ack_adv_0;
-  assign \$39  = $signed(\$36 ) + $signed({ 1'h0, \$38  });
-  assign \$40  = ! \$15 [15:4];
-  assign \$41  = ack_in[0] & ack_near_0;
-  assign \$42  = ack_delta_0 <= count_0;
-  assign \$43  = \$41  & \$42 ;
-  assign \$44  = ~ flush[0];
-  assign \$45  = \$43  & \$44 ;
-  assign \$46  = ack_delta_0 != count_0;
-  assign \$47  = | count_0;
-  assign \$48  = \$45  ? \$46  : \$47 ;
-  assign \$49  = nak_in[0] & \$48 ;
-  assign \$50  = ~ flush[0];
-  assign \$51  = \$49  & \$50 ;
-  assign \$54  = tail_0 + \$53 ;
-  assign \$55  = base_0 + ack_adv_0;
-  assign \$56  = count_0 - ack_adv_0;
-  assign \$59  = $signed(\$56 ) + $signed({ 1'h0, \$58  });
-  assign \$60  = sent_0 >= ack_adv_0;
-  assign \$61  = ~ \$60 ;
-  assign \$62  = go_back[0] | \$61 ;
-  assign \$63  = frame_started[0] ? \$27 [3:0] : \$23 [3:0];
-  assign \$64  = \$62  ? 4'h0 : \$63 ;
-  assign \$65  = high_0 <= sent_0;
-  assign \$66  = frame_started[0] & \$65 ;
-  assign \$67  = sent_0 >= ack_adv_0;
-  assign \$68  = \$67  ? \$27 [3:0] : 4'h0;
-  assign \$69  = \$66  ? \$68  : \$26 [3:0];
-  assign \$70  = ! sent_0;
-  assign \$71  = | ack_adv_0;
-  assign \$72  = \$70  | \$71 ;
-  assign \$73  = \$72  | go_back[0];
-  assign \$74  = \$73  | expired_0;
-  assign \$76  = \$75  | flush[0];
-  assign \$77  = timer_0 == 11'h7ff;
-  assign \$78  = timer_0 + 1'h1;
-  assign \$79  = go_back[0] | flush[0];
-  assign \$82  = \$81  | nak_go_0;
-  assign \$83  = expected_0 + 1'h1;
-  assign \$84  = ~ nak_done_0;
-  assign \$85  = gap_in[0] & \$84 ;
-  assign \$86  = ~ nak_sent[0];
-  assign \$87  = \$85  & \$86 ;
-  assign \$88  = sent_0 < ack_adv_0;
-  assign \$89  = go_back[0] | \$88 ;
-  assign \$90  = count_0 != ack_adv_0;
-  assign \$93  = \$90  | \$92 ;
-  assign \$96  = sent_0 <= count_0;
-  assign \$97  = sent_0 < count_0;
-  assign \$98  = \$95  ? \$96  : \$97 ;
-  assign \$99  = \$89  ? \$93  : \$98 ;
-  assign \$100  = ~ flush[0];
-  assign \$101  = \$99  & \$100 ;
-  assign \$102  = sent_0 < ack_adv_0;
-  assign \$103  = go_back[0] | \$102 ;
-  assign \$104  = count_0 != ack_adv_0;
-  assign \$107  = \$104  | \$106 ;
-  assign \$110  = sent_0 <= count_0;
-  assign \$111  = sent_0 < count_0;
-  assign \$112  = \$109  ? \$110  : \$111 ;
-  assign \$113  = \$103  ? \$107  : \$112 ;
-  assign \$114  = msg_in[0] | ack_pending_0;
-  assign \$115  = \$113  | \$114 ;
-  assign \$116  = ~ nak_done_0;
-  assign \$117  = gap_in[0] & \$116 ;
-  assign \$118  = nak_pending_0 | \$117 ;
-  assign \$119  = \$115  | \$118 ;
-  assign \$121  = ~ flush[0];
-  assign \$122  = \$120  & { 1'h0, \$121  };
+  assign \$24  = \$20 [3:0] + 1'h1;
+  assign \$25  = ! sent_0;
+  assign \$26  = | ack_adv_0;
+  assign \$27  = \$25  | \$26 ;
+  assign \$28  = \$27  | go_back[0];
+  assign \$29  = \$28  | expired_0;
+  assign \$31  = \$30  | flush[0];
+  assign \$32  = timer_0 == 11'h7ff;
+  assign \$33  = count_0 - ack_adv_0;
+  assign \$36  = $signed(\$33 ) + $signed({ 1'h0, \$35  });
+  assign \$37  = count_0 != ack_adv_next_0;
+  assign \$38  = nak_in[0] & \$37 ;
+  assign \$39  = ~ flush[0];
+  assign \$40  = \$38  & \$39 ;
+  assign \$43  = tail_0 + \$42 ;
+  assign \$44  = base_0 + ack_adv_0;
+  assign \$45  = count_0 - ack_adv_0;
+  assign \$48  = $signed(\$45 ) + $signed({ 1'h0, \$47  });
+  assign \$49  = sent_0 >= ack_adv_0;
+  assign \$50  = ~ \$49 ;
+  assign \$51  = go_back[0] | \$50 ;
+  assign \$52  = frame_started[0] ? \$24 [3:0] : \$20 [3:0];
+  assign \$53  = \$51  ? 4'h0 : \$52 ;
+  assign \$54  = high_0 <= sent_0;
+  assign \$55  = frame_started[0] & \$54 ;
+  assign \$56  = sent_0 >= ack_adv_0;
+  assign \$57  = \$56  ? \$24 [3:0] : 4'h0;
+  assign \$58  = \$55  ? \$57  : \$23 [3:0];
+  assign \$59  = ! sent_0;
+  assign \$60  = | ack_adv_0;
+  assign \$61  = \$59  | \$60 ;
+  assign \$62  = \$61  | go_back[0];
+  assign \$63  = \$62  | expired_0;
+  assign \$65  = \$64  | flush[0];
+  assign \$66  = timer_0 == 11'h7ff;
+  assign \$67  = timer_0 + 1'h1;
+  assign \$68  = go_back[0] | flush[0];
+  assign \$71  = \$70  | nak_go_0;
+  assign \$72  = expected_0 + 1'h1;
+  assign \$73  = ~ nak_done_0;
+  assign \$74  = gap_in[0] & \$73 ;
+  assign \$75  = ~ nak_sent[0];
+  assign \$76  = \$74  & \$75 ;
+  assign \$77  = sent_0 < ack_adv_0;
+  assign \$78  = go_back[0] | \$77 ;
+  assign \$79  = count_0 != ack_adv_0;
+  assign \$82  = \$79  | \$81 ;
+  assign \$85  = sent_0 <= count_0;
+  assign \$86  = sent_0 < count_0;
+  assign \$87  = \$84  ? \$85  : \$86 ;
+  assign \$88  = \$78  ? \$82  : \$87 ;
+  assign \$89  = ~ flush[0];
+  assign \$90  = \$88  & \$89 ;
+  assign \$91  = sent_0 < ack_adv_0;
+  assign \$92  = go_back[0] | \$91 ;
+  assign \$93  = count_0 != ack_adv_0;
+  assign \$96  = \$93  | \$95 ;
+  assign \$99  = sent_0 <= count_0;
+  assign \$100  = sent_0 < count_0;
+  assign \$101  = \$98  ? \$99  : \$100 ;
+  assign \$102  = \$92  ? \$96  : \$101 ;
+  assign \$103  = msg_in[0] | ack_pending_0;
+  assign \$104  = \$102  | \$103 ;
+  assign \$105  = ~ nak_done_0;
+  assign \$106  = gap_in[0] & \$105 ;
+  assign \$107  = nak_pending_0 | \$106 ;
+  assign \$108  = \$104  | \$107 ;
+  assign \$110  = ~ flush[0];
+  assign \$111  = \$109  & { 1'h0, \$110  };
   always @(posedge clk)
-    ack_delta_0 <= \$123 ;
+    ack_adv_0 <= \$112 ;
   always @(posedge clk)
-    ack_near_0 <= \$124 ;
+    nak_go_0 <= \$113 ;
   always @(posedge clk)
-    ack_adv_0 <= \$125 ;
+    base_0 <= \$114 ;
   always @(posedge clk)
-    nak_go_0 <= \$126 ;
+    count_0 <= \$115 ;
   always @(posedge clk)
-    base_0 <= \$127 ;
+    sent_0 <= \$116 ;
   always @(posedge clk)
-    count_0 <= \$128 ;
+    high_0 <= \$117 ;
   always @(posedge clk)
-    sent_0 <= \$129 ;
+    tail_0 <= \$118 ;
   always @(posedge clk)
-    high_0 <= \$130 ;
+    timer_0 <= \$119 ;
   always @(posedge clk)
-    tail_0 <= \$131 ;
+    expired_0 <= \$120 ;
   always @(posedge clk)
-    timer_0 <= \$132 ;
+    expected_0 <= \$121 ;
   always @(posedge clk)
-    expired_0 <= \$133 ;
+    nak_done_0 <= \$122 ;
   always @(posedge clk)
-    expected_0 <= \$134 ;
+    ack_pending_0 <= \$123 ;
   always @(posedge clk)
-    nak_done_0 <= \$135 ;
+    nak_pending_0 <= \$124 ;
   always @(posedge clk)
-    ack_pending_0 <= \$136 ;
+    unsent_q_0 <= \$125 ;
   always @(posedge clk)
-    nak_pending_0 <= \$137 ;
-  always @(posedge clk)
-    unsent_q_0 <= \$138 ;
-  always @(posedge clk)
-    owed_q_0 <= \$139 ;
+    owed_q_0 <= \$126 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
-    casez (send_peer)
+    casez (store_peer)
       1'h0:
-          \$9  = base_0;
+          store_slot = tail_0;
       1'h1:
-          \$9  = 16'h0000;
+          store_slot = 3'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$7  = count_0;
+      1'h1:
+          \$7  = 4'h0;
     endcase
   end
   always @* begin
@@ -30202,9 +29651,19 @@ module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$10  = sent_0;
+          \$8  = base_0;
       1'h1:
-          \$10  = 4'h0;
+          \$8  = 16'h0000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$9  = sent_0;
+      1'h1:
+          \$9  = 4'h0;
     endcase
   end
   always @* begin
@@ -30232,9 +29691,9 @@ module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$12  = high_0;
+          \$11  = high_0;
       1'h1:
-          \$12  = 4'h0;
+          \$11  = 4'h0;
     endcase
   end
   always @* begin
@@ -30242,9 +29701,9 @@ module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$13  = sent_0;
+          \$12  = sent_0;
       1'h1:
-          \$13  = 4'h0;
+          \$12  = 4'h0;
     endcase
   end
   always @* begin
@@ -30259,9 +29718,16 @@ module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    ack_adv_next_0 = 4'h0;
+    if (\$17 ) begin
+      ack_adv_next_0 = \$13 [3:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     timeout_fire_0 = 1'h0;
-    if (\$34 ) begin
-    end else if (\$35 ) begin
+    if (\$31 ) begin
+    end else if (\$32 ) begin
       timeout_fire_0 = 1'h1;
     end
   end
@@ -30269,203 +29735,189 @@ module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     flushed = 4'h0;
     if (flush[0]) begin
-      flushed = \$39 [3:0];
+      flushed = \$36 [3:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$123  = \$15 [3:0];
+    \$112  = ack_adv_next_0;
     if (rst) begin
-      \$123  = 4'h0;
+      \$112  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$124  = \$40 ;
+    \$113  = \$40 ;
+    if (rst) begin
+      \$113  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$114  = 16'h0000;
+    end else begin
+      \$114  = \$44 [15:0];
+    end
+    if (rst) begin
+      \$114  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$115  = 4'h0;
+    end else begin
+      \$115  = \$48 [3:0];
+    end
+    if (rst) begin
+      \$115  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$116  = 4'h0;
+    end else begin
+      \$116  = \$53 ;
+    end
+    if (rst) begin
+      \$116  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$117  = 4'h0;
+    end else begin
+      \$117  = \$58 ;
+    end
+    if (rst) begin
+      \$117  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$118  = 3'h0;
+    end else begin
+      \$118  = \$43 [2:0];
+    end
+    if (rst) begin
+      \$118  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$65 ) begin
+      \$119  = 12'h000;
+    end else if (\$66 ) begin
+      \$119  = 12'h000;
+    end else begin
+      \$119  = \$67 [11:0];
+    end
+    if (rst) begin
+      \$119  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$120  = expired_0;
+    if (\$68 ) begin
+      \$120  = 1'h0;
+    end else if (\$71 ) begin
+      \$120  = 1'h1;
+    end
+    if (rst) begin
+      \$120  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$121  = expected_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$121  = 16'h0000;
+    end else begin
+      if (delivered[0]) begin
+        \$121  = \$72 [15:0];
+      end
+    end
+    if (rst) begin
+      \$121  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$122  = nak_done_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$122  = 1'h0;
+    end else begin
+      if (delivered[0]) begin
+        \$122  = 1'h0;
+      end
+      if (\$76 ) begin
+      end else if (nak_sent[0]) begin
+        \$122  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$123  = ack_pending_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$123  = 1'h0;
+    end else begin
+      if (msg_in[0]) begin
+        \$123  = 1'h1;
+      end else if (ack_sent[0]) begin
+        \$123  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$123  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$124  = nak_pending_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$124  = 1'h0;
+    end else begin
+      if (\$76 ) begin
+        \$124  = 1'h1;
+      end else if (nak_sent[0]) begin
+        \$124  = 1'h0;
+      end
+    end
     if (rst) begin
       \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$125  = ack_adv_next_0;
+    \$125  = \$90 ;
     if (rst) begin
-      \$125  = 4'h0;
+      \$125  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$126  = \$51 ;
+    \$126  = \$111 [0];
     if (rst) begin
       \$126  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$127  = 16'h0000;
-    end else begin
-      \$127  = \$55 [15:0];
-    end
-    if (rst) begin
-      \$127  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$128  = 4'h0;
-    end else begin
-      \$128  = \$59 [3:0];
-    end
-    if (rst) begin
-      \$128  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$129  = 4'h0;
-    end else begin
-      \$129  = \$64 ;
-    end
-    if (rst) begin
-      \$129  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$130  = 4'h0;
-    end else begin
-      \$130  = \$69 ;
-    end
-    if (rst) begin
-      \$130  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$131  = 3'h0;
-    end else begin
-      \$131  = \$54 [2:0];
-    end
-    if (rst) begin
-      \$131  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$76 ) begin
-      \$132  = 12'h000;
-    end else if (\$77 ) begin
-      \$132  = 12'h000;
-    end else begin
-      \$132  = \$78 [11:0];
-    end
-    if (rst) begin
-      \$132  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$133  = expired_0;
-    if (\$79 ) begin
-      \$133  = 1'h0;
-    end else if (\$82 ) begin
-      \$133  = 1'h1;
-    end
-    if (rst) begin
-      \$133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$134  = expected_0;
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$134  = 16'h0000;
-    end else begin
-      if (delivered[0]) begin
-        \$134  = \$83 [15:0];
-      end
-    end
-    if (rst) begin
-      \$134  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$135  = nak_done_0;
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$135  = 1'h0;
-    end else begin
-      if (delivered[0]) begin
-        \$135  = 1'h0;
-      end
-      if (\$87 ) begin
-      end else if (nak_sent[0]) begin
-        \$135  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$135  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$136  = ack_pending_0;
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$136  = 1'h0;
-    end else begin
-      if (msg_in[0]) begin
-        \$136  = 1'h1;
-      end else if (ack_sent[0]) begin
-        \$136  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$136  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$137  = nak_pending_0;
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$137  = 1'h0;
-    end else begin
-      if (\$87 ) begin
-        \$137  = 1'h1;
-      end else if (nak_sent[0]) begin
-        \$137  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$137  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$138  = \$101 ;
-    if (rst) begin
-      \$138  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$139  = \$122 [0];
-    if (rst) begin
-      \$139  = 1'h0;
     end
   end
   assign dead_0 = 1'h0;
@@ -30473,9 +29925,7 @@ module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3
   assign expired_1 = 1'h0;
   assign dead = 2'h0;
   assign dead_1 = 1'h0;
-  assign store_tail = { 3'h0, tail_0 };
   assign tail_1 = 3'h0;
-  assign store_room = { \$8 , \$7  };
   assign count_1 = 4'h0;
   assign base_1 = 16'h0000;
   assign sent_1 = 4'h0;
@@ -30487,46 +29937,40 @@ module \memory_component.netif.peers (rst, \port$2309$0 , \port$3210$0 , \port$3
   assign die_0 = 1'h0;
   assign unsent_q = { 1'h0, unsent_q_0 };
   assign owed_q = { 1'h0, owed_q_0 };
-  assign ack_dist_0 = \$15 [15:0];
-  assign sent_left_0 = \$23 [3:0];
-  assign high_left_0 = \$26 [3:0];
-  assign sent_left_1_0 = \$27 [3:0];
-  assign stored = { 1'h0, \port$2309$0  };
-  assign \port$3210$0  = \$7 ;
-  assign \port$3211$0  = \$8 ;
-  assign send_seq = \$11 [15:0];
-  assign \store_tail[0]  = tail_0;
-  assign \store_tail[1]  = 3'h0;
+  assign ack_delta_0 = \$13 [15:0];
+  assign sent_left_0 = \$20 [3:0];
+  assign high_left_0 = \$23 [3:0];
+  assign sent_left_1_0 = \$24 [3:0];
+  assign send_seq = \$10 [15:0];
   assign owed[0] = \$6 ;
   assign owed[1] = 1'h0;
   assign unsent[0] = \$1 ;
   assign unsent[1] = 1'h0;
   assign \$5  = 1'h1;
   assign \$6  = \$4 ;
-  assign \$8  = 1'h1;
-  assign \$33  = \$32 ;
-  assign \$37  = 1'h1;
-  assign \$38  = \port$2309$0 ;
-  assign \$52  = 1'h1;
-  assign \$53  = \port$2309$0 ;
-  assign \$57  = 1'h1;
-  assign \$58  = \port$2309$0 ;
-  assign \$75  = \$74 ;
+  assign \$30  = \$29 ;
+  assign \$34  = 1'h1;
+  assign \$35  = stored[0];
+  assign \$41  = 1'h1;
+  assign \$42  = stored[0];
+  assign \$46  = 1'h1;
+  assign \$47  = stored[0];
+  assign \$64  = \$63 ;
+  assign \$69  = 1'h1;
+  assign \$70  = timeout_fire_0;
   assign \$80  = 1'h1;
-  assign \$81  = timeout_fire_0;
-  assign \$91  = 1'h1;
-  assign \$92  = \port$2309$0 ;
+  assign \$81  = stored[0];
+  assign \$83  = 1'h1;
+  assign \$84  = stored[0];
   assign \$94  = 1'h1;
-  assign \$95  = \port$2309$0 ;
-  assign \$105  = 1'h1;
-  assign \$106  = \port$2309$0 ;
-  assign \$108  = 1'h1;
-  assign \$109  = \port$2309$0 ;
-  assign \$120  = { 1'h0, \$119  };
+  assign \$95  = stored[0];
+  assign \$97  = 1'h1;
+  assign \$98  = stored[0];
+  assign \$109  = { 1'h0, \$108  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_value, ack_in, nak_in, msg_in, gap_in, delivered
+module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
 , rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_crc, rx_drop_misrouted, rx_drop_truncated, rx_drop_oversize, rx_drop_malformed, rx_drop_nobuf, naks_received, buffer__commit, s_axis__tdata);
   reg \$auto$verilog_backend.cc:2355:dump_module$64  = 0;
   wire \$1 ;
@@ -30735,11 +30179,11 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   reg [3:0] \$282 ;
   reg [3:0] \$283 ;
   reg [1:0] \$284 ;
-  reg [1:0] \$285 ;
+  reg [15:0] \$285 ;
   reg [1:0] \$286 ;
   reg [1:0] \$287 ;
   reg [1:0] \$288 ;
-  reg \$289 ;
+  reg [1:0] \$289 ;
   wire \$29 ;
   reg \$290 ;
   reg \$291 ;
@@ -30754,6 +30198,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire \$3 ;
   wire \$30 ;
   reg \$300 ;
+  reg \$301 ;
   wire \$31 ;
   wire \$32 ;
   wire \$33 ;
@@ -30832,7 +30277,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   output [1:0] ack_in;
   reg [1:0] ack_in = 2'h0;
   output [15:0] ack_value;
-  wire [15:0] ack_value;
+  reg [15:0] ack_value = 16'h0000;
   output [63:0] buffer__beat_data;
   reg [63:0] buffer__beat_data;
   output buffer__beat_en;
@@ -30931,6 +30376,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   output src;
   wire src;
   reg [1:0] v_ack_in;
+  reg [15:0] v_ack_value;
   reg v_commit;
   reg [1:0] v_delivered;
   reg [1:0] v_gap_in;
@@ -31238,37 +30684,39 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @(posedge clk)
     ack_in <= \$284 ;
   always @(posedge clk)
-    nak_in <= \$285 ;
+    ack_value <= \$285 ;
   always @(posedge clk)
-    msg_in <= \$286 ;
+    nak_in <= \$286 ;
   always @(posedge clk)
-    gap_in <= \$287 ;
+    msg_in <= \$287 ;
   always @(posedge clk)
-    delivered <= \$288 ;
+    gap_in <= \$288 ;
   always @(posedge clk)
-    rx_frames <= \$289 ;
+    delivered <= \$289 ;
   always @(posedge clk)
-    rx_msgs <= \$290 ;
+    rx_frames <= \$290 ;
   always @(posedge clk)
-    rx_acks <= \$291 ;
+    rx_msgs <= \$291 ;
   always @(posedge clk)
-    rx_dup <= \$292 ;
+    rx_acks <= \$292 ;
   always @(posedge clk)
-    rx_drop_crc <= \$293 ;
+    rx_dup <= \$293 ;
   always @(posedge clk)
-    rx_drop_misrouted <= \$294 ;
+    rx_drop_crc <= \$294 ;
   always @(posedge clk)
-    rx_drop_truncated <= \$295 ;
+    rx_drop_misrouted <= \$295 ;
   always @(posedge clk)
-    rx_drop_oversize <= \$296 ;
+    rx_drop_truncated <= \$296 ;
   always @(posedge clk)
-    rx_drop_malformed <= \$297 ;
+    rx_drop_oversize <= \$297 ;
   always @(posedge clk)
-    rx_drop_nobuf <= \$298 ;
+    rx_drop_malformed <= \$298 ;
   always @(posedge clk)
-    naks_received <= \$299 ;
+    rx_drop_nobuf <= \$299 ;
   always @(posedge clk)
-    buffer__commit <= \$300 ;
+    naks_received <= \$300 ;
+  always @(posedge clk)
+    buffer__commit <= \$301 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     buffer__beat_en = 1'h0;
@@ -31404,6 +30852,24 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
           1'h1:
               v_ack_in[1] = 1'h1;
         endcase
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_ack_value = 16'h0000;
+    if (\$10 ) begin
+      (* full_case = 32'd1 *)
+      if (\$11 ) begin
+      end else if (\$13 ) begin
+      end else if (\$15 ) begin
+      end else if (\$22 ) begin
+      end else if (\$36 ) begin
+      end else if (\$38 ) begin
+      end else if (\$40 ) begin
+      end else if (\$46 ) begin
+      end else begin
+        v_ack_value = hdr_reg[63:48];
       end
     end
   end
@@ -31784,121 +31250,127 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$285  = v_nak_in;
+    \$285  = v_ack_value;
     if (rst) begin
-      \$285  = 2'h0;
+      \$285  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$286  = v_msg_in;
+    \$286  = v_nak_in;
     if (rst) begin
       \$286  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$287  = v_gap_in;
+    \$287  = v_msg_in;
     if (rst) begin
       \$287  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$288  = v_delivered;
+    \$288  = v_gap_in;
     if (rst) begin
       \$288  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$289  = v_rx_frames;
+    \$289  = v_delivered;
     if (rst) begin
-      \$289  = 1'h0;
+      \$289  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$290  = v_rx_msgs;
+    \$290  = v_rx_frames;
     if (rst) begin
       \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$291  = v_rx_acks;
+    \$291  = v_rx_msgs;
     if (rst) begin
       \$291  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$292  = v_rx_dup;
+    \$292  = v_rx_acks;
     if (rst) begin
       \$292  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$293  = v_rx_drop_crc;
+    \$293  = v_rx_dup;
     if (rst) begin
       \$293  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$294  = v_rx_drop_misrouted;
+    \$294  = v_rx_drop_crc;
     if (rst) begin
       \$294  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$295  = v_rx_drop_truncated;
+    \$295  = v_rx_drop_misrouted;
     if (rst) begin
       \$295  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$296  = v_rx_drop_oversize;
+    \$296  = v_rx_drop_truncated;
     if (rst) begin
       \$296  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$297  = v_rx_drop_malformed;
+    \$297  = v_rx_drop_oversize;
     if (rst) begin
       \$297  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$298  = v_rx_drop_nobuf;
+    \$298  = v_rx_drop_malformed;
     if (rst) begin
       \$298  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$299  = v_naks_received;
+    \$299  = v_rx_drop_nobuf;
     if (rst) begin
       \$299  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$300  = v_commit;
+    \$300  = v_naks_received;
     if (rst) begin
       \$300  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$301  = v_commit;
+    if (rst) begin
+      \$301  = 1'h0;
     end
   end
   assign s_axis__tready = 1'h1;
   assign buffer__commit_beats = r_pay;
   assign seq_delta = \$9 [15:0];
   assign src = hdr_reg[8];
-  assign ack_value = hdr_reg[63:48];
   assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
   assign \buffer__commit_hdr.status  = buffer__commit_hdr[6:4];
   assign \buffer__commit_hdr.src  = buffer__commit_hdr[14:7];
@@ -31920,7 +31392,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.rx_buffer (rst, write__room, rx__data__valid, write__hdr_room, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, rx__hdr__payload, rx__hdr__valid, clk);
+module \memory_component.netif.rx_buffer (rst, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$65  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
@@ -32076,8 +31548,8 @@ module \memory_component.netif.rx_buffer (rst, write__room, rx__data__valid, wri
     .r_en(r_en),
     .r_rdy(rx__hdr__valid),
     .rst(rst),
-    .w_data(w_data),
-    .\w_en$5 (w_en),
+    .w_en(w_en),
+    .w_port__data(w_data),
     .w_rdy(write__hdr_room)
   );
   always @* begin
@@ -32136,129 +31608,38 @@ module \memory_component.netif.rx_buffer (rst, write__room, rx__data__valid, wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_en, w_data, \w_en$5 , r_data, r_rdy, clk);
+module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_en, w_port__data, w_en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$66  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  reg [126:0] \$11 ;
-  reg \$12 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire [126:0] \$9 ;
-  input clk;
-  wire clk;
-  output [126:0] r_data;
-  reg [126:0] r_data = 127'h00000000000000000000000000000000;
-  wire [126:0] \r_data$13 ;
-  input r_en;
-  wire r_en;
-  wire \r_en$9 ;
-  output r_rdy;
-  reg r_rdy = 1'h0;
-  wire \r_rdy$8 ;
-  input rst;
-  wire rst;
-  input [126:0] w_data;
-  wire [126:0] w_data;
-  wire [126:0] \w_data$3 ;
-  wire w_en;
-  input \w_en$5 ;
-  wire \w_en$5 ;
-  output w_rdy;
-  wire w_rdy;
-  wire \w_rdy$1 ;
-  assign \$1  = ~ r_rdy;
-  assign \$2  = \$1  | r_en;
-  assign \$3  = ~ \r_rdy$8 ;
-  assign \$4  = \$2  & \$3 ;
-  assign \$5  = ~ \$4 ;
-  assign w_en = \w_en$5  & \$5 ;
-  assign \$6  = ~ r_rdy;
-  assign \r_en$9  = \$6  | r_en;
-  assign \$7  = ~ r_rdy;
-  assign \$8  = \$7  | r_en;
-  assign \$9  = \r_rdy$8  ? \r_data$13  : w_data;
-  assign \$10  = \r_rdy$8  | \w_en$5 ;
-  always @(posedge clk)
-    r_data <= \$11 ;
-  always @(posedge clk)
-    r_rdy <= \$12 ;
-  \memory_component.netif.rx_buffer.hdr_fifo.behind  behind (
-    .clk(clk),
-    .r_data(\r_data$13 ),
-    .r_en(\r_en$9 ),
-    .r_rdy(\r_rdy$8 ),
-    .rst(rst),
-    .w_en(w_en),
-    .w_port__data(w_data),
-    .w_rdy(w_rdy)
-  );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$11  = r_data;
-    if (\$8 ) begin
-      \$11  = \$9 ;
-    end
-    if (rst) begin
-      \$11  = 127'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$12  = r_rdy;
-    if (\$8 ) begin
-      \$12  = \$10 ;
-    end
-    if (rst) begin
-      \$12  = 1'h0;
-    end
-  end
-  assign \w_rdy$1  = w_rdy;
-  assign \w_data$3  = w_data;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_rdy, r_rdy, r_data, w_port__data, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
-  wire [3:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [3:0] \$18 ;
-  reg [2:0] \$19 ;
-  wire \$2 ;
-  reg [2:0] \$20 ;
-  reg [2:0] \$21 ;
-  wire [3:0] \$3 ;
+  wire \$13 ;
+  wire [4:0] \$14 ;
+  reg [2:0] \$15 ;
+  reg [2:0] \$16 ;
+  reg [3:0] \$17 ;
+  wire [3:0] \$2 ;
+  wire \$3 ;
   wire [3:0] \$4 ;
   wire \$5 ;
   wire \$6 ;
-  wire [3:0] \$7 ;
-  wire [3:0] \$8 ;
-  wire \$9 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [4:0] \$9 ;
   input clk;
   wire clk;
   (* init = 3'h0 *)
   wire [2:0] consume;
-  reg [2:0] level = 3'h0;
+  reg [3:0] level = 4'h0;
   (* init = 3'h0 *)
   wire [2:0] produce;
   output [126:0] r_data;
   wire [126:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 3'h0 *)
-  wire [2:0] r_level;
+  (* init = 4'h0 *)
+  wire [3:0] r_level;
   reg [2:0] r_port__addr = 3'h0;
   wire [126:0] r_port__data;
   output r_rdy;
@@ -32268,15 +31649,15 @@ module \memory_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_rdy
   wire [126:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 3'h0 *)
-  wire [2:0] w_level;
+  (* init = 4'h0 *)
+  wire [3:0] w_level;
   reg [2:0] w_port__addr = 3'h0;
   input [126:0] w_port__data;
   wire [126:0] w_port__data;
   wire w_port__en;
   output w_rdy;
   wire w_rdy;
-  reg [126:0] storage [6:0];
+  reg [126:0] storage [7:0];
   initial begin
     storage[0] = 127'h00000000000000000000000000000000;
     storage[1] = 127'h00000000000000000000000000000000;
@@ -32285,70 +31666,67 @@ module \memory_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_rdy
     storage[4] = 127'h00000000000000000000000000000000;
     storage[5] = 127'h00000000000000000000000000000000;
     storage[6] = 127'h00000000000000000000000000000000;
+    storage[7] = 127'h00000000000000000000000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 3'h7;
+  assign w_rdy = level != 4'h8;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 3'h6;
-  assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 4'h0 : \$3 ;
-  assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 3'h6;
-  assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 4'h0 : \$7 ;
-  assign \$9  = w_rdy & w_en;
+  assign \$2  = w_port__addr + 1'h1;
+  assign \$3  = r_rdy & r_en;
+  assign \$4  = r_port__addr + 1'h1;
+  assign \$5  = w_rdy & w_en;
+  assign \$6  = r_rdy & r_en;
+  assign \$7  = ~ \$6 ;
+  assign \$8  = \$5  & \$7 ;
+  assign \$9  = level + 1'h1;
   assign \$10  = r_rdy & r_en;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = level + 1'h1;
-  assign \$14  = r_rdy & r_en;
-  assign \$15  = w_rdy & w_en;
-  assign \$16  = ~ \$15 ;
-  assign \$17  = \$14  & \$16 ;
-  assign \$18  = level - 1'h1;
+  assign \$11  = w_rdy & w_en;
+  assign \$12  = ~ \$11 ;
+  assign \$13  = \$10  & \$12 ;
+  assign \$14  = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$19 ;
+    w_port__addr <= \$15 ;
   always @(posedge clk)
-    r_port__addr <= \$20 ;
+    r_port__addr <= \$16 ;
   always @(posedge clk)
-    level <= \$21 ;
+    level <= \$17 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$19  = w_port__addr;
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$15  = w_port__addr;
     if (\$1 ) begin
-      \$19  = \$4 [2:0];
+      \$15  = \$2 [2:0];
     end
     if (rst) begin
-      \$19  = 3'h0;
+      \$15  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$20  = r_port__addr;
-    if (\$5 ) begin
-      \$20  = \$8 [2:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$16  = r_port__addr;
+    if (\$3 ) begin
+      \$16  = \$4 [2:0];
     end
     if (rst) begin
-      \$20  = 3'h0;
+      \$16  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$21  = level;
-    if (\$12 ) begin
-      \$21  = \$13 [2:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$17  = level;
+    if (\$8 ) begin
+      \$17  = \$9 [3:0];
     end
-    if (\$17 ) begin
-      \$21  = \$18 [2:0];
+    if (\$13 ) begin
+      \$17  = \$14 [3:0];
     end
     if (rst) begin
-      \$21  = 3'h0;
+      \$17  = 4'h0;
     end
   end
   assign w_level = level;
@@ -32360,9 +31738,9 @@ module \memory_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_rdy
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored_peer, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep
-, m_axis__tdata, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$4352$0 , \port$4362$0 , \port$4364$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
+module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
+, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$4064$0 , \port$4074$0 , \port$4076$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [29:0] \$100 ;
@@ -32613,7 +31991,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
   wire [2:0] \$5 ;
   wire [31:0] \$50 ;
   wire [31:0] \$51 ;
-  wire [8:0] \$518 ;
+  wire [8:0] \$519 ;
   wire [31:0] \$52 ;
   wire [31:0] \$53 ;
   wire [25:0] \$54 ;
@@ -32751,17 +32129,15 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
   reg pending = 1'h0;
   reg pick;
   (* init = 1'h0 *)
-  wire \pick$21 ;
+  wire \pick$23 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$2309$0 ;
-  wire \port$2309$0 ;
-  input \port$4352$0 ;
-  wire \port$4352$0 ;
-  input \port$4362$0 ;
-  wire \port$4362$0 ;
-  input \port$4364$0 ;
-  wire \port$4364$0 ;
+  input \port$4064$0 ;
+  wire \port$4064$0 ;
+  input \port$4074$0 ;
+  wire \port$4074$0 ;
+  input \port$4076$0 ;
+  wire \port$4076$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -32807,8 +32183,8 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
   reg store__peer = 1'h0;
   output [2:0] store__slot;
   reg [2:0] store__slot = 3'h0;
+  input [1:0] stored;
   wire [1:0] stored;
-  input stored_peer;
   wire stored_peer;
   output tx_acks;
   reg tx_acks;
@@ -33023,42 +32399,43 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
   assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
   assign crc_now = pending ? \$205  : crc;
-  assign \$206  = \port$4364$0  >> peer;
+  assign \$206  = \port$4076$0  >> peer;
   assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = \port$4362$0  >> peer;
-  assign \$209  = \port$4362$0  >> peer;
+  assign \$208  = \port$4074$0  >> peer;
+  assign \$209  = \port$4074$0  >> peer;
   assign \$210  = \$209  & retransmit;
-  assign \$211  = \port$4362$0  >> peer;
+  assign \$211  = \port$4074$0  >> peer;
   assign \$212  = ~ \$211 ;
-  assign \$518  = beat * 7'h40;
-  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$518 ;
+  assign \$519  = beat * 7'h40;
+  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$519 ;
   assign \$214  = m_axis__tvalid & m_axis__tready;
   assign \$215  = pbeat == cur_last_beat;
   assign \$216  = pbeat + 1'h1;
   assign \$217  = ~ crc_now;
   assign \$218  = ~ any_expired;
-  assign \$219  = \port$4364$0  >> peer;
+  assign \$219  = \port$4076$0  >> peer;
   assign \$220  = pick_q_valid & \$219 ;
   assign \$221  = \$218  & \$220 ;
-  assign \$222  = \port$4362$0  >> peer;
-  assign \$223  = \port$4362$0  >> peer;
+  assign \$222  = \port$4074$0  >> peer;
+  assign \$223  = \port$4074$0  >> peer;
   assign \$224  = \$223  & retransmit;
-  assign \$225  = \port$4362$0  >> peer;
+  assign \$225  = \port$4074$0  >> peer;
   assign \$226  = ~ \$225 ;
   assign \$227  = ! sender_state;
   assign \$228  = sender_state == 1'h1;
   assign \$229  = sender_state == 2'h2;
   assign \$230  = sender_state == 2'h3;
   assign \$231  = pick_valid ? pick : stored_peer;
+  assign \$232  = | stored;
   assign \$233  = pick_valid | \$232 ;
   assign \$234  = m_axis__tvalid & m_axis__tready;
   assign \$235  = ~ m_axis__tlast;
   assign \$236  = \$234  & \$235 ;
-  assign \$237  = \port$4364$0  >> peer;
+  assign \$237  = \port$4076$0  >> peer;
   assign \$238  = pick_q_valid & \$237 ;
-  assign \$239  = \port$4362$0  >> peer;
+  assign \$239  = \port$4074$0  >> peer;
   assign \$240  = \$239  ? seq : 16'h0000;
-  assign \$241  = \port$4362$0  >> peer;
+  assign \$241  = \port$4074$0  >> peer;
   assign \$242  = \$241  ? 8'h01 : 8'h02;
   assign \$243  = cur_type == 1'h1;
   assign \$244  = store__hdr[3:0] == 1'h1;
@@ -33093,12 +32470,12 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
   assign \$275  = m_axis__tvalid & m_axis__tready;
   assign \$276  = pbeat == cur_last_beat;
   assign \$277  = ~ any_expired;
-  assign \$278  = \port$4364$0  >> peer;
+  assign \$278  = \port$4076$0  >> peer;
   assign \$279  = pick_q_valid & \$278 ;
   assign \$280  = \$277  & \$279 ;
-  assign \$281  = \port$4362$0  >> peer;
+  assign \$281  = \port$4074$0  >> peer;
   assign \$282  = \$281  ? seq : 16'h0000;
-  assign \$283  = \port$4362$0  >> peer;
+  assign \$283  = \port$4074$0  >> peer;
   assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$285 ;
@@ -33137,49 +32514,49 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
   always @(posedge clk)
     cur_last_beat <= \$302 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$4364$0 ) begin
+          if (\port$4076$0 ) begin
             pick = 1'h0;
           end
       1'h1:
-          if (\port$4364$0 ) begin
+          if (\port$4076$0 ) begin
             pick = 1'h0;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$4364$0 ) begin
+          if (\port$4076$0 ) begin
             pick_valid = 1'h1;
           end
       1'h1:
-          if (\port$4364$0 ) begin
+          if (\port$4076$0 ) begin
             pick_valid = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$4352$0 ) begin
+            if (\port$4064$0 ) begin
               go_back = 2'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33213,7 +32590,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33247,7 +32624,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33281,7 +32658,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33303,7 +32680,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33325,7 +32702,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33347,7 +32724,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33362,7 +32739,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33377,7 +32754,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33392,7 +32769,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     store__beat = 3'h0;
     casez (sender_state)
       2'h0:
@@ -33414,7 +32791,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33429,7 +32806,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33446,28 +32823,28 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$285  = store__beat;
     if (rst) begin
       \$285  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$286  = \$231 ;
     if (rst) begin
       \$286  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$287  = \$233 ;
     if (rst) begin
       \$287  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$288  = 1'h0;
     if (\$236 ) begin
       \$288  = 1'h1;
@@ -33477,7 +32854,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$289  = beat_q;
     if (\$236 ) begin
       \$289  = m_axis__tdata;
@@ -33487,7 +32864,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$290  = crc_now;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33512,7 +32889,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$291  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33543,7 +32920,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$292  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33568,7 +32945,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$293  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33593,7 +32970,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$294  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33618,7 +32995,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$295  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33643,7 +33020,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$296  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33668,7 +33045,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$297  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33693,7 +33070,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$298  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33718,7 +33095,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$299  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33748,7 +33125,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$300  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33789,7 +33166,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$301  = cur_pay_beats;
     casez (sender_state)
       2'h0:
@@ -33802,7 +33179,7 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$302  = cur_last_beat;
     casez (sender_state)
       2'h0:
@@ -33818,11 +33195,10 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign owed = { 1'h0, \port$4364$0  };
-  assign expired = { 1'h0, \port$4352$0  };
-  assign \pick$21  = peer;
-  assign unsent = { 1'h0, \port$4362$0  };
-  assign stored = { 1'h0, \port$2309$0  };
+  assign owed = { 1'h0, \port$4076$0  };
+  assign expired = { 1'h0, \port$4064$0  };
+  assign \pick$23  = peer;
+  assign unsent = { 1'h0, \port$4074$0  };
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
   assign \hdr_out.type  = cur_type;
@@ -33843,26 +33219,26 @@ module \memory_component.netif.sender (clk, rst, \port$2309$0 , store__hdr, stor
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$4352$0 ;
+  assign stored_peer = stored[1];
+  assign any_expired = \port$4064$0 ;
   assign \$15  = \$14 ;
-  assign \$232  = \port$2309$0 ;
   assign \$255  = { 3'h0, \$254 [16:3] };
   assign \$269  = { 3'h0, \$268 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data, read__busy, \port$3210$0 , \port$3211$0 , tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, \port$4348$0 
-, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$69  = 0;
-  wire \$1 ;
+module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hdr_wr__addr, room, tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
+);
+  reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
+  wire [7:0] \$1 ;
   wire [7:0] \$10 ;
   wire [7:0] \$100 ;
-  wire [8:0] \$101 ;
-  wire \$102 ;
-  wire [7:0] \$103 ;
-  wire [8:0] \$104 ;
-  wire \$105 ;
-  wire [7:0] \$106 ;
+  wire [7:0] \$101 ;
+  wire [8:0] \$102 ;
+  wire \$103 ;
+  wire [7:0] \$104 ;
+  wire [8:0] \$105 ;
+  wire \$106 ;
   wire [7:0] \$107 ;
   wire [8:0] \$108 ;
   wire \$109 ;
@@ -33884,13 +33260,13 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire [8:0] \$123 ;
   wire \$124 ;
   wire [7:0] \$125 ;
-  wire [8:0] \$126 ;
-  wire \$127 ;
-  wire [7:0] \$128 ;
-  wire [8:0] \$129 ;
+  wire [7:0] \$126 ;
+  wire [8:0] \$127 ;
+  wire \$128 ;
+  wire [7:0] \$129 ;
   wire [7:0] \$13 ;
-  wire \$130 ;
-  wire [7:0] \$131 ;
+  wire [8:0] \$130 ;
+  wire \$131 ;
   wire [7:0] \$132 ;
   wire [8:0] \$133 ;
   wire \$134 ;
@@ -33912,12 +33288,12 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire \$149 ;
   wire \$15 ;
   wire [7:0] \$150 ;
-  wire [8:0] \$151 ;
-  wire \$152 ;
-  wire [7:0] \$153 ;
-  wire [8:0] \$154 ;
-  wire \$155 ;
-  wire [7:0] \$156 ;
+  wire [7:0] \$151 ;
+  wire [8:0] \$152 ;
+  wire \$153 ;
+  wire [7:0] \$154 ;
+  wire [8:0] \$155 ;
+  wire \$156 ;
   wire [7:0] \$157 ;
   wire [8:0] \$158 ;
   wire \$159 ;
@@ -33939,13 +33315,13 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire [8:0] \$173 ;
   wire \$174 ;
   wire [7:0] \$175 ;
-  wire [8:0] \$176 ;
-  wire \$177 ;
-  wire [7:0] \$178 ;
-  wire [8:0] \$179 ;
+  wire [7:0] \$176 ;
+  wire [8:0] \$177 ;
+  wire \$178 ;
+  wire [7:0] \$179 ;
   wire \$18 ;
-  wire \$180 ;
-  wire [7:0] \$181 ;
+  wire [8:0] \$180 ;
+  wire \$181 ;
   wire [7:0] \$182 ;
   wire [8:0] \$183 ;
   wire \$184 ;
@@ -33965,15 +33341,15 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire [7:0] \$197 ;
   wire [8:0] \$198 ;
   wire \$199 ;
-  wire \$2 ;
+  wire [8:0] \$2 ;
   wire [8:0] \$20 ;
   wire [7:0] \$200 ;
-  wire [8:0] \$201 ;
+  wire \$201 ;
   wire \$202 ;
-  wire [7:0] \$203 ;
-  wire [8:0] \$204 ;
+  wire \$203 ;
+  wire \$204 ;
   wire \$205 ;
-  wire [7:0] \$206 ;
+  wire \$206 ;
   wire \$207 ;
   wire \$208 ;
   wire \$209 ;
@@ -34032,18 +33408,18 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire \$257 ;
   wire \$258 ;
   wire \$259 ;
-  wire [8:0] \$26 ;
+  wire [7:0] \$26 ;
   wire \$260 ;
   wire \$261 ;
   wire \$262 ;
-  wire [16:0] \$263 ;
-  wire [16:0] \$264 ;
-  wire [16:0] \$265 ;
+  wire \$263 ;
+  wire \$264 ;
+  wire \$265 ;
   wire \$266 ;
-  wire \$267 ;
-  wire \$268 ;
-  wire \$269 ;
-  wire \$27 ;
+  wire [16:0] \$267 ;
+  wire [16:0] \$268 ;
+  wire [16:0] \$269 ;
+  wire [8:0] \$27 ;
   wire \$270 ;
   wire \$271 ;
   wire \$272 ;
@@ -34054,7 +33430,7 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire \$277 ;
   wire \$278 ;
   wire \$279 ;
-  wire [7:0] \$28 ;
+  wire \$28 ;
   wire \$280 ;
   wire \$281 ;
   wire \$282 ;
@@ -34065,7 +33441,7 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire \$287 ;
   wire \$288 ;
   wire \$289 ;
-  wire [8:0] \$29 ;
+  wire [7:0] \$29 ;
   wire \$290 ;
   wire \$291 ;
   wire \$292 ;
@@ -34077,7 +33453,7 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire \$298 ;
   wire \$299 ;
   wire \$3 ;
-  wire \$30 ;
+  wire [8:0] \$30 ;
   wire \$300 ;
   wire \$301 ;
   wire \$302 ;
@@ -34088,7 +33464,7 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire \$307 ;
   wire \$308 ;
   wire \$309 ;
-  wire [7:0] \$31 ;
+  wire \$31 ;
   wire \$310 ;
   wire \$311 ;
   wire \$312 ;
@@ -34109,13 +33485,13 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire \$326 ;
   wire \$327 ;
   wire \$328 ;
-  wire \$329 ;
+  wire [16:0] \$329 ;
   wire [8:0] \$33 ;
-  wire \$330 ;
-  wire \$331 ;
+  wire [16:0] \$330 ;
+  wire [16:0] \$331 ;
   wire \$332 ;
   wire \$333 ;
-  wire [2:0] \$334 ;
+  wire \$334 ;
   wire \$335 ;
   wire \$336 ;
   wire \$337 ;
@@ -34123,74 +33499,29 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire \$339 ;
   wire \$34 ;
   wire \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire \$343 ;
-  wire [16:0] \$344 ;
-  wire [16:0] \$345 ;
-  wire [16:0] \$346 ;
+  wire [16:0] \$341 ;
+  wire [16:0] \$342 ;
+  wire [16:0] \$343 ;
+  wire \$344 ;
+  wire [4:0] \$345 ;
+  wire [4:0] \$346 ;
   wire \$347 ;
   wire \$348 ;
-  wire \$349 ;
+  reg \$349 ;
   wire [7:0] \$35 ;
-  wire \$350 ;
-  wire \$351 ;
-  wire \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire \$355 ;
-  wire \$356 ;
-  wire \$357 ;
-  wire \$358 ;
-  wire \$359 ;
+  reg [1:0] \$350 ;
+  reg \$351 ;
+  reg [2:0] \$352 ;
+  reg [3:0] \$353 ;
+  reg [3:0] \$354 ;
+  reg [15:0] \$355 ;
+  reg \$356 ;
   wire [8:0] \$36 ;
-  wire \$360 ;
-  wire \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire \$364 ;
-  wire \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire \$368 ;
-  wire \$369 ;
   wire \$37 ;
-  wire \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire \$373 ;
-  wire \$374 ;
-  wire \$375 ;
-  wire \$376 ;
-  wire \$377 ;
-  wire \$378 ;
-  wire \$379 ;
   wire [7:0] \$38 ;
-  wire \$380 ;
-  wire \$381 ;
-  wire \$382 ;
-  wire \$383 ;
-  wire \$384 ;
-  wire [16:0] \$385 ;
-  wire [16:0] \$386 ;
-  wire [16:0] \$387 ;
-  wire \$388 ;
-  wire [4:0] \$389 ;
   wire [8:0] \$39 ;
-  wire [4:0] \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  reg \$393 ;
-  reg \$394 ;
-  reg [2:0] \$395 ;
-  reg [3:0] \$396 ;
-  reg [3:0] \$397 ;
-  reg [15:0] \$398 ;
-  reg [1:0] \$399 ;
-  wire \$4 ;
+  wire [7:0] \$4 ;
   wire \$40 ;
-  reg \$400 ;
-  wire [2:0] \$407 ;
   wire [7:0] \$41 ;
   wire [8:0] \$42 ;
   wire \$43 ;
@@ -34200,14 +33531,14 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire [7:0] \$47 ;
   wire [8:0] \$48 ;
   wire \$49 ;
-  wire \$5 ;
+  wire [8:0] \$5 ;
   wire [7:0] \$50 ;
-  wire [8:0] \$51 ;
-  wire \$52 ;
-  wire [7:0] \$53 ;
-  wire [8:0] \$54 ;
-  wire \$55 ;
-  wire [7:0] \$56 ;
+  wire [7:0] \$51 ;
+  wire [8:0] \$52 ;
+  wire \$53 ;
+  wire [7:0] \$54 ;
+  wire [8:0] \$55 ;
+  wire \$56 ;
   wire [7:0] \$57 ;
   wire [8:0] \$58 ;
   wire \$59 ;
@@ -34227,16 +33558,15 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire \$71 ;
   wire [7:0] \$72 ;
   wire [8:0] \$73 ;
-  wire [2:0] \$738 ;
   wire \$74 ;
   wire [7:0] \$75 ;
-  wire [8:0] \$76 ;
-  wire \$77 ;
-  wire [7:0] \$78 ;
-  wire [8:0] \$79 ;
+  wire [7:0] \$76 ;
+  wire [8:0] \$77 ;
+  wire \$78 ;
+  wire [7:0] \$79 ;
   wire [8:0] \$8 ;
-  wire \$80 ;
-  wire [7:0] \$81 ;
+  wire [8:0] \$80 ;
+  wire \$81 ;
   wire [7:0] \$82 ;
   wire [8:0] \$83 ;
   wire \$84 ;
@@ -34265,7 +33595,6 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   reg dat_wr__en;
   wire [1:0] dead;
   reg filling = 1'h0;
-  wire [1:0] free;
   input [2:0] hdr_rd__addr;
   wire [2:0] hdr_rd__addr;
   wire [110:0] hdr_rd__data;
@@ -34290,6 +33619,7 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire [2:0] \hdr_rd__data.status ;
   wire [7:0] \hdr_rd__data.tag ;
   wire [63:0] \hdr_rd__data.vaddr ;
+  input [2:0] hdr_wr__addr;
   wire [2:0] hdr_wr__addr;
   wire [110:0] hdr_wr__data;
   (* enum_base_type = "MsgKind" *)
@@ -34314,14 +33644,7 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   wire [7:0] \hdr_wr__data.tag ;
   wire [63:0] \hdr_wr__data.vaddr ;
   reg hdr_wr__en;
-  output \port$2309$0 ;
-  wire \port$2309$0 ;
-  input \port$3210$0 ;
-  wire \port$3210$0 ;
-  input \port$3211$0 ;
-  wire \port$3211$0 ;
-  input [2:0] \port$4348$0 ;
-  wire [2:0] \port$4348$0 ;
+  wire peer;
   input [2:0] read__beat;
   wire [2:0] read__beat;
   input read__busy;
@@ -34356,21 +33679,19 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   input read__peer;
   wire read__peer;
   wire [2:0] read__slot;
-  wire [1:0] room;
+  input room;
+  wire room;
   input rst;
   wire rst;
+  wire [2:0] slot;
   reg [3:0] st_beat = 4'h0;
   reg [3:0] st_beats = 4'h0;
   reg [15:0] st_length = 16'h0000;
   reg st_peer = 1'h0;
   reg [2:0] st_slot = 3'h0;
   reg [1:0] store_state = 2'h0;
-  wire [1:0] stored;
-  wire stored_peer;
-  wire [5:0] tail;
-  wire [2:0] \tail[0] ;
-  wire [2:0] \tail[1] ;
-  wire take;
+  output [1:0] stored;
+  reg [1:0] stored;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
   wire [63:0] \tx__data__payload.data ;
@@ -34484,7 +33805,7 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   end
   always @(posedge clk) begin
     if (dat_wr__en)
-      dat_mem[{ st_slot, st_beat[2:0] }] <= { \$206 , \$181 , \$156 , \$131 , \$106 , \$81 , \$56 , \$31  };
+      dat_mem[{ st_slot, st_beat[2:0] }] <= { \$200 , \$175 , \$150 , \$125 , \$100 , \$75 , \$50 , \$25  };
   end
   reg [5:0] _0_;
   always @(posedge clk) begin
@@ -34507,478 +33828,451 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
       hdr_mem[hdr_wr__addr] <= hdr_wr__data;
   end
   assign read__hdr = hdr_mem[hdr_rd__addr];
-  assign \$1  = ! read__peer;
-  assign \$2  = read__busy & \$1 ;
-  assign \$3  = hdr_rd__addr == \port$4348$0 ;
-  assign \$4  = \$2  & \$3 ;
-  assign \$5  = ~ \$4 ;
-  assign \$6  = \port$3210$0  & \$5 ;
-  assign \$407  = tx__hdr__payload[15] * 2'h3;
-  assign hdr_wr__addr = \port$4348$0  >> \$407 ;
+  assign \$1  = st_beat * 4'h8;
+  assign \$2  = \$1  + 1'h0;
+  assign \$3  = \$2  < st_length;
+  assign \$4  = st_beat * 4'h8;
+  assign \$5  = \$4  + 1'h1;
+  assign \$6  = \$5  < st_length;
   assign \$7  = st_beat * 4'h8;
-  assign \$8  = \$7  + 1'h0;
+  assign \$8  = \$7  + 2'h2;
   assign \$9  = \$8  < st_length;
   assign \$10  = st_beat * 4'h8;
-  assign \$11  = \$10  + 1'h1;
+  assign \$11  = \$10  + 2'h3;
   assign \$12  = \$11  < st_length;
   assign \$13  = st_beat * 4'h8;
-  assign \$14  = \$13  + 2'h2;
+  assign \$14  = \$13  + 3'h4;
   assign \$15  = \$14  < st_length;
   assign \$16  = st_beat * 4'h8;
-  assign \$17  = \$16  + 2'h3;
+  assign \$17  = \$16  + 3'h5;
   assign \$18  = \$17  < st_length;
   assign \$19  = st_beat * 4'h8;
-  assign \$20  = \$19  + 3'h4;
+  assign \$20  = \$19  + 3'h6;
   assign \$21  = \$20  < st_length;
   assign \$22  = st_beat * 4'h8;
-  assign \$23  = \$22  + 3'h5;
+  assign \$23  = \$22  + 3'h7;
   assign \$24  = \$23  < st_length;
-  assign \$25  = st_beat * 4'h8;
-  assign \$26  = \$25  + 3'h6;
-  assign \$27  = \$26  < st_length;
-  assign \$28  = st_beat * 4'h8;
-  assign \$29  = \$28  + 3'h7;
-  assign \$30  = \$29  < st_length;
-  assign \$31  = \$9  ? tx__data__payload[7:0] : 8'h00;
+  assign \$25  = \$3  ? tx__data__payload[7:0] : 8'h00;
+  assign \$26  = st_beat * 4'h8;
+  assign \$27  = \$26  + 1'h0;
+  assign \$28  = \$27  < st_length;
+  assign \$29  = st_beat * 4'h8;
+  assign \$30  = \$29  + 1'h1;
+  assign \$31  = \$30  < st_length;
   assign \$32  = st_beat * 4'h8;
-  assign \$33  = \$32  + 1'h0;
+  assign \$33  = \$32  + 2'h2;
   assign \$34  = \$33  < st_length;
   assign \$35  = st_beat * 4'h8;
-  assign \$36  = \$35  + 1'h1;
+  assign \$36  = \$35  + 2'h3;
   assign \$37  = \$36  < st_length;
   assign \$38  = st_beat * 4'h8;
-  assign \$39  = \$38  + 2'h2;
+  assign \$39  = \$38  + 3'h4;
   assign \$40  = \$39  < st_length;
   assign \$41  = st_beat * 4'h8;
-  assign \$42  = \$41  + 2'h3;
+  assign \$42  = \$41  + 3'h5;
   assign \$43  = \$42  < st_length;
   assign \$44  = st_beat * 4'h8;
-  assign \$45  = \$44  + 3'h4;
+  assign \$45  = \$44  + 3'h6;
   assign \$46  = \$45  < st_length;
   assign \$47  = st_beat * 4'h8;
-  assign \$48  = \$47  + 3'h5;
+  assign \$48  = \$47  + 3'h7;
   assign \$49  = \$48  < st_length;
-  assign \$50  = st_beat * 4'h8;
-  assign \$51  = \$50  + 3'h6;
-  assign \$52  = \$51  < st_length;
-  assign \$53  = st_beat * 4'h8;
-  assign \$54  = \$53  + 3'h7;
-  assign \$55  = \$54  < st_length;
-  assign \$56  = \$37  ? tx__data__payload[15:8] : 8'h00;
+  assign \$50  = \$31  ? tx__data__payload[15:8] : 8'h00;
+  assign \$51  = st_beat * 4'h8;
+  assign \$52  = \$51  + 1'h0;
+  assign \$53  = \$52  < st_length;
+  assign \$54  = st_beat * 4'h8;
+  assign \$55  = \$54  + 1'h1;
+  assign \$56  = \$55  < st_length;
   assign \$57  = st_beat * 4'h8;
-  assign \$58  = \$57  + 1'h0;
+  assign \$58  = \$57  + 2'h2;
   assign \$59  = \$58  < st_length;
   assign \$60  = st_beat * 4'h8;
-  assign \$61  = \$60  + 1'h1;
+  assign \$61  = \$60  + 2'h3;
   assign \$62  = \$61  < st_length;
   assign \$63  = st_beat * 4'h8;
-  assign \$64  = \$63  + 2'h2;
+  assign \$64  = \$63  + 3'h4;
   assign \$65  = \$64  < st_length;
   assign \$66  = st_beat * 4'h8;
-  assign \$67  = \$66  + 2'h3;
+  assign \$67  = \$66  + 3'h5;
   assign \$68  = \$67  < st_length;
   assign \$69  = st_beat * 4'h8;
-  assign \$70  = \$69  + 3'h4;
+  assign \$70  = \$69  + 3'h6;
   assign \$71  = \$70  < st_length;
   assign \$72  = st_beat * 4'h8;
-  assign \$73  = \$72  + 3'h5;
+  assign \$73  = \$72  + 3'h7;
   assign \$74  = \$73  < st_length;
-  assign \$75  = st_beat * 4'h8;
-  assign \$76  = \$75  + 3'h6;
-  assign \$77  = \$76  < st_length;
-  assign \$78  = st_beat * 4'h8;
-  assign \$79  = \$78  + 3'h7;
-  assign \$80  = \$79  < st_length;
-  assign \$81  = \$65  ? tx__data__payload[23:16] : 8'h00;
+  assign \$75  = \$59  ? tx__data__payload[23:16] : 8'h00;
+  assign \$76  = st_beat * 4'h8;
+  assign \$77  = \$76  + 1'h0;
+  assign \$78  = \$77  < st_length;
+  assign \$79  = st_beat * 4'h8;
+  assign \$80  = \$79  + 1'h1;
+  assign \$81  = \$80  < st_length;
   assign \$82  = st_beat * 4'h8;
-  assign \$83  = \$82  + 1'h0;
+  assign \$83  = \$82  + 2'h2;
   assign \$84  = \$83  < st_length;
   assign \$85  = st_beat * 4'h8;
-  assign \$86  = \$85  + 1'h1;
+  assign \$86  = \$85  + 2'h3;
   assign \$87  = \$86  < st_length;
   assign \$88  = st_beat * 4'h8;
-  assign \$89  = \$88  + 2'h2;
+  assign \$89  = \$88  + 3'h4;
   assign \$90  = \$89  < st_length;
   assign \$91  = st_beat * 4'h8;
-  assign \$92  = \$91  + 2'h3;
+  assign \$92  = \$91  + 3'h5;
   assign \$93  = \$92  < st_length;
   assign \$94  = st_beat * 4'h8;
-  assign \$95  = \$94  + 3'h4;
+  assign \$95  = \$94  + 3'h6;
   assign \$96  = \$95  < st_length;
   assign \$97  = st_beat * 4'h8;
-  assign \$98  = \$97  + 3'h5;
+  assign \$98  = \$97  + 3'h7;
   assign \$99  = \$98  < st_length;
-  assign \$100  = st_beat * 4'h8;
-  assign \$101  = \$100  + 3'h6;
-  assign \$102  = \$101  < st_length;
-  assign \$103  = st_beat * 4'h8;
-  assign \$104  = \$103  + 3'h7;
-  assign \$105  = \$104  < st_length;
-  assign \$106  = \$93  ? tx__data__payload[31:24] : 8'h00;
+  assign \$100  = \$87  ? tx__data__payload[31:24] : 8'h00;
+  assign \$101  = st_beat * 4'h8;
+  assign \$102  = \$101  + 1'h0;
+  assign \$103  = \$102  < st_length;
+  assign \$104  = st_beat * 4'h8;
+  assign \$105  = \$104  + 1'h1;
+  assign \$106  = \$105  < st_length;
   assign \$107  = st_beat * 4'h8;
-  assign \$108  = \$107  + 1'h0;
+  assign \$108  = \$107  + 2'h2;
   assign \$109  = \$108  < st_length;
   assign \$110  = st_beat * 4'h8;
-  assign \$111  = \$110  + 1'h1;
+  assign \$111  = \$110  + 2'h3;
   assign \$112  = \$111  < st_length;
   assign \$113  = st_beat * 4'h8;
-  assign \$114  = \$113  + 2'h2;
+  assign \$114  = \$113  + 3'h4;
   assign \$115  = \$114  < st_length;
   assign \$116  = st_beat * 4'h8;
-  assign \$117  = \$116  + 2'h3;
+  assign \$117  = \$116  + 3'h5;
   assign \$118  = \$117  < st_length;
   assign \$119  = st_beat * 4'h8;
-  assign \$120  = \$119  + 3'h4;
+  assign \$120  = \$119  + 3'h6;
   assign \$121  = \$120  < st_length;
   assign \$122  = st_beat * 4'h8;
-  assign \$123  = \$122  + 3'h5;
+  assign \$123  = \$122  + 3'h7;
   assign \$124  = \$123  < st_length;
-  assign \$125  = st_beat * 4'h8;
-  assign \$126  = \$125  + 3'h6;
-  assign \$127  = \$126  < st_length;
-  assign \$128  = st_beat * 4'h8;
-  assign \$129  = \$128  + 3'h7;
-  assign \$130  = \$129  < st_length;
-  assign \$131  = \$121  ? tx__data__payload[39:32] : 8'h00;
+  assign \$125  = \$115  ? tx__data__payload[39:32] : 8'h00;
+  assign \$126  = st_beat * 4'h8;
+  assign \$127  = \$126  + 1'h0;
+  assign \$128  = \$127  < st_length;
+  assign \$129  = st_beat * 4'h8;
+  assign \$130  = \$129  + 1'h1;
+  assign \$131  = \$130  < st_length;
   assign \$132  = st_beat * 4'h8;
-  assign \$133  = \$132  + 1'h0;
+  assign \$133  = \$132  + 2'h2;
   assign \$134  = \$133  < st_length;
   assign \$135  = st_beat * 4'h8;
-  assign \$136  = \$135  + 1'h1;
+  assign \$136  = \$135  + 2'h3;
   assign \$137  = \$136  < st_length;
   assign \$138  = st_beat * 4'h8;
-  assign \$139  = \$138  + 2'h2;
+  assign \$139  = \$138  + 3'h4;
   assign \$140  = \$139  < st_length;
   assign \$141  = st_beat * 4'h8;
-  assign \$142  = \$141  + 2'h3;
+  assign \$142  = \$141  + 3'h5;
   assign \$143  = \$142  < st_length;
   assign \$144  = st_beat * 4'h8;
-  assign \$145  = \$144  + 3'h4;
+  assign \$145  = \$144  + 3'h6;
   assign \$146  = \$145  < st_length;
   assign \$147  = st_beat * 4'h8;
-  assign \$148  = \$147  + 3'h5;
+  assign \$148  = \$147  + 3'h7;
   assign \$149  = \$148  < st_length;
-  assign \$150  = st_beat * 4'h8;
-  assign \$151  = \$150  + 3'h6;
-  assign \$152  = \$151  < st_length;
-  assign \$153  = st_beat * 4'h8;
-  assign \$154  = \$153  + 3'h7;
-  assign \$155  = \$154  < st_length;
-  assign \$156  = \$149  ? tx__data__payload[47:40] : 8'h00;
+  assign \$150  = \$143  ? tx__data__payload[47:40] : 8'h00;
+  assign \$151  = st_beat * 4'h8;
+  assign \$152  = \$151  + 1'h0;
+  assign \$153  = \$152  < st_length;
+  assign \$154  = st_beat * 4'h8;
+  assign \$155  = \$154  + 1'h1;
+  assign \$156  = \$155  < st_length;
   assign \$157  = st_beat * 4'h8;
-  assign \$158  = \$157  + 1'h0;
+  assign \$158  = \$157  + 2'h2;
   assign \$159  = \$158  < st_length;
   assign \$160  = st_beat * 4'h8;
-  assign \$161  = \$160  + 1'h1;
+  assign \$161  = \$160  + 2'h3;
   assign \$162  = \$161  < st_length;
   assign \$163  = st_beat * 4'h8;
-  assign \$164  = \$163  + 2'h2;
+  assign \$164  = \$163  + 3'h4;
   assign \$165  = \$164  < st_length;
   assign \$166  = st_beat * 4'h8;
-  assign \$167  = \$166  + 2'h3;
+  assign \$167  = \$166  + 3'h5;
   assign \$168  = \$167  < st_length;
   assign \$169  = st_beat * 4'h8;
-  assign \$170  = \$169  + 3'h4;
+  assign \$170  = \$169  + 3'h6;
   assign \$171  = \$170  < st_length;
   assign \$172  = st_beat * 4'h8;
-  assign \$173  = \$172  + 3'h5;
+  assign \$173  = \$172  + 3'h7;
   assign \$174  = \$173  < st_length;
-  assign \$175  = st_beat * 4'h8;
-  assign \$176  = \$175  + 3'h6;
-  assign \$177  = \$176  < st_length;
-  assign \$178  = st_beat * 4'h8;
-  assign \$179  = \$178  + 3'h7;
-  assign \$180  = \$179  < st_length;
-  assign \$181  = \$177  ? tx__data__payload[55:48] : 8'h00;
+  assign \$175  = \$171  ? tx__data__payload[55:48] : 8'h00;
+  assign \$176  = st_beat * 4'h8;
+  assign \$177  = \$176  + 1'h0;
+  assign \$178  = \$177  < st_length;
+  assign \$179  = st_beat * 4'h8;
+  assign \$180  = \$179  + 1'h1;
+  assign \$181  = \$180  < st_length;
   assign \$182  = st_beat * 4'h8;
-  assign \$183  = \$182  + 1'h0;
+  assign \$183  = \$182  + 2'h2;
   assign \$184  = \$183  < st_length;
   assign \$185  = st_beat * 4'h8;
-  assign \$186  = \$185  + 1'h1;
+  assign \$186  = \$185  + 2'h3;
   assign \$187  = \$186  < st_length;
   assign \$188  = st_beat * 4'h8;
-  assign \$189  = \$188  + 2'h2;
+  assign \$189  = \$188  + 3'h4;
   assign \$190  = \$189  < st_length;
   assign \$191  = st_beat * 4'h8;
-  assign \$192  = \$191  + 2'h3;
+  assign \$192  = \$191  + 3'h5;
   assign \$193  = \$192  < st_length;
   assign \$194  = st_beat * 4'h8;
-  assign \$195  = \$194  + 3'h4;
+  assign \$195  = \$194  + 3'h6;
   assign \$196  = \$195  < st_length;
   assign \$197  = st_beat * 4'h8;
-  assign \$198  = \$197  + 3'h5;
+  assign \$198  = \$197  + 3'h7;
   assign \$199  = \$198  < st_length;
-  assign \$200  = st_beat * 4'h8;
-  assign \$201  = \$200  + 3'h6;
-  assign \$202  = \$201  < st_length;
-  assign \$203  = st_beat * 4'h8;
-  assign \$204  = \$203  + 3'h7;
-  assign \$205  = \$204  < st_length;
-  assign \$206  = \$205  ? tx__data__payload[63:56] : 8'h00;
-  assign \$207  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$208  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$209  = \$207  & \$208 ;
-  assign \$210  = ~ \$209 ;
-  assign \$211  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$212  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$213  = \$211  | \$212 ;
-  assign \$214  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$215  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$216  = \$214  | \$215 ;
-  assign \$217  = ! tx__hdr__payload[6:4];
-  assign \$218  = \$216  & \$217 ;
-  assign \$219  = \$213  | \$218 ;
-  assign \$220  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$221  = \$219  & \$220 ;
-  assign \$222  = \$210  | \$221 ;
+  assign \$200  = \$199  ? tx__data__payload[63:56] : 8'h00;
+  assign \$201  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$202  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$203  = \$201  & \$202 ;
+  assign \$204  = ~ \$203 ;
+  assign \$205  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$206  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$207  = \$205  | \$206 ;
+  assign \$208  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$209  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$210  = \$208  | \$209 ;
+  assign \$211  = ! tx__hdr__payload[6:4];
+  assign \$212  = \$210  & \$211 ;
+  assign \$213  = \$207  | \$212 ;
+  assign \$214  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$215  = \$213  & \$214 ;
+  assign \$216  = \$204  | \$215 ;
+  assign \$217  = 1'h0 >> tx__hdr__payload[15];
+  assign \$218  = \$216  | \$217 ;
+  assign \$219  = read__peer == tx__hdr__payload[15];
+  assign \$220  = read__busy & \$219 ;
+  assign \$221  = hdr_rd__addr == hdr_wr__addr;
+  assign \$222  = \$220  & \$221 ;
   assign \$223  = ~ \$222 ;
-  assign \$224  = tx__hdr__valid & \$223 ;
-  assign \$225  = \$321  & \$224 ;
-  assign \$226  = \$6  >> tx__hdr__payload[15];
+  assign \$224  = room & \$223 ;
+  assign \$225  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$226  = tx__hdr__payload[22:15] != 1'h1;
   assign \$227  = \$225  & \$226 ;
-  assign \$228  = 1'h0 >> tx__hdr__payload[15];
-  assign \$229  = ~ \$228 ;
-  assign take = \$227  & \$229 ;
-  assign \$230  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$231  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$232  = \$230  & \$231 ;
-  assign \$233  = ~ \$232 ;
-  assign \$234  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$235  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$236  = \$234  | \$235 ;
-  assign \$237  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$238  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$239  = \$237  | \$238 ;
-  assign \$240  = ! tx__hdr__payload[6:4];
-  assign \$241  = \$239  & \$240 ;
-  assign \$242  = \$236  | \$241 ;
-  assign \$243  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$244  = \$242  & \$243 ;
-  assign \$245  = \$233  | \$244 ;
-  assign \$246  = ~ \$245 ;
-  assign \$247  = tx__hdr__valid & \$246 ;
-  assign \$248  = \$321  & \$247 ;
-  assign \$249  = ! tx__hdr__payload[15];
-  assign \$250  = \$248  & \$249 ;
-  assign \$251  = \$250  & free[0];
-  assign \$254  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$255  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$256  = \$254  | \$255 ;
-  assign \$257  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$258  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$259  = \$257  | \$258 ;
-  assign \$260  = ! tx__hdr__payload[6:4];
-  assign \$261  = \$259  & \$260 ;
-  assign \$262  = \$256  | \$261 ;
-  assign \$263  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$265  = \$262  ? \$264  : 17'h00000;
-  assign \$266  = ! \$265 ;
-  assign \$269  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$270  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$271  = \$269  & \$270 ;
-  assign \$272  = ~ \$271 ;
-  assign \$273  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$274  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$275  = \$273  | \$274 ;
-  assign \$276  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$277  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$278  = \$276  | \$277 ;
-  assign \$279  = ! tx__hdr__payload[6:4];
-  assign \$280  = \$278  & \$279 ;
-  assign \$281  = \$275  | \$280 ;
-  assign \$282  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$283  = \$281  & \$282 ;
-  assign \$284  = \$272  | \$283 ;
-  assign \$285  = 1'h0 >> tx__hdr__payload[15];
-  assign \$286  = \$284  | \$285 ;
-  assign \$287  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$288  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$289  = \$287  & \$288 ;
-  assign \$290  = ~ \$289 ;
-  assign \$291  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$292  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$293  = \$291  | \$292 ;
-  assign \$294  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$295  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$296  = \$294  | \$295 ;
-  assign \$297  = ! tx__hdr__payload[6:4];
-  assign \$298  = \$296  & \$297 ;
-  assign \$299  = \$293  | \$298 ;
-  assign \$300  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$301  = \$299  & \$300 ;
-  assign \$302  = \$290  | \$301 ;
-  assign \$303  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$304  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$305  = \$303  & \$304 ;
-  assign \$306  = ~ \$305 ;
-  assign \$307  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$308  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$309  = \$307  | \$308 ;
-  assign \$310  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$311  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$312  = \$310  | \$311 ;
-  assign \$313  = ! tx__hdr__payload[6:4];
-  assign \$314  = \$312  & \$313 ;
-  assign \$315  = \$309  | \$314 ;
-  assign \$316  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$317  = \$315  & \$316 ;
-  assign \$318  = \$306  | \$317 ;
-  assign \$319  = ~ \$318 ;
-  assign \$320  = \$6  >> tx__hdr__payload[15];
-  assign \$321  = ! store_state;
-  assign \$322  = store_state == 1'h1;
-  assign \$323  = store_state == 2'h2;
-  assign \$324  = read__peer == st_peer;
-  assign \$325  = filling & \$324 ;
-  assign \$326  = hdr_rd__addr == st_slot;
+  assign \$228  = ~ \$227 ;
+  assign \$229  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$230  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$231  = \$229  | \$230 ;
+  assign \$232  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$233  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$234  = \$232  | \$233 ;
+  assign \$235  = ! tx__hdr__payload[6:4];
+  assign \$236  = \$234  & \$235 ;
+  assign \$237  = \$231  | \$236 ;
+  assign \$238  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$239  = \$237  & \$238 ;
+  assign \$240  = \$228  | \$239 ;
+  assign \$241  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$242  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$243  = \$241  & \$242 ;
+  assign \$244  = ~ \$243 ;
+  assign \$245  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$246  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$247  = \$245  | \$246 ;
+  assign \$248  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$249  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$250  = \$248  | \$249 ;
+  assign \$251  = ! tx__hdr__payload[6:4];
+  assign \$252  = \$250  & \$251 ;
+  assign \$253  = \$247  | \$252 ;
+  assign \$254  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$255  = \$253  & \$254 ;
+  assign \$256  = \$244  | \$255 ;
+  assign \$257  = ~ \$256 ;
+  assign \$258  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$259  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$260  = \$258  | \$259 ;
+  assign \$261  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$262  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$263  = \$261  | \$262 ;
+  assign \$264  = ! tx__hdr__payload[6:4];
+  assign \$265  = \$263  & \$264 ;
+  assign \$266  = \$260  | \$265 ;
+  assign \$267  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$269  = \$266  ? \$268  : 17'h00000;
+  assign \$270  = ! \$269 ;
+  assign \$272  = ! store_state;
+  assign \$273  = store_state == 1'h1;
+  assign \$274  = store_state == 2'h2;
+  assign \$275  = read__peer == st_peer;
+  assign \$276  = filling & \$275 ;
+  assign \$277  = hdr_rd__addr == st_slot;
+  assign \$278  = \$276  & \$277 ;
+  assign \$279  = ~ \$278 ;
+  assign \$280  = read__beat < st_beat;
+  assign \$281  = \$279  | \$280 ;
+  assign \$282  = read__beat == st_beat;
+  assign \$283  = writing & \$282 ;
+  assign \$284  = \$281  | \$283 ;
+  assign \$285  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$286  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$287  = \$285  & \$286 ;
+  assign \$288  = ~ \$287 ;
+  assign \$289  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$290  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$291  = \$289  | \$290 ;
+  assign \$292  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$293  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$294  = \$292  | \$293 ;
+  assign \$295  = ! tx__hdr__payload[6:4];
+  assign \$296  = \$294  & \$295 ;
+  assign \$297  = \$291  | \$296 ;
+  assign \$298  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$299  = \$297  & \$298 ;
+  assign \$300  = \$288  | \$299 ;
+  assign \$301  = 1'h0 >> tx__hdr__payload[15];
+  assign \$302  = \$300  | \$301 ;
+  assign \$303  = read__peer == tx__hdr__payload[15];
+  assign \$304  = read__busy & \$303 ;
+  assign \$305  = hdr_rd__addr == hdr_wr__addr;
+  assign \$306  = \$304  & \$305 ;
+  assign \$307  = ~ \$306 ;
+  assign \$308  = room & \$307 ;
+  assign \$309  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$310  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$311  = \$309  | \$310 ;
+  assign \$312  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$313  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$314  = \$312  | \$313 ;
+  assign \$315  = ! tx__hdr__payload[6:4];
+  assign \$316  = \$314  & \$315 ;
+  assign \$317  = \$311  | \$316 ;
+  assign \$318  = | tx__hdr__payload[126:111];
+  assign \$319  = \$317  & \$318 ;
+  assign \$320  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$321  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$322  = \$320  | \$321 ;
+  assign \$323  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$324  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$325  = \$323  | \$324 ;
+  assign \$326  = ! tx__hdr__payload[6:4];
   assign \$327  = \$325  & \$326 ;
-  assign \$328  = ~ \$327 ;
-  assign \$329  = read__beat < st_beat;
-  assign \$330  = \$328  | \$329 ;
-  assign \$331  = read__beat == st_beat;
-  assign \$332  = writing & \$331 ;
-  assign \$333  = \$330  | \$332 ;
-  assign \$738  = tx__hdr__payload[15] * 2'h3;
-  assign \$334  = \port$4348$0  >> \$738 ;
-  assign \$335  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$336  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$328  = \$322  | \$327 ;
+  assign \$329  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$331  = \$328  ? \$330  : 17'h00000;
+  assign \$332  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$333  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$334  = \$332  | \$333 ;
+  assign \$335  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$336  = tx__hdr__payload[3:0] == 3'h6;
   assign \$337  = \$335  | \$336 ;
-  assign \$338  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$339  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$340  = \$338  | \$339 ;
-  assign \$341  = ! tx__hdr__payload[6:4];
-  assign \$342  = \$340  & \$341 ;
-  assign \$343  = \$337  | \$342 ;
-  assign \$344  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$346  = \$343  ? \$345  : 17'h00000;
-  assign \$347  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$348  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$349  = \$347  & \$348 ;
-  assign \$350  = ~ \$349 ;
-  assign \$351  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$352  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$353  = \$351  | \$352 ;
-  assign \$354  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$355  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$356  = \$354  | \$355 ;
-  assign \$357  = ! tx__hdr__payload[6:4];
-  assign \$358  = \$356  & \$357 ;
-  assign \$359  = \$353  | \$358 ;
-  assign \$360  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$361  = \$359  & \$360 ;
-  assign \$362  = \$350  | \$361 ;
-  assign \$363  = 1'h0 >> tx__hdr__payload[15];
-  assign \$364  = \$362  | \$363 ;
-  assign \$365  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$366  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$367  = \$365  | \$366 ;
-  assign \$368  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$369  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$370  = \$368  | \$369 ;
-  assign \$371  = ! tx__hdr__payload[6:4];
-  assign \$372  = \$370  & \$371 ;
-  assign \$373  = \$367  | \$372 ;
-  assign \$374  = | tx__hdr__payload[126:111];
-  assign \$375  = \$373  & \$374 ;
-  assign \$376  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$377  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$378  = \$376  | \$377 ;
-  assign \$379  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$380  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$381  = \$379  | \$380 ;
-  assign \$382  = ! tx__hdr__payload[6:4];
-  assign \$383  = \$381  & \$382 ;
-  assign \$384  = \$378  | \$383 ;
-  assign \$385  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$387  = \$384  ? \$386  : 17'h00000;
-  assign \$388  = | \$387 ;
-  assign \$389  = st_beat + 1'h1;
-  assign \$390  = st_beats - 1'h1;
-  assign \$391  = st_beat == \$390 ;
-  assign \$392  = tx__data__valid & tx__data__payload[64];
+  assign \$338  = ! tx__hdr__payload[6:4];
+  assign \$339  = \$337  & \$338 ;
+  assign \$340  = \$334  | \$339 ;
+  assign \$341  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$343  = \$340  ? \$342  : 17'h00000;
+  assign \$344  = | \$343 ;
+  assign \$345  = st_beat + 1'h1;
+  assign \$346  = st_beats - 1'h1;
+  assign \$347  = st_beat == \$346 ;
+  assign \$348  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    read__data_ok <= \$393 ;
+    read__data_ok <= \$349 ;
   always @(posedge clk)
-    st_peer <= \$394 ;
+    store_state <= \$350 ;
   always @(posedge clk)
-    st_slot <= \$395 ;
+    st_peer <= \$351 ;
   always @(posedge clk)
-    st_beats <= \$396 ;
+    st_slot <= \$352 ;
   always @(posedge clk)
-    st_beat <= \$397 ;
+    st_beats <= \$353 ;
   always @(posedge clk)
-    st_length <= \$398 ;
+    st_beat <= \$354 ;
   always @(posedge clk)
-    store_state <= \$399 ;
+    st_length <= \$355 ;
   always @(posedge clk)
-    filling <= \$400 ;
+    filling <= \$356 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          (* full_case = 32'd1 *)
-          if (\$286 ) begin
+          if (\$218 ) begin
             tx__hdr__ready = 1'h1;
-          end else begin
-            tx__hdr__ready = \$320 ;
+          end else if (\$224 ) begin
+            tx__hdr__ready = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$286 ) begin
+          if (\$218 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = \$302 ;
+              tx_dropped = \$240 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx_dead_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$286 ) begin
+          if (\$218 ) begin
             if (tx__hdr__valid) begin
-              tx_dead_dropped = \$319 ;
+              tx_dead_dropped = \$257 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          (* full_case = 32'd1 *)
-          if (\$286 ) begin
-          end else begin
-            if (take) begin
+          if (\$218 ) begin
+          end else if (\$224 ) begin
+            if (tx__hdr__valid) begin
               hdr_wr__en = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          (* full_case = 32'd1 *)
-          if (\$286 ) begin
-          end else begin
-            if (take) begin
+          if (\$218 ) begin
+          end else if (\$224 ) begin
+            if (tx__hdr__valid) begin
               tx_msgs = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    stored = 2'h0;
+    casez (store_state)
+      2'h0:
+          if (\$218 ) begin
+          end else if (\$224 ) begin
+            if (tx__hdr__valid) begin
+              if (\$271 ) begin
+                (* full_case = 32'd1 *)
+                casez (tx__hdr__payload[15])
+                  1'h0:
+                      stored[0] = 1'h1;
+                  1'h1:
+                      stored[1] = 1'h1;
+                endcase
+              end
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -34990,7 +34284,7 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -35002,7 +34296,7 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     writing = 1'h0;
     casez (store_state)
       2'h0:
@@ -35014,142 +34308,162 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$393  = \$333 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$349  = \$284 ;
     if (rst) begin
-      \$393  = 1'h0;
+      \$349  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$394  = st_peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$350  = store_state;
     casez (store_state)
       2'h0:
-          \$394  = tx__hdr__payload[15];
-    endcase
-    if (rst) begin
-      \$394  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$395  = st_slot;
-    casez (store_state)
-      2'h0:
-          \$395  = \$334 ;
-    endcase
-    if (rst) begin
-      \$395  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$396  = st_beats;
-    casez (store_state)
-      2'h0:
-          \$396  = \$346 [3:0];
-    endcase
-    if (rst) begin
-      \$396  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$397  = st_beat;
-    casez (store_state)
-      2'h0:
-          \$397  = 4'h0;
-      2'h2:
-          if (tx__data__valid) begin
-            \$397  = \$389 [3:0];
-          end
-    endcase
-    if (rst) begin
-      \$397  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$398  = st_length;
-    casez (store_state)
-      2'h0:
-          \$398  = tx__hdr__payload[126:111];
-    endcase
-    if (rst) begin
-      \$398  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$399  = store_state;
-    casez (store_state)
-      2'h0:
-          (* full_case = 32'd1 *)
-          if (\$364 ) begin
+          if (\$302 ) begin
             if (tx__hdr__valid) begin
-              if (\$375 ) begin
-                \$399  = 2'h1;
+              if (\$319 ) begin
+                \$350  = 2'h1;
               end
             end
-          end else begin
-            if (take) begin
-              if (\$388 ) begin
-                \$399  = 2'h2;
+          end else if (\$308 ) begin
+            if (tx__hdr__valid) begin
+              if (\$344 ) begin
+                \$350  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$391 ) begin
-              \$399  = 2'h0;
+            if (\$347 ) begin
+              \$350  = 2'h0;
             end
           end
       2'h1:
-          if (\$392 ) begin
-            \$399  = 2'h0;
+          if (\$348 ) begin
+            \$350  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$399  = 2'h0;
+      \$350  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$400  = filling;
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$351  = st_peer;
     casez (store_state)
       2'h0:
-          (* full_case = 32'd1 *)
-          if (\$364 ) begin
-          end else begin
-            if (take) begin
-              if (\$388 ) begin
-                \$400  = 1'h1;
+          if (\$302 ) begin
+          end else if (\$308 ) begin
+            if (tx__hdr__valid) begin
+              \$351  = tx__hdr__payload[15];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$351  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$352  = st_slot;
+    casez (store_state)
+      2'h0:
+          if (\$302 ) begin
+          end else if (\$308 ) begin
+            if (tx__hdr__valid) begin
+              \$352  = hdr_wr__addr;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$352  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$353  = st_beats;
+    casez (store_state)
+      2'h0:
+          if (\$302 ) begin
+          end else if (\$308 ) begin
+            if (tx__hdr__valid) begin
+              \$353  = \$331 [3:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$353  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$354  = st_beat;
+    casez (store_state)
+      2'h0:
+          if (\$302 ) begin
+          end else if (\$308 ) begin
+            if (tx__hdr__valid) begin
+              \$354  = 4'h0;
+            end
+          end
+      2'h2:
+          if (tx__data__valid) begin
+            \$354  = \$345 [3:0];
+          end
+    endcase
+    if (rst) begin
+      \$354  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$355  = st_length;
+    casez (store_state)
+      2'h0:
+          if (\$302 ) begin
+          end else if (\$308 ) begin
+            if (tx__hdr__valid) begin
+              \$355  = tx__hdr__payload[126:111];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$355  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$356  = filling;
+    casez (store_state)
+      2'h0:
+          if (\$302 ) begin
+          end else if (\$308 ) begin
+            if (tx__hdr__valid) begin
+              if (\$344 ) begin
+                \$356  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$391 ) begin
-              \$400  = 1'h0;
+            if (\$347 ) begin
+              \$356  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$400  = 1'h0;
+      \$356  = 1'h0;
     end
   end
   assign read__slot = hdr_rd__addr;
   assign hdr_rd__data = read__hdr;
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
-  assign room = { \port$3211$0 , \port$3210$0  };
-  assign tail = { 3'h0, \port$4348$0  };
+  assign peer = tx__hdr__payload[15];
+  assign slot = hdr_wr__addr;
   assign dat_wr__addr = { st_slot, st_beat[2:0] };
-  assign dat_wr__data = { \$206 , \$181 , \$156 , \$131 , \$106 , \$81 , \$56 , \$31  };
-  assign stored_peer = tx__hdr__payload[15];
+  assign dat_wr__data = { \$200 , \$175 , \$150 , \$125 , \$100 , \$75 , \$50 , \$25  };
   assign dead = 2'h0;
-  assign stored = { 1'h0, \$268  };
-  assign \port$2309$0  = \$268 ;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
   assign \read__hdr.tag  = read__hdr[14:7];
@@ -35162,8 +34476,6 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   assign \hdr_rd__data.pid  = read__hdr[30:15];
   assign \hdr_rd__data.vaddr  = read__hdr[94:31];
   assign \hdr_rd__data.length  = read__hdr[110:95];
-  assign \tail[0]  = \port$4348$0 ;
-  assign \tail[1]  = 3'h0;
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
   assign \tx__hdr__payload.src  = tx__hdr__payload[14:7];
@@ -35186,13 +34498,8 @@ module \memory_component.netif.store (rst, \port$2309$0 , read__hdr, read__data,
   assign hdr_wr__data[14:7] = tx__hdr__payload[30:23];
   assign hdr_wr__data[6:4] = tx__hdr__payload[6:4];
   assign hdr_wr__data[3:0] = tx__hdr__payload[3:0];
-  assign free[0] = \$6 ;
-  assign free[1] = 1'h0;
-  assign \$252  = 1'h1;
-  assign \$253  = \$251 ;
-  assign \$264  = { 3'h0, \$263 [16:3] };
-  assign \$267  = 1'h1;
-  assign \$268  = \$251 ;
-  assign \$345  = { 3'h0, \$344 [16:3] };
-  assign \$386  = { 3'h0, \$385 [16:3] };
+  assign \$268  = { 3'h0, \$267 [16:3] };
+  assign \$271  = 1'h1;
+  assign \$330  = { 3'h0, \$329 [16:3] };
+  assign \$342  = { 3'h0, \$341 [16:3] };
 endmodule

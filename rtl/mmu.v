@@ -855,8 +855,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .match_vpn(match_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$2107$0 (\$2 ),
-    .\port$2107$20 (\$3 ),
+    .\port$1883$0 (\$2 ),
+    .\port$1883$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -892,7 +892,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$1435$119 (queue__payload[152:119]),
+    .\port$1211$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -955,8 +955,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$2107$0 (\$2 ),
-    .\port$2107$20 (\$3 ),
+    .\port$1883$0 (\$2 ),
+    .\port$1883$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -996,6 +996,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .fill_r(walk_r),
     .fill_vpn(fill_vpn),
     .fill_w(walk_w),
+    .inv(inv),
     .inv_mode(csr__w_data[17:16]),
     .inv_pid(csr__w_data[7:0]),
     .inv_vpn(inv_vpn),
@@ -1007,8 +1008,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .lk_stale(tlb_stale),
     .lk_vpn(lk_vpn),
     .lk_w(tlb_w),
-    .rst(rst),
-    .tag_inv__en(inv)
+    .rst(rst)
   );
   \mmu.translator  translator (
     .clk(clk),
@@ -1871,7 +1871,7 @@ module \mmu.arbiter (axi__arready, axi__wready, m0__bresp, axi__bvalid, m0__rdat
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$2107$0 , \port$2107$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$1883$0 , \port$1883$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, match_pid, match_vpn, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
@@ -2035,10 +2035,10 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$2107$0 ;
-  wire [11:0] \port$2107$0 ;
-  output [55:0] \port$2107$20 ;
-  wire [55:0] \port$2107$20 ;
+  output [11:0] \port$1883$0 ;
+  wire [11:0] \port$1883$0 ;
+  output [55:0] \port$1883$20 ;
+  wire [55:0] \port$1883$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2448,8 +2448,8 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$2107$0  = h[11:0];
-  assign \port$2107$20  = h[75:20];
+  assign \port$1883$0  = h[11:0];
+  assign \port$1883$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -2506,7 +2506,7 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$1435$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen
+module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$1211$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen
 , mem__req, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [11:0] \$1 ;
@@ -2714,8 +2714,8 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1435$119 ;
-  wire [33:0] \port$1435$119 ;
+  input [33:0] \port$1211$119 ;
+  wire [33:0] \port$1211$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -2801,7 +2801,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$57  = \$53 [10:0] < 9'h100;
   assign \$58  = \$57  ? \$53 [10:0] : 11'h100;
   assign \$59  = \$56  ? { 1'h0, a_left } : \$58 ;
-  assign n_left = \port$1435$119 [33] ? \$61 [9:0] : 10'h001;
+  assign n_left = \port$1211$119 [33] ? \$61 [9:0] : 10'h001;
   assign \$62  = 13'h1000 - \$60 [11:0];
   assign \$64  = n_left < \$63 [10:0];
   assign \$65  = n_left < 9'h100;
@@ -2816,7 +2816,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$74  = \$59 [8:0] - 1'h1;
   assign \$75  = own_ar & mem__arready;
   assign \$76  = pre | early;
-  assign \$77  = ~ \port$1435$119 [32];
+  assign \$77  = ~ \port$1211$119 [32];
   assign \$78  = start & \$77 ;
   assign \$79  = ~ pre;
   assign \$80  = \$78  & \$79 ;
@@ -2889,7 +2889,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$116  = paddr;
     if (start) begin
-      \$116  = \port$1435$119 [31:0];
+      \$116  = \port$1211$119 [31:0];
     end
     if (rst) begin
       \$116  = 32'd0;
@@ -2899,7 +2899,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$117  = \$signal ;
     if (start) begin
-      \$117  = \port$1435$119 [32];
+      \$117  = \port$1211$119 [32];
     end
     if (rst) begin
       \$117  = 1'h0;
@@ -2909,7 +2909,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$118  = line;
     if (start) begin
-      \$118  = \port$1435$119 [33];
+      \$118  = \port$1211$119 [33];
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -3479,9 +3479,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
           pre_decide = \$101 ;
     endcase
   end
-  assign \paddr$4  = \port$1435$119 [31:0];
-  assign write = \port$1435$119 [32];
-  assign \line$8  = \port$1435$119 [33];
+  assign \paddr$4  = \port$1211$119 [31:0];
+  assign write = \port$1211$119 [32];
+  assign \line$8  = \port$1211$119 [33];
   assign n_addr = \$60 [31:0];
   assign n_burst = \$69 [8:0];
   assign burst = \$59 [8:0];
@@ -3494,7 +3494,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$60 [2:0] = 3'h0;
-  assign \$60 [32:3] = { 1'h0, \port$1435$119 [31:3] };
+  assign \$60 [32:3] = { 1'h0, \port$1211$119 [31:3] };
   assign \$61  = { 3'h0, \length$10 [15:3] };
   assign \$53  = { \$52 [13], \$52 [13], \$52 [13], \$52 [13:3] };
   assign \$8  = { \$59 [8:0], 3'h0 };
@@ -3858,7 +3858,7 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, se
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.queue (rst, w_rdy, r_rdy, r_data, w_en, w_port__data, level, r_en, clk);
+module \mmu.queue (rst, w_rdy, r_rdy, r_data, w_port__data, w_en, level, r_en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -3986,7 +3986,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$2107$0 , \port$2107$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1883$0 , \port$1883$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4093,10 +4093,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$2107$0 ;
-  wire [11:0] \port$2107$0 ;
-  input [55:0] \port$2107$20 ;
-  wire [55:0] \port$2107$20 ;
+  input [11:0] \port$1883$0 ;
+  wire [11:0] \port$1883$0 ;
+  input [55:0] \port$1883$20 ;
+  wire [55:0] \port$1883$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4154,10 +4154,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$2005$0 (owner_get_valid),
-    .\port$2006$0 (owner_get_node),
-    .\port$2297$0 (window__busy),
-    .\port$2301$0 (window__error),
+    .\port$1781$0 (owner_get_valid),
+    .\port$1782$0 (owner_get_node),
+    .\port$2073$0 (window__busy),
+    .\port$2077$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -4173,14 +4173,14 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$2107$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$1883$20 [55:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     status_shown = 32'd0;
     if (fault__pending) begin
-      status_shown = { 8'h00, \port$2107$20 [7:0], \port$2107$0 , 2'h0, fault__write, fault__pending };
+      status_shown = { 8'h00, \port$1883$20 [7:0], \port$1883$0 , 2'h0, fault__write, fault__pending };
     end
   end
   assign csr__addr = bus__addr;
@@ -4204,10 +4204,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$2107$20 [55:8] };
-  assign fault__kind = \port$2107$0 [3:0];
-  assign fault__src = \port$2107$0 [11:4];
-  assign fault__pid = { 8'h00, \port$2107$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$1883$20 [55:8] };
+  assign fault__kind = \port$1883$0 [3:0];
+  assign fault__src = \port$1883$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1883$20 [7:0] };
   assign csr__FAULT_STATUS__r_data = status_shown;
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
@@ -4238,7 +4238,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 
-, \storage$84 , \storage$94 , \port$2005$0 , \port$2006$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2297$0 , \port$2301$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$84 , \storage$94 , \port$1781$0 , \port$1782$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2073$0 , \port$2077$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4403,14 +4403,14 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$2005$0 ;
-  wire \port$2005$0 ;
-  input [7:0] \port$2006$0 ;
-  wire [7:0] \port$2006$0 ;
-  input \port$2297$0 ;
-  wire \port$2297$0 ;
-  input \port$2301$0 ;
-  wire \port$2301$0 ;
+  input \port$1781$0 ;
+  wire \port$1781$0 ;
+  input [7:0] \port$1782$0 ;
+  wire [7:0] \port$1782$0 ;
+  input \port$2073$0 ;
+  wire \port$2073$0 ;
+  input \port$2077$0 ;
+  wire \port$2077$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -4453,7 +4453,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2301$0 , \port$2297$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2077$0 , \port$2073$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4464,7 +4464,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : csr__FAULT_STATUS__r_data;
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2005$0 , 23'h000000, \port$2006$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1781$0 , 23'h000000, \port$1782$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -7152,8 +7152,8 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$2005$0 , 23'h000000, \port$2006$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2301$0 , \port$2297$0  };
+  assign csr__OWNER_GET__r_data = { \port$1781$0 , 23'h000000, \port$1782$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2077$0 , \port$2073$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -8573,7 +8573,7 @@ module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, n
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, lk_stale, lk_busy, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, inv_pid);
+module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, lk_stale, lk_busy, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, inv_pid);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire [63:0] \$1 ;
   wire \$10 ;
@@ -8779,7 +8779,7 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire \$280 ;
   wire \$281 ;
   wire \$282 ;
-  wire \$283 ;
+  wire [3:0] \$283 ;
   wire \$284 ;
   wire \$285 ;
   wire \$286 ;
@@ -8788,7 +8788,7 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire \$289 ;
   wire \$29 ;
   wire \$290 ;
-  wire \$291 ;
+  wire [3:0] \$291 ;
   wire \$292 ;
   wire \$293 ;
   wire \$294 ;
@@ -8796,7 +8796,7 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire \$296 ;
   wire \$297 ;
   wire \$298 ;
-  wire \$299 ;
+  wire [3:0] \$299 ;
   wire \$3 ;
   wire \$30 ;
   wire \$300 ;
@@ -8806,7 +8806,7 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire \$304 ;
   wire \$305 ;
   wire \$306 ;
-  wire \$307 ;
+  wire [3:0] \$307 ;
   wire \$308 ;
   wire \$309 ;
   wire \$31 ;
@@ -8815,7 +8815,7 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire \$312 ;
   wire \$313 ;
   wire \$314 ;
-  wire \$315 ;
+  wire [3:0] \$315 ;
   wire \$316 ;
   wire \$317 ;
   wire \$318 ;
@@ -8823,286 +8823,68 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire \$32 ;
   wire \$320 ;
   wire \$321 ;
-  wire \$322 ;
-  wire [63:0] \$323 ;
-  wire [3:0] \$324 ;
-  wire \$325 ;
-  wire \$326 ;
-  wire [3:0] \$327 ;
-  wire \$328 ;
-  wire \$329 ;
+  wire [2:0] \$322 ;
+  wire [2:0] \$323 ;
+  wire \$324 ;
+  wire [63:0] \$325 ;
+  wire [63:0] \$326 ;
+  wire [63:0] \$327 ;
+  reg \$328 ;
+  reg \$329 ;
   wire \$33 ;
-  wire [3:0] \$330 ;
-  wire \$331 ;
-  wire \$332 ;
-  wire [3:0] \$333 ;
-  wire \$334 ;
-  wire \$335 ;
-  wire [3:0] \$336 ;
-  wire [3:0] \$337 ;
-  wire [63:0] \$338 ;
-  wire \$339 ;
+  reg \$330 ;
+  reg \$331 ;
+  reg [15:0] \$332 ;
+  reg [63:0] \$333 ;
+  reg [3:0] \$334 ;
+  reg [43:0] \$335 ;
+  reg [3:0] \$336 ;
+  reg [3:0] \$337 ;
+  reg [87:0] \$338 ;
+  reg \$339 ;
   wire \$34 ;
-  wire \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire \$343 ;
-  wire \$344 ;
-  wire [3:0] \$345 ;
-  wire [30:0] \$346 ;
-  wire \$347 ;
-  wire \$348 ;
-  wire \$349 ;
+  reg \$340 ;
+  reg [3:0] \$341 ;
+  reg [1:0] \$342 ;
+  reg \$343 ;
+  reg [1:0] \$344 ;
+  reg [7:0] \$345 ;
+  reg [35:0] \$346 ;
+  reg [21:0] \$347 ;
+  reg [511:0] \$348 ;
+  reg [31:0] \$349 ;
   wire \$35 ;
-  wire \$350 ;
-  wire \$351 ;
-  wire \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire \$355 ;
-  wire \$356 ;
-  wire \$357 ;
-  wire \$358 ;
-  wire \$359 ;
+  reg [63:0] \$350 ;
   wire \$36 ;
-  wire \$360 ;
-  wire \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire \$364 ;
-  wire \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire \$368 ;
-  wire \$369 ;
   wire \$37 ;
-  wire \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire \$373 ;
-  wire \$374 ;
-  wire \$375 ;
-  wire \$376 ;
-  wire \$377 ;
-  wire \$378 ;
-  wire \$379 ;
   wire \$38 ;
-  wire \$380 ;
-  wire \$381 ;
-  wire \$382 ;
-  wire \$383 ;
-  wire \$384 ;
-  wire \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire \$388 ;
-  wire \$389 ;
   wire \$39 ;
-  wire \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  wire \$393 ;
-  wire \$394 ;
-  wire \$395 ;
-  wire \$396 ;
-  wire \$397 ;
-  wire \$398 ;
-  wire \$399 ;
   wire \$4 ;
   wire \$40 ;
-  wire \$400 ;
-  wire \$401 ;
-  wire \$402 ;
-  wire \$403 ;
-  wire \$404 ;
-  wire \$405 ;
-  wire \$406 ;
-  wire \$407 ;
-  wire \$408 ;
-  wire \$409 ;
   wire \$41 ;
-  wire \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire \$416 ;
-  wire \$417 ;
-  wire \$418 ;
-  wire \$419 ;
   wire \$42 ;
-  wire \$420 ;
-  wire \$421 ;
-  wire \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire \$425 ;
-  wire \$426 ;
-  wire \$427 ;
-  wire \$428 ;
-  wire \$429 ;
+  wire [6:0] \$422 ;
+  wire [6:0] \$427 ;
   wire \$43 ;
-  wire \$430 ;
-  wire \$431 ;
-  wire \$432 ;
-  wire \$433 ;
-  wire \$434 ;
-  wire \$435 ;
-  wire \$436 ;
-  wire \$437 ;
-  wire \$438 ;
-  wire \$439 ;
+  wire [6:0] \$432 ;
+  wire [6:0] \$437 ;
   wire \$44 ;
-  wire \$440 ;
-  wire \$441 ;
-  wire \$442 ;
-  wire \$443 ;
-  wire \$444 ;
-  wire \$445 ;
-  wire \$446 ;
-  wire \$447 ;
-  wire \$448 ;
-  wire \$449 ;
+  wire [6:0] \$444 ;
+  wire [5:0] \$448 ;
   wire \$45 ;
-  wire \$450 ;
-  wire \$451 ;
-  wire \$452 ;
-  wire \$453 ;
-  wire \$454 ;
-  wire \$455 ;
-  wire \$456 ;
-  wire \$457 ;
-  wire \$458 ;
-  wire \$459 ;
   wire \$46 ;
-  wire \$460 ;
-  wire \$461 ;
-  wire \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire \$465 ;
-  wire \$466 ;
-  wire \$467 ;
-  wire \$468 ;
-  wire \$469 ;
   wire \$47 ;
-  wire \$470 ;
-  wire \$471 ;
-  wire \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire \$475 ;
-  wire \$476 ;
-  wire \$477 ;
-  wire \$478 ;
-  wire \$479 ;
   wire \$48 ;
-  wire \$480 ;
-  wire \$481 ;
-  wire \$482 ;
-  wire \$483 ;
-  wire \$484 ;
-  wire \$485 ;
-  wire \$486 ;
-  wire \$487 ;
-  wire \$488 ;
-  wire \$489 ;
   wire \$49 ;
-  wire \$490 ;
-  wire \$491 ;
-  wire \$492 ;
-  wire \$493 ;
-  wire \$494 ;
-  wire \$495 ;
-  wire \$496 ;
-  wire \$497 ;
-  wire \$498 ;
-  wire \$499 ;
   wire \$5 ;
   wire \$50 ;
-  wire \$500 ;
-  wire \$501 ;
-  wire \$502 ;
-  wire \$503 ;
-  wire \$504 ;
-  wire \$505 ;
-  wire \$506 ;
-  wire \$507 ;
-  wire \$508 ;
-  wire \$509 ;
   wire \$51 ;
-  wire \$510 ;
-  wire \$511 ;
-  wire \$512 ;
-  wire \$513 ;
-  wire \$514 ;
-  wire \$515 ;
-  wire \$516 ;
-  wire \$517 ;
-  wire \$518 ;
-  wire \$519 ;
   wire \$52 ;
-  wire \$520 ;
-  wire \$521 ;
-  wire \$522 ;
-  wire \$523 ;
-  wire \$524 ;
-  wire \$525 ;
-  wire \$526 ;
-  wire \$527 ;
-  wire \$528 ;
-  wire \$529 ;
   wire \$53 ;
-  wire \$530 ;
-  wire \$531 ;
-  wire \$532 ;
-  wire \$533 ;
-  wire \$534 ;
-  wire \$535 ;
-  wire \$536 ;
-  wire \$537 ;
-  wire \$538 ;
-  wire [3:0] \$539 ;
   wire \$54 ;
-  wire \$540 ;
-  wire \$541 ;
-  wire \$542 ;
-  wire \$543 ;
-  wire \$544 ;
-  wire \$545 ;
-  wire [2:0] \$546 ;
-  wire [2:0] \$547 ;
-  wire \$548 ;
-  wire [63:0] \$549 ;
   wire \$55 ;
-  wire [63:0] \$550 ;
-  wire [63:0] \$551 ;
-  reg \$552 ;
-  reg \$553 ;
-  reg \$554 ;
-  reg \$555 ;
-  reg [43:0] \$556 ;
-  reg [15:0] \$557 ;
-  reg [63:0] \$558 ;
-  reg [43:0] \$559 ;
   wire \$56 ;
-  reg [3:0] \$560 ;
-  reg [3:0] \$561 ;
-  reg [87:0] \$562 ;
-  reg \$563 ;
-  reg \$564 ;
-  reg [3:0] \$565 ;
-  reg [1:0] \$566 ;
-  reg \$567 ;
-  reg [1:0] \$568 ;
-  reg [7:0] \$569 ;
   wire \$57 ;
-  reg [35:0] \$570 ;
-  reg [21:0] \$571 ;
-  reg [511:0] \$572 ;
-  reg [31:0] \$573 ;
-  reg [63:0] \$574 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
@@ -9113,41 +8895,35 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire \$64 ;
   wire \$65 ;
   wire \$66 ;
-  wire \$67 ;
-  wire \$68 ;
+  wire [63:0] \$67 ;
+  wire [3:0] \$68 ;
   wire \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire \$71 ;
+  wire [3:0] \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire \$74 ;
+  wire [3:0] \$74 ;
   wire \$75 ;
   wire \$76 ;
-  wire \$77 ;
+  wire [3:0] \$77 ;
   wire \$78 ;
   wire \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
+  wire [3:0] \$80 ;
+  wire [3:0] \$81 ;
+  wire [63:0] \$82 ;
   wire \$83 ;
   wire \$84 ;
   wire \$85 ;
   wire \$86 ;
   wire \$87 ;
   wire \$88 ;
-  wire \$89 ;
+  wire [3:0] \$89 ;
   wire \$9 ;
-  wire \$90 ;
-  wire [6:0] \$902 ;
-  wire [6:0] \$907 ;
+  wire [30:0] \$90 ;
   wire \$91 ;
-  wire [6:0] \$912 ;
-  wire [6:0] \$917 ;
   wire \$92 ;
-  wire [6:0] \$924 ;
-  wire [5:0] \$928 ;
   wire \$93 ;
   wire \$94 ;
   wire \$95 ;
@@ -9157,12 +8933,13 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire \$99 ;
   reg \$signal  = 1'h0;
   (* init = 1'h0 *)
-  wire \$signal$38 ;
+  wire \$signal$35 ;
+  reg [1:0] \$signal$37  = 2'h0;
   (* init = 4'h0 *)
-  wire [3:0] \$signal$42 ;
-  reg [63:0] \$signal$51 ;
-  reg \$signal$59  = 1'h0;
-  reg \$signal$7  = 1'h0;
+  wire [3:0] \$signal$39 ;
+  reg [63:0] \$signal$48 ;
+  reg \$signal$5  = 1'h0;
+  reg \$signal$58  = 1'h0;
   reg [1:0] chosen;
   input clk;
   wire clk;
@@ -9190,12 +8967,11 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   reg [7:0] fq_pid = 8'h00;
   reg [1:0] fq_victim = 2'h0;
   reg [35:0] fq_vpn = 36'h000000000;
-  reg [1:0] fq_way = 2'h0;
   wire [3:0] hits;
   reg [3:0] hits_q = 4'h0;
   reg [3:0] idx_q = 4'h0;
+  input inv;
   wire inv;
-  reg [43:0] inv_key_q = 44'h00000000000;
   input [1:0] inv_mode;
   wire [1:0] inv_mode;
   reg inv_one_q = 1'h0;
@@ -9223,6 +8999,7 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire [35:0] lk_vpn;
   output lk_w;
   reg lk_w;
+  reg [3:0] one_q = 4'h0;
   reg [63:0] pid_hit_q = 64'h0000000000000000;
   reg [511:0] pids = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [87:0] row_q = 88'h0000000000000000000000;
@@ -9232,8 +9009,6 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire stale_q;
   wire [3:0] tag_inv__addr;
   wire [175:0] tag_inv__data;
-  input tag_inv__en;
-  wire tag_inv__en;
   wire [3:0] tag_lk__addr;
   wire [175:0] tag_lk__data;
   reg [3:0] tag_wr__addr = 4'h0;
@@ -9307,634 +9082,398 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
       tags[tag_wr__addr][175:132] <= { fq_pid, fq_vpn };
   end
   reg [175:0] _1_;
-  reg [175:0] _2_;
   always @(posedge clk) begin
-    if (tag_inv__en) begin
-      _1_ <= tags[tag_inv__addr];
-      if (way_en[0] && tag_inv__addr == tag_wr__addr)
-        _1_[43:0] <= { fq_pid, fq_vpn };
-      if (way_en[1] && tag_inv__addr == tag_wr__addr)
-        _1_[87:44] <= { fq_pid, fq_vpn };
-      if (way_en[2] && tag_inv__addr == tag_wr__addr)
-        _1_[131:88] <= { fq_pid, fq_vpn };
-      if (way_en[3] && tag_inv__addr == tag_wr__addr)
-        _1_[175:132] <= { fq_pid, fq_vpn };
-    end
-    _2_ <= tags[tag_lk__addr];
+    _1_ <= tags[tag_lk__addr];
   end
-  assign tag_inv__data = _1_;
-  assign tag_lk__data = _2_;
-  assign \$406  = \$signal$51 [19] ? \$404  : \$405 ;
-  assign \$407  = fq_pid == inv_pid;
-  assign \$408  = pids[167:160] == inv_pid;
-  assign \$409  = \$signal$51 [20] ? \$407  : \$408 ;
-  assign \$410  = fq_pid == inv_pid;
-  assign \$411  = pids[175:168] == inv_pid;
-  assign \$412  = \$signal$51 [21] ? \$410  : \$411 ;
-  assign \$413  = fq_pid == inv_pid;
-  assign \$414  = pids[183:176] == inv_pid;
-  assign \$415  = \$signal$51 [22] ? \$413  : \$414 ;
-  assign \$416  = fq_pid == inv_pid;
-  assign \$417  = pids[191:184] == inv_pid;
-  assign \$418  = \$signal$51 [23] ? \$416  : \$417 ;
-  assign \$419  = fq_pid == inv_pid;
-  assign \$420  = pids[199:192] == inv_pid;
-  assign \$421  = \$signal$51 [24] ? \$419  : \$420 ;
-  assign \$422  = fq_pid == inv_pid;
-  assign \$423  = pids[207:200] == inv_pid;
-  assign \$424  = \$signal$51 [25] ? \$422  : \$423 ;
-  assign \$425  = fq_pid == inv_pid;
-  assign \$426  = pids[215:208] == inv_pid;
-  assign \$427  = \$signal$51 [26] ? \$425  : \$426 ;
-  assign \$428  = fq_pid == inv_pid;
-  assign \$429  = pids[223:216] == inv_pid;
-  assign \$430  = \$signal$51 [27] ? \$428  : \$429 ;
-  assign \$431  = fq_pid == inv_pid;
-  assign \$432  = pids[231:224] == inv_pid;
-  assign \$433  = \$signal$51 [28] ? \$431  : \$432 ;
-  assign \$434  = fq_pid == inv_pid;
-  assign \$435  = pids[239:232] == inv_pid;
-  assign \$436  = \$signal$51 [29] ? \$434  : \$435 ;
-  assign \$437  = fq_pid == inv_pid;
-  assign \$438  = pids[247:240] == inv_pid;
-  assign \$439  = \$signal$51 [30] ? \$437  : \$438 ;
-  assign \$440  = fq_pid == inv_pid;
-  assign \$441  = pids[255:248] == inv_pid;
-  assign \$442  = \$signal$51 [31] ? \$440  : \$441 ;
-  assign \$443  = fq_pid == inv_pid;
-  assign \$444  = pids[263:256] == inv_pid;
-  assign \$445  = \$signal$51 [32] ? \$443  : \$444 ;
-  assign \$446  = fq_pid == inv_pid;
-  assign \$447  = pids[271:264] == inv_pid;
-  assign \$448  = \$signal$51 [33] ? \$446  : \$447 ;
-  assign \$449  = fq_pid == inv_pid;
-  assign \$450  = pids[279:272] == inv_pid;
-  assign \$451  = \$signal$51 [34] ? \$449  : \$450 ;
-  assign \$452  = fq_pid == inv_pid;
-  assign \$453  = pids[287:280] == inv_pid;
-  assign \$454  = \$signal$51 [35] ? \$452  : \$453 ;
-  assign \$455  = fq_pid == inv_pid;
-  assign \$456  = pids[295:288] == inv_pid;
-  assign \$457  = \$signal$51 [36] ? \$455  : \$456 ;
-  assign \$458  = fq_pid == inv_pid;
-  assign \$459  = pids[303:296] == inv_pid;
-  assign \$460  = \$signal$51 [37] ? \$458  : \$459 ;
-  assign \$461  = fq_pid == inv_pid;
-  assign \$462  = pids[311:304] == inv_pid;
-  assign \$463  = \$signal$51 [38] ? \$461  : \$462 ;
-  assign \$464  = fq_pid == inv_pid;
-  assign \$465  = pids[319:312] == inv_pid;
-  assign \$466  = \$signal$51 [39] ? \$464  : \$465 ;
-  assign \$467  = fq_pid == inv_pid;
-  assign \$468  = pids[327:320] == inv_pid;
-  assign \$469  = \$signal$51 [40] ? \$467  : \$468 ;
-  assign \$470  = fq_pid == inv_pid;
-  assign \$471  = pids[335:328] == inv_pid;
-  assign \$472  = \$signal$51 [41] ? \$470  : \$471 ;
-  assign \$473  = fq_pid == inv_pid;
-  assign \$474  = pids[343:336] == inv_pid;
-  assign \$475  = \$signal$51 [42] ? \$473  : \$474 ;
-  assign \$476  = fq_pid == inv_pid;
-  assign \$477  = pids[351:344] == inv_pid;
-  assign \$478  = \$signal$51 [43] ? \$476  : \$477 ;
-  assign \$479  = fq_pid == inv_pid;
-  assign \$480  = pids[359:352] == inv_pid;
-  assign \$481  = \$signal$51 [44] ? \$479  : \$480 ;
-  assign \$482  = fq_pid == inv_pid;
-  assign \$483  = pids[367:360] == inv_pid;
-  assign \$484  = \$signal$51 [45] ? \$482  : \$483 ;
-  assign \$485  = fq_pid == inv_pid;
-  assign \$486  = pids[375:368] == inv_pid;
-  assign \$487  = \$signal$51 [46] ? \$485  : \$486 ;
-  assign \$488  = fq_pid == inv_pid;
-  assign \$489  = pids[383:376] == inv_pid;
-  assign \$490  = \$signal$51 [47] ? \$488  : \$489 ;
-  assign \$491  = fq_pid == inv_pid;
-  assign \$492  = pids[391:384] == inv_pid;
-  assign \$493  = \$signal$51 [48] ? \$491  : \$492 ;
-  assign \$494  = fq_pid == inv_pid;
-  assign \$495  = pids[399:392] == inv_pid;
-  assign \$496  = \$signal$51 [49] ? \$494  : \$495 ;
-  assign \$497  = fq_pid == inv_pid;
-  assign \$498  = pids[407:400] == inv_pid;
-  assign \$499  = \$signal$51 [50] ? \$497  : \$498 ;
-  assign \$500  = fq_pid == inv_pid;
-  assign \$501  = pids[415:408] == inv_pid;
-  assign \$502  = \$signal$51 [51] ? \$500  : \$501 ;
-  assign \$503  = fq_pid == inv_pid;
-  assign \$504  = pids[423:416] == inv_pid;
-  assign \$505  = \$signal$51 [52] ? \$503  : \$504 ;
-  assign \$506  = fq_pid == inv_pid;
-  assign \$507  = pids[431:424] == inv_pid;
-  assign \$508  = \$signal$51 [53] ? \$506  : \$507 ;
-  assign \$509  = fq_pid == inv_pid;
-  assign \$510  = pids[439:432] == inv_pid;
-  assign \$511  = \$signal$51 [54] ? \$509  : \$510 ;
-  assign \$512  = fq_pid == inv_pid;
-  assign \$513  = pids[447:440] == inv_pid;
-  assign \$514  = \$signal$51 [55] ? \$512  : \$513 ;
-  assign \$515  = fq_pid == inv_pid;
-  assign \$516  = pids[455:448] == inv_pid;
-  assign \$517  = \$signal$51 [56] ? \$515  : \$516 ;
-  assign \$518  = fq_pid == inv_pid;
-  assign \$519  = pids[463:456] == inv_pid;
-  assign \$520  = \$signal$51 [57] ? \$518  : \$519 ;
-  assign \$521  = fq_pid == inv_pid;
-  assign \$522  = pids[471:464] == inv_pid;
-  assign \$523  = \$signal$51 [58] ? \$521  : \$522 ;
-  assign \$524  = fq_pid == inv_pid;
-  assign \$525  = pids[479:472] == inv_pid;
-  assign \$526  = \$signal$51 [59] ? \$524  : \$525 ;
-  assign \$527  = fq_pid == inv_pid;
-  assign \$528  = pids[487:480] == inv_pid;
-  assign \$529  = \$signal$51 [60] ? \$527  : \$528 ;
-  assign \$530  = fq_pid == inv_pid;
-  assign \$531  = pids[495:488] == inv_pid;
-  assign \$532  = \$signal$51 [61] ? \$530  : \$531 ;
-  assign \$533  = fq_pid == inv_pid;
-  assign \$534  = pids[503:496] == inv_pid;
-  assign \$535  = \$signal$51 [62] ? \$533  : \$534 ;
-  assign \$536  = fq_pid == inv_pid;
-  assign \$537  = pids[511:504] == inv_pid;
-  assign \$538  = \$signal$51 [63] ? \$536  : \$537 ;
-  assign \$539  = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$540  = inv_q | tag_inv__en;
-  assign \$541  = ~ tag_inv__en;
-  assign \$542  = fill & \$541 ;
-  assign \$543  = | f_free;
-  assign \$544  = ~ \$543 ;
-  assign \$545  = victim == 2'h3;
-  assign \$546  = victim + 1'h1;
-  assign \$547  = \$545  ? 3'h0 : \$546 ;
-  assign \$548  = lk_busy & \$signal$59 ;
-  assign \$549  = ~ kill;
-  assign \$550  = valid & \$549 ;
-  assign \$551  = \$550  | \$signal$51 ;
-  always @(posedge clk)
-    inv_q <= \$552 ;
-  always @(posedge clk)
-    \$signal  <= \$553 ;
-  always @(posedge clk)
-    \$signal$7  <= \$554 ;
-  always @(posedge clk)
-    inv_one_q <= \$555 ;
-  always @(posedge clk)
-    inv_key_q <= \$556 ;
-  always @(posedge clk)
-    inv_set_q <= \$557 ;
-  always @(posedge clk)
-    pid_hit_q <= \$558 ;
-  always @(posedge clk)
-    key_q <= \$559 ;
-  always @(posedge clk)
-    idx_q <= \$560 ;
-  always @(posedge clk)
-    hits_q <= \$561 ;
-  always @(posedge clk)
-    row_q <= \$562 ;
-  always @(posedge clk)
-    lk_stale <= \$563 ;
-  always @(posedge clk)
-    lk_busy <= \$564 ;
-  always @(posedge clk)
-    tag_wr__addr <= \$565 ;
-  always @(posedge clk)
-    fq_way <= \$566 ;
-  always @(posedge clk)
-    \$signal$59  <= \$567 ;
-  always @(posedge clk)
-    fq_victim <= \$568 ;
-  always @(posedge clk)
-    fq_pid <= \$569 ;
-  always @(posedge clk)
-    fq_vpn <= \$570 ;
-  always @(posedge clk)
-    fq_data <= \$571 ;
-  always @(posedge clk)
-    pids <= \$572 ;
-  always @(posedge clk)
-    victims <= \$573 ;
-  always @(posedge clk)
-    valid <= \$574 ;
+  assign tag_inv__data = tags[tag_inv__addr];
+  assign tag_lk__data = _1_;
   assign tag_inv__addr = inv_vpn[3:0] ^ inv_pid[3:0];
-  assign \$1  = { \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7 , \$signal$7  } & pid_hit_q;
+  assign \$1  = { \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5 , \$signal$5  } & pid_hit_q;
   assign \$2  = { \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal , \$signal  } | \$1 ;
-  assign \$3  = tag_inv__data[43:0] == inv_key_q;
-  assign \$4  = tag_inv__data[87:44] == inv_key_q;
-  assign \$5  = tag_inv__data[131:88] == inv_key_q;
-  assign \$6  = tag_inv__data[175:132] == inv_key_q;
-  assign \$7  = inv_set_q[0] & \$3 ;
-  assign \$8  = tag_inv__data[43:0] == inv_key_q;
-  assign \$9  = tag_inv__data[87:44] == inv_key_q;
-  assign \$10  = tag_inv__data[131:88] == inv_key_q;
-  assign \$11  = tag_inv__data[175:132] == inv_key_q;
-  assign \$12  = inv_set_q[0] & \$9 ;
-  assign \$13  = tag_inv__data[43:0] == inv_key_q;
-  assign \$14  = tag_inv__data[87:44] == inv_key_q;
-  assign \$15  = tag_inv__data[131:88] == inv_key_q;
-  assign \$16  = tag_inv__data[175:132] == inv_key_q;
-  assign \$17  = inv_set_q[0] & \$15 ;
-  assign \$18  = tag_inv__data[43:0] == inv_key_q;
-  assign \$19  = tag_inv__data[87:44] == inv_key_q;
-  assign \$20  = tag_inv__data[131:88] == inv_key_q;
-  assign \$21  = tag_inv__data[175:132] == inv_key_q;
-  assign \$22  = inv_set_q[0] & \$21 ;
-  assign \$23  = tag_inv__data[43:0] == inv_key_q;
-  assign \$24  = tag_inv__data[87:44] == inv_key_q;
-  assign \$25  = tag_inv__data[131:88] == inv_key_q;
-  assign \$26  = tag_inv__data[175:132] == inv_key_q;
-  assign \$27  = inv_set_q[1] & \$23 ;
-  assign \$28  = tag_inv__data[43:0] == inv_key_q;
-  assign \$29  = tag_inv__data[87:44] == inv_key_q;
-  assign \$30  = tag_inv__data[131:88] == inv_key_q;
-  assign \$31  = tag_inv__data[175:132] == inv_key_q;
-  assign \$32  = inv_set_q[1] & \$29 ;
-  assign \$33  = tag_inv__data[43:0] == inv_key_q;
-  assign \$34  = tag_inv__data[87:44] == inv_key_q;
-  assign \$35  = tag_inv__data[131:88] == inv_key_q;
-  assign \$36  = tag_inv__data[175:132] == inv_key_q;
-  assign \$37  = inv_set_q[1] & \$35 ;
-  assign \$38  = tag_inv__data[43:0] == inv_key_q;
-  assign \$39  = tag_inv__data[87:44] == inv_key_q;
-  assign \$40  = tag_inv__data[131:88] == inv_key_q;
-  assign \$41  = tag_inv__data[175:132] == inv_key_q;
-  assign \$42  = inv_set_q[1] & \$41 ;
-  assign \$43  = tag_inv__data[43:0] == inv_key_q;
-  assign \$44  = tag_inv__data[87:44] == inv_key_q;
-  assign \$45  = tag_inv__data[131:88] == inv_key_q;
-  assign \$46  = tag_inv__data[175:132] == inv_key_q;
-  assign \$47  = inv_set_q[2] & \$43 ;
-  assign \$48  = tag_inv__data[43:0] == inv_key_q;
-  assign \$49  = tag_inv__data[87:44] == inv_key_q;
-  assign \$50  = tag_inv__data[131:88] == inv_key_q;
-  assign \$51  = tag_inv__data[175:132] == inv_key_q;
-  assign \$52  = inv_set_q[2] & \$49 ;
-  assign \$53  = tag_inv__data[43:0] == inv_key_q;
-  assign \$54  = tag_inv__data[87:44] == inv_key_q;
-  assign \$55  = tag_inv__data[131:88] == inv_key_q;
-  assign \$56  = tag_inv__data[175:132] == inv_key_q;
-  assign \$57  = inv_set_q[2] & \$55 ;
-  assign \$58  = tag_inv__data[43:0] == inv_key_q;
-  assign \$59  = tag_inv__data[87:44] == inv_key_q;
-  assign \$60  = tag_inv__data[131:88] == inv_key_q;
-  assign \$61  = tag_inv__data[175:132] == inv_key_q;
-  assign \$62  = inv_set_q[2] & \$61 ;
-  assign \$63  = tag_inv__data[43:0] == inv_key_q;
-  assign \$64  = tag_inv__data[87:44] == inv_key_q;
-  assign \$65  = tag_inv__data[131:88] == inv_key_q;
-  assign \$66  = tag_inv__data[175:132] == inv_key_q;
-  assign \$67  = inv_set_q[3] & \$63 ;
-  assign \$68  = tag_inv__data[43:0] == inv_key_q;
-  assign \$69  = tag_inv__data[87:44] == inv_key_q;
-  assign \$70  = tag_inv__data[131:88] == inv_key_q;
-  assign \$71  = tag_inv__data[175:132] == inv_key_q;
-  assign \$72  = inv_set_q[3] & \$69 ;
-  assign \$73  = tag_inv__data[43:0] == inv_key_q;
-  assign \$74  = tag_inv__data[87:44] == inv_key_q;
-  assign \$75  = tag_inv__data[131:88] == inv_key_q;
-  assign \$76  = tag_inv__data[175:132] == inv_key_q;
-  assign \$77  = inv_set_q[3] & \$75 ;
-  assign \$78  = tag_inv__data[43:0] == inv_key_q;
-  assign \$79  = tag_inv__data[87:44] == inv_key_q;
-  assign \$80  = tag_inv__data[131:88] == inv_key_q;
-  assign \$81  = tag_inv__data[175:132] == inv_key_q;
-  assign \$82  = inv_set_q[3] & \$81 ;
-  assign \$83  = tag_inv__data[43:0] == inv_key_q;
-  assign \$84  = tag_inv__data[87:44] == inv_key_q;
-  assign \$85  = tag_inv__data[131:88] == inv_key_q;
-  assign \$86  = tag_inv__data[175:132] == inv_key_q;
-  assign \$87  = inv_set_q[4] & \$83 ;
-  assign \$88  = tag_inv__data[43:0] == inv_key_q;
-  assign \$89  = tag_inv__data[87:44] == inv_key_q;
-  assign \$90  = tag_inv__data[131:88] == inv_key_q;
-  assign \$91  = tag_inv__data[175:132] == inv_key_q;
-  assign \$92  = inv_set_q[4] & \$89 ;
-  assign \$93  = tag_inv__data[43:0] == inv_key_q;
-  assign \$94  = tag_inv__data[87:44] == inv_key_q;
-  assign \$95  = tag_inv__data[131:88] == inv_key_q;
-  assign \$96  = tag_inv__data[175:132] == inv_key_q;
-  assign \$97  = inv_set_q[4] & \$95 ;
-  assign \$98  = tag_inv__data[43:0] == inv_key_q;
-  assign \$99  = tag_inv__data[87:44] == inv_key_q;
-  assign \$100  = tag_inv__data[131:88] == inv_key_q;
-  assign \$101  = tag_inv__data[175:132] == inv_key_q;
-  assign \$102  = inv_set_q[4] & \$101 ;
-  assign \$103  = tag_inv__data[43:0] == inv_key_q;
-  assign \$104  = tag_inv__data[87:44] == inv_key_q;
-  assign \$105  = tag_inv__data[131:88] == inv_key_q;
-  assign \$106  = tag_inv__data[175:132] == inv_key_q;
-  assign \$107  = inv_set_q[5] & \$103 ;
-  assign \$108  = tag_inv__data[43:0] == inv_key_q;
-  assign \$109  = tag_inv__data[87:44] == inv_key_q;
-  assign \$110  = tag_inv__data[131:88] == inv_key_q;
-  assign \$111  = tag_inv__data[175:132] == inv_key_q;
-  assign \$112  = inv_set_q[5] & \$109 ;
-  assign \$113  = tag_inv__data[43:0] == inv_key_q;
-  assign \$114  = tag_inv__data[87:44] == inv_key_q;
-  assign \$115  = tag_inv__data[131:88] == inv_key_q;
-  assign \$116  = tag_inv__data[175:132] == inv_key_q;
-  assign \$117  = inv_set_q[5] & \$115 ;
-  assign \$118  = tag_inv__data[43:0] == inv_key_q;
-  assign \$119  = tag_inv__data[87:44] == inv_key_q;
-  assign \$120  = tag_inv__data[131:88] == inv_key_q;
-  assign \$121  = tag_inv__data[175:132] == inv_key_q;
-  assign \$122  = inv_set_q[5] & \$121 ;
-  assign \$123  = tag_inv__data[43:0] == inv_key_q;
-  assign \$124  = tag_inv__data[87:44] == inv_key_q;
-  assign \$125  = tag_inv__data[131:88] == inv_key_q;
-  assign \$126  = tag_inv__data[175:132] == inv_key_q;
-  assign \$127  = inv_set_q[6] & \$123 ;
-  assign \$128  = tag_inv__data[43:0] == inv_key_q;
-  assign \$129  = tag_inv__data[87:44] == inv_key_q;
-  assign \$130  = tag_inv__data[131:88] == inv_key_q;
-  assign \$131  = tag_inv__data[175:132] == inv_key_q;
-  assign \$132  = inv_set_q[6] & \$129 ;
-  assign \$133  = tag_inv__data[43:0] == inv_key_q;
-  assign \$134  = tag_inv__data[87:44] == inv_key_q;
-  assign \$135  = tag_inv__data[131:88] == inv_key_q;
-  assign \$136  = tag_inv__data[175:132] == inv_key_q;
-  assign \$137  = inv_set_q[6] & \$135 ;
-  assign \$138  = tag_inv__data[43:0] == inv_key_q;
-  assign \$139  = tag_inv__data[87:44] == inv_key_q;
-  assign \$140  = tag_inv__data[131:88] == inv_key_q;
-  assign \$141  = tag_inv__data[175:132] == inv_key_q;
-  assign \$142  = inv_set_q[6] & \$141 ;
-  assign \$143  = tag_inv__data[43:0] == inv_key_q;
-  assign \$144  = tag_inv__data[87:44] == inv_key_q;
-  assign \$145  = tag_inv__data[131:88] == inv_key_q;
-  assign \$146  = tag_inv__data[175:132] == inv_key_q;
-  assign \$147  = inv_set_q[7] & \$143 ;
-  assign \$148  = tag_inv__data[43:0] == inv_key_q;
-  assign \$149  = tag_inv__data[87:44] == inv_key_q;
-  assign \$150  = tag_inv__data[131:88] == inv_key_q;
-  assign \$151  = tag_inv__data[175:132] == inv_key_q;
-  assign \$152  = inv_set_q[7] & \$149 ;
-  assign \$153  = tag_inv__data[43:0] == inv_key_q;
-  assign \$154  = tag_inv__data[87:44] == inv_key_q;
-  assign \$155  = tag_inv__data[131:88] == inv_key_q;
-  assign \$156  = tag_inv__data[175:132] == inv_key_q;
-  assign \$157  = inv_set_q[7] & \$155 ;
-  assign \$158  = tag_inv__data[43:0] == inv_key_q;
-  assign \$159  = tag_inv__data[87:44] == inv_key_q;
-  assign \$160  = tag_inv__data[131:88] == inv_key_q;
-  assign \$161  = tag_inv__data[175:132] == inv_key_q;
-  assign \$162  = inv_set_q[7] & \$161 ;
-  assign \$163  = tag_inv__data[43:0] == inv_key_q;
-  assign \$164  = tag_inv__data[87:44] == inv_key_q;
-  assign \$165  = tag_inv__data[131:88] == inv_key_q;
-  assign \$166  = tag_inv__data[175:132] == inv_key_q;
-  assign \$167  = inv_set_q[8] & \$163 ;
-  assign \$168  = tag_inv__data[43:0] == inv_key_q;
-  assign \$169  = tag_inv__data[87:44] == inv_key_q;
-  assign \$170  = tag_inv__data[131:88] == inv_key_q;
-  assign \$171  = tag_inv__data[175:132] == inv_key_q;
-  assign \$172  = inv_set_q[8] & \$169 ;
-  assign \$173  = tag_inv__data[43:0] == inv_key_q;
-  assign \$174  = tag_inv__data[87:44] == inv_key_q;
-  assign \$175  = tag_inv__data[131:88] == inv_key_q;
-  assign \$176  = tag_inv__data[175:132] == inv_key_q;
-  assign \$177  = inv_set_q[8] & \$175 ;
-  assign \$178  = tag_inv__data[43:0] == inv_key_q;
-  assign \$179  = tag_inv__data[87:44] == inv_key_q;
-  assign \$180  = tag_inv__data[131:88] == inv_key_q;
-  assign \$181  = tag_inv__data[175:132] == inv_key_q;
-  assign \$182  = inv_set_q[8] & \$181 ;
-  assign \$183  = tag_inv__data[43:0] == inv_key_q;
-  assign \$184  = tag_inv__data[87:44] == inv_key_q;
-  assign \$185  = tag_inv__data[131:88] == inv_key_q;
-  assign \$186  = tag_inv__data[175:132] == inv_key_q;
-  assign \$187  = inv_set_q[9] & \$183 ;
-  assign \$188  = tag_inv__data[43:0] == inv_key_q;
-  assign \$189  = tag_inv__data[87:44] == inv_key_q;
-  assign \$190  = tag_inv__data[131:88] == inv_key_q;
-  assign \$191  = tag_inv__data[175:132] == inv_key_q;
-  assign \$192  = inv_set_q[9] & \$189 ;
-  assign \$193  = tag_inv__data[43:0] == inv_key_q;
-  assign \$194  = tag_inv__data[87:44] == inv_key_q;
-  assign \$195  = tag_inv__data[131:88] == inv_key_q;
-  assign \$196  = tag_inv__data[175:132] == inv_key_q;
-  assign \$197  = inv_set_q[9] & \$195 ;
-  assign \$198  = tag_inv__data[43:0] == inv_key_q;
-  assign \$199  = tag_inv__data[87:44] == inv_key_q;
-  assign \$200  = tag_inv__data[131:88] == inv_key_q;
-  assign \$201  = tag_inv__data[175:132] == inv_key_q;
-  assign \$202  = inv_set_q[9] & \$201 ;
-  assign \$203  = tag_inv__data[43:0] == inv_key_q;
-  assign \$204  = tag_inv__data[87:44] == inv_key_q;
-  assign \$205  = tag_inv__data[131:88] == inv_key_q;
-  assign \$206  = tag_inv__data[175:132] == inv_key_q;
-  assign \$207  = inv_set_q[10] & \$203 ;
-  assign \$208  = tag_inv__data[43:0] == inv_key_q;
-  assign \$209  = tag_inv__data[87:44] == inv_key_q;
-  assign \$210  = tag_inv__data[131:88] == inv_key_q;
-  assign \$211  = tag_inv__data[175:132] == inv_key_q;
-  assign \$212  = inv_set_q[10] & \$209 ;
-  assign \$213  = tag_inv__data[43:0] == inv_key_q;
-  assign \$214  = tag_inv__data[87:44] == inv_key_q;
-  assign \$215  = tag_inv__data[131:88] == inv_key_q;
-  assign \$216  = tag_inv__data[175:132] == inv_key_q;
-  assign \$217  = inv_set_q[10] & \$215 ;
-  assign \$218  = tag_inv__data[43:0] == inv_key_q;
-  assign \$219  = tag_inv__data[87:44] == inv_key_q;
-  assign \$220  = tag_inv__data[131:88] == inv_key_q;
-  assign \$221  = tag_inv__data[175:132] == inv_key_q;
-  assign \$222  = inv_set_q[10] & \$221 ;
-  assign \$223  = tag_inv__data[43:0] == inv_key_q;
-  assign \$224  = tag_inv__data[87:44] == inv_key_q;
-  assign \$225  = tag_inv__data[131:88] == inv_key_q;
-  assign \$226  = tag_inv__data[175:132] == inv_key_q;
-  assign \$227  = inv_set_q[11] & \$223 ;
-  assign \$228  = tag_inv__data[43:0] == inv_key_q;
-  assign \$229  = tag_inv__data[87:44] == inv_key_q;
-  assign \$230  = tag_inv__data[131:88] == inv_key_q;
-  assign \$231  = tag_inv__data[175:132] == inv_key_q;
-  assign \$232  = inv_set_q[11] & \$229 ;
-  assign \$233  = tag_inv__data[43:0] == inv_key_q;
-  assign \$234  = tag_inv__data[87:44] == inv_key_q;
-  assign \$235  = tag_inv__data[131:88] == inv_key_q;
-  assign \$236  = tag_inv__data[175:132] == inv_key_q;
-  assign \$237  = inv_set_q[11] & \$235 ;
-  assign \$238  = tag_inv__data[43:0] == inv_key_q;
-  assign \$239  = tag_inv__data[87:44] == inv_key_q;
-  assign \$240  = tag_inv__data[131:88] == inv_key_q;
-  assign \$241  = tag_inv__data[175:132] == inv_key_q;
-  assign \$242  = inv_set_q[11] & \$241 ;
-  assign \$243  = tag_inv__data[43:0] == inv_key_q;
-  assign \$244  = tag_inv__data[87:44] == inv_key_q;
-  assign \$245  = tag_inv__data[131:88] == inv_key_q;
-  assign \$246  = tag_inv__data[175:132] == inv_key_q;
-  assign \$247  = inv_set_q[12] & \$243 ;
-  assign \$248  = tag_inv__data[43:0] == inv_key_q;
-  assign \$249  = tag_inv__data[87:44] == inv_key_q;
-  assign \$250  = tag_inv__data[131:88] == inv_key_q;
-  assign \$251  = tag_inv__data[175:132] == inv_key_q;
-  assign \$252  = inv_set_q[12] & \$249 ;
-  assign \$253  = tag_inv__data[43:0] == inv_key_q;
-  assign \$254  = tag_inv__data[87:44] == inv_key_q;
-  assign \$255  = tag_inv__data[131:88] == inv_key_q;
-  assign \$256  = tag_inv__data[175:132] == inv_key_q;
-  assign \$257  = inv_set_q[12] & \$255 ;
-  assign \$258  = tag_inv__data[43:0] == inv_key_q;
-  assign \$259  = tag_inv__data[87:44] == inv_key_q;
-  assign \$260  = tag_inv__data[131:88] == inv_key_q;
-  assign \$261  = tag_inv__data[175:132] == inv_key_q;
-  assign \$262  = inv_set_q[12] & \$261 ;
-  assign \$263  = tag_inv__data[43:0] == inv_key_q;
-  assign \$264  = tag_inv__data[87:44] == inv_key_q;
-  assign \$265  = tag_inv__data[131:88] == inv_key_q;
-  assign \$266  = tag_inv__data[175:132] == inv_key_q;
-  assign \$267  = inv_set_q[13] & \$263 ;
-  assign \$268  = tag_inv__data[43:0] == inv_key_q;
-  assign \$269  = tag_inv__data[87:44] == inv_key_q;
-  assign \$270  = tag_inv__data[131:88] == inv_key_q;
-  assign \$271  = tag_inv__data[175:132] == inv_key_q;
-  assign \$272  = inv_set_q[13] & \$269 ;
-  assign \$273  = tag_inv__data[43:0] == inv_key_q;
-  assign \$274  = tag_inv__data[87:44] == inv_key_q;
-  assign \$275  = tag_inv__data[131:88] == inv_key_q;
-  assign \$276  = tag_inv__data[175:132] == inv_key_q;
-  assign \$277  = inv_set_q[13] & \$275 ;
-  assign \$278  = tag_inv__data[43:0] == inv_key_q;
-  assign \$279  = tag_inv__data[87:44] == inv_key_q;
-  assign \$280  = tag_inv__data[131:88] == inv_key_q;
-  assign \$281  = tag_inv__data[175:132] == inv_key_q;
-  assign \$282  = inv_set_q[13] & \$281 ;
-  assign \$283  = tag_inv__data[43:0] == inv_key_q;
-  assign \$284  = tag_inv__data[87:44] == inv_key_q;
-  assign \$285  = tag_inv__data[131:88] == inv_key_q;
-  assign \$286  = tag_inv__data[175:132] == inv_key_q;
-  assign \$287  = inv_set_q[14] & \$283 ;
-  assign \$288  = tag_inv__data[43:0] == inv_key_q;
-  assign \$289  = tag_inv__data[87:44] == inv_key_q;
-  assign \$290  = tag_inv__data[131:88] == inv_key_q;
-  assign \$291  = tag_inv__data[175:132] == inv_key_q;
-  assign \$292  = inv_set_q[14] & \$289 ;
-  assign \$293  = tag_inv__data[43:0] == inv_key_q;
-  assign \$294  = tag_inv__data[87:44] == inv_key_q;
-  assign \$295  = tag_inv__data[131:88] == inv_key_q;
-  assign \$296  = tag_inv__data[175:132] == inv_key_q;
-  assign \$297  = inv_set_q[14] & \$295 ;
-  assign \$298  = tag_inv__data[43:0] == inv_key_q;
-  assign \$299  = tag_inv__data[87:44] == inv_key_q;
-  assign \$300  = tag_inv__data[131:88] == inv_key_q;
-  assign \$301  = tag_inv__data[175:132] == inv_key_q;
-  assign \$302  = inv_set_q[14] & \$301 ;
-  assign \$303  = tag_inv__data[43:0] == inv_key_q;
-  assign \$304  = tag_inv__data[87:44] == inv_key_q;
-  assign \$305  = tag_inv__data[131:88] == inv_key_q;
-  assign \$306  = tag_inv__data[175:132] == inv_key_q;
-  assign \$307  = inv_set_q[15] & \$303 ;
-  assign \$308  = tag_inv__data[43:0] == inv_key_q;
-  assign \$309  = tag_inv__data[87:44] == inv_key_q;
-  assign \$310  = tag_inv__data[131:88] == inv_key_q;
-  assign \$311  = tag_inv__data[175:132] == inv_key_q;
-  assign \$312  = inv_set_q[15] & \$309 ;
-  assign \$313  = tag_inv__data[43:0] == inv_key_q;
-  assign \$314  = tag_inv__data[87:44] == inv_key_q;
-  assign \$315  = tag_inv__data[131:88] == inv_key_q;
-  assign \$316  = tag_inv__data[175:132] == inv_key_q;
-  assign \$317  = inv_set_q[15] & \$315 ;
-  assign \$318  = tag_inv__data[43:0] == inv_key_q;
-  assign \$319  = tag_inv__data[87:44] == inv_key_q;
-  assign \$320  = tag_inv__data[131:88] == inv_key_q;
-  assign \$321  = tag_inv__data[175:132] == inv_key_q;
-  assign \$322  = inv_set_q[15] & \$321 ;
-  assign \$323  = { inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q } & { \$322 , \$317 , \$312 , \$307 , \$302 , \$297 , \$292 , \$287 , \$282 , \$277 , \$272 , \$267 , \$262 , \$257 , \$252 , \$247 , \$242 , \$237 , \$232 , \$227 , \$222 , \$217 , \$212 , \$207 , \$202 , \$197 , \$192 , \$187 , \$182 , \$177 , \$172 , \$167 , \$162 , \$157 , \$152 , \$147 , \$142 , \$137 , \$132 , \$127 , \$122 , \$117 , \$112 , \$107 , \$102 , \$97 , \$92 , \$87 , \$82 , \$77 , \$72 , \$67 , \$62 , \$57 , \$52 , \$47 , \$42 , \$37 , \$32 , \$27 , \$22 , \$17 , \$12 , \$7  };
-  assign kill = \$2  | \$323 ;
+  assign \$3  = inv_set_q[0] & one_q[0];
+  assign \$4  = inv_set_q[0] & one_q[1];
+  assign \$5  = inv_set_q[0] & one_q[2];
+  assign \$6  = inv_set_q[0] & one_q[3];
+  assign \$7  = inv_set_q[1] & one_q[0];
+  assign \$8  = inv_set_q[1] & one_q[1];
+  assign \$9  = inv_set_q[1] & one_q[2];
+  assign \$10  = inv_set_q[1] & one_q[3];
+  assign \$11  = inv_set_q[2] & one_q[0];
+  assign \$12  = inv_set_q[2] & one_q[1];
+  assign \$13  = inv_set_q[2] & one_q[2];
+  assign \$14  = inv_set_q[2] & one_q[3];
+  assign \$15  = inv_set_q[3] & one_q[0];
+  assign \$16  = inv_set_q[3] & one_q[1];
+  assign \$17  = inv_set_q[3] & one_q[2];
+  assign \$18  = inv_set_q[3] & one_q[3];
+  assign \$19  = inv_set_q[4] & one_q[0];
+  assign \$20  = inv_set_q[4] & one_q[1];
+  assign \$21  = inv_set_q[4] & one_q[2];
+  assign \$22  = inv_set_q[4] & one_q[3];
+  assign \$23  = inv_set_q[5] & one_q[0];
+  assign \$24  = inv_set_q[5] & one_q[1];
+  assign \$25  = inv_set_q[5] & one_q[2];
+  assign \$26  = inv_set_q[5] & one_q[3];
+  assign \$27  = inv_set_q[6] & one_q[0];
+  assign \$28  = inv_set_q[6] & one_q[1];
+  assign \$29  = inv_set_q[6] & one_q[2];
+  assign \$30  = inv_set_q[6] & one_q[3];
+  assign \$31  = inv_set_q[7] & one_q[0];
+  assign \$32  = inv_set_q[7] & one_q[1];
+  assign \$33  = inv_set_q[7] & one_q[2];
+  assign \$34  = inv_set_q[7] & one_q[3];
+  assign \$35  = inv_set_q[8] & one_q[0];
+  assign \$36  = inv_set_q[8] & one_q[1];
+  assign \$37  = inv_set_q[8] & one_q[2];
+  assign \$38  = inv_set_q[8] & one_q[3];
+  assign \$39  = inv_set_q[9] & one_q[0];
+  assign \$40  = inv_set_q[9] & one_q[1];
+  assign \$41  = inv_set_q[9] & one_q[2];
+  assign \$42  = inv_set_q[9] & one_q[3];
+  assign \$43  = inv_set_q[10] & one_q[0];
+  assign \$44  = inv_set_q[10] & one_q[1];
+  assign \$45  = inv_set_q[10] & one_q[2];
+  assign \$46  = inv_set_q[10] & one_q[3];
+  assign \$47  = inv_set_q[11] & one_q[0];
+  assign \$48  = inv_set_q[11] & one_q[1];
+  assign \$49  = inv_set_q[11] & one_q[2];
+  assign \$50  = inv_set_q[11] & one_q[3];
+  assign \$51  = inv_set_q[12] & one_q[0];
+  assign \$52  = inv_set_q[12] & one_q[1];
+  assign \$53  = inv_set_q[12] & one_q[2];
+  assign \$54  = inv_set_q[12] & one_q[3];
+  assign \$55  = inv_set_q[13] & one_q[0];
+  assign \$56  = inv_set_q[13] & one_q[1];
+  assign \$57  = inv_set_q[13] & one_q[2];
+  assign \$58  = inv_set_q[13] & one_q[3];
+  assign \$59  = inv_set_q[14] & one_q[0];
+  assign \$60  = inv_set_q[14] & one_q[1];
+  assign \$61  = inv_set_q[14] & one_q[2];
+  assign \$62  = inv_set_q[14] & one_q[3];
+  assign \$63  = inv_set_q[15] & one_q[0];
+  assign \$64  = inv_set_q[15] & one_q[1];
+  assign \$65  = inv_set_q[15] & one_q[2];
+  assign \$66  = inv_set_q[15] & one_q[3];
+  assign \$67  = { inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q, inv_one_q } & { \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52 , \$51 , \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3  };
+  assign kill = \$2  | \$67 ;
   assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
   assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$902  = idx_q * 3'h4;
-  assign \$324  = valid >> \$902 ;
-  assign \$325  = tag_lk__data[43:0] == key_q;
-  assign \$326  = \$324 [0] & \$325 ;
-  assign \$907  = idx_q * 3'h4;
-  assign \$327  = valid >> \$907 ;
-  assign \$328  = tag_lk__data[87:44] == key_q;
-  assign \$329  = \$327 [1] & \$328 ;
-  assign \$912  = idx_q * 3'h4;
-  assign \$330  = valid >> \$912 ;
-  assign \$331  = tag_lk__data[131:88] == key_q;
-  assign \$332  = \$330 [2] & \$331 ;
-  assign \$917  = idx_q * 3'h4;
-  assign \$333  = valid >> \$917 ;
-  assign \$334  = tag_lk__data[175:132] == key_q;
-  assign \$335  = \$333 [3] & \$334 ;
+  assign \$422  = idx_q * 3'h4;
+  assign \$68  = valid >> \$422 ;
+  assign \$69  = tag_lk__data[43:0] == key_q;
+  assign \$70  = \$68 [0] & \$69 ;
+  assign \$427  = idx_q * 3'h4;
+  assign \$71  = valid >> \$427 ;
+  assign \$72  = tag_lk__data[87:44] == key_q;
+  assign \$73  = \$71 [1] & \$72 ;
+  assign \$432  = idx_q * 3'h4;
+  assign \$74  = valid >> \$432 ;
+  assign \$75  = tag_lk__data[131:88] == key_q;
+  assign \$76  = \$74 [2] & \$75 ;
+  assign \$437  = idx_q * 3'h4;
+  assign \$77  = valid >> \$437 ;
+  assign \$78  = tag_lk__data[175:132] == key_q;
+  assign \$79  = \$77 [3] & \$78 ;
   assign lk_hit = | hits_q;
   assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$924  = f_idx * 3'h4;
-  assign \$336  = valid >> \$924 ;
-  assign f_free = ~ \$336 ;
-  assign \$928  = f_idx * 2'h2;
-  assign victim = victims >> \$928 ;
-  assign \$337  = 1'h1 << fq_way;
-  assign \$338  = 1'h1 << { tag_wr__addr, fq_way };
-  assign \$339  = inv_mode == 2'h2;
-  assign \$340  = tag_inv__en & \$339 ;
-  assign \$341  = inv_mode == 1'h1;
-  assign \$342  = tag_inv__en & \$341 ;
-  assign \$343  = ! inv_mode;
-  assign \$344  = tag_inv__en & \$343 ;
-  assign \$345  = inv_vpn[3:0] ^ inv_pid[3:0];
-  assign \$346  = 1'h1 << \$345 ;
-  assign \$347  = fq_pid == inv_pid;
-  assign \$348  = pids[7:0] == inv_pid;
-  assign \$349  = \$signal$51 [0] ? \$347  : \$348 ;
-  assign \$350  = fq_pid == inv_pid;
-  assign \$351  = pids[15:8] == inv_pid;
-  assign \$352  = \$signal$51 [1] ? \$350  : \$351 ;
-  assign \$353  = fq_pid == inv_pid;
-  assign \$354  = pids[23:16] == inv_pid;
-  assign \$355  = \$signal$51 [2] ? \$353  : \$354 ;
-  assign \$356  = fq_pid == inv_pid;
-  assign \$357  = pids[31:24] == inv_pid;
-  assign \$358  = \$signal$51 [3] ? \$356  : \$357 ;
-  assign \$359  = fq_pid == inv_pid;
-  assign \$360  = pids[39:32] == inv_pid;
-  assign \$361  = \$signal$51 [4] ? \$359  : \$360 ;
-  assign \$362  = fq_pid == inv_pid;
-  assign \$363  = pids[47:40] == inv_pid;
-  assign \$364  = \$signal$51 [5] ? \$362  : \$363 ;
-  assign \$365  = fq_pid == inv_pid;
-  assign \$366  = pids[55:48] == inv_pid;
-  assign \$367  = \$signal$51 [6] ? \$365  : \$366 ;
-  assign \$368  = fq_pid == inv_pid;
-  assign \$369  = pids[63:56] == inv_pid;
-  assign \$370  = \$signal$51 [7] ? \$368  : \$369 ;
-  assign \$371  = fq_pid == inv_pid;
-  assign \$372  = pids[71:64] == inv_pid;
-  assign \$373  = \$signal$51 [8] ? \$371  : \$372 ;
-  assign \$374  = fq_pid == inv_pid;
-  assign \$375  = pids[79:72] == inv_pid;
-  assign \$376  = \$signal$51 [9] ? \$374  : \$375 ;
-  assign \$377  = fq_pid == inv_pid;
-  assign \$378  = pids[87:80] == inv_pid;
-  assign \$379  = \$signal$51 [10] ? \$377  : \$378 ;
-  assign \$380  = fq_pid == inv_pid;
-  assign \$381  = pids[95:88] == inv_pid;
-  assign \$382  = \$signal$51 [11] ? \$380  : \$381 ;
-  assign \$383  = fq_pid == inv_pid;
-  assign \$384  = pids[103:96] == inv_pid;
-  assign \$385  = \$signal$51 [12] ? \$383  : \$384 ;
-  assign \$386  = fq_pid == inv_pid;
-  assign \$387  = pids[111:104] == inv_pid;
-  assign \$388  = \$signal$51 [13] ? \$386  : \$387 ;
-  assign \$389  = fq_pid == inv_pid;
-  assign \$390  = pids[119:112] == inv_pid;
-  assign \$391  = \$signal$51 [14] ? \$389  : \$390 ;
-  assign \$392  = fq_pid == inv_pid;
-  assign \$393  = pids[127:120] == inv_pid;
-  assign \$394  = \$signal$51 [15] ? \$392  : \$393 ;
-  assign \$395  = fq_pid == inv_pid;
-  assign \$396  = pids[135:128] == inv_pid;
-  assign \$397  = \$signal$51 [16] ? \$395  : \$396 ;
-  assign \$398  = fq_pid == inv_pid;
-  assign \$399  = pids[143:136] == inv_pid;
-  assign \$400  = \$signal$51 [17] ? \$398  : \$399 ;
-  assign \$401  = fq_pid == inv_pid;
-  assign \$402  = pids[151:144] == inv_pid;
-  assign \$403  = \$signal$51 [18] ? \$401  : \$402 ;
-  assign \$404  = fq_pid == inv_pid;
-  assign \$405  = pids[159:152] == inv_pid;
+  assign \$444  = f_idx * 3'h4;
+  assign \$80  = valid >> \$444 ;
+  assign f_free = ~ \$80 ;
+  assign \$448  = f_idx * 2'h2;
+  assign victim = victims >> \$448 ;
+  assign \$81  = 1'h1 << \$signal$37 ;
+  assign \$82  = 1'h1 << { tag_wr__addr, \$signal$37  };
+  assign \$83  = inv_mode == 2'h2;
+  assign \$84  = inv & \$83 ;
+  assign \$85  = inv_mode == 1'h1;
+  assign \$86  = inv & \$85 ;
+  assign \$87  = ! inv_mode;
+  assign \$88  = inv & \$87 ;
+  assign \$89  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$90  = 1'h1 << \$89 ;
+  assign \$91  = fq_pid == inv_pid;
+  assign \$92  = pids[7:0] == inv_pid;
+  assign \$93  = \$signal$48 [0] ? \$91  : \$92 ;
+  assign \$94  = fq_pid == inv_pid;
+  assign \$95  = pids[15:8] == inv_pid;
+  assign \$96  = \$signal$48 [1] ? \$94  : \$95 ;
+  assign \$97  = fq_pid == inv_pid;
+  assign \$98  = pids[23:16] == inv_pid;
+  assign \$99  = \$signal$48 [2] ? \$97  : \$98 ;
+  assign \$100  = fq_pid == inv_pid;
+  assign \$101  = pids[31:24] == inv_pid;
+  assign \$102  = \$signal$48 [3] ? \$100  : \$101 ;
+  assign \$103  = fq_pid == inv_pid;
+  assign \$104  = pids[39:32] == inv_pid;
+  assign \$105  = \$signal$48 [4] ? \$103  : \$104 ;
+  assign \$106  = fq_pid == inv_pid;
+  assign \$107  = pids[47:40] == inv_pid;
+  assign \$108  = \$signal$48 [5] ? \$106  : \$107 ;
+  assign \$109  = fq_pid == inv_pid;
+  assign \$110  = pids[55:48] == inv_pid;
+  assign \$111  = \$signal$48 [6] ? \$109  : \$110 ;
+  assign \$112  = fq_pid == inv_pid;
+  assign \$113  = pids[63:56] == inv_pid;
+  assign \$114  = \$signal$48 [7] ? \$112  : \$113 ;
+  assign \$115  = fq_pid == inv_pid;
+  assign \$116  = pids[71:64] == inv_pid;
+  assign \$117  = \$signal$48 [8] ? \$115  : \$116 ;
+  assign \$118  = fq_pid == inv_pid;
+  assign \$119  = pids[79:72] == inv_pid;
+  assign \$120  = \$signal$48 [9] ? \$118  : \$119 ;
+  assign \$121  = fq_pid == inv_pid;
+  assign \$122  = pids[87:80] == inv_pid;
+  assign \$123  = \$signal$48 [10] ? \$121  : \$122 ;
+  assign \$124  = fq_pid == inv_pid;
+  assign \$125  = pids[95:88] == inv_pid;
+  assign \$126  = \$signal$48 [11] ? \$124  : \$125 ;
+  assign \$127  = fq_pid == inv_pid;
+  assign \$128  = pids[103:96] == inv_pid;
+  assign \$129  = \$signal$48 [12] ? \$127  : \$128 ;
+  assign \$130  = fq_pid == inv_pid;
+  assign \$131  = pids[111:104] == inv_pid;
+  assign \$132  = \$signal$48 [13] ? \$130  : \$131 ;
+  assign \$133  = fq_pid == inv_pid;
+  assign \$134  = pids[119:112] == inv_pid;
+  assign \$135  = \$signal$48 [14] ? \$133  : \$134 ;
+  assign \$136  = fq_pid == inv_pid;
+  assign \$137  = pids[127:120] == inv_pid;
+  assign \$138  = \$signal$48 [15] ? \$136  : \$137 ;
+  assign \$139  = fq_pid == inv_pid;
+  assign \$140  = pids[135:128] == inv_pid;
+  assign \$141  = \$signal$48 [16] ? \$139  : \$140 ;
+  assign \$142  = fq_pid == inv_pid;
+  assign \$143  = pids[143:136] == inv_pid;
+  assign \$144  = \$signal$48 [17] ? \$142  : \$143 ;
+  assign \$145  = fq_pid == inv_pid;
+  assign \$146  = pids[151:144] == inv_pid;
+  assign \$147  = \$signal$48 [18] ? \$145  : \$146 ;
+  assign \$148  = fq_pid == inv_pid;
+  assign \$149  = pids[159:152] == inv_pid;
+  assign \$150  = \$signal$48 [19] ? \$148  : \$149 ;
+  assign \$151  = fq_pid == inv_pid;
+  assign \$152  = pids[167:160] == inv_pid;
+  assign \$153  = \$signal$48 [20] ? \$151  : \$152 ;
+  assign \$154  = fq_pid == inv_pid;
+  assign \$155  = pids[175:168] == inv_pid;
+  assign \$156  = \$signal$48 [21] ? \$154  : \$155 ;
+  assign \$157  = fq_pid == inv_pid;
+  assign \$158  = pids[183:176] == inv_pid;
+  assign \$159  = \$signal$48 [22] ? \$157  : \$158 ;
+  assign \$160  = fq_pid == inv_pid;
+  assign \$161  = pids[191:184] == inv_pid;
+  assign \$162  = \$signal$48 [23] ? \$160  : \$161 ;
+  assign \$163  = fq_pid == inv_pid;
+  assign \$164  = pids[199:192] == inv_pid;
+  assign \$165  = \$signal$48 [24] ? \$163  : \$164 ;
+  assign \$166  = fq_pid == inv_pid;
+  assign \$167  = pids[207:200] == inv_pid;
+  assign \$168  = \$signal$48 [25] ? \$166  : \$167 ;
+  assign \$169  = fq_pid == inv_pid;
+  assign \$170  = pids[215:208] == inv_pid;
+  assign \$171  = \$signal$48 [26] ? \$169  : \$170 ;
+  assign \$172  = fq_pid == inv_pid;
+  assign \$173  = pids[223:216] == inv_pid;
+  assign \$174  = \$signal$48 [27] ? \$172  : \$173 ;
+  assign \$175  = fq_pid == inv_pid;
+  assign \$176  = pids[231:224] == inv_pid;
+  assign \$177  = \$signal$48 [28] ? \$175  : \$176 ;
+  assign \$178  = fq_pid == inv_pid;
+  assign \$179  = pids[239:232] == inv_pid;
+  assign \$180  = \$signal$48 [29] ? \$178  : \$179 ;
+  assign \$181  = fq_pid == inv_pid;
+  assign \$182  = pids[247:240] == inv_pid;
+  assign \$183  = \$signal$48 [30] ? \$181  : \$182 ;
+  assign \$184  = fq_pid == inv_pid;
+  assign \$185  = pids[255:248] == inv_pid;
+  assign \$186  = \$signal$48 [31] ? \$184  : \$185 ;
+  assign \$187  = fq_pid == inv_pid;
+  assign \$188  = pids[263:256] == inv_pid;
+  assign \$189  = \$signal$48 [32] ? \$187  : \$188 ;
+  assign \$190  = fq_pid == inv_pid;
+  assign \$191  = pids[271:264] == inv_pid;
+  assign \$192  = \$signal$48 [33] ? \$190  : \$191 ;
+  assign \$193  = fq_pid == inv_pid;
+  assign \$194  = pids[279:272] == inv_pid;
+  assign \$195  = \$signal$48 [34] ? \$193  : \$194 ;
+  assign \$196  = fq_pid == inv_pid;
+  assign \$197  = pids[287:280] == inv_pid;
+  assign \$198  = \$signal$48 [35] ? \$196  : \$197 ;
+  assign \$199  = fq_pid == inv_pid;
+  assign \$200  = pids[295:288] == inv_pid;
+  assign \$201  = \$signal$48 [36] ? \$199  : \$200 ;
+  assign \$202  = fq_pid == inv_pid;
+  assign \$203  = pids[303:296] == inv_pid;
+  assign \$204  = \$signal$48 [37] ? \$202  : \$203 ;
+  assign \$205  = fq_pid == inv_pid;
+  assign \$206  = pids[311:304] == inv_pid;
+  assign \$207  = \$signal$48 [38] ? \$205  : \$206 ;
+  assign \$208  = fq_pid == inv_pid;
+  assign \$209  = pids[319:312] == inv_pid;
+  assign \$210  = \$signal$48 [39] ? \$208  : \$209 ;
+  assign \$211  = fq_pid == inv_pid;
+  assign \$212  = pids[327:320] == inv_pid;
+  assign \$213  = \$signal$48 [40] ? \$211  : \$212 ;
+  assign \$214  = fq_pid == inv_pid;
+  assign \$215  = pids[335:328] == inv_pid;
+  assign \$216  = \$signal$48 [41] ? \$214  : \$215 ;
+  assign \$217  = fq_pid == inv_pid;
+  assign \$218  = pids[343:336] == inv_pid;
+  assign \$219  = \$signal$48 [42] ? \$217  : \$218 ;
+  assign \$220  = fq_pid == inv_pid;
+  assign \$221  = pids[351:344] == inv_pid;
+  assign \$222  = \$signal$48 [43] ? \$220  : \$221 ;
+  assign \$223  = fq_pid == inv_pid;
+  assign \$224  = pids[359:352] == inv_pid;
+  assign \$225  = \$signal$48 [44] ? \$223  : \$224 ;
+  assign \$226  = fq_pid == inv_pid;
+  assign \$227  = pids[367:360] == inv_pid;
+  assign \$228  = \$signal$48 [45] ? \$226  : \$227 ;
+  assign \$229  = fq_pid == inv_pid;
+  assign \$230  = pids[375:368] == inv_pid;
+  assign \$231  = \$signal$48 [46] ? \$229  : \$230 ;
+  assign \$232  = fq_pid == inv_pid;
+  assign \$233  = pids[383:376] == inv_pid;
+  assign \$234  = \$signal$48 [47] ? \$232  : \$233 ;
+  assign \$235  = fq_pid == inv_pid;
+  assign \$236  = pids[391:384] == inv_pid;
+  assign \$237  = \$signal$48 [48] ? \$235  : \$236 ;
+  assign \$238  = fq_pid == inv_pid;
+  assign \$239  = pids[399:392] == inv_pid;
+  assign \$240  = \$signal$48 [49] ? \$238  : \$239 ;
+  assign \$241  = fq_pid == inv_pid;
+  assign \$242  = pids[407:400] == inv_pid;
+  assign \$243  = \$signal$48 [50] ? \$241  : \$242 ;
+  assign \$244  = fq_pid == inv_pid;
+  assign \$245  = pids[415:408] == inv_pid;
+  assign \$246  = \$signal$48 [51] ? \$244  : \$245 ;
+  assign \$247  = fq_pid == inv_pid;
+  assign \$248  = pids[423:416] == inv_pid;
+  assign \$249  = \$signal$48 [52] ? \$247  : \$248 ;
+  assign \$250  = fq_pid == inv_pid;
+  assign \$251  = pids[431:424] == inv_pid;
+  assign \$252  = \$signal$48 [53] ? \$250  : \$251 ;
+  assign \$253  = fq_pid == inv_pid;
+  assign \$254  = pids[439:432] == inv_pid;
+  assign \$255  = \$signal$48 [54] ? \$253  : \$254 ;
+  assign \$256  = fq_pid == inv_pid;
+  assign \$257  = pids[447:440] == inv_pid;
+  assign \$258  = \$signal$48 [55] ? \$256  : \$257 ;
+  assign \$259  = fq_pid == inv_pid;
+  assign \$260  = pids[455:448] == inv_pid;
+  assign \$261  = \$signal$48 [56] ? \$259  : \$260 ;
+  assign \$262  = fq_pid == inv_pid;
+  assign \$263  = pids[463:456] == inv_pid;
+  assign \$264  = \$signal$48 [57] ? \$262  : \$263 ;
+  assign \$265  = fq_pid == inv_pid;
+  assign \$266  = pids[471:464] == inv_pid;
+  assign \$267  = \$signal$48 [58] ? \$265  : \$266 ;
+  assign \$268  = fq_pid == inv_pid;
+  assign \$269  = pids[479:472] == inv_pid;
+  assign \$270  = \$signal$48 [59] ? \$268  : \$269 ;
+  assign \$271  = fq_pid == inv_pid;
+  assign \$272  = pids[487:480] == inv_pid;
+  assign \$273  = \$signal$48 [60] ? \$271  : \$272 ;
+  assign \$274  = fq_pid == inv_pid;
+  assign \$275  = pids[495:488] == inv_pid;
+  assign \$276  = \$signal$48 [61] ? \$274  : \$275 ;
+  assign \$277  = fq_pid == inv_pid;
+  assign \$278  = pids[503:496] == inv_pid;
+  assign \$279  = \$signal$48 [62] ? \$277  : \$278 ;
+  assign \$280  = fq_pid == inv_pid;
+  assign \$281  = pids[511:504] == inv_pid;
+  assign \$282  = \$signal$48 [63] ? \$280  : \$281 ;
+  assign \$283  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$284  = tag_wr__addr == \$283 ;
+  assign \$285  = lk_busy & \$284 ;
+  assign \$286  = ! \$signal$37 ;
+  assign \$287  = \$285  & \$286 ;
+  assign \$288  = { fq_pid, fq_vpn } == { inv_pid, inv_vpn };
+  assign \$289  = tag_inv__data[43:0] == { inv_pid, inv_vpn };
+  assign \$290  = \$287  ? \$288  : \$289 ;
+  assign \$291  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$292  = tag_wr__addr == \$291 ;
+  assign \$293  = lk_busy & \$292 ;
+  assign \$294  = \$signal$37  == 1'h1;
+  assign \$295  = \$293  & \$294 ;
+  assign \$296  = { fq_pid, fq_vpn } == { inv_pid, inv_vpn };
+  assign \$297  = tag_inv__data[87:44] == { inv_pid, inv_vpn };
+  assign \$298  = \$295  ? \$296  : \$297 ;
+  assign \$299  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$300  = tag_wr__addr == \$299 ;
+  assign \$301  = lk_busy & \$300 ;
+  assign \$302  = \$signal$37  == 2'h2;
+  assign \$303  = \$301  & \$302 ;
+  assign \$304  = { fq_pid, fq_vpn } == { inv_pid, inv_vpn };
+  assign \$305  = tag_inv__data[131:88] == { inv_pid, inv_vpn };
+  assign \$306  = \$303  ? \$304  : \$305 ;
+  assign \$307  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$308  = tag_wr__addr == \$307 ;
+  assign \$309  = lk_busy & \$308 ;
+  assign \$310  = \$signal$37  == 2'h3;
+  assign \$311  = \$309  & \$310 ;
+  assign \$312  = { fq_pid, fq_vpn } == { inv_pid, inv_vpn };
+  assign \$313  = tag_inv__data[175:132] == { inv_pid, inv_vpn };
+  assign \$314  = \$311  ? \$312  : \$313 ;
+  assign \$315  = lk_vpn[3:0] ^ lk_pid[3:0];
+  assign \$316  = inv_q | inv;
+  assign \$317  = ~ inv;
+  assign \$318  = fill & \$317 ;
+  assign \$319  = | f_free;
+  assign \$320  = ~ \$319 ;
+  assign \$321  = victim == 2'h3;
+  assign \$322  = victim + 1'h1;
+  assign \$323  = \$321  ? 3'h0 : \$322 ;
+  assign \$324  = lk_busy & \$signal$58 ;
+  assign \$325  = ~ kill;
+  assign \$326  = valid & \$325 ;
+  assign \$327  = \$326  | \$signal$48 ;
+  always @(posedge clk)
+    inv_q <= \$328 ;
+  always @(posedge clk)
+    \$signal  <= \$329 ;
+  always @(posedge clk)
+    \$signal$5  <= \$330 ;
+  always @(posedge clk)
+    inv_one_q <= \$331 ;
+  always @(posedge clk)
+    inv_set_q <= \$332 ;
+  always @(posedge clk)
+    pid_hit_q <= \$333 ;
+  always @(posedge clk)
+    one_q <= \$334 ;
+  always @(posedge clk)
+    key_q <= \$335 ;
+  always @(posedge clk)
+    idx_q <= \$336 ;
+  always @(posedge clk)
+    hits_q <= \$337 ;
+  always @(posedge clk)
+    row_q <= \$338 ;
+  always @(posedge clk)
+    lk_stale <= \$339 ;
+  always @(posedge clk)
+    lk_busy <= \$340 ;
+  always @(posedge clk)
+    tag_wr__addr <= \$341 ;
+  always @(posedge clk)
+    \$signal$37  <= \$342 ;
+  always @(posedge clk)
+    \$signal$58  <= \$343 ;
+  always @(posedge clk)
+    fq_victim <= \$344 ;
+  always @(posedge clk)
+    fq_pid <= \$345 ;
+  always @(posedge clk)
+    fq_vpn <= \$346 ;
+  always @(posedge clk)
+    fq_data <= \$347 ;
+  always @(posedge clk)
+    pids <= \$348 ;
+  always @(posedge clk)
+    victims <= \$349 ;
+  always @(posedge clk)
+    valid <= \$350 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     lk_pfn = 20'h00000;
@@ -10003,382 +9542,381 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     way_en = 4'h0;
     if (lk_busy) begin
-      way_en = \$337 ;
+      way_en = \$81 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$signal$51  = 64'h0000000000000000;
+    \$signal$48  = 64'h0000000000000000;
     if (lk_busy) begin
-      \$signal$51  = \$338 ;
+      \$signal$48  = \$82 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$552  = tag_inv__en;
+    \$328  = inv;
     if (rst) begin
-      \$552  = 1'h0;
+      \$328  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$553  = \$340 ;
+    \$329  = \$84 ;
     if (rst) begin
-      \$553  = 1'h0;
+      \$329  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$554  = \$342 ;
+    \$330  = \$86 ;
     if (rst) begin
-      \$554  = 1'h0;
+      \$330  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$555  = \$344 ;
+    \$331  = \$88 ;
     if (rst) begin
-      \$555  = 1'h0;
+      \$331  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$556  = inv_key_q;
-    if (tag_inv__en) begin
-      \$556  = { inv_pid, inv_vpn };
-    end
-    if (rst) begin
-      \$556  = 44'h00000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$557  = inv_set_q;
-    if (tag_inv__en) begin
-      \$557  = \$346 [15:0];
+    \$332  = inv_set_q;
+    if (inv) begin
+      \$332  = \$90 [15:0];
     end
     if (rst) begin
-      \$557  = 16'h0000;
+      \$332  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$558  = pid_hit_q;
-    if (tag_inv__en) begin
-      \$558  = { \$538 , \$535 , \$532 , \$529 , \$526 , \$523 , \$520 , \$517 , \$514 , \$511 , \$508 , \$505 , \$502 , \$499 , \$496 , \$493 , \$490 , \$487 , \$484 , \$481 , \$478 , \$475 , \$472 , \$469 , \$466 , \$463 , \$460 , \$457 , \$454 , \$451 , \$448 , \$445 , \$442 , \$439 , \$436 , \$433 , \$430 , \$427 , \$424 , \$421 , \$418 , \$415 , \$412 , \$409 , \$406 , \$403 , \$400 , \$397 , \$394 , \$391 , \$388 , \$385 , \$382 , \$379 , \$376 , \$373 , \$370 , \$367 , \$364 , \$361 , \$358 , \$355 , \$352 , \$349  };
+    \$333  = pid_hit_q;
+    if (inv) begin
+      \$333  = { \$282 , \$279 , \$276 , \$273 , \$270 , \$267 , \$264 , \$261 , \$258 , \$255 , \$252 , \$249 , \$246 , \$243 , \$240 , \$237 , \$234 , \$231 , \$228 , \$225 , \$222 , \$219 , \$216 , \$213 , \$210 , \$207 , \$204 , \$201 , \$198 , \$195 , \$192 , \$189 , \$186 , \$183 , \$180 , \$177 , \$174 , \$171 , \$168 , \$165 , \$162 , \$159 , \$156 , \$153 , \$150 , \$147 , \$144 , \$141 , \$138 , \$135 , \$132 , \$129 , \$126 , \$123 , \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93  };
     end
     if (rst) begin
-      \$558  = 64'h0000000000000000;
+      \$333  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$559  = { lk_pid, lk_vpn };
+    \$334  = one_q;
+    if (inv) begin
+      \$334  = { \$314 , \$306 , \$298 , \$290  };
+    end
     if (rst) begin
-      \$559  = 44'h00000000000;
+      \$334  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$560  = \$539 ;
+    \$335  = { lk_pid, lk_vpn };
     if (rst) begin
-      \$560  = 4'h0;
+      \$335  = 44'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$561  = { \$335 , \$332 , \$329 , \$326  };
+    \$336  = \$315 ;
     if (rst) begin
-      \$561  = 4'h0;
+      \$336  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$562  = dat_lk__data;
+    \$337  = { \$79 , \$76 , \$73 , \$70  };
     if (rst) begin
-      \$562  = 88'h0000000000000000000000;
+      \$337  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$563  = \$540 ;
+    \$338  = dat_lk__data;
     if (rst) begin
-      \$563  = 1'h0;
+      \$338  = 88'h0000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$564  = \$542 ;
+    \$339  = \$316 ;
     if (rst) begin
-      \$564  = 1'h0;
+      \$339  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$565  = tag_wr__addr;
+    \$340  = \$318 ;
+    if (rst) begin
+      \$340  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$341  = tag_wr__addr;
     if (fill) begin
-      \$565  = f_idx;
+      \$341  = f_idx;
     end
     if (rst) begin
-      \$565  = 4'h0;
+      \$341  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$566  = fq_way;
+    \$342  = \$signal$37 ;
     if (fill) begin
-      \$566  = chosen;
+      \$342  = chosen;
     end
     if (rst) begin
-      \$566  = 2'h0;
+      \$342  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$567  = \$signal$59 ;
+    \$343  = \$signal$58 ;
     if (fill) begin
-      \$567  = \$544 ;
+      \$343  = \$320 ;
     end
     if (rst) begin
-      \$567  = 1'h0;
+      \$343  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$568  = fq_victim;
+    \$344  = fq_victim;
     if (fill) begin
-      \$568  = \$547 [1:0];
+      \$344  = \$323 [1:0];
     end
     if (rst) begin
-      \$568  = 2'h0;
+      \$344  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$569  = fq_pid;
+    \$345  = fq_pid;
     if (fill) begin
-      \$569  = fill_pid;
+      \$345  = fill_pid;
     end
     if (rst) begin
-      \$569  = 8'h00;
+      \$345  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$570  = fq_vpn;
+    \$346  = fq_vpn;
     if (fill) begin
-      \$570  = fill_vpn;
+      \$346  = fill_vpn;
     end
     if (rst) begin
-      \$570  = 36'h000000000;
+      \$346  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$571  = fq_data;
+    \$347  = fq_data;
     if (fill) begin
-      \$571  = { fill_w, fill_r, fill_pfn };
+      \$347  = { fill_w, fill_r, fill_pfn };
     end
     if (rst) begin
-      \$571  = 22'h000000;
+      \$347  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$572  = pids;
+    \$348  = pids;
     if (lk_busy) begin
       (* full_case = 32'd1 *)
-      casez ({ tag_wr__addr, fq_way })
+      casez ({ tag_wr__addr, \$signal$37  })
         6'h00:
-            \$572 [7:0] = fq_pid;
+            \$348 [7:0] = fq_pid;
         6'h01:
-            \$572 [15:8] = fq_pid;
+            \$348 [15:8] = fq_pid;
         6'h02:
-            \$572 [23:16] = fq_pid;
+            \$348 [23:16] = fq_pid;
         6'h03:
-            \$572 [31:24] = fq_pid;
+            \$348 [31:24] = fq_pid;
         6'h04:
-            \$572 [39:32] = fq_pid;
+            \$348 [39:32] = fq_pid;
         6'h05:
-            \$572 [47:40] = fq_pid;
+            \$348 [47:40] = fq_pid;
         6'h06:
-            \$572 [55:48] = fq_pid;
+            \$348 [55:48] = fq_pid;
         6'h07:
-            \$572 [63:56] = fq_pid;
+            \$348 [63:56] = fq_pid;
         6'h08:
-            \$572 [71:64] = fq_pid;
+            \$348 [71:64] = fq_pid;
         6'h09:
-            \$572 [79:72] = fq_pid;
+            \$348 [79:72] = fq_pid;
         6'h0a:
-            \$572 [87:80] = fq_pid;
+            \$348 [87:80] = fq_pid;
         6'h0b:
-            \$572 [95:88] = fq_pid;
+            \$348 [95:88] = fq_pid;
         6'h0c:
-            \$572 [103:96] = fq_pid;
+            \$348 [103:96] = fq_pid;
         6'h0d:
-            \$572 [111:104] = fq_pid;
+            \$348 [111:104] = fq_pid;
         6'h0e:
-            \$572 [119:112] = fq_pid;
+            \$348 [119:112] = fq_pid;
         6'h0f:
-            \$572 [127:120] = fq_pid;
+            \$348 [127:120] = fq_pid;
         6'h10:
-            \$572 [135:128] = fq_pid;
+            \$348 [135:128] = fq_pid;
         6'h11:
-            \$572 [143:136] = fq_pid;
+            \$348 [143:136] = fq_pid;
         6'h12:
-            \$572 [151:144] = fq_pid;
+            \$348 [151:144] = fq_pid;
         6'h13:
-            \$572 [159:152] = fq_pid;
+            \$348 [159:152] = fq_pid;
         6'h14:
-            \$572 [167:160] = fq_pid;
+            \$348 [167:160] = fq_pid;
         6'h15:
-            \$572 [175:168] = fq_pid;
+            \$348 [175:168] = fq_pid;
         6'h16:
-            \$572 [183:176] = fq_pid;
+            \$348 [183:176] = fq_pid;
         6'h17:
-            \$572 [191:184] = fq_pid;
+            \$348 [191:184] = fq_pid;
         6'h18:
-            \$572 [199:192] = fq_pid;
+            \$348 [199:192] = fq_pid;
         6'h19:
-            \$572 [207:200] = fq_pid;
+            \$348 [207:200] = fq_pid;
         6'h1a:
-            \$572 [215:208] = fq_pid;
+            \$348 [215:208] = fq_pid;
         6'h1b:
-            \$572 [223:216] = fq_pid;
+            \$348 [223:216] = fq_pid;
         6'h1c:
-            \$572 [231:224] = fq_pid;
+            \$348 [231:224] = fq_pid;
         6'h1d:
-            \$572 [239:232] = fq_pid;
+            \$348 [239:232] = fq_pid;
         6'h1e:
-            \$572 [247:240] = fq_pid;
+            \$348 [247:240] = fq_pid;
         6'h1f:
-            \$572 [255:248] = fq_pid;
+            \$348 [255:248] = fq_pid;
         6'h20:
-            \$572 [263:256] = fq_pid;
+            \$348 [263:256] = fq_pid;
         6'h21:
-            \$572 [271:264] = fq_pid;
+            \$348 [271:264] = fq_pid;
         6'h22:
-            \$572 [279:272] = fq_pid;
+            \$348 [279:272] = fq_pid;
         6'h23:
-            \$572 [287:280] = fq_pid;
+            \$348 [287:280] = fq_pid;
         6'h24:
-            \$572 [295:288] = fq_pid;
+            \$348 [295:288] = fq_pid;
         6'h25:
-            \$572 [303:296] = fq_pid;
+            \$348 [303:296] = fq_pid;
         6'h26:
-            \$572 [311:304] = fq_pid;
+            \$348 [311:304] = fq_pid;
         6'h27:
-            \$572 [319:312] = fq_pid;
+            \$348 [319:312] = fq_pid;
         6'h28:
-            \$572 [327:320] = fq_pid;
+            \$348 [327:320] = fq_pid;
         6'h29:
-            \$572 [335:328] = fq_pid;
+            \$348 [335:328] = fq_pid;
         6'h2a:
-            \$572 [343:336] = fq_pid;
+            \$348 [343:336] = fq_pid;
         6'h2b:
-            \$572 [351:344] = fq_pid;
+            \$348 [351:344] = fq_pid;
         6'h2c:
-            \$572 [359:352] = fq_pid;
+            \$348 [359:352] = fq_pid;
         6'h2d:
-            \$572 [367:360] = fq_pid;
+            \$348 [367:360] = fq_pid;
         6'h2e:
-            \$572 [375:368] = fq_pid;
+            \$348 [375:368] = fq_pid;
         6'h2f:
-            \$572 [383:376] = fq_pid;
+            \$348 [383:376] = fq_pid;
         6'h30:
-            \$572 [391:384] = fq_pid;
+            \$348 [391:384] = fq_pid;
         6'h31:
-            \$572 [399:392] = fq_pid;
+            \$348 [399:392] = fq_pid;
         6'h32:
-            \$572 [407:400] = fq_pid;
+            \$348 [407:400] = fq_pid;
         6'h33:
-            \$572 [415:408] = fq_pid;
+            \$348 [415:408] = fq_pid;
         6'h34:
-            \$572 [423:416] = fq_pid;
+            \$348 [423:416] = fq_pid;
         6'h35:
-            \$572 [431:424] = fq_pid;
+            \$348 [431:424] = fq_pid;
         6'h36:
-            \$572 [439:432] = fq_pid;
+            \$348 [439:432] = fq_pid;
         6'h37:
-            \$572 [447:440] = fq_pid;
+            \$348 [447:440] = fq_pid;
         6'h38:
-            \$572 [455:448] = fq_pid;
+            \$348 [455:448] = fq_pid;
         6'h39:
-            \$572 [463:456] = fq_pid;
+            \$348 [463:456] = fq_pid;
         6'h3a:
-            \$572 [471:464] = fq_pid;
+            \$348 [471:464] = fq_pid;
         6'h3b:
-            \$572 [479:472] = fq_pid;
+            \$348 [479:472] = fq_pid;
         6'h3c:
-            \$572 [487:480] = fq_pid;
+            \$348 [487:480] = fq_pid;
         6'h3d:
-            \$572 [495:488] = fq_pid;
+            \$348 [495:488] = fq_pid;
         6'h3e:
-            \$572 [503:496] = fq_pid;
+            \$348 [503:496] = fq_pid;
         6'h3f:
-            \$572 [511:504] = fq_pid;
+            \$348 [511:504] = fq_pid;
       endcase
     end
     if (rst) begin
-      \$572  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$348  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$573  = victims;
-    if (\$548 ) begin
+    \$349  = victims;
+    if (\$324 ) begin
       (* full_case = 32'd1 *)
       casez (tag_wr__addr)
         4'h0:
-            \$573 [1:0] = fq_victim;
+            \$349 [1:0] = fq_victim;
         4'h1:
-            \$573 [3:2] = fq_victim;
+            \$349 [3:2] = fq_victim;
         4'h2:
-            \$573 [5:4] = fq_victim;
+            \$349 [5:4] = fq_victim;
         4'h3:
-            \$573 [7:6] = fq_victim;
+            \$349 [7:6] = fq_victim;
         4'h4:
-            \$573 [9:8] = fq_victim;
+            \$349 [9:8] = fq_victim;
         4'h5:
-            \$573 [11:10] = fq_victim;
+            \$349 [11:10] = fq_victim;
         4'h6:
-            \$573 [13:12] = fq_victim;
+            \$349 [13:12] = fq_victim;
         4'h7:
-            \$573 [15:14] = fq_victim;
+            \$349 [15:14] = fq_victim;
         4'h8:
-            \$573 [17:16] = fq_victim;
+            \$349 [17:16] = fq_victim;
         4'h9:
-            \$573 [19:18] = fq_victim;
+            \$349 [19:18] = fq_victim;
         4'ha:
-            \$573 [21:20] = fq_victim;
+            \$349 [21:20] = fq_victim;
         4'hb:
-            \$573 [23:22] = fq_victim;
+            \$349 [23:22] = fq_victim;
         4'hc:
-            \$573 [25:24] = fq_victim;
+            \$349 [25:24] = fq_victim;
         4'hd:
-            \$573 [27:26] = fq_victim;
+            \$349 [27:26] = fq_victim;
         4'he:
-            \$573 [29:28] = fq_victim;
+            \$349 [29:28] = fq_victim;
         4'hf:
-            \$573 [31:30] = fq_victim;
+            \$349 [31:30] = fq_victim;
       endcase
     end
     if (rst) begin
-      \$573  = 32'd0;
+      \$349  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$574  = \$551 ;
+    \$350  = \$327 ;
     if (rst) begin
-      \$574  = 64'h0000000000000000;
+      \$350  = 64'h0000000000000000;
     end
   end
-  assign inv = tag_inv__en;
-  assign hits = { \$335 , \$332 , \$329 , \$326  };
+  assign hits = { \$79 , \$76 , \$73 , \$70  };
   assign stale_q = lk_stale;
-  assign \$signal$38  = lk_busy;
-  assign \$signal$42  = tag_wr__addr;
+  assign \$signal$35  = lk_busy;
+  assign \$signal$39  = tag_wr__addr;
   assign tag_wr__en = way_en;
   assign tag_wr__data = { fq_pid, fq_vpn, fq_pid, fq_vpn, fq_pid, fq_vpn, fq_pid, fq_vpn };
   assign dat_wr__addr = tag_wr__addr;
@@ -10388,7 +9926,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, parked_hint, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w
-, tlb_stale, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, tlb_stb, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm
+, tlb_stale, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, entry, rx_hdr__ready, tlb_stb, push, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm
 , d_req, match_pid, match_vpn, window_done, window_busy, rx_hdr__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire \$1 ;
@@ -10608,10 +10146,10 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   wire \$98 ;
   wire \$99 ;
   reg \$signal  = 1'h0;
-  reg \$signal$36  = 1'h0;
-  reg \$signal$37  = 1'h0;
-  reg \$signal$46  = 1'h0;
-  reg \$signal$47  = 1'h0;
+  reg \$signal$25  = 1'h0;
+  reg \$signal$26  = 1'h0;
+  reg \$signal$27  = 1'h0;
+  reg \$signal$41  = 1'h0;
   reg \$signal$69  = 1'h0;
   reg \$signal$70  = 1'h0;
   reg \$signal$71  = 1'h0;
@@ -11000,8 +10538,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$21  = \$11  & \$20 ;
   assign \$22  = ~ parked_write;
   assign \$23  = \$21  & \$22 ;
-  assign \$24  = d_valid & \$signal$36 ;
-  assign \$25  = l_valid & \$signal$37 ;
+  assign \$24  = d_valid & \$signal$25 ;
+  assign \$25  = l_valid & \$signal$41 ;
   assign \$26  = \$24  | \$25 ;
   assign \$27  = ~ \$26 ;
   assign \$28  = \$23  & \$27 ;
@@ -11029,8 +10567,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$50  = \$40  & \$49 ;
   assign \$51  = ~ parked_write;
   assign \$52  = \$50  & \$51 ;
-  assign \$53  = d_valid & \$signal$36 ;
-  assign \$54  = l_valid & \$signal$37 ;
+  assign \$53  = d_valid & \$signal$25 ;
+  assign \$54  = l_valid & \$signal$41 ;
   assign \$55  = \$53  | \$54 ;
   assign \$56  = ~ \$55 ;
   assign \$57  = \$52  & \$56 ;
@@ -11058,8 +10596,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$79  = \$69  & \$78 ;
   assign \$80  = ~ parked_write;
   assign \$81  = \$79  & \$80 ;
-  assign \$82  = d_valid & \$signal$36 ;
-  assign \$83  = l_valid & \$signal$37 ;
+  assign \$82  = d_valid & \$signal$25 ;
+  assign \$83  = l_valid & \$signal$41 ;
   assign \$84  = \$82  | \$83 ;
   assign \$85  = ~ \$84 ;
   assign \$86  = \$81  & \$85 ;
@@ -11076,7 +10614,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$97  = ~ \$signal$8 ;
   assign \$98  = ~ tlb_stale;
   assign \$99  = tlb_hit & \$98 ;
-  assign \$100  = \$signal$36  ? tlb_w : tlb_r;
+  assign \$100  = \$signal$25  ? tlb_w : tlb_r;
   assign \$101  = ~ l_valid;
   assign \$102  = ~ d_valid;
   assign \$103  = \$101  & \$102 ;
@@ -11091,7 +10629,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$112  = head[3:0] == 1'h1;
   assign \$113  = head[3:0] == 2'h3;
   assign \$114  = \$112  | \$113 ;
-  assign \$115  = \$signal$36  ? walk_w : walk_r;
+  assign \$115  = \$signal$25  ? walk_w : walk_r;
   assign \$116  = ! translator_fsm_state;
   assign \$117  = translator_fsm_state == 1'h1;
   assign \$118  = translator_fsm_state == 2'h2;
@@ -11134,8 +10672,8 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   assign \$156  = \$146  & \$155 ;
   assign \$157  = ~ parked_write;
   assign \$158  = \$156  & \$157 ;
-  assign \$159  = d_valid & \$signal$36 ;
-  assign \$160  = l_valid & \$signal$37 ;
+  assign \$159  = d_valid & \$signal$25 ;
+  assign \$160  = l_valid & \$signal$41 ;
   assign \$161  = \$159  | \$160 ;
   assign \$162  = ~ \$161 ;
   assign \$163  = \$158  & \$162 ;
@@ -11176,11 +10714,11 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   always @(posedge clk)
     \$signal  <= \$195 ;
   always @(posedge clk)
-    \$signal$36  <= \$196 ;
+    \$signal$25  <= \$196 ;
   always @(posedge clk)
-    \$signal$46  <= \$197 ;
+    \$signal$26  <= \$197 ;
   always @(posedge clk)
-    \$signal$47  <= \$198 ;
+    \$signal$27  <= \$198 ;
   always @(posedge clk)
     \$signal$8  <= \$199 ;
   always @(posedge clk)
@@ -11192,7 +10730,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   always @(posedge clk)
     \$signal$69  <= \$203 ;
   always @(posedge clk)
-    \$signal$37  <= \$204 ;
+    \$signal$41  <= \$204 ;
   always @(posedge clk)
     \$signal$70  <= \$205 ;
   always @(posedge clk)
@@ -11224,6 +10762,73 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     .req(src),
     .well_formed(well_formed)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    entry[118:116] = 3'h0;
+    entry[3:0] = d_req[3:0];
+    entry[11:4] = d_req[14:7];
+    entry[19:12] = d_req[30:23];
+    entry[35:20] = d_req[46:31];
+    entry[99:36] = d_req[110:47];
+    entry[115:100] = d_req[126:111];
+    entry[151] = \$signal$25 ;
+    entry[152] = \$signal$26 ;
+    entry[153] = \$signal$27 ;
+    entry[150:119] = { tlb_pfn, d_req[58:47] };
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          if (d_valid) begin
+            if (\$96 ) begin
+              entry[118:116] = 3'h3;
+            end else if (\$97 ) begin
+              entry[118:116] = 3'h2;
+            end else if (\$signal$9 ) begin
+            end else if (\$99 ) begin
+              (* full_case = 32'd1 *)
+              if (\$100 ) begin
+                entry[118:116] = 3'h0;
+              end else begin
+                entry[118:116] = 3'h2;
+              end
+            end
+          end
+          if (\$103 ) begin
+            if (window_busy) begin
+            end else if (\$104 ) begin
+              if (queue_room) begin
+                entry[118:116] = 3'h1;
+                entry[3:0] = head[3:0];
+                entry[11:4] = head[14:7];
+                entry[19:12] = head[30:23];
+                entry[35:20] = head[46:31];
+                entry[99:36] = head[110:47];
+                entry[115:100] = head[126:111];
+                entry[151] = \$108 ;
+                entry[152] = \$111 ;
+                entry[153] = \$114 ;
+              end
+            end
+          end
+        end
+      2'h3:
+          /* empty */;
+      2'h1:
+        begin
+          entry[150:119] = { walk_pfn, d_req[58:47] };
+          if (walk_done) begin
+            if (walk_found) begin
+              (* full_case = 32'd1 *)
+              if (\$115 ) begin
+                entry[118:116] = 3'h0;
+              end else begin
+                entry[118:116] = 3'h2;
+              end
+            end
+          end
+        end
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     take = 1'h0;
@@ -11297,121 +10902,6 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
                 push = 1'h1;
               end else begin
                 push = 1'h1;
-              end
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    entry = 154'h000000000000000000000000000000000000000;
-    casez (translator_fsm_state)
-      2'h0:
-        begin
-          if (d_valid) begin
-            if (\$96 ) begin
-              entry[3:0] = d_req[3:0];
-              entry[11:4] = d_req[14:7];
-              entry[19:12] = d_req[30:23];
-              entry[35:20] = d_req[46:31];
-              entry[99:36] = d_req[110:47];
-              entry[115:100] = d_req[126:111];
-              entry[118:116] = 3'h3;
-              entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$36 ;
-              entry[152] = \$signal$46 ;
-              entry[153] = \$signal$47 ;
-            end else if (\$97 ) begin
-              entry[3:0] = d_req[3:0];
-              entry[11:4] = d_req[14:7];
-              entry[19:12] = d_req[30:23];
-              entry[35:20] = d_req[46:31];
-              entry[99:36] = d_req[110:47];
-              entry[115:100] = d_req[126:111];
-              entry[118:116] = 3'h2;
-              entry[150:119] = { 20'h00000, d_req[58:47] };
-              entry[151] = \$signal$36 ;
-              entry[152] = \$signal$46 ;
-              entry[153] = \$signal$47 ;
-            end else if (\$signal$9 ) begin
-            end else if (\$99 ) begin
-              (* full_case = 32'd1 *)
-              if (\$100 ) begin
-                entry[3:0] = d_req[3:0];
-                entry[11:4] = d_req[14:7];
-                entry[19:12] = d_req[30:23];
-                entry[35:20] = d_req[46:31];
-                entry[99:36] = d_req[110:47];
-                entry[115:100] = d_req[126:111];
-                entry[118:116] = 3'h0;
-                entry[150:119] = { tlb_pfn, d_req[58:47] };
-                entry[151] = \$signal$36 ;
-                entry[152] = \$signal$46 ;
-                entry[153] = \$signal$47 ;
-              end else begin
-                entry[3:0] = d_req[3:0];
-                entry[11:4] = d_req[14:7];
-                entry[19:12] = d_req[30:23];
-                entry[35:20] = d_req[46:31];
-                entry[99:36] = d_req[110:47];
-                entry[115:100] = d_req[126:111];
-                entry[118:116] = 3'h2;
-                entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$36 ;
-                entry[152] = \$signal$46 ;
-                entry[153] = \$signal$47 ;
-              end
-            end
-          end
-          if (\$103 ) begin
-            if (window_busy) begin
-            end else if (\$104 ) begin
-              if (queue_room) begin
-                entry[3:0] = head[3:0];
-                entry[11:4] = head[14:7];
-                entry[19:12] = head[30:23];
-                entry[35:20] = head[46:31];
-                entry[99:36] = head[110:47];
-                entry[115:100] = head[126:111];
-                entry[118:116] = 3'h1;
-                entry[150:119] = { 20'h00000, head[58:47] };
-                entry[151] = \$108 ;
-                entry[152] = \$111 ;
-                entry[153] = \$114 ;
-              end
-            end
-          end
-        end
-      2'h3:
-          /* empty */;
-      2'h1:
-          if (walk_done) begin
-            if (walk_found) begin
-              (* full_case = 32'd1 *)
-              if (\$115 ) begin
-                entry[3:0] = d_req[3:0];
-                entry[11:4] = d_req[14:7];
-                entry[19:12] = d_req[30:23];
-                entry[35:20] = d_req[46:31];
-                entry[99:36] = d_req[110:47];
-                entry[115:100] = d_req[126:111];
-                entry[118:116] = 3'h0;
-                entry[150:119] = { walk_pfn, d_req[58:47] };
-                entry[151] = \$signal$36 ;
-                entry[152] = \$signal$46 ;
-                entry[153] = \$signal$47 ;
-              end else begin
-                entry[3:0] = d_req[3:0];
-                entry[11:4] = d_req[14:7];
-                entry[19:12] = d_req[30:23];
-                entry[35:20] = d_req[46:31];
-                entry[99:36] = d_req[110:47];
-                entry[115:100] = d_req[126:111];
-                entry[118:116] = 3'h2;
-                entry[150:119] = { 20'h00000, d_req[58:47] };
-                entry[151] = \$signal$36 ;
-                entry[152] = \$signal$46 ;
-                entry[153] = \$signal$47 ;
               end
             end
           end
@@ -11623,11 +11113,11 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$196  = \$signal$36 ;
+    \$196  = \$signal$25 ;
     casez (translator_fsm_state)
       2'h0:
         begin
-          \$196  = \$signal$37 ;
+          \$196  = \$signal$41 ;
           if (\$179 ) begin
             if (window_busy) begin
             end else if (\$180 ) begin
@@ -11649,7 +11139,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$197  = \$signal$46 ;
+    \$197  = \$signal$26 ;
     casez (translator_fsm_state)
       2'h0:
         begin
@@ -11675,7 +11165,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$198  = \$signal$47 ;
+    \$198  = \$signal$27 ;
     casez (translator_fsm_state)
       2'h0:
         begin
@@ -11756,7 +11246,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$204  = \$signal$37 ;
+    \$204  = \$signal$41 ;
     casez (translator_fsm_state)
       2'h0:
           \$204  = is_write;
@@ -11947,7 +11437,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     \$214  = \$signal$82 ;
     if (\$191 ) begin
-      \$214  = \$signal$36 ;
+      \$214  = \$signal$25 ;
     end
     if (rst) begin
       \$214  = 1'h0;
@@ -11957,7 +11447,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     \$215  = \$signal$83 ;
     if (\$191 ) begin
-      \$215  = \$signal$46 ;
+      \$215  = \$signal$26 ;
     end
     if (rst) begin
       \$215  = 1'h0;
@@ -11967,7 +11457,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drain
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     \$216  = w_data;
     if (\$191 ) begin
-      \$216  = \$signal$47 ;
+      \$216  = \$signal$27 ;
     end
     if (rst) begin
       \$216  = 1'h0;

@@ -26,7 +26,8 @@ A lookup takes three cycles: strobed in ``S``, the set is read at the edge endin
 registers, so the compare and what the caller decides from the answer are two paths, not one (issue 18).
 
 Invalidation is registered: the request is taken in its cycle ``T`` (for ``INV_ONE`` the set's tags are
-read in ``T``, transparently to a fill written at that edge) and its kill vector, computed from registers in ``T + 1``,
+read and compared with the key in ``T``, a fill written at the edge ending ``T`` by its registered key, and the
+per-way matches registered) and its kill vector, an AND-OR of registers in ``T + 1``,
 clears the valid bits at the edge ending ``T + 1``. Lookups strobed from ``T + 1`` on see the entries
 gone; the lookups strobed in ``T - 1`` and ``T`` are answered with ``lk_stale`` high (their answers, used
 after the invalidation, may predate it: the MMU treats them as misses and walks). Neither the lookup compare nor the fill's
@@ -136,7 +137,9 @@ class TLB(wiring.Component):
         dat_wr = data.write_port(granularity=dat_w)
         tag_lk = tags.read_port()            # not transparent: no lookup in a fill's write cycle (lk_busy)
         dat_lk = data.read_port()
-        tag_inv = tags.read_port(transparent_for=(tag_wr,))   # a fill in the invalidation cycle is seen
+        # INV_ONE's set, read in the request cycle and compared there (asynchronous read): the fill written
+        # at the edge ending that cycle is compared from its registers instead (below).
+        tag_inv = tags.read_port(domain="comb")
 
         valid = Signal(E)
         # One wide register written under a one-hot mask (not E separate registers): the same logic, and a
@@ -146,33 +149,41 @@ class TLB(wiring.Component):
         victims = Signal(S * wbits)
 
         # Registered invalidation request; its kill vector applies in the next cycle. What can be decided in
-        # the request cycle T is registered with it, so the kill in T + 1 is an AND-OR of registers and the
-        # INV_ONE way compare: the mode one-hot, the set one-hot of INV_ONE and, for INV_PID, each entry's pid
-        # compare (against the pids as they are after the edge ending T: an entry a fill writes at that edge
-        # compares the fill's pid). The 64 pid comparators and the mode multiplexer in T + 1 were the MMU's
-        # critical path (inv_pid_q -> pids compare -> valid, issue 18).
+        # the request cycle T is registered with it, so the kill in T + 1 is an AND-OR of registers: the mode
+        # one-hot, the set one-hot and per-way key matches of INV_ONE and, for INV_PID, each entry's pid
+        # compare (against the entries as they are after the edge ending T: an entry a fill writes at that
+        # edge compares the fill's pid and key). The 64 pid comparators and the mode multiplexer in T + 1
+        # were the MMU's critical path (inv_pid_q -> pids compare -> valid, issue 18), then INV_ONE's 44-bit
+        # compare of the set read at T with the registered key (inv_key_q -> valid, 11.5 ns, session 12).
         inv_q = Signal()
         inv_all_q, inv_bypid_q, inv_one_q = Signal(), Signal(), Signal()
-        inv_key_q = Signal(tag_w)
         inv_set_q = Signal(S)
         pid_hit_q = Signal(E)
+        one_q = Signal(W)                      # INV_ONE: the ways of the set that hold the key
         fq, filled = Signal(), Signal(E)       # the fill written at the edge ending this cycle (below)
+        fq_idx, fq_way = Signal(ibits), Signal(wbits)
         fq_pid = Signal(self.pid_width)
+        fq_vpn = Signal(self.vpn_width)
         inv_idx = self._index(self.inv_pid, self.inv_vpn)
-        m.d.comb += [tag_inv.addr.eq(inv_idx), tag_inv.en.eq(self.inv)]
+        inv_key = Cat(self.inv_vpn, self.inv_pid)
+        m.d.comb += tag_inv.addr.eq(inv_idx)
         m.d.sync += [inv_q.eq(self.inv), inv_all_q.eq(self.inv & (self.inv_mode == INV_ALL)),
                      inv_bypid_q.eq(self.inv & (self.inv_mode == INV_PID)),
                      inv_one_q.eq(self.inv & (self.inv_mode == INV_ONE))]
         with m.If(self.inv):
             fill_pid_hit = fq_pid == self.inv_pid
-            m.d.sync += [inv_key_q.eq(Cat(self.inv_vpn, self.inv_pid)),
-                         inv_set_q.eq(Const(1, S) << inv_idx if S > 1 else 1),
+            # The way a fill writes at the edge ending T compares the fill's key (the memory read in T
+            # does not hold it yet); every other way its tag as read.
+            fill_here = fq & ((fq_idx == inv_idx) if S > 1 else 1)
+            fill_key_hit = Cat(fq_vpn, fq_pid) == inv_key
+            m.d.sync += [inv_set_q.eq(Const(1, S) << inv_idx if S > 1 else 1),
                          pid_hit_q.eq(Cat(*(Mux(filled[e], fill_pid_hit, pids[e * pw:(e + 1) * pw] == self.inv_pid)
-                                            for e in range(E))))]
-        one = Cat(*(tag_inv.data.word_select(w, tag_w) == inv_key_q for w in range(W)))
+                                            for e in range(E)))),
+                         one_q.eq(Cat(*(Mux(fill_here & (fq_way == w), fill_key_hit,
+                                            tag_inv.data.word_select(w, tag_w) == inv_key) for w in range(W))))]
         kill = Signal(E)
         m.d.comb += kill.eq(inv_all_q.replicate(E) | (inv_bypid_q.replicate(E) & pid_hit_q)
-                            | (inv_one_q.replicate(E) & Cat(*(inv_set_q[e // W] & one[e % W] for e in range(E)))))
+                            | (inv_one_q.replicate(E) & Cat(*(inv_set_q[e // W] & one_q[e % W] for e in range(E)))))
 
         # Lookup, in three cycles: the set is read at the edge ending the strobe cycle S, its ways are
         # compared in S + 1 and the per-way hits registered with the set's translations at the edge ending
@@ -215,9 +226,7 @@ class TLB(wiring.Component):
         for w in reversed(range(W)):
             with m.If(f_free[w]):
                 m.d.comb += chosen.eq(w)
-        fq_idx, fq_way = Signal(ibits), Signal(wbits)
         fq_advance, fq_victim = Signal(), Signal(wbits)
-        fq_vpn = Signal(self.vpn_width)
         fq_data = Signal(dat_w)
         m.d.sync += fq.eq(self.fill & ~self.inv)      # an invalidation in F drops the fill requested in F
         with m.If(self.fill):

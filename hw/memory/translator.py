@@ -1,7 +1,7 @@
 """Translator: the MMU's front end. Takes request headers, checks and translates them (TLB, page-table walk),
 parks the ones that wait for the memory monitor, and queues the decided ones for the responder."""
 
-from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -136,6 +136,14 @@ class Translator(wiring.Component):
     # earliest (hash, a bucket's address and beat, evaluate), D holds the walk's request from the second
     # WALK cycle on. A replay's request is loaded into D in RUN and held in REPLAY (D loads only in RUN/WALK).
 
+    # _entry_note: the request queue's entry is D's request, its paddr D's TLB translation (the walk's in
+    # WALK), in every cycle; the decision sets only push and status (the refused fault-queue head, pushed
+    # with nothing in L or D, is the one other entry). Assigned in each push's branch, every entry bit was
+    # gated by D's decision: the TLB's hits -> hit/stale -> the ~150 write-data bits of the queue's LUT RAM
+    # was the MMU's critical path (issue 18, 6 levels, 12.4 ns, a 4 ns net of the decision's fan-out). An
+    # error entry's paddr is never used (the responder carries out OK entries only, and the data mover's
+    # early read takes OK reads only), so it need not be zero.
+
     def _idle(self, m, push, d, replay):
         """In RUN with nothing in L or D: let a pending memory-window command run once the data path is
         drained, else refuse the fault queue's head (PAGE_FAULT) or load it into D (``d``: D's request, write,
@@ -148,8 +156,12 @@ class Translator(wiring.Component):
                 m.next = "WINDOW"
         with m.Elif(self.head_cmd == HEAD_REFUSE):
             with m.If(self.queue_room):
-                push(self.head, Status.PAGE_FAULT, write=head_write, line=head_line, data=head_write)
-                m.d.comb += self.head_pop.eq(1)
+                e = self.entry
+                push(Status.PAGE_FAULT)
+                m.d.comb += [e.kind.eq(self.head.kind), e.src.eq(self.head.src), e.tag.eq(self.head.tag),
+                             e.pid.eq(self.head.pid), e.vaddr.eq(self.head.vaddr), e.length.eq(self.head.length),
+                             e.is_write.eq(head_write), e.is_line.eq(head_line), e.has_data.eq(head_write),
+                             self.head_pop.eq(1)]
         with m.Elif(self.head_cmd == HEAD_REPLAY):
             with m.If(self.queue_room):
                 m.d.comb += self.head_take.eq(1)
@@ -225,21 +237,22 @@ class Translator(wiring.Component):
             self.park_hdr.eq(d_req),
         ]
 
-        no_pfn = Const(0, p.pfn_width)
+        # The entry is D's request in every cycle (_entry_note); only push and status are decided.
+        e = self.entry
+        m.d.comb += [e.kind.eq(d_req.kind), e.src.eq(d_req.src), e.tag.eq(d_req.tag), e.pid.eq(d_req.pid),
+                     e.vaddr.eq(d_req.vaddr), e.length.eq(d_req.length), e.is_write.eq(d_write),
+                     e.is_line.eq(d_line), e.has_data.eq(d_data),
+                     e.paddr.eq(Cat(d_req.vaddr[:p.page_bits], self.tlb_pfn))]
 
-        def push(hdr, status, pfn=no_pfn, write=d_write, line=d_line, data=d_data):
-            e = self.entry
-            m.d.comb += [self.push.eq(1), e.kind.eq(hdr.kind), e.src.eq(hdr.src), e.tag.eq(hdr.tag),
-                         e.pid.eq(hdr.pid), e.vaddr.eq(hdr.vaddr), e.length.eq(hdr.length), e.status.eq(status),
-                         e.paddr.eq(Cat(hdr.vaddr[:p.page_bits], pfn)), e.is_write.eq(write), e.is_line.eq(line),
-                         e.has_data.eq(data)]
+        def push(status):
+            m.d.comb += [self.push.eq(1), e.status.eq(status)]
 
-        def translated(pfn, r, w):
+        def translated(r, w):
             """A translation of D's request: carry it out with permission, else PROT_FAULT."""
             with m.If(Mux(d_write, w, r)):
-                push(d_req, Status.OK, pfn)
+                push(Status.OK)
             with m.Else():
-                push(d_req, Status.PROT_FAULT)
+                push(Status.PROT_FAULT)
 
         # Taking a header: room in the request queue and the fault queue for it and for the requests ahead
         # of it in L and D (each may push or park before it does), no write ahead of it (a write that parks
@@ -274,14 +287,14 @@ class Translator(wiring.Component):
                 # D: decide.
                 with m.If(d_valid):
                     with m.If(~d_wf):
-                        push(d_req, Status.BAD_REQUEST)
+                        push(Status.BAD_REQUEST)
                     with m.Elif(~d_owned):
-                        push(d_req, Status.PROT_FAULT)
+                        push(Status.PROT_FAULT)
                     with m.Elif(d_pm):
                         m.d.comb += self.park.eq(1)
                     with m.Elif(d_hit):
                         m.d.comb += self.tlb_hit_event.eq(1)
-                        translated(self.tlb_pfn, self.tlb_r, self.tlb_w)
+                        translated(self.tlb_r, self.tlb_w)
                     with m.Else():
                         # A miss: walk. The request in L was looked up before the walk's fill (it might be
                         # of the same page): it goes to the skid and is taken again after the walk.
@@ -297,9 +310,10 @@ class Translator(wiring.Component):
                 m.next = "WALK"
             with m.State("WALK"):
                 m.d.sync += [d_req.eq(w_req), d_write.eq(w_write), d_line.eq(w_line), d_data.eq(w_data)]
+                m.d.comb += self.entry.paddr.eq(Cat(d_req.vaddr[:p.page_bits], self.walk_pfn))
                 with m.If(self.walk_done):
                     with m.If(self.walk_found):
-                        translated(self.walk_pfn, self.walk_r, self.walk_w)
+                        translated(self.walk_r, self.walk_w)
                         m.d.comb += self.head_pop.eq(replay)
                     with m.Elif(replay):
                         m.d.comb += self.head_rearm.eq(1)
