@@ -598,8 +598,8 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory (csr__w_data, clk, rst, irq, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, axi__arready, axi__rvalid, axi__rlast, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid
-, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, walking, axi__awready, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, csr__addr);
+module \memory_component.memory (csr__w_data, clk, rst, irq, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, axi__arready, axi__rvalid, axi__rlast, net_rx__data__valid, csr__r_stb, csr__w_stb, csr__r_data, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid
+, net_tx__data__payload, walking, axi__awready, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, net_rx__hdr__payload, net_rx__hdr__valid, csr__addr);
   wire [31:0] axi__araddr;
   wire [31:0] \axi__araddr$1 ;
   wire [1:0] axi__arburst;
@@ -10169,7 +10169,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, axi__arready, axi__rvalid, axi__rlast, axi__rid, axi__rdata
-, rx_data__valid, rx_hdr__valid, rx_hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, walking, axi__awready, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload, csr__addr
+, rx_data__valid, csr__r_stb, csr__w_stb, csr__r_data, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, walking, axi__awready, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload, rx_hdr__payload, rx_hdr__valid, csr__addr
 );
   wire \$1 ;
   wire [11:0] \$2 ;
@@ -11005,8 +11005,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .match_vpn(match_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$3580$0 (\$2 ),
-    .\port$3580$20 (\$3 ),
+    .\port$3638$0 (\$2 ),
+    .\port$3638$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -11105,8 +11105,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3580$0 (\$2 ),
-    .\port$3580$20 (\$3 ),
+    .\port$3638$0 (\$2 ),
+    .\port$3638$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -12023,7 +12023,7 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$3580$0 , \port$3580$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$3638$0 , \port$3638$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, match_pid, match_vpn, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -12187,10 +12187,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3580$0 ;
-  wire [11:0] \port$3580$0 ;
-  output [55:0] \port$3580$20 ;
-  wire [55:0] \port$3580$20 ;
+  output [11:0] \port$3638$0 ;
+  wire [11:0] \port$3638$0 ;
+  output [55:0] \port$3638$20 ;
+  wire [55:0] \port$3638$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12600,8 +12600,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3580$0  = h[11:0];
-  assign \port$3580$20  = h[75:20];
+  assign \port$3638$0  = h[11:0];
+  assign \port$3638$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -14138,7 +14138,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3580$0 , \port$3580$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3638$0 , \port$3638$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -14245,10 +14245,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3580$0 ;
-  wire [11:0] \port$3580$0 ;
-  input [55:0] \port$3580$20 ;
-  wire [55:0] \port$3580$20 ;
+  input [11:0] \port$3638$0 ;
+  wire [11:0] \port$3638$0 ;
+  input [55:0] \port$3638$20 ;
+  wire [55:0] \port$3638$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -14306,10 +14306,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$3478$0 (owner_get_valid),
-    .\port$3479$0 (owner_get_node),
-    .\port$3770$0 (window__busy),
-    .\port$3774$0 (window__error),
+    .\port$3536$0 (owner_get_valid),
+    .\port$3537$0 (owner_get_node),
+    .\port$3828$0 (window__busy),
+    .\port$3832$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -14325,14 +14325,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3580$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3638$20 [55:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     status_shown = 32'd0;
     if (fault__pending) begin
-      status_shown = { 8'h00, \port$3580$20 [7:0], \port$3580$0 , 2'h0, fault__write, fault__pending };
+      status_shown = { 8'h00, \port$3638$20 [7:0], \port$3638$0 , 2'h0, fault__write, fault__pending };
     end
   end
   assign csr__addr = bus__addr;
@@ -14356,10 +14356,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3580$20 [55:8] };
-  assign fault__kind = \port$3580$0 [3:0];
-  assign fault__src = \port$3580$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3580$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3638$20 [55:8] };
+  assign fault__kind = \port$3638$0 [3:0];
+  assign fault__src = \port$3638$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3638$20 [7:0] };
   assign csr__FAULT_STATUS__r_data = status_shown;
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
@@ -14390,7 +14390,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 
-, \storage$84 , \storage$94 , \port$3478$0 , \port$3479$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3770$0 , \port$3774$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$84 , \storage$94 , \port$3536$0 , \port$3537$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3828$0 , \port$3832$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14555,14 +14555,14 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3478$0 ;
-  wire \port$3478$0 ;
-  input [7:0] \port$3479$0 ;
-  wire [7:0] \port$3479$0 ;
-  input \port$3770$0 ;
-  wire \port$3770$0 ;
-  input \port$3774$0 ;
-  wire \port$3774$0 ;
+  input \port$3536$0 ;
+  wire \port$3536$0 ;
+  input [7:0] \port$3537$0 ;
+  wire [7:0] \port$3537$0 ;
+  input \port$3828$0 ;
+  wire \port$3828$0 ;
+  input \port$3832$0 ;
+  wire \port$3832$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -14605,7 +14605,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3774$0 , \port$3770$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3832$0 , \port$3828$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14616,7 +14616,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : csr__FAULT_STATUS__r_data;
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3478$0 , 23'h000000, \port$3479$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3536$0 , 23'h000000, \port$3537$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -17304,8 +17304,8 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__CN
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3478$0 , 23'h000000, \port$3479$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3774$0 , \port$3770$0  };
+  assign csr__OWNER_GET__r_data = { \port$3536$0 , 23'h000000, \port$3537$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3832$0 , \port$3828$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -20077,9 +20077,9 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, inv, lk_hit, lk_pid
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, parked_hint, owner_pid, tlb_vpn, queue_room, rx_hdr__valid, rx_hdr__payload, tlb_pfn, tlb_r, tlb_w
-, tlb_stale, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, entry, rx_hdr__ready, tlb_stb, push, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm
-, d_req, match_pid, match_vpn, window_done, window_busy, clk);
+module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, parked_hint, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w, tlb_stale, tlb_busy
+, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, entry, rx_hdr__ready, tlb_stb, push, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req, match_pid
+, match_vpn, window_done, window_busy, rx_hdr__payload, rx_hdr__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -23434,8 +23434,8 @@ module \memory_component.memory.mmu.window (clk, rst, mem__arready, mem__rvalid,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, rx__hdr__ready, tx__hdr__payload, tx__hdr__valid, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__ready, tx__data__ready
-, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, csr__r_data, m_axis__tready);
+module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, bus__r_stb, bus__w_stb, rx__hdr__ready, tx__hdr__payload, tx__hdr__valid, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__ready, tx__data__ready, m_axis__tvalid, m_axis__tkeep
+, m_axis__tdata, m_axis__tlast, rx__data__payload, rx__hdr__payload, rx__hdr__valid, csr__r_data, m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire [1:0] \$1 ;
   wire [4:0] \$10 ;
@@ -23447,7 +23447,11 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
+  wire [2:0] \$19 ;
   wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
@@ -23544,14 +23548,14 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [31:0] csr__w_data;
   wire csr__w_stb;
   wire [1:0] dead;
-  wire [1:0] \dead$103 ;
+  wire [1:0] \dead$101 ;
   wire [1:0] delivered;
   wire [1:0] \delivered$126 ;
   reg [1:0] died = 2'h0;
   wire [1:0] \died$194 ;
   wire [15:0] expected;
   wire [1:0] expired;
-  wire [1:0] \expired$97 ;
+  wire [1:0] \expired$95 ;
   reg [1:0] flush = 2'h0;
   (* init = 2'h0 *)
   wire [1:0] \flush$189 ;
@@ -23594,7 +23598,6 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [1:0] owed;
   wire [1:0] owed_q;
   wire peer;
-  wire \peer$83 ;
   wire [2:0] read__beat;
   wire read__busy;
   wire [63:0] read__data;
@@ -23626,7 +23629,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [15:0] recv_expected;
   wire recv_peer;
   wire retransmit;
-  wire room;
+  wire [1:0] room;
   input rst;
   wire rst;
   output [64:0] rx__data__payload;
@@ -23727,7 +23730,6 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire send_retransmit;
   wire [15:0] send_seq;
   wire [15:0] seq;
-  wire [2:0] slot;
   wire src;
   wire [2:0] store__beat;
   wire store__busy;
@@ -23757,12 +23759,18 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [63:0] \store__hdr.vaddr ;
   wire store__peer;
   wire [2:0] store__slot;
-  wire store_peer;
-  wire store_room;
-  wire [2:0] store_slot;
+  wire [1:0] store_room;
+  wire [5:0] store_tail;
+  wire [2:0] \store_tail[0] ;
+  wire [2:0] \store_tail[1] ;
   wire [1:0] stored;
-  wire [1:0] \stored$105 ;
+  wire [1:0] \stored$103 ;
   wire [1:0] \stored$106 ;
+  wire stored_peer;
+  wire \stored_peer$105 ;
+  wire [5:0] tail;
+  wire [2:0] \tail[0] ;
+  wire [2:0] \tail[1] ;
   wire [1:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -23918,7 +23926,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$4043$0 (\$15 ),
+    .\port$4103$0 (\$18 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -23927,7 +23935,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_0(\$16 ),
+    .expired_0(\$20 ),
     .flush(flush),
     .flushed(flushed),
     .frame_started(frame_started),
@@ -23936,7 +23944,10 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .msg_in(msg_in),
     .nak_in(nak_in),
     .nak_sent(nak_sent),
-    .owed_q_0(\$18 ),
+    .owed_q_0(\$22 ),
+    .\port$2085$0 (\$15 ),
+    .\port$2986$0 (\$16 ),
+    .\port$2987$0 (\$17 ),
     .recv_expected(expected),
     .recv_peer(recv_peer),
     .rst(rst),
@@ -23945,12 +23956,9 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .send_peer(send_peer),
     .send_retransmit(retransmit),
     .send_seq(seq),
-    .store_peer(tx__hdr__payload[15]),
-    .store_room(room),
-    .store_slot(slot),
-    .stored(stored),
-    .timeout_fire_0(\$15 ),
-    .unsent_q_0(\$17 )
+    .tail_0(\$19 ),
+    .timeout_fire_0(\$18 ),
+    .unsent_q_0(\$21 )
   );
   \memory_component.netif.receiver  receiver (
     .ack_in(ack_in),
@@ -24022,9 +24030,10 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .peer(send_peer),
-    .\port$4064$0 (\$16 ),
-    .\port$4074$0 (\$17 ),
-    .\port$4076$0 (\$18 ),
+    .\port$2085$0 (\$15 ),
+    .\port$4128$0 (\$20 ),
+    .\port$4138$0 (\$21 ),
+    .\port$4140$0 (\$22 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -24035,7 +24044,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .store__hdr(store__hdr),
     .store__peer(read__peer),
     .store__slot(read__slot),
-    .stored(stored),
+    .stored_peer(tx__hdr__payload[15]),
     .tx_acks(csr__tx_acks__inc),
     .tx_frames(csr__tx_frames__inc),
     .tx_retransmits(csr__tx_retransmits__inc)
@@ -24043,16 +24052,17 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   \memory_component.netif.store  store (
     .clk(clk),
     .hdr_rd__addr(read__slot),
-    .hdr_wr__addr(slot),
+    .\port$2085$0 (\$15 ),
+    .\port$2986$0 (\$16 ),
+    .\port$2987$0 (\$17 ),
+    .\port$4124$0 (\$19 ),
     .read__beat(read__beat),
     .read__busy(read__busy),
     .read__data(store__data),
     .read__data_ok(store__data_ok),
     .read__hdr(store__hdr),
     .read__peer(read__peer),
-    .room(room),
     .rst(rst),
-    .stored(stored),
     .tx__data__payload(tx__data__payload),
     .tx__data__ready(tx__data__ready),
     .tx__data__valid(tx__data__valid),
@@ -24130,27 +24140,30 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign \rx__hdr__payload$71  = rx__hdr__payload;
   assign \rx__hdr__ready$73  = rx__hdr__ready;
   assign \rx__hdr__valid$75  = rx__hdr__valid;
-  assign store_peer = tx__hdr__payload[15];
-  assign peer = tx__hdr__payload[15];
-  assign store_slot = slot;
-  assign store_room = room;
-  assign \peer$83  = send_peer;
+  assign tail = { 3'h0, \$19  };
+  assign store_tail = { 3'h0, \$19  };
+  assign room = { \$17 , \$16  };
+  assign store_room = { \$17 , \$16  };
+  assign peer = send_peer;
   assign send_seq = seq;
   assign send_ack = ack;
   assign send_nak = nak;
   assign send_retransmit = retransmit;
-  assign unsent = { 1'h0, \$17  };
-  assign unsent_q = { 1'h0, \$17  };
-  assign owed = { 1'h0, \$18  };
-  assign owed_q = { 1'h0, \$18  };
-  assign expired = { 1'h0, \$16  };
-  assign \expired$97  = { 1'h0, \$16  };
+  assign unsent = { 1'h0, \$21  };
+  assign unsent_q = { 1'h0, \$21  };
+  assign owed = { 1'h0, \$22  };
+  assign owed_q = { 1'h0, \$22  };
+  assign expired = { 1'h0, \$20  };
+  assign \expired$95  = { 1'h0, \$20  };
   assign src = recv_peer;
   assign recv_expected = expected;
   assign dead = 2'h0;
-  assign \dead$103  = 2'h0;
-  assign \stored$105  = stored;
-  assign \stored$106  = stored;
+  assign \dead$101  = 2'h0;
+  assign stored = { 1'h0, \$15  };
+  assign \stored$103  = { 1'h0, \$15  };
+  assign stored_peer = tx__hdr__payload[15];
+  assign \stored_peer$105  = tx__hdr__payload[15];
+  assign \stored$106  = { 1'h0, \$15  };
   assign \frame_started$108  = frame_started;
   assign \ack_sent$110  = ack_sent;
   assign \nak_sent$112  = nak_sent;
@@ -24190,8 +24203,8 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign naks_sent = csr__naks_sent__inc;
   assign naks_received = csr__naks_received__inc;
   assign tx_dead_dropped = csr__tx_dead_dropped__inc;
-  assign csr__tx_timeouts__inc = { 7'h00, \$15  };
-  assign timeouts = { 1'h0, \$15  };
+  assign csr__tx_timeouts__inc = { 7'h00, \$18  };
+  assign timeouts = { 1'h0, \$18  };
   assign n_died = csr__peers_dead__inc;
   assign csr__events__peer_dead__data = irq;
   assign csr__peer_dead_0__r_data = 32'd0;
@@ -24267,6 +24280,10 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign \rx__hdr__payload$71.pid  = rx__hdr__payload[46:31];
   assign \rx__hdr__payload$71.vaddr  = rx__hdr__payload[110:47];
   assign \rx__hdr__payload$71.length  = rx__hdr__payload[126:111];
+  assign \tail[0]  = \$19 ;
+  assign \tail[1]  = 3'h0;
+  assign \store_tail[0]  = \$19 ;
+  assign \store_tail[1]  = 3'h0;
   assign \$1  = 2'h0;
   assign \$8  = 2'h0;
   assign \$9  = 1'h0;
@@ -24274,7 +24291,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4043$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4103$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -24424,8 +24441,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$4043$0 ;
-  wire \port$4043$0 ;
+  input \port$4103$0 ;
+  wire \port$4103$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -24655,7 +24672,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$4043$0 (\port$4043$0 ),
+    .\port$4103$0 (\port$4103$0 ),
     .rst(rst)
   );
   always @* begin
@@ -27683,7 +27700,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4043$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4103$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -29210,7 +29227,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4043$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4103$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -29219,26 +29236,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4043$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$4043$0 ;
-  wire \port$4043$0 ;
+  input \port$4103$0 ;
+  wire \port$4103$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$4043$0 (\port$4043$0 ),
+    .\port$4103$0 (\port$4103$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$4043$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4043$0  };
+  assign inc = { 7'h00, \port$4103$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4103$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4043$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4103$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -29252,8 +29269,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4043$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$4043$0 ;
-  wire \port$4043$0 ;
+  input \port$4103$0 ;
+  wire \port$4103$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -29279,18 +29296,18 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4043$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$4043$0  };
+  assign inc = { 7'h00, \port$4103$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$4043$0  };
+  assign \$2  = { 7'h00, \port$4103$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_in, ack_value, nak_in, msg_in
-, gap_in, delivered, timeout_fire_0, flushed, expired_0, unsent_q_0, owed_q_0, clk);
+module \memory_component.netif.peers (rst, \port$2085$0 , \port$2986$0 , \port$2987$0 , send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_value, ack_in, nak_in, msg_in, gap_in
+, delivered, timeout_fire_0, flushed, tail_0, expired_0, unsent_q_0, owed_q_0, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
   wire \$1 ;
-  wire [16:0] \$10 ;
+  reg [3:0] \$10 ;
   wire \$100 ;
   wire \$101 ;
   wire \$102 ;
@@ -29300,111 +29317,124 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
-  wire [1:0] \$109 ;
-  reg [3:0] \$11 ;
+  wire \$109 ;
+  wire [16:0] \$11 ;
   wire \$110 ;
-  wire [1:0] \$111 ;
-  reg [3:0] \$112 ;
-  reg \$113 ;
-  reg [15:0] \$114 ;
-  reg [3:0] \$115 ;
-  reg [3:0] \$116 ;
-  reg [3:0] \$117 ;
-  reg [2:0] \$118 ;
-  reg [11:0] \$119 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
   reg [3:0] \$12 ;
-  reg \$120 ;
-  reg [15:0] \$121 ;
-  reg \$122 ;
-  reg \$123 ;
+  wire [1:0] \$120 ;
+  wire \$121 ;
+  wire [1:0] \$122 ;
+  reg [3:0] \$123 ;
   reg \$124 ;
-  reg \$125 ;
+  reg [3:0] \$125 ;
   reg \$126 ;
-  wire [16:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
+  reg [15:0] \$127 ;
+  reg [3:0] \$128 ;
+  reg [3:0] \$129 ;
+  reg [3:0] \$13 ;
+  reg [3:0] \$130 ;
+  reg [2:0] \$131 ;
+  reg [11:0] \$132 ;
+  reg \$133 ;
+  reg [15:0] \$134 ;
+  reg \$135 ;
+  reg \$136 ;
+  reg \$137 ;
+  reg \$138 ;
+  reg \$139 ;
+  wire [15:0] \$14 ;
+  wire [16:0] \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire [4:0] \$19 ;
+  wire \$19 ;
   wire \$2 ;
-  wire [4:0] \$20 ;
+  wire \$20 ;
   wire \$21 ;
   wire [4:0] \$22 ;
   wire [4:0] \$23 ;
-  wire [4:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
+  wire \$24 ;
+  wire [4:0] \$25 ;
+  wire [4:0] \$26 ;
+  wire [4:0] \$27 ;
   wire \$28 ;
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [4:0] \$33 ;
+  wire \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [5:0] \$36 ;
+  wire [4:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
-  wire \$39 ;
+  wire [5:0] \$39 ;
   wire \$4 ;
   wire \$40 ;
   wire \$41 ;
   wire \$42 ;
-  wire [3:0] \$43 ;
-  wire [16:0] \$44 ;
-  wire [4:0] \$45 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
   wire \$46 ;
   wire \$47 ;
-  wire [5:0] \$48 ;
+  wire \$48 ;
   wire \$49 ;
   wire \$5 ;
   wire \$50 ;
   wire \$51 ;
-  wire [3:0] \$52 ;
-  wire [3:0] \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire [3:0] \$57 ;
-  wire [3:0] \$58 ;
-  wire \$59 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [3:0] \$54 ;
+  wire [16:0] \$55 ;
+  wire [4:0] \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire [5:0] \$59 ;
   wire \$6 ;
   wire \$60 ;
   wire \$61 ;
   wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
+  wire [3:0] \$63 ;
+  wire [3:0] \$64 ;
   wire \$65 ;
   wire \$66 ;
-  wire [12:0] \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  reg [3:0] \$7 ;
+  wire \$67 ;
+  wire [3:0] \$68 ;
+  wire [3:0] \$69 ;
+  wire \$7 ;
   wire \$70 ;
   wire \$71 ;
-  wire [16:0] \$72 ;
+  wire \$72 ;
   wire \$73 ;
   wire \$74 ;
   wire \$75 ;
   wire \$76 ;
   wire \$77 ;
-  wire \$78 ;
+  wire [12:0] \$78 ;
   wire \$79 ;
-  reg [15:0] \$8 ;
+  wire \$8 ;
   wire \$80 ;
   wire \$81 ;
   wire \$82 ;
-  wire \$83 ;
+  wire [16:0] \$83 ;
   wire \$84 ;
   wire \$85 ;
   wire \$86 ;
   wire \$87 ;
   wire \$88 ;
   wire \$89 ;
-  reg [3:0] \$9 ;
+  reg [15:0] \$9 ;
   wire \$90 ;
   wire \$91 ;
   wire \$92 ;
@@ -29416,10 +29446,12 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire \$98 ;
   wire \$99 ;
   reg [3:0] ack_adv_0 = 4'h0;
-  reg [3:0] ack_adv_next_0;
-  wire [15:0] ack_delta_0;
+  wire [3:0] ack_adv_next_0;
+  reg [3:0] ack_delta_0 = 4'h0;
+  wire [15:0] ack_dist_0;
   input [1:0] ack_in;
   wire [1:0] ack_in;
+  reg ack_near_0 = 1'h0;
   reg ack_pending_0 = 1'h0;
   input [1:0] ack_sent;
   wire [1:0] ack_sent;
@@ -29471,6 +29503,12 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire [1:0] owed_q;
   output owed_q_0;
   reg owed_q_0 = 1'h0;
+  input \port$2085$0 ;
+  wire \port$2085$0 ;
+  output \port$2986$0 ;
+  wire \port$2986$0 ;
+  output \port$2987$0 ;
+  wire \port$2987$0 ;
   output [15:0] recv_expected;
   reg [15:0] recv_expected;
   input recv_peer;
@@ -29491,14 +29529,12 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire [3:0] sent_1;
   wire [3:0] sent_left_0;
   wire [3:0] sent_left_1_0;
-  input store_peer;
-  wire store_peer;
-  output store_room;
-  wire store_room;
-  output [2:0] store_slot;
-  reg [2:0] store_slot;
-  input [1:0] stored;
+  wire [1:0] store_room;
+  wire [5:0] store_tail;
+  wire [2:0] \store_tail[0] ;
+  wire [2:0] \store_tail[1] ;
   wire [1:0] stored;
+  output [2:0] tail_0;
   reg [2:0] tail_0 = 3'h0;
   wire [2:0] tail_1;
   output timeout_fire_0;
@@ -29513,137 +29549,142 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   assign \$2  = sent_0 < count_0;
   assign \$3  = \$2  | ack_pending_0;
   assign \$4  = \$3  | nak_pending_0;
-  assign store_room = \$7  < 4'h8;
-  assign \$10  = \$8  + \$9 ;
-  assign send_retransmit = \$11  > \$12 ;
-  assign \$13  = ack_value - base_0;
-  assign \$14  = \$13 [15:0] <= count_0;
-  assign \$15  = ack_in[0] & \$14 ;
-  assign \$16  = ~ flush[0];
-  assign \$17  = \$15  & \$16 ;
-  assign \$18  = sent_0 >= ack_adv_0;
-  assign \$19  = sent_0 - ack_adv_0;
-  assign \$20  = \$18  ? \$19  : 5'h00;
-  assign \$21  = high_0 > ack_adv_0;
-  assign \$22  = high_0 - ack_adv_0;
+  assign \$7  = count_0 < 4'h8;
+  assign \$11  = \$9  + \$10 ;
+  assign send_retransmit = \$12  > \$13 ;
+  assign \$14  = flush[0] ? 16'h0000 : base_0;
+  assign \$15  = ack_value - \$14 ;
+  assign \$16  = ack_in[0] & ack_near_0;
+  assign \$17  = ack_delta_0 <= count_0;
+  assign \$18  = \$16  & \$17 ;
+  assign \$19  = ~ flush[0];
+  assign \$20  = \$18  & \$19 ;
+  assign ack_adv_next_0 = \$20  ? ack_delta_0 : 4'h0;
+  assign \$21  = sent_0 >= ack_adv_0;
+  assign \$22  = sent_0 - ack_adv_0;
   assign \$23  = \$21  ? \$22  : 5'h00;
-  assign \$24  = \$20 [3:0] + 1'h1;
-  assign \$25  = ! sent_0;
-  assign \$26  = | ack_adv_0;
-  assign \$27  = \$25  | \$26 ;
-  assign \$28  = \$27  | go_back[0];
-  assign \$29  = \$28  | expired_0;
-  assign \$31  = \$30  | flush[0];
-  assign \$32  = timer_0 == 11'h7ff;
-  assign \$33  = count_0 - ack_adv_0;
-  assign \$36  = $signed(\$33 ) + $signed({ 1'h0, \$35  });
-  assign \$37  = count_0 != ack_adv_next_0;
-  assign \$38  = nak_in[0] & \$37 ;
-  assign \$39  = ~ flush[0];
-  assign \$40  = \$38  & \$39 ;
-  assign \$43  = tail_0 + \$42 ;
-  assign \$44  = base_0 + ack_adv_0;
-  assign \$45  = count_0 - ack_adv_0;
-  assign \$48  = $signed(\$45 ) + $signed({ 1'h0, \$47  });
-  assign \$49  = sent_0 >= ack_adv_0;
-  assign \$50  = ~ \$49 ;
-  assign \$51  = go_back[0] | \$50 ;
-  assign \$52  = frame_started[0] ? \$24 [3:0] : \$20 [3:0];
-  assign \$53  = \$51  ? 4'h0 : \$52 ;
-  assign \$54  = high_0 <= sent_0;
-  assign \$55  = frame_started[0] & \$54 ;
-  assign \$56  = sent_0 >= ack_adv_0;
-  assign \$57  = \$56  ? \$24 [3:0] : 4'h0;
-  assign \$58  = \$55  ? \$57  : \$23 [3:0];
-  assign \$59  = ! sent_0;
-  assign \$60  = | ack_adv_0;
-  assign \$61  = \$59  | \$60 ;
-  assign \$62  = \$61  | go_back[0];
-  assign \$63  = \$62  | expired_0;
-  assign \$65  = \$64  | flush[0];
-  assign \$66  = timer_0 == 11'h7ff;
-  assign \$67  = timer_0 + 1'h1;
-  assign \$68  = go_back[0] | flush[0];
-  assign \$71  = \$70  | nak_go_0;
-  assign \$72  = expected_0 + 1'h1;
-  assign \$73  = ~ nak_done_0;
-  assign \$74  = gap_in[0] & \$73 ;
-  assign \$75  = ~ nak_sent[0];
-  assign \$76  = \$74  & \$75 ;
-  assign \$77  = sent_0 < ack_adv_0;
-  assign \$78  = go_back[0] | \$77 ;
-  assign \$79  = count_0 != ack_adv_0;
-  assign \$82  = \$79  | \$81 ;
-  assign \$85  = sent_0 <= count_0;
-  assign \$86  = sent_0 < count_0;
-  assign \$87  = \$84  ? \$85  : \$86 ;
-  assign \$88  = \$78  ? \$82  : \$87 ;
-  assign \$89  = ~ flush[0];
-  assign \$90  = \$88  & \$89 ;
-  assign \$91  = sent_0 < ack_adv_0;
-  assign \$92  = go_back[0] | \$91 ;
-  assign \$93  = count_0 != ack_adv_0;
-  assign \$96  = \$93  | \$95 ;
-  assign \$99  = sent_0 <= count_0;
-  assign \$100  = sent_0 < count_0;
-  assign \$101  = \$98  ? \$99  : \$100 ;
-  assign \$102  = \$92  ? \$96  : \$101 ;
-  assign \$103  = msg_in[0] | ack_pending_0;
-  assign \$104  = \$102  | \$103 ;
-  assign \$105  = ~ nak_done_0;
-  assign \$106  = gap_in[0] & \$105 ;
-  assign \$107  = nak_pending_0 | \$106 ;
-  assign \$108  = \$104  | \$107 ;
-  assign \$110  = ~ flush[0];
-  assign \$111  = \$109  & { 1'h0, \$110  };
+  assign \$24  = high_0 > ack_adv_0;
+  assign \$25  = high_0 - ack_adv_0;
+  assign \$26  = \$24  ? \$25  : 5'h00;
+  assign \$27  = \$23 [3:0] + 1'h1;
+  assign \$28  = ! sent_0;
+  assign \$29  = | ack_adv_0;
+  assign \$30  = \$28  | \$29 ;
+  assign \$31  = \$30  | go_back[0];
+  assign \$32  = \$31  | expired_0;
+  assign \$34  = \$33  | flush[0];
+  assign \$35  = timer_0 == 11'h7ff;
+  assign \$36  = count_0 - ack_adv_0;
+  assign \$39  = $signed(\$36 ) + $signed({ 1'h0, \$38  });
+  assign \$40  = ! \$15 [15:4];
+  assign \$41  = ack_in[0] & ack_near_0;
+  assign \$42  = ack_delta_0 <= count_0;
+  assign \$43  = \$41  & \$42 ;
+  assign \$44  = ~ flush[0];
+  assign \$45  = \$43  & \$44 ;
+  assign \$46  = ack_delta_0 != count_0;
+  assign \$47  = | count_0;
+  assign \$48  = \$45  ? \$46  : \$47 ;
+  assign \$49  = nak_in[0] & \$48 ;
+  assign \$50  = ~ flush[0];
+  assign \$51  = \$49  & \$50 ;
+  assign \$54  = tail_0 + \$53 ;
+  assign \$55  = base_0 + ack_adv_0;
+  assign \$56  = count_0 - ack_adv_0;
+  assign \$59  = $signed(\$56 ) + $signed({ 1'h0, \$58  });
+  assign \$60  = sent_0 >= ack_adv_0;
+  assign \$61  = ~ \$60 ;
+  assign \$62  = go_back[0] | \$61 ;
+  assign \$63  = frame_started[0] ? \$27 [3:0] : \$23 [3:0];
+  assign \$64  = \$62  ? 4'h0 : \$63 ;
+  assign \$65  = high_0 <= sent_0;
+  assign \$66  = frame_started[0] & \$65 ;
+  assign \$67  = sent_0 >= ack_adv_0;
+  assign \$68  = \$67  ? \$27 [3:0] : 4'h0;
+  assign \$69  = \$66  ? \$68  : \$26 [3:0];
+  assign \$70  = ! sent_0;
+  assign \$71  = | ack_adv_0;
+  assign \$72  = \$70  | \$71 ;
+  assign \$73  = \$72  | go_back[0];
+  assign \$74  = \$73  | expired_0;
+  assign \$76  = \$75  | flush[0];
+  assign \$77  = timer_0 == 11'h7ff;
+  assign \$78  = timer_0 + 1'h1;
+  assign \$79  = go_back[0] | flush[0];
+  assign \$82  = \$81  | nak_go_0;
+  assign \$83  = expected_0 + 1'h1;
+  assign \$84  = ~ nak_done_0;
+  assign \$85  = gap_in[0] & \$84 ;
+  assign \$86  = ~ nak_sent[0];
+  assign \$87  = \$85  & \$86 ;
+  assign \$88  = sent_0 < ack_adv_0;
+  assign \$89  = go_back[0] | \$88 ;
+  assign \$90  = count_0 != ack_adv_0;
+  assign \$93  = \$90  | \$92 ;
+  assign \$96  = sent_0 <= count_0;
+  assign \$97  = sent_0 < count_0;
+  assign \$98  = \$95  ? \$96  : \$97 ;
+  assign \$99  = \$89  ? \$93  : \$98 ;
+  assign \$100  = ~ flush[0];
+  assign \$101  = \$99  & \$100 ;
+  assign \$102  = sent_0 < ack_adv_0;
+  assign \$103  = go_back[0] | \$102 ;
+  assign \$104  = count_0 != ack_adv_0;
+  assign \$107  = \$104  | \$106 ;
+  assign \$110  = sent_0 <= count_0;
+  assign \$111  = sent_0 < count_0;
+  assign \$112  = \$109  ? \$110  : \$111 ;
+  assign \$113  = \$103  ? \$107  : \$112 ;
+  assign \$114  = msg_in[0] | ack_pending_0;
+  assign \$115  = \$113  | \$114 ;
+  assign \$116  = ~ nak_done_0;
+  assign \$117  = gap_in[0] & \$116 ;
+  assign \$118  = nak_pending_0 | \$117 ;
+  assign \$119  = \$115  | \$118 ;
+  assign \$121  = ~ flush[0];
+  assign \$122  = \$120  & { 1'h0, \$121  };
   always @(posedge clk)
-    ack_adv_0 <= \$112 ;
+    ack_delta_0 <= \$123 ;
   always @(posedge clk)
-    nak_go_0 <= \$113 ;
+    ack_near_0 <= \$124 ;
   always @(posedge clk)
-    base_0 <= \$114 ;
+    ack_adv_0 <= \$125 ;
   always @(posedge clk)
-    count_0 <= \$115 ;
+    nak_go_0 <= \$126 ;
   always @(posedge clk)
-    sent_0 <= \$116 ;
+    base_0 <= \$127 ;
   always @(posedge clk)
-    high_0 <= \$117 ;
+    count_0 <= \$128 ;
   always @(posedge clk)
-    tail_0 <= \$118 ;
+    sent_0 <= \$129 ;
   always @(posedge clk)
-    timer_0 <= \$119 ;
+    high_0 <= \$130 ;
   always @(posedge clk)
-    expired_0 <= \$120 ;
+    tail_0 <= \$131 ;
   always @(posedge clk)
-    expected_0 <= \$121 ;
+    timer_0 <= \$132 ;
   always @(posedge clk)
-    nak_done_0 <= \$122 ;
+    expired_0 <= \$133 ;
   always @(posedge clk)
-    ack_pending_0 <= \$123 ;
+    expected_0 <= \$134 ;
   always @(posedge clk)
-    nak_pending_0 <= \$124 ;
+    nak_done_0 <= \$135 ;
   always @(posedge clk)
-    unsent_q_0 <= \$125 ;
+    ack_pending_0 <= \$136 ;
   always @(posedge clk)
-    owed_q_0 <= \$126 ;
+    nak_pending_0 <= \$137 ;
+  always @(posedge clk)
+    unsent_q_0 <= \$138 ;
+  always @(posedge clk)
+    owed_q_0 <= \$139 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
-    casez (store_peer)
+    casez (send_peer)
       1'h0:
-          store_slot = tail_0;
+          \$9  = base_0;
       1'h1:
-          store_slot = 3'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$7  = count_0;
-      1'h1:
-          \$7  = 4'h0;
+          \$9  = 16'h0000;
     endcase
   end
   always @* begin
@@ -29651,19 +29692,9 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$8  = base_0;
+          \$10  = sent_0;
       1'h1:
-          \$8  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    casez (send_peer)
-      1'h0:
-          \$9  = sent_0;
-      1'h1:
-          \$9  = 4'h0;
+          \$10  = 4'h0;
     endcase
   end
   always @* begin
@@ -29691,9 +29722,9 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$11  = high_0;
+          \$12  = high_0;
       1'h1:
-          \$11  = 4'h0;
+          \$12  = 4'h0;
     endcase
   end
   always @* begin
@@ -29701,9 +29732,9 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$12  = sent_0;
+          \$13  = sent_0;
       1'h1:
-          \$12  = 4'h0;
+          \$13  = 4'h0;
     endcase
   end
   always @* begin
@@ -29718,16 +29749,9 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    ack_adv_next_0 = 4'h0;
-    if (\$17 ) begin
-      ack_adv_next_0 = \$13 [3:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     timeout_fire_0 = 1'h0;
-    if (\$31 ) begin
-    end else if (\$32 ) begin
+    if (\$34 ) begin
+    end else if (\$35 ) begin
       timeout_fire_0 = 1'h1;
     end
   end
@@ -29735,189 +29759,203 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     flushed = 4'h0;
     if (flush[0]) begin
-      flushed = \$36 [3:0];
+      flushed = \$39 [3:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$112  = ack_adv_next_0;
+    \$123  = \$15 [3:0];
     if (rst) begin
-      \$112  = 4'h0;
+      \$123  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$113  = \$40 ;
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$114  = 16'h0000;
-    end else begin
-      \$114  = \$44 [15:0];
-    end
-    if (rst) begin
-      \$114  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$115  = 4'h0;
-    end else begin
-      \$115  = \$48 [3:0];
-    end
-    if (rst) begin
-      \$115  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$116  = 4'h0;
-    end else begin
-      \$116  = \$53 ;
-    end
-    if (rst) begin
-      \$116  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$117  = 4'h0;
-    end else begin
-      \$117  = \$58 ;
-    end
-    if (rst) begin
-      \$117  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$118  = 3'h0;
-    end else begin
-      \$118  = \$43 [2:0];
-    end
-    if (rst) begin
-      \$118  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$65 ) begin
-      \$119  = 12'h000;
-    end else if (\$66 ) begin
-      \$119  = 12'h000;
-    end else begin
-      \$119  = \$67 [11:0];
-    end
-    if (rst) begin
-      \$119  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$120  = expired_0;
-    if (\$68 ) begin
-      \$120  = 1'h0;
-    end else if (\$71 ) begin
-      \$120  = 1'h1;
-    end
-    if (rst) begin
-      \$120  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$121  = expected_0;
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$121  = 16'h0000;
-    end else begin
-      if (delivered[0]) begin
-        \$121  = \$72 [15:0];
-      end
-    end
-    if (rst) begin
-      \$121  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$122  = nak_done_0;
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$122  = 1'h0;
-    end else begin
-      if (delivered[0]) begin
-        \$122  = 1'h0;
-      end
-      if (\$76 ) begin
-      end else if (nak_sent[0]) begin
-        \$122  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$123  = ack_pending_0;
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$123  = 1'h0;
-    end else begin
-      if (msg_in[0]) begin
-        \$123  = 1'h1;
-      end else if (ack_sent[0]) begin
-        \$123  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$123  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$124  = nak_pending_0;
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$124  = 1'h0;
-    end else begin
-      if (\$76 ) begin
-        \$124  = 1'h1;
-      end else if (nak_sent[0]) begin
-        \$124  = 1'h0;
-      end
-    end
+    \$124  = \$40 ;
     if (rst) begin
       \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$125  = \$90 ;
+    \$125  = ack_adv_next_0;
     if (rst) begin
-      \$125  = 1'h0;
+      \$125  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$126  = \$111 [0];
+    \$126  = \$51 ;
     if (rst) begin
       \$126  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$127  = 16'h0000;
+    end else begin
+      \$127  = \$55 [15:0];
+    end
+    if (rst) begin
+      \$127  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$128  = 4'h0;
+    end else begin
+      \$128  = \$59 [3:0];
+    end
+    if (rst) begin
+      \$128  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$129  = 4'h0;
+    end else begin
+      \$129  = \$64 ;
+    end
+    if (rst) begin
+      \$129  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$130  = 4'h0;
+    end else begin
+      \$130  = \$69 ;
+    end
+    if (rst) begin
+      \$130  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$131  = 3'h0;
+    end else begin
+      \$131  = \$54 [2:0];
+    end
+    if (rst) begin
+      \$131  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$76 ) begin
+      \$132  = 12'h000;
+    end else if (\$77 ) begin
+      \$132  = 12'h000;
+    end else begin
+      \$132  = \$78 [11:0];
+    end
+    if (rst) begin
+      \$132  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$133  = expired_0;
+    if (\$79 ) begin
+      \$133  = 1'h0;
+    end else if (\$82 ) begin
+      \$133  = 1'h1;
+    end
+    if (rst) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$134  = expected_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$134  = 16'h0000;
+    end else begin
+      if (delivered[0]) begin
+        \$134  = \$83 [15:0];
+      end
+    end
+    if (rst) begin
+      \$134  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$135  = nak_done_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$135  = 1'h0;
+    end else begin
+      if (delivered[0]) begin
+        \$135  = 1'h0;
+      end
+      if (\$87 ) begin
+      end else if (nak_sent[0]) begin
+        \$135  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$135  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$136  = ack_pending_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$136  = 1'h0;
+    end else begin
+      if (msg_in[0]) begin
+        \$136  = 1'h1;
+      end else if (ack_sent[0]) begin
+        \$136  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$136  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$137  = nak_pending_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$137  = 1'h0;
+    end else begin
+      if (\$87 ) begin
+        \$137  = 1'h1;
+      end else if (nak_sent[0]) begin
+        \$137  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$137  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$138  = \$101 ;
+    if (rst) begin
+      \$138  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$139  = \$122 [0];
+    if (rst) begin
+      \$139  = 1'h0;
     end
   end
   assign dead_0 = 1'h0;
@@ -29925,7 +29963,9 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   assign expired_1 = 1'h0;
   assign dead = 2'h0;
   assign dead_1 = 1'h0;
+  assign store_tail = { 3'h0, tail_0 };
   assign tail_1 = 3'h0;
+  assign store_room = { \$8 , \$7  };
   assign count_1 = 4'h0;
   assign base_1 = 16'h0000;
   assign sent_1 = 4'h0;
@@ -29937,40 +29977,46 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   assign die_0 = 1'h0;
   assign unsent_q = { 1'h0, unsent_q_0 };
   assign owed_q = { 1'h0, owed_q_0 };
-  assign ack_delta_0 = \$13 [15:0];
-  assign sent_left_0 = \$20 [3:0];
-  assign high_left_0 = \$23 [3:0];
-  assign sent_left_1_0 = \$24 [3:0];
-  assign send_seq = \$10 [15:0];
+  assign ack_dist_0 = \$15 [15:0];
+  assign sent_left_0 = \$23 [3:0];
+  assign high_left_0 = \$26 [3:0];
+  assign sent_left_1_0 = \$27 [3:0];
+  assign stored = { 1'h0, \port$2085$0  };
+  assign \port$2986$0  = \$7 ;
+  assign \port$2987$0  = \$8 ;
+  assign send_seq = \$11 [15:0];
+  assign \store_tail[0]  = tail_0;
+  assign \store_tail[1]  = 3'h0;
   assign owed[0] = \$6 ;
   assign owed[1] = 1'h0;
   assign unsent[0] = \$1 ;
   assign unsent[1] = 1'h0;
   assign \$5  = 1'h1;
   assign \$6  = \$4 ;
-  assign \$30  = \$29 ;
-  assign \$34  = 1'h1;
-  assign \$35  = stored[0];
-  assign \$41  = 1'h1;
-  assign \$42  = stored[0];
-  assign \$46  = 1'h1;
-  assign \$47  = stored[0];
-  assign \$64  = \$63 ;
-  assign \$69  = 1'h1;
-  assign \$70  = timeout_fire_0;
+  assign \$8  = 1'h1;
+  assign \$33  = \$32 ;
+  assign \$37  = 1'h1;
+  assign \$38  = \port$2085$0 ;
+  assign \$52  = 1'h1;
+  assign \$53  = \port$2085$0 ;
+  assign \$57  = 1'h1;
+  assign \$58  = \port$2085$0 ;
+  assign \$75  = \$74 ;
   assign \$80  = 1'h1;
-  assign \$81  = stored[0];
-  assign \$83  = 1'h1;
-  assign \$84  = stored[0];
+  assign \$81  = timeout_fire_0;
+  assign \$91  = 1'h1;
+  assign \$92  = \port$2085$0 ;
   assign \$94  = 1'h1;
-  assign \$95  = stored[0];
-  assign \$97  = 1'h1;
-  assign \$98  = stored[0];
-  assign \$109  = { 1'h0, \$108  };
+  assign \$95  = \port$2085$0 ;
+  assign \$105  = 1'h1;
+  assign \$106  = \port$2085$0 ;
+  assign \$108  = 1'h1;
+  assign \$109  = \port$2085$0 ;
+  assign \$120  = { 1'h0, \$119  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
+module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_value, ack_in, nak_in, msg_in, gap_in, delivered
 , rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_crc, rx_drop_misrouted, rx_drop_truncated, rx_drop_oversize, rx_drop_malformed, rx_drop_nobuf, naks_received, buffer__commit, s_axis__tdata);
   reg \$auto$verilog_backend.cc:2355:dump_module$64  = 0;
   wire \$1 ;
@@ -30179,11 +30225,11 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   reg [3:0] \$282 ;
   reg [3:0] \$283 ;
   reg [1:0] \$284 ;
-  reg [15:0] \$285 ;
+  reg [1:0] \$285 ;
   reg [1:0] \$286 ;
   reg [1:0] \$287 ;
   reg [1:0] \$288 ;
-  reg [1:0] \$289 ;
+  reg \$289 ;
   wire \$29 ;
   reg \$290 ;
   reg \$291 ;
@@ -30198,7 +30244,6 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire \$3 ;
   wire \$30 ;
   reg \$300 ;
-  reg \$301 ;
   wire \$31 ;
   wire \$32 ;
   wire \$33 ;
@@ -30277,7 +30322,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   output [1:0] ack_in;
   reg [1:0] ack_in = 2'h0;
   output [15:0] ack_value;
-  reg [15:0] ack_value = 16'h0000;
+  wire [15:0] ack_value;
   output [63:0] buffer__beat_data;
   reg [63:0] buffer__beat_data;
   output buffer__beat_en;
@@ -30376,7 +30421,6 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   output src;
   wire src;
   reg [1:0] v_ack_in;
-  reg [15:0] v_ack_value;
   reg v_commit;
   reg [1:0] v_delivered;
   reg [1:0] v_gap_in;
@@ -30684,39 +30728,37 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @(posedge clk)
     ack_in <= \$284 ;
   always @(posedge clk)
-    ack_value <= \$285 ;
+    nak_in <= \$285 ;
   always @(posedge clk)
-    nak_in <= \$286 ;
+    msg_in <= \$286 ;
   always @(posedge clk)
-    msg_in <= \$287 ;
+    gap_in <= \$287 ;
   always @(posedge clk)
-    gap_in <= \$288 ;
+    delivered <= \$288 ;
   always @(posedge clk)
-    delivered <= \$289 ;
+    rx_frames <= \$289 ;
   always @(posedge clk)
-    rx_frames <= \$290 ;
+    rx_msgs <= \$290 ;
   always @(posedge clk)
-    rx_msgs <= \$291 ;
+    rx_acks <= \$291 ;
   always @(posedge clk)
-    rx_acks <= \$292 ;
+    rx_dup <= \$292 ;
   always @(posedge clk)
-    rx_dup <= \$293 ;
+    rx_drop_crc <= \$293 ;
   always @(posedge clk)
-    rx_drop_crc <= \$294 ;
+    rx_drop_misrouted <= \$294 ;
   always @(posedge clk)
-    rx_drop_misrouted <= \$295 ;
+    rx_drop_truncated <= \$295 ;
   always @(posedge clk)
-    rx_drop_truncated <= \$296 ;
+    rx_drop_oversize <= \$296 ;
   always @(posedge clk)
-    rx_drop_oversize <= \$297 ;
+    rx_drop_malformed <= \$297 ;
   always @(posedge clk)
-    rx_drop_malformed <= \$298 ;
+    rx_drop_nobuf <= \$298 ;
   always @(posedge clk)
-    rx_drop_nobuf <= \$299 ;
+    naks_received <= \$299 ;
   always @(posedge clk)
-    naks_received <= \$300 ;
-  always @(posedge clk)
-    buffer__commit <= \$301 ;
+    buffer__commit <= \$300 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     buffer__beat_en = 1'h0;
@@ -30852,24 +30894,6 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
           1'h1:
               v_ack_in[1] = 1'h1;
         endcase
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    v_ack_value = 16'h0000;
-    if (\$10 ) begin
-      (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
-      end else if (\$40 ) begin
-      end else if (\$46 ) begin
-      end else begin
-        v_ack_value = hdr_reg[63:48];
       end
     end
   end
@@ -31250,127 +31274,121 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$285  = v_ack_value;
+    \$285  = v_nak_in;
     if (rst) begin
-      \$285  = 16'h0000;
+      \$285  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$286  = v_nak_in;
+    \$286  = v_msg_in;
     if (rst) begin
       \$286  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$287  = v_msg_in;
+    \$287  = v_gap_in;
     if (rst) begin
       \$287  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$288  = v_gap_in;
+    \$288  = v_delivered;
     if (rst) begin
       \$288  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$289  = v_delivered;
+    \$289  = v_rx_frames;
     if (rst) begin
-      \$289  = 2'h0;
+      \$289  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$290  = v_rx_frames;
+    \$290  = v_rx_msgs;
     if (rst) begin
       \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$291  = v_rx_msgs;
+    \$291  = v_rx_acks;
     if (rst) begin
       \$291  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$292  = v_rx_acks;
+    \$292  = v_rx_dup;
     if (rst) begin
       \$292  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$293  = v_rx_dup;
+    \$293  = v_rx_drop_crc;
     if (rst) begin
       \$293  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$294  = v_rx_drop_crc;
+    \$294  = v_rx_drop_misrouted;
     if (rst) begin
       \$294  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$295  = v_rx_drop_misrouted;
+    \$295  = v_rx_drop_truncated;
     if (rst) begin
       \$295  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$296  = v_rx_drop_truncated;
+    \$296  = v_rx_drop_oversize;
     if (rst) begin
       \$296  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$297  = v_rx_drop_oversize;
+    \$297  = v_rx_drop_malformed;
     if (rst) begin
       \$297  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$298  = v_rx_drop_malformed;
+    \$298  = v_rx_drop_nobuf;
     if (rst) begin
       \$298  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$299  = v_rx_drop_nobuf;
+    \$299  = v_naks_received;
     if (rst) begin
       \$299  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$300  = v_naks_received;
+    \$300  = v_commit;
     if (rst) begin
       \$300  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$301  = v_commit;
-    if (rst) begin
-      \$301  = 1'h0;
     end
   end
   assign s_axis__tready = 1'h1;
   assign buffer__commit_beats = r_pay;
   assign seq_delta = \$9 [15:0];
   assign src = hdr_reg[8];
+  assign ack_value = hdr_reg[63:48];
   assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
   assign \buffer__commit_hdr.status  = buffer__commit_hdr[6:4];
   assign \buffer__commit_hdr.src  = buffer__commit_hdr[14:7];
@@ -31392,7 +31410,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.rx_buffer (rst, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, clk);
+module \memory_component.netif.rx_buffer (rst, write__room, rx__data__valid, write__hdr_room, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, rx__hdr__payload, rx__hdr__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$65  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
@@ -31548,8 +31566,8 @@ module \memory_component.netif.rx_buffer (rst, write__room, rx__data__valid, wri
     .r_en(r_en),
     .r_rdy(rx__hdr__valid),
     .rst(rst),
-    .w_en(w_en),
-    .w_port__data(w_data),
+    .w_data(w_data),
+    .\w_en$5 (w_en),
     .w_rdy(write__hdr_room)
   );
   always @* begin
@@ -31608,38 +31626,129 @@ module \memory_component.netif.rx_buffer (rst, write__room, rx__data__valid, wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_en, w_port__data, w_en, clk);
+module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_en, w_data, \w_en$5 , r_data, r_rdy, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$66  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire [4:0] \$14 ;
-  reg [2:0] \$15 ;
-  reg [2:0] \$16 ;
-  reg [3:0] \$17 ;
-  wire [3:0] \$2 ;
+  reg [126:0] \$11 ;
+  reg \$12 ;
+  wire \$2 ;
   wire \$3 ;
-  wire [3:0] \$4 ;
+  wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
-  wire [4:0] \$9 ;
+  wire [126:0] \$9 ;
+  input clk;
+  wire clk;
+  output [126:0] r_data;
+  reg [126:0] r_data = 127'h00000000000000000000000000000000;
+  wire [126:0] \r_data$13 ;
+  input r_en;
+  wire r_en;
+  wire \r_en$9 ;
+  output r_rdy;
+  reg r_rdy = 1'h0;
+  wire \r_rdy$8 ;
+  input rst;
+  wire rst;
+  input [126:0] w_data;
+  wire [126:0] w_data;
+  wire [126:0] \w_data$3 ;
+  wire w_en;
+  input \w_en$5 ;
+  wire \w_en$5 ;
+  output w_rdy;
+  wire w_rdy;
+  wire \w_rdy$1 ;
+  assign \$1  = ~ r_rdy;
+  assign \$2  = \$1  | r_en;
+  assign \$3  = ~ \r_rdy$8 ;
+  assign \$4  = \$2  & \$3 ;
+  assign \$5  = ~ \$4 ;
+  assign w_en = \w_en$5  & \$5 ;
+  assign \$6  = ~ r_rdy;
+  assign \r_en$9  = \$6  | r_en;
+  assign \$7  = ~ r_rdy;
+  assign \$8  = \$7  | r_en;
+  assign \$9  = \r_rdy$8  ? \r_data$13  : w_data;
+  assign \$10  = \r_rdy$8  | \w_en$5 ;
+  always @(posedge clk)
+    r_data <= \$11 ;
+  always @(posedge clk)
+    r_rdy <= \$12 ;
+  \memory_component.netif.rx_buffer.hdr_fifo.behind  behind (
+    .clk(clk),
+    .r_data(\r_data$13 ),
+    .r_en(\r_en$9 ),
+    .r_rdy(\r_rdy$8 ),
+    .rst(rst),
+    .w_en(w_en),
+    .w_port__data(w_data),
+    .w_rdy(w_rdy)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$11  = r_data;
+    if (\$8 ) begin
+      \$11  = \$9 ;
+    end
+    if (rst) begin
+      \$11  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$12  = r_rdy;
+    if (\$8 ) begin
+      \$12  = \$10 ;
+    end
+    if (rst) begin
+      \$12  = 1'h0;
+    end
+  end
+  assign \w_rdy$1  = w_rdy;
+  assign \w_data$3  = w_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_rdy, r_rdy, r_data, w_port__data, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire [3:0] \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire [3:0] \$18 ;
+  reg [2:0] \$19 ;
+  wire \$2 ;
+  reg [2:0] \$20 ;
+  reg [2:0] \$21 ;
+  wire [3:0] \$3 ;
+  wire [3:0] \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire [3:0] \$7 ;
+  wire [3:0] \$8 ;
+  wire \$9 ;
   input clk;
   wire clk;
   (* init = 3'h0 *)
   wire [2:0] consume;
-  reg [3:0] level = 4'h0;
+  reg [2:0] level = 3'h0;
   (* init = 3'h0 *)
   wire [2:0] produce;
   output [126:0] r_data;
   wire [126:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 4'h0 *)
-  wire [3:0] r_level;
+  (* init = 3'h0 *)
+  wire [2:0] r_level;
   reg [2:0] r_port__addr = 3'h0;
   wire [126:0] r_port__data;
   output r_rdy;
@@ -31649,15 +31758,15 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
   wire [126:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 4'h0 *)
-  wire [3:0] w_level;
+  (* init = 3'h0 *)
+  wire [2:0] w_level;
   reg [2:0] w_port__addr = 3'h0;
   input [126:0] w_port__data;
   wire [126:0] w_port__data;
   wire w_port__en;
   output w_rdy;
   wire w_rdy;
-  reg [126:0] storage [7:0];
+  reg [126:0] storage [6:0];
   initial begin
     storage[0] = 127'h00000000000000000000000000000000;
     storage[1] = 127'h00000000000000000000000000000000;
@@ -31666,67 +31775,70 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
     storage[4] = 127'h00000000000000000000000000000000;
     storage[5] = 127'h00000000000000000000000000000000;
     storage[6] = 127'h00000000000000000000000000000000;
-    storage[7] = 127'h00000000000000000000000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 4'h8;
+  assign w_rdy = level != 3'h7;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr + 1'h1;
-  assign \$3  = r_rdy & r_en;
-  assign \$4  = r_port__addr + 1'h1;
-  assign \$5  = w_rdy & w_en;
-  assign \$6  = r_rdy & r_en;
-  assign \$7  = ~ \$6 ;
-  assign \$8  = \$5  & \$7 ;
-  assign \$9  = level + 1'h1;
+  assign \$2  = w_port__addr == 3'h6;
+  assign \$3  = w_port__addr + 1'h1;
+  assign \$4  = \$2  ? 4'h0 : \$3 ;
+  assign \$5  = r_rdy & r_en;
+  assign \$6  = r_port__addr == 3'h6;
+  assign \$7  = r_port__addr + 1'h1;
+  assign \$8  = \$6  ? 4'h0 : \$7 ;
+  assign \$9  = w_rdy & w_en;
   assign \$10  = r_rdy & r_en;
-  assign \$11  = w_rdy & w_en;
-  assign \$12  = ~ \$11 ;
-  assign \$13  = \$10  & \$12 ;
-  assign \$14  = level - 1'h1;
+  assign \$11  = ~ \$10 ;
+  assign \$12  = \$9  & \$11 ;
+  assign \$13  = level + 1'h1;
+  assign \$14  = r_rdy & r_en;
+  assign \$15  = w_rdy & w_en;
+  assign \$16  = ~ \$15 ;
+  assign \$17  = \$14  & \$16 ;
+  assign \$18  = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$15 ;
+    w_port__addr <= \$19 ;
   always @(posedge clk)
-    r_port__addr <= \$16 ;
+    r_port__addr <= \$20 ;
   always @(posedge clk)
-    level <= \$17 ;
+    level <= \$21 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$15  = w_port__addr;
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$19  = w_port__addr;
     if (\$1 ) begin
-      \$15  = \$2 [2:0];
+      \$19  = \$4 [2:0];
     end
     if (rst) begin
-      \$15  = 3'h0;
+      \$19  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$16  = r_port__addr;
-    if (\$3 ) begin
-      \$16  = \$4 [2:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$20  = r_port__addr;
+    if (\$5 ) begin
+      \$20  = \$8 [2:0];
     end
     if (rst) begin
-      \$16  = 3'h0;
+      \$20  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$17  = level;
-    if (\$8 ) begin
-      \$17  = \$9 [3:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$21  = level;
+    if (\$12 ) begin
+      \$21  = \$13 [2:0];
     end
-    if (\$13 ) begin
-      \$17  = \$14 [3:0];
+    if (\$17 ) begin
+      \$21  = \$18 [2:0];
     end
     if (rst) begin
-      \$17  = 4'h0;
+      \$21  = 3'h0;
     end
   end
   assign w_level = level;
@@ -31738,9 +31850,9 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$4064$0 , \port$4074$0 , \port$4076$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
+module \memory_component.netif.sender (clk, rst, \port$2085$0 , store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored_peer, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep
+, m_axis__tdata, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$4128$0 , \port$4138$0 , \port$4140$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [29:0] \$100 ;
@@ -31991,7 +32103,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire [2:0] \$5 ;
   wire [31:0] \$50 ;
   wire [31:0] \$51 ;
-  wire [8:0] \$519 ;
+  wire [8:0] \$518 ;
   wire [31:0] \$52 ;
   wire [31:0] \$53 ;
   wire [25:0] \$54 ;
@@ -32129,15 +32241,17 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   reg pending = 1'h0;
   reg pick;
   (* init = 1'h0 *)
-  wire \pick$23 ;
+  wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$4064$0 ;
-  wire \port$4064$0 ;
-  input \port$4074$0 ;
-  wire \port$4074$0 ;
-  input \port$4076$0 ;
-  wire \port$4076$0 ;
+  input \port$2085$0 ;
+  wire \port$2085$0 ;
+  input \port$4128$0 ;
+  wire \port$4128$0 ;
+  input \port$4138$0 ;
+  wire \port$4138$0 ;
+  input \port$4140$0 ;
+  wire \port$4140$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -32183,8 +32297,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   reg store__peer = 1'h0;
   output [2:0] store__slot;
   reg [2:0] store__slot = 3'h0;
-  input [1:0] stored;
   wire [1:0] stored;
+  input stored_peer;
   wire stored_peer;
   output tx_acks;
   reg tx_acks;
@@ -32399,43 +32513,42 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
   assign crc_now = pending ? \$205  : crc;
-  assign \$206  = \port$4076$0  >> peer;
+  assign \$206  = \port$4140$0  >> peer;
   assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = \port$4074$0  >> peer;
-  assign \$209  = \port$4074$0  >> peer;
+  assign \$208  = \port$4138$0  >> peer;
+  assign \$209  = \port$4138$0  >> peer;
   assign \$210  = \$209  & retransmit;
-  assign \$211  = \port$4074$0  >> peer;
+  assign \$211  = \port$4138$0  >> peer;
   assign \$212  = ~ \$211 ;
-  assign \$519  = beat * 7'h40;
-  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$519 ;
+  assign \$518  = beat * 7'h40;
+  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$518 ;
   assign \$214  = m_axis__tvalid & m_axis__tready;
   assign \$215  = pbeat == cur_last_beat;
   assign \$216  = pbeat + 1'h1;
   assign \$217  = ~ crc_now;
   assign \$218  = ~ any_expired;
-  assign \$219  = \port$4076$0  >> peer;
+  assign \$219  = \port$4140$0  >> peer;
   assign \$220  = pick_q_valid & \$219 ;
   assign \$221  = \$218  & \$220 ;
-  assign \$222  = \port$4074$0  >> peer;
-  assign \$223  = \port$4074$0  >> peer;
+  assign \$222  = \port$4138$0  >> peer;
+  assign \$223  = \port$4138$0  >> peer;
   assign \$224  = \$223  & retransmit;
-  assign \$225  = \port$4074$0  >> peer;
+  assign \$225  = \port$4138$0  >> peer;
   assign \$226  = ~ \$225 ;
   assign \$227  = ! sender_state;
   assign \$228  = sender_state == 1'h1;
   assign \$229  = sender_state == 2'h2;
   assign \$230  = sender_state == 2'h3;
   assign \$231  = pick_valid ? pick : stored_peer;
-  assign \$232  = | stored;
   assign \$233  = pick_valid | \$232 ;
   assign \$234  = m_axis__tvalid & m_axis__tready;
   assign \$235  = ~ m_axis__tlast;
   assign \$236  = \$234  & \$235 ;
-  assign \$237  = \port$4076$0  >> peer;
+  assign \$237  = \port$4140$0  >> peer;
   assign \$238  = pick_q_valid & \$237 ;
-  assign \$239  = \port$4074$0  >> peer;
+  assign \$239  = \port$4138$0  >> peer;
   assign \$240  = \$239  ? seq : 16'h0000;
-  assign \$241  = \port$4074$0  >> peer;
+  assign \$241  = \port$4138$0  >> peer;
   assign \$242  = \$241  ? 8'h01 : 8'h02;
   assign \$243  = cur_type == 1'h1;
   assign \$244  = store__hdr[3:0] == 1'h1;
@@ -32470,12 +32583,12 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$275  = m_axis__tvalid & m_axis__tready;
   assign \$276  = pbeat == cur_last_beat;
   assign \$277  = ~ any_expired;
-  assign \$278  = \port$4076$0  >> peer;
+  assign \$278  = \port$4140$0  >> peer;
   assign \$279  = pick_q_valid & \$278 ;
   assign \$280  = \$277  & \$279 ;
-  assign \$281  = \port$4074$0  >> peer;
+  assign \$281  = \port$4138$0  >> peer;
   assign \$282  = \$281  ? seq : 16'h0000;
-  assign \$283  = \port$4074$0  >> peer;
+  assign \$283  = \port$4138$0  >> peer;
   assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$285 ;
@@ -32514,49 +32627,49 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   always @(posedge clk)
     cur_last_beat <= \$302 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$4076$0 ) begin
+          if (\port$4140$0 ) begin
             pick = 1'h0;
           end
       1'h1:
-          if (\port$4076$0 ) begin
+          if (\port$4140$0 ) begin
             pick = 1'h0;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$4076$0 ) begin
+          if (\port$4140$0 ) begin
             pick_valid = 1'h1;
           end
       1'h1:
-          if (\port$4076$0 ) begin
+          if (\port$4140$0 ) begin
             pick_valid = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$4064$0 ) begin
+            if (\port$4128$0 ) begin
               go_back = 2'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32590,7 +32703,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32624,7 +32737,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32658,7 +32771,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32680,7 +32793,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32702,7 +32815,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32724,7 +32837,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32739,7 +32852,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32754,7 +32867,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32769,7 +32882,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     store__beat = 3'h0;
     casez (sender_state)
       2'h0:
@@ -32791,7 +32904,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32806,7 +32919,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32823,28 +32936,28 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$285  = store__beat;
     if (rst) begin
       \$285  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$286  = \$231 ;
     if (rst) begin
       \$286  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$287  = \$233 ;
     if (rst) begin
       \$287  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$288  = 1'h0;
     if (\$236 ) begin
       \$288  = 1'h1;
@@ -32854,7 +32967,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$289  = beat_q;
     if (\$236 ) begin
       \$289  = m_axis__tdata;
@@ -32864,7 +32977,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$290  = crc_now;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32889,7 +33002,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$291  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32920,7 +33033,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$292  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32945,7 +33058,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$293  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32970,7 +33083,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$294  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32995,7 +33108,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$295  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33020,7 +33133,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$296  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33045,7 +33158,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$297  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33070,7 +33183,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$298  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33095,7 +33208,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$299  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33125,7 +33238,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$300  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -33166,7 +33279,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$301  = cur_pay_beats;
     casez (sender_state)
       2'h0:
@@ -33179,7 +33292,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$302  = cur_last_beat;
     casez (sender_state)
       2'h0:
@@ -33195,10 +33308,11 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign owed = { 1'h0, \port$4076$0  };
-  assign expired = { 1'h0, \port$4064$0  };
-  assign \pick$23  = peer;
-  assign unsent = { 1'h0, \port$4074$0  };
+  assign owed = { 1'h0, \port$4140$0  };
+  assign expired = { 1'h0, \port$4128$0  };
+  assign \pick$21  = peer;
+  assign unsent = { 1'h0, \port$4138$0  };
+  assign stored = { 1'h0, \port$2085$0  };
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
   assign \hdr_out.type  = cur_type;
@@ -33219,26 +33333,26 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign stored_peer = stored[1];
-  assign any_expired = \port$4064$0 ;
   assign \$15  = \$14 ;
+  assign any_expired = \port$4128$0 ;
+  assign \$232  = \port$2085$0 ;
   assign \$255  = { 3'h0, \$254 [16:3] };
   assign \$269  = { 3'h0, \$268 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hdr_wr__addr, room, tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
-);
-  reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
-  wire [7:0] \$1 ;
+module \memory_component.netif.store (rst, \port$2085$0 , read__hdr, read__data, read__busy, \port$2986$0 , \port$2987$0 , tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, \port$4124$0 
+, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$69  = 0;
+  wire \$1 ;
   wire [7:0] \$10 ;
   wire [7:0] \$100 ;
-  wire [7:0] \$101 ;
-  wire [8:0] \$102 ;
-  wire \$103 ;
-  wire [7:0] \$104 ;
-  wire [8:0] \$105 ;
-  wire \$106 ;
+  wire [8:0] \$101 ;
+  wire \$102 ;
+  wire [7:0] \$103 ;
+  wire [8:0] \$104 ;
+  wire \$105 ;
+  wire [7:0] \$106 ;
   wire [7:0] \$107 ;
   wire [8:0] \$108 ;
   wire \$109 ;
@@ -33260,13 +33374,13 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire [8:0] \$123 ;
   wire \$124 ;
   wire [7:0] \$125 ;
-  wire [7:0] \$126 ;
-  wire [8:0] \$127 ;
-  wire \$128 ;
-  wire [7:0] \$129 ;
+  wire [8:0] \$126 ;
+  wire \$127 ;
+  wire [7:0] \$128 ;
+  wire [8:0] \$129 ;
   wire [7:0] \$13 ;
-  wire [8:0] \$130 ;
-  wire \$131 ;
+  wire \$130 ;
+  wire [7:0] \$131 ;
   wire [7:0] \$132 ;
   wire [8:0] \$133 ;
   wire \$134 ;
@@ -33288,12 +33402,12 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire \$149 ;
   wire \$15 ;
   wire [7:0] \$150 ;
-  wire [7:0] \$151 ;
-  wire [8:0] \$152 ;
-  wire \$153 ;
-  wire [7:0] \$154 ;
-  wire [8:0] \$155 ;
-  wire \$156 ;
+  wire [8:0] \$151 ;
+  wire \$152 ;
+  wire [7:0] \$153 ;
+  wire [8:0] \$154 ;
+  wire \$155 ;
+  wire [7:0] \$156 ;
   wire [7:0] \$157 ;
   wire [8:0] \$158 ;
   wire \$159 ;
@@ -33315,13 +33429,13 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire [8:0] \$173 ;
   wire \$174 ;
   wire [7:0] \$175 ;
-  wire [7:0] \$176 ;
-  wire [8:0] \$177 ;
-  wire \$178 ;
-  wire [7:0] \$179 ;
+  wire [8:0] \$176 ;
+  wire \$177 ;
+  wire [7:0] \$178 ;
+  wire [8:0] \$179 ;
   wire \$18 ;
-  wire [8:0] \$180 ;
-  wire \$181 ;
+  wire \$180 ;
+  wire [7:0] \$181 ;
   wire [7:0] \$182 ;
   wire [8:0] \$183 ;
   wire \$184 ;
@@ -33341,15 +33455,15 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire [7:0] \$197 ;
   wire [8:0] \$198 ;
   wire \$199 ;
-  wire [8:0] \$2 ;
+  wire \$2 ;
   wire [8:0] \$20 ;
   wire [7:0] \$200 ;
-  wire \$201 ;
+  wire [8:0] \$201 ;
   wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
+  wire [7:0] \$203 ;
+  wire [8:0] \$204 ;
   wire \$205 ;
-  wire \$206 ;
+  wire [7:0] \$206 ;
   wire \$207 ;
   wire \$208 ;
   wire \$209 ;
@@ -33408,18 +33522,18 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire \$257 ;
   wire \$258 ;
   wire \$259 ;
-  wire [7:0] \$26 ;
+  wire [8:0] \$26 ;
   wire \$260 ;
   wire \$261 ;
   wire \$262 ;
-  wire \$263 ;
-  wire \$264 ;
-  wire \$265 ;
+  wire [16:0] \$263 ;
+  wire [16:0] \$264 ;
+  wire [16:0] \$265 ;
   wire \$266 ;
-  wire [16:0] \$267 ;
-  wire [16:0] \$268 ;
-  wire [16:0] \$269 ;
-  wire [8:0] \$27 ;
+  wire \$267 ;
+  wire \$268 ;
+  wire \$269 ;
+  wire \$27 ;
   wire \$270 ;
   wire \$271 ;
   wire \$272 ;
@@ -33430,7 +33544,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire \$277 ;
   wire \$278 ;
   wire \$279 ;
-  wire \$28 ;
+  wire [7:0] \$28 ;
   wire \$280 ;
   wire \$281 ;
   wire \$282 ;
@@ -33441,7 +33555,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire \$287 ;
   wire \$288 ;
   wire \$289 ;
-  wire [7:0] \$29 ;
+  wire [8:0] \$29 ;
   wire \$290 ;
   wire \$291 ;
   wire \$292 ;
@@ -33453,7 +33567,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire \$298 ;
   wire \$299 ;
   wire \$3 ;
-  wire [8:0] \$30 ;
+  wire \$30 ;
   wire \$300 ;
   wire \$301 ;
   wire \$302 ;
@@ -33464,7 +33578,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire \$307 ;
   wire \$308 ;
   wire \$309 ;
-  wire \$31 ;
+  wire [7:0] \$31 ;
   wire \$310 ;
   wire \$311 ;
   wire \$312 ;
@@ -33485,13 +33599,13 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire \$326 ;
   wire \$327 ;
   wire \$328 ;
-  wire [16:0] \$329 ;
+  wire \$329 ;
   wire [8:0] \$33 ;
-  wire [16:0] \$330 ;
-  wire [16:0] \$331 ;
+  wire \$330 ;
+  wire \$331 ;
   wire \$332 ;
   wire \$333 ;
-  wire \$334 ;
+  wire [2:0] \$334 ;
   wire \$335 ;
   wire \$336 ;
   wire \$337 ;
@@ -33499,29 +33613,74 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire \$339 ;
   wire \$34 ;
   wire \$340 ;
-  wire [16:0] \$341 ;
-  wire [16:0] \$342 ;
-  wire [16:0] \$343 ;
-  wire \$344 ;
-  wire [4:0] \$345 ;
-  wire [4:0] \$346 ;
+  wire \$341 ;
+  wire \$342 ;
+  wire \$343 ;
+  wire [16:0] \$344 ;
+  wire [16:0] \$345 ;
+  wire [16:0] \$346 ;
   wire \$347 ;
   wire \$348 ;
-  reg \$349 ;
+  wire \$349 ;
   wire [7:0] \$35 ;
-  reg [1:0] \$350 ;
-  reg \$351 ;
-  reg [2:0] \$352 ;
-  reg [3:0] \$353 ;
-  reg [3:0] \$354 ;
-  reg [15:0] \$355 ;
-  reg \$356 ;
+  wire \$350 ;
+  wire \$351 ;
+  wire \$352 ;
+  wire \$353 ;
+  wire \$354 ;
+  wire \$355 ;
+  wire \$356 ;
+  wire \$357 ;
+  wire \$358 ;
+  wire \$359 ;
   wire [8:0] \$36 ;
+  wire \$360 ;
+  wire \$361 ;
+  wire \$362 ;
+  wire \$363 ;
+  wire \$364 ;
+  wire \$365 ;
+  wire \$366 ;
+  wire \$367 ;
+  wire \$368 ;
+  wire \$369 ;
   wire \$37 ;
+  wire \$370 ;
+  wire \$371 ;
+  wire \$372 ;
+  wire \$373 ;
+  wire \$374 ;
+  wire \$375 ;
+  wire \$376 ;
+  wire \$377 ;
+  wire \$378 ;
+  wire \$379 ;
   wire [7:0] \$38 ;
+  wire \$380 ;
+  wire \$381 ;
+  wire \$382 ;
+  wire \$383 ;
+  wire \$384 ;
+  wire [16:0] \$385 ;
+  wire [16:0] \$386 ;
+  wire [16:0] \$387 ;
+  wire \$388 ;
+  wire [4:0] \$389 ;
   wire [8:0] \$39 ;
-  wire [7:0] \$4 ;
+  wire [4:0] \$390 ;
+  wire \$391 ;
+  wire \$392 ;
+  reg \$393 ;
+  reg \$394 ;
+  reg [2:0] \$395 ;
+  reg [3:0] \$396 ;
+  reg [3:0] \$397 ;
+  reg [15:0] \$398 ;
+  reg [1:0] \$399 ;
+  wire \$4 ;
   wire \$40 ;
+  reg \$400 ;
+  wire [2:0] \$407 ;
   wire [7:0] \$41 ;
   wire [8:0] \$42 ;
   wire \$43 ;
@@ -33531,14 +33690,14 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire [7:0] \$47 ;
   wire [8:0] \$48 ;
   wire \$49 ;
-  wire [8:0] \$5 ;
+  wire \$5 ;
   wire [7:0] \$50 ;
-  wire [7:0] \$51 ;
-  wire [8:0] \$52 ;
-  wire \$53 ;
-  wire [7:0] \$54 ;
-  wire [8:0] \$55 ;
-  wire \$56 ;
+  wire [8:0] \$51 ;
+  wire \$52 ;
+  wire [7:0] \$53 ;
+  wire [8:0] \$54 ;
+  wire \$55 ;
+  wire [7:0] \$56 ;
   wire [7:0] \$57 ;
   wire [8:0] \$58 ;
   wire \$59 ;
@@ -33558,15 +33717,16 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire \$71 ;
   wire [7:0] \$72 ;
   wire [8:0] \$73 ;
+  wire [2:0] \$738 ;
   wire \$74 ;
   wire [7:0] \$75 ;
-  wire [7:0] \$76 ;
-  wire [8:0] \$77 ;
-  wire \$78 ;
-  wire [7:0] \$79 ;
+  wire [8:0] \$76 ;
+  wire \$77 ;
+  wire [7:0] \$78 ;
+  wire [8:0] \$79 ;
   wire [8:0] \$8 ;
-  wire [8:0] \$80 ;
-  wire \$81 ;
+  wire \$80 ;
+  wire [7:0] \$81 ;
   wire [7:0] \$82 ;
   wire [8:0] \$83 ;
   wire \$84 ;
@@ -33595,6 +33755,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   reg dat_wr__en;
   wire [1:0] dead;
   reg filling = 1'h0;
+  wire [1:0] free;
   input [2:0] hdr_rd__addr;
   wire [2:0] hdr_rd__addr;
   wire [110:0] hdr_rd__data;
@@ -33619,7 +33780,6 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire [2:0] \hdr_rd__data.status ;
   wire [7:0] \hdr_rd__data.tag ;
   wire [63:0] \hdr_rd__data.vaddr ;
-  input [2:0] hdr_wr__addr;
   wire [2:0] hdr_wr__addr;
   wire [110:0] hdr_wr__data;
   (* enum_base_type = "MsgKind" *)
@@ -33644,7 +33804,14 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   wire [7:0] \hdr_wr__data.tag ;
   wire [63:0] \hdr_wr__data.vaddr ;
   reg hdr_wr__en;
-  wire peer;
+  output \port$2085$0 ;
+  wire \port$2085$0 ;
+  input \port$2986$0 ;
+  wire \port$2986$0 ;
+  input \port$2987$0 ;
+  wire \port$2987$0 ;
+  input [2:0] \port$4124$0 ;
+  wire [2:0] \port$4124$0 ;
   input [2:0] read__beat;
   wire [2:0] read__beat;
   input read__busy;
@@ -33679,19 +33846,21 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   input read__peer;
   wire read__peer;
   wire [2:0] read__slot;
-  input room;
-  wire room;
+  wire [1:0] room;
   input rst;
   wire rst;
-  wire [2:0] slot;
   reg [3:0] st_beat = 4'h0;
   reg [3:0] st_beats = 4'h0;
   reg [15:0] st_length = 16'h0000;
   reg st_peer = 1'h0;
   reg [2:0] st_slot = 3'h0;
   reg [1:0] store_state = 2'h0;
-  output [1:0] stored;
-  reg [1:0] stored;
+  wire [1:0] stored;
+  wire stored_peer;
+  wire [5:0] tail;
+  wire [2:0] \tail[0] ;
+  wire [2:0] \tail[1] ;
+  wire take;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
   wire [63:0] \tx__data__payload.data ;
@@ -33805,7 +33974,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   end
   always @(posedge clk) begin
     if (dat_wr__en)
-      dat_mem[{ st_slot, st_beat[2:0] }] <= { \$200 , \$175 , \$150 , \$125 , \$100 , \$75 , \$50 , \$25  };
+      dat_mem[{ st_slot, st_beat[2:0] }] <= { \$206 , \$181 , \$156 , \$131 , \$106 , \$81 , \$56 , \$31  };
   end
   reg [5:0] _0_;
   always @(posedge clk) begin
@@ -33828,451 +33997,478 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
       hdr_mem[hdr_wr__addr] <= hdr_wr__data;
   end
   assign read__hdr = hdr_mem[hdr_rd__addr];
-  assign \$1  = st_beat * 4'h8;
-  assign \$2  = \$1  + 1'h0;
-  assign \$3  = \$2  < st_length;
-  assign \$4  = st_beat * 4'h8;
-  assign \$5  = \$4  + 1'h1;
-  assign \$6  = \$5  < st_length;
+  assign \$1  = ! read__peer;
+  assign \$2  = read__busy & \$1 ;
+  assign \$3  = hdr_rd__addr == \port$4124$0 ;
+  assign \$4  = \$2  & \$3 ;
+  assign \$5  = ~ \$4 ;
+  assign \$6  = \port$2986$0  & \$5 ;
+  assign \$407  = tx__hdr__payload[15] * 2'h3;
+  assign hdr_wr__addr = \port$4124$0  >> \$407 ;
   assign \$7  = st_beat * 4'h8;
-  assign \$8  = \$7  + 2'h2;
+  assign \$8  = \$7  + 1'h0;
   assign \$9  = \$8  < st_length;
   assign \$10  = st_beat * 4'h8;
-  assign \$11  = \$10  + 2'h3;
+  assign \$11  = \$10  + 1'h1;
   assign \$12  = \$11  < st_length;
   assign \$13  = st_beat * 4'h8;
-  assign \$14  = \$13  + 3'h4;
+  assign \$14  = \$13  + 2'h2;
   assign \$15  = \$14  < st_length;
   assign \$16  = st_beat * 4'h8;
-  assign \$17  = \$16  + 3'h5;
+  assign \$17  = \$16  + 2'h3;
   assign \$18  = \$17  < st_length;
   assign \$19  = st_beat * 4'h8;
-  assign \$20  = \$19  + 3'h6;
+  assign \$20  = \$19  + 3'h4;
   assign \$21  = \$20  < st_length;
   assign \$22  = st_beat * 4'h8;
-  assign \$23  = \$22  + 3'h7;
+  assign \$23  = \$22  + 3'h5;
   assign \$24  = \$23  < st_length;
-  assign \$25  = \$3  ? tx__data__payload[7:0] : 8'h00;
-  assign \$26  = st_beat * 4'h8;
-  assign \$27  = \$26  + 1'h0;
-  assign \$28  = \$27  < st_length;
-  assign \$29  = st_beat * 4'h8;
-  assign \$30  = \$29  + 1'h1;
-  assign \$31  = \$30  < st_length;
+  assign \$25  = st_beat * 4'h8;
+  assign \$26  = \$25  + 3'h6;
+  assign \$27  = \$26  < st_length;
+  assign \$28  = st_beat * 4'h8;
+  assign \$29  = \$28  + 3'h7;
+  assign \$30  = \$29  < st_length;
+  assign \$31  = \$9  ? tx__data__payload[7:0] : 8'h00;
   assign \$32  = st_beat * 4'h8;
-  assign \$33  = \$32  + 2'h2;
+  assign \$33  = \$32  + 1'h0;
   assign \$34  = \$33  < st_length;
   assign \$35  = st_beat * 4'h8;
-  assign \$36  = \$35  + 2'h3;
+  assign \$36  = \$35  + 1'h1;
   assign \$37  = \$36  < st_length;
   assign \$38  = st_beat * 4'h8;
-  assign \$39  = \$38  + 3'h4;
+  assign \$39  = \$38  + 2'h2;
   assign \$40  = \$39  < st_length;
   assign \$41  = st_beat * 4'h8;
-  assign \$42  = \$41  + 3'h5;
+  assign \$42  = \$41  + 2'h3;
   assign \$43  = \$42  < st_length;
   assign \$44  = st_beat * 4'h8;
-  assign \$45  = \$44  + 3'h6;
+  assign \$45  = \$44  + 3'h4;
   assign \$46  = \$45  < st_length;
   assign \$47  = st_beat * 4'h8;
-  assign \$48  = \$47  + 3'h7;
+  assign \$48  = \$47  + 3'h5;
   assign \$49  = \$48  < st_length;
-  assign \$50  = \$31  ? tx__data__payload[15:8] : 8'h00;
-  assign \$51  = st_beat * 4'h8;
-  assign \$52  = \$51  + 1'h0;
-  assign \$53  = \$52  < st_length;
-  assign \$54  = st_beat * 4'h8;
-  assign \$55  = \$54  + 1'h1;
-  assign \$56  = \$55  < st_length;
+  assign \$50  = st_beat * 4'h8;
+  assign \$51  = \$50  + 3'h6;
+  assign \$52  = \$51  < st_length;
+  assign \$53  = st_beat * 4'h8;
+  assign \$54  = \$53  + 3'h7;
+  assign \$55  = \$54  < st_length;
+  assign \$56  = \$37  ? tx__data__payload[15:8] : 8'h00;
   assign \$57  = st_beat * 4'h8;
-  assign \$58  = \$57  + 2'h2;
+  assign \$58  = \$57  + 1'h0;
   assign \$59  = \$58  < st_length;
   assign \$60  = st_beat * 4'h8;
-  assign \$61  = \$60  + 2'h3;
+  assign \$61  = \$60  + 1'h1;
   assign \$62  = \$61  < st_length;
   assign \$63  = st_beat * 4'h8;
-  assign \$64  = \$63  + 3'h4;
+  assign \$64  = \$63  + 2'h2;
   assign \$65  = \$64  < st_length;
   assign \$66  = st_beat * 4'h8;
-  assign \$67  = \$66  + 3'h5;
+  assign \$67  = \$66  + 2'h3;
   assign \$68  = \$67  < st_length;
   assign \$69  = st_beat * 4'h8;
-  assign \$70  = \$69  + 3'h6;
+  assign \$70  = \$69  + 3'h4;
   assign \$71  = \$70  < st_length;
   assign \$72  = st_beat * 4'h8;
-  assign \$73  = \$72  + 3'h7;
+  assign \$73  = \$72  + 3'h5;
   assign \$74  = \$73  < st_length;
-  assign \$75  = \$59  ? tx__data__payload[23:16] : 8'h00;
-  assign \$76  = st_beat * 4'h8;
-  assign \$77  = \$76  + 1'h0;
-  assign \$78  = \$77  < st_length;
-  assign \$79  = st_beat * 4'h8;
-  assign \$80  = \$79  + 1'h1;
-  assign \$81  = \$80  < st_length;
+  assign \$75  = st_beat * 4'h8;
+  assign \$76  = \$75  + 3'h6;
+  assign \$77  = \$76  < st_length;
+  assign \$78  = st_beat * 4'h8;
+  assign \$79  = \$78  + 3'h7;
+  assign \$80  = \$79  < st_length;
+  assign \$81  = \$65  ? tx__data__payload[23:16] : 8'h00;
   assign \$82  = st_beat * 4'h8;
-  assign \$83  = \$82  + 2'h2;
+  assign \$83  = \$82  + 1'h0;
   assign \$84  = \$83  < st_length;
   assign \$85  = st_beat * 4'h8;
-  assign \$86  = \$85  + 2'h3;
+  assign \$86  = \$85  + 1'h1;
   assign \$87  = \$86  < st_length;
   assign \$88  = st_beat * 4'h8;
-  assign \$89  = \$88  + 3'h4;
+  assign \$89  = \$88  + 2'h2;
   assign \$90  = \$89  < st_length;
   assign \$91  = st_beat * 4'h8;
-  assign \$92  = \$91  + 3'h5;
+  assign \$92  = \$91  + 2'h3;
   assign \$93  = \$92  < st_length;
   assign \$94  = st_beat * 4'h8;
-  assign \$95  = \$94  + 3'h6;
+  assign \$95  = \$94  + 3'h4;
   assign \$96  = \$95  < st_length;
   assign \$97  = st_beat * 4'h8;
-  assign \$98  = \$97  + 3'h7;
+  assign \$98  = \$97  + 3'h5;
   assign \$99  = \$98  < st_length;
-  assign \$100  = \$87  ? tx__data__payload[31:24] : 8'h00;
-  assign \$101  = st_beat * 4'h8;
-  assign \$102  = \$101  + 1'h0;
-  assign \$103  = \$102  < st_length;
-  assign \$104  = st_beat * 4'h8;
-  assign \$105  = \$104  + 1'h1;
-  assign \$106  = \$105  < st_length;
+  assign \$100  = st_beat * 4'h8;
+  assign \$101  = \$100  + 3'h6;
+  assign \$102  = \$101  < st_length;
+  assign \$103  = st_beat * 4'h8;
+  assign \$104  = \$103  + 3'h7;
+  assign \$105  = \$104  < st_length;
+  assign \$106  = \$93  ? tx__data__payload[31:24] : 8'h00;
   assign \$107  = st_beat * 4'h8;
-  assign \$108  = \$107  + 2'h2;
+  assign \$108  = \$107  + 1'h0;
   assign \$109  = \$108  < st_length;
   assign \$110  = st_beat * 4'h8;
-  assign \$111  = \$110  + 2'h3;
+  assign \$111  = \$110  + 1'h1;
   assign \$112  = \$111  < st_length;
   assign \$113  = st_beat * 4'h8;
-  assign \$114  = \$113  + 3'h4;
+  assign \$114  = \$113  + 2'h2;
   assign \$115  = \$114  < st_length;
   assign \$116  = st_beat * 4'h8;
-  assign \$117  = \$116  + 3'h5;
+  assign \$117  = \$116  + 2'h3;
   assign \$118  = \$117  < st_length;
   assign \$119  = st_beat * 4'h8;
-  assign \$120  = \$119  + 3'h6;
+  assign \$120  = \$119  + 3'h4;
   assign \$121  = \$120  < st_length;
   assign \$122  = st_beat * 4'h8;
-  assign \$123  = \$122  + 3'h7;
+  assign \$123  = \$122  + 3'h5;
   assign \$124  = \$123  < st_length;
-  assign \$125  = \$115  ? tx__data__payload[39:32] : 8'h00;
-  assign \$126  = st_beat * 4'h8;
-  assign \$127  = \$126  + 1'h0;
-  assign \$128  = \$127  < st_length;
-  assign \$129  = st_beat * 4'h8;
-  assign \$130  = \$129  + 1'h1;
-  assign \$131  = \$130  < st_length;
+  assign \$125  = st_beat * 4'h8;
+  assign \$126  = \$125  + 3'h6;
+  assign \$127  = \$126  < st_length;
+  assign \$128  = st_beat * 4'h8;
+  assign \$129  = \$128  + 3'h7;
+  assign \$130  = \$129  < st_length;
+  assign \$131  = \$121  ? tx__data__payload[39:32] : 8'h00;
   assign \$132  = st_beat * 4'h8;
-  assign \$133  = \$132  + 2'h2;
+  assign \$133  = \$132  + 1'h0;
   assign \$134  = \$133  < st_length;
   assign \$135  = st_beat * 4'h8;
-  assign \$136  = \$135  + 2'h3;
+  assign \$136  = \$135  + 1'h1;
   assign \$137  = \$136  < st_length;
   assign \$138  = st_beat * 4'h8;
-  assign \$139  = \$138  + 3'h4;
+  assign \$139  = \$138  + 2'h2;
   assign \$140  = \$139  < st_length;
   assign \$141  = st_beat * 4'h8;
-  assign \$142  = \$141  + 3'h5;
+  assign \$142  = \$141  + 2'h3;
   assign \$143  = \$142  < st_length;
   assign \$144  = st_beat * 4'h8;
-  assign \$145  = \$144  + 3'h6;
+  assign \$145  = \$144  + 3'h4;
   assign \$146  = \$145  < st_length;
   assign \$147  = st_beat * 4'h8;
-  assign \$148  = \$147  + 3'h7;
+  assign \$148  = \$147  + 3'h5;
   assign \$149  = \$148  < st_length;
-  assign \$150  = \$143  ? tx__data__payload[47:40] : 8'h00;
-  assign \$151  = st_beat * 4'h8;
-  assign \$152  = \$151  + 1'h0;
-  assign \$153  = \$152  < st_length;
-  assign \$154  = st_beat * 4'h8;
-  assign \$155  = \$154  + 1'h1;
-  assign \$156  = \$155  < st_length;
+  assign \$150  = st_beat * 4'h8;
+  assign \$151  = \$150  + 3'h6;
+  assign \$152  = \$151  < st_length;
+  assign \$153  = st_beat * 4'h8;
+  assign \$154  = \$153  + 3'h7;
+  assign \$155  = \$154  < st_length;
+  assign \$156  = \$149  ? tx__data__payload[47:40] : 8'h00;
   assign \$157  = st_beat * 4'h8;
-  assign \$158  = \$157  + 2'h2;
+  assign \$158  = \$157  + 1'h0;
   assign \$159  = \$158  < st_length;
   assign \$160  = st_beat * 4'h8;
-  assign \$161  = \$160  + 2'h3;
+  assign \$161  = \$160  + 1'h1;
   assign \$162  = \$161  < st_length;
   assign \$163  = st_beat * 4'h8;
-  assign \$164  = \$163  + 3'h4;
+  assign \$164  = \$163  + 2'h2;
   assign \$165  = \$164  < st_length;
   assign \$166  = st_beat * 4'h8;
-  assign \$167  = \$166  + 3'h5;
+  assign \$167  = \$166  + 2'h3;
   assign \$168  = \$167  < st_length;
   assign \$169  = st_beat * 4'h8;
-  assign \$170  = \$169  + 3'h6;
+  assign \$170  = \$169  + 3'h4;
   assign \$171  = \$170  < st_length;
   assign \$172  = st_beat * 4'h8;
-  assign \$173  = \$172  + 3'h7;
+  assign \$173  = \$172  + 3'h5;
   assign \$174  = \$173  < st_length;
-  assign \$175  = \$171  ? tx__data__payload[55:48] : 8'h00;
-  assign \$176  = st_beat * 4'h8;
-  assign \$177  = \$176  + 1'h0;
-  assign \$178  = \$177  < st_length;
-  assign \$179  = st_beat * 4'h8;
-  assign \$180  = \$179  + 1'h1;
-  assign \$181  = \$180  < st_length;
+  assign \$175  = st_beat * 4'h8;
+  assign \$176  = \$175  + 3'h6;
+  assign \$177  = \$176  < st_length;
+  assign \$178  = st_beat * 4'h8;
+  assign \$179  = \$178  + 3'h7;
+  assign \$180  = \$179  < st_length;
+  assign \$181  = \$177  ? tx__data__payload[55:48] : 8'h00;
   assign \$182  = st_beat * 4'h8;
-  assign \$183  = \$182  + 2'h2;
+  assign \$183  = \$182  + 1'h0;
   assign \$184  = \$183  < st_length;
   assign \$185  = st_beat * 4'h8;
-  assign \$186  = \$185  + 2'h3;
+  assign \$186  = \$185  + 1'h1;
   assign \$187  = \$186  < st_length;
   assign \$188  = st_beat * 4'h8;
-  assign \$189  = \$188  + 3'h4;
+  assign \$189  = \$188  + 2'h2;
   assign \$190  = \$189  < st_length;
   assign \$191  = st_beat * 4'h8;
-  assign \$192  = \$191  + 3'h5;
+  assign \$192  = \$191  + 2'h3;
   assign \$193  = \$192  < st_length;
   assign \$194  = st_beat * 4'h8;
-  assign \$195  = \$194  + 3'h6;
+  assign \$195  = \$194  + 3'h4;
   assign \$196  = \$195  < st_length;
   assign \$197  = st_beat * 4'h8;
-  assign \$198  = \$197  + 3'h7;
+  assign \$198  = \$197  + 3'h5;
   assign \$199  = \$198  < st_length;
-  assign \$200  = \$199  ? tx__data__payload[63:56] : 8'h00;
-  assign \$201  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$202  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$203  = \$201  & \$202 ;
-  assign \$204  = ~ \$203 ;
-  assign \$205  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$206  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$207  = \$205  | \$206 ;
-  assign \$208  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$209  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$210  = \$208  | \$209 ;
-  assign \$211  = ! tx__hdr__payload[6:4];
-  assign \$212  = \$210  & \$211 ;
-  assign \$213  = \$207  | \$212 ;
-  assign \$214  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$215  = \$213  & \$214 ;
-  assign \$216  = \$204  | \$215 ;
-  assign \$217  = 1'h0 >> tx__hdr__payload[15];
-  assign \$218  = \$216  | \$217 ;
-  assign \$219  = read__peer == tx__hdr__payload[15];
-  assign \$220  = read__busy & \$219 ;
-  assign \$221  = hdr_rd__addr == hdr_wr__addr;
-  assign \$222  = \$220  & \$221 ;
+  assign \$200  = st_beat * 4'h8;
+  assign \$201  = \$200  + 3'h6;
+  assign \$202  = \$201  < st_length;
+  assign \$203  = st_beat * 4'h8;
+  assign \$204  = \$203  + 3'h7;
+  assign \$205  = \$204  < st_length;
+  assign \$206  = \$205  ? tx__data__payload[63:56] : 8'h00;
+  assign \$207  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$208  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$209  = \$207  & \$208 ;
+  assign \$210  = ~ \$209 ;
+  assign \$211  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$212  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$213  = \$211  | \$212 ;
+  assign \$214  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$215  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$216  = \$214  | \$215 ;
+  assign \$217  = ! tx__hdr__payload[6:4];
+  assign \$218  = \$216  & \$217 ;
+  assign \$219  = \$213  | \$218 ;
+  assign \$220  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$221  = \$219  & \$220 ;
+  assign \$222  = \$210  | \$221 ;
   assign \$223  = ~ \$222 ;
-  assign \$224  = room & \$223 ;
-  assign \$225  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$226  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$224  = tx__hdr__valid & \$223 ;
+  assign \$225  = \$321  & \$224 ;
+  assign \$226  = \$6  >> tx__hdr__payload[15];
   assign \$227  = \$225  & \$226 ;
-  assign \$228  = ~ \$227 ;
-  assign \$229  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$230  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$231  = \$229  | \$230 ;
-  assign \$232  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$233  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$234  = \$232  | \$233 ;
-  assign \$235  = ! tx__hdr__payload[6:4];
-  assign \$236  = \$234  & \$235 ;
-  assign \$237  = \$231  | \$236 ;
-  assign \$238  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$239  = \$237  & \$238 ;
-  assign \$240  = \$228  | \$239 ;
-  assign \$241  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$242  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$243  = \$241  & \$242 ;
-  assign \$244  = ~ \$243 ;
-  assign \$245  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$246  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$247  = \$245  | \$246 ;
-  assign \$248  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$249  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$250  = \$248  | \$249 ;
-  assign \$251  = ! tx__hdr__payload[6:4];
-  assign \$252  = \$250  & \$251 ;
-  assign \$253  = \$247  | \$252 ;
-  assign \$254  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$255  = \$253  & \$254 ;
-  assign \$256  = \$244  | \$255 ;
-  assign \$257  = ~ \$256 ;
-  assign \$258  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$259  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$260  = \$258  | \$259 ;
-  assign \$261  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$262  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$263  = \$261  | \$262 ;
-  assign \$264  = ! tx__hdr__payload[6:4];
-  assign \$265  = \$263  & \$264 ;
-  assign \$266  = \$260  | \$265 ;
-  assign \$267  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$269  = \$266  ? \$268  : 17'h00000;
-  assign \$270  = ! \$269 ;
-  assign \$272  = ! store_state;
-  assign \$273  = store_state == 1'h1;
-  assign \$274  = store_state == 2'h2;
-  assign \$275  = read__peer == st_peer;
-  assign \$276  = filling & \$275 ;
-  assign \$277  = hdr_rd__addr == st_slot;
-  assign \$278  = \$276  & \$277 ;
-  assign \$279  = ~ \$278 ;
-  assign \$280  = read__beat < st_beat;
-  assign \$281  = \$279  | \$280 ;
-  assign \$282  = read__beat == st_beat;
-  assign \$283  = writing & \$282 ;
-  assign \$284  = \$281  | \$283 ;
-  assign \$285  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$286  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$287  = \$285  & \$286 ;
-  assign \$288  = ~ \$287 ;
-  assign \$289  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$290  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$291  = \$289  | \$290 ;
-  assign \$292  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$293  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$294  = \$292  | \$293 ;
-  assign \$295  = ! tx__hdr__payload[6:4];
-  assign \$296  = \$294  & \$295 ;
-  assign \$297  = \$291  | \$296 ;
-  assign \$298  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$299  = \$297  & \$298 ;
-  assign \$300  = \$288  | \$299 ;
-  assign \$301  = 1'h0 >> tx__hdr__payload[15];
-  assign \$302  = \$300  | \$301 ;
-  assign \$303  = read__peer == tx__hdr__payload[15];
-  assign \$304  = read__busy & \$303 ;
-  assign \$305  = hdr_rd__addr == hdr_wr__addr;
-  assign \$306  = \$304  & \$305 ;
-  assign \$307  = ~ \$306 ;
-  assign \$308  = room & \$307 ;
-  assign \$309  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$310  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$311  = \$309  | \$310 ;
-  assign \$312  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$313  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$314  = \$312  | \$313 ;
-  assign \$315  = ! tx__hdr__payload[6:4];
-  assign \$316  = \$314  & \$315 ;
-  assign \$317  = \$311  | \$316 ;
-  assign \$318  = | tx__hdr__payload[126:111];
-  assign \$319  = \$317  & \$318 ;
-  assign \$320  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$321  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$322  = \$320  | \$321 ;
-  assign \$323  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$324  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$325  = \$323  | \$324 ;
-  assign \$326  = ! tx__hdr__payload[6:4];
+  assign \$228  = 1'h0 >> tx__hdr__payload[15];
+  assign \$229  = ~ \$228 ;
+  assign take = \$227  & \$229 ;
+  assign \$230  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$231  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$232  = \$230  & \$231 ;
+  assign \$233  = ~ \$232 ;
+  assign \$234  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$235  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$236  = \$234  | \$235 ;
+  assign \$237  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$238  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$239  = \$237  | \$238 ;
+  assign \$240  = ! tx__hdr__payload[6:4];
+  assign \$241  = \$239  & \$240 ;
+  assign \$242  = \$236  | \$241 ;
+  assign \$243  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$244  = \$242  & \$243 ;
+  assign \$245  = \$233  | \$244 ;
+  assign \$246  = ~ \$245 ;
+  assign \$247  = tx__hdr__valid & \$246 ;
+  assign \$248  = \$321  & \$247 ;
+  assign \$249  = ! tx__hdr__payload[15];
+  assign \$250  = \$248  & \$249 ;
+  assign \$251  = \$250  & free[0];
+  assign \$254  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$255  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$256  = \$254  | \$255 ;
+  assign \$257  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$258  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$259  = \$257  | \$258 ;
+  assign \$260  = ! tx__hdr__payload[6:4];
+  assign \$261  = \$259  & \$260 ;
+  assign \$262  = \$256  | \$261 ;
+  assign \$263  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$265  = \$262  ? \$264  : 17'h00000;
+  assign \$266  = ! \$265 ;
+  assign \$269  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$270  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$271  = \$269  & \$270 ;
+  assign \$272  = ~ \$271 ;
+  assign \$273  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$274  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$275  = \$273  | \$274 ;
+  assign \$276  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$277  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$278  = \$276  | \$277 ;
+  assign \$279  = ! tx__hdr__payload[6:4];
+  assign \$280  = \$278  & \$279 ;
+  assign \$281  = \$275  | \$280 ;
+  assign \$282  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$283  = \$281  & \$282 ;
+  assign \$284  = \$272  | \$283 ;
+  assign \$285  = 1'h0 >> tx__hdr__payload[15];
+  assign \$286  = \$284  | \$285 ;
+  assign \$287  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$288  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$289  = \$287  & \$288 ;
+  assign \$290  = ~ \$289 ;
+  assign \$291  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$292  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$293  = \$291  | \$292 ;
+  assign \$294  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$295  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$296  = \$294  | \$295 ;
+  assign \$297  = ! tx__hdr__payload[6:4];
+  assign \$298  = \$296  & \$297 ;
+  assign \$299  = \$293  | \$298 ;
+  assign \$300  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$301  = \$299  & \$300 ;
+  assign \$302  = \$290  | \$301 ;
+  assign \$303  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$304  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$305  = \$303  & \$304 ;
+  assign \$306  = ~ \$305 ;
+  assign \$307  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$308  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$309  = \$307  | \$308 ;
+  assign \$310  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$311  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$312  = \$310  | \$311 ;
+  assign \$313  = ! tx__hdr__payload[6:4];
+  assign \$314  = \$312  & \$313 ;
+  assign \$315  = \$309  | \$314 ;
+  assign \$316  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$317  = \$315  & \$316 ;
+  assign \$318  = \$306  | \$317 ;
+  assign \$319  = ~ \$318 ;
+  assign \$320  = \$6  >> tx__hdr__payload[15];
+  assign \$321  = ! store_state;
+  assign \$322  = store_state == 1'h1;
+  assign \$323  = store_state == 2'h2;
+  assign \$324  = read__peer == st_peer;
+  assign \$325  = filling & \$324 ;
+  assign \$326  = hdr_rd__addr == st_slot;
   assign \$327  = \$325  & \$326 ;
-  assign \$328  = \$322  | \$327 ;
-  assign \$329  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$331  = \$328  ? \$330  : 17'h00000;
-  assign \$332  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$333  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$334  = \$332  | \$333 ;
-  assign \$335  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$336  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$328  = ~ \$327 ;
+  assign \$329  = read__beat < st_beat;
+  assign \$330  = \$328  | \$329 ;
+  assign \$331  = read__beat == st_beat;
+  assign \$332  = writing & \$331 ;
+  assign \$333  = \$330  | \$332 ;
+  assign \$738  = tx__hdr__payload[15] * 2'h3;
+  assign \$334  = \port$4124$0  >> \$738 ;
+  assign \$335  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$336  = tx__hdr__payload[3:0] == 2'h3;
   assign \$337  = \$335  | \$336 ;
-  assign \$338  = ! tx__hdr__payload[6:4];
-  assign \$339  = \$337  & \$338 ;
-  assign \$340  = \$334  | \$339 ;
-  assign \$341  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$343  = \$340  ? \$342  : 17'h00000;
-  assign \$344  = | \$343 ;
-  assign \$345  = st_beat + 1'h1;
-  assign \$346  = st_beats - 1'h1;
-  assign \$347  = st_beat == \$346 ;
-  assign \$348  = tx__data__valid & tx__data__payload[64];
+  assign \$338  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$339  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$340  = \$338  | \$339 ;
+  assign \$341  = ! tx__hdr__payload[6:4];
+  assign \$342  = \$340  & \$341 ;
+  assign \$343  = \$337  | \$342 ;
+  assign \$344  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$346  = \$343  ? \$345  : 17'h00000;
+  assign \$347  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$348  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$349  = \$347  & \$348 ;
+  assign \$350  = ~ \$349 ;
+  assign \$351  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$352  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$353  = \$351  | \$352 ;
+  assign \$354  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$355  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$356  = \$354  | \$355 ;
+  assign \$357  = ! tx__hdr__payload[6:4];
+  assign \$358  = \$356  & \$357 ;
+  assign \$359  = \$353  | \$358 ;
+  assign \$360  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$361  = \$359  & \$360 ;
+  assign \$362  = \$350  | \$361 ;
+  assign \$363  = 1'h0 >> tx__hdr__payload[15];
+  assign \$364  = \$362  | \$363 ;
+  assign \$365  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$366  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$367  = \$365  | \$366 ;
+  assign \$368  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$369  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$370  = \$368  | \$369 ;
+  assign \$371  = ! tx__hdr__payload[6:4];
+  assign \$372  = \$370  & \$371 ;
+  assign \$373  = \$367  | \$372 ;
+  assign \$374  = | tx__hdr__payload[126:111];
+  assign \$375  = \$373  & \$374 ;
+  assign \$376  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$377  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$378  = \$376  | \$377 ;
+  assign \$379  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$380  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$381  = \$379  | \$380 ;
+  assign \$382  = ! tx__hdr__payload[6:4];
+  assign \$383  = \$381  & \$382 ;
+  assign \$384  = \$378  | \$383 ;
+  assign \$385  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$387  = \$384  ? \$386  : 17'h00000;
+  assign \$388  = | \$387 ;
+  assign \$389  = st_beat + 1'h1;
+  assign \$390  = st_beats - 1'h1;
+  assign \$391  = st_beat == \$390 ;
+  assign \$392  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    read__data_ok <= \$349 ;
+    read__data_ok <= \$393 ;
   always @(posedge clk)
-    store_state <= \$350 ;
+    st_peer <= \$394 ;
   always @(posedge clk)
-    st_peer <= \$351 ;
+    st_slot <= \$395 ;
   always @(posedge clk)
-    st_slot <= \$352 ;
+    st_beats <= \$396 ;
   always @(posedge clk)
-    st_beats <= \$353 ;
+    st_beat <= \$397 ;
   always @(posedge clk)
-    st_beat <= \$354 ;
+    st_length <= \$398 ;
   always @(posedge clk)
-    st_length <= \$355 ;
+    store_state <= \$399 ;
   always @(posedge clk)
-    filling <= \$356 ;
+    filling <= \$400 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$218 ) begin
+          (* full_case = 32'd1 *)
+          if (\$286 ) begin
             tx__hdr__ready = 1'h1;
-          end else if (\$224 ) begin
-            tx__hdr__ready = 1'h1;
+          end else begin
+            tx__hdr__ready = \$320 ;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$218 ) begin
+          if (\$286 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = \$240 ;
+              tx_dropped = \$302 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
     tx_dead_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$218 ) begin
+          if (\$286 ) begin
             if (tx__hdr__valid) begin
-              tx_dead_dropped = \$257 ;
+              tx_dead_dropped = \$319 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$218 ) begin
-          end else if (\$224 ) begin
-            if (tx__hdr__valid) begin
+          (* full_case = 32'd1 *)
+          if (\$286 ) begin
+          end else begin
+            if (take) begin
               hdr_wr__en = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$218 ) begin
-          end else if (\$224 ) begin
-            if (tx__hdr__valid) begin
+          (* full_case = 32'd1 *)
+          if (\$286 ) begin
+          end else begin
+            if (take) begin
               tx_msgs = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    stored = 2'h0;
-    casez (store_state)
-      2'h0:
-          if (\$218 ) begin
-          end else if (\$224 ) begin
-            if (tx__hdr__valid) begin
-              if (\$271 ) begin
-                (* full_case = 32'd1 *)
-                casez (tx__hdr__payload[15])
-                  1'h0:
-                      stored[0] = 1'h1;
-                  1'h1:
-                      stored[1] = 1'h1;
-                endcase
-              end
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -34284,7 +34480,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -34296,7 +34492,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
     writing = 1'h0;
     casez (store_state)
       2'h0:
@@ -34308,162 +34504,142 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$349  = \$284 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$393  = \$333 ;
     if (rst) begin
-      \$349  = 1'h0;
+      \$393  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$350  = store_state;
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$394  = st_peer;
     casez (store_state)
       2'h0:
-          if (\$302 ) begin
+          \$394  = tx__hdr__payload[15];
+    endcase
+    if (rst) begin
+      \$394  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$395  = st_slot;
+    casez (store_state)
+      2'h0:
+          \$395  = \$334 ;
+    endcase
+    if (rst) begin
+      \$395  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$396  = st_beats;
+    casez (store_state)
+      2'h0:
+          \$396  = \$346 [3:0];
+    endcase
+    if (rst) begin
+      \$396  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$397  = st_beat;
+    casez (store_state)
+      2'h0:
+          \$397  = 4'h0;
+      2'h2:
+          if (tx__data__valid) begin
+            \$397  = \$389 [3:0];
+          end
+    endcase
+    if (rst) begin
+      \$397  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$398  = st_length;
+    casez (store_state)
+      2'h0:
+          \$398  = tx__hdr__payload[126:111];
+    endcase
+    if (rst) begin
+      \$398  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$399  = store_state;
+    casez (store_state)
+      2'h0:
+          (* full_case = 32'd1 *)
+          if (\$364 ) begin
             if (tx__hdr__valid) begin
-              if (\$319 ) begin
-                \$350  = 2'h1;
+              if (\$375 ) begin
+                \$399  = 2'h1;
               end
             end
-          end else if (\$308 ) begin
-            if (tx__hdr__valid) begin
-              if (\$344 ) begin
-                \$350  = 2'h2;
+          end else begin
+            if (take) begin
+              if (\$388 ) begin
+                \$399  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$347 ) begin
-              \$350  = 2'h0;
+            if (\$391 ) begin
+              \$399  = 2'h0;
             end
           end
       2'h1:
-          if (\$348 ) begin
-            \$350  = 2'h0;
+          if (\$392 ) begin
+            \$399  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$350  = 2'h0;
+      \$399  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$351  = st_peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$400  = filling;
     casez (store_state)
       2'h0:
-          if (\$302 ) begin
-          end else if (\$308 ) begin
-            if (tx__hdr__valid) begin
-              \$351  = tx__hdr__payload[15];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$351  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$352  = st_slot;
-    casez (store_state)
-      2'h0:
-          if (\$302 ) begin
-          end else if (\$308 ) begin
-            if (tx__hdr__valid) begin
-              \$352  = hdr_wr__addr;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$352  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$353  = st_beats;
-    casez (store_state)
-      2'h0:
-          if (\$302 ) begin
-          end else if (\$308 ) begin
-            if (tx__hdr__valid) begin
-              \$353  = \$331 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$353  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$354  = st_beat;
-    casez (store_state)
-      2'h0:
-          if (\$302 ) begin
-          end else if (\$308 ) begin
-            if (tx__hdr__valid) begin
-              \$354  = 4'h0;
-            end
-          end
-      2'h2:
-          if (tx__data__valid) begin
-            \$354  = \$345 [3:0];
-          end
-    endcase
-    if (rst) begin
-      \$354  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$355  = st_length;
-    casez (store_state)
-      2'h0:
-          if (\$302 ) begin
-          end else if (\$308 ) begin
-            if (tx__hdr__valid) begin
-              \$355  = tx__hdr__payload[126:111];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$355  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$356  = filling;
-    casez (store_state)
-      2'h0:
-          if (\$302 ) begin
-          end else if (\$308 ) begin
-            if (tx__hdr__valid) begin
-              if (\$344 ) begin
-                \$356  = 1'h1;
+          (* full_case = 32'd1 *)
+          if (\$364 ) begin
+          end else begin
+            if (take) begin
+              if (\$388 ) begin
+                \$400  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$347 ) begin
-              \$356  = 1'h0;
+            if (\$391 ) begin
+              \$400  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$356  = 1'h0;
+      \$400  = 1'h0;
     end
   end
   assign read__slot = hdr_rd__addr;
   assign hdr_rd__data = read__hdr;
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
-  assign peer = tx__hdr__payload[15];
-  assign slot = hdr_wr__addr;
+  assign room = { \port$2987$0 , \port$2986$0  };
+  assign tail = { 3'h0, \port$4124$0  };
   assign dat_wr__addr = { st_slot, st_beat[2:0] };
-  assign dat_wr__data = { \$200 , \$175 , \$150 , \$125 , \$100 , \$75 , \$50 , \$25  };
+  assign dat_wr__data = { \$206 , \$181 , \$156 , \$131 , \$106 , \$81 , \$56 , \$31  };
+  assign stored_peer = tx__hdr__payload[15];
   assign dead = 2'h0;
+  assign stored = { 1'h0, \$268  };
+  assign \port$2085$0  = \$268 ;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
   assign \read__hdr.tag  = read__hdr[14:7];
@@ -34476,6 +34652,8 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   assign \hdr_rd__data.pid  = read__hdr[30:15];
   assign \hdr_rd__data.vaddr  = read__hdr[94:31];
   assign \hdr_rd__data.length  = read__hdr[110:95];
+  assign \tail[0]  = \port$4124$0 ;
+  assign \tail[1]  = 3'h0;
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
   assign \tx__hdr__payload.src  = tx__hdr__payload[14:7];
@@ -34498,8 +34676,13 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, hd
   assign hdr_wr__data[14:7] = tx__hdr__payload[30:23];
   assign hdr_wr__data[6:4] = tx__hdr__payload[6:4];
   assign hdr_wr__data[3:0] = tx__hdr__payload[3:0];
-  assign \$268  = { 3'h0, \$267 [16:3] };
-  assign \$271  = 1'h1;
-  assign \$330  = { 3'h0, \$329 [16:3] };
-  assign \$342  = { 3'h0, \$341 [16:3] };
+  assign free[0] = \$6 ;
+  assign free[1] = 1'h0;
+  assign \$252  = 1'h1;
+  assign \$253  = \$251 ;
+  assign \$264  = { 3'h0, \$263 [16:3] };
+  assign \$267  = 1'h1;
+  assign \$268  = \$251 ;
+  assign \$345  = { 3'h0, \$344 [16:3] };
+  assign \$386  = { 3'h0, \$385 [16:3] };
 endmodule
