@@ -24,7 +24,11 @@ its last beat. Hits of one direction run back to back; changing direction waits 
 With ``mshrs`` > 1 (the non-blocking controller) a fill's line write may be requested while a read is offered
 (:class:`~hw.processor.local_read_port.LocalReadPort` holds it on ``rd``): a write is then not taken in a cycle
 where AR is valid, since the write would end the "no write in flight" that AR's valid rests on before the AR's
-ready came (AXI: a valid stays up until its ready). The blocking controller never requests both at once.
+ready came (AXI: a valid stays up until its ready). Nor is a write that opens a burst taken while a read is held
+at all: the held read was requested first and may be of the very way the write fills (a completion's read
+releases its MSHR, and the next miss of the set may reserve the same way and receive its line before the read
+leaves), so it must not be overtaken; only the beats of a burst already open are taken meanwhile (its B
+response is what the held read waits for). The blocking controller never requests both at once.
 """
 
 from amaranth import Const, Module, Mux, Signal
@@ -140,9 +144,14 @@ class AxiLineStore(wiring.Component):
         with m.If(drains):
             m.d.sync += buf_full.eq(0)
 
-        wr = self.wr
+        wr, rd = self.wr, self.rd
         wr_ready = (reads == 0) & (~buf_full | drains) & ~writes[7]
-        m.d.comb += wr.ready.eq(wr_ready & ~axi.arvalid if p.mshrs > 1 else wr_ready)
+        if p.mshrs > 1:
+            # A held read (rd.en) is ordered before every write that opens a burst: only the open burst's
+            # remaining beats are taken meanwhile (its B response is what the read waits for).
+            m.d.comb += wr.ready.eq(wr_ready & ~axi.arvalid & (~rd.en | self.line_open))
+        else:
+            m.d.comb += wr.ready.eq(wr_ready)
         with m.If(wr.en.any() & wr.ready):
             in_burst = wr.word[:(beats - 1).bit_length()] if beats > 1 else Const(0, 1)
             m.d.sync += [
@@ -156,7 +165,6 @@ class AxiLineStore(wiring.Component):
                 m.d.sync += self.line_open.eq(wr.line & (in_burst != beats - 1))
 
         # ---- reads: AR straight from the request (held by the requester until ready).
-        rd = self.rd
         writes_idle = (writes == 0) & ~buf_full
         part = Signal(range(parts)) if parts > 1 else Const(0, 1)
         ar_word = Mux(rd.line, part * beats, rd.word) if parts > 1 else Mux(rd.line, 0, rd.word)

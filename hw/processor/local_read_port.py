@@ -17,9 +17,11 @@ LineWriteBack`, ``line``: ``words_per_line`` words). Their read data comes back 
   (a write is not taken while AR is valid) add no combinational path back to the requesters.
 * ``pending``: a request is held, not yet taken by the store. A write of the pipeline or of the answer queue
   waits while one is (the store orders a read only against writes it has already taken, so a write taken
-  before a held read of the same word would overtake it). A fill's line write does not wait: it writes a way
-  nobody reads (invalid until its install), and stopping it inside an AXI burst would hold back the B
-  response that a held read waits for.
+  before a held read of the same word would overtake it). So does a fill's line write that would open a burst
+  (the store refuses it while ``rd.en``): the way it fills may be the held read's, since a completion's read
+  releases its MSHR when requested and the next miss of the set may reserve the same way. The beats of a
+  burst already open are still taken: stopping them would hold back the B response that a held read waits
+  for.
 * Routes: each answer-queue slot has at most one word read in flight and there is at most one line read,
   so the route FIFO (``queue_depth + 1`` entries) never overflows. Word beats are always taken; a line's beats
   go at the write-back stream's pace (``line_ready``), and the word reads behind it wait in order.

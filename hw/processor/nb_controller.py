@@ -26,7 +26,9 @@ Line store: on chip (:class:`~hw.processor.line_data.LineData`), or in local mem
 goes through :class:`~hw.processor.local_read_port.LocalReadPort` (requests held for AR, R beats routed in
 request order to the answer queue's entries or to the victim's write-back stream), a hit or a completion
 leaves only when the store takes its request, and a fill's beats go at the store's pace (the store orders a
-read after the writes it took: a read hit waits while a fill's burst has not had its B response).
+read after the writes it took: a read hit waits while a fill's burst has not had its B response; and a held
+read before the writes that would open a burst, since the next miss of a set may refill the way a completion's
+read, held, is of).
 """
 
 from amaranth import Module, Mux
