@@ -89,7 +89,7 @@ class LineEventSignature(wiring.Signature):
         super().__init__({"en": Out(1), "set": Out(_set_width(params)), "way": Out(params.way_bits)})
 
 
-def merge_requests(m, target, requests, *, fallback=False):
+def merge_requests(m, target, requests, *, fallback=False, owner=None):
     """Drive request port ``target`` from the first of ``requests`` whose ``en`` is non-zero (else all 0).
 
     ``target`` is the array's (flipped) port, ``requests`` the requesters' ports of the same signature. Members
@@ -97,9 +97,33 @@ def merge_requests(m, target, requests, *, fallback=False):
     With ``fallback`` the last request drives ``target`` (its ``en`` included) whenever no earlier one is
     enabled: the multiplexer's select then depends only on the earlier requesters' enables, not on the last
     one's (issue 18: the hit pipeline's enables come from the tag compare, its addresses do not).
+    With ``owner`` (a 1-bit value) the last request drives ``target`` whenever ``owner`` is high and only
+    then, the earlier ones are merged as above while it is low: the select of the last one is ``owner``
+    alone, and the earlier requesters' enables are no longer on its path to the array (issue 18: the hit
+    pipeline owns the arrays exactly while the sequencer's registered state is RUN).
     """
     members = requests[0].signature.members
     names = [n for n, mb in members.items() if mb.flow == Out]
+    if owner is not None:
+        with m.If(owner):
+            m.d.comb += [getattr(target, n).eq(getattr(requests[-1], n)) for n in names]
+        with m.Else():
+            _merge(m, target, requests[:-1], names, fallback)
+    else:
+        _merge(m, target, requests, names, fallback)
+    for n, mb in members.items():
+        if mb.flow == In:
+            m.d.comb += [getattr(req, n).eq(getattr(target, n)) for req in requests]
+
+
+def _merge(m, target, requests, names, fallback):
+    if len(requests) == 1:
+        if fallback:
+            m.d.comb += [getattr(target, n).eq(getattr(requests[0], n)) for n in names]
+        else:
+            with m.If(requests[0].en.any()):
+                m.d.comb += [getattr(target, n).eq(getattr(requests[0], n)) for n in names]
+        return
     with m.If(requests[0].en.any()):
         m.d.comb += [getattr(target, n).eq(getattr(requests[0], n)) for n in names]
     for i, req in enumerate(requests[1:], 1):
@@ -109,9 +133,6 @@ def merge_requests(m, target, requests, *, fallback=False):
         else:
             with m.Elif(req.en.any()):
                 m.d.comb += [getattr(target, n).eq(getattr(req, n)) for n in names]
-    for n, mb in members.items():
-        if mb.flow == In:
-            m.d.comb += [getattr(req, n).eq(getattr(target, n)) for req in requests]
 
 
 def entry_of(ways, way, params):

@@ -123,19 +123,21 @@ class ExCacheController(wiring.Component):
         m.submodules.maint = maint = MaintenanceWalker(p)
         m.submodules.seq = seq = ExCacheSequencer(p)
 
-        # Array ports: one requester per cycle (the sequencer's state decides which).
-        # The hit pipeline comes last, as the fallback: its enables follow the tag compare, and the
-        # multiplexers' selects must not (issue 18).
-        merge_requests(m, tags.rd, [maint.tag_rd, pipe.tag_rd], fallback=True)
-        merge_requests(m, tags.wr, [wb.tag_wr, fill.tag_wr, maint.tag_wr, pipe.tag_wr], fallback=True)
+        # Array ports: one requester per cycle (the sequencer's state decides which). The hit pipeline uses
+        # them only in `run` (and reads the tags at `replay`), the miss path and maintenance only outside it,
+        # so the sequencer's registered state selects the hit pipeline's requests, and among the others the
+        # last is the fallback: no requester's enable is a select on another's path to the arrays (issue 18).
+        run = seq.run
+        merge_requests(m, tags.rd, [maint.tag_rd, pipe.tag_rd], fallback=True, owner=run | seq.replay)
+        merge_requests(m, tags.wr, [wb.tag_wr, fill.tag_wr, maint.tag_wr, pipe.tag_wr], fallback=True, owner=run)
         # The hit pipeline captures the RAMs' output (S0 -> ST) and loads the captured set into the loaded
         # registers: the ways with `ways_load` (from registers), the replacement state with `repl_load` (ST's
         # move). Maintenance loads straight from the RAMs.
         m.d.comb += [tags.load.eq(maint.tag_load), tags.capture.eq(pipe.tag_capture),
                      tags.load_ways.eq(pipe.ways_load), tags.load_repl.eq(pipe.repl_load)]
         wiring.connect(m, repl.repl_wr, tags.repl_wr)
-        merge_requests(m, line_data.rd, [wb.data_rd, pipe.data_rd], fallback=True)
-        merge_requests(m, line_data.wr, [fill.data_wr, pipe.data_wr], fallback=True)
+        merge_requests(m, line_data.rd, [wb.data_rd, pipe.data_rd], fallback=True, owner=run)
+        merge_requests(m, line_data.wr, [fill.data_wr, pipe.data_wr], fallback=True, owner=run)
         ways = tags.ways
         m.d.comb += [pipe.cap_ways.eq(tags.cap_ways), repl.ways.eq(ways), wb.ways.eq(ways), fill.ways.eq(ways),
                      maint.ways.eq(ways), repl.state.eq(tags.repl),
