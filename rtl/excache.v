@@ -410,7 +410,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$1021$0 (\event [91:0]),
+    .\port$1015$0 (\event [91:0]),
     .\port$3$32 (\$2 [48:32]),
     .rst(rst),
     .storage(mem_node)
@@ -663,7 +663,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$1021$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$1015$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
@@ -773,8 +773,8 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [91:0] \port$1021$0 ;
-  wire [91:0] \port$1021$0 ;
+  input [91:0] \port$1015$0 ;
+  wire [91:0] \port$1015$0 ;
   input [16:0] \port$3$32 ;
   wire [16:0] \port$3$32 ;
   (* init = 32'd0 *)
@@ -796,10 +796,10 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$3$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$1021$0 [91:76] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$1015$0 [91:76] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$1021$0 [71:66] } : { 16'h0000, \port$1021$0 [65:50] };
-  assign \$7  = bus__addr[0] ? \port$1021$0 [49:18] : { \port$1021$0 [17:2], 6'h00, \port$1021$0 [73:72], 4'h0, \port$1021$0 [75:74], \port$1021$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$1015$0 [71:66] } : { 16'h0000, \port$1015$0 [65:50] };
+  assign \$7  = bus__addr[0] ? \port$1015$0 [49:18] : { \port$1015$0 [17:2], 6'h00, \port$1015$0 [73:72], 4'h0, \port$1015$0 [75:74], \port$1015$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -1731,11 +1731,11 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { \port$1021$0 [17:2], 6'h00, \port$1021$0 [73:72], 4'h0, \port$1021$0 [75:74], \port$1021$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$1021$0 [49:18];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1021$0 [65:50] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$1021$0 [71:66] };
-  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$1021$0 [91:76] };
+  assign csr__ev_info__r_data = { \port$1015$0 [17:2], 6'h00, \port$1015$0 [73:72], 4'h0, \port$1015$0 [75:74], \port$1015$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$1015$0 [49:18];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1015$0 [65:50] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$1015$0 [71:66] };
+  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$1015$0 [91:76] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$3$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2178,43 +2178,40 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
 , miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$187 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire [53:0] \$11 ;
-  wire [53:0] \$12 ;
-  wire [53:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire [53:0] \$17 ;
-  wire [53:0] \$18 ;
-  wire [53:0] \$19 ;
+  wire [53:0] \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [53:0] \$14 ;
+  wire [53:0] \$15 ;
+  wire [53:0] \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire [53:0] \$23 ;
-  wire [53:0] \$24 ;
-  wire [53:0] \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire [53:0] \$29 ;
+  wire [53:0] \$20 ;
+  wire [53:0] \$21 ;
+  wire [53:0] \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire [53:0] \$26 ;
+  wire [53:0] \$27 ;
+  wire [53:0] \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [53:0] \$30 ;
-  wire [53:0] \$31 ;
+  wire \$30 ;
+  wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire [53:0] \$36 ;
-  wire [53:0] \$37 ;
-  wire [53:0] \$38 ;
+  wire [53:0] \$33 ;
+  wire [53:0] \$34 ;
+  wire [53:0] \$35 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire [53:0] \$8 ;
+  wire [53:0] \$9 ;
   wire abort;
   wire \abort$117 ;
   (* enum_base_type = "Status" *)
@@ -2235,27 +2232,27 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   wire advance;
   wire busy;
   wire [215:0] cap_ways;
-  wire [215:0] \cap_ways$75 ;
-  wire [53:0] \cap_ways$75[0] ;
-  wire \cap_ways$75[0].dirty ;
-  wire [15:0] \cap_ways$75[0].pid ;
-  wire [35:0] \cap_ways$75[0].tag ;
-  wire \cap_ways$75[0].valid ;
-  wire [53:0] \cap_ways$75[1] ;
-  wire \cap_ways$75[1].dirty ;
-  wire [15:0] \cap_ways$75[1].pid ;
-  wire [35:0] \cap_ways$75[1].tag ;
-  wire \cap_ways$75[1].valid ;
-  wire [53:0] \cap_ways$75[2] ;
-  wire \cap_ways$75[2].dirty ;
-  wire [15:0] \cap_ways$75[2].pid ;
-  wire [35:0] \cap_ways$75[2].tag ;
-  wire \cap_ways$75[2].valid ;
-  wire [53:0] \cap_ways$75[3] ;
-  wire \cap_ways$75[3].dirty ;
-  wire [15:0] \cap_ways$75[3].pid ;
-  wire [35:0] \cap_ways$75[3].tag ;
-  wire \cap_ways$75[3].valid ;
+  wire [215:0] \cap_ways$77 ;
+  wire [53:0] \cap_ways$77[0] ;
+  wire \cap_ways$77[0].dirty ;
+  wire [15:0] \cap_ways$77[0].pid ;
+  wire [35:0] \cap_ways$77[0].tag ;
+  wire \cap_ways$77[0].valid ;
+  wire [53:0] \cap_ways$77[1] ;
+  wire \cap_ways$77[1].dirty ;
+  wire [15:0] \cap_ways$77[1].pid ;
+  wire [35:0] \cap_ways$77[1].tag ;
+  wire \cap_ways$77[1].valid ;
+  wire [53:0] \cap_ways$77[2] ;
+  wire \cap_ways$77[2].dirty ;
+  wire [15:0] \cap_ways$77[2].pid ;
+  wire [35:0] \cap_ways$77[2].tag ;
+  wire \cap_ways$77[2].valid ;
+  wire [53:0] \cap_ways$77[3] ;
+  wire \cap_ways$77[3].dirty ;
+  wire [15:0] \cap_ways$77[3].pid ;
+  wire [35:0] \cap_ways$77[3].tag ;
+  wire \cap_ways$77[3].valid ;
   wire [53:0] \cap_ways[0] ;
   wire \cap_ways[0].dirty ;
   wire [15:0] \cap_ways[0].pid ;
@@ -2291,15 +2288,15 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   wire count__writebacks;
   input [136:0] cpu_req__payload;
   wire [136:0] cpu_req__payload;
-  wire [136:0] \cpu_req__payload$93 ;
+  wire [136:0] \cpu_req__payload$95 ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \cpu_req__payload$93.op ;
-  wire [15:0] \cpu_req__payload$93.pid ;
-  wire [7:0] \cpu_req__payload$93.strb ;
-  wire [47:0] \cpu_req__payload$93.vaddr ;
-  wire [63:0] \cpu_req__payload$93.wdata ;
+  wire \cpu_req__payload$95.op ;
+  wire [15:0] \cpu_req__payload$95.pid ;
+  wire [7:0] \cpu_req__payload$95.strb ;
+  wire [47:0] \cpu_req__payload$95.vaddr ;
+  wire [63:0] \cpu_req__payload$95.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2310,21 +2307,21 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
   wire cpu_req__ready;
-  wire \cpu_req__ready$95 ;
+  wire \cpu_req__ready$97 ;
   input cpu_req__valid;
   wire cpu_req__valid;
-  wire \cpu_req__valid$97 ;
+  wire \cpu_req__valid$99 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
-  wire [66:0] \cpu_resp__payload$99 ;
-  wire [63:0] \cpu_resp__payload$99.rdata ;
+  wire [66:0] \cpu_resp__payload$101 ;
+  wire [63:0] \cpu_resp__payload$101.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \cpu_resp__payload$99.status ;
+  wire [2:0] \cpu_resp__payload$101.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2335,36 +2332,36 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  wire \cpu_resp__ready$101 ;
+  wire \cpu_resp__ready$103 ;
   output cpu_resp__valid;
   wire cpu_resp__valid;
-  wire \cpu_resp__valid$103 ;
+  wire \cpu_resp__valid$105 ;
   wire data_rd__en;
-  wire \data_rd__en$49 ;
+  wire \data_rd__en$51 ;
   wire data_rd__line;
-  wire \data_rd__line$48 ;
+  wire \data_rd__line$50 ;
   wire data_rd__ready;
-  wire \data_rd__ready$52 ;
+  wire \data_rd__ready$54 ;
   wire [5:0] data_rd__set;
-  wire [5:0] \data_rd__set$45 ;
+  wire [5:0] \data_rd__set$47 ;
   wire [1:0] data_rd__way;
-  wire [1:0] \data_rd__way$46 ;
+  wire [1:0] \data_rd__way$48 ;
   wire [2:0] data_rd__word;
-  wire [2:0] \data_rd__word$47 ;
+  wire [2:0] \data_rd__word$49 ;
   wire [63:0] data_wr__data;
-  wire [63:0] \data_wr__data$69 ;
+  wire [63:0] \data_wr__data$71 ;
   wire [7:0] data_wr__en;
-  wire [7:0] \data_wr__en$70 ;
+  wire [7:0] \data_wr__en$72 ;
   wire data_wr__line;
-  wire \data_wr__line$68 ;
+  wire \data_wr__line$70 ;
   wire data_wr__ready;
-  wire \data_wr__ready$73 ;
+  wire \data_wr__ready$75 ;
   wire [5:0] data_wr__set;
-  wire [5:0] \data_wr__set$65 ;
+  wire [5:0] \data_wr__set$67 ;
   wire [1:0] data_wr__way;
-  wire [1:0] \data_wr__way$66 ;
+  wire [1:0] \data_wr__way$68 ;
   wire [2:0] data_wr__word;
-  wire [2:0] \data_wr__word$67 ;
+  wire [2:0] \data_wr__word$69 ;
   wire done;
   wire \done$178 ;
   wire \done$195 ;
@@ -2555,38 +2552,38 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   input [1:0] query_way;
   wire [1:0] query_way;
   reg rd__en;
-  reg \rd__en$44 ;
+  reg \rd__en$45 ;
   reg rd__line;
   wire rd__ready;
   reg [5:0] rd__set;
-  reg [5:0] \rd__set$36 ;
+  reg [5:0] \rd__set$37 ;
   reg [1:0] rd__way;
   reg [2:0] rd__word;
   wire [63:0] rdata;
-  wire [63:0] \rdata$84 ;
-  wire [63:0] \rdata$85 ;
+  wire [63:0] \rdata$86 ;
+  wire [63:0] \rdata$87 ;
   wire read_done;
   wire read_line;
   wire [7:0] repl;
   wire repl_load;
   wire [7:0] repl_wr__data;
-  wire [7:0] \repl_wr__data$30 ;
+  wire [7:0] \repl_wr__data$32 ;
   wire repl_wr__en;
-  wire \repl_wr__en$32 ;
+  wire \repl_wr__en$34 ;
   wire [5:0] repl_wr__set;
-  wire [5:0] \repl_wr__set$34 ;
+  wire [5:0] \repl_wr__set$36 ;
   wire replay;
   wire \replay$115 ;
   wire rready;
-  wire \rready$90 ;
-  wire \rready$91 ;
+  wire \rready$92 ;
+  wire \rready$93 ;
   input rst;
   wire rst;
   wire run;
-  wire \run$111 ;
+  wire \run$112 ;
   wire rvalid;
-  wire \rvalid$87 ;
-  wire \rvalid$88 ;
+  wire \rvalid$89 ;
+  wire \rvalid$90 ;
   wire [136:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -2609,31 +2606,10 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   wire tag_capture;
   wire tag_load;
   wire tag_rd__en;
-  wire \tag_rd__en$5 ;
+  wire \tag_rd__en$7 ;
   wire [5:0] tag_rd__set;
-  wire [5:0] \tag_rd__set$4 ;
+  wire [5:0] \tag_rd__set$6 ;
   wire [215:0] tag_wr__data;
-  wire [215:0] \tag_wr__data$15 ;
-  wire [53:0] \tag_wr__data$15[0] ;
-  wire \tag_wr__data$15[0].dirty ;
-  wire [15:0] \tag_wr__data$15[0].pid ;
-  wire [35:0] \tag_wr__data$15[0].tag ;
-  wire \tag_wr__data$15[0].valid ;
-  wire [53:0] \tag_wr__data$15[1] ;
-  wire \tag_wr__data$15[1].dirty ;
-  wire [15:0] \tag_wr__data$15[1].pid ;
-  wire [35:0] \tag_wr__data$15[1].tag ;
-  wire \tag_wr__data$15[1].valid ;
-  wire [53:0] \tag_wr__data$15[2] ;
-  wire \tag_wr__data$15[2].dirty ;
-  wire [15:0] \tag_wr__data$15[2].pid ;
-  wire [35:0] \tag_wr__data$15[2].tag ;
-  wire \tag_wr__data$15[2].valid ;
-  wire [53:0] \tag_wr__data$15[3] ;
-  wire \tag_wr__data$15[3].dirty ;
-  wire [15:0] \tag_wr__data$15[3].pid ;
-  wire [35:0] \tag_wr__data$15[3].tag ;
-  wire \tag_wr__data$15[3].valid ;
   wire [215:0] \tag_wr__data$17 ;
   wire [53:0] \tag_wr__data$17[0] ;
   wire \tag_wr__data$17[0].dirty ;
@@ -2655,27 +2631,48 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   wire [15:0] \tag_wr__data$17[3].pid ;
   wire [35:0] \tag_wr__data$17[3].tag ;
   wire \tag_wr__data$17[3].valid ;
-  wire [215:0] \tag_wr__data$20 ;
-  wire [53:0] \tag_wr__data$20[0] ;
-  wire \tag_wr__data$20[0].dirty ;
-  wire [15:0] \tag_wr__data$20[0].pid ;
-  wire [35:0] \tag_wr__data$20[0].tag ;
-  wire \tag_wr__data$20[0].valid ;
-  wire [53:0] \tag_wr__data$20[1] ;
-  wire \tag_wr__data$20[1].dirty ;
-  wire [15:0] \tag_wr__data$20[1].pid ;
-  wire [35:0] \tag_wr__data$20[1].tag ;
-  wire \tag_wr__data$20[1].valid ;
-  wire [53:0] \tag_wr__data$20[2] ;
-  wire \tag_wr__data$20[2].dirty ;
-  wire [15:0] \tag_wr__data$20[2].pid ;
-  wire [35:0] \tag_wr__data$20[2].tag ;
-  wire \tag_wr__data$20[2].valid ;
-  wire [53:0] \tag_wr__data$20[3] ;
-  wire \tag_wr__data$20[3].dirty ;
-  wire [15:0] \tag_wr__data$20[3].pid ;
-  wire [35:0] \tag_wr__data$20[3].tag ;
-  wire \tag_wr__data$20[3].valid ;
+  wire [215:0] \tag_wr__data$19 ;
+  wire [53:0] \tag_wr__data$19[0] ;
+  wire \tag_wr__data$19[0].dirty ;
+  wire [15:0] \tag_wr__data$19[0].pid ;
+  wire [35:0] \tag_wr__data$19[0].tag ;
+  wire \tag_wr__data$19[0].valid ;
+  wire [53:0] \tag_wr__data$19[1] ;
+  wire \tag_wr__data$19[1].dirty ;
+  wire [15:0] \tag_wr__data$19[1].pid ;
+  wire [35:0] \tag_wr__data$19[1].tag ;
+  wire \tag_wr__data$19[1].valid ;
+  wire [53:0] \tag_wr__data$19[2] ;
+  wire \tag_wr__data$19[2].dirty ;
+  wire [15:0] \tag_wr__data$19[2].pid ;
+  wire [35:0] \tag_wr__data$19[2].tag ;
+  wire \tag_wr__data$19[2].valid ;
+  wire [53:0] \tag_wr__data$19[3] ;
+  wire \tag_wr__data$19[3].dirty ;
+  wire [15:0] \tag_wr__data$19[3].pid ;
+  wire [35:0] \tag_wr__data$19[3].tag ;
+  wire \tag_wr__data$19[3].valid ;
+  wire [215:0] \tag_wr__data$22 ;
+  wire [53:0] \tag_wr__data$22[0] ;
+  wire \tag_wr__data$22[0].dirty ;
+  wire [15:0] \tag_wr__data$22[0].pid ;
+  wire [35:0] \tag_wr__data$22[0].tag ;
+  wire \tag_wr__data$22[0].valid ;
+  wire [53:0] \tag_wr__data$22[1] ;
+  wire \tag_wr__data$22[1].dirty ;
+  wire [15:0] \tag_wr__data$22[1].pid ;
+  wire [35:0] \tag_wr__data$22[1].tag ;
+  wire \tag_wr__data$22[1].valid ;
+  wire [53:0] \tag_wr__data$22[2] ;
+  wire \tag_wr__data$22[2].dirty ;
+  wire [15:0] \tag_wr__data$22[2].pid ;
+  wire [35:0] \tag_wr__data$22[2].tag ;
+  wire \tag_wr__data$22[2].valid ;
+  wire [53:0] \tag_wr__data$22[3] ;
+  wire \tag_wr__data$22[3].dirty ;
+  wire [15:0] \tag_wr__data$22[3].pid ;
+  wire [35:0] \tag_wr__data$22[3].tag ;
+  wire \tag_wr__data$22[3].valid ;
   wire [53:0] \tag_wr__data[0] ;
   wire \tag_wr__data[0].dirty ;
   wire [15:0] \tag_wr__data[0].pid ;
@@ -2697,67 +2694,25 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   wire [35:0] \tag_wr__data[3].tag ;
   wire \tag_wr__data[3].valid ;
   wire [3:0] tag_wr__en;
-  wire [3:0] \tag_wr__en$19 ;
-  wire [3:0] \tag_wr__en$7 ;
-  wire [3:0] \tag_wr__en$8 ;
+  wire [3:0] \tag_wr__en$14 ;
+  wire [3:0] \tag_wr__en$15 ;
+  wire [3:0] \tag_wr__en$21 ;
   wire [5:0] tag_wr__set;
-  wire [5:0] \tag_wr__set$14 ;
   wire [5:0] \tag_wr__set$16 ;
   wire [5:0] \tag_wr__set$18 ;
+  wire [5:0] \tag_wr__set$20 ;
   wire touch__en;
-  wire \touch__en$105 ;
+  wire \touch__en$107 ;
   wire [5:0] touch__set;
-  wire [5:0] \touch__set$107 ;
+  wire [5:0] \touch__set$109 ;
   wire [1:0] touch__way;
-  wire [1:0] \touch__way$109 ;
+  wire [1:0] \touch__way$111 ;
   wire [1:0] victim;
   wire walk_done;
   wire walk_go;
   wire [1:0] way;
   wire [1:0] \way$172 ;
   wire [215:0] ways;
-  wire [215:0] \ways$77 ;
-  wire [53:0] \ways$77[0] ;
-  wire \ways$77[0].dirty ;
-  wire [15:0] \ways$77[0].pid ;
-  wire [35:0] \ways$77[0].tag ;
-  wire \ways$77[0].valid ;
-  wire [53:0] \ways$77[1] ;
-  wire \ways$77[1].dirty ;
-  wire [15:0] \ways$77[1].pid ;
-  wire [35:0] \ways$77[1].tag ;
-  wire \ways$77[1].valid ;
-  wire [53:0] \ways$77[2] ;
-  wire \ways$77[2].dirty ;
-  wire [15:0] \ways$77[2].pid ;
-  wire [35:0] \ways$77[2].tag ;
-  wire \ways$77[2].valid ;
-  wire [53:0] \ways$77[3] ;
-  wire \ways$77[3].dirty ;
-  wire [15:0] \ways$77[3].pid ;
-  wire [35:0] \ways$77[3].tag ;
-  wire \ways$77[3].valid ;
-  wire [215:0] \ways$78 ;
-  wire [53:0] \ways$78[0] ;
-  wire \ways$78[0].dirty ;
-  wire [15:0] \ways$78[0].pid ;
-  wire [35:0] \ways$78[0].tag ;
-  wire \ways$78[0].valid ;
-  wire [53:0] \ways$78[1] ;
-  wire \ways$78[1].dirty ;
-  wire [15:0] \ways$78[1].pid ;
-  wire [35:0] \ways$78[1].tag ;
-  wire \ways$78[1].valid ;
-  wire [53:0] \ways$78[2] ;
-  wire \ways$78[2].dirty ;
-  wire [15:0] \ways$78[2].pid ;
-  wire [35:0] \ways$78[2].tag ;
-  wire \ways$78[2].valid ;
-  wire [53:0] \ways$78[3] ;
-  wire \ways$78[3].dirty ;
-  wire [15:0] \ways$78[3].pid ;
-  wire [35:0] \ways$78[3].tag ;
-  wire \ways$78[3].valid ;
   wire [215:0] \ways$79 ;
   wire [53:0] \ways$79[0] ;
   wire \ways$79[0].dirty ;
@@ -2800,6 +2755,48 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   wire [15:0] \ways$80[3].pid ;
   wire [35:0] \ways$80[3].tag ;
   wire \ways$80[3].valid ;
+  wire [215:0] \ways$81 ;
+  wire [53:0] \ways$81[0] ;
+  wire \ways$81[0].dirty ;
+  wire [15:0] \ways$81[0].pid ;
+  wire [35:0] \ways$81[0].tag ;
+  wire \ways$81[0].valid ;
+  wire [53:0] \ways$81[1] ;
+  wire \ways$81[1].dirty ;
+  wire [15:0] \ways$81[1].pid ;
+  wire [35:0] \ways$81[1].tag ;
+  wire \ways$81[1].valid ;
+  wire [53:0] \ways$81[2] ;
+  wire \ways$81[2].dirty ;
+  wire [15:0] \ways$81[2].pid ;
+  wire [35:0] \ways$81[2].tag ;
+  wire \ways$81[2].valid ;
+  wire [53:0] \ways$81[3] ;
+  wire \ways$81[3].dirty ;
+  wire [15:0] \ways$81[3].pid ;
+  wire [35:0] \ways$81[3].tag ;
+  wire \ways$81[3].valid ;
+  wire [215:0] \ways$82 ;
+  wire [53:0] \ways$82[0] ;
+  wire \ways$82[0].dirty ;
+  wire [15:0] \ways$82[0].pid ;
+  wire [35:0] \ways$82[0].tag ;
+  wire \ways$82[0].valid ;
+  wire [53:0] \ways$82[1] ;
+  wire \ways$82[1].dirty ;
+  wire [15:0] \ways$82[1].pid ;
+  wire [35:0] \ways$82[1].tag ;
+  wire \ways$82[1].valid ;
+  wire [53:0] \ways$82[2] ;
+  wire \ways$82[2].dirty ;
+  wire [15:0] \ways$82[2].pid ;
+  wire [35:0] \ways$82[2].tag ;
+  wire \ways$82[2].valid ;
+  wire [53:0] \ways$82[3] ;
+  wire \ways$82[3].dirty ;
+  wire [15:0] \ways$82[3].pid ;
+  wire [35:0] \ways$82[3].tag ;
+  wire \ways$82[3].valid ;
   wire [53:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [15:0] \ways[0].pid ;
@@ -2835,7 +2832,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   wire wb_data__valid;
   wire \wb_data__valid$147 ;
   reg [215:0] wr__data;
-  reg [63:0] \wr__data$62 ;
+  reg [63:0] \wr__data$63 ;
   wire [53:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
   wire [15:0] \wr__data[0].pid ;
@@ -2857,71 +2854,70 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
   reg [3:0] wr__en;
-  reg [7:0] \wr__en$64 ;
+  reg [7:0] \wr__en$65 ;
   reg wr__line;
   wire wr__ready;
   reg [5:0] wr__set;
-  reg [5:0] \wr__set$54 ;
+  reg [5:0] \wr__set$55 ;
   reg [1:0] wr__way;
   reg [2:0] wr__word;
-  assign \$2  = | tag_wr__en;
-  assign \$3  = | \tag_wr__en$7 ;
-  assign \$4  = | \tag_wr__en$8 ;
-  assign \$6  = | data_wr__en;
-  assign \$8  = victim == 2'h3;
-  assign \$9  = victim == 2'h2;
-  assign \$10  = victim == 1'h1;
-  assign \$11  = \$10  ? ways[107:54] : ways[53:0];
-  assign \$12  = \$9  ? ways[161:108] : \$11 ;
-  assign \$13  = \$8  ? ways[215:162] : \$12 ;
-  assign \$14  = victim == 2'h3;
-  assign \$15  = victim == 2'h2;
-  assign \$16  = victim == 1'h1;
-  assign \$17  = \$16  ? ways[107:54] : ways[53:0];
-  assign \$18  = \$15  ? ways[161:108] : \$17 ;
-  assign \$19  = \$14  ? ways[215:162] : \$18 ;
-  assign \$20  = victim == 2'h3;
-  assign \$21  = victim == 2'h2;
-  assign \$22  = victim == 1'h1;
-  assign \$23  = \$22  ? ways[107:54] : ways[53:0];
-  assign \$24  = \$21  ? ways[161:108] : \$23 ;
-  assign \$25  = \$20  ? ways[215:162] : \$24 ;
-  assign \$26  = victim == 2'h3;
-  assign \$27  = victim == 2'h2;
-  assign \$28  = victim == 1'h1;
-  assign \$29  = \$28  ? ways[107:54] : ways[53:0];
-  assign \$30  = \$27  ? ways[161:108] : \$29 ;
-  assign \$31  = \$26  ? ways[215:162] : \$30 ;
-  assign \$32  = query_way < 3'h4;
-  assign \$33  = query_way == 2'h3;
-  assign \$34  = query_way == 2'h2;
-  assign \$35  = query_way == 1'h1;
-  assign \$36  = \$35  ? ways[107:54] : ways[53:0];
-  assign \$37  = \$34  ? ways[161:108] : \$36 ;
-  assign \$38  = \$33  ? ways[215:162] : \$37 ;
-  assign query = \$32  ? \$38  : 54'h00000000000000;
+  assign \$1  = run | replay;
+  assign \$2  = | \tag_wr__en$14 ;
+  assign \$3  = | \tag_wr__en$15 ;
+  assign \$5  = victim == 2'h3;
+  assign \$6  = victim == 2'h2;
+  assign \$7  = victim == 1'h1;
+  assign \$8  = \$7  ? ways[107:54] : ways[53:0];
+  assign \$9  = \$6  ? ways[161:108] : \$8 ;
+  assign \$10  = \$5  ? ways[215:162] : \$9 ;
+  assign \$11  = victim == 2'h3;
+  assign \$12  = victim == 2'h2;
+  assign \$13  = victim == 1'h1;
+  assign \$14  = \$13  ? ways[107:54] : ways[53:0];
+  assign \$15  = \$12  ? ways[161:108] : \$14 ;
+  assign \$16  = \$11  ? ways[215:162] : \$15 ;
+  assign \$17  = victim == 2'h3;
+  assign \$18  = victim == 2'h2;
+  assign \$19  = victim == 1'h1;
+  assign \$20  = \$19  ? ways[107:54] : ways[53:0];
+  assign \$21  = \$18  ? ways[161:108] : \$20 ;
+  assign \$22  = \$17  ? ways[215:162] : \$21 ;
+  assign \$23  = victim == 2'h3;
+  assign \$24  = victim == 2'h2;
+  assign \$25  = victim == 1'h1;
+  assign \$26  = \$25  ? ways[107:54] : ways[53:0];
+  assign \$27  = \$24  ? ways[161:108] : \$26 ;
+  assign \$28  = \$23  ? ways[215:162] : \$27 ;
+  assign \$29  = query_way < 3'h4;
+  assign \$30  = query_way == 2'h3;
+  assign \$31  = query_way == 2'h2;
+  assign \$32  = query_way == 1'h1;
+  assign \$33  = \$32  ? ways[107:54] : ways[53:0];
+  assign \$34  = \$31  ? ways[161:108] : \$33 ;
+  assign \$35  = \$30  ? ways[215:162] : \$34 ;
+  assign query = \$29  ? \$35  : 54'h00000000000000;
   \excache.ctrl.data  data (
     .clk(clk),
-    .rd__set(\rd__set$36 ),
+    .rd__set(\rd__set$37 ),
     .rd__way(rd__way),
     .rd__word(rd__word),
     .rdata(rdata),
-    .rp__en(\rd__en$44 ),
+    .rp__en(\rd__en$45 ),
     .rst(rst),
-    .wp__data(\wr__data$62 ),
-    .wp__en(\wr__en$64 ),
-    .wr__set(\wr__set$54 ),
+    .wp__data(\wr__data$63 ),
+    .wp__en(\wr__en$65 ),
+    .wr__set(\wr__set$55 ),
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
   \excache.ctrl.fill$216  \fill$216  (
     .clk(clk),
-    .data_wr__data(data_wr__data),
-    .data_wr__en(data_wr__en),
-    .data_wr__line(data_wr__line),
-    .data_wr__set(data_wr__set),
-    .data_wr__way(data_wr__way),
-    .data_wr__word(data_wr__word),
+    .data_wr__data(\data_wr__data$71 ),
+    .data_wr__en(\data_wr__en$72 ),
+    .data_wr__line(\data_wr__line$70 ),
+    .data_wr__set(\data_wr__set$67 ),
+    .data_wr__way(\data_wr__way$68 ),
+    .data_wr__word(\data_wr__word$69 ),
     .done(fill_done),
     .evicted(count__evictions),
     .fill_data__payload(fill_data__payload),
@@ -2935,9 +2931,9 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
     .set(set),
     .start(\start$170 ),
     .tag(s1[64:29]),
-    .tag_wr__data(\tag_wr__data$15 ),
-    .tag_wr__en(\tag_wr__en$7 ),
-    .tag_wr__set(\tag_wr__set$14 ),
+    .tag_wr__data(\tag_wr__data$19 ),
+    .tag_wr__en(\tag_wr__en$15 ),
+    .tag_wr__set(\tag_wr__set$18 ),
     .\way$5 (miss_cmd__payload[3:2]),
     .ways(ways)
   );
@@ -2955,11 +2951,11 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
     .rst(rst),
     .start(\start$187 ),
     .tag_load(load),
-    .tag_rd__en(tag_rd__en),
-    .tag_rd__set(tag_rd__set),
-    .tag_wr__data(\tag_wr__data$17 ),
-    .tag_wr__en(\tag_wr__en$8 ),
-    .tag_wr__set(\tag_wr__set$16 ),
+    .tag_rd__en(\tag_rd__en$7 ),
+    .tag_rd__set(\tag_rd__set$6 ),
+    .tag_wr__data(\tag_wr__data$22 ),
+    .tag_wr__en(\tag_wr__en$21 ),
+    .tag_wr__set(\tag_wr__set$20 ),
     .ways(ways)
   );
   \excache.ctrl.pipe  pipe (
@@ -2972,15 +2968,15 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
     .cpu_resp__payload(cpu_resp__payload),
     .cpu_resp__ready(cpu_resp__ready),
     .cpu_resp__valid(cpu_resp__valid),
-    .data_rd__en(\data_rd__en$49 ),
-    .data_rd__set(\data_rd__set$45 ),
-    .data_rd__way(\data_rd__way$46 ),
-    .data_rd__word(\data_rd__word$47 ),
-    .data_wr__data(\data_wr__data$69 ),
-    .data_wr__en(\data_wr__en$70 ),
-    .data_wr__set(\data_wr__set$65 ),
-    .data_wr__way(\data_wr__way$66 ),
-    .data_wr__word(\data_wr__word$67 ),
+    .data_rd__en(data_rd__en),
+    .data_rd__set(data_rd__set),
+    .data_rd__way(data_rd__way),
+    .data_rd__word(data_rd__word),
+    .data_wr__data(data_wr__data),
+    .data_wr__en(data_wr__en),
+    .data_wr__set(data_wr__set),
+    .data_wr__way(data_wr__way),
+    .data_wr__word(data_wr__word),
     .hit(count__hits),
     .hold(hold),
     .idle(pipe_idle),
@@ -2988,16 +2984,16 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
     .rdata(rdata),
     .repl_load(load_repl),
     .replay(replay),
-    .rready(\rready$90 ),
+    .rready(\rready$92 ),
     .rst(rst),
     .run(run),
     .s1(s1),
     .tag_capture(capture),
-    .tag_rd__en(\tag_rd__en$5 ),
-    .tag_rd__set(\tag_rd__set$4 ),
-    .tag_wr__data(\tag_wr__data$20 ),
-    .tag_wr__en(\tag_wr__en$19 ),
-    .tag_wr__set(\tag_wr__set$18 ),
+    .tag_rd__en(tag_rd__en),
+    .tag_rd__set(tag_rd__set),
+    .tag_wr__data(tag_wr__data),
+    .tag_wr__en(tag_wr__en),
+    .tag_wr__set(tag_wr__set),
     .touch__en(touch__en),
     .touch__set(touch__set),
     .touch__way(touch__way),
@@ -3072,18 +3068,18 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
     .clean(clean),
     .cleaned(count__writebacks),
     .clk(clk),
-    .data_rd__en(data_rd__en),
-    .data_rd__set(data_rd__set),
-    .data_rd__way(data_rd__way),
-    .data_rd__word(data_rd__word),
+    .data_rd__en(\data_rd__en$51 ),
+    .data_rd__set(\data_rd__set$47 ),
+    .data_rd__way(\data_rd__way$48 ),
+    .data_rd__word(\data_rd__word$49 ),
     .done(read_done),
     .rdata(rdata),
     .rst(rst),
     .set(set),
     .start(start),
-    .tag_wr__data(tag_wr__data),
-    .tag_wr__en(tag_wr__en),
-    .tag_wr__set(tag_wr__set),
+    .tag_wr__data(\tag_wr__data$17 ),
+    .tag_wr__en(\tag_wr__en$14 ),
+    .tag_wr__set(\tag_wr__set$16 ),
     .\way$5 (miss_cmd__payload[3:2]),
     .ways(ways),
     .wb_data__payload(wb_data__payload),
@@ -3096,7 +3092,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
     if (\$1 ) begin
       rd__set = tag_rd__set;
     end else begin
-      rd__set = \tag_rd__set$4 ;
+      rd__set = \tag_rd__set$6 ;
     end
   end
   always @* begin
@@ -3105,79 +3101,88 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
     if (\$1 ) begin
       rd__en = tag_rd__en;
     end else begin
-      rd__en = \tag_rd__en$5 ;
+      rd__en = \tag_rd__en$7 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$2 ) begin
+    if (run) begin
       wr__set = tag_wr__set;
-    end else if (\$3 ) begin
-      wr__set = \tag_wr__set$14 ;
-    end else if (\$4 ) begin
-      wr__set = \tag_wr__set$16 ;
     end else begin
-      wr__set = \tag_wr__set$18 ;
+      (* full_case = 32'd1 *)
+      if (\$2 ) begin
+        wr__set = \tag_wr__set$16 ;
+      end else if (\$3 ) begin
+        wr__set = \tag_wr__set$18 ;
+      end else begin
+        wr__set = \tag_wr__set$20 ;
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$2 ) begin
+    if (run) begin
       wr__en = tag_wr__en;
-    end else if (\$3 ) begin
-      wr__en = \tag_wr__en$7 ;
-    end else if (\$4 ) begin
-      wr__en = \tag_wr__en$8 ;
     end else begin
-      wr__en = \tag_wr__en$19 ;
+      (* full_case = 32'd1 *)
+      if (\$2 ) begin
+        wr__en = \tag_wr__en$14 ;
+      end else if (\$3 ) begin
+        wr__en = \tag_wr__en$15 ;
+      end else begin
+        wr__en = \tag_wr__en$21 ;
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$2 ) begin
+    if (run) begin
       wr__data = tag_wr__data;
-    end else if (\$3 ) begin
-      wr__data = \tag_wr__data$15 ;
-    end else if (\$4 ) begin
-      wr__data = \tag_wr__data$17 ;
     end else begin
-      wr__data = \tag_wr__data$20 ;
+      (* full_case = 32'd1 *)
+      if (\$2 ) begin
+        wr__data = \tag_wr__data$17 ;
+      end else if (\$3 ) begin
+        wr__data = \tag_wr__data$19 ;
+      end else begin
+        wr__data = \tag_wr__data$22 ;
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$5 ) begin
-      \rd__set$36  = data_rd__set;
+    if (run) begin
+      \rd__set$37  = data_rd__set;
     end else begin
-      \rd__set$36  = \data_rd__set$45 ;
+      \rd__set$37  = \data_rd__set$47 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$5 ) begin
+    if (run) begin
       rd__way = data_rd__way;
     end else begin
-      rd__way = \data_rd__way$46 ;
+      rd__way = \data_rd__way$48 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$5 ) begin
+    if (run) begin
       rd__word = data_rd__word;
     end else begin
-      rd__word = \data_rd__word$47 ;
+      rd__word = \data_rd__word$49 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$5 ) begin
+    if (run) begin
       rd__line = 1'h0;
     end else begin
       rd__line = 1'h0;
@@ -3186,104 +3191,104 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$5 ) begin
-      \rd__en$44  = data_rd__en;
+    if (run) begin
+      \rd__en$45  = data_rd__en;
     end else begin
-      \rd__en$44  = \data_rd__en$49 ;
+      \rd__en$45  = \data_rd__en$51 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$6 ) begin
-      \wr__set$54  = data_wr__set;
+    if (run) begin
+      \wr__set$55  = data_wr__set;
     end else begin
-      \wr__set$54  = \data_wr__set$65 ;
+      \wr__set$55  = \data_wr__set$67 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$6 ) begin
+    if (run) begin
       wr__way = data_wr__way;
     end else begin
-      wr__way = \data_wr__way$66 ;
+      wr__way = \data_wr__way$68 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$6 ) begin
+    if (run) begin
       wr__word = data_wr__word;
     end else begin
-      wr__word = \data_wr__word$67 ;
+      wr__word = \data_wr__word$69 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$6 ) begin
-      wr__line = data_wr__line;
-    end else begin
+    if (run) begin
       wr__line = 1'h0;
+    end else begin
+      wr__line = \data_wr__line$70 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$6 ) begin
-      \wr__data$62  = data_wr__data;
+    if (run) begin
+      \wr__data$63  = data_wr__data;
     end else begin
-      \wr__data$62  = \data_wr__data$69 ;
+      \wr__data$63  = \data_wr__data$71 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
-    if (\$6 ) begin
-      \wr__en$64  = data_wr__en;
+    if (run) begin
+      \wr__en$65  = data_wr__en;
     end else begin
-      \wr__en$64  = \data_wr__en$70 ;
+      \wr__en$65  = \data_wr__en$72 ;
     end
   end
   assign tag_load = load;
   assign tag_capture = capture;
   assign ways_load = load_ways;
   assign repl_load = load_repl;
-  assign \repl_wr__data$30  = repl_wr__data;
-  assign \repl_wr__en$32  = repl_wr__en;
-  assign \repl_wr__set$34  = repl_wr__set;
+  assign \repl_wr__data$32  = repl_wr__data;
+  assign \repl_wr__en$34  = repl_wr__en;
+  assign \repl_wr__set$36  = repl_wr__set;
   assign data_rd__line = 1'h0;
-  assign \data_rd__line$48  = 1'h0;
+  assign \data_rd__line$50  = 1'h0;
   assign data_rd__ready = 1'h1;
   assign rd__ready = 1'h1;
-  assign \data_rd__ready$52  = 1'h1;
-  assign \data_wr__line$68  = 1'h0;
+  assign \data_rd__ready$54  = 1'h1;
+  assign data_wr__line = 1'h0;
   assign data_wr__ready = 1'h1;
   assign wr__ready = 1'h1;
-  assign \data_wr__ready$73  = 1'h1;
-  assign \cap_ways$75  = cap_ways;
-  assign \ways$77  = ways;
-  assign \ways$78  = ways;
+  assign \data_wr__ready$75  = 1'h1;
+  assign \cap_ways$77  = cap_ways;
   assign \ways$79  = ways;
   assign \ways$80  = ways;
+  assign \ways$81  = ways;
+  assign \ways$82  = ways;
   assign repl = state;
-  assign \rdata$84  = rdata;
-  assign \rdata$85  = rdata;
+  assign \rdata$86  = rdata;
+  assign \rdata$87  = rdata;
   assign rvalid = 1'h1;
-  assign \rvalid$87  = 1'h1;
-  assign \rvalid$88  = 1'h1;
-  assign \rready$91  = 1'h0;
-  assign \cpu_req__payload$93  = cpu_req__payload;
-  assign \cpu_req__ready$95  = cpu_req__ready;
-  assign \cpu_req__valid$97  = cpu_req__valid;
-  assign \cpu_resp__payload$99  = cpu_resp__payload;
-  assign \cpu_resp__ready$101  = cpu_resp__ready;
-  assign \cpu_resp__valid$103  = cpu_resp__valid;
-  assign \touch__en$105  = touch__en;
-  assign \touch__set$107  = touch__set;
-  assign \touch__way$109  = touch__way;
-  assign \run$111  = run;
+  assign \rvalid$89  = 1'h1;
+  assign \rvalid$90  = 1'h1;
+  assign \rready$93  = 1'h0;
+  assign \cpu_req__payload$95  = cpu_req__payload;
+  assign \cpu_req__ready$97  = cpu_req__ready;
+  assign \cpu_req__valid$99  = cpu_req__valid;
+  assign \cpu_resp__payload$101  = cpu_resp__payload;
+  assign \cpu_resp__ready$103  = cpu_resp__ready;
+  assign \cpu_resp__valid$105  = cpu_resp__valid;
+  assign \touch__en$107  = touch__en;
+  assign \touch__set$109  = touch__set;
+  assign \touch__way$111  = touch__way;
+  assign \run$112  = run;
   assign busy = hold;
   assign \replay$115  = replay;
   assign \abort$117  = abort;
@@ -3376,26 +3381,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   assign \tag_wr__data[3].pid  = tag_wr__data[213:198];
   assign \tag_wr__data[3].valid  = tag_wr__data[214];
   assign \tag_wr__data[3].dirty  = tag_wr__data[215];
-  assign \tag_wr__data$15[0]  = \tag_wr__data$15 [53:0];
-  assign \tag_wr__data$15[0].tag  = \tag_wr__data$15 [35:0];
-  assign \tag_wr__data$15[0].pid  = \tag_wr__data$15 [51:36];
-  assign \tag_wr__data$15[0].valid  = \tag_wr__data$15 [52];
-  assign \tag_wr__data$15[0].dirty  = \tag_wr__data$15 [53];
-  assign \tag_wr__data$15[1]  = \tag_wr__data$15 [107:54];
-  assign \tag_wr__data$15[1].tag  = \tag_wr__data$15 [89:54];
-  assign \tag_wr__data$15[1].pid  = \tag_wr__data$15 [105:90];
-  assign \tag_wr__data$15[1].valid  = \tag_wr__data$15 [106];
-  assign \tag_wr__data$15[1].dirty  = \tag_wr__data$15 [107];
-  assign \tag_wr__data$15[2]  = \tag_wr__data$15 [161:108];
-  assign \tag_wr__data$15[2].tag  = \tag_wr__data$15 [143:108];
-  assign \tag_wr__data$15[2].pid  = \tag_wr__data$15 [159:144];
-  assign \tag_wr__data$15[2].valid  = \tag_wr__data$15 [160];
-  assign \tag_wr__data$15[2].dirty  = \tag_wr__data$15 [161];
-  assign \tag_wr__data$15[3]  = \tag_wr__data$15 [215:162];
-  assign \tag_wr__data$15[3].tag  = \tag_wr__data$15 [197:162];
-  assign \tag_wr__data$15[3].pid  = \tag_wr__data$15 [213:198];
-  assign \tag_wr__data$15[3].valid  = \tag_wr__data$15 [214];
-  assign \tag_wr__data$15[3].dirty  = \tag_wr__data$15 [215];
   assign \tag_wr__data$17[0]  = \tag_wr__data$17 [53:0];
   assign \tag_wr__data$17[0].tag  = \tag_wr__data$17 [35:0];
   assign \tag_wr__data$17[0].pid  = \tag_wr__data$17 [51:36];
@@ -3416,26 +3401,46 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   assign \tag_wr__data$17[3].pid  = \tag_wr__data$17 [213:198];
   assign \tag_wr__data$17[3].valid  = \tag_wr__data$17 [214];
   assign \tag_wr__data$17[3].dirty  = \tag_wr__data$17 [215];
-  assign \tag_wr__data$20[0]  = \tag_wr__data$20 [53:0];
-  assign \tag_wr__data$20[0].tag  = \tag_wr__data$20 [35:0];
-  assign \tag_wr__data$20[0].pid  = \tag_wr__data$20 [51:36];
-  assign \tag_wr__data$20[0].valid  = \tag_wr__data$20 [52];
-  assign \tag_wr__data$20[0].dirty  = \tag_wr__data$20 [53];
-  assign \tag_wr__data$20[1]  = \tag_wr__data$20 [107:54];
-  assign \tag_wr__data$20[1].tag  = \tag_wr__data$20 [89:54];
-  assign \tag_wr__data$20[1].pid  = \tag_wr__data$20 [105:90];
-  assign \tag_wr__data$20[1].valid  = \tag_wr__data$20 [106];
-  assign \tag_wr__data$20[1].dirty  = \tag_wr__data$20 [107];
-  assign \tag_wr__data$20[2]  = \tag_wr__data$20 [161:108];
-  assign \tag_wr__data$20[2].tag  = \tag_wr__data$20 [143:108];
-  assign \tag_wr__data$20[2].pid  = \tag_wr__data$20 [159:144];
-  assign \tag_wr__data$20[2].valid  = \tag_wr__data$20 [160];
-  assign \tag_wr__data$20[2].dirty  = \tag_wr__data$20 [161];
-  assign \tag_wr__data$20[3]  = \tag_wr__data$20 [215:162];
-  assign \tag_wr__data$20[3].tag  = \tag_wr__data$20 [197:162];
-  assign \tag_wr__data$20[3].pid  = \tag_wr__data$20 [213:198];
-  assign \tag_wr__data$20[3].valid  = \tag_wr__data$20 [214];
-  assign \tag_wr__data$20[3].dirty  = \tag_wr__data$20 [215];
+  assign \tag_wr__data$19[0]  = \tag_wr__data$19 [53:0];
+  assign \tag_wr__data$19[0].tag  = \tag_wr__data$19 [35:0];
+  assign \tag_wr__data$19[0].pid  = \tag_wr__data$19 [51:36];
+  assign \tag_wr__data$19[0].valid  = \tag_wr__data$19 [52];
+  assign \tag_wr__data$19[0].dirty  = \tag_wr__data$19 [53];
+  assign \tag_wr__data$19[1]  = \tag_wr__data$19 [107:54];
+  assign \tag_wr__data$19[1].tag  = \tag_wr__data$19 [89:54];
+  assign \tag_wr__data$19[1].pid  = \tag_wr__data$19 [105:90];
+  assign \tag_wr__data$19[1].valid  = \tag_wr__data$19 [106];
+  assign \tag_wr__data$19[1].dirty  = \tag_wr__data$19 [107];
+  assign \tag_wr__data$19[2]  = \tag_wr__data$19 [161:108];
+  assign \tag_wr__data$19[2].tag  = \tag_wr__data$19 [143:108];
+  assign \tag_wr__data$19[2].pid  = \tag_wr__data$19 [159:144];
+  assign \tag_wr__data$19[2].valid  = \tag_wr__data$19 [160];
+  assign \tag_wr__data$19[2].dirty  = \tag_wr__data$19 [161];
+  assign \tag_wr__data$19[3]  = \tag_wr__data$19 [215:162];
+  assign \tag_wr__data$19[3].tag  = \tag_wr__data$19 [197:162];
+  assign \tag_wr__data$19[3].pid  = \tag_wr__data$19 [213:198];
+  assign \tag_wr__data$19[3].valid  = \tag_wr__data$19 [214];
+  assign \tag_wr__data$19[3].dirty  = \tag_wr__data$19 [215];
+  assign \tag_wr__data$22[0]  = \tag_wr__data$22 [53:0];
+  assign \tag_wr__data$22[0].tag  = \tag_wr__data$22 [35:0];
+  assign \tag_wr__data$22[0].pid  = \tag_wr__data$22 [51:36];
+  assign \tag_wr__data$22[0].valid  = \tag_wr__data$22 [52];
+  assign \tag_wr__data$22[0].dirty  = \tag_wr__data$22 [53];
+  assign \tag_wr__data$22[1]  = \tag_wr__data$22 [107:54];
+  assign \tag_wr__data$22[1].tag  = \tag_wr__data$22 [89:54];
+  assign \tag_wr__data$22[1].pid  = \tag_wr__data$22 [105:90];
+  assign \tag_wr__data$22[1].valid  = \tag_wr__data$22 [106];
+  assign \tag_wr__data$22[1].dirty  = \tag_wr__data$22 [107];
+  assign \tag_wr__data$22[2]  = \tag_wr__data$22 [161:108];
+  assign \tag_wr__data$22[2].tag  = \tag_wr__data$22 [143:108];
+  assign \tag_wr__data$22[2].pid  = \tag_wr__data$22 [159:144];
+  assign \tag_wr__data$22[2].valid  = \tag_wr__data$22 [160];
+  assign \tag_wr__data$22[2].dirty  = \tag_wr__data$22 [161];
+  assign \tag_wr__data$22[3]  = \tag_wr__data$22 [215:162];
+  assign \tag_wr__data$22[3].tag  = \tag_wr__data$22 [197:162];
+  assign \tag_wr__data$22[3].pid  = \tag_wr__data$22 [213:198];
+  assign \tag_wr__data$22[3].valid  = \tag_wr__data$22 [214];
+  assign \tag_wr__data$22[3].dirty  = \tag_wr__data$22 [215];
   assign \cap_ways[0]  = cap_ways[53:0];
   assign \cap_ways[0].tag  = cap_ways[35:0];
   assign \cap_ways[0].pid  = cap_ways[51:36];
@@ -3456,26 +3461,26 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   assign \cap_ways[3].pid  = cap_ways[213:198];
   assign \cap_ways[3].valid  = cap_ways[214];
   assign \cap_ways[3].dirty  = cap_ways[215];
-  assign \cap_ways$75[0]  = cap_ways[53:0];
-  assign \cap_ways$75[0].tag  = cap_ways[35:0];
-  assign \cap_ways$75[0].pid  = cap_ways[51:36];
-  assign \cap_ways$75[0].valid  = cap_ways[52];
-  assign \cap_ways$75[0].dirty  = cap_ways[53];
-  assign \cap_ways$75[1]  = cap_ways[107:54];
-  assign \cap_ways$75[1].tag  = cap_ways[89:54];
-  assign \cap_ways$75[1].pid  = cap_ways[105:90];
-  assign \cap_ways$75[1].valid  = cap_ways[106];
-  assign \cap_ways$75[1].dirty  = cap_ways[107];
-  assign \cap_ways$75[2]  = cap_ways[161:108];
-  assign \cap_ways$75[2].tag  = cap_ways[143:108];
-  assign \cap_ways$75[2].pid  = cap_ways[159:144];
-  assign \cap_ways$75[2].valid  = cap_ways[160];
-  assign \cap_ways$75[2].dirty  = cap_ways[161];
-  assign \cap_ways$75[3]  = cap_ways[215:162];
-  assign \cap_ways$75[3].tag  = cap_ways[197:162];
-  assign \cap_ways$75[3].pid  = cap_ways[213:198];
-  assign \cap_ways$75[3].valid  = cap_ways[214];
-  assign \cap_ways$75[3].dirty  = cap_ways[215];
+  assign \cap_ways$77[0]  = cap_ways[53:0];
+  assign \cap_ways$77[0].tag  = cap_ways[35:0];
+  assign \cap_ways$77[0].pid  = cap_ways[51:36];
+  assign \cap_ways$77[0].valid  = cap_ways[52];
+  assign \cap_ways$77[0].dirty  = cap_ways[53];
+  assign \cap_ways$77[1]  = cap_ways[107:54];
+  assign \cap_ways$77[1].tag  = cap_ways[89:54];
+  assign \cap_ways$77[1].pid  = cap_ways[105:90];
+  assign \cap_ways$77[1].valid  = cap_ways[106];
+  assign \cap_ways$77[1].dirty  = cap_ways[107];
+  assign \cap_ways$77[2]  = cap_ways[161:108];
+  assign \cap_ways$77[2].tag  = cap_ways[143:108];
+  assign \cap_ways$77[2].pid  = cap_ways[159:144];
+  assign \cap_ways$77[2].valid  = cap_ways[160];
+  assign \cap_ways$77[2].dirty  = cap_ways[161];
+  assign \cap_ways$77[3]  = cap_ways[215:162];
+  assign \cap_ways$77[3].tag  = cap_ways[197:162];
+  assign \cap_ways$77[3].pid  = cap_ways[213:198];
+  assign \cap_ways$77[3].valid  = cap_ways[214];
+  assign \cap_ways$77[3].dirty  = cap_ways[215];
   assign \ways[0]  = ways[53:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[51:36];
@@ -3496,46 +3501,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   assign \ways[3].pid  = ways[213:198];
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
-  assign \ways$77[0]  = ways[53:0];
-  assign \ways$77[0].tag  = ways[35:0];
-  assign \ways$77[0].pid  = ways[51:36];
-  assign \ways$77[0].valid  = ways[52];
-  assign \ways$77[0].dirty  = ways[53];
-  assign \ways$77[1]  = ways[107:54];
-  assign \ways$77[1].tag  = ways[89:54];
-  assign \ways$77[1].pid  = ways[105:90];
-  assign \ways$77[1].valid  = ways[106];
-  assign \ways$77[1].dirty  = ways[107];
-  assign \ways$77[2]  = ways[161:108];
-  assign \ways$77[2].tag  = ways[143:108];
-  assign \ways$77[2].pid  = ways[159:144];
-  assign \ways$77[2].valid  = ways[160];
-  assign \ways$77[2].dirty  = ways[161];
-  assign \ways$77[3]  = ways[215:162];
-  assign \ways$77[3].tag  = ways[197:162];
-  assign \ways$77[3].pid  = ways[213:198];
-  assign \ways$77[3].valid  = ways[214];
-  assign \ways$77[3].dirty  = ways[215];
-  assign \ways$78[0]  = ways[53:0];
-  assign \ways$78[0].tag  = ways[35:0];
-  assign \ways$78[0].pid  = ways[51:36];
-  assign \ways$78[0].valid  = ways[52];
-  assign \ways$78[0].dirty  = ways[53];
-  assign \ways$78[1]  = ways[107:54];
-  assign \ways$78[1].tag  = ways[89:54];
-  assign \ways$78[1].pid  = ways[105:90];
-  assign \ways$78[1].valid  = ways[106];
-  assign \ways$78[1].dirty  = ways[107];
-  assign \ways$78[2]  = ways[161:108];
-  assign \ways$78[2].tag  = ways[143:108];
-  assign \ways$78[2].pid  = ways[159:144];
-  assign \ways$78[2].valid  = ways[160];
-  assign \ways$78[2].dirty  = ways[161];
-  assign \ways$78[3]  = ways[215:162];
-  assign \ways$78[3].tag  = ways[197:162];
-  assign \ways$78[3].pid  = ways[213:198];
-  assign \ways$78[3].valid  = ways[214];
-  assign \ways$78[3].dirty  = ways[215];
   assign \ways$79[0]  = ways[53:0];
   assign \ways$79[0].tag  = ways[35:0];
   assign \ways$79[0].pid  = ways[51:36];
@@ -3576,20 +3541,60 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   assign \ways$80[3].pid  = ways[213:198];
   assign \ways$80[3].valid  = ways[214];
   assign \ways$80[3].dirty  = ways[215];
+  assign \ways$81[0]  = ways[53:0];
+  assign \ways$81[0].tag  = ways[35:0];
+  assign \ways$81[0].pid  = ways[51:36];
+  assign \ways$81[0].valid  = ways[52];
+  assign \ways$81[0].dirty  = ways[53];
+  assign \ways$81[1]  = ways[107:54];
+  assign \ways$81[1].tag  = ways[89:54];
+  assign \ways$81[1].pid  = ways[105:90];
+  assign \ways$81[1].valid  = ways[106];
+  assign \ways$81[1].dirty  = ways[107];
+  assign \ways$81[2]  = ways[161:108];
+  assign \ways$81[2].tag  = ways[143:108];
+  assign \ways$81[2].pid  = ways[159:144];
+  assign \ways$81[2].valid  = ways[160];
+  assign \ways$81[2].dirty  = ways[161];
+  assign \ways$81[3]  = ways[215:162];
+  assign \ways$81[3].tag  = ways[197:162];
+  assign \ways$81[3].pid  = ways[213:198];
+  assign \ways$81[3].valid  = ways[214];
+  assign \ways$81[3].dirty  = ways[215];
+  assign \ways$82[0]  = ways[53:0];
+  assign \ways$82[0].tag  = ways[35:0];
+  assign \ways$82[0].pid  = ways[51:36];
+  assign \ways$82[0].valid  = ways[52];
+  assign \ways$82[0].dirty  = ways[53];
+  assign \ways$82[1]  = ways[107:54];
+  assign \ways$82[1].tag  = ways[89:54];
+  assign \ways$82[1].pid  = ways[105:90];
+  assign \ways$82[1].valid  = ways[106];
+  assign \ways$82[1].dirty  = ways[107];
+  assign \ways$82[2]  = ways[161:108];
+  assign \ways$82[2].tag  = ways[143:108];
+  assign \ways$82[2].pid  = ways[159:144];
+  assign \ways$82[2].valid  = ways[160];
+  assign \ways$82[2].dirty  = ways[161];
+  assign \ways$82[3]  = ways[215:162];
+  assign \ways$82[3].tag  = ways[197:162];
+  assign \ways$82[3].pid  = ways[213:198];
+  assign \ways$82[3].valid  = ways[214];
+  assign \ways$82[3].dirty  = ways[215];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[16:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[64:17];
   assign \cpu_req__payload.strb  = cpu_req__payload[72:65];
   assign \cpu_req__payload.wdata  = cpu_req__payload[136:73];
-  assign \cpu_req__payload$93.op  = cpu_req__payload[0];
-  assign \cpu_req__payload$93.pid  = cpu_req__payload[16:1];
-  assign \cpu_req__payload$93.vaddr  = cpu_req__payload[64:17];
-  assign \cpu_req__payload$93.strb  = cpu_req__payload[72:65];
-  assign \cpu_req__payload$93.wdata  = cpu_req__payload[136:73];
+  assign \cpu_req__payload$95.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$95.pid  = cpu_req__payload[16:1];
+  assign \cpu_req__payload$95.vaddr  = cpu_req__payload[64:17];
+  assign \cpu_req__payload$95.strb  = cpu_req__payload[72:65];
+  assign \cpu_req__payload$95.wdata  = cpu_req__payload[136:73];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_resp__payload$99.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload$99.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$101.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$101.status  = cpu_resp__payload[66:64];
   assign \miss_info.kind  = miss_info[0];
   assign \miss_info.write  = miss_info[1];
   assign \miss_info.pid  = miss_info[17:2];
@@ -3663,20 +3668,18 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$191 , clk, rst, 
   assign \flush__payload$182.victim_dirty  = flush__payload[75];
   assign \flush__payload$182.victim_pid  = flush__payload[91:76];
   assign \flush__payload$182.victim_tag  = flush__payload[127:92];
-  assign miss_info[127:92] = \$31 [35:0];
-  assign miss_info[91:76] = \$25 [51:36];
-  assign miss_info[75] = \$19 [53];
-  assign miss_info[74] = \$13 [52];
+  assign miss_info[127:92] = \$28 [35:0];
+  assign miss_info[91:76] = \$22 [51:36];
+  assign miss_info[75] = \$16 [53];
+  assign miss_info[74] = \$10 [52];
   assign miss_info[73:72] = victim;
   assign miss_info[71:66] = s1[28:23];
   assign miss_info[65:18] = s1[64:17];
   assign miss_info[17:2] = s1[16:1];
-  assign miss_info[1] = \$7 ;
+  assign miss_info[1] = \$4 ;
   assign miss_info[0] = 1'h0;
-  assign \$1  = tag_rd__en;
-  assign \$5  = data_rd__en;
-  assign rready = \rready$90 ;
-  assign \$7  = s1[0];
+  assign rready = \rready$92 ;
+  assign \$4  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)

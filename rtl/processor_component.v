@@ -1002,7 +1002,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
     .\port$25$32 (\$2 [48:32]),
-    .\port$2624$0 (\event [75:0]),
+    .\port$2618$0 (\event [75:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -1254,7 +1254,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2624$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2618$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
@@ -1366,8 +1366,8 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg misses_w_stb;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
-  input [75:0] \port$2624$0 ;
-  wire [75:0] \port$2624$0 ;
+  input [75:0] \port$2618$0 ;
+  wire [75:0] \port$2618$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -1387,10 +1387,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2624$0 [75:68] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2618$0 [75:68] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2624$0 [63:58] } : { 16'h0000, \port$2624$0 [57:42] };
-  assign \$7  = bus__addr[0] ? \port$2624$0 [41:10] : { 8'h00, \port$2624$0 [9:2], 6'h00, \port$2624$0 [65:64], 4'h0, \port$2624$0 [67:66], \port$2624$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2618$0 [63:58] } : { 16'h0000, \port$2618$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2618$0 [41:10] : { 8'h00, \port$2618$0 [9:2], 6'h00, \port$2618$0 [65:64], 4'h0, \port$2618$0 [67:66], \port$2618$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -2322,11 +2322,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2624$0 [9:2], 6'h00, \port$2624$0 [65:64], 4'h0, \port$2624$0 [67:66], \port$2624$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2624$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2624$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2624$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2624$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2618$0 [9:2], 6'h00, \port$2618$0 [65:64], 4'h0, \port$2618$0 [67:66], \port$2618$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2618$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2618$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2618$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2618$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2769,43 +2769,40 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
 , miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$187 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire [45:0] \$11 ;
-  wire [45:0] \$12 ;
-  wire [45:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire [45:0] \$17 ;
-  wire [45:0] \$18 ;
-  wire [45:0] \$19 ;
+  wire [45:0] \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [45:0] \$14 ;
+  wire [45:0] \$15 ;
+  wire [45:0] \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire [45:0] \$23 ;
-  wire [45:0] \$24 ;
-  wire [45:0] \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire [45:0] \$29 ;
+  wire [45:0] \$20 ;
+  wire [45:0] \$21 ;
+  wire [45:0] \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire [45:0] \$26 ;
+  wire [45:0] \$27 ;
+  wire [45:0] \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [45:0] \$30 ;
-  wire [45:0] \$31 ;
+  wire \$30 ;
+  wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire [45:0] \$36 ;
-  wire [45:0] \$37 ;
-  wire [45:0] \$38 ;
+  wire [45:0] \$33 ;
+  wire [45:0] \$34 ;
+  wire [45:0] \$35 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire [45:0] \$8 ;
+  wire [45:0] \$9 ;
   wire abort;
   wire \abort$117 ;
   (* enum_base_type = "Status" *)
@@ -2826,27 +2823,27 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire advance;
   wire busy;
   wire [183:0] cap_ways;
-  wire [183:0] \cap_ways$75 ;
-  wire [45:0] \cap_ways$75[0] ;
-  wire \cap_ways$75[0].dirty ;
-  wire [7:0] \cap_ways$75[0].pid ;
-  wire [35:0] \cap_ways$75[0].tag ;
-  wire \cap_ways$75[0].valid ;
-  wire [45:0] \cap_ways$75[1] ;
-  wire \cap_ways$75[1].dirty ;
-  wire [7:0] \cap_ways$75[1].pid ;
-  wire [35:0] \cap_ways$75[1].tag ;
-  wire \cap_ways$75[1].valid ;
-  wire [45:0] \cap_ways$75[2] ;
-  wire \cap_ways$75[2].dirty ;
-  wire [7:0] \cap_ways$75[2].pid ;
-  wire [35:0] \cap_ways$75[2].tag ;
-  wire \cap_ways$75[2].valid ;
-  wire [45:0] \cap_ways$75[3] ;
-  wire \cap_ways$75[3].dirty ;
-  wire [7:0] \cap_ways$75[3].pid ;
-  wire [35:0] \cap_ways$75[3].tag ;
-  wire \cap_ways$75[3].valid ;
+  wire [183:0] \cap_ways$77 ;
+  wire [45:0] \cap_ways$77[0] ;
+  wire \cap_ways$77[0].dirty ;
+  wire [7:0] \cap_ways$77[0].pid ;
+  wire [35:0] \cap_ways$77[0].tag ;
+  wire \cap_ways$77[0].valid ;
+  wire [45:0] \cap_ways$77[1] ;
+  wire \cap_ways$77[1].dirty ;
+  wire [7:0] \cap_ways$77[1].pid ;
+  wire [35:0] \cap_ways$77[1].tag ;
+  wire \cap_ways$77[1].valid ;
+  wire [45:0] \cap_ways$77[2] ;
+  wire \cap_ways$77[2].dirty ;
+  wire [7:0] \cap_ways$77[2].pid ;
+  wire [35:0] \cap_ways$77[2].tag ;
+  wire \cap_ways$77[2].valid ;
+  wire [45:0] \cap_ways$77[3] ;
+  wire \cap_ways$77[3].dirty ;
+  wire [7:0] \cap_ways$77[3].pid ;
+  wire [35:0] \cap_ways$77[3].tag ;
+  wire \cap_ways$77[3].valid ;
   wire [45:0] \cap_ways[0] ;
   wire \cap_ways[0].dirty ;
   wire [7:0] \cap_ways[0].pid ;
@@ -2882,15 +2879,15 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire count__writebacks;
   input [128:0] cpu_req__payload;
   wire [128:0] cpu_req__payload;
-  wire [128:0] \cpu_req__payload$93 ;
+  wire [128:0] \cpu_req__payload$95 ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \cpu_req__payload$93.op ;
-  wire [7:0] \cpu_req__payload$93.pid ;
-  wire [7:0] \cpu_req__payload$93.strb ;
-  wire [47:0] \cpu_req__payload$93.vaddr ;
-  wire [63:0] \cpu_req__payload$93.wdata ;
+  wire \cpu_req__payload$95.op ;
+  wire [7:0] \cpu_req__payload$95.pid ;
+  wire [7:0] \cpu_req__payload$95.strb ;
+  wire [47:0] \cpu_req__payload$95.vaddr ;
+  wire [63:0] \cpu_req__payload$95.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2901,21 +2898,21 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
   wire cpu_req__ready;
-  wire \cpu_req__ready$95 ;
+  wire \cpu_req__ready$97 ;
   input cpu_req__valid;
   wire cpu_req__valid;
-  wire \cpu_req__valid$97 ;
+  wire \cpu_req__valid$99 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
-  wire [66:0] \cpu_resp__payload$99 ;
-  wire [63:0] \cpu_resp__payload$99.rdata ;
+  wire [66:0] \cpu_resp__payload$101 ;
+  wire [63:0] \cpu_resp__payload$101.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \cpu_resp__payload$99.status ;
+  wire [2:0] \cpu_resp__payload$101.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2926,36 +2923,36 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  wire \cpu_resp__ready$101 ;
+  wire \cpu_resp__ready$103 ;
   output cpu_resp__valid;
   wire cpu_resp__valid;
-  wire \cpu_resp__valid$103 ;
+  wire \cpu_resp__valid$105 ;
   wire data_rd__en;
-  wire \data_rd__en$49 ;
+  wire \data_rd__en$51 ;
   wire data_rd__line;
-  wire \data_rd__line$48 ;
+  wire \data_rd__line$50 ;
   wire data_rd__ready;
-  wire \data_rd__ready$52 ;
+  wire \data_rd__ready$54 ;
   wire [5:0] data_rd__set;
-  wire [5:0] \data_rd__set$45 ;
+  wire [5:0] \data_rd__set$47 ;
   wire [1:0] data_rd__way;
-  wire [1:0] \data_rd__way$46 ;
+  wire [1:0] \data_rd__way$48 ;
   wire [2:0] data_rd__word;
-  wire [2:0] \data_rd__word$47 ;
+  wire [2:0] \data_rd__word$49 ;
   wire [63:0] data_wr__data;
-  wire [63:0] \data_wr__data$69 ;
+  wire [63:0] \data_wr__data$71 ;
   wire [7:0] data_wr__en;
-  wire [7:0] \data_wr__en$70 ;
+  wire [7:0] \data_wr__en$72 ;
   wire data_wr__line;
-  wire \data_wr__line$68 ;
+  wire \data_wr__line$70 ;
   wire data_wr__ready;
-  wire \data_wr__ready$73 ;
+  wire \data_wr__ready$75 ;
   wire [5:0] data_wr__set;
-  wire [5:0] \data_wr__set$65 ;
+  wire [5:0] \data_wr__set$67 ;
   wire [1:0] data_wr__way;
-  wire [1:0] \data_wr__way$66 ;
+  wire [1:0] \data_wr__way$68 ;
   wire [2:0] data_wr__word;
-  wire [2:0] \data_wr__word$67 ;
+  wire [2:0] \data_wr__word$69 ;
   wire done;
   wire \done$178 ;
   wire \done$195 ;
@@ -3146,38 +3143,38 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   input [1:0] query_way;
   wire [1:0] query_way;
   reg rd__en;
-  reg \rd__en$44 ;
+  reg \rd__en$45 ;
   reg rd__line;
   wire rd__ready;
   reg [5:0] rd__set;
-  reg [5:0] \rd__set$36 ;
+  reg [5:0] \rd__set$37 ;
   reg [1:0] rd__way;
   reg [2:0] rd__word;
   wire [63:0] rdata;
-  wire [63:0] \rdata$84 ;
-  wire [63:0] \rdata$85 ;
+  wire [63:0] \rdata$86 ;
+  wire [63:0] \rdata$87 ;
   wire read_done;
   wire read_line;
   wire [7:0] repl;
   wire repl_load;
   wire [7:0] repl_wr__data;
-  wire [7:0] \repl_wr__data$30 ;
+  wire [7:0] \repl_wr__data$32 ;
   wire repl_wr__en;
-  wire \repl_wr__en$32 ;
+  wire \repl_wr__en$34 ;
   wire [5:0] repl_wr__set;
-  wire [5:0] \repl_wr__set$34 ;
+  wire [5:0] \repl_wr__set$36 ;
   wire replay;
   wire \replay$115 ;
   wire rready;
-  wire \rready$90 ;
-  wire \rready$91 ;
+  wire \rready$92 ;
+  wire \rready$93 ;
   input rst;
   wire rst;
   wire run;
-  wire \run$111 ;
+  wire \run$112 ;
   wire rvalid;
-  wire \rvalid$87 ;
-  wire \rvalid$88 ;
+  wire \rvalid$89 ;
+  wire \rvalid$90 ;
   wire [128:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -3200,31 +3197,10 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire tag_capture;
   wire tag_load;
   wire tag_rd__en;
-  wire \tag_rd__en$5 ;
+  wire \tag_rd__en$7 ;
   wire [5:0] tag_rd__set;
-  wire [5:0] \tag_rd__set$4 ;
+  wire [5:0] \tag_rd__set$6 ;
   wire [183:0] tag_wr__data;
-  wire [183:0] \tag_wr__data$15 ;
-  wire [45:0] \tag_wr__data$15[0] ;
-  wire \tag_wr__data$15[0].dirty ;
-  wire [7:0] \tag_wr__data$15[0].pid ;
-  wire [35:0] \tag_wr__data$15[0].tag ;
-  wire \tag_wr__data$15[0].valid ;
-  wire [45:0] \tag_wr__data$15[1] ;
-  wire \tag_wr__data$15[1].dirty ;
-  wire [7:0] \tag_wr__data$15[1].pid ;
-  wire [35:0] \tag_wr__data$15[1].tag ;
-  wire \tag_wr__data$15[1].valid ;
-  wire [45:0] \tag_wr__data$15[2] ;
-  wire \tag_wr__data$15[2].dirty ;
-  wire [7:0] \tag_wr__data$15[2].pid ;
-  wire [35:0] \tag_wr__data$15[2].tag ;
-  wire \tag_wr__data$15[2].valid ;
-  wire [45:0] \tag_wr__data$15[3] ;
-  wire \tag_wr__data$15[3].dirty ;
-  wire [7:0] \tag_wr__data$15[3].pid ;
-  wire [35:0] \tag_wr__data$15[3].tag ;
-  wire \tag_wr__data$15[3].valid ;
   wire [183:0] \tag_wr__data$17 ;
   wire [45:0] \tag_wr__data$17[0] ;
   wire \tag_wr__data$17[0].dirty ;
@@ -3246,27 +3222,48 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [7:0] \tag_wr__data$17[3].pid ;
   wire [35:0] \tag_wr__data$17[3].tag ;
   wire \tag_wr__data$17[3].valid ;
-  wire [183:0] \tag_wr__data$20 ;
-  wire [45:0] \tag_wr__data$20[0] ;
-  wire \tag_wr__data$20[0].dirty ;
-  wire [7:0] \tag_wr__data$20[0].pid ;
-  wire [35:0] \tag_wr__data$20[0].tag ;
-  wire \tag_wr__data$20[0].valid ;
-  wire [45:0] \tag_wr__data$20[1] ;
-  wire \tag_wr__data$20[1].dirty ;
-  wire [7:0] \tag_wr__data$20[1].pid ;
-  wire [35:0] \tag_wr__data$20[1].tag ;
-  wire \tag_wr__data$20[1].valid ;
-  wire [45:0] \tag_wr__data$20[2] ;
-  wire \tag_wr__data$20[2].dirty ;
-  wire [7:0] \tag_wr__data$20[2].pid ;
-  wire [35:0] \tag_wr__data$20[2].tag ;
-  wire \tag_wr__data$20[2].valid ;
-  wire [45:0] \tag_wr__data$20[3] ;
-  wire \tag_wr__data$20[3].dirty ;
-  wire [7:0] \tag_wr__data$20[3].pid ;
-  wire [35:0] \tag_wr__data$20[3].tag ;
-  wire \tag_wr__data$20[3].valid ;
+  wire [183:0] \tag_wr__data$19 ;
+  wire [45:0] \tag_wr__data$19[0] ;
+  wire \tag_wr__data$19[0].dirty ;
+  wire [7:0] \tag_wr__data$19[0].pid ;
+  wire [35:0] \tag_wr__data$19[0].tag ;
+  wire \tag_wr__data$19[0].valid ;
+  wire [45:0] \tag_wr__data$19[1] ;
+  wire \tag_wr__data$19[1].dirty ;
+  wire [7:0] \tag_wr__data$19[1].pid ;
+  wire [35:0] \tag_wr__data$19[1].tag ;
+  wire \tag_wr__data$19[1].valid ;
+  wire [45:0] \tag_wr__data$19[2] ;
+  wire \tag_wr__data$19[2].dirty ;
+  wire [7:0] \tag_wr__data$19[2].pid ;
+  wire [35:0] \tag_wr__data$19[2].tag ;
+  wire \tag_wr__data$19[2].valid ;
+  wire [45:0] \tag_wr__data$19[3] ;
+  wire \tag_wr__data$19[3].dirty ;
+  wire [7:0] \tag_wr__data$19[3].pid ;
+  wire [35:0] \tag_wr__data$19[3].tag ;
+  wire \tag_wr__data$19[3].valid ;
+  wire [183:0] \tag_wr__data$22 ;
+  wire [45:0] \tag_wr__data$22[0] ;
+  wire \tag_wr__data$22[0].dirty ;
+  wire [7:0] \tag_wr__data$22[0].pid ;
+  wire [35:0] \tag_wr__data$22[0].tag ;
+  wire \tag_wr__data$22[0].valid ;
+  wire [45:0] \tag_wr__data$22[1] ;
+  wire \tag_wr__data$22[1].dirty ;
+  wire [7:0] \tag_wr__data$22[1].pid ;
+  wire [35:0] \tag_wr__data$22[1].tag ;
+  wire \tag_wr__data$22[1].valid ;
+  wire [45:0] \tag_wr__data$22[2] ;
+  wire \tag_wr__data$22[2].dirty ;
+  wire [7:0] \tag_wr__data$22[2].pid ;
+  wire [35:0] \tag_wr__data$22[2].tag ;
+  wire \tag_wr__data$22[2].valid ;
+  wire [45:0] \tag_wr__data$22[3] ;
+  wire \tag_wr__data$22[3].dirty ;
+  wire [7:0] \tag_wr__data$22[3].pid ;
+  wire [35:0] \tag_wr__data$22[3].tag ;
+  wire \tag_wr__data$22[3].valid ;
   wire [45:0] \tag_wr__data[0] ;
   wire \tag_wr__data[0].dirty ;
   wire [7:0] \tag_wr__data[0].pid ;
@@ -3288,67 +3285,25 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [35:0] \tag_wr__data[3].tag ;
   wire \tag_wr__data[3].valid ;
   wire [3:0] tag_wr__en;
-  wire [3:0] \tag_wr__en$19 ;
-  wire [3:0] \tag_wr__en$7 ;
-  wire [3:0] \tag_wr__en$8 ;
+  wire [3:0] \tag_wr__en$14 ;
+  wire [3:0] \tag_wr__en$15 ;
+  wire [3:0] \tag_wr__en$21 ;
   wire [5:0] tag_wr__set;
-  wire [5:0] \tag_wr__set$14 ;
   wire [5:0] \tag_wr__set$16 ;
   wire [5:0] \tag_wr__set$18 ;
+  wire [5:0] \tag_wr__set$20 ;
   wire touch__en;
-  wire \touch__en$105 ;
+  wire \touch__en$107 ;
   wire [5:0] touch__set;
-  wire [5:0] \touch__set$107 ;
+  wire [5:0] \touch__set$109 ;
   wire [1:0] touch__way;
-  wire [1:0] \touch__way$109 ;
+  wire [1:0] \touch__way$111 ;
   wire [1:0] victim;
   wire walk_done;
   wire walk_go;
   wire [1:0] way;
   wire [1:0] \way$172 ;
   wire [183:0] ways;
-  wire [183:0] \ways$77 ;
-  wire [45:0] \ways$77[0] ;
-  wire \ways$77[0].dirty ;
-  wire [7:0] \ways$77[0].pid ;
-  wire [35:0] \ways$77[0].tag ;
-  wire \ways$77[0].valid ;
-  wire [45:0] \ways$77[1] ;
-  wire \ways$77[1].dirty ;
-  wire [7:0] \ways$77[1].pid ;
-  wire [35:0] \ways$77[1].tag ;
-  wire \ways$77[1].valid ;
-  wire [45:0] \ways$77[2] ;
-  wire \ways$77[2].dirty ;
-  wire [7:0] \ways$77[2].pid ;
-  wire [35:0] \ways$77[2].tag ;
-  wire \ways$77[2].valid ;
-  wire [45:0] \ways$77[3] ;
-  wire \ways$77[3].dirty ;
-  wire [7:0] \ways$77[3].pid ;
-  wire [35:0] \ways$77[3].tag ;
-  wire \ways$77[3].valid ;
-  wire [183:0] \ways$78 ;
-  wire [45:0] \ways$78[0] ;
-  wire \ways$78[0].dirty ;
-  wire [7:0] \ways$78[0].pid ;
-  wire [35:0] \ways$78[0].tag ;
-  wire \ways$78[0].valid ;
-  wire [45:0] \ways$78[1] ;
-  wire \ways$78[1].dirty ;
-  wire [7:0] \ways$78[1].pid ;
-  wire [35:0] \ways$78[1].tag ;
-  wire \ways$78[1].valid ;
-  wire [45:0] \ways$78[2] ;
-  wire \ways$78[2].dirty ;
-  wire [7:0] \ways$78[2].pid ;
-  wire [35:0] \ways$78[2].tag ;
-  wire \ways$78[2].valid ;
-  wire [45:0] \ways$78[3] ;
-  wire \ways$78[3].dirty ;
-  wire [7:0] \ways$78[3].pid ;
-  wire [35:0] \ways$78[3].tag ;
-  wire \ways$78[3].valid ;
   wire [183:0] \ways$79 ;
   wire [45:0] \ways$79[0] ;
   wire \ways$79[0].dirty ;
@@ -3391,6 +3346,48 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [7:0] \ways$80[3].pid ;
   wire [35:0] \ways$80[3].tag ;
   wire \ways$80[3].valid ;
+  wire [183:0] \ways$81 ;
+  wire [45:0] \ways$81[0] ;
+  wire \ways$81[0].dirty ;
+  wire [7:0] \ways$81[0].pid ;
+  wire [35:0] \ways$81[0].tag ;
+  wire \ways$81[0].valid ;
+  wire [45:0] \ways$81[1] ;
+  wire \ways$81[1].dirty ;
+  wire [7:0] \ways$81[1].pid ;
+  wire [35:0] \ways$81[1].tag ;
+  wire \ways$81[1].valid ;
+  wire [45:0] \ways$81[2] ;
+  wire \ways$81[2].dirty ;
+  wire [7:0] \ways$81[2].pid ;
+  wire [35:0] \ways$81[2].tag ;
+  wire \ways$81[2].valid ;
+  wire [45:0] \ways$81[3] ;
+  wire \ways$81[3].dirty ;
+  wire [7:0] \ways$81[3].pid ;
+  wire [35:0] \ways$81[3].tag ;
+  wire \ways$81[3].valid ;
+  wire [183:0] \ways$82 ;
+  wire [45:0] \ways$82[0] ;
+  wire \ways$82[0].dirty ;
+  wire [7:0] \ways$82[0].pid ;
+  wire [35:0] \ways$82[0].tag ;
+  wire \ways$82[0].valid ;
+  wire [45:0] \ways$82[1] ;
+  wire \ways$82[1].dirty ;
+  wire [7:0] \ways$82[1].pid ;
+  wire [35:0] \ways$82[1].tag ;
+  wire \ways$82[1].valid ;
+  wire [45:0] \ways$82[2] ;
+  wire \ways$82[2].dirty ;
+  wire [7:0] \ways$82[2].pid ;
+  wire [35:0] \ways$82[2].tag ;
+  wire \ways$82[2].valid ;
+  wire [45:0] \ways$82[3] ;
+  wire \ways$82[3].dirty ;
+  wire [7:0] \ways$82[3].pid ;
+  wire [35:0] \ways$82[3].tag ;
+  wire \ways$82[3].valid ;
   wire [45:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [7:0] \ways[0].pid ;
@@ -3426,7 +3423,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire wb_data__valid;
   wire \wb_data__valid$147 ;
   reg [183:0] wr__data;
-  reg [63:0] \wr__data$62 ;
+  reg [63:0] \wr__data$63 ;
   wire [45:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
   wire [7:0] \wr__data[0].pid ;
@@ -3448,71 +3445,70 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
   reg [3:0] wr__en;
-  reg [7:0] \wr__en$64 ;
+  reg [7:0] \wr__en$65 ;
   reg wr__line;
   wire wr__ready;
   reg [5:0] wr__set;
-  reg [5:0] \wr__set$54 ;
+  reg [5:0] \wr__set$55 ;
   reg [1:0] wr__way;
   reg [2:0] wr__word;
-  assign \$2  = | tag_wr__en;
-  assign \$3  = | \tag_wr__en$7 ;
-  assign \$4  = | \tag_wr__en$8 ;
-  assign \$6  = | data_wr__en;
-  assign \$8  = victim == 2'h3;
-  assign \$9  = victim == 2'h2;
-  assign \$10  = victim == 1'h1;
-  assign \$11  = \$10  ? ways[91:46] : ways[45:0];
-  assign \$12  = \$9  ? ways[137:92] : \$11 ;
-  assign \$13  = \$8  ? ways[183:138] : \$12 ;
-  assign \$14  = victim == 2'h3;
-  assign \$15  = victim == 2'h2;
-  assign \$16  = victim == 1'h1;
-  assign \$17  = \$16  ? ways[91:46] : ways[45:0];
-  assign \$18  = \$15  ? ways[137:92] : \$17 ;
-  assign \$19  = \$14  ? ways[183:138] : \$18 ;
-  assign \$20  = victim == 2'h3;
-  assign \$21  = victim == 2'h2;
-  assign \$22  = victim == 1'h1;
-  assign \$23  = \$22  ? ways[91:46] : ways[45:0];
-  assign \$24  = \$21  ? ways[137:92] : \$23 ;
-  assign \$25  = \$20  ? ways[183:138] : \$24 ;
-  assign \$26  = victim == 2'h3;
-  assign \$27  = victim == 2'h2;
-  assign \$28  = victim == 1'h1;
-  assign \$29  = \$28  ? ways[91:46] : ways[45:0];
-  assign \$30  = \$27  ? ways[137:92] : \$29 ;
-  assign \$31  = \$26  ? ways[183:138] : \$30 ;
-  assign \$32  = query_way < 3'h4;
-  assign \$33  = query_way == 2'h3;
-  assign \$34  = query_way == 2'h2;
-  assign \$35  = query_way == 1'h1;
-  assign \$36  = \$35  ? ways[91:46] : ways[45:0];
-  assign \$37  = \$34  ? ways[137:92] : \$36 ;
-  assign \$38  = \$33  ? ways[183:138] : \$37 ;
-  assign query = \$32  ? \$38  : 46'h000000000000;
+  assign \$1  = run | replay;
+  assign \$2  = | \tag_wr__en$14 ;
+  assign \$3  = | \tag_wr__en$15 ;
+  assign \$5  = victim == 2'h3;
+  assign \$6  = victim == 2'h2;
+  assign \$7  = victim == 1'h1;
+  assign \$8  = \$7  ? ways[91:46] : ways[45:0];
+  assign \$9  = \$6  ? ways[137:92] : \$8 ;
+  assign \$10  = \$5  ? ways[183:138] : \$9 ;
+  assign \$11  = victim == 2'h3;
+  assign \$12  = victim == 2'h2;
+  assign \$13  = victim == 1'h1;
+  assign \$14  = \$13  ? ways[91:46] : ways[45:0];
+  assign \$15  = \$12  ? ways[137:92] : \$14 ;
+  assign \$16  = \$11  ? ways[183:138] : \$15 ;
+  assign \$17  = victim == 2'h3;
+  assign \$18  = victim == 2'h2;
+  assign \$19  = victim == 1'h1;
+  assign \$20  = \$19  ? ways[91:46] : ways[45:0];
+  assign \$21  = \$18  ? ways[137:92] : \$20 ;
+  assign \$22  = \$17  ? ways[183:138] : \$21 ;
+  assign \$23  = victim == 2'h3;
+  assign \$24  = victim == 2'h2;
+  assign \$25  = victim == 1'h1;
+  assign \$26  = \$25  ? ways[91:46] : ways[45:0];
+  assign \$27  = \$24  ? ways[137:92] : \$26 ;
+  assign \$28  = \$23  ? ways[183:138] : \$27 ;
+  assign \$29  = query_way < 3'h4;
+  assign \$30  = query_way == 2'h3;
+  assign \$31  = query_way == 2'h2;
+  assign \$32  = query_way == 1'h1;
+  assign \$33  = \$32  ? ways[91:46] : ways[45:0];
+  assign \$34  = \$31  ? ways[137:92] : \$33 ;
+  assign \$35  = \$30  ? ways[183:138] : \$34 ;
+  assign query = \$29  ? \$35  : 46'h000000000000;
   \processor_component.excache.ctrl.data  data (
     .clk(clk),
-    .rd__set(\rd__set$36 ),
+    .rd__set(\rd__set$37 ),
     .rd__way(rd__way),
     .rd__word(rd__word),
     .rdata(rdata),
-    .rp__en(\rd__en$44 ),
+    .rp__en(\rd__en$45 ),
     .rst(rst),
-    .wp__data(\wr__data$62 ),
-    .wp__en(\wr__en$64 ),
-    .wr__set(\wr__set$54 ),
+    .wp__data(\wr__data$63 ),
+    .wp__en(\wr__en$65 ),
+    .wr__set(\wr__set$55 ),
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
   \processor_component.excache.ctrl.fill$216  \fill$216  (
     .clk(clk),
-    .data_wr__data(data_wr__data),
-    .data_wr__en(data_wr__en),
-    .data_wr__line(data_wr__line),
-    .data_wr__set(data_wr__set),
-    .data_wr__way(data_wr__way),
-    .data_wr__word(data_wr__word),
+    .data_wr__data(\data_wr__data$71 ),
+    .data_wr__en(\data_wr__en$72 ),
+    .data_wr__line(\data_wr__line$70 ),
+    .data_wr__set(\data_wr__set$67 ),
+    .data_wr__way(\data_wr__way$68 ),
+    .data_wr__word(\data_wr__word$69 ),
     .done(fill_done),
     .evicted(count__evictions),
     .fill_data__payload(fill_data__payload),
@@ -3526,9 +3522,9 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .set(set),
     .start(\start$170 ),
     .tag(s1[56:21]),
-    .tag_wr__data(\tag_wr__data$15 ),
-    .tag_wr__en(\tag_wr__en$7 ),
-    .tag_wr__set(\tag_wr__set$14 ),
+    .tag_wr__data(\tag_wr__data$19 ),
+    .tag_wr__en(\tag_wr__en$15 ),
+    .tag_wr__set(\tag_wr__set$18 ),
     .\way$5 (miss_cmd__payload[3:2]),
     .ways(ways)
   );
@@ -3546,11 +3542,11 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .rst(rst),
     .start(\start$187 ),
     .tag_load(load),
-    .tag_rd__en(tag_rd__en),
-    .tag_rd__set(tag_rd__set),
-    .tag_wr__data(\tag_wr__data$17 ),
-    .tag_wr__en(\tag_wr__en$8 ),
-    .tag_wr__set(\tag_wr__set$16 ),
+    .tag_rd__en(\tag_rd__en$7 ),
+    .tag_rd__set(\tag_rd__set$6 ),
+    .tag_wr__data(\tag_wr__data$22 ),
+    .tag_wr__en(\tag_wr__en$21 ),
+    .tag_wr__set(\tag_wr__set$20 ),
     .ways(ways)
   );
   \processor_component.excache.ctrl.pipe  pipe (
@@ -3563,15 +3559,15 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .cpu_resp__payload(cpu_resp__payload),
     .cpu_resp__ready(cpu_resp__ready),
     .cpu_resp__valid(cpu_resp__valid),
-    .data_rd__en(\data_rd__en$49 ),
-    .data_rd__set(\data_rd__set$45 ),
-    .data_rd__way(\data_rd__way$46 ),
-    .data_rd__word(\data_rd__word$47 ),
-    .data_wr__data(\data_wr__data$69 ),
-    .data_wr__en(\data_wr__en$70 ),
-    .data_wr__set(\data_wr__set$65 ),
-    .data_wr__way(\data_wr__way$66 ),
-    .data_wr__word(\data_wr__word$67 ),
+    .data_rd__en(data_rd__en),
+    .data_rd__set(data_rd__set),
+    .data_rd__way(data_rd__way),
+    .data_rd__word(data_rd__word),
+    .data_wr__data(data_wr__data),
+    .data_wr__en(data_wr__en),
+    .data_wr__set(data_wr__set),
+    .data_wr__way(data_wr__way),
+    .data_wr__word(data_wr__word),
     .hit(count__hits),
     .hold(hold),
     .idle(pipe_idle),
@@ -3579,16 +3575,16 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .rdata(rdata),
     .repl_load(load_repl),
     .replay(replay),
-    .rready(\rready$90 ),
+    .rready(\rready$92 ),
     .rst(rst),
     .run(run),
     .s1(s1),
     .tag_capture(capture),
-    .tag_rd__en(\tag_rd__en$5 ),
-    .tag_rd__set(\tag_rd__set$4 ),
-    .tag_wr__data(\tag_wr__data$20 ),
-    .tag_wr__en(\tag_wr__en$19 ),
-    .tag_wr__set(\tag_wr__set$18 ),
+    .tag_rd__en(tag_rd__en),
+    .tag_rd__set(tag_rd__set),
+    .tag_wr__data(tag_wr__data),
+    .tag_wr__en(tag_wr__en),
+    .tag_wr__set(tag_wr__set),
     .touch__en(touch__en),
     .touch__set(touch__set),
     .touch__way(touch__way),
@@ -3663,18 +3659,18 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .clean(clean),
     .cleaned(count__writebacks),
     .clk(clk),
-    .data_rd__en(data_rd__en),
-    .data_rd__set(data_rd__set),
-    .data_rd__way(data_rd__way),
-    .data_rd__word(data_rd__word),
+    .data_rd__en(\data_rd__en$51 ),
+    .data_rd__set(\data_rd__set$47 ),
+    .data_rd__way(\data_rd__way$48 ),
+    .data_rd__word(\data_rd__word$49 ),
     .done(read_done),
     .rdata(rdata),
     .rst(rst),
     .set(set),
     .start(start),
-    .tag_wr__data(tag_wr__data),
-    .tag_wr__en(tag_wr__en),
-    .tag_wr__set(tag_wr__set),
+    .tag_wr__data(\tag_wr__data$17 ),
+    .tag_wr__en(\tag_wr__en$14 ),
+    .tag_wr__set(\tag_wr__set$16 ),
     .\way$5 (miss_cmd__payload[3:2]),
     .ways(ways),
     .wb_data__payload(wb_data__payload),
@@ -3687,7 +3683,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$1 ) begin
       rd__set = tag_rd__set;
     end else begin
-      rd__set = \tag_rd__set$4 ;
+      rd__set = \tag_rd__set$6 ;
     end
   end
   always @* begin
@@ -3696,79 +3692,88 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$1 ) begin
       rd__en = tag_rd__en;
     end else begin
-      rd__en = \tag_rd__en$5 ;
+      rd__en = \tag_rd__en$7 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$2 ) begin
+    if (run) begin
       wr__set = tag_wr__set;
-    end else if (\$3 ) begin
-      wr__set = \tag_wr__set$14 ;
-    end else if (\$4 ) begin
-      wr__set = \tag_wr__set$16 ;
     end else begin
-      wr__set = \tag_wr__set$18 ;
+      (* full_case = 32'd1 *)
+      if (\$2 ) begin
+        wr__set = \tag_wr__set$16 ;
+      end else if (\$3 ) begin
+        wr__set = \tag_wr__set$18 ;
+      end else begin
+        wr__set = \tag_wr__set$20 ;
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$2 ) begin
+    if (run) begin
       wr__en = tag_wr__en;
-    end else if (\$3 ) begin
-      wr__en = \tag_wr__en$7 ;
-    end else if (\$4 ) begin
-      wr__en = \tag_wr__en$8 ;
     end else begin
-      wr__en = \tag_wr__en$19 ;
+      (* full_case = 32'd1 *)
+      if (\$2 ) begin
+        wr__en = \tag_wr__en$14 ;
+      end else if (\$3 ) begin
+        wr__en = \tag_wr__en$15 ;
+      end else begin
+        wr__en = \tag_wr__en$21 ;
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$2 ) begin
+    if (run) begin
       wr__data = tag_wr__data;
-    end else if (\$3 ) begin
-      wr__data = \tag_wr__data$15 ;
-    end else if (\$4 ) begin
-      wr__data = \tag_wr__data$17 ;
     end else begin
-      wr__data = \tag_wr__data$20 ;
+      (* full_case = 32'd1 *)
+      if (\$2 ) begin
+        wr__data = \tag_wr__data$17 ;
+      end else if (\$3 ) begin
+        wr__data = \tag_wr__data$19 ;
+      end else begin
+        wr__data = \tag_wr__data$22 ;
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$5 ) begin
-      \rd__set$36  = data_rd__set;
+    if (run) begin
+      \rd__set$37  = data_rd__set;
     end else begin
-      \rd__set$36  = \data_rd__set$45 ;
+      \rd__set$37  = \data_rd__set$47 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$5 ) begin
+    if (run) begin
       rd__way = data_rd__way;
     end else begin
-      rd__way = \data_rd__way$46 ;
+      rd__way = \data_rd__way$48 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$5 ) begin
+    if (run) begin
       rd__word = data_rd__word;
     end else begin
-      rd__word = \data_rd__word$47 ;
+      rd__word = \data_rd__word$49 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$5 ) begin
+    if (run) begin
       rd__line = 1'h0;
     end else begin
       rd__line = 1'h0;
@@ -3777,104 +3782,104 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$5 ) begin
-      \rd__en$44  = data_rd__en;
+    if (run) begin
+      \rd__en$45  = data_rd__en;
     end else begin
-      \rd__en$44  = \data_rd__en$49 ;
+      \rd__en$45  = \data_rd__en$51 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$6 ) begin
-      \wr__set$54  = data_wr__set;
+    if (run) begin
+      \wr__set$55  = data_wr__set;
     end else begin
-      \wr__set$54  = \data_wr__set$65 ;
+      \wr__set$55  = \data_wr__set$67 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$6 ) begin
+    if (run) begin
       wr__way = data_wr__way;
     end else begin
-      wr__way = \data_wr__way$66 ;
+      wr__way = \data_wr__way$68 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$6 ) begin
+    if (run) begin
       wr__word = data_wr__word;
     end else begin
-      wr__word = \data_wr__word$67 ;
+      wr__word = \data_wr__word$69 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$6 ) begin
-      wr__line = data_wr__line;
-    end else begin
+    if (run) begin
       wr__line = 1'h0;
+    end else begin
+      wr__line = \data_wr__line$70 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$6 ) begin
-      \wr__data$62  = data_wr__data;
+    if (run) begin
+      \wr__data$63  = data_wr__data;
     end else begin
-      \wr__data$62  = \data_wr__data$69 ;
+      \wr__data$63  = \data_wr__data$71 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
-    if (\$6 ) begin
-      \wr__en$64  = data_wr__en;
+    if (run) begin
+      \wr__en$65  = data_wr__en;
     end else begin
-      \wr__en$64  = \data_wr__en$70 ;
+      \wr__en$65  = \data_wr__en$72 ;
     end
   end
   assign tag_load = load;
   assign tag_capture = capture;
   assign ways_load = load_ways;
   assign repl_load = load_repl;
-  assign \repl_wr__data$30  = repl_wr__data;
-  assign \repl_wr__en$32  = repl_wr__en;
-  assign \repl_wr__set$34  = repl_wr__set;
+  assign \repl_wr__data$32  = repl_wr__data;
+  assign \repl_wr__en$34  = repl_wr__en;
+  assign \repl_wr__set$36  = repl_wr__set;
   assign data_rd__line = 1'h0;
-  assign \data_rd__line$48  = 1'h0;
+  assign \data_rd__line$50  = 1'h0;
   assign data_rd__ready = 1'h1;
   assign rd__ready = 1'h1;
-  assign \data_rd__ready$52  = 1'h1;
-  assign \data_wr__line$68  = 1'h0;
+  assign \data_rd__ready$54  = 1'h1;
+  assign data_wr__line = 1'h0;
   assign data_wr__ready = 1'h1;
   assign wr__ready = 1'h1;
-  assign \data_wr__ready$73  = 1'h1;
-  assign \cap_ways$75  = cap_ways;
-  assign \ways$77  = ways;
-  assign \ways$78  = ways;
+  assign \data_wr__ready$75  = 1'h1;
+  assign \cap_ways$77  = cap_ways;
   assign \ways$79  = ways;
   assign \ways$80  = ways;
+  assign \ways$81  = ways;
+  assign \ways$82  = ways;
   assign repl = state;
-  assign \rdata$84  = rdata;
-  assign \rdata$85  = rdata;
+  assign \rdata$86  = rdata;
+  assign \rdata$87  = rdata;
   assign rvalid = 1'h1;
-  assign \rvalid$87  = 1'h1;
-  assign \rvalid$88  = 1'h1;
-  assign \rready$91  = 1'h0;
-  assign \cpu_req__payload$93  = cpu_req__payload;
-  assign \cpu_req__ready$95  = cpu_req__ready;
-  assign \cpu_req__valid$97  = cpu_req__valid;
-  assign \cpu_resp__payload$99  = cpu_resp__payload;
-  assign \cpu_resp__ready$101  = cpu_resp__ready;
-  assign \cpu_resp__valid$103  = cpu_resp__valid;
-  assign \touch__en$105  = touch__en;
-  assign \touch__set$107  = touch__set;
-  assign \touch__way$109  = touch__way;
-  assign \run$111  = run;
+  assign \rvalid$89  = 1'h1;
+  assign \rvalid$90  = 1'h1;
+  assign \rready$93  = 1'h0;
+  assign \cpu_req__payload$95  = cpu_req__payload;
+  assign \cpu_req__ready$97  = cpu_req__ready;
+  assign \cpu_req__valid$99  = cpu_req__valid;
+  assign \cpu_resp__payload$101  = cpu_resp__payload;
+  assign \cpu_resp__ready$103  = cpu_resp__ready;
+  assign \cpu_resp__valid$105  = cpu_resp__valid;
+  assign \touch__en$107  = touch__en;
+  assign \touch__set$109  = touch__set;
+  assign \touch__way$111  = touch__way;
+  assign \run$112  = run;
   assign busy = hold;
   assign \replay$115  = replay;
   assign \abort$117  = abort;
@@ -3967,26 +3972,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \tag_wr__data[3].pid  = tag_wr__data[181:174];
   assign \tag_wr__data[3].valid  = tag_wr__data[182];
   assign \tag_wr__data[3].dirty  = tag_wr__data[183];
-  assign \tag_wr__data$15[0]  = \tag_wr__data$15 [45:0];
-  assign \tag_wr__data$15[0].tag  = \tag_wr__data$15 [35:0];
-  assign \tag_wr__data$15[0].pid  = \tag_wr__data$15 [43:36];
-  assign \tag_wr__data$15[0].valid  = \tag_wr__data$15 [44];
-  assign \tag_wr__data$15[0].dirty  = \tag_wr__data$15 [45];
-  assign \tag_wr__data$15[1]  = \tag_wr__data$15 [91:46];
-  assign \tag_wr__data$15[1].tag  = \tag_wr__data$15 [81:46];
-  assign \tag_wr__data$15[1].pid  = \tag_wr__data$15 [89:82];
-  assign \tag_wr__data$15[1].valid  = \tag_wr__data$15 [90];
-  assign \tag_wr__data$15[1].dirty  = \tag_wr__data$15 [91];
-  assign \tag_wr__data$15[2]  = \tag_wr__data$15 [137:92];
-  assign \tag_wr__data$15[2].tag  = \tag_wr__data$15 [127:92];
-  assign \tag_wr__data$15[2].pid  = \tag_wr__data$15 [135:128];
-  assign \tag_wr__data$15[2].valid  = \tag_wr__data$15 [136];
-  assign \tag_wr__data$15[2].dirty  = \tag_wr__data$15 [137];
-  assign \tag_wr__data$15[3]  = \tag_wr__data$15 [183:138];
-  assign \tag_wr__data$15[3].tag  = \tag_wr__data$15 [173:138];
-  assign \tag_wr__data$15[3].pid  = \tag_wr__data$15 [181:174];
-  assign \tag_wr__data$15[3].valid  = \tag_wr__data$15 [182];
-  assign \tag_wr__data$15[3].dirty  = \tag_wr__data$15 [183];
   assign \tag_wr__data$17[0]  = \tag_wr__data$17 [45:0];
   assign \tag_wr__data$17[0].tag  = \tag_wr__data$17 [35:0];
   assign \tag_wr__data$17[0].pid  = \tag_wr__data$17 [43:36];
@@ -4007,26 +3992,46 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \tag_wr__data$17[3].pid  = \tag_wr__data$17 [181:174];
   assign \tag_wr__data$17[3].valid  = \tag_wr__data$17 [182];
   assign \tag_wr__data$17[3].dirty  = \tag_wr__data$17 [183];
-  assign \tag_wr__data$20[0]  = \tag_wr__data$20 [45:0];
-  assign \tag_wr__data$20[0].tag  = \tag_wr__data$20 [35:0];
-  assign \tag_wr__data$20[0].pid  = \tag_wr__data$20 [43:36];
-  assign \tag_wr__data$20[0].valid  = \tag_wr__data$20 [44];
-  assign \tag_wr__data$20[0].dirty  = \tag_wr__data$20 [45];
-  assign \tag_wr__data$20[1]  = \tag_wr__data$20 [91:46];
-  assign \tag_wr__data$20[1].tag  = \tag_wr__data$20 [81:46];
-  assign \tag_wr__data$20[1].pid  = \tag_wr__data$20 [89:82];
-  assign \tag_wr__data$20[1].valid  = \tag_wr__data$20 [90];
-  assign \tag_wr__data$20[1].dirty  = \tag_wr__data$20 [91];
-  assign \tag_wr__data$20[2]  = \tag_wr__data$20 [137:92];
-  assign \tag_wr__data$20[2].tag  = \tag_wr__data$20 [127:92];
-  assign \tag_wr__data$20[2].pid  = \tag_wr__data$20 [135:128];
-  assign \tag_wr__data$20[2].valid  = \tag_wr__data$20 [136];
-  assign \tag_wr__data$20[2].dirty  = \tag_wr__data$20 [137];
-  assign \tag_wr__data$20[3]  = \tag_wr__data$20 [183:138];
-  assign \tag_wr__data$20[3].tag  = \tag_wr__data$20 [173:138];
-  assign \tag_wr__data$20[3].pid  = \tag_wr__data$20 [181:174];
-  assign \tag_wr__data$20[3].valid  = \tag_wr__data$20 [182];
-  assign \tag_wr__data$20[3].dirty  = \tag_wr__data$20 [183];
+  assign \tag_wr__data$19[0]  = \tag_wr__data$19 [45:0];
+  assign \tag_wr__data$19[0].tag  = \tag_wr__data$19 [35:0];
+  assign \tag_wr__data$19[0].pid  = \tag_wr__data$19 [43:36];
+  assign \tag_wr__data$19[0].valid  = \tag_wr__data$19 [44];
+  assign \tag_wr__data$19[0].dirty  = \tag_wr__data$19 [45];
+  assign \tag_wr__data$19[1]  = \tag_wr__data$19 [91:46];
+  assign \tag_wr__data$19[1].tag  = \tag_wr__data$19 [81:46];
+  assign \tag_wr__data$19[1].pid  = \tag_wr__data$19 [89:82];
+  assign \tag_wr__data$19[1].valid  = \tag_wr__data$19 [90];
+  assign \tag_wr__data$19[1].dirty  = \tag_wr__data$19 [91];
+  assign \tag_wr__data$19[2]  = \tag_wr__data$19 [137:92];
+  assign \tag_wr__data$19[2].tag  = \tag_wr__data$19 [127:92];
+  assign \tag_wr__data$19[2].pid  = \tag_wr__data$19 [135:128];
+  assign \tag_wr__data$19[2].valid  = \tag_wr__data$19 [136];
+  assign \tag_wr__data$19[2].dirty  = \tag_wr__data$19 [137];
+  assign \tag_wr__data$19[3]  = \tag_wr__data$19 [183:138];
+  assign \tag_wr__data$19[3].tag  = \tag_wr__data$19 [173:138];
+  assign \tag_wr__data$19[3].pid  = \tag_wr__data$19 [181:174];
+  assign \tag_wr__data$19[3].valid  = \tag_wr__data$19 [182];
+  assign \tag_wr__data$19[3].dirty  = \tag_wr__data$19 [183];
+  assign \tag_wr__data$22[0]  = \tag_wr__data$22 [45:0];
+  assign \tag_wr__data$22[0].tag  = \tag_wr__data$22 [35:0];
+  assign \tag_wr__data$22[0].pid  = \tag_wr__data$22 [43:36];
+  assign \tag_wr__data$22[0].valid  = \tag_wr__data$22 [44];
+  assign \tag_wr__data$22[0].dirty  = \tag_wr__data$22 [45];
+  assign \tag_wr__data$22[1]  = \tag_wr__data$22 [91:46];
+  assign \tag_wr__data$22[1].tag  = \tag_wr__data$22 [81:46];
+  assign \tag_wr__data$22[1].pid  = \tag_wr__data$22 [89:82];
+  assign \tag_wr__data$22[1].valid  = \tag_wr__data$22 [90];
+  assign \tag_wr__data$22[1].dirty  = \tag_wr__data$22 [91];
+  assign \tag_wr__data$22[2]  = \tag_wr__data$22 [137:92];
+  assign \tag_wr__data$22[2].tag  = \tag_wr__data$22 [127:92];
+  assign \tag_wr__data$22[2].pid  = \tag_wr__data$22 [135:128];
+  assign \tag_wr__data$22[2].valid  = \tag_wr__data$22 [136];
+  assign \tag_wr__data$22[2].dirty  = \tag_wr__data$22 [137];
+  assign \tag_wr__data$22[3]  = \tag_wr__data$22 [183:138];
+  assign \tag_wr__data$22[3].tag  = \tag_wr__data$22 [173:138];
+  assign \tag_wr__data$22[3].pid  = \tag_wr__data$22 [181:174];
+  assign \tag_wr__data$22[3].valid  = \tag_wr__data$22 [182];
+  assign \tag_wr__data$22[3].dirty  = \tag_wr__data$22 [183];
   assign \cap_ways[0]  = cap_ways[45:0];
   assign \cap_ways[0].tag  = cap_ways[35:0];
   assign \cap_ways[0].pid  = cap_ways[43:36];
@@ -4047,26 +4052,26 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \cap_ways[3].pid  = cap_ways[181:174];
   assign \cap_ways[3].valid  = cap_ways[182];
   assign \cap_ways[3].dirty  = cap_ways[183];
-  assign \cap_ways$75[0]  = cap_ways[45:0];
-  assign \cap_ways$75[0].tag  = cap_ways[35:0];
-  assign \cap_ways$75[0].pid  = cap_ways[43:36];
-  assign \cap_ways$75[0].valid  = cap_ways[44];
-  assign \cap_ways$75[0].dirty  = cap_ways[45];
-  assign \cap_ways$75[1]  = cap_ways[91:46];
-  assign \cap_ways$75[1].tag  = cap_ways[81:46];
-  assign \cap_ways$75[1].pid  = cap_ways[89:82];
-  assign \cap_ways$75[1].valid  = cap_ways[90];
-  assign \cap_ways$75[1].dirty  = cap_ways[91];
-  assign \cap_ways$75[2]  = cap_ways[137:92];
-  assign \cap_ways$75[2].tag  = cap_ways[127:92];
-  assign \cap_ways$75[2].pid  = cap_ways[135:128];
-  assign \cap_ways$75[2].valid  = cap_ways[136];
-  assign \cap_ways$75[2].dirty  = cap_ways[137];
-  assign \cap_ways$75[3]  = cap_ways[183:138];
-  assign \cap_ways$75[3].tag  = cap_ways[173:138];
-  assign \cap_ways$75[3].pid  = cap_ways[181:174];
-  assign \cap_ways$75[3].valid  = cap_ways[182];
-  assign \cap_ways$75[3].dirty  = cap_ways[183];
+  assign \cap_ways$77[0]  = cap_ways[45:0];
+  assign \cap_ways$77[0].tag  = cap_ways[35:0];
+  assign \cap_ways$77[0].pid  = cap_ways[43:36];
+  assign \cap_ways$77[0].valid  = cap_ways[44];
+  assign \cap_ways$77[0].dirty  = cap_ways[45];
+  assign \cap_ways$77[1]  = cap_ways[91:46];
+  assign \cap_ways$77[1].tag  = cap_ways[81:46];
+  assign \cap_ways$77[1].pid  = cap_ways[89:82];
+  assign \cap_ways$77[1].valid  = cap_ways[90];
+  assign \cap_ways$77[1].dirty  = cap_ways[91];
+  assign \cap_ways$77[2]  = cap_ways[137:92];
+  assign \cap_ways$77[2].tag  = cap_ways[127:92];
+  assign \cap_ways$77[2].pid  = cap_ways[135:128];
+  assign \cap_ways$77[2].valid  = cap_ways[136];
+  assign \cap_ways$77[2].dirty  = cap_ways[137];
+  assign \cap_ways$77[3]  = cap_ways[183:138];
+  assign \cap_ways$77[3].tag  = cap_ways[173:138];
+  assign \cap_ways$77[3].pid  = cap_ways[181:174];
+  assign \cap_ways$77[3].valid  = cap_ways[182];
+  assign \cap_ways$77[3].dirty  = cap_ways[183];
   assign \ways[0]  = ways[45:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[43:36];
@@ -4087,46 +4092,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \ways[3].pid  = ways[181:174];
   assign \ways[3].valid  = ways[182];
   assign \ways[3].dirty  = ways[183];
-  assign \ways$77[0]  = ways[45:0];
-  assign \ways$77[0].tag  = ways[35:0];
-  assign \ways$77[0].pid  = ways[43:36];
-  assign \ways$77[0].valid  = ways[44];
-  assign \ways$77[0].dirty  = ways[45];
-  assign \ways$77[1]  = ways[91:46];
-  assign \ways$77[1].tag  = ways[81:46];
-  assign \ways$77[1].pid  = ways[89:82];
-  assign \ways$77[1].valid  = ways[90];
-  assign \ways$77[1].dirty  = ways[91];
-  assign \ways$77[2]  = ways[137:92];
-  assign \ways$77[2].tag  = ways[127:92];
-  assign \ways$77[2].pid  = ways[135:128];
-  assign \ways$77[2].valid  = ways[136];
-  assign \ways$77[2].dirty  = ways[137];
-  assign \ways$77[3]  = ways[183:138];
-  assign \ways$77[3].tag  = ways[173:138];
-  assign \ways$77[3].pid  = ways[181:174];
-  assign \ways$77[3].valid  = ways[182];
-  assign \ways$77[3].dirty  = ways[183];
-  assign \ways$78[0]  = ways[45:0];
-  assign \ways$78[0].tag  = ways[35:0];
-  assign \ways$78[0].pid  = ways[43:36];
-  assign \ways$78[0].valid  = ways[44];
-  assign \ways$78[0].dirty  = ways[45];
-  assign \ways$78[1]  = ways[91:46];
-  assign \ways$78[1].tag  = ways[81:46];
-  assign \ways$78[1].pid  = ways[89:82];
-  assign \ways$78[1].valid  = ways[90];
-  assign \ways$78[1].dirty  = ways[91];
-  assign \ways$78[2]  = ways[137:92];
-  assign \ways$78[2].tag  = ways[127:92];
-  assign \ways$78[2].pid  = ways[135:128];
-  assign \ways$78[2].valid  = ways[136];
-  assign \ways$78[2].dirty  = ways[137];
-  assign \ways$78[3]  = ways[183:138];
-  assign \ways$78[3].tag  = ways[173:138];
-  assign \ways$78[3].pid  = ways[181:174];
-  assign \ways$78[3].valid  = ways[182];
-  assign \ways$78[3].dirty  = ways[183];
   assign \ways$79[0]  = ways[45:0];
   assign \ways$79[0].tag  = ways[35:0];
   assign \ways$79[0].pid  = ways[43:36];
@@ -4167,20 +4132,60 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \ways$80[3].pid  = ways[181:174];
   assign \ways$80[3].valid  = ways[182];
   assign \ways$80[3].dirty  = ways[183];
+  assign \ways$81[0]  = ways[45:0];
+  assign \ways$81[0].tag  = ways[35:0];
+  assign \ways$81[0].pid  = ways[43:36];
+  assign \ways$81[0].valid  = ways[44];
+  assign \ways$81[0].dirty  = ways[45];
+  assign \ways$81[1]  = ways[91:46];
+  assign \ways$81[1].tag  = ways[81:46];
+  assign \ways$81[1].pid  = ways[89:82];
+  assign \ways$81[1].valid  = ways[90];
+  assign \ways$81[1].dirty  = ways[91];
+  assign \ways$81[2]  = ways[137:92];
+  assign \ways$81[2].tag  = ways[127:92];
+  assign \ways$81[2].pid  = ways[135:128];
+  assign \ways$81[2].valid  = ways[136];
+  assign \ways$81[2].dirty  = ways[137];
+  assign \ways$81[3]  = ways[183:138];
+  assign \ways$81[3].tag  = ways[173:138];
+  assign \ways$81[3].pid  = ways[181:174];
+  assign \ways$81[3].valid  = ways[182];
+  assign \ways$81[3].dirty  = ways[183];
+  assign \ways$82[0]  = ways[45:0];
+  assign \ways$82[0].tag  = ways[35:0];
+  assign \ways$82[0].pid  = ways[43:36];
+  assign \ways$82[0].valid  = ways[44];
+  assign \ways$82[0].dirty  = ways[45];
+  assign \ways$82[1]  = ways[91:46];
+  assign \ways$82[1].tag  = ways[81:46];
+  assign \ways$82[1].pid  = ways[89:82];
+  assign \ways$82[1].valid  = ways[90];
+  assign \ways$82[1].dirty  = ways[91];
+  assign \ways$82[2]  = ways[137:92];
+  assign \ways$82[2].tag  = ways[127:92];
+  assign \ways$82[2].pid  = ways[135:128];
+  assign \ways$82[2].valid  = ways[136];
+  assign \ways$82[2].dirty  = ways[137];
+  assign \ways$82[3]  = ways[183:138];
+  assign \ways$82[3].tag  = ways[173:138];
+  assign \ways$82[3].pid  = ways[181:174];
+  assign \ways$82[3].valid  = ways[182];
+  assign \ways$82[3].dirty  = ways[183];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[8:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[56:9];
   assign \cpu_req__payload.strb  = cpu_req__payload[64:57];
   assign \cpu_req__payload.wdata  = cpu_req__payload[128:65];
-  assign \cpu_req__payload$93.op  = cpu_req__payload[0];
-  assign \cpu_req__payload$93.pid  = cpu_req__payload[8:1];
-  assign \cpu_req__payload$93.vaddr  = cpu_req__payload[56:9];
-  assign \cpu_req__payload$93.strb  = cpu_req__payload[64:57];
-  assign \cpu_req__payload$93.wdata  = cpu_req__payload[128:65];
+  assign \cpu_req__payload$95.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$95.pid  = cpu_req__payload[8:1];
+  assign \cpu_req__payload$95.vaddr  = cpu_req__payload[56:9];
+  assign \cpu_req__payload$95.strb  = cpu_req__payload[64:57];
+  assign \cpu_req__payload$95.wdata  = cpu_req__payload[128:65];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_resp__payload$99.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload$99.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$101.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$101.status  = cpu_resp__payload[66:64];
   assign \miss_info.kind  = miss_info[0];
   assign \miss_info.write  = miss_info[1];
   assign \miss_info.pid  = miss_info[9:2];
@@ -4254,20 +4259,18 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \flush__payload$182.victim_dirty  = flush__payload[67];
   assign \flush__payload$182.victim_pid  = flush__payload[75:68];
   assign \flush__payload$182.victim_tag  = flush__payload[111:76];
-  assign miss_info[111:76] = \$31 [35:0];
-  assign miss_info[75:68] = \$25 [43:36];
-  assign miss_info[67] = \$19 [45];
-  assign miss_info[66] = \$13 [44];
+  assign miss_info[111:76] = \$28 [35:0];
+  assign miss_info[75:68] = \$22 [43:36];
+  assign miss_info[67] = \$16 [45];
+  assign miss_info[66] = \$10 [44];
   assign miss_info[65:64] = victim;
   assign miss_info[63:58] = s1[20:15];
   assign miss_info[57:10] = s1[56:9];
   assign miss_info[9:2] = s1[8:1];
-  assign miss_info[1] = \$7 ;
+  assign miss_info[1] = \$4 ;
   assign miss_info[0] = 1'h0;
-  assign \$1  = tag_rd__en;
-  assign \$5  = data_rd__en;
-  assign rready = \rready$90 ;
-  assign \$7  = s1[0];
+  assign rready = \rready$92 ;
+  assign \$4  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -12085,7 +12088,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$2898$0 (\$18 ),
+    .\port$2892$0 (\$18 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -12104,9 +12107,9 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .nak_in(nak_in),
     .nak_sent(nak_sent),
     .owed_q_1(\$22 ),
-    .\port$1110$0 (\$15 ),
-    .\port$2011$0 (\$16 ),
-    .\port$2012$0 (\$17 ),
+    .\port$1104$0 (\$15 ),
+    .\port$2005$0 (\$16 ),
+    .\port$2006$0 (\$17 ),
     .recv_expected(expected),
     .recv_peer(recv_peer),
     .rst(rst),
@@ -12189,10 +12192,10 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .peer(send_peer),
-    .\port$1110$0 (\$15 ),
-    .\port$2923$0 (\$20 ),
-    .\port$2933$0 (\$21 ),
-    .\port$2935$0 (\$22 ),
+    .\port$1104$0 (\$15 ),
+    .\port$2917$0 (\$20 ),
+    .\port$2927$0 (\$21 ),
+    .\port$2929$0 (\$22 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -12211,10 +12214,10 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   \processor_component.netif.store  store (
     .clk(clk),
     .hdr_rd__addr(read__slot),
-    .\port$1110$0 (\$15 ),
-    .\port$2011$0 (\$16 ),
-    .\port$2012$0 (\$17 ),
-    .\port$2919$0 (\$19 ),
+    .\port$1104$0 (\$15 ),
+    .\port$2005$0 (\$16 ),
+    .\port$2006$0 (\$17 ),
+    .\port$2913$0 (\$19 ),
     .read__beat(read__beat),
     .read__busy(read__busy),
     .read__data(store__data),
@@ -12450,7 +12453,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2898$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2892$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -12600,8 +12603,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$2898$0 ;
-  wire \port$2898$0 ;
+  input \port$2892$0 ;
+  wire \port$2892$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -12831,7 +12834,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$2898$0 (\port$2898$0 ),
+    .\port$2892$0 (\port$2892$0 ),
     .rst(rst)
   );
   always @* begin
@@ -15859,7 +15862,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2898$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2892$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -17386,7 +17389,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2898$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2892$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -17395,26 +17398,26 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2898$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2898$0 ;
-  wire \port$2898$0 ;
+  input \port$2892$0 ;
+  wire \port$2892$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2898$0 (\port$2898$0 ),
+    .\port$2892$0 (\port$2892$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2898$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2898$0  };
+  assign inc = { 7'h00, \port$2892$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2892$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2898$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2892$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -17428,8 +17431,8 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$28
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$2898$0 ;
-  wire \port$2898$0 ;
+  input \port$2892$0 ;
+  wire \port$2892$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -17455,14 +17458,14 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$28
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2898$0  };
+  assign inc = { 7'h00, \port$2892$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2898$0  };
+  assign \$2  = { 7'h00, \port$2892$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.peers (rst, \port$1110$0 , \port$2011$0 , \port$2012$0 , send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_value, ack_in, nak_in, msg_in, gap_in
+module \processor_component.netif.peers (rst, \port$1104$0 , \port$2005$0 , \port$2006$0 , send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_value, ack_in, nak_in, msg_in, gap_in
 , delivered, timeout_fire_1, flushed, tail_1, expired_1, unsent_q_1, owed_q_1, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
   wire \$1 ;
@@ -17662,12 +17665,12 @@ module \processor_component.netif.peers (rst, \port$1110$0 , \port$2011$0 , \por
   wire [1:0] owed_q;
   output owed_q_1;
   reg owed_q_1 = 1'h0;
-  input \port$1110$0 ;
-  wire \port$1110$0 ;
-  output \port$2011$0 ;
-  wire \port$2011$0 ;
-  output \port$2012$0 ;
-  wire \port$2012$0 ;
+  input \port$1104$0 ;
+  wire \port$1104$0 ;
+  output \port$2005$0 ;
+  wire \port$2005$0 ;
+  output \port$2006$0 ;
+  wire \port$2006$0 ;
   output [15:0] recv_expected;
   reg [15:0] recv_expected;
   input recv_peer;
@@ -18140,9 +18143,9 @@ module \processor_component.netif.peers (rst, \port$1110$0 , \port$2011$0 , \por
   assign sent_left_1 = \$23 [3:0];
   assign high_left_1 = \$26 [3:0];
   assign sent_left_1_1 = \$27 [3:0];
-  assign stored = { \port$1110$0 , 1'h0 };
-  assign \port$2011$0  = \$7 ;
-  assign \port$2012$0  = \$8 ;
+  assign stored = { \port$1104$0 , 1'h0 };
+  assign \port$2005$0  = \$7 ;
+  assign \port$2006$0  = \$8 ;
   assign send_seq = \$11 [15:0];
   assign \store_tail[0]  = 3'h0;
   assign \store_tail[1]  = tail_1;
@@ -18155,22 +18158,22 @@ module \processor_component.netif.peers (rst, \port$1110$0 , \port$2011$0 , \por
   assign \$7  = 1'h1;
   assign \$33  = \$32 ;
   assign \$37  = 1'h1;
-  assign \$38  = \port$1110$0 ;
+  assign \$38  = \port$1104$0 ;
   assign \$52  = 1'h1;
-  assign \$53  = \port$1110$0 ;
+  assign \$53  = \port$1104$0 ;
   assign \$57  = 1'h1;
-  assign \$58  = \port$1110$0 ;
+  assign \$58  = \port$1104$0 ;
   assign \$75  = \$74 ;
   assign \$80  = 1'h1;
   assign \$81  = timeout_fire_1;
   assign \$91  = 1'h1;
-  assign \$92  = \port$1110$0 ;
+  assign \$92  = \port$1104$0 ;
   assign \$94  = 1'h1;
-  assign \$95  = \port$1110$0 ;
+  assign \$95  = \port$1104$0 ;
   assign \$105  = 1'h1;
-  assign \$106  = \port$1110$0 ;
+  assign \$106  = \port$1104$0 ;
   assign \$108  = 1'h1;
-  assign \$109  = \port$1110$0 ;
+  assign \$109  = \port$1104$0 ;
   assign \$120  = { 1'h0, \$119  };
 endmodule
 
@@ -20009,8 +20012,8 @@ module \processor_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.sender (clk, rst, \port$1110$0 , store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored_peer, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep
-, m_axis__tdata, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2923$0 , \port$2933$0 , \port$2935$0 , m_axis__tready);
+module \processor_component.netif.sender (clk, rst, \port$1104$0 , store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored_peer, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep
+, m_axis__tdata, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2917$0 , \port$2927$0 , \port$2929$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -20403,14 +20406,14 @@ module \processor_component.netif.sender (clk, rst, \port$1110$0 , store__hdr, s
   wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$1110$0 ;
-  wire \port$1110$0 ;
-  input \port$2923$0 ;
-  wire \port$2923$0 ;
-  input \port$2933$0 ;
-  wire \port$2933$0 ;
-  input \port$2935$0 ;
-  wire \port$2935$0 ;
+  input \port$1104$0 ;
+  wire \port$1104$0 ;
+  input \port$2917$0 ;
+  wire \port$2917$0 ;
+  input \port$2927$0 ;
+  wire \port$2927$0 ;
+  input \port$2929$0 ;
+  wire \port$2929$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -20672,12 +20675,12 @@ module \processor_component.netif.sender (clk, rst, \port$1110$0 , store__hdr, s
   assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
   assign crc_now = pending ? \$205  : crc;
-  assign \$206  = { \port$2935$0 , 1'h0 } >> peer;
+  assign \$206  = { \port$2929$0 , 1'h0 } >> peer;
   assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = { \port$2933$0 , 1'h0 } >> peer;
-  assign \$209  = { \port$2933$0 , 1'h0 } >> peer;
+  assign \$208  = { \port$2927$0 , 1'h0 } >> peer;
+  assign \$209  = { \port$2927$0 , 1'h0 } >> peer;
   assign \$210  = \$209  & retransmit;
-  assign \$211  = { \port$2933$0 , 1'h0 } >> peer;
+  assign \$211  = { \port$2927$0 , 1'h0 } >> peer;
   assign \$212  = ~ \$211 ;
   assign \$518  = beat * 7'h40;
   assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$518 ;
@@ -20686,13 +20689,13 @@ module \processor_component.netif.sender (clk, rst, \port$1110$0 , store__hdr, s
   assign \$216  = pbeat + 1'h1;
   assign \$217  = ~ crc_now;
   assign \$218  = ~ any_expired;
-  assign \$219  = { \port$2935$0 , 1'h0 } >> peer;
+  assign \$219  = { \port$2929$0 , 1'h0 } >> peer;
   assign \$220  = pick_q_valid & \$219 ;
   assign \$221  = \$218  & \$220 ;
-  assign \$222  = { \port$2933$0 , 1'h0 } >> peer;
-  assign \$223  = { \port$2933$0 , 1'h0 } >> peer;
+  assign \$222  = { \port$2927$0 , 1'h0 } >> peer;
+  assign \$223  = { \port$2927$0 , 1'h0 } >> peer;
   assign \$224  = \$223  & retransmit;
-  assign \$225  = { \port$2933$0 , 1'h0 } >> peer;
+  assign \$225  = { \port$2927$0 , 1'h0 } >> peer;
   assign \$226  = ~ \$225 ;
   assign \$227  = ! sender_state;
   assign \$228  = sender_state == 1'h1;
@@ -20703,11 +20706,11 @@ module \processor_component.netif.sender (clk, rst, \port$1110$0 , store__hdr, s
   assign \$234  = m_axis__tvalid & m_axis__tready;
   assign \$235  = ~ m_axis__tlast;
   assign \$236  = \$234  & \$235 ;
-  assign \$237  = { \port$2935$0 , 1'h0 } >> peer;
+  assign \$237  = { \port$2929$0 , 1'h0 } >> peer;
   assign \$238  = pick_q_valid & \$237 ;
-  assign \$239  = { \port$2933$0 , 1'h0 } >> peer;
+  assign \$239  = { \port$2927$0 , 1'h0 } >> peer;
   assign \$240  = \$239  ? seq : 16'h0000;
-  assign \$241  = { \port$2933$0 , 1'h0 } >> peer;
+  assign \$241  = { \port$2927$0 , 1'h0 } >> peer;
   assign \$242  = \$241  ? 8'h01 : 8'h02;
   assign \$243  = cur_type == 1'h1;
   assign \$244  = store__hdr[3:0] == 1'h1;
@@ -20742,12 +20745,12 @@ module \processor_component.netif.sender (clk, rst, \port$1110$0 , store__hdr, s
   assign \$275  = m_axis__tvalid & m_axis__tready;
   assign \$276  = pbeat == cur_last_beat;
   assign \$277  = ~ any_expired;
-  assign \$278  = { \port$2935$0 , 1'h0 } >> peer;
+  assign \$278  = { \port$2929$0 , 1'h0 } >> peer;
   assign \$279  = pick_q_valid & \$278 ;
   assign \$280  = \$277  & \$279 ;
-  assign \$281  = { \port$2933$0 , 1'h0 } >> peer;
+  assign \$281  = { \port$2927$0 , 1'h0 } >> peer;
   assign \$282  = \$281  ? seq : 16'h0000;
-  assign \$283  = { \port$2933$0 , 1'h0 } >> peer;
+  assign \$283  = { \port$2927$0 , 1'h0 } >> peer;
   assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$285 ;
@@ -20791,11 +20794,11 @@ module \processor_component.netif.sender (clk, rst, \port$1110$0 , store__hdr, s
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$2935$0 ) begin
+          if (\port$2929$0 ) begin
             pick = 1'h1;
           end
       1'h1:
-          if (\port$2935$0 ) begin
+          if (\port$2929$0 ) begin
             pick = 1'h1;
           end
     endcase
@@ -20806,11 +20809,11 @@ module \processor_component.netif.sender (clk, rst, \port$1110$0 , store__hdr, s
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$2935$0 ) begin
+          if (\port$2929$0 ) begin
             pick_valid = 1'h1;
           end
       1'h1:
-          if (\port$2935$0 ) begin
+          if (\port$2929$0 ) begin
             pick_valid = 1'h1;
           end
     endcase
@@ -20821,7 +20824,7 @@ module \processor_component.netif.sender (clk, rst, \port$1110$0 , store__hdr, s
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2923$0 ) begin
+            if (\port$2917$0 ) begin
               go_back = 2'h2;
             end
           end
@@ -21467,11 +21470,11 @@ module \processor_component.netif.sender (clk, rst, \port$1110$0 , store__hdr, s
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign owed = { \port$2935$0 , 1'h0 };
-  assign expired = { \port$2923$0 , 1'h0 };
+  assign owed = { \port$2929$0 , 1'h0 };
+  assign expired = { \port$2917$0 , 1'h0 };
   assign \pick$21  = peer;
-  assign unsent = { \port$2933$0 , 1'h0 };
-  assign stored = { \port$1110$0 , 1'h0 };
+  assign unsent = { \port$2927$0 , 1'h0 };
+  assign stored = { \port$1104$0 , 1'h0 };
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
   assign \hdr_out.type  = cur_type;
@@ -21492,15 +21495,15 @@ module \processor_component.netif.sender (clk, rst, \port$1110$0 , store__hdr, s
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2923$0 ;
+  assign any_expired = \port$2917$0 ;
   assign \$15  = \$14 ;
-  assign \$232  = \port$1110$0 ;
+  assign \$232  = \port$1104$0 ;
   assign \$255  = { 3'h0, \$254 [16:3] };
   assign \$269  = { 3'h0, \$268 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.store (rst, \port$1110$0 , read__hdr, read__data, read__busy, \port$2011$0 , \port$2012$0 , tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, \port$2919$0 
+module \processor_component.netif.store (rst, \port$1104$0 , read__hdr, read__data, read__busy, \port$2005$0 , \port$2006$0 , tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, \port$2913$0 
 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
   wire \$1 ;
@@ -21975,14 +21978,14 @@ module \processor_component.netif.store (rst, \port$1110$0 , read__hdr, read__da
   wire [7:0] \hdr_wr__data.tag ;
   wire [63:0] \hdr_wr__data.vaddr ;
   reg hdr_wr__en;
-  output \port$1110$0 ;
-  wire \port$1110$0 ;
-  input \port$2011$0 ;
-  wire \port$2011$0 ;
-  input \port$2012$0 ;
-  wire \port$2012$0 ;
-  input [2:0] \port$2919$0 ;
-  wire [2:0] \port$2919$0 ;
+  output \port$1104$0 ;
+  wire \port$1104$0 ;
+  input \port$2005$0 ;
+  wire \port$2005$0 ;
+  input \port$2006$0 ;
+  wire \port$2006$0 ;
+  input [2:0] \port$2913$0 ;
+  wire [2:0] \port$2913$0 ;
   input [2:0] read__beat;
   wire [2:0] read__beat;
   input read__busy;
@@ -22175,12 +22178,12 @@ module \processor_component.netif.store (rst, \port$1110$0 , read__hdr, read__da
   assign \$5  = read__peer - 1'h1;
   assign \$6  = \$4  ? \$5  : { 1'h0, read__peer };
   assign \$8  = read__busy & \$7 ;
-  assign \$9  = hdr_rd__addr == \port$2919$0 ;
+  assign \$9  = hdr_rd__addr == \port$2913$0 ;
   assign \$10  = \$8  & \$9 ;
   assign \$11  = ~ \$10 ;
-  assign \$12  = \port$2012$0  & \$11 ;
+  assign \$12  = \port$2006$0  & \$11 ;
   assign \$425  = tx__hdr__payload[15] * 2'h3;
-  assign hdr_wr__addr = { \port$2919$0 , 3'h0 } >> \$425 ;
+  assign hdr_wr__addr = { \port$2913$0 , 3'h0 } >> \$425 ;
   assign \$13  = tx__hdr__payload[15] > 1'h0;
   assign \$14  = tx__hdr__payload[15] - 1'h1;
   assign \$15  = \$13  ? \$14  : { 1'h0, tx__hdr__payload[15] };
@@ -22510,7 +22513,7 @@ module \processor_component.netif.store (rst, \port$1110$0 , read__hdr, read__da
   assign \$344  = writing & \$343 ;
   assign \$345  = \$342  | \$344 ;
   assign \$762  = tx__hdr__payload[15] * 2'h3;
-  assign \$346  = { \port$2919$0 , 3'h0 } >> \$762 ;
+  assign \$346  = { \port$2913$0 , 3'h0 } >> \$762 ;
   assign \$347  = tx__hdr__payload[3:0] == 1'h1;
   assign \$348  = tx__hdr__payload[3:0] == 2'h3;
   assign \$349  = \$347  | \$348 ;
@@ -22813,14 +22816,14 @@ module \processor_component.netif.store (rst, \port$1110$0 , read__hdr, read__da
   assign hdr_rd__data = read__hdr;
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
-  assign room = { \port$2012$0 , \port$2011$0  };
-  assign tail = { \port$2919$0 , 3'h0 };
+  assign room = { \port$2006$0 , \port$2005$0  };
+  assign tail = { \port$2913$0 , 3'h0 };
   assign dat_wr__addr = { st_slot, st_beat[2:0] };
   assign dat_wr__data = { \$218 , \$193 , \$168 , \$143 , \$118 , \$93 , \$68 , \$43  };
   assign stored_peer = tx__hdr__payload[15];
   assign dead = 2'h0;
   assign stored = { \$280 , 1'h0 };
-  assign \port$1110$0  = \$280 ;
+  assign \port$1104$0  = \$280 ;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
   assign \read__hdr.tag  = read__hdr[14:7];
@@ -22834,7 +22837,7 @@ module \processor_component.netif.store (rst, \port$1110$0 , read__hdr, read__da
   assign \hdr_rd__data.vaddr  = read__hdr[94:31];
   assign \hdr_rd__data.length  = read__hdr[110:95];
   assign \tail[0]  = 3'h0;
-  assign \tail[1]  = \port$2919$0 ;
+  assign \tail[1]  = \port$2913$0 ;
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
   assign \tx__hdr__payload.src  = tx__hdr__payload[14:7];
