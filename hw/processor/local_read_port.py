@@ -25,6 +25,10 @@ LineWriteBack`, ``line``: ``words_per_line`` words). Their read data comes back 
 * Routes: each answer-queue slot has at most one word read in flight and there is at most one line read,
   so the route FIFO (``queue_depth + 1`` entries) never overflows. Word beats are always taken; a line's beats
   go at the write-back stream's pace (``line_ready``), and the word reads behind it wait in order.
+* No beat is taken while the route FIFO is empty. A line of more than 256 words is read as several AR
+  bursts, and the store takes the request (its route is written) only with the last AR: the first burst's
+  beats may arrive before that (AR held low for a few cycles by the memory), and taken without a route they
+  were lost (the write-back then waited forever for the line's last words: ``nb4swaxi``, session 12).
 
 One cycle is added to a read hit against the blocking controller's local-memory pipeline (whose AR leaves
 S1 directly): the request is registered before AR.
@@ -125,7 +129,7 @@ class LocalReadPort(wiring.Component):
         words = Signal(p.word_bits + 1)        # beats of the line read taken so far
         line_last = words == p.words_per_line - 1
         m.d.comb += [
-            self.rready.eq(~head_line | self.line_ready),
+            self.rready.eq(route.r_rdy & (~head_line | self.line_ready)),
             self.word_valid.eq(beat & ~head_line), self.word_slot.eq(head_slot), self.word_data.eq(self.rdata),
             self.line_valid.eq(beat & head_line),
         ]
