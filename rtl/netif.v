@@ -543,10 +543,10 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .owed_q_1(\$32 ),
     .owed_q_2(\$36 ),
     .owed_q_3(\$40 ),
-    .\port$1336$0 (\$22 ),
-    .\port$1337$0 (\$23 ),
-    .\port$1338$0 (\$24 ),
-    .\port$1339$0 (\$25 ),
+    .\port$1391$0 (\$22 ),
+    .\port$1392$0 (\$23 ),
+    .\port$1393$0 (\$24 ),
+    .\port$1394$0 (\$25 ),
     .\port$309$0 (\$19 ),
     .\port$348$0 (\$20 ),
     .\port$387$0 (\$21 ),
@@ -576,6 +576,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .buffer__beat_index(write__beat_index),
     .buffer__beat_last(write__beat_last),
     .buffer__commit(write__commit),
+    .buffer__commit_beats(write__commit_beats),
     .buffer__commit_hdr(write__commit_hdr),
     .buffer__hdr_room(buffer__hdr_room),
     .buffer__room(buffer__room),
@@ -586,7 +587,6 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .msg_in(msg_in),
     .nak_in(nak_in),
     .naks_received(csr__naks_received__inc),
-    .r_pay(write__commit_beats),
     .rst(rst),
     .rx_acks(csr__rx_acks__inc),
     .rx_drop_crc(csr__rx_drop_crc__inc),
@@ -638,15 +638,15 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .peer(send_peer),
-    .\port$2194$0 (\$30 ),
-    .\port$2204$0 (\$31 ),
-    .\port$2206$0 (\$32 ),
-    .\port$2228$0 (\$34 ),
-    .\port$2238$0 (\$35 ),
-    .\port$2240$0 (\$36 ),
-    .\port$2262$0 (\$38 ),
-    .\port$2272$0 (\$39 ),
-    .\port$2274$0 (\$40 ),
+    .\port$2257$0 (\$30 ),
+    .\port$2267$0 (\$31 ),
+    .\port$2269$0 (\$32 ),
+    .\port$2291$0 (\$34 ),
+    .\port$2301$0 (\$35 ),
+    .\port$2303$0 (\$36 ),
+    .\port$2325$0 (\$38 ),
+    .\port$2335$0 (\$39 ),
+    .\port$2337$0 (\$40 ),
     .\port$309$0 (\$19 ),
     .\port$348$0 (\$20 ),
     .\port$387$0 (\$21 ),
@@ -667,13 +667,13 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   );
   \netif.store  store (
     .clk(clk),
-    .\port$1336$0 (\$22 ),
-    .\port$1337$0 (\$23 ),
-    .\port$1338$0 (\$24 ),
-    .\port$1339$0 (\$25 ),
-    .\port$2190$0 (\$29 ),
-    .\port$2224$0 (\$33 ),
-    .\port$2258$0 (\$37 ),
+    .\port$1391$0 (\$22 ),
+    .\port$1392$0 (\$23 ),
+    .\port$1393$0 (\$24 ),
+    .\port$1394$0 (\$25 ),
+    .\port$2253$0 (\$29 ),
+    .\port$2287$0 (\$33 ),
+    .\port$2321$0 (\$37 ),
     .\port$309$0 (\$19 ),
     .\port$348$0 (\$20 ),
     .\port$387$0 (\$21 ),
@@ -5931,7 +5931,7 @@ module \netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2$0 , value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.peers (rst, \port$309$0 , \port$348$0 , \port$387$0 , \port$1336$0 , \port$1337$0 , \port$1338$0 , \port$1339$0 , send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_value
+module \netif.peers (rst, \port$309$0 , \port$348$0 , \port$387$0 , \port$1391$0 , \port$1392$0 , \port$1393$0 , \port$1394$0 , send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_value
 , ack_in, nak_in, msg_in, gap_in, delivered, timeout_fire_1, timeout_fire_2, timeout_fire_3, flushed, tail_1, expired_1, unsent_q_1, owed_q_1, tail_2, expired_2, unsent_q_2, owed_q_2, tail_3, expired_3, unsent_q_3, owed_q_3
 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
@@ -6438,14 +6438,14 @@ module \netif.peers (rst, \port$309$0 , \port$348$0 , \port$387$0 , \port$1336$0
   reg owed_q_2 = 1'h0;
   output owed_q_3;
   reg owed_q_3 = 1'h0;
-  output \port$1336$0 ;
-  wire \port$1336$0 ;
-  output \port$1337$0 ;
-  wire \port$1337$0 ;
-  output \port$1338$0 ;
-  wire \port$1338$0 ;
-  output \port$1339$0 ;
-  wire \port$1339$0 ;
+  output \port$1391$0 ;
+  wire \port$1391$0 ;
+  output \port$1392$0 ;
+  wire \port$1392$0 ;
+  output \port$1393$0 ;
+  wire \port$1393$0 ;
+  output \port$1394$0 ;
+  wire \port$1394$0 ;
   input \port$309$0 ;
   wire \port$309$0 ;
   input \port$348$0 ;
@@ -7661,10 +7661,10 @@ module \netif.peers (rst, \port$309$0 , \port$348$0 , \port$387$0 , \port$1336$0
   assign high_left_3 = \$84 [4:0];
   assign sent_left_1_3 = \$85 [4:0];
   assign stored = { \port$387$0 , \port$348$0 , \port$309$0 , 1'h0 };
-  assign \port$1336$0  = \$19 ;
-  assign \port$1337$0  = \$20 ;
-  assign \port$1338$0  = \$21 ;
-  assign \port$1339$0  = \$22 ;
+  assign \port$1391$0  = \$19 ;
+  assign \port$1392$0  = \$20 ;
+  assign \port$1393$0  = \$21 ;
+  assign \port$1394$0  = \$22 ;
   assign send_seq = \$25 [15:0];
   assign \store_tail[0]  = 4'h0;
   assign \store_tail[1]  = tail_1;
@@ -7745,37 +7745,37 @@ module \netif.peers (rst, \port$309$0 , \port$348$0 , \port$387$0 , \port$1336$0
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, r_pay, src, ack_value, ack_in, nak_in, msg_in, gap_in, delivered
+module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, buffer__commit_beats, src, ack_value, ack_in, nak_in, msg_in, gap_in, delivered
 , rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_crc, rx_drop_misrouted, rx_drop_truncated, rx_drop_oversize, rx_drop_malformed, rx_drop_nobuf, naks_received, buffer__commit, s_axis__tdata);
   reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [31:0] \$100 ;
-  wire [31:0] \$101 ;
-  wire [31:0] \$102 ;
-  wire [30:0] \$103 ;
-  wire [31:0] \$104 ;
-  wire [31:0] \$105 ;
-  wire [31:0] \$106 ;
-  wire [31:0] \$107 ;
-  wire [31:0] \$108 ;
-  wire [30:0] \$109 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire [4:0] \$102 ;
+  wire [4:0] \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire [4:0] \$107 ;
+  wire [4:0] \$108 ;
+  wire [4:0] \$109 ;
   wire \$11 ;
-  wire [31:0] \$110 ;
-  wire [31:0] \$111 ;
-  wire [31:0] \$112 ;
-  wire [31:0] \$113 ;
-  wire [31:0] \$114 ;
-  wire [25:0] \$115 ;
-  wire [31:0] \$116 ;
-  wire [26:0] \$117 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire [31:0] \$117 ;
   wire [31:0] \$118 ;
-  wire [27:0] \$119 ;
+  wire [30:0] \$119 ;
   wire \$12 ;
   wire [31:0] \$120 ;
-  wire [28:0] \$121 ;
+  wire [31:0] \$121 ;
   wire [31:0] \$122 ;
-  wire [29:0] \$123 ;
+  wire [31:0] \$123 ;
   wire [31:0] \$124 ;
   wire [30:0] \$125 ;
   wire [31:0] \$126 ;
@@ -7788,64 +7788,64 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   wire [31:0] \$132 ;
   wire [31:0] \$133 ;
   wire [31:0] \$134 ;
-  wire [30:0] \$135 ;
+  wire [31:0] \$135 ;
   wire [31:0] \$136 ;
   wire [31:0] \$137 ;
   wire [31:0] \$138 ;
-  wire [31:0] \$139 ;
-  wire [31:0] \$14 ;
+  wire [29:0] \$139 ;
+  wire \$14 ;
   wire [31:0] \$140 ;
   wire [30:0] \$141 ;
   wire [31:0] \$142 ;
   wire [31:0] \$143 ;
   wire [31:0] \$144 ;
-  wire [31:0] \$145 ;
+  wire [30:0] \$145 ;
   wire [31:0] \$146 ;
-  wire [30:0] \$147 ;
+  wire [31:0] \$147 ;
   wire [31:0] \$148 ;
   wire [31:0] \$149 ;
   wire \$15 ;
   wire [31:0] \$150 ;
-  wire [29:0] \$151 ;
+  wire [30:0] \$151 ;
   wire [31:0] \$152 ;
-  wire [30:0] \$153 ;
+  wire [31:0] \$153 ;
   wire [31:0] \$154 ;
   wire [31:0] \$155 ;
   wire [31:0] \$156 ;
-  wire [31:0] \$157 ;
+  wire [25:0] \$157 ;
   wire [31:0] \$158 ;
-  wire [31:0] \$159 ;
+  wire [26:0] \$159 ;
   wire \$16 ;
   wire [31:0] \$160 ;
-  wire [29:0] \$161 ;
+  wire [27:0] \$161 ;
   wire [31:0] \$162 ;
-  wire [30:0] \$163 ;
+  wire [28:0] \$163 ;
   wire [31:0] \$164 ;
-  wire [31:0] \$165 ;
+  wire [29:0] \$165 ;
   wire [31:0] \$166 ;
   wire [30:0] \$167 ;
   wire [31:0] \$168 ;
   wire [31:0] \$169 ;
   wire \$17 ;
   wire [31:0] \$170 ;
-  wire [31:0] \$171 ;
+  wire [29:0] \$171 ;
   wire [31:0] \$172 ;
   wire [30:0] \$173 ;
   wire [31:0] \$174 ;
   wire [31:0] \$175 ;
   wire [31:0] \$176 ;
-  wire [31:0] \$177 ;
+  wire [30:0] \$177 ;
   wire [31:0] \$178 ;
-  wire [25:0] \$179 ;
+  wire [31:0] \$179 ;
   wire \$18 ;
   wire [31:0] \$180 ;
-  wire [26:0] \$181 ;
+  wire [31:0] \$181 ;
   wire [31:0] \$182 ;
-  wire [27:0] \$183 ;
+  wire [30:0] \$183 ;
   wire [31:0] \$184 ;
-  wire [28:0] \$185 ;
+  wire [31:0] \$185 ;
   wire [31:0] \$186 ;
-  wire [29:0] \$187 ;
+  wire [31:0] \$187 ;
   wire [31:0] \$188 ;
   wire [30:0] \$189 ;
   wire \$19 ;
@@ -7858,30 +7858,30 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   wire [31:0] \$196 ;
   wire [31:0] \$197 ;
   wire [31:0] \$198 ;
-  wire [30:0] \$199 ;
+  wire [31:0] \$199 ;
   wire \$2 ;
   wire \$20 ;
   wire [31:0] \$200 ;
   wire [31:0] \$201 ;
   wire [31:0] \$202 ;
-  wire [31:0] \$203 ;
+  wire [29:0] \$203 ;
   wire [31:0] \$204 ;
-  wire [31:0] \$205 ;
+  wire [30:0] \$205 ;
   wire [31:0] \$206 ;
   wire [31:0] \$207 ;
   wire [31:0] \$208 ;
-  wire [31:0] \$209 ;
+  wire [30:0] \$209 ;
   wire \$21 ;
   wire [31:0] \$210 ;
-  wire [30:0] \$211 ;
+  wire [31:0] \$211 ;
   wire [31:0] \$212 ;
   wire [31:0] \$213 ;
   wire [31:0] \$214 ;
-  wire [31:0] \$215 ;
+  wire [30:0] \$215 ;
   wire [31:0] \$216 ;
   wire [31:0] \$217 ;
   wire [31:0] \$218 ;
-  wire [24:0] \$219 ;
+  wire [31:0] \$219 ;
   wire \$22 ;
   wire [31:0] \$220 ;
   wire [25:0] \$221 ;
@@ -7899,89 +7899,133 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   wire [31:0] \$232 ;
   wire [31:0] \$233 ;
   wire [31:0] \$234 ;
-  wire [28:0] \$235 ;
+  wire [29:0] \$235 ;
   wire [31:0] \$236 ;
-  wire [29:0] \$237 ;
+  wire [30:0] \$237 ;
   wire [31:0] \$238 ;
-  wire [30:0] \$239 ;
+  wire [31:0] \$239 ;
   wire \$24 ;
   wire [31:0] \$240 ;
-  wire [31:0] \$241 ;
+  wire [30:0] \$241 ;
   wire [31:0] \$242 ;
-  wire [30:0] \$243 ;
+  wire [31:0] \$243 ;
   wire [31:0] \$244 ;
   wire [31:0] \$245 ;
   wire [31:0] \$246 ;
   wire [31:0] \$247 ;
   wire [31:0] \$248 ;
-  wire [29:0] \$249 ;
+  wire [31:0] \$249 ;
   wire \$25 ;
   wire [31:0] \$250 ;
-  wire [30:0] \$251 ;
+  wire [31:0] \$251 ;
   wire [31:0] \$252 ;
-  wire [31:0] \$253 ;
+  wire [30:0] \$253 ;
   wire [31:0] \$254 ;
-  wire [26:0] \$255 ;
+  wire [31:0] \$255 ;
   wire [31:0] \$256 ;
-  wire [27:0] \$257 ;
+  wire [31:0] \$257 ;
   wire [31:0] \$258 ;
-  wire [28:0] \$259 ;
+  wire [31:0] \$259 ;
   wire \$26 ;
   wire [31:0] \$260 ;
-  wire [29:0] \$261 ;
+  wire [24:0] \$261 ;
   wire [31:0] \$262 ;
-  wire [30:0] \$263 ;
+  wire [25:0] \$263 ;
   wire [31:0] \$264 ;
-  wire [31:0] \$265 ;
+  wire [26:0] \$265 ;
   wire [31:0] \$266 ;
-  wire \$267 ;
-  wire \$268 ;
-  wire [4:0] \$269 ;
+  wire [27:0] \$267 ;
+  wire [31:0] \$268 ;
+  wire [28:0] \$269 ;
   wire \$27 ;
-  wire \$270 ;
-  wire \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire \$274 ;
-  wire [4:0] \$275 ;
-  wire \$276 ;
-  reg [3:0] \$277 ;
-  reg \$278 ;
-  reg [191:0] \$279 ;
+  wire [31:0] \$270 ;
+  wire [29:0] \$271 ;
+  wire [31:0] \$272 ;
+  wire [30:0] \$273 ;
+  wire [31:0] \$274 ;
+  wire [31:0] \$275 ;
+  wire [31:0] \$276 ;
+  wire [28:0] \$277 ;
+  wire [31:0] \$278 ;
+  wire [29:0] \$279 ;
   wire \$28 ;
-  reg [31:0] \$280 ;
-  reg \$281 ;
-  reg [3:0] \$282 ;
-  reg [3:0] \$283 ;
-  reg [3:0] \$284 ;
-  reg [3:0] \$285 ;
-  reg [3:0] \$286 ;
-  reg [3:0] \$287 ;
-  reg [3:0] \$288 ;
-  reg \$289 ;
+  wire [31:0] \$280 ;
+  wire [30:0] \$281 ;
+  wire [31:0] \$282 ;
+  wire [31:0] \$283 ;
+  wire [31:0] \$284 ;
+  wire [30:0] \$285 ;
+  wire [31:0] \$286 ;
+  wire [31:0] \$287 ;
+  wire [31:0] \$288 ;
+  wire [31:0] \$289 ;
   wire \$29 ;
-  reg \$290 ;
-  reg \$291 ;
-  reg \$292 ;
-  reg \$293 ;
-  reg \$294 ;
-  reg \$295 ;
-  reg \$296 ;
-  reg \$297 ;
-  reg \$298 ;
-  reg \$299 ;
-  wire \$3 ;
+  wire [31:0] \$290 ;
+  wire [29:0] \$291 ;
+  wire [31:0] \$292 ;
+  wire [30:0] \$293 ;
+  wire [31:0] \$294 ;
+  wire [31:0] \$295 ;
+  wire [31:0] \$296 ;
+  wire [26:0] \$297 ;
+  wire [31:0] \$298 ;
+  wire [27:0] \$299 ;
+  wire [16:0] \$3 ;
   wire \$30 ;
-  reg \$300 ;
-  wire \$31 ;
+  wire [31:0] \$300 ;
+  wire [28:0] \$301 ;
+  wire [31:0] \$302 ;
+  wire [29:0] \$303 ;
+  wire [31:0] \$304 ;
+  wire [30:0] \$305 ;
+  wire [31:0] \$306 ;
+  wire [31:0] \$307 ;
+  wire [31:0] \$308 ;
+  wire \$309 ;
+  wire [4:0] \$31 ;
+  wire \$310 ;
+  wire [4:0] \$311 ;
+  wire \$312 ;
+  wire \$313 ;
+  wire \$314 ;
+  wire \$315 ;
+  wire \$316 ;
+  wire [4:0] \$317 ;
+  wire \$318 ;
+  reg [3:0] \$319 ;
   wire \$32 ;
-  wire \$33 ;
+  reg \$320 ;
+  reg \$321 ;
+  reg \$322 ;
+  reg [191:0] \$323 ;
+  reg [31:0] \$324 ;
+  reg \$325 ;
+  reg [3:0] \$326 ;
+  reg [3:0] \$327 ;
+  reg [3:0] \$328 ;
+  reg [3:0] \$329 ;
+  wire [4:0] \$33 ;
+  reg [3:0] \$330 ;
+  reg [3:0] \$331 ;
+  reg [3:0] \$332 ;
+  reg \$333 ;
+  reg \$334 ;
+  reg \$335 ;
+  reg \$336 ;
+  reg \$337 ;
+  reg \$338 ;
+  reg \$339 ;
   wire \$34 ;
+  reg \$340 ;
+  reg \$341 ;
+  reg \$342 ;
+  reg \$343 ;
+  reg \$344 ;
   wire \$35 ;
   wire \$36 ;
-  wire [4:0] \$37 ;
+  wire \$37 ;
   wire \$38 ;
-  wire [4:0] \$39 ;
+  wire \$39 ;
   wire \$4 ;
   wire \$40 ;
   wire \$41 ;
@@ -8005,49 +8049,49 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
+  wire [16:0] \$60 ;
+  wire [16:0] \$61 ;
+  wire [16:0] \$62 ;
   wire \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire [16:0] \$66 ;
-  wire [16:0] \$67 ;
-  wire [16:0] \$68 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
   wire \$69 ;
-  wire [4:0] \$7 ;
+  wire \$7 ;
   wire \$70 ;
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire [31:0] \$75 ;
-  wire [31:0] \$76 ;
-  wire [30:0] \$77 ;
-  wire [31:0] \$78 ;
-  wire [31:0] \$79 ;
-  wire \$8 ;
-  wire [31:0] \$80 ;
-  wire [31:0] \$81 ;
-  wire [31:0] \$82 ;
-  wire [30:0] \$83 ;
-  wire [31:0] \$84 ;
-  wire [31:0] \$85 ;
-  wire [31:0] \$86 ;
-  wire [29:0] \$87 ;
-  wire [31:0] \$88 ;
-  wire [30:0] \$89 ;
-  wire [16:0] \$9 ;
-  wire [31:0] \$90 ;
-  wire [31:0] \$91 ;
-  wire [31:0] \$92 ;
-  wire [31:0] \$93 ;
-  wire [31:0] \$94 ;
-  wire [31:0] \$95 ;
-  wire [31:0] \$96 ;
-  wire [29:0] \$97 ;
-  wire [31:0] \$98 ;
-  wire [30:0] \$99 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire [16:0] \$79 ;
+  wire [31:0] \$8 ;
+  wire [16:0] \$80 ;
+  wire [16:0] \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
+  wire \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire [16:0] \$97 ;
+  wire [16:0] \$98 ;
+  wire [16:0] \$99 ;
   output [3:0] ack_in;
   reg [3:0] ack_in = 4'h0;
   output [15:0] ack_value;
@@ -8062,8 +8106,8 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   reg buffer__beat_last;
   output buffer__commit;
   reg buffer__commit = 1'h0;
-  (* init = 4'h0 *)
-  wire [3:0] buffer__commit_beats;
+  output [3:0] buffer__commit_beats;
+  reg [3:0] buffer__commit_beats = 4'h0;
   output [126:0] buffer__commit_hdr;
   wire [126:0] buffer__commit_hdr;
   wire [7:0] \buffer__commit_hdr.dst ;
@@ -8109,8 +8153,8 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   output naks_received;
   reg naks_received = 1'h0;
   reg [3:0] pay_idx = 4'h0;
-  output [3:0] r_pay;
-  reg [3:0] r_pay = 4'h0;
+  (* init = 4'h0 *)
+  wire [3:0] r_pay;
   reg [3:0] rbeat = 4'h0;
   reg [31:0] rcrc = 32'd4294967295;
   reg rkeep_bad = 1'h0;
@@ -8166,333 +8210,379 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   reg v_rx_dup;
   reg v_rx_frames;
   reg v_rx_msgs;
+  reg wr_last = 1'h0;
+  reg wr_ok = 1'h0;
   assign \$1  = ~ s_axis__tlast;
-  assign \$2  = rbeat >= 2'h3;
-  assign \$3  = \$1  & \$2 ;
-  assign \$4  = pay_idx < r_pay;
-  assign \$5  = \$3  & \$4 ;
-  assign \$6  = \$5  & rspace;
-  assign \$7  = r_pay - 1'h1;
-  assign \$8  = pay_idx == \$7 ;
-  assign \$9  = hdr_reg[47:32] - expected;
-  assign \$10  = s_axis__tvalid & s_axis__tlast;
-  assign \$11  = rbeat < 2'h3;
-  assign \$12  = s_axis__tkeep != 4'hf;
-  assign \$13  = rkeep_bad | \$12 ;
-  assign \$14  = ~ rcrc;
-  assign \$15  = s_axis__tdata[31:0] != \$14 ;
-  assign \$16  = hdr_reg[23:16] != 1'h1;
-  assign \$17  = hdr_reg[23:16] != 2'h2;
-  assign \$18  = \$16  & \$17 ;
-  assign \$19  = | hdr_reg[79:72];
+  assign \$2  = \$1  & wr_ok;
+  assign \$3  = hdr_reg[47:32] - expected;
+  assign \$4  = s_axis__tvalid & s_axis__tlast;
+  assign \$5  = rbeat < 2'h3;
+  assign \$6  = s_axis__tkeep != 4'hf;
+  assign \$7  = rkeep_bad | \$6 ;
+  assign \$8  = ~ rcrc;
+  assign \$9  = s_axis__tdata[31:0] != \$8 ;
+  assign \$10  = hdr_reg[23:16] != 1'h1;
+  assign \$11  = hdr_reg[23:16] != 2'h2;
+  assign \$12  = \$10  & \$11 ;
+  assign \$13  = | hdr_reg[79:72];
+  assign \$14  = \$12  | \$13 ;
+  assign \$15  = | hdr_reg[127:112];
+  assign \$16  = \$14  | \$15 ;
+  assign \$17  = hdr_reg[23:16] == 1'h1;
+  assign \$18  = hdr_reg[27:24] == 1'h1;
+  assign \$19  = hdr_reg[27:24] == 2'h3;
   assign \$20  = \$18  | \$19 ;
-  assign \$21  = | hdr_reg[127:112];
-  assign \$22  = \$20  | \$21 ;
-  assign \$23  = hdr_reg[23:16] == 1'h1;
-  assign \$24  = hdr_reg[27:24] == 1'h1;
-  assign \$25  = hdr_reg[27:24] == 2'h3;
-  assign \$26  = \$24  | \$25 ;
-  assign \$27  = hdr_reg[27:24] == 3'h4;
-  assign \$28  = hdr_reg[27:24] == 3'h6;
-  assign \$29  = \$27  | \$28 ;
-  assign \$30  = ! hdr_reg[30:28];
-  assign \$31  = \$29  & \$30 ;
-  assign \$32  = \$26  | \$31 ;
-  assign \$33  = \$23  & \$32 ;
-  assign \$34  = hdr_reg[111:96] <= 7'h40;
-  assign \$35  = ~ \$34 ;
-  assign \$36  = \$33  & \$35 ;
-  assign \$37  = rbeat - 2'h3;
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, r_pay });
-  assign \$39  = rbeat - 2'h3;
-  assign \$40  = $signed(\$39 ) > $signed({ 1'h0, r_pay });
-  assign \$41  = | hdr_reg[7:0];
-  assign \$42  = hdr_reg[15:8] < 3'h4;
-  assign \$43  = | hdr_reg[15:8];
-  assign \$44  = \$42  & \$43 ;
-  assign \$45  = ~ \$44 ;
-  assign \$46  = \$41  | \$45 ;
-  assign \$47  = hdr_reg[23:16] == 2'h2;
-  assign \$48  = ! \$9 [15:0];
-  assign \$49  = rspace & buffer__hdr_room;
-  assign \$50  = ~ \$9 [15];
-  assign \$51  = rbeat == 2'h2;
-  assign \$52  = s_axis__tvalid & \$51 ;
-  assign \$53  = hdr_reg[23:16] == 1'h1;
-  assign \$54  = hdr_reg[27:24] == 1'h1;
-  assign \$55  = hdr_reg[27:24] == 2'h3;
-  assign \$56  = \$54  | \$55 ;
-  assign \$57  = hdr_reg[27:24] == 3'h4;
-  assign \$58  = hdr_reg[27:24] == 3'h6;
-  assign \$59  = \$57  | \$58 ;
-  assign \$60  = ! hdr_reg[30:28];
-  assign \$61  = \$59  & \$60 ;
-  assign \$62  = \$56  | \$61 ;
-  assign \$63  = \$53  & \$62 ;
-  assign \$64  = hdr_reg[111:96] <= 7'h40;
-  assign \$65  = \$63  & \$64 ;
-  assign \$66  = hdr_reg[111:96] + 3'h7;
-  assign \$68  = \$65  ? \$67  : 17'h00000;
-  assign \$69  = rbeat == 1'h1;
-  assign \$70  = rbeat < 2'h3;
-  assign \$71  = ! rbeat;
-  assign \$72  = rbeat == 1'h1;
-  assign \$73  = rbeat == 2'h2;
-  assign \$74  = ~ s_axis__tlast;
-  assign \$75  = rcrc[0] ? 32'd3433693342 : 32'd0;
-  assign \$77  = rcrc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$78  = \$76  ^ { 1'h0, \$77  };
-  assign \$79  = rcrc[2] ? 32'd2219446010 : 32'd0;
-  assign \$80  = \$78  ^ \$79 ;
-  assign \$81  = rcrc[3] ? 32'd3555007413 : 32'd0;
-  assign \$82  = \$80  ^ \$81 ;
-  assign \$83  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$84  = \$82  ^ { 1'h0, \$83  };
-  assign \$85  = rcrc[5] ? 32'd4185285206 : 32'd0;
-  assign \$86  = \$84  ^ \$85 ;
-  assign \$87  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$88  = \$86  ^ { 2'h0, \$87  };
-  assign \$89  = rcrc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$90  = \$88  ^ { 1'h0, \$89  };
-  assign \$91  = rcrc[8] ? 32'd2792819636 : 32'd0;
-  assign \$92  = \$90  ^ \$91 ;
-  assign \$93  = rcrc[9] ? 32'd2543784233 : 32'd0;
-  assign \$94  = \$92  ^ \$93 ;
-  assign \$95  = rcrc[10] ? 32'd4098827283 : 32'd0;
-  assign \$96  = \$94  ^ \$95 ;
-  assign \$97  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$98  = \$96  ^ { 2'h0, \$97  };
-  assign \$99  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$100  = \$98  ^ { 1'h0, \$99  };
-  assign \$101  = rcrc[13] ? 32'd3485284764 : 32'd0;
-  assign \$102  = \$100  ^ \$101 ;
-  assign \$103  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$104  = \$102  ^ { 1'h0, \$103  };
-  assign \$105  = rcrc[15] ? 32'd2283203314 : 32'd0;
-  assign \$106  = \$104  ^ \$105 ;
-  assign \$107  = rcrc[16] ? 32'd3411858341 : 32'd0;
-  assign \$108  = \$106  ^ \$107 ;
-  assign \$109  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$110  = \$108  ^ { 1'h0, \$109  };
-  assign \$111  = rcrc[18] ? 32'd2609988118 : 32'd0;
-  assign \$112  = \$110  ^ \$111 ;
-  assign \$113  = rcrc[19] ? 32'd3964895853 : 32'd0;
-  assign \$114  = \$112  ^ \$113 ;
-  assign \$115  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$116  = \$114  ^ { 6'h00, \$115  };
-  assign \$117  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$118  = \$116  ^ { 5'h00, \$117  };
-  assign \$119  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$120  = \$118  ^ { 4'h0, \$119  };
-  assign \$121  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$122  = \$120  ^ { 3'h0, \$121  };
-  assign \$123  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$124  = \$122  ^ { 2'h0, \$123  };
-  assign \$125  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$21  = hdr_reg[27:24] == 3'h4;
+  assign \$22  = hdr_reg[27:24] == 3'h6;
+  assign \$23  = \$21  | \$22 ;
+  assign \$24  = ! hdr_reg[30:28];
+  assign \$25  = \$23  & \$24 ;
+  assign \$26  = \$20  | \$25 ;
+  assign \$27  = \$17  & \$26 ;
+  assign \$28  = hdr_reg[111:96] <= 7'h40;
+  assign \$29  = ~ \$28 ;
+  assign \$30  = \$27  & \$29 ;
+  assign \$31  = rbeat - 2'h3;
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, buffer__commit_beats });
+  assign \$33  = rbeat - 2'h3;
+  assign \$34  = $signed(\$33 ) > $signed({ 1'h0, buffer__commit_beats });
+  assign \$35  = | hdr_reg[7:0];
+  assign \$36  = hdr_reg[15:8] < 3'h4;
+  assign \$37  = | hdr_reg[15:8];
+  assign \$38  = \$36  & \$37 ;
+  assign \$39  = ~ \$38 ;
+  assign \$40  = \$35  | \$39 ;
+  assign \$41  = hdr_reg[23:16] == 2'h2;
+  assign \$42  = ! \$3 [15:0];
+  assign \$43  = rspace & buffer__hdr_room;
+  assign \$44  = ~ \$3 [15];
+  assign \$45  = rbeat == 2'h2;
+  assign \$46  = s_axis__tvalid & \$45 ;
+  assign \$47  = hdr_reg[23:16] == 1'h1;
+  assign \$48  = hdr_reg[27:24] == 1'h1;
+  assign \$49  = hdr_reg[27:24] == 2'h3;
+  assign \$50  = \$48  | \$49 ;
+  assign \$51  = hdr_reg[27:24] == 3'h4;
+  assign \$52  = hdr_reg[27:24] == 3'h6;
+  assign \$53  = \$51  | \$52 ;
+  assign \$54  = ! hdr_reg[30:28];
+  assign \$55  = \$53  & \$54 ;
+  assign \$56  = \$50  | \$55 ;
+  assign \$57  = \$47  & \$56 ;
+  assign \$58  = hdr_reg[111:96] <= 7'h40;
+  assign \$59  = \$57  & \$58 ;
+  assign \$60  = hdr_reg[111:96] + 3'h7;
+  assign \$62  = \$59  ? \$61  : 17'h00000;
+  assign \$63  = rbeat < 2'h2;
+  assign \$64  = s_axis__tlast | \$63 ;
+  assign \$65  = rbeat == 2'h2;
+  assign \$66  = hdr_reg[23:16] == 1'h1;
+  assign \$67  = hdr_reg[27:24] == 1'h1;
+  assign \$68  = hdr_reg[27:24] == 2'h3;
+  assign \$69  = \$67  | \$68 ;
+  assign \$70  = hdr_reg[27:24] == 3'h4;
+  assign \$71  = hdr_reg[27:24] == 3'h6;
+  assign \$72  = \$70  | \$71 ;
+  assign \$73  = ! hdr_reg[30:28];
+  assign \$74  = \$72  & \$73 ;
+  assign \$75  = \$69  | \$74 ;
+  assign \$76  = \$66  & \$75 ;
+  assign \$77  = hdr_reg[111:96] <= 7'h40;
+  assign \$78  = \$76  & \$77 ;
+  assign \$79  = hdr_reg[111:96] + 3'h7;
+  assign \$81  = \$78  ? \$80  : 17'h00000;
+  assign \$82  = | \$81 ;
+  assign \$83  = \$82  & rspace;
+  assign \$84  = hdr_reg[23:16] == 1'h1;
+  assign \$85  = hdr_reg[27:24] == 1'h1;
+  assign \$86  = hdr_reg[27:24] == 2'h3;
+  assign \$87  = \$85  | \$86 ;
+  assign \$88  = hdr_reg[27:24] == 3'h4;
+  assign \$89  = hdr_reg[27:24] == 3'h6;
+  assign \$90  = \$88  | \$89 ;
+  assign \$91  = ! hdr_reg[30:28];
+  assign \$92  = \$90  & \$91 ;
+  assign \$93  = \$87  | \$92 ;
+  assign \$94  = \$84  & \$93 ;
+  assign \$95  = hdr_reg[111:96] <= 7'h40;
+  assign \$96  = \$94  & \$95 ;
+  assign \$97  = hdr_reg[111:96] + 3'h7;
+  assign \$99  = \$96  ? \$98  : 17'h00000;
+  assign \$100  = \$99  == 1'h1;
+  assign \$101  = pay_idx != 4'ha;
+  assign \$102  = pay_idx + 1'h1;
+  assign \$103  = \$101  ? \$102  : { 1'h0, pay_idx };
+  assign \$104  = \$103  < buffer__commit_beats;
+  assign \$105  = \$104  & rspace;
+  assign \$106  = pay_idx != 4'ha;
+  assign \$107  = pay_idx + 1'h1;
+  assign \$108  = \$106  ? \$107  : { 1'h0, pay_idx };
+  assign \$109  = buffer__commit_beats - 1'h1;
+  assign \$110  = $signed({ 1'h0, \$108  }) == $signed(\$109 );
+  assign \$111  = rbeat == 1'h1;
+  assign \$112  = rbeat < 2'h3;
+  assign \$113  = ! rbeat;
+  assign \$114  = rbeat == 1'h1;
+  assign \$115  = rbeat == 2'h2;
+  assign \$116  = ~ s_axis__tlast;
+  assign \$117  = rcrc[0] ? 32'd3433693342 : 32'd0;
+  assign \$119  = rcrc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$120  = \$118  ^ { 1'h0, \$119  };
+  assign \$121  = rcrc[2] ? 32'd2219446010 : 32'd0;
+  assign \$122  = \$120  ^ \$121 ;
+  assign \$123  = rcrc[3] ? 32'd3555007413 : 32'd0;
+  assign \$124  = \$122  ^ \$123 ;
+  assign \$125  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
   assign \$126  = \$124  ^ { 1'h0, \$125  };
-  assign \$127  = rcrc[26] ? 32'd4118849216 : 32'd0;
+  assign \$127  = rcrc[5] ? 32'd4185285206 : 32'd0;
   assign \$128  = \$126  ^ \$127 ;
-  assign \$129  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$129  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
   assign \$130  = \$128  ^ { 2'h0, \$129  };
-  assign \$131  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$131  = rcrc[7] ? 31'h533b85da : 31'h00000000;
   assign \$132  = \$130  ^ { 1'h0, \$131  };
-  assign \$133  = rcrc[29] ? 32'd3250663172 : 32'd0;
+  assign \$133  = rcrc[8] ? 32'd2792819636 : 32'd0;
   assign \$134  = \$132  ^ \$133 ;
-  assign \$135  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$136  = \$134  ^ { 1'h0, \$135  };
-  assign \$137  = rcrc[31] ? 32'd2984685714 : 32'd0;
+  assign \$135  = rcrc[9] ? 32'd2543784233 : 32'd0;
+  assign \$136  = \$134  ^ \$135 ;
+  assign \$137  = rcrc[10] ? 32'd4098827283 : 32'd0;
   assign \$138  = \$136  ^ \$137 ;
-  assign \$139  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$140  = \$138  ^ \$139 ;
-  assign \$141  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$139  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$140  = \$138  ^ { 2'h0, \$139  };
+  assign \$141  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
   assign \$142  = \$140  ^ { 1'h0, \$141  };
-  assign \$143  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$143  = rcrc[13] ? 32'd3485284764 : 32'd0;
   assign \$144  = \$142  ^ \$143 ;
-  assign \$145  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$146  = \$144  ^ \$145 ;
-  assign \$147  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$148  = \$146  ^ { 1'h0, \$147  };
-  assign \$149  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$145  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$146  = \$144  ^ { 1'h0, \$145  };
+  assign \$147  = rcrc[15] ? 32'd2283203314 : 32'd0;
+  assign \$148  = \$146  ^ \$147 ;
+  assign \$149  = rcrc[16] ? 32'd3411858341 : 32'd0;
   assign \$150  = \$148  ^ \$149 ;
-  assign \$151  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$152  = \$150  ^ { 2'h0, \$151  };
-  assign \$153  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$154  = \$152  ^ { 1'h0, \$153  };
-  assign \$155  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$151  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$152  = \$150  ^ { 1'h0, \$151  };
+  assign \$153  = rcrc[18] ? 32'd2609988118 : 32'd0;
+  assign \$154  = \$152  ^ \$153 ;
+  assign \$155  = rcrc[19] ? 32'd3964895853 : 32'd0;
   assign \$156  = \$154  ^ \$155 ;
-  assign \$157  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
-  assign \$158  = \$156  ^ \$157 ;
-  assign \$159  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$160  = \$158  ^ \$159 ;
-  assign \$161  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$162  = \$160  ^ { 2'h0, \$161  };
-  assign \$163  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$164  = \$162  ^ { 1'h0, \$163  };
-  assign \$165  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
-  assign \$166  = \$164  ^ \$165 ;
-  assign \$167  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$157  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$158  = \$156  ^ { 6'h00, \$157  };
+  assign \$159  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$160  = \$158  ^ { 5'h00, \$159  };
+  assign \$161  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$162  = \$160  ^ { 4'h0, \$161  };
+  assign \$163  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$164  = \$162  ^ { 3'h0, \$163  };
+  assign \$165  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$166  = \$164  ^ { 2'h0, \$165  };
+  assign \$167  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
   assign \$168  = \$166  ^ { 1'h0, \$167  };
-  assign \$169  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$169  = rcrc[26] ? 32'd4118849216 : 32'd0;
   assign \$170  = \$168  ^ \$169 ;
-  assign \$171  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$172  = \$170  ^ \$171 ;
-  assign \$173  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$171  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$172  = \$170  ^ { 2'h0, \$171  };
+  assign \$173  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
   assign \$174  = \$172  ^ { 1'h0, \$173  };
-  assign \$175  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$175  = rcrc[29] ? 32'd3250663172 : 32'd0;
   assign \$176  = \$174  ^ \$175 ;
-  assign \$177  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
-  assign \$178  = \$176  ^ \$177 ;
-  assign \$179  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$180  = \$178  ^ { 6'h00, \$179  };
-  assign \$181  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$182  = \$180  ^ { 5'h00, \$181  };
-  assign \$183  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$184  = \$182  ^ { 4'h0, \$183  };
-  assign \$185  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$186  = \$184  ^ { 3'h0, \$185  };
-  assign \$187  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$188  = \$186  ^ { 2'h0, \$187  };
-  assign \$189  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$177  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$178  = \$176  ^ { 1'h0, \$177  };
+  assign \$179  = rcrc[31] ? 32'd2984685714 : 32'd0;
+  assign \$180  = \$178  ^ \$179 ;
+  assign \$181  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
+  assign \$182  = \$180  ^ \$181 ;
+  assign \$183  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$184  = \$182  ^ { 1'h0, \$183  };
+  assign \$185  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$186  = \$184  ^ \$185 ;
+  assign \$187  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$188  = \$186  ^ \$187 ;
+  assign \$189  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
   assign \$190  = \$188  ^ { 1'h0, \$189  };
-  assign \$191  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$191  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
   assign \$192  = \$190  ^ \$191 ;
-  assign \$193  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$193  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
   assign \$194  = \$192  ^ { 2'h0, \$193  };
-  assign \$195  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$195  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
   assign \$196  = \$194  ^ { 1'h0, \$195  };
-  assign \$197  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$197  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
   assign \$198  = \$196  ^ \$197 ;
-  assign \$199  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$200  = \$198  ^ { 1'h0, \$199  };
-  assign \$201  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$199  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$200  = \$198  ^ \$199 ;
+  assign \$201  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
   assign \$202  = \$200  ^ \$201 ;
-  assign \$203  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
-  assign \$204  = \$202  ^ \$203 ;
-  assign \$205  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
-  assign \$206  = \$204  ^ \$205 ;
-  assign \$207  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$203  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$204  = \$202  ^ { 2'h0, \$203  };
+  assign \$205  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$206  = \$204  ^ { 1'h0, \$205  };
+  assign \$207  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
   assign \$208  = \$206  ^ \$207 ;
-  assign \$209  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$210  = \$208  ^ \$209 ;
-  assign \$211  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
-  assign \$212  = \$210  ^ { 1'h0, \$211  };
-  assign \$213  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$209  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$210  = \$208  ^ { 1'h0, \$209  };
+  assign \$211  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$212  = \$210  ^ \$211 ;
+  assign \$213  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
   assign \$214  = \$212  ^ \$213 ;
-  assign \$215  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
-  assign \$216  = \$214  ^ \$215 ;
-  assign \$217  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$215  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$216  = \$214  ^ { 1'h0, \$215  };
+  assign \$217  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
   assign \$218  = \$216  ^ \$217 ;
-  assign \$219  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$220  = \$218  ^ { 7'h00, \$219  };
-  assign \$221  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$219  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$220  = \$218  ^ \$219 ;
+  assign \$221  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
   assign \$222  = \$220  ^ { 6'h00, \$221  };
-  assign \$223  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$223  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
   assign \$224  = \$222  ^ { 5'h00, \$223  };
-  assign \$225  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$225  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
   assign \$226  = \$224  ^ { 4'h0, \$225  };
-  assign \$227  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$227  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
   assign \$228  = \$226  ^ { 3'h0, \$227  };
-  assign \$229  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$229  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
   assign \$230  = \$228  ^ { 2'h0, \$229  };
-  assign \$231  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$231  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
   assign \$232  = \$230  ^ { 1'h0, \$231  };
-  assign \$233  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$233  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
   assign \$234  = \$232  ^ \$233 ;
-  assign \$235  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$236  = \$234  ^ { 3'h0, \$235  };
-  assign \$237  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$238  = \$236  ^ { 2'h0, \$237  };
-  assign \$239  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$240  = \$238  ^ { 1'h0, \$239  };
-  assign \$241  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$242  = \$240  ^ \$241 ;
-  assign \$243  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$244  = \$242  ^ { 1'h0, \$243  };
-  assign \$245  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$235  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$236  = \$234  ^ { 2'h0, \$235  };
+  assign \$237  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$238  = \$236  ^ { 1'h0, \$237  };
+  assign \$239  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$240  = \$238  ^ \$239 ;
+  assign \$241  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$242  = \$240  ^ { 1'h0, \$241  };
+  assign \$243  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$244  = \$242  ^ \$243 ;
+  assign \$245  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
   assign \$246  = \$244  ^ \$245 ;
-  assign \$247  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
+  assign \$247  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
   assign \$248  = \$246  ^ \$247 ;
-  assign \$249  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$250  = \$248  ^ { 2'h0, \$249  };
-  assign \$251  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$252  = \$250  ^ { 1'h0, \$251  };
-  assign \$253  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$254  = \$252  ^ \$253 ;
-  assign \$255  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$256  = \$254  ^ { 5'h00, \$255  };
-  assign \$257  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$258  = \$256  ^ { 4'h0, \$257  };
-  assign \$259  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$260  = \$258  ^ { 3'h0, \$259  };
-  assign \$261  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$262  = \$260  ^ { 2'h0, \$261  };
-  assign \$263  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$264  = \$262  ^ { 1'h0, \$263  };
-  assign \$265  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$266  = \$264  ^ \$265 ;
-  assign \$267  = s_axis__tkeep != 8'hff;
-  assign \$268  = rbeat != 4'hd;
-  assign \$269  = rbeat + 1'h1;
-  assign \$270  = ~ s_axis__tlast;
-  assign \$271  = rbeat >= 2'h3;
-  assign \$272  = \$270  & \$271 ;
-  assign \$273  = pay_idx != 4'ha;
-  assign \$274  = \$272  & \$273 ;
-  assign \$275  = pay_idx + 1'h1;
-  assign \$276  = s_axis__tvalid & s_axis__tlast;
+  assign \$249  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$250  = \$248  ^ \$249 ;
+  assign \$251  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$252  = \$250  ^ \$251 ;
+  assign \$253  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$254  = \$252  ^ { 1'h0, \$253  };
+  assign \$255  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$256  = \$254  ^ \$255 ;
+  assign \$257  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$258  = \$256  ^ \$257 ;
+  assign \$259  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$260  = \$258  ^ \$259 ;
+  assign \$261  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$262  = \$260  ^ { 7'h00, \$261  };
+  assign \$263  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$264  = \$262  ^ { 6'h00, \$263  };
+  assign \$265  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$266  = \$264  ^ { 5'h00, \$265  };
+  assign \$267  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$268  = \$266  ^ { 4'h0, \$267  };
+  assign \$269  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$270  = \$268  ^ { 3'h0, \$269  };
+  assign \$271  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$272  = \$270  ^ { 2'h0, \$271  };
+  assign \$273  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$274  = \$272  ^ { 1'h0, \$273  };
+  assign \$275  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$276  = \$274  ^ \$275 ;
+  assign \$277  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$278  = \$276  ^ { 3'h0, \$277  };
+  assign \$279  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$280  = \$278  ^ { 2'h0, \$279  };
+  assign \$281  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$282  = \$280  ^ { 1'h0, \$281  };
+  assign \$283  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$284  = \$282  ^ \$283 ;
+  assign \$285  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$286  = \$284  ^ { 1'h0, \$285  };
+  assign \$287  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$288  = \$286  ^ \$287 ;
+  assign \$289  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
+  assign \$290  = \$288  ^ \$289 ;
+  assign \$291  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$292  = \$290  ^ { 2'h0, \$291  };
+  assign \$293  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$294  = \$292  ^ { 1'h0, \$293  };
+  assign \$295  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$296  = \$294  ^ \$295 ;
+  assign \$297  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$298  = \$296  ^ { 5'h00, \$297  };
+  assign \$299  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$300  = \$298  ^ { 4'h0, \$299  };
+  assign \$301  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$302  = \$300  ^ { 3'h0, \$301  };
+  assign \$303  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$304  = \$302  ^ { 2'h0, \$303  };
+  assign \$305  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$306  = \$304  ^ { 1'h0, \$305  };
+  assign \$307  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$308  = \$306  ^ \$307 ;
+  assign \$309  = s_axis__tkeep != 8'hff;
+  assign \$310  = rbeat != 4'hd;
+  assign \$311  = rbeat + 1'h1;
+  assign \$312  = ~ s_axis__tlast;
+  assign \$313  = rbeat >= 2'h3;
+  assign \$314  = \$312  & \$313 ;
+  assign \$315  = pay_idx != 4'ha;
+  assign \$316  = \$314  & \$315 ;
+  assign \$317  = pay_idx + 1'h1;
+  assign \$318  = s_axis__tvalid & s_axis__tlast;
   always @(posedge clk)
-    r_pay <= \$277 ;
+    buffer__commit_beats <= \$319 ;
   always @(posedge clk)
-    rspace <= \$278 ;
+    wr_ok <= \$320 ;
   always @(posedge clk)
-    hdr_reg <= \$279 ;
+    wr_last <= \$321 ;
   always @(posedge clk)
-    rcrc <= \$280 ;
+    rspace <= \$322 ;
   always @(posedge clk)
-    rkeep_bad <= \$281 ;
+    hdr_reg <= \$323 ;
   always @(posedge clk)
-    rbeat <= \$282 ;
+    rcrc <= \$324 ;
   always @(posedge clk)
-    pay_idx <= \$283 ;
+    rkeep_bad <= \$325 ;
   always @(posedge clk)
-    ack_in <= \$284 ;
+    rbeat <= \$326 ;
   always @(posedge clk)
-    nak_in <= \$285 ;
+    pay_idx <= \$327 ;
   always @(posedge clk)
-    msg_in <= \$286 ;
+    ack_in <= \$328 ;
   always @(posedge clk)
-    gap_in <= \$287 ;
+    nak_in <= \$329 ;
   always @(posedge clk)
-    delivered <= \$288 ;
+    msg_in <= \$330 ;
   always @(posedge clk)
-    rx_frames <= \$289 ;
+    gap_in <= \$331 ;
   always @(posedge clk)
-    rx_msgs <= \$290 ;
+    delivered <= \$332 ;
   always @(posedge clk)
-    rx_acks <= \$291 ;
+    rx_frames <= \$333 ;
   always @(posedge clk)
-    rx_dup <= \$292 ;
+    rx_msgs <= \$334 ;
   always @(posedge clk)
-    rx_drop_crc <= \$293 ;
+    rx_acks <= \$335 ;
   always @(posedge clk)
-    rx_drop_misrouted <= \$294 ;
+    rx_dup <= \$336 ;
   always @(posedge clk)
-    rx_drop_truncated <= \$295 ;
+    rx_drop_crc <= \$337 ;
   always @(posedge clk)
-    rx_drop_oversize <= \$296 ;
+    rx_drop_misrouted <= \$338 ;
   always @(posedge clk)
-    rx_drop_malformed <= \$297 ;
+    rx_drop_truncated <= \$339 ;
   always @(posedge clk)
-    rx_drop_nobuf <= \$298 ;
+    rx_drop_oversize <= \$340 ;
   always @(posedge clk)
-    naks_received <= \$299 ;
+    rx_drop_malformed <= \$341 ;
   always @(posedge clk)
-    buffer__commit <= \$300 ;
+    rx_drop_nobuf <= \$342 ;
+  always @(posedge clk)
+    naks_received <= \$343 ;
+  always @(posedge clk)
+    buffer__commit <= \$344 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$6 ) begin
+      if (\$2 ) begin
         buffer__beat_en = 1'h1;
       end
     end
@@ -8501,7 +8591,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
-      if (\$6 ) begin
+      if (\$2 ) begin
         buffer__beat_index = pay_idx[2:0];
       end
     end
@@ -8510,7 +8600,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
-      if (\$6 ) begin
+      if (\$2 ) begin
         buffer__beat_data = s_axis__tdata;
       end
     end
@@ -8519,29 +8609,29 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$6 ) begin
-        buffer__beat_last = \$8 ;
+      if (\$2 ) begin
+        buffer__beat_last = wr_last;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_frames = 1'h0;
-    if (\$10 ) begin
+    if (\$4 ) begin
       v_rx_frames = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_drop_truncated = 1'h0;
-    if (\$10 ) begin
-      if (\$11 ) begin
+    if (\$4 ) begin
+      if (\$5 ) begin
         v_rx_drop_truncated = 1'h1;
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
         v_rx_drop_truncated = 1'h1;
       end
     end
@@ -8549,12 +8639,12 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_drop_malformed = 1'h0;
-    if (\$10 ) begin
-      if (\$11 ) begin
-      end else if (\$13 ) begin
+    if (\$4 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
         v_rx_drop_malformed = 1'h1;
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
         v_rx_drop_malformed = 1'h1;
       end
     end
@@ -8562,10 +8652,10 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_drop_crc = 1'h0;
-    if (\$10 ) begin
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
+    if (\$4 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
         v_rx_drop_crc = 1'h1;
       end
     end
@@ -8573,15 +8663,15 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_drop_oversize = 1'h0;
-    if (\$10 ) begin
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
+    if (\$4 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
         v_rx_drop_oversize = 1'h1;
-      end else if (\$38 ) begin
-      end else if (\$40 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
         v_rx_drop_oversize = 1'h1;
       end
     end
@@ -8589,15 +8679,15 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_drop_misrouted = 1'h0;
-    if (\$10 ) begin
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+    if (\$4 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
       end else if (\$40 ) begin
-      end else if (\$46 ) begin
         v_rx_drop_misrouted = 1'h1;
       end
     end
@@ -8605,16 +8695,16 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_ack_in = 4'h0;
-    if (\$10 ) begin
+    if (\$4 ) begin
       (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
       end else if (\$40 ) begin
-      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[9:8])
@@ -8633,16 +8723,16 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_nak_in = 4'h0;
-    if (\$10 ) begin
+    if (\$4 ) begin
       (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
       end else if (\$40 ) begin
-      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[9:8])
@@ -8661,16 +8751,16 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_naks_received = 1'h0;
-    if (\$10 ) begin
+    if (\$4 ) begin
       (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
       end else if (\$40 ) begin
-      end else if (\$46 ) begin
       end else begin
         v_naks_received = hdr_reg[31];
       end
@@ -8679,18 +8769,18 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_acks = 1'h0;
-    if (\$10 ) begin
+    if (\$4 ) begin
       (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
       end else if (\$40 ) begin
-      end else if (\$46 ) begin
       end else begin
-        if (\$47 ) begin
+        if (\$41 ) begin
           v_rx_acks = 1'h1;
         end
       end
@@ -8699,19 +8789,19 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_msg_in = 4'h0;
-    if (\$10 ) begin
+    if (\$4 ) begin
       (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
       end else if (\$40 ) begin
-      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$47 ) begin
+        if (\$41 ) begin
         end else begin
           (* full_case = 32'd1 *)
           casez (hdr_reg[9:8])
@@ -8731,22 +8821,22 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_delivered = 4'h0;
-    if (\$10 ) begin
+    if (\$4 ) begin
       (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
       end else if (\$40 ) begin
-      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$47 ) begin
+        if (\$41 ) begin
         end else begin
-          if (\$48 ) begin
-            if (\$49 ) begin
+          if (\$42 ) begin
+            if (\$43 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[9:8])
                 2'h0:
@@ -8767,22 +8857,22 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_msgs = 1'h0;
-    if (\$10 ) begin
+    if (\$4 ) begin
       (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
       end else if (\$40 ) begin
-      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$47 ) begin
+        if (\$41 ) begin
         end else begin
-          if (\$48 ) begin
-            if (\$49 ) begin
+          if (\$42 ) begin
+            if (\$43 ) begin
               v_rx_msgs = 1'h1;
             end
           end
@@ -8793,22 +8883,22 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_commit = 1'h0;
-    if (\$10 ) begin
+    if (\$4 ) begin
       (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
       end else if (\$40 ) begin
-      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$47 ) begin
+        if (\$41 ) begin
         end else begin
-          if (\$48 ) begin
-            if (\$49 ) begin
+          if (\$42 ) begin
+            if (\$43 ) begin
               v_commit = 1'h1;
             end
           end
@@ -8819,23 +8909,23 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_drop_nobuf = 1'h0;
-    if (\$10 ) begin
+    if (\$4 ) begin
       (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
       end else if (\$40 ) begin
-      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$47 ) begin
+        if (\$41 ) begin
         end else begin
-          if (\$48 ) begin
+          if (\$42 ) begin
             (* full_case = 32'd1 *)
-            if (\$49 ) begin
+            if (\$43 ) begin
             end else begin
               v_rx_drop_nobuf = 1'h1;
             end
@@ -8847,22 +8937,22 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_rx_dup = 1'h0;
-    if (\$10 ) begin
+    if (\$4 ) begin
       (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
       end else if (\$40 ) begin
-      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$47 ) begin
+        if (\$41 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$48 ) begin
+          if (\$42 ) begin
           end else begin
             v_rx_dup = 1'h1;
           end
@@ -8873,24 +8963,24 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     v_gap_in = 4'h0;
-    if (\$10 ) begin
+    if (\$4 ) begin
       (* full_case = 32'd1 *)
-      if (\$11 ) begin
-      end else if (\$13 ) begin
-      end else if (\$15 ) begin
-      end else if (\$22 ) begin
-      end else if (\$36 ) begin
-      end else if (\$38 ) begin
+      if (\$5 ) begin
+      end else if (\$7 ) begin
+      end else if (\$9 ) begin
+      end else if (\$16 ) begin
+      end else if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
       end else if (\$40 ) begin
-      end else if (\$46 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$47 ) begin
+        if (\$41 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$48 ) begin
+          if (\$42 ) begin
           end else begin
-            if (\$50 ) begin
+            if (\$44 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[9:8])
                 2'h0:
@@ -8910,232 +9000,266 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$277  = r_pay;
-    if (\$52 ) begin
-      \$277  = \$68 [3:0];
+    \$319  = buffer__commit_beats;
+    if (\$46 ) begin
+      \$319  = \$62 [3:0];
     end
     if (rst) begin
-      \$277  = 4'h0;
+      \$319  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$278  = rspace;
+    \$320  = wr_ok;
     if (s_axis__tvalid) begin
-      if (\$69 ) begin
-        \$278  = buffer__room;
+      (* full_case = 32'd1 *)
+      if (\$64 ) begin
+        \$320  = 1'h0;
+      end else if (\$65 ) begin
+        \$320  = \$83 ;
+      end else begin
+        \$320  = \$105 ;
       end
     end
     if (rst) begin
-      \$278  = 1'h0;
+      \$320  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$279  = hdr_reg;
+    \$321  = wr_last;
     if (s_axis__tvalid) begin
-      if (\$70 ) begin
-        if (\$71 ) begin
-          \$279 [63:0] = s_axis__tdata;
-        end
-        if (\$72 ) begin
-          \$279 [127:64] = s_axis__tdata;
-        end
-        if (\$73 ) begin
-          \$279 [191:128] = s_axis__tdata;
-        end
+      (* full_case = 32'd1 *)
+      if (\$64 ) begin
+        \$321  = 1'h0;
+      end else if (\$65 ) begin
+        \$321  = \$100 ;
+      end else begin
+        \$321  = \$110 ;
       end
     end
     if (rst) begin
-      \$279  = 192'h000000000000000000000000000000000000000000000000;
+      \$321  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$280  = rcrc;
+    \$322  = rspace;
     if (s_axis__tvalid) begin
-      if (\$74 ) begin
-        \$280  = \$266 ;
+      if (\$111 ) begin
+        \$322  = buffer__room;
       end
     end
-    if (\$276 ) begin
-      \$280  = 32'd4294967295;
-    end
     if (rst) begin
-      \$280  = 32'd4294967295;
+      \$322  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$281  = rkeep_bad;
+    \$323  = hdr_reg;
     if (s_axis__tvalid) begin
-      if (\$74 ) begin
-        if (\$267 ) begin
-          \$281  = 1'h1;
+      if (\$112 ) begin
+        if (\$113 ) begin
+          \$323 [63:0] = s_axis__tdata;
         end
-      end
-    end
-    if (\$276 ) begin
-      \$281  = 1'h0;
-    end
-    if (rst) begin
-      \$281  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$282  = rbeat;
-    if (s_axis__tvalid) begin
-      if (\$74 ) begin
-        if (\$268 ) begin
-          \$282  = \$269 [3:0];
+        if (\$114 ) begin
+          \$323 [127:64] = s_axis__tdata;
+        end
+        if (\$115 ) begin
+          \$323 [191:128] = s_axis__tdata;
         end
       end
     end
-    if (\$276 ) begin
-      \$282  = 4'h0;
-    end
     if (rst) begin
-      \$282  = 4'h0;
+      \$323  = 192'h000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$283  = pay_idx;
+    \$324  = rcrc;
     if (s_axis__tvalid) begin
-      if (\$274 ) begin
-        \$283  = \$275 [3:0];
+      if (\$116 ) begin
+        \$324  = \$308 ;
       end
     end
-    if (\$276 ) begin
-      \$283  = 4'h0;
+    if (\$318 ) begin
+      \$324  = 32'd4294967295;
     end
     if (rst) begin
-      \$283  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$284  = v_ack_in;
-    if (rst) begin
-      \$284  = 4'h0;
+      \$324  = 32'd4294967295;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$285  = v_nak_in;
+    \$325  = rkeep_bad;
+    if (s_axis__tvalid) begin
+      if (\$116 ) begin
+        if (\$309 ) begin
+          \$325  = 1'h1;
+        end
+      end
+    end
+    if (\$318 ) begin
+      \$325  = 1'h0;
+    end
     if (rst) begin
-      \$285  = 4'h0;
+      \$325  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$286  = v_msg_in;
+    \$326  = rbeat;
+    if (s_axis__tvalid) begin
+      if (\$116 ) begin
+        if (\$310 ) begin
+          \$326  = \$311 [3:0];
+        end
+      end
+    end
+    if (\$318 ) begin
+      \$326  = 4'h0;
+    end
     if (rst) begin
-      \$286  = 4'h0;
+      \$326  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$287  = v_gap_in;
+    \$327  = pay_idx;
+    if (s_axis__tvalid) begin
+      if (\$316 ) begin
+        \$327  = \$317 [3:0];
+      end
+    end
+    if (\$318 ) begin
+      \$327  = 4'h0;
+    end
     if (rst) begin
-      \$287  = 4'h0;
+      \$327  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$288  = v_delivered;
+    \$328  = v_ack_in;
     if (rst) begin
-      \$288  = 4'h0;
+      \$328  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$289  = v_rx_frames;
+    \$329  = v_nak_in;
     if (rst) begin
-      \$289  = 1'h0;
+      \$329  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$290  = v_rx_msgs;
+    \$330  = v_msg_in;
     if (rst) begin
-      \$290  = 1'h0;
+      \$330  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$291  = v_rx_acks;
+    \$331  = v_gap_in;
     if (rst) begin
-      \$291  = 1'h0;
+      \$331  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$292  = v_rx_dup;
+    \$332  = v_delivered;
     if (rst) begin
-      \$292  = 1'h0;
+      \$332  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$293  = v_rx_drop_crc;
+    \$333  = v_rx_frames;
     if (rst) begin
-      \$293  = 1'h0;
+      \$333  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$294  = v_rx_drop_misrouted;
+    \$334  = v_rx_msgs;
     if (rst) begin
-      \$294  = 1'h0;
+      \$334  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$295  = v_rx_drop_truncated;
+    \$335  = v_rx_acks;
     if (rst) begin
-      \$295  = 1'h0;
+      \$335  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$296  = v_rx_drop_oversize;
+    \$336  = v_rx_dup;
     if (rst) begin
-      \$296  = 1'h0;
+      \$336  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$297  = v_rx_drop_malformed;
+    \$337  = v_rx_drop_crc;
     if (rst) begin
-      \$297  = 1'h0;
+      \$337  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$298  = v_rx_drop_nobuf;
+    \$338  = v_rx_drop_misrouted;
     if (rst) begin
-      \$298  = 1'h0;
+      \$338  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$299  = v_naks_received;
+    \$339  = v_rx_drop_truncated;
     if (rst) begin
-      \$299  = 1'h0;
+      \$339  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$300  = v_commit;
+    \$340  = v_rx_drop_oversize;
     if (rst) begin
-      \$300  = 1'h0;
+      \$340  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$341  = v_rx_drop_malformed;
+    if (rst) begin
+      \$341  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$342  = v_rx_drop_nobuf;
+    if (rst) begin
+      \$342  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$343  = v_naks_received;
+    if (rst) begin
+      \$343  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$344  = v_commit;
+    if (rst) begin
+      \$344  = 1'h0;
     end
   end
   assign s_axis__tready = 1'h1;
-  assign buffer__commit_beats = r_pay;
-  assign seq_delta = \$9 [15:0];
+  assign r_pay = buffer__commit_beats;
+  assign seq_delta = \$3 [15:0];
   assign src = hdr_reg[9:8];
   assign ack_value = hdr_reg[63:48];
   assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
@@ -9154,27 +9278,43 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   assign buffer__commit_hdr[14:7] = hdr_reg[15:8];
   assign buffer__commit_hdr[6:4] = hdr_reg[30:28];
   assign buffer__commit_hdr[3:0] = hdr_reg[27:24];
-  assign \$76  = \$75 ;
-  assign \$67  = { 3'h0, \$66 [16:3] };
+  assign \$118  = \$117 ;
+  assign \$61  = { 3'h0, \$60 [16:3] };
+  assign \$80  = { 3'h0, \$79 [16:3] };
+  assign \$98  = { 3'h0, \$97 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.rx_buffer (rx__data__ready, clk, rst, write__room, rx__data__valid, write__hdr_room, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, rx__hdr__payload, rx__hdr__valid, r_en);
+module \netif.rx_buffer (rx__data__ready, clk, rst, write__room, write__hdr_room, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, write__commit_beats, w_en, rx__data__payload, rx__data__valid, rx__hdr__payload, rx__hdr__valid, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire [6:0] \$1 ;
+  wire [6:0] \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  reg [5:0] \$15 ;
+  reg [5:0] \$16 ;
+  reg [5:0] \$17 ;
+  reg \$18 ;
   wire [6:0] \$2 ;
   wire [6:0] \$3 ;
-  wire \$4 ;
+  wire [6:0] \$4 ;
   wire [6:0] \$5 ;
-  wire [6:0] \$6 ;
-  reg [5:0] \$7 ;
-  reg [5:0] \$8 ;
+  wire \$6 ;
+  wire [6:0] \$7 ;
+  wire \$8 ;
+  wire [6:0] \$9 ;
+  (* init = 1'h0 *)
+  wire avail;
   input clk;
   wire clk;
+  wire [5:0] limit_next;
   wire [126:0] r_data;
   input r_en;
   wire r_en;
   wire r_rdy;
+  reg [5:0] rd_inc = 6'h01;
   wire [5:0] rd_next;
   reg [5:0] rd_ptr = 6'h00;
   wire [4:0] ring_rd__addr;
@@ -9196,7 +9336,7 @@ module \netif.rx_buffer (rx__data__ready, clk, rst, write__room, rx__data__valid
   input rx__data__ready;
   wire rx__data__ready;
   output rx__data__valid;
-  wire rx__data__valid;
+  reg rx__data__valid = 1'h0;
   output [126:0] rx__hdr__payload;
   wire [126:0] rx__hdr__payload;
   wire [7:0] \rx__hdr__payload.dst ;
@@ -9310,21 +9450,33 @@ module \netif.rx_buffer (rx__data__ready, clk, rst, write__room, rx__data__valid
   end
   reg [64:0] _0_;
   always @(posedge clk) begin
-    _0_ <= ring[\$5 [4:0]];
+    _0_ <= ring[rd_next[4:0]];
   end
   assign ring_rd__data = _0_;
+  assign \$1  = wr_commit - rd_ptr;
   assign \$2  = 6'h20 - \$1 [5:0];
   assign write__room = $signed(\$2 ) >= $signed(5'h08);
   assign \$3  = wr_commit + write__beat_index;
-  assign rx__data__valid = rd_ptr != wr_commit;
-  assign \$4  = rx__data__valid & rx__data__ready;
-  assign \$5  = rd_ptr + \$4 ;
-  assign \$6  = wr_commit + write__commit_beats;
+  assign \$4  = wr_commit + write__commit_beats;
+  assign \$5  = w_en ? \$4  : { 1'h0, wr_commit };
+  assign \$6  = rx__data__valid & rx__data__ready;
+  assign rd_next = \$6  ? rd_inc : rd_ptr;
+  assign \$7  = wr_commit + write__commit_beats;
+  assign \$8  = rx__data__valid & rx__data__ready;
+  assign \$9  = rd_inc + 1'h1;
+  assign \$10  = \$8  ? \$9  : { 1'h0, rd_inc };
+  assign \$11  = rx__data__valid & rx__data__ready;
+  assign \$12  = rd_inc != \$5 [5:0];
+  assign \$13  = rd_ptr != \$5 [5:0];
+  assign \$14  = \$11  ? \$12  : \$13 ;
   always @(posedge clk)
-    wr_commit <= \$7 ;
+    wr_commit <= \$15 ;
   always @(posedge clk)
-    rd_ptr <= \$8 ;
-  assign \$1  = wr_commit - rd_ptr;
+    rd_ptr <= \$16 ;
+  always @(posedge clk)
+    rd_inc <= \$17 ;
+  always @(posedge clk)
+    rx__data__valid <= \$18 ;
   \netif.rx_buffer.hdr_fifo  hdr_fifo (
     .clk(clk),
     .r_data(rx__hdr__payload),
@@ -9337,19 +9489,33 @@ module \netif.rx_buffer (rx__data__ready, clk, rst, write__room, rx__data__valid
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$7  = wr_commit;
+    \$15  = wr_commit;
     if (w_en) begin
-      \$7  = \$6 [5:0];
+      \$15  = \$7 [5:0];
     end
     if (rst) begin
-      \$7  = 6'h00;
+      \$15  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$8  = \$5 [5:0];
+    \$16  = rd_next;
     if (rst) begin
-      \$8  = 6'h00;
+      \$16  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$17  = \$10 [5:0];
+    if (rst) begin
+      \$17  = 6'h01;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$18  = \$14 ;
+    if (rst) begin
+      \$18  = 1'h0;
     end
   end
   assign w_rdy = write__hdr_room;
@@ -9360,8 +9526,9 @@ module \netif.rx_buffer (rx__data__ready, clk, rst, write__room, rx__data__valid
   assign r_rdy = rx__hdr__valid;
   assign r_data = rx__hdr__payload;
   assign rx__hdr__ready = r_en;
-  assign rd_next = \$5 [5:0];
-  assign ring_rd__addr = \$5 [4:0];
+  assign limit_next = \$5 [5:0];
+  assign avail = rx__data__valid;
+  assign ring_rd__addr = rd_next[4:0];
   assign \ring_wr__data.data  = ring_wr__data[63:0];
   assign \ring_wr__data.last  = ring_wr__data[64];
   assign \write__commit_hdr.kind  = w_data[3:0];
@@ -9616,7 +9783,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \port$387$0 , store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent
-, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2194$0 , \port$2204$0 , \port$2206$0 , \port$2228$0 , \port$2238$0 , \port$2240$0 , \port$2262$0 , \port$2272$0 , \port$2274$0 , stored_peer);
+, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$2257$0 , \port$2267$0 , \port$2269$0 , \port$2291$0 , \port$2301$0 , \port$2303$0 , \port$2325$0 , \port$2335$0 , \port$2337$0 , stored_peer);
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -10009,24 +10176,24 @@ module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \por
   wire [1:0] \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$2194$0 ;
-  wire \port$2194$0 ;
-  input \port$2204$0 ;
-  wire \port$2204$0 ;
-  input \port$2206$0 ;
-  wire \port$2206$0 ;
-  input \port$2228$0 ;
-  wire \port$2228$0 ;
-  input \port$2238$0 ;
-  wire \port$2238$0 ;
-  input \port$2240$0 ;
-  wire \port$2240$0 ;
-  input \port$2262$0 ;
-  wire \port$2262$0 ;
-  input \port$2272$0 ;
-  wire \port$2272$0 ;
-  input \port$2274$0 ;
-  wire \port$2274$0 ;
+  input \port$2257$0 ;
+  wire \port$2257$0 ;
+  input \port$2267$0 ;
+  wire \port$2267$0 ;
+  input \port$2269$0 ;
+  wire \port$2269$0 ;
+  input \port$2291$0 ;
+  wire \port$2291$0 ;
+  input \port$2301$0 ;
+  wire \port$2301$0 ;
+  input \port$2303$0 ;
+  wire \port$2303$0 ;
+  input \port$2325$0 ;
+  wire \port$2325$0 ;
+  input \port$2335$0 ;
+  wire \port$2335$0 ;
+  input \port$2337$0 ;
+  wire \port$2337$0 ;
   input \port$309$0 ;
   wire \port$309$0 ;
   input \port$348$0 ;
@@ -10102,7 +10269,7 @@ module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \por
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign any_expired = | { \port$2262$0 , \port$2228$0 , \port$2194$0 , 1'h0 };
+  assign any_expired = | { \port$2325$0 , \port$2291$0 , \port$2257$0 , 1'h0 };
   assign \$14  = crc[0] ? 32'd3433693342 : 32'd0;
   assign \$16  = crc[1] ? 31'h4225077d : 31'h00000000;
   assign \$17  = \$15  ^ { 1'h0, \$16  };
@@ -10295,12 +10462,12 @@ module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \por
   assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
   assign crc_now = pending ? \$205  : crc;
-  assign \$206  = { \port$2274$0 , \port$2240$0 , \port$2206$0 , 1'h0 } >> peer;
+  assign \$206  = { \port$2337$0 , \port$2303$0 , \port$2269$0 , 1'h0 } >> peer;
   assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
-  assign \$209  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$208  = { \port$2335$0 , \port$2301$0 , \port$2267$0 , 1'h0 } >> peer;
+  assign \$209  = { \port$2335$0 , \port$2301$0 , \port$2267$0 , 1'h0 } >> peer;
   assign \$210  = \$209  & retransmit;
-  assign \$211  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$211  = { \port$2335$0 , \port$2301$0 , \port$2267$0 , 1'h0 } >> peer;
   assign \$212  = ~ \$211 ;
   assign \$518  = beat * 7'h40;
   assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer } >> \$518 ;
@@ -10309,13 +10476,13 @@ module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \por
   assign \$216  = pbeat + 1'h1;
   assign \$217  = ~ crc_now;
   assign \$218  = ~ any_expired;
-  assign \$219  = { \port$2274$0 , \port$2240$0 , \port$2206$0 , 1'h0 } >> peer;
+  assign \$219  = { \port$2337$0 , \port$2303$0 , \port$2269$0 , 1'h0 } >> peer;
   assign \$220  = pick_q_valid & \$219 ;
   assign \$221  = \$218  & \$220 ;
-  assign \$222  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
-  assign \$223  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$222  = { \port$2335$0 , \port$2301$0 , \port$2267$0 , 1'h0 } >> peer;
+  assign \$223  = { \port$2335$0 , \port$2301$0 , \port$2267$0 , 1'h0 } >> peer;
   assign \$224  = \$223  & retransmit;
-  assign \$225  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$225  = { \port$2335$0 , \port$2301$0 , \port$2267$0 , 1'h0 } >> peer;
   assign \$226  = ~ \$225 ;
   assign \$227  = ! sender_state;
   assign \$228  = sender_state == 1'h1;
@@ -10327,11 +10494,11 @@ module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \por
   assign \$234  = m_axis__tvalid & m_axis__tready;
   assign \$235  = ~ m_axis__tlast;
   assign \$236  = \$234  & \$235 ;
-  assign \$237  = { \port$2274$0 , \port$2240$0 , \port$2206$0 , 1'h0 } >> peer;
+  assign \$237  = { \port$2337$0 , \port$2303$0 , \port$2269$0 , 1'h0 } >> peer;
   assign \$238  = pick_q_valid & \$237 ;
-  assign \$239  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$239  = { \port$2335$0 , \port$2301$0 , \port$2267$0 , 1'h0 } >> peer;
   assign \$240  = \$239  ? seq : 16'h0000;
-  assign \$241  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$241  = { \port$2335$0 , \port$2301$0 , \port$2267$0 , 1'h0 } >> peer;
   assign \$242  = \$241  ? 8'h01 : 8'h02;
   assign \$243  = cur_type == 1'h1;
   assign \$244  = store__hdr[3:0] == 1'h1;
@@ -10366,12 +10533,12 @@ module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \por
   assign \$275  = m_axis__tvalid & m_axis__tready;
   assign \$276  = pbeat == cur_last_beat;
   assign \$277  = ~ any_expired;
-  assign \$278  = { \port$2274$0 , \port$2240$0 , \port$2206$0 , 1'h0 } >> peer;
+  assign \$278  = { \port$2337$0 , \port$2303$0 , \port$2269$0 , 1'h0 } >> peer;
   assign \$279  = pick_q_valid & \$278 ;
   assign \$280  = \$277  & \$279 ;
-  assign \$281  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$281  = { \port$2335$0 , \port$2301$0 , \port$2267$0 , 1'h0 } >> peer;
   assign \$282  = \$281  ? seq : 16'h0000;
-  assign \$283  = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 } >> peer;
+  assign \$283  = { \port$2335$0 , \port$2301$0 , \port$2267$0 , 1'h0 } >> peer;
   assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$285 ;
@@ -10416,49 +10583,49 @@ module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \por
     casez (rr)
       2'h0:
         begin
-          if (\port$2274$0 ) begin
+          if (\port$2337$0 ) begin
             pick = 2'h3;
           end
-          if (\port$2240$0 ) begin
+          if (\port$2303$0 ) begin
             pick = 2'h2;
           end
-          if (\port$2206$0 ) begin
+          if (\port$2269$0 ) begin
             pick = 2'h1;
           end
         end
       2'h1:
         begin
-          if (\port$2206$0 ) begin
+          if (\port$2269$0 ) begin
             pick = 2'h1;
           end
-          if (\port$2274$0 ) begin
+          if (\port$2337$0 ) begin
             pick = 2'h3;
           end
-          if (\port$2240$0 ) begin
+          if (\port$2303$0 ) begin
             pick = 2'h2;
           end
         end
       2'h2:
         begin
-          if (\port$2240$0 ) begin
+          if (\port$2303$0 ) begin
             pick = 2'h2;
           end
-          if (\port$2206$0 ) begin
+          if (\port$2269$0 ) begin
             pick = 2'h1;
           end
-          if (\port$2274$0 ) begin
+          if (\port$2337$0 ) begin
             pick = 2'h3;
           end
         end
       2'h3:
         begin
-          if (\port$2274$0 ) begin
+          if (\port$2337$0 ) begin
             pick = 2'h3;
           end
-          if (\port$2240$0 ) begin
+          if (\port$2303$0 ) begin
             pick = 2'h2;
           end
-          if (\port$2206$0 ) begin
+          if (\port$2269$0 ) begin
             pick = 2'h1;
           end
         end
@@ -10471,49 +10638,49 @@ module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \por
     casez (rr)
       2'h0:
         begin
-          if (\port$2274$0 ) begin
+          if (\port$2337$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2240$0 ) begin
+          if (\port$2303$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2206$0 ) begin
+          if (\port$2269$0 ) begin
             pick_valid = 1'h1;
           end
         end
       2'h1:
         begin
-          if (\port$2206$0 ) begin
+          if (\port$2269$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2274$0 ) begin
+          if (\port$2337$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2240$0 ) begin
+          if (\port$2303$0 ) begin
             pick_valid = 1'h1;
           end
         end
       2'h2:
         begin
-          if (\port$2240$0 ) begin
+          if (\port$2303$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2206$0 ) begin
+          if (\port$2269$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2274$0 ) begin
+          if (\port$2337$0 ) begin
             pick_valid = 1'h1;
           end
         end
       2'h3:
         begin
-          if (\port$2274$0 ) begin
+          if (\port$2337$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2240$0 ) begin
+          if (\port$2303$0 ) begin
             pick_valid = 1'h1;
           end
-          if (\port$2206$0 ) begin
+          if (\port$2269$0 ) begin
             pick_valid = 1'h1;
           end
         end
@@ -10525,13 +10692,13 @@ module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \por
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2262$0 ) begin
+            if (\port$2325$0 ) begin
               go_back = 4'h8;
             end
-            if (\port$2228$0 ) begin
+            if (\port$2291$0 ) begin
               go_back = 4'h4;
             end
-            if (\port$2194$0 ) begin
+            if (\port$2257$0 ) begin
               go_back = 4'h2;
             end
           end
@@ -11201,10 +11368,10 @@ module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \por
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer };
-  assign owed = { \port$2274$0 , \port$2240$0 , \port$2206$0 , 1'h0 };
-  assign expired = { \port$2262$0 , \port$2228$0 , \port$2194$0 , 1'h0 };
+  assign owed = { \port$2337$0 , \port$2303$0 , \port$2269$0 , 1'h0 };
+  assign expired = { \port$2325$0 , \port$2291$0 , \port$2257$0 , 1'h0 };
   assign \pick$21  = peer;
-  assign unsent = { \port$2272$0 , \port$2238$0 , \port$2204$0 , 1'h0 };
+  assign unsent = { \port$2335$0 , \port$2301$0 , \port$2267$0 , 1'h0 };
   assign stored = { \port$387$0 , \port$348$0 , \port$309$0 , 1'h0 };
   assign \hdr_out.dst  = { 6'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
@@ -11232,8 +11399,8 @@ module \netif.sender (m_axis__tready, clk, rst, \port$309$0 , \port$348$0 , \por
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rst, \port$309$0 , \port$348$0 , \port$387$0 , read__hdr, read__data, read__busy, \port$1336$0 , \port$1337$0 , \port$1338$0 , \port$1339$0 , tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok
-, read__beat, read__peer, read__slot, \port$2190$0 , \port$2224$0 , \port$2258$0 , tx__hdr__payload);
+module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rst, \port$309$0 , \port$348$0 , \port$387$0 , read__hdr, read__data, read__busy, \port$1391$0 , \port$1392$0 , \port$1393$0 , \port$1394$0 , tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok
+, read__beat, read__peer, read__slot, \port$2253$0 , \port$2287$0 , \port$2321$0 , tx__hdr__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -11797,20 +11964,20 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [7:0] \hdr_wr__data.tag ;
   wire [63:0] \hdr_wr__data.vaddr ;
   reg hdr_wr__en;
-  input \port$1336$0 ;
-  wire \port$1336$0 ;
-  input \port$1337$0 ;
-  wire \port$1337$0 ;
-  input \port$1338$0 ;
-  wire \port$1338$0 ;
-  input \port$1339$0 ;
-  wire \port$1339$0 ;
-  input [3:0] \port$2190$0 ;
-  wire [3:0] \port$2190$0 ;
-  input [3:0] \port$2224$0 ;
-  wire [3:0] \port$2224$0 ;
-  input [3:0] \port$2258$0 ;
-  wire [3:0] \port$2258$0 ;
+  input \port$1391$0 ;
+  wire \port$1391$0 ;
+  input \port$1392$0 ;
+  wire \port$1392$0 ;
+  input \port$1393$0 ;
+  wire \port$1393$0 ;
+  input \port$1394$0 ;
+  wire \port$1394$0 ;
+  input [3:0] \port$2253$0 ;
+  wire [3:0] \port$2253$0 ;
+  input [3:0] \port$2287$0 ;
+  wire [3:0] \port$2287$0 ;
+  input [3:0] \port$2321$0 ;
+  wire [3:0] \port$2321$0 ;
   output \port$309$0 ;
   wire \port$309$0 ;
   output \port$348$0 ;
@@ -12393,24 +12560,24 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign \$6  = \$4  ? \$5  : { 1'h0, read__peer };
   assign \$7  = read__peer == 1'h1;
   assign \$8  = read__busy & \$7 ;
-  assign \$9  = read__slot == \port$2190$0 ;
+  assign \$9  = read__slot == \port$2253$0 ;
   assign \$10  = \$8  & \$9 ;
   assign \$11  = ~ \$10 ;
-  assign \$12  = \port$1337$0  & \$11 ;
+  assign \$12  = \port$1392$0  & \$11 ;
   assign \$13  = read__peer == 2'h2;
   assign \$14  = read__busy & \$13 ;
-  assign \$15  = read__slot == \port$2224$0 ;
+  assign \$15  = read__slot == \port$2287$0 ;
   assign \$16  = \$14  & \$15 ;
   assign \$17  = ~ \$16 ;
-  assign \$18  = \port$1338$0  & \$17 ;
+  assign \$18  = \port$1393$0  & \$17 ;
   assign \$19  = read__peer == 2'h3;
   assign \$20  = read__busy & \$19 ;
-  assign \$21  = read__slot == \port$2258$0 ;
+  assign \$21  = read__slot == \port$2321$0 ;
   assign \$22  = \$20  & \$21 ;
   assign \$23  = ~ \$22 ;
-  assign \$24  = \port$1339$0  & \$23 ;
+  assign \$24  = \port$1394$0  & \$23 ;
   assign \$528  = tx__hdr__payload[16:15] * 3'h4;
-  assign \$25  = { \port$2258$0 , \port$2224$0 , \port$2190$0 , 4'h0 } >> \$528 ;
+  assign \$25  = { \port$2321$0 , \port$2287$0 , \port$2253$0 , 4'h0 } >> \$528 ;
   assign \$26  = tx__hdr__payload[16:15] > 1'h0;
   assign \$27  = tx__hdr__payload[16:15] - 1'h1;
   assign \$28  = \$26  ? \$27  : { 1'h0, tx__hdr__payload[16:15] };
@@ -12809,7 +12976,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign \$435  = writing & \$434 ;
   assign \$436  = \$433  | \$435 ;
   assign \$943  = tx__hdr__payload[16:15] * 3'h4;
-  assign \$437  = { \port$2258$0 , \port$2224$0 , \port$2190$0 , 4'h0 } >> \$943 ;
+  assign \$437  = { \port$2321$0 , \port$2287$0 , \port$2253$0 , 4'h0 } >> \$943 ;
   assign \$438  = tx__hdr__payload[3:0] == 1'h1;
   assign \$439  = tx__hdr__payload[3:0] == 2'h3;
   assign \$440  = \$438  | \$439 ;
@@ -13092,8 +13259,8 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign hdr_rd__data = read__hdr;
   assign dat_rd__addr = { \$6 [1:0], read__slot, read__beat };
   assign dat_rd__data = read__data;
-  assign room = { \port$1339$0 , \port$1338$0 , \port$1337$0 , \port$1336$0  };
-  assign tail = { \port$2258$0 , \port$2224$0 , \port$2190$0 , 4'h0 };
+  assign room = { \port$1394$0 , \port$1393$0 , \port$1392$0 , \port$1391$0  };
+  assign tail = { \port$2321$0 , \port$2287$0 , \port$2253$0 , 4'h0 };
   assign hdr_wr__addr = { \$28 [1:0], \$25  };
   assign dat_wr__addr = { \$31 [1:0], st_slot, st_beat[2:0] };
   assign dat_wr__data = { \$231 , \$206 , \$181 , \$156 , \$131 , \$106 , \$81 , \$56  };
@@ -13116,9 +13283,9 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign \hdr_rd__data.vaddr  = read__hdr[94:31];
   assign \hdr_rd__data.length  = read__hdr[110:95];
   assign \tail[0]  = 4'h0;
-  assign \tail[1]  = \port$2190$0 ;
-  assign \tail[2]  = \port$2224$0 ;
-  assign \tail[3]  = \port$2258$0 ;
+  assign \tail[1]  = \port$2253$0 ;
+  assign \tail[2]  = \port$2287$0 ;
+  assign \tail[3]  = \port$2321$0 ;
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
   assign \tx__hdr__payload.src  = tx__hdr__payload[14:7];

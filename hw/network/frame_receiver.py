@@ -140,8 +140,23 @@ class FrameReceiver(wiring.Component):
         # The payload beat's index (rbeat - hdr_beats from the first payload beat on, saturating with rbeat)
         # as a register of its own: the ring's write address adds it to the committed pointer.
         pay_idx = Signal(range(MPB + 3))
+        # Whether the next beat, if it is a payload beat, is written into the ring (``rbeat >= hdr_beats``,
+        # ``pay_idx < r_pay`` and ``rspace`` for it) and is the message's last, as registers loaded from the
+        # next values of those (timing, issue 18: the compare and the room were a path into the ring's write
+        # enable, which fans out to every cell of the ring). They change only when a beat arrives.
+        wr_ok = Signal()
+        wr_last = Signal()
 
         beat_in = s.tvalid  # tready is always 1
+        with m.If(beat_in):
+            with m.If(s.tlast | (rbeat < HB - 1)):
+                m.d.sync += [wr_ok.eq(0), wr_last.eq(0)]
+            with m.Elif(rbeat == HB - 1):        # the header's last beat: r_pay is being loaded from it
+                pay_next = Mux(now_carries & (hdr_now.length <= p.max_payload), p.payload_beats(hdr_now.length), 0)
+                m.d.sync += [wr_ok.eq((pay_next != 0) & rspace), wr_last.eq(pay_next == 1)]
+            with m.Else():
+                idx_next = Mux(pay_idx != MPB + 2, pay_idx + 1, pay_idx)
+                m.d.sync += [wr_ok.eq((idx_next < r_pay) & rspace), wr_last.eq(idx_next == r_pay - 1)]
         with m.If(beat_in):
             # The previous frame's (registered) commit may be in the cycle of beat 0: sample at beat 1. The
             # payload starts at beat hdr_beats >= 3.
@@ -160,11 +175,11 @@ class FrameReceiver(wiring.Component):
             # Payload beats go to the buffer past the committed data; they count only once committed.
             with m.If(~s.tlast & (rbeat >= HB) & (pay_idx != MPB + 2)):
                 m.d.sync += pay_idx.eq(pay_idx + 1)
-            with m.If(~s.tlast & (rbeat >= HB) & (pay_idx < r_pay) & rspace):
+            with m.If(~s.tlast & wr_ok):
                 m.d.comb += [buf.beat_en.eq(1), buf.beat_index.eq(pay_idx), buf.beat_data.eq(s.tdata),
-                             buf.beat_last.eq(pay_idx == r_pay - 1)]
+                             buf.beat_last.eq(wr_last)]
                 if ct:
-                    with m.If(pay_idx != r_pay - 1):
+                    with m.If(~wr_last):
                         m.d.sync += nl_written.eq(nl_written + 1)
 
         m.d.comb += [

@@ -28,7 +28,7 @@ cycle it was written in. Frames the receiver does not offer are written past the
 store and forward and never shown.
 """
 
-from amaranth import Module, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring, data
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -137,6 +137,7 @@ class ReceiveBuffer(wiring.Component):
         m.submodules.hdr_fifo = hdr_fifo = HeaderFIFO(MsgHeader().size, max(8, 2 * p.rx_buffer_msgs))
 
         wr = self.write
+        limit_next = Signal(ring_w + 1)            # the read limit's value in the next cycle
         free = ring_depth - (wr_commit - rd_ptr)[:ring_w + 1]
         m.d.comb += [
             wr.room.eq(free >= MPB), wr.hdr_room.eq(hdr_fifo.w_rdy),
@@ -158,21 +159,31 @@ class ReceiveBuffer(wiring.Component):
             # last beat was written at least two cycles before); a discard first holds the limit at the
             # shown beats while the discard entry is written after them, and shows that entry a cycle later.
             vis = Signal(ring_w + 1)
-            m.d.comb += [rx.data.valid.eq(rd_ptr != vis), rx.data.payload.discard.eq(ring_rd.data.discard),
-                         hdr_fifo.w_en.eq(wr.commit | wr.offer)]
+            m.d.comb += [rx.data.payload.discard.eq(ring_rd.data.discard), hdr_fifo.w_en.eq(wr.commit | wr.offer)]
             disc_at = Signal(ring_w + 1)
             m.d.comb += disc_at.eq(wr_commit + wr.end_shown)
             with m.If(wr.end & ~wr.end_discard):
-                m.d.sync += [wr_commit.eq(wr_commit + wr.commit_beats), vis.eq(wr_commit + wr.commit_beats)]
+                m.d.sync += wr_commit.eq(wr_commit + wr.commit_beats)
+                m.d.comb += limit_next.eq(wr_commit + wr.commit_beats)
             with m.Elif(wr.end):
                 m.d.comb += [ring_wr.en.eq(1), ring_wr.addr.eq(disc_at[:ring_w]), ring_wr.data.data.eq(0),
                              ring_wr.data.last.eq(1), ring_wr.data.discard.eq(1)]
-                m.d.sync += [wr_commit.eq(disc_at + 1), vis.eq(disc_at)]
+                m.d.sync += wr_commit.eq(disc_at + 1)
+                m.d.comb += limit_next.eq(disc_at)
             with m.Else():
-                m.d.sync += vis.eq(wr_commit + wr.shown)
+                m.d.comb += limit_next.eq(wr_commit + wr.shown)
+            m.d.sync += vis.eq(limit_next)
         else:
-            m.d.comb += rx.data.valid.eq(rd_ptr != wr_commit)
+            m.d.comb += limit_next.eq(Mux(wr.commit, wr_commit + wr.commit_beats, wr_commit))
+        # The read side from registers (timing, issue 18: the compare of the pointers, the handshake and the
+        # increment were one path into the ring's read address): `avail` is `rd_ptr != limit` (wr_commit, or
+        # vis), loaded with the next values of both; `rd_inc` is `rd_ptr + 1`; the handshake only selects.
+        avail = Signal()
+        rd_inc = Signal.like(rd_ptr, init=1)
+        take = avail & rx.data.ready
         rd_next = Signal.like(rd_ptr)
-        m.d.comb += [rd_next.eq(rd_ptr + (rx.data.valid & rx.data.ready)), ring_rd.addr.eq(rd_next[:ring_w])]
-        m.d.sync += rd_ptr.eq(rd_next)
+        m.d.comb += [rx.data.valid.eq(avail), rd_next.eq(Mux(take, rd_inc, rd_ptr)),
+                     ring_rd.addr.eq(rd_next[:ring_w])]
+        m.d.sync += [rd_ptr.eq(rd_next), rd_inc.eq(Mux(take, rd_inc + 1, rd_inc)),
+                     avail.eq(Mux(take, rd_inc != limit_next, rd_ptr != limit_next))]
         return m
