@@ -12,8 +12,8 @@ __all__ = ["OwnerTable"]
 
 
 class OwnerTable(wiring.Component):
-    """``{valid, node}`` per pid in ``0 .. 2**pid_width - 1``: one write port, a registered lookup for the
-    request check and an asynchronous one for firmware.
+    """``{valid, node}`` per pid in ``0 .. 2**pid_width - 1``: one write port, two registered lookups (the
+    request check's and firmware's).
 
     Pids outside the range are never bound: writes to them are ignored and lookups return unbound.
 
@@ -31,7 +31,9 @@ class OwnerTable(wiring.Component):
         transparent to the write port). The read address is a register, so the check is not behind
         whatever computes the pid.
     get_pid : In(16)
-        Lookup for firmware (OWNER_GET); ``get_valid``/``get_node`` (Out), both 0 for a pid out of range.
+        Lookup for firmware (OWNER_GET), sampled every cycle; ``get_valid``/``get_node`` (Out, both 0 for a
+        pid out of range) are its answer in the next cycle (transparent to the write port). Registered so the
+        table's read is not on the CSR read multiplexer's path (issue 18: it limited the MMU to 81 MHz).
     """
 
     def __init__(self, pid_width):
@@ -52,10 +54,12 @@ class OwnerTable(wiring.Component):
         m.submodules.table = owners = memory.Memory(shape=NODE_ID_WIDTH + 1, depth=1 << pw, init=[])
         wr = owners.write_port()
         chk = owners.read_port(transparent_for=(wr,))
-        get = owners.read_port(domain="comb")
+        get = owners.read_port(transparent_for=(wr,))
         chk_in_range = Signal()
+        get_in_range = Signal()
         with m.If(self.check_en):
             m.d.sync += chk_in_range.eq(self._in_range(self.check_pid))
+        m.d.sync += get_in_range.eq(self._in_range(self.get_pid))
         m.d.comb += [
             wr.addr.eq(self.set.pid[:pw]), wr.data.eq(Cat(self.set.node, self.set.valid)),
             wr.en.eq(self.set.stb & self._in_range(self.set.pid)),
@@ -63,6 +67,6 @@ class OwnerTable(wiring.Component):
             self.check_valid.eq(chk_in_range & chk.data[NODE_ID_WIDTH]),
             self.check_node.eq(chk.data[:NODE_ID_WIDTH]),
         ]
-        with m.If(self._in_range(self.get_pid)):
+        with m.If(get_in_range):
             m.d.comb += [self.get_valid.eq(get.data[NODE_ID_WIDTH]), self.get_node.eq(get.data[:NODE_ID_WIDTH])]
         return m

@@ -1,6 +1,6 @@
 """The MMU's register bank: the storage and strobes behind :data:`hw.memory.registers.MMU_REGS`."""
 
-from amaranth import Cat, Const, Module, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -76,7 +76,9 @@ class MMURegisterBank(wiring.Component):
         m.d.comb += [
             self.owner_set.stb.eq(own.w_stb), self.owner_set.pid.eq(own.w_data[:16]),
             self.owner_set.node.eq(own.w_data[16:24]), self.owner_set.valid.eq(own.w_data[31]),
-            self.owner_sel.eq(r["OWNER_SEL"].data),
+            # OWNER_SEL's next value (this cycle's write, else the stored one): the owner table's firmware
+            # lookup is registered, so a read of OWNER_GET in the cycle after an OWNER_SEL write sees it.
+            self.owner_sel.eq(Mux(r["OWNER_SEL"].w_stb, dec.bus.w_data[:PID_WIDTH], r["OWNER_SEL"].data)),
             r["OWNER_GET"].r_data.eq(Cat(self.owner_get_node, Const(0, 23), self.owner_get_valid)),
         ]
 
