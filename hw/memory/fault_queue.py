@@ -108,11 +108,13 @@ class FaultQueue(wiring.Component):
         # slot's contents are never used: the matches are gated by ``used`` and the register bank shows the
         # head only while a fault is pending.
         hdr = self.push_hdr
+        new = Signal(layout)           # what a free slot loads
+        m.d.comb += [new.kind.eq(hdr.kind), new.src.eq(hdr.src), new.tag.eq(hdr.tag),
+                     new.pid.eq(hdr.pid[:p.pid_width]), new.vaddr.eq(hdr.vaddr[:p.vaddr_width]),
+                     new.length.eq(hdr.length)]
         for i in range(n):
             with m.If(~used[i]):
-                m.d.sync += [slots[i].kind.eq(hdr.kind), slots[i].src.eq(hdr.src), slots[i].tag.eq(hdr.tag),
-                             slots[i].pid.eq(hdr.pid[:p.pid_width]), slots[i].vaddr.eq(hdr.vaddr[:p.vaddr_width]),
-                             slots[i].length.eq(hdr.length),
+                m.d.sync += [slots[i].eq(new),
                              writes[i].eq((hdr.kind == MsgKind.LINE_WRITE) | (hdr.kind == MsgKind.WORD_WRITE))]
         with m.If(self.push):
             for i in range(n):
@@ -131,27 +133,44 @@ class FaultQueue(wiring.Component):
         ]
         nxt_head = Signal(range(n))
         m.d.comb += nxt_head.eq(_next(head, n))
-        pending = Signal()
-        m.d.comb += pending.eq(shown & (count != 0))
         f = self.fault
-        m.d.comb += [f.pending.eq(pending), f.write.eq((h.kind == MsgKind.LINE_WRITE) | (h.kind == MsgKind.WORD_WRITE)),
-                     f.kind.eq(h.kind), f.src.eq(h.src), f.pid.eq(h.pid), f.vaddr.eq(h.vaddr)]
-        answered = f.resolve & pending & ((f.resolve_cmd == FAULT_REPLAY) | (f.resolve_cmd == FAULT_REFUSE))
+        pending_q = Signal()           # shown & (count != 0), registered (below)
+        answered = f.resolve & pending_q & ((f.resolve_cmd == FAULT_REPLAY) | (f.resolve_cmd == FAULT_REFUSE))
+        # Next state of head, count and shown, written out so that the fault port can be registered from it.
+        head_n, count_n, shown_n = Signal.like(head), Signal.like(count), Signal()
+        m.d.comb += [head_n.eq(Mux(self.pop, nxt_head, head)), shown_n.eq(shown), count_n.eq(count)]
         with m.If(answered):
-            m.d.sync += [shown.eq(0), cmd.eq(f.resolve_cmd)]
+            m.d.comb += shown_n.eq(0)
+            m.d.sync += cmd.eq(f.resolve_cmd)
         with m.If(self.take):
             m.d.sync += cmd.eq(HEAD_NONE)
         with m.If(self.rearm):
-            m.d.sync += [shown.eq(1), cmd.eq(HEAD_NONE)]
+            m.d.comb += shown_n.eq(1)
+            m.d.sync += cmd.eq(HEAD_NONE)
         with m.If(self.pop):
             for i in range(n):
                 with m.If(head == i):
                     m.d.sync += used[i].eq(0)
-            m.d.sync += [head.eq(nxt_head), shown.eq(1), cmd.eq(HEAD_NONE)]
+            m.d.comb += shown_n.eq(1)
+            m.d.sync += cmd.eq(HEAD_NONE)
         with m.If(self.push & ~self.pop):
-            m.d.sync += count.eq(count + 1)
+            m.d.comb += count_n.eq(count + 1)
         with m.Elif(self.pop & ~self.push):
-            m.d.sync += count.eq(count - 1)
+            m.d.comb += count_n.eq(count - 1)
+        m.d.sync += [head.eq(head_n), count.eq(count_n), shown.eq(shown_n)]
+        # The fault port (FAULT_STATUS, FAULT_VADDR, irq) from flip-flops holding exactly what the head and
+        # ``pending`` are in this cycle, loaded from their next values: the head slot after the edge is the
+        # slot at ``head_n`` as it is now if used, else what a free slot loads (``new``). The head mux and
+        # the pending logic in front of the register bank's read multiplexer were the MMU's critical path
+        # (faults.head -> csr__r_data, issue 18); a CSR read in any cycle returns what it returned before.
+        h_n, h_q = Signal(layout), Signal(layout)
+        for i in range(n):
+            with m.If(head_n == i):
+                m.d.comb += h_n.eq(Mux(used[i], slots[i], new))
+        m.d.sync += [h_q.eq(h_n), pending_q.eq(shown_n & (count_n != 0))]
+        m.d.comb += [f.pending.eq(pending_q),
+                     f.write.eq((h_q.kind == MsgKind.LINE_WRITE) | (h_q.kind == MsgKind.WORD_WRITE)),
+                     f.kind.eq(h_q.kind), f.src.eq(h_q.src), f.pid.eq(h_q.pid), f.vaddr.eq(h_q.vaddr)]
         m.d.comb += self.fault_event.eq(self.push | self.rearm)
 
         # Same page as a parked request? And the hint: the same low vpn bits.
