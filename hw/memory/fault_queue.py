@@ -123,10 +123,7 @@ class FaultQueue(wiring.Component):
             m.d.sync += tail.eq(nxt_tail)
 
         # Head: shown, answered, taken, popped or re-armed.
-        h = Signal(layout)
-        for i in range(n):
-            with m.If(head == i):
-                m.d.comb += h.eq(slots[i])
+        h = Signal(layout)             # the head slot, a register loaded with its next value (below)
         m.d.comb += [
             self.head.kind.eq(h.kind), self.head.src.eq(h.src), self.head.tag.eq(h.tag), self.head.pid.eq(h.pid),
             self.head.vaddr.eq(h.vaddr), self.head.length.eq(h.length), self.head_cmd.eq(cmd),
@@ -158,19 +155,23 @@ class FaultQueue(wiring.Component):
         with m.Elif(self.pop & ~self.push):
             m.d.comb += count_n.eq(count - 1)
         m.d.sync += [head.eq(head_n), count.eq(count_n), shown.eq(shown_n)]
-        # The fault port (FAULT_STATUS, FAULT_VADDR, irq) from flip-flops holding exactly what the head and
-        # ``pending`` are in this cycle, loaded from their next values: the head slot after the edge is the
-        # slot at ``head_n`` as it is now if used, else what a free slot loads (``new``). The head mux and
-        # the pending logic in front of the register bank's read multiplexer were the MMU's critical path
-        # (faults.head -> csr__r_data, issue 18); a CSR read in any cycle returns what it returned before.
-        h_n, h_q = Signal(layout), Signal(layout)
+        # The head slot and ``pending`` in flip-flops holding exactly what a multiplexer of the slots by
+        # ``head`` and ``shown & (count != 0)`` gave, loaded from their next values: the head slot after the
+        # edge is the slot at ``head_n`` as it is now if used, else what a free slot loads (``new``); the
+        # two candidates (head stays, head advances) come from registers and ``pop`` selects between them
+        # last. The head mux and the pending logic in front of the register bank's read multiplexer were
+        # the MMU's critical path (faults.head -> irq -> csr__r_data, issue 18); FAULT_STATUS, FAULT_VADDR
+        # and irq now start at flip-flops and a CSR read in any cycle returns what it returned before.
+        stay, adv = Signal(layout), Signal(layout)
         for i in range(n):
-            with m.If(head_n == i):
-                m.d.comb += h_n.eq(Mux(used[i], slots[i], new))
-        m.d.sync += [h_q.eq(h_n), pending_q.eq(shown_n & (count_n != 0))]
+            with m.If(head == i):
+                m.d.comb += stay.eq(Mux(used[i], slots[i], new))
+            with m.If(nxt_head == i):
+                m.d.comb += adv.eq(Mux(used[i], slots[i], new))
+        m.d.sync += [h.eq(Mux(self.pop, adv, stay)), pending_q.eq(shown_n & (count_n != 0))]
         m.d.comb += [f.pending.eq(pending_q),
-                     f.write.eq((h_q.kind == MsgKind.LINE_WRITE) | (h_q.kind == MsgKind.WORD_WRITE)),
-                     f.kind.eq(h_q.kind), f.src.eq(h_q.src), f.pid.eq(h_q.pid), f.vaddr.eq(h_q.vaddr)]
+                     f.write.eq((h.kind == MsgKind.LINE_WRITE) | (h.kind == MsgKind.WORD_WRITE)),
+                     f.kind.eq(h.kind), f.src.eq(h.src), f.pid.eq(h.pid), f.vaddr.eq(h.vaddr)]
         m.d.comb += self.fault_event.eq(self.push | self.rearm)
 
         # Same page as a parked request? And the hint: the same low vpn bits.
