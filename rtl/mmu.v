@@ -846,17 +846,17 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .fault_event(events__fault),
     .full(parked_full),
     .has_write(parked_write),
-    .\head$16 (head),
+    .head(head),
     .head_cmd(head_cmd),
     .hint(parked_hint),
     .hint_key(lk_vpn[7:0]),
     .match(parked_match),
     .match_pid(match_pid),
     .match_vpn(match_vpn),
-    .pending(irq),
+    .pending_q(irq),
     .pop(pop),
-    .\port$1883$0 (\$2 ),
-    .\port$1883$20 (\$3 ),
+    .\port$1946$0 (\$2 ),
+    .\port$1946$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -892,7 +892,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .next_read(next_read),
-    .\port$1211$119 (queue__payload[152:119]),
+    .\port$1241$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -955,8 +955,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1883$0 (\$2 ),
-    .\port$1883$20 (\$3 ),
+    .\port$1946$0 (\$2 ),
+    .\port$1946$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -1871,39 +1871,39 @@ module \mmu.arbiter (axi__arready, axi__wready, m0__bresp, axi__bvalid, m0__rdat
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, hint, hint_key, fault__resolve, \port$1883$0 , \port$1883$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \mmu.faults (clk, rst, full, room2, room3, has_write, fault__write, fault_event, match, hint, hint_key, fault__resolve, head, head_cmd, \port$1946$0 , \port$1946$20 , pending_q, push, pop, take, rearm
 , push_hdr, match_pid, match_vpn, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
   wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [2:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire \$19 ;
+  wire [3:0] \$19 ;
   wire [3:0] \$2 ;
-  wire \$20 ;
+  wire [3:0] \$20 ;
   wire \$21 ;
-  wire \$22 ;
+  wire [91:0] \$22 ;
   wire \$23 ;
-  wire \$24 ;
+  wire [91:0] \$24 ;
   wire \$25 ;
-  wire \$26 ;
+  wire [91:0] \$26 ;
   wire \$27 ;
-  wire \$28 ;
+  wire [91:0] \$28 ;
   wire \$29 ;
   wire [3:0] \$3 ;
-  wire \$30 ;
+  wire [91:0] \$30 ;
   wire \$31 ;
-  wire \$32 ;
+  wire [91:0] \$32 ;
   wire \$33 ;
-  wire \$34 ;
+  wire [91:0] \$34 ;
   wire \$35 ;
-  wire \$36 ;
+  wire [91:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
@@ -1936,22 +1936,77 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire [3:0] \$66 ;
-  wire [3:0] \$67 ;
-  reg [91:0] \$68 ;
-  reg [3:0] \$69 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  reg [91:0] \$70 ;
-  reg [91:0] \$71 ;
-  reg [91:0] \$72 ;
-  reg [3:0] \$73 ;
-  reg [1:0] \$74 ;
-  reg \$75 ;
-  reg [1:0] \$76 ;
-  reg [1:0] \$77 ;
-  reg [2:0] \$78 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire \$79 ;
+  wire [2:0] \$8 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire [91:0] \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  reg [91:0] \$87 ;
+  reg [3:0] \$88 ;
+  reg [91:0] \$89 ;
+  wire [2:0] \$9 ;
+  reg [91:0] \$90 ;
+  reg [91:0] \$91 ;
+  reg [3:0] \$92 ;
+  reg [1:0] \$93 ;
+  reg [1:0] \$94 ;
+  reg [1:0] \$95 ;
+  reg [2:0] \$96 ;
+  reg \$97 ;
+  reg [91:0] \$98 ;
+  reg \$99 ;
+  wire [1:0] \$like ;
+  reg [2:0] \$like$22 ;
+  reg [91:0] \$signal ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \$signal.kind ;
+  wire [15:0] \$signal.length ;
+  wire [7:0] \$signal.pid ;
+  wire [7:0] \$signal.src ;
+  wire [7:0] \$signal.tag ;
+  wire [47:0] \$signal.vaddr ;
+  reg [91:0] adv;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \adv.kind ;
+  wire [15:0] \adv.length ;
+  wire [7:0] \adv.pid ;
+  wire [7:0] \adv.src ;
+  wire [7:0] \adv.tag ;
+  wire [47:0] \adv.vaddr ;
   input clk;
   wire clk;
   (* init = 2'h0 *)
@@ -1959,6 +2014,7 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   reg [2:0] count = 3'h0;
   wire empty;
   wire [3:0] fault__kind;
+  (* init = 1'h0 *)
   wire fault__pending;
   wire [15:0] fault__pid;
   input fault__resolve;
@@ -1973,7 +2029,7 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire fault_event;
   output full;
   wire full;
-  reg [91:0] h;
+  reg [91:0] h = 92'h00000000000000000000000;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -1991,10 +2047,10 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire [47:0] \h.vaddr ;
   output has_write;
   wire has_write;
-  reg [1:0] head = 2'h0;
-  output [126:0] \head$16 ;
-  wire [126:0] \head$16 ;
-  wire [7:0] \head$16.dst ;
+  output [126:0] head;
+  wire [126:0] head;
+  reg [1:0] \head$17  = 2'h0;
+  wire [7:0] \head.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -2004,19 +2060,19 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \head$16.kind ;
-  wire [15:0] \head$16.length ;
-  wire [15:0] \head$16.pid ;
-  wire [7:0] \head$16.src ;
+  wire [3:0] \head.kind ;
+  wire [15:0] \head.length ;
+  wire [15:0] \head.pid ;
+  wire [7:0] \head.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \head$16.status ;
-  wire [7:0] \head$16.tag ;
-  wire [63:0] \head$16.vaddr ;
+  wire [2:0] \head.status ;
+  wire [7:0] \head.tag ;
+  wire [63:0] \head.vaddr ;
   output [1:0] head_cmd;
   reg [1:0] head_cmd = 2'h0;
   output hint;
@@ -2029,16 +2085,32 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire [7:0] match_pid;
   input [35:0] match_vpn;
   wire [35:0] match_vpn;
+  wire [91:0] \new ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \new.kind ;
+  wire [15:0] \new.length ;
+  wire [7:0] \new.pid ;
+  wire [7:0] \new.src ;
+  wire [7:0] \new.tag ;
+  wire [47:0] \new.vaddr ;
   wire [1:0] nxt_head;
   wire [1:0] nxt_tail;
-  output pending;
-  wire pending;
+  output pending_q;
+  reg pending_q = 1'h0;
   input pop;
   wire pop;
-  output [11:0] \port$1883$0 ;
-  wire [11:0] \port$1883$0 ;
-  output [55:0] \port$1883$20 ;
-  wire [55:0] \port$1883$20 ;
+  output [11:0] \port$1946$0 ;
+  wire [11:0] \port$1946$0 ;
+  output [55:0] \port$1946$20 ;
+  wire [55:0] \port$1946$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2075,6 +2147,7 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   input rst;
   wire rst;
   reg shown = 1'h1;
+  reg shown_n;
   reg [91:0] slot_0 = 92'h00000000000000000000000;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -2144,84 +2217,6 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire take;
   reg [3:0] used = 4'h0;
   reg [3:0] writes = 4'h0;
-  assign \$16  = h[3:0] == 2'h3;
-  assign fault__write = \$15  | \$16 ;
-  assign fault_event = push | rearm;
-  assign \$17  = { slot_0[27:20], slot_0[75:40] } == { match_pid, match_vpn };
-  assign \$18  = used[0] & \$17 ;
-  assign \$19  = { slot_1[27:20], slot_1[75:40] } == { match_pid, match_vpn };
-  assign \$20  = used[1] & \$19 ;
-  assign \$21  = { slot_2[27:20], slot_2[75:40] } == { match_pid, match_vpn };
-  assign \$22  = used[2] & \$21 ;
-  assign \$23  = { slot_3[27:20], slot_3[75:40] } == { match_pid, match_vpn };
-  assign \$24  = used[3] & \$23 ;
-  assign match = | { \$24 , \$22 , \$20 , \$18  };
-  assign \$25  = slot_0[47:40] == hint_key;
-  assign \$26  = used[0] & \$25 ;
-  assign \$27  = slot_1[47:40] == hint_key;
-  assign \$28  = used[1] & \$27 ;
-  assign \$29  = slot_2[47:40] == hint_key;
-  assign \$30  = used[2] & \$29 ;
-  assign \$31  = slot_3[47:40] == hint_key;
-  assign \$32  = used[3] & \$31 ;
-  assign hint = | { \$32 , \$30 , \$28 , \$26  };
-  assign \$33  = ~ used[0];
-  assign \$34  = push_hdr[3:0] == 1'h1;
-  assign \$35  = push_hdr[3:0] == 2'h3;
-  assign \$36  = \$34  | \$35 ;
-  assign \$37  = ~ used[1];
-  assign \$38  = push_hdr[3:0] == 1'h1;
-  assign \$39  = push_hdr[3:0] == 2'h3;
-  assign \$40  = \$38  | \$39 ;
-  assign \$41  = ~ used[2];
-  assign \$42  = push_hdr[3:0] == 1'h1;
-  assign \$43  = push_hdr[3:0] == 2'h3;
-  assign \$44  = \$42  | \$43 ;
-  assign \$45  = ~ used[3];
-  assign \$46  = push_hdr[3:0] == 1'h1;
-  assign \$47  = push_hdr[3:0] == 2'h3;
-  assign \$48  = \$46  | \$47 ;
-  assign \$49  = ! tail;
-  assign \$50  = tail == 1'h1;
-  assign \$51  = tail == 2'h2;
-  assign \$52  = tail == 2'h3;
-  assign \$53  = fault__resolve & pending;
-  assign \$54  = fault__resolve_cmd == 1'h1;
-  assign \$55  = fault__resolve_cmd == 2'h2;
-  assign \$56  = \$54  | \$55 ;
-  assign \$57  = \$53  & \$56 ;
-  assign \$58  = ! head;
-  assign \$59  = head == 1'h1;
-  assign \$60  = head == 2'h2;
-  assign \$61  = head == 2'h3;
-  assign \$62  = ~ pop;
-  assign \$63  = push & \$62 ;
-  assign \$64  = ~ push;
-  assign \$65  = pop & \$64 ;
-  assign \$66  = count + 1'h1;
-  assign \$67  = count - 1'h1;
-  always @(posedge clk)
-    slot_0 <= \$68 ;
-  always @(posedge clk)
-    writes <= \$69 ;
-  always @(posedge clk)
-    slot_1 <= \$70 ;
-  always @(posedge clk)
-    slot_2 <= \$71 ;
-  always @(posedge clk)
-    slot_3 <= \$72 ;
-  always @(posedge clk)
-    used <= \$73 ;
-  always @(posedge clk)
-    tail <= \$74 ;
-  always @(posedge clk)
-    shown <= \$75 ;
-  always @(posedge clk)
-    head_cmd <= \$76 ;
-  always @(posedge clk)
-    head <= \$77 ;
-  always @(posedge clk)
-    count <= \$78 ;
   assign full = count == 3'h4;
   assign empty = ! count;
   assign \$1  = count + 2'h2;
@@ -2233,235 +2228,385 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   assign \$4  = tail == 2'h3;
   assign \$5  = tail + 1'h1;
   assign \$6  = \$4  ? 3'h0 : \$5 ;
-  assign \$7  = ! head;
-  assign \$8  = head == 1'h1;
-  assign \$9  = head == 2'h2;
-  assign \$10  = head == 2'h3;
-  assign \$11  = head == 2'h3;
-  assign \$12  = head + 1'h1;
-  assign \$13  = \$11  ? 3'h0 : \$12 ;
-  assign \$14  = | count;
-  assign pending = shown & \$14 ;
-  assign \$15  = h[3:0] == 1'h1;
+  assign \$7  = \head$17  == 2'h3;
+  assign \$8  = \head$17  + 1'h1;
+  assign \$9  = \$7  ? 3'h0 : \$8 ;
+  assign \$like  = pop ? \$9 [1:0] : \head$17 ;
+  assign \$10  = fault__resolve & pending_q;
+  assign \$11  = fault__resolve_cmd == 1'h1;
+  assign \$12  = fault__resolve_cmd == 2'h2;
+  assign \$13  = \$11  | \$12 ;
+  assign \$14  = \$10  & \$13 ;
+  assign \$15  = ~ pop;
+  assign \$16  = push & \$15 ;
+  assign \$17  = ~ push;
+  assign \$18  = pop & \$17 ;
+  assign \$19  = count + 1'h1;
+  assign \$20  = count - 1'h1;
+  assign \$21  = ! \head$17 ;
+  assign \$22  = used[0] ? slot_0 : \new ;
+  assign \$23  = ! \$9 [1:0];
+  assign \$24  = used[0] ? slot_0 : \new ;
+  assign \$25  = \head$17  == 1'h1;
+  assign \$26  = used[1] ? slot_1 : \new ;
+  assign \$27  = \$9 [1:0] == 1'h1;
+  assign \$28  = used[1] ? slot_1 : \new ;
+  assign \$29  = \head$17  == 2'h2;
+  assign \$30  = used[2] ? slot_2 : \new ;
+  assign \$31  = \$9 [1:0] == 2'h2;
+  assign \$32  = used[2] ? slot_2 : \new ;
+  assign \$33  = \head$17  == 2'h3;
+  assign \$34  = used[3] ? slot_3 : \new ;
+  assign \$35  = \$9 [1:0] == 2'h3;
+  assign \$36  = used[3] ? slot_3 : \new ;
+  assign \$37  = h[3:0] == 1'h1;
+  assign \$38  = h[3:0] == 2'h3;
+  assign fault__write = \$37  | \$38 ;
+  assign fault_event = push | rearm;
+  assign \$39  = { slot_0[27:20], slot_0[75:40] } == { match_pid, match_vpn };
+  assign \$40  = used[0] & \$39 ;
+  assign \$41  = { slot_1[27:20], slot_1[75:40] } == { match_pid, match_vpn };
+  assign \$42  = used[1] & \$41 ;
+  assign \$43  = { slot_2[27:20], slot_2[75:40] } == { match_pid, match_vpn };
+  assign \$44  = used[2] & \$43 ;
+  assign \$45  = { slot_3[27:20], slot_3[75:40] } == { match_pid, match_vpn };
+  assign \$46  = used[3] & \$45 ;
+  assign match = | { \$46 , \$44 , \$42 , \$40  };
+  assign \$47  = slot_0[47:40] == hint_key;
+  assign \$48  = used[0] & \$47 ;
+  assign \$49  = slot_1[47:40] == hint_key;
+  assign \$50  = used[1] & \$49 ;
+  assign \$51  = slot_2[47:40] == hint_key;
+  assign \$52  = used[2] & \$51 ;
+  assign \$53  = slot_3[47:40] == hint_key;
+  assign \$54  = used[3] & \$53 ;
+  assign hint = | { \$54 , \$52 , \$50 , \$48  };
+  assign \$55  = ~ used[0];
+  assign \$56  = push_hdr[3:0] == 1'h1;
+  assign \$57  = push_hdr[3:0] == 2'h3;
+  assign \$58  = \$56  | \$57 ;
+  assign \$59  = ~ used[1];
+  assign \$60  = push_hdr[3:0] == 1'h1;
+  assign \$61  = push_hdr[3:0] == 2'h3;
+  assign \$62  = \$60  | \$61 ;
+  assign \$63  = ~ used[2];
+  assign \$64  = push_hdr[3:0] == 1'h1;
+  assign \$65  = push_hdr[3:0] == 2'h3;
+  assign \$66  = \$64  | \$65 ;
+  assign \$67  = ~ used[3];
+  assign \$68  = push_hdr[3:0] == 1'h1;
+  assign \$69  = push_hdr[3:0] == 2'h3;
+  assign \$70  = \$68  | \$69 ;
+  assign \$71  = ! tail;
+  assign \$72  = tail == 1'h1;
+  assign \$73  = tail == 2'h2;
+  assign \$74  = tail == 2'h3;
+  assign \$75  = fault__resolve & pending_q;
+  assign \$76  = fault__resolve_cmd == 1'h1;
+  assign \$77  = fault__resolve_cmd == 2'h2;
+  assign \$78  = \$76  | \$77 ;
+  assign \$79  = \$75  & \$78 ;
+  assign \$80  = ! \head$17 ;
+  assign \$81  = \head$17  == 1'h1;
+  assign \$82  = \head$17  == 2'h2;
+  assign \$83  = \head$17  == 2'h3;
+  assign \$84  = pop ? adv : \$signal ;
+  assign \$85  = | \$like$22 ;
+  assign \$86  = shown_n & \$85 ;
+  always @(posedge clk)
+    slot_0 <= \$87 ;
+  always @(posedge clk)
+    writes <= \$88 ;
+  always @(posedge clk)
+    slot_1 <= \$89 ;
+  always @(posedge clk)
+    slot_2 <= \$90 ;
+  always @(posedge clk)
+    slot_3 <= \$91 ;
+  always @(posedge clk)
+    used <= \$92 ;
+  always @(posedge clk)
+    tail <= \$93 ;
+  always @(posedge clk)
+    head_cmd <= \$94 ;
+  always @(posedge clk)
+    \head$17  <= \$95 ;
+  always @(posedge clk)
+    count <= \$96 ;
+  always @(posedge clk)
+    shown <= \$97 ;
+  always @(posedge clk)
+    h <= \$98 ;
+  always @(posedge clk)
+    pending_q <= \$99 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    h = 92'h00000000000000000000000;
-    if (\$7 ) begin
-      h = slot_0;
-    end
-    if (\$8 ) begin
-      h = slot_1;
-    end
-    if (\$9 ) begin
-      h = slot_2;
-    end
-    if (\$10 ) begin
-      h = slot_3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$68  = slot_0;
-    if (\$33 ) begin
-      \$68 [3:0] = push_hdr[3:0];
-      \$68 [11:4] = push_hdr[14:7];
-      \$68 [19:12] = push_hdr[30:23];
-      \$68 [27:20] = push_hdr[38:31];
-      \$68 [75:28] = push_hdr[94:47];
-      \$68 [91:76] = push_hdr[126:111];
-    end
-    if (rst) begin
-      \$68  = 92'h00000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$69  = writes;
-    if (\$33 ) begin
-      \$69 [0] = \$36 ;
-    end
-    if (\$37 ) begin
-      \$69 [1] = \$40 ;
-    end
-    if (\$41 ) begin
-      \$69 [2] = \$44 ;
-    end
-    if (\$45 ) begin
-      \$69 [3] = \$48 ;
-    end
-    if (rst) begin
-      \$69  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$70  = slot_1;
-    if (\$37 ) begin
-      \$70 [3:0] = push_hdr[3:0];
-      \$70 [11:4] = push_hdr[14:7];
-      \$70 [19:12] = push_hdr[30:23];
-      \$70 [27:20] = push_hdr[38:31];
-      \$70 [75:28] = push_hdr[94:47];
-      \$70 [91:76] = push_hdr[126:111];
-    end
-    if (rst) begin
-      \$70  = 92'h00000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$71  = slot_2;
-    if (\$41 ) begin
-      \$71 [3:0] = push_hdr[3:0];
-      \$71 [11:4] = push_hdr[14:7];
-      \$71 [19:12] = push_hdr[30:23];
-      \$71 [27:20] = push_hdr[38:31];
-      \$71 [75:28] = push_hdr[94:47];
-      \$71 [91:76] = push_hdr[126:111];
-    end
-    if (rst) begin
-      \$71  = 92'h00000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$72  = slot_3;
-    if (\$45 ) begin
-      \$72 [3:0] = push_hdr[3:0];
-      \$72 [11:4] = push_hdr[14:7];
-      \$72 [19:12] = push_hdr[30:23];
-      \$72 [27:20] = push_hdr[38:31];
-      \$72 [75:28] = push_hdr[94:47];
-      \$72 [91:76] = push_hdr[126:111];
-    end
-    if (rst) begin
-      \$72  = 92'h00000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$73  = used;
-    if (push) begin
-      if (\$49 ) begin
-        \$73 [0] = 1'h1;
-      end
-      if (\$50 ) begin
-        \$73 [1] = 1'h1;
-      end
-      if (\$51 ) begin
-        \$73 [2] = 1'h1;
-      end
-      if (\$52 ) begin
-        \$73 [3] = 1'h1;
-      end
-    end
-    if (pop) begin
-      if (\$58 ) begin
-        \$73 [0] = 1'h0;
-      end
-      if (\$59 ) begin
-        \$73 [1] = 1'h0;
-      end
-      if (\$60 ) begin
-        \$73 [2] = 1'h0;
-      end
-      if (\$61 ) begin
-        \$73 [3] = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$73  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$74  = tail;
-    if (push) begin
-      \$74  = \$6 [1:0];
-    end
-    if (rst) begin
-      \$74  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$75  = shown;
-    if (\$57 ) begin
-      \$75  = 1'h0;
+    shown_n = shown;
+    if (\$14 ) begin
+      shown_n = 1'h0;
     end
     if (rearm) begin
-      \$75  = 1'h1;
+      shown_n = 1'h1;
     end
     if (pop) begin
-      \$75  = 1'h1;
-    end
-    if (rst) begin
-      \$75  = 1'h1;
+      shown_n = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$76  = head_cmd;
-    if (\$57 ) begin
-      \$76  = fault__resolve_cmd;
+    \$like$22  = count;
+    if (\$16 ) begin
+      \$like$22  = \$19 [2:0];
+    end else if (\$18 ) begin
+      \$like$22  = \$20 [2:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$signal  = 92'h00000000000000000000000;
+    if (\$21 ) begin
+      \$signal  = \$22 ;
+    end
+    if (\$25 ) begin
+      \$signal  = \$26 ;
+    end
+    if (\$29 ) begin
+      \$signal  = \$30 ;
+    end
+    if (\$33 ) begin
+      \$signal  = \$34 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    adv = 92'h00000000000000000000000;
+    if (\$23 ) begin
+      adv = \$24 ;
+    end
+    if (\$27 ) begin
+      adv = \$28 ;
+    end
+    if (\$31 ) begin
+      adv = \$32 ;
+    end
+    if (\$35 ) begin
+      adv = \$36 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$87  = slot_0;
+    if (\$55 ) begin
+      \$87  = \new ;
+    end
+    if (rst) begin
+      \$87  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$88  = writes;
+    if (\$55 ) begin
+      \$88 [0] = \$58 ;
+    end
+    if (\$59 ) begin
+      \$88 [1] = \$62 ;
+    end
+    if (\$63 ) begin
+      \$88 [2] = \$66 ;
+    end
+    if (\$67 ) begin
+      \$88 [3] = \$70 ;
+    end
+    if (rst) begin
+      \$88  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$89  = slot_1;
+    if (\$59 ) begin
+      \$89  = \new ;
+    end
+    if (rst) begin
+      \$89  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$90  = slot_2;
+    if (\$63 ) begin
+      \$90  = \new ;
+    end
+    if (rst) begin
+      \$90  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$91  = slot_3;
+    if (\$67 ) begin
+      \$91  = \new ;
+    end
+    if (rst) begin
+      \$91  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$92  = used;
+    if (push) begin
+      if (\$71 ) begin
+        \$92 [0] = 1'h1;
+      end
+      if (\$72 ) begin
+        \$92 [1] = 1'h1;
+      end
+      if (\$73 ) begin
+        \$92 [2] = 1'h1;
+      end
+      if (\$74 ) begin
+        \$92 [3] = 1'h1;
+      end
+    end
+    if (pop) begin
+      if (\$80 ) begin
+        \$92 [0] = 1'h0;
+      end
+      if (\$81 ) begin
+        \$92 [1] = 1'h0;
+      end
+      if (\$82 ) begin
+        \$92 [2] = 1'h0;
+      end
+      if (\$83 ) begin
+        \$92 [3] = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$92  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$93  = tail;
+    if (push) begin
+      \$93  = \$6 [1:0];
+    end
+    if (rst) begin
+      \$93  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$94  = head_cmd;
+    if (\$79 ) begin
+      \$94  = fault__resolve_cmd;
     end
     if (take) begin
-      \$76  = 2'h0;
+      \$94  = 2'h0;
     end
     if (rearm) begin
-      \$76  = 2'h0;
+      \$94  = 2'h0;
     end
     if (pop) begin
-      \$76  = 2'h0;
+      \$94  = 2'h0;
     end
     if (rst) begin
-      \$76  = 2'h0;
+      \$94  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$77  = head;
-    if (pop) begin
-      \$77  = \$13 [1:0];
-    end
+    \$95  = \$like ;
     if (rst) begin
-      \$77  = 2'h0;
+      \$95  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$78  = count;
-    if (\$63 ) begin
-      \$78  = \$66 [2:0];
-    end else if (\$65 ) begin
-      \$78  = \$67 [2:0];
-    end
+    \$96  = \$like$22 ;
     if (rst) begin
-      \$78  = 3'h0;
+      \$96  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$97  = shown_n;
+    if (rst) begin
+      \$97  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$98  = \$84 ;
+    if (rst) begin
+      \$98  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$99  = \$86 ;
+    if (rst) begin
+      \$99  = 1'h0;
     end
   end
   assign nxt_tail = \$6 [1:0];
   assign cmd = head_cmd;
-  assign nxt_head = \$13 [1:0];
-  assign fault__pending = pending;
+  assign nxt_head = \$9 [1:0];
+  assign fault__pending = pending_q;
   assign fault__kind = h[3:0];
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$1883$0  = h[11:0];
-  assign \port$1883$20  = h[75:20];
+  assign \port$1946$0  = h[11:0];
+  assign \port$1946$20  = h[75:20];
+  assign \new.kind  = \new [3:0];
+  assign \new.src  = \new [11:4];
+  assign \new.tag  = \new [19:12];
+  assign \new.pid  = \new [27:20];
+  assign \new.vaddr  = \new [75:28];
+  assign \new.length  = \new [91:76];
+  assign \push_hdr.kind  = push_hdr[3:0];
+  assign \push_hdr.status  = push_hdr[6:4];
+  assign \push_hdr.src  = push_hdr[14:7];
+  assign \push_hdr.dst  = push_hdr[22:15];
+  assign \push_hdr.tag  = push_hdr[30:23];
+  assign \push_hdr.pid  = push_hdr[46:31];
+  assign \push_hdr.vaddr  = push_hdr[110:47];
+  assign \push_hdr.length  = push_hdr[126:111];
+  assign \head.kind  = head[3:0];
+  assign \head.status  = head[6:4];
+  assign \head.src  = head[14:7];
+  assign \head.dst  = head[22:15];
+  assign \head.tag  = head[30:23];
+  assign \head.pid  = head[46:31];
+  assign \head.vaddr  = head[110:47];
+  assign \head.length  = head[126:111];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
   assign \h.pid  = h[27:20];
   assign \h.vaddr  = h[75:28];
   assign \h.length  = h[91:76];
+  assign \$signal.kind  = \$signal [3:0];
+  assign \$signal.src  = \$signal [11:4];
+  assign \$signal.tag  = \$signal [19:12];
+  assign \$signal.pid  = \$signal [27:20];
+  assign \$signal.vaddr  = \$signal [75:28];
+  assign \$signal.length  = \$signal [91:76];
   assign \slot_0.kind  = slot_0[3:0];
   assign \slot_0.src  = slot_0[11:4];
   assign \slot_0.tag  = slot_0[19:12];
   assign \slot_0.pid  = slot_0[27:20];
   assign \slot_0.vaddr  = slot_0[75:28];
   assign \slot_0.length  = slot_0[91:76];
+  assign \adv.kind  = adv[3:0];
+  assign \adv.src  = adv[11:4];
+  assign \adv.tag  = adv[19:12];
+  assign \adv.pid  = adv[27:20];
+  assign \adv.vaddr  = adv[75:28];
+  assign \adv.length  = adv[91:76];
   assign \slot_1.kind  = slot_1[3:0];
   assign \slot_1.src  = slot_1[11:4];
   assign \slot_1.tag  = slot_1[19:12];
@@ -2480,33 +2625,23 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   assign \slot_3.pid  = slot_3[27:20];
   assign \slot_3.vaddr  = slot_3[75:28];
   assign \slot_3.length  = slot_3[91:76];
-  assign \head$16.kind  = \head$16 [3:0];
-  assign \head$16.status  = \head$16 [6:4];
-  assign \head$16.src  = \head$16 [14:7];
-  assign \head$16.dst  = \head$16 [22:15];
-  assign \head$16.tag  = \head$16 [30:23];
-  assign \head$16.pid  = \head$16 [46:31];
-  assign \head$16.vaddr  = \head$16 [110:47];
-  assign \head$16.length  = \head$16 [126:111];
-  assign \push_hdr.kind  = push_hdr[3:0];
-  assign \push_hdr.status  = push_hdr[6:4];
-  assign \push_hdr.src  = push_hdr[14:7];
-  assign \push_hdr.dst  = push_hdr[22:15];
-  assign \push_hdr.tag  = push_hdr[30:23];
-  assign \push_hdr.pid  = push_hdr[46:31];
-  assign \push_hdr.vaddr  = push_hdr[110:47];
-  assign \push_hdr.length  = push_hdr[126:111];
-  assign \head$16 [126:111] = h[91:76];
-  assign \head$16 [110:47] = { 16'h0000, h[75:28] };
-  assign \head$16 [46:31] = { 8'h00, h[27:20] };
-  assign \head$16 [30:23] = h[19:12];
-  assign \head$16 [14:7] = h[11:4];
-  assign \head$16 [3:0] = h[3:0];
-  assign { \head$16 [22:15], \head$16 [6:4] } = 11'h000;
+  assign head[126:111] = h[91:76];
+  assign head[110:47] = { 16'h0000, h[75:28] };
+  assign head[46:31] = { 8'h00, h[27:20] };
+  assign head[30:23] = h[19:12];
+  assign head[14:7] = h[11:4];
+  assign head[3:0] = h[3:0];
+  assign { head[22:15], head[6:4] } = 11'h000;
+  assign \new [91:76] = push_hdr[126:111];
+  assign \new [75:28] = push_hdr[94:47];
+  assign \new [27:20] = push_hdr[38:31];
+  assign \new [19:12] = push_hdr[30:23];
+  assign \new [11:4] = push_hdr[14:7];
+  assign \new [3:0] = push_hdr[3:0];
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$1211$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen
+module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$1241$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen
 , mem__req, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [11:0] \$1 ;
@@ -2714,8 +2849,8 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1211$119 ;
-  wire [33:0] \port$1211$119 ;
+  input [33:0] \port$1241$119 ;
+  wire [33:0] \port$1241$119 ;
   reg pre = 1'h0;
   reg [31:0] pre_addr = 32'd0;
   reg pre_asking = 1'h0;
@@ -2801,7 +2936,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$57  = \$53 [10:0] < 9'h100;
   assign \$58  = \$57  ? \$53 [10:0] : 11'h100;
   assign \$59  = \$56  ? { 1'h0, a_left } : \$58 ;
-  assign n_left = \port$1211$119 [33] ? \$61 [9:0] : 10'h001;
+  assign n_left = \port$1241$119 [33] ? \$61 [9:0] : 10'h001;
   assign \$62  = 13'h1000 - \$60 [11:0];
   assign \$64  = n_left < \$63 [10:0];
   assign \$65  = n_left < 9'h100;
@@ -2816,7 +2951,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$74  = \$59 [8:0] - 1'h1;
   assign \$75  = own_ar & mem__arready;
   assign \$76  = pre | early;
-  assign \$77  = ~ \port$1211$119 [32];
+  assign \$77  = ~ \port$1241$119 [32];
   assign \$78  = start & \$77 ;
   assign \$79  = ~ pre;
   assign \$80  = \$78  & \$79 ;
@@ -2889,7 +3024,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$116  = paddr;
     if (start) begin
-      \$116  = \port$1211$119 [31:0];
+      \$116  = \port$1241$119 [31:0];
     end
     if (rst) begin
       \$116  = 32'd0;
@@ -2899,7 +3034,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$117  = \$signal ;
     if (start) begin
-      \$117  = \port$1211$119 [32];
+      \$117  = \port$1241$119 [32];
     end
     if (rst) begin
       \$117  = 1'h0;
@@ -2909,7 +3044,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$118  = line;
     if (start) begin
-      \$118  = \port$1211$119 [33];
+      \$118  = \port$1241$119 [33];
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -3479,9 +3614,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
           pre_decide = \$101 ;
     endcase
   end
-  assign \paddr$4  = \port$1211$119 [31:0];
-  assign write = \port$1211$119 [32];
-  assign \line$8  = \port$1211$119 [33];
+  assign \paddr$4  = \port$1241$119 [31:0];
+  assign write = \port$1241$119 [32];
+  assign \line$8  = \port$1241$119 [33];
   assign n_addr = \$60 [31:0];
   assign n_burst = \$69 [8:0];
   assign burst = \$59 [8:0];
@@ -3494,7 +3629,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1  = { pre_beats, 3'h0 };
   assign \$60 [2:0] = 3'h0;
-  assign \$60 [32:3] = { 1'h0, \port$1211$119 [31:3] };
+  assign \$60 [32:3] = { 1'h0, \port$1241$119 [31:3] };
   assign \$61  = { 3'h0, \length$10 [15:3] };
   assign \$53  = { \$52 [13], \$52 [13], \$52 [13], \$52 [13:3] };
   assign \$8  = { \$59 [8:0], 3'h0 };
@@ -3503,7 +3638,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, set__stb, get_pid, get_valid, get_node, \port$0$281 );
+module \mmu.owners (set__valid, clk, rst, get_pid, check_valid, check_node, check_pid, set__stb, get_valid, get_node, \port$0$281 );
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -3512,6 +3647,7 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, se
   wire [15:0] \$5 ;
   wire \$6 ;
   reg \$7 ;
+  reg \$8 ;
   wire check_en;
   output [7:0] check_node;
   wire [7:0] check_node;
@@ -3527,6 +3663,7 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, se
   wire clk;
   wire [7:0] get__addr;
   wire [8:0] get__data;
+  reg get_in_range = 1'h0;
   output [7:0] get_node;
   reg [7:0] get_node;
   input [15:0] get_pid;
@@ -3810,18 +3947,22 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, se
       \table [\port$0$281 [7:0]] <= { set__valid, \port$0$281 [23:16] };
   end
   reg [7:0] _0_;
+  reg [7:0] _1_;
   always @(posedge clk) begin
-    _0_ <= check_pid[7:0];
+    _0_ <= get_pid[7:0];
+    _1_ <= check_pid[7:0];
   end
-  assign get__data = \table [get_pid[7:0]];
-  assign chk__data = \table [_0_];
+  assign get__data = \table [_0_];
+  assign chk__data = \table [_1_];
+  assign \$2  = ! \$1 ;
   assign \$4  = ! \$3 ;
-  assign wr__en = set__stb & \$4 ;
-  assign check_valid = chk_in_range & chk__data[8];
   assign \$6  = ! \$5 ;
+  assign wr__en = set__stb & \$6 ;
+  assign check_valid = chk_in_range & chk__data[8];
   always @(posedge clk)
     chk_in_range <= \$7 ;
-  assign \$2  = ! \$1 ;
+  always @(posedge clk)
+    get_in_range <= \$8 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$7  = \$2 ;
@@ -3831,15 +3972,22 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, se
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$8  = \$4 ;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     get_valid = 1'h0;
-    if (\$6 ) begin
+    if (get_in_range) begin
       get_valid = get__data[8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     get_node = 8'h00;
-    if (\$6 ) begin
+    if (get_in_range) begin
       get_node = get__data[7:0];
     end
   end
@@ -3853,8 +4001,8 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, se
   assign get__addr = get_pid[7:0];
   assign check_node = chk__data[7:0];
   assign \$1  = { 8'h00, check_pid[15:8] };
-  assign \$3  = { 8'h00, \port$0$281 [15:8] };
-  assign \$5  = { 8'h00, get_pid[15:8] };
+  assign \$3  = { 8'h00, get_pid[15:8] };
+  assign \$5  = { 8'h00, \port$0$281 [15:8] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3985,8 +4133,8 @@ module \mmu.queue (rst, w_rdy, r_rdy, r_data, w_port__data, w_en, level, r_en, c
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1883$0 , \port$1883$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, owner_sel, inv, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, inv_vpn, window__addr, window__wdata, window__len
+, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1946$0 , \port$1946$20 , fault__pending, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4042,6 +4190,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   wire [7:0] csr__NODE_ID__data;
   wire [31:0] csr__OWNER_GET__r_data;
   wire [15:0] csr__OWNER_SEL__data;
+  wire csr__OWNER_SEL__w_stb;
   wire [31:0] csr__OWNER_SET__w_data;
   wire csr__OWNER_SET__w_stb;
   wire [63:0] csr__PT_BASE__data;
@@ -4093,10 +4242,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$1883$0 ;
-  wire [11:0] \port$1883$0 ;
-  input [55:0] \port$1883$20 ;
-  wire [55:0] \port$1883$20 ;
+  input [11:0] \port$1946$0 ;
+  wire [11:0] \port$1946$0 ;
+  input [55:0] \port$1946$20 ;
+  wire [55:0] \port$1946$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4125,10 +4274,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   wire [63:0] window__rdata;
   output [63:0] window__wdata;
   wire [63:0] window__wdata;
+  assign inv = csr__TLB_INV__w_stb & \$4 ;
+  assign owner_sel = csr__OWNER_SEL__w_stb ? bus__w_data[15:0] : csr__OWNER_SEL__data;
   assign \$2  = ! \$1 ;
   assign \$3  = bus__w_data[17:16] == 2'h2;
   assign \$4  = \$2  | \$3 ;
-  assign inv = csr__TLB_INV__w_stb & \$4 ;
   \mmu.regs.decoder  decoder (
     .FAULT_RESOLVE_w_stb(fault__resolve),
     .MEM_CTRL_w_stb(window__cmd_stb),
@@ -4154,15 +4304,16 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1781$0 (owner_get_valid),
-    .\port$1782$0 (owner_get_node),
-    .\port$2073$0 (window__busy),
-    .\port$2077$0 (window__error),
+    .csr__OWNER_SEL__w_stb(csr__OWNER_SEL__w_stb),
+    .\port$1813$0 (owner_get_valid),
+    .\port$1814$0 (owner_get_node),
+    .\port$2113$0 (window__busy),
+    .\port$2117$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
     .\storage$76 (pt_max_probes),
-    .\storage$77 (owner_sel),
+    .\storage$77 (csr__OWNER_SEL__data),
     .\storage$79 (csr__TLB_INV_VPN__data),
     .\storage$82 (window__addr),
     .\storage$83 (window__wdata),
@@ -4173,14 +4324,14 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$1883$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$1946$20 [55:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     status_shown = 32'd0;
     if (fault__pending) begin
-      status_shown = { 8'h00, \port$1883$20 [7:0], \port$1883$0 , 2'h0, fault__write, fault__pending };
+      status_shown = { 8'h00, \port$1946$20 [7:0], \port$1946$0 , 2'h0, fault__write, fault__pending };
     end
   end
   assign csr__addr = bus__addr;
@@ -4199,15 +4350,14 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__OWNER_SET__w_data = bus__w_data;
   assign owner_set__node = bus__w_data[23:16];
   assign owner_set__valid = bus__w_data[31];
-  assign csr__OWNER_SEL__data = owner_sel;
   assign csr__OWNER_GET__r_data = { owner_get_valid, 23'h000000, owner_get_node };
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$1883$20 [55:8] };
-  assign fault__kind = \port$1883$0 [3:0];
-  assign fault__src = \port$1883$0 [11:4];
-  assign fault__pid = { 8'h00, \port$1883$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$1946$20 [55:8] };
+  assign fault__kind = \port$1946$0 [3:0];
+  assign fault__src = \port$1946$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1946$20 [7:0] };
   assign csr__FAULT_STATUS__r_data = status_shown;
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
@@ -4237,8 +4387,8 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 
-, \storage$84 , \storage$94 , \port$1781$0 , \port$1782$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2073$0 , \port$2077$0 , csr__MEM_RDATA__r_data, bus__addr);
+module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__OWNER_SEL__w_stb, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
+, \storage$83 , \storage$84 , \storage$94 , \port$1813$0 , \port$1814$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2113$0 , \port$2117$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4395,6 +4545,8 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   wire [7:0] csr__NODE_ID__data;
   wire [31:0] csr__OWNER_GET__r_data;
   wire [15:0] csr__OWNER_SEL__data;
+  output csr__OWNER_SEL__w_stb;
+  wire csr__OWNER_SEL__w_stb;
   wire [31:0] csr__OWNER_SET__w_data;
   wire csr__OWNER_SET__w_stb;
   wire [63:0] csr__PT_BASE__data;
@@ -4403,14 +4555,14 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1781$0 ;
-  wire \port$1781$0 ;
-  input [7:0] \port$1782$0 ;
-  wire [7:0] \port$1782$0 ;
-  input \port$2073$0 ;
-  wire \port$2073$0 ;
-  input \port$2077$0 ;
-  wire \port$2077$0 ;
+  input \port$1813$0 ;
+  wire \port$1813$0 ;
+  input [7:0] \port$1814$0 ;
+  wire [7:0] \port$1814$0 ;
+  input \port$2113$0 ;
+  wire \port$2113$0 ;
+  input \port$2117$0 ;
+  wire \port$2117$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -4453,7 +4605,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2077$0 , \port$2073$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2117$0 , \port$2113$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4464,7 +4616,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : csr__FAULT_STATUS__r_data;
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1781$0 , 23'h000000, \port$1782$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1813$0 , 23'h000000, \port$1814$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -4570,6 +4722,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
     .OWNER_SEL_w_stb(OWNER_SEL_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
+    .csr__OWNER_SEL__w_stb(csr__OWNER_SEL__w_stb),
     .rst(rst),
     .storage(\storage$77 )
   );
@@ -7152,8 +7305,8 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__CN
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$1781$0 , 23'h000000, \port$1782$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2077$0 , \port$2073$0  };
+  assign csr__OWNER_GET__r_data = { \port$1813$0 , 23'h000000, \port$1814$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2117$0 , \port$2113$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -8017,7 +8170,7 @@ module \mmu.regs.decoder.reg_NODE_ID (clk, rst, NODE_ID_w_stb, storage, bus__w_d
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs.decoder.reg_OWNER_SEL (clk, rst, OWNER_SEL_w_stb, storage, bus__w_data);
+module \mmu.regs.decoder.reg_OWNER_SEL (clk, rst, csr__OWNER_SEL__w_stb, OWNER_SEL_w_stb, storage, bus__w_data);
   reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   reg [15:0] \$1 ;
   input OWNER_SEL_w_stb;
@@ -8030,6 +8183,7 @@ module \mmu.regs.decoder.reg_OWNER_SEL (clk, rst, OWNER_SEL_w_stb, storage, bus_
   wire [15:0] csr__OWNER_SEL__data;
   wire csr__OWNER_SEL__load;
   wire [15:0] csr__OWNER_SEL__load_value;
+  output csr__OWNER_SEL__w_stb;
   wire csr__OWNER_SEL__w_stb;
   input rst;
   wire rst;
