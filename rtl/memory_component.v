@@ -58,42 +58,104 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire clk;
   input [12:0] csr__addr;
   wire [12:0] csr__addr;
-  wire [4:0] \csr__addr$58 ;
-  wire [5:0] \csr__addr$68 ;
+  wire [4:0] \csr__addr$82 ;
+  wire [5:0] \csr__addr$92 ;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
-  wire [31:0] \csr__r_data$61 ;
-  wire [31:0] \csr__r_data$71 ;
+  wire [31:0] \csr__r_data$85 ;
+  wire [31:0] \csr__r_data$95 ;
   input csr__r_stb;
   wire csr__r_stb;
-  wire \csr__r_stb$62 ;
-  wire \csr__r_stb$72 ;
+  wire \csr__r_stb$86 ;
+  wire \csr__r_stb$96 ;
   input [31:0] csr__w_data;
   wire [31:0] csr__w_data;
-  wire [31:0] \csr__w_data$64 ;
-  wire [31:0] \csr__w_data$74 ;
+  wire [31:0] \csr__w_data$88 ;
+  wire [31:0] \csr__w_data$98 ;
   input csr__w_stb;
   wire csr__w_stb;
-  wire \csr__w_stb$66 ;
-  wire \csr__w_stb$76 ;
+  wire \csr__w_stb$100 ;
+  wire \csr__w_stb$90 ;
   output irq;
   wire irq;
-  wire \irq$78 ;
+  wire \irq$102 ;
+  wire [64:0] m__data__payload;
+  wire [64:0] \m__data__payload$56 ;
+  wire [63:0] \m__data__payload$56.data ;
+  wire \m__data__payload$56.last ;
+  wire [63:0] \m__data__payload.data ;
+  wire \m__data__payload.last ;
+  wire m__data__ready;
+  wire \m__data__ready$57 ;
+  wire m__data__valid;
+  wire \m__data__valid$60 ;
+  wire [126:0] m__hdr__payload;
+  wire [126:0] \m__hdr__payload$62 ;
+  wire [7:0] \m__hdr__payload$62.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \m__hdr__payload$62.kind ;
+  wire [15:0] \m__hdr__payload$62.length ;
+  wire [15:0] \m__hdr__payload$62.pid ;
+  wire [7:0] \m__hdr__payload$62.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \m__hdr__payload$62.status ;
+  wire [7:0] \m__hdr__payload$62.tag ;
+  wire [63:0] \m__hdr__payload$62.vaddr ;
+  wire [7:0] \m__hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \m__hdr__payload.kind ;
+  wire [15:0] \m__hdr__payload.length ;
+  wire [15:0] \m__hdr__payload.pid ;
+  wire [7:0] \m__hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \m__hdr__payload.status ;
+  wire [7:0] \m__hdr__payload.tag ;
+  wire [63:0] \m__hdr__payload.vaddr ;
+  wire m__hdr__ready;
+  wire \m__hdr__ready$63 ;
+  wire m__hdr__valid;
+  wire \m__hdr__valid$66 ;
   output [63:0] m_axis__tdata;
   wire [63:0] m_axis__tdata;
-  wire [63:0] \m_axis__tdata$43 ;
+  wire [63:0] \m_axis__tdata$67 ;
   output [7:0] m_axis__tkeep;
   wire [7:0] m_axis__tkeep;
-  wire [7:0] \m_axis__tkeep$44 ;
+  wire [7:0] \m_axis__tkeep$68 ;
   output m_axis__tlast;
   wire m_axis__tlast;
-  wire \m_axis__tlast$45 ;
+  wire \m_axis__tlast$69 ;
   input m_axis__tready;
   wire m_axis__tready;
-  wire \m_axis__tready$46 ;
+  wire \m_axis__tready$70 ;
   output m_axis__tvalid;
   wire m_axis__tvalid;
-  wire \m_axis__tvalid$47 ;
+  wire \m_axis__tvalid$71 ;
   wire [4:0] mmu__addr;
   wire [31:0] mmu__r_data;
   wire mmu__r_stb;
@@ -129,9 +191,9 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire [7:0] \net_rx__hdr__payload.tag ;
   wire [63:0] \net_rx__hdr__payload.vaddr ;
   wire net_rx__hdr__ready;
-  wire \net_rx__hdr__ready$88 ;
+  wire \net_rx__hdr__ready$112 ;
   wire net_rx__hdr__valid;
-  wire \net_rx__hdr__valid$87 ;
+  wire \net_rx__hdr__valid$111 ;
   wire [64:0] net_tx__data__payload;
   wire [63:0] \net_tx__data__payload.data ;
   wire \net_tx__data__payload.last ;
@@ -162,9 +224,9 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire [7:0] \net_tx__hdr__payload.tag ;
   wire [63:0] \net_tx__hdr__payload.vaddr ;
   wire net_tx__hdr__ready;
-  wire \net_tx__hdr__ready$99 ;
+  wire \net_tx__hdr__ready$123 ;
   wire net_tx__hdr__valid;
-  wire \net_tx__hdr__valid$98 ;
+  wire \net_tx__hdr__valid$122 ;
   wire [5:0] netif__addr;
   wire [31:0] netif__r_data;
   wire netif__r_stb;
@@ -218,21 +280,83 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire [63:0] \rx__hdr__payload.vaddr ;
   wire rx__hdr__ready;
   wire rx__hdr__valid;
+  wire [64:0] s__data__payload;
+  wire [64:0] \s__data__payload$43 ;
+  wire [63:0] \s__data__payload$43.data ;
+  wire \s__data__payload$43.last ;
+  wire [63:0] \s__data__payload.data ;
+  wire \s__data__payload.last ;
+  wire s__data__ready;
+  wire \s__data__ready$46 ;
+  wire s__data__valid;
+  wire \s__data__valid$47 ;
+  wire [126:0] s__hdr__payload;
+  wire [126:0] \s__hdr__payload$49 ;
+  wire [7:0] \s__hdr__payload$49.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \s__hdr__payload$49.kind ;
+  wire [15:0] \s__hdr__payload$49.length ;
+  wire [15:0] \s__hdr__payload$49.pid ;
+  wire [7:0] \s__hdr__payload$49.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \s__hdr__payload$49.status ;
+  wire [7:0] \s__hdr__payload$49.tag ;
+  wire [63:0] \s__hdr__payload$49.vaddr ;
+  wire [7:0] \s__hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \s__hdr__payload.kind ;
+  wire [15:0] \s__hdr__payload.length ;
+  wire [15:0] \s__hdr__payload.pid ;
+  wire [7:0] \s__hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \s__hdr__payload.status ;
+  wire [7:0] \s__hdr__payload.tag ;
+  wire [63:0] \s__hdr__payload.vaddr ;
+  wire s__hdr__ready;
+  wire \s__hdr__ready$52 ;
+  wire s__hdr__valid;
+  wire \s__hdr__valid$53 ;
   input [63:0] s_axis__tdata;
   wire [63:0] s_axis__tdata;
-  wire [63:0] \s_axis__tdata$48 ;
+  wire [63:0] \s_axis__tdata$72 ;
   input [7:0] s_axis__tkeep;
   wire [7:0] s_axis__tkeep;
-  wire [7:0] \s_axis__tkeep$49 ;
+  wire [7:0] \s_axis__tkeep$73 ;
   input s_axis__tlast;
   wire s_axis__tlast;
-  wire \s_axis__tlast$50 ;
+  wire \s_axis__tlast$74 ;
   output s_axis__tready;
   wire s_axis__tready;
-  wire \s_axis__tready$51 ;
+  wire \s_axis__tready$75 ;
   input s_axis__tvalid;
   wire s_axis__tvalid;
-  wire \s_axis__tvalid$52 ;
+  wire \s_axis__tvalid$76 ;
   wire [64:0] tx__data__payload;
   wire [63:0] \tx__data__payload.data ;
   wire \tx__data__payload.last ;
@@ -276,7 +400,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   assign \$8  = \$6  & \$7 ;
   assign \$9  = m_axis__tdata[23:16] == 1'h1;
   assign resp_wire_out = \$8  & \$9 ;
-  assign \$10  = net_rx__hdr__valid & rx__hdr__ready;
+  assign \$10  = net_rx__hdr__valid & m__hdr__ready;
   assign \$11  = axi__rvalid & axi__rready;
   assign \$12  = \$11  & axi__rlast;
   assign \$13  = \$12  & reading_walk;
@@ -292,7 +416,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   assign \$23  = axi__wvalid & axi__wready;
   assign \$24  = \$23  & axi__wlast;
   assign \$25  = \$22  | \$24 ;
-  assign \$26  = tx__hdr__valid & net_tx__hdr__ready;
+  assign \$26  = \s__hdr__valid$53  & net_tx__hdr__ready;
   assign \$27  = axi__arvalid & axi__arready;
   assign \$29  = ~ s_axis__tlast;
   assign \$30  = m_axis__tvalid & m_axis__tready;
@@ -310,12 +434,12 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
     .bus__w_stb(csr__w_stb),
     .clk(clk),
     .mmu__r_data(mmu__r_data),
-    .mmu__r_stb(\csr__r_stb$62 ),
+    .mmu__r_stb(\csr__r_stb$86 ),
     .mmu__w_data(csr__w_data),
-    .mmu__w_stb(\csr__w_stb$66 ),
+    .mmu__w_stb(\csr__w_stb$90 ),
     .netif__r_data(netif__r_data),
-    .netif__r_stb(\csr__r_stb$72 ),
-    .netif__w_stb(\csr__w_stb$76 ),
+    .netif__r_stb(\csr__r_stb$96 ),
+    .netif__w_stb(\csr__w_stb$100 ),
     .rst(rst)
   );
   \memory_component.memory  memory (
@@ -332,30 +456,30 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
     .clk(clk),
     .csr__addr(csr__addr[4:0]),
     .csr__r_data(mmu__r_data),
-    .csr__r_stb(\csr__r_stb$62 ),
+    .csr__r_stb(\csr__r_stb$86 ),
     .csr__w_data(csr__w_data),
-    .csr__w_stb(\csr__w_stb$66 ),
+    .csr__w_stb(\csr__w_stb$90 ),
     .irq(irq),
     .net_rx__data__payload(net_rx__data__payload),
-    .net_rx__data__ready(rx__data__ready),
+    .net_rx__data__ready(m__data__ready),
     .net_rx__data__valid(net_rx__data__valid),
     .net_rx__hdr__payload(net_rx__hdr__payload),
-    .net_rx__hdr__ready(rx__hdr__ready),
+    .net_rx__hdr__ready(m__hdr__ready),
     .net_rx__hdr__valid(net_rx__hdr__valid),
-    .net_tx__data__payload(tx__data__payload),
+    .net_tx__data__payload(\s__data__payload$43 ),
     .net_tx__data__ready(net_tx__data__ready),
-    .net_tx__data__valid(tx__data__valid),
-    .net_tx__hdr__payload(tx__hdr__payload),
+    .net_tx__data__valid(\s__data__valid$47 ),
+    .net_tx__hdr__payload(\s__hdr__payload$49 ),
     .net_tx__hdr__ready(net_tx__hdr__ready),
-    .net_tx__hdr__valid(tx__hdr__valid),
+    .net_tx__hdr__valid(\s__hdr__valid$53 ),
     .rst(rst),
     .walking(walking)
   );
   \memory_component.netif  netif (
     .bus__addr(csr__addr[5:0]),
-    .bus__r_stb(\csr__r_stb$72 ),
+    .bus__r_stb(\csr__r_stb$96 ),
     .bus__w_data(csr__w_data),
-    .bus__w_stb(\csr__w_stb$76 ),
+    .bus__w_stb(\csr__w_stb$100 ),
     .clk(clk),
     .csr__r_data(netif__r_data),
     .m_axis__tdata(m_axis__tdata),
@@ -364,22 +488,54 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
     .m_axis__tready(m_axis__tready),
     .m_axis__tvalid(m_axis__tvalid),
     .rst(rst),
-    .rx__data__payload(net_rx__data__payload),
+    .rx__data__payload(s__data__payload),
     .rx__data__ready(rx__data__ready),
-    .rx__data__valid(net_rx__data__valid),
-    .rx__hdr__payload(net_rx__hdr__payload),
+    .rx__data__valid(s__data__valid),
+    .rx__hdr__payload(s__hdr__payload),
     .rx__hdr__ready(rx__hdr__ready),
-    .rx__hdr__valid(net_rx__hdr__valid),
+    .rx__hdr__valid(s__hdr__valid),
     .s_axis__tdata(s_axis__tdata),
     .s_axis__tkeep(s_axis__tkeep),
     .s_axis__tlast(s_axis__tlast),
     .s_axis__tvalid(s_axis__tvalid),
     .tx__data__payload(tx__data__payload),
-    .tx__data__ready(net_tx__data__ready),
+    .tx__data__ready(\m__data__ready$57 ),
     .tx__data__valid(tx__data__valid),
     .tx__hdr__payload(tx__hdr__payload),
-    .tx__hdr__ready(net_tx__hdr__ready),
+    .tx__hdr__ready(\m__hdr__ready$63 ),
     .tx__hdr__valid(tx__hdr__valid)
+  );
+  \memory_component.rx_slice  rx_slice (
+    .clk(clk),
+    .m__data__payload(net_rx__data__payload),
+    .m__data__valid(net_rx__data__valid),
+    .m__hdr__payload(net_rx__hdr__payload),
+    .m__hdr__valid(net_rx__hdr__valid),
+    .m__ready(m__hdr__ready),
+    .\m__ready$20 (m__data__ready),
+    .rst(rst),
+    .s__data__ready(rx__data__ready),
+    .s__hdr__ready(rx__hdr__ready),
+    .s__payload(s__hdr__payload),
+    .\s__payload$12 (s__data__payload),
+    .s__valid(s__hdr__valid),
+    .\s__valid$16 (s__data__valid)
+  );
+  \memory_component.tx_slice  tx_slice (
+    .clk(clk),
+    .m__data__payload(tx__data__payload),
+    .m__data__valid(tx__data__valid),
+    .m__hdr__payload(tx__hdr__payload),
+    .m__hdr__valid(tx__hdr__valid),
+    .m__ready(\m__hdr__ready$63 ),
+    .\m__ready$20 (\m__data__ready$57 ),
+    .rst(rst),
+    .s__data__ready(net_tx__data__ready),
+    .s__hdr__ready(net_tx__hdr__ready),
+    .s__payload(\s__hdr__payload$49 ),
+    .\s__payload$12 (\s__data__payload$43 ),
+    .s__valid(\s__hdr__valid$53 ),
+    .\s__valid$16 (\s__data__valid$47 )
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
@@ -411,52 +567,64 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
       \$34  = 1'h0;
     end
   end
-  assign rx__data__payload = net_rx__data__payload;
-  assign net_rx__data__ready = rx__data__ready;
-  assign rx__data__valid = net_rx__data__valid;
-  assign rx__hdr__payload = net_rx__hdr__payload;
-  assign net_rx__hdr__ready = rx__hdr__ready;
-  assign rx__hdr__valid = net_rx__hdr__valid;
-  assign net_tx__data__payload = tx__data__payload;
-  assign tx__data__ready = net_tx__data__ready;
-  assign net_tx__data__valid = tx__data__valid;
-  assign net_tx__hdr__payload = tx__hdr__payload;
-  assign tx__hdr__ready = net_tx__hdr__ready;
-  assign net_tx__hdr__valid = tx__hdr__valid;
-  assign \m_axis__tdata$43  = m_axis__tdata;
-  assign \m_axis__tkeep$44  = m_axis__tkeep;
-  assign \m_axis__tlast$45  = m_axis__tlast;
-  assign \m_axis__tready$46  = m_axis__tready;
-  assign \m_axis__tvalid$47  = m_axis__tvalid;
-  assign \s_axis__tdata$48  = s_axis__tdata;
-  assign \s_axis__tkeep$49  = s_axis__tkeep;
-  assign \s_axis__tlast$50  = s_axis__tlast;
-  assign \s_axis__tready$51  = 1'h1;
-  assign \s_axis__tvalid$52  = s_axis__tvalid;
+  assign rx__data__payload = s__data__payload;
+  assign s__data__ready = rx__data__ready;
+  assign rx__data__valid = s__data__valid;
+  assign rx__hdr__payload = s__hdr__payload;
+  assign s__hdr__ready = rx__hdr__ready;
+  assign rx__hdr__valid = s__hdr__valid;
+  assign m__data__payload = net_rx__data__payload;
+  assign net_rx__data__ready = m__data__ready;
+  assign m__data__valid = net_rx__data__valid;
+  assign m__hdr__payload = net_rx__hdr__payload;
+  assign net_rx__hdr__ready = m__hdr__ready;
+  assign m__hdr__valid = net_rx__hdr__valid;
+  assign net_tx__data__payload = \s__data__payload$43 ;
+  assign \s__data__ready$46  = net_tx__data__ready;
+  assign net_tx__data__valid = \s__data__valid$47 ;
+  assign net_tx__hdr__payload = \s__hdr__payload$49 ;
+  assign \s__hdr__ready$52  = net_tx__hdr__ready;
+  assign net_tx__hdr__valid = \s__hdr__valid$53 ;
+  assign \m__data__payload$56  = tx__data__payload;
+  assign tx__data__ready = \m__data__ready$57 ;
+  assign \m__data__valid$60  = tx__data__valid;
+  assign \m__hdr__payload$62  = tx__hdr__payload;
+  assign tx__hdr__ready = \m__hdr__ready$63 ;
+  assign \m__hdr__valid$66  = tx__hdr__valid;
+  assign \m_axis__tdata$67  = m_axis__tdata;
+  assign \m_axis__tkeep$68  = m_axis__tkeep;
+  assign \m_axis__tlast$69  = m_axis__tlast;
+  assign \m_axis__tready$70  = m_axis__tready;
+  assign \m_axis__tvalid$71  = m_axis__tvalid;
+  assign \s_axis__tdata$72  = s_axis__tdata;
+  assign \s_axis__tkeep$73  = s_axis__tkeep;
+  assign \s_axis__tlast$74  = s_axis__tlast;
+  assign \s_axis__tready$75  = 1'h1;
+  assign \s_axis__tvalid$76  = s_axis__tvalid;
   assign bus__addr = csr__addr;
   assign bus__r_data = csr__r_data;
   assign bus__r_stb = csr__r_stb;
   assign bus__w_data = csr__w_data;
   assign bus__w_stb = csr__w_stb;
-  assign \csr__addr$58  = csr__addr[4:0];
+  assign \csr__addr$82  = csr__addr[4:0];
   assign mmu__addr = csr__addr[4:0];
-  assign \csr__r_data$61  = mmu__r_data;
-  assign mmu__r_stb = \csr__r_stb$62 ;
-  assign \csr__w_data$64  = csr__w_data;
+  assign \csr__r_data$85  = mmu__r_data;
+  assign mmu__r_stb = \csr__r_stb$86 ;
+  assign \csr__w_data$88  = csr__w_data;
   assign mmu__w_data = csr__w_data;
-  assign mmu__w_stb = \csr__w_stb$66 ;
-  assign \csr__addr$68  = csr__addr[5:0];
+  assign mmu__w_stb = \csr__w_stb$90 ;
+  assign \csr__addr$92  = csr__addr[5:0];
   assign netif__addr = csr__addr[5:0];
-  assign \csr__r_data$71  = netif__r_data;
-  assign netif__r_stb = \csr__r_stb$72 ;
-  assign \csr__w_data$74  = csr__w_data;
+  assign \csr__r_data$95  = netif__r_data;
+  assign netif__r_stb = \csr__r_stb$96 ;
+  assign \csr__w_data$98  = csr__w_data;
   assign netif__w_data = csr__w_data;
-  assign netif__w_stb = \csr__w_stb$76 ;
-  assign \irq$78  = irq;
-  assign \net_rx__hdr__valid$87  = net_rx__hdr__valid;
-  assign \net_rx__hdr__ready$88  = rx__hdr__ready;
-  assign \net_tx__hdr__valid$98  = tx__hdr__valid;
-  assign \net_tx__hdr__ready$99  = net_tx__hdr__ready;
+  assign netif__w_stb = \csr__w_stb$100 ;
+  assign \irq$102  = irq;
+  assign \net_rx__hdr__valid$111  = net_rx__hdr__valid;
+  assign \net_rx__hdr__ready$112  = m__hdr__ready;
+  assign \net_tx__hdr__valid$122  = \s__hdr__valid$53 ;
+  assign \net_tx__hdr__ready$123  = net_tx__hdr__ready;
   assign s_axis__tready = 1'h1;
   assign \probe.req_wire_in  = probe[0];
   assign \probe.mmu_req  = probe[1];
@@ -466,10 +634,30 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   assign \probe.dram_last  = probe[5];
   assign \probe.mmu_resp  = probe[6];
   assign \probe.resp_wire_out  = probe[7];
+  assign \s__data__payload.data  = s__data__payload[63:0];
+  assign \s__data__payload.last  = s__data__payload[64];
+  assign \rx__data__payload.data  = s__data__payload[63:0];
+  assign \rx__data__payload.last  = s__data__payload[64];
+  assign \s__hdr__payload.kind  = s__hdr__payload[3:0];
+  assign \s__hdr__payload.status  = s__hdr__payload[6:4];
+  assign \s__hdr__payload.src  = s__hdr__payload[14:7];
+  assign \s__hdr__payload.dst  = s__hdr__payload[22:15];
+  assign \s__hdr__payload.tag  = s__hdr__payload[30:23];
+  assign \s__hdr__payload.pid  = s__hdr__payload[46:31];
+  assign \s__hdr__payload.vaddr  = s__hdr__payload[110:47];
+  assign \s__hdr__payload.length  = s__hdr__payload[126:111];
+  assign \rx__hdr__payload.kind  = s__hdr__payload[3:0];
+  assign \rx__hdr__payload.status  = s__hdr__payload[6:4];
+  assign \rx__hdr__payload.src  = s__hdr__payload[14:7];
+  assign \rx__hdr__payload.dst  = s__hdr__payload[22:15];
+  assign \rx__hdr__payload.tag  = s__hdr__payload[30:23];
+  assign \rx__hdr__payload.pid  = s__hdr__payload[46:31];
+  assign \rx__hdr__payload.vaddr  = s__hdr__payload[110:47];
+  assign \rx__hdr__payload.length  = s__hdr__payload[126:111];
   assign \net_rx__data__payload.data  = net_rx__data__payload[63:0];
   assign \net_rx__data__payload.last  = net_rx__data__payload[64];
-  assign \rx__data__payload.data  = net_rx__data__payload[63:0];
-  assign \rx__data__payload.last  = net_rx__data__payload[64];
+  assign \m__data__payload.data  = net_rx__data__payload[63:0];
+  assign \m__data__payload.last  = net_rx__data__payload[64];
   assign \net_rx__hdr__payload.kind  = net_rx__hdr__payload[3:0];
   assign \net_rx__hdr__payload.status  = net_rx__hdr__payload[6:4];
   assign \net_rx__hdr__payload.src  = net_rx__hdr__payload[14:7];
@@ -478,18 +666,38 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   assign \net_rx__hdr__payload.pid  = net_rx__hdr__payload[46:31];
   assign \net_rx__hdr__payload.vaddr  = net_rx__hdr__payload[110:47];
   assign \net_rx__hdr__payload.length  = net_rx__hdr__payload[126:111];
-  assign \rx__hdr__payload.kind  = net_rx__hdr__payload[3:0];
-  assign \rx__hdr__payload.status  = net_rx__hdr__payload[6:4];
-  assign \rx__hdr__payload.src  = net_rx__hdr__payload[14:7];
-  assign \rx__hdr__payload.dst  = net_rx__hdr__payload[22:15];
-  assign \rx__hdr__payload.tag  = net_rx__hdr__payload[30:23];
-  assign \rx__hdr__payload.pid  = net_rx__hdr__payload[46:31];
-  assign \rx__hdr__payload.vaddr  = net_rx__hdr__payload[110:47];
-  assign \rx__hdr__payload.length  = net_rx__hdr__payload[126:111];
+  assign \m__hdr__payload.kind  = net_rx__hdr__payload[3:0];
+  assign \m__hdr__payload.status  = net_rx__hdr__payload[6:4];
+  assign \m__hdr__payload.src  = net_rx__hdr__payload[14:7];
+  assign \m__hdr__payload.dst  = net_rx__hdr__payload[22:15];
+  assign \m__hdr__payload.tag  = net_rx__hdr__payload[30:23];
+  assign \m__hdr__payload.pid  = net_rx__hdr__payload[46:31];
+  assign \m__hdr__payload.vaddr  = net_rx__hdr__payload[110:47];
+  assign \m__hdr__payload.length  = net_rx__hdr__payload[126:111];
+  assign \s__data__payload$43.data  = \s__data__payload$43 [63:0];
+  assign \s__data__payload$43.last  = \s__data__payload$43 [64];
+  assign \net_tx__data__payload.data  = \s__data__payload$43 [63:0];
+  assign \net_tx__data__payload.last  = \s__data__payload$43 [64];
+  assign \s__hdr__payload$49.kind  = \s__hdr__payload$49 [3:0];
+  assign \s__hdr__payload$49.status  = \s__hdr__payload$49 [6:4];
+  assign \s__hdr__payload$49.src  = \s__hdr__payload$49 [14:7];
+  assign \s__hdr__payload$49.dst  = \s__hdr__payload$49 [22:15];
+  assign \s__hdr__payload$49.tag  = \s__hdr__payload$49 [30:23];
+  assign \s__hdr__payload$49.pid  = \s__hdr__payload$49 [46:31];
+  assign \s__hdr__payload$49.vaddr  = \s__hdr__payload$49 [110:47];
+  assign \s__hdr__payload$49.length  = \s__hdr__payload$49 [126:111];
+  assign \net_tx__hdr__payload.kind  = \s__hdr__payload$49 [3:0];
+  assign \net_tx__hdr__payload.status  = \s__hdr__payload$49 [6:4];
+  assign \net_tx__hdr__payload.src  = \s__hdr__payload$49 [14:7];
+  assign \net_tx__hdr__payload.dst  = \s__hdr__payload$49 [22:15];
+  assign \net_tx__hdr__payload.tag  = \s__hdr__payload$49 [30:23];
+  assign \net_tx__hdr__payload.pid  = \s__hdr__payload$49 [46:31];
+  assign \net_tx__hdr__payload.vaddr  = \s__hdr__payload$49 [110:47];
+  assign \net_tx__hdr__payload.length  = \s__hdr__payload$49 [126:111];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
-  assign \net_tx__data__payload.data  = tx__data__payload[63:0];
-  assign \net_tx__data__payload.last  = tx__data__payload[64];
+  assign \m__data__payload$56.data  = tx__data__payload[63:0];
+  assign \m__data__payload$56.last  = tx__data__payload[64];
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
   assign \tx__hdr__payload.src  = tx__hdr__payload[14:7];
@@ -498,14 +706,14 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   assign \tx__hdr__payload.pid  = tx__hdr__payload[46:31];
   assign \tx__hdr__payload.vaddr  = tx__hdr__payload[110:47];
   assign \tx__hdr__payload.length  = tx__hdr__payload[126:111];
-  assign \net_tx__hdr__payload.kind  = tx__hdr__payload[3:0];
-  assign \net_tx__hdr__payload.status  = tx__hdr__payload[6:4];
-  assign \net_tx__hdr__payload.src  = tx__hdr__payload[14:7];
-  assign \net_tx__hdr__payload.dst  = tx__hdr__payload[22:15];
-  assign \net_tx__hdr__payload.tag  = tx__hdr__payload[30:23];
-  assign \net_tx__hdr__payload.pid  = tx__hdr__payload[46:31];
-  assign \net_tx__hdr__payload.vaddr  = tx__hdr__payload[110:47];
-  assign \net_tx__hdr__payload.length  = tx__hdr__payload[126:111];
+  assign \m__hdr__payload$62.kind  = tx__hdr__payload[3:0];
+  assign \m__hdr__payload$62.status  = tx__hdr__payload[6:4];
+  assign \m__hdr__payload$62.src  = tx__hdr__payload[14:7];
+  assign \m__hdr__payload$62.dst  = tx__hdr__payload[22:15];
+  assign \m__hdr__payload$62.tag  = tx__hdr__payload[30:23];
+  assign \m__hdr__payload$62.pid  = tx__hdr__payload[46:31];
+  assign \m__hdr__payload$62.vaddr  = tx__hdr__payload[110:47];
+  assign \m__hdr__payload$62.length  = tx__hdr__payload[126:111];
   assign probe[7] = resp_wire_out;
   assign probe[6] = \$26 ;
   assign probe[5] = \$25 ;
@@ -598,8 +806,8 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory (csr__w_data, clk, rst, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, axi__arready, axi__rvalid, axi__rlast, csr__r_stb, csr__w_stb, csr__r_data, irq, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload
-, walking, axi__awready, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, net_rx__data__valid, net_rx__hdr__payload, net_rx__hdr__valid, csr__addr);
+module \memory_component.memory (csr__w_data, clk, rst, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, axi__arready, axi__rvalid, axi__rlast, csr__r_stb, csr__w_stb, net_tx__hdr__ready, net_tx__data__ready, csr__r_data, irq, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready
+, net_tx__data__valid, net_tx__data__payload, walking, axi__awready, axi__wready, net_rx__hdr__valid, net_rx__hdr__payload, net_rx__data__valid, net_rx__data__payload, csr__addr);
   wire [31:0] axi__araddr;
   wire [31:0] \axi__araddr$1 ;
   wire [1:0] axi__arburst;
@@ -10169,7 +10377,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu (csr__w_data, clk, rst, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, axi__arready, axi__rvalid, axi__rlast, axi__rid, axi__rdata, csr__r_stb
-, csr__w_stb, csr__r_data, irq, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, walking, axi__awready, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload, rx_data__valid, rx_hdr__payload, rx_hdr__valid, csr__addr
+, csr__w_stb, tx_hdr__ready, tx_data__ready, csr__r_data, irq, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, walking, axi__awready, axi__wready, axi__bvalid, axi__bid, rx_hdr__valid, rx_hdr__payload, rx_data__valid, rx_data__payload, csr__addr
 );
   wire \$1 ;
   wire [11:0] \$2 ;
@@ -11005,8 +11213,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, axi__araddr, axi__ar
     .match_vpn(match_vpn),
     .pending_q(irq),
     .pop(pop),
-    .\port$3756$0 (\$2 ),
-    .\port$3756$20 (\$3 ),
+    .\port$3804$0 (\$2 ),
+    .\port$3804$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -11105,8 +11313,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, axi__araddr, axi__ar
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3756$0 (\$2 ),
-    .\port$3756$20 (\$3 ),
+    .\port$3804$0 (\$2 ),
+    .\port$3804$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -12023,7 +12231,7 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, fault__write, fault_event, match, hint, hint_key, fault__resolve, head, head_cmd, \port$3756$0 , \port$3756$20 , pending_q, push, pop, take, rearm
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, fault__write, fault_event, match, hint, hint_key, fault__resolve, head, head_cmd, \port$3804$0 , \port$3804$20 , pending_q, push, pop, take, rearm
 , push_hdr, match_pid, match_vpn, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -12259,10 +12467,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   reg pending_q = 1'h0;
   input pop;
   wire pop;
-  output [11:0] \port$3756$0 ;
-  wire [11:0] \port$3756$0 ;
-  output [55:0] \port$3756$20 ;
-  wire [55:0] \port$3756$20 ;
+  output [11:0] \port$3804$0 ;
+  wire [11:0] \port$3804$0 ;
+  output [55:0] \port$3804$20 ;
+  wire [55:0] \port$3804$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12711,8 +12919,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3756$0  = h[11:0];
-  assign \port$3756$20  = h[75:20];
+  assign \port$3804$0  = h[11:0];
+  assign \port$3804$20  = h[75:20];
   assign \new.kind  = \new [3:0];
   assign \new.src  = \new [11:4];
   assign \new.tag  = \new [19:12];
@@ -12793,8 +13001,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1281$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen, mem__req, mem__awvalid, mem__bready
-, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, tx_data__ready, rx_data__payload, rx_data__valid, clk);
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1281$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, tx_data__ready, start, drain, hdr_ready, mem__arvalid, mem__araddr, mem__arlen, mem__awaddr, mem__awlen, mem__req, mem__awvalid
+, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, rx_data__valid, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [11:0] \$1 ;
   wire [10:0] \$10 ;
@@ -14286,7 +14494,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, owner_sel, inv, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, inv_vpn, window__addr, window__wdata, window__len
-, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3756$0 , \port$3756$20 , fault__pending, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3804$0 , \port$3804$20 , fault__pending, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -14394,10 +14602,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, owner_sel, inv,
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3756$0 ;
-  wire [11:0] \port$3756$0 ;
-  input [55:0] \port$3756$20 ;
-  wire [55:0] \port$3756$20 ;
+  input [11:0] \port$3804$0 ;
+  wire [11:0] \port$3804$0 ;
+  input [55:0] \port$3804$20 ;
+  wire [55:0] \port$3804$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -14457,10 +14665,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, owner_sel, inv,
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
     .csr__OWNER_SEL__w_stb(csr__OWNER_SEL__w_stb),
-    .\port$3623$0 (owner_get_valid),
-    .\port$3624$0 (owner_get_node),
-    .\port$3923$0 (window__busy),
-    .\port$3927$0 (window__error),
+    .\port$3671$0 (owner_get_valid),
+    .\port$3672$0 (owner_get_node),
+    .\port$3971$0 (window__busy),
+    .\port$3975$0 (window__error),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -14476,14 +14684,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, owner_sel, inv,
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3756$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3804$20 [55:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     status_shown = 32'd0;
     if (fault__pending) begin
-      status_shown = { 8'h00, \port$3756$20 [7:0], \port$3756$0 , 2'h0, fault__write, fault__pending };
+      status_shown = { 8'h00, \port$3804$20 [7:0], \port$3804$0 , 2'h0, fault__write, fault__pending };
     end
   end
   assign csr__addr = bus__addr;
@@ -14506,10 +14714,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, owner_sel, inv,
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3756$20 [55:8] };
-  assign fault__kind = \port$3756$0 [3:0];
-  assign fault__src = \port$3756$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3756$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3804$20 [55:8] };
+  assign fault__kind = \port$3804$0 [3:0];
+  assign fault__src = \port$3804$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3804$20 [7:0] };
   assign csr__FAULT_STATUS__r_data = status_shown;
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
@@ -14540,7 +14748,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__OWNER_SEL__w_stb, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, csr__FAULT_STATUS__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$3623$0 , \port$3624$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3923$0 , \port$3927$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$3671$0 , \port$3672$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3971$0 , \port$3975$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14707,14 +14915,14 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__OW
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3623$0 ;
-  wire \port$3623$0 ;
-  input [7:0] \port$3624$0 ;
-  wire [7:0] \port$3624$0 ;
-  input \port$3923$0 ;
-  wire \port$3923$0 ;
-  input \port$3927$0 ;
-  wire \port$3927$0 ;
+  input \port$3671$0 ;
+  wire \port$3671$0 ;
+  input [7:0] \port$3672$0 ;
+  wire [7:0] \port$3672$0 ;
+  input \port$3971$0 ;
+  wire \port$3971$0 ;
+  input \port$3975$0 ;
+  wire \port$3975$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -14757,7 +14965,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__OW
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3927$0 , \port$3923$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3975$0 , \port$3971$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14768,7 +14976,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__OW
   assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : csr__FAULT_STATUS__r_data;
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3623$0 , 23'h000000, \port$3624$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3671$0 , 23'h000000, \port$3672$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -17457,8 +17665,8 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, csr__OW
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3623$0 , 23'h000000, \port$3624$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3927$0 , \port$3923$0  };
+  assign csr__OWNER_GET__r_data = { \port$3671$0 , 23'h000000, \port$3672$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3975$0 , \port$3971$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -18522,7 +18730,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_TLB_INV_VPN (clk, rst, TLB_
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.responder (rst, queue__valid, queue__payload, response_event, next_read, \node_id$23 , tx_hdr__payload, idle, queue__ready, prot_fault_event, access_start, drain, tx_hdr__valid, hdr_ready, hdr_valid, mover_done, tx_hdr__ready, clk);
+module \memory_component.memory.mmu.responder (rst, queue__valid, queue__payload, response_event, next_read, tx_hdr__ready, \node_id$23 , tx_hdr__payload, idle, queue__ready, prot_fault_event, access_start, drain, tx_hdr__valid, hdr_ready, hdr_valid, mover_done, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -20233,7 +20441,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, parked_hint, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w, tlb_stale, tlb_busy
 , walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, entry, rx_hdr__ready, tlb_stb, push, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req, match_pid
-, match_vpn, window_done, window_busy, rx_hdr__payload, rx_hdr__valid, clk);
+, match_vpn, window_done, window_busy, rx_hdr__valid, rx_hdr__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -23588,8 +23796,8 @@ module \memory_component.memory.mmu.window (clk, rst, mem__arready, mem__rvalid,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, bus__r_stb, bus__w_stb, rx__hdr__ready, tx__hdr__payload, tx__hdr__valid, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__ready, tx__data__ready, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, m_axis__tlast, rx__data__payload, rx__data__valid, rx__hdr__payload, rx__hdr__valid, csr__r_data, m_axis__tready);
+module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, bus__r_stb, bus__w_stb, rx__hdr__ready, rx__data__ready, tx__hdr__ready, tx__data__ready, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, rx__data__valid, rx__hdr__payload
+, rx__hdr__valid, csr__r_data, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire [1:0] \$1 ;
   wire [4:0] \$10 ;
@@ -24080,7 +24288,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$4206$0 (\$18 ),
+    .\port$4254$0 (\$18 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -24185,9 +24393,9 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .peer(send_peer),
     .\port$2115$0 (\$15 ),
-    .\port$4231$0 (\$20 ),
-    .\port$4241$0 (\$21 ),
-    .\port$4243$0 (\$22 ),
+    .\port$4279$0 (\$20 ),
+    .\port$4289$0 (\$21 ),
+    .\port$4291$0 (\$22 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -24209,7 +24417,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .\port$2115$0 (\$15 ),
     .\port$3071$0 (\$16 ),
     .\port$3072$0 (\$17 ),
-    .\port$4227$0 (\$19 ),
+    .\port$4275$0 (\$19 ),
     .read__beat(read__beat),
     .read__busy(read__busy),
     .read__data(store__data),
@@ -24445,7 +24653,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4206$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$4254$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -24595,8 +24803,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$4206$0 ;
-  wire \port$4206$0 ;
+  input \port$4254$0 ;
+  wire \port$4254$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -24826,7 +25034,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$4206$0 (\port$4206$0 ),
+    .\port$4254$0 (\port$4254$0 ),
     .rst(rst)
   );
   always @* begin
@@ -27854,7 +28062,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4206$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4254$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -29381,7 +29589,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4206$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4254$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -29390,26 +29598,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4206$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$4206$0 ;
-  wire \port$4206$0 ;
+  input \port$4254$0 ;
+  wire \port$4254$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$4206$0 (\port$4206$0 ),
+    .\port$4254$0 (\port$4254$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$4206$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4206$0  };
+  assign inc = { 7'h00, \port$4254$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4254$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4206$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4254$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -29423,8 +29631,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4206$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$4206$0 ;
-  wire \port$4206$0 ;
+  input \port$4254$0 ;
+  wire \port$4254$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -29450,10 +29658,10 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4206$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$4206$0  };
+  assign inc = { 7'h00, \port$4254$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$4206$0  };
+  assign \$2  = { 7'h00, \port$4254$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -32171,8 +32379,8 @@ module \memory_component.netif.rx_buffer.hdr_fifo.behind (rst, w_en, r_en, w_rdy
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.sender (clk, rst, \port$2115$0 , store__hdr, store__data, store__busy, seq, ack, nak, retransmit, stored_peer, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep
-, m_axis__tdata, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$4231$0 , \port$4241$0 , \port$4243$0 , m_axis__tready);
+module \memory_component.netif.sender (clk, rst, \port$2115$0 , store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
+, store__beat, m_axis__tlast, tx_frames, peer, store__peer, store__slot, \port$4279$0 , \port$4289$0 , \port$4291$0 , stored_peer, m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -32567,12 +32775,12 @@ module \memory_component.netif.sender (clk, rst, \port$2115$0 , store__hdr, stor
   reg pick_valid;
   input \port$2115$0 ;
   wire \port$2115$0 ;
-  input \port$4231$0 ;
-  wire \port$4231$0 ;
-  input \port$4241$0 ;
-  wire \port$4241$0 ;
-  input \port$4243$0 ;
-  wire \port$4243$0 ;
+  input \port$4279$0 ;
+  wire \port$4279$0 ;
+  input \port$4289$0 ;
+  wire \port$4289$0 ;
+  input \port$4291$0 ;
+  wire \port$4291$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -32834,12 +33042,12 @@ module \memory_component.netif.sender (clk, rst, \port$2115$0 , store__hdr, stor
   assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
   assign crc_now = pending ? \$205  : crc;
-  assign \$206  = \port$4243$0  >> peer;
+  assign \$206  = \port$4291$0  >> peer;
   assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = \port$4241$0  >> peer;
-  assign \$209  = \port$4241$0  >> peer;
+  assign \$208  = \port$4289$0  >> peer;
+  assign \$209  = \port$4289$0  >> peer;
   assign \$210  = \$209  & retransmit;
-  assign \$211  = \port$4241$0  >> peer;
+  assign \$211  = \port$4289$0  >> peer;
   assign \$212  = ~ \$211 ;
   assign \$518  = beat * 7'h40;
   assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$518 ;
@@ -32848,13 +33056,13 @@ module \memory_component.netif.sender (clk, rst, \port$2115$0 , store__hdr, stor
   assign \$216  = pbeat + 1'h1;
   assign \$217  = ~ crc_now;
   assign \$218  = ~ any_expired;
-  assign \$219  = \port$4243$0  >> peer;
+  assign \$219  = \port$4291$0  >> peer;
   assign \$220  = pick_q_valid & \$219 ;
   assign \$221  = \$218  & \$220 ;
-  assign \$222  = \port$4241$0  >> peer;
-  assign \$223  = \port$4241$0  >> peer;
+  assign \$222  = \port$4289$0  >> peer;
+  assign \$223  = \port$4289$0  >> peer;
   assign \$224  = \$223  & retransmit;
-  assign \$225  = \port$4241$0  >> peer;
+  assign \$225  = \port$4289$0  >> peer;
   assign \$226  = ~ \$225 ;
   assign \$227  = ! sender_state;
   assign \$228  = sender_state == 1'h1;
@@ -32865,11 +33073,11 @@ module \memory_component.netif.sender (clk, rst, \port$2115$0 , store__hdr, stor
   assign \$234  = m_axis__tvalid & m_axis__tready;
   assign \$235  = ~ m_axis__tlast;
   assign \$236  = \$234  & \$235 ;
-  assign \$237  = \port$4243$0  >> peer;
+  assign \$237  = \port$4291$0  >> peer;
   assign \$238  = pick_q_valid & \$237 ;
-  assign \$239  = \port$4241$0  >> peer;
+  assign \$239  = \port$4289$0  >> peer;
   assign \$240  = \$239  ? seq : 16'h0000;
-  assign \$241  = \port$4241$0  >> peer;
+  assign \$241  = \port$4289$0  >> peer;
   assign \$242  = \$241  ? 8'h01 : 8'h02;
   assign \$243  = cur_type == 1'h1;
   assign \$244  = store__hdr[3:0] == 1'h1;
@@ -32904,12 +33112,12 @@ module \memory_component.netif.sender (clk, rst, \port$2115$0 , store__hdr, stor
   assign \$275  = m_axis__tvalid & m_axis__tready;
   assign \$276  = pbeat == cur_last_beat;
   assign \$277  = ~ any_expired;
-  assign \$278  = \port$4243$0  >> peer;
+  assign \$278  = \port$4291$0  >> peer;
   assign \$279  = pick_q_valid & \$278 ;
   assign \$280  = \$277  & \$279 ;
-  assign \$281  = \port$4241$0  >> peer;
+  assign \$281  = \port$4289$0  >> peer;
   assign \$282  = \$281  ? seq : 16'h0000;
-  assign \$283  = \port$4241$0  >> peer;
+  assign \$283  = \port$4289$0  >> peer;
   assign \$284  = \$283  ? 8'h01 : 8'h02;
   always @(posedge clk)
     pbeat <= \$285 ;
@@ -32953,11 +33161,11 @@ module \memory_component.netif.sender (clk, rst, \port$2115$0 , store__hdr, stor
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$4243$0 ) begin
+          if (\port$4291$0 ) begin
             pick = 1'h0;
           end
       1'h1:
-          if (\port$4243$0 ) begin
+          if (\port$4291$0 ) begin
             pick = 1'h0;
           end
     endcase
@@ -32968,11 +33176,11 @@ module \memory_component.netif.sender (clk, rst, \port$2115$0 , store__hdr, stor
     (* full_case = 32'd1 *)
     casez (rr)
       1'h0:
-          if (\port$4243$0 ) begin
+          if (\port$4291$0 ) begin
             pick_valid = 1'h1;
           end
       1'h1:
-          if (\port$4243$0 ) begin
+          if (\port$4291$0 ) begin
             pick_valid = 1'h1;
           end
     endcase
@@ -32983,7 +33191,7 @@ module \memory_component.netif.sender (clk, rst, \port$2115$0 , store__hdr, stor
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$4231$0 ) begin
+            if (\port$4279$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -33629,10 +33837,10 @@ module \memory_component.netif.sender (clk, rst, \port$2115$0 , store__hdr, stor
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign owed = { 1'h0, \port$4243$0  };
-  assign expired = { 1'h0, \port$4231$0  };
+  assign owed = { 1'h0, \port$4291$0  };
+  assign expired = { 1'h0, \port$4279$0  };
   assign \pick$21  = peer;
-  assign unsent = { 1'h0, \port$4241$0  };
+  assign unsent = { 1'h0, \port$4289$0  };
   assign stored = { 1'h0, \port$2115$0  };
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -33655,14 +33863,14 @@ module \memory_component.netif.sender (clk, rst, \port$2115$0 , store__hdr, stor
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
   assign \$15  = \$14 ;
-  assign any_expired = \port$4231$0 ;
+  assign any_expired = \port$4279$0 ;
   assign \$232  = \port$2115$0 ;
   assign \$255  = { 3'h0, \$254 [16:3] };
   assign \$269  = { 3'h0, \$268 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.store (rst, \port$2115$0 , read__hdr, read__data, read__busy, \port$3071$0 , \port$3072$0 , tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, \port$4227$0 
+module \memory_component.netif.store (rst, \port$2115$0 , read__hdr, read__data, read__busy, \port$3071$0 , \port$3072$0 , tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, \port$4275$0 , tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload
 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$69  = 0;
   wire \$1 ;
@@ -34131,8 +34339,8 @@ module \memory_component.netif.store (rst, \port$2115$0 , read__hdr, read__data,
   wire \port$3071$0 ;
   input \port$3072$0 ;
   wire \port$3072$0 ;
-  input [2:0] \port$4227$0 ;
-  wire [2:0] \port$4227$0 ;
+  input [2:0] \port$4275$0 ;
+  wire [2:0] \port$4275$0 ;
   input [2:0] read__beat;
   wire [2:0] read__beat;
   input read__busy;
@@ -34320,12 +34528,12 @@ module \memory_component.netif.store (rst, \port$2115$0 , read__hdr, read__data,
   assign read__hdr = hdr_mem[hdr_rd__addr];
   assign \$1  = ! read__peer;
   assign \$2  = read__busy & \$1 ;
-  assign \$3  = hdr_rd__addr == \port$4227$0 ;
+  assign \$3  = hdr_rd__addr == \port$4275$0 ;
   assign \$4  = \$2  & \$3 ;
   assign \$5  = ~ \$4 ;
   assign \$6  = \port$3071$0  & \$5 ;
   assign \$407  = tx__hdr__payload[15] * 2'h3;
-  assign hdr_wr__addr = \port$4227$0  >> \$407 ;
+  assign hdr_wr__addr = \port$4275$0  >> \$407 ;
   assign \$7  = st_beat * 4'h8;
   assign \$8  = \$7  + 1'h0;
   assign \$9  = \$8  < st_length;
@@ -34650,7 +34858,7 @@ module \memory_component.netif.store (rst, \port$2115$0 , read__hdr, read__data,
   assign \$332  = writing & \$331 ;
   assign \$333  = \$330  | \$332 ;
   assign \$738  = tx__hdr__payload[15] * 2'h3;
-  assign \$334  = \port$4227$0  >> \$738 ;
+  assign \$334  = \port$4275$0  >> \$738 ;
   assign \$335  = tx__hdr__payload[3:0] == 1'h1;
   assign \$336  = tx__hdr__payload[3:0] == 2'h3;
   assign \$337  = \$335  | \$336 ;
@@ -34954,7 +35162,7 @@ module \memory_component.netif.store (rst, \port$2115$0 , read__hdr, read__data,
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
   assign room = { \port$3072$0 , \port$3071$0  };
-  assign tail = { 3'h0, \port$4227$0  };
+  assign tail = { 3'h0, \port$4275$0  };
   assign dat_wr__addr = { st_slot, st_beat[2:0] };
   assign dat_wr__data = { \$206 , \$181 , \$156 , \$131 , \$106 , \$81 , \$56 , \$31  };
   assign stored_peer = tx__hdr__payload[15];
@@ -34973,7 +35181,7 @@ module \memory_component.netif.store (rst, \port$2115$0 , read__hdr, read__data,
   assign \hdr_rd__data.pid  = read__hdr[30:15];
   assign \hdr_rd__data.vaddr  = read__hdr[94:31];
   assign \hdr_rd__data.length  = read__hdr[110:95];
-  assign \tail[0]  = \port$4227$0 ;
+  assign \tail[0]  = \port$4275$0 ;
   assign \tail[1]  = 3'h0;
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
@@ -35006,4 +35214,1050 @@ module \memory_component.netif.store (rst, \port$2115$0 , read__hdr, read__data,
   assign \$268  = \$251 ;
   assign \$345  = { 3'h0, \$344 [16:3] };
   assign \$386  = { 3'h0, \$385 [16:3] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.rx_slice (rst, s__hdr__ready, s__data__ready, m__ready, \m__ready$20 , \s__payload$12 , \s__valid$16 , s__payload, s__valid, m__hdr__valid, m__hdr__payload, m__data__valid, m__data__payload, clk);
+  input clk;
+  wire clk;
+  output [64:0] m__data__payload;
+  wire [64:0] m__data__payload;
+  wire [63:0] \m__data__payload.data ;
+  wire \m__data__payload.last ;
+  wire m__data__ready;
+  output m__data__valid;
+  wire m__data__valid;
+  output [126:0] m__hdr__payload;
+  wire [126:0] m__hdr__payload;
+  wire [7:0] \m__hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \m__hdr__payload.kind ;
+  wire [15:0] \m__hdr__payload.length ;
+  wire [15:0] \m__hdr__payload.pid ;
+  wire [7:0] \m__hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \m__hdr__payload.status ;
+  wire [7:0] \m__hdr__payload.tag ;
+  wire [63:0] \m__hdr__payload.vaddr ;
+  wire m__hdr__ready;
+  output m__hdr__valid;
+  wire m__hdr__valid;
+  wire [126:0] m__payload;
+  wire [64:0] \m__payload$19 ;
+  wire [63:0] \m__payload$19.data ;
+  wire \m__payload$19.last ;
+  wire [7:0] \m__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \m__payload.kind ;
+  wire [15:0] \m__payload.length ;
+  wire [15:0] \m__payload.pid ;
+  wire [7:0] \m__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \m__payload.status ;
+  wire [7:0] \m__payload.tag ;
+  wire [63:0] \m__payload.vaddr ;
+  input m__ready;
+  wire m__ready;
+  input \m__ready$20 ;
+  wire \m__ready$20 ;
+  wire m__valid;
+  wire \m__valid$23 ;
+  input rst;
+  wire rst;
+  wire [64:0] s__data__payload;
+  wire [63:0] \s__data__payload.data ;
+  wire \s__data__payload.last ;
+  output s__data__ready;
+  wire s__data__ready;
+  wire s__data__valid;
+  wire [126:0] s__hdr__payload;
+  wire [7:0] \s__hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \s__hdr__payload.kind ;
+  wire [15:0] \s__hdr__payload.length ;
+  wire [15:0] \s__hdr__payload.pid ;
+  wire [7:0] \s__hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \s__hdr__payload.status ;
+  wire [7:0] \s__hdr__payload.tag ;
+  wire [63:0] \s__hdr__payload.vaddr ;
+  output s__hdr__ready;
+  wire s__hdr__ready;
+  wire s__hdr__valid;
+  input [126:0] s__payload;
+  wire [126:0] s__payload;
+  input [64:0] \s__payload$12 ;
+  wire [64:0] \s__payload$12 ;
+  wire [63:0] \s__payload$12.data ;
+  wire \s__payload$12.last ;
+  wire [7:0] \s__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \s__payload.kind ;
+  wire [15:0] \s__payload.length ;
+  wire [15:0] \s__payload.pid ;
+  wire [7:0] \s__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \s__payload.status ;
+  wire [7:0] \s__payload.tag ;
+  wire [63:0] \s__payload.vaddr ;
+  wire s__ready;
+  wire \s__ready$15 ;
+  input s__valid;
+  wire s__valid;
+  input \s__valid$16 ;
+  wire \s__valid$16 ;
+  \memory_component.rx_slice.data  data (
+    .clk(clk),
+    .m__payload(m__data__payload),
+    .m__ready(\m__ready$20 ),
+    .m__valid(m__data__valid),
+    .rst(rst),
+    .s__payload(\s__payload$12 ),
+    .s__ready(s__data__ready),
+    .s__valid(\s__valid$16 )
+  );
+  \memory_component.rx_slice.hdr  hdr (
+    .clk(clk),
+    .m__payload(m__hdr__payload),
+    .m__ready(m__ready),
+    .m__valid(m__hdr__valid),
+    .rst(rst),
+    .s__payload(s__payload),
+    .s__ready(s__hdr__ready),
+    .s__valid(s__valid)
+  );
+  assign s__hdr__payload = s__payload;
+  assign s__ready = s__hdr__ready;
+  assign s__hdr__valid = s__valid;
+  assign m__payload = m__hdr__payload;
+  assign m__hdr__ready = m__ready;
+  assign m__valid = m__hdr__valid;
+  assign s__data__payload = \s__payload$12 ;
+  assign \s__ready$15  = s__data__ready;
+  assign s__data__valid = \s__valid$16 ;
+  assign \m__payload$19  = m__data__payload;
+  assign m__data__ready = \m__ready$20 ;
+  assign \m__valid$23  = m__data__valid;
+  assign \s__payload.kind  = s__payload[3:0];
+  assign \s__payload.status  = s__payload[6:4];
+  assign \s__payload.src  = s__payload[14:7];
+  assign \s__payload.dst  = s__payload[22:15];
+  assign \s__payload.tag  = s__payload[30:23];
+  assign \s__payload.pid  = s__payload[46:31];
+  assign \s__payload.vaddr  = s__payload[110:47];
+  assign \s__payload.length  = s__payload[126:111];
+  assign \s__hdr__payload.kind  = s__payload[3:0];
+  assign \s__hdr__payload.status  = s__payload[6:4];
+  assign \s__hdr__payload.src  = s__payload[14:7];
+  assign \s__hdr__payload.dst  = s__payload[22:15];
+  assign \s__hdr__payload.tag  = s__payload[30:23];
+  assign \s__hdr__payload.pid  = s__payload[46:31];
+  assign \s__hdr__payload.vaddr  = s__payload[110:47];
+  assign \s__hdr__payload.length  = s__payload[126:111];
+  assign \m__hdr__payload.kind  = m__hdr__payload[3:0];
+  assign \m__hdr__payload.status  = m__hdr__payload[6:4];
+  assign \m__hdr__payload.src  = m__hdr__payload[14:7];
+  assign \m__hdr__payload.dst  = m__hdr__payload[22:15];
+  assign \m__hdr__payload.tag  = m__hdr__payload[30:23];
+  assign \m__hdr__payload.pid  = m__hdr__payload[46:31];
+  assign \m__hdr__payload.vaddr  = m__hdr__payload[110:47];
+  assign \m__hdr__payload.length  = m__hdr__payload[126:111];
+  assign \m__payload.kind  = m__hdr__payload[3:0];
+  assign \m__payload.status  = m__hdr__payload[6:4];
+  assign \m__payload.src  = m__hdr__payload[14:7];
+  assign \m__payload.dst  = m__hdr__payload[22:15];
+  assign \m__payload.tag  = m__hdr__payload[30:23];
+  assign \m__payload.pid  = m__hdr__payload[46:31];
+  assign \m__payload.vaddr  = m__hdr__payload[110:47];
+  assign \m__payload.length  = m__hdr__payload[126:111];
+  assign \s__payload$12.data  = \s__payload$12 [63:0];
+  assign \s__payload$12.last  = \s__payload$12 [64];
+  assign \s__data__payload.data  = \s__payload$12 [63:0];
+  assign \s__data__payload.last  = \s__payload$12 [64];
+  assign \m__data__payload.data  = m__data__payload[63:0];
+  assign \m__data__payload.last  = m__data__payload[64];
+  assign \m__payload$19.data  = m__data__payload[63:0];
+  assign \m__payload$19.last  = m__data__payload[64];
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.rx_slice.data (rst, s__ready, m__ready, s__payload, s__valid, m__valid, m__payload, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$70  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  reg \$5 ;
+  reg [64:0] \$6 ;
+  reg \$7 ;
+  reg [64:0] \$8 ;
+  input clk;
+  wire clk;
+  output [64:0] m__payload;
+  reg [64:0] m__payload = 65'h00000000000000000;
+  wire [63:0] \m__payload.data ;
+  wire \m__payload.last ;
+  input m__ready;
+  wire m__ready;
+  output m__valid;
+  reg m__valid = 1'h0;
+  input rst;
+  wire rst;
+  input [64:0] s__payload;
+  wire [64:0] s__payload;
+  wire [63:0] \s__payload.data ;
+  wire \s__payload.last ;
+  output s__ready;
+  wire s__ready;
+  input s__valid;
+  wire s__valid;
+  reg [64:0] skid = 65'h00000000000000000;
+  wire [63:0] \skid.data ;
+  wire \skid.last ;
+  reg skid_valid = 1'h0;
+  assign \$1  = ~ m__valid;
+  assign \$2  = \$1  | m__ready;
+  assign \$3  = ~ skid_valid;
+  assign \$4  = s__valid & \$3 ;
+  always @(posedge clk)
+    m__valid <= \$5 ;
+  always @(posedge clk)
+    m__payload <= \$6 ;
+  always @(posedge clk)
+    skid_valid <= \$7 ;
+  always @(posedge clk)
+    skid <= \$8 ;
+  assign s__ready = ~ skid_valid;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$70 ) begin end
+    \$5  = m__valid;
+    if (\$2 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$5  = 1'h1;
+      end else begin
+        \$5  = s__valid;
+      end
+    end
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$70 ) begin end
+    \$6  = m__payload;
+    if (\$2 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$6  = skid;
+      end else begin
+        if (s__valid) begin
+          \$6  = s__payload;
+        end
+      end
+    end
+    if (rst) begin
+      \$6  = 65'h00000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$70 ) begin end
+    \$7  = skid_valid;
+    if (\$2 ) begin
+      if (skid_valid) begin
+        \$7  = 1'h0;
+      end
+    end else if (\$4 ) begin
+      \$7  = 1'h1;
+    end
+    if (rst) begin
+      \$7  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$70 ) begin end
+    \$8  = skid;
+    if (\$2 ) begin
+    end else if (\$4 ) begin
+      \$8  = s__payload;
+    end
+    if (rst) begin
+      \$8  = 65'h00000000000000000;
+    end
+  end
+  assign \m__payload.data  = m__payload[63:0];
+  assign \m__payload.last  = m__payload[64];
+  assign \skid.data  = skid[63:0];
+  assign \skid.last  = skid[64];
+  assign \s__payload.data  = s__payload[63:0];
+  assign \s__payload.last  = s__payload[64];
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.rx_slice.hdr (rst, s__ready, m__ready, s__payload, s__valid, m__valid, m__payload, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  reg \$5 ;
+  reg [126:0] \$6 ;
+  reg \$7 ;
+  reg [126:0] \$8 ;
+  input clk;
+  wire clk;
+  output [126:0] m__payload;
+  reg [126:0] m__payload = 127'h00000000000000000000000000000000;
+  wire [7:0] \m__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \m__payload.kind ;
+  wire [15:0] \m__payload.length ;
+  wire [15:0] \m__payload.pid ;
+  wire [7:0] \m__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \m__payload.status ;
+  wire [7:0] \m__payload.tag ;
+  wire [63:0] \m__payload.vaddr ;
+  input m__ready;
+  wire m__ready;
+  output m__valid;
+  reg m__valid = 1'h0;
+  input rst;
+  wire rst;
+  input [126:0] s__payload;
+  wire [126:0] s__payload;
+  wire [7:0] \s__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \s__payload.kind ;
+  wire [15:0] \s__payload.length ;
+  wire [15:0] \s__payload.pid ;
+  wire [7:0] \s__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \s__payload.status ;
+  wire [7:0] \s__payload.tag ;
+  wire [63:0] \s__payload.vaddr ;
+  output s__ready;
+  wire s__ready;
+  input s__valid;
+  wire s__valid;
+  reg [126:0] skid = 127'h00000000000000000000000000000000;
+  wire [7:0] \skid.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \skid.kind ;
+  wire [15:0] \skid.length ;
+  wire [15:0] \skid.pid ;
+  wire [7:0] \skid.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \skid.status ;
+  wire [7:0] \skid.tag ;
+  wire [63:0] \skid.vaddr ;
+  reg skid_valid = 1'h0;
+  assign \$1  = ~ m__valid;
+  assign \$2  = \$1  | m__ready;
+  assign \$3  = ~ skid_valid;
+  assign \$4  = s__valid & \$3 ;
+  always @(posedge clk)
+    m__valid <= \$5 ;
+  always @(posedge clk)
+    m__payload <= \$6 ;
+  always @(posedge clk)
+    skid_valid <= \$7 ;
+  always @(posedge clk)
+    skid <= \$8 ;
+  assign s__ready = ~ skid_valid;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$71 ) begin end
+    \$5  = m__valid;
+    if (\$2 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$5  = 1'h1;
+      end else begin
+        \$5  = s__valid;
+      end
+    end
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$71 ) begin end
+    \$6  = m__payload;
+    if (\$2 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$6  = skid;
+      end else begin
+        if (s__valid) begin
+          \$6  = s__payload;
+        end
+      end
+    end
+    if (rst) begin
+      \$6  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$71 ) begin end
+    \$7  = skid_valid;
+    if (\$2 ) begin
+      if (skid_valid) begin
+        \$7  = 1'h0;
+      end
+    end else if (\$4 ) begin
+      \$7  = 1'h1;
+    end
+    if (rst) begin
+      \$7  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$71 ) begin end
+    \$8  = skid;
+    if (\$2 ) begin
+    end else if (\$4 ) begin
+      \$8  = s__payload;
+    end
+    if (rst) begin
+      \$8  = 127'h00000000000000000000000000000000;
+    end
+  end
+  assign \m__payload.kind  = m__payload[3:0];
+  assign \m__payload.status  = m__payload[6:4];
+  assign \m__payload.src  = m__payload[14:7];
+  assign \m__payload.dst  = m__payload[22:15];
+  assign \m__payload.tag  = m__payload[30:23];
+  assign \m__payload.pid  = m__payload[46:31];
+  assign \m__payload.vaddr  = m__payload[110:47];
+  assign \m__payload.length  = m__payload[126:111];
+  assign \skid.kind  = skid[3:0];
+  assign \skid.status  = skid[6:4];
+  assign \skid.src  = skid[14:7];
+  assign \skid.dst  = skid[22:15];
+  assign \skid.tag  = skid[30:23];
+  assign \skid.pid  = skid[46:31];
+  assign \skid.vaddr  = skid[110:47];
+  assign \skid.length  = skid[126:111];
+  assign \s__payload.kind  = s__payload[3:0];
+  assign \s__payload.status  = s__payload[6:4];
+  assign \s__payload.src  = s__payload[14:7];
+  assign \s__payload.dst  = s__payload[22:15];
+  assign \s__payload.tag  = s__payload[30:23];
+  assign \s__payload.pid  = s__payload[46:31];
+  assign \s__payload.vaddr  = s__payload[110:47];
+  assign \s__payload.length  = s__payload[126:111];
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.tx_slice (rst, s__hdr__ready, s__data__ready, s__payload, s__valid, \s__valid$16 , \s__payload$12 , m__ready, \m__ready$20 , m__hdr__valid, m__hdr__payload, m__data__valid, m__data__payload, clk);
+  input clk;
+  wire clk;
+  output [64:0] m__data__payload;
+  wire [64:0] m__data__payload;
+  wire [63:0] \m__data__payload.data ;
+  wire \m__data__payload.last ;
+  wire m__data__ready;
+  output m__data__valid;
+  wire m__data__valid;
+  output [126:0] m__hdr__payload;
+  wire [126:0] m__hdr__payload;
+  wire [7:0] \m__hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \m__hdr__payload.kind ;
+  wire [15:0] \m__hdr__payload.length ;
+  wire [15:0] \m__hdr__payload.pid ;
+  wire [7:0] \m__hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \m__hdr__payload.status ;
+  wire [7:0] \m__hdr__payload.tag ;
+  wire [63:0] \m__hdr__payload.vaddr ;
+  wire m__hdr__ready;
+  output m__hdr__valid;
+  wire m__hdr__valid;
+  wire [126:0] m__payload;
+  wire [64:0] \m__payload$19 ;
+  wire [63:0] \m__payload$19.data ;
+  wire \m__payload$19.last ;
+  wire [7:0] \m__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \m__payload.kind ;
+  wire [15:0] \m__payload.length ;
+  wire [15:0] \m__payload.pid ;
+  wire [7:0] \m__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \m__payload.status ;
+  wire [7:0] \m__payload.tag ;
+  wire [63:0] \m__payload.vaddr ;
+  input m__ready;
+  wire m__ready;
+  input \m__ready$20 ;
+  wire \m__ready$20 ;
+  wire m__valid;
+  wire \m__valid$23 ;
+  input rst;
+  wire rst;
+  wire [64:0] s__data__payload;
+  wire [63:0] \s__data__payload.data ;
+  wire \s__data__payload.last ;
+  output s__data__ready;
+  wire s__data__ready;
+  wire s__data__valid;
+  wire [126:0] s__hdr__payload;
+  wire [7:0] \s__hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \s__hdr__payload.kind ;
+  wire [15:0] \s__hdr__payload.length ;
+  wire [15:0] \s__hdr__payload.pid ;
+  wire [7:0] \s__hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \s__hdr__payload.status ;
+  wire [7:0] \s__hdr__payload.tag ;
+  wire [63:0] \s__hdr__payload.vaddr ;
+  output s__hdr__ready;
+  wire s__hdr__ready;
+  wire s__hdr__valid;
+  input [126:0] s__payload;
+  wire [126:0] s__payload;
+  input [64:0] \s__payload$12 ;
+  wire [64:0] \s__payload$12 ;
+  wire [63:0] \s__payload$12.data ;
+  wire \s__payload$12.last ;
+  wire [7:0] \s__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \s__payload.kind ;
+  wire [15:0] \s__payload.length ;
+  wire [15:0] \s__payload.pid ;
+  wire [7:0] \s__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \s__payload.status ;
+  wire [7:0] \s__payload.tag ;
+  wire [63:0] \s__payload.vaddr ;
+  wire s__ready;
+  wire \s__ready$15 ;
+  input s__valid;
+  wire s__valid;
+  input \s__valid$16 ;
+  wire \s__valid$16 ;
+  \memory_component.tx_slice.data  data (
+    .clk(clk),
+    .m__payload(m__data__payload),
+    .m__ready(\m__ready$20 ),
+    .m__valid(m__data__valid),
+    .rst(rst),
+    .s__payload(\s__payload$12 ),
+    .s__ready(s__data__ready),
+    .s__valid(\s__valid$16 )
+  );
+  \memory_component.tx_slice.hdr  hdr (
+    .clk(clk),
+    .m__payload(m__hdr__payload),
+    .m__ready(m__ready),
+    .m__valid(m__hdr__valid),
+    .rst(rst),
+    .s__payload(s__payload),
+    .s__ready(s__hdr__ready),
+    .s__valid(s__valid)
+  );
+  assign s__hdr__payload = s__payload;
+  assign s__ready = s__hdr__ready;
+  assign s__hdr__valid = s__valid;
+  assign m__payload = m__hdr__payload;
+  assign m__hdr__ready = m__ready;
+  assign m__valid = m__hdr__valid;
+  assign s__data__payload = \s__payload$12 ;
+  assign \s__ready$15  = s__data__ready;
+  assign s__data__valid = \s__valid$16 ;
+  assign \m__payload$19  = m__data__payload;
+  assign m__data__ready = \m__ready$20 ;
+  assign \m__valid$23  = m__data__valid;
+  assign \s__payload.kind  = s__payload[3:0];
+  assign \s__payload.status  = s__payload[6:4];
+  assign \s__payload.src  = s__payload[14:7];
+  assign \s__payload.dst  = s__payload[22:15];
+  assign \s__payload.tag  = s__payload[30:23];
+  assign \s__payload.pid  = s__payload[46:31];
+  assign \s__payload.vaddr  = s__payload[110:47];
+  assign \s__payload.length  = s__payload[126:111];
+  assign \s__hdr__payload.kind  = s__payload[3:0];
+  assign \s__hdr__payload.status  = s__payload[6:4];
+  assign \s__hdr__payload.src  = s__payload[14:7];
+  assign \s__hdr__payload.dst  = s__payload[22:15];
+  assign \s__hdr__payload.tag  = s__payload[30:23];
+  assign \s__hdr__payload.pid  = s__payload[46:31];
+  assign \s__hdr__payload.vaddr  = s__payload[110:47];
+  assign \s__hdr__payload.length  = s__payload[126:111];
+  assign \m__hdr__payload.kind  = m__hdr__payload[3:0];
+  assign \m__hdr__payload.status  = m__hdr__payload[6:4];
+  assign \m__hdr__payload.src  = m__hdr__payload[14:7];
+  assign \m__hdr__payload.dst  = m__hdr__payload[22:15];
+  assign \m__hdr__payload.tag  = m__hdr__payload[30:23];
+  assign \m__hdr__payload.pid  = m__hdr__payload[46:31];
+  assign \m__hdr__payload.vaddr  = m__hdr__payload[110:47];
+  assign \m__hdr__payload.length  = m__hdr__payload[126:111];
+  assign \m__payload.kind  = m__hdr__payload[3:0];
+  assign \m__payload.status  = m__hdr__payload[6:4];
+  assign \m__payload.src  = m__hdr__payload[14:7];
+  assign \m__payload.dst  = m__hdr__payload[22:15];
+  assign \m__payload.tag  = m__hdr__payload[30:23];
+  assign \m__payload.pid  = m__hdr__payload[46:31];
+  assign \m__payload.vaddr  = m__hdr__payload[110:47];
+  assign \m__payload.length  = m__hdr__payload[126:111];
+  assign \s__payload$12.data  = \s__payload$12 [63:0];
+  assign \s__payload$12.last  = \s__payload$12 [64];
+  assign \s__data__payload.data  = \s__payload$12 [63:0];
+  assign \s__data__payload.last  = \s__payload$12 [64];
+  assign \m__data__payload.data  = m__data__payload[63:0];
+  assign \m__data__payload.last  = m__data__payload[64];
+  assign \m__payload$19.data  = m__data__payload[63:0];
+  assign \m__payload$19.last  = m__data__payload[64];
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.tx_slice.data (rst, s__ready, s__valid, s__payload, m__ready, m__valid, m__payload, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$72  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  reg \$5 ;
+  reg [64:0] \$6 ;
+  reg \$7 ;
+  reg [64:0] \$8 ;
+  input clk;
+  wire clk;
+  output [64:0] m__payload;
+  reg [64:0] m__payload = 65'h00000000000000000;
+  wire [63:0] \m__payload.data ;
+  wire \m__payload.last ;
+  input m__ready;
+  wire m__ready;
+  output m__valid;
+  reg m__valid = 1'h0;
+  input rst;
+  wire rst;
+  input [64:0] s__payload;
+  wire [64:0] s__payload;
+  wire [63:0] \s__payload.data ;
+  wire \s__payload.last ;
+  output s__ready;
+  wire s__ready;
+  input s__valid;
+  wire s__valid;
+  reg [64:0] skid = 65'h00000000000000000;
+  wire [63:0] \skid.data ;
+  wire \skid.last ;
+  reg skid_valid = 1'h0;
+  assign \$1  = ~ m__valid;
+  assign \$2  = \$1  | m__ready;
+  assign \$3  = ~ skid_valid;
+  assign \$4  = s__valid & \$3 ;
+  always @(posedge clk)
+    m__valid <= \$5 ;
+  always @(posedge clk)
+    m__payload <= \$6 ;
+  always @(posedge clk)
+    skid_valid <= \$7 ;
+  always @(posedge clk)
+    skid <= \$8 ;
+  assign s__ready = ~ skid_valid;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$5  = m__valid;
+    if (\$2 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$5  = 1'h1;
+      end else begin
+        \$5  = s__valid;
+      end
+    end
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$6  = m__payload;
+    if (\$2 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$6  = skid;
+      end else begin
+        if (s__valid) begin
+          \$6  = s__payload;
+        end
+      end
+    end
+    if (rst) begin
+      \$6  = 65'h00000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$7  = skid_valid;
+    if (\$2 ) begin
+      if (skid_valid) begin
+        \$7  = 1'h0;
+      end
+    end else if (\$4 ) begin
+      \$7  = 1'h1;
+    end
+    if (rst) begin
+      \$7  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$8  = skid;
+    if (\$2 ) begin
+    end else if (\$4 ) begin
+      \$8  = s__payload;
+    end
+    if (rst) begin
+      \$8  = 65'h00000000000000000;
+    end
+  end
+  assign \m__payload.data  = m__payload[63:0];
+  assign \m__payload.last  = m__payload[64];
+  assign \skid.data  = skid[63:0];
+  assign \skid.last  = skid[64];
+  assign \s__payload.data  = s__payload[63:0];
+  assign \s__payload.last  = s__payload[64];
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.tx_slice.hdr (rst, s__ready, s__payload, s__valid, m__ready, m__valid, m__payload, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$73  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  reg \$5 ;
+  reg [126:0] \$6 ;
+  reg \$7 ;
+  reg [126:0] \$8 ;
+  input clk;
+  wire clk;
+  output [126:0] m__payload;
+  reg [126:0] m__payload = 127'h00000000000000000000000000000000;
+  wire [7:0] \m__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \m__payload.kind ;
+  wire [15:0] \m__payload.length ;
+  wire [15:0] \m__payload.pid ;
+  wire [7:0] \m__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \m__payload.status ;
+  wire [7:0] \m__payload.tag ;
+  wire [63:0] \m__payload.vaddr ;
+  input m__ready;
+  wire m__ready;
+  output m__valid;
+  reg m__valid = 1'h0;
+  input rst;
+  wire rst;
+  input [126:0] s__payload;
+  wire [126:0] s__payload;
+  wire [7:0] \s__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \s__payload.kind ;
+  wire [15:0] \s__payload.length ;
+  wire [15:0] \s__payload.pid ;
+  wire [7:0] \s__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \s__payload.status ;
+  wire [7:0] \s__payload.tag ;
+  wire [63:0] \s__payload.vaddr ;
+  output s__ready;
+  wire s__ready;
+  input s__valid;
+  wire s__valid;
+  reg [126:0] skid = 127'h00000000000000000000000000000000;
+  wire [7:0] \skid.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \skid.kind ;
+  wire [15:0] \skid.length ;
+  wire [15:0] \skid.pid ;
+  wire [7:0] \skid.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \skid.status ;
+  wire [7:0] \skid.tag ;
+  wire [63:0] \skid.vaddr ;
+  reg skid_valid = 1'h0;
+  assign \$1  = ~ m__valid;
+  assign \$2  = \$1  | m__ready;
+  assign \$3  = ~ skid_valid;
+  assign \$4  = s__valid & \$3 ;
+  always @(posedge clk)
+    m__valid <= \$5 ;
+  always @(posedge clk)
+    m__payload <= \$6 ;
+  always @(posedge clk)
+    skid_valid <= \$7 ;
+  always @(posedge clk)
+    skid <= \$8 ;
+  assign s__ready = ~ skid_valid;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$5  = m__valid;
+    if (\$2 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$5  = 1'h1;
+      end else begin
+        \$5  = s__valid;
+      end
+    end
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$6  = m__payload;
+    if (\$2 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$6  = skid;
+      end else begin
+        if (s__valid) begin
+          \$6  = s__payload;
+        end
+      end
+    end
+    if (rst) begin
+      \$6  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$7  = skid_valid;
+    if (\$2 ) begin
+      if (skid_valid) begin
+        \$7  = 1'h0;
+      end
+    end else if (\$4 ) begin
+      \$7  = 1'h1;
+    end
+    if (rst) begin
+      \$7  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$8  = skid;
+    if (\$2 ) begin
+    end else if (\$4 ) begin
+      \$8  = s__payload;
+    end
+    if (rst) begin
+      \$8  = 127'h00000000000000000000000000000000;
+    end
+  end
+  assign \m__payload.kind  = m__payload[3:0];
+  assign \m__payload.status  = m__payload[6:4];
+  assign \m__payload.src  = m__payload[14:7];
+  assign \m__payload.dst  = m__payload[22:15];
+  assign \m__payload.tag  = m__payload[30:23];
+  assign \m__payload.pid  = m__payload[46:31];
+  assign \m__payload.vaddr  = m__payload[110:47];
+  assign \m__payload.length  = m__payload[126:111];
+  assign \skid.kind  = skid[3:0];
+  assign \skid.status  = skid[6:4];
+  assign \skid.src  = skid[14:7];
+  assign \skid.dst  = skid[22:15];
+  assign \skid.tag  = skid[30:23];
+  assign \skid.pid  = skid[46:31];
+  assign \skid.vaddr  = skid[110:47];
+  assign \skid.length  = skid[126:111];
+  assign \s__payload.kind  = s__payload[3:0];
+  assign \s__payload.status  = s__payload[6:4];
+  assign \s__payload.src  = s__payload[14:7];
+  assign \s__payload.dst  = s__payload[22:15];
+  assign \s__payload.tag  = s__payload[30:23];
+  assign \s__payload.pid  = s__payload[46:31];
+  assign \s__payload.vaddr  = s__payload[110:47];
+  assign \s__payload.length  = s__payload[126:111];
 endmodule

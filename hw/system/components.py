@@ -18,6 +18,7 @@ from amaranth.lib.wiring import In, Out
 
 from hw.lib.csr import CSRBusSignature
 from hw.lib.csrmux import CSRMux
+from hw.lib.stream_slice import BundleSlice
 from hw.lib.axi import AXI4Signature
 from hw.memory.dram import AxiDramModel, MemoryMMUWithDram
 from hw.processor.excache import ExCacheTop
@@ -202,6 +203,12 @@ class MemoryComponent(wiring.Component):
         port, for a board's DDR controller or the fast harness's compiled memory (``emu/harness/axi_memory.h``),
         which must then hold ``dram_bytes`` with the same timing. The Verilog no longer depends on the DRAM
         size (no memory initialiser), so any size builds equally fast.
+    net_slices : bool
+        ``True`` (default): a register slice (:class:`hw.lib.stream_slice.BundleSlice`, skid buffers) on both
+        streams of each message port between the network interface and the MMU, so that no timing path
+        crosses from one block into the other (the component's critical path did, issue 18). Each slice adds
+        one cycle of latency: a miss's round trip through the component takes two cycles more; throughput is
+        unchanged. ``False``: the two blocks joined directly (the cycle counts before issue 18's slices).
 
     Attributes
     ----------
@@ -221,15 +228,17 @@ class MemoryComponent(wiring.Component):
     """
 
     def __init__(self, mmu, netif, *, dram_bytes, dram_latency, dram_read_slots=AxiDramModel.DEFAULT_READ_SLOTS,
-                 external_dram=False):
+                 external_dram=False, net_slices=True):
         if not isinstance(mmu, MMUParams):
             raise TypeError(f"MemoryComponent mmu must be MMUParams, not {mmu!r}")
         if not isinstance(netif, NetIfParams):
             raise TypeError(f"MemoryComponent netif must be NetIfParams, not {netif!r}")
         if not isinstance(external_dram, bool):
             raise TypeError(f"MemoryComponent external_dram must be a bool, not {external_dram!r}")
+        if not isinstance(net_slices, bool):
+            raise TypeError(f"MemoryComponent net_slices must be a bool, not {net_slices!r}")
         self.mmu_params, self.netif_params = mmu, netif
-        self.external_dram = external_dram
+        self.external_dram, self.net_slices = external_dram, net_slices
         if external_dram:
             self.memory = MemoryMMU(mmu)
             self.mmu = self.memory
@@ -260,8 +269,18 @@ class MemoryComponent(wiring.Component):
         m.submodules.netif = netif = self.netif
         m.submodules.csr_mux = mux = CSRMux(self._mux_targets, addr_width=COMPONENT_CSR_ADDR_WIDTH)
 
-        wiring.connect(m, netif.rx, memory.net_rx)
-        wiring.connect(m, memory.net_tx, netif.tx)
+        if self.net_slices:
+            # Requests netif -> MMU and responses MMU -> netif each through a skid buffer: every path between
+            # the two blocks starts or ends at a flip-flop (one cycle of latency each way).
+            m.submodules.rx_slice = rx_slice = BundleSlice(netif.rx.signature)
+            m.submodules.tx_slice = tx_slice = BundleSlice(memory.net_tx.signature)
+            wiring.connect(m, netif.rx, rx_slice.s)
+            wiring.connect(m, rx_slice.m, memory.net_rx)
+            wiring.connect(m, memory.net_tx, tx_slice.s)
+            wiring.connect(m, tx_slice.m, netif.tx)
+        else:
+            wiring.connect(m, netif.rx, memory.net_rx)
+            wiring.connect(m, memory.net_tx, netif.tx)
         wiring.connect(m, netif.m_axis, wiring.flipped(self.m_axis))
         wiring.connect(m, wiring.flipped(self.s_axis), netif.s_axis)
         wiring.connect(m, wiring.flipped(self.csr), mux.bus)
