@@ -317,3 +317,22 @@ def test_processor_monitor_pids_and_exit_order():
     assert gmm.components["mem"].free_frames == 100 - 3 * 2
     with pytest.raises(ProcessorMonitorError, match="not running"):
         run_sync(pm.exit_process(7))
+
+
+def test_memory_component_net_slices():
+    """The slices between the network interface and the MMU are there by default, absent with
+    ``net_slices=False``, and the flag is checked where it enters."""
+    from amaranth.hdl import Fragment
+    from hw.system.components import MemoryComponent
+    from hw.lib.stream_slice import BundleSlice
+    p = SystemParams()
+    with pytest.raises(TypeError, match="net_slices must be a bool, not 'yes'"):
+        MemoryComponent(p.mmu, p.mem_netif, dram_bytes=1 << 16, dram_latency=4, net_slices="yes")
+    for flag in (True, False):
+        mc = MemoryComponent(p.mmu, p.mem_netif, dram_bytes=1 << 16, dram_latency=4, external_dram=True,
+                             net_slices=flag)
+        m = mc.elaborate(None)
+        slices = {name for name in ("rx_slice", "tx_slice")
+                  if name in m._named_submodules and isinstance(m.submodules[name], BundleSlice)}
+        assert slices == ({"rx_slice", "tx_slice"} if flag else set())
+        _silence(mc)
