@@ -322,7 +322,6 @@ def test_processor_monitor_pids_and_exit_order():
 def test_memory_component_net_slices():
     """The slices between the network interface and the MMU are there by default, absent with
     ``net_slices=False``, and the flag is checked where it enters."""
-    from amaranth.hdl import Fragment
     from hw.system.components import MemoryComponent
     from hw.lib.stream_slice import BundleSlice
     p = SystemParams()
