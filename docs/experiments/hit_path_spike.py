@@ -280,8 +280,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.synth:
         a, _, b = args.steps.partition("-")
-        steps = range(int(a), int(b) + 1) if b else [int(x) for x in args.steps.split(",")]
-        if not set(steps) <= set(STEPS):
+        try:
+            steps = range(int(a), int(b) + 1) if b else [int(x) for x in args.steps.split(",")]
+        except ValueError:
+            ap.error(f"--steps must be 'a-b' or a comma list of 1-7, not {args.steps!r}")
+        if not steps or not set(steps) <= set(STEPS):
             ap.error(f"--steps must be within 1-7, not {args.steps!r}")
         synth(steps, args.synth)
     elif args.check:
