@@ -257,18 +257,26 @@ def check(step, n=200):
     print(f"step {step}: {n} answers in order, {sum(misses)} misses flushed and replayed")
 
 
-def synth(steps, seeds):
-    """Each step through disagg's ECP5 flow (``emu.synth.flow``, the LFE5U-85F-6 at 125 MHz): one line each."""
+def synth(steps, seeds, outreg_modes=(True,)):
+    """Each step through disagg's ECP5 flow (``emu.synth.flow``, the LFE5U-85F-6 at 125 MHz): one line each,
+    with and/or without the flow's block RAM output registers (``outreg_modes``)."""
     from emu.synth.flow import synthesize
 
     for step in steps:
         text = verilog.convert(HitPathSpike(step), name="spike")
-        for seed in seeds:
-            r = synthesize(text, "spike", "ecp5", block=f"spike_step{step}", freq_mhz=125, seed=seed)
-            cp = r.critical_path or {}
-            print(f"step {step} seed {seed}: {r.luts} LUTs, {r.ffs} FFs, {r.brams} DP16KD, {r.lutram} DPR16X4, "
-                  f"{r.fmax_mhz} MHz; {cp.get('start')} -> {cp.get('end')}, {cp.get('logic_levels')} levels, "
-                  f"{cp.get('delay_ns')} ns ({cp.get('routing_ns')} routing)", flush=True)
+        for outreg in outreg_modes:
+            for seed in seeds:
+                r = synthesize(text, "spike", "ecp5", block=f"spike_step{step}", freq_mhz=125, seed=seed,
+                               bram_output_registers=outreg)
+                _report(step, seed, r, outreg)
+
+
+def _report(step, seed, r, outreg):
+    cp = r.critical_path or {}
+    print(f"step {step} seed {seed} outreg {'on' if outreg else 'off'} ({r.outreg_ffs} FFs moved): "
+          f"{r.luts} LUTs, {r.ffs} FFs, {r.brams} DP16KD, {r.lutram} DPR16X4, "
+          f"{r.fmax_mhz} MHz; {cp.get('start')} -> {cp.get('end')}, {cp.get('logic_levels')} levels, "
+          f"{cp.get('delay_ns')} ns ({cp.get('routing_ns')} routing)", flush=True)
 
 
 def main(argv=None):
@@ -277,6 +285,8 @@ def main(argv=None):
     ap.add_argument("--check", action="store_true", help="simulate instead of writing Verilog")
     ap.add_argument("--synth", type=int, nargs="+", metavar="SEED", help="place and route with these seeds")
     ap.add_argument("--steps", default="7", help="steps for --synth: 'a-b' or a comma list")
+    ap.add_argument("--outreg", choices=("on", "off", "both"), default="on",
+                    help="--synth with the flow's block RAM output registers, without, or both (default on)")
     args = ap.parse_args(argv)
     if args.synth:
         a, _, b = args.steps.partition("-")
@@ -286,7 +296,8 @@ def main(argv=None):
             ap.error(f"--steps must be 'a-b' or a comma list of 1-7, not {args.steps!r}")
         if not steps or not set(steps) <= set(STEPS):
             ap.error(f"--steps must be within 1-7, not {args.steps!r}")
-        synth(steps, args.synth)
+        modes = {"on": (True,), "off": (False,), "both": (False, True)}[args.outreg]
+        synth(steps, args.synth, modes)
     elif args.check:
         check(args.step)
     else:

@@ -35,6 +35,9 @@ def register(sub):
                                                            "that missed block RAM")
     p.add_argument("--paths", action="store_true", help="print the critical path of every row, not only of "
                                                          "those below the constraint")
+    p.add_argument("--no-bram-outreg", action="store_true",
+                   help="ECP5: leave the flip-flops after a block RAM read port in the fabric instead of moving "
+                        "them into the RAM's output register (to compare; see docs/fpga.md)")
     p.add_argument("--no-cache", action="store_true", help="run the tools even if a cached result exists")
     p.add_argument("--sweep", action="store_true",
                    help="instead of the blocks' configurations, run the ways/sets/TLB-entries sweep of "
@@ -67,8 +70,8 @@ def _check_seeds(seeds):
 def run(args):
     from ..synth import synthesize_block
     from ..synth.blocks import SMALL_CONFIGS, component_from_params, load_config, synth_blocks
-    from ..synth.table import (format_critical_paths, format_markdown, format_memories, format_seed_summary,
-                               format_table, write_json)
+    from ..synth.table import (format_critical_paths, format_markdown, format_memories, format_output_registers,
+                               format_seed_summary, format_table, write_json)
 
     if args.freq is not None and not args.freq > 0:
         raise DisaggError(f"--freq must be a positive frequency in MHz, not {args.freq!r}")
@@ -78,10 +81,14 @@ def run(args):
     if args.board:
         if args.seed:
             raise DisaggError("--seed is for the blocks' place and route; --board builds with the board's own flow")
+        if args.no_bram_outreg:
+            raise DisaggError("--no-bram-outreg is for the blocks' place and route; --board builds with the board's own flow")
         from ..synth.board import build_board
         return build_board(progress=_progress)
     targets = args.target or ["ecp5"]
     tool_args = {} if args.timeout is None else {"timeout": args.timeout}
+    if args.no_bram_outreg:
+        tool_args["bram_output_registers"] = False
     if (args.library or args.sweep) and len(seeds) > 1:
         raise DisaggError(f"several seeds are for --block runs; give one --seed with --{'library' if args.library else 'sweep'}")
     if args.library or args.sweep:
@@ -135,6 +142,10 @@ def run(args):
     if paths:
         print()
         print(paths)
+    outregs = format_output_registers(results)
+    if outregs:
+        print()
+        print(outregs)
     memories = format_memories(results, all_memories=args.memories)
     if memories:
         print()

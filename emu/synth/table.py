@@ -131,6 +131,17 @@ def format_memories(results: list[SynthResult], all_memories: bool = False) -> s
     return "\n".join([title, *lines])
 
 
+def format_output_registers(results: list[SynthResult]) -> str:
+    """Which blocks had flip-flops moved into block RAM output registers (empty if none had)."""
+    lines, done = [], set()
+    for r in results:
+        if r.outreg_ffs and (r.block, r.target) not in done:  # the same netlist whatever the seed
+            done.add((r.block, r.target))
+            lines.append(f"  {r.block}/{r.target}: {r.outreg_ffs} flip-flops into the output registers of "
+                         f"{r.outreg_ports} read port{'s' if r.outreg_ports != 1 else ''}")
+    return "\n".join(["block RAM output registers (not counted in FFs):", *lines]) if lines else ""
+
+
 def format_path(r: SynthResult, through: int = 6, with_seed: bool = False) -> list[str]:
     """Lines describing the critical path of one result (empty if it has none)."""
     p = r.critical_path
