@@ -1,10 +1,10 @@
 """Move the flip-flops after an ECP5 block RAM's read port into the RAM's own output register.
 
 An ECP5 block RAM (DP16KD) has an optional output register on each port (``REGMODE_A``/``REGMODE_B`` =
-``"OUTREG"``). Without it the read data leaves the RAM's read latch with a clock-to-out of about 5.7 ns
-on the -6 grade (nextpnr's timing database for ``NOREG``), most of a 8 ns cycle before any logic. With
-it the latch feeds the output register on the next clock edge, the clock-to-out is that of the
-register, and the fabric flip-flop that would have held the data is gone. Vendor synthesis for ECP5
+``"OUTREG"``). Without it the read data leaves the RAM's read latch with a clock-to-out of 5.83 ns on
+the -6 grade (nextpnr's timing database for ``NOREG``), most of an 8 ns cycle before any logic. With it
+the latch feeds the output register on the next clock edge, the clock-to-out is 0.96 ns, and the fabric
+flip-flop that would have held the data is gone. Vendor synthesis for ECP5
 moves a register that follows a block RAM into it; Yosys 0.70's ``synth_ecp5`` does not (its block RAM
 library maps no output register), so a design that registers its RAM output pays ``NOREG``'s
 clock-to-out plus a route into the fabric. This pass does the move on Yosys' mapped netlist::
