@@ -42,6 +42,13 @@ class MemoryInfo:
     reason : str
         Why the memory went where it went: for block RAM its ports and size, otherwise what kept it out
         (an asynchronous read, too many ports, too small to be worth a block RAM, ...).
+    read_during_write : str
+        What the registered read port must return when it reads the address that a write port (with its
+        own address) writes at the same clock edge: ``"old"`` data (an Amaranth read port), ``"new"`` data
+        (``transparent_for``), ``"mixed"`` (old for some write ports, new for others), ``"undefined"``
+        (marked ``no_rw_check``: the design never uses such a read). ``""`` when it does not apply: no
+        registered read and write port pair, several read ports, or one write port at the read's address
+        (one RAM port then does both, and block RAM supports either rule there).
     """
 
     name: str
@@ -53,6 +60,7 @@ class MemoryInfo:
     mapped_to: str = "unknown"
     cell: str = ""
     reason: str = ""
+    read_during_write: str = ""
 
     @property
     def bits(self) -> int:
@@ -78,18 +86,45 @@ def _count_bits(value: str, bit: str) -> int:
     return value.split("'", 1)[1].count(bit)
 
 
+def _read_during_write(params: dict[str, str], conns: dict[str, str], read_ports: int, sync_reads: int) -> str:
+    """:attr:`MemoryInfo.read_during_write` from a ``$mem_v2`` cell's parameters and connections."""
+    write_ports = int(params.get("WR_PORTS", "0"))
+    if read_ports != 1 or sync_reads != 1 or write_ports == 0:
+        return ""
+    if write_ports == 1 and conns.get("RD_ADDR") is not None and conns.get("RD_ADDR") == conns.get("WR_ADDR"):
+        return ""
+    # One bit per write port in each mask (read port 0).
+    def bits(name):
+        value = params.get(name, "")
+        return value.split("'", 1)[1][-write_ports:] if "'" in value else ""
+    collision_x, transparent = bits("RD_COLLISION_X_MASK"), bits("RD_TRANSPARENCY_MASK")
+    if collision_x and set(collision_x) == {"1"}:
+        return "undefined"
+    if not transparent:
+        return ""
+    live = [t for t, x in zip(transparent, collision_x or "0" * len(transparent)) if x != "1"]
+    if set(live) == {"1"}:
+        return "new"
+    return "old" if set(live) == {"0"} else "mixed"
+
+
 def parse_memory_dump(text: str) -> dict[str, MemoryInfo]:
     """Memories from the RTLIL ``dump`` of the ``$mem_v2`` cells taken just before ``map_ram``."""
     memories: dict[str, MemoryInfo] = {}
     params: dict[str, str] | None = None
+    conns: dict[str, str] = {}
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("cell $mem_v2 "):
-            params = {}
+            params, conns = {}, {}
         elif params is not None and stripped.startswith("parameter "):
             parts = stripped.split(None, 2)
             if len(parts) == 3:
                 params[parts[1].lstrip("\\")] = parts[2]
+        elif params is not None and stripped.startswith("connect "):
+            parts = stripped.split(None, 2)
+            if len(parts) == 3:
+                conns[parts[1].lstrip("\\")] = parts[2]
         elif params is not None and stripped == "end":
             name = _unescape_id(params.get("MEMID", '"?"'))
             read_ports = int(params.get("RD_PORTS", "0"))
@@ -102,6 +137,7 @@ def parse_memory_dump(text: str) -> dict[str, MemoryInfo]:
                 read_ports=read_ports,
                 write_ports=int(params.get("WR_PORTS", "0")),
                 async_read_ports=read_ports - sync_reads,
+                read_during_write=_read_during_write(params, conns, read_ports, sync_reads),
             )
             params = None
     return memories
@@ -162,8 +198,23 @@ def memory_reason(mem: MemoryInfo, target: Target) -> str:
     if mem.mapped_to != "bram":
         return _why_not_bram(mem, target, bram_bits)
     ports = f"{mem.read_ports} registered read + {mem.write_ports} write port" + ("s" if mem.write_ports != 1 else "")
-    return (f"{ports}, {mem.bits} bits: fits the block RAM's synchronous ports "
-            f"({mem.bits / bram_bits:.1f} x {bram_bits // 1024} Kbit of data)")
+    reason = (f"{ports}, {mem.bits} bits: fits the block RAM's synchronous ports "
+              f"({mem.bits / bram_bits:.1f} x {bram_bits // 1024} Kbit of data)")
+    return reason + _bypass_note(mem)
+
+
+def _bypass_note(mem: MemoryInfo) -> str:
+    """What the read-during-write rule of a block RAM memory costs (neither ECP5 nor iCE40 block RAM defines
+    a read of the address the other port writes, so Yosys builds the rule in logic)."""
+    if mem.read_during_write in ("old", "new", "mixed"):
+        what = {"old": "the old data", "new": "the new data", "mixed": "old or new data"}[mem.read_during_write]
+        return (f"; a read of the address being written must return {what}, which the block RAM does not "
+                f"define: Yosys adds a bypass after it (the write delayed in registers, an address compare, "
+                f"a multiplexer), so no register follows the RAM directly (no_rw_check drops it where the "
+                f"design never uses such a read)")
+    if mem.read_during_write == "undefined":
+        return "; a read during a write of the same address is left undefined (no_rw_check): no bypass"
+    return ""
 
 
 def _why_not_bram(mem: MemoryInfo, target: Target, bram_bits: int) -> str:

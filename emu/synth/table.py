@@ -125,10 +125,24 @@ def format_memories(results: list[SynthResult], all_memories: bool = False) -> s
             if m.get("reason"):
                 line += f": {m['reason']}"
             lines.append(line)
-    if not lines:
-        return ""
-    title = "memories:" if all_memories else "memories not in block RAM:"
-    return "\n".join([title, *lines])
+    bypassed = []
+    if not all_memories:
+        done = set()
+        for r in results:
+            if (r.block, r.target) in done:
+                continue
+            done.add((r.block, r.target))
+            for m in r.memories:
+                if m["mapped_to"] == "bram" and m.get("read_during_write") in ("old", "new", "mixed"):
+                    bypassed.append(f"  {r.block}/{r.target}: {m['name']}: a read during a write of the same "
+                                    f"address returns the {m['read_during_write']} data, through a bypass after "
+                                    f"the RAM (see --memories)")
+    out = []
+    if lines:
+        out += ["memories:" if all_memories else "memories not in block RAM:", *lines]
+    if bypassed:
+        out += ([""] if out else []) + ["block RAM with a read-during-write bypass:", *bypassed]
+    return "\n".join(out)
 
 
 def format_output_registers(results: list[SynthResult]) -> str:

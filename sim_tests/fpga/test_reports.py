@@ -30,6 +30,8 @@ def test_memory_dump_inventory():
     assert data.bits == 8192
     tag = mems["ctrl.tag_mem"]
     assert tag.depth == 16 and tag.async_read_ports == 0
+    # The captured ExCache read its data old and its tags new during a write of the same address.
+    assert (data.read_during_write, tag.read_during_write) == ("old", "new")
     roms = [m for name, m in mems.items() if "proc_rom" in name]
     assert len(roms) == 3 and all(m.write_ports == 0 and m.async_read_ports == 1 for m in roms)
 
@@ -46,8 +48,8 @@ def test_classify_memories_gives_reasons():
     result = {m.name: m for m in classify_memories(mems, parse_memory_mapping(LIBMAP_LOG, "excache"), TARGETS["ecp5"])}
     assert result["ctrl.data_mem"].mapped_to == "bram"
     # Block RAM memories say why too (issue 18: the inventory explains every memory).
-    assert result["ctrl.data_mem"].reason == ("1 registered read + 1 write port, 8192 bits: fits the block RAM's "
-                                              "synchronous ports (0.4 x 18 Kbit of data)")
+    assert result["ctrl.data_mem"].reason.startswith("1 registered read + 1 write port, 8192 bits: fits the block "
+                                                     "RAM's synchronous ports (0.4 x 18 Kbit of data)")
     assert result["ctrl.tag_mem"].mapped_to == "lutram"
     assert "small (896 bits)" in result["ctrl.tag_mem"].reason
     rom = result["$flatten\\ctrl.$auto$proc_rom.cc:155:do_switch$1300"]
@@ -158,3 +160,42 @@ def test_critical_path_printed_for_blocks_below_the_constraint():
     assert format_critical_paths([fast]) == ""
     assert format_critical_paths([fast], all_paths=True).count("excache/ecp5:") == 1
     assert "below the 125 MHz constraint" in format_table([slow])
+
+
+def _mem_dump(transparent="1'0", collision_x="1'0", rd_addr="\\ra", wr_addr="\\wa", wr_ports=1):
+    return f"""
+  cell $mem_v2 \\\\m
+    parameter \\\\MEMID "\\\\\\\\m"
+    parameter \\\\WIDTH 16
+    parameter \\\\SIZE 1024
+    parameter \\\\RD_PORTS 1
+    parameter \\\\RD_CLK_ENABLE 1'1
+    parameter \\\\RD_TRANSPARENCY_MASK {transparent}
+    parameter \\\\RD_COLLISION_X_MASK {collision_x}
+    parameter \\\\WR_PORTS {wr_ports}
+    connect \\\\RD_ADDR {rd_addr}
+    connect \\\\WR_ADDR {wr_addr}
+  end
+"""
+
+
+@pytest.mark.parametrize("dump, rule", [
+    (_mem_dump(), "old"),                                       # an Amaranth read port
+    (_mem_dump(transparent="1'1"), "new"),                      # transparent_for=(write port,)
+    (_mem_dump(collision_x="1'1"), "undefined"),                # (* no_rw_check *)
+    (_mem_dump(rd_addr="\\a", wr_addr="\\a"), ""),              # one RAM port reads and writes
+    (_mem_dump(transparent="2'01", collision_x="2'00", wr_ports=2, wr_addr="{ \\w1 \\w0 }"), "mixed"),
+    (_mem_dump(transparent="2'01", collision_x="2'10", wr_ports=2, wr_addr="{ \\w1 \\w0 }"), "new"),
+], ids=["old", "new", "no_rw_check", "same-port", "mixed", "new-where-defined"])
+def test_read_during_write_rule_from_the_dump(dump, rule):
+    [mem] = parse_memory_dump(dump).values()
+    assert mem.read_during_write == rule
+
+
+def test_a_block_ram_with_a_bypass_says_so():
+    [mem] = parse_memory_dump(_mem_dump()).values()
+    [mem] = classify_memories({"m": mem}, {"m": "$__DP16KD_"}, TARGETS["ecp5"])
+    assert "Yosys adds a bypass after it" in mem.reason and "the old data" in mem.reason
+    [marked] = parse_memory_dump(_mem_dump(collision_x="1'1")).values()
+    [marked] = classify_memories({"m": marked}, {"m": "$__DP16KD_"}, TARGETS["ecp5"])
+    assert "no bypass" in marked.reason
