@@ -31,7 +31,9 @@ Steps (each includes the ones before it):
    contents. Without the mark it keeps Verilog's read-old-data rule between the RAM's two ports with a
    bypass (the write delayed a cycle in registers, an address compare and a multiplexer between the RAM
    and ``cap``), so no register follows the RAM directly. Safe here because the tag RAM is written only
-   while the pipeline is stopped, when the access that reads it is not valid.
+   while the pipeline is stopped, when the access that reads it is not valid;
+9. the stand-in miss path by the rules too: the way it installs into and the tag RAM's write enable come
+   from registers set a cycle ahead (not from a decode of its counter over a 216-bit register).
 
 From step 7 on, the flow (``emu.synth.bram_outreg``) moves a register that directly follows a block RAM
 into the RAM's output register; ``--outreg off|both`` measures without it.
@@ -40,7 +42,7 @@ Usage::
 
     python docs/experiments/hit_path_spike.py --step 7 > spike.v      # Verilog of step 7
     python docs/experiments/hit_path_spike.py --step 7 --check       # a short simulation (answers in order)
-    PYTHONPATH=. python docs/experiments/hit_path_spike.py --synth 1 2 --steps 1-8   # disagg's ECP5 flow, 125 MHz
+    PYTHONPATH=. python docs/experiments/hit_path_spike.py --synth 1 2 --steps 1-9   # disagg's ECP5 flow, 125 MHz
 """
 
 import argparse
@@ -60,11 +62,11 @@ D, QB = 8, 3        # credits: replay queue and answer FIFO entries
 Req = data.StructLayout({"op": 1, "pid": PIDW, "vaddr": VA, "strb": DW // 8, "wdata": DW})
 Entry = data.StructLayout({"tag": TAGB, "pid": PIDW, "valid": 1})
 TagSet = data.ArrayLayout(Entry, WAYS)
-STEPS = range(1, 9)
+STEPS = range(1, 10)
 
 
 class HitPathSpike(wiring.Component):
-    """The spike at ``step`` (1-8). Ports: the CPU's request and answer streams, ``miss`` (a flush)."""
+    """The spike at ``step`` (1-9). Ports: the CPU's request and answer streams, ``miss`` (a flush)."""
 
     req_valid: In(1)
     req_ready: Out(1)
@@ -76,7 +78,7 @@ class HitPathSpike(wiring.Component):
 
     def __init__(self, step):
         if step not in STEPS:
-            raise ValueError(f"step must be 1 to 8, not {step!r}")
+            raise ValueError(f"step must be 1 to 9, not {step!r}")
         self.step = step
         super().__init__()
 
@@ -185,11 +187,26 @@ class HitPathSpike(wiring.Component):
             m.d.sync += [stopped.eq(1), issue.eq(s1_i), fill_t.eq(8)]
         with m.Elif(stopped):
             m.d.sync += fill_t.eq(fill_t - 1)
-            with m.If(fill_t == 4):
-                m.d.sync += f_data[f_way].eq(f_ent)
+            if st < 9:
+                with m.If(fill_t == 4):
+                    m.d.sync += f_data[f_way].eq(f_ent)
             with m.If(fill_t == 1):
                 m.d.sync += stopped.eq(0)
-        m.d.comb += [tag_wr.addr.eq(f_set), tag_wr.en.eq(stopped & (fill_t == 1)), tag_wr.data.eq(f_data)]
+        if st >= 9:
+            # Step 9: a one-hot way and the write enable registered a cycle ahead (same cycles as below).
+            ins, t_wen = Signal(WAYS), Signal()
+            m.d.sync += [ins.eq(0), t_wen.eq(0)]
+            with m.If(stopped & (fill_t == 5)):
+                m.d.sync += ins.eq(1 << f_way)
+            with m.If(stopped & (fill_t == 2)):
+                m.d.sync += t_wen.eq(1)
+            for w in range(WAYS):
+                with m.If(ins[w]):
+                    m.d.sync += f_data[w].eq(f_ent)
+            t_en = t_wen
+        else:
+            t_en = stopped & (fill_t == 1)
+        m.d.comb += [tag_wr.addr.eq(f_set), tag_wr.en.eq(t_en), tag_wr.data.eq(f_data)]
 
         # Answers: the data RAM's word (0 for a write) into the FIFO, DW-wide, in retire order.
         ret = [Signal(name=f"ret{k}") for k in range(3)]
@@ -303,9 +320,9 @@ def main(argv=None):
         try:
             steps = range(int(a), int(b) + 1) if b else [int(x) for x in args.steps.split(",")]
         except ValueError:
-            ap.error(f"--steps must be 'a-b' or a comma list of 1-8, not {args.steps!r}")
+            ap.error(f"--steps must be 'a-b' or a comma list of 1-9, not {args.steps!r}")
         if not steps or not set(steps) <= set(STEPS):
-            ap.error(f"--steps must be within 1-8, not {args.steps!r}")
+            ap.error(f"--steps must be within 1-9, not {args.steps!r}")
         modes = {"on": (True,), "off": (False,), "both": (False, True)}[args.outreg]
         synth(steps, args.synth, modes)
     elif args.check:
