@@ -131,6 +131,10 @@ def test_several_seeds_only_for_block_runs(capsys):
     assert "--seed is for the blocks' place and route" in _error(capsys, "--board", "--seed", "2")
 
 
+def test_no_bram_outreg_is_for_block_runs(capsys):
+    assert "--no-bram-outreg is for the blocks' place and route" in _error(capsys, "--board", "--no-bram-outreg")
+
+
 def _placed(seed, fmax, **kw):
     base = dict(block="mmu", target="ecp5", device="LFE5U-85F-6BG381", luts=8845, ffs=3792, brams=0, lutram=247,
                 fmax_mhz=fmax, fits=True, note="", freq_constraint_mhz=125.0, seed=seed)
@@ -159,3 +163,20 @@ def test_one_seed_keeps_the_plain_table():
     rows = [_placed(1, 66.3), _placed(1, 94.7, block="excache")]
     assert format_table(rows).splitlines()[0].split()[:3] == ["block", "target", "LUTs"]
     assert format_seed_summary(rows) == ""
+
+
+def test_moved_flip_flops_and_bypassed_rams_are_listed_once_per_block():
+    from emu.synth.table import format_memories, format_output_registers
+    ram = {"name": "tags", "depth": 64, "width": 216, "bits": 13824, "mapped_to": "bram", "cell": "$__PDPW16KD_",
+           "read_ports": 1, "write_ports": 1, "async_read_ports": 0, "reason": "", "read_during_write": "new"}
+    rows = [_placed(1, 90.0, outreg_ffs=64, outreg_ports=8, memories=[ram]),
+            _placed(2, 95.0, outreg_ffs=64, outreg_ports=8, memories=[ram])]
+    assert format_output_registers(rows).splitlines() == [
+        "block RAM output registers (not counted in FFs):",
+        "  mmu/ecp5: 64 flip-flops into the output registers of 8 read ports"]
+    assert format_output_registers([_placed(1, 90.0)]) == ""
+    assert format_memories(rows).splitlines() == [
+        "block RAM with a read-during-write bypass:",
+        "  mmu/ecp5: tags: a read during a write of the same address returns the new data, through a bypass "
+        "after the RAM (see --memories)"]
+    assert format_memories([_placed(1, 90.0, memories=[{**ram, "read_during_write": "undefined"}])]) == ""
