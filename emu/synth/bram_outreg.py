@@ -104,8 +104,13 @@ class _Netlist:
         return bits[0] if bits else None
 
 
+def _is_pdp(ram: dict) -> bool:
+    """A 36-bit pseudo-dual-port RAM (nextpnr's test: port A 36 bits wide)."""
+    return _param_int(ram["parameters"].get("DATA_WIDTH_A", 18)) == 36
+
+
 def _read_outputs(ram: dict, port: str) -> list[str]:
-    if port == "B" and _param_int(ram["parameters"].get("DATA_WIDTH_A", 18)) == 36:
+    if port == "B" and _is_pdp(ram):
         return [f"DOA{i}" for i in range(DATA_OUTPUTS)] + [f"DOB{i}" for i in range(DATA_OUTPUTS)]
     return [f"DO{port}{i}" for i in range(DATA_OUTPUTS)]
 
@@ -114,7 +119,7 @@ def _output_flip_flops(net: _Netlist, ram_name: str, port: str):
     """The (pin, flip-flop name) pairs of a convertible port and their clock enable, or ``None``."""
     ram = net.cells[ram_name]
     params = ram["parameters"]
-    pdp = _param_int(params.get("DATA_WIDTH_A", 18)) == 36
+    pdp = _is_pdp(ram)
     if pdp and port == "A":
         return None  # the write port of a pseudo-dual-port RAM has no outputs of its own
     regmodes = ("REGMODE_A", "REGMODE_B") if pdp else (f"REGMODE_{port}",)
@@ -190,7 +195,7 @@ def absorb_output_registers(netlist: dict, top: str) -> list[AbsorbedPort]:
                 continue
             pairs, enable = found
             ram = module["cells"][ram_name]
-            pdp = port == "B" and _param_int(ram["parameters"].get("DATA_WIDTH_A", 18)) == 36
+            pdp = port == "B" and _is_pdp(ram)
             for pin, ff_name in pairs:
                 ram["connections"][pin] = list(module["cells"][ff_name]["connections"]["Q"])
                 del module["cells"][ff_name]

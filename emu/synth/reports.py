@@ -203,10 +203,14 @@ def memory_reason(mem: MemoryInfo, target: Target) -> str:
     return reason + _bypass_note(mem)
 
 
+#: Read-during-write rules that block RAM does not have, so that Yosys builds them after the RAM.
+BYPASSED_RULES = ("old", "new", "mixed")
+
+
 def _bypass_note(mem: MemoryInfo) -> str:
     """What the read-during-write rule of a block RAM memory costs (neither ECP5 nor iCE40 block RAM defines
     a read of the address the other port writes, so Yosys builds the rule in logic)."""
-    if mem.read_during_write in ("old", "new", "mixed"):
+    if mem.read_during_write in BYPASSED_RULES:
         what = {"old": "the old data", "new": "the new data", "mixed": "old or new data"}[mem.read_during_write]
         return (f"; a read of the address being written must return {what}, which the block RAM does not "
                 f"define: Yosys adds a bypass after it (the write delayed in registers, an address compare, "

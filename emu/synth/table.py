@@ -7,6 +7,7 @@ import statistics
 from pathlib import Path
 
 from .flow import SynthResult
+from .reports import BYPASSED_RULES
 
 __all__ = ["COLUMNS", "format_table", "format_markdown", "format_memories", "format_critical_paths", "write_json",
            "format_seed_summary", "several_seeds"]
@@ -107,15 +108,21 @@ def format_seed_summary(results: list[SynthResult]) -> str:
     return "\n".join(["fmax over seeds:", *lines])
 
 
-def format_memories(results: list[SynthResult], all_memories: bool = False) -> str:
-    """Where each memory went; by default only the ones that are not in block RAM."""
-    lines = []
+def _one_per_block(results: list[SynthResult]):
+    """The first result of each block and target: the netlist, so its memories and moved flip-flops, is the
+    same whatever the placer seed."""
     done = set()
     for r in results:
-        # The same netlist whatever the placer seed: list a block's memories once.
-        if (r.block, r.target) in done:
-            continue
-        done.add((r.block, r.target))
+        if (r.block, r.target) not in done:
+            done.add((r.block, r.target))
+            yield r
+
+
+def format_memories(results: list[SynthResult], all_memories: bool = False) -> str:
+    """Where each memory went; by default only the ones that are not in block RAM, and the block RAMs that
+    get a read-during-write bypass."""
+    lines = []
+    for r in _one_per_block(results):
         # Small ROMs are case statements Yosys extracted from logic; they only matter with --memories.
         mems = r.memories if all_memories else [m for m in r.memories_not_in_bram()
                                                  if m["write_ports"] or m["bits"] >= 1024]
@@ -127,13 +134,9 @@ def format_memories(results: list[SynthResult], all_memories: bool = False) -> s
             lines.append(line)
     bypassed = []
     if not all_memories:
-        done = set()
-        for r in results:
-            if (r.block, r.target) in done:
-                continue
-            done.add((r.block, r.target))
+        for r in _one_per_block(results):
             for m in r.memories:
-                if m["mapped_to"] == "bram" and m.get("read_during_write") in ("old", "new", "mixed"):
+                if m["mapped_to"] == "bram" and m.get("read_during_write") in BYPASSED_RULES:
                     bypassed.append(f"  {r.block}/{r.target}: {m['name']}: a read during a write of the same "
                                     f"address returns the {m['read_during_write']} data, through a bypass after "
                                     f"the RAM (see --memories)")
@@ -147,10 +150,9 @@ def format_memories(results: list[SynthResult], all_memories: bool = False) -> s
 
 def format_output_registers(results: list[SynthResult]) -> str:
     """Which blocks had flip-flops moved into block RAM output registers (empty if none had)."""
-    lines, done = [], set()
-    for r in results:
-        if r.outreg_ffs and (r.block, r.target) not in done:  # the same netlist whatever the seed
-            done.add((r.block, r.target))
+    lines = []
+    for r in _one_per_block(results):
+        if r.outreg_ffs:
             lines.append(f"  {r.block}/{r.target}: {r.outreg_ffs} flip-flops into the output registers of "
                          f"{r.outreg_ports} read port{'s' if r.outreg_ports != 1 else ''}")
     return "\n".join(["block RAM output registers (not counted in FFs):", *lines]) if lines else ""
